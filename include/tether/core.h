@@ -457,11 +457,12 @@ int tether_loop_run_once(struct tether_loop *loop, int timeout_ms);
 void tether_loop_stop(struct tether_loop *loop);
 
 /*
- * tether_loop_now - the loop's cached monotonic clock in ms, refreshed
- * once per iteration (after waiting): every callback of an iteration
- * sees the same value. tether_loop_update_time refreshes it now (for a
- * long callback, or before arming timers outside the loop); it returns
- * the new value.
+ * tether_loop_now - the loop's cached monotonic clock in ms. An
+ * iteration refreshes it before computing how long to wait and again
+ * after waiting, before any callback: every callback of an iteration
+ * sees the same value. tether_loop_update_time refreshes it now (after
+ * a long callback, or before arming timers outside the loop); it
+ * returns the new value.
  */
 uint64_t tether_loop_now(const struct tether_loop *loop);
 uint64_t tether_loop_update_time(struct tether_loop *loop);
@@ -506,8 +507,10 @@ void tether_loop_timer_free(struct tether_loop_timer *t);
 
 /*
  * tether_loop_timer_arm - (re)arm t to fire delay_ms after
- * tether_loop_now(), then every repeat_ms if repeat_ms > 0. Re-arming
- * an armed timer moves it. Timers fire in order of expiry, and timers
+ * tether_loop_now(), then every repeat_ms if repeat_ms > 0 (counted
+ * from each firing's loop time, so a loop that fell behind skips
+ * periods rather than firing a burst). Re-arming an armed timer moves
+ * it. Timers fire in order of expiry, and timers
  * with the same expiry in the order they were armed. A timer armed
  * from a timer callback does not fire before the next iteration, even
  * with delay 0 (so a timer re-arming itself cannot starve the loop).

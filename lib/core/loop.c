@@ -89,7 +89,9 @@ tether_loop_new(struct tether_loop **out, const struct tether_loop_config *cfg)
 		loop->backend = TETHER_LOOP_BACKEND_EPOLL;
 		loop->ops = &tether__loop_epoll_ops;
 	}
-	loop->max_fds = cfg->max_fds ? cfg->max_fds : TETHER_LOOP_DEFAULT_MAX_FDS;
+	loop->max_fds = cfg->max_fds;
+	if (loop->max_fds == 0)
+		loop->max_fds = TETHER_LOOP_DEFAULT_MAX_FDS;
 	loop->sigfd = -1;
 	sigemptyset(&loop->sigset);
 	rc = loop->ops->init(loop);
@@ -275,12 +277,13 @@ dispatch_fds(struct tether_loop *loop, int nfired)
 
 	for (i = 0; i < nfired; i++) {
 		const struct tether__loop_fired *f = &loop->fired[i];
-		/* The table may have been reallocated by a callback: look
-		 * the slot up afresh each time. It never shrinks. */
-		struct tether__loop_fd *e = &loop->fds[f->fd];
+		struct tether__loop_fd *e;
 		unsigned ev;
 
-		TETHER_BUG_ON((size_t)f->fd >= loop->fds_cap);
+		/* The table may have been reallocated by a callback: look
+		 * the slot up afresh each time. It never shrinks. */
+		TETHER_BUG_ON(f->fd < 0 || (size_t)f->fd >= loop->fds_cap);
+		e = &loop->fds[f->fd];
 		if (!(e->mask & TETHER__LOOP_USED) || e->gen != f->gen)
 			continue;
 		ev = f->events & ((e->mask & (TETHER_LOOP_READ |

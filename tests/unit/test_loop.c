@@ -198,9 +198,9 @@ test_fd_write_and_mod(void **state)
 	(void)state;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
 				    sv), 0);
-	assert_int_equal(tether_loop_fd_add(loop, sv[0],
-					    TETHER_LOOP_READ | TETHER_LOOP_WRITE,
-					    on_fd_log, &lg), 0);
+	assert_int_equal(tether_loop_fd_add(loop, sv[0], TETHER_LOOP_READ |
+					    TETHER_LOOP_WRITE, on_fd_log, &lg),
+			 0);
 	assert_int_equal(tether_loop_run_once(loop, 0), 1);
 	assert_int_equal(lg.ev[0], TETHER_LOOP_WRITE);
 
@@ -780,9 +780,8 @@ test_timer_rearm(void **state)
 	assert_int_equal(b.count, 1);
 
 	/* Limits. */
-	assert_tether_err(tether_loop_timer_arm(a.t,
-						TETHER_LOOP_MAX_DELAY_MS + 1, 0),
-			  TETHER_ERANGE);
+	assert_tether_err(tether_loop_timer_arm(a.t, TETHER_LOOP_MAX_DELAY_MS +
+						1, 0), TETHER_ERANGE);
 	assert_tether_err(tether_loop_timer_arm(a.t, 0,
 						TETHER_LOOP_MAX_DELAY_MS + 1),
 			  TETHER_ERANGE);
