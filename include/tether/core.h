@@ -324,6 +324,242 @@ size_t tether_arena_used(const struct tether_arena *a);
 size_t tether_arena_held(const struct tether_arena *a);
 
 /* ==== SECTION loop: event loop (owned by lib/core/loop*.c) ==== */
+
+/*
+ * The event loop: fd readiness, timers, deferred callbacks and signals,
+ * dispatched by one thread (the model is Redis's ae.c and libuv).
+ *
+ * Threads: none of these functions is thread-safe. A loop belongs to the
+ * thread that created it; every call on it (and on its timers) must come
+ * from that thread. Run one loop per thread.
+ *
+ * Callbacks run on the loop's thread inside tether_loop_run() or
+ * tether_loop_run_once() and must never block. From any callback it is
+ * safe to add, modify or remove fds, arm, cancel or free timers
+ * (including the one running), queue deferred callbacks, add or remove
+ * signal handlers, and call tether_loop_stop(). A removed fd, a
+ * cancelled timer and a removed signal get no callback afterwards, even
+ * if their event was already collected in the same iteration. It is not
+ * allowed to call tether_loop_free(), tether_loop_run() or
+ * tether_loop_run_once() from a callback.
+ *
+ * One iteration: wait for fd events (never longer than the next timer
+ * or the caller's timeout; not at all if deferred callbacks are queued
+ * or a stop was requested), refresh the cached clock, run fd callbacks
+ * (signals arrive this way too), run the timers that are due, then run
+ * the deferred callbacks queued before this step.
+ *
+ * Ownership: the loop owns its timers (tether_loop_timer_new allocates
+ * them; tether_loop_timer_free or tether_loop_free releases them) and
+ * its queue of deferred callbacks. It never owns registered fds (it
+ * neither closes them nor reads them) nor any user data pointer; it
+ * never calls a callback from tether_loop_free().
+ */
+struct tether_loop;
+struct tether_loop_timer;
+
+/* I/O backends. The poll() backend exists to check the epoll one: the
+ * same tests run against both. */
+enum tether_loop_backend {
+	TETHER_LOOP_BACKEND_DEFAULT = 0,	/* epoll */
+	TETHER_LOOP_BACKEND_EPOLL,
+	TETHER_LOOP_BACKEND_POLL,
+	TETHER_LOOP_BACKEND_MAX
+};
+
+/* Names for logs and tests ("epoll", "poll"); NULL for an unknown one. */
+const char *tether_loop_backend_name(enum tether_loop_backend b);
+
+/* fd interest and events. READ and WRITE are interest bits and event
+ * bits; EDGE asks for edge-triggered reporting (epoll only: the poll
+ * backend rejects it with -TETHER_ENOTSUP rather than emulate it);
+ * ERR and HUP are only reported, and reported whatever the interest. */
+#define TETHER_LOOP_READ	0x01u
+#define TETHER_LOOP_WRITE	0x02u
+#define TETHER_LOOP_EDGE	0x04u
+#define TETHER_LOOP_ERR		0x08u
+#define TETHER_LOOP_HUP		0x10u
+
+/* Default and hard bound for the fd table (fd numbers it may hold). */
+#define TETHER_LOOP_DEFAULT_MAX_FDS	65536u
+#define TETHER_LOOP_MAX_FDS		(1u << 24)
+/* Longest timer delay or period, in ms (about 50 days). */
+#define TETHER_LOOP_MAX_DELAY_MS	((uint64_t)1 << 32)
+
+/* Creation options; zeroed means "defaults". */
+struct tether_loop_config {
+	enum tether_loop_backend backend;
+	/* fd numbers must be below this; the table grows up to it on
+	 * demand. 0 means TETHER_LOOP_DEFAULT_MAX_FDS. */
+	unsigned max_fds;
+};
+
+/*
+ * Callbacks. fd: events is a mask of READ, WRITE, ERR, HUP restricted to
+ * what was asked for (plus ERR/HUP). timer: t is the timer that fired;
+ * a one-shot timer is already disarmed, a repeating one already re-armed
+ * for its next period. signal: signo is the signal that arrived (several
+ * arrivals before the loop reads them may be reported once).
+ */
+typedef void tether_loop_fd_fn(struct tether_loop *loop, int fd,
+			       unsigned events, void *ud);
+typedef void tether_loop_timer_fn(struct tether_loop *loop,
+				  struct tether_loop_timer *t, void *ud);
+typedef void tether_loop_defer_fn(struct tether_loop *loop, void *ud);
+typedef void tether_loop_signal_fn(struct tether_loop *loop, int signo,
+				   void *ud);
+
+/*
+ * tether_loop_new - create a loop. cfg may be NULL for defaults.
+ * Returns 0 and *out, or -TETHER_EINVAL (unknown backend, max_fds above
+ * TETHER_LOOP_MAX_FDS), -TETHER_ENOMEM, or the mapped errno of
+ * epoll_create1(). The caller owns the loop; free it with
+ * tether_loop_free().
+ */
+int tether_loop_new(struct tether_loop **out /* OUT */,
+		    const struct tether_loop_config *cfg);
+
+/*
+ * tether_loop_free - release the loop and everything it owns: its
+ * timers (user pointers to them become invalid), queued deferred
+ * callbacks (not run), signal handlers (each signal's mask is restored
+ * as tether_loop_signal_del does). Registered fds are forgotten, not
+ * closed. No callback is called. NULL is a no-op. Not from a callback.
+ */
+void tether_loop_free(struct tether_loop *loop);
+
+/* The loop's backend (never DEFAULT: the one actually in use). */
+enum tether_loop_backend tether_loop_backend(const struct tether_loop *loop);
+
+/*
+ * tether_loop_run - run iterations until tether_loop_stop() is called
+ * or nothing is left that could wake the loop (no fd, armed timer,
+ * deferred callback or signal handler). Returns 0, -TETHER_EBUSY if
+ * the loop is already running (called from a callback), or a negative
+ * code when waiting failed (the loop stays usable). A stop request is
+ * consumed when run returns.
+ */
+int tether_loop_run(struct tether_loop *loop);
+
+/*
+ * tether_loop_run_once - one iteration that waits at most timeout_ms
+ * for fd events (0 polls; negative waits until an fd, timer or signal
+ * is ready, or returns at once if nothing could ever be). Returns the
+ * number of callbacks run (>= 0), -TETHER_EBUSY from a callback, or a
+ * negative code when waiting failed. A stop request made during it is
+ * consumed.
+ */
+int tether_loop_run_once(struct tether_loop *loop, int timeout_ms);
+
+/* tether_loop_stop - make tether_loop_run() return at the end of the
+ * current iteration (or after one non-blocking iteration if it is not
+ * running yet). */
+void tether_loop_stop(struct tether_loop *loop);
+
+/*
+ * tether_loop_now - the loop's cached monotonic clock in ms. An
+ * iteration refreshes it before computing how long to wait and again
+ * after waiting, before any callback: every callback of an iteration
+ * sees the same value. tether_loop_update_time refreshes it now (after
+ * a long callback, or before arming timers outside the loop); it
+ * returns the new value.
+ */
+uint64_t tether_loop_now(const struct tether_loop *loop);
+uint64_t tether_loop_update_time(struct tether_loop *loop);
+
+/*
+ * tether_loop_fd_add - watch fd for events (READ and/or WRITE, optionally
+ * EDGE; 0 watches only for ERR/HUP) and call fn(loop, fd, events, ud).
+ * The fd stays the caller's: remove it with tether_loop_fd_del() before
+ * closing it. Returns 0, -TETHER_EINVAL (fd < 0, unknown bits, fn NULL),
+ * -TETHER_ENOSPC (fd >= max_fds), -TETHER_EEXIST (already watched),
+ * -TETHER_ENOTSUP (EDGE on the poll backend), -TETHER_ENOMEM, or the
+ * mapped errno of epoll_ctl() (e.g. -TETHER_EPERM for a regular file).
+ * On error nothing is registered.
+ */
+int tether_loop_fd_add(struct tether_loop *loop, int fd, unsigned events,
+		       tether_loop_fd_fn *fn, void *ud);
+
+/* tether_loop_fd_mod - change the interest of a watched fd (same bits
+ * as add). Returns 0, -TETHER_ENOENT (not watched), -TETHER_EINVAL,
+ * -TETHER_ENOTSUP, or a mapped epoll_ctl() errno; on error nothing
+ * changes. Events already collected but no longer wanted are dropped. */
+int tether_loop_fd_mod(struct tether_loop *loop, int fd, unsigned events);
+
+/* tether_loop_fd_del - stop watching fd; no callback for it follows,
+ * even in the current iteration. Returns 0 or -TETHER_ENOENT. */
+int tether_loop_fd_del(struct tether_loop *loop, int fd);
+
+/*
+ * tether_loop_timer_new - allocate a disarmed timer that will call
+ * fn(loop, t, ud). The loop owns it: it lives until
+ * tether_loop_timer_free() or tether_loop_free(). Returns 0 and *out,
+ * -TETHER_EINVAL (fn NULL) or -TETHER_ENOMEM. Once a timer exists,
+ * arming it never allocates and never fails for lack of memory.
+ */
+int tether_loop_timer_new(struct tether_loop *loop,
+			  tether_loop_timer_fn *fn, void *ud,
+			  struct tether_loop_timer **out /* OUT */);
+
+/* tether_loop_timer_free - cancel and release a timer (NULL is a no-op).
+ * Safe from any callback, including the timer's own. */
+void tether_loop_timer_free(struct tether_loop_timer *t);
+
+/*
+ * tether_loop_timer_arm - (re)arm t to fire delay_ms after
+ * tether_loop_now(), then every repeat_ms if repeat_ms > 0 (counted
+ * from each firing's loop time, so a loop that fell behind skips
+ * periods rather than firing a burst). Re-arming an armed timer moves
+ * it. Timers fire in order of expiry, and timers
+ * with the same expiry in the order they were armed. A timer armed
+ * from a timer callback does not fire before the next iteration, even
+ * with delay 0 (so a timer re-arming itself cannot starve the loop).
+ * Returns 0 or -TETHER_ERANGE (delay or period above
+ * TETHER_LOOP_MAX_DELAY_MS; the timer is unchanged).
+ */
+int tether_loop_timer_arm(struct tether_loop_timer *t, uint64_t delay_ms,
+			  uint64_t repeat_ms);
+
+/* tether_loop_timer_cancel - disarm t in O(log n) (no-op if disarmed);
+ * it keeps its callback and can be armed again. */
+void tether_loop_timer_cancel(struct tether_loop_timer *t);
+
+/* Whether t is armed, and when it fires next (meaningless if not). */
+int tether_loop_timer_armed(const struct tether_loop_timer *t);
+uint64_t tether_loop_timer_expiry(const struct tether_loop_timer *t);
+
+/*
+ * tether_loop_defer - queue fn(loop, ud) to run once at the end of the
+ * current iteration (or of the next one, when called outside the loop
+ * or from a deferred callback, so a callback that re-queues itself
+ * cannot starve the loop). Deferred callbacks run in FIFO order and
+ * cannot be cancelled. Returns 0, -TETHER_EINVAL or -TETHER_ENOMEM (not
+ * queued).
+ */
+int tether_loop_defer(struct tether_loop *loop, tether_loop_defer_fn *fn,
+		      void *ud);
+
+/*
+ * tether_loop_signal_add - deliver signo into the loop: it is blocked in
+ * the calling thread's signal mask and read through a signalfd, so fn
+ * runs as an ordinary callback. Register a signal in one loop only, and
+ * before starting other threads (which inherit the mask) so no thread
+ * takes the signal the ordinary way. Returns 0, -TETHER_EINVAL (signo
+ * out of range, SIGKILL, SIGSTOP, fn NULL), -TETHER_EEXIST,
+ * -TETHER_ENOMEM or a mapped errno of signalfd(); on error the mask
+ * and handlers are unchanged.
+ */
+int tether_loop_signal_add(struct tether_loop *loop, int signo,
+			   tether_loop_signal_fn *fn, void *ud);
+
+/*
+ * tether_loop_signal_del - remove the handler; if signo was not blocked
+ * before tether_loop_signal_add, instances still pending are discarded
+ * and it is unblocked again, else it stays blocked. Returns 0 or
+ * -TETHER_ENOENT / -TETHER_EINVAL.
+ */
+int tether_loop_signal_del(struct tether_loop *loop, int signo);
+
 /* ==== END SECTION loop ==== */
 
 /* ==== SECTION addr: addresses (owned by lib/core/addr.c) ==== */
