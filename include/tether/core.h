@@ -494,8 +494,8 @@ int tether_netid_family(enum tether_netid netid);
  * IPv4-mapped and embedded forms as inet_pton takes them, no zone),
  * "/absolute/path" (local). p1 and p2 are decimal 0..255 without
  * leading zeros; the port is p1 * 256 + p2. Stricter than libtirpc's
- * uaddr2taddr, which takes p1/p2 with atoi (so "x", "300", "-1" and
- * "007" pass there) and any string as a local path.
+ * uaddr2taddr, which takes p1/p2 with atoi, so "x", "300", "-1" and
+ * "007" pass there, and any string as a local path.
  * uaddr has len bytes (from the wire, no NUL needed); tether_addr_
  * from_uaddr_str takes a NUL-terminated string.
  * Returns 0; -TETHER_EINVAL (NULL, netid outside the enum);
