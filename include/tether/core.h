@@ -435,11 +435,13 @@ int tether_addr_from_sockaddr(struct tether_addr *out /* OUT */,
  * so two equal addresses from different sources compare equal.
  * An address of an unsupported family sorts after all others and
  * compares equal to one of the same family and len with equal bytes.
+ * a and b must not be NULL (TETHER_BUG_ON).
  */
 int tether_addr_compare(const struct tether_addr *a,
 			const struct tether_addr *b);
 
-/* Copy *src to *dst (the used bytes; the rest of dst->ss is zeroed). */
+/* Copy *src to *dst (the used bytes; the rest of dst->ss is zeroed).
+ * Neither may be NULL (TETHER_BUG_ON). */
 void tether_addr_copy(struct tether_addr *dst /* OUT */,
 		      const struct tether_addr *src);
 
