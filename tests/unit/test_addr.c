@@ -544,6 +544,25 @@ test_compare_order(void **state)
 		assert_true(tether_addr_compare(&a[i], &odd) < 0);
 	}
 	assert_int_equal(tether_addr_compare(&odd, &odd), 0);
+	/* among inconsistent addresses: by family, then len, then bytes */
+	{
+		struct tether_addr odd2 = odd;
+
+		odd2.len = 17;
+		assert_true(tether_addr_compare(&odd, &odd2) < 0);
+		assert_true(tether_addr_compare(&odd2, &odd) > 0);
+		odd2.len = 16;
+		odd2.ss.ss_family = AF_APPLETALK + 1;
+		assert_true(tether_addr_compare(&odd, &odd2) < 0);
+		odd2.ss.ss_family = AF_APPLETALK;
+		((unsigned char *)&odd2.ss)[8] = 1;
+		assert_true(tether_addr_compare(&odd, &odd2) < 0);
+		assert_true(tether_addr_compare(&odd2, &odd) > 0);
+		/* a valid family with a bad len is inconsistent too */
+		odd2 = a[0];
+		odd2.len = 3;
+		assert_true(tether_addr_compare(&a[0], &odd2) < 0);
+	}
 }
 
 static void
