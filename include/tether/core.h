@@ -563,6 +563,203 @@ int tether_loop_signal_del(struct tether_loop *loop, int signo);
 /* ==== END SECTION loop ==== */
 
 /* ==== SECTION addr: addresses (owned by lib/core/addr.c) ==== */
+
+/*
+ * Socket addresses (IPv4, IPv6 with scope id, AF_UNIX paths) and their
+ * two text forms: the socket form people type ("1.2.3.4:111",
+ * "[::1]:111", "[fe80::1%eth0]:111", "unix:/run/x.sock") and RFC 5665
+ * universal addresses ("1.2.3.4.0.111", "::1.0.111", "/run/x.sock")
+ * that rpcbind carries on the wire together with a netid.
+ *
+ * Parsing is strict: an input either is exactly one address or is
+ * rejected with a code; nothing is looked up in DNS. See lib/core/addr.c
+ * for the grammar and for where we are stricter than libtirpc.
+ */
+
+/*
+ * Buffer sizes, NUL included, that always suffice:
+ * TETHER_ADDR_STRLEN for tether_addr_format ("unix:" + a 107-byte path
+ * is the longest; "[" IPv6 "%" 15-byte ifname "]:65535" is 70),
+ * TETHER_UADDR_STRLEN for tether_addr_to_uaddr (a 107-byte path; IPv6
+ * with ".255.255" is 54). Inputs longer than size - 1 are rejected
+ * with -TETHER_EOVERFLOW before any other check.
+ */
+#define TETHER_ADDR_STRLEN 113
+#define TETHER_UADDR_STRLEN 108
+
+/* Longest AF_UNIX path we accept: sun_path minus its NUL terminator. */
+#define TETHER_ADDR_UNIX_PATH_MAX 107
+
+/*
+ * A socket address, ready for bind/connect/sendto: pass
+ * (struct sockaddr *)&a.ss and a.len. The layout is public so it can be
+ * embedded and stack-allocated. Fields may be written directly (e.g.
+ * from accept()); every function checks family and len again and
+ * returns -TETHER_EAFNOSUPPORT (unknown family) or -TETHER_EINVAL
+ * (len does not fit the family) rather than trusting them.
+ * An AF_UNIX address always holds a NUL-terminated, absolute path;
+ * unnamed and abstract AF_UNIX sockets are not represented.
+ */
+struct tether_addr {
+	struct sockaddr_storage ss;	/* public: sockaddr_in/in6/un */
+	socklen_t len;			/* public: bytes of ss in use */
+};
+
+/* Flags for tether_addr_format. */
+#define TETHER_ADDR_FMT_NUMERIC 0x1	/* IPv6 scope as a number, never
+					 * an interface name */
+#define TETHER_ADDR_FMT_NOPORT 0x2	/* host only: "1.2.3.4", "::1",
+					 * "fe80::1%lo" (no brackets) */
+
+/*
+ * tether_addr_parse - parse the socket form of an address into *out.
+ * Accepted, with port a decimal 0..65535 without leading zeros:
+ *   a.b.c.d:port            dotted quad as inet_pton takes it (no
+ *                           leading zeros, no short or hex forms)
+ *   [ipv6]:port             IPv6 as inet_pton takes it, in brackets
+ *   [ipv6%zone]:port        zone: an interface name (if_nametoindex)
+ *                           or a decimal index 1..4294967295
+ *   unix:/path, /path       absolute path, 1..107 bytes, no NUL
+ * and, only when default_port is 0..65535 (it then supplies the port):
+ *   a.b.c.d   ipv6   ipv6%zone   [ipv6]   [ipv6%zone]
+ * default_port -1 means "a port is required".
+ * s is NUL-terminated; tether_addr_parse_n takes a length instead
+ * (an embedded NUL is a syntax error).
+ * Returns 0; -TETHER_EINVAL for NULL arguments or default_port out of
+ * -1..65535; -TETHER_EOVERFLOW when the input reaches
+ * TETHER_ADDR_STRLEN bytes; -TETHER_ERANGE for a port > 65535 or a
+ * numeric zone > 4294967295; -TETHER_ENOENT for an interface name that
+ * does not exist; -TETHER_ESYNTAX for anything else malformed.
+ * *out is written only on success.
+ */
+int tether_addr_parse(struct tether_addr *out /* OUT */, const char *s,
+		      int default_port);
+int tether_addr_parse_n(struct tether_addr *out /* OUT */, const char *s,
+			size_t len, int default_port);
+
+/*
+ * tether_addr_format - write the socket form of *a into buf (size
+ * bytes, NUL included): "1.2.3.4:111", "[::1]:111", "[fe80::1%lo]:111"
+ * (interface name when the index has one, else the number, or always
+ * the number with TETHER_ADDR_FMT_NUMERIC), "unix:/path".
+ * TETHER_ADDR_FMT_NOPORT leaves out the port and the brackets (ignored
+ * for AF_UNIX). The output parses back to an equal address.
+ * Returns the length written (without the NUL); -TETHER_ENOSPC when it
+ * does not fit (buf then holds "" if size > 0); -TETHER_EAFNOSUPPORT
+ * for a family other than AF_INET/AF_INET6/AF_UNIX; -TETHER_EINVAL for
+ * NULL arguments, unknown flags or an inconsistent len/path.
+ */
+int tether_addr_format(const struct tether_addr *a, char *buf, size_t size,
+		       unsigned flags);
+
+/*
+ * tether_addr_from_sockaddr - copy a system socket address (from
+ * accept, getsockname, recvfrom, getaddrinfo) into *out after checking
+ * it: AF_INET needs len >= sizeof(struct sockaddr_in), AF_INET6 >=
+ * sizeof(struct sockaddr_in6), AF_UNIX a NUL-terminated absolute path.
+ * Returns 0, -TETHER_EAFNOSUPPORT (other family; unnamed, abstract or
+ * relative AF_UNIX), -TETHER_EINVAL (NULL, short or over-long len, a
+ * path longer than TETHER_ADDR_UNIX_PATH_MAX).
+ */
+int tether_addr_from_sockaddr(struct tether_addr *out /* OUT */,
+			      const struct sockaddr *sa, socklen_t len);
+
+/*
+ * tether_addr_compare - a total order: family, then address bytes, then
+ * port, then IPv6 scope id (AF_UNIX: the path). Returns <0, 0, >0.
+ * Bytes outside the meaningful fields (padding, flowinfo) are ignored,
+ * so two equal addresses from different sources compare equal.
+ * An address of an unsupported family sorts after all others and
+ * compares equal to one of the same family and len with equal bytes.
+ * a and b must not be NULL (TETHER_BUG_ON).
+ */
+int tether_addr_compare(const struct tether_addr *a,
+			const struct tether_addr *b);
+
+/* Copy *src to *dst (the used bytes; the rest of dst->ss is zeroed).
+ * Neither may be NULL (TETHER_BUG_ON). */
+void tether_addr_copy(struct tether_addr *dst /* OUT */,
+		      const struct tether_addr *src);
+
+/*
+ * tether_addr_port - the port in host order (0..65535), or
+ * -TETHER_EAFNOSUPPORT for AF_UNIX and unknown families.
+ * tether_addr_set_port - set it: 0, -TETHER_ERANGE (port outside
+ * 0..65535), -TETHER_EAFNOSUPPORT.
+ */
+int tether_addr_port(const struct tether_addr *a);
+int tether_addr_set_port(struct tether_addr *a, int port);
+
+/*
+ * tether_addr_is_loopback - 1 for 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104
+ * and AF_UNIX (like rpcbind, a local socket counts as "this host"),
+ * 0 otherwise (including unknown families).
+ */
+int tether_addr_is_loopback(const struct tether_addr *a);
+
+/* "inet", "inet6", "unix", or "unknown": a static string for logs. */
+const char *tether_addr_family_name(const struct tether_addr *a);
+
+/*
+ * RFC 5665 netids that tether speaks. The numbering is ours.
+ */
+enum tether_netid {
+	TETHER_NETID_TCP,	/* "tcp":   IPv4, stream */
+	TETHER_NETID_UDP,	/* "udp":   IPv4, datagram */
+	TETHER_NETID_TCP6,	/* "tcp6":  IPv6, stream */
+	TETHER_NETID_UDP6,	/* "udp6":  IPv6, datagram */
+	TETHER_NETID_LOCAL,	/* "local": AF_UNIX path ("unix" too) */
+	TETHER_NETID_MAX
+};
+
+/*
+ * tether_netid_from_name - "tcp", "udp", "tcp6", "udp6", "local" (and
+ * "unix", the alias /etc/netconfig also lists) to the enum; exact,
+ * case-sensitive match. Returns the netid (>= 0) or -TETHER_ENOENT
+ * (-TETHER_EINVAL for NULL).
+ * tether_netid_name - the canonical name, or NULL for a value outside
+ * the enum.
+ * tether_netid_family - AF_INET, AF_INET6 or AF_UNIX; -TETHER_EINVAL
+ * outside the enum.
+ */
+int tether_netid_from_name(const char *name);
+const char *tether_netid_name(enum tether_netid netid);
+int tether_netid_family(enum tether_netid netid);
+
+/*
+ * tether_addr_from_uaddr - parse an RFC 5665 universal address for
+ * netid: "h1.h2.h3.h4.p1.p2" (tcp, udp), "<ipv6>.p1.p2" (tcp6, udp6;
+ * IPv4-mapped and embedded forms as inet_pton takes them, no zone),
+ * "/absolute/path" (local). p1 and p2 are decimal 0..255 without
+ * leading zeros; the port is p1 * 256 + p2. Stricter than libtirpc's
+ * uaddr2taddr, which takes p1/p2 with atoi, so "x", "300", "-1" and
+ * "007" pass there, and any string as a local path.
+ * uaddr has len bytes (from the wire, no NUL needed); tether_addr_
+ * from_uaddr_str takes a NUL-terminated string.
+ * Returns 0; -TETHER_EINVAL (NULL, netid outside the enum);
+ * -TETHER_EOVERFLOW (len >= TETHER_UADDR_STRLEN); -TETHER_ERANGE (p1 or
+ * p2 > 255); -TETHER_EAFNOSUPPORT (a well-formed address of the other
+ * IP family than netid's); -TETHER_ESYNTAX (anything else).
+ * *out is written only on success.
+ */
+int tether_addr_from_uaddr(struct tether_addr *out /* OUT */,
+			   enum tether_netid netid, const char *uaddr,
+			   size_t len);
+int tether_addr_from_uaddr_str(struct tether_addr *out /* OUT */,
+			       enum tether_netid netid, const char *uaddr);
+
+/*
+ * tether_addr_to_uaddr - write the universal address of *a for netid
+ * into buf (size bytes, NUL included), as libtirpc's taddr2uaddr does
+ * (inet_ntop form; an IPv6 scope id is dropped, as uaddrs have none).
+ * Returns the length written; -TETHER_ENOSPC if it does not fit (buf
+ * then holds "" if size > 0); -TETHER_EAFNOSUPPORT when the address
+ * family is not netid's; -TETHER_EINVAL for NULL, a netid outside the
+ * enum or an inconsistent len.
+ */
+int tether_addr_to_uaddr(const struct tether_addr *a, enum tether_netid netid,
+			 char *buf, size_t size);
+
 /* ==== END SECTION addr ==== */
 
 /* ==== SECTION hash: hashing (owned by lib/core/hash.c) ==== */
