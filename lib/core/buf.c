@@ -115,7 +115,8 @@ tether_buf_vprintf(struct tether_buf *b, const char *fmt, va_list ap)
 		rc = -TETHER_EINVAL;
 		goto fail;
 	}
-	if ((size_t)n < room) {
+	if ((size_t)n < room || n == 0) {
+		/* Fitted (or empty: nothing to allocate for). */
 		b->len += (size_t)n;
 		return 0;
 	}
