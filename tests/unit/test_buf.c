@@ -401,18 +401,27 @@ test_alloc_failure(void **state)
 	assert_true(k > 3);
 }
 
+/* A test that failed mid-way must not leave fault injection on. */
+static int
+injection_off(void **state)
+{
+	(void)state;
+	tether_alloc_fail_at(0, 0);
+	return 0;
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_empty),
-		cmocka_unit_test(test_append_and_grow),
-		cmocka_unit_test(test_hard_maximum),
-		cmocka_unit_test(test_append_self),
-		cmocka_unit_test(test_printf),
-		cmocka_unit_test(test_consume),
-		cmocka_unit_test(test_steal),
-		cmocka_unit_test(test_alloc_failure),
+		cmocka_unit_test_setup(test_init_empty, injection_off),
+		cmocka_unit_test_setup(test_append_and_grow, injection_off),
+		cmocka_unit_test_setup(test_hard_maximum, injection_off),
+		cmocka_unit_test_setup(test_append_self, injection_off),
+		cmocka_unit_test_setup(test_printf, injection_off),
+		cmocka_unit_test_setup(test_consume, injection_off),
+		cmocka_unit_test_setup(test_steal, injection_off),
+		cmocka_unit_test_setup(test_alloc_failure, injection_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

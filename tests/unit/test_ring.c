@@ -440,17 +440,26 @@ test_pipe(void **state)
 	tether_ring_free(&r);
 }
 
+/* A test that failed mid-way must not leave fault injection on. */
+static int
+injection_off(void **state)
+{
+	(void)state;
+	tether_alloc_fail_at(0, 0);
+	return 0;
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_free),
-		cmocka_unit_test(test_wrap_every_offset),
-		cmocka_unit_test(test_partial_and_limits),
-		cmocka_unit_test(test_commit_overflow_aborts),
-		cmocka_unit_test(test_recv),
-		cmocka_unit_test(test_send),
-		cmocka_unit_test(test_pipe),
+		cmocka_unit_test_setup(test_init_free, injection_off),
+		cmocka_unit_test_setup(test_wrap_every_offset, injection_off),
+		cmocka_unit_test_setup(test_partial_and_limits, injection_off),
+		cmocka_unit_test_setup(test_commit_overflow_aborts, injection_off),
+		cmocka_unit_test_setup(test_recv, injection_off),
+		cmocka_unit_test_setup(test_send, injection_off),
+		cmocka_unit_test_setup(test_pipe, injection_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
