@@ -142,6 +142,28 @@ tether_hash_siphash(const struct tether_hash_key *key, const void *p,
 #define FAST_K1 UINT64_C(0xc2b2ae3d27d4eb4f)
 #define FAST_K2 UINT64_C(0x85ebca77c2b2ae63)
 
+/*
+ * The 128-bit product from 32-bit halves, for compilers without a
+ * 128-bit type. Always built (and cross-checked by test_hash against
+ * the native product) so the fallback cannot rot unnoticed.
+ */
+void tether__hash_mul128_portable(uint64_t a, uint64_t b,
+				  uint64_t *lo /* OUT */,
+				  uint64_t *hi /* OUT */);
+
+void
+tether__hash_mul128_portable(uint64_t a, uint64_t b, uint64_t *lo /* OUT */,
+			     uint64_t *hi /* OUT */)
+{
+	uint64_t al = a & 0xffffffff, ah = a >> 32;
+	uint64_t bl = b & 0xffffffff, bh = b >> 32;
+	uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+	uint64_t mid = (ll >> 32) + (lh & 0xffffffff) + (hl & 0xffffffff);
+
+	*lo = (mid << 32) | (ll & 0xffffffff);
+	*hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+}
+
 /* The full 128-bit product of a and b, as (lo, hi). */
 static void
 mul128(uint64_t a, uint64_t b, uint64_t *lo /* OUT */,
@@ -153,13 +175,7 @@ mul128(uint64_t a, uint64_t b, uint64_t *lo /* OUT */,
 	*lo = (uint64_t)r;
 	*hi = (uint64_t)(r >> 64);
 #else
-	uint64_t al = a & 0xffffffff, ah = a >> 32;
-	uint64_t bl = b & 0xffffffff, bh = b >> 32;
-	uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
-	uint64_t mid = (ll >> 32) + (lh & 0xffffffff) + (hl & 0xffffffff);
-
-	*lo = (mid << 32) | (ll & 0xffffffff);
-	*hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+	tether__hash_mul128_portable(a, b, lo, hi);
 #endif
 }
 
