@@ -191,7 +191,8 @@ ring_op(struct tether_ring *r, struct input *in, unsigned op)
 		break;
 	case 1:	/* read */
 		got = tether_ring_read(r, tmp, n);
-		check(got == (n < ring_mlen ? n : ring_mlen), "ring read count");
+		check(got == (n < ring_mlen ? n : ring_mlen),
+		      "ring read count");
 		check(memcmp(tmp, ring_model, got) == 0, "ring read bytes");
 		memmove(ring_model, ring_model + got, ring_mlen - got);
 		ring_mlen -= got;

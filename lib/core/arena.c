@@ -30,8 +30,8 @@
 struct arena_chunk {
 	struct arena_chunk *next;
 	size_t size;		/* usable bytes in mem[] */
-	size_t off;		/* first free byte, valid when epoch matches */
-	uint64_t epoch;		/* 64 bits: never wraps back to a live value */
+	size_t off;		/* first free byte, if epoch is current */
+	uint64_t epoch;		/* 64 bits: never wraps in practice */
 	_Alignas(max_align_t) unsigned char mem[];
 };
 
@@ -41,7 +41,7 @@ struct tether_arena {
 	size_t chunk_size;
 	size_t max_bytes;
 	size_t held;			/* sum of chunk sizes */
-	size_t used;			/* handed out since the last reset */
+	size_t used;			/* handed out since last reset */
 	uint64_t epoch;
 };
 

@@ -380,20 +380,22 @@ injection_off(void **state)
 	return 0;
 }
 
+#define T(f) cmocka_unit_test_setup(f, injection_off)
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_new_free, injection_off),
-		cmocka_unit_test_setup(test_alignment, injection_off),
-		cmocka_unit_test_setup(test_many, injection_off),
-		cmocka_unit_test_setup(test_zero_size, injection_off),
-		cmocka_unit_test_setup(test_reset_reuses, injection_off),
-		cmocka_unit_test_setup(test_reset_small_then_large, injection_off),
-		cmocka_unit_test_setup(test_max_bytes, injection_off),
-		cmocka_unit_test_setup(test_max_bytes_drops_unused, injection_off),
-		cmocka_unit_test_setup(test_strndup_memdup, injection_off),
-		cmocka_unit_test_setup(test_alloc_failure, injection_off),
+		T(test_new_free),
+		T(test_alignment),
+		T(test_many),
+		T(test_zero_size),
+		T(test_reset_reuses),
+		T(test_reset_small_then_large),
+		T(test_max_bytes),
+		T(test_max_bytes_drops_unused),
+		T(test_strndup_memdup),
+		T(test_alloc_failure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

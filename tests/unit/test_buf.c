@@ -363,8 +363,8 @@ test_alloc_failure(void **state)
 				break;
 			case 1:
 				rc = tether_buf_printf(&b, "<%zu:%.*s>", i,
-						       (int)(i % 20),
-						       "abcdefghijklmnopqrstuvwxyz");
+					(int)(i % 20),
+					"abcdefghijklmnopqrstuvwxyz");
 				break;
 			default:
 				rc = tether_buf_append_str(&b, piece);
@@ -410,18 +410,20 @@ injection_off(void **state)
 	return 0;
 }
 
+#define T(f) cmocka_unit_test_setup(f, injection_off)
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_init_empty, injection_off),
-		cmocka_unit_test_setup(test_append_and_grow, injection_off),
-		cmocka_unit_test_setup(test_hard_maximum, injection_off),
-		cmocka_unit_test_setup(test_append_self, injection_off),
-		cmocka_unit_test_setup(test_printf, injection_off),
-		cmocka_unit_test_setup(test_consume, injection_off),
-		cmocka_unit_test_setup(test_steal, injection_off),
-		cmocka_unit_test_setup(test_alloc_failure, injection_off),
+		T(test_init_empty),
+		T(test_append_and_grow),
+		T(test_hard_maximum),
+		T(test_append_self),
+		T(test_printf),
+		T(test_consume),
+		T(test_steal),
+		T(test_alloc_failure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -188,15 +188,24 @@ test_fast_pinned(void **state)
 		size_t len;
 		uint64_t seed0, seed1;
 	} pins[] = {
-		{ 0, UINT64_C(0xd1a86e4d4f313c03), UINT64_C(0x1049ed0a10b6df82) },
-		{ 1, UINT64_C(0xe3a2be6e57abc3d1), UINT64_C(0x8e13fcedf1c2c5ff) },
-		{ 3, UINT64_C(0x506532d4c7fb683d), UINT64_C(0x3ffc43a3841f7777) },
-		{ 4, UINT64_C(0x720bc9a9e8602f17), UINT64_C(0xca41db742756efc3) },
-		{ 8, UINT64_C(0xb8462fa80a6f5963), UINT64_C(0x9c168da1d1ad2d5a) },
-		{ 16, UINT64_C(0x0a41007c11160a05), UINT64_C(0x105c79fbbfec22e3) },
-		{ 17, UINT64_C(0xd591dcabdebede39), UINT64_C(0x93933cbd0e20f3c5) },
-		{ 32, UINT64_C(0x95365ebc7bbcaa3f), UINT64_C(0x350d45380ab889a3) },
-		{ 100, UINT64_C(0x6a2842caad853903), UINT64_C(0x8810574f4882c3af) },
+		{ 0, UINT64_C(0xd1a86e4d4f313c03),
+		     UINT64_C(0x1049ed0a10b6df82) },
+		{ 1, UINT64_C(0xe3a2be6e57abc3d1),
+		     UINT64_C(0x8e13fcedf1c2c5ff) },
+		{ 3, UINT64_C(0x506532d4c7fb683d),
+		     UINT64_C(0x3ffc43a3841f7777) },
+		{ 4, UINT64_C(0x720bc9a9e8602f17),
+		     UINT64_C(0xca41db742756efc3) },
+		{ 8, UINT64_C(0xb8462fa80a6f5963),
+		     UINT64_C(0x9c168da1d1ad2d5a) },
+		{ 16, UINT64_C(0x0a41007c11160a05),
+		     UINT64_C(0x105c79fbbfec22e3) },
+		{ 17, UINT64_C(0xd591dcabdebede39),
+		     UINT64_C(0x93933cbd0e20f3c5) },
+		{ 32, UINT64_C(0x95365ebc7bbcaa3f),
+		     UINT64_C(0x350d45380ab889a3) },
+		{ 100, UINT64_C(0x6a2842caad853903),
+		     UINT64_C(0x8810574f4882c3af) },
 	};
 	unsigned char b[100];
 	size_t i;
@@ -597,20 +606,21 @@ injection_off(void **state)
 	return 0;
 }
 
+#define T(f) cmocka_unit_test_setup(f, injection_off)
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_siphash_vectors, injection_off),
-		cmocka_unit_test_setup(test_siphash_key, injection_off),
-		cmocka_unit_test_setup(test_fast_pinned, injection_off),
-		cmocka_unit_test_setup(test_mul128_fallback, injection_off),
-		cmocka_unit_test_setup(test_fast_deterministic, injection_off),
-		cmocka_unit_test_setup(test_fast_avalanche, injection_off),
-		cmocka_unit_test_setup(test_u64_siphash_avalanche,
-				       injection_off),
-		cmocka_unit_test_setup(test_distribution, injection_off),
-		cmocka_unit_test_setup(test_sockaddr, injection_off),
+		T(test_siphash_vectors),
+		T(test_siphash_key),
+		T(test_fast_pinned),
+		T(test_mul128_fallback),
+		T(test_fast_deterministic),
+		T(test_fast_avalanche),
+		T(test_u64_siphash_avalanche),
+		T(test_distribution),
+		T(test_sockaddr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
