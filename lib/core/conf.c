@@ -1061,6 +1061,10 @@ static int
 load_run(struct tether_conf *c, unsigned fidx)
 {
 	lex_file(c, fidx, 0);
+	/* Should the stream end up empty, its EOF is at the file's start. */
+	c->eof.file = c->files[fidx].name;
+	c->eof.line = 1;
+	c->eof.col = 1;
 	if (c->oom) {
 		c->ntoks = 0;	/* walkable: a bare EOF */
 		return -TETHER_ENOMEM;

@@ -105,7 +105,7 @@ static void
 log_emit(int level, const char *prefix, int err, const char *fmt, va_list ap)
 {
 	char line[TETHER_LOG_LINE_MAX];
-	size_t n = 0;
+	size_t n = 0, start;
 	int w;
 
 	if (level > log_level)
@@ -115,16 +115,16 @@ log_emit(int level, const char *prefix, int err, const char *fmt, va_list ap)
 		w = snprintf(line, sizeof(line), "%s", prefix);
 		n = w > 0 ? (size_t)w : 0;
 	}
+	start = n;
 	if (fmt != NULL && n < sizeof(line)) {
 		w = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 		if (w > 0)
 			n += (size_t)w;
 	}
 	if (err >= 0 && n < sizeof(line)) {
-		int empty = fmt == NULL || fmt[0] == '\0';
-
+		/* No ": " after an empty message. */
 		w = snprintf(line + n, sizeof(line) - n, "%s%s",
-			     empty ? "" : ": ", strerror(err));
+			     n == start ? "" : ": ", strerror(err));
 		if (w > 0)
 			n += (size_t)w;
 	}
