@@ -17,7 +17,7 @@
 #define CHECK(cond)                                                         \
 	do {                                                                \
 		if (!(cond)) {                                              \
-			fprintf(stderr, "fuzz_conf: %s:%d: check failed: %s\n", \
+			fprintf(stderr, "fuzz_conf: %s:%d: %s\n",       \
 				__FILE__, __LINE__, #cond);                 \
 			abort();                                            \
 		}                                                           \

@@ -346,7 +346,7 @@ size_t tether_arena_held(const struct tether_arena *a);
 
 /* What a line is; the level set at runtime is the most verbose shown. */
 enum tether_log_level {
-	TETHER_LOG_FATAL = 0,	/* tether_fatal/tether_fatalx: always shown */
+	TETHER_LOG_FATAL = 0,	/* tether_fatal, tether_fatalx: always */
 	TETHER_LOG_WARN = 1,	/* tether_log_warn/tether_log_warnx */
 	TETHER_LOG_INFO = 2,	/* tether_log_info (the default level) */
 	TETHER_LOG_DEBUG = 3	/* tether_log_debug: -v */
@@ -445,8 +445,8 @@ void tether_pidfile_close(struct tether_pidfile *pf);
  * and its supplementary groups (initgroups), after chroot into dir when
  * dir is not NULL (then the working directory is "/"). Must run as
  * root. Afterwards it checks that root cannot be regained (setuid(0)
- * and setgid(0) must fail) and that every real/effective/saved id is
- * the user's.
+ * must fail, and setgid(0) unless the user's group is 0) and that every
+ * real/effective/saved id is the user's.
  * Returns 0, or: -TETHER_EPERM (not root, or a check failed),
  * -TETHER_ENOENT (no such user or directory), -TETHER_EINVAL (user is
  * root or a NULL user), or the mapped errno; errbuf (may be NULL) gets a
@@ -481,20 +481,20 @@ struct tether_daemon_spec {
 	const char *name;		/* required: "tether-lb" */
 	const char *version;		/* required: "0.1.0" */
 	const char *default_conf;	/* required: "/etc/tether/lb.conf" */
-	const char *usage;		/* extra synopsis, "[-s socket]", or NULL */
-	const char *help;		/* extra option lines for -h, or NULL */
-	const char *extra_opts;		/* getopt letters, "s:", or NULL */
+	const char *usage;		/* more synopsis "[-s x]" or NULL */
+	const char *help;		/* extra lines for -h, or NULL */
+	const char *extra_opts;		/* getopt letters "s:" or NULL */
 	tether_daemon_opt_fn *extra_fn;	/* required with extra_opts */
 	void *ud;			/* passed to extra_fn */
 };
 
 /* The parsed command line. */
 struct tether_daemon_opts {
-	const char *conf_path;	/* -f FILE (borrowed from argv) or the default */
+	const char *conf_path;	/* -f FILE (in argv) or the default */
 	int foreground;		/* -d */
 	int check_only;		/* -n */
 	int verbose;		/* number of -v */
-	int exit_now;		/* set: exit(exit_status) without running */
+	int exit_now;		/* set: exit(exit_status), do not run */
 	int exit_status;	/* 0 after -h / -V, 2 after a usage error */
 };
 
@@ -508,7 +508,8 @@ struct tether_daemon_opts {
  * Uses getopt's global state; not reentrant.
  */
 int tether_daemon_parse_opts(const struct tether_daemon_spec *spec, int argc,
-			     char **argv, struct tether_daemon_opts *opts /* OUT */);
+			     char **argv,
+			     struct tether_daemon_opts *opts /* OUT */);
 
 /* ---- Configuration tokenizer ---- */
 
@@ -538,7 +539,9 @@ int tether_daemon_parse_opts(const struct tether_daemon_spec *spec, int argc,
  * file. `include PATH` statements are replaced by the tokens of the
  * files they name (relative to the including file's directory; glob
  * patterns allowed, a pattern that matches nothing is no error), with
- * a depth limit and cycle detection. The stream ends with one EOF token.
+ * a depth limit and cycle detection. Only a bare `include` word that
+ * starts a statement is the directive ("include" quoted is a string).
+ * The stream ends with one EOF token.
  *
  * Diagnostics are GCC-style and collected in the tokenizer (libraries
  * never print):
@@ -574,10 +577,10 @@ struct tether_conf_token {
 struct tether_conf_limits {
 	size_t max_file_size;		/* bytes per file [1 MiB] */
 	size_t max_line_len;		/* bytes per line [4096] */
-	size_t max_token_len;		/* bytes per word/string value [1024] */
+	size_t max_token_len;		/* bytes per word/string [1024] */
 	size_t max_tokens;		/* in the whole stream [100000] */
 	unsigned max_include_depth;	/* nested includes [8] */
-	unsigned max_files;		/* files read, top one included [64] */
+	unsigned max_files;		/* files read, top one too [64] */
 	unsigned max_nesting;		/* nested blocks per file [32] */
 	unsigned max_errors;		/* errors before giving up [20] */
 	unsigned flags;			/* TETHER_CONF_* below */

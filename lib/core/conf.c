@@ -73,13 +73,13 @@ struct tether_conf {
 	struct conf_open open[CONF_MAX_INCLUDE_DEPTH + 1];
 	unsigned nopen;
 
-	unsigned char *scratch;	/* max_token_len bytes for string values */
+	unsigned char *scratch;	/* max_token_len bytes: string values */
 
 	char *diag;		/* NUL-terminated when diag_cap > 0 */
 	size_t diag_len, diag_cap;
 
 	unsigned nerrors;
-	int stop;		/* give up lexing: limit hit or out of memory */
+	int stop;		/* give up: a limit hit, or out of memory */
 	int oom;
 	int loaded;
 	struct tether_conf_token eof;	/* before (or without) a load */
@@ -197,7 +197,7 @@ diag_append(struct tether_conf *c, const char *s, size_t n)
 		char *p;
 
 		if (c->diag_len + n + 1 > CONF_DIAG_MAX)
-			return;		/* full: later diagnostics are lost */
+			return;	/* full: later diagnostics are lost */
 		while (cap < c->diag_len + n + 1)
 			cap *= 2;
 		if (cap > CONF_DIAG_MAX)
@@ -297,8 +297,9 @@ diag_v(struct tether_conf *c, const char *sev, int fidx, const char *name,
 	else
 		w = snprintf(head, sizeof(head), "%s: %s: ", name, sev);
 	if (w > 0)
-		diag_append(c, head, (size_t)w < sizeof(head) ? (size_t)w
-							      : sizeof(head) - 1);
+		diag_append(c, head,
+			    (size_t)w < sizeof(head) ? (size_t)w
+						     : sizeof(head) - 1);
 	w = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (w > 0)
 		diag_append(c, msg, (size_t)w < sizeof(msg) ? (size_t)w
@@ -689,6 +690,33 @@ out:
 	close(fd);
 }
 
+/*
+ * full = dir[0..dlen) "/" name (just name when dir is NULL). For a glob
+ * pattern the directory part is escaped: only the name written in the
+ * file is a pattern, the including file's directory (which may hold a
+ * '[' or '*') is taken literally. Returns 0 when it does not fit.
+ */
+static int
+join_path(char full[CONF_PATH_MAX], const char *dir, size_t dlen,
+	  const char *name, int pattern)
+{
+	size_t n = 0, i, nlen = strlen(name);
+
+	for (i = 0; dir != NULL && i < dlen; i++) {
+		if (n + 2 >= CONF_PATH_MAX)
+			return 0;
+		if (pattern && strchr("*?[]\\", dir[i]) != NULL)
+			full[n++] = '\\';
+		full[n++] = dir[i];
+	}
+	if (dir != NULL)
+		full[n++] = '/';
+	if (n + nlen + 1 > CONF_PATH_MAX)
+		return 0;
+	memcpy(full + n, name, nlen + 1);
+	return 1;
+}
+
 /* The statement starting at c->stmt_start is `include ...`: check it,
  * pop it, and splice in the files it names. */
 static void
@@ -699,7 +727,7 @@ do_include(struct conf_lexer *lx)
 	const char *dir = c->files[lx->fidx].name, *slash;
 	char full[CONF_PATH_MAX];
 	size_t n = c->ntoks - c->stmt_start;
-	int w;
+	int w, pattern, ok;
 
 	path = n == 2 ? c->toks[c->stmt_start + 1] : kw;
 	c->ntoks = c->stmt_start;
@@ -722,17 +750,18 @@ do_include(struct conf_lexer *lx)
 			  c->lim.max_include_depth);
 		return;
 	}
+	pattern = has_glob(path.text);
 	slash = strrchr(dir, '/');
 	if (path.text[0] == '/' || slash == NULL)
-		w = snprintf(full, sizeof(full), "%s", path.text);
+		ok = join_path(full, NULL, 0, path.text, pattern);
 	else
-		w = snprintf(full, sizeof(full), "%.*s/%s",
-			     (int)(slash - dir), dir, path.text);
-	if (w < 0 || (size_t)w >= sizeof(full)) {
+		ok = join_path(full, dir, (size_t)(slash - dir), path.text,
+			       pattern);
+	if (!ok) {
 		lex_error(lx, path.line, path.col, "include path too long");
 		return;
 	}
-	if (has_glob(full)) {
+	if (pattern) {
 		glob_t g;
 		size_t i;
 

@@ -125,8 +125,8 @@ tether_pidfile_open(const char *path, struct tether_pidfile **pfp,
 		}
 		if (!S_ISREG(st.st_mode)) {
 			rc = -TETHER_EINVAL;
-			seterr(errbuf, errlen, "%s: pidfile is not a regular file",
-			       path);
+			seterr(errbuf, errlen,
+			       "%s: pidfile is not a regular file", path);
 			goto fail;
 		}
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {

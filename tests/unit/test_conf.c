@@ -610,7 +610,7 @@ static void
 test_include_glob(void **state)
 {
 	struct tether_conf *c;
-	char buf[1024];
+	char buf[1024], dir[PATH_MAX + 16];
 
 	(void)state;
 	put_file("conf.d/20-b.conf", "b\n");
@@ -620,6 +620,18 @@ test_include_glob(void **state)
 			      "include \"conf.d/*.none\"\nz\n");
 	assert_int_equal(load_tmp("glob.conf", NULL, &c), 0);
 	assert_string_equal(dump(c, buf, sizeof(buf)), "a ; b ; z ; $");
+	tether_conf_free(c);
+
+	/* Pattern characters in the including file's directory are taken
+	 * literally; only the name written in the file is a pattern. (A
+	 * glob of "br[1]/" would look in "br1/" and find nothing.) */
+	snprintf(dir, sizeof(dir), "%s/br[1]", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	put_file("br[1]/main.conf", "include x.conf\ninclude \"*.inc\"\n");
+	put_file("br[1]/x.conf", "ok\n");
+	put_file("br[1]/y.inc", "inc\n");
+	assert_int_equal(load_tmp("br[1]/main.conf", NULL, &c), 0);
+	assert_string_equal(dump(c, buf, sizeof(buf)), "ok ; inc ; $");
 	tether_conf_free(c);
 }
 
