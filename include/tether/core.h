@@ -467,6 +467,21 @@ int tether_priv_drop(const char *user, const char *dir, char *errbuf,
  *   -V, --version  "name version" on stdout, exit 0
  * An unknown option, a missing argument or an operand prints a message
  * and the short usage on stderr; the daemon exits with status 2.
+ * A daemon's main starts like this:
+ *
+ *	struct tether_daemon_opts o;
+ *
+ *	if (tether_daemon_parse_opts(&spec, argc, argv, &o) < 0 ||
+ *	    o.exit_now)
+ *		return o.exit_status;
+ *	tether_log_init(spec.name, o.foreground || o.check_only,
+ *			TETHER_LOG_INFO + o.verbose);
+ *	(load o.conf_path; on errors print the diagnostics to stderr
+ *	 and exit 1)
+ *	if (o.check_only) {
+ *		puts(TETHER_DAEMON_CONFIG_OK);
+ *		return 0;
+ *	}
  */
 #define TETHER_DAEMON_CONFIG_OK "configuration OK"
 #define TETHER_DAEMON_EXIT_USAGE 2
