@@ -46,13 +46,13 @@ test_primitives_bytes(void **state)
 		0x3f, 0x80, 0x00, 0x00,			/* 1.0f */
 		0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* -2.0 */
 	};
-	uint32_t u32 = 0x12345678, gu32;
-	int32_t i32 = -2, gi32;
-	uint64_t u64 = 0x0102030405060708ull, gu64;
-	int64_t i64 = -3, gi64;
-	bool t = true, f = false, gt, gf;
-	float fl = 1.0f, gfl;
-	double d = -2.0, gd;
+	uint32_t u32 = 0x12345678, gu32 = 0;
+	int32_t i32 = -2, gi32 = 0;
+	uint64_t u64 = 0x0102030405060708ull, gu64 = 0;
+	int64_t i64 = -3, gi64 = 0;
+	bool t = true, f = false, gt = false, gf = true;
+	float fl = 1.0f, gfl = 0;
+	double d = -2.0, gd = 0;
 
 	(void)state;
 	tether_xdr_init_encode(&x, buf, sizeof(buf));
