@@ -979,6 +979,9 @@ test_union_default(void **state)
 	d = 3;
 	assert_tether_err(tether_xdr_union(&x, &d, &body, arms, 2, NULL),
 			  TETHER_EINVAL);
+	assert_int_equal(x.pos, 4);
+	assert_int_equal(x.err.offset, 4);
+	assert_string_equal(x.err.what, "no union arm for discriminant");
 }
 
 static void
