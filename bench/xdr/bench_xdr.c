@@ -605,6 +605,15 @@ l_time(XDR *x, struct l_time *t)
 	return xdr_u_int(x, &t->sec) && xdr_u_int(x, &t->nsec);
 }
 
+/* The five 32-bit fields rpcgen would inline, coded one by one. */
+static bool_t
+l_fattr_head(XDR *x, struct l_fattr *f)
+{
+	return xdr_int(x, &f->type) && xdr_u_int(x, &f->mode) &&
+	       xdr_u_int(x, &f->nlink) && xdr_u_int(x, &f->uid) &&
+	       xdr_u_int(x, &f->gid);
+}
+
 static bool_t
 l_fattr(XDR *x, struct l_fattr *f)
 {
@@ -613,9 +622,7 @@ l_fattr(XDR *x, struct l_fattr *f)
 	if (x->x_op == XDR_ENCODE) {
 		buf = XDR_INLINE(x, 5 * BYTES_PER_XDR_UNIT);
 		if (buf == NULL) {
-			if (!xdr_int(x, &f->type) || !xdr_u_int(x, &f->mode) ||
-			    !xdr_u_int(x, &f->nlink) || !xdr_u_int(x, &f->uid) ||
-			    !xdr_u_int(x, &f->gid))
+			if (!l_fattr_head(x, f))
 				return FALSE;
 		} else {
 			IXDR_PUT_ENUM(buf, f->type);
@@ -627,9 +634,7 @@ l_fattr(XDR *x, struct l_fattr *f)
 	} else if (x->x_op == XDR_DECODE) {
 		buf = XDR_INLINE(x, 5 * BYTES_PER_XDR_UNIT);
 		if (buf == NULL) {
-			if (!xdr_int(x, &f->type) || !xdr_u_int(x, &f->mode) ||
-			    !xdr_u_int(x, &f->nlink) || !xdr_u_int(x, &f->uid) ||
-			    !xdr_u_int(x, &f->gid))
+			if (!l_fattr_head(x, f))
 				return FALSE;
 		} else {
 			f->type = IXDR_GET_ENUM(buf, int);
@@ -638,11 +643,8 @@ l_fattr(XDR *x, struct l_fattr *f)
 			f->uid = IXDR_GET_U_LONG(buf);
 			f->gid = IXDR_GET_U_LONG(buf);
 		}
-	} else {
-		if (!xdr_int(x, &f->type) || !xdr_u_int(x, &f->mode) ||
-		    !xdr_u_int(x, &f->nlink) || !xdr_u_int(x, &f->uid) ||
-		    !xdr_u_int(x, &f->gid))
-			return FALSE;
+	} else if (!l_fattr_head(x, f)) {
+		return FALSE;
 	}
 	return xdr_u_int64_t(x, &f->size) && xdr_u_int64_t(x, &f->used) &&
 	       xdr_u_int(x, &f->rdev1) && xdr_u_int(x, &f->rdev2) &&
@@ -887,7 +889,8 @@ main(int argc, char **argv)
 {
 	int i, all = argc < 2;
 
-	printf("bench_xdr: tether XDR vs libtirpc, best of 9 interleaved trials\n");
+	printf("bench_xdr: tether XDR vs libtirpc, best of %d interleaved "
+	       "trials\n", TRIALS);
 	for (i = 1; i < argc; i++)
 		if (strcmp(argv[i], "ints") != 0 &&
 		    strcmp(argv[i], "strings") != 0 &&
