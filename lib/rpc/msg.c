@@ -181,7 +181,7 @@ tether_rpc_msg_encode(struct tether_xdr *x, struct tether_rpc_msg *m)
 }
 
 static size_t
-auth_size(const struct tether_rpc_opaque_auth *a)
+opaque_auth_size(const struct tether_rpc_opaque_auth *a)
 {
 	return 4 + tether_xdr_size_bytes(a->len);
 }
@@ -195,8 +195,8 @@ tether_rpc_msg_size(const struct tether_rpc_msg *m)
 		if (m->u.call.cred.len > TETHER_RPC_AUTH_MAX_BYTES ||
 		    m->u.call.verf.len > TETHER_RPC_AUTH_MAX_BYTES)
 			return 0;
-		return 6 * 4 + auth_size(&m->u.call.cred) +
-		       auth_size(&m->u.call.verf);
+		return 6 * 4 + opaque_auth_size(&m->u.call.cred) +
+		       opaque_auth_size(&m->u.call.verf);
 	}
 	if (m->type != TETHER_RPC_REPLY)
 		return 0;
@@ -204,7 +204,7 @@ tether_rpc_msg_size(const struct tether_rpc_msg *m)
 		if ((uint32_t)r->accept_stat > TETHER_RPC_SYSTEM_ERR ||
 		    r->verf.len > TETHER_RPC_AUTH_MAX_BYTES)
 			return 0;
-		return 3 * 4 + auth_size(&r->verf) + 4 +
+		return 3 * 4 + opaque_auth_size(&r->verf) + 4 +
 		       (r->accept_stat == TETHER_RPC_PROG_MISMATCH ? 8 : 0);
 	}
 	if (r->stat == TETHER_RPC_MSG_DENIED) {
