@@ -110,11 +110,13 @@ frame(int dir, int proto, unsigned flags, const void *pl, size_t n)
 		l4[12] = 5 << 4;
 		l4[13] = (unsigned char)flags;
 		put16(l4 + 14, 65535);
-		memcpy(l4 + 20, pl, n);
+		if (n > 0)
+			memcpy(l4 + 20, pl, n);
 		tcp_seq[dir] += (uint32_t)n + ((flags & 0x03) ? 1 : 0);
 	} else {
 		put16(l4 + 4, (unsigned)l4len);
-		memcpy(l4 + 8, pl, n);
+		if (n > 0)
+			memcpy(l4 + 8, pl, n);
 	}
 	memcpy(ph, ip + 12, 8);
 	ph[8] = 0;
