@@ -332,7 +332,7 @@ tether_xdr_put_i32(struct tether_xdr *x, int32_t v)
 static inline int
 tether_xdr_get_i32(struct tether_xdr *x, int32_t *v /* OUT */)
 {
-	uint32_t u;
+	uint32_t u = 0;
 	int rc = tether_xdr_get_u32(x, &u);
 
 	if (TETHER_LIKELY(rc == 0))
@@ -349,7 +349,7 @@ tether_xdr_put_i64(struct tether_xdr *x, int64_t v)
 static inline int
 tether_xdr_get_i64(struct tether_xdr *x, int64_t *v /* OUT */)
 {
-	uint64_t u;
+	uint64_t u = 0;
 	int rc = tether_xdr_get_u64(x, &u);
 
 	if (TETHER_LIKELY(rc == 0))
@@ -367,7 +367,7 @@ tether_xdr_put_bool(struct tether_xdr *x, bool v)
 static inline int
 tether_xdr_get_bool(struct tether_xdr *x, bool *v /* OUT */)
 {
-	uint32_t u;
+	uint32_t u = 0;
 	int rc = tether_xdr_get_u32(x, &u);
 
 	if (TETHER_UNLIKELY(rc != 0))
@@ -393,7 +393,7 @@ tether_xdr_put_float(struct tether_xdr *x, float v)
 static inline int
 tether_xdr_get_float(struct tether_xdr *x, float *v /* OUT */)
 {
-	uint32_t u;
+	uint32_t u = 0;
 	int rc = tether_xdr_get_u32(x, &u);
 
 	if (TETHER_LIKELY(rc == 0))
@@ -413,7 +413,7 @@ tether_xdr_put_double(struct tether_xdr *x, double v)
 static inline int
 tether_xdr_get_double(struct tether_xdr *x, double *v /* OUT */)
 {
-	uint64_t u;
+	uint64_t u = 0;
 	int rc = tether_xdr_get_u64(x, &u);
 
 	if (TETHER_LIKELY(rc == 0))

@@ -138,7 +138,7 @@ tether_xdr_array(struct tether_xdr *x, void **arr, uint32_t *count,
 {
 	size_t start = x->pos;
 	unsigned char *p;
-	uint32_t n;
+	uint32_t n = 0;
 	int rc;
 
 	switch (bulk_width(fn, elsize)) {
@@ -211,7 +211,7 @@ tether_xdr_optional(struct tether_xdr *x, void **objp, size_t size,
 		    tether_xdr_fn *fn)
 {
 	void *p;
-	bool present;
+	bool present = false;
 	int rc;
 
 	if (x->op != TETHER_XDR_DECODE) {
@@ -247,7 +247,7 @@ tether_xdr_list(struct tether_xdr *x, void **headp, size_t size,
 {
 	unsigned char *node;
 	void **link;
-	bool more;
+	bool more = false;
 	int rc;
 
 	TETHER_BUG_ON(next_off > size || size - next_off < sizeof(void *));

@@ -19,8 +19,7 @@ tether_xdr_put_opaque(struct tether_xdr *x, const void *p, size_t n)
 	rc = tether__xdr_room(x, total, "no room for opaque data");
 	if (rc <= 0)
 		return rc;
-	if (n != 0)
-		memcpy(x->buf + x->pos, p, n);
+	tether__xdr_copy(x->buf + x->pos, p, n);
 	tether__xdr_zero_pad(x, x->pos, n);
 	x->pos += total;
 	return 0;
@@ -37,8 +36,7 @@ tether_xdr_get_opaque(struct tether_xdr *x, void *p, size_t n)
 	rc = tether__xdr_check_pad(x, x->pos, n);
 	if (rc != 0)
 		return rc;
-	if (n != 0)
-		memcpy(p, x->buf + x->pos, n);
+	tether__xdr_copy(p, x->buf + x->pos, n);
 	x->pos += total;
 	return 0;
 }
@@ -73,8 +71,7 @@ tether_xdr_put_bytes(struct tether_xdr *x, const void *data, uint32_t len,
 	if (rc <= 0)
 		return rc;
 	tether_xdr_store32(x->buf + x->pos, len);
-	if (len != 0)
-		memcpy(x->buf + x->pos + 4, data, len);
+	tether__xdr_copy(x->buf + x->pos + 4, data, len);
 	tether__xdr_zero_pad(x, x->pos + 4, len);
 	x->pos += total;
 	return 0;
@@ -147,8 +144,7 @@ get_counted_data(struct tether_xdr *x, uint32_t max, void **data,
 			x->pos = start;
 			return rc;
 		}
-		if (n != 0)
-			memcpy(p, x->buf + at, n);
+		tether__xdr_copy((unsigned char *)p, x->buf + at, n);
 		p[n] = '\0';
 	}
 	*data = p;
@@ -198,7 +194,8 @@ tether_xdr_string(struct tether_xdr *x, char **s, uint32_t max)
 		if (*s == NULL)
 			return tether_xdr_fail(x, -TETHER_EINVAL,
 					       "NULL string");
-		slen = strlen(*s);
+		/* Bounded: a huge string costs no more than max + 1. */
+		slen = strnlen(*s, (size_t)max + 1);
 		if (slen > max)
 			return tether_xdr_fail(x, -TETHER_EOVERFLOW,
 					       "string longer than its maximum");
@@ -224,8 +221,7 @@ tether_xdr_string(struct tether_xdr *x, char **s, uint32_t max)
 			x->pos = start;
 			return rc;
 		}
-		if (n != 0)
-			memcpy(p, x->buf + at, n);
+		tether__xdr_copy((unsigned char *)p, x->buf + at, n);
 		p[n] = '\0';
 	}
 	*s = p;
