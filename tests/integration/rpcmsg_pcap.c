@@ -224,6 +224,9 @@ send_msg(int tcp, struct tether_rpc_msg *m, const struct tether_rpc_msg *call,
 	 unsigned nbody, size_t max_frag, size_t seg)
 {
 	unsigned char rec[2048];
+	unsigned char hdrs[64][TETHER_RPC_RM_HDR_SIZE];
+	unsigned char flat[4096];	/* outlives the framing block */
+	struct iovec iov[128];
 	struct tether_xdr x;
 	struct tether_buf framed;
 	int dir = m->type == TETHER_RPC_REPLY;
@@ -246,9 +249,6 @@ send_msg(int tcp, struct tether_rpc_msg *m, const struct tether_rpc_msg *call,
 		if (m->xid & 1) {
 			/* Both encoders get dissected: odd xids through the
 			 * iovec framing, gathered as writev would. */
-			unsigned char hdrs[64][TETHER_RPC_RM_HDR_SIZE];
-			unsigned char flat[4096];
-			struct iovec iov[128];
 			size_t cnt, k, flen = 0;
 
 			if (tether_rpc_rm_frame_iov(rec, tether_xdr_getpos(&x),
