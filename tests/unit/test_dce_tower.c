@@ -109,8 +109,12 @@ test_parse_samba_listing(void **state)
 			assert_int_equal(t.floors[2].protocol,
 					 TETHER_DCE_PROT_NCACN);
 			tcp++;
-		} else if (t.floors[2].protocol == TETHER_DCE_PROT_NAMED_PIPE) {
-			assert_int_equal(t.floors[2].rhs[0], '\\');
+		} else if (t.n_floors > 3 && t.floors[3].protocol ==
+						     TETHER_DCE_PROT_NAMED_PIPE) {
+			/* ncacn_np: \pipe\name on floor 4 */
+			assert_int_equal(t.floors[3].rhs[0], '\\');
+			assert_int_equal(t.floors[3].rhs[t.floors[3].rhs_len - 1],
+					 0);
 			pipe++;
 		} else if (t.floors[2].protocol == TETHER_DCE_PROT_NCALRPC) {
 			lrpc++;
