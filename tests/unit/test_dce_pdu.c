@@ -968,6 +968,7 @@ test_reasm_errors(void **state)
 	/* single fragment over the bound */
 	a.hdr.pfc_flags = 0x03;
 	a.u.request.stub_len = 64;
+	tether_dce_reasm_free(&r);
 	tether_dce_reasm_init(&r, 63);
 	assert_tether_err(tether_dce_reasm_add(&r, &a, &s, &l),
 			  TETHER_EMSGSIZE);
