@@ -11,10 +11,10 @@
 
 #include "tether/dce.h"
 
-#define CHECK(c)                                                            \
-	do {                                                                \
-		if (!(c))                                                   \
-			abort();                                            \
+#define CHECK(c)                 \
+	do {                     \
+		if (!(c))        \
+			abort(); \
 	} while (0)
 
 static uint8_t enc1[65536];

@@ -17,10 +17,10 @@
 static uint8_t enc1[TETHER_DCE_FRAG_MAX + 1];
 static uint8_t enc2[TETHER_DCE_FRAG_MAX + 1];
 
-#define CHECK(c)                                                            \
-	do {                                                                \
-		if (!(c))                                                   \
-			abort();                                            \
+#define CHECK(c)                 \
+	do {                     \
+		if (!(c))        \
+			abort(); \
 	} while (0)
 
 /* decode -> encode -> decode -> encode: the two encodings match. */
@@ -53,10 +53,9 @@ negotiate(const struct tether_dce_pdu *bind, struct tether_arena *a)
 	res = tether_arena_alloc(a, 256 * sizeof(*res));
 	if (res == NULL)
 		return;
-	CHECK(tether_dce_negotiate(bind->u.bind.ctx,
-				   bind->u.bind.n_context_elem,
-				   &tether_dce_epm_v3, 1,
-				   0x03, res, &acc) == 0);
+	CHECK(tether_dce_negotiate(
+		      bind->u.bind.ctx, bind->u.bind.n_context_elem,
+		      &tether_dce_epm_v3, 1, 0x03, res, &acc) == 0);
 	CHECK(acc <= bind->u.bind.n_context_elem);
 	for (i = 0; i < bind->u.bind.n_context_elem; i++)
 		CHECK(res[i].result <= TETHER_DCE_CTX_NEGOTIATE_ACK);

@@ -10,10 +10,10 @@
 
 #include "tether/dce.h"
 
-#define CHECK(c)                                                            \
-	do {                                                                \
-		if (!(c))                                                   \
-			abort();                                            \
+#define CHECK(c)                 \
+	do {                     \
+		if (!(c))        \
+			abort(); \
 	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -47,8 +47,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pos += f->rhs_len;
 	}
 	CHECK(pos == size && memcmp(b, data, size) == 0);
-	CHECK((t.has & (TETHER_DCE_TOWER_HAS_IFACE |
-			TETHER_DCE_TOWER_HAS_XFER)) ==
+	CHECK((t.has &
+	       (TETHER_DCE_TOWER_HAS_IFACE | TETHER_DCE_TOWER_HAS_XFER)) ==
 	      (TETHER_DCE_TOWER_HAS_IFACE | TETHER_DCE_TOWER_HAS_XFER));
 	if (t.n_floors == 5 && t.has == 0x1f && t.ncacn_minor == 0 &&
 	    t.floors[2].protocol == TETHER_DCE_PROT_NCACN &&

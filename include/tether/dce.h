@@ -26,11 +26,11 @@ struct tether_dce_uuid {
 	uint32_t time_low;
 	uint16_t time_mid;
 	uint16_t time_hi_and_version;
-	uint8_t clock_seq[2];	/* clock_seq_hi_and_reserved, clock_seq_low */
+	uint8_t clock_seq[2]; /* clock_seq_hi_and_reserved, clock_seq_low */
 	uint8_t node[6];
 };
 
-#define TETHER_DCE_UUID_STRLEN 37	/* 36 characters and a NUL */
+#define TETHER_DCE_UUID_STRLEN 37 /* 36 characters and a NUL */
 
 /*
  * tether_dce_uuid_parse - read "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
@@ -55,13 +55,13 @@ struct tether_dce_syntax {
 };
 
 /* Well-known syntaxes. */
-extern const struct tether_dce_syntax tether_dce_ndr20;	/* 8a885d04... v2.0 */
-extern const struct tether_dce_syntax tether_dce_ndr64;	/* 71710533... v1.0 */
+extern const struct tether_dce_syntax tether_dce_ndr20;	 /* 8a885d04... v2.0 */
+extern const struct tether_dce_syntax tether_dce_ndr64;	 /* 71710533... v1.0 */
 extern const struct tether_dce_syntax tether_dce_epm_v3; /* e1af8308... v3.0 */
 
 /* Bind-time feature negotiation bits [MS-RPCE 2.2.2.14]. */
 #define TETHER_DCE_BTFN_SEC_CTX_MULTIPLEXING 0x01
-#define TETHER_DCE_BTFN_KEEP_ON_ORPHAN 0x02
+#define TETHER_DCE_BTFN_KEEP_ON_ORPHAN	     0x02
 
 /*
  * tether_dce_syntax_is_btfn - 1 when s is a bind-time feature negotiation
@@ -90,26 +90,27 @@ enum tether_dce_ptype {
 	TETHER_DCE_PT_ORPHANED = 19
 };
 
-/* pfc_flags [C706 12.6.3.1, MS-RPCE 2.2.2.3] */
-#define TETHER_DCE_PFC_FIRST_FRAG 0x01
-#define TETHER_DCE_PFC_LAST_FRAG 0x02
-#define TETHER_DCE_PFC_PENDING_CANCEL 0x04	/* = SUPPORT_HEADER_SIGN on binds */
-#define TETHER_DCE_PFC_RESERVED_1 0x08
-#define TETHER_DCE_PFC_CONC_MPX 0x10
+/* pfc_flags [C706 12.6.3.1, MS-RPCE 2.2.2.3]; PENDING_CANCEL means
+ * SUPPORT_HEADER_SIGN on bind, bind_ack and alter_context(_resp). */
+#define TETHER_DCE_PFC_FIRST_FRAG      0x01
+#define TETHER_DCE_PFC_LAST_FRAG       0x02
+#define TETHER_DCE_PFC_PENDING_CANCEL  0x04
+#define TETHER_DCE_PFC_RESERVED_1      0x08
+#define TETHER_DCE_PFC_CONC_MPX	       0x10
 #define TETHER_DCE_PFC_DID_NOT_EXECUTE 0x20
-#define TETHER_DCE_PFC_MAYBE 0x40
-#define TETHER_DCE_PFC_OBJECT_UUID 0x80
+#define TETHER_DCE_PFC_MAYBE	       0x40
+#define TETHER_DCE_PFC_OBJECT_UUID     0x80
 
 /* packed_drep[0]: integer representation (high nibble), character
  * representation (low nibble); packed_drep[1]: floating point. */
-#define TETHER_DCE_DREP_LE 0x10
-#define TETHER_DCE_DREP_BE 0x00
+#define TETHER_DCE_DREP_LE     0x10
+#define TETHER_DCE_DREP_BE     0x00
 #define TETHER_DCE_DREP_EBCDIC 0x01
 
-#define TETHER_DCE_HDR_LEN 16
-#define TETHER_DCE_AUTH_TRAILER_LEN 8	/* sec_trailer before auth_value */
-#define TETHER_DCE_FRAG_MAX 65535	/* frag_length is a u16 */
-#define TETHER_DCE_FRAG_MIN_RECV 1432	/* C706: every receiver takes this */
+#define TETHER_DCE_HDR_LEN	    16
+#define TETHER_DCE_AUTH_TRAILER_LEN 8	  /* sec_trailer before auth_value */
+#define TETHER_DCE_FRAG_MAX	    65535 /* frag_length is a u16 */
+#define TETHER_DCE_FRAG_MIN_RECV    1432  /* C706: every receiver takes this */
 
 /* Common header [C706 12.6.1]. */
 struct tether_dce_hdr {
@@ -155,61 +156,61 @@ enum tether_dce_nak_reason {
 
 /* Fault and status codes [C706 App. N, MS-RPCE 3.1.1.5.5] as an X-macro:
  * name, value. */
-#define TETHER_DCE_STATUS_MAP(X)                                            \
-	X(nca_s_fault_int_div_by_zero, 0x1c000001)                          \
-	X(nca_s_fault_addr_error, 0x1c000002)                               \
-	X(nca_s_fault_fp_div_zero, 0x1c000003)                              \
-	X(nca_s_fault_fp_underflow, 0x1c000004)                             \
-	X(nca_s_fault_fp_overflow, 0x1c000005)                              \
-	X(nca_s_fault_invalid_tag, 0x1c000006)                              \
-	X(nca_s_fault_invalid_bound, 0x1c000007)                            \
-	X(nca_s_rpc_version_mismatch, 0x1c000008)                           \
-	X(nca_s_unspec_reject, 0x1c000009)                                  \
-	X(nca_s_bad_actid, 0x1c00000a)                                      \
-	X(nca_s_who_are_you_failed, 0x1c00000b)                             \
-	X(nca_s_manager_not_entered, 0x1c00000c)                            \
-	X(nca_s_fault_cancel, 0x1c00000d)                                   \
-	X(nca_s_fault_ill_inst, 0x1c00000e)                                 \
-	X(nca_s_fault_fp_error, 0x1c00000f)                                 \
-	X(nca_s_fault_int_overflow, 0x1c000010)                             \
-	X(nca_s_fault_unspec, 0x1c000012)                                   \
-	X(nca_s_fault_remote_comm_failure, 0x1c000013)                      \
-	X(nca_s_fault_pipe_empty, 0x1c000014)                               \
-	X(nca_s_fault_pipe_closed, 0x1c000015)                              \
-	X(nca_s_fault_pipe_order, 0x1c000016)                               \
-	X(nca_s_fault_pipe_discipline, 0x1c000017)                          \
-	X(nca_s_fault_pipe_comm_error, 0x1c000018)                          \
-	X(nca_s_fault_pipe_memory, 0x1c000019)                              \
-	X(nca_s_fault_context_mismatch, 0x1c00001a)                         \
-	X(nca_s_fault_remote_no_memory, 0x1c00001b)                         \
-	X(nca_s_invalid_pres_context_id, 0x1c00001c)                        \
-	X(nca_s_unsupported_authn_level, 0x1c00001d)                        \
-	X(nca_s_invalid_checksum, 0x1c00001f)                               \
-	X(nca_s_invalid_crc, 0x1c000020)                                    \
-	X(nca_s_fault_user_defined, 0x1c000021)                             \
-	X(nca_s_fault_tx_open_failed, 0x1c000022)                           \
-	X(nca_s_fault_codeset_conv_error, 0x1c000023)                       \
-	X(nca_s_fault_object_not_found, 0x1c000024)                         \
-	X(nca_s_fault_no_client_stub, 0x1c000025)                           \
-	X(nca_s_comm_failure, 0x1c010001)                                   \
-	X(nca_s_op_rng_error, 0x1c010002)                                   \
-	X(nca_s_unk_if, 0x1c010003)                                         \
-	X(nca_s_wrong_boot_time, 0x1c010006)                                \
-	X(nca_s_you_crashed, 0x1c010009)                                    \
-	X(nca_s_proto_error, 0x1c01000b)                                    \
-	X(nca_s_out_args_too_big, 0x1c010013)                               \
-	X(nca_s_server_too_busy, 0x1c010014)                                \
-	X(nca_s_fault_string_too_long, 0x1c010015)                          \
-	X(nca_s_unsupported_type, 0x1c010017)                               \
-	X(nca_s_fault_access_denied, 0x00000005)                            \
-	X(nca_s_fault_ndr, 0x000006f7)                                      \
+#define TETHER_DCE_STATUS_MAP(X)                       \
+	X(nca_s_fault_int_div_by_zero, 0x1c000001)     \
+	X(nca_s_fault_addr_error, 0x1c000002)          \
+	X(nca_s_fault_fp_div_zero, 0x1c000003)         \
+	X(nca_s_fault_fp_underflow, 0x1c000004)        \
+	X(nca_s_fault_fp_overflow, 0x1c000005)         \
+	X(nca_s_fault_invalid_tag, 0x1c000006)         \
+	X(nca_s_fault_invalid_bound, 0x1c000007)       \
+	X(nca_s_rpc_version_mismatch, 0x1c000008)      \
+	X(nca_s_unspec_reject, 0x1c000009)             \
+	X(nca_s_bad_actid, 0x1c00000a)                 \
+	X(nca_s_who_are_you_failed, 0x1c00000b)        \
+	X(nca_s_manager_not_entered, 0x1c00000c)       \
+	X(nca_s_fault_cancel, 0x1c00000d)              \
+	X(nca_s_fault_ill_inst, 0x1c00000e)            \
+	X(nca_s_fault_fp_error, 0x1c00000f)            \
+	X(nca_s_fault_int_overflow, 0x1c000010)        \
+	X(nca_s_fault_unspec, 0x1c000012)              \
+	X(nca_s_fault_remote_comm_failure, 0x1c000013) \
+	X(nca_s_fault_pipe_empty, 0x1c000014)          \
+	X(nca_s_fault_pipe_closed, 0x1c000015)         \
+	X(nca_s_fault_pipe_order, 0x1c000016)          \
+	X(nca_s_fault_pipe_discipline, 0x1c000017)     \
+	X(nca_s_fault_pipe_comm_error, 0x1c000018)     \
+	X(nca_s_fault_pipe_memory, 0x1c000019)         \
+	X(nca_s_fault_context_mismatch, 0x1c00001a)    \
+	X(nca_s_fault_remote_no_memory, 0x1c00001b)    \
+	X(nca_s_invalid_pres_context_id, 0x1c00001c)   \
+	X(nca_s_unsupported_authn_level, 0x1c00001d)   \
+	X(nca_s_invalid_checksum, 0x1c00001f)          \
+	X(nca_s_invalid_crc, 0x1c000020)               \
+	X(nca_s_fault_user_defined, 0x1c000021)        \
+	X(nca_s_fault_tx_open_failed, 0x1c000022)      \
+	X(nca_s_fault_codeset_conv_error, 0x1c000023)  \
+	X(nca_s_fault_object_not_found, 0x1c000024)    \
+	X(nca_s_fault_no_client_stub, 0x1c000025)      \
+	X(nca_s_comm_failure, 0x1c010001)              \
+	X(nca_s_op_rng_error, 0x1c010002)              \
+	X(nca_s_unk_if, 0x1c010003)                    \
+	X(nca_s_wrong_boot_time, 0x1c010006)           \
+	X(nca_s_you_crashed, 0x1c010009)               \
+	X(nca_s_proto_error, 0x1c01000b)               \
+	X(nca_s_out_args_too_big, 0x1c010013)          \
+	X(nca_s_server_too_busy, 0x1c010014)           \
+	X(nca_s_fault_string_too_long, 0x1c010015)     \
+	X(nca_s_unsupported_type, 0x1c010017)          \
+	X(nca_s_fault_access_denied, 0x00000005)       \
+	X(nca_s_fault_ndr, 0x000006f7)                 \
 	X(ept_s_not_registered, 0x16c9a0d6)
 
 enum tether_dce_status {
 #define TETHER__DCE_ST_ENUM(name, val) TETHER_DCE_##name = (val),
 	TETHER_DCE_STATUS_MAP(TETHER__DCE_ST_ENUM)
 #undef TETHER__DCE_ST_ENUM
-	TETHER_DCE_STATUS_OK = 0
+		TETHER_DCE_STATUS_OK = 0
 };
 
 /* Names for logs and tests. Unknown values give "unknown". */
@@ -222,15 +223,15 @@ const char *tether_dce_status_name(uint32_t status);
 /* One presentation context element of a bind / alter_context. */
 struct tether_dce_ctx_elem {
 	uint16_t p_cont_id;
-	uint8_t n_transfer_syn;		/* 1..255 */
+	uint8_t n_transfer_syn; /* 1..255 */
 	struct tether_dce_syntax abstract_syntax;
 	const struct tether_dce_syntax *transfer_syntaxes; /* n_transfer_syn */
 };
 
 /* One result of a bind_ack / alter_context_resp, in the offered order. */
 struct tether_dce_ctx_result {
-	uint16_t result;		/* enum tether_dce_ctx_result_code */
-	uint16_t reason;		/* provider reason; BTFN: accepted bits */
+	uint16_t result; /* enum tether_dce_ctx_result_code */
+	uint16_t reason; /* provider reason; BTFN: accepted bits */
 	struct tether_dce_syntax transfer_syntax;
 };
 
@@ -240,7 +241,7 @@ struct tether_dce_bind {
 	uint16_t max_recv_frag;
 	uint32_t assoc_group_id;
 	uint8_t n_context_elem;
-	const struct tether_dce_ctx_elem *ctx;	/* n_context_elem */
+	const struct tether_dce_ctx_elem *ctx; /* n_context_elem */
 };
 
 /* bind_ack (12) and alter_context_resp (15). */
@@ -248,8 +249,8 @@ struct tether_dce_bind_ack {
 	uint16_t max_xmit_frag;
 	uint16_t max_recv_frag;
 	uint32_t assoc_group_id;
-	uint16_t sec_addr_len;		/* including the NUL; 0 = none */
-	const char *sec_addr;		/* NUL-terminated when sec_addr_len */
+	uint16_t sec_addr_len; /* including the NUL; 0 = none */
+	const char *sec_addr;  /* NUL-terminated when sec_addr_len */
 	uint8_t n_results;
 	const struct tether_dce_ctx_result *results;
 };
@@ -257,8 +258,8 @@ struct tether_dce_bind_ack {
 /* bind_nak (13). */
 #define TETHER_DCE_NAK_MAX_VERSIONS 8
 struct tether_dce_bind_nak {
-	uint16_t reason;		/* enum tether_dce_nak_reason */
-	uint8_t n_versions;		/* protocol versions supported */
+	uint16_t reason;    /* enum tether_dce_nak_reason */
+	uint8_t n_versions; /* protocol versions supported */
 	uint8_t versions[TETHER_DCE_NAK_MAX_VERSIONS][2]; /* major, minor */
 };
 
@@ -267,7 +268,7 @@ struct tether_dce_request {
 	uint32_t alloc_hint;
 	uint16_t p_cont_id;
 	uint16_t opnum;
-	struct tether_dce_uuid object;	/* when PFC_OBJECT_UUID */
+	struct tether_dce_uuid object; /* when PFC_OBJECT_UUID */
 	const uint8_t *stub;
 	size_t stub_len;
 };
@@ -286,8 +287,8 @@ struct tether_dce_fault {
 	uint32_t alloc_hint;
 	uint16_t p_cont_id;
 	uint8_t cancel_count;
-	uint32_t status;		/* enum tether_dce_status or other */
-	const uint8_t *stub;		/* optional extended error data */
+	uint32_t status;     /* enum tether_dce_status or other */
+	const uint8_t *stub; /* optional extended error data */
 	size_t stub_len;
 };
 
@@ -299,7 +300,7 @@ struct tether_dce_auth {
 	uint8_t pad_length;
 	uint8_t reserved;
 	uint32_t context_id;
-	const uint8_t *value;		/* hdr.auth_length bytes */
+	const uint8_t *value; /* hdr.auth_length bytes */
 };
 
 /*
@@ -310,10 +311,11 @@ struct tether_dce_auth {
  */
 struct tether_dce_pdu {
 	struct tether_dce_hdr hdr;
-	struct tether_dce_auth auth;	/* valid when hdr.auth_length > 0 */
+	struct tether_dce_auth auth; /* valid when hdr.auth_length > 0 */
 	union {
-		struct tether_dce_bind bind;		/* bind, alter_context */
-		struct tether_dce_bind_ack bind_ack;	/* and alter_context_resp */
+		struct tether_dce_bind bind; /* bind, alter_context */
+		struct tether_dce_bind_ack
+			bind_ack; /* and alter_context_resp */
 		struct tether_dce_bind_nak bind_nak;
 		struct tether_dce_request request;
 		struct tether_dce_response response;
@@ -347,7 +349,8 @@ int tether_dce_hdr_decode(const uint8_t *p, size_t len,
  * Returns 0, or: the header errors above; -TETHER_EBADMSG for a body
  * that does not match its lengths or counts, reserved PTYPEs, flags that
  * make no sense for the type, or trailing bytes; -TETHER_ENOTSUP for an
- * unknown PTYPE; -TETHER_ENOMEM when the arena is exhausted.
+ * unknown PTYPE; -TETHER_ENOMEM when the arena is exhausted;
+ * -TETHER_EINVAL when a list must be decoded and arena is NULL.
  */
 int tether_dce_pdu_decode(const uint8_t *p, size_t len,
 			  struct tether_arena *arena,
@@ -377,14 +380,14 @@ int tether_dce_pdu_encode(const struct tether_dce_pdu *pdu, uint8_t *buf,
  * Layout public for embedding; fields private.
  */
 struct tether_dce_framer {
-	uint8_t hdr[TETHER_DCE_HDR_LEN];	/* private */
-	uint8_t *buf;				/* private */
-	size_t cap;				/* private */
-	size_t have;				/* private */
-	size_t need;				/* private: frag_length or 16 */
-	size_t max_frag;			/* private */
-	int err;				/* private: sticky error */
-	int ready;				/* private: PDU handed out */
+	uint8_t hdr[TETHER_DCE_HDR_LEN]; /* private */
+	uint8_t *buf;			 /* private */
+	size_t cap;			 /* private */
+	size_t have;			 /* private */
+	size_t need;			 /* private: frag_length or 16 */
+	size_t max_frag;		 /* private */
+	int err;			 /* private: sticky error */
+	int ready;			 /* private: PDU handed out */
 };
 
 /* Set up a framer accepting PDUs up to max_frag bytes (16..65535);
@@ -416,15 +419,15 @@ ssize_t tether_dce_framer_feed(struct tether_dce_framer *f, const uint8_t *p,
  * The stub is bounded by max_stub. Layout public; fields read-only.
  */
 struct tether_dce_reasm {
-	uint8_t *stub;		/* read-only: the reassembled stub */
-	size_t len;		/* read-only */
-	size_t cap;		/* private */
-	size_t max_stub;	/* private */
-	int active;		/* read-only: a call is in progress */
-	uint8_t ptype;		/* read-only: of the call in progress */
-	uint32_t call_id;	/* read-only */
-	uint16_t p_cont_id;	/* read-only */
-	uint16_t opnum;		/* read-only (request) */
+	uint8_t *stub;	    /* read-only: the reassembled stub */
+	size_t len;	    /* read-only */
+	size_t cap;	    /* private */
+	size_t max_stub;    /* private */
+	int active;	    /* read-only: a call is in progress */
+	uint8_t ptype;	    /* read-only: of the call in progress */
+	uint32_t call_id;   /* read-only */
+	uint16_t p_cont_id; /* read-only */
+	uint16_t opnum;	    /* read-only (request) */
 };
 
 void tether_dce_reasm_init(struct tether_dce_reasm *r, size_t max_stub);
@@ -496,10 +499,10 @@ int tether_dce_negotiate(const struct tether_dce_ctx_elem *ctx, size_t n_ctx,
  * position does not move on error.
  */
 struct tether_dce_ndr_reader {
-	const uint8_t *p;	/* read-only */
-	size_t len;		/* read-only */
-	size_t pos;		/* read-only */
-	int big_endian;		/* read-only */
+	const uint8_t *p; /* read-only */
+	size_t len;	  /* read-only */
+	size_t pos;	  /* read-only */
+	int big_endian;	  /* read-only */
 };
 
 /* An NDR writer into a caller's buffer; -TETHER_ENOSPC when it is full.
@@ -507,12 +510,12 @@ struct tether_dce_ndr_reader {
  * (set them after init to match a peer; the default is 0x00020000 step
  * 4, as Windows numbers them). */
 struct tether_dce_ndr_writer {
-	uint8_t *p;		/* read-only */
-	size_t cap;		/* read-only */
-	size_t pos;		/* read-only */
-	int big_endian;		/* read-only */
-	uint32_t next_ref;	/* public */
-	uint32_t ref_step;	/* public */
+	uint8_t *p;	   /* read-only */
+	size_t cap;	   /* read-only */
+	size_t pos;	   /* read-only */
+	int big_endian;	   /* read-only */
+	uint32_t next_ref; /* public */
+	uint32_t ref_step; /* public */
 };
 
 /* A context handle: 20 bytes on the wire; all zero is the NULL handle. */
@@ -537,10 +540,14 @@ int tether_dce_ndr_get_align(struct tether_dce_ndr_reader *r, size_t align);
 int tether_dce_ndr_put_align(struct tether_dce_ndr_writer *w, size_t align);
 
 /* Aligned integers. */
-int tether_dce_ndr_get_u8(struct tether_dce_ndr_reader *r, uint8_t *v /* OUT */);
-int tether_dce_ndr_get_u16(struct tether_dce_ndr_reader *r, uint16_t *v /* OUT */);
-int tether_dce_ndr_get_u32(struct tether_dce_ndr_reader *r, uint32_t *v /* OUT */);
-int tether_dce_ndr_get_u64(struct tether_dce_ndr_reader *r, uint64_t *v /* OUT */);
+int tether_dce_ndr_get_u8(struct tether_dce_ndr_reader *r,
+			  uint8_t *v /* OUT */);
+int tether_dce_ndr_get_u16(struct tether_dce_ndr_reader *r,
+			   uint16_t *v /* OUT */);
+int tether_dce_ndr_get_u32(struct tether_dce_ndr_reader *r,
+			   uint32_t *v /* OUT */);
+int tether_dce_ndr_get_u64(struct tether_dce_ndr_reader *r,
+			   uint64_t *v /* OUT */);
 int tether_dce_ndr_put_u8(struct tether_dce_ndr_writer *w, uint8_t v);
 int tether_dce_ndr_put_u16(struct tether_dce_ndr_writer *w, uint16_t v);
 int tether_dce_ndr_put_u32(struct tether_dce_ndr_writer *w, uint32_t v);
@@ -618,41 +625,41 @@ int tether_dce_ndr_put_vstring(struct tether_dce_ndr_writer *w, const char *s,
 /* ------------------------------------------------------------------ */
 
 /* Floor protocol identifiers. */
-#define TETHER_DCE_PROT_UUID 0x0d	/* interface / transfer syntax */
-#define TETHER_DCE_PROT_NCACN 0x0b	/* RPC connection-oriented */
-#define TETHER_DCE_PROT_NCADG 0x0a
-#define TETHER_DCE_PROT_NCALRPC 0x0c
-#define TETHER_DCE_PROT_TCP 0x07
-#define TETHER_DCE_PROT_UDP 0x08
-#define TETHER_DCE_PROT_IP 0x09
+#define TETHER_DCE_PROT_UUID	   0x0d /* interface / transfer syntax */
+#define TETHER_DCE_PROT_NCACN	   0x0b /* RPC connection-oriented */
+#define TETHER_DCE_PROT_NCADG	   0x0a
+#define TETHER_DCE_PROT_NCALRPC	   0x0c
+#define TETHER_DCE_PROT_TCP	   0x07
+#define TETHER_DCE_PROT_UDP	   0x08
+#define TETHER_DCE_PROT_IP	   0x09
 #define TETHER_DCE_PROT_NAMED_PIPE 0x0f
-#define TETHER_DCE_PROT_NETBIOS 0x11
-#define TETHER_DCE_PROT_HTTP 0x1f
+#define TETHER_DCE_PROT_NETBIOS	   0x11
+#define TETHER_DCE_PROT_HTTP	   0x1f
 
 #define TETHER_DCE_TOWER_MAX_FLOORS 16
-#define TETHER_DCE_TOWER_MAX_LEN 1024
-#define TETHER_DCE_TOWER_TCP_LEN 75	/* the 5-floor ncacn_ip_tcp tower */
+#define TETHER_DCE_TOWER_MAX_LEN    1024
+#define TETHER_DCE_TOWER_TCP_LEN    75 /* the 5-floor ncacn_ip_tcp tower */
 
 struct tether_dce_floor {
-	uint8_t protocol;	/* first LHS octet */
+	uint8_t protocol; /* first LHS octet */
 	uint16_t lhs_len;
-	const uint8_t *lhs;	/* lhs_len bytes, protocol included */
+	const uint8_t *lhs; /* lhs_len bytes, protocol included */
 	uint16_t rhs_len;
 	const uint8_t *rhs;
 };
 
 /* What a parsed tower says. Flags tell which fields are set. */
 #define TETHER_DCE_TOWER_HAS_IFACE 0x01
-#define TETHER_DCE_TOWER_HAS_XFER 0x02
+#define TETHER_DCE_TOWER_HAS_XFER  0x02
 #define TETHER_DCE_TOWER_HAS_NCACN 0x04
-#define TETHER_DCE_TOWER_HAS_TCP 0x08
-#define TETHER_DCE_TOWER_HAS_IP 0x10
+#define TETHER_DCE_TOWER_HAS_TCP   0x08
+#define TETHER_DCE_TOWER_HAS_IP	   0x10
 
 struct tether_dce_tower {
 	uint16_t n_floors;
 	struct tether_dce_floor floors[TETHER_DCE_TOWER_MAX_FLOORS];
 	unsigned has;			/* TETHER_DCE_TOWER_HAS_* */
-	struct tether_dce_syntax iface;	/* floor 1 */
+	struct tether_dce_syntax iface; /* floor 1 */
 	struct tether_dce_syntax xfer;	/* floor 2 */
 	uint16_t ncacn_minor;		/* floor 3 RHS */
 	uint16_t port;			/* host order */
@@ -697,18 +704,18 @@ enum tether_dce_epm_opnum {
 };
 
 /* inquiry_type and vers_option of ept_lookup (Windows SDK values). */
-#define TETHER_DCE_EPM_INQ_ALL 0
-#define TETHER_DCE_EPM_INQ_IF 1
-#define TETHER_DCE_EPM_INQ_OBJ 2
-#define TETHER_DCE_EPM_INQ_BOTH 3
-#define TETHER_DCE_EPM_VERS_ALL 1
+#define TETHER_DCE_EPM_INQ_ALL	       0
+#define TETHER_DCE_EPM_INQ_IF	       1
+#define TETHER_DCE_EPM_INQ_OBJ	       2
+#define TETHER_DCE_EPM_INQ_BOTH	       3
+#define TETHER_DCE_EPM_VERS_ALL	       1
 #define TETHER_DCE_EPM_VERS_COMPATIBLE 2
-#define TETHER_DCE_EPM_VERS_EXACT 3
+#define TETHER_DCE_EPM_VERS_EXACT      3
 #define TETHER_DCE_EPM_VERS_MAJOR_ONLY 4
-#define TETHER_DCE_EPM_VERS_UPTO 5
+#define TETHER_DCE_EPM_VERS_UPTO       5
 
-#define TETHER_DCE_EPM_MAX_ENTS 500	/* range(0,500) on max_ents/towers */
-#define TETHER_DCE_EPM_ANNOTATION_SIZE 64	/* char annotation[64] */
+#define TETHER_DCE_EPM_MAX_ENTS	       500 /* range(0,500) on max_ents/towers */
+#define TETHER_DCE_EPM_ANNOTATION_SIZE 64  /* char annotation[64] */
 
 /* A twr_t: the tower octets (point into the stub when decoded). */
 struct tether_dce_epm_twr {
@@ -760,7 +767,7 @@ struct tether_dce_epm_lookup_req {
 struct tether_dce_epm_lookup_resp {
 	struct tether_dce_ctx_handle handle;
 	uint32_t num_ents;
-	uint32_t max_count;		/* the request's max_ents */
+	uint32_t max_count; /* the request's max_ents */
 	const struct tether_dce_epm_entry *entries;
 	uint32_t status;
 };
@@ -790,35 +797,41 @@ int tether_dce_epm_map_req_encode(struct tether_dce_ndr_writer *w,
 				  const struct tether_dce_epm_map_req *in);
 int tether_dce_epm_map_resp_encode(struct tether_dce_ndr_writer *w,
 				   const struct tether_dce_epm_map_resp *in);
-int tether_dce_epm_map_resp_decode(struct tether_dce_ndr_reader *r,
-				   struct tether_arena *arena,
-				   struct tether_dce_epm_map_resp *out /* OUT */);
+int
+tether_dce_epm_map_resp_decode(struct tether_dce_ndr_reader *r,
+			       struct tether_arena *arena,
+			       struct tether_dce_epm_map_resp *out /* OUT */);
 
-int tether_dce_epm_lookup_req_decode(struct tether_dce_ndr_reader *r,
-				     struct tether_dce_epm_lookup_req *out /* OUT */);
-int tether_dce_epm_lookup_req_encode(struct tether_dce_ndr_writer *w,
-				     const struct tether_dce_epm_lookup_req *in);
-int tether_dce_epm_lookup_resp_encode(struct tether_dce_ndr_writer *w,
-				      const struct tether_dce_epm_lookup_resp *in);
-int tether_dce_epm_lookup_resp_decode(struct tether_dce_ndr_reader *r,
-				      struct tether_arena *arena,
-				      struct tether_dce_epm_lookup_resp *out /* OUT */);
+int tether_dce_epm_lookup_req_decode(
+	struct tether_dce_ndr_reader *r,
+	struct tether_dce_epm_lookup_req *out /* OUT */);
+int
+tether_dce_epm_lookup_req_encode(struct tether_dce_ndr_writer *w,
+				 const struct tether_dce_epm_lookup_req *in);
+int
+tether_dce_epm_lookup_resp_encode(struct tether_dce_ndr_writer *w,
+				  const struct tether_dce_epm_lookup_resp *in);
+int tether_dce_epm_lookup_resp_decode(
+	struct tether_dce_ndr_reader *r, struct tether_arena *arena,
+	struct tether_dce_epm_lookup_resp *out /* OUT */);
 
 /* ept_lookup_handle_free: [in,out] handle; [out] status. */
-int tether_dce_epm_handle_free_req_decode(struct tether_dce_ndr_reader *r,
-					  struct tether_dce_ctx_handle *h /* OUT */);
-int tether_dce_epm_handle_free_resp_encode(struct tether_dce_ndr_writer *w,
-					   const struct tether_dce_ctx_handle *h,
-					   uint32_t status);
+int tether_dce_epm_handle_free_req_decode(
+	struct tether_dce_ndr_reader *r,
+	struct tether_dce_ctx_handle *h /* OUT */);
+int
+tether_dce_epm_handle_free_resp_encode(struct tether_dce_ndr_writer *w,
+				       const struct tether_dce_ctx_handle *h,
+				       uint32_t status);
 
 /* ept_insert (with replace) and ept_delete (without); both answer only
  * a status, which tether_dce_epm_status_encode writes. */
-int tether_dce_epm_insert_req_decode(struct tether_dce_ndr_reader *r,
-				     struct tether_arena *arena,
-				     struct tether_dce_epm_insert_req *out /* OUT */);
-int tether_dce_epm_delete_req_decode(struct tether_dce_ndr_reader *r,
-				     struct tether_arena *arena,
-				     struct tether_dce_epm_insert_req *out /* OUT */);
+int tether_dce_epm_insert_req_decode(
+	struct tether_dce_ndr_reader *r, struct tether_arena *arena,
+	struct tether_dce_epm_insert_req *out /* OUT */);
+int tether_dce_epm_delete_req_decode(
+	struct tether_dce_ndr_reader *r, struct tether_arena *arena,
+	struct tether_dce_epm_insert_req *out /* OUT */);
 int tether_dce_epm_insert_req_encode(struct tether_dce_ndr_writer *w,
 				     const struct tether_dce_epm_insert_req *in,
 				     int with_replace);

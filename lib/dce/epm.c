@@ -7,7 +7,7 @@
  */
 #include "dce/dce_int.h"
 
-#define ENTRY_MIN_WIRE 28	/* uuid, tower ptr, variance: at least */
+#define ENTRY_MIN_WIRE 28 /* uuid, tower ptr, variance: at least */
 
 /* The end of a stub: alignment padding may trail, nothing else. */
 static int
@@ -24,7 +24,8 @@ get_twr(struct tether_dce_ndr_reader *r, struct tether_dce_epm_twr *t)
 	uint32_t mc, tl;
 	int rc;
 
-	rc = tether_dce_ndr_get_conformance(r, TETHER_DCE_TOWER_MAX_LEN, 1, &mc);
+	rc = tether_dce_ndr_get_conformance(r, TETHER_DCE_TOWER_MAX_LEN, 1,
+					    &mc);
 	if (rc < 0)
 		return rc;
 	rc = tether_dce_ndr_get_u32(r, &tl);
@@ -282,7 +283,7 @@ tether_dce_epm_map_resp_decode(struct tether_dce_ndr_reader *r,
 		if (rc < 0)
 			return rc;
 		t[i].data = NULL;
-		t[i].len = ref;	/* remembered until the tower is read */
+		t[i].len = ref; /* remembered until the tower is read */
 	}
 	for (i = 0; i < out->num_towers; i++) {
 		if (t[i].len == 0)

@@ -234,7 +234,7 @@ tether_dce_fragment(const struct tether_dce_pdu *tmpl, size_t max_frag,
 	int rc;
 
 	if (tmpl->hdr.auth_length)
-		return -TETHER_EINVAL;	/* no auth: nothing to sign or pad */
+		return -TETHER_EINVAL; /* no auth: nothing to sign or pad */
 	if (tmpl->hdr.ptype == TETHER_DCE_PT_REQUEST) {
 		stub = tmpl->u.request.stub;
 		total = tmpl->u.request.stub_len;
@@ -256,8 +256,8 @@ tether_dce_fragment(const struct tether_dce_pdu *tmpl, size_t max_frag,
 	 * alignment of the stub is the same in every fragment. */
 	room = (max_frag - head) & ~(size_t)7;
 	n = total - *off;
-	f.hdr.pfc_flags &= (uint8_t)~(TETHER_DCE_PFC_FIRST_FRAG |
-				      TETHER_DCE_PFC_LAST_FRAG);
+	f.hdr.pfc_flags &= (uint8_t) ~(TETHER_DCE_PFC_FIRST_FRAG |
+				       TETHER_DCE_PFC_LAST_FRAG);
 	if (*off == 0)
 		f.hdr.pfc_flags |= TETHER_DCE_PFC_FIRST_FRAG;
 	if (n <= max_frag - head)

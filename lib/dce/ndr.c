@@ -296,7 +296,7 @@ tether_dce_ndr_put_ptr(struct tether_dce_ndr_writer *w, int present)
 	rc = tether_dce_ndr_put_u32(w, w->next_ref);
 	if (rc == 0) {
 		w->next_ref += w->ref_step;
-		if (w->next_ref == 0)	/* wrapped: 0 would mean NULL */
+		if (w->next_ref == 0) /* wrapped: 0 would mean NULL */
 			w->next_ref = w->ref_step ? w->ref_step : 1;
 	}
 	return rc;
@@ -342,9 +342,9 @@ tether_dce_ndr_get_conformance(struct tether_dce_ndr_reader *r, uint32_t max,
 }
 
 int
-tether_dce_ndr_get_variance(struct tether_dce_ndr_reader *r,
-			    uint32_t max_count, size_t elem_size,
-			    uint32_t *offset, uint32_t *actual)
+tether_dce_ndr_get_variance(struct tether_dce_ndr_reader *r, uint32_t max_count,
+			    size_t elem_size, uint32_t *offset,
+			    uint32_t *actual)
 {
 	size_t save = r->pos;
 	uint32_t off, n;
@@ -401,7 +401,7 @@ string_body(struct tether_dce_ndr_reader *r, uint32_t offset, uint32_t actual,
 
 	if (offset != 0 || actual == 0)
 		return -TETHER_EBADMSG;
-	q = r->p + r->pos;	/* fits() already checked actual bytes */
+	q = r->p + r->pos; /* fits() already checked actual bytes */
 	if (q[actual - 1] != '\0' || memchr(q, '\0', actual - 1) != NULL)
 		return -TETHER_EBADMSG;
 	r->pos += actual;

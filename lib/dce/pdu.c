@@ -27,10 +27,10 @@ in_need(const struct in *in, size_t n)
 static uint8_t
 allowed_flags(unsigned ptype)
 {
-	const uint8_t base = TETHER_DCE_PFC_FIRST_FRAG |
-			     TETHER_DCE_PFC_LAST_FRAG |
-			     TETHER_DCE_PFC_PENDING_CANCEL |
-			     TETHER_DCE_PFC_RESERVED_1 | TETHER_DCE_PFC_CONC_MPX;
+	const uint8_t base =
+		TETHER_DCE_PFC_FIRST_FRAG | TETHER_DCE_PFC_LAST_FRAG |
+		TETHER_DCE_PFC_PENDING_CANCEL | TETHER_DCE_PFC_RESERVED_1 |
+		TETHER_DCE_PFC_CONC_MPX;
 
 	switch (ptype) {
 	case TETHER_DCE_PT_REQUEST:
@@ -50,8 +50,8 @@ tether_dce_pdu_init(struct tether_dce_pdu *pdu, unsigned ptype,
 	pdu->hdr.rpc_vers = 5;
 	pdu->hdr.rpc_vers_minor = 0;
 	pdu->hdr.ptype = (uint8_t)ptype;
-	pdu->hdr.pfc_flags = TETHER_DCE_PFC_FIRST_FRAG |
-			     TETHER_DCE_PFC_LAST_FRAG;
+	pdu->hdr.pfc_flags =
+		TETHER_DCE_PFC_FIRST_FRAG | TETHER_DCE_PFC_LAST_FRAG;
 	pdu->hdr.drep[0] = TETHER_DCE_DREP_LE;
 	pdu->hdr.call_id = call_id;
 }
@@ -94,7 +94,8 @@ arena_array(struct tether_arena *arena, size_t n, size_t size)
 }
 
 static int
-decode_bind(struct in *in, struct tether_arena *arena, struct tether_dce_bind *b)
+decode_bind(struct in *in, struct tether_arena *arena,
+	    struct tether_dce_bind *b)
 {
 	struct tether_dce_ctx_elem *ctx;
 	size_t i, j;
@@ -256,7 +257,8 @@ tether_dce_pdu_decode(const uint8_t *p, size_t len, struct tether_arena *arena,
 	if (out->hdr.auth_length) {
 		const uint8_t *t;
 
-		in.end = len - out->hdr.auth_length - TETHER_DCE_AUTH_TRAILER_LEN;
+		in.end = len - out->hdr.auth_length -
+			 TETHER_DCE_AUTH_TRAILER_LEN;
 		t = p + in.end;
 		out->auth.type = t[0];
 		out->auth.level = t[1];
@@ -393,8 +395,8 @@ encode_body(const struct tether_dce_pdu *pdu, struct tether__dce_out *o)
 			tether__dce_out_u8(o, 0);
 			tether__dce_out_syntax(o, &c->abstract_syntax);
 			for (j = 0; j < c->n_transfer_syn; j++)
-				tether__dce_out_syntax(o,
-						       &c->transfer_syntaxes[j]);
+				tether__dce_out_syntax(
+					o, &c->transfer_syntaxes[j]);
 		}
 		return 0;
 	}
@@ -416,7 +418,8 @@ encode_body(const struct tether_dce_pdu *pdu, struct tether__dce_out *o)
 		for (i = 0; i < a->n_results; i++) {
 			tether__dce_out_u16(o, a->results[i].result);
 			tether__dce_out_u16(o, a->results[i].reason);
-			tether__dce_out_syntax(o, &a->results[i].transfer_syntax);
+			tether__dce_out_syntax(o,
+					       &a->results[i].transfer_syntax);
 		}
 		return 0;
 	}

@@ -59,7 +59,8 @@ tether_dce_tower_parse(const uint8_t *p, size_t len,
 		return -TETHER_EBADMSG;
 
 	/* Floors 1 and 2 name the interface and the transfer syntax. */
-	if (out->n_floors < 2 || out->floors[0].protocol != TETHER_DCE_PROT_UUID ||
+	if (out->n_floors < 2 ||
+	    out->floors[0].protocol != TETHER_DCE_PROT_UUID ||
 	    out->floors[1].protocol != TETHER_DCE_PROT_UUID)
 		return -TETHER_EBADMSG;
 	rc = uuid_floor(&out->floors[0], &out->iface);
@@ -90,7 +91,7 @@ tether_dce_tower_parse(const uint8_t *p, size_t len,
 			/* A third UUID floor has no meaning: malformed. */
 			return -TETHER_EBADMSG;
 		default:
-			continue;	/* another protocol: kept, skipped */
+			continue; /* another protocol: kept, skipped */
 		}
 		if (fl->lhs_len != 1 || fl->rhs_len != rhs || (out->has & bit))
 			return -TETHER_EBADMSG;

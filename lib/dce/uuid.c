@@ -7,20 +7,32 @@
 
 #include <stdio.h>
 
-const struct tether_dce_syntax tether_dce_ndr20 = {
-	{ 0x8a885d04, 0x1ceb, 0x11c9, { 0x9f, 0xe8 },
-	  { 0x08, 0x00, 0x2b, 0x10, 0x48, 0x60 } }, 2, 0
-};
+const struct tether_dce_syntax tether_dce_ndr20 = { { 0x8a885d04,
+						      0x1ceb,
+						      0x11c9,
+						      { 0x9f, 0xe8 },
+						      { 0x08, 0x00, 0x2b, 0x10,
+							0x48, 0x60 } },
+						    2,
+						    0 };
 
-const struct tether_dce_syntax tether_dce_ndr64 = {
-	{ 0x71710533, 0xbeba, 0x4937, { 0x83, 0x19 },
-	  { 0xb5, 0xdb, 0xef, 0x9c, 0xcc, 0x36 } }, 1, 0
-};
+const struct tether_dce_syntax tether_dce_ndr64 = { { 0x71710533,
+						      0xbeba,
+						      0x4937,
+						      { 0x83, 0x19 },
+						      { 0xb5, 0xdb, 0xef, 0x9c,
+							0xcc, 0x36 } },
+						    1,
+						    0 };
 
-const struct tether_dce_syntax tether_dce_epm_v3 = {
-	{ 0xe1af8308, 0x5d1f, 0x11c9, { 0x91, 0xa4 },
-	  { 0x08, 0x00, 0x2b, 0x14, 0xa0, 0xfa } }, 3, 0
-};
+const struct tether_dce_syntax tether_dce_epm_v3 = { { 0xe1af8308,
+						       0x5d1f,
+						       0x11c9,
+						       { 0x91, 0xa4 },
+						       { 0x08, 0x00, 0x2b, 0x14,
+							 0xa0, 0xfa } },
+						     3,
+						     0 };
 
 static int
 hexval(char c)
@@ -98,7 +110,8 @@ tether_dce_uuid_is_nil(const struct tether_dce_uuid *u)
 int
 tether_dce_syntax_is_btfn(const struct tether_dce_syntax *s, uint8_t *bits)
 {
-	/* 6cb71c2c-9812-4540-<8-byte bitmask>, version 1.0 [MS-RPCE 2.2.2.14] */
+	/* 6cb71c2c-9812-4540-<8-byte bitmask>, version 1.0 [MS-RPCE 2.2.2.14]
+	 */
 	if (s->uuid.time_low != 0x6cb71c2c || s->uuid.time_mid != 0x9812 ||
 	    s->uuid.time_hi_and_version != 0x4540 || s->vers_major != 1 ||
 	    s->vers_minor != 0)
@@ -164,7 +177,9 @@ const char *
 tether_dce_ctx_result_name(unsigned result)
 {
 	static const char *const names[] = {
-		"acceptance", "user_rejection", "provider_rejection",
+		"acceptance",
+		"user_rejection",
+		"provider_rejection",
 		"negotiate_ack",
 	};
 
@@ -197,7 +212,7 @@ tether_dce_status_name(uint32_t status)
 #define TETHER__DCE_ST_CASE(name, val) \
 	case (val):                    \
 		return #name;
-	TETHER_DCE_STATUS_MAP(TETHER__DCE_ST_CASE)
+		TETHER_DCE_STATUS_MAP(TETHER__DCE_ST_CASE)
 #undef TETHER__DCE_ST_CASE
 	default:
 		return "unknown";

@@ -12,7 +12,7 @@
 #include "tether/dce.h"
 
 struct flow {
-	uint32_t seq[2];	/* next sequence number per direction */
+	uint32_t seq[2]; /* next sequence number per direction */
 	uint16_t cport;
 };
 
@@ -60,7 +60,7 @@ segment(struct flow *f, int c2s, const uint8_t *payload, size_t len)
 	size_t i;
 
 	memset(frame, 0, 54);
-	frame[12] = 0x08;	/* IPv4 */
+	frame[12] = 0x08; /* IPv4 */
 	ip[0] = 0x45;
 	put16be(ip + 2, (uint16_t)(20 + 20 + len));
 	ip[8] = 64;
@@ -77,7 +77,7 @@ segment(struct flow *f, int c2s, const uint8_t *payload, size_t len)
 	put32be(tcp + 4, f->seq[!c2s]);
 	put32be(tcp + 8, f->seq[c2s]);
 	tcp[12] = 0x50;
-	tcp[13] = 0x18;	/* PSH, ACK */
+	tcp[13] = 0x18; /* PSH, ACK */
 	put16be(tcp + 14, 65535);
 	memcpy(tcp + 20, payload, len);
 	f->seq[!c2s] += (uint32_t)len;
@@ -135,10 +135,14 @@ main(int argc, char **argv)
 	static const uint8_t lo[4] = { 127, 0, 0, 1 }, any[4] = { 0 };
 	static uint8_t stub[16384];
 	uint8_t hdr[24] = { 0 }, tower[80], tower0[80];
-	struct tether_dce_syntax lsa = { { 0x12345778, 0x1234, 0xabcd,
+	struct tether_dce_syntax lsa = { { 0x12345778,
+					   0x1234,
+					   0xabcd,
 					   { 0xef, 0x00 },
 					   { 0x01, 0x23, 0x45, 0x67, 0x89,
-					     0xab } }, 0, 0 };
+					     0xab } },
+					 0,
+					 0 };
 	struct tether_dce_syntax ts[3], btfn;
 	struct tether_dce_ctx_elem ctx[3];
 	struct tether_dce_ctx_result res[3];
@@ -162,7 +166,7 @@ main(int argc, char **argv)
 	hdr[4] = 2;
 	hdr[6] = 4;
 	put32le(hdr + 16, 65535);
-	put32le(hdr + 20, 1);	/* Ethernet */
+	put32le(hdr + 20, 1); /* Ethernet */
 	if (write_all(hdr, 24) < 0)
 		return 1;
 
@@ -189,7 +193,8 @@ main(int argc, char **argv)
 	p.u.bind.ctx = ctx;
 	send_pdu(&f, 1, &p);
 	check(tether_dce_negotiate(ctx, 3, &tether_dce_epm_v3, 1, 0x03, res,
-				   NULL), "negotiate");
+				   NULL),
+	      "negotiate");
 	tether_dce_pdu_init(&p, TETHER_DCE_PT_BIND_ACK, 1);
 	p.u.bind_ack.max_xmit_frag = 1024;
 	p.u.bind_ack.max_recv_frag = 1024;
@@ -202,7 +207,8 @@ main(int argc, char **argv)
 
 	/* ept_map lsarpc */
 	check(tether_dce_tower_build_tcp(&lsa, &tether_dce_ndr20, 0, any,
-					 tower0, sizeof(tower0), &tl), "tower");
+					 tower0, sizeof(tower0), &tl),
+	      "tower");
 	{
 		struct tether_dce_epm_map_req mq;
 
@@ -222,7 +228,8 @@ main(int argc, char **argv)
 	p.u.request.stub_len = w.pos;
 	send_pdu(&f, 1, &p);
 	check(tether_dce_tower_build_tcp(&lsa, &tether_dce_ndr20, 49153, lo,
-					 tower, sizeof(tower), &tl), "tower");
+					 tower, sizeof(tower), &tl),
+	      "tower");
 	{
 		struct tether_dce_epm_map_resp ms;
 
@@ -274,7 +281,8 @@ main(int argc, char **argv)
 		ls.entries = ents;
 		tether_dce_ndr_writer_init(&w, stub, sizeof(stub),
 					   TETHER_DCE_DREP_LE);
-		check(tether_dce_epm_lookup_resp_encode(&w, &ls), "lookup resp");
+		check(tether_dce_epm_lookup_resp_encode(&w, &ls),
+		      "lookup resp");
 	}
 	tether_dce_pdu_init(&p, TETHER_DCE_PT_RESPONSE, 3);
 	p.u.response.stub = stub;
@@ -329,7 +337,8 @@ main(int argc, char **argv)
 	p.u.bind.ctx = &ctx[1];
 	send_pdu(&f, 1, &p);
 	check(tether_dce_negotiate(&ctx[1], 1, &tether_dce_epm_v3, 1, 0, res,
-				   NULL), "negotiate");
+				   NULL),
+	      "negotiate");
 	tether_dce_pdu_init(&p, TETHER_DCE_PT_ALTER_CONTEXT_RESP, 6);
 	p.u.bind_ack.max_xmit_frag = 1024;
 	p.u.bind_ack.max_recv_frag = 1024;

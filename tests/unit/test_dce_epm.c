@@ -12,8 +12,8 @@ static uint8_t out[70000];
 
 /* One complete call: the stub of a single-fragment or reassembled PDU. */
 struct call {
-	const struct dce_vector *last;	/* the fragment that completed it */
-	struct tether_dce_pdu pdu;	/* of that fragment */
+	const struct dce_vector *last; /* the fragment that completed it */
+	struct tether_dce_pdu pdu;     /* of that fragment */
 	uint8_t stub[8192];
 	size_t len;
 };
@@ -37,8 +37,8 @@ calls_of(int capture, struct call *calls, size_t max)
 		    (v->ptype != TETHER_DCE_PT_REQUEST &&
 		     v->ptype != TETHER_DCE_PT_RESPONSE))
 			continue;
-		assert_int_equal(tether_dce_pdu_decode(v->bytes, v->len, NULL,
-						       &p), 0);
+		assert_int_equal(
+			tether_dce_pdu_decode(v->bytes, v->len, NULL, &p), 0);
 		if (tether_dce_reasm_add(&r[v->from_client], &p, &s, &l) != 1)
 			continue;
 		assert_true(n < max && l <= sizeof(calls[n].stub));
@@ -97,11 +97,11 @@ test_every_client_request(void **state)
 					struct tether_dce_tower t;
 
 					assert_true(m.has_tower);
-					assert_int_equal(
-						tether_dce_tower_parse(
-							m.tower.data,
-							m.tower.len, &t),
-						0);
+					assert_int_equal(tether_dce_tower_parse(
+								 m.tower.data,
+								 m.tower.len,
+								 &t),
+							 0);
 					assert_int_equal(t.port, 0);
 					assert_true(m.max_towers >= 1);
 				}
@@ -109,8 +109,9 @@ test_every_client_request(void **state)
 			case TETHER_DCE_EPM_LOOKUP:
 				rc = tether_dce_epm_lookup_req_decode(&r, &lk);
 				if (rc == 0)
-					assert_int_equal(lk.inquiry_type,
-							 TETHER_DCE_EPM_INQ_ALL);
+					assert_int_equal(
+						lk.inquiry_type,
+						TETHER_DCE_EPM_INQ_ALL);
 				break;
 			case TETHER_DCE_EPM_LOOKUP_HANDLE_FREE:
 				rc = tether_dce_epm_handle_free_req_decode(&r,
@@ -124,7 +125,7 @@ test_every_client_request(void **state)
 				rc = tether_dce_epm_delete_req_decode(&r, a,
 								      &ins);
 				break;
-			default:	/* opnums 5, 6, 99: not ours */
+			default: /* opnums 5, 6, 99: not ours */
 				continue;
 			}
 			if (rc != want)
@@ -167,9 +168,9 @@ test_map_responses_byte_exact(void **state)
 			if (tether_dce_epm_map_req_decode(&r, &req) != 0)
 				continue;
 			reader(&r, s);
-			assert_int_equal(tether_dce_epm_map_resp_decode(&r, a,
-									&samba),
-					 0);
+			assert_int_equal(
+				tether_dce_epm_map_resp_decode(&r, a, &samba),
+				0);
 			assert_int_equal(samba.max_count, req.max_towers);
 			assert_int_equal(tether_dce_tower_parse(req.tower.data,
 								req.tower.len,
@@ -184,30 +185,29 @@ test_map_responses_byte_exact(void **state)
 							 samba.towers[0].len,
 							 &st),
 						 0);
-				assert_int_equal(tether_dce_tower_build_tcp(
-							 &want.iface,
-							 &tether_dce_ndr20,
-							 st.port, st.ipv4,
-							 tower, sizeof(tower),
-							 &tl),
-						 0);
+				assert_int_equal(
+					tether_dce_tower_build_tcp(
+						&want.iface, &tether_dce_ndr20,
+						st.port, st.ipv4, tower,
+						sizeof(tower), &tl),
+					0);
 				tw.data = tower;
 				tw.len = (uint32_t)tl;
 				ours.num_towers = 1;
 				ours.towers = &tw;
 			} else {
 				assert_int_equal(samba.num_towers, 0);
-				assert_int_equal(samba.status,
-						 TETHER_DCE_ept_s_not_registered);
+				assert_int_equal(
+					samba.status,
+					TETHER_DCE_ept_s_not_registered);
 			}
 			/* Samba numbers this referent 2, then 3... */
 			tether_dce_ndr_writer_init(&w, out, sizeof(out),
 						   TETHER_DCE_DREP_LE);
 			w.next_ref = 2;
 			w.ref_step = 1;
-			assert_int_equal(tether_dce_epm_map_resp_encode(&w,
-									&ours),
-					 0);
+			assert_int_equal(
+				tether_dce_epm_map_resp_encode(&w, &ours), 0);
 			if (w.pos != s->len || memcmp(out, s->stub, w.pos))
 				fail_msg("%s: our answer differs from %s",
 					 q->last->name, s->last->name);
@@ -218,9 +218,8 @@ test_map_responses_byte_exact(void **state)
 			p.u.response.p_cont_id = q->pdu.u.request.p_cont_id;
 			p.u.response.stub = out;
 			p.u.response.stub_len = w.pos;
-			assert_int_equal(tether_dce_pdu_encode(&p, pdu,
-							       sizeof(pdu),
-							       &pl),
+			assert_int_equal(tether_dce_pdu_encode(
+						 &p, pdu, sizeof(pdu), &pl),
 					 0);
 			assert_int_equal(pl, s->last->len);
 			assert_memory_equal(pdu, s->last->bytes, pl);
@@ -257,13 +256,12 @@ test_lookup_responses(void **state)
 			    q->pdu.u.request.opnum != TETHER_DCE_EPM_LOOKUP)
 				continue;
 			reader(&r, q);
-			assert_int_equal(tether_dce_epm_lookup_req_decode(&r,
-									  &req),
-					 0);
+			assert_int_equal(
+				tether_dce_epm_lookup_req_decode(&r, &req), 0);
 			reader(&r, s);
-			assert_int_equal(tether_dce_epm_lookup_resp_decode(
-						 &r, a, &resp),
-					 0);
+			assert_int_equal(
+				tether_dce_epm_lookup_resp_decode(&r, a, &resp),
+				0);
 			assert_int_equal(resp.max_count, req.max_ents);
 			assert_true(resp.num_ents <= req.max_ents);
 			if (caps[c] == 3) {
@@ -282,11 +280,11 @@ test_lookup_responses(void **state)
 			}
 			tether_dce_ndr_writer_init(&w, out, sizeof(out),
 						   TETHER_DCE_DREP_LE);
-			w.next_ref = 1;	/* Samba's numbering here */
+			w.next_ref = 1; /* Samba's numbering here */
 			w.ref_step = 1;
-			assert_int_equal(tether_dce_epm_lookup_resp_encode(&w,
-									   &resp),
-					 0);
+			assert_int_equal(
+				tether_dce_epm_lookup_resp_encode(&w, &resp),
+				0);
 			assert_int_equal(w.pos, s->len);
 			assert_memory_equal(out, s->stub, w.pos);
 
@@ -312,9 +310,8 @@ test_lookup_responses(void **state)
 				/* 2 fragments of max_xmit_frag 4280 */
 				struct tether_dce_pdu t;
 				size_t off = 0, pl;
-				const struct dce_vector *f1 = vec(caps[c] == 2
-								  ? "c02-003"
-								  : "c10-003");
+				const struct dce_vector *f1 = vec(
+					caps[c] == 2 ? "c02-003" : "c10-003");
 
 				tether_dce_pdu_init(&t, TETHER_DCE_PT_RESPONSE,
 						    s->pdu.hdr.call_id);
@@ -369,17 +366,16 @@ test_handle_free(void **state)
 		assert_int_equal(slen, 24);
 		tether_dce_ndr_writer_init(&w, out, sizeof(out),
 					   TETHER_DCE_DREP_LE);
-		assert_int_equal(tether_dce_epm_handle_free_resp_encode(&w, &zero,
-									0),
-				 0);
+		assert_int_equal(
+			tether_dce_epm_handle_free_resp_encode(&w, &zero, 0),
+			0);
 		assert_int_equal(w.pos, 24);
-		assert_memory_equal(out + 20, samba + 20, 4);	/* status 0 */
-		assert_memory_not_equal(out, samba, 20);	/* Samba echoes */
+		assert_memory_equal(out + 20, samba + 20, 4); /* status 0 */
+		assert_memory_not_equal(out, samba, 20);      /* Samba echoes */
 		tether_dce_ndr_writer_init(&w, out, sizeof(out),
 					   TETHER_DCE_DREP_LE);
-		assert_int_equal(tether_dce_epm_handle_free_resp_encode(&w, &h,
-									0),
-				 0);
+		assert_int_equal(
+			tether_dce_epm_handle_free_resp_encode(&w, &h, 0), 0);
 		assert_memory_equal(out, samba, 24);
 		seen++;
 	}
@@ -405,9 +401,8 @@ make_insert(uint8_t *b, size_t cap, const struct tether_dce_epm_entry *e,
 	in.entries = e;
 	in.replace = 1;
 	tether_dce_ndr_writer_init(&w, b, cap, TETHER_DCE_DREP_LE);
-	assert_int_equal(tether_dce_epm_insert_req_encode(&w, &in,
-							  with_replace),
-			 0);
+	assert_int_equal(
+		tether_dce_epm_insert_req_encode(&w, &in, with_replace), 0);
 	return w.pos;
 }
 
@@ -437,7 +432,7 @@ test_insert_delete(void **state)
 	e[0].tower.len = (uint32_t)tl;
 	e[0].annotation = "lsarpc";
 	e[1].object = tether_dce_ndr64.uuid;
-	e[1].annotation = NULL;	/* written as "" */
+	e[1].annotation = NULL; /* written as "" */
 	len = make_insert(b, sizeof(b), e, 2, 1);
 	tether_dce_ndr_reader_init(&r, b, len, TETHER_DCE_DREP_LE);
 	assert_int_equal(tether_dce_epm_insert_req_decode(&r, a, &got), 0);
@@ -473,7 +468,7 @@ test_insert_delete(void **state)
 	tether_dce_ndr_reader_init(&r, b, len, TETHER_DCE_DREP_LE);
 	assert_tether_err(tether_dce_epm_insert_req_decode(&r, a, &got),
 			  TETHER_EBADMSG);
-	b[0] = 0xf5;	/* 501 = 0x1f5 */
+	b[0] = 0xf5; /* 501 = 0x1f5 */
 	b[1] = 0x01;
 	b[4] = 0xf5;
 	b[5] = 0x01;
@@ -486,7 +481,7 @@ test_insert_delete(void **state)
 		size_t toff = 8 + (16 + 4 + 8 + 8) + (16 + 4 + 8 + 4);
 
 		assert_int_equal(b[toff], 75);
-		b[toff + 4] = 74;	/* tower_length != max_count */
+		b[toff + 4] = 74; /* tower_length != max_count */
 		tether_dce_ndr_reader_init(&r, b, len, TETHER_DCE_DREP_LE);
 		assert_tether_err(tether_dce_epm_insert_req_decode(&r, a, &got),
 				  TETHER_EBADMSG);
@@ -550,7 +545,8 @@ test_malformed_requests(void **state)
 	assert_non_null(map);
 	assert_int_equal(map->len, 116);
 	for (i = 0; i < map->len; i++) {
-		tether_dce_ndr_reader_init(&r, map->stub, i, TETHER_DCE_DREP_LE);
+		tether_dce_ndr_reader_init(&r, map->stub, i,
+					   TETHER_DCE_DREP_LE);
 		assert_true(tether_dce_epm_map_req_decode(&r, &m) < 0);
 	}
 	/* max_towers 501 */
@@ -568,7 +564,7 @@ test_malformed_requests(void **state)
 			  TETHER_EBADMSG);
 	memcpy(b, map->stub, 116);
 	b[8] = 0x01;
-	b[9] = 0x04;	/* 1025 */
+	b[9] = 0x04; /* 1025 */
 	tether_dce_ndr_reader_init(&r, b, 116, TETHER_DCE_DREP_LE);
 	assert_tether_err(tether_dce_epm_map_req_decode(&r, &m),
 			  TETHER_EMSGSIZE);
@@ -650,7 +646,7 @@ test_malformed_requests(void **state)
 		tether_dce_ndr_reader_init(&r, b, w.pos, TETHER_DCE_DREP_LE);
 		assert_tether_err(tether_dce_epm_lookup_req_decode(&r, &back),
 				  TETHER_EMSGSIZE);
-		b[w.pos - 4] = 0xf4;	/* 500 */
+		b[w.pos - 4] = 0xf4; /* 500 */
 		tether_dce_ndr_reader_init(&r, b, w.pos, TETHER_DCE_DREP_LE);
 		assert_int_equal(tether_dce_epm_lookup_req_decode(&r, &back),
 				 0);
@@ -717,9 +713,9 @@ test_response_decode_errors(void **state)
 		for (i = 0; i < big->len; i += 13) {
 			tether_dce_ndr_writer_init(&w, out, i,
 						   TETHER_DCE_DREP_LE);
-			assert_tether_err(tether_dce_epm_lookup_resp_encode(&w,
-									    &lk),
-					  TETHER_ENOSPC);
+			assert_tether_err(
+				tether_dce_epm_lookup_resp_encode(&w, &lk),
+				TETHER_ENOSPC);
 		}
 		lk.max_count = lk.num_ents - 1;
 		tether_dce_ndr_writer_init(&w, out, sizeof(out),
@@ -736,13 +732,12 @@ test_response_decode_errors(void **state)
 			e.annotation = ann;
 			lk.entries = &e;
 			lk.num_ents = 1;
-			assert_tether_err(tether_dce_epm_lookup_resp_encode(&w,
-									    &lk),
-					  TETHER_EINVAL);
+			assert_tether_err(
+				tether_dce_epm_lookup_resp_encode(&w, &lk),
+				TETHER_EINVAL);
 			ann[63] = 0;
-			assert_int_equal(tether_dce_epm_lookup_resp_encode(&w,
-									   &lk),
-					 0);
+			assert_int_equal(
+				tether_dce_epm_lookup_resp_encode(&w, &lk), 0);
 		}
 		tether_arena_free(a);
 	}
@@ -780,9 +775,9 @@ test_response_decode_errors(void **state)
 
 			tether_dce_ndr_writer_init(&w, out, sizeof(out),
 						   TETHER_DCE_DREP_LE);
-			assert_tether_err(tether_dce_epm_map_resp_encode(&w,
-									 &m),
-					  TETHER_EINVAL);
+			assert_tether_err(
+				tether_dce_epm_map_resp_encode(&w, &m),
+				TETHER_EINVAL);
 		}
 		tether_arena_free(a);
 	}

@@ -17,11 +17,11 @@ test_integers_and_alignment(void **state)
 	uint32_t u32;
 	uint64_t u64;
 	static const uint8_t le[] = {
-		0xab, 0, 0x34, 0x12, 0x78, 0x56, 0x34, 0x12,
+		0xab, 0,    0x34, 0x12, 0x78, 0x56, 0x34, 0x12,
 		0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
 	};
 	static const uint8_t be[] = {
-		0xab, 0, 0x12, 0x34, 0x12, 0x34, 0x56, 0x78,
+		0xab, 0,    0x12, 0x34, 0x12, 0x34, 0x56, 0x78,
 		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
 	};
 	int order;
@@ -37,9 +37,8 @@ test_integers_and_alignment(void **state)
 		assert_int_equal(tether_dce_ndr_put_u8(&w, 0xab), 0);
 		assert_int_equal(tether_dce_ndr_put_u16(&w, 0x1234), 0);
 		assert_int_equal(tether_dce_ndr_put_u32(&w, 0x12345678), 0);
-		assert_int_equal(tether_dce_ndr_put_u64(&w,
-							0x0102030405060708ull),
-				 0);
+		assert_int_equal(
+			tether_dce_ndr_put_u64(&w, 0x0102030405060708ull), 0);
 		assert_int_equal(w.pos, 16);
 		assert_memory_equal(b, want, 16);
 
@@ -73,7 +72,7 @@ test_integers_and_alignment(void **state)
 	assert_int_equal(tether_dce_ndr_get_align(&r, 4), 0);
 	assert_int_equal(r.pos, 4);
 	assert_tether_err(tether_dce_ndr_get_u32(&r, &u32), TETHER_ETRUNC);
-	assert_int_equal(r.pos, 4);	/* no move on error */
+	assert_int_equal(r.pos, 4); /* no move on error */
 	assert_tether_err(tether_dce_ndr_get_align(&r, 16), TETHER_EINVAL);
 }
 
@@ -89,13 +88,11 @@ test_writer_full(void **state)
 	memset(&h, 0, sizeof(h));
 	for (cap = 0; cap < 4; cap++) {
 		tether_dce_ndr_writer_init(&w, b, cap, TETHER_DCE_DREP_LE);
-		assert_tether_err(tether_dce_ndr_put_u32(&w, 1),
-				  TETHER_ENOSPC);
+		assert_tether_err(tether_dce_ndr_put_u32(&w, 1), TETHER_ENOSPC);
 		assert_int_equal(w.pos, 0);
 	}
 	tether_dce_ndr_writer_init(&w, b, 16, TETHER_DCE_DREP_LE);
-	assert_tether_err(tether_dce_ndr_put_ctx_handle(&w, &h),
-			  TETHER_ENOSPC);
+	assert_tether_err(tether_dce_ndr_put_ctx_handle(&w, &h), TETHER_ENOSPC);
 	tether_dce_ndr_writer_init(&w, b, 15, TETHER_DCE_DREP_LE);
 	assert_int_equal(tether_dce_ndr_put_u8(&w, 1), 0);
 	assert_tether_err(tether_dce_ndr_put_u64(&w, 1), TETHER_ENOSPC);
@@ -105,8 +102,7 @@ test_writer_full(void **state)
 	assert_int_equal(tether_dce_ndr_put_u8(&w, 1), 0);
 	assert_tether_err(tether_dce_ndr_put_align(&w, 8), TETHER_ENOSPC);
 	assert_tether_err(tether_dce_ndr_put_bytes(&w, b, 5), TETHER_ENOSPC);
-	assert_tether_err(tether_dce_ndr_put_variance(&w, 0, 1),
-			  TETHER_ENOSPC);
+	assert_tether_err(tether_dce_ndr_put_variance(&w, 0, 1), TETHER_ENOSPC);
 	assert_int_equal(w.pos, 1);
 }
 
@@ -126,7 +122,8 @@ test_uuid(void **state)
 
 	(void)state;
 	assert_int_equal(tether_dce_uuid_parse(
-				 "12345778-1234-ABCD-ef00-0123456789ab", &u), 0);
+				 "12345778-1234-ABCD-ef00-0123456789ab", &u),
+			 0);
 	assert_string_equal(tether_dce_uuid_format(&u, text),
 			    "12345778-1234-abcd-ef00-0123456789ab");
 	tether_dce_ndr_writer_init(&w, b, sizeof(b), TETHER_DCE_DREP_LE);
@@ -147,35 +144,39 @@ test_uuid(void **state)
 	assert_memory_equal(b + 8, wire + 8, 8);
 	/* bad text */
 	assert_tether_err(tether_dce_uuid_parse("12345778-1234-abcd-ef00-"
-						"0123456789a", &u),
+						"0123456789a",
+						&u),
 			  TETHER_EINVAL);
 	assert_tether_err(tether_dce_uuid_parse("12345778-1234-abcd-ef00-"
-						"0123456789abc", &u),
+						"0123456789abc",
+						&u),
 			  TETHER_EINVAL);
 	assert_tether_err(tether_dce_uuid_parse("12345778+1234-abcd-ef00-"
-						"0123456789ab", &u),
+						"0123456789ab",
+						&u),
 			  TETHER_EINVAL);
 	assert_tether_err(tether_dce_uuid_parse("1234577g-1234-abcd-ef00-"
-						"0123456789ab", &u),
+						"0123456789ab",
+						&u),
 			  TETHER_EINVAL);
 	assert_tether_err(tether_dce_uuid_parse(NULL, &u), TETHER_EINVAL);
-	assert_string_equal(tether_dce_uuid_format(&tether_dce_ndr20.uuid,
-						   text),
-			    "8a885d04-1ceb-11c9-9fe8-08002b104860");
-	assert_string_equal(tether_dce_uuid_format(&tether_dce_ndr64.uuid,
-						   text),
-			    "71710533-beba-4937-8319-b5dbef9ccc36");
-	assert_string_equal(tether_dce_uuid_format(&tether_dce_epm_v3.uuid,
-						   text),
-			    "e1af8308-5d1f-11c9-91a4-08002b14a0fa");
+	assert_string_equal(
+		tether_dce_uuid_format(&tether_dce_ndr20.uuid, text),
+		"8a885d04-1ceb-11c9-9fe8-08002b104860");
+	assert_string_equal(
+		tether_dce_uuid_format(&tether_dce_ndr64.uuid, text),
+		"71710533-beba-4937-8319-b5dbef9ccc36");
+	assert_string_equal(
+		tether_dce_uuid_format(&tether_dce_epm_v3.uuid, text),
+		"e1af8308-5d1f-11c9-91a4-08002b14a0fa");
 }
 
 static void
 test_ctx_handle_and_pointers(void **state)
 {
 	static const uint8_t h_wire[20] = {
-		0, 0, 0, 0, 0xda, 0x25, 0x1e, 0x68, 0xba, 0x70, 0x29, 0x40,
-		0xa5, 0xf2, 0xd0, 0xa6, 0xa9, 0x12, 0xef, 0x36,
+		0,    0,    0,	  0,	0xda, 0x25, 0x1e, 0x68, 0xba, 0x70,
+		0x29, 0x40, 0xa5, 0xf2, 0xd0, 0xa6, 0xa9, 0x12, 0xef, 0x36,
 	};
 	struct tether_dce_ctx_handle h;
 	struct tether_dce_ndr_reader r;
@@ -197,8 +198,7 @@ test_ctx_handle_and_pointers(void **state)
 	h.attributes = 1;
 	assert_false(tether_dce_ctx_handle_is_null(&h));
 	tether_dce_ndr_reader_init(&r, h_wire, 19, TETHER_DCE_DREP_LE);
-	assert_tether_err(tether_dce_ndr_get_ctx_handle(&r, &h),
-			  TETHER_ETRUNC);
+	assert_tether_err(tether_dce_ndr_get_ctx_handle(&r, &h), TETHER_ETRUNC);
 
 	/* referent ids: Windows-style by default, configurable */
 	tether_dce_ndr_writer_init(&w, b, sizeof(b), TETHER_DCE_DREP_LE);
@@ -208,7 +208,7 @@ test_ctx_handle_and_pointers(void **state)
 	w.next_ref = 0xffffffff;
 	w.ref_step = 1;
 	assert_int_equal(tether_dce_ndr_put_ptr(&w, 1), 0);
-	assert_int_equal(w.next_ref, 1);	/* never 0 after a wrap */
+	assert_int_equal(w.next_ref, 1); /* never 0 after a wrap */
 	assert_int_equal(tether_dce_ndr_put_referent(&w, 0x20000), 0);
 	tether_dce_ndr_reader_init(&r, b, w.pos, TETHER_DCE_DREP_LE);
 	assert_int_equal(tether_dce_ndr_get_ptr(&r, &ref), 0);
@@ -220,7 +220,7 @@ test_ctx_handle_and_pointers(void **state)
 	assert_int_equal(tether_dce_ndr_get_ptr(&r, &ref), 0);
 	assert_int_equal(ref, 0xffffffff);
 	assert_int_equal(tether_dce_ndr_get_ptr(&r, &ref), 0);
-	assert_int_equal(ref, 0x20000);	/* a full pointer's alias */
+	assert_int_equal(ref, 0x20000); /* a full pointer's alias */
 }
 
 static void
@@ -264,13 +264,13 @@ test_array_headers(void **state)
 	assert_int_equal(tether_dce_ndr_put_u32(&w, 0xffffffff), 0);
 	assert_int_equal(tether_dce_ndr_put_variance(&w, 0xffffffff, 2), 0);
 	tether_dce_ndr_reader_init(&r, b, w.pos, TETHER_DCE_DREP_LE);
-	assert_tether_err(tether_dce_ndr_get_conformance(&r, UINT32_MAX, 1,
-							 &mc),
-			  TETHER_ETRUNC);
+	assert_tether_err(
+		tether_dce_ndr_get_conformance(&r, UINT32_MAX, 1, &mc),
+		TETHER_ETRUNC);
 	r.pos = 4;
-	assert_tether_err(tether_dce_ndr_get_variance(&r, UINT32_MAX, 1, &off,
-						      &n),
-			  TETHER_EBADMSG);
+	assert_tether_err(
+		tether_dce_ndr_get_variance(&r, UINT32_MAX, 1, &off, &n),
+		TETHER_EBADMSG);
 	tether_dce_ndr_reader_init(&r, b, 6, TETHER_DCE_DREP_LE);
 	r.pos = 4;
 	assert_tether_err(tether_dce_ndr_get_variance(&r, 1, 1, &off, &n),
@@ -287,7 +287,8 @@ test_strings(void **state)
 	size_t len, i, end;
 	/* the first entry's annotation of capture 02 */
 	static const uint8_t ann[] = {
-		0, 0, 0, 0, 9, 0, 0, 0, 'e', 'v', 'e', 'n', 't', 'l', 'o', 'g', 0,
+		0,   0,	  0,   0,   9,	 0,   0,   0, 'e',
+		'v', 'e', 'n', 't', 'l', 'o', 'g', 0,
 	};
 
 	(void)state;
@@ -339,12 +340,12 @@ test_strings(void **state)
 	r.pos = 1;
 	assert_tether_err(tether_dce_ndr_get_string(&r, 16, &s, &len),
 			  TETHER_EBADMSG);
-	b[12] = 0;	/* actual_count 0 */
+	b[12] = 0; /* actual_count 0 */
 	r.pos = 1;
 	assert_tether_err(tether_dce_ndr_get_string(&r, 16, &s, &len),
 			  TETHER_EBADMSG);
 	b[12] = 4;
-	b[8] = 1;	/* offset 1 */
+	b[8] = 1; /* offset 1 */
 	r.pos = 1;
 	assert_true(tether_dce_ndr_get_string(&r, 16, &s, &len) < 0);
 	/* empty string: just the NUL */

@@ -45,8 +45,8 @@ test_every_capture_pdu_round_trips(void **state)
 			fail_msg("%s: %s", v->name, tether_err_name(rc));
 		assert_int_equal(pdu.hdr.ptype, v->ptype);
 		assert_int_equal(pdu.hdr.frag_length, v->len);
-		assert_int_equal(tether_dce_pdu_encode(&pdu, out, sizeof(out),
-						       &n), 0);
+		assert_int_equal(
+			tether_dce_pdu_encode(&pdu, out, sizeof(out), &n), 0);
 		if (n != v->len || memcmp(out, v->bytes, n) != 0)
 			fail_msg("%s: re-encoding differs", v->name);
 		ok++;
@@ -102,27 +102,31 @@ test_other_fields(void **state)
 	(void)state;
 	/* bind_ack with sec_addr "135" */
 	assert_int_equal(tether_dce_pdu_decode(vec("c01-001")->bytes,
-					       vec("c01-001")->len, a, &pdu), 0);
+					       vec("c01-001")->len, a, &pdu),
+			 0);
 	assert_int_equal(pdu.u.bind_ack.sec_addr_len, 4);
 	assert_string_equal(pdu.u.bind_ack.sec_addr, "135");
 	assert_int_equal(pdu.u.bind_ack.n_results, 1);
 	assert_int_equal(pdu.u.bind_ack.results[0].result, 0);
 	/* the alter_context_resp has an empty sec_addr */
 	assert_int_equal(tether_dce_pdu_decode(vec("c06-007")->bytes,
-					       vec("c06-007")->len, a, &pdu), 0);
+					       vec("c06-007")->len, a, &pdu),
+			 0);
 	assert_int_equal(pdu.hdr.ptype, TETHER_DCE_PT_ALTER_CONTEXT_RESP);
 	assert_int_equal(pdu.u.bind_ack.sec_addr_len, 0);
 	assert_null(pdu.u.bind_ack.sec_addr);
 	/* request: ept_map, 116 stub bytes */
 	assert_int_equal(tether_dce_pdu_decode(vec("c01-002")->bytes,
-					       vec("c01-002")->len, a, &pdu), 0);
+					       vec("c01-002")->len, a, &pdu),
+			 0);
 	assert_int_equal(pdu.u.request.opnum, 3);
 	assert_int_equal(pdu.u.request.p_cont_id, 0);
 	assert_int_equal(pdu.u.request.alloc_hint, 116);
 	assert_int_equal(pdu.u.request.stub_len, 116);
 	/* fault: op range error, DID_NOT_EXECUTE */
 	assert_int_equal(tether_dce_pdu_decode(vec("c06-013")->bytes,
-					       vec("c06-013")->len, a, &pdu), 0);
+					       vec("c06-013")->len, a, &pdu),
+			 0);
 	assert_int_equal(pdu.hdr.ptype, TETHER_DCE_PT_FAULT);
 	assert_int_equal(pdu.hdr.pfc_flags, 0x23);
 	assert_int_equal(pdu.u.fault.status, TETHER_DCE_nca_s_op_rng_error);
@@ -130,7 +134,8 @@ test_other_fields(void **state)
 			    "nca_s_op_rng_error");
 	/* bind_nak for rpc_vers 4: reason 4, one version 5.0 */
 	assert_int_equal(tether_dce_pdu_decode(vec("c06-033")->bytes,
-					       vec("c06-033")->len, a, &pdu), 0);
+					       vec("c06-033")->len, a, &pdu),
+			 0);
 	assert_int_equal(pdu.u.bind_nak.reason,
 			 TETHER_DCE_NAK_PROTOCOL_VERSION_NOT_SUPPORTED);
 	assert_int_equal(pdu.u.bind_nak.n_versions, 1);
@@ -139,7 +144,8 @@ test_other_fields(void **state)
 	/* rpc_vers 5.1 is a valid version (C706) even if Samba naks it */
 	assert_int_equal(vec("c06-034")->bytes[1], 1);
 	assert_int_equal(tether_dce_pdu_decode(vec("c06-034")->bytes,
-					       vec("c06-034")->len, a, &pdu), 0);
+					       vec("c06-034")->len, a, &pdu),
+			 0);
 	assert_int_equal(pdu.hdr.rpc_vers_minor, 1);
 	tether_arena_free(a);
 }
@@ -173,11 +179,13 @@ answer_bind(const struct tether_dce_pdu *bind,
 	res = tether_arena_alloc(a, 255 * sizeof(*res));
 	assert_non_null(res);
 	assert_int_equal(tether_dce_negotiate(bind->u.bind.ctx,
-					      bind->u.bind.n_context_elem,
-					      ifs, n_if, 0x03, res, &acc), 0);
-	tether_dce_pdu_init(&ack, bind->hdr.ptype == TETHER_DCE_PT_BIND
-					  ? TETHER_DCE_PT_BIND_ACK
-					  : TETHER_DCE_PT_ALTER_CONTEXT_RESP,
+					      bind->u.bind.n_context_elem, ifs,
+					      n_if, 0x03, res, &acc),
+			 0);
+	tether_dce_pdu_init(&ack,
+			    bind->hdr.ptype == TETHER_DCE_PT_BIND
+				    ? TETHER_DCE_PT_BIND_ACK
+				    : TETHER_DCE_PT_ALTER_CONTEXT_RESP,
 			    bind->hdr.call_id);
 	ack.u.bind_ack = samba->u.bind_ack;
 	ack.u.bind_ack.n_results = bind->u.bind.n_context_elem;
@@ -197,7 +205,8 @@ test_negotiate_capture_04(void **state)
 
 	(void)state;
 	assert_int_equal(tether_dce_pdu_decode(vec("c04-000")->bytes,
-					       vec("c04-000")->len, a, &bind), 0);
+					       vec("c04-000")->len, a, &bind),
+			 0);
 	assert_int_equal(tether_dce_pdu_decode(ack->bytes, ack->len, a, &samba),
 			 0);
 	n = answer_bind(&bind, &samba, a);
@@ -229,10 +238,10 @@ test_negotiate_every_capture_bind(void **state)
 		     r->ptype != TETHER_DCE_PT_ALTER_CONTEXT_RESP) ||
 		    q->capture != r->capture || q->bytes[1] != 0)
 			continue;
-		assert_int_equal(tether_dce_pdu_decode(q->bytes, q->len, a,
-						       &bind), 0);
-		assert_int_equal(tether_dce_pdu_decode(r->bytes, r->len, a,
-						       &samba), 0);
+		assert_int_equal(
+			tether_dce_pdu_decode(q->bytes, q->len, a, &bind), 0);
+		assert_int_equal(
+			tether_dce_pdu_decode(r->bytes, r->len, a, &samba), 0);
 		if (bind.hdr.call_id != samba.hdr.call_id)
 			continue;
 		n = answer_bind(&bind, &samba, a);
@@ -348,7 +357,7 @@ expect_mutation(const struct dce_vector *v, size_t off, uint8_t val, int err)
 static void
 test_malformed_pdus(void **state)
 {
-	const struct dce_vector *bind = vec("c01-000");	/* 72 bytes */
+	const struct dce_vector *bind = vec("c01-000"); /* 72 bytes */
 	const struct dce_vector *ack = vec("c01-001");	/* 60 bytes */
 	const struct dce_vector *req = vec("c01-002");
 	const struct dce_vector *flt = vec("c06-013");
@@ -362,27 +371,27 @@ test_malformed_pdus(void **state)
 	/* header */
 	expect_mutation(bind, 0, 6, TETHER_EPROTO);
 	expect_mutation(bind, 1, 2, TETHER_EPROTO);
-	expect_mutation(bind, 4, 0x20, TETHER_EBADMSG);	/* int rep 2 */
-	expect_mutation(bind, 4, 0x12, TETHER_EBADMSG);	/* char rep 2 */
+	expect_mutation(bind, 4, 0x20, TETHER_EBADMSG); /* int rep 2 */
+	expect_mutation(bind, 4, 0x12, TETHER_EBADMSG); /* char rep 2 */
 	expect_mutation(bind, 5, 4, TETHER_EBADMSG);	/* float rep 4 */
 	expect_mutation(bind, 8, 71, TETHER_EBADMSG);	/* frag_length < len */
 	expect_mutation(bind, 8, 73, TETHER_ETRUNC);	/* frag_length > len */
 	expect_mutation(bind, 9, 0x01, TETHER_ETRUNC);
-	expect_mutation(bind, 10, 60, TETHER_EBADMSG);	/* auth cannot fit */
-	expect_mutation(bind, 2, 1, TETHER_EBADMSG);	/* CL ping */
+	expect_mutation(bind, 10, 60, TETHER_EBADMSG); /* auth cannot fit */
+	expect_mutation(bind, 2, 1, TETHER_EBADMSG);   /* CL ping */
 	expect_mutation(bind, 2, 20, TETHER_ENOTSUP);
-	expect_mutation(bind, 3, 0x83, TETHER_EBADMSG);	/* OBJECT_UUID */
-	expect_mutation(bind, 3, 0x23, TETHER_EBADMSG);	/* DID_NOT_EXECUTE */
+	expect_mutation(bind, 3, 0x83, TETHER_EBADMSG); /* OBJECT_UUID */
+	expect_mutation(bind, 3, 0x23, TETHER_EBADMSG); /* DID_NOT_EXECUTE */
 	expect_mutation(req, 3, 0x23, TETHER_EBADMSG);
-	expect_mutation(bind, 8, 0x0f, TETHER_EBADMSG);	/* < 16 */
+	expect_mutation(bind, 8, 0x0f, TETHER_EBADMSG); /* < 16 */
 	/* bind body: counts vs lengths */
-	expect_mutation(bind, 24, 2, TETHER_EBADMSG);	/* 2 elements */
-	expect_mutation(bind, 30, 2, TETHER_EBADMSG);	/* 2 transfer syns */
-	expect_mutation(bind, 24, 0, TETHER_EBADMSG);	/* list trails */
+	expect_mutation(bind, 24, 2, TETHER_EBADMSG); /* 2 elements */
+	expect_mutation(bind, 30, 2, TETHER_EBADMSG); /* 2 transfer syns */
+	expect_mutation(bind, 24, 0, TETHER_EBADMSG); /* list trails */
 	/* bind_ack: sec_addr length, NUL, result count */
 	expect_mutation(ack, 24, 40, TETHER_EBADMSG);
-	expect_mutation(ack, 29, 'x', TETHER_EBADMSG);	/* no NUL */
-	expect_mutation(ack, 27, 0, TETHER_EBADMSG);	/* NUL inside */
+	expect_mutation(ack, 29, 'x', TETHER_EBADMSG); /* no NUL */
+	expect_mutation(ack, 27, 0, TETHER_EBADMSG);   /* NUL inside */
 	expect_mutation(ack, 32, 2, TETHER_EBADMSG);
 	expect_mutation(ack, 32, 0, TETHER_EBADMSG);
 	/* bind_nak: version count */
@@ -411,8 +420,8 @@ test_malformed_pdus(void **state)
 	{
 		size_t n;
 
-		assert_int_equal(tether_dce_pdu_encode(&pdu, buf, sizeof(buf),
-						       &n), 0);
+		assert_int_equal(
+			tether_dce_pdu_encode(&pdu, buf, sizeof(buf), &n), 0);
 		assert_int_equal(n, 16);
 		assert_int_equal(tether_dce_pdu_decode(buf, 16, a, &pdu), 0);
 		buf[8] = 20;
@@ -423,8 +432,9 @@ test_malformed_pdus(void **state)
 	for (i = 0; i < bind->len; i++)
 		assert_true(tether_dce_pdu_decode(bind->bytes, i, a, &pdu) < 0);
 	/* a bind needs an arena */
-	assert_tether_err(tether_dce_pdu_decode(bind->bytes, bind->len, NULL,
-						&pdu), TETHER_EINVAL);
+	assert_tether_err(
+		tether_dce_pdu_decode(bind->bytes, bind->len, NULL, &pdu),
+		TETHER_EINVAL);
 	tether_arena_free(a);
 }
 
@@ -484,10 +494,11 @@ test_big_endian(void **state)
 
 	(void)state;
 	assert_int_equal(tether_dce_pdu_decode(vec("c04-000")->bytes,
-					       vec("c04-000")->len, a, &p), 0);
+					       vec("c04-000")->len, a, &p),
+			 0);
 	p.hdr.drep[0] = TETHER_DCE_DREP_BE;
 	assert_int_equal(tether_dce_pdu_encode(&p, buf, sizeof(buf), &n), 0);
-	assert_int_equal(buf[8], 0);	/* frag_length big-endian */
+	assert_int_equal(buf[8], 0); /* frag_length big-endian */
 	assert_int_equal(buf[9], 160);
 	assert_int_equal(tether_dce_pdu_decode(buf, n, a, &q), 0);
 	assert_int_equal(q.u.bind.max_xmit_frag, 4280);
@@ -554,7 +565,7 @@ test_alloc_failures(void **state)
 		tether_arena_free(a);
 	}
 	assert_int_equal(rc, 0);
-	assert_true(i > 2);	/* at least one failure was exercised */
+	assert_true(i > 2); /* at least one failure was exercised */
 }
 
 static void
@@ -572,8 +583,7 @@ test_names(void **state)
 	assert_string_equal(tether_dce_provider_reason_name(2),
 			    "proposed_transfer_syntaxes_not_supported");
 	assert_string_equal(tether_dce_provider_reason_name(7), "unknown");
-	assert_string_equal(tether_dce_status_name(0x1c010003),
-			    "nca_s_unk_if");
+	assert_string_equal(tether_dce_status_name(0x1c010003), "nca_s_unk_if");
 	assert_string_equal(tether_dce_status_name(0x1c00001a),
 			    "nca_s_fault_context_mismatch");
 	assert_string_equal(tether_dce_status_name(0x6f7), "nca_s_fault_ndr");
@@ -626,7 +636,8 @@ feed_stream(const uint8_t *s, size_t len, size_t chunk,
 		while (n > 0) {
 			const uint8_t *pdu;
 			size_t pl;
-			ssize_t rc = tether_dce_framer_feed(&f, p, n, &pdu, &pl);
+			ssize_t rc =
+				tether_dce_framer_feed(&f, p, n, &pdu, &pl);
 
 			assert_true(rc >= 0);
 			if (rc == 0) {
@@ -680,7 +691,7 @@ test_framer_errors(void **state)
 {
 	struct tether_dce_framer f;
 	uint8_t h[16];
-	const struct dce_vector *v = vec("c02-003");	/* 4280 bytes */
+	const struct dce_vector *v = vec("c02-003"); /* 4280 bytes */
 	const uint8_t *pdu;
 	size_t pl;
 
@@ -717,7 +728,7 @@ test_framer_errors(void **state)
 	memcpy(h, vec("c01-000")->bytes, 16);
 	h[8] = 15;
 	assert_int_equal(tether_dce_framer_init(&f, 65535), 0);
-	assert_int_equal(feed_all(&f, h, 15), 0);	/* not yet */
+	assert_int_equal(feed_all(&f, h, 15), 0); /* not yet */
 	assert_tether_err(feed_all(&f, h + 15, 1), TETHER_EBADMSG);
 	tether_dce_framer_free(&f);
 	memcpy(h, vec("c01-000")->bytes, 16);
@@ -726,7 +737,7 @@ test_framer_errors(void **state)
 	assert_tether_err(feed_all(&f, h, 16), TETHER_EBADMSG);
 	tether_dce_framer_free(&f);
 	memcpy(h, vec("c01-000")->bytes, 16);
-	h[10] = 0x50;	/* auth_length 80 in a 72-byte PDU */
+	h[10] = 0x50; /* auth_length 80 in a 72-byte PDU */
 	assert_int_equal(tether_dce_framer_init(&f, 65535), 0);
 	assert_tether_err(feed_all(&f, h, 16), TETHER_EBADMSG);
 	tether_dce_framer_free(&f);
@@ -824,12 +835,12 @@ test_response_fragments_capture_02(void **state)
 	tether_dce_pdu_init(&t, TETHER_DCE_PT_RESPONSE, p1.hdr.call_id);
 	t.u.response.stub = copy;
 	t.u.response.stub_len = len;
-	assert_int_equal(tether_dce_fragment(&t, 4280, &off, out, sizeof(out),
-					     &n), 1);
+	assert_int_equal(
+		tether_dce_fragment(&t, 4280, &off, out, sizeof(out), &n), 1);
 	assert_int_equal(n, 4280);
 	assert_memory_equal(out, f1->bytes, n);
-	assert_int_equal(tether_dce_fragment(&t, 4280, &off, out, sizeof(out),
-					     &n), 0);
+	assert_int_equal(
+		tether_dce_fragment(&t, 4280, &off, out, sizeof(out), &n), 0);
 	assert_int_equal(n, 596);
 	assert_memory_equal(out, f2->bytes, n);
 	assert_int_equal(off, len);
@@ -861,13 +872,15 @@ test_response_fragments_capture_02(void **state)
 	}
 	/* too small / wrong type */
 	off = 0;
-	assert_tether_err(tether_dce_fragment(&t, 31, &off, out, sizeof(out),
-					      &n), TETHER_EINVAL);
+	assert_tether_err(
+		tether_dce_fragment(&t, 31, &off, out, sizeof(out), &n),
+		TETHER_EINVAL);
 	assert_tether_err(tether_dce_fragment(&t, 4280, &off, out, 100, &n),
 			  TETHER_ENOSPC);
 	t.hdr.ptype = TETHER_DCE_PT_FAULT;
-	assert_tether_err(tether_dce_fragment(&t, 4280, &off, out, sizeof(out),
-					      &n), TETHER_EINVAL);
+	assert_tether_err(
+		tether_dce_fragment(&t, 4280, &off, out, sizeof(out), &n),
+		TETHER_EINVAL);
 	free(copy);
 	tether_dce_reasm_free(&r);
 }
@@ -906,7 +919,7 @@ test_request_fragments(void **state)
 				 more ? 0 : 1);
 		frags++;
 	} while (more);
-	assert_int_equal(frags, 7);	/* 6 x 152 + 88 */
+	assert_int_equal(frags, 7); /* 6 x 152 + 88 */
 	assert_int_equal(l, sizeof(stub));
 	assert_memory_equal(s, stub, l);
 	tether_dce_reasm_free(&r);
@@ -953,15 +966,15 @@ test_reasm_errors(void **state)
 		for (i = 0; i < 4; i++) {
 			assert_int_equal(tether_dce_reasm_add(&r, &a, &s, &l),
 					 0);
-			assert_tether_err(tether_dce_reasm_add(&r, &m[i], &s,
-							       &l),
-					  TETHER_EPROTO);
+			assert_tether_err(
+				tether_dce_reasm_add(&r, &m[i], &s, &l),
+				TETHER_EPROTO);
 		}
 	}
 	/* over the bound */
 	assert_int_equal(tether_dce_reasm_add(&r, &a, &s, &l), 0);
 	b.hdr.pfc_flags = 0;
-	assert_int_equal(tether_dce_reasm_add(&r, &b, &s, &l), 0);	/* 80 */
+	assert_int_equal(tether_dce_reasm_add(&r, &b, &s, &l), 0); /* 80 */
 	assert_tether_err(tether_dce_reasm_add(&r, &b, &s, &l),
 			  TETHER_EMSGSIZE);
 	assert_false(r.active);

@@ -8,15 +8,12 @@
 
 /* lsarpc -> 127.0.0.1:49153, from protocol-notes.md section 6 / capture 01 */
 static const uint8_t lsarpc_tower[75] = {
-	0x05, 0x00,
-	0x13, 0x00, 0x0d, 0x78, 0x57, 0x34, 0x12, 0x34, 0x12, 0xcd, 0xab,
-	0xef, 0x00, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0x00, 0x00,
-	0x02, 0x00, 0x00, 0x00,
-	0x13, 0x00, 0x0d, 0x04, 0x5d, 0x88, 0x8a, 0xeb, 0x1c, 0xc9, 0x11,
-	0x9f, 0xe8, 0x08, 0x00, 0x2b, 0x10, 0x48, 0x60, 0x02, 0x00,
-	0x02, 0x00, 0x00, 0x00,
-	0x01, 0x00, 0x0b, 0x02, 0x00, 0x00, 0x00,
-	0x01, 0x00, 0x07, 0x02, 0x00, 0xc0, 0x01,
+	0x05, 0x00, 0x13, 0x00, 0x0d, 0x78, 0x57, 0x34, 0x12, 0x34, 0x12,
+	0xcd, 0xab, 0xef, 0x00, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0x00,
+	0x00, 0x02, 0x00, 0x00, 0x00, 0x13, 0x00, 0x0d, 0x04, 0x5d, 0x88,
+	0x8a, 0xeb, 0x1c, 0xc9, 0x11, 0x9f, 0xe8, 0x08, 0x00, 0x2b, 0x10,
+	0x48, 0x60, 0x02, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x0b,
+	0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x07, 0x02, 0x00, 0xc0, 0x01,
 	0x01, 0x00, 0x09, 0x04, 0x00, 0x7f, 0x00, 0x00, 0x01,
 };
 
@@ -37,15 +34,15 @@ test_build_and_parse_tcp(void **state)
 	(void)state;
 	assert_int_equal(tether_dce_tower_build_tcp(&lsa, &tether_dce_ndr20,
 						    49153, lo, b, sizeof(b),
-						    &len), 0);
+						    &len),
+			 0);
 	assert_int_equal(len, TETHER_DCE_TOWER_TCP_LEN);
 	assert_memory_equal(b, lsarpc_tower, len);
 	for (cap = 0; cap < 75; cap++)
-		assert_tether_err(tether_dce_tower_build_tcp(&lsa,
-							     &tether_dce_ndr20,
-							     49153, lo, b, cap,
-							     &len),
-				  TETHER_ENOSPC);
+		assert_tether_err(
+			tether_dce_tower_build_tcp(&lsa, &tether_dce_ndr20,
+						   49153, lo, b, cap, &len),
+			TETHER_ENOSPC);
 
 	/* and it is the tower Samba returned in capture 01 */
 	vec_stub(vec("c01-003"), &stub, &len);
@@ -63,8 +60,8 @@ test_build_and_parse_tcp(void **state)
 					TETHER_DCE_TOWER_HAS_IP);
 	assert_true(tether_dce_uuid_equal(&t.iface.uuid, &lsa.uuid));
 	assert_int_equal(t.iface.vers_major, 0);
-	assert_true(tether_dce_uuid_equal(&t.xfer.uuid,
-					  &tether_dce_ndr20.uuid));
+	assert_true(
+		tether_dce_uuid_equal(&t.xfer.uuid, &tether_dce_ndr20.uuid));
 	assert_int_equal(t.xfer.vers_major, 2);
 	assert_int_equal(t.port, 49153);
 	assert_memory_equal(t.ipv4, lo, 4);
@@ -109,12 +106,12 @@ test_parse_samba_listing(void **state)
 			assert_int_equal(t.floors[2].protocol,
 					 TETHER_DCE_PROT_NCACN);
 			tcp++;
-		} else if (t.n_floors > 3 && t.floors[3].protocol ==
-						     TETHER_DCE_PROT_NAMED_PIPE) {
+		} else if (t.n_floors > 3 &&
+			   t.floors[3].protocol == TETHER_DCE_PROT_NAMED_PIPE) {
 			/* ncacn_np: \pipe\name on floor 4 */
 			assert_int_equal(t.floors[3].rhs[0], '\\');
-			assert_int_equal(t.floors[3].rhs[t.floors[3].rhs_len - 1],
-					 0);
+			assert_int_equal(
+				t.floors[3].rhs[t.floors[3].rhs_len - 1], 0);
 			pipe++;
 		} else if (t.floors[2].protocol == TETHER_DCE_PROT_NCALRPC) {
 			lrpc++;
@@ -166,7 +163,7 @@ test_malformed(void **state)
 	b[0] = 4;
 	expect(b, 75, TETHER_EBADMSG);
 	b[0] = 1;
-	expect(b, 27, TETHER_EBADMSG);	/* only an interface floor */
+	expect(b, 27, TETHER_EBADMSG); /* only an interface floor */
 	b[0] = 5;
 	/* lhs_len 0, lhs past the end, rhs past the end */
 	memcpy(b, lsarpc_tower, 75);
@@ -175,15 +172,15 @@ test_malformed(void **state)
 	b[2] = 0xff;
 	expect(b, 75, TETHER_ETRUNC);
 	memcpy(b, lsarpc_tower, 75);
-	b[69] = 5;	/* IP rhs_len */
+	b[69] = 5; /* IP rhs_len */
 	expect(b, 75, TETHER_ETRUNC);
 	/* wrong sizes for known floors */
 	memcpy(b, lsarpc_tower, 75);
-	b[61] = 3;	/* TCP rhs_len 3 */
+	b[61] = 3; /* TCP rhs_len 3 */
 	b[69] = 3;
 	expect(b, 75, TETHER_EBADMSG);
 	memcpy(b, lsarpc_tower, 75);
-	b[2] = 0x12;	/* UUID floor lhs 18 */
+	b[2] = 0x12; /* UUID floor lhs 18 */
 	b[22] = 0x02;
 	expect(b, 75, TETHER_ETRUNC);
 	/* first floor not a UUID floor */
@@ -192,7 +189,7 @@ test_malformed(void **state)
 	expect(b, 75, TETHER_EBADMSG);
 	/* a duplicate TCP floor, a third UUID floor */
 	memcpy(b, lsarpc_tower, 75);
-	b[68] = TETHER_DCE_PROT_TCP;	/* IP floor claims TCP with 4 bytes */
+	b[68] = TETHER_DCE_PROT_TCP; /* IP floor claims TCP with 4 bytes */
 	expect(b, 75, TETHER_EBADMSG);
 	memcpy(b, lsarpc_tower, 75);
 	b[54] = TETHER_DCE_PROT_UUID;
