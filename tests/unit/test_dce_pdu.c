@@ -483,6 +483,46 @@ test_auth_passthrough(void **state)
 			  TETHER_EINVAL);
 }
 
+/* The header-only and small PDUs: co_cancel, orphaned, shutdown, auth3;
+ * bind_nak with only a reason, and with MS-RPCE's 16-byte signature. */
+static void
+test_small_pdus(void **state)
+{
+	static const unsigned types[] = { TETHER_DCE_PT_CO_CANCEL,
+					  TETHER_DCE_PT_ORPHANED,
+					  TETHER_DCE_PT_SHUTDOWN,
+					  TETHER_DCE_PT_AUTH3 };
+	struct tether_dce_pdu p, q;
+	uint8_t buf[64];
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < TETHER_ARRAY_SIZE(types); i++) {
+		tether_dce_pdu_init(&p, types[i], 40 + (uint32_t)i);
+		assert_int_equal(
+			tether_dce_pdu_encode(&p, buf, sizeof(buf), &n), 0);
+		assert_int_equal(n, types[i] == TETHER_DCE_PT_AUTH3 ? 20 : 16);
+		assert_int_equal(tether_dce_pdu_decode(buf, n, NULL, &q), 0);
+		assert_int_equal(q.hdr.ptype, types[i]);
+		assert_int_equal(q.hdr.call_id, 40 + i);
+		assert_string_not_equal(tether_dce_ptype_name(types[i]),
+					"unknown");
+	}
+	/* bind_nak: reason only (18 bytes), reason + versions + signature */
+	memcpy(buf, vec("c06-033")->bytes, 24);
+	buf[8] = 18;
+	assert_int_equal(tether_dce_pdu_decode(buf, 18, NULL, &q), 0);
+	assert_int_equal(q.u.bind_nak.reason, 4);
+	assert_int_equal(q.u.bind_nak.n_versions, 0);
+	memset(buf + 24, 0x5a, 16);
+	buf[8] = 40;
+	assert_int_equal(tether_dce_pdu_decode(buf, 40, NULL, &q), 0);
+	assert_int_equal(q.u.bind_nak.n_versions, 1);
+	buf[8] = 39;
+	assert_tether_err(tether_dce_pdu_decode(buf, 39, NULL, &q),
+			  TETHER_EBADMSG);
+}
+
 /* Big-endian senders: every integer follows drep. */
 static void
 test_big_endian(void **state)
@@ -1024,6 +1064,7 @@ main(void)
 		cmocka_unit_test(test_bind_nak_encode),
 		cmocka_unit_test(test_malformed_pdus),
 		cmocka_unit_test(test_auth_passthrough),
+		cmocka_unit_test(test_small_pdus),
 		cmocka_unit_test(test_big_endian),
 		cmocka_unit_test(test_encode_errors),
 		cmocka_unit_test(test_alloc_failures),
