@@ -459,7 +459,8 @@ int tether_dce_reasm_add(struct tether_dce_reasm *r,
  * every fragment but the last is a multiple of 8 bytes; alloc_hint is
  * the stub remaining from this fragment on; flags FIRST/LAST as due.
  * Returns 1 when more fragments follow, 0 after the last; -TETHER_EINVAL
- * (wrong PTYPE, max_frag too small for 8 stub bytes), -TETHER_ENOSPC.
+ * (wrong PTYPE, an auth verifier, max_frag too small for 8 stub bytes),
+ * -TETHER_ENOSPC.
  */
 int tether_dce_fragment(const struct tether_dce_pdu *tmpl, size_t max_frag,
 			size_t *off /* IN/OUT */, uint8_t *buf, size_t cap,

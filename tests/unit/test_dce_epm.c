@@ -612,6 +612,27 @@ test_malformed_requests(void **state)
 		assert_memory_equal(b + 92, map->stub + 92, 24);
 	}
 
+	/* a big-endian client: NDR integers swap, tower octets do not */
+	{
+		struct tether_dce_ndr_writer w;
+		struct tether_dce_epm_map_req be;
+
+		tether_dce_ndr_reader_init(&r, map->stub, map->len,
+					   TETHER_DCE_DREP_LE);
+		assert_int_equal(tether_dce_epm_map_req_decode(&r, &m), 0);
+		tether_dce_ndr_writer_init(&w, b, sizeof(b),
+					   TETHER_DCE_DREP_BE);
+		assert_int_equal(tether_dce_epm_map_req_encode(&w, &m), 0);
+		assert_int_equal(b[11], 75); /* max_count, big-endian */
+		assert_memory_equal(b + 16, map->stub + 16, 75);
+		tether_dce_ndr_reader_init(&r, b, w.pos, TETHER_DCE_DREP_BE);
+		assert_int_equal(tether_dce_epm_map_req_decode(&r, &be), 0);
+		assert_int_equal(be.max_towers, 4);
+		assert_int_equal(be.tower.len, 75);
+		tether_dce_ndr_reader_init(&r, b, w.pos, TETHER_DCE_DREP_LE);
+		assert_true(tether_dce_epm_map_req_decode(&r, &be) < 0);
+	}
+
 	/* ept_lookup */
 	n = calls_of(2, calls, TETHER_ARRAY_SIZE(calls));
 	for (i = 0; i < n; i++)
