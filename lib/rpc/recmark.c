@@ -34,59 +34,6 @@ tether_rpc_rm_state_name(enum tether_rpc_rm_state s)
 }
 
 /* ------------------------------------------------------------------ */
-/* Buffer growth (see rpc_int.h for why it lives here)                 */
-/* ------------------------------------------------------------------ */
-
-int
-tether__rpc_buf_reserve(struct tether_buf *b, size_t extra)
-{
-	size_t need, ncap;
-	unsigned char *nd;
-
-	if (extra > b->max - b->len)
-		return -TETHER_ENOSPC;
-	need = b->len + extra;
-	/* One more byte for the NUL when the maximum allows it. */
-	if (need < b->max)
-		need++;
-	if (need <= b->cap)
-		return 0;
-	/* Double, so byte-at-a-time appends cost amortised O(1). */
-	ncap = b->cap < 64 ? 64 : b->cap;
-	while (ncap < need && ncap <= SIZE_MAX / 2)
-		ncap *= 2;
-	if (ncap < need)
-		ncap = need;
-	if (ncap > b->max)
-		ncap = b->max;
-	nd = tether_realloc(b->data, ncap);
-	if (nd == NULL)
-		return -TETHER_ENOMEM;
-	b->data = nd;
-	b->cap = ncap;
-	if (b->cap > b->len)
-		b->data[b->len] = '\0';
-	return 0;
-}
-
-int
-tether__rpc_buf_append(struct tether_buf *b, const void *p, size_t n)
-{
-	int rc;
-
-	if (n == 0)
-		return 0;
-	rc = tether__rpc_buf_reserve(b, n);
-	if (rc < 0)
-		return rc;
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	if (b->cap > b->len)
-		b->data[b->len] = '\0';
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
 /* Decoder                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -110,10 +57,7 @@ tether_rpc_rm_init(struct tether_rpc_rm_decoder *d, size_t max_frag,
 void
 tether_rpc_rm_free(struct tether_rpc_rm_decoder *d)
 {
-	tether_free(d->rec.data);
-	d->rec.data = NULL;
-	d->rec.len = 0;
-	d->rec.cap = 0;
+	tether_buf_free(&d->rec);
 	d->state = TETHER_RPC_RM_HEADER;
 	d->hdr_have = 0;
 	d->frag_left = 0;
@@ -177,7 +121,7 @@ tether_rpc_rm_feed(struct tether_rpc_rm_decoder *d, const void *p, size_t n)
 			TETHER_BUG_ON(d->state != TETHER_RPC_RM_BODY);
 			if (k > d->frag_left)
 				k = d->frag_left;
-			rc = tether__rpc_buf_append(&d->rec, in + off, k);
+			rc = tether_buf_append(&d->rec, in + off, k);
 			if (rc < 0)
 				return rm_fail(d, rc == -TETHER_ENOSPC ?
 						       -TETHER_EMSGSIZE : rc);
@@ -328,7 +272,7 @@ tether_rpc_rm_frame_buf(struct tether_buf *out, const void *rec, size_t len,
 		return -TETHER_ENOSPC;
 	total = len + nf * TETHER_RPC_RM_HDR_SIZE;
 	/* Reserve once, so a failure leaves out unchanged. */
-	rc = tether__rpc_buf_reserve(out, total);
+	rc = tether_buf_reserve(out, total);
 	if (rc < 0)
 		return rc;
 	for (i = 0; i < nf; i++) {
