@@ -277,14 +277,16 @@ tether_addr_parse_n(struct tether_addr *out, const char *s, size_t len,
 	struct tether_addr tmp;
 	struct in6_addr ia6;
 	struct in_addr ia4;
-	const char *colon, *end = s + len;
+	const char *colon, *end;
 	uint32_t scope = 0;
-	unsigned port;
+	unsigned port = 0;
 	int rc;
 
 	if (out == NULL || s == NULL || default_port < -1 ||
 	    default_port > 65535)
 		return -TETHER_EINVAL;
+	/* Only now: NULL + len is undefined even if never dereferenced. */
+	end = s + len;
 	if (len >= TETHER_ADDR_STRLEN)
 		return -TETHER_EOVERFLOW;
 	if (memchr(s, '\0', len) != NULL)
