@@ -118,7 +118,8 @@ static int
 parse_dec(const char *s, size_t n, size_t max_digits, unsigned long max,
 	  unsigned long *out /* OUT */)
 {
-	unsigned long v = 0;
+	/* 64 bits: ten digits (a zone index) overflow a 32-bit long. */
+	uint64_t v = 0;
 	size_t i;
 
 	if (n == 0 || !all_digits(s, n))
@@ -128,10 +129,10 @@ parse_dec(const char *s, size_t n, size_t max_digits, unsigned long max,
 	if (n > max_digits)
 		return -TETHER_ERANGE;
 	for (i = 0; i < n; i++)
-		v = v * 10 + (unsigned long)(s[i] - '0');
+		v = v * 10 + (uint64_t)(s[i] - '0');
 	if (v > max)
 		return -TETHER_ERANGE;
-	*out = v;
+	*out = (unsigned long)v;
 	return 0;
 }
 

@@ -163,6 +163,8 @@ static const struct bad bads[] = {
 	/* zones */
 	{ "[fe80::1%0]:1", -1, TETHER_ERANGE },
 	{ "[fe80::1%4294967296]:1", -1, TETHER_ERANGE },
+	/* wraps to 1 where long has 32 bits */
+	{ "[fe80::1%4294967297]:1", -1, TETHER_ERANGE },
 	{ "[fe80::1%99999999999]:1", -1, TETHER_ERANGE },
 	{ "[fe80::1%01]:1", -1, TETHER_ESYNTAX },
 	{ "[fe80::1%no-such-if0]:1", -1, TETHER_ENOENT },
