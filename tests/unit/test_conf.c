@@ -475,6 +475,38 @@ test_error_bound(void **state)
 		   "   ^\n");
 }
 
+/* The diagnostics text stops growing at 256 KiB, keeps whole earlier
+ * messages, and stays a valid string; warnings (which max_errors does
+ * not bound) are the way to get there. */
+static void
+test_diag_text_bound(void **state)
+{
+	const size_t bound = 256u << 10;
+	struct tether_conf *c;
+	const char *d;
+	size_t len;
+	int i;
+
+	(void)state;
+	assert_int_equal(lex("a b\n", &c), 0);
+	assert_string_equal(tether_conf_diagnostics(c), "");
+	for (i = 0; i < 20000; i++)
+		tether_conf_warn(c, tether_conf_peek(c), "warning number %d",
+				 i);
+	d = tether_conf_diagnostics(c);
+	len = strlen(d);
+	assert_true(len < bound);
+	assert_true(len > bound - 200);
+	assert_non_null(strstr(d, "t.conf:1:1: warning: warning number 0\n"
+				  "a b\n^\n"));
+	assert_null(strstr(d, "warning number 19999"));
+	/* Errors past the text bound still count. */
+	assert_int_equal(tether_conf_error(c, NULL, "late"), -TETHER_ESYNTAX);
+	assert_int_equal(tether_conf_error_count(c), 1);
+	assert_int_equal(strlen(tether_conf_diagnostics(c)), len);
+	tether_conf_free(c);
+}
+
 static void
 test_include_forms(void **state)
 {
@@ -1163,6 +1195,7 @@ main(void)
 		cmocka_unit_test(test_utf8_passes_through),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_error_bound),
+		cmocka_unit_test(test_diag_text_bound),
 		cmocka_unit_test(test_include_forms),
 		cmocka_unit_test(test_include_nested),
 		cmocka_unit_test(test_include_glob),
