@@ -18,4 +18,18 @@
 #define assert_tether_err(expr, code) \
 	assert_string_equal(tether_err_name(expr), tether_err_name(-(code)))
 
+/*
+ * A cmocka setup function: turn allocation fault injection off, so a
+ * test that failed half-way through an allocation-failure loop does not
+ * make the next test fail too. Use it as cmocka_unit_test_setup(f,
+ * tether_test_injection_off).
+ */
+static inline int
+tether_test_injection_off(void **state)
+{
+	(void)state;
+	tether_alloc_fail_at(0, 0);
+	return 0;
+}
+
 #endif /* TETHER_TEST_H */
