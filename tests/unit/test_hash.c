@@ -4,6 +4,7 @@
  * alignment, avalanche and bucket distribution, socket address rules.
  */
 #include "tether_test.h"
+#include "core/core_int.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,9 +12,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-/* The fallback 128-bit product in hash.c, checked against the native. */
-void tether__hash_mul128_portable(uint64_t a, uint64_t b, uint64_t *lo,
-				  uint64_t *hi);
 
 /*
  * SipHash-2-4, 64-bit output: vectors_sip64 from the reference
