@@ -260,13 +260,17 @@ test_fd_edge(void **state)
 		assert_int_equal(tether_loop_fd_add(loop, q[0],
 						    TETHER_LOOP_READ,
 						    on_fd_log, &lg), 0);
+		/* A different interest, so a mask left half-changed
+		 * would show: READ must still be reported. */
 		assert_tether_err(tether_loop_fd_mod(loop, q[0],
-						     TETHER_LOOP_READ |
+						     TETHER_LOOP_WRITE |
 						     TETHER_LOOP_EDGE),
 				  TETHER_ENOTSUP);
 		put_byte(q[1]);
 		assert_int_equal(tether_loop_run_once(loop, 0), 1);
 		assert_int_equal(tether_loop_run_once(loop, 0), 1);
+		assert_int_equal(lg.n, 2);
+		assert_int_equal(lg.ev[1], TETHER_LOOP_READ);
 		goto out;
 	}
 	assert_int_equal(tether_loop_fd_add(loop, p[0],
@@ -942,7 +946,10 @@ test_defer_order(void **state)
 	(void)state;
 	for (i = 0; i < 5; i++)
 		d[i] = (struct dctx){ .lg = &lg, .id = i };
+	/* d[0] queues two more (d[3], then itself): more than one, so a
+	 * queue that reused the array being run would overwrite d[1]. */
 	d[0].then = &d[3];
+	d[0].requeue = 1;
 	assert_tether_err(tether_loop_defer(loop, NULL, NULL), TETHER_EINVAL);
 	assert_int_equal(tether_loop_defer(loop, on_defer, &d[0]), 0);
 	assert_int_equal(tether_loop_defer(loop, on_defer, &d[1]), 0);
@@ -953,9 +960,13 @@ test_defer_order(void **state)
 	assert_int_equal(lg.n, 3);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(lg.id[i], i);
-	assert_int_equal(tether_loop_run_once(loop, -1), 1);
+	d[0].then = NULL;
+	assert_int_equal(tether_loop_run_once(loop, -1), 2);
+	assert_int_equal(lg.n, 5);
 	assert_int_equal(lg.id[3], 3);
+	assert_int_equal(lg.id[4], 0);
 	assert_int_equal(tether_loop_run_once(loop, 0), 0);
+	lg.n = 4;
 
 	/* Queued from an fd callback: runs at the end of that iteration. */
 	make_pipe(p);
@@ -1219,6 +1230,11 @@ test_stop(void **state)
 	assert_int_equal(tether_loop_run(loop), 0);
 	assert_int_equal(r.count, 3);
 	assert_true(tether_loop_timer_armed(r.t));
+	/* That stop was consumed: a second run goes on to the limit
+	 * again rather than returning after one iteration. */
+	r.count = 0;
+	assert_int_equal(tether_loop_run(loop), 0);
+	assert_int_equal(r.count, 3);
 	tether_loop_timer_cancel(r.t);
 
 	/* Stop before run, with an fd that never becomes ready: one
