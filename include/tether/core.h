@@ -890,10 +890,10 @@ enum tether_log_level {
 /*
  * tether_log_init - name the program and pick the destination. With
  * foreground set, lines go to stderr as "progname: message\n" (one
- * write() per line); otherwise to syslog (facility daemon, with the
- * pid). progname is copied (cut at 63 bytes). level is clamped to
- * TETHER_LOG_FATAL..TETHER_LOG_DEBUG. Before any call, lines go to
- * stderr at TETHER_LOG_INFO.
+ * write() per line, retried after EINTR or a short write); otherwise
+ * to syslog (facility daemon, with the pid). progname is copied (cut
+ * at 63 bytes). level is clamped to TETHER_LOG_FATAL..TETHER_LOG_DEBUG.
+ * Before any call, lines go to stderr at TETHER_LOG_INFO.
  */
 void tether_log_init(const char *progname, int foreground, int level);
 
