@@ -45,6 +45,11 @@
 #define CONF_SHOW_MAX 512		/* source bytes quoted per line */
 #define CONF_PATH_MAX 4096
 
+/* O_NONBLOCK: opening a FIFO (or some devices) for reading would wait
+ * for a writer; we only read regular files, and check that after the
+ * open. A regular file ignores O_NONBLOCK. */
+#define CONF_OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+
 struct conf_file {
 	char *name;		/* arena; tokens point at it */
 	unsigned char *data;	/* tether_malloc'd copy of the bytes */
@@ -616,7 +621,7 @@ include_one(struct conf_lexer *lx, const struct tether_conf_token *tok,
 		c->stop = 1;
 		return;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, CONF_OPEN_FLAGS);
 	if (fd < 0) {
 		lex_error(lx, tok->line, tok->col,
 			  "cannot open include file '%s': %s", path,
@@ -1141,7 +1146,7 @@ tether_conf_load_file(struct tether_conf *c, const char *path)
 	rc = load_start(c);
 	if (rc < 0)
 		return rc;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, CONF_OPEN_FLAGS);
 	if (fd < 0) {
 		rc = tether_err_from_errno(errno);
 		file_error(c, path, "cannot open: %s", strerror(errno));

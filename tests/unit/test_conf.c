@@ -758,6 +758,32 @@ test_include_errors(void **state)
 	tether_conf_free(c);
 }
 
+/* A FIFO (or a device) named as a configuration file, top or included,
+ * is refused as "not a regular file" at once: opening it must not wait
+ * for a writer that never comes. */
+static void
+test_fifo_refused(void **state)
+{
+	struct tether_conf *c;
+	char path[PATH_MAX + 64];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/fifo.conf", tmpdir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(load_tmp("fifo.conf", NULL, &c), -TETHER_EINVAL);
+	assert_non_null(strstr(tether_conf_diagnostics(c),
+			       "fifo.conf: error: not a regular file\n"));
+	tether_conf_free(c);
+
+	put_file("inc-fifo.conf", "a\ninclude fifo.conf\nb\n");
+	assert_int_equal(load_tmp("inc-fifo.conf", NULL, &c),
+			 -TETHER_ESYNTAX);
+	assert_non_null(strstr(tether_conf_diagnostics(c),
+			       "fifo.conf' is not a regular file\n"));
+	tether_conf_free(c);
+	assert_int_equal(unlink(path), 0);
+}
+
 static void
 test_top_file_errors(void **state)
 {
@@ -1201,6 +1227,7 @@ main(void)
 		cmocka_unit_test(test_include_glob),
 		cmocka_unit_test(test_include_errors),
 		cmocka_unit_test(test_top_file_errors),
+		cmocka_unit_test(test_fifo_refused),
 		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_junk),
 		cmocka_unit_test(test_directive_parser),
