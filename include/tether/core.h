@@ -511,13 +511,15 @@ int tether_loop_fd_add(struct tether_loop *loop, int fd, unsigned events,
 		       tether_loop_fd_fn *fn, void *ud);
 
 /* tether_loop_fd_mod - change the interest of a watched fd (same bits
- * as add). Returns 0, -TETHER_ENOENT (not watched), -TETHER_EINVAL,
- * -TETHER_ENOTSUP, or a mapped epoll_ctl() errno; on error nothing
- * changes. Events already collected but no longer wanted are dropped. */
+ * as add). Returns 0, -TETHER_ENOENT (not watched), -TETHER_EPERM (the
+ * loop's own signalfd), -TETHER_EINVAL, -TETHER_ENOTSUP, or a mapped
+ * epoll_ctl() errno; on error nothing changes. Events already collected
+ * but no longer wanted are dropped. */
 int tether_loop_fd_mod(struct tether_loop *loop, int fd, unsigned events);
 
 /* tether_loop_fd_del - stop watching fd; no callback for it follows,
- * even in the current iteration. Returns 0 or -TETHER_ENOENT. */
+ * even in the current iteration. Returns 0, -TETHER_ENOENT, or
+ * -TETHER_EPERM for the loop's own signalfd. */
 int tether_loop_fd_del(struct tether_loop *loop, int fd);
 
 /*
@@ -576,8 +578,9 @@ int tether_loop_defer(struct tether_loop *loop, tether_loop_defer_fn *fn,
  * before starting other threads (which inherit the mask) so no thread
  * takes the signal the ordinary way. Returns 0, -TETHER_EINVAL (signo
  * out of range, SIGKILL, SIGSTOP, fn NULL), -TETHER_EEXIST,
- * -TETHER_ENOMEM or a mapped errno of signalfd(); on error the mask
- * and handlers are unchanged.
+ * -TETHER_ENOMEM, -TETHER_ENOSPC (the first call's signalfd got an fd
+ * number at or above max_fds) or a mapped errno of signalfd(); on
+ * error the mask and handlers are unchanged.
  */
 int tether_loop_signal_add(struct tether_loop *loop, int signo,
 			   tether_loop_signal_fn *fn, void *ud);
