@@ -534,6 +534,45 @@ test_fd_many(void **state)
 	tether_loop_free(loop);
 }
 
+/* More ready fds than one wait collects (TETHER__LOOP_MAX_FIRED): the
+ * rest must be served next time, not starved by the ones before them
+ * that stay ready. Dups of one readable pipe end keep the fd count low. */
+static void
+test_fd_more_than_one_wait(void **state)
+{
+	enum { N = TETHER__LOOP_MAX_FIRED + 44 };
+	struct tether_loop *loop = new_loop();
+	struct log *lg = calloc(1, sizeof(*lg));
+	int p[2], fds[N], i, k, seen[N] = { 0 };
+
+	(void)state;
+	assert_non_null(lg);
+	make_pipe(p);
+	put_byte(p[1]);
+	for (i = 0; i < N; i++) {
+		fds[i] = fcntl(p[0], F_DUPFD_CLOEXEC, 0);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(tether_loop_fd_add(loop, fds[i],
+						    TETHER_LOOP_READ,
+						    on_fd_log, lg), 0);
+	}
+	assert_int_equal(tether_loop_run_once(loop, 0),
+			 TETHER__LOOP_MAX_FIRED);
+	assert_int_equal(tether_loop_run_once(loop, 0),
+			 TETHER__LOOP_MAX_FIRED);
+	for (i = 0; i < lg->n; i++)
+		for (k = 0; k < N; k++)
+			if (fds[k] == lg->id[i])
+				seen[k]++;
+	for (k = 0; k < N; k++)
+		assert_true(seen[k] >= 1);
+	tether_loop_free(loop);
+	for (i = 0; i < N; i++)
+		close(fds[i]);
+	close_pair(p);
+	free(lg);
+}
+
 /* ------------------------------------------------------------------ */
 /* Timers                                                              */
 /* ------------------------------------------------------------------ */
@@ -1512,6 +1551,7 @@ test_free_with_everything(void **state)
 	cmocka_unit_test(test_fd_del_and_reuse_number),                 \
 	cmocka_unit_test(test_fd_del_self),                             \
 	cmocka_unit_test(test_fd_many),                                 \
+	cmocka_unit_test(test_fd_more_than_one_wait),                   \
 	cmocka_unit_test(test_timer_order_and_fifo),                    \
 	cmocka_unit_test(test_timer_cancel),                            \
 	cmocka_unit_test(test_timer_repeat),                            \
