@@ -301,11 +301,8 @@ setup_tmp(void **state)
 static int
 teardown_tmp(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tether_test_rm_tree(tmpdir);
 }
 
 static void
