@@ -478,6 +478,38 @@ test_error_bound(void **state)
 /* The diagnostics text stops growing at 256 KiB, keeps whole earlier
  * messages, and stays a valid string; warnings (which max_errors does
  * not bound) are the way to get there. */
+/* An error past the quoted part of a line (512 bytes) is reported
+ * without a source quote rather than with a caret out of its buffer. */
+static void
+test_diag_far_column(void **state)
+{
+	char src[700], want[128];
+
+	(void)state;
+	memset(src, ' ', 600);
+	memcpy(src + 600, "\"open\n", 7);
+	src[607] = '\0';
+	snprintf(want, sizeof(want),
+		 "t.conf:1:601: error: unterminated string\n");
+	check_diag(src, want);
+	/* The last column that is still quoted: 513, the caret after 512
+	 * columns of indent. */
+	memset(src, ' ', 512);
+	memcpy(src + 512, "\"open\n", 7);
+	src[519] = '\0';
+	{
+		struct tether_conf *c;
+		const char *d;
+
+		assert_int_equal(lex(src, &c), -TETHER_ESYNTAX);
+		d = tether_conf_diagnostics(c);
+		assert_non_null(strstr(d, "t.conf:1:513: error: "
+					  "unterminated string\n"));
+		assert_int_equal(d[strlen(d) - 2], '^');
+		tether_conf_free(c);
+	}
+}
+
 static void
 test_diag_text_bound(void **state)
 {
@@ -1219,6 +1251,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_error_bound),
 		cmocka_unit_test(test_diag_text_bound),
+		cmocka_unit_test(test_diag_far_column),
 		cmocka_unit_test(test_include_forms),
 		cmocka_unit_test(test_include_nested),
 		cmocka_unit_test(test_include_glob),
