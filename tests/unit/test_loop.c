@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1077,6 +1078,7 @@ sig_pending(int signo)
 struct sctx {
 	int calls[_NSIG];
 	int del_other;		/* remove this signal's handler when called */
+	int stop;		/* stop the loop when called */
 	int last;
 };
 
@@ -1087,6 +1089,8 @@ on_signal(struct tether_loop *loop, int signo, void *ud)
 
 	s->calls[signo]++;
 	s->last = signo;
+	if (s->stop)
+		tether_loop_stop(loop);
 	if (s->del_other) {
 		int other = signo == SIGUSR1 ? SIGUSR2 : SIGUSR1;
 
@@ -1120,6 +1124,28 @@ test_signal_delivery(void **state)
 	assert_int_equal(raise(SIGUSR1), 0);
 	assert_int_equal(tether_loop_run_once(loop, 1000), 1);
 	assert_int_equal(s.calls[SIGUSR1], 2);
+
+	/* A signal handler alone keeps run() waiting: the signal comes
+	 * later, from a child, and the handler stops the loop. */
+	{
+		pid_t pid;
+		int st;
+
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+			_exit(kill(getppid(), SIGUSR1) == 0 ? 0 : 1);
+		}
+		s.stop = 1;
+		assert_int_equal(tether_loop_run(loop), 0);
+		s.stop = 0;
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		assert_int_equal(s.calls[SIGUSR1], 3);
+	}
 
 	assert_int_equal(tether_loop_signal_del(loop, SIGUSR1), 0);
 	assert_false(sig_blocked(SIGUSR1));
