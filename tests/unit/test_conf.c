@@ -456,9 +456,13 @@ test_error_bound(void **state)
 	assert_int_equal(tether_conf_error(c, tether_conf_peek(c), "x"),
 			 -TETHER_ESYNTAX);
 	assert_int_equal(tether_conf_error_count(c), 3);
-	/* The stream still ends in EOF. */
-	while (tether_conf_next(c)->type != TETHER_CONF_EOF)
-		;
+	/* The stream still ends in EOF; nothing was pushed before the
+	 * lexer gave up, so the EOF is placed at the file's start. */
+	while (tether_conf_peek(c)->type != TETHER_CONF_EOF)
+		tether_conf_next(c);
+	assert_string_equal(tether_conf_peek(c)->file, "t.conf");
+	assert_int_equal(tether_conf_peek(c)->line, 1);
+	assert_int_equal(tether_conf_peek(c)->col, 1);
 	tether_conf_free(c);
 
 	/* Several independent errors are all reported under the bound. */
