@@ -235,7 +235,7 @@ diag_source(struct tether_conf *c, const struct conf_file *f, unsigned line,
 	while (i + n < f->len && f->data[i + n] != '\n' && n < CONF_SHOW_MAX) {
 		unsigned char b = f->data[i + n];
 
-		show[n] = (b < 0x20 && b != '\t') || b == 0x7f ? '?' : (char)b;
+		show[n] = (char)((b < 0x20 && b != '\t') || b == 0x7f ? '?' : b);
 		n++;
 	}
 	show[n++] = '\n';
