@@ -1,6 +1,8 @@
 /*
  * tether/core.h - the core of libtether: errors, allocation, buffers,
- * arenas, the event loop, socket and universal addresses, hashing.
+ * arenas, the event loop, socket and universal addresses, hashing, and
+ * the helpers every daemon uses (logging, pidfile, privileges, command
+ * line, configuration tokenizer).
  * Everything else in libtether builds on this header; it depends on
  * nothing but libc and POSIX.
  */
@@ -219,7 +221,8 @@ void tether_buf_consume(struct tether_buf *b, size_t n);
  * NULL for an empty buffer that never allocated), *len_out gets the
  * length, and the buffer is empty again. Free with tether_free.
  */
-unsigned char *tether_buf_steal(struct tether_buf *b, size_t *len_out /* OUT */);
+unsigned char *tether_buf_steal(struct tether_buf *b,
+				size_t *len_out /* OUT */);
 
 /* ------------------------------------------------------------------ */
 /* Ring buffer for socket I/O                                          */
@@ -246,6 +249,7 @@ int tether_ring_init(struct tether_ring *r, size_t size);
 /* Free the storage; *r becomes an empty ring of size 0. */
 void tether_ring_free(struct tether_ring *r);
 
+/* Bytes stored (readable) / bytes of free room. */
 static inline size_t
 tether_ring_len(const struct tether_ring *r)
 {
@@ -260,11 +264,11 @@ tether_ring_room(const struct tether_ring *r)
 
 /* Copy up to n bytes in / out; return how many were copied. */
 size_t tether_ring_write(struct tether_ring *r, const void *p, size_t n);
-size_t tether_ring_read(struct tether_ring *r, void *p, size_t n);
+size_t tether_ring_read(struct tether_ring *r, void *p /* OUT */, size_t n);
 
 /* Copy up to n bytes starting off bytes in, without consuming. */
-size_t tether_ring_peek(const struct tether_ring *r, size_t off, void *p,
-			size_t n);
+size_t tether_ring_peek(const struct tether_ring *r, size_t off,
+			void *p /* OUT */, size_t n);
 
 /* Drop n readable bytes (n > len drops everything). An emptied ring
  * restarts at offset 0, so the next receive gets its room in one piece. */
@@ -278,8 +282,10 @@ void tether_ring_drop(struct tether_ring *r, size_t n);
  * tether_ring_commit(r, received); committing more than the room is a
  * bug (TETHER_BUG_ON). Unused iov entries are set to {NULL, 0}.
  */
-int tether_ring_read_iov(const struct tether_ring *r, struct iovec iov[2]);
-int tether_ring_write_iov(const struct tether_ring *r, struct iovec iov[2]);
+int tether_ring_read_iov(const struct tether_ring *r,
+			struct iovec iov[2] /* OUT */);
+int tether_ring_write_iov(const struct tether_ring *r,
+			 struct iovec iov[2] /* OUT */);
 void tether_ring_commit(struct tether_ring *r, size_t n);
 
 /*
@@ -318,18 +324,24 @@ struct tether_arena;
  * Returns NULL on allocation failure.
  */
 struct tether_arena *tether_arena_new(size_t chunk_size, size_t max_bytes);
+
+/* Free the arena, its chunks and so every allocation made from it.
+ * NULL is a no-op. */
 void tether_arena_free(struct tether_arena *a);
 
 /*
  * Allocate n bytes aligned to 16 (or to align, a power of two up to
- * 4096). Returns NULL when the arena's maximum would be passed or the
- * hook fails. n == 0 returns a valid unique-enough non-NULL pointer.
+ * 4096). Returns NULL when the arena's maximum would be passed, the
+ * hook fails, or align is not such a power of two. n == 0 is served as
+ * n == 1, so the pointer is non-NULL and distinct. The memory belongs
+ * to the arena and is valid until the next reset or free.
  */
 void *tether_arena_alloc(struct tether_arena *a, size_t n);
 void *tether_arena_alloc_aligned(struct tether_arena *a, size_t n,
 				 size_t align);
 void *tether_arena_memdup(struct tether_arena *a, const void *p, size_t n);
-/* Copy n bytes of p and add a NUL. */
+/* memdup: copy n bytes of p (no alignment); strndup: copy n bytes of p
+ * and add a NUL. NULL when the allocation fails, as above. */
 char *tether_arena_strndup(struct tether_arena *a, const char *p, size_t n);
 
 /* Release every allocation at once, in O(1); chunks are kept for reuse. */
@@ -339,7 +351,9 @@ void tether_arena_reset(struct tether_arena *a);
 size_t tether_arena_used(const struct tether_arena *a);
 size_t tether_arena_held(const struct tether_arena *a);
 
-/* ==== SECTION loop: event loop (owned by lib/core/loop*.c) ==== */
+/* ------------------------------------------------------------------ */
+/* Event loop                                                          */
+/* ------------------------------------------------------------------ */
 
 /*
  * The event loop: fd readiness, timers, deferred callbacks and signals,
@@ -497,13 +511,15 @@ int tether_loop_fd_add(struct tether_loop *loop, int fd, unsigned events,
 		       tether_loop_fd_fn *fn, void *ud);
 
 /* tether_loop_fd_mod - change the interest of a watched fd (same bits
- * as add). Returns 0, -TETHER_ENOENT (not watched), -TETHER_EINVAL,
- * -TETHER_ENOTSUP, or a mapped epoll_ctl() errno; on error nothing
- * changes. Events already collected but no longer wanted are dropped. */
+ * as add). Returns 0, -TETHER_ENOENT (not watched), -TETHER_EPERM (the
+ * loop's own signalfd), -TETHER_EINVAL, -TETHER_ENOTSUP, or a mapped
+ * epoll_ctl() errno; on error nothing changes. Events already collected
+ * but no longer wanted are dropped. */
 int tether_loop_fd_mod(struct tether_loop *loop, int fd, unsigned events);
 
 /* tether_loop_fd_del - stop watching fd; no callback for it follows,
- * even in the current iteration. Returns 0 or -TETHER_ENOENT. */
+ * even in the current iteration. Returns 0, -TETHER_ENOENT, or
+ * -TETHER_EPERM for the loop's own signalfd. */
 int tether_loop_fd_del(struct tether_loop *loop, int fd);
 
 /*
@@ -562,8 +578,9 @@ int tether_loop_defer(struct tether_loop *loop, tether_loop_defer_fn *fn,
  * before starting other threads (which inherit the mask) so no thread
  * takes the signal the ordinary way. Returns 0, -TETHER_EINVAL (signo
  * out of range, SIGKILL, SIGSTOP, fn NULL), -TETHER_EEXIST,
- * -TETHER_ENOMEM or a mapped errno of signalfd(); on error the mask
- * and handlers are unchanged.
+ * -TETHER_ENOMEM, -TETHER_ENOSPC (the first call's signalfd got an fd
+ * number at or above max_fds) or a mapped errno of signalfd(); on
+ * error the mask and handlers are unchanged.
  */
 int tether_loop_signal_add(struct tether_loop *loop, int signo,
 			   tether_loop_signal_fn *fn, void *ud);
@@ -576,9 +593,9 @@ int tether_loop_signal_add(struct tether_loop *loop, int signo,
  */
 int tether_loop_signal_del(struct tether_loop *loop, int signo);
 
-/* ==== END SECTION loop ==== */
-
-/* ==== SECTION addr: addresses (owned by lib/core/addr.c) ==== */
+/* ------------------------------------------------------------------ */
+/* Socket and universal addresses                                      */
+/* ------------------------------------------------------------------ */
 
 /*
  * Socket addresses (IPv4, IPv6 with scope id, AF_UNIX paths) and their
@@ -665,8 +682,8 @@ int tether_addr_parse_n(struct tether_addr *out /* OUT */, const char *s,
  * for a family other than AF_INET/AF_INET6/AF_UNIX; -TETHER_EINVAL for
  * NULL arguments, unknown flags or an inconsistent len/path.
  */
-int tether_addr_format(const struct tether_addr *a, char *buf, size_t size,
-		       unsigned flags);
+int tether_addr_format(const struct tether_addr *a, char *buf /* OUT */,
+		       size_t size, unsigned flags);
 
 /*
  * tether_addr_from_sockaddr - copy a system socket address (from
@@ -774,11 +791,11 @@ int tether_addr_from_uaddr_str(struct tether_addr *out /* OUT */,
  * enum or an inconsistent len.
  */
 int tether_addr_to_uaddr(const struct tether_addr *a, enum tether_netid netid,
-			 char *buf, size_t size);
+			 char *buf /* OUT */, size_t size);
 
-/* ==== END SECTION addr ==== */
-
-/* ==== SECTION hash: hashing (owned by lib/core/hash.c) ==== */
+/* ------------------------------------------------------------------ */
+/* Hashing                                                             */
+/* ------------------------------------------------------------------ */
 
 /*
  * Two hashes. SipHash-2-4 is keyed: with a secret random key an attacker
@@ -847,9 +864,9 @@ uint64_t tether_hash_u64(uint64_t x);
 uint64_t tether_hash_sockaddr(const struct sockaddr *sa, socklen_t len,
 			      int with_port, uint64_t seed);
 
-/* ==== END SECTION hash ==== */
-
-/* ==== SECTION daemon: log, pidfile, privileges, config tokenizer ==== */
+/* ------------------------------------------------------------------ */
+/* Daemon helpers: logging, pidfile, privileges, options, config       */
+/* ------------------------------------------------------------------ */
 
 /*
  * Helpers for tether's daemons and tools only. Libraries never log: no
@@ -876,10 +893,10 @@ enum tether_log_level {
 /*
  * tether_log_init - name the program and pick the destination. With
  * foreground set, lines go to stderr as "progname: message\n" (one
- * write() per line); otherwise to syslog (facility daemon, with the
- * pid). progname is copied (cut at 63 bytes). level is clamped to
- * TETHER_LOG_FATAL..TETHER_LOG_DEBUG. Before any call, lines go to
- * stderr at TETHER_LOG_INFO.
+ * write() per line, retried after EINTR or a short write); otherwise
+ * to syslog (facility daemon, with the pid). progname is copied (cut
+ * at 63 bytes). level is clamped to TETHER_LOG_FATAL..TETHER_LOG_DEBUG.
+ * Before any call, lines go to stderr at TETHER_LOG_INFO.
  */
 void tether_log_init(const char *progname, int foreground, int level);
 
@@ -939,7 +956,8 @@ struct tether_pidfile;
  * file, e.g. "/run/x.pid: already running as pid 1234".
  */
 int tether_pidfile_open(const char *path, struct tether_pidfile **pfp /* OUT */,
-			pid_t *running /* OUT */, char *errbuf, size_t errlen);
+			pid_t *running /* OUT */, char *errbuf /* OUT */,
+			size_t errlen);
 
 /* Rewrite the file with getpid(), e.g. in the child after daemonizing.
  * Returns 0 or the mapped errno. */
@@ -969,8 +987,8 @@ void tether_pidfile_close(struct tether_pidfile *pf);
  * root or a NULL user), or the mapped errno; errbuf (may be NULL) gets a
  * message. Any failure leaves the process in an unknown state: exit.
  */
-int tether_priv_drop(const char *user, const char *dir, char *errbuf,
-		     size_t errlen);
+int tether_priv_drop(const char *user, const char *dir,
+		     char *errbuf /* OUT */, size_t errlen);
 
 /* ---- The common daemon command line ---- */
 
@@ -1124,6 +1142,9 @@ struct tether_conf;
 /* tether_conf_new - an empty tokenizer with the given limits (NULL: all
  * defaults; copied). Returns NULL when out of memory. */
 struct tether_conf *tether_conf_new(const struct tether_conf_limits *lim);
+
+/* Free the tokenizer with its tokens, files and diagnostics (every
+ * pointer it handed out dies with it). NULL is a no-op. */
 void tether_conf_free(struct tether_conf *c);
 
 /*
@@ -1166,8 +1187,6 @@ unsigned tether_conf_error_count(const struct tether_conf *c);
 /* All diagnostics so far as one NUL-terminated text ("" if none),
  * owned by c; it stops growing past 256 KiB. */
 const char *tether_conf_diagnostics(const struct tether_conf *c);
-
-/* ==== END SECTION daemon ==== */
 
 #ifdef __cplusplus
 }

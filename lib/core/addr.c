@@ -118,7 +118,8 @@ static int
 parse_dec(const char *s, size_t n, size_t max_digits, unsigned long max,
 	  unsigned long *out /* OUT */)
 {
-	unsigned long v = 0;
+	/* 64 bits: ten digits (a zone index) overflow a 32-bit long. */
+	uint64_t v = 0;
 	size_t i;
 
 	if (n == 0 || !all_digits(s, n))
@@ -128,10 +129,10 @@ parse_dec(const char *s, size_t n, size_t max_digits, unsigned long max,
 	if (n > max_digits)
 		return -TETHER_ERANGE;
 	for (i = 0; i < n; i++)
-		v = v * 10 + (unsigned long)(s[i] - '0');
+		v = v * 10 + (uint64_t)(s[i] - '0');
 	if (v > max)
 		return -TETHER_ERANGE;
-	*out = v;
+	*out = (unsigned long)v;
 	return 0;
 }
 
@@ -277,14 +278,16 @@ tether_addr_parse_n(struct tether_addr *out, const char *s, size_t len,
 	struct tether_addr tmp;
 	struct in6_addr ia6;
 	struct in_addr ia4;
-	const char *colon, *end = s + len;
+	const char *colon, *end;
 	uint32_t scope = 0;
-	unsigned port;
+	unsigned port = 0;
 	int rc;
 
 	if (out == NULL || s == NULL || default_port < -1 ||
 	    default_port > 65535)
 		return -TETHER_EINVAL;
+	/* Only now: NULL + len is undefined even if never dereferenced. */
+	end = s + len;
 	if (len >= TETHER_ADDR_STRLEN)
 		return -TETHER_EOVERFLOW;
 	if (memchr(s, '\0', len) != NULL)

@@ -45,6 +45,11 @@
 #define CONF_SHOW_MAX 512		/* source bytes quoted per line */
 #define CONF_PATH_MAX 4096
 
+/* O_NONBLOCK: opening a FIFO (or some devices) for reading would wait
+ * for a writer; we only read regular files, and check that after the
+ * open. A regular file ignores O_NONBLOCK. */
+#define CONF_OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+
 struct conf_file {
 	char *name;		/* arena; tokens point at it */
 	unsigned char *data;	/* tether_malloc'd copy of the bytes */
@@ -75,8 +80,7 @@ struct tether_conf {
 
 	unsigned char *scratch;	/* max_token_len bytes: string values */
 
-	char *diag;		/* NUL-terminated when diag_cap > 0 */
-	size_t diag_len, diag_cap;
+	struct tether_buf diag;	/* GCC-style text, CONF_DIAG_MAX with NUL */
 
 	unsigned nerrors;
 	int stop;		/* give up: a limit hit, or out of memory */
@@ -157,6 +161,7 @@ tether_conf_new(const struct tether_conf_limits *lim)
 				       CONF_MAX_NESTING);
 	c->lim.max_errors = pick_uint(l.max_errors, CONF_DEF_ERRORS, UINT_MAX);
 	c->lim.flags = l.flags;
+	tether_buf_init(&c->diag, CONF_DIAG_MAX - 1);
 	c->arena = tether_arena_new(0, 0);
 	if (c->arena == NULL) {
 		tether_free(c);
@@ -180,7 +185,7 @@ tether_conf_free(struct tether_conf *c)
 	tether_free(c->files);
 	tether_free(c->toks);
 	tether_free(c->scratch);
-	tether_free(c->diag);
+	tether_buf_free(&c->diag);
 	tether_arena_free(c->arena);
 	tether_free(c);
 }
@@ -189,31 +194,15 @@ tether_conf_free(struct tether_conf *c)
 /* Diagnostics                                                         */
 /* ------------------------------------------------------------------ */
 
+/* Append to the diagnostics; a piece that would pass CONF_DIAG_MAX is
+ * dropped (later diagnostics are lost, the text stays whole). */
 static void
 diag_append(struct tether_conf *c, const char *s, size_t n)
 {
-	if (c->diag_len + n + 1 > c->diag_cap) {
-		size_t cap = c->diag_cap ? c->diag_cap : 256;
-		char *p;
-
-		if (c->diag_len + n + 1 > CONF_DIAG_MAX)
-			return;	/* full: later diagnostics are lost */
-		while (cap < c->diag_len + n + 1)
-			cap *= 2;
-		if (cap > CONF_DIAG_MAX)
-			cap = CONF_DIAG_MAX;
-		p = tether_realloc(c->diag, cap);
-		if (p == NULL) {
-			c->oom = 1;
-			c->stop = 1;
-			return;
-		}
-		c->diag = p;
-		c->diag_cap = cap;
+	if (tether_buf_append(&c->diag, s, n) == -TETHER_ENOMEM) {
+		c->oom = 1;
+		c->stop = 1;
 	}
-	memcpy(c->diag + c->diag_len, s, n);
-	c->diag_len += n;
-	c->diag[c->diag_len] = '\0';
 }
 
 static void
@@ -246,7 +235,7 @@ diag_source(struct tether_conf *c, const struct conf_file *f, unsigned line,
 	while (i + n < f->len && f->data[i + n] != '\n' && n < CONF_SHOW_MAX) {
 		unsigned char b = f->data[i + n];
 
-		show[n] = (b < 0x20 && b != '\t') || b == 0x7f ? '?' : (char)b;
+		show[n] = (char)((b < 0x20 && b != '\t') || b == 0x7f ? '?' : b);
 		n++;
 	}
 	show[n++] = '\n';
@@ -422,7 +411,7 @@ tether_conf_error_count(const struct tether_conf *c)
 const char *
 tether_conf_diagnostics(const struct tether_conf *c)
 {
-	return c->diag != NULL ? c->diag : "";
+	return c->diag.data != NULL ? (const char *)c->diag.data : "";
 }
 
 /* ------------------------------------------------------------------ */
@@ -632,7 +621,7 @@ include_one(struct conf_lexer *lx, const struct tether_conf_token *tok,
 		c->stop = 1;
 		return;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, CONF_OPEN_FLAGS);
 	if (fd < 0) {
 		lex_error(lx, tok->line, tok->col,
 			  "cannot open include file '%s': %s", path,
@@ -1157,7 +1146,7 @@ tether_conf_load_file(struct tether_conf *c, const char *path)
 	rc = load_start(c);
 	if (rc < 0)
 		return rc;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, CONF_OPEN_FLAGS);
 	if (fd < 0) {
 		rc = tether_err_from_errno(errno);
 		file_error(c, path, "cannot open: %s", strerror(errno));
@@ -1183,7 +1172,6 @@ tether_conf_load_file(struct tether_conf *c, const char *path)
 	if (rc < 0)
 		goto fail;
 	close(fd);
-	fd = -1;
 	fidx = add_file(c, path, data, len);
 	if (fidx < 0)
 		return -TETHER_ENOMEM;

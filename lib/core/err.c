@@ -5,6 +5,7 @@
 #include "tether/core.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,7 +27,7 @@ static int
 err_index(int err)
 {
 	if (err < 0) {
-		if (err == INT32_MIN)
+		if (err == INT_MIN)
 			return -1;
 		err = -err;
 	}

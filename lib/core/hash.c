@@ -4,7 +4,7 @@
  * node must compute the same value. Inputs are read with explicit byte
  * loads, so results are the same on every platform and byte order.
  */
-#include "tether/core.h"
+#include "core_int.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -142,15 +142,7 @@ tether_hash_siphash(const struct tether_hash_key *key, const void *p,
 #define FAST_K1 UINT64_C(0xc2b2ae3d27d4eb4f)
 #define FAST_K2 UINT64_C(0x85ebca77c2b2ae63)
 
-/*
- * The 128-bit product from 32-bit halves, for compilers without a
- * 128-bit type. Always built (and cross-checked by test_hash against
- * the native product) so the fallback cannot rot unnoticed.
- */
-void tether__hash_mul128_portable(uint64_t a, uint64_t b,
-				  uint64_t *lo /* OUT */,
-				  uint64_t *hi /* OUT */);
-
+/* The 128-bit product from 32-bit halves (see core_int.h). */
 void
 tether__hash_mul128_portable(uint64_t a, uint64_t b, uint64_t *lo /* OUT */,
 			     uint64_t *hi /* OUT */)

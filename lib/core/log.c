@@ -90,6 +90,27 @@ syslog_priority(int level)
 	}
 }
 
+/*
+ * One write() per line in the normal case, but a signal that arrives
+ * while stderr is blocked (a full pipe) must not lose the line: retry
+ * after EINTR and after a partial write. Other errors are dropped:
+ * there is nowhere left to report them. Callers restore errno.
+ */
+static void
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = write(fd, p, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return;
+		p += r;
+		n -= (size_t)r;
+	}
+}
+
 /* Mark a line that did not fit so nobody mistakes it for the whole. */
 static void
 mark_truncated(char *line, size_t size)
@@ -142,9 +163,8 @@ log_emit(int level, const char *prefix, int err, const char *fmt, va_list ap)
 		if (len > 0) {
 			size_t m = (size_t)len < sizeof(out) ? (size_t)len
 							    : sizeof(out) - 1;
-			ssize_t r = write(STDERR_FILENO, out, m);
 
-			(void)r;	/* nowhere left to report to */
+			write_all(STDERR_FILENO, out, m);
 		}
 	} else {
 		syslog(syslog_priority(level), "%s", line);

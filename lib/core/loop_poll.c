@@ -13,6 +13,7 @@ struct poll_state {
 	struct pollfd *pfds;	/* one per registered fd, unordered */
 	size_t len;
 	size_t cap;
+	size_t next;		/* where the next scan starts (fairness) */
 };
 
 static short
@@ -103,17 +104,24 @@ static int
 poll_wait(struct tether_loop *loop, int timeout_ms)
 {
 	struct poll_state *st = loop->bstate;
-	size_t i;
+	size_t i, j, start = st->next < st->len ? st->next : 0;
 	int n, k = 0;
 
 	n = poll(st->pfds, st->len, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : tether_err_from_errno(errno);
-	/* Beyond MAX_FIRED, the rest stay ready for the next iteration. */
-	for (i = 0; i < st->len && n > 0 && k < TETHER__LOOP_MAX_FIRED; i++) {
-		const struct pollfd *p = &st->pfds[i];
+	/*
+	 * Beyond MAX_FIRED, the rest stay ready for the next iteration,
+	 * which starts its scan where this one stopped: otherwise fds
+	 * early in the array that stay ready would starve the others
+	 * (epoll rotates its ready list the same way).
+	 */
+	for (j = 0; j < st->len && n > 0 && k < TETHER__LOOP_MAX_FIRED; j++) {
+		const struct pollfd *p;
 		struct tether__loop_fired *f;
 
+		i = (start + j) % st->len;
+		p = &st->pfds[i];
 		if (p->revents == 0)
 			continue;
 		n--;
@@ -130,6 +138,7 @@ poll_wait(struct tether_loop *loop, int timeout_ms)
 		if (p->revents & POLLHUP)
 			f->events |= TETHER_LOOP_HUP;
 	}
+	st->next = st->len > 0 ? (start + j) % st->len : 0;
 	return k;
 }
 

@@ -163,6 +163,8 @@ static const struct bad bads[] = {
 	/* zones */
 	{ "[fe80::1%0]:1", -1, TETHER_ERANGE },
 	{ "[fe80::1%4294967296]:1", -1, TETHER_ERANGE },
+	/* wraps to 1 where long has 32 bits */
+	{ "[fe80::1%4294967297]:1", -1, TETHER_ERANGE },
 	{ "[fe80::1%99999999999]:1", -1, TETHER_ERANGE },
 	{ "[fe80::1%01]:1", -1, TETHER_ESYNTAX },
 	{ "[fe80::1%no-such-if0]:1", -1, TETHER_ENOENT },
@@ -848,6 +850,14 @@ test_uaddr_args_and_limits(void **state)
 			  TETHER_ESYNTAX);
 	assert_tether_err(tether_addr_from_uaddr(&a, TETHER_NETID_LOCAL,
 						 "/a\0b", 4), TETHER_ESYNTAX);
+	/* A NUL ending the host part: inet_pton would stop there and take
+	 * what comes before it. */
+	assert_tether_err(tether_addr_from_uaddr(&a, TETHER_NETID_TCP,
+						 "1.2.3.4\0.0.111", 14),
+			  TETHER_ESYNTAX);
+	assert_tether_err(tether_addr_from_uaddr(&a, TETHER_NETID_TCP6,
+						 "::1\0x.0.111", 11),
+			  TETHER_ESYNTAX);
 	/* only len bytes are read */
 	assert_int_equal(tether_addr_from_uaddr(&a, TETHER_NETID_TCP,
 						"1.2.3.4.0.1999", 11), 0);

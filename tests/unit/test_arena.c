@@ -371,16 +371,7 @@ test_alloc_failure(void **state)
 	assert_true(k > 5);
 }
 
-/* A test that failed mid-way must not leave fault injection on. */
-static int
-injection_off(void **state)
-{
-	(void)state;
-	tether_alloc_fail_at(0, 0);
-	return 0;
-}
-
-#define T(f) cmocka_unit_test_setup(f, injection_off)
+#define T(f) cmocka_unit_test_setup(f, tether_test_injection_off)
 
 int
 main(void)

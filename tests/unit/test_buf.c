@@ -177,6 +177,68 @@ test_hard_maximum(void **state)
 	tether_buf_free(&b);
 }
 
+/* An allocator whose realloc always moves the block and poisons the
+ * old one, as valgrind's does: appending a piece of a buffer to itself
+ * then reads freed memory unless buf.c re-points the source. */
+static void *
+moving_malloc(size_t size, void *ud)
+{
+	(void)ud;
+	return malloc(size);
+}
+
+static void *
+moving_realloc(void *ptr, size_t size, void *ud)
+{
+	size_t *old_size = ud;
+	unsigned char *p = malloc(size);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, ptr, *old_size < size ? *old_size : size);
+	memset(ptr, 0xee, *old_size);
+	free(ptr);
+	*old_size = size;
+	return p;
+}
+
+static void
+moving_free(void *ptr, void *ud)
+{
+	(void)ud;
+	free(ptr);
+}
+
+static void
+test_append_self_moving(void **state)
+{
+	size_t old_size = 0;
+	struct tether_allocator a = { moving_malloc, moving_realloc,
+				      moving_free, &old_size };
+	struct tether_buf b;
+	size_t i;
+
+	(void)state;
+	tether_set_allocator(&a);
+	tether_buf_init(&b, 1 << 16);
+	/* The first allocation is a realloc of NULL, i.e. a malloc. */
+	assert_int_equal(tether_buf_append_str(&b, "abc"), 0);
+	old_size = b.cap;
+	for (i = 0; i < 8; i++) {
+		unsigned char *before = b.data;
+
+		assert_int_equal(tether_buf_append(&b, b.data, b.len), 0);
+		check_inv(&b);
+		if (i == 7)	/* the last doubling did reallocate */
+			assert_ptr_not_equal(b.data, before);
+	}
+	assert_int_equal(b.len, 3 << 8);
+	for (i = 0; i < b.len; i++)
+		assert_int_equal(b.data[i], "abc"[i % 3]);
+	tether_buf_free(&b);
+	tether_set_allocator(NULL);
+}
+
 static void
 test_append_self(void **state)
 {
@@ -401,16 +463,7 @@ test_alloc_failure(void **state)
 	assert_true(k > 3);
 }
 
-/* A test that failed mid-way must not leave fault injection on. */
-static int
-injection_off(void **state)
-{
-	(void)state;
-	tether_alloc_fail_at(0, 0);
-	return 0;
-}
-
-#define T(f) cmocka_unit_test_setup(f, injection_off)
+#define T(f) cmocka_unit_test_setup(f, tether_test_injection_off)
 
 int
 main(void)
@@ -420,6 +473,7 @@ main(void)
 		T(test_append_and_grow),
 		T(test_hard_maximum),
 		T(test_append_self),
+		T(test_append_self_moving),
 		T(test_printf),
 		T(test_consume),
 		T(test_steal),

@@ -456,9 +456,13 @@ test_error_bound(void **state)
 	assert_int_equal(tether_conf_error(c, tether_conf_peek(c), "x"),
 			 -TETHER_ESYNTAX);
 	assert_int_equal(tether_conf_error_count(c), 3);
-	/* The stream still ends in EOF. */
-	while (tether_conf_next(c)->type != TETHER_CONF_EOF)
-		;
+	/* The stream still ends in EOF; nothing was pushed before the
+	 * lexer gave up, so the EOF is placed at the file's start. */
+	while (tether_conf_peek(c)->type != TETHER_CONF_EOF)
+		tether_conf_next(c);
+	assert_string_equal(tether_conf_peek(c)->file, "t.conf");
+	assert_int_equal(tether_conf_peek(c)->line, 1);
+	assert_int_equal(tether_conf_peek(c)->col, 1);
 	tether_conf_free(c);
 
 	/* Several independent errors are all reported under the bound. */
@@ -473,6 +477,70 @@ test_error_bound(void **state)
 		   "t.conf:3:4: error: unknown escape sequence '\\z'\n"
 		   "c \"\\z\"\n"
 		   "   ^\n");
+}
+
+/* The diagnostics text stops growing at 256 KiB, keeps whole earlier
+ * messages, and stays a valid string; warnings (which max_errors does
+ * not bound) are the way to get there. */
+/* An error past the quoted part of a line (512 bytes) is reported
+ * without a source quote rather than with a caret out of its buffer. */
+static void
+test_diag_far_column(void **state)
+{
+	char src[700], want[128];
+
+	(void)state;
+	memset(src, ' ', 600);
+	memcpy(src + 600, "\"open\n", 7);
+	src[607] = '\0';
+	snprintf(want, sizeof(want),
+		 "t.conf:1:601: error: unterminated string\n");
+	check_diag(src, want);
+	/* The last column that is still quoted: 513, the caret after 512
+	 * columns of indent. */
+	memset(src, ' ', 512);
+	memcpy(src + 512, "\"open\n", 7);
+	src[519] = '\0';
+	{
+		struct tether_conf *c;
+		const char *d;
+
+		assert_int_equal(lex(src, &c), -TETHER_ESYNTAX);
+		d = tether_conf_diagnostics(c);
+		assert_non_null(strstr(d, "t.conf:1:513: error: "
+					  "unterminated string\n"));
+		assert_int_equal(d[strlen(d) - 2], '^');
+		tether_conf_free(c);
+	}
+}
+
+static void
+test_diag_text_bound(void **state)
+{
+	const size_t bound = 256u << 10;
+	struct tether_conf *c;
+	const char *d;
+	size_t len;
+	int i;
+
+	(void)state;
+	assert_int_equal(lex("a b\n", &c), 0);
+	assert_string_equal(tether_conf_diagnostics(c), "");
+	for (i = 0; i < 20000; i++)
+		tether_conf_warn(c, tether_conf_peek(c), "warning number %d",
+				 i);
+	d = tether_conf_diagnostics(c);
+	len = strlen(d);
+	assert_true(len < bound);
+	assert_true(len > bound - 200);
+	assert_non_null(strstr(d, "t.conf:1:1: warning: warning number 0\n"
+				  "a b\n^\n"));
+	assert_null(strstr(d, "warning number 19999"));
+	/* Errors past the text bound still count. */
+	assert_int_equal(tether_conf_error(c, NULL, "late"), -TETHER_ESYNTAX);
+	assert_int_equal(tether_conf_error_count(c), 1);
+	assert_int_equal(strlen(tether_conf_diagnostics(c)), len);
+	tether_conf_free(c);
 }
 
 static void
@@ -558,11 +626,8 @@ setup_tmp(void **state)
 static int
 teardown_tmp(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tether_test_rm_tree(tmpdir);
 }
 
 static void
@@ -724,6 +789,32 @@ test_include_errors(void **state)
 		 "       ^\n", tmpdir);
 	assert_string_equal(tether_conf_diagnostics(c), want);
 	tether_conf_free(c);
+}
+
+/* A FIFO (or a device) named as a configuration file, top or included,
+ * is refused as "not a regular file" at once: opening it must not wait
+ * for a writer that never comes. */
+static void
+test_fifo_refused(void **state)
+{
+	struct tether_conf *c;
+	char path[PATH_MAX + 64];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/fifo.conf", tmpdir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(load_tmp("fifo.conf", NULL, &c), -TETHER_EINVAL);
+	assert_non_null(strstr(tether_conf_diagnostics(c),
+			       "fifo.conf: error: not a regular file\n"));
+	tether_conf_free(c);
+
+	put_file("inc-fifo.conf", "a\ninclude fifo.conf\nb\n");
+	assert_int_equal(load_tmp("inc-fifo.conf", NULL, &c),
+			 -TETHER_ESYNTAX);
+	assert_non_null(strstr(tether_conf_diagnostics(c),
+			       "fifo.conf' is not a regular file\n"));
+	tether_conf_free(c);
+	assert_int_equal(unlink(path), 0);
 }
 
 static void
@@ -1163,11 +1254,14 @@ main(void)
 		cmocka_unit_test(test_utf8_passes_through),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_error_bound),
+		cmocka_unit_test(test_diag_text_bound),
+		cmocka_unit_test(test_diag_far_column),
 		cmocka_unit_test(test_include_forms),
 		cmocka_unit_test(test_include_nested),
 		cmocka_unit_test(test_include_glob),
 		cmocka_unit_test(test_include_errors),
 		cmocka_unit_test(test_top_file_errors),
+		cmocka_unit_test(test_fifo_refused),
 		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_junk),
 		cmocka_unit_test(test_directive_parser),

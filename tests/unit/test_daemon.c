@@ -301,11 +301,8 @@ setup_tmp(void **state)
 static int
 teardown_tmp(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tether_test_rm_tree(tmpdir);
 }
 
 static void
@@ -508,6 +505,16 @@ test_pidfile_errors(void **state)
 					sizeof(err)) < 0);
 	assert_non_null(strstr(err, "adir.pid: cannot open pidfile: Is a "
 				    "directory"));
+
+	/* A FIFO opens (O_RDWR does not wait for a peer) but is no
+	 * pidfile: refused before anything is written to it. */
+	tmp_path(path, sizeof(path), "fifo.pid");
+	assert_int_equal(mkfifo(path, 0644), 0);
+	assert_tether_err(tether_pidfile_open(path, &pf, NULL, err,
+					      sizeof(err)), TETHER_EINVAL);
+	assert_null(pf);
+	assert_non_null(strstr(err, "fifo.pid: pidfile is not a regular "
+				    "file"));
 
 	/* A symlink is not followed (it could point anywhere). */
 	tmp_path(path, sizeof(path), "target");

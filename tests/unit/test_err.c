@@ -48,6 +48,51 @@ test_from_errno(void **state)
 	assert_int_equal(tether_err_from_errno(EXDEV), -TETHER_ESYS);
 }
 
+/* Every errno the table maps, so a dropped case shows. */
+static void
+test_from_errno_table(void **state)
+{
+	static const struct {
+		int sys, code;
+	} map[] = {
+		{ EINVAL, TETHER_EINVAL },
+		{ ENOMEM, TETHER_ENOMEM },
+		{ ENOSPC, TETHER_ENOSPC },
+		{ ENOBUFS, TETHER_ENOSPC },
+		{ EAGAIN, TETHER_EAGAIN },
+		{ EINPROGRESS, TETHER_EAGAIN },
+		{ ERANGE, TETHER_ERANGE },
+		{ EOVERFLOW, TETHER_EOVERFLOW },
+		{ EMSGSIZE, TETHER_EMSGSIZE },
+		{ EPROTO, TETHER_EPROTO },
+		{ EBADMSG, TETHER_EBADMSG },
+		{ ENOENT, TETHER_ENOENT },
+		{ EEXIST, TETHER_EEXIST },
+		{ EPERM, TETHER_EPERM },
+		{ EACCES, TETHER_EACCES },
+		{ EBUSY, TETHER_EBUSY },
+		{ ECANCELED, TETHER_ECANCELED },
+		{ ETIMEDOUT, TETHER_ETIMEDOUT },
+		{ ECONNREFUSED, TETHER_ECONNREFUSED },
+		{ ECONNRESET, TETHER_ECONNRESET },
+		{ EPIPE, TETHER_EPIPE },
+		{ EAFNOSUPPORT, TETHER_EAFNOSUPPORT },
+		{ EADDRINUSE, TETHER_EADDRINUSE },
+		{ ENOTSUP, TETHER_ENOTSUP },
+		{ EOPNOTSUPP, TETHER_ENOTSUP },
+		{ EIO, TETHER_EIO },
+		{ EINTR, TETHER_ESYS },
+		{ EBADF, TETHER_ESYS },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < TETHER_ARRAY_SIZE(map); i++)
+		assert_string_equal(tether_err_name(tether_err_from_errno(
+					    map[i].sys)),
+				    tether_err_name(-map[i].code));
+}
+
 static void
 test_fail_nth_allocation(void **state)
 {
@@ -96,6 +141,11 @@ test_overflow_checked(void **state)
 	(void)state;
 	assert_null(tether_calloc(SIZE_MAX / 2, 4));
 	assert_null(tether_reallocarray(NULL, SIZE_MAX / 2, 4));
+	/* Products that wrap to a small size: without the check these
+	 * would "succeed" with 2 bytes. */
+	assert_null(tether_calloc(SIZE_MAX / 2 + 2, 2));
+	assert_null(tether_calloc(2, SIZE_MAX / 2 + 2));
+	assert_null(tether_reallocarray(NULL, SIZE_MAX / 2 + 2, 2));
 }
 
 static size_t hook_calls;
@@ -146,6 +196,7 @@ main(void)
 		cmocka_unit_test(test_names_and_messages),
 		cmocka_unit_test(test_every_code_named),
 		cmocka_unit_test(test_from_errno),
+		cmocka_unit_test(test_from_errno_table),
 		cmocka_unit_test(test_fail_nth_allocation),
 		cmocka_unit_test(test_realloc_failure_keeps_block),
 		cmocka_unit_test(test_overflow_checked),

@@ -4,6 +4,7 @@
  * alignment, avalanche and bucket distribution, socket address rules.
  */
 #include "tether_test.h"
+#include "core/core_int.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,9 +12,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-/* The fallback 128-bit product in hash.c, checked against the native. */
-void tether__hash_mul128_portable(uint64_t a, uint64_t b, uint64_t *lo,
-				  uint64_t *hi);
 
 /*
  * SipHash-2-4, 64-bit output: vectors_sip64 from the reference
@@ -597,16 +595,7 @@ test_sockaddr(void **state)
 			 tether_hash_fast(&sin6, 10, 7));
 }
 
-/* A test that failed mid-way must not leave fault injection on. */
-static int
-injection_off(void **state)
-{
-	(void)state;
-	tether_alloc_fail_at(0, 0);
-	return 0;
-}
-
-#define T(f) cmocka_unit_test_setup(f, injection_off)
+#define T(f) cmocka_unit_test_setup(f, tether_test_injection_off)
 
 int
 main(void)

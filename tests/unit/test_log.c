@@ -6,8 +6,11 @@
 #include "tether_test.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -253,6 +256,93 @@ test_stderr_and_fatal(void **state)
 	assert_string_equal(out, "tprog: back on stderr\n");
 }
 
+/*
+ * A write to stderr interrupted by a signal (handler without
+ * SA_RESTART) before any byte went out must be retried, not lose the
+ * line. The child fills its stderr pipe so the write blocks; the
+ * handler tells the parent to start draining only once it has run.
+ */
+static int eintr_ctl = -1;
+
+static void
+eintr_on_alarm(int signo)
+{
+	ssize_t r;
+
+	(void)signo;
+	r = write(eintr_ctl, "a", 1);
+	(void)r;
+}
+
+static void
+eintr_child(int data, int ctl)
+{
+	static const char fill[4096];
+	struct sigaction sa;
+	struct itimerval it;
+
+	dup2(data, STDERR_FILENO);
+	close(data);
+	if (fcntl(STDERR_FILENO, F_SETFL, O_NONBLOCK) < 0)
+		_exit(3);
+	while (write(STDERR_FILENO, fill, sizeof(fill)) > 0)
+		;
+	if (fcntl(STDERR_FILENO, F_SETFL, 0) < 0)
+		_exit(4);
+	eintr_ctl = ctl;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = eintr_on_alarm;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) < 0)
+		_exit(5);
+	memset(&it, 0, sizeof(it));
+	it.it_value.tv_usec = 50000;
+	if (setitimer(ITIMER_REAL, &it, NULL) < 0)
+		_exit(6);
+	tether_log_set_sink(NULL, NULL);
+	tether_log_init("tprog", 1, TETHER_LOG_INFO);
+	tether_log_info("after the signal");
+	_exit(0);
+}
+
+static void
+test_stderr_restarts_after_eintr(void **state)
+{
+	static char got[1 << 18];
+	const char *want = "tprog: after the signal\n";
+	int data[2], ctl[2], status;
+	size_t n = 0;
+	ssize_t r;
+	pid_t pid;
+	char c;
+
+	(void)state;
+	assert_int_equal(pipe(data), 0);
+	assert_int_equal(pipe(ctl), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(data[0]);
+		close(ctl[0]);
+		eintr_child(data[1], ctl[1]);
+	}
+	close(data[1]);
+	close(ctl[1]);
+	/* Drain only after the child's write was interrupted. */
+	assert_int_equal(read(ctl[0], &c, 1), 1);
+	while (n + 1 < sizeof(got) &&
+	       (r = read(data[0], got + n, sizeof(got) - 1 - n)) > 0)
+		n += (size_t)r;
+	close(data[0]);
+	close(ctl[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(n >= strlen(want));
+	assert_memory_equal(got + n - strlen(want), want, strlen(want));
+}
+
 int
 main(void)
 {
@@ -265,6 +355,7 @@ main(void)
 						setup_capture,
 						teardown_capture),
 		cmocka_unit_test(test_stderr_and_fatal),
+		cmocka_unit_test(test_stderr_restarts_after_eintr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -260,13 +261,17 @@ test_fd_edge(void **state)
 		assert_int_equal(tether_loop_fd_add(loop, q[0],
 						    TETHER_LOOP_READ,
 						    on_fd_log, &lg), 0);
+		/* A different interest, so a mask left half-changed
+		 * would show: READ must still be reported. */
 		assert_tether_err(tether_loop_fd_mod(loop, q[0],
-						     TETHER_LOOP_READ |
+						     TETHER_LOOP_WRITE |
 						     TETHER_LOOP_EDGE),
 				  TETHER_ENOTSUP);
 		put_byte(q[1]);
 		assert_int_equal(tether_loop_run_once(loop, 0), 1);
 		assert_int_equal(tether_loop_run_once(loop, 0), 1);
+		assert_int_equal(lg.n, 2);
+		assert_int_equal(lg.ev[1], TETHER_LOOP_READ);
 		goto out;
 	}
 	assert_int_equal(tether_loop_fd_add(loop, p[0],
@@ -528,6 +533,45 @@ test_fd_many(void **state)
 		close(fds[i]);
 	close_pair(p);
 	tether_loop_free(loop);
+}
+
+/* More ready fds than one wait collects (TETHER__LOOP_MAX_FIRED): the
+ * rest must be served next time, not starved by the ones before them
+ * that stay ready. Dups of one readable pipe end keep the fd count low. */
+static void
+test_fd_more_than_one_wait(void **state)
+{
+	enum { N = TETHER__LOOP_MAX_FIRED + 44 };
+	struct tether_loop *loop = new_loop();
+	struct log *lg = calloc(1, sizeof(*lg));
+	int p[2], fds[N], i, k, seen[N] = { 0 };
+
+	(void)state;
+	assert_non_null(lg);
+	make_pipe(p);
+	put_byte(p[1]);
+	for (i = 0; i < N; i++) {
+		fds[i] = fcntl(p[0], F_DUPFD_CLOEXEC, 0);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(tether_loop_fd_add(loop, fds[i],
+						    TETHER_LOOP_READ,
+						    on_fd_log, lg), 0);
+	}
+	assert_int_equal(tether_loop_run_once(loop, 0),
+			 TETHER__LOOP_MAX_FIRED);
+	assert_int_equal(tether_loop_run_once(loop, 0),
+			 TETHER__LOOP_MAX_FIRED);
+	for (i = 0; i < lg->n; i++)
+		for (k = 0; k < N; k++)
+			if (fds[k] == lg->id[i])
+				seen[k]++;
+	for (k = 0; k < N; k++)
+		assert_true(seen[k] >= 1);
+	tether_loop_free(loop);
+	for (i = 0; i < N; i++)
+		close(fds[i]);
+	close_pair(p);
+	free(lg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -942,7 +986,10 @@ test_defer_order(void **state)
 	(void)state;
 	for (i = 0; i < 5; i++)
 		d[i] = (struct dctx){ .lg = &lg, .id = i };
+	/* d[0] queues two more (d[3], then itself): more than one, so a
+	 * queue that reused the array being run would overwrite d[1]. */
 	d[0].then = &d[3];
+	d[0].requeue = 1;
 	assert_tether_err(tether_loop_defer(loop, NULL, NULL), TETHER_EINVAL);
 	assert_int_equal(tether_loop_defer(loop, on_defer, &d[0]), 0);
 	assert_int_equal(tether_loop_defer(loop, on_defer, &d[1]), 0);
@@ -953,9 +1000,13 @@ test_defer_order(void **state)
 	assert_int_equal(lg.n, 3);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(lg.id[i], i);
-	assert_int_equal(tether_loop_run_once(loop, -1), 1);
+	d[0].then = NULL;
+	assert_int_equal(tether_loop_run_once(loop, -1), 2);
+	assert_int_equal(lg.n, 5);
 	assert_int_equal(lg.id[3], 3);
+	assert_int_equal(lg.id[4], 0);
 	assert_int_equal(tether_loop_run_once(loop, 0), 0);
+	lg.n = 4;
 
 	/* Queued from an fd callback: runs at the end of that iteration. */
 	make_pipe(p);
@@ -1027,6 +1078,7 @@ sig_pending(int signo)
 struct sctx {
 	int calls[_NSIG];
 	int del_other;		/* remove this signal's handler when called */
+	int stop;		/* stop the loop when called */
 	int last;
 };
 
@@ -1037,6 +1089,8 @@ on_signal(struct tether_loop *loop, int signo, void *ud)
 
 	s->calls[signo]++;
 	s->last = signo;
+	if (s->stop)
+		tether_loop_stop(loop);
 	if (s->del_other) {
 		int other = signo == SIGUSR1 ? SIGUSR2 : SIGUSR1;
 
@@ -1070,6 +1124,28 @@ test_signal_delivery(void **state)
 	assert_int_equal(raise(SIGUSR1), 0);
 	assert_int_equal(tether_loop_run_once(loop, 1000), 1);
 	assert_int_equal(s.calls[SIGUSR1], 2);
+
+	/* A signal handler alone keeps run() waiting: the signal comes
+	 * later, from a child, and the handler stops the loop. */
+	{
+		pid_t pid;
+		int st;
+
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+			_exit(kill(getppid(), SIGUSR1) == 0 ? 0 : 1);
+		}
+		s.stop = 1;
+		assert_int_equal(tether_loop_run(loop), 0);
+		s.stop = 0;
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		assert_int_equal(s.calls[SIGUSR1], 3);
+	}
 
 	assert_int_equal(tether_loop_signal_del(loop, SIGUSR1), 0);
 	assert_false(sig_blocked(SIGUSR1));
@@ -1219,6 +1295,11 @@ test_stop(void **state)
 	assert_int_equal(tether_loop_run(loop), 0);
 	assert_int_equal(r.count, 3);
 	assert_true(tether_loop_timer_armed(r.t));
+	/* That stop was consumed: a second run goes on to the limit
+	 * again rather than returning after one iteration. */
+	r.count = 0;
+	assert_int_equal(tether_loop_run(loop), 0);
+	assert_int_equal(r.count, 3);
 	tether_loop_timer_cancel(r.t);
 
 	/* Stop before run, with an fd that never becomes ready: one
@@ -1496,6 +1577,7 @@ test_free_with_everything(void **state)
 	cmocka_unit_test(test_fd_del_and_reuse_number),                 \
 	cmocka_unit_test(test_fd_del_self),                             \
 	cmocka_unit_test(test_fd_many),                                 \
+	cmocka_unit_test(test_fd_more_than_one_wait),                   \
 	cmocka_unit_test(test_timer_order_and_fifo),                    \
 	cmocka_unit_test(test_timer_cancel),                            \
 	cmocka_unit_test(test_timer_repeat),                            \

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -441,16 +442,114 @@ test_pipe(void **state)
 	tether_ring_free(&r);
 }
 
-/* A test that failed mid-way must not leave fault injection on. */
-static int
-injection_off(void **state)
+#define T(f) cmocka_unit_test_setup(f, tether_test_injection_off)
+
+/*
+ * EINTR: a signal whose handler has no SA_RESTART interrupts a blocked
+ * readv/sendmsg; recv and send must restart rather than report an
+ * error. The handler also tells the peer (a child process) to go on, so
+ * the peer moves only after the signal has come.
+ */
+static volatile sig_atomic_t alarms;
+static int alarm_fd = -1;
+
+static void
+on_alarm(int signo)
 {
-	(void)state;
-	tether_alloc_fail_at(0, 0);
-	return 0;
+	ssize_t r;
+
+	(void)signo;
+	alarms++;
+	r = write(alarm_fd, "a", 1);
+	(void)r;
 }
 
-#define T(f) cmocka_unit_test_setup(f, injection_off)
+static void
+alarm_in_ms(long ms)
+{
+	struct itimerval it;
+
+	memset(&it, 0, sizeof(it));
+	it.it_value.tv_usec = ms * 1000;
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+}
+
+/* The peer: after the first signal send "late"; after the second read
+ * until end of file. */
+static void
+restart_peer(int fd, int ctl)
+{
+	char buf[4096], c;
+	ssize_t n;
+
+	if (read(ctl, &c, 1) != 1 || write(fd, "late", 4) != 4)
+		_exit(1);
+	if (read(ctl, &c, 1) != 1)
+		_exit(2);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	_exit(n == 0 ? 0 : 3);
+}
+
+static void
+test_restart_after_signal(void **state)
+{
+	static unsigned char fill[4096];
+	struct sigaction sa, old;
+	struct tether_ring r;
+	unsigned char out[8];
+	int sv[2], ctl[2], st;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(pipe(ctl), 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;	/* sa_flags 0: no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	alarm_fd = ctl[1];
+	alarms = 0;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		restart_peer(sv[1], ctl[0]);
+	}
+	close(sv[1]);
+	close(ctl[0]);
+	assert_int_equal(tether_ring_init(&r, sizeof(fill)), 0);
+
+	/* recv blocks (blocking socket, nothing sent yet), is
+	 * interrupted, restarts and gets what the peer then sends. */
+	alarm_in_ms(50);
+	assert_int_equal(tether_ring_recv(&r, sv[0]), 4);
+	assert_int_equal(alarms, 1);
+	assert_int_equal(tether_ring_read(&r, out, sizeof(out)), 4);
+	assert_memory_equal(out, "late", 4);
+
+	/* send: fill the socket first so sendmsg blocks before the
+	 * first byte, then the same. */
+	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	while (write(sv[0], fill, sizeof(fill)) > 0)
+		;
+	assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+	assert_int_equal(fcntl(sv[0], F_SETFL, 0), 0);
+	assert_int_equal(tether_ring_write(&r, fill, sizeof(fill)),
+			 sizeof(fill));
+	alarm_in_ms(50);
+	assert_true(tether_ring_send(&r, sv[0]) > 0);
+	assert_int_equal(alarms, 2);
+
+	close(sv[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(sigaction(SIGALRM, &old, NULL), 0);
+	alarm_fd = -1;
+	close(ctl[1]);
+	tether_ring_free(&r);
+}
 
 int
 main(void)
@@ -462,6 +561,7 @@ main(void)
 		T(test_commit_overflow_aborts),
 		T(test_recv),
 		T(test_send),
+		T(test_restart_after_signal),
 		T(test_pipe),
 	};
 
