@@ -42,6 +42,7 @@ static const struct {
 	{ "u_int16_t", RG_TY_USHORT },	{ "int8_t", RG_TY_CHAR },
 	{ "uint8_t", RG_TY_UCHAR },	{ "u_int8_t", RG_TY_UCHAR },
 	{ "netobj", RG_TY_NAMED },	/* rpc/xdr.h's; see emit_hdr.c */
+	{ "des_block", RG_TY_NAMED },	/* rpc/auth.h's */
 };
 
 static uint64_t
@@ -96,7 +97,7 @@ declare(struct rg_ctx *c, struct rg_token *tok, enum sym_kind kind,
 {
 	struct rg_sym *old = find_sym(c, tok->text);
 
-	if (old != NULL && old->kind != SYM_BUILTIN) {
+	if (old != NULL && old->tok != NULL) {	/* predefined: shadowed */
 		*out = old;
 		return -1;
 	}
@@ -190,6 +191,8 @@ resolve_value(struct rg_ctx *c, struct rg_value *v, int depth)
 		rg_error(c, v->tok, "'%s' is not a constant", v->tok->text);
 		return -1;
 	}
+	if (d->ext && d == c->maxnetnamelen)
+		c->uses_maxnetnamelen = 1;
 	if (d->ext && !d->val.ok)
 		return 1;
 	if (d->mark == 1) {
@@ -285,6 +288,8 @@ check_type(struct rg_ctx *c, struct rg_type *t)
 		t->base = s->base;
 		if (strcmp(t->name, "netobj") == 0)
 			c->uses_netobj = 1;
+		if (strcmp(t->name, "des_block") == 0)
+			c->uses_des_block = 1;
 		return;
 	}
 	if (s == NULL) {
@@ -778,6 +783,17 @@ rg_check(struct rg_ctx *c)
 		df->val.tok = &t_false;
 		add_sym(c, "TRUE", SYM_DEF, NULL)->def = dt;
 		add_sym(c, "FALSE", SYM_DEF, NULL)->def = df;
+
+		/* rpc/auth.h's, which key_prot.x uses (our header defines
+		 * it when the file does) */
+		dt = rg_alloc(c, sizeof(*dt));
+		dt->kind = RG_DEF_CONST;
+		dt->ext = 1;
+		dt->name = "MAXNETNAMELEN";
+		dt->val.v = 255;
+		dt->val.ok = 1;
+		add_sym(c, dt->name, SYM_DEF, NULL)->def = dt;
+		c->maxnetnamelen = dt;
 	}
 
 	/* 1. every name, once */

@@ -317,6 +317,21 @@ static const char netobj[] =
 	"1024);\n}\n"
 	"#endif\n\n";
 
+/* rpc/auth.h's des_block: 8 opaque bytes on the wire. */
+static const char des_block[] =
+	"#if !defined(_TIRPC_AUTH_H) && !defined(_RPC_AUTH_H) && "
+	"!defined(TXDR__DES_BLOCK_T)\n"
+	"#define TXDR__DES_BLOCK_T\n"
+	"union des_block {\n\tstruct {\n\t\tuint32_t high;\n"
+	"\t\tuint32_t low;\n\t} key;\n\tchar c[8];\n};\n"
+	"typedef union des_block des_block;\n"
+	"#endif\n"
+	"#ifndef TXDR__DES_BLOCK\n#define TXDR__DES_BLOCK\n"
+	"static inline int\n"
+	"txdr_des_block(struct tether_xdr *x, void *obj)\n{\n"
+	"\treturn tether_xdr_opaque(x, ((des_block *)obj)->c, 8);\n}\n"
+	"#endif\n\n";
+
 static const char *
 guard_name(struct rg_ctx *c, const char *base)
 {
@@ -351,6 +366,11 @@ rg_emit_hdr(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 	fputs(small_ints, out);
 	if (c->uses_netobj)
 		fputs(netobj, out);
+	if (c->uses_des_block)
+		fputs(des_block, out);
+	if (c->uses_maxnetnamelen)
+		fputs("#ifndef MAXNETNAMELEN\n#define MAXNETNAMELEN 255\n"
+		      "#endif\n\n", out);
 	for (d = c->defs; d != NULL; d = d->next) {
 		switch (d->kind) {
 		case RG_DEF_PASS:

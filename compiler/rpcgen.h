@@ -193,6 +193,9 @@ struct rg_ctx {
 	int no_warn;		/* drop warnings (a repeated pass) */
 	int has_include;	/* a %#include may define unknown names */
 	int uses_netobj;	/* refers to rpc/xdr.h's netobj */
+	int uses_des_block;	/* ... rpc/auth.h's des_block */
+	int uses_maxnetnamelen;	/* ... and MAXNETNAMELEN */
+	struct rg_def *maxnetnamelen;
 	int nerrors;
 	int nwarnings;
 	jmp_buf *oom;		/* longjmp target when the arena is full */
