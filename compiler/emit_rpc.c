@@ -1,12 +1,73 @@
 /*
  * emit_rpc.c - program, version and procedure output: the #defines and
- * prototypes in the header, client stubs (foo_clnt.c), server skeletons
- * (foo_svc.c) and the samples (-Sc, -Ss).
+ * prototypes in the header, client stubs (foo_clnt.c: a synchronous and
+ * an asynchronous call per procedure), server skeletons (foo_svc.c: a
+ * dispatch table and a registration function per version; the user
+ * writes one foo_N_svc function per procedure) and the samples.
+ *
+ * The stubs call the ONC RPC runtime through the small interface below
+ * (RUNTIME_ABI), which the generated header declares unless the
+ * runtime's own header (tether/rpc.h, TETHER_RPC_H) came first.
  */
 #include "rpcgen.h"
 
+#include <string.h>
+
 void rg_emit_hdr_programs(struct rg_ctx *c, const struct rg_opts *o,
 			  FILE *out);
+
+static const char runtime_abi[] =
+	"/*\n"
+	" * The ONC RPC runtime interface the stubs call (libtether's\n"
+	" * tether/rpc.h provides it; declared here when that header has not\n"
+	" * been included first).\n"
+	" */\n"
+	"#if !defined(TETHER_RPC_H) && !defined(TXDR__RPC_ABI)\n"
+	"#define TXDR__RPC_ABI 1\n"
+	"struct tether_rpc_client;\n"
+	"struct tether_rpc_server;\n"
+	"struct tether_rpc_req;\n"
+	"\n"
+	"/* Completion of an asynchronous call: status 0 or -TETHER_E*, res\n"
+	" * decoded into the call's arena when status is 0. */\n"
+	"typedef void tether_rpc_done_fn(int status, void *res, void *ud);\n"
+	"\n"
+	"/* A server procedure: arg decoded, res zeroed; returns 0 to reply\n"
+	" * with res, or -TETHER_E* for a system error reply. */\n"
+	"typedef int tether_rpc_proc_fn(struct tether_rpc_req *req, void *arg,\n"
+	"\t\t\t       void *res);\n"
+	"\n"
+	"struct tether_rpc_proc_entry {\n"
+	"\tuint32_t proc;\n"
+	"\tconst char *name;\n"
+	"\ttether_xdr_fn *dec_arg;\n"
+	"\tsize_t arg_size;\n"
+	"\ttether_xdr_fn *enc_res;\n"
+	"\tsize_t res_size;\n"
+	"\ttether_rpc_proc_fn *fn;\n"
+	"};\n"
+	"\n"
+	"struct tether_rpc_program {\n"
+	"\tuint32_t prog;\n"
+	"\tuint32_t vers;\n"
+	"\tconst char *name;\n"
+	"\tconst struct tether_rpc_proc_entry *procs;\t/* by proc number */\n"
+	"\tsize_t nprocs;\n"
+	"};\n"
+	"\n"
+	"int tether_rpc_call(struct tether_rpc_client *cl, uint32_t prog,\n"
+	"\t\t    uint32_t vers, uint32_t proc, tether_xdr_fn *enc_arg,\n"
+	"\t\t    const void *arg, tether_xdr_fn *dec_res, void *res,\n"
+	"\t\t    struct tether_arena *arena);\n"
+	"int tether_rpc_call_async(struct tether_rpc_client *cl, uint32_t prog,\n"
+	"\t\t\t  uint32_t vers, uint32_t proc,\n"
+	"\t\t\t  tether_xdr_fn *enc_arg, const void *arg,\n"
+	"\t\t\t  tether_xdr_fn *dec_res, void *res,\n"
+	"\t\t\t  struct tether_arena *arena,\n"
+	"\t\t\t  tether_rpc_done_fn *done, void *ud);\n"
+	"int tether_rpc_server_register(struct tether_rpc_server *srv,\n"
+	"\t\t\t       const struct tether_rpc_program *p);\n"
+	"#endif /* TXDR__RPC_ABI */\n\n";
 
 static void
 banner(FILE *out)
@@ -25,6 +86,98 @@ pass_lines(struct rg_ctx *c, FILE *out)
 			fprintf(out, "%s\n", d->text);
 }
 
+static int
+has_programs(const struct rg_ctx *c)
+{
+	const struct rg_def *d;
+
+	for (d = c->defs; d != NULL; d = d->next)
+		if (d->kind == RG_DEF_PROGRAM)
+			return 1;
+	return 0;
+}
+
+/* "T name" with the star of a pointer type against the name. */
+static void
+typed(FILE *out, const char *ty, const char *name)
+{
+	fprintf(out, "%s%s%s", ty, ty[strlen(ty) - 1] == '*' ? "" : " ", name);
+}
+
+/* The typed arguments: ", T1 arg1, T2 arg2" (nothing for void). */
+static void
+arg_params(struct rg_ctx *c, FILE *out, const struct rg_proc *p)
+{
+	const struct rg_decl *a;
+	int i;
+
+	if (p->nargs == 0)
+		return;
+	for (a = p->args, i = 1; a != NULL; a = a->next, i++) {
+		fputs(", ", out);
+		typed(out, rg_call_ctype(c, a), rg_printf(c, "_arg%d", i));
+	}
+}
+
+/* ", R *res" (nothing for a void result). */
+static void
+res_param(struct rg_ctx *c, FILE *out, const struct rg_proc *p)
+{
+	if (p->res->kind == RG_DECL_VOID)
+		return;
+	fprintf(out, ", %s *_res", rg_call_ctype(c, p->res));
+}
+
+static void
+client_protos(struct rg_ctx *c, FILE *out, const struct rg_proc *p,
+	      const struct rg_vers *v, int async, const char *end)
+{
+	fprintf(out, "int%s%s%s(struct tether_rpc_client *_cl", end,
+		rg_proc_fn(c, p, v), async ? "_async" : "");
+	arg_params(c, out, p);
+	res_param(c, out, p);
+	fprintf(out, ",\n\tstruct tether_arena *_arena%s)",
+		async ? ", tether_rpc_done_fn *_done, void *_ud" : "");
+}
+
+static void
+server_proto(struct rg_ctx *c, FILE *out, const struct rg_proc *p,
+	     const struct rg_vers *v, const char *end)
+{
+	fprintf(out, "int%s%s_svc(", end, rg_proc_fn(c, p, v));
+	if (p->nargs == 0 && p->res->kind == RG_DECL_VOID) {
+		fprintf(out, "struct tether_rpc_req *_req)");
+		return;
+	}
+	{
+		/* arguments first, as rpcgen -N orders them */
+		const struct rg_decl *a;
+		int i, first = 1;
+
+		for (a = p->args, i = 1; a != NULL && p->nargs > 0;
+		     a = a->next, i++) {
+			if (!first)
+				fputs(", ", out);
+			typed(out, rg_call_ctype(c, a),
+			      rg_printf(c, "_arg%d", i));
+			first = 0;
+		}
+		if (p->res->kind != RG_DECL_VOID) {
+			fprintf(out, "%s%s *_res", first ? "" : ", ",
+				rg_call_ctype(c, p->res));
+			first = 0;
+		}
+		fprintf(out, ",\n\tstruct tether_rpc_req *_req)");
+	}
+}
+
+static const char *
+register_fn(struct rg_ctx *c, const struct rg_def *d, const struct rg_vers *v)
+{
+	return rg_printf(c, "%s_%s_register", rg_lower(c, d->name),
+			 v->num.tok->text);
+}
+
 void
 rg_emit_hdr_programs(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 {
@@ -33,6 +186,8 @@ rg_emit_hdr_programs(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 	const struct rg_proc *p;
 
 	(void)o;
+	if (!has_programs(c))
+		return;
 	for (d = c->defs; d != NULL; d = d->next) {
 		if (d->kind != RG_DEF_PROGRAM)
 			continue;
@@ -46,32 +201,302 @@ rg_emit_hdr_programs(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 		}
 		fprintf(out, "\n");
 	}
+	fputs(runtime_abi, out);
+	for (d = c->defs; d != NULL; d = d->next) {
+		if (d->kind != RG_DEF_PROGRAM)
+			continue;
+		for (v = d->versions; v != NULL; v = v->next) {
+			fprintf(out, "/* %s version %s: client stubs "
+				     "(%s_clnt.c) */\n",
+				d->name, v->name, o->base);
+			for (p = v->procs; p != NULL; p = p->next) {
+				client_protos(c, out, p, v, 0, " ");
+				fputs(";\n", out);
+				client_protos(c, out, p, v, 1, " ");
+				fputs(";\n", out);
+			}
+			fprintf(out, "/* ... the procedures a server "
+				     "implements, and their registration "
+				     "(%s_svc.c) */\n",
+				o->base);
+			for (p = v->procs; p != NULL; p = p->next) {
+				server_proto(c, out, p, v, " ");
+				fputs(";\n", out);
+			}
+			fprintf(out, "int %s(struct tether_rpc_server *srv);\n\n",
+				register_fn(c, d, v));
+		}
+	}
+}
+
+/* The argument pointer and codec a call passes, building the argument
+ * struct of a several-argument procedure in "args". */
+static void
+call_args(struct rg_ctx *c, const struct rg_opts *o, FILE *out,
+	  const struct rg_proc *p, const struct rg_vers *v,
+	  const char **enc, const char **argp)
+{
+	const struct rg_decl *a;
+	int i;
+
+	if (p->nargs == 0) {
+		*enc = "tether_xdr_void";
+		*argp = "NULL";
+	} else if (p->nargs == 1) {
+		*enc = rg_call_codec(c, o, p->args);
+		*argp = "&_arg1";
+	} else {
+		const char *s = rg_proc_argstruct(c, p, v);
+
+		fprintf(out, "\t%s _args;\n\n", s);
+		for (a = p->args, i = 1; a != NULL; a = a->next, i++)
+			fprintf(out, "\t_args.arg%d = _arg%d;\n", i, i);
+		*enc = rg_printf(c, "%s%s", o->prefix, s);
+		*argp = "&_args";
+	}
 }
 
 void
 rg_emit_clnt(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 {
+	const struct rg_def *d;
+	const struct rg_vers *v;
+	const struct rg_proc *p;
+	int async;
+
 	banner(out);
-	fprintf(out, "#include \"%s\"\n\n", o->hdr_name);
+	fprintf(out, "#include <stddef.h>\n\n#include \"%s\"\n\n",
+		o->hdr_name);
 	pass_lines(c, out);
+	for (d = c->defs; d != NULL; d = d->next) {
+		if (d->kind != RG_DEF_PROGRAM)
+			continue;
+		for (v = d->versions; v != NULL; v = v->next)
+			for (p = v->procs; p != NULL; p = p->next)
+				for (async = 0; async < 2; async++) {
+					const char *enc, *argp;
+					int voidres = p->res->kind == RG_DECL_VOID;
+
+					fputs("\n", out);
+					client_protos(c, out, p, v, async, "\n");
+					fputs("\n{\n", out);
+					call_args(c, o, out, p, v, &enc, &argp);
+					if (p->nargs > 1)
+						fputs("\n", out);
+					fprintf(out, "\treturn tether_rpc_call%s(_cl, %s, "
+						     "%s, %s,\n\t\t%s, %s,\n\t\t%s, %s, "
+						     "_arena%s);\n}\n",
+						async ? "_async" : "", d->name, v->name,
+						p->name, enc, argp,
+						voidres ? "tether_xdr_void"
+							: rg_call_codec(c, o, p->res),
+						voidres ? "NULL" : "_res",
+						async ? ", _done, _ud" : "");
+				}
+	}
+}
+
+/* The adapter from the runtime's (req, arg, res) to the typed function. */
+static void
+svc_adapter(struct rg_ctx *c, FILE *out, const struct rg_proc *p,
+	    const struct rg_vers *v)
+{
+	const char *fn = rg_proc_fn(c, p, v);
+	int i;
+
+	fprintf(out, "static int\n%s_dispatch(struct tether_rpc_req *_req, "
+		     "void *_arg, void *_res)\n{\n",
+		fn);
+	if (p->nargs == 0)
+		fprintf(out, "\t(void)_arg;\n");
+	if (p->res->kind == RG_DECL_VOID)
+		fprintf(out, "\t(void)_res;\n");
+	fprintf(out, "\treturn %s_svc(", fn);
+	if (p->nargs == 1) {
+		fprintf(out, "*(%s *)_arg", rg_call_ctype(c, p->args));
+	} else if (p->nargs > 1) {
+		const char *s = rg_proc_argstruct(c, p, v);
+
+		for (i = 1; i <= p->nargs; i++)
+			fprintf(out, "%s((%s *)_arg)->arg%d", i > 1 ? ", " : "",
+				s, i);
+	}
+	if (p->res->kind != RG_DECL_VOID)
+		fprintf(out, "%s(%s *)_res", p->nargs ? ", " : "",
+			rg_call_ctype(c, p->res));
+	fprintf(out, "%s_req);\n}\n\n",
+		p->nargs || p->res->kind != RG_DECL_VOID ? ", " : "");
 }
 
 void
 rg_emit_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 {
+	const struct rg_def *d;
+	const struct rg_vers *v;
+	const struct rg_proc *p, *q;
+
 	banner(out);
-	fprintf(out, "#include \"%s\"\n\n", o->hdr_name);
+	fprintf(out, "#include <stddef.h>\n\n#include \"%s\"\n\n",
+		o->hdr_name);
 	pass_lines(c, out);
+	for (d = c->defs; d != NULL; d = d->next) {
+		if (d->kind != RG_DEF_PROGRAM)
+			continue;
+		for (v = d->versions; v != NULL; v = v->next) {
+			const char *tab = rg_printf(c, "%s_%s_procs",
+						    rg_lower(c, d->name),
+						    v->num.tok->text);
+			int64_t last = -1;
+
+			fputs("\n", out);
+			for (p = v->procs; p != NULL; p = p->next)
+				svc_adapter(c, out, p, v);
+			fprintf(out, "/* sorted by procedure number, for a "
+				     "binary search */\n");
+			fprintf(out, "static const struct tether_rpc_proc_entry "
+				     "%s[] = {\n",
+				tab);
+			/* selection by number: stable output, few procs */
+			for (;;) {
+				const struct rg_proc *best = NULL;
+
+				for (q = v->procs; q != NULL; q = q->next)
+					if (q->num.v > last &&
+					    (best == NULL || q->num.v < best->num.v))
+						best = q;
+				if (best == NULL)
+					break;
+				last = best->num.v;
+				fprintf(out, "\t{ %s, \"%s\",\n\t  %s, ",
+					best->name, best->name,
+					best->nargs == 0 ? "tether_xdr_void"
+					: best->nargs == 1
+						? rg_call_codec(c, o, best->args)
+						: rg_printf(c, "%s%s", o->prefix,
+							    rg_proc_argstruct(c, best, v)));
+				if (best->nargs == 0)
+					fprintf(out, "0,\n");
+				else if (best->nargs == 1)
+					fprintf(out, "sizeof(%s),\n",
+						rg_call_ctype(c, best->args));
+				else
+					fprintf(out, "sizeof(%s),\n",
+						rg_proc_argstruct(c, best, v));
+				if (best->res->kind == RG_DECL_VOID)
+					fprintf(out, "\t  tether_xdr_void, 0,\n");
+				else
+					fprintf(out, "\t  %s, sizeof(%s),\n",
+						rg_call_codec(c, o, best->res),
+						rg_call_ctype(c, best->res));
+				fprintf(out, "\t  %s_dispatch },\n",
+					rg_proc_fn(c, best, v));
+			}
+			fprintf(out, "};\n\n");
+			fprintf(out, "static const struct tether_rpc_program "
+				     "%s_program = {\n"
+				     "\t%s, %s, \"%s\",\n"
+				     "\t%s, sizeof(%s) / sizeof(%s[0])\n};\n\n",
+				tab, d->name, v->name, d->name, tab, tab, tab);
+			fprintf(out, "int\n%s(struct tether_rpc_server *srv)\n{\n"
+				     "\treturn tether_rpc_server_register(srv, "
+				     "&%s_program);\n}\n",
+				register_fn(c, d, v), tab);
+		}
+	}
 }
 
 void
 rg_emit_sample_clnt(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 {
-	rg_emit_clnt(c, o, out);
+	const struct rg_def *d;
+	const struct rg_vers *v;
+	const struct rg_proc *p;
+	int i;
+
+	fprintf(out, "/*\n * A sample client for %s.x, generated by "
+		     "tether-rpcgen -Sc: a starting point\n"
+		     " * to edit. Each procedure is called once with zeroed "
+		     "arguments.\n */\n\n",
+		o->base);
+	fprintf(out, "#include <stdio.h>\n#include <string.h>\n\n"
+		     "#include \"%s\"\n\n",
+		o->hdr_name);
+	for (d = c->defs; d != NULL; d = d->next) {
+		if (d->kind != RG_DEF_PROGRAM)
+			continue;
+		for (v = d->versions; v != NULL; v = v->next) {
+			fprintf(out, "/* Call every procedure of %s version "
+				     "%s over cl. */\nvoid %s_%s_sample(struct "
+				     "tether_rpc_client *_cl, struct tether_arena "
+				     "*_arena);\n\nvoid\n%s_%s_sample(struct "
+				     "tether_rpc_client *_cl, struct tether_arena "
+				     "*_arena)\n{\n",
+				d->name, v->name, rg_lower(c, d->name),
+				v->num.tok->text, rg_lower(c, d->name),
+				v->num.tok->text);
+			for (p = v->procs; p != NULL; p = p->next) {
+				const struct rg_decl *a;
+
+				fprintf(out, "\t{\n");
+				for (a = p->args, i = 1; a && p->nargs;
+				     a = a->next, i++) {
+					fputs("\t\t", out);
+					typed(out, rg_call_ctype(c, a),
+					      rg_printf(c, "_arg%d", i));
+					fputs(";\n", out);
+				}
+				if (p->res->kind != RG_DECL_VOID)
+					fprintf(out, "\t\t%s _res;\n",
+						rg_call_ctype(c, p->res));
+				fprintf(out, "\t\tint _rc;\n\n");
+				for (i = 1; i <= p->nargs; i++)
+					fprintf(out, "\t\tmemset(&_arg%d, 0, "
+						     "sizeof(_arg%d));\n",
+						i, i);
+				fprintf(out, "\t\t_rc = %s(_cl", rg_proc_fn(c, p, v));
+				for (i = 1; i <= p->nargs; i++)
+					fprintf(out, ", _arg%d", i);
+				if (p->res->kind != RG_DECL_VOID)
+					fprintf(out, ", &_res");
+				fprintf(out, ", _arena);\n\t\tif (_rc != 0)\n"
+					     "\t\t\tfprintf(stderr, \"%s: %%s\\n\", "
+					     "tether_strerror(_rc));\n\t}\n",
+					p->name);
+			}
+			fprintf(out, "}\n\n");
+		}
+	}
 }
 
 void
 rg_emit_sample_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 {
-	rg_emit_svc(c, o, out);
+	const struct rg_def *d;
+	const struct rg_vers *v;
+	const struct rg_proc *p;
+	const struct rg_decl *a;
+	int i;
+
+	fprintf(out, "/*\n * A sample server for %s.x, generated by "
+		     "tether-rpcgen -Ss: fill in each\n * procedure, then "
+		     "plug the program into a server with its\n"
+		     " * <program>_<version>_register() function.\n */\n\n",
+		o->base);
+	fprintf(out, "#include \"%s\"\n\n", o->hdr_name);
+	for (d = c->defs; d != NULL; d = d->next) {
+		if (d->kind != RG_DEF_PROGRAM)
+			continue;
+		for (v = d->versions; v != NULL; v = v->next)
+			for (p = v->procs; p != NULL; p = p->next) {
+				server_proto(c, out, p, v, "\n");
+				fprintf(out, "\n{\n");
+				for (a = p->args, i = 1; a && p->nargs;
+				     a = a->next, i++)
+					fprintf(out, "\t(void)_arg%d;\n", i);
+				if (p->res->kind != RG_DECL_VOID)
+					fprintf(out, "\t(void)_res;\n");
+				fprintf(out, "\t(void)_req;\n\t/* insert server "
+					     "code here */\n\treturn 0;\n}\n\n");
+			}
+	}
 }
