@@ -298,7 +298,7 @@ rg_emit_clnt(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 
 /* The adapter from the runtime's (req, arg, res) to the typed function. */
 static void
-svc_adapter(struct rg_ctx *c, FILE *out, const struct rg_proc *p,
+dispatch_adapter(struct rg_ctx *c, FILE *out, const struct rg_proc *p,
 	    const struct rg_vers *v)
 {
 	const char *fn = rg_proc_fn(c, p, v);
@@ -350,7 +350,7 @@ rg_emit_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 
 			fputs("\n", out);
 			for (p = v->procs; p != NULL; p = p->next)
-				svc_adapter(c, out, p, v);
+				dispatch_adapter(c, out, p, v);
 			fprintf(out, "/* sorted by procedure number, for a "
 				     "binary search */\n");
 			fprintf(out, "static const struct tether_rpc_proc_entry "
