@@ -23,6 +23,7 @@ enum out_kind {
 	OUT_SVC,
 	OUT_SAMPLE_CLNT,
 	OUT_SAMPLE_SVC,
+	OUT_FILL,
 	OUT_NKINDS
 };
 
@@ -36,6 +37,7 @@ static const struct {
 	[OUT_SVC] = { "RPC_SVC", "_svc.c" },
 	[OUT_SAMPLE_CLNT] = { "RPC_CLNT", "_client.c" },
 	[OUT_SAMPLE_SVC] = { "RPC_SVC", "_server.c" },
+	[OUT_FILL] = { "RPC_XDR", "_fill.h" },
 };
 
 struct cmdline {
@@ -64,6 +66,8 @@ usage(FILE *f)
 	      "  -m       server skeleton\n"
 	      "  -Sc, -Ss sample client, sample server\n"
 	      "  -a       everything, samples included\n"
+	      "  --fill   random-value fillers for tests (tether-rpcgen's "
+	      "own)\n"
 	      "  -o FILE  write the one output to FILE (default: stdout)\n"
 	      "  -Dname[=value]  define for cpp; -Y DIR: cpp lives in DIR\n"
 	      "  -N -C -M -b -k -L -T -I accepted for rpcgen compatibility\n",
@@ -253,6 +257,7 @@ make_output(const struct cmdline *cl, enum out_kind kind, const char *path,
 		case OUT_SVC: rg_emit_svc(&c, &o, ms); break;
 		case OUT_SAMPLE_CLNT: rg_emit_sample_clnt(&c, &o, ms); break;
 		case OUT_SAMPLE_SVC: rg_emit_sample_svc(&c, &o, ms); break;
+		case OUT_FILL: rg_emit_fill(&c, &o, ms); break;
 		case OUT_NKINDS: break;
 		}
 	}
@@ -307,6 +312,11 @@ parse_cmdline(int argc, char **argv, struct cmdline *cl)
 				return -1;
 			}
 			cl->input = a;
+			continue;
+		}
+		if (strcmp(a, "--fill") == 0) {
+			cl->want[OUT_FILL] = 1;
+			cl->single++;
 			continue;
 		}
 		if (strcmp(a, "--help") == 0) {
@@ -430,7 +440,7 @@ main(int argc, char **argv)
 		size_t n;
 		char *path;
 
-		if (k >= OUT_SAMPLE_CLNT && !cl.all)
+		if ((k >= OUT_SAMPLE_CLNT && !cl.all) || k == OUT_FILL)
 			break;
 		n = strlen(stem) + strlen(kinds[k].suffix) + 1;
 		path = malloc(n);

@@ -321,5 +321,7 @@ void rg_emit_sample_clnt(struct rg_ctx *c, const struct rg_opts *o,
 			 FILE *out);
 void rg_emit_sample_svc(struct rg_ctx *c, const struct rg_opts *o,
 			FILE *out);
+/* --fill: random-value fillers for tests (see emit_fill.c). */
+void rg_emit_fill(struct rg_ctx *c, const struct rg_opts *o, FILE *out);
 
 #endif /* TETHER_RPCGEN_H */
