@@ -81,6 +81,8 @@ bound_text(const struct rg_decl *d)
 	return d->bound != NULL ? d->bound->tok->text : "UINT32_MAX";
 }
 
+static int fixed_struct_size(const struct rg_def *d);
+
 /*
  * Code for one declaration. lv is its lvalue ("o->f", "(*o)"); base
  * prefixes the _len/_val fields of a variable-length array ("o->f.",
@@ -122,6 +124,10 @@ emit_code(struct rg_ctx *c, const struct rg_opts *o, FILE *out,
 			call(out, n, "tether_xdr_u64_vector(x, (uint64_t *)%s, "
 				     "%s)",
 			     lv, d->bound->tok->text);
+		else if (fixed_struct_size(rg_type_resolve(&d->type)))
+			call(out, n, "%s_%s_vec(x, %s, %s)", o->prefix,
+			     rg_type_resolve(&d->type)->name, lv,
+			     d->bound->tok->text);
 		else
 			call(out, n, "tether_xdr_vector(x, %s, %s, sizeof(%s), "
 				     "%s)",
@@ -143,6 +149,10 @@ emit_code(struct rg_ctx *c, const struct rg_opts *o, FILE *out,
 			call(out, n, "tether_xdr_u64_array(x, (uint64_t **)&%s%s_val, "
 				     "&%s%s_len, %s)",
 			     base, d->name, base, d->name, bound_text(d));
+		} else if (fixed_struct_size(rg_type_resolve(&d->type))) {
+			call(out, n, "%s_%s_array(x, &%s%s_val, &%s%s_len, %s)",
+			     o->prefix, rg_type_resolve(&d->type)->name, base,
+			     d->name, base, d->name, bound_text(d));
 		} else {
 			call(out, n, "tether_xdr_array(x, (void **)&%s%s_val, "
 				     "&%s%s_len, %s, sizeof(%s), %s)",
@@ -238,6 +248,133 @@ list_link(const struct rg_def *d)
 	return NULL;
 }
 
+/* The encoded size of a struct made only of 32/64-bit primitives (and
+ * not a list node), else 0. */
+static int
+fixed_struct_size(const struct rg_def *d)
+{
+	const struct rg_decl *m;
+	int total = 0;
+
+	if (d == NULL || d->kind != RG_DEF_STRUCT || list_link(d) != NULL)
+		return 0;
+	for (m = d->members; m != NULL; m = m->next) {
+		int sz = fixed_member_size(m);
+
+		if (sz == 0)
+			return 0;
+		total += sz;
+	}
+	return total;
+}
+
+static void
+emit_load_store(FILE *out, const struct rg_opts *o, const struct rg_def *d,
+		int store)
+{
+	const struct rg_decl *m;
+	int off = 0, has4 = 0, has8 = 0;
+
+	for (m = d->members; m != NULL; m = m->next) {
+		has4 |= fixed_member_size(m) == 4;
+		has8 |= fixed_member_size(m) == 8;
+	}
+	if (store)
+		fprintf(out, "static inline void\n%s_%s_store(unsigned char *p, "
+			     "const %s *o)\n{\n",
+			o->prefix, d->name, d->name);
+	else
+		fprintf(out, "static inline void\n%s_%s_load(const unsigned "
+			     "char *p, %s *o)\n{\n",
+			o->prefix, d->name, d->name);
+	if (has4)
+		fprintf(out, "\tuint32_t u;\n");
+	if (has8)
+		fprintf(out, "\tuint64_t w;\n");
+	fprintf(out, "\n");
+	for (m = d->members; m != NULL; m = m->next) {
+		int sz = fixed_member_size(m);
+		char bits = sz == 4 ? 'u' : 'w';
+
+		if (store)
+			fprintf(out, "\tmemcpy(&%c, &o->%s, %d);\n"
+				     "\ttether_xdr_store%d(p + %d, %c);\n",
+				bits, m->name, sz, sz * 8, off, bits);
+		else
+			fprintf(out, "\t%c = tether_xdr_load%d(p + %d);\n"
+				     "\tmemcpy(&o->%s, &%c, %d);\n",
+				bits, sz * 8, off, m->name, bits, sz);
+		off += sz;
+	}
+	fprintf(out, "}\n\n");
+}
+
+/*
+ * For a fixed-size struct S: store/load one element at p, and code n
+ * elements (and a counted array of them) with one bounds check and no
+ * call per element. static inline: the unused ones cost nothing.
+ */
+static void
+emit_fixed_helpers(FILE *out, const struct rg_opts *o, const struct rg_def *d)
+{
+	const char *pf = o->prefix, *n = d->name;
+	int total = fixed_struct_size(d);
+
+	fprintf(out, "/* %s: %d bytes of fixed-size fields */\n", n, total);
+	emit_load_store(out, o, d, 1);
+	emit_load_store(out, o, d, 0);
+	fprintf(out,
+		"static inline int\n%s_%s_vec(struct tether_xdr *x, %s *v, "
+		"size_t n)\n{\n"
+		"\tunsigned char *p;\n\tsize_t i;\n\n"
+		"\tif (n == 0)\n\t\treturn 0;\n"
+		"\t/* sizing, or not enough room: the per-element path finds\n"
+		"\t * and records the error */\n"
+		"\tif (x->op == TETHER_XDR_SIZE || n > SIZE_MAX / %d ||\n"
+		"\t    tether_xdr_remaining(x) < n * %d)\n"
+		"\t\treturn tether_xdr_vector(x, v, n, sizeof(%s), %s%s);\n"
+		"\tp = tether_xdr_inline(x, n * %d);\n"
+		"\tif (p == NULL)\n\t\treturn x->err.code;\n"
+		"\tif (x->op == TETHER_XDR_ENCODE)\n"
+		"\t\tfor (i = 0; i < n; i++)\n"
+		"\t\t\t%s_%s_store(p + i * %d, &v[i]);\n"
+		"\telse\n"
+		"\t\tfor (i = 0; i < n; i++)\n"
+		"\t\t\t%s_%s_load(p + i * %d, &v[i]);\n"
+		"\treturn 0;\n}\n\n",
+		pf, n, n, total, total, n, pf, n, total, pf, n, total, pf, n,
+		total);
+	fprintf(out,
+		"static inline int\n%s_%s_array(struct tether_xdr *x, %s **v, "
+		"uint32_t *count,\n\t\tuint32_t max)\n{\n"
+		"\tuint32_t k;\n\tint rc;\n\n"
+		"\tif (x->op != TETHER_XDR_DECODE) {\n"
+		"\t\tif (*count > max)\n"
+		"\t\t\treturn tether_xdr_fail(x, -TETHER_EOVERFLOW,\n"
+		"\t\t\t\t\t       \"array longer than its maximum\");\n"
+		"\t\trc = tether_xdr_u32(x, count);\n"
+		"\t\treturn rc != 0 ? rc : %s_%s_vec(x, *v, *count);\n\t}\n"
+		"\trc = tether_xdr_get_u32(x, &k);\n"
+		"\tif (rc != 0)\n\t\treturn rc;\n"
+		"\tif (k > max)\n"
+		"\t\treturn tether_xdr_fail(x, -TETHER_EOVERFLOW,\n"
+		"\t\t\t\t       \"array longer than its maximum\");\n"
+		"\tif (k > tether_xdr_remaining(x) / %d)\n"
+		"\t\treturn tether_xdr_fail(x, -TETHER_ETRUNC,\n"
+		"\t\t\t\t       \"array longer than the data left\");\n"
+		"\t*count = 0;\n\t*v = NULL;\n"
+		"\tif (k == 0)\n\t\treturn 0;\n"
+		"\tif (x->arena == NULL)\n"
+		"\t\treturn tether_xdr_fail(x, -TETHER_EINVAL,\n"
+		"\t\t\t\t       \"decoding an array needs an arena\");\n"
+		"\t*v = tether_arena_alloc(x->arena, (size_t)k * sizeof(**v));\n"
+		"\tif (*v == NULL)\n"
+		"\t\treturn tether_xdr_fail(x, -TETHER_ENOMEM, \"arena full\");\n"
+		"\t*count = k;\n"
+		"\treturn %s_%s_vec(x, *v, k);\n}\n\n",
+		pf, n, n, pf, n, total, pf, n);
+}
+
 static void
 emit_struct(struct rg_ctx *c, const struct rg_opts *o, FILE *out,
 	    const struct rg_def *d)
@@ -275,56 +412,16 @@ emit_struct(struct rg_ctx *c, const struct rg_opts *o, FILE *out,
 	}
 	open_fn(out, o->prefix, d->name, d->name);
 	fprintf(out, "\tint rc;\n\n");
-	if (all_fixed && total > 0) {
-		int off = 0, has4 = 0, has8 = 0;
-
-		for (m = d->members; m != NULL; m = m->next) {
-			has4 |= fixed_member_size(m) == 4;
-			has8 |= fixed_member_size(m) == 8;
-		}
-
+	if (all_fixed && total > 0)
 		fprintf(out, "\tif (x->op != TETHER_XDR_SIZE &&\n"
 			     "\t    tether_xdr_remaining(x) >= %d) {\n"
-			     "\t\t/* fixed size: one block, no call per "
-			     "field */\n"
-			     "\t\tunsigned char *p = tether_xdr_inline(x, %d);\n",
-			total, total);
-		if (has4)
-			fprintf(out, "\t\tuint32_t u;\n");
-		if (has8)
-			fprintf(out, "\t\tuint64_t w;\n");
-		fprintf(out, "\n\t\tif (p == NULL)\n\t\t\treturn x->err.code;\n"
-			     "\t\tif (x->op == TETHER_XDR_ENCODE) {\n");
-		for (m = d->members; m != NULL; m = m->next) {
-			int sz = fixed_member_size(m);
-
-			if (sz == 4)
-				fprintf(out, "\t\t\tmemcpy(&u, &o->%s, 4);\n"
-					     "\t\t\ttether_xdr_store32(p + %d, u);\n",
-					m->name, off);
-			else
-				fprintf(out, "\t\t\tmemcpy(&w, &o->%s, 8);\n"
-					     "\t\t\ttether_xdr_store64(p + %d, w);\n",
-					m->name, off);
-			off += sz;
-		}
-		fprintf(out, "\t\t} else {\n");
-		off = 0;
-		for (m = d->members; m != NULL; m = m->next) {
-			int sz = fixed_member_size(m);
-
-			if (sz == 4)
-				fprintf(out, "\t\t\tu = tether_xdr_load32(p + %d);\n"
-					     "\t\t\tmemcpy(&o->%s, &u, 4);\n",
-					off, m->name);
-			else
-				fprintf(out, "\t\t\tw = tether_xdr_load64(p + %d);\n"
-					     "\t\t\tmemcpy(&o->%s, &w, 8);\n",
-					off, m->name);
-			off += sz;
-		}
-		fprintf(out, "\t\t}\n\t\treturn 0;\n\t}\n");
-	}
+			     "\t\t/* fixed size: one block, no call per field */\n"
+			     "\t\tunsigned char *p = tether_xdr_inline(x, %d);\n\n"
+			     "\t\tif (p == NULL)\n\t\t\treturn x->err.code;\n"
+			     "\t\tif (x->op == TETHER_XDR_ENCODE)\n"
+			     "\t\t\t%s_%s_store(p, o);\n\t\telse\n"
+			     "\t\t\t%s_%s_load(p, o);\n\t\treturn 0;\n\t}\n",
+			total, total, o->prefix, d->name, o->prefix, d->name);
 	for (m = d->members; m != NULL; m = m->next)
 		emit_code(c, o, out, m, rg_printf(c, "o->%s", m->name),
 			  rg_printf(c, "o->%s.", m->name), 1);
@@ -433,6 +530,9 @@ rg_emit_xdr(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 			fprintf(out, "static int %s_%s_fields(struct tether_xdr "
 				     "*x, void *obj);\n",
 				o->prefix, d->name);
+	for (d = c->defs; d != NULL; d = d->next)
+		if (fixed_struct_size(d))
+			emit_fixed_helpers(out, o, d);
 	for (d = c->defs; d != NULL; d = d->next) {
 		switch (d->kind) {
 		case RG_DEF_PASS:

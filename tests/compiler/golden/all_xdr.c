@@ -10,6 +10,105 @@
 
 static int txdr__entry_fields(struct tether_xdr *x, void *obj);
 static int txdr__tree_fields(struct tether_xdr *x, void *obj);
+/* point: 28 bytes of fixed-size fields */
+static inline void
+txdr__point_store(unsigned char *p, const point *o)
+{
+	uint32_t u;
+	uint64_t w;
+
+	memcpy(&u, &o->x, 4);
+	tether_xdr_store32(p + 0, u);
+	memcpy(&u, &o->y, 4);
+	tether_xdr_store32(p + 4, u);
+	memcpy(&w, &o->z, 8);
+	tether_xdr_store64(p + 8, w);
+	memcpy(&u, &o->f, 4);
+	tether_xdr_store32(p + 16, u);
+	memcpy(&w, &o->d, 8);
+	tether_xdr_store64(p + 20, w);
+}
+
+static inline void
+txdr__point_load(const unsigned char *p, point *o)
+{
+	uint32_t u;
+	uint64_t w;
+
+	u = tether_xdr_load32(p + 0);
+	memcpy(&o->x, &u, 4);
+	u = tether_xdr_load32(p + 4);
+	memcpy(&o->y, &u, 4);
+	w = tether_xdr_load64(p + 8);
+	memcpy(&o->z, &w, 8);
+	u = tether_xdr_load32(p + 16);
+	memcpy(&o->f, &u, 4);
+	w = tether_xdr_load64(p + 20);
+	memcpy(&o->d, &w, 8);
+}
+
+static inline int
+txdr__point_vec(struct tether_xdr *x, point *v, size_t n)
+{
+	unsigned char *p;
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	/* sizing, or not enough room: the per-element path finds
+	 * and records the error */
+	if (x->op == TETHER_XDR_SIZE || n > SIZE_MAX / 28 ||
+	    tether_xdr_remaining(x) < n * 28)
+		return tether_xdr_vector(x, v, n, sizeof(point), txdr_point);
+	p = tether_xdr_inline(x, n * 28);
+	if (p == NULL)
+		return x->err.code;
+	if (x->op == TETHER_XDR_ENCODE)
+		for (i = 0; i < n; i++)
+			txdr__point_store(p + i * 28, &v[i]);
+	else
+		for (i = 0; i < n; i++)
+			txdr__point_load(p + i * 28, &v[i]);
+	return 0;
+}
+
+static inline int
+txdr__point_array(struct tether_xdr *x, point **v, uint32_t *count,
+		uint32_t max)
+{
+	uint32_t k;
+	int rc;
+
+	if (x->op != TETHER_XDR_DECODE) {
+		if (*count > max)
+			return tether_xdr_fail(x, -TETHER_EOVERFLOW,
+					       "array longer than its maximum");
+		rc = tether_xdr_u32(x, count);
+		return rc != 0 ? rc : txdr__point_vec(x, *v, *count);
+	}
+	rc = tether_xdr_get_u32(x, &k);
+	if (rc != 0)
+		return rc;
+	if (k > max)
+		return tether_xdr_fail(x, -TETHER_EOVERFLOW,
+				       "array longer than its maximum");
+	if (k > tether_xdr_remaining(x) / 28)
+		return tether_xdr_fail(x, -TETHER_ETRUNC,
+				       "array longer than the data left");
+	*count = 0;
+	*v = NULL;
+	if (k == 0)
+		return 0;
+	if (x->arena == NULL)
+		return tether_xdr_fail(x, -TETHER_EINVAL,
+				       "decoding an array needs an arena");
+	*v = tether_arena_alloc(x->arena, (size_t)k * sizeof(**v));
+	if (*v == NULL)
+		return tether_xdr_fail(x, -TETHER_ENOMEM, "arena full");
+	*count = k;
+	return txdr__point_vec(x, *v, k);
+}
+
 /* a pass-through line */
 int
 txdr_color(struct tether_xdr *x, void *obj)
@@ -188,34 +287,13 @@ txdr_point(struct tether_xdr *x, void *obj)
 	    tether_xdr_remaining(x) >= 28) {
 		/* fixed size: one block, no call per field */
 		unsigned char *p = tether_xdr_inline(x, 28);
-		uint32_t u;
-		uint64_t w;
 
 		if (p == NULL)
 			return x->err.code;
-		if (x->op == TETHER_XDR_ENCODE) {
-			memcpy(&u, &o->x, 4);
-			tether_xdr_store32(p + 0, u);
-			memcpy(&u, &o->y, 4);
-			tether_xdr_store32(p + 4, u);
-			memcpy(&w, &o->z, 8);
-			tether_xdr_store64(p + 8, w);
-			memcpy(&u, &o->f, 4);
-			tether_xdr_store32(p + 16, u);
-			memcpy(&w, &o->d, 8);
-			tether_xdr_store64(p + 20, w);
-		} else {
-			u = tether_xdr_load32(p + 0);
-			memcpy(&o->x, &u, 4);
-			u = tether_xdr_load32(p + 4);
-			memcpy(&o->y, &u, 4);
-			w = tether_xdr_load64(p + 8);
-			memcpy(&o->z, &w, 8);
-			u = tether_xdr_load32(p + 16);
-			memcpy(&o->f, &u, 4);
-			w = tether_xdr_load64(p + 20);
-			memcpy(&o->d, &w, 8);
-		}
+		if (x->op == TETHER_XDR_ENCODE)
+			txdr__point_store(p, o);
+		else
+			txdr__point_load(p, o);
 		return 0;
 	}
 	rc = tether_xdr_i32(x, &o->x);
@@ -338,10 +416,10 @@ txdr_arrays(struct tether_xdr *x, void *obj)
 	rc = txdr_name(x, &o->nm);
 	if (rc != 0)
 		return rc;
-	rc = tether_xdr_array(x, (void **)&o->pts.pts_val, &o->pts.pts_len, UINT32_MAX, sizeof(struct point), txdr_point);
+	rc = txdr__point_array(x, &o->pts.pts_val, &o->pts.pts_len, UINT32_MAX);
 	if (rc != 0)
 		return rc;
-	rc = tether_xdr_vector(x, o->fixed_pts, 2, sizeof(struct point), txdr_point);
+	rc = txdr__point_vec(x, o->fixed_pts, 2);
 	if (rc != 0)
 		return rc;
 	rc = tether_xdr_vector(x, o->cols, 3, sizeof(color), txdr_color);
