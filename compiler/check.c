@@ -247,16 +247,22 @@ rg_type_resolve(const struct rg_type *t)
 enum rg_tkind
 rg_type_base(const struct rg_type *t)
 {
-	struct rg_def *d;
+	int n;
 
-	if (t->kind != RG_TY_NAMED)
-		return t->kind;
-	if (t->def == NULL)
-		return t->base;
-	d = rg_type_resolve(t);
-	if (d != NULL && d->kind == RG_DEF_TYPEDEF &&
-	    d->decl->kind == RG_DECL_PLAIN)
-		return rg_type_base(&d->decl->type);
+	/* iterative and bounded: a typedef cycle (reported by the
+	 * checker) must not loop here */
+	for (n = 0; n < RG_MAX_DEPTH; n++) {
+		struct rg_def *d;
+
+		if (t->kind != RG_TY_NAMED)
+			return t->kind;
+		if (t->def == NULL)
+			return t->base;
+		d = t->def;
+		if (d->kind != RG_DEF_TYPEDEF || d->decl->kind != RG_DECL_PLAIN)
+			return RG_TY_NAMED;
+		t = &d->decl->type;
+	}
 	return RG_TY_NAMED;
 }
 
