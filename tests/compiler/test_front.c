@@ -134,6 +134,35 @@ test_unterminated(void **state)
 	free(out);
 }
 
+/* '%' lines: #define makes constants, #include excuses unknown types. */
+static void
+test_pass_lines(void **state)
+{
+	char *out;
+	int n;
+
+	(void)state;
+	assert_int_equal(front("%#define LEN 8\n%#define EXPR (LEN+1)\n"
+			       "typedef int a<LEN>;\ntypedef int b[EXPR];\n",
+			       &out, &n), 0);
+	assert_string_equal(out, "");
+	free(out);
+	/* a function-like macro is no constant */
+	assert_tether_err(front("%#define F(x) x\ntypedef int a<F>;\n", &out,
+				&n), -TETHER_ESYNTAX);
+	assert_non_null(strstr(out, "'F' undeclared"));
+	free(out);
+	/* without %#include an unknown type is an error, with it a warning */
+	assert_tether_err(front("typedef ext_t a;\n", &out, &n),
+			  -TETHER_ESYNTAX);
+	free(out);
+	assert_int_equal(front("%#include <ext.h>\ntypedef ext_t a;\n", &out,
+			       &n), 0);
+	assert_non_null(strstr(out, "t.x:2:9: warning: unknown type name "
+				    "'ext_t'"));
+	free(out);
+}
+
 /* The arena's bound turns a huge input into -TETHER_ENOMEM, no crash. */
 static void
 test_arena_bound(void **state)
@@ -186,6 +215,7 @@ main(void)
 		cmocka_unit_test(test_line_markers),
 		cmocka_unit_test(test_several_and_cap),
 		cmocka_unit_test(test_unterminated),
+		cmocka_unit_test(test_pass_lines),
 		cmocka_unit_test(test_arena_bound),
 		cmocka_unit_test(test_alloc_failures),
 	};
