@@ -332,7 +332,7 @@ tether_xdr_put_i32(struct tether_xdr *x, int32_t v)
 static inline int
 tether_xdr_get_i32(struct tether_xdr *x, int32_t *v /* OUT */)
 {
-	uint32_t u;
+	uint32_t u = 0;
 	int rc = tether_xdr_get_u32(x, &u);
 
 	if (TETHER_LIKELY(rc == 0))
@@ -349,7 +349,7 @@ tether_xdr_put_i64(struct tether_xdr *x, int64_t v)
 static inline int
 tether_xdr_get_i64(struct tether_xdr *x, int64_t *v /* OUT */)
 {
-	uint64_t u;
+	uint64_t u = 0;
 	int rc = tether_xdr_get_u64(x, &u);
 
 	if (TETHER_LIKELY(rc == 0))
@@ -367,7 +367,7 @@ tether_xdr_put_bool(struct tether_xdr *x, bool v)
 static inline int
 tether_xdr_get_bool(struct tether_xdr *x, bool *v /* OUT */)
 {
-	uint32_t u;
+	uint32_t u = 0;
 	int rc = tether_xdr_get_u32(x, &u);
 
 	if (TETHER_UNLIKELY(rc != 0))
@@ -393,7 +393,7 @@ tether_xdr_put_float(struct tether_xdr *x, float v)
 static inline int
 tether_xdr_get_float(struct tether_xdr *x, float *v /* OUT */)
 {
-	uint32_t u;
+	uint32_t u = 0;
 	int rc = tether_xdr_get_u32(x, &u);
 
 	if (TETHER_LIKELY(rc == 0))
@@ -413,7 +413,7 @@ tether_xdr_put_double(struct tether_xdr *x, double v)
 static inline int
 tether_xdr_get_double(struct tether_xdr *x, double *v /* OUT */)
 {
-	uint64_t u;
+	uint64_t u = 0;
 	int rc = tether_xdr_get_u64(x, &u);
 
 	if (TETHER_LIKELY(rc == 0))
@@ -462,6 +462,54 @@ struct tether_xdr_quad {
 };
 
 int tether_xdr_quad(struct tether_xdr *x, struct tether_xdr_quad *q);
+
+/*
+ * Where the compiler has a real binary128 type (__float128: GCC and
+ * clang on x86-64 and others), TETHER_XDR_HAVE_FLOAT128 is defined and
+ * these convert between it and the wire form, so quadruple values can
+ * be computed with; elsewhere they stay 16 opaque bytes.
+ */
+#if defined(__SIZEOF_FLOAT128__) && (defined(__GNUC__) || defined(__clang__))
+#define TETHER_XDR_HAVE_FLOAT128 1
+
+__extension__ static inline void
+tether_xdr_quad_from_f128(struct tether_xdr_quad *q /* OUT */, __float128 v)
+{
+	unsigned char b[16];
+
+	memcpy(b, &v, 16);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	memcpy(q->bytes, b, 16);
+#else
+	{
+		int i;
+
+		for (i = 0; i < 16; i++)
+			q->bytes[i] = b[15 - i];
+	}
+#endif
+}
+
+__extension__ static inline __float128
+tether_xdr_quad_to_f128(const struct tether_xdr_quad *q)
+{
+	unsigned char b[16];
+	__float128 v;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	memcpy(b, q->bytes, 16);
+#else
+	{
+		int i;
+
+		for (i = 0; i < 16; i++)
+			b[i] = q->bytes[15 - i];
+	}
+#endif
+	memcpy(&v, b, 16);
+	return v;
+}
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Opaque data and strings                                             */

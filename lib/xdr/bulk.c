@@ -14,78 +14,112 @@
  */
 #define BULK_BLOCK 16
 
-static void
+/*
+ * x86-64's baseline (SSE2) has no byte shuffle, so GCC leaves a bswap
+ * loop scalar; clones for SSSE3 and AVX2, picked once at load time
+ * (ifunc), let it use pshufb. Other targets get the plain loop.
+ */
+#if defined(__x86_64__) && defined(__linux__) && \
+	(defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 8)
+#define BULK_CLONES __attribute__((target_clones("avx2", "ssse3", "default")))
+#else
+#define BULK_CLONES
+#endif
+
+BULK_CLONES static void
 swap32_copy(unsigned char *restrict dst, const unsigned char *restrict src,
 	    size_t n)
 {
-	size_t i = 0, j;
+	size_t j;
 
-	for (; n - i >= BULK_BLOCK; i += BULK_BLOCK)
+	for (; n >= BULK_BLOCK; n -= BULK_BLOCK) {
 		for (j = 0; j < BULK_BLOCK; j++) {
 			uint32_t w;
 
-			memcpy(&w, src + 4 * (i + j), 4);
+			memcpy(&w, src + 4 * j, 4);
 			w = TETHER__XDR_BE32(w);
-			memcpy(dst + 4 * (i + j), &w, 4);
+			memcpy(dst + 4 * j, &w, 4);
 		}
-	for (; i < n; i++) {
+		src += 4 * BULK_BLOCK;
+		dst += 4 * BULK_BLOCK;
+	}
+	for (j = 0; j < n; j++) {
 		uint32_t w;
 
-		memcpy(&w, src + 4 * i, 4);
+		memcpy(&w, src + 4 * j, 4);
 		w = TETHER__XDR_BE32(w);
-		memcpy(dst + 4 * i, &w, 4);
+		memcpy(dst + 4 * j, &w, 4);
 	}
 }
 
-static void
+BULK_CLONES static void
 swap64_copy(unsigned char *restrict dst, const unsigned char *restrict src,
 	    size_t n)
 {
-	size_t i = 0, j;
+	size_t j;
 
-	for (; n - i >= BULK_BLOCK; i += BULK_BLOCK)
+	for (; n >= BULK_BLOCK; n -= BULK_BLOCK) {
 		for (j = 0; j < BULK_BLOCK; j++) {
 			uint64_t w;
 
-			memcpy(&w, src + 8 * (i + j), 8);
+			memcpy(&w, src + 8 * j, 8);
 			w = TETHER__XDR_BE64(w);
-			memcpy(dst + 8 * (i + j), &w, 8);
+			memcpy(dst + 8 * j, &w, 8);
 		}
-	for (; i < n; i++) {
+		src += 8 * BULK_BLOCK;
+		dst += 8 * BULK_BLOCK;
+	}
+	for (j = 0; j < n; j++) {
 		uint64_t w;
 
-		memcpy(&w, src + 8 * i, 8);
+		memcpy(&w, src + 8 * j, 8);
 		w = TETHER__XDR_BE64(w);
-		memcpy(dst + 8 * i, &w, 8);
+		memcpy(dst + 8 * j, &w, 8);
 	}
 }
 
-/* In place (dst == src): restrict does not hold, so a separate loop. */
-static void
+/* In place (dst == src): restrict does not hold, so separate loops. */
+BULK_CLONES static void
 swap32_inplace(unsigned char *p, size_t n)
 {
-	size_t i;
+	size_t j;
 
-	for (i = 0; i < n; i++) {
+	for (; n >= BULK_BLOCK; n -= BULK_BLOCK, p += 4 * BULK_BLOCK)
+		for (j = 0; j < BULK_BLOCK; j++) {
+			uint32_t w;
+
+			memcpy(&w, p + 4 * j, 4);
+			w = TETHER__XDR_BE32(w);
+			memcpy(p + 4 * j, &w, 4);
+		}
+	for (j = 0; j < n; j++) {
 		uint32_t w;
 
-		memcpy(&w, p + 4 * i, 4);
+		memcpy(&w, p + 4 * j, 4);
 		w = TETHER__XDR_BE32(w);
-		memcpy(p + 4 * i, &w, 4);
+		memcpy(p + 4 * j, &w, 4);
 	}
 }
 
-static void
+BULK_CLONES static void
 swap64_inplace(unsigned char *p, size_t n)
 {
-	size_t i;
+	size_t j;
 
-	for (i = 0; i < n; i++) {
+	for (; n >= BULK_BLOCK; n -= BULK_BLOCK, p += 8 * BULK_BLOCK)
+		for (j = 0; j < BULK_BLOCK; j++) {
+			uint64_t w;
+
+			memcpy(&w, p + 8 * j, 8);
+			w = TETHER__XDR_BE64(w);
+			memcpy(p + 8 * j, &w, 8);
+		}
+	for (j = 0; j < n; j++) {
 		uint64_t w;
 
-		memcpy(&w, p + 8 * i, 8);
+		memcpy(&w, p + 8 * j, 8);
 		w = TETHER__XDR_BE64(w);
-		memcpy(p + 8 * i, &w, 8);
+		memcpy(p + 8 * j, &w, 8);
 	}
 }
 
@@ -189,7 +223,8 @@ get_prim_array(struct tether_xdr *x, void **out, uint32_t *count,
 		return tether_xdr_fail(x, -TETHER_ETRUNC,
 				       "array count exceeds the bytes left");
 	src = x->buf + start + 4;
-	if ((x->flags & TETHER_XDR_INPLACE) && ((uintptr_t)src & (w - 1)) == 0) {
+	if ((x->flags & TETHER_XDR_INPLACE) &&
+	    ((uintptr_t)src & (w - 1)) == 0) {
 		dst = src;
 		if (w == 4)
 			swap32_inplace(dst, n);

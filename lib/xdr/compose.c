@@ -138,7 +138,7 @@ tether_xdr_array(struct tether_xdr *x, void **arr, uint32_t *count,
 {
 	size_t start = x->pos;
 	unsigned char *p;
-	uint32_t n;
+	uint32_t n = 0;
 	int rc;
 
 	switch (bulk_width(fn, elsize)) {
@@ -163,7 +163,7 @@ tether_xdr_array(struct tether_xdr *x, void **arr, uint32_t *count,
 		p = load_ptr(arr);
 		if (*count > max)
 			return tether_xdr_fail(x, -TETHER_EOVERFLOW,
-					       "array count exceeds its maximum");
+				"array count exceeds its maximum");
 		if (p == NULL && *count != 0)
 			return tether_xdr_fail(x, -TETHER_EINVAL,
 					       "NULL array");
@@ -211,7 +211,7 @@ tether_xdr_optional(struct tether_xdr *x, void **objp, size_t size,
 		    tether_xdr_fn *fn)
 {
 	void *p;
-	bool present;
+	bool present = false;
 	int rc;
 
 	if (x->op != TETHER_XDR_DECODE) {
@@ -247,7 +247,7 @@ tether_xdr_list(struct tether_xdr *x, void **headp, size_t size,
 {
 	unsigned char *node;
 	void **link;
-	bool more;
+	bool more = false;
 	int rc;
 
 	TETHER_BUG_ON(next_off > size || size - next_off < sizeof(void *));
@@ -312,6 +312,11 @@ tether_xdr_union(struct tether_xdr *x, int32_t *disc, void *body,
 			return tether_xdr_fail(x, -TETHER_EBADMSG,
 					       "unknown union discriminant");
 		}
+		/* Encode: take back the discriminant just written. */
+		if (x->op == TETHER_XDR_ENCODE)
+			x->pos = start;
+		else
+			x->sized -= 4;
 		return tether_xdr_fail_at(x, -TETHER_EINVAL, start,
 					  "no union arm for discriminant");
 	}

@@ -19,8 +19,7 @@ tether_xdr_put_opaque(struct tether_xdr *x, const void *p, size_t n)
 	rc = tether__xdr_room(x, total, "no room for opaque data");
 	if (rc <= 0)
 		return rc;
-	if (n != 0)
-		memcpy(x->buf + x->pos, p, n);
+	tether__xdr_copy(x->buf + x->pos, p, n);
 	tether__xdr_zero_pad(x, x->pos, n);
 	x->pos += total;
 	return 0;
@@ -37,8 +36,7 @@ tether_xdr_get_opaque(struct tether_xdr *x, void *p, size_t n)
 	rc = tether__xdr_check_pad(x, x->pos, n);
 	if (rc != 0)
 		return rc;
-	if (n != 0)
-		memcpy(p, x->buf + x->pos, n);
+	tether__xdr_copy(p, x->buf + x->pos, n);
 	x->pos += total;
 	return 0;
 }
@@ -73,8 +71,7 @@ tether_xdr_put_bytes(struct tether_xdr *x, const void *data, uint32_t len,
 	if (rc <= 0)
 		return rc;
 	tether_xdr_store32(x->buf + x->pos, len);
-	if (len != 0)
-		memcpy(x->buf + x->pos + 4, data, len);
+	tether__xdr_copy(x->buf + x->pos + 4, data, len);
 	tether__xdr_zero_pad(x, x->pos + 4, len);
 	x->pos += total;
 	return 0;
@@ -147,8 +144,7 @@ get_counted_data(struct tether_xdr *x, uint32_t max, void **data,
 			x->pos = start;
 			return rc;
 		}
-		if (n != 0)
-			memcpy(p, x->buf + at, n);
+		tether__xdr_copy((unsigned char *)p, x->buf + at, n);
 		p[n] = '\0';
 	}
 	*data = p;
@@ -198,10 +194,11 @@ tether_xdr_string(struct tether_xdr *x, char **s, uint32_t max)
 		if (*s == NULL)
 			return tether_xdr_fail(x, -TETHER_EINVAL,
 					       "NULL string");
-		slen = strlen(*s);
+		/* Bounded: a huge string costs no more than max + 1. */
+		slen = strnlen(*s, (size_t)max + 1);
 		if (slen > max)
 			return tether_xdr_fail(x, -TETHER_EOVERFLOW,
-					       "string longer than its maximum");
+				"string longer than its maximum");
 		return tether_xdr_put_bytes(x, *s, (uint32_t)slen, max);
 	}
 	rc = get_counted(x, max, &at, &n);
@@ -224,8 +221,7 @@ tether_xdr_string(struct tether_xdr *x, char **s, uint32_t max)
 			x->pos = start;
 			return rc;
 		}
-		if (n != 0)
-			memcpy(p, x->buf + at, n);
+		tether__xdr_copy((unsigned char *)p, x->buf + at, n);
 		p[n] = '\0';
 	}
 	*s = p;
@@ -269,7 +265,7 @@ tether_xdr_enum_range(struct tether_xdr *x, int32_t *v, int32_t lo,
 	if (x->op != TETHER_XDR_DECODE) {
 		if (*v < lo || *v > hi)
 			return tether_xdr_fail(x, -TETHER_EINVAL,
-					       "encoding an unknown enum value");
+				"encoding an unknown enum value");
 		return tether_xdr_put_i32(x, *v);
 	}
 	rc = tether_xdr_get_i32(x, &e);
