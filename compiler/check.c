@@ -129,7 +129,7 @@ resolve_enum(struct rg_ctx *c, struct rg_def *d, int depth)
 	int64_t next = 0;
 
 	if (d->mark != 0)
-		return;	/* done, or in progress: members so far are set */
+		return; /* done, or in progress: members so far are set */
 	d->mark = 1;
 	for (e = d->enums; e != NULL; e = e->next) {
 		if (e->val != NULL) {
@@ -406,7 +406,8 @@ check_union(struct rg_ctx *c, struct rg_def *d)
 	if (d->disc->type.kind == RG_TY_NAMED && d->disc->type.def == NULL &&
 	    (d->disc->type.base == RG_TY_VOID ||
 	     d->disc->type.base == RG_TY_NAMED)) {
-		/* unknown (reported) or external: only the arms can be checked */
+		/* unknown (reported) or external: only the arms can be checked
+		 */
 		for (k = d->cases; k != NULL; k = k->next)
 			if (k->decl->kind != RG_DECL_VOID)
 				check_decl(c, k->decl);
@@ -431,9 +432,11 @@ check_union(struct rg_ctx *c, struct rg_def *d)
 			break;
 		/* fall through */
 	default:
-		rg_error(c, d->disc->type.tok, "discriminant of union '%s' "
-					       "must be int, unsigned int, bool "
-					       "or an enum", d->name);
+		rg_error(c, d->disc->type.tok,
+			 "discriminant of union '%s' "
+			 "must be int, unsigned int, bool "
+			 "or an enum",
+			 d->name);
 		return;
 	}
 	for (k = d->cases; k != NULL; k = k->next) {
@@ -444,9 +447,10 @@ check_union(struct rg_ctx *c, struct rg_def *d)
 				continue;
 			if (en != NULL) {
 				struct rg_enumval *e;
-				struct rg_sym *s = v->tok->kind == RG_TK_IDENT
-							   ? find_sym(c, v->tok->text)
-							   : NULL;
+				struct rg_sym *s =
+					v->tok->kind == RG_TK_IDENT
+						? find_sym(c, v->tok->text)
+						: NULL;
 
 				resolve_enum(c, en, 0);
 				if (s != NULL && s->kind == SYM_ENUMVAL &&
@@ -484,8 +488,9 @@ check_union(struct rg_ctx *c, struct rg_def *d)
 					if (cv2 == cv)
 						goto unique;
 					if (cv2->val.ok && cv2->val.v == v->v) {
-						rg_error(c, v->tok,
-							 "duplicate case value");
+						rg_error(
+							c, v->tok,
+							"duplicate case value");
 						rg_note(c, cv2->val.tok,
 							"previously used here");
 						goto unique;
@@ -638,13 +643,16 @@ check_program(struct rg_ctx *c, struct rg_def *d, struct rg_def *first)
 		if (check_number(c, &v->num, "version") == 0) {
 			for (v2 = d->versions; v2 != v; v2 = v2->next)
 				if (v2->num.ok && v2->num.v == v->num.v) {
-					rg_error(c, v->num.tok, "duplicate "
-								"version number %s "
-								"in program '%s'",
+					rg_error(c, v->num.tok,
+						 "duplicate "
+						 "version number %s "
+						 "in program '%s'",
 						 v->num.tok->text, d->name);
-					rg_note(c, v2->num.tok, "previously "
-								"used by version "
-								"'%s'", v2->name);
+					rg_note(c, v2->num.tok,
+						"previously "
+						"used by version "
+						"'%s'",
+						v2->name);
 					break;
 				}
 		}
@@ -669,20 +677,24 @@ check_program(struct rg_ctx *c, struct rg_def *d, struct rg_def *first)
 				continue;
 			for (p2 = v->procs; p2 != p; p2 = p2->next)
 				if (p2->num.ok && p2->num.v == p->num.v) {
-					rg_error(c, p->num.tok, "duplicate "
-								"procedure number "
-								"%s in version '%s'",
+					rg_error(c, p->num.tok,
+						 "duplicate "
+						 "procedure number "
+						 "%s in version '%s'",
 						 p->num.tok->text, v->name);
-					rg_note(c, p2->num.tok, "previously "
-								"used by procedure "
-								"'%s'", p2->name);
+					rg_note(c, p2->num.tok,
+						"previously "
+						"used by procedure "
+						"'%s'",
+						p2->name);
 					break;
 				}
 			for (p2 = v->procs; p2 != p; p2 = p2->next)
 				if (strcmp(p2->name, p->name) == 0) {
-					rg_error(c, p->name_tok, "duplicate "
-								 "procedure '%s' in "
-								 "version '%s'",
+					rg_error(c, p->name_tok,
+						 "duplicate "
+						 "procedure '%s' in "
+						 "version '%s'",
 						 p->name, v->name);
 					break;
 				}

@@ -106,22 +106,26 @@ fill_elem(struct rg_ctx *c, FILE *out, const struct rg_type *t,
 		} else if (strcmp(t->name, "netobj") == 0) {
 			fprintf(out, "{\n");
 			ind(out, n + 1);
-			fprintf(out, "uint32_t ni, nlen = txdr_fill_u32(f) %% 17;\n\n");
+			fprintf(out, "uint32_t ni, nlen = txdr_fill_u32(f) %% "
+				     "17;\n\n");
 			ind(out, n + 1);
-			fprintf(out, "%s.n_bytes = f->alloc(f->ud, nlen + 1);\n",
+			fprintf(out,
+				"%s.n_bytes = f->alloc(f->ud, nlen + 1);\n",
 				lv);
 			ind(out, n + 1);
 			fprintf(out, "for (ni = 0; ni < nlen; ni++)\n");
 			ind(out, n + 2);
-			fprintf(out, "%s.n_bytes[ni] = (char)txdr_fill_u32(f);\n",
+			fprintf(out,
+				"%s.n_bytes[ni] = (char)txdr_fill_u32(f);\n",
 				lv);
 			ind(out, n + 1);
 			fprintf(out, "%s.n_len = nlen;\n", lv);
 			ind(out, n);
 			fprintf(out, "}\n");
 		} else if (strcmp(t->name, "des_block") == 0) {
-			fprintf(out, "memset(%s.c, (int)(txdr_fill_u32(f) & 0x7f), "
-				     "8);\n",
+			fprintf(out,
+				"memset(%s.c, (int)(txdr_fill_u32(f) & 0x7f), "
+				"8);\n",
 				lv);
 		} else {
 			fprintf(out, "/* %s: defined elsewhere, left zero */\n",
@@ -195,7 +199,8 @@ fill_decl(struct rg_ctx *c, FILE *out, const struct rg_decl *d,
 			d->bound->tok->text, i);
 		if (d->type.kind == RG_TY_OPAQUE) {
 			ind(out, n + 2);
-			fprintf(out, "%s[%s] = (char)txdr_fill_u32(f);\n", lv, i);
+			fprintf(out, "%s[%s] = (char)txdr_fill_u32(f);\n", lv,
+				i);
 		} else {
 			fill_elem(c, out, &d->type,
 				  rg_printf(c, "%s[%s]", lv, i), n + 2);
@@ -221,9 +226,11 @@ fill_decl(struct rg_ctx *c, FILE *out, const struct rg_decl *d,
 				i, FILL_DEPTH);
 		if (d->type.kind != RG_TY_OPAQUE && d->bound != NULL) {
 			ind(out, n + 1);
-			fprintf(out, "if (len > (uint32_t)(%s))\n", d->bound->tok->text);
+			fprintf(out, "if (len > (uint32_t)(%s))\n",
+				d->bound->tok->text);
 			ind(out, n + 2);
-			fprintf(out, "len = (uint32_t)(%s);\n", d->bound->tok->text);
+			fprintf(out, "len = (uint32_t)(%s);\n",
+				d->bound->tok->text);
 		}
 		ind(out, n + 1);
 		fprintf(out, "%s%s_val = f->alloc(f->ud, (len + 1) * "
@@ -238,9 +245,10 @@ fill_decl(struct rg_ctx *c, FILE *out, const struct rg_decl *d,
 			fprintf(out, "%s%s_val[%s] = (char)txdr_fill_u32(f);\n",
 				base, d->name, i);
 		} else {
-			fill_elem(c, out, &d->type,
-				  rg_printf(c, "%s%s_val[%s]", base, d->name, i),
-				  n + 2);
+			fill_elem(
+				c, out, &d->type,
+				rg_printf(c, "%s%s_val[%s]", base, d->name, i),
+				n + 2);
 		}
 		ind(out, n);
 		fprintf(out, "}\n");
@@ -266,7 +274,8 @@ default_value(const struct rg_def *d, int64_t *v)
 		if (en != NULL && en->kind == RG_DEF_ENUM) {
 			const struct rg_enumval *e;
 
-			for (e = en->enums; e != NULL && e->v != cand; e = e->next)
+			for (e = en->enums; e != NULL && e->v != cand;
+			     e = e->next)
 				;
 			if (e == NULL)
 				continue;
@@ -357,8 +366,9 @@ rg_emit_fill(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 	fputs(prologue, out);
 	for (d = c->defs; d != NULL; d = d->next)
 		if (fillable(d))
-			fprintf(out, "static void txdr_fill_%s(struct txdr_fill *f, "
-				     "%s *o, int depth);\n",
+			fprintf(out,
+				"static void txdr_fill_%s(struct txdr_fill *f, "
+				"%s *o, int depth);\n",
 				d->name, d->name);
 	fputs("\n", out);
 	for (d = c->defs; d != NULL; d = d->next) {
@@ -388,7 +398,8 @@ rg_emit_fill(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 			break;
 		case RG_DEF_STRUCT:
 			for (m = d->members; m != NULL; m = m->next)
-				fill_decl(c, out, m, rg_printf(c, "o->%s", m->name),
+				fill_decl(c, out, m,
+					  rg_printf(c, "o->%s", m->name),
 					  rg_printf(c, "o->%s.", m->name), 1);
 			break;
 		case RG_DEF_UNION:
@@ -411,14 +422,17 @@ rg_emit_fill(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 
 				if (!argstruct_fillable(p))
 					continue;
-				fprintf(out, "static void\ntxdr_fill_%s(struct "
-					     "txdr_fill *f, %s *o, int depth)\n{\n"
-					     "\t(void)depth;\n",
+				fprintf(out,
+					"static void\ntxdr_fill_%s(struct "
+					"txdr_fill *f, %s *o, int depth)\n{\n"
+					"\t(void)depth;\n",
 					s, s);
-				for (a = p->args, i = 1; a != NULL; a = a->next, i++)
+				for (a = p->args, i = 1; a != NULL;
+				     a = a->next, i++)
 					fill_decl(c, out, a,
 						  rg_printf(c, "o->arg%d", i),
-						  rg_printf(c, "o->arg%d.", i), 1);
+						  rg_printf(c, "o->arg%d.", i),
+						  1);
 				fprintf(out, "}\n\n");
 			}
 	}

@@ -412,7 +412,8 @@ rg_emit_hdr(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 		    d->kind != RG_DEF_STRUCT && d->kind != RG_DEF_UNION)
 			continue;
 		if (!any)
-			fprintf(out, "\n/* the codecs (rpcgen's xdr_<type>) */\n");
+			fprintf(out,
+				"\n/* the codecs (rpcgen's xdr_<type>) */\n");
 		any = 1;
 		fprintf(out, "int %s%s(struct tether_xdr *x, void *obj);\n",
 			o->prefix, d->name);
@@ -426,8 +427,9 @@ rg_emit_hdr(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 		for (v = d->versions; v != NULL; v = v->next)
 			for (p = v->procs; p != NULL; p = p->next)
 				if (p->nargs > 1)
-					fprintf(out, "int %s%s(struct tether_xdr "
-						     "*x, void *obj);\n",
+					fprintf(out,
+						"int %s%s(struct tether_xdr "
+						"*x, void *obj);\n",
 						o->prefix,
 						rg_proc_argstruct(c, p, v));
 	}

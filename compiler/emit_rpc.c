@@ -34,7 +34,8 @@ static const char runtime_abi[] =
 	"\n"
 	"/* A server procedure: arg decoded, res zeroed; returns 0 to reply\n"
 	" * with res, or -TETHER_E* for a system error reply. */\n"
-	"typedef int tether_rpc_proc_fn(struct tether_rpc_req *req, void *arg,\n"
+	"typedef int tether_rpc_proc_fn(struct tether_rpc_req *req, void "
+	"*arg,\n"
 	"\t\t\t       void *res);\n"
 	"\n"
 	"struct tether_rpc_proc_entry {\n"
@@ -59,7 +60,8 @@ static const char runtime_abi[] =
 	"\t\t    uint32_t vers, uint32_t proc, tether_xdr_fn *enc_arg,\n"
 	"\t\t    const void *arg, tether_xdr_fn *dec_res, void *res,\n"
 	"\t\t    struct tether_arena *arena);\n"
-	"int tether_rpc_call_async(struct tether_rpc_client *cl, uint32_t prog,\n"
+	"int tether_rpc_call_async(struct tether_rpc_client *cl, uint32_t "
+	"prog,\n"
 	"\t\t\t  uint32_t vers, uint32_t proc,\n"
 	"\t\t\t  tether_xdr_fn *enc_arg, const void *arg,\n"
 	"\t\t\t  tether_xdr_fn *dec_res, void *res,\n"
@@ -223,7 +225,8 @@ rg_emit_hdr_programs(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 				server_proto(c, out, p, v, " ");
 				fputs(";\n", out);
 			}
-			fprintf(out, "int %s(struct tether_rpc_server *srv);\n\n",
+			fprintf(out,
+				"int %s(struct tether_rpc_server *srv);\n\n",
 				register_fn(c, d, v));
 		}
 	}
@@ -275,21 +278,27 @@ rg_emit_clnt(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 			for (p = v->procs; p != NULL; p = p->next)
 				for (async = 0; async < 2; async++) {
 					const char *enc, *argp;
-					int voidres = p->res->kind == RG_DECL_VOID;
+					int voidres =
+						p->res->kind == RG_DECL_VOID;
 
 					fputs("\n", out);
-					client_protos(c, out, p, v, async, "\n");
+					client_protos(c, out, p, v, async,
+						      "\n");
 					fputs("\n{\n", out);
 					call_args(c, o, out, p, v, &enc, &argp);
 					if (p->nargs > 1)
 						fputs("\n", out);
-					fprintf(out, "\treturn tether_rpc_call%s(_cl, %s, "
-						     "%s, %s,\n\t\t%s, %s,\n\t\t%s, %s, "
-						     "_arena%s);\n}\n",
-						async ? "_async" : "", d->name, v->name,
-						p->name, enc, argp,
+					fprintf(out,
+						"\treturn "
+						"tether_rpc_call%s(_cl, %s, "
+						"%s, %s,\n\t\t%s, %s,\n\t\t%s, "
+						"%s, "
+						"_arena%s);\n}\n",
+						async ? "_async" : "", d->name,
+						v->name, p->name, enc, argp,
 						voidres ? "tether_xdr_void"
-							: rg_call_codec(c, o, p->res),
+							: rg_call_codec(c, o,
+									p->res),
 						voidres ? "NULL" : "_res",
 						async ? ", _done, _ud" : "");
 				}
@@ -353,8 +362,9 @@ rg_emit_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 				dispatch_adapter(c, out, p, v);
 			fprintf(out, "/* sorted by procedure number, for a "
 				     "binary search */\n");
-			fprintf(out, "static const struct tether_rpc_proc_entry "
-				     "%s[] = {\n",
+			fprintf(out,
+				"static const struct tether_rpc_proc_entry "
+				"%s[] = {\n",
 				tab);
 			/* selection by number: stable output, few procs */
 			for (;;) {
@@ -362,7 +372,8 @@ rg_emit_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 
 				for (q = v->procs; q != NULL; q = q->next)
 					if (q->num.v > last &&
-					    (best == NULL || q->num.v < best->num.v))
+					    (best == NULL ||
+					     q->num.v < best->num.v))
 						best = q;
 				if (best == NULL)
 					break;
@@ -371,9 +382,12 @@ rg_emit_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 					best->name, best->name,
 					best->nargs == 0 ? "tether_xdr_void"
 					: best->nargs == 1
-						? rg_call_codec(c, o, best->args)
-						: rg_printf(c, "%s%s", o->prefix,
-							    rg_proc_argstruct(c, best, v)));
+						? rg_call_codec(c, o,
+								best->args)
+						: rg_printf(
+							  c, "%s%s", o->prefix,
+							  rg_proc_argstruct(
+								  c, best, v)));
 				if (best->nargs == 0)
 					fprintf(out, "0,\n");
 				else if (best->nargs == 1)
@@ -383,7 +397,8 @@ rg_emit_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 					fprintf(out, "sizeof(%s),\n",
 						rg_proc_argstruct(c, best, v));
 				if (best->res->kind == RG_DECL_VOID)
-					fprintf(out, "\t  tether_xdr_void, 0,\n");
+					fprintf(out,
+						"\t  tether_xdr_void, 0,\n");
 				else
 					fprintf(out, "\t  %s, sizeof(%s),\n",
 						rg_call_codec(c, o, best->res),
@@ -397,9 +412,10 @@ rg_emit_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 				     "\t%s, %s, \"%s\",\n"
 				     "\t%s, sizeof(%s) / sizeof(%s[0])\n};\n\n",
 				tab, d->name, v->name, d->name, tab, tab, tab);
-			fprintf(out, "int\n%s(struct tether_rpc_server *srv)\n{\n"
-				     "\treturn tether_rpc_server_register(srv, "
-				     "&%s_program);\n}\n",
+			fprintf(out,
+				"int\n%s(struct tether_rpc_server *srv)\n{\n"
+				"\treturn tether_rpc_server_register(srv, "
+				"&%s_program);\n}\n",
 				register_fn(c, d, v), tab);
 		}
 	}
@@ -425,12 +441,13 @@ rg_emit_sample_clnt(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 		if (d->kind != RG_DEF_PROGRAM)
 			continue;
 		for (v = d->versions; v != NULL; v = v->next) {
-			fprintf(out, "/* Call every procedure of %s version "
-				     "%s over cl. */\nvoid %s_%s_sample(struct "
-				     "tether_rpc_client *_cl, struct tether_arena "
-				     "*_arena);\n\nvoid\n%s_%s_sample(struct "
-				     "tether_rpc_client *_cl, struct tether_arena "
-				     "*_arena)\n{\n",
+			fprintf(out,
+				"/* Call every procedure of %s version "
+				"%s over cl. */\nvoid %s_%s_sample(struct "
+				"tether_rpc_client *_cl, struct tether_arena "
+				"*_arena);\n\nvoid\n%s_%s_sample(struct "
+				"tether_rpc_client *_cl, struct tether_arena "
+				"*_arena)\n{\n",
 				d->name, v->name, rg_lower(c, d->name),
 				v->num.tok->text, rg_lower(c, d->name),
 				v->num.tok->text);
@@ -453,14 +470,16 @@ rg_emit_sample_clnt(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 					fprintf(out, "\t\tmemset(&_arg%d, 0, "
 						     "sizeof(_arg%d));\n",
 						i, i);
-				fprintf(out, "\t\t_rc = %s(_cl", rg_proc_fn(c, p, v));
+				fprintf(out, "\t\t_rc = %s(_cl",
+					rg_proc_fn(c, p, v));
 				for (i = 1; i <= p->nargs; i++)
 					fprintf(out, ", _arg%d", i);
 				if (p->res->kind != RG_DECL_VOID)
 					fprintf(out, ", &_res");
-				fprintf(out, ", _arena);\n\t\tif (_rc != 0)\n"
-					     "\t\t\tfprintf(stderr, \"%s: %%s\\n\", "
-					     "tether_strerror(_rc));\n\t}\n",
+				fprintf(out,
+					", _arena);\n\t\tif (_rc != 0)\n"
+					"\t\t\tfprintf(stderr, \"%s: %%s\\n\", "
+					"tether_strerror(_rc));\n\t}\n",
 					p->name);
 			}
 			fprintf(out, "}\n\n");
@@ -495,8 +514,9 @@ rg_emit_sample_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 					fprintf(out, "\t(void)_arg%d;\n", i);
 				if (p->res->kind != RG_DECL_VOID)
 					fprintf(out, "\t(void)_res;\n");
-				fprintf(out, "\t(void)_req;\n\t/* insert server "
-					     "code here */\n\treturn 0;\n}\n\n");
+				fprintf(out,
+					"\t(void)_req;\n\t/* insert server "
+					"code here */\n\treturn 0;\n}\n\n");
 			}
 	}
 }

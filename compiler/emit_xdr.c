@@ -138,16 +138,19 @@ emit_code(struct rg_ctx *c, const struct rg_opts *o, FILE *out,
 			call(out, n, "tether_xdr_string(x, &%s, %s)", lv,
 			     bound_text(d));
 		} else if (d->type.kind == RG_TY_OPAQUE) {
-			call(out, n, "tether_xdr_bytes(x, (uint8_t **)&%s%s_val, "
-				     "&%s%s_len, %s)",
+			call(out, n,
+			     "tether_xdr_bytes(x, (uint8_t **)&%s%s_val, "
+			     "&%s%s_len, %s)",
 			     base, d->name, base, d->name, bound_text(d));
 		} else if (is32(k)) {
-			call(out, n, "tether_xdr_u32_array(x, (uint32_t **)&%s%s_val, "
-				     "&%s%s_len, %s)",
+			call(out, n,
+			     "tether_xdr_u32_array(x, (uint32_t **)&%s%s_val, "
+			     "&%s%s_len, %s)",
 			     base, d->name, base, d->name, bound_text(d));
 		} else if (is64(k)) {
-			call(out, n, "tether_xdr_u64_array(x, (uint64_t **)&%s%s_val, "
-				     "&%s%s_len, %s)",
+			call(out, n,
+			     "tether_xdr_u64_array(x, (uint64_t **)&%s%s_val, "
+			     "&%s%s_len, %s)",
 			     base, d->name, base, d->name, bound_text(d));
 		} else if (fixed_struct_size(rg_type_resolve(&d->type))) {
 			call(out, n, "%s_%s_array(x, &%s%s_val, &%s%s_len, %s)",
@@ -199,7 +202,8 @@ emit_enum(FILE *out, const struct rg_opts *o, const struct rg_def *d)
 	fprintf(out, "\tif (x->op != TETHER_XDR_DECODE)\n"
 		     "\t\tv = (int32_t)*o;\n");
 	if (contiguous)
-		fprintf(out, "\trc = tether_xdr_enum_range(x, &v, %lld, %lld);\n",
+		fprintf(out,
+			"\trc = tether_xdr_enum_range(x, &v, %lld, %lld);\n",
 			(long long)lo, (long long)hi);
 	else
 		fprintf(out, "\trc = tether_xdr_enum(x, &v, values, "
@@ -280,8 +284,9 @@ emit_load_store(FILE *out, const struct rg_opts *o, const struct rg_def *d,
 		has8 |= fixed_member_size(m) == 8;
 	}
 	if (store)
-		fprintf(out, "static inline void\n%s_%s_store(unsigned char *p, "
-			     "const %s *o)\n{\n",
+		fprintf(out,
+			"static inline void\n%s_%s_store(unsigned char *p, "
+			"const %s *o)\n{\n",
 			o->prefix, d->name, d->name);
 	else
 		fprintf(out, "static inline void\n%s_%s_load(const unsigned "
@@ -367,9 +372,11 @@ emit_fixed_helpers(FILE *out, const struct rg_opts *o, const struct rg_def *d)
 		"\tif (x->arena == NULL)\n"
 		"\t\treturn tether_xdr_fail(x, -TETHER_EINVAL,\n"
 		"\t\t\t\t       \"decoding an array needs an arena\");\n"
-		"\t*v = tether_arena_alloc(x->arena, (size_t)k * sizeof(**v));\n"
+		"\t*v = tether_arena_alloc(x->arena, (size_t)k * "
+		"sizeof(**v));\n"
 		"\tif (*v == NULL)\n"
-		"\t\treturn tether_xdr_fail(x, -TETHER_ENOMEM, \"arena full\");\n"
+		"\t\treturn tether_xdr_fail(x, -TETHER_ENOMEM, \"arena "
+		"full\");\n"
 		"\t*count = k;\n"
 		"\treturn %s_%s_vec(x, *v, k);\n}\n\n",
 		pf, n, n, pf, n, total, pf, n);
@@ -413,14 +420,15 @@ emit_struct(struct rg_ctx *c, const struct rg_opts *o, FILE *out,
 	open_fn(out, o->prefix, d->name, d->name);
 	fprintf(out, "\tint rc;\n\n");
 	if (all_fixed && total > 0)
-		fprintf(out, "\tif (x->op != TETHER_XDR_SIZE &&\n"
-			     "\t    tether_xdr_remaining(x) >= %d) {\n"
-			     "\t\t/* fixed size: one block, no call per field */\n"
-			     "\t\tunsigned char *p = tether_xdr_inline(x, %d);\n\n"
-			     "\t\tif (p == NULL)\n\t\t\treturn x->err.code;\n"
-			     "\t\tif (x->op == TETHER_XDR_ENCODE)\n"
-			     "\t\t\t%s_%s_store(p, o);\n\t\telse\n"
-			     "\t\t\t%s_%s_load(p, o);\n\t\treturn 0;\n\t}\n",
+		fprintf(out,
+			"\tif (x->op != TETHER_XDR_SIZE &&\n"
+			"\t    tether_xdr_remaining(x) >= %d) {\n"
+			"\t\t/* fixed size: one block, no call per field */\n"
+			"\t\tunsigned char *p = tether_xdr_inline(x, %d);\n\n"
+			"\t\tif (p == NULL)\n\t\t\treturn x->err.code;\n"
+			"\t\tif (x->op == TETHER_XDR_ENCODE)\n"
+			"\t\t\t%s_%s_store(p, o);\n\t\telse\n"
+			"\t\t\t%s_%s_load(p, o);\n\t\treturn 0;\n\t}\n",
 			total, total, o->prefix, d->name, o->prefix, d->name);
 	for (m = d->members; m != NULL; m = m->next)
 		emit_code(c, o, out, m, rg_printf(c, "o->%s", m->name),
@@ -527,8 +535,9 @@ rg_emit_xdr(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 	/* list nodes' field codecs, used by typedefs that may come first */
 	for (d = c->defs; d != NULL; d = d->next)
 		if (d->kind == RG_DEF_STRUCT && list_link(d) != NULL)
-			fprintf(out, "static int %s_%s_fields(struct tether_xdr "
-				     "*x, void *obj);\n",
+			fprintf(out,
+				"static int %s_%s_fields(struct tether_xdr "
+				"*x, void *obj);\n",
 				o->prefix, d->name);
 	for (d = c->defs; d != NULL; d = d->next)
 		if (fixed_struct_size(d))

@@ -121,7 +121,8 @@ preprocess(const struct cmdline *cl, const char *define, char **text,
 		close(fds[0]);
 		close(fds[1]);
 		{
-			/* exec takes char *const[]; the strings stay unchanged */
+			/* exec takes char *const[]; the strings stay unchanged
+			 */
 			char *args[MAX_DEFINES + 8];
 
 			for (i = 0; i <= argc; i++)

@@ -13,7 +13,7 @@
 struct parser {
 	struct rg_ctx *c;
 	struct rg_token *tok;	/* next token */
-	struct rg_token *start;	/* first token of the current definition */
+	struct rg_token *start; /* first token of the current definition */
 	jmp_buf fail;		/* syntax error: resynchronise */
 	struct rg_def **tail;
 };
@@ -266,7 +266,8 @@ declaration(struct parser *P, int allow_void, int anonymous)
 	d->kind = RG_DECL_PLAIN;
 	if (consume(P, "*"))
 		d->kind = RG_DECL_PTR;
-	if (!anonymous || (P->tok->kind == RG_TK_IDENT && !is_keyword(P->tok))) {
+	if (!anonymous ||
+	    (P->tok->kind == RG_TK_IDENT && !is_keyword(P->tok))) {
 		d->name_tok = identifier(P);
 		d->name = d->name_tok->text;
 	}

@@ -98,7 +98,7 @@ enum rg_dkind {
 
 struct rg_decl {
 	struct rg_decl *next;
-	struct rg_token *name_tok;	/* NULL for void / unnamed arguments */
+	struct rg_token *name_tok; /* NULL for void / unnamed arguments */
 	const char *name;
 	struct rg_type type;
 	enum rg_dkind kind;

@@ -72,7 +72,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rg_ctx_fini(&c);
 	fclose(err);
 	/* errors were reported as text, warnings or not */
-	if (rc == -TETHER_ESYNTAX && (diag == NULL || strstr(diag, "error") == NULL))
+	if (rc == -TETHER_ESYNTAX &&
+	    (diag == NULL || strstr(diag, "error") == NULL))
 		abort();
 	free(diag);
 	return 0;

@@ -14,8 +14,10 @@ int
 main(void)
 {
 	static const char *const names[] = {
-		"1000 fattr (fixed struct, 84 B)", "4000 nfstime (fixed struct)",
-		"16384 uint32 (bulk)", "500-entry list with strings",
+		"1000 fattr (fixed struct, 84 B)",
+		"4000 nfstime (fixed struct)",
+		"16384 uint32 (bulk)",
+		"500-entry list with strings",
 	};
 	int w, d;
 

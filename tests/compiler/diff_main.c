@@ -66,15 +66,17 @@ main(void)
 			}
 			if (rp_reencode(i, a, la, c, sizeof(c), &lc) != 0 ||
 			    lc != la || memcmp(a, c, la) != 0) {
-				fprintf(stderr, "%s seed %llu: rpcgen's code "
-						"does not round-trip our bytes\n",
+				fprintf(stderr,
+					"%s seed %llu: rpcgen's code "
+					"does not round-trip our bytes\n",
 					t, (unsigned long long)seed);
 				fail++;
 			}
 			if (ours_reencode(i, b, lb, d, sizeof(d), &ld) != 0 ||
 			    ld != lb || memcmp(b, d, lb) != 0) {
-				fprintf(stderr, "%s seed %llu: our code does "
-						"not round-trip rpcgen's bytes\n",
+				fprintf(stderr,
+					"%s seed %llu: our code does "
+					"not round-trip rpcgen's bytes\n",
 					t, (unsigned long long)seed);
 				fail++;
 			}

@@ -166,7 +166,8 @@ test_arrays(struct tether_arena *ar)
 	      d.var_uints.var_uints_val[2] == 0xffffffffu);
 	CHECK(d.pts.pts_len == 2 && d.pts.pts_val[1].d == 10);
 	CHECK(strcmp(d.str, "hello") == 0 && strcmp(d.nm, "name") == 0);
-	CHECK(d.names.names_len == 2 && strcmp(d.names.names_val[0], "alpha") == 0);
+	CHECK(d.names.names_len == 2 &&
+	      strcmp(d.names.names_val[0], "alpha") == 0);
 	CHECK(d.cols[1] == BLUE && d.flags.flags_val[2]);
 	CHECK(memcmp(d.var_bytes.var_bytes_val, "xyz", 3) == 0);
 
@@ -281,7 +282,8 @@ test_unions(struct tether_arena *ar)
 	roundtrip("result-ok", txdr_result, &r, &dr, sizeof(dr), ar);
 	CHECK(dr.status == 0 && dr.result_u.ok.x == 42);
 	r.status = 2;
-	CHECK(roundtrip("result-void", txdr_result, &r, &dr, sizeof(dr), ar) == 4);
+	CHECK(roundtrip("result-void", txdr_result, &r, &dr, sizeof(dr), ar) ==
+	      4);
 	r.status = NEGATIVE;
 	r.result_u.why = "because";
 	roundtrip("result-why", txdr_result, &r, &dr, sizeof(dr), ar);

@@ -96,9 +96,10 @@ test_several_and_cap(void **state)
 	FILE *f;
 
 	(void)state;
-	assert_tether_err(front("const A = ;\nconst B = ;\nstruct s { int; };\n",
-				&out, &n),
-			  -TETHER_ESYNTAX);
+	assert_tether_err(
+		front("const A = ;\nconst B = ;\nstruct s { int; };\n", &out,
+		      &n),
+		-TETHER_ESYNTAX);
 	assert_int_equal(n, 3);
 	free(out);
 
