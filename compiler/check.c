@@ -180,6 +180,8 @@ resolve_value(struct rg_ctx *c, struct rg_value *v, int depth)
 		rg_error(c, v->tok, "'%s' undeclared", v->tok->text);
 		return -1;
 	}
+	if (s->def != NULL && s->def->broken)
+		return 1;
 	if (s->kind == SYM_ENUMVAL) {
 		resolve_enum(c, s->def, depth + 1);
 		v->v = s->ev->v;
@@ -315,6 +317,10 @@ check_type(struct rg_ctx *c, struct rg_type *t)
 	}
 	if (s->kind != SYM_DEF) {
 		rg_error(c, t->tok, "'%s' is not a type", t->name);
+		return;
+	}
+	if (s->def->broken) {
+		t->base = RG_TY_NAMED;	/* as if external: nothing to check */
 		return;
 	}
 	if (!is_type_def(s->def)) {
@@ -841,6 +847,8 @@ rg_check(struct rg_ctx *c)
 
 	/* 2. values and types */
 	for (d = c->defs; d != NULL; d = d->next) {
+		if (d->broken)
+			continue;
 		switch (d->kind) {
 		case RG_DEF_CONST:
 			if (d->val.tok->kind == RG_TK_STR)
@@ -879,8 +887,8 @@ rg_check(struct rg_ctx *c)
 		if (d->kind != RG_DEF_CONST && d->kind != RG_DEF_ENUM)
 			d->mark = 0;
 	for (d = c->defs; d != NULL; d = d->next)
-		if (d->kind == RG_DEF_TYPEDEF || d->kind == RG_DEF_STRUCT ||
-		    d->kind == RG_DEF_UNION)
+		if ((d->kind == RG_DEF_TYPEDEF || d->kind == RG_DEF_STRUCT ||
+		     d->kind == RG_DEF_UNION) && !d->broken)
 			visit_type(c, d, 0);
 	return c->nerrors;
 }
@@ -901,7 +909,9 @@ rg_front(struct rg_ctx *c, const char *file, const char *text, size_t len)
 		struct rg_token *tok = rg_tokenize(c, file, text, len);
 
 		rg_parse(c, tok);
-		if (c->nerrors == 0)
+		/* after syntax errors too, as GCC goes on: broken
+		 * definitions keep their names to avoid cascades */
+		if (!c->too_many)
 			rg_check(c);
 	}
 	rc = c->nerrors ? -TETHER_ESYNTAX : 0;

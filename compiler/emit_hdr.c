@@ -9,9 +9,6 @@
 #include <ctype.h>
 #include <string.h>
 
-void rg_emit_hdr_programs(struct rg_ctx *c, const struct rg_opts *o,
-			  FILE *out);
-
 const char *
 rg_ctype(struct rg_ctx *c, const struct rg_type *t)
 {

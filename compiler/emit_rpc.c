@@ -13,9 +13,6 @@
 
 #include <string.h>
 
-void rg_emit_hdr_programs(struct rg_ctx *c, const struct rg_opts *o,
-			  FILE *out);
-
 static const char runtime_abi[] =
 	"/*\n"
 	" * The ONC RPC runtime interface the stubs call (libtether's\n"

@@ -16,6 +16,7 @@ struct parser {
 	struct rg_token *start; /* first token of the current definition */
 	jmp_buf fail;		/* syntax error: resynchronise */
 	struct rg_def **tail;
+	struct rg_def *cur;	/* the definition being parsed, once named */
 };
 
 static const char *const keywords[] = {
@@ -284,6 +285,7 @@ new_def(struct parser *P, enum rg_defkind kind, struct rg_token *name)
 	d->kind = kind;
 	d->name_tok = name;
 	d->name = name ? name->text : NULL;
+	P->cur = d;
 	return d;
 }
 
@@ -302,10 +304,11 @@ enum_body(struct parser *P, struct rg_def *d)
 			break;	/* trailing comma */
 		e->name_tok = identifier(P);
 		e->name = e->name_tok->text;
-		if (consume(P, "="))
-			e->val = new_value(P);
+		/* listed before its value: a broken value keeps the name */
 		*tail = e;
 		tail = &e->next;
+		if (consume(P, "="))
+			e->val = new_value(P);
 	} while (consume(P, ","));
 	skip(P, "}");
 }
@@ -599,12 +602,20 @@ rg_parse(struct rg_ctx *c, struct rg_token *tok)
 		P->tail = &(*P->tail)->next;
 	while (P->tok->kind != RG_TK_EOF && !c->too_many) {
 		P->start = P->tok;
+		P->cur = NULL;
 		if (setjmp(P->fail) == 0) {
 			struct rg_def *d = definition(P);
 
 			*P->tail = d;
 			P->tail = &d->next;
 		} else {
+			/* keep a named definition's name, so the checker
+			 * neither calls it undefined nor checks its rest */
+			if (P->cur != NULL && P->cur->name != NULL) {
+				P->cur->broken = 1;
+				*P->tail = P->cur;
+				P->tail = &P->cur->next;
+			}
 			resync(P, P->tok);
 		}
 	}

@@ -169,6 +169,8 @@ struct rg_def {
 	const char *text;		/* PASS */
 	int mark;			/* checker's scratch */
 	int ext;			/* CONST from a %#define line */
+	int broken;			/* a syntax error cut it short: its
+					 * name exists, nothing else is sure */
 };
 
 /* ------------------------------------------------------------------ */
@@ -311,6 +313,11 @@ const char *rg_call_ctype(struct rg_ctx *c, const struct rg_decl *d);
 /* Its codec, and the generated codec for a procedure's argument struct */
 const char *rg_call_codec(struct rg_ctx *c, const struct rg_opts *o,
 			  const struct rg_decl *d);
+
+/* The program part of the header (emit_rpc.c): #defines, the runtime
+ * interface the stubs call, client and server prototypes. */
+void rg_emit_hdr_programs(struct rg_ctx *c, const struct rg_opts *o,
+			  FILE *out);
 
 /* Each writes one output file for the checked c->defs to out. */
 void rg_emit_hdr(struct rg_ctx *c, const struct rg_opts *o, FILE *out);
