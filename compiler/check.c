@@ -903,6 +903,7 @@ rg_front(struct rg_ctx *c, const char *file, const char *text, size_t len)
 	c->oom = &jb;
 	if (setjmp(jb) != 0) {
 		c->oom = saved;
+		rg_flush_diags(c);
 		return -TETHER_ENOMEM;
 	}
 	{
@@ -916,5 +917,6 @@ rg_front(struct rg_ctx *c, const char *file, const char *text, size_t len)
 	}
 	rc = c->nerrors ? -TETHER_ESYNTAX : 0;
 	c->oom = saved;
+	rg_flush_diags(c);
 	return rc;
 }

@@ -24,6 +24,9 @@ rg_ctx_init(struct rg_ctx *c, FILE *err, size_t max_bytes)
 void
 rg_ctx_fini(struct rg_ctx *c)
 {
+	rg_flush_diags(c);
+	tether_free(c->pend);
+	c->pend = NULL;
 	tether_arena_free(c->arena);
 	c->arena = NULL;
 }
@@ -237,18 +240,16 @@ print_expanded(FILE *f, const char *l, const char *e)
 }
 
 static void
-report(struct rg_ctx *c, const struct rg_token *t, const char *kind,
+format(struct rg_ctx *c, FILE *f, const struct rg_token *t, const char *kind,
        const char *fmt, va_list ap)
 {
 	const char *l = NULL, *le = NULL, *at = NULL;
 	int col, i, width;
 
-	if (c->err == NULL)
-		return;
 	if (t == NULL) {
-		fprintf(c->err, "tether-rpcgen: %s: ", kind);
-		vfprintf(c->err, fmt, ap);
-		fputc('\n', c->err);
+		fprintf(f, "tether-rpcgen: %s: ", kind);
+		vfprintf(f, fmt, ap);
+		fputc('\n', f);
 		return;
 	}
 	if (c->read_sources) {
@@ -267,19 +268,100 @@ report(struct rg_ctx *c, const struct rg_token *t, const char *kind,
 			at = le;
 	}
 	col = display_col(l, at);
-	fprintf(c->err, "%s:%d:%d: %s: ", t->file, t->line, col, kind);
-	vfprintf(c->err, fmt, ap);
-	fputc('\n', c->err);
-	width = fprintf(c->err, "%5d", t->line);
-	fputs(" | ", c->err);
-	print_expanded(c->err, l, le);
-	fputc('\n', c->err);
-	fprintf(c->err, "%*s | ", width, "");
-	fprintf(c->err, "%*s^", col - 1, "");
+	fprintf(f, "%s:%d:%d: %s: ", t->file, t->line, col, kind);
+	vfprintf(f, fmt, ap);
+	fputc('\n', f);
+	width = fprintf(f, "%5d", t->line);
+	fputs(" | ", f);
+	print_expanded(f, l, le);
+	fputc('\n', f);
+	fprintf(f, "%*s | ", width, "");
+	fprintf(f, "%*s^", col - 1, "");
 	for (i = 1; i < (int)t->len && t->kind != RG_TK_EOF &&
 		    t->kind != RG_TK_PERCENT; i++)
-		fputc('~', c->err);
-	fputc('\n', c->err);
+		fputc('~', f);
+	fputc('\n', f);
+}
+
+void
+rg_flush_diags(struct rg_ctx *c)
+{
+	int i, j;
+
+	/* stable insertion sort by position: at most RG_MAX_PENDING */
+	for (i = 1; i < c->npend; i++) {
+		struct rg_pending p = c->pend[i];
+
+		for (j = i; j > 0 && c->pend[j - 1].seq > p.seq; j--)
+			c->pend[j] = c->pend[j - 1];
+		c->pend[j] = p;
+	}
+	for (i = 0; i < c->npend; i++) {
+		if (c->err != NULL)
+			fputs(c->pend[i].text, c->err);
+		tether_free(c->pend[i].text);
+	}
+	c->npend = 0;
+}
+
+/*
+ * Format one diagnostic and hold it back (an error or warning opens an
+ * entry, a note joins the last one), so that output comes in source
+ * order although the checker finds things in its own order.
+ */
+static void
+report(struct rg_ctx *c, const struct rg_token *t, const char *kind,
+       const char *fmt, va_list ap)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int note = strcmp(kind, "note") == 0;
+
+	if (c->err == NULL)
+		return;
+	f = open_memstream(&text, &len);
+	if (f == NULL) {
+		format(c, c->err, t, kind, fmt, ap);
+		return;
+	}
+	format(c, f, t, kind, fmt, ap);
+	fclose(f);
+	/* open_memstream allocates with malloc; keep it in the hook's
+	 * accounting by copying */
+	{
+		char *copy = tether_strdup(text);
+
+		free(text);
+		text = copy;
+	}
+	if (text == NULL)
+		return;
+	if (note && c->npend > 0) {
+		struct rg_pending *p = &c->pend[c->npend - 1];
+		size_t a = strlen(p->text), b = strlen(text);
+		char *joined = tether_realloc(p->text, a + b + 1);
+
+		if (joined != NULL) {
+			memcpy(joined + a, text, b + 1);
+			p->text = joined;
+		}
+		tether_free(text);
+		return;
+	}
+	if (c->pend == NULL) {
+		c->pend = tether_calloc(RG_MAX_PENDING, sizeof(*c->pend));
+		if (c->pend == NULL) {
+			fputs(text, c->err);
+			tether_free(text);
+			return;
+		}
+	}
+	if (c->npend == RG_MAX_PENDING)
+		rg_flush_diags(c);
+	c->pend[c->npend].seq = t != NULL ? t->seq : 0x7fffffff;
+	c->pend[c->npend].text = text;
+	c->npend++;
 }
 
 void
@@ -292,9 +374,9 @@ rg_error(struct rg_ctx *c, const struct rg_token *tok, const char *fmt, ...)
 		return;
 	if (c->nerrors > RG_MAX_ERRORS) {
 		c->too_many = 1;
-		if (c->err != NULL)
-			fprintf(c->err, "tether-rpcgen: too many errors, "
-					"stopping\n");
+		va_start(ap, fmt);
+		report(c, NULL, "error", "too many errors, stopping", ap);
+		va_end(ap);
 		return;
 	}
 	va_start(ap, fmt);

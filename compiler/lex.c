@@ -19,6 +19,7 @@ struct lexer {
 	int line;
 	struct rg_token head;
 	struct rg_token *tail;
+	int nseq;		/* tokens made so far */
 };
 
 static const char *
@@ -42,6 +43,7 @@ new_token(struct lexer *L, enum rg_tok_kind kind, const char *s, size_t len)
 	t->col = (int)(s - L->lbeg) + 1;
 	t->lbeg = L->lbeg;
 	t->lend = line_end(L);
+	t->seq = ++L->nseq;
 	L->tail->next = t;
 	L->tail = t;
 	return t;
@@ -62,6 +64,7 @@ here(struct lexer *L, const char *s)
 	t.col = (int)(s - L->lbeg) + 1;
 	t.lbeg = L->lbeg;
 	t.lend = line_end(L);
+	t.seq = L->nseq + 1;	/* before the token that follows */
 	return t;
 }
 

@@ -38,6 +38,7 @@ struct rg_token {
 	size_t len;
 	int64_t num;		/* RG_TK_NUM: the value */
 	int num_bad;		/* RG_TK_NUM: did not fit 64 bits */
+	int seq;		/* position in the stream: orders diagnostics */
 	const char *file;	/* as the last line marker named it */
 	int line;		/* 1-based, in file */
 	int col;		/* 1-based byte column in the text read */
@@ -186,6 +187,14 @@ struct rg_srcfile {
 
 struct rg_sym;
 
+/* A diagnostic held back so that they print in source order. */
+struct rg_pending {
+	int seq;
+	char *text;	/* the message, source line, caret, and notes */
+};
+
+#define RG_MAX_PENDING 256
+
 struct rg_ctx {
 	struct tether_arena *arena;
 	FILE *err;		/* diagnostics go here; NULL: count only */
@@ -206,6 +215,8 @@ struct rg_ctx {
 	struct rg_sym **syms;	/* checker's hash table */
 	size_t nsyms;
 	int too_many;		/* stopped reporting */
+	struct rg_pending *pend;	/* RG_MAX_PENDING slots, lazily */
+	int npend;
 };
 
 /*
@@ -234,6 +245,11 @@ void rg_warn(struct rg_ctx *c, const struct rg_token *tok, const char *fmt,
 	     ...) TETHER_PRINTF(3, 4);
 void rg_note(struct rg_ctx *c, const struct rg_token *tok, const char *fmt,
 	     ...) TETHER_PRINTF(3, 4);
+
+/* Print the diagnostics held back so far, in source order (a note stays
+ * with its error). rg_front calls it; so must other callers of the
+ * stages before reading c->err. */
+void rg_flush_diags(struct rg_ctx *c);
 
 /*
  * rg_tokenize - split text (len bytes, need not be NUL-terminated) into
