@@ -26,6 +26,9 @@ emit_all(struct rg_ctx *c, const struct rg_opts *o, size_t *len)
 	rg_emit_xdr(c, o, f);
 	rg_emit_clnt(c, o, f);
 	rg_emit_svc(c, o, f);
+	rg_emit_sample_clnt(c, o, f);
+	rg_emit_sample_svc(c, o, f);
+	rg_emit_fill(c, o, f);
 	fclose(f);
 	return mem;
 }
