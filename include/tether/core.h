@@ -169,8 +169,10 @@ unsigned long tether_alloc_count(void);
  * A byte buffer that grows on demand but never past the maximum given
  * at init (like curl's dynbuf). The layout is public so it can be
  * embedded; fields are read-only to callers.
- * Invariants: len <= cap <= max; data is NULL iff cap == 0; when
- * cap > len, data[len] is a NUL byte (so text can be used as a string).
+ * Invariants: len <= max; data is NULL iff cap == 0; when data is not
+ * NULL, len < cap <= max + 1 and data[len] is a NUL byte, so text can
+ * be used as a string (the NUL's byte is the "+ 1": a buffer full to
+ * max is still terminated).
  */
 struct tether_buf {
 	unsigned char *data;	/* read-only */
@@ -189,18 +191,21 @@ void tether_buf_free(struct tether_buf *b);
 void tether_buf_reset(struct tether_buf *b);
 
 /*
- * Make room for extra more bytes. Returns 0, -TETHER_ENOSPC if len +
- * extra would pass max (nothing changes), or -TETHER_ENOMEM.
+ * Make room for extra more bytes (plus the NUL). Returns 0,
+ * -TETHER_ENOSPC if len + extra would pass max, or -TETHER_ENOMEM; on
+ * error nothing changes. Storage grows by doubling, capped at max + 1.
  */
 int tether_buf_reserve(struct tether_buf *b, size_t extra);
 
 /* Append n bytes (or a string). Errors as tether_buf_reserve; on error
- * the buffer is unchanged. */
+ * the buffer is unchanged. p may point into b itself; n == 0 with
+ * p == NULL is allowed. */
 int tether_buf_append(struct tether_buf *b, const void *p, size_t n);
 int tether_buf_append_str(struct tether_buf *b, const char *s);
 
 /* Append formatted text. Errors as tether_buf_reserve, -TETHER_EINVAL
- * on a format error; on error the buffer is unchanged. */
+ * on a format error; on error the buffer is unchanged. No argument may
+ * point into b (growing it may move the storage). */
 int tether_buf_printf(struct tether_buf *b, const char *fmt, ...)
 	TETHER_PRINTF(2, 3);
 int tether_buf_vprintf(struct tether_buf *b, const char *fmt, va_list ap)
@@ -235,8 +240,10 @@ struct tether_ring {
 	size_t len;		/* read-only: bytes stored */
 };
 
-/* Allocate a ring of size bytes (size > 0). -TETHER_EINVAL, -TETHER_ENOMEM. */
+/* Allocate a ring of size bytes (size > 0). -TETHER_EINVAL, -TETHER_ENOMEM;
+ * on error *r is a valid empty ring of size 0 (free is harmless). */
 int tether_ring_init(struct tether_ring *r, size_t size);
+/* Free the storage; *r becomes an empty ring of size 0. */
 void tether_ring_free(struct tether_ring *r);
 
 static inline size_t
@@ -259,7 +266,8 @@ size_t tether_ring_read(struct tether_ring *r, void *p, size_t n);
 size_t tether_ring_peek(const struct tether_ring *r, size_t off, void *p,
 			size_t n);
 
-/* Drop n readable bytes (n > len drops everything). */
+/* Drop n readable bytes (n > len drops everything). An emptied ring
+ * restarts at offset 0, so the next receive gets its room in one piece. */
 void tether_ring_drop(struct tether_ring *r, size_t n);
 
 /*
@@ -267,7 +275,8 @@ void tether_ring_drop(struct tether_ring *r, size_t n);
  * bytes (for writev/sendmsg) and returns the piece count (0..2);
  * tether_ring_write_iov does the same for the free room (for readv/
  * recvmsg). After the system call, tether_ring_drop(r, sent) or
- * tether_ring_commit(r, received).
+ * tether_ring_commit(r, received); committing more than the room is a
+ * bug (TETHER_BUG_ON). Unused iov entries are set to {NULL, 0}.
  */
 int tether_ring_read_iov(const struct tether_ring *r, struct iovec iov[2]);
 int tether_ring_write_iov(const struct tether_ring *r, struct iovec iov[2]);
@@ -278,7 +287,10 @@ void tether_ring_commit(struct tether_ring *r, size_t n);
  * writev() of the contents on fd. Return the byte count moved (0 from
  * recv means end of file; from send, nothing to send), -TETHER_EAGAIN
  * when the socket would block, -TETHER_ENOSPC when recv finds the ring
- * full, or another negative code for a socket error.
+ * full, or another negative code for a socket error. A call interrupted
+ * by a signal (EINTR) is restarted. On a socket, send uses sendmsg()
+ * with MSG_NOSIGNAL rather than writev(), so a closed peer gives
+ * -TETHER_EPIPE instead of SIGPIPE; other descriptors get writev().
  */
 ssize_t tether_ring_recv(struct tether_ring *r, int fd);
 ssize_t tether_ring_send(struct tether_ring *r, int fd);
@@ -291,14 +303,18 @@ ssize_t tether_ring_send(struct tether_ring *r, int fd);
  * A region allocator: many small allocations, freed together. Decoded
  * RPC arguments live in one arena per call, reset after the reply.
  * Memory is taken from the allocator hook in chunks; reset keeps the
- * chunks for reuse and costs O(1). max_bytes bounds the total chunk
- * memory the arena may hold (0 means no bound).
+ * chunks for reuse and costs O(1), and repeating the same requests
+ * after a reset takes nothing more from the hook. max_bytes bounds the
+ * total chunk memory (not counting per-chunk headers) the arena may
+ * hold (0 means no bound); kept chunks an epoch does not need are
+ * given back when a new one would pass the bound.
  */
 struct tether_arena;
 
 /*
  * tether_arena_new - create an arena whose chunks are chunk_size bytes
- * (0 picks a default; larger requests get a chunk of their own).
+ * (0 picks a default; larger requests get a chunk of their own; a
+ * chunk_size above a non-zero max_bytes is lowered to max_bytes).
  * Returns NULL on allocation failure.
  */
 struct tether_arena *tether_arena_new(size_t chunk_size, size_t max_bytes);
@@ -763,6 +779,74 @@ int tether_addr_to_uaddr(const struct tether_addr *a, enum tether_netid netid,
 /* ==== END SECTION addr ==== */
 
 /* ==== SECTION hash: hashing (owned by lib/core/hash.c) ==== */
+
+/*
+ * Two hashes. SipHash-2-4 is keyed: with a secret random key an attacker
+ * cannot make keys collide, so use it for every table whose keys come
+ * from the network. The fast hash is not keyed against attack; use it
+ * for load-balancing keys, where several nodes must make the same
+ * choice from a shared seed. Both read their input byte by byte, so
+ * the values are the same on every platform.
+ */
+
+/* A SipHash key: 128 bits, as two little-endian 64-bit halves. */
+struct tether_hash_key {
+	uint64_t k0;	/* key bytes 0..7, little-endian */
+	uint64_t k1;	/* key bytes 8..15, little-endian */
+};
+
+/* Set *key from 16 bytes, numbered as in the SipHash paper. */
+void tether_hash_key_set(struct tether_hash_key *key /* OUT */,
+			 const unsigned char bytes[16]);
+
+/*
+ * tether_hash_key_random - fill *key from the kernel's random source
+ * (getrandom; getentropy off Linux). Blocks only at early boot, until
+ * the kernel's pool is seeded. Returns 0 or a negative code (e.g.
+ * -TETHER_ESYS when the call is missing); *key is unchanged on error.
+ */
+int tether_hash_key_random(struct tether_hash_key *key /* OUT */);
+
+/*
+ * tether_hash_siphash - SipHash-2-4 of the n bytes at p under key,
+ * 64-bit output (the reference implementation's value read as a
+ * little-endian integer). p may be NULL when n is 0.
+ */
+uint64_t tether_hash_siphash(const struct tether_hash_key *key,
+			     const void *p, size_t n);
+
+/*
+ * tether_hash_fast - a fast non-cryptographic 64-bit hash of n bytes
+ * (multiply-and-fold, in the style of wyhash), quickest for keys of a
+ * few dozen bytes. Different seeds give unrelated functions. Not for
+ * tables an attacker can fill: use tether_hash_siphash there.
+ * p may be NULL when n is 0.
+ */
+uint64_t tether_hash_fast(const void *p, size_t n, uint64_t seed);
+
+/*
+ * tether_hash_u64 - mix a 64-bit value (the splitmix64 finalizer): a
+ * bijection in which each input bit flips each output bit with
+ * probability about 1/2. For integer keys, flow labels, and combining
+ * hashes (tether_hash_u64(h1 ^ h2 * k)). Note tether_hash_u64(0) == 0.
+ */
+uint64_t tether_hash_u64(uint64_t x);
+
+/*
+ * tether_hash_sockaddr - tether_hash_fast of a socket address's
+ * identity, for persistence and balancing keys: for AF_INET the
+ * address, for AF_INET6 the address and scope id, plus the port when
+ * with_port is non-zero. An IPv4-mapped IPv6 address (::ffff:a.b.c.d)
+ * hashes as the IPv4 address, so a client seen on a dual-stack socket
+ * and on an IPv4 socket gets one value. Padding, sin6_flowinfo and
+ * other unused fields are ignored. AF_UNIX hashes the path (up to its
+ * NUL; all len bytes for an abstract name). Any other family, or a len
+ * too short for its family, hashes the len raw bytes. sa may be NULL
+ * when len is 0.
+ */
+uint64_t tether_hash_sockaddr(const struct sockaddr *sa, socklen_t len,
+			      int with_port, uint64_t seed);
+
 /* ==== END SECTION hash ==== */
 
 /* ==== SECTION daemon: log, pidfile, privileges, config tokenizer ==== */

@@ -6,9 +6,18 @@
  * So reset is O(1) and a steady-state call allocates nothing from the
  * system. A request larger than a chunk gets a chunk of its own.
  *
+ * When the cursor's chunk is full, the first kept chunk after it that
+ * can take the request is moved up to follow the cursor, so a kept
+ * chunk is never skipped (and wasted) for the rest of the epoch; a new
+ * chunk is linked in at the same place. The list is thus in the order
+ * of use, and the same sequence of requests after a reset walks the
+ * same chunks without allocating: held stays constant.
+ *
  * Invariants: used <= held; held <= max_bytes when max_bytes != 0; in
  * the current epoch, every chunk after "cur" is untouched, so the
  * cursor only moves forward and never hands out a byte twice.
+ * Alignment is computed on addresses, not offsets, so it holds for any
+ * alignment up to 4096 whatever the allocator hook returns.
  */
 #include "tether/core.h"
 
@@ -16,13 +25,14 @@
 
 #define ARENA_DEFAULT_CHUNK 4096
 #define ARENA_ALIGN 16
+#define ARENA_MAX_ALIGN 4096
 
 struct arena_chunk {
 	struct arena_chunk *next;
 	size_t size;		/* usable bytes in mem[] */
-	size_t off;		/* first free byte, valid when epoch matches */
-	unsigned long epoch;
-	_Alignas(ARENA_ALIGN) unsigned char mem[];
+	size_t off;		/* first free byte, if epoch is current */
+	uint64_t epoch;		/* 64 bits: never wraps in practice */
+	_Alignas(max_align_t) unsigned char mem[];
 };
 
 struct tether_arena {
@@ -31,8 +41,8 @@ struct tether_arena {
 	size_t chunk_size;
 	size_t max_bytes;
 	size_t held;			/* sum of chunk sizes */
-	size_t used;			/* handed out since the last reset */
-	unsigned long epoch;
+	size_t used;			/* handed out since last reset */
+	uint64_t epoch;
 };
 
 struct tether_arena *
@@ -43,6 +53,9 @@ tether_arena_new(size_t chunk_size, size_t max_bytes)
 	if (a == NULL)
 		return NULL;
 	a->chunk_size = chunk_size ? chunk_size : ARENA_DEFAULT_CHUNK;
+	/* A chunk bigger than the bound could never be allocated. */
+	if (max_bytes != 0 && a->chunk_size > max_bytes)
+		a->chunk_size = max_bytes;
 	a->max_bytes = max_bytes;
 	return a;
 }
@@ -61,31 +74,36 @@ tether_arena_free(struct tether_arena *a)
 	tether_free(a);
 }
 
+/*
+ * Offset in c where n bytes aligned to align fit, or (size_t)-1. The
+ * chunk's offset is taken as 0 if the chunk is stale (older epoch).
+ */
 static size_t
-align_up(size_t off, size_t align)
+chunk_fit(const struct tether_arena *a, const struct arena_chunk *c,
+	  size_t n, size_t align)
 {
-	return (off + align - 1) & ~(align - 1);
-}
+	uintptr_t base = (uintptr_t)c->mem;
+	uintptr_t at = base + (c->epoch == a->epoch ? c->off : 0);
+	uintptr_t aligned = (at + (align - 1)) & ~(uintptr_t)(align - 1);
+	size_t off;
 
-/* Room for n bytes aligned to align in chunk c, or (size_t)-1. */
-static size_t
-chunk_fit(const struct arena_chunk *c, size_t n, size_t align)
-{
-	size_t off = align_up(c->off, align);
-
-	if (off < c->off || off > c->size || c->size - off < n)
+	if (aligned < at)
+		return (size_t)-1;
+	off = (size_t)(aligned - base);
+	if (off > c->size || c->size - off < n)
 		return (size_t)-1;
 	return off;
 }
 
-/* A chunk seen for the first time this epoch is empty. */
+/* Link c right after "after" (NULL: at the head of the list). */
 static void
-chunk_refresh(const struct tether_arena *a, struct arena_chunk *c)
+link_after(struct tether_arena *a, struct arena_chunk *after,
+	   struct arena_chunk *c)
 {
-	if (c->epoch != a->epoch) {
-		c->epoch = a->epoch;
-		c->off = 0;
-	}
+	struct arena_chunk **link = after ? &after->next : &a->first;
+
+	c->next = *link;
+	*link = c;
 }
 
 /* Free the chunks after "after" (all untouched this epoch). */
@@ -103,33 +121,38 @@ drop_unused(struct tether_arena *a, struct arena_chunk *after)
 	*link = NULL;
 }
 
+/*
+ * A new chunk of at least need bytes, linked after "after" (the
+ * cursor). Prefers chunk_size; near the bound, settles for what the
+ * bound leaves if that still holds need bytes.
+ */
 static struct arena_chunk *
-chunk_new(struct tether_arena *a, struct arena_chunk *after, size_t size)
+chunk_new(struct tether_arena *a, struct arena_chunk *after, size_t need)
 {
 	struct arena_chunk *c;
+	size_t size = need > a->chunk_size ? need : a->chunk_size;
 
 	if (size > SIZE_MAX - sizeof(*c))
 		return NULL;
-	if (a->max_bytes != 0 && size > a->max_bytes)
-		return NULL;
-	/* Over the bound: give back kept chunks this epoch has not used. */
-	if (a->max_bytes != 0 && a->held > a->max_bytes - size)
-		drop_unused(a, after);
-	if (a->max_bytes != 0 && a->held > a->max_bytes - size)
-		return NULL;
+	if (a->max_bytes != 0) {
+		if (need > a->max_bytes)
+			return NULL;
+		/* Over the bound: give back kept chunks this epoch has
+		 * not used (none of them could take the request). */
+		if (a->held > a->max_bytes - size)
+			drop_unused(a, after);
+		if (a->held > a->max_bytes - need)
+			return NULL;
+		if (size > a->max_bytes - a->held)
+			size = a->max_bytes - a->held;
+	}
 	c = tether_malloc(sizeof(*c) + size);
 	if (c == NULL)
 		return NULL;
 	c->size = size;
 	c->off = 0;
 	c->epoch = a->epoch;
-	if (after == NULL) {
-		c->next = a->first;
-		a->first = c;
-	} else {
-		c->next = after->next;
-		after->next = c;
-	}
+	link_after(a, after, c);
 	a->held += size;
 	return c;
 }
@@ -137,36 +160,45 @@ chunk_new(struct tether_arena *a, struct arena_chunk *after, size_t size)
 void *
 tether_arena_alloc_aligned(struct tether_arena *a, size_t n, size_t align)
 {
-	struct arena_chunk *c, *last = NULL;
+	struct arena_chunk *c, **link;
 	size_t off, need;
 
-	if (align == 0 || (align & (align - 1)) != 0 || align > 4096)
+	if (align == 0 || (align & (align - 1)) != 0 || align > ARENA_MAX_ALIGN)
 		return NULL;
 	if (n == 0)
 		n = 1;
-	for (c = a->cur ? a->cur : a->first; c != NULL; c = c->next) {
-		chunk_refresh(a, c);
-		off = chunk_fit(c, n, align);
+	c = a->cur;
+	if (c != NULL) {
+		off = chunk_fit(a, c, n, align);
 		if (off != (size_t)-1)
 			goto found;
-		last = c;
-		/* Leaving a small kept chunk for a large request wastes it for
-		 * this epoch only; stop scanning when nothing left can fit. */
-		if (n > a->chunk_size)
-			break;
 	}
-	need = n + (align > ARENA_ALIGN ? align : 0);
+	/* The cursor's chunk is full: find a kept chunk that fits and
+	 * move it up to follow the cursor, so none is skipped. */
+	for (link = c ? &c->next : &a->first; *link != NULL;
+	     link = &(*link)->next) {
+		off = chunk_fit(a, *link, n, align);
+		if (off != (size_t)-1) {
+			c = *link;
+			*link = c->next;
+			link_after(a, a->cur, c);
+			goto found;
+		}
+	}
+	/* Worst case the chunk's memory starts 1 byte past an alignment
+	 * boundary; the hook only promises malloc's alignment. */
+	need = n + (align - 1);
 	if (need < n)
 		return NULL;
-	c = chunk_new(a, last ? last : a->cur,
-		      need > a->chunk_size ? need : a->chunk_size);
+	c = chunk_new(a, a->cur, need);
 	if (c == NULL)
 		return NULL;
-	off = chunk_fit(c, n, align);
+	off = chunk_fit(a, c, n, align);
 	TETHER_BUG_ON(off == (size_t)-1);
 found:
-	a->cur = c;
+	c->epoch = a->epoch;
 	c->off = off + n;
+	a->cur = c;
 	a->used += n;
 	return c->mem + off;
 }
