@@ -1,7 +1,8 @@
 /*
  * tether/rpc.h - ONC RPC (RFC 5531): message headers, credentials and
  * record marking for stream transports; call outcomes, the duplicate
- * request cache, and the server and client runtime on the event loop.
+ * request cache, the server and client runtime on the event loop, and
+ * the portmapper client.
  */
 #ifndef TETHER_RPC_H
 #define TETHER_RPC_H
@@ -888,6 +889,114 @@ tether_rpc_client_call(struct tether_rpc_client *c, uint32_t proc,
 size_t tether_rpc_client_pending(const struct tether_rpc_client *c);
 
 /* ==== END SECTION client ==== */
+
+/* ==== SECTION rpcb: portmapper client (owned by lib/rpc/rpcb.c) ==== */
+
+/*
+ * Registering with, and asking, the portmapper: rpcbind versions 4 and
+ * 3 (SET, UNSET, GETADDR with universal addresses) over the local socket
+ * rpcbind listens on, as libtirpc does, and portmap version 2 (SET,
+ * UNSET, GETPORT) over TCP to port 111 where there is no local socket
+ * (tether-portmap, old portmappers, remote hosts). These live in rpc.h
+ * rather than a header of their own because they are a thin layer on
+ * the client above.
+ *
+ * One-shot calls block (each runs a client on a private loop, bounded by
+ * the timeout). The keeper runs on the server's loop and keeps
+ * registrations alive: every check_ms it asks the portmapper whether
+ * each registration is still there and registers it again if not, so a
+ * portmapper that was killed and restarted finds the server again
+ * within one period, without restarting the server.
+ */
+#define TETHER_RPCB_PROG 100000u
+#define TETHER_RPCB_PORT 111
+#define TETHER_RPCB_LOCAL_PATH "/run/rpcbind.sock"
+#define TETHER_RPCB_DEFAULT_TIMEOUT_MS 3000u
+#define TETHER_RPCB_DEFAULT_CHECK_MS 1000u
+
+/* Where the portmapper is; zeroed means the defaults in brackets. */
+struct tether_rpcb_config {
+	const char *local_path;	/* [TETHER_RPCB_LOCAL_PATH] rpcbind v4/v3 */
+	int no_local;		/* non-zero: never use the local socket */
+	const struct tether_addr *remote; /* [127.0.0.1:111] v4/v3 GETADDR,
+					   * v2 for everything */
+	unsigned timeout_ms;	/* [3000] per call */
+};
+
+/*
+ * tether_rpcb_set - register (prog, vers, netid) at addr: rpcbind v4 SET
+ * over the local socket, or, when there is none, portmap v2 SET over TCP
+ * to the remote (tcp and udp netids only). Returns 0; -TETHER_EEXIST
+ * when the portmapper refuses (another address holds the entry);
+ * -TETHER_ENOTSUP (a netid v2 cannot carry); -TETHER_ECONNREFUSED,
+ * -TETHER_ETIMEDOUT (no portmapper); -TETHER_EPROTO (it answered with
+ * an RPC error); -TETHER_EINVAL, -TETHER_ENOMEM.
+ */
+int tether_rpcb_set(const struct tether_rpcb_config *cfg, uint32_t prog,
+		    uint32_t vers, enum tether_netid netid,
+		    const struct tether_addr *addr);
+
+/*
+ * tether_rpcb_unset - remove (prog, vers, netid); TETHER_NETID_MAX
+ * removes every netid. Returns 0, -TETHER_ENOENT (nothing removed), or
+ * the errors of tether_rpcb_set.
+ */
+int tether_rpcb_unset(const struct tether_rpcb_config *cfg, uint32_t prog,
+		      uint32_t vers, enum tether_netid netid);
+
+/*
+ * tether_rpcb_getaddr - where (prog, vers, netid) is served: GETADDR v4,
+ * then v3 if the portmapper has no v4, then portmap v2 GETPORT (tcp and
+ * udp), over TCP to cfg->remote (127.0.0.1:111 by default; never the
+ * local socket, over which rpcbind answers nothing for inet netids).
+ * The host of a v2 answer is the remote's. Returns 0 and
+ * *out; -TETHER_ENOENT (not registered); the other errors as above.
+ */
+int tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
+			uint32_t vers, enum tether_netid netid,
+			struct tether_addr *out /* OUT */);
+
+/* Registrations kept alive on a loop. */
+struct tether_rpcb_keeper;
+
+struct tether_rpcb_keeper_stats {
+	uint64_t checks;	/* lookups made */
+	uint64_t sets;		/* registrations (re)made */
+	uint64_t failures;	/* calls that failed (no portmapper...) */
+	unsigned registered;	/* registrations seen in place at the
+				 * last check */
+};
+
+/*
+ * tether_rpcb_keeper_new - a keeper on loop (cfg copied; cfg->remote is
+ * copied too), checking every check_ms (0: 1000). Returns 0 and *out,
+ * -TETHER_ENOMEM, -TETHER_EINVAL.
+ */
+int tether_rpcb_keeper_new(struct tether_rpcb_keeper **out /* OUT */,
+			   struct tether_loop *loop,
+			   const struct tether_rpcb_config *cfg,
+			   unsigned check_ms);
+
+/*
+ * tether_rpcb_keeper_add - keep (prog, vers, netid) registered at addr.
+ * The first registration is attempted at once (asynchronously).
+ * Returns 0, -TETHER_EINVAL, -TETHER_ENOMEM.
+ */
+int tether_rpcb_keeper_add(struct tether_rpcb_keeper *k, uint32_t prog,
+			   uint32_t vers, enum tether_netid netid,
+			   const struct tether_addr *addr);
+
+void tether_rpcb_keeper_get_stats(const struct tether_rpcb_keeper *k,
+				  struct tether_rpcb_keeper_stats *st /* OUT */);
+
+/*
+ * tether_rpcb_keeper_free - stop keeping; with unregister set, remove
+ * every registration first (blocking, tether_rpcb_unset). Not from a
+ * callback of the loop. NULL is a no-op.
+ */
+void tether_rpcb_keeper_free(struct tether_rpcb_keeper *k, int unregister);
+
+/* ==== END SECTION rpcb ==== */
 
 #ifdef __cplusplus
 }

@@ -41,3 +41,12 @@ else()
 			"echo 'rpcgen or libtirpc missing: install rpcgen libtirpc-dev' >&2; exit 1")
 	endforeach()
 endif()
+
+# A tether server and Debian's rpcbind in private namespaces (needs root
+# for unshare): registration, rpcinfo, restart of the portmapper.
+# Debian packages: rpcbind, iproute2, util-linux.
+add_executable(runtime_rpcbind ${CMAKE_CURRENT_LIST_DIR}/runtime_rpcbind.c)
+target_link_libraries(runtime_rpcbind PRIVATE tether_static)
+tether_test(interop.runtime.rpcbind LABEL interop TIMEOUT 120
+	COMMAND ${CMAKE_CURRENT_LIST_DIR}/runtime_rpcbind.sh
+		$<TARGET_FILE:runtime_rpcbind>)

@@ -459,6 +459,7 @@ tirpc_errors(struct sockaddr_in *sin, int udp)
 	st = clnt_call(cl, 0, VOIDPROC, NULL, VOIDPROC,
 		       NULL, tv);
 	CHECK(st == RPC_SUCCESS);
+	auth_destroy(cl->cl_auth);	/* clnt_destroy leaves it to us */
 	clnt_destroy(cl);
 	sock = RPC_ANYSOCK;
 	cl = udp ? clntudp_create(sin, TPROG + 1, 1, wait, &sock) :
