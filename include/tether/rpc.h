@@ -826,6 +826,21 @@ int tether_rpc_client_new(struct tether_rpc_client **out /* OUT */,
 			  const struct tether_rpc_client_config *cfg);
 
 /*
+ * tether_rpc_client_new_lookup - the same, for a server found through
+ * the portmapper on host (its port is ignored: 111 is asked; NULL means
+ * 127.0.0.1) with tether_rpcb_getaddr (GETADDR v4, v3, then portmap v2
+ * GETPORT; blocking, bounded by cfg's timeout or 3 s). netid picks the
+ * transport (udp, udp6: datagrams; tcp, tcp6, local: stream).
+ * Returns 0 and *out, -TETHER_ENOENT (not registered), or the errors of
+ * tether_rpcb_getaddr and tether_rpc_client_new.
+ */
+int tether_rpc_client_new_lookup(struct tether_rpc_client **out /* OUT */,
+				 struct tether_loop *loop,
+				 const struct tether_addr *host, uint32_t prog,
+				 uint32_t vers, enum tether_netid netid,
+				 const struct tether_rpc_client_config *cfg);
+
+/*
  * tether_rpc_client_free - close the client. Calls still in flight
  * complete with CANCELED first (their callbacks run from here). Not
  * from one of the client's own callbacks. NULL is a no-op.
@@ -947,9 +962,11 @@ int tether_rpcb_unset(const struct tether_rpcb_config *cfg, uint32_t prog,
 /*
  * tether_rpcb_getaddr - where (prog, vers, netid) is served: GETADDR v4,
  * then v3 if the portmapper has no v4, then portmap v2 GETPORT (tcp and
- * udp), over TCP to cfg->remote (127.0.0.1:111 by default; never the
- * local socket, over which rpcbind answers nothing for inet netids).
- * The host of a v2 answer is the remote's. Returns 0 and
+ * udp), to cfg->remote (127.0.0.1:111 by default) over the netid's
+ * own transport (rpcbind answers for the transport asked over: UDP for
+ * udp, TCP for tcp; give an IPv6 remote for tcp6 and udp6), or over the
+ * local socket for local. The host of a v2 answer is the remote's.
+ * Returns 0 and
  * *out; -TETHER_ENOENT (not registered); the other errors as above.
  */
 int tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
@@ -979,7 +996,9 @@ int tether_rpcb_keeper_new(struct tether_rpcb_keeper **out /* OUT */,
 
 /*
  * tether_rpcb_keeper_add - keep (prog, vers, netid) registered at addr.
- * The first registration is attempted at once (asynchronously).
+ * The first registration is attempted at once (asynchronously). Checks
+ * use portmap v2 GETPORT over TCP, so tcp and udp registrations are
+ * seen in place; others are simply SET again every round.
  * Returns 0, -TETHER_EINVAL, -TETHER_ENOMEM.
  */
 int tether_rpcb_keeper_add(struct tether_rpcb_keeper *k, uint32_t prog,

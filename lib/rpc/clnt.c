@@ -717,8 +717,19 @@ tether_rpc_client_call(struct tether_rpc_client *c, uint32_t proc,
 	while (!w.done) {
 		rc = tether_loop_run_once(c->loop, -1);
 		if (rc < 0 && rc != -TETHER_EAGAIN) {
-			w.r.status = TETHER_RPC_ST_CANTRECV;
-			w.r.err = rc;
+			struct tether_rpc_result fail;
+			struct clnt_call *call;
+
+			/* The loop cannot wait: finish the call here, since
+			 * its callback points at this stack frame. */
+			memset(&fail, 0, sizeof(fail));
+			fail.status = TETHER_RPC_ST_CANTRECV;
+			fail.err = rc;
+			for (call = c->calls; call != NULL; call = call->next)
+				if (call->ud == &w)
+					break;
+			if (call != NULL)
+				call_complete(call, &fail);
 			break;
 		}
 	}
@@ -748,4 +759,37 @@ tether_rpc_client_free(struct tether_rpc_client *c)
 	if (c->own_loop)
 		tether_loop_free(c->loop);
 	tether_free(c);
+}
+
+int
+tether_rpc_client_new_lookup(struct tether_rpc_client **out /* OUT */,
+			     struct tether_loop *loop,
+			     const struct tether_addr *host, uint32_t prog,
+			     uint32_t vers, enum tether_netid netid,
+			     const struct tether_rpc_client_config *cfg)
+{
+	struct tether_rpcb_config rc_cfg;
+	struct tether_addr pm, a;
+	int rc, type;
+
+	*out = NULL;
+	if ((unsigned)netid >= TETHER_NETID_MAX)
+		return -TETHER_EINVAL;
+	type = netid == TETHER_NETID_UDP || netid == TETHER_NETID_UDP6 ?
+		       SOCK_DGRAM :
+		       SOCK_STREAM;
+	memset(&rc_cfg, 0, sizeof(rc_cfg));
+	if (host != NULL) {
+		tether_addr_copy(&pm, host);
+		if (pm.ss.ss_family != AF_UNIX &&
+		    tether_addr_set_port(&pm, TETHER_RPCB_PORT) < 0)
+			return -TETHER_EINVAL;
+		rc_cfg.remote = &pm;
+	}
+	if (cfg != NULL && cfg->timeout_ms != 0)
+		rc_cfg.timeout_ms = cfg->timeout_ms;
+	rc = tether_rpcb_getaddr(&rc_cfg, prog, vers, netid, &a);
+	if (rc < 0)
+		return rc;
+	return tether_rpc_client_new(out, loop, &a, type, prog, vers, cfg);
 }

@@ -135,16 +135,16 @@ status_to_err(const struct tether_rpc_result *r)
 /* One blocking call to the portmapper at a. *pm (may be NULL) gets a
  * PROG_MISMATCH flag. */
 static int
-rpcb_call(const struct tether_addr *a, unsigned timeout_ms, uint32_t vers,
-	  uint32_t proc, tether_xdr_fn *acodec, const void *args,
-	  tether_xdr_fn *rcodec, void *res, struct tether_arena *arena,
-	  int *pm)
+rpcb_call(const struct tether_addr *a, int socktype, unsigned timeout_ms,
+	  uint32_t vers, uint32_t proc, tether_xdr_fn *acodec,
+	  const void *args, tether_xdr_fn *rcodec, void *res,
+	  struct tether_arena *arena, int *pm)
 {
 	struct tether_rpc_client *c;
 	struct tether_rpc_result r;
 	int rc;
 
-	rc = tether_rpc_client_new(&c, NULL, a, SOCK_STREAM, TETHER_RPCB_PROG,
+	rc = tether_rpc_client_new(&c, NULL, a, socktype, TETHER_RPCB_PROG,
 				   vers, NULL);
 	if (rc < 0)
 		return rc;
@@ -212,7 +212,7 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc,
 				   (char *)(uintptr_t)tether_netid_name(netid);
 		ra.addr = uaddr;
 		ra.owner = owner;
-		rc = rpcb_call(&w.local, w.timeout_ms, 4, proc,
+		rc = rpcb_call(&w.local, SOCK_STREAM, w.timeout_ms, 4, proc,
 			       rpcb_args_codec, &ra, bool_codec, &ok, NULL,
 			       NULL);
 		if (rc == 0)
@@ -235,7 +235,7 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc,
 			return -TETHER_ENOTSUP;
 		pa.port = (uint32_t)port;
 	}
-	rc = rpcb_call(&w.remote, w.timeout_ms, 2, proc, pmap_args_codec, &pa,
+	rc = rpcb_call(&w.remote, SOCK_STREAM, w.timeout_ms, 2, proc, pmap_args_codec, &pa,
 		       bool_codec, &ok, NULL, NULL);
 	if (rc < 0)
 		return rc;
@@ -270,7 +270,7 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 	char empty[1] = "";
 	char *uaddr = NULL;
 	uint32_t v, port = 0;
-	int rc, pm = 0;
+	int rc, pm = 0, type;
 
 	if ((unsigned)netid >= TETHER_NETID_MAX || out == NULL)
 		return -TETHER_EINVAL;
@@ -280,17 +280,27 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 	arena = tether_arena_new(0, 64 * 1024);
 	if (arena == NULL)
 		return -TETHER_ENOMEM;
-	/* Over TCP even with a local socket at hand: rpcbind merges the
-	 * registered address with the transport the question came on, and
-	 * answers nothing for an inet netid asked over AF_UNIX. */
+	/* rpcbind answers GETADDR for the transport the question came on
+	 * (r_netid is not looked at): ask udp over UDP, tcp over TCP, local
+	 * over the local socket. */
 	to = &w.remote;
+	type = netid == TETHER_NETID_UDP || netid == TETHER_NETID_UDP6 ?
+		       SOCK_DGRAM :
+		       SOCK_STREAM;
+	if (netid == TETHER_NETID_LOCAL) {
+		if (w.local.len == 0) {
+			rc = -TETHER_ECONNREFUSED;
+			goto out;
+		}
+		to = &w.local;
+	}
 	ra.prog = prog;
 	ra.vers = vers;
 	ra.netid = (char *)(uintptr_t)tether_netid_name(netid);
 	ra.addr = empty;
 	ra.owner = empty;
 	for (v = 4; v >= 3; v--) {
-		rc = rpcb_call(to, w.timeout_ms, v, RPCB_GETADDR,
+		rc = rpcb_call(to, type, w.timeout_ms, v, RPCB_GETADDR,
 			       rpcb_args_codec, &ra, string_codec, &uaddr,
 			       arena, &pm);
 		if (rc == 0) {
@@ -310,7 +320,7 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 	rc = pmap_prot(netid, &pa.prot);
 	if (rc < 0)
 		goto out;
-	rc = rpcb_call(&w.remote, w.timeout_ms, 2, RPCB_GETADDR,
+	rc = rpcb_call(&w.remote, SOCK_STREAM, w.timeout_ms, 2, RPCB_GETADDR,
 		       pmap_args_codec, &pa, tether_xdr_codec_u32, &port, NULL,
 		       NULL);
 	if (rc < 0)
@@ -464,8 +474,11 @@ keeper_check(struct keeper_reg *r)
 	tether_arena_reset(r->arena);
 	r->got = NULL;
 	r->got_port = 0;
-	/* Checks go over TCP (see tether_rpcb_getaddr): portmap v2 where it
-	 * can say (tcp, udp: every portmapper has it), v4 GETADDR else. */
+	/* Checks go over TCP: portmap v2 GETPORT where it can say (tcp,
+	 * udp: every portmapper has it, and its prot field names the
+	 * transport), else v4 GETADDR, which rpcbind answers for the
+	 * transport asked over (tcp): other netids are then never seen in
+	 * place and SET again each round, harmlessly refused. */
 	r->v2check = pmap_prot(r->netid, &pa.prot) == 0;
 	if (!r->v2check) {
 		ra.prog = r->prog;

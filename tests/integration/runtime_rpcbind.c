@@ -7,6 +7,8 @@
  *   getaddr PROG VERS NETID [remote]   print where it is served
  *   set PROG VERS NETID ADDR [v2]      register (v2: portmap v2 only)
  *   unset PROG VERS [v2]               unregister every netid
+ *   call PROG VERS NETID               find it through the portmapper
+ *                                      and call its NULL procedure
  */
 #include <signal.h>
 #include <stdio.h>
@@ -118,6 +120,27 @@ main(int argc, char **argv)
 		if (rc < 0)
 			fprintf(stderr, "unset: %s\n", tether_strerror(rc));
 		return rc < 0;
+	}
+	if (argc == 5 && strcmp(argv[1], "call") == 0) {
+		struct tether_rpc_client *c;
+		struct tether_rpc_result r;
+
+		netid = tether_netid_from_name(argv[4]);
+		if (netid < 0)
+			return 2;
+		rc = tether_rpc_client_new_lookup(
+			&c, NULL, NULL, (uint32_t)strtoul(argv[2], NULL, 0),
+			(uint32_t)strtoul(argv[3], NULL, 0),
+			(enum tether_netid)netid, NULL);
+		if (rc < 0) {
+			fprintf(stderr, "lookup: %s\n", tether_strerror(rc));
+			return 1;
+		}
+		tether_rpc_client_call(c, 0, NULL, NULL, NULL, NULL, NULL, 2000,
+				       &r);
+		tether_rpc_client_free(c);
+		printf("%s\n", tether_rpc_result_format(&r, buf, sizeof(buf)));
+		return r.status != TETHER_RPC_ST_OK;
 	}
 	fprintf(stderr, "usage: see the file's comment\n");
 	return 2;

@@ -72,6 +72,14 @@ got=$("$bin" getaddr $prog 1 tcp remote)
 # program nobody registered.)
 "$bin" getaddr $((prog + 5)) 1 tcp 2>/dev/null && fail "getaddr found an unregistered program"
 echo "getaddr agrees: 127.0.0.1:$port"
+# A tether client finds it through the portmapper and calls it.
+"$bin" call $prog 1 tcp >/dev/null || fail "lookup and call over tcp"
+uport=$(rpcinfo -p | awk -v p=$prog '$1 == p && $3 == "udp" { print $4 }')
+got=$("$bin" getaddr $prog 1 udp)
+[ "$got" = "127.0.0.1:$uport" ] || fail "getaddr udp gave $got, not port $uport"
+"$bin" call $prog 1 udp >/dev/null || fail "lookup and call over udp"
+"$bin" call $((prog + 5)) 1 tcp 2>/dev/null && fail "lookup of an unregistered program"
+echo "tether client found it through the portmapper (tcp, udp)"
 
 # kill -9 and restart the portmapper: found again within 2 s.
 kill -9 "$rpcb"
