@@ -29,7 +29,7 @@ struct rpcb_args {
 };
 
 /* struct mapping of portmap v2. */
-struct pmap_args {
+struct v2_args {
 	uint32_t prog;
 	uint32_t vers;
 	uint32_t prot;
@@ -51,9 +51,9 @@ rpcb_args_codec(struct tether_xdr *x, void *obj)
 }
 
 static int
-pmap_args_codec(struct tether_xdr *x, void *obj)
+v2_args_codec(struct tether_xdr *x, void *obj)
 {
-	struct pmap_args *a = obj;
+	struct v2_args *a = obj;
 	int rc;
 
 	if ((rc = tether_xdr_u32(x, &a->prog)) != 0 ||
@@ -157,7 +157,7 @@ rpcb_call(const struct tether_addr *a, int socktype, unsigned timeout_ms,
 }
 
 static int
-pmap_prot(enum tether_netid netid, uint32_t *prot)
+v2_prot(enum tether_netid netid, uint32_t *prot)
 {
 	switch (netid) {
 	case TETHER_NETID_TCP:
@@ -186,7 +186,7 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc,
 	struct rpcb_where w;
 	char uaddr[TETHER_UADDR_STRLEN], owner[16], netbuf[8] = "";
 	struct rpcb_args ra;
-	struct pmap_args pa;
+	struct v2_args pa;
 	bool ok = false;
 	int rc, port;
 
@@ -226,7 +226,7 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc,
 	pa.vers = vers;
 	if (proc == RPCB_UNSET && netid == TETHER_NETID_MAX) {
 		/* v2 UNSET ignores prot and port: every protocol goes. */
-	} else if ((rc = pmap_prot(netid, &pa.prot)) < 0) {
+	} else if ((rc = v2_prot(netid, &pa.prot)) < 0) {
 		return rc;
 	}
 	if (addr != NULL) {
@@ -235,7 +235,7 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc,
 			return -TETHER_ENOTSUP;
 		pa.port = (uint32_t)port;
 	}
-	rc = rpcb_call(&w.remote, SOCK_STREAM, w.timeout_ms, 2, proc, pmap_args_codec, &pa,
+	rc = rpcb_call(&w.remote, SOCK_STREAM, w.timeout_ms, 2, proc, v2_args_codec, &pa,
 		       bool_codec, &ok, NULL, NULL);
 	if (rc < 0)
 		return rc;
@@ -265,7 +265,7 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 	struct rpcb_where w;
 	struct tether_arena *arena;
 	struct rpcb_args ra;
-	struct pmap_args pa;
+	struct v2_args pa;
 	const struct tether_addr *to;
 	char empty[1] = "";
 	char *uaddr = NULL;
@@ -317,11 +317,11 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 	memset(&pa, 0, sizeof(pa));
 	pa.prog = prog;
 	pa.vers = vers;
-	rc = pmap_prot(netid, &pa.prot);
+	rc = v2_prot(netid, &pa.prot);
 	if (rc < 0)
 		goto out;
 	rc = rpcb_call(&w.remote, SOCK_STREAM, w.timeout_ms, 2, RPCB_GETADDR,
-		       pmap_args_codec, &pa, tether_xdr_codec_u32, &port, NULL,
+		       v2_args_codec, &pa, tether_xdr_codec_u32, &port, NULL,
 		       NULL);
 	if (rc < 0)
 		goto out;
@@ -392,7 +392,7 @@ reg_set(struct keeper_reg *r)
 {
 	struct tether_rpcb_keeper *k = r->k;
 	struct rpcb_args ra;
-	struct pmap_args pa;
+	struct v2_args pa;
 	char owner[16];
 	int rc;
 
@@ -414,13 +414,13 @@ reg_set(struct keeper_reg *r)
 		memset(&pa, 0, sizeof(pa));
 		pa.prog = r->prog;
 		pa.vers = r->vers;
-		if (pmap_prot(r->netid, &pa.prot) < 0) {
+		if (v2_prot(r->netid, &pa.prot) < 0) {
 			k->st.failures++;
 			return;
 		}
 		pa.port = (uint32_t)tether_addr_port(&r->addr);
 		rc = tether_rpc_client_call_async(k->c2, RPCB_SET,
-						  pmap_args_codec, &pa,
+						  v2_args_codec, &pa,
 						  bool_codec, &r->ok, NULL,
 						  k->cfg.timeout_ms,
 						  reg_set_done, r);
@@ -464,7 +464,7 @@ keeper_check(struct keeper_reg *r)
 {
 	struct tether_rpcb_keeper *k = r->k;
 	struct rpcb_args ra;
-	struct pmap_args pa;
+	struct v2_args pa;
 	char empty[1] = "";
 	int rc;
 
@@ -479,7 +479,7 @@ keeper_check(struct keeper_reg *r)
 	 * transport), else v4 GETADDR, which rpcbind answers for the
 	 * transport asked over (tcp): other netids are then never seen in
 	 * place and SET again each round, harmlessly refused. */
-	r->v2check = pmap_prot(r->netid, &pa.prot) == 0;
+	r->v2check = v2_prot(r->netid, &pa.prot) == 0;
 	if (!r->v2check) {
 		ra.prog = r->prog;
 		ra.vers = r->vers;
@@ -496,7 +496,7 @@ keeper_check(struct keeper_reg *r)
 		pa.vers = r->vers;
 		pa.port = 0;
 		rc = tether_rpc_client_call_async(k->c2, RPCB_GETADDR,
-						  pmap_args_codec, &pa,
+						  v2_args_codec, &pa,
 						  tether_xdr_codec_u32,
 						  &r->got_port, NULL,
 						  k->cfg.timeout_ms,
