@@ -20,7 +20,7 @@
 #define PMAP_IPPROTO_UDP 17u
 
 /* struct rpcb of RFC 1833. */
-struct rpcb_args {
+struct set_args {
 	uint32_t prog;
 	uint32_t vers;
 	char *netid;
@@ -37,9 +37,9 @@ struct v2_args {
 };
 
 static int
-rpcb_args_codec(struct tether_xdr *x, void *obj)
+set_args_codec(struct tether_xdr *x, void *obj)
 {
-	struct rpcb_args *a = obj;
+	struct set_args *a = obj;
 	int rc;
 
 	if ((rc = tether_xdr_u32(x, &a->prog)) != 0 ||
@@ -79,14 +79,14 @@ string_codec(struct tether_xdr *x, void *obj)
 /* Where to send                                                       */
 /* ------------------------------------------------------------------ */
 
-struct rpcb_where {
+struct pm_where {
 	struct tether_addr local;	/* len 0: no local socket */
 	struct tether_addr remote;
 	unsigned timeout_ms;
 };
 
 static int
-where_init(struct rpcb_where *w, const struct tether_rpcb_config *cfg)
+where_init(struct pm_where *w, const struct tether_rpcb_config *cfg)
 {
 	const char *path = TETHER_RPCB_LOCAL_PATH;
 	struct stat st;
@@ -135,7 +135,7 @@ status_to_err(const struct tether_rpc_result *r)
 /* One blocking call to the portmapper at a. *pm (may be NULL) gets a
  * PROG_MISMATCH flag. */
 static int
-rpcb_call(const struct tether_addr *a, int socktype, unsigned timeout_ms,
+portmapper_call(const struct tether_addr *a, int socktype, unsigned timeout_ms,
 	  uint32_t vers, uint32_t proc, tether_xdr_fn *acodec,
 	  const void *args, tether_xdr_fn *rcodec, void *res,
 	  struct tether_arena *arena, int *pm)
@@ -183,9 +183,9 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc,
 	     uint32_t prog, uint32_t vers, enum tether_netid netid,
 	     const struct tether_addr *addr)
 {
-	struct rpcb_where w;
+	struct pm_where w;
 	char uaddr[TETHER_UADDR_STRLEN], owner[16], netbuf[8] = "";
-	struct rpcb_args ra;
+	struct set_args ra;
 	struct v2_args pa;
 	bool ok = false;
 	int rc, port;
@@ -212,8 +212,8 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc,
 				   (char *)(uintptr_t)tether_netid_name(netid);
 		ra.addr = uaddr;
 		ra.owner = owner;
-		rc = rpcb_call(&w.local, SOCK_STREAM, w.timeout_ms, 4, proc,
-			       rpcb_args_codec, &ra, bool_codec, &ok, NULL,
+		rc = portmapper_call(&w.local, SOCK_STREAM, w.timeout_ms, 4, proc,
+			       set_args_codec, &ra, bool_codec, &ok, NULL,
 			       NULL);
 		if (rc == 0)
 			return ok ? 0 :
@@ -235,7 +235,7 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc,
 			return -TETHER_ENOTSUP;
 		pa.port = (uint32_t)port;
 	}
-	rc = rpcb_call(&w.remote, SOCK_STREAM, w.timeout_ms, 2, proc, v2_args_codec, &pa,
+	rc = portmapper_call(&w.remote, SOCK_STREAM, w.timeout_ms, 2, proc, v2_args_codec, &pa,
 		       bool_codec, &ok, NULL, NULL);
 	if (rc < 0)
 		return rc;
@@ -262,9 +262,9 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 		    uint32_t vers, enum tether_netid netid,
 		    struct tether_addr *out /* OUT */)
 {
-	struct rpcb_where w;
+	struct pm_where w;
 	struct tether_arena *arena;
-	struct rpcb_args ra;
+	struct set_args ra;
 	struct v2_args pa;
 	const struct tether_addr *to;
 	char empty[1] = "";
@@ -300,8 +300,8 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 	ra.addr = empty;
 	ra.owner = empty;
 	for (v = 4; v >= 3; v--) {
-		rc = rpcb_call(to, type, w.timeout_ms, v, RPCB_GETADDR,
-			       rpcb_args_codec, &ra, string_codec, &uaddr,
+		rc = portmapper_call(to, type, w.timeout_ms, v, RPCB_GETADDR,
+			       set_args_codec, &ra, string_codec, &uaddr,
 			       arena, &pm);
 		if (rc == 0) {
 			rc = uaddr[0] == 0 ?
@@ -320,7 +320,7 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 	rc = v2_prot(netid, &pa.prot);
 	if (rc < 0)
 		goto out;
-	rc = rpcb_call(&w.remote, SOCK_STREAM, w.timeout_ms, 2, RPCB_GETADDR,
+	rc = portmapper_call(&w.remote, SOCK_STREAM, w.timeout_ms, 2, RPCB_GETADDR,
 		       v2_args_codec, &pa, tether_xdr_codec_u32, &port, NULL,
 		       NULL);
 	if (rc < 0)
@@ -391,7 +391,7 @@ static void
 reg_set(struct keeper_reg *r)
 {
 	struct tether_rpcb_keeper *k = r->k;
-	struct rpcb_args ra;
+	struct set_args ra;
 	struct v2_args pa;
 	char owner[16];
 	int rc;
@@ -406,7 +406,7 @@ reg_set(struct keeper_reg *r)
 		ra.addr = r->uaddr;
 		ra.owner = owner;
 		rc = tether_rpc_client_call_async(k->c4, RPCB_SET,
-						  rpcb_args_codec, &ra,
+						  set_args_codec, &ra,
 						  bool_codec, &r->ok, NULL,
 						  k->cfg.timeout_ms,
 						  reg_set_done, r);
@@ -463,7 +463,7 @@ static void
 keeper_check(struct keeper_reg *r)
 {
 	struct tether_rpcb_keeper *k = r->k;
-	struct rpcb_args ra;
+	struct set_args ra;
 	struct v2_args pa;
 	char empty[1] = "";
 	int rc;
@@ -487,7 +487,7 @@ keeper_check(struct keeper_reg *r)
 		ra.addr = empty;
 		ra.owner = empty;
 		rc = tether_rpc_client_call_async(k->c4r, RPCB_GETADDR,
-						  rpcb_args_codec, &ra,
+						  set_args_codec, &ra,
 						  string_codec, &r->got,
 						  r->arena, k->cfg.timeout_ms,
 						  reg_check_done, r);
@@ -544,7 +544,7 @@ tether_rpcb_keeper_new(struct tether_rpcb_keeper **out /* OUT */,
 		       const struct tether_rpcb_config *cfg, unsigned check_ms)
 {
 	struct tether_rpcb_keeper *k;
-	struct rpcb_where w;
+	struct pm_where w;
 	struct tether_addr local;
 	int rc;
 
