@@ -14,8 +14,9 @@ if [ "${TETHER_IN_NS:-}" != 1 ]; then
 	done
 	export TETHER_IN_NS=1
 	# A PID namespace too: when this script (its init) ends, the kernel
-	# kills whatever it left behind, rpcbind included.
-	exec unshare -m -n -p -f --kill-child --propagation private "$0" "$@"
+	# kills whatever it left behind, rpcbind included; its own /proc
+	# keeps pids meaningful (LeakSanitizer reads /proc/PID/task).
+	exec unshare -m -n -p -f --mount-proc --kill-child --propagation private "$0" "$@"
 fi
 PATH=$PATH:/usr/sbin:/sbin
 mount -t tmpfs tmpfs /run
