@@ -10,11 +10,14 @@ if(TETHER_RPCGEN AND TIRPC_FOUND)
 	# rpcgen writes the .x file's own path into its #include lines, so
 	# it runs on a copy that sits beside the generated header.
 	set(rg ${CMAKE_CURRENT_BINARY_DIR}/runtime_rpcgen)
-	configure_file(${CMAKE_CURRENT_LIST_DIR}/runtime_prog.x
-		${rg}/runtime_prog.x COPYONLY)
 	set(rg_out ${rg}/runtime_prog.h ${rg}/runtime_prog_xdr.c
 		${rg}/runtime_prog_clnt.c ${rg}/runtime_prog_svc.c)
+	# rpcgen refuses to overwrite its own output: clear it first.
 	add_custom_command(OUTPUT ${rg_out}
+		COMMAND ${CMAKE_COMMAND} -E make_directory ${rg}
+		COMMAND ${CMAKE_COMMAND} -E rm -f ${rg_out}
+		COMMAND ${CMAKE_COMMAND} -E copy
+			${CMAKE_CURRENT_LIST_DIR}/runtime_prog.x ${rg}/runtime_prog.x
 		COMMAND ${TETHER_RPCGEN} -h -o ${rg}/runtime_prog.h ${rg}/runtime_prog.x
 		COMMAND ${TETHER_RPCGEN} -c -o ${rg}/runtime_prog_xdr.c ${rg}/runtime_prog.x
 		COMMAND ${TETHER_RPCGEN} -l -o ${rg}/runtime_prog_clnt.c ${rg}/runtime_prog.x

@@ -7,6 +7,8 @@
  *   tether-client  rpcgen's server skeleton (child process, svctcp_create
  *                  / svcudp_create on free ports, never registered)
  *                  called by the tether client with hand-written codecs.
+ * Also a slow server (answered in time, and past the client's timeout,
+ * whose late reply must be dropped) and a server killed mid-call.
  * Exit status 0 when every check passed.
  */
 #include "runtime_prog.h"
@@ -246,7 +248,46 @@ ts_lookup(struct tether_rpc_server_call *call, void *args, void *ud)
 	tether_rpc_server_reply(call, &res);
 }
 
+/* TSLOW: asynchronous completion - the call handle is kept and the
+ * reply sent from a timer, while the loop serves others. */
+struct slow_call {
+	struct tether_rpc_server_call *call;
+	int32_t ms;
+};
+
+static void
+slow_fire(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
+{
+	struct slow_call *sc = ud;
+
+	(void)loop;
+	tether_rpc_server_reply(sc->call, &sc->ms);
+	tether_loop_timer_free(t);
+	free(sc);
+}
+
+static void
+ts_slow(struct tether_rpc_server_call *call, void *args, void *ud)
+{
+	struct tether_loop *loop = ud;
+	struct tether_loop_timer *t;
+	struct slow_call *sc = malloc(sizeof(*sc));
+	int32_t ms = *(int32_t *)args;
+
+	if (sc == NULL || ms < 0 || ms > 60000 ||
+	    tether_loop_timer_new(loop, slow_fire, sc, &t) != 0) {
+		free(sc);
+		tether_rpc_server_reply_error(call, TETHER_RPC_SYSTEM_ERR);
+		return;
+	}
+	sc->call = call;
+	sc->ms = ms;
+	tether_loop_timer_arm(t, (uint64_t)ms, 0);
+}
+
 static const struct tether_rpc_server_proc ts_procs[] = {
+	{ TSLOW, tether_xdr_codec_i32, sizeof(int32_t), tether_xdr_codec_i32,
+	  ts_slow },
 	{ TADD, t_point_codec, sizeof(struct t_point), tether_xdr_codec_i32,
 	  ts_add },
 	{ TECHO, t_record_codec, sizeof(struct t_record), t_record_codec,
@@ -282,7 +323,7 @@ tether_server_child(int wfd)
 	signal(SIGTERM, on_term);
 	if (tether_loop_new(&loop, NULL) != 0 ||
 	    tether_rpc_server_new(&srv, loop, NULL) != 0 ||
-	    tether_rpc_server_register(srv, &ts_table, NULL) != 0 ||
+	    tether_rpc_server_register(srv, &ts_table, loop) != 0 ||
 	    tether_addr_parse(&a, "127.0.0.1:0", -1) != 0 ||
 	    tether_rpc_server_listen(srv, SOCK_STREAM, &a, &tcp) != 0 ||
 	    tether_rpc_server_listen(srv, SOCK_DGRAM, &a, &udp) != 0)
@@ -406,6 +447,25 @@ tirpc_calls(CLIENT *cl, const char *what)
 	n = 9;
 	lr = tlookup_1(&n, cl);
 	CHECK(lr != NULL && lr->status == 9);
+
+	/* Answered 100 ms later from a timer of the server's loop. */
+	n = 100;
+	ip = tslow_1(&n, cl);
+	CHECK(ip != NULL && *ip == 100);
+	/* Past libtirpc's timeout: it gives up; the late reply that comes
+	 * afterwards must not confuse the next call. */
+	{
+		struct timeval tv = { 0, 200000 };
+		int res = 0;
+
+		n = 600;
+		CHECK(clnt_call(cl, TSLOW, (xdrproc_t)xdr_int, (caddr_t)&n,
+				(xdrproc_t)xdr_int, (caddr_t)&res,
+				tv) == RPC_TIMEDOUT);
+		usleep(500000);
+		ip = tadd_1(&p, cl);
+		CHECK(ip != NULL && *ip == 42);
+	}
 }
 
 /* xdr_void is declared without parameters; a codec of the usual shape
@@ -629,6 +689,18 @@ tlookup_1_svc(int *np, struct svc_req *req)
 	return &res;
 }
 
+int *
+tslow_1_svc(int *ms, struct svc_req *req)
+{
+	static int r;
+
+	(void)req;
+	/* libtirpc's server is single-threaded: it blocks everyone. */
+	usleep((useconds_t)*ms * 1000);
+	r = *ms;
+	return &r;
+}
+
 static int
 bound_socket(int type, int *port)
 {
@@ -765,6 +837,22 @@ tether_calls(const struct tether_addr *a, int type, const char *what)
 		}
 	}
 
+	/* A slow server: in time, and past the timeout. */
+	n = 50;
+	CHECK(tether_rpc_client_call(c, TSLOW, tether_xdr_codec_i32, &n,
+				     tether_xdr_codec_i32, &sum, NULL, 3000,
+				     &r) == TETHER_RPC_ST_OK);
+	CHECK(sum == 50);
+	n = 700;
+	CHECK(tether_rpc_client_call(c, TSLOW, tether_xdr_codec_i32, &n,
+				     tether_xdr_codec_i32, &sum, NULL, 200,
+				     &r) == TETHER_RPC_ST_TIMEDOUT);
+	/* The late reply is dropped; the next call gets its own. */
+	CHECK(tether_rpc_client_call(c, TADD, t_point_codec, &p,
+				     tether_xdr_codec_i32, &sum, NULL, 3000,
+				     &r) == TETHER_RPC_ST_OK);
+	CHECK(sum == 42);
+
 	/* libtirpc's answers to what it does not serve. */
 	CHECK(tether_rpc_client_call(c, 99, NULL, NULL, NULL, NULL, NULL, 3000,
 				     &r) == TETHER_RPC_ST_PROC_UNAVAIL);
@@ -798,6 +886,51 @@ tether_calls(const struct tether_addr *a, int type, const char *what)
 	tether_arena_free(arena);
 }
 
+struct killed_call {
+	int done;
+	struct tether_rpc_result r;
+};
+
+static void
+killed_done(struct tether_rpc_client *c, const struct tether_rpc_result *r,
+	    void *ud)
+{
+	struct killed_call *k = ud;
+
+	(void)c;
+	k->done = 1;
+	k->r = *r;
+}
+
+/* The server is killed while it runs a call: over TCP the client must
+ * say the call may or may not have run. */
+static void
+tether_killed_mid_call(const struct tether_addr *a, pid_t pid)
+{
+	struct tether_rpc_client *c;
+	struct killed_call k;
+	char buf[128];
+	int32_t n = 5000, res = 0;
+	int i;
+
+	memset(&k, 0, sizeof(k));
+	CHECK(tether_rpc_client_new(&c, NULL, a, SOCK_STREAM, TPROG, TVERS,
+				    NULL) == 0);
+	CHECK(tether_rpc_client_call_async(c, TSLOW, tether_xdr_codec_i32, &n,
+					   tether_xdr_codec_i32, &res, NULL,
+					   10000, killed_done, &k) == 0);
+	for (i = 0; i < 20; i++)
+		tether_loop_run_once(tether_rpc_client_loop(c), 10);
+	kill(pid, SIGKILL);
+	for (i = 0; i < 500 && !k.done; i++)
+		tether_loop_run_once(tether_rpc_client_loop(c), 10);
+	CHECK(k.done && k.r.status == TETHER_RPC_ST_CONN_LOST);
+	fprintf(stderr, "server killed mid-call: %s: %s\n",
+		tether_rpc_result_format(&k.r, buf, sizeof(buf)),
+		tether_rpc_status_str(k.r.status));
+	tether_rpc_client_free(c);
+}
+
 static int
 run_tether_client(void)
 {
@@ -823,7 +956,9 @@ run_tether_client(void)
 	snprintf(s, sizeof(s), "127.0.0.1:%d", uport);
 	CHECK(tether_addr_parse(&a, s, -1) == 0);
 	tether_calls(&a, SOCK_DGRAM, "UDP");
-	kill(pid, SIGKILL);
+	snprintf(s, sizeof(s), "127.0.0.1:%d", tport);
+	CHECK(tether_addr_parse(&a, s, -1) == 0);
+	tether_killed_mid_call(&a, pid);
 	waitpid(pid, &status, 0);
 	CHECK(WIFSIGNALED(status));	/* it was still serving */
 	return failures ? 1 : 0;
