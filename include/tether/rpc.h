@@ -782,7 +782,10 @@ void tether_rpc_server_get_stats(const struct tether_rpc_server *srv,
  * stream, a connection that breaks fails every call whose record was
  * completely handed to the kernel with CONN_LOST (it may or may not
  * have run) and the calls not yet fully sent with CANTSEND (they did
- * not run); the next call connects again.
+ * not run); the next call connects again. A connect that fails fails
+ * the calls waiting for it (CANTCONNECT) and makes later calls wait
+ * before the next attempt: 100 ms, doubling up to 5 s, back to none
+ * once a connection is made.
  *
  * Synchronous calls (tether_rpc_client_call) run the client's loop with
  * tether_loop_run_once until the call completes: with a private loop
@@ -808,6 +811,8 @@ struct tether_rpc_client_config {
 #define TETHER_RPC_CLIENT_DEFAULT_TIMEOUT_MS 25000u
 #define TETHER_RPC_CLIENT_DEFAULT_RETRANS_MS 500u
 #define TETHER_RPC_CLIENT_MAX_RETRANS_MS 8000u
+#define TETHER_RPC_CLIENT_RECONNECT_MIN_MS 100u
+#define TETHER_RPC_CLIENT_RECONNECT_MAX_MS 5000u
 
 /*
  * tether_rpc_client_new - a client for (prog, vers) at addr over

@@ -72,10 +72,18 @@ struct tether_rpc_client {
 	struct clnt_call *buckets[CLNT_BUCKETS];
 	struct clnt_call *calls;
 	size_t ncalls;
+	/* Reconnection after failed connects: none before retry_at, the
+	 * wait doubling from the minimum to the maximum, reset once a
+	 * connection is made. */
+	struct tether_loop_timer *reconnect;
+	uint64_t retry_at;
+	unsigned backoff_ms;
 };
 
 static void client_io(struct tether_loop *loop, int fd, unsigned events,
 		      void *ud);
+static void reconnect_timer(struct tether_loop *loop,
+			    struct tether_loop_timer *t, void *ud);
 
 /* ------------------------------------------------------------------ */
 /* Creation                                                            */
@@ -132,6 +140,9 @@ tether_rpc_client_new(struct tether_rpc_client **out /* OUT */,
 	} else {
 		c->loop = loop;
 	}
+	rc = tether_loop_timer_new(c->loop, reconnect_timer, c, &c->reconnect);
+	if (rc < 0)
+		goto fail_loop;
 	/* XIDs start somewhere else in every client, so a server's reply
 	 * cache does not confuse two clients on one host. */
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -140,6 +151,9 @@ tether_rpc_client_new(struct tether_rpc_client **out /* OUT */,
 		(uint64_t)getpid() ^ (uint64_t)(uintptr_t)c);
 	*out = c;
 	return 0;
+fail_loop:
+	if (c->own_loop)
+		tether_loop_free(c->loop);
 fail:
 	tether_free(c->rbuf);
 	tether_free(c);
@@ -316,6 +330,21 @@ flush_out(struct tether_rpc_client *c)
 	update_events(c);
 }
 
+/* A connect failed: its calls fail, and the next attempt waits. */
+static void
+connect_failed(struct tether_rpc_client *c, int err)
+{
+	conn_down(c, TETHER_RPC_ST_CANTCONNECT, TETHER_RPC_ST_CANTCONNECT,
+		  err);
+	if (c->backoff_ms == 0)
+		c->backoff_ms = TETHER_RPC_CLIENT_RECONNECT_MIN_MS;
+	else if (c->backoff_ms < TETHER_RPC_CLIENT_RECONNECT_MAX_MS / 2)
+		c->backoff_ms *= 2;
+	else
+		c->backoff_ms = TETHER_RPC_CLIENT_RECONNECT_MAX_MS;
+	c->retry_at = tether_loop_update_time(c->loop) + c->backoff_ms;
+}
+
 /* Open the socket if it is not. Returns 0 or a negative code. */
 static int
 conn_up(struct tether_rpc_client *c)
@@ -329,6 +358,7 @@ conn_up(struct tether_rpc_client *c)
 		return fd;
 	if (connect(fd, (struct sockaddr *)&c->addr.ss, c->addr.len) == 0) {
 		c->state = CLNT_UP;
+		c->backoff_ms = 0;
 	} else if (errno == EINPROGRESS || errno == EAGAIN) {
 		c->state = CLNT_CONNECTING;
 	} else {
@@ -501,12 +531,11 @@ client_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
 			soerr = errno;
 		if (soerr != 0) {
-			conn_down(c, TETHER_RPC_ST_CANTCONNECT,
-				  TETHER_RPC_ST_CANTCONNECT,
-				  tether_err_from_errno(soerr));
+			connect_failed(c, tether_err_from_errno(soerr));
 			return;
 		}
 		c->state = CLNT_UP;
+		c->backoff_ms = 0;
 		flush_out(c);
 		return;
 	}
@@ -526,6 +555,35 @@ client_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
 /* ------------------------------------------------------------------ */
 /* Calls                                                               */
 /* ------------------------------------------------------------------ */
+
+static void
+reconnect_timer(struct tether_loop *loop, struct tether_loop_timer *t,
+		void *ud)
+{
+	struct tether_rpc_client *c = ud;
+	int rc;
+
+	(void)loop;
+	(void)t;
+	if (c->state != CLNT_DOWN || c->calls == NULL)
+		return;
+	rc = conn_up(c);
+	if (rc < 0) {
+		connect_failed(c, rc);
+		return;
+	}
+	if (c->socktype == SOCK_STREAM) {
+		flush_out(c);
+	} else {
+		struct clnt_call *call;
+
+		for (call = c->calls; call != NULL; call = call->next)
+			if (call->dgram != NULL && !call->failed)
+				send(c->fd, call->dgram, call->dlen,
+				     MSG_NOSIGNAL);
+	}
+	update_events(c);
+}
 
 static void
 call_timer(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
@@ -649,12 +707,21 @@ tether_rpc_client_call_async(struct tether_rpc_client *c, uint32_t proc,
 				      call->backoff :
 				      timeout_ms,
 			      0);
+	if (c->state == CLNT_DOWN &&
+	    tether_loop_now(c->loop) < c->retry_at) {
+		/* Backing off after failed connects: the call waits for
+		 * the reconnect timer (or its own timeout). */
+		if (!tether_loop_timer_armed(c->reconnect))
+			tether_loop_timer_arm(c->reconnect,
+					      c->retry_at -
+						      tether_loop_now(c->loop),
+					      0);
+		return 0;
+	}
 	rc = conn_up(c);
 	if (rc < 0) {
 		/* Nothing was sent on any connection. */
-		c->out.off = c->out.len = 0;
-		c->out_total = 0;
-		call_fail_later(call, TETHER_RPC_ST_CANTCONNECT, rc);
+		connect_failed(c, rc);
 		return 0;
 	}
 	if (c->socktype == SOCK_STREAM) {
@@ -753,6 +820,7 @@ tether_rpc_client_free(struct tether_rpc_client *c)
 		tether_loop_fd_del(c->loop, c->fd);
 		close(c->fd);
 	}
+	tether_loop_timer_free(c->reconnect);
 	tether_rpc_rm_free(&c->rm);
 	tether__rpc_obuf_free(&c->out);
 	tether_free(c->rbuf);

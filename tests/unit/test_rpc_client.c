@@ -597,6 +597,67 @@ test_conn_lost(void **state)
 	tether_loop_free(loop);
 }
 
+/* Failed connects back off: 100 ms, then 200 ms; a success resets. */
+static void
+test_reconnect_backoff(void **state)
+{
+	struct tether_loop *loop;
+	struct tether_rpc_server *srv;
+	struct tether_rpc_client *c;
+	struct tether_rpc_result r;
+	struct tether_addr a;
+	struct tp_state st;
+	char path[64];
+	uint64_t t0;
+
+	(void)state;
+	memset(&st, 0, sizeof(st));
+	snprintf(path, sizeof(path), "/tmp/tether-backoff-%d.sock",
+		 (int)getpid());
+	unlink(path);
+	assert_int_equal(tether_addr_parse(&a, path, -1), 0);
+	assert_int_equal(tether_loop_new(&loop, NULL), 0);
+	assert_int_equal(tether_rpc_client_new(&c, loop, &a, SOCK_STREAM,
+					       TP_PROG, 1, NULL),
+			 0);
+	assert_int_equal(tether_rpc_client_call(c, 0, NULL, NULL, NULL, NULL,
+						NULL, 2000, &r),
+			 TETHER_RPC_ST_CANTCONNECT);
+	/* The server comes up; the next call waits out the backoff. */
+	assert_int_equal(tether_rpc_server_new(&srv, loop, NULL), 0);
+	assert_int_equal(tp_register(srv, &st), 0);
+	assert_int_equal(tether_rpc_server_listen(srv, SOCK_STREAM, &a, NULL),
+			 0);
+	t0 = now_ms();
+	assert_int_equal(tether_rpc_client_call(c, 0, NULL, NULL, NULL, NULL,
+						NULL, 2000, &r),
+			 TETHER_RPC_ST_OK);
+	assert_true(now_ms() - t0 >= 50);
+	/* The server goes: a broken connection is not a failed connect,
+	 * so the next call tries at once; after that the waits grow. */
+	tether_rpc_server_free(srv);
+	tether_loop_run_once(loop, 10);
+	assert_int_equal(tether_rpc_client_call(c, 0, NULL, NULL, NULL, NULL,
+						NULL, 2000, &r),
+			 TETHER_RPC_ST_CANTCONNECT);
+	t0 = now_ms();
+	assert_int_equal(tether_rpc_client_call(c, 0, NULL, NULL, NULL, NULL,
+						NULL, 2000, &r),
+			 TETHER_RPC_ST_CANTCONNECT);
+	assert_true(now_ms() - t0 >= 90);
+	t0 = now_ms();
+	assert_int_equal(tether_rpc_client_call(c, 0, NULL, NULL, NULL, NULL,
+						NULL, 2000, &r),
+			 TETHER_RPC_ST_CANTCONNECT);
+	assert_true(now_ms() - t0 >= 190);
+	/* A call whose timeout ends within the wait times out. */
+	assert_int_equal(tether_rpc_client_call(c, 0, NULL, NULL, NULL, NULL,
+						NULL, 50, &r),
+			 TETHER_RPC_ST_TIMEDOUT);
+	tether_rpc_client_free(c);
+	tether_loop_free(loop);
+}
+
 static void
 test_cancel_on_free(void **state)
 {
@@ -727,6 +788,7 @@ main(void)
 		cmocka_unit_test(test_udp_reply_too_big),
 		cmocka_unit_test(test_cant_connect),
 		cmocka_unit_test(test_conn_lost),
+		cmocka_unit_test(test_reconnect_backoff),
 		cmocka_unit_test(test_cancel_on_free),
 		cmocka_unit_test(test_names_and_args),
 		cmocka_unit_test(test_alloc_failures),
