@@ -1206,7 +1206,7 @@ tether__rpc_server_output(const struct tether__rpc_svc_conn *c,
 			  size_t *len /* OUT */)
 {
 	*len = tether__rpc_obuf_pending(&c->out);
-	return c->out.data + c->out.off;
+	return c->out.data != NULL ? c->out.data + c->out.off : NULL;
 }
 
 void
