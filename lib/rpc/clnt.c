@@ -78,6 +78,8 @@ struct tether_rpc_client {
 	struct tether_loop_timer *reconnect;
 	uint64_t retry_at;
 	unsigned backoff_ms;
+	int in_io;	/* in client_io: calls made by callbacks are
+			 * written together at its end */
 };
 
 static void client_io(struct tether_loop *loop, int fd, unsigned events,
@@ -356,6 +358,8 @@ conn_up(struct tether_rpc_client *c)
 	fd = tether__rpc_socket(c->addr.ss.ss_family, c->socktype);
 	if (fd < 0)
 		return fd;
+	if (c->socktype == SOCK_STREAM && c->addr.ss.ss_family != AF_UNIX)
+		tether__rpc_nodelay(fd);
 	if (connect(fd, (struct sockaddr *)&c->addr.ss, c->addr.len) == 0) {
 		c->state = CLNT_UP;
 		c->backoff_ms = 0;
@@ -545,10 +549,14 @@ client_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
 			return;
 	}
 	if (events & (TETHER_LOOP_READ | TETHER_LOOP_ERR | TETHER_LOOP_HUP)) {
+		c->in_io = 1;
 		if (c->socktype == SOCK_STREAM)
 			read_stream(c);
 		else
 			read_dgram(c);
+		c->in_io = 0;
+		if (c->fd >= 0 && c->socktype == SOCK_STREAM)
+			flush_out(c);
 	}
 }
 
@@ -725,7 +733,8 @@ tether_rpc_client_call_async(struct tether_rpc_client *c, uint32_t proc,
 		return 0;
 	}
 	if (c->socktype == SOCK_STREAM) {
-		flush_out(c);
+		if (!c->in_io)
+			flush_out(c);
 	} else if (c->state == CLNT_UP &&
 		   send(c->fd, call->dgram, call->dlen, MSG_NOSIGNAL) < 0 &&
 		   errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {

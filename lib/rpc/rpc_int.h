@@ -50,6 +50,9 @@ int tether__rpc_obuf_flush(struct tether__rpc_obuf *o, int fd,
 			   size_t *sent /* OUT */);
 void tether__rpc_obuf_free(struct tether__rpc_obuf *o);
 
+/* TCP_NODELAY on a TCP socket (ignored for others). */
+void tether__rpc_nodelay(int fd);
+
 /* A non-blocking, close-on-exec socket, or a negative code. */
 int tether__rpc_socket(int family, int socktype);
 

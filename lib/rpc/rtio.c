@@ -5,6 +5,8 @@
 #include "rpc/rpc_int.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -80,4 +82,14 @@ tether__rpc_socket(int family, int socktype)
 	if (fd < 0)
 		return tether_err_from_errno(errno);
 	return fd;
+}
+
+void
+tether__rpc_nodelay(int fd)
+{
+	int one = 1;
+
+	/* Records go out in one write each; never hold one back waiting
+	 * for an ACK (a failure only costs latency). */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }

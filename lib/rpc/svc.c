@@ -313,7 +313,9 @@ emit_reply(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 		tether_xdr_store32(room, TETHER_RPC_RM_LAST_FRAG |
 						 (uint32_t)size);
 		conn->out.len += 4 + size;
-		if (conn->fd >= 0 &&
+		/* Inside a read, replies gather and go out in one write
+		 * when the records read are done (conn_settle). */
+		if (conn->fd >= 0 && !conn->in_process &&
 		    tether__rpc_obuf_flush(&conn->out, conn->fd, NULL) < 0)
 			conn->dead = 1;
 	} else if (p == srv->sbuf) {
@@ -351,7 +353,7 @@ emit_raw(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 						 (uint32_t)len);
 		memcpy(room + 4, rec, len);
 		conn->out.len += 4 + len;
-		if (conn->fd >= 0 &&
+		if (conn->fd >= 0 && !conn->in_process &&
 		    tether__rpc_obuf_flush(&conn->out, conn->fd, NULL) < 0)
 			conn->dead = 1;
 	} else if (lsn != NULL) {
@@ -854,6 +856,9 @@ conn_settle(struct tether__rpc_svc_conn *c)
 
 	if (!c->dead)
 		conn_process(c);
+	if (!c->dead && c->fd >= 0 && tether__rpc_obuf_pending(&c->out) > 0 &&
+	    tether__rpc_obuf_flush(&c->out, c->fd, NULL) < 0)
+		c->dead = 1;
 	if (c->dead) {
 		if (c->fd >= 0)
 			conn_close(c);
@@ -981,8 +986,10 @@ conn_new(struct tether_rpc_server *srv, int fd,
 		    0) {
 		/* A reconnecting client comes from another port: key the
 		 * reply cache on the host. */
-		if (c->peer.ss.ss_family != AF_UNIX)
+		if (c->peer.ss.ss_family != AF_UNIX) {
 			tether_addr_set_port(&c->peer, 0);
+			tether__rpc_nodelay(fd);
+		}
 	}
 	if (fd >= 0) {
 		rc = tether_loop_fd_add(srv->loop, fd, TETHER_LOOP_READ,
