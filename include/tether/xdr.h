@@ -463,6 +463,54 @@ struct tether_xdr_quad {
 
 int tether_xdr_quad(struct tether_xdr *x, struct tether_xdr_quad *q);
 
+/*
+ * Where the compiler has a real binary128 type (__float128: GCC and
+ * clang on x86-64 and others), TETHER_XDR_HAVE_FLOAT128 is defined and
+ * these convert between it and the wire form, so quadruple values can
+ * be computed with; elsewhere they stay 16 opaque bytes.
+ */
+#if defined(__SIZEOF_FLOAT128__) && (defined(__GNUC__) || defined(__clang__))
+#define TETHER_XDR_HAVE_FLOAT128 1
+
+__extension__ static inline void
+tether_xdr_quad_from_f128(struct tether_xdr_quad *q /* OUT */, __float128 v)
+{
+	unsigned char b[16];
+
+	memcpy(b, &v, 16);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	memcpy(q->bytes, b, 16);
+#else
+	{
+		int i;
+
+		for (i = 0; i < 16; i++)
+			q->bytes[i] = b[15 - i];
+	}
+#endif
+}
+
+__extension__ static inline __float128
+tether_xdr_quad_to_f128(const struct tether_xdr_quad *q)
+{
+	unsigned char b[16];
+	__float128 v;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	memcpy(b, q->bytes, 16);
+#else
+	{
+		int i;
+
+		for (i = 0; i < 16; i++)
+			b[i] = q->bytes[15 - i];
+	}
+#endif
+	memcpy(&v, b, 16);
+	return v;
+}
+#endif
+
 /* ------------------------------------------------------------------ */
 /* Opaque data and strings                                             */
 /* ------------------------------------------------------------------ */

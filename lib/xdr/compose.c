@@ -312,6 +312,11 @@ tether_xdr_union(struct tether_xdr *x, int32_t *disc, void *body,
 			return tether_xdr_fail(x, -TETHER_EBADMSG,
 					       "unknown union discriminant");
 		}
+		/* Encode: take back the discriminant just written. */
+		if (x->op == TETHER_XDR_ENCODE)
+			x->pos = start;
+		else
+			x->sized -= 4;
 		return tether_xdr_fail_at(x, -TETHER_EINVAL, start,
 					  "no union arm for discriminant");
 	}

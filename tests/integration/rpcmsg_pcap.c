@@ -224,6 +224,9 @@ send_msg(int tcp, struct tether_rpc_msg *m, const struct tether_rpc_msg *call,
 	 unsigned nbody, size_t max_frag, size_t seg)
 {
 	unsigned char rec[2048];
+	unsigned char hdrs[64][TETHER_RPC_RM_HDR_SIZE];
+	unsigned char flat[4096];	/* outlives the framing block */
+	struct iovec iov[128];
 	struct tether_xdr x;
 	struct tether_buf framed;
 	int dir = m->type == TETHER_RPC_REPLY;
@@ -243,16 +246,35 @@ send_msg(int tcp, struct tether_rpc_msg *m, const struct tether_rpc_msg *call,
 	} else {
 		memset(&framed, 0, sizeof(framed));
 		framed.max = sizeof(rec) * 2;
-		if (tether_rpc_rm_frame_buf(&framed, rec, tether_xdr_getpos(&x),
-					    max_frag) != 0)
+		if (m->xid & 1) {
+			/* Both encoders get dissected: odd xids through the
+			 * iovec framing, gathered as writev would. */
+			size_t cnt, k, flen = 0;
+
+			if (tether_rpc_rm_frame_iov(rec, tether_xdr_getpos(&x),
+						    max_frag, hdrs, 64, iov,
+						    128, &cnt) != 0)
+				exit(1);
+			for (k = 0; k < cnt; k++) {
+				memcpy(flat + flen, iov[k].iov_base,
+				       iov[k].iov_len);
+				flen += iov[k].iov_len;
+			}
+			framed.data = flat;
+			framed.len = flen;
+		} else if (tether_rpc_rm_frame_buf(&framed, rec,
+						   tether_xdr_getpos(&x),
+						   max_frag) != 0) {
 			exit(1);
+		}
 		for (off = 0; off < framed.len; off += seg) {
 			size_t k = framed.len - off < seg ? framed.len - off :
 							    seg;
 
 			frame(dir, 6, 0x18, framed.data + off, k);
 		}
-		tether_free(framed.data);
+		if (!(m->xid & 1))
+			tether_free(framed.data);
 	}
 
 	write_expect(tcp, m, call);
@@ -284,7 +306,8 @@ conversation(int tcp, uint32_t xid0)
 		xid++;
 		call.xid = xid;
 		call.u.call.proc = 2 + s;
-		send_msg(tcp, &call, &call, 1, 0, 1400);
+		send_msg(tcp, &call, &call, 1,
+			 s == TETHER_RPC_SUCCESS ? 48 : 0, 1400);
 		tether_rpc_msg_init_reply(&rep, xid);
 		rep.u.reply.accept_stat = (enum tether_rpc_accept_stat)s;
 		rep.u.reply.mismatch.low = 2;

@@ -219,6 +219,40 @@ test_quad(void **state)
 	}
 }
 
+/* With a binary128 type, quadruples are IEEE 754 binary128 on the wire,
+ * sign and exponent first. */
+#ifdef TETHER_XDR_HAVE_FLOAT128
+static void
+test_quad_binary128(void **state)
+{
+	static const unsigned char one[16] = { 0x3f, 0xff };
+	static const unsigned char minus_two[16] = { 0xc0, 0x00 };
+	struct tether_xdr_quad q;
+	__extension__ __float128 third = (__float128)1 / 3;
+
+	(void)state;
+	tether_xdr_quad_from_f128(&q, 1);
+	assert_memory_equal(q.bytes, one, 16);
+	tether_xdr_quad_from_f128(&q, -2);
+	assert_memory_equal(q.bytes, minus_two, 16);
+	assert_true(tether_xdr_quad_to_f128(&q) == -2);
+	tether_xdr_quad_from_f128(&q, third);
+	/* 1/3 = 0x3ffd 5555...5555 (the last digit rounds to 5). */
+	assert_int_equal(q.bytes[0], 0x3f);
+	assert_int_equal(q.bytes[1], 0xfd);
+	assert_int_equal(q.bytes[2], 0x55);
+	assert_int_equal(q.bytes[15], 0x55);
+	assert_true(tether_xdr_quad_to_f128(&q) == third);
+}
+#else
+static void
+test_quad_binary128(void **state)
+{
+	(void)state;
+	skip();		/* no binary128 type with this compiler */
+}
+#endif
+
 static void
 test_void(void **state)
 {
@@ -947,6 +981,116 @@ test_struct_array(void **state)
 	tether_arena_free(a);
 }
 
+/* A nested message for allocation-failure loops. */
+struct nested {
+	struct pair *pairs;
+	uint32_t npairs;
+	struct entry *list;
+	struct entry *opt;
+	uint32_t *words;
+	uint32_t nwords;
+	uint8_t *blob;
+	uint32_t blob_len;
+};
+
+static int
+codec_nested(struct tether_xdr *x, void *obj)
+{
+	struct nested *n = obj;
+	int rc;
+
+	if ((rc = tether_xdr_array(x, (void **)&n->pairs, &n->npairs, 10,
+				   sizeof(struct pair), codec_pair)) ||
+	    (rc = codec_entry_list(x, &n->list)) ||
+	    (rc = tether_xdr_optional(x, (void **)&n->opt,
+				      sizeof(struct entry),
+				      codec_entry_recursive)) ||
+	    (rc = tether_xdr_u32_array(x, &n->words, &n->nwords, 100)))
+		return rc;
+	return tether_xdr_bytes(x, &n->blob, &n->blob_len, 100);
+}
+
+static void
+test_nested_alloc_failures(void **state)
+{
+	struct pair pairs[4] = { { 1, "one" }, { 2, "two" }, { 3, "three" },
+				 { 4, "four" } };
+	struct entry e[3] = {
+		{ 1, "alpha", 10, &e[1] }, { 2, "beta", 20, &e[2] },
+		{ 3, "gamma", 30, NULL },
+	};
+	struct entry o = { 9, "opt", 90, &e[2] };
+	uint32_t words[40];
+	uint8_t blob[50];
+	struct nested in = { pairs, 4, e, &o, words, 40, blob, 50 };
+	unsigned char buf[1024];
+	unsigned long n;
+	size_t len, i;
+	int every, failures = 0;
+
+	(void)state;
+	for (i = 0; i < 40; i++)
+		words[i] = (uint32_t)i * 77;
+	memset(blob, 0x5a, sizeof(blob));
+	len = encode(codec_nested, &in, buf, sizeof(buf));
+	for (every = 0; every <= 1; every++) {
+		int ok = 0;
+
+		for (n = 1; n < 200 && !ok; n++) {
+			struct tether_arena *a;
+			struct tether_xdr x;
+			struct nested g;
+			int rc;
+
+			tether_alloc_fail_at(n, every);
+			/* Tiny chunks: nearly every item needs a new one. */
+			a = tether_arena_new(32, 0);
+			if (a == NULL)
+				continue;
+			memset(&g, 0, sizeof(g));
+			tether_xdr_init_decode(&x, buf, len, 0, a);
+			rc = codec_nested(&x, &g);
+			if (rc == 0) {
+				ok = 1;
+				assert_int_equal(x.pos, len);
+				assert_string_equal(g.pairs[2].s, "three");
+				assert_string_equal(g.list->next->name, "beta");
+				assert_string_equal(g.opt->next->name, "gamma");
+				assert_int_equal(g.words[39], 39 * 77);
+				assert_memory_equal(g.blob, blob, 50);
+			} else {
+				failures++;
+				assert_tether_err(rc, TETHER_ENOMEM);
+				assert_int_equal(x.err.code, -TETHER_ENOMEM);
+			}
+			tether_arena_free(a);
+		}
+		tether_alloc_fail_at(0, 0);
+		assert_true(ok);
+	}
+	assert_true(failures > 10);
+}
+
+/* An arena at its bound refuses like a failed allocation. */
+static void
+test_arena_bound(void **state)
+{
+	unsigned char buf[4 + 400];
+	struct tether_arena *a = tether_arena_new(64, 256);
+	struct tether_xdr x;
+	uint32_t *v = NULL, n = 0;
+
+	(void)state;
+	assert_non_null(a);
+	memset(buf, 0, sizeof(buf));
+	tether_xdr_store32(buf, 100);
+	tether_xdr_init_decode(&x, buf, sizeof(buf), 0, a);
+	assert_tether_err(tether_xdr_u32_array(&x, &v, &n, 100), TETHER_ENOMEM);
+	assert_int_equal(x.pos, 0);
+	assert_int_equal(x.err.offset, 0);
+	tether_arena_free(a);
+}
+
 static void
 test_union_default(void **state)
 {
@@ -979,6 +1123,9 @@ test_union_default(void **state)
 	d = 3;
 	assert_tether_err(tether_xdr_union(&x, &d, &body, arms, 2, NULL),
 			  TETHER_EINVAL);
+	assert_int_equal(x.pos, 4);
+	assert_int_equal(x.err.offset, 4);
+	assert_string_equal(x.err.what, "no union arm for discriminant");
 }
 
 static void
@@ -1023,6 +1170,7 @@ main(void)
 		cmocka_unit_test(test_bool_strict),
 		cmocka_unit_test(test_enum),
 		cmocka_unit_test(test_quad),
+		cmocka_unit_test(test_quad_binary128),
 		cmocka_unit_test(test_void),
 		cmocka_unit_test(test_fixed_opaque),
 		cmocka_unit_test(test_var_opaque),
@@ -1037,6 +1185,8 @@ main(void)
 		cmocka_unit_test(test_long_list),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_struct_array),
+		cmocka_unit_test(test_nested_alloc_failures),
+		cmocka_unit_test(test_arena_bound),
 		cmocka_unit_test(test_union_default),
 		cmocka_unit_test(test_stream_helpers),
 	};
