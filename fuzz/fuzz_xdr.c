@@ -33,7 +33,7 @@ struct fz_attr {
 struct fz_item {
 	int32_t id;
 	bool flag;
-	int32_t color;		/* enum { RED = 0, GREEN = 1, BLUE = 2, NONE = 9 } */
+	int32_t color;		/* enum: 0, 1, 2 or 9 */
 	struct fz_attr attr;
 	const char *label;	/* string<64>, counted */
 	uint32_t label_len;

@@ -223,7 +223,8 @@ get_prim_array(struct tether_xdr *x, void **out, uint32_t *count,
 		return tether_xdr_fail(x, -TETHER_ETRUNC,
 				       "array count exceeds the bytes left");
 	src = x->buf + start + 4;
-	if ((x->flags & TETHER_XDR_INPLACE) && ((uintptr_t)src & (w - 1)) == 0) {
+	if ((x->flags & TETHER_XDR_INPLACE) &&
+	    ((uintptr_t)src & (w - 1)) == 0) {
 		dst = src;
 		if (w == 4)
 			swap32_inplace(dst, n);

@@ -163,7 +163,7 @@ tether_xdr_array(struct tether_xdr *x, void **arr, uint32_t *count,
 		p = load_ptr(arr);
 		if (*count > max)
 			return tether_xdr_fail(x, -TETHER_EOVERFLOW,
-					       "array count exceeds its maximum");
+				"array count exceeds its maximum");
 		if (p == NULL && *count != 0)
 			return tether_xdr_fail(x, -TETHER_EINVAL,
 					       "NULL array");

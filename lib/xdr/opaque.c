@@ -198,7 +198,7 @@ tether_xdr_string(struct tether_xdr *x, char **s, uint32_t max)
 		slen = strnlen(*s, (size_t)max + 1);
 		if (slen > max)
 			return tether_xdr_fail(x, -TETHER_EOVERFLOW,
-					       "string longer than its maximum");
+				"string longer than its maximum");
 		return tether_xdr_put_bytes(x, *s, (uint32_t)slen, max);
 	}
 	rc = get_counted(x, max, &at, &n);
@@ -265,7 +265,7 @@ tether_xdr_enum_range(struct tether_xdr *x, int32_t *v, int32_t lo,
 	if (x->op != TETHER_XDR_DECODE) {
 		if (*v < lo || *v > hi)
 			return tether_xdr_fail(x, -TETHER_EINVAL,
-					       "encoding an unknown enum value");
+				"encoding an unknown enum value");
 		return tether_xdr_put_i32(x, *v);
 	}
 	rc = tether_xdr_get_i32(x, &e);

@@ -1098,7 +1098,8 @@ test_union_default(void **state)
 		{ 1, tether_xdr_codec_u32 },
 		{ 2, tether_xdr_void },
 	};
-	static const unsigned char in[] = { 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 9 };
+	static const unsigned char in[] = {
+		0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 9 };
 	unsigned char buf[16];
 	struct tether_xdr x;
 	int32_t d;
