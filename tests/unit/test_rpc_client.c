@@ -3,8 +3,9 @@
  * loop (TCP, UDP, AF_UNIX) and against hand-driven sockets: every
  * status, pipelining with out-of-order replies, timeouts, UDP
  * retransmission with one XID and growing gaps, late and duplicate
- * replies, broken connections, refused connections, cancellation,
- * allocation failures.
+ * replies, lost replies answered from the server's reply cache
+ * (at-most-once through a lossy relay), broken connections, refused
+ * connections and reconnect backoff, cancellation, allocation failures.
  */
 #include "tether_test.h"
 #include "rpc_testprog.h"
@@ -452,6 +453,101 @@ test_udp_retransmit_and_duplicates(void **state)
 	tether_loop_free(loop);
 }
 
+/* A relay between client and server that loses every other reply. */
+struct relay {
+	int fd;
+	struct tether_addr server;
+	struct sockaddr_storage client;
+	socklen_t client_len;
+	unsigned replies;
+	unsigned dropped;
+};
+
+static void
+relay_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
+{
+	struct relay *r = ud;
+	struct sockaddr_storage from;
+	struct tether_addr fa;
+	socklen_t fl = sizeof(from);
+	unsigned char buf[2048];
+	ssize_t n;
+
+	(void)loop;
+	(void)events;
+	n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+	if (n < 0 ||
+	    tether_addr_from_sockaddr(&fa, (struct sockaddr *)&from, fl) < 0)
+		return;
+	if (tether_addr_compare(&fa, &r->server) != 0) {
+		r->client = from;
+		r->client_len = fl;
+		sendto(fd, buf, (size_t)n, 0,
+		       (const struct sockaddr *)&r->server.ss, r->server.len);
+		return;
+	}
+	if (r->replies++ % 2 == 0) {
+		r->dropped++;
+		return;
+	}
+	sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&r->client,
+	       r->client_len);
+}
+
+/* Lost replies: the client retransmits with the same XID and the
+ * server's reply cache answers without running the procedure again. */
+static void
+test_udp_lost_replies_at_most_once(void **state)
+{
+	struct fixture *f = fx_new();
+	struct tether_rpc_client *c;
+	struct tether_rpc_client_config cfg = { 0 };
+	struct tether_rpc_server_stats st;
+	struct tether_rpc_result r;
+	struct tether_addr ra;
+	struct relay relay;
+	uint32_t i, arg = 0, res;
+
+	(void)state;
+	memset(&relay, 0, sizeof(relay));
+	tether_addr_copy(&relay.server, &f->udp);
+	relay.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	assert_int_equal(tether_addr_parse(&ra, "127.0.0.1:0", -1), 0);
+	assert_int_equal(bind(relay.fd, (struct sockaddr *)&ra.ss, ra.len), 0);
+	ra.len = sizeof(ra.ss);
+	assert_int_equal(getsockname(relay.fd, (struct sockaddr *)&ra.ss,
+				     &ra.len),
+			 0);
+	assert_int_equal(tether_loop_fd_add(f->loop, relay.fd,
+					    TETHER_LOOP_READ, relay_io,
+					    &relay),
+			 0);
+	cfg.retrans_ms = 20;
+	assert_int_equal(tether_rpc_client_new(&c, f->loop, &ra, SOCK_DGRAM,
+					       TP_PROG, 1, &cfg),
+			 0);
+	for (i = 0; i < 20; i++) {
+		arg = i;
+		res = 0;
+		assert_int_equal(tether_rpc_client_call(c, TP_COUNT,
+							tether_xdr_codec_u32,
+							&arg,
+							tether_xdr_codec_u32,
+							&res, NULL, 5000, &r),
+				 TETHER_RPC_ST_OK);
+		/* Each call ran exactly once, however often it was sent. */
+		assert_int_equal(res, i + 1);
+	}
+	assert_int_equal(f->st.count, 20);
+	assert_true(relay.dropped >= 20);
+	tether_rpc_server_get_stats(f->srv, &st);
+	assert_true(st.drc.hits_replayed >= 20);
+	tether_rpc_client_free(c);
+	tether_loop_fd_del(f->loop, relay.fd);
+	close(relay.fd);
+	fx_free(f);
+}
+
 static void
 test_udp_reply_too_big(void **state)
 {
@@ -785,6 +881,7 @@ main(void)
 		cmocka_unit_test(test_statuses),
 		cmocka_unit_test(test_pipelining),
 		cmocka_unit_test(test_udp_retransmit_and_duplicates),
+		cmocka_unit_test(test_udp_lost_replies_at_most_once),
 		cmocka_unit_test(test_udp_reply_too_big),
 		cmocka_unit_test(test_cant_connect),
 		cmocka_unit_test(test_conn_lost),
