@@ -115,6 +115,23 @@ test_transports(void **state)
 	c = client(f, &f->local, SOCK_STREAM, 1);
 	basic_calls(f, c);
 	tether_rpc_client_free(c);
+	/* IPv6, where the host has ::1. */
+	{
+		struct tether_addr a6, t6, u6;
+
+		assert_int_equal(tether_addr_parse(&a6, "[::1]:0", -1), 0);
+		if (tether_rpc_server_listen(f->srv, SOCK_STREAM, &a6, &t6) ==
+			    0 &&
+		    tether_rpc_server_listen(f->srv, SOCK_DGRAM, &a6, &u6) ==
+			    0) {
+			c = client(f, &t6, SOCK_STREAM, 1);
+			basic_calls(f, c);
+			tether_rpc_client_free(c);
+			c = client(f, &u6, SOCK_DGRAM, 1);
+			basic_calls(f, c);
+			tether_rpc_client_free(c);
+		}
+	}
 	fx_free(f);
 }
 
