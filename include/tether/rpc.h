@@ -784,8 +784,8 @@ void tether_rpc_server_get_stats(const struct tether_rpc_server *srv,
  * have run) and the calls not yet fully sent with CANTSEND (they did
  * not run); the next call connects again. A connect that fails fails
  * the calls waiting for it (CANTCONNECT) and makes later calls wait
- * before the next attempt: 100 ms, doubling up to 5 s, back to none
- * once a connection is made.
+ * before the next attempt: 100 ms, doubling up to reconnect_max_ms,
+ * back to none once a connection is made.
  *
  * Synchronous calls (tether_rpc_client_call) run the client's loop with
  * tether_loop_run_once until the call completes: with a private loop
@@ -805,6 +805,7 @@ struct tether_rpc_client_config {
 	size_t max_record;	/* [4 MiB] largest reply accepted */
 	unsigned timeout_ms;	/* [25000] per call, when a call passes 0 */
 	unsigned retrans_ms;	/* [500] UDP: first retransmission */
+	unsigned reconnect_max_ms; /* [5000] longest wait between connects */
 };
 
 #define TETHER_RPC_CLIENT_DEFAULT_MAX_RECORD (4u << 20)

@@ -127,6 +127,8 @@ tether_rpc_client_new(struct tether_rpc_client **out /* OUT */,
 		c->cfg.timeout_ms = TETHER_RPC_CLIENT_DEFAULT_TIMEOUT_MS;
 	if (c->cfg.retrans_ms == 0)
 		c->cfg.retrans_ms = TETHER_RPC_CLIENT_DEFAULT_RETRANS_MS;
+	if (c->cfg.reconnect_max_ms == 0)
+		c->cfg.reconnect_max_ms = TETHER_RPC_CLIENT_RECONNECT_MAX_MS;
 	tether_rpc_auth_none(&c->cred);
 	tether_rpc_rm_init(&c->rm, c->cfg.max_record, c->cfg.max_record);
 	c->rbuf = tether_malloc(CLNT_RBUF_SIZE);
@@ -340,10 +342,12 @@ connect_failed(struct tether_rpc_client *c, int err)
 		  err);
 	if (c->backoff_ms == 0)
 		c->backoff_ms = TETHER_RPC_CLIENT_RECONNECT_MIN_MS;
-	else if (c->backoff_ms < TETHER_RPC_CLIENT_RECONNECT_MAX_MS / 2)
+	else if (c->backoff_ms < c->cfg.reconnect_max_ms / 2)
 		c->backoff_ms *= 2;
 	else
-		c->backoff_ms = TETHER_RPC_CLIENT_RECONNECT_MAX_MS;
+		c->backoff_ms = c->cfg.reconnect_max_ms;
+	if (c->backoff_ms > c->cfg.reconnect_max_ms)
+		c->backoff_ms = c->cfg.reconnect_max_ms;
 	c->retry_at = tether_loop_update_time(c->loop) + c->backoff_ms;
 }
 

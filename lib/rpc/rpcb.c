@@ -544,6 +544,7 @@ tether_rpcb_keeper_new(struct tether_rpcb_keeper **out /* OUT */,
 		       const struct tether_rpcb_config *cfg, unsigned check_ms)
 {
 	struct tether_rpcb_keeper *k;
+	struct tether_rpc_client_config ccfg;
 	struct pm_where w;
 	struct tether_addr local;
 	int rc;
@@ -562,6 +563,10 @@ tether_rpcb_keeper_new(struct tether_rpcb_keeper **out /* OUT */,
 	if (k->cfg.timeout_ms == 0)
 		k->cfg.timeout_ms = TETHER_RPCB_DEFAULT_TIMEOUT_MS;
 	k->check_ms = check_ms ? check_ms : TETHER_RPCB_DEFAULT_CHECK_MS;
+	/* A portmapper that comes back must be found within a period:
+	 * never wait longer than that between connects. */
+	memset(&ccfg, 0, sizeof(ccfg));
+	ccfg.reconnect_max_ms = k->check_ms;
 	/* The path must outlive the caller's string. */
 	rc = where_init(&w, &k->cfg);
 	if (rc < 0)
@@ -575,7 +580,7 @@ tether_rpcb_keeper_new(struct tether_rpcb_keeper **out /* OUT */,
 		k->cfg.local_path =
 			((struct sockaddr_un *)&local.ss)->sun_path;
 		rc = tether_rpc_client_new(&k->c4, loop, &local, SOCK_STREAM,
-					   TETHER_RPCB_PROG, 4, NULL);
+					   TETHER_RPCB_PROG, 4, &ccfg);
 		if (rc < 0)
 			goto fail;
 		/* Keep our own copy of the path for keeper_local. */
@@ -586,13 +591,13 @@ tether_rpcb_keeper_new(struct tether_rpcb_keeper **out /* OUT */,
 		}
 	}
 	rc = tether_rpc_client_new(&k->c2, loop, &k->remote_copy, SOCK_STREAM,
-				   TETHER_RPCB_PROG, 2, NULL);
+				   TETHER_RPCB_PROG, 2, &ccfg);
 	if (rc < 0)
 		goto fail;
 	if (rc == 0)
 		rc = tether_rpc_client_new(&k->c4r, loop, &k->remote_copy,
 					   SOCK_STREAM, TETHER_RPCB_PROG, 4,
-					   NULL);
+					   &ccfg);
 	if (rc < 0)
 		goto fail;
 	rc = tether_loop_timer_new(loop, keeper_tick, k, &k->timer);
