@@ -70,8 +70,8 @@ drain(struct tether__rpc_svc_conn *c, struct transcript *t)
 }
 
 static void
-run(const uint8_t *p, size_t n, unsigned inflight, int no_drc,
-    unsigned seed, struct transcript *t, int *dead)
+run(const uint8_t *p, size_t n, unsigned inflight, int no_drc, unsigned seed,
+    struct transcript *t, int *dead)
 {
 	struct tether_rpc_server_config cfg;
 	struct tether_rpc_server_stats st;

@@ -24,9 +24,9 @@
 #include "tether/rpc.h"
 
 #define TOTAL_BYTES (4u << 20)
-#define MAX_BLOCK (64u << 10)
-#define NULL_CALLS 20000u
-#define PIPELINE 64u
+#define MAX_BLOCK   (64u << 10)
+#define NULL_CALLS  20000u
+#define PIPELINE    64u
 
 static const unsigned blocks[] = { 32, 128, 512, 1024, 4096, 16384, 65536 };
 #define NBLOCKS (sizeof(blocks) / sizeof(blocks[0]))
@@ -380,10 +380,9 @@ null_tirpc(int port, int udp)
 	struct sockaddr_in sin = loopback(port);
 	struct timeval tv = { 5, 0 }, wait = { 1, 0 };
 	int sock = RPC_ANYSOCK;
-	CLIENT *cl = udp ? clntudp_create(&sin, PAPERPROG, PAPERVERS, wait,
-					  &sock) :
-			   clnttcp_create(&sin, PAPERPROG, PAPERVERS, &sock, 0,
-					  0);
+	CLIENT *cl =
+		udp ? clntudp_create(&sin, PAPERPROG, PAPERVERS, wait, &sock)
+		    : clnttcp_create(&sin, PAPERPROG, PAPERVERS, &sock, 0, 0);
 	double t0;
 	unsigned i;
 
@@ -491,8 +490,8 @@ main(int argc, char **argv)
 	printf("4 MiB of random 32-bit integers, by block size (loopback)\n");
 	printf("%7s | %9s %9s %9s %9s | %9s %9s %9s %9s | %7s %7s %7s\n",
 	       "block", "local s", "raw s", "tirpc s", "tether s", "local MB/s",
-	       "raw MB/s", "tirpc MB/s", "tether MB/s", "tirpc/raw",
-	       "tthr/raw", "tthr/tirpc");
+	       "raw MB/s", "tirpc MB/s", "tether MB/s", "tirpc/raw", "tthr/raw",
+	       "tthr/tirpc");
 	for (i = 0; i < NBLOCKS; i++) {
 		t[0][i] = run_local(blocks[i]);
 		t[1][i] = run_raw(raw_port, blocks[i]);
@@ -510,15 +509,19 @@ main(int argc, char **argv)
 	printf("\nnull calls per second (%u calls)\n", NULL_CALLS);
 	{
 		double tt = null_tirpc(tt_port, 0), tu = null_tirpc(tu_port, 1);
-		double et = null_tether(ports[0], 0), eu = null_tether(ports[1], 1);
+		double et = null_tether(ports[0], 0),
+		       eu = null_tether(ports[1], 1);
 		double ep = null_tether_pipelined(ports[0]);
 
 		printf("  TCP sync:      libtirpc %8.0f  tether %8.0f  ratio "
-		       "%.2f\n", tt, et, et / tt);
+		       "%.2f\n",
+		       tt, et, et / tt);
 		printf("  UDP sync:      libtirpc %8.0f  tether %8.0f  ratio "
-		       "%.2f\n", tu, eu, eu / tu);
+		       "%.2f\n",
+		       tu, eu, eu / tu);
 		printf("  TCP pipelined (%u in flight): tether %8.0f  = %.1fx "
-		       "libtirpc TCP sync\n", PIPELINE, ep, ep / tt);
+		       "libtirpc TCP sync\n",
+		       PIPELINE, ep, ep / tt);
 	}
 
 	snprintf(path, sizeof(path), "%s/paper.dat", outdir);

@@ -492,7 +492,7 @@ struct tether_rpc_drc_key {
 enum tether_rpc_drc_verdict {
 	TETHER_RPC_DRC_NEW = 0,		/* run it; *entry is in progress */
 	TETHER_RPC_DRC_IN_PROGRESS = 1,	/* duplicate of a running call: drop */
-	TETHER_RPC_DRC_REPLAY = 2	/* duplicate of a finished one: resend */
+	TETHER_RPC_DRC_REPLAY = 2	/* duplicate of a done one: resend */
 };
 
 /* "NEW", "IN_PROGRESS", "REPLAY"; "UNKNOWN" otherwise. */
@@ -620,7 +620,7 @@ struct tether_rpc_server_proc {
 };
 
 /* Flags of a dispatch table. */
-#define TETHER_RPC_SERVER_NEED_AUTHSYS 0x1u	/* AUTH_NONE gets AUTH_TOOWEAK */
+#define TETHER_RPC_SERVER_NEED_AUTHSYS 0x1u	/* else AUTH_TOOWEAK */
 #define TETHER_RPC_SERVER_NO_DRC 0x2u		/* idempotent: never cached */
 
 /* What tether-rpcgen's server skeleton emits for one version. */
@@ -1011,8 +1011,9 @@ int tether_rpcb_keeper_add(struct tether_rpcb_keeper *k, uint32_t prog,
 			   uint32_t vers, enum tether_netid netid,
 			   const struct tether_addr *addr);
 
-void tether_rpcb_keeper_get_stats(const struct tether_rpcb_keeper *k,
-				  struct tether_rpcb_keeper_stats *st /* OUT */);
+void tether_rpcb_keeper_get_stats(
+	const struct tether_rpcb_keeper *k,
+	struct tether_rpcb_keeper_stats *st /* OUT */);
 
 /*
  * tether_rpcb_keeper_free - stop keeping; with unregister set, remove

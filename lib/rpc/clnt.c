@@ -20,20 +20,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CLNT_BUCKETS 256u
+#define CLNT_BUCKETS   256u
 #define CLNT_RBUF_SIZE 65536u
 #define CLNT_DGRAM_MAX 65507u
 
-enum clnt_state {
-	CLNT_DOWN = 0,
-	CLNT_CONNECTING,
-	CLNT_UP
-};
+enum clnt_state { CLNT_DOWN = 0, CLNT_CONNECTING, CLNT_UP };
 
 struct clnt_call {
 	struct tether_rpc_client *c;
-	struct clnt_call *hnext;		/* XID bucket */
-	struct clnt_call *prev, *next;		/* c->calls */
+	struct clnt_call *hnext;       /* XID bucket */
+	struct clnt_call *prev, *next; /* c->calls */
 	uint32_t xid;
 	int hashed;
 	tether_xdr_fn *res_codec;
@@ -44,10 +40,10 @@ struct clnt_call {
 	struct tether_loop_timer *timer;
 	uint64_t deadline;
 	uint64_t backoff;
-	unsigned char *dgram;			/* UDP: the call, to resend */
+	unsigned char *dgram; /* UDP: the call, to resend */
 	size_t dlen;
-	uint64_t end_off;			/* stream: end of its record */
-	int failed;				/* result below is final */
+	uint64_t end_off; /* stream: end of its record */
+	int failed;	  /* result below is final */
 	struct tether_rpc_result result;
 };
 
@@ -65,8 +61,8 @@ struct tether_rpc_client {
 	struct tether_rpc_rm_decoder rm;
 	unsigned char *rbuf;
 	struct tether__rpc_obuf out;
-	uint64_t out_total;	/* bytes queued on this connection */
-	uint64_t sent_total;	/* bytes written on this connection */
+	uint64_t out_total;  /* bytes queued on this connection */
+	uint64_t sent_total; /* bytes written on this connection */
 	struct tether_rpc_opaque_auth cred;
 	uint32_t next_xid;
 	struct clnt_call *buckets[CLNT_BUCKETS];
@@ -78,8 +74,8 @@ struct tether_rpc_client {
 	struct tether_loop_timer *reconnect;
 	uint64_t retry_at;
 	unsigned backoff_ms;
-	int in_io;	/* in client_io: calls made by callbacks are
-			 * written together at its end */
+	int in_io; /* in client_io: calls made by callbacks are
+		    * written together at its end */
 };
 
 static void client_io(struct tether_loop *loop, int fd, unsigned events,
@@ -93,9 +89,8 @@ static void reconnect_timer(struct tether_loop *loop,
 
 int
 tether_rpc_client_new(struct tether_rpc_client **out /* OUT */,
-		      struct tether_loop *loop,
-		      const struct tether_addr *addr, int socktype,
-		      uint32_t prog, uint32_t vers,
+		      struct tether_loop *loop, const struct tether_addr *addr,
+		      int socktype, uint32_t prog, uint32_t vers,
 		      const struct tether_rpc_client_config *cfg)
 {
 	struct tether_rpc_client *c;
@@ -103,8 +98,7 @@ tether_rpc_client_new(struct tether_rpc_client **out /* OUT */,
 	int rc, fam;
 
 	*out = NULL;
-	if (addr == NULL ||
-	    (socktype != SOCK_STREAM && socktype != SOCK_DGRAM))
+	if (addr == NULL || (socktype != SOCK_STREAM && socktype != SOCK_DGRAM))
 		return -TETHER_EINVAL;
 	fam = addr->ss.ss_family;
 	if (fam != AF_INET && fam != AF_INET6 && fam != AF_UNIX)
@@ -288,8 +282,9 @@ conn_down(struct tether_rpc_client *c, enum tether_rpc_status st_sent,
 	if (c->socktype == SOCK_STREAM) {
 		for (call = c->calls; call != NULL; call = call->next)
 			call_fail_later(call,
-					call->end_off <= c->sent_total ?
-						st_sent : st_unsent,
+					call->end_off <= c->sent_total
+						? st_sent
+						: st_unsent,
 					err);
 	} else {
 		for (call = c->calls; call != NULL; call = call->next)
@@ -338,8 +333,7 @@ flush_out(struct tether_rpc_client *c)
 static void
 connect_failed(struct tether_rpc_client *c, int err)
 {
-	conn_down(c, TETHER_RPC_ST_CANTCONNECT, TETHER_RPC_ST_CANTCONNECT,
-		  err);
+	conn_down(c, TETHER_RPC_ST_CANTCONNECT, TETHER_RPC_ST_CANTCONNECT, err);
 	if (c->backoff_ms == 0)
 		c->backoff_ms = TETHER_RPC_CLIENT_RECONNECT_MIN_MS;
 	else if (c->backoff_ms < c->cfg.reconnect_max_ms / 2)
@@ -393,8 +387,7 @@ conn_up(struct tether_rpc_client *c)
 /* ------------------------------------------------------------------ */
 
 static void
-handle_reply(struct tether_rpc_client *c, const unsigned char *rec,
-	     size_t len)
+handle_reply(struct tether_rpc_client *c, const unsigned char *rec, size_t len)
 {
 	struct tether_rpc_result r;
 	struct tether_rpc_msg m;
@@ -407,7 +400,7 @@ handle_reply(struct tether_rpc_client *c, const unsigned char *rec,
 		return;
 	call = call_find(c, m.xid);
 	if (call == NULL)
-		return;	/* late, duplicate, or not ours */
+		return; /* late, duplicate, or not ours */
 	memset(&r, 0, sizeof(r));
 	if (rp->stat == TETHER_RPC_MSG_DENIED) {
 		if (rp->reject_stat == TETHER_RPC_RPC_MISMATCH) {
@@ -459,13 +452,13 @@ read_stream(struct tether_rpc_client *c)
 	ssize_t n, k;
 
 	n = recv(c->fd, c->rbuf, CLNT_RBUF_SIZE, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		      errno == EINTR))
+	if (n < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (n <= 0) {
 		conn_down(c, TETHER_RPC_ST_CONN_LOST, TETHER_RPC_ST_CANTSEND,
-			  n == 0 ? -TETHER_ECONNRESET :
-				   tether_err_from_errno(errno));
+			  n == 0 ? -TETHER_ECONNRESET
+				 : tether_err_from_errno(errno));
 		return;
 	}
 	while (off < (size_t)n) {
@@ -482,7 +475,7 @@ read_stream(struct tether_rpc_client *c)
 		handle_reply(c, rec, rlen);
 		tether_rpc_rm_next(&c->rm);
 		if (c->fd < 0)
-			return;	/* a callback's call took it down */
+			return; /* a callback's call took it down */
 	}
 }
 
@@ -508,7 +501,8 @@ read_dgram(struct tether_rpc_client *c)
 				  tether_err_from_errno(errno));
 			return;
 		}
-		if ((size_t)n > CLNT_RBUF_SIZE || (size_t)n > c->cfg.max_record) {
+		if ((size_t)n > CLNT_RBUF_SIZE ||
+		    (size_t)n > c->cfg.max_record) {
 			if (n < 4)
 				continue;
 			call = call_find(c, tether_xdr_load32(c->rbuf));
@@ -533,8 +527,8 @@ client_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
 
 	(void)loop;
 	if (c->state == CLNT_CONNECTING) {
-		if (!(events & (TETHER_LOOP_WRITE | TETHER_LOOP_ERR |
-				TETHER_LOOP_HUP)))
+		if (!(events &
+		      (TETHER_LOOP_WRITE | TETHER_LOOP_ERR | TETHER_LOOP_HUP)))
 			return;
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
 			soerr = errno;
@@ -569,8 +563,7 @@ client_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
 /* ------------------------------------------------------------------ */
 
 static void
-reconnect_timer(struct tether_loop *loop, struct tether_loop_timer *t,
-		void *ud)
+reconnect_timer(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
 {
 	struct tether_rpc_client *c = ud;
 	int rc;
@@ -655,8 +648,8 @@ tether_rpc_client_call_async(struct tether_rpc_client *c, uint32_t proc,
 		if (rc < 0)
 			return rc;
 	}
-	limit = c->socktype == SOCK_DGRAM ? CLNT_DGRAM_MAX :
-					     TETHER_RPC_RM_LEN_MASK;
+	limit = c->socktype == SOCK_DGRAM ? CLNT_DGRAM_MAX
+					  : TETHER_RPC_RM_LEN_MASK;
 	if (asize > limit || size + asize > limit)
 		return -TETHER_EMSGSIZE;
 	size += asize;
@@ -707,27 +700,25 @@ tether_rpc_client_call_async(struct tether_rpc_client *c, uint32_t proc,
 	c->calls = call;
 	c->ncalls++;
 	if (c->socktype == SOCK_STREAM) {
-		tether_xdr_store32(p - 4, TETHER_RPC_RM_LAST_FRAG |
-						  (uint32_t)size);
+		tether_xdr_store32(p - 4,
+				   TETHER_RPC_RM_LAST_FRAG | (uint32_t)size);
 		c->out.len += 4 + size;
 		c->out_total += 4 + size;
 		call->end_off = c->out_total;
 	}
 	tether_loop_timer_arm(call->timer,
 			      c->socktype == SOCK_DGRAM &&
-					      call->backoff < timeout_ms ?
-				      call->backoff :
-				      timeout_ms,
+					      call->backoff < timeout_ms
+				      ? call->backoff
+				      : timeout_ms,
 			      0);
-	if (c->state == CLNT_DOWN &&
-	    tether_loop_now(c->loop) < c->retry_at) {
+	if (c->state == CLNT_DOWN && tether_loop_now(c->loop) < c->retry_at) {
 		/* Backing off after failed connects: the call waits for
 		 * the reconnect timer (or its own timeout). */
 		if (!tether_loop_timer_armed(c->reconnect))
-			tether_loop_timer_arm(c->reconnect,
-					      c->retry_at -
-						      tether_loop_now(c->loop),
-					      0);
+			tether_loop_timer_arm(
+				c->reconnect,
+				c->retry_at - tether_loop_now(c->loop), 0);
 		return 0;
 	}
 	rc = conn_up(c);
@@ -741,10 +732,12 @@ tether_rpc_client_call_async(struct tether_rpc_client *c, uint32_t proc,
 			flush_out(c);
 	} else if (c->state == CLNT_UP &&
 		   send(c->fd, call->dgram, call->dlen, MSG_NOSIGNAL) < 0 &&
-		   errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
-		call_fail_later(call, errno == ECONNREFUSED ?
-					      TETHER_RPC_ST_CANTCONNECT :
-					      TETHER_RPC_ST_CANTSEND,
+		   errno != EAGAIN && errno != EWOULDBLOCK &&
+		   errno != ENOBUFS) {
+		call_fail_later(call,
+				errno == ECONNREFUSED
+					? TETHER_RPC_ST_CANTCONNECT
+					: TETHER_RPC_ST_CANTSEND,
 				tether_err_from_errno(errno));
 	}
 	update_events(c);
@@ -783,13 +776,13 @@ tether_rpc_client_call(struct tether_rpc_client *c, uint32_t proc,
 	int rc;
 
 	memset(&w, 0, sizeof(w));
-	rc = tether_rpc_client_call_async(c, proc, args_codec, args,
-					  res_codec, res, arena, timeout_ms,
-					  sync_done, &w);
+	rc = tether_rpc_client_call_async(c, proc, args_codec, args, res_codec,
+					  res, arena, timeout_ms, sync_done,
+					  &w);
 	if (rc < 0) {
-		w.r.status = rc == -TETHER_ENOMEM ?
-				     TETHER_RPC_ST_NOMEM :
-				     TETHER_RPC_ST_CANTENCODE_ARGS;
+		w.r.status = rc == -TETHER_ENOMEM
+				     ? TETHER_RPC_ST_NOMEM
+				     : TETHER_RPC_ST_CANTENCODE_ARGS;
 		w.r.err = rc;
 		w.done = 1;
 	}
@@ -856,9 +849,9 @@ tether_rpc_client_new_lookup(struct tether_rpc_client **out /* OUT */,
 	*out = NULL;
 	if ((unsigned)netid >= TETHER_NETID_MAX)
 		return -TETHER_EINVAL;
-	type = netid == TETHER_NETID_UDP || netid == TETHER_NETID_UDP6 ?
-		       SOCK_DGRAM :
-		       SOCK_STREAM;
+	type = netid == TETHER_NETID_UDP || netid == TETHER_NETID_UDP6
+		       ? SOCK_DGRAM
+		       : SOCK_STREAM;
 	memset(&rc_cfg, 0, sizeof(rc_cfg));
 	if (host != NULL) {
 		tether_addr_copy(&pm, host);

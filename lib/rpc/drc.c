@@ -12,8 +12,8 @@
 struct tether_rpc_drc_entry {
 	struct tether_rpc_drc_key key;
 	uint64_t hash;
-	struct tether_rpc_drc_entry *hnext;	/* bucket chain */
-	struct tether_rpc_drc_entry *lprev;	/* LRU list: done only */
+	struct tether_rpc_drc_entry *hnext; /* bucket chain */
+	struct tether_rpc_drc_entry *lprev; /* LRU list: done only */
 	struct tether_rpc_drc_entry *lnext;
 	unsigned char *reply;
 	size_t len;
@@ -23,15 +23,14 @@ struct tether_rpc_drc_entry {
 struct tether_rpc_drc {
 	struct tether_hash_key hkey;
 	struct tether_rpc_drc_entry **buckets;
-	size_t nbuckets;			/* a power of two */
-	struct tether_rpc_drc_entry lru;	/* sentinel; lnext = newest */
+	size_t nbuckets;		 /* a power of two */
+	struct tether_rpc_drc_entry lru; /* sentinel; lnext = newest */
 	size_t max_entries;
 	size_t max_bytes;
 	struct tether_rpc_drc_stats st;
 };
 
-static const char *const verdict_names[] = { "NEW", "IN_PROGRESS",
-					     "REPLAY" };
+static const char *const verdict_names[] = { "NEW", "IN_PROGRESS", "REPLAY" };
 
 const char *
 tether_rpc_drc_verdict_name(int v)

@@ -12,10 +12,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define RPCB_SET 1u
-#define RPCB_UNSET 2u
-#define RPCB_GETADDR 3u		/* v3/v4; GETPORT in v2 */
-#define RPCB_STR_MAX 1024u
+#define RPCB_SET	 1u
+#define RPCB_UNSET	 2u
+#define RPCB_GETADDR	 3u /* v3/v4; GETPORT in v2 */
+#define RPCB_STR_MAX	 1024u
 #define PMAP_IPPROTO_TCP 6u
 #define PMAP_IPPROTO_UDP 17u
 
@@ -80,7 +80,7 @@ string_codec(struct tether_xdr *x, void *obj)
 /* ------------------------------------------------------------------ */
 
 struct pm_where {
-	struct tether_addr local;	/* len 0: no local socket */
+	struct tether_addr local; /* len 0: no local socket */
 	struct tether_addr remote;
 	unsigned timeout_ms;
 };
@@ -136,9 +136,9 @@ status_to_err(const struct tether_rpc_result *r)
  * PROG_MISMATCH flag. */
 static int
 portmapper_call(const struct tether_addr *a, int socktype, unsigned timeout_ms,
-	  uint32_t vers, uint32_t proc, tether_xdr_fn *acodec,
-	  const void *args, tether_xdr_fn *rcodec, void *res,
-	  struct tether_arena *arena, int *pm)
+		uint32_t vers, uint32_t proc, tether_xdr_fn *acodec,
+		const void *args, tether_xdr_fn *rcodec, void *res,
+		struct tether_arena *arena, int *pm)
 {
 	struct tether_rpc_client *c;
 	struct tether_rpc_result r;
@@ -179,8 +179,8 @@ owner_string(char *buf, size_t n)
 }
 
 static int
-set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc,
-	     uint32_t prog, uint32_t vers, enum tether_netid netid,
+set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc, uint32_t prog,
+	     uint32_t vers, enum tether_netid netid,
 	     const struct tether_addr *addr)
 {
 	struct pm_where w;
@@ -207,18 +207,19 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc,
 		owner_string(owner, sizeof(owner));
 		ra.prog = prog;
 		ra.vers = vers;
-		ra.netid = netid == TETHER_NETID_MAX ?
-				   netbuf :
-				   (char *)(uintptr_t)tether_netid_name(netid);
+		ra.netid =
+			netid == TETHER_NETID_MAX
+				? netbuf
+				: (char *)(uintptr_t)tether_netid_name(netid);
 		ra.addr = uaddr;
 		ra.owner = owner;
-		rc = portmapper_call(&w.local, SOCK_STREAM, w.timeout_ms, 4, proc,
-			       set_args_codec, &ra, bool_codec, &ok, NULL,
-			       NULL);
+		rc = portmapper_call(&w.local, SOCK_STREAM, w.timeout_ms, 4,
+				     proc, set_args_codec, &ra, bool_codec, &ok,
+				     NULL, NULL);
 		if (rc == 0)
-			return ok ? 0 :
-				    (proc == RPCB_SET ? -TETHER_EEXIST :
-							-TETHER_ENOENT);
+			return ok ? 0
+				  : (proc == RPCB_SET ? -TETHER_EEXIST
+						      : -TETHER_ENOENT);
 		/* The local socket failed: try portmap v2 on loopback. */
 	}
 	memset(&pa, 0, sizeof(pa));
@@ -235,8 +236,8 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc,
 			return -TETHER_ENOTSUP;
 		pa.port = (uint32_t)port;
 	}
-	rc = portmapper_call(&w.remote, SOCK_STREAM, w.timeout_ms, 2, proc, v2_args_codec, &pa,
-		       bool_codec, &ok, NULL, NULL);
+	rc = portmapper_call(&w.remote, SOCK_STREAM, w.timeout_ms, 2, proc,
+			     v2_args_codec, &pa, bool_codec, &ok, NULL, NULL);
 	if (rc < 0)
 		return rc;
 	return ok ? 0 : (proc == RPCB_SET ? -TETHER_EEXIST : -TETHER_ENOENT);
@@ -284,9 +285,9 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 	 * (r_netid is not looked at): ask udp over UDP, tcp over TCP, local
 	 * over the local socket. */
 	to = &w.remote;
-	type = netid == TETHER_NETID_UDP || netid == TETHER_NETID_UDP6 ?
-		       SOCK_DGRAM :
-		       SOCK_STREAM;
+	type = netid == TETHER_NETID_UDP || netid == TETHER_NETID_UDP6
+		       ? SOCK_DGRAM
+		       : SOCK_STREAM;
 	if (netid == TETHER_NETID_LOCAL) {
 		if (w.local.len == 0) {
 			rc = -TETHER_ECONNREFUSED;
@@ -301,13 +302,12 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 	ra.owner = empty;
 	for (v = 4; v >= 3; v--) {
 		rc = portmapper_call(to, type, w.timeout_ms, v, RPCB_GETADDR,
-			       set_args_codec, &ra, string_codec, &uaddr,
-			       arena, &pm);
+				     set_args_codec, &ra, string_codec, &uaddr,
+				     arena, &pm);
 		if (rc == 0) {
-			rc = uaddr[0] == 0 ?
-				     -TETHER_ENOENT :
-				     tether_addr_from_uaddr_str(out, netid,
-								uaddr);
+			rc = uaddr[0] == 0 ? -TETHER_ENOENT
+					   : tether_addr_from_uaddr_str(
+						     out, netid, uaddr);
 			goto out;
 		}
 		if (!pm)
@@ -320,9 +320,9 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 	rc = v2_prot(netid, &pa.prot);
 	if (rc < 0)
 		goto out;
-	rc = portmapper_call(&w.remote, SOCK_STREAM, w.timeout_ms, 2, RPCB_GETADDR,
-		       v2_args_codec, &pa, tether_xdr_codec_u32, &port, NULL,
-		       NULL);
+	rc = portmapper_call(&w.remote, SOCK_STREAM, w.timeout_ms, 2,
+			     RPCB_GETADDR, v2_args_codec, &pa,
+			     tether_xdr_codec_u32, &port, NULL, NULL);
 	if (rc < 0)
 		goto out;
 	if (port == 0 || port > 65535) {
@@ -347,12 +347,12 @@ struct keeper_reg {
 	enum tether_netid netid;
 	struct tether_addr addr;
 	char uaddr[TETHER_UADDR_STRLEN];
-	int busy;		/* a call of ours is in flight */
-	int local;		/* SET over the local socket (else v2) */
-	int v2check;		/* checked with v2 GETPORT (else v4) */
-	char *got;		/* GETADDR result */
-	uint32_t got_port;	/* GETPORT result */
-	bool ok;		/* SET / UNSET result */
+	int busy;	   /* a call of ours is in flight */
+	int local;	   /* SET over the local socket (else v2) */
+	int v2check;	   /* checked with v2 GETPORT (else v4) */
+	char *got;	   /* GETADDR result */
+	uint32_t got_port; /* GETPORT result */
+	bool ok;	   /* SET / UNSET result */
 	struct tether_arena *arena;
 };
 
@@ -361,13 +361,13 @@ struct tether_rpcb_keeper {
 	struct tether_rpcb_config cfg;
 	struct tether_addr remote_copy;
 	struct tether_loop_timer *timer;
-	struct tether_rpc_client *c4;	/* local socket, rpcbind v4 */
-	struct tether_rpc_client *c2;	/* TCP, portmap v2 */
-	struct tether_rpc_client *c4r;	/* TCP, rpcbind v4 */
+	struct tether_rpc_client *c4;  /* local socket, rpcbind v4 */
+	struct tether_rpc_client *c2;  /* TCP, portmap v2 */
+	struct tether_rpc_client *c4r; /* TCP, rpcbind v4 */
 	struct keeper_reg **regs;
 	size_t nregs;
 	unsigned check_ms;
-	unsigned seen;		/* in place at this round */
+	unsigned seen; /* in place at this round */
 	struct tether_rpcb_keeper_stats st;
 };
 
@@ -405,11 +405,9 @@ reg_set(struct keeper_reg *r)
 		ra.netid = (char *)(uintptr_t)tether_netid_name(r->netid);
 		ra.addr = r->uaddr;
 		ra.owner = owner;
-		rc = tether_rpc_client_call_async(k->c4, RPCB_SET,
-						  set_args_codec, &ra,
-						  bool_codec, &r->ok, NULL,
-						  k->cfg.timeout_ms,
-						  reg_set_done, r);
+		rc = tether_rpc_client_call_async(
+			k->c4, RPCB_SET, set_args_codec, &ra, bool_codec,
+			&r->ok, NULL, k->cfg.timeout_ms, reg_set_done, r);
 	} else {
 		memset(&pa, 0, sizeof(pa));
 		pa.prog = r->prog;
@@ -419,11 +417,9 @@ reg_set(struct keeper_reg *r)
 			return;
 		}
 		pa.port = (uint32_t)tether_addr_port(&r->addr);
-		rc = tether_rpc_client_call_async(k->c2, RPCB_SET,
-						  v2_args_codec, &pa,
-						  bool_codec, &r->ok, NULL,
-						  k->cfg.timeout_ms,
-						  reg_set_done, r);
+		rc = tether_rpc_client_call_async(
+			k->c2, RPCB_SET, v2_args_codec, &pa, bool_codec, &r->ok,
+			NULL, k->cfg.timeout_ms, reg_set_done, r);
 	}
 	if (rc < 0)
 		k->st.failures++;
@@ -432,8 +428,8 @@ reg_set(struct keeper_reg *r)
 }
 
 static void
-reg_check_done(struct tether_rpc_client *c,
-	       const struct tether_rpc_result *res, void *ud)
+reg_check_done(struct tether_rpc_client *c, const struct tether_rpc_result *res,
+	       void *ud)
 {
 	struct keeper_reg *r = ud;
 	int in_place;
@@ -447,8 +443,7 @@ reg_check_done(struct tether_rpc_client *c,
 	if (!r->v2check)
 		in_place = r->got != NULL && strcmp(r->got, r->uaddr) == 0;
 	else
-		in_place = r->got_port ==
-			   (uint32_t)tether_addr_port(&r->addr);
+		in_place = r->got_port == (uint32_t)tether_addr_port(&r->addr);
 	if (in_place) {
 		r->k->seen++;
 		return;
@@ -486,21 +481,18 @@ keeper_check(struct keeper_reg *r)
 		ra.netid = (char *)(uintptr_t)tether_netid_name(r->netid);
 		ra.addr = empty;
 		ra.owner = empty;
-		rc = tether_rpc_client_call_async(k->c4r, RPCB_GETADDR,
-						  set_args_codec, &ra,
-						  string_codec, &r->got,
-						  r->arena, k->cfg.timeout_ms,
-						  reg_check_done, r);
+		rc = tether_rpc_client_call_async(
+			k->c4r, RPCB_GETADDR, set_args_codec, &ra, string_codec,
+			&r->got, r->arena, k->cfg.timeout_ms, reg_check_done,
+			r);
 	} else {
 		pa.prog = r->prog;
 		pa.vers = r->vers;
 		pa.port = 0;
-		rc = tether_rpc_client_call_async(k->c2, RPCB_GETADDR,
-						  v2_args_codec, &pa,
-						  tether_xdr_codec_u32,
-						  &r->got_port, NULL,
-						  k->cfg.timeout_ms,
-						  reg_check_done, r);
+		rc = tether_rpc_client_call_async(
+			k->c2, RPCB_GETADDR, v2_args_codec, &pa,
+			tether_xdr_codec_u32, &r->got_port, NULL,
+			k->cfg.timeout_ms, reg_check_done, r);
 	}
 	if (rc < 0)
 		k->st.failures++;
@@ -577,8 +569,7 @@ tether_rpcb_keeper_new(struct tether_rpcb_keeper **out /* OUT */,
 		rc = tether_addr_parse(&local, k->cfg.local_path, -1);
 		if (rc < 0)
 			goto fail;
-		k->cfg.local_path =
-			((struct sockaddr_un *)&local.ss)->sun_path;
+		k->cfg.local_path = ((struct sockaddr_un *)&local.ss)->sun_path;
 		rc = tether_rpc_client_new(&k->c4, loop, &local, SOCK_STREAM,
 					   TETHER_RPCB_PROG, 4, &ccfg);
 		if (rc < 0)
@@ -674,8 +665,7 @@ tether_rpcb_keeper_free(struct tether_rpcb_keeper *k, int unregister)
 	for (i = 0; i < k->nregs; i++) {
 		if (unregister)
 			tether_rpcb_unset(&k->cfg, k->regs[i]->prog,
-					  k->regs[i]->vers,
-					  k->regs[i]->netid);
+					  k->regs[i]->vers, k->regs[i]->netid);
 		tether_arena_free(k->regs[i]->arena);
 		tether_free(k->regs[i]);
 	}

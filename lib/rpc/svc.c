@@ -27,7 +27,7 @@
 #define SVC_DGRAM_MAX 65507u
 /* Work done per readiness callback, so one peer cannot starve others. */
 #define SVC_ACCEPT_BURST 64
-#define SVC_DGRAM_BURST 64
+#define SVC_DGRAM_BURST	 64
 /* Released call objects kept for reuse (with their arenas). */
 #define SVC_CALL_CACHE 64
 
@@ -36,32 +36,32 @@ struct rpc_listener {
 	struct rpc_listener *next;
 	int fd;
 	int socktype;
-	struct tether_addr addr;	/* as bound */
+	struct tether_addr addr; /* as bound */
 };
 
 struct tether__rpc_svc_conn {
 	struct tether_rpc_server *srv;
 	struct tether__rpc_svc_conn *prev, *next;
-	int fd;				/* -1: fake connection */
-	struct tether_addr peer;	/* port 0: the cache key of a stream */
+	int fd;			 /* -1: fake connection */
+	struct tether_addr peer; /* port 0: the cache key of a stream */
 	struct tether_rpc_rm_decoder rm;
 	unsigned char *ibuf;
 	size_t ioff, ilen;
 	struct tether__rpc_obuf out;
 	struct tether_loop_timer *idle;
-	struct tether_rpc_server_call *calls;	/* in flight */
+	struct tether_rpc_server_call *calls; /* in flight */
 	unsigned inflight;
-	unsigned events;		/* interest registered with the loop */
-	int in_process;			/* a top-level callback is running */
+	unsigned events; /* interest registered with the loop */
+	int in_process;	 /* a top-level callback is running */
 	int dead;
 };
 
 struct tether_rpc_server_call {
 	struct tether_rpc_server *srv;
-	struct tether_rpc_server_call *prev, *next;	/* srv->pending */
-	struct tether_rpc_server_call *cprev, *cnext;	/* conn->calls */
-	struct tether__rpc_svc_conn *conn;	/* NULL: datagram or gone */
-	struct rpc_listener *lsn;		/* datagram */
+	struct tether_rpc_server_call *prev, *next;   /* srv->pending */
+	struct tether_rpc_server_call *cprev, *cnext; /* conn->calls */
+	struct tether__rpc_svc_conn *conn; /* NULL: datagram or gone */
+	struct rpc_listener *lsn;	   /* datagram */
 	int stream;
 	struct tether_addr peer;
 	struct tether_rpc_msg msg;
@@ -85,11 +85,11 @@ struct tether_rpc_server {
 	struct rpc_listener *listeners;
 	struct tether__rpc_svc_conn *conns;
 	struct tether_rpc_server_call *pending;
-	struct tether_rpc_server_call *cache;	/* free call objects */
+	struct tether_rpc_server_call *cache; /* free call objects */
 	unsigned ncache;
 	struct tether_rpc_drc *drc;
-	unsigned char *rbuf;	/* datagram receive */
-	unsigned char *sbuf;	/* datagram send */
+	unsigned char *rbuf; /* datagram receive */
+	unsigned char *sbuf; /* datagram send */
 	struct tether_rpc_server_stats st;
 };
 
@@ -266,9 +266,9 @@ prog_range(const struct tether_rpc_server *srv, uint32_t prog,
  */
 static int
 emit_reply(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
-	   struct rpc_listener *lsn, const struct tether_addr *peer,
-	   int stream, struct tether_rpc_msg *m, tether_xdr_fn *codec,
-	   const void *res, struct tether_rpc_drc_entry **drc)
+	   struct rpc_listener *lsn, const struct tether_addr *peer, int stream,
+	   struct tether_rpc_msg *m, tether_xdr_fn *codec, const void *res,
+	   struct tether_rpc_drc_entry **drc)
 {
 	struct tether_xdr x;
 	size_t size, rsize = 0, limit;
@@ -299,19 +299,19 @@ emit_reply(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 		if (p == NULL)
 			return -TETHER_ENOMEM;
 	} else {
-		return 0;	/* nobody to tell */
+		return 0; /* nobody to tell */
 	}
 	tether_xdr_init_encode(&x, p, size);
 	rc = tether_rpc_msg_encode(&x, m);
 	if (rc == 0 && codec != NULL)
 		rc = codec(&x, (void *)(uintptr_t)res);
 	if (rc == 0 && tether_xdr_getpos(&x) != size)
-		rc = -TETHER_EPROTO;	/* sizeof and encode disagree */
+		rc = -TETHER_EPROTO; /* sizeof and encode disagree */
 	if (rc < 0)
 		goto out;
 	if (room != NULL) {
-		tether_xdr_store32(room, TETHER_RPC_RM_LAST_FRAG |
-						 (uint32_t)size);
+		tether_xdr_store32(room,
+				   TETHER_RPC_RM_LAST_FRAG | (uint32_t)size);
 		conn->out.len += 4 + size;
 		/* Inside a read, replies gather and go out in one write
 		 * when the records read are done (conn_settle). */
@@ -321,8 +321,7 @@ emit_reply(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	} else if (p == srv->sbuf) {
 		/* Datagrams are best effort: a full socket buffer drops. */
 		if (sendto(lsn->fd, p, size, MSG_NOSIGNAL,
-			   (const struct sockaddr *)&peer->ss,
-			   peer->len) < 0)
+			   (const struct sockaddr *)&peer->ss, peer->len) < 0)
 			srv->st.dropped++;
 	}
 	if (drc != NULL && *drc != NULL) {
@@ -349,8 +348,8 @@ emit_raw(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 			conn->dead = 1;
 			return;
 		}
-		tether_xdr_store32(room, TETHER_RPC_RM_LAST_FRAG |
-						 (uint32_t)len);
+		tether_xdr_store32(room,
+				   TETHER_RPC_RM_LAST_FRAG | (uint32_t)len);
 		memcpy(room + 4, rec, len);
 		conn->out.len += 4 + len;
 		if (conn->fd >= 0 && !conn->in_process &&
@@ -368,9 +367,9 @@ emit_raw(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
  * results cannot be encoded. Completes or aborts *drc. */
 static int
 reply_msg(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
-	  struct rpc_listener *lsn, const struct tether_addr *peer,
-	  int stream, struct tether_rpc_msg *m, tether_xdr_fn *codec,
-	  const void *res, struct tether_rpc_drc_entry **drc)
+	  struct rpc_listener *lsn, const struct tether_addr *peer, int stream,
+	  struct tether_rpc_msg *m, tether_xdr_fn *codec, const void *res,
+	  struct tether_rpc_drc_entry **drc)
 {
 	int rc, rc2;
 
@@ -381,7 +380,7 @@ reply_msg(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 		rc2 = emit_reply(srv, conn, lsn, peer, stream, m, NULL, NULL,
 				 drc);
 		if (rc2 < 0 && conn != NULL)
-			conn->dead = 1;	/* out of memory: cannot answer */
+			conn->dead = 1; /* out of memory: cannot answer */
 	}
 	if (drc != NULL && *drc != NULL) {
 		tether_rpc_drc_abort(srv->drc, *drc);
@@ -499,8 +498,8 @@ call_finish(struct tether_rpc_server_call *call, struct tether_rpc_msg *m,
 	int rc;
 
 	call_detach(call);
-	rc = reply_msg(call->srv, conn, call->lsn, &call->peer, call->stream,
-		       m, codec, res, &call->drc);
+	rc = reply_msg(call->srv, conn, call->lsn, &call->peer, call->stream, m,
+		       codec, res, &call->drc);
 	call_put(call);
 	conn_kick(conn);
 	return rc;
@@ -757,8 +756,8 @@ handle_record(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	}
 	call = call_get(srv);
 	if (call == NULL) {
-		reply_accept(srv, conn, lsn, peer, m.xid,
-			     TETHER_RPC_SYSTEM_ERR, NULL);
+		reply_accept(srv, conn, lsn, peer, m.xid, TETHER_RPC_SYSTEM_ERR,
+			     NULL);
 		if (drc != NULL)
 			tether_rpc_drc_abort(srv->drc, drc);
 		return;
@@ -775,8 +774,8 @@ handle_record(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	if (conn != NULL)
 		call_attach(call, conn);
 	if (proc->args_codec != NULL) {
-		args = tether_arena_alloc(call->arena,
-					  proc->args_size ? proc->args_size : 1);
+		args = tether_arena_alloc(
+			call->arena, proc->args_size ? proc->args_size : 1);
 		if (args == NULL) {
 			tether_rpc_server_reply_error(call,
 						      TETHER_RPC_SYSTEM_ERR);
@@ -788,9 +787,9 @@ handle_record(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 		rc = proc->args_codec(&x, args);
 		if (rc < 0) {
 			tether_rpc_server_reply_error(
-				call, rc == -TETHER_ENOMEM ?
-					      TETHER_RPC_SYSTEM_ERR :
-					      TETHER_RPC_GARBAGE_ARGS);
+				call, rc == -TETHER_ENOMEM
+					      ? TETHER_RPC_SYSTEM_ERR
+					      : TETHER_RPC_GARBAGE_ARGS);
 			return;
 		}
 	}
@@ -890,12 +889,12 @@ conn_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
 	if ((events & TETHER_LOOP_WRITE) &&
 	    tether__rpc_obuf_flush(&c->out, fd, NULL) < 0)
 		c->dead = 1;
-	if (!c->dead && (events & (TETHER_LOOP_READ | TETHER_LOOP_HUP |
-				   TETHER_LOOP_ERR)) &&
+	if (!c->dead &&
+	    (events & (TETHER_LOOP_READ | TETHER_LOOP_HUP | TETHER_LOOP_ERR)) &&
 	    c->ilen == 0 && conn_can_take(c)) {
 		n = recv(fd, c->ibuf, SVC_IBUF_SIZE, 0);
 		if (n == 0) {
-			c->dead = 1;	/* the client is gone */
+			c->dead = 1; /* the client is gone */
 		} else if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR)
@@ -1042,7 +1041,7 @@ listener_accept(struct tether_loop *loop, int fd, unsigned events, void *ud)
 	for (i = 0; i < SVC_ACCEPT_BURST; i++) {
 		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0)
-			break;	/* EAGAIN, or EMFILE: try on the next event */
+			break; /* EAGAIN, or EMFILE: try on the next event */
 		/* Over max_conns the connection is closed at once: the
 		 * client sees it end rather than hang in the backlog. */
 		conn_new(l->srv, cfd, &c);
@@ -1089,8 +1088,7 @@ tether_rpc_server_listen(struct tether_rpc_server *srv, int socktype,
 	struct stat stb;
 	int fd = -1, rc, one = 1, family;
 
-	if (addr == NULL ||
-	    (socktype != SOCK_STREAM && socktype != SOCK_DGRAM))
+	if (addr == NULL || (socktype != SOCK_STREAM && socktype != SOCK_DGRAM))
 		return -TETHER_EINVAL;
 	family = addr->ss.ss_family;
 	if (family != AF_INET && family != AF_INET6 && family != AF_UNIX)
@@ -1116,8 +1114,8 @@ tether_rpc_server_listen(struct tether_rpc_server *srv, int socktype,
 		goto fail;
 	}
 	if (family == AF_UNIX) {
-		const char *path = ((const struct sockaddr_un *)&addr->ss)
-					   ->sun_path;
+		const char *path =
+			((const struct sockaddr_un *)&addr->ss)->sun_path;
 
 		/* Replace a stale socket file, never anything else. */
 		if (lstat(path, &stb) == 0 && S_ISSOCK(stb.st_mode))
@@ -1131,16 +1129,14 @@ tether_rpc_server_listen(struct tether_rpc_server *srv, int socktype,
 		goto fail;
 	}
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
-	    tether_addr_from_sockaddr(&l->addr, (struct sockaddr *)&ss, sl) <
-		    0)
+	    tether_addr_from_sockaddr(&l->addr, (struct sockaddr *)&ss, sl) < 0)
 		tether_addr_copy(&l->addr, addr);
 	l->srv = srv;
 	l->fd = fd;
 	l->socktype = socktype;
-	rc = tether_loop_fd_add(srv->loop, fd, TETHER_LOOP_READ,
-				socktype == SOCK_STREAM ? listener_accept :
-							  listener_dgram,
-				l);
+	rc = tether_loop_fd_add(
+		srv->loop, fd, TETHER_LOOP_READ,
+		socktype == SOCK_STREAM ? listener_accept : listener_dgram, l);
 	if (rc < 0)
 		goto fail;
 	l->next = srv->listeners;
@@ -1179,8 +1175,7 @@ tether__rpc_server_fake_conn(struct tether_rpc_server *srv,
 }
 
 size_t
-tether__rpc_server_feed(struct tether__rpc_svc_conn *c, const void *p,
-			size_t n)
+tether__rpc_server_feed(struct tether__rpc_svc_conn *c, const void *p, size_t n)
 {
 	size_t done = 0, k;
 

@@ -29,26 +29,26 @@
 
 static int failures;
 
-#define CHECK(cond)                                                         \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			fprintf(stderr, "%s:%d: check failed: %s\n",        \
-				__FILE__, __LINE__, #cond);                 \
-			failures++;                                         \
-		}                                                           \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
+				__LINE__, #cond);                              \
+			failures++;                                            \
+		}                                                              \
 	} while (0)
 
 /* ------------------------------------------------------------------ */
 /* The test data and what each procedure must answer                   */
 /* ------------------------------------------------------------------ */
 
-#define REC_ID "tether-interop"
-#define REC_BIG 0x123456789abcdef0ull
-#define REC_RATIO 3.25
-#define REC_NBLOB 300u
+#define REC_ID	    "tether-interop"
+#define REC_BIG	    0x123456789abcdef0ull
+#define REC_RATIO   3.25
+#define REC_NBLOB   300u
 #define REC_NVALUES 50u
-#define REC_NPTS 5u
-#define LIST_LEN 20
+#define REC_NPTS    5u
+#define LIST_LEN    20
 
 static unsigned char blob_data[REC_NBLOB];
 static int32_t values_data[REC_NVALUES];
@@ -123,8 +123,8 @@ t_record_codec(struct tether_xdr *x, void *obj)
 	    (rc = tether_xdr_opaque(x, r->tag, 4)) != 0 ||
 	    (rc = tether_xdr_bytes(x, &r->blob, &r->blob_len, 1024)) != 0 ||
 	    (rc = tether_xdr_array(x, (void **)&r->values, &r->nvalues, 100,
-				   sizeof(int32_t),
-				   tether_xdr_codec_i32)) != 0 ||
+				   sizeof(int32_t), tether_xdr_codec_i32)) !=
+		    0 ||
 	    (rc = tether_xdr_array(x, (void **)&r->pts, &r->npts, 10,
 				   sizeof(struct t_point), t_point_codec)) != 0)
 		return rc;
@@ -160,8 +160,7 @@ t_result_codec(struct tether_xdr *x, void *obj)
 	};
 	struct t_result *r = obj;
 
-	return tether_xdr_union(x, &r->status, &r->u, arms, 2,
-				tether_xdr_void);
+	return tether_xdr_union(x, &r->status, &r->u, arms, 2, tether_xdr_void);
 }
 
 /* ------------------------------------------------------------------ */
@@ -292,8 +291,8 @@ static const struct tether_rpc_server_proc ts_procs[] = {
 	  ts_add },
 	{ TECHO, t_record_codec, sizeof(struct t_record), t_record_codec,
 	  ts_echo },
-	{ TSUMLIST, t_list_codec, sizeof(struct t_node *),
-	  tether_xdr_codec_i32, ts_sumlist },
+	{ TSUMLIST, t_list_codec, sizeof(struct t_node *), tether_xdr_codec_i32,
+	  ts_sumlist },
 	{ TLOOKUP, tether_xdr_codec_i32, sizeof(int32_t), t_result_codec,
 	  ts_lookup },
 };
@@ -489,46 +488,41 @@ tirpc_errors(struct sockaddr_in *sin, int udp)
 	int sock = RPC_ANYSOCK;
 	enum clnt_stat st;
 
-	cl = udp ? clntudp_create(sin, TPROG, 7, wait, &sock) :
-		   clnttcp_create(sin, TPROG, 7, &sock, 0, 0);
+	cl = udp ? clntudp_create(sin, TPROG, 7, wait, &sock)
+		 : clnttcp_create(sin, TPROG, 7, &sock, 0, 0);
 	CHECK(cl != NULL);
 	if (cl == NULL)
 		return;
-	st = clnt_call(cl, 0, VOIDPROC, NULL, VOIDPROC,
-		       NULL, tv);
+	st = clnt_call(cl, 0, VOIDPROC, NULL, VOIDPROC, NULL, tv);
 	CHECK(st == RPC_PROGVERSMISMATCH);
 	clnt_geterr(cl, &err);
 	CHECK(err.re_vers.low == 1 && err.re_vers.high == 1);
 	clnt_destroy(cl);
 	sock = RPC_ANYSOCK;
-	cl = udp ? clntudp_create(sin, TPROG, TVERS, wait, &sock) :
-		   clnttcp_create(sin, TPROG, TVERS, &sock, 0, 0);
+	cl = udp ? clntudp_create(sin, TPROG, TVERS, wait, &sock)
+		 : clnttcp_create(sin, TPROG, TVERS, &sock, 0, 0);
 	CHECK(cl != NULL);
 	if (cl == NULL)
 		return;
-	st = clnt_call(cl, 99, VOIDPROC, NULL, VOIDPROC,
-		       NULL, tv);
+	st = clnt_call(cl, 99, VOIDPROC, NULL, VOIDPROC, NULL, tv);
 	CHECK(st == RPC_PROCUNAVAIL);
 	/* TADD with no arguments. */
-	st = clnt_call(cl, TADD, VOIDPROC, NULL,
-		       VOIDPROC, NULL, tv);
+	st = clnt_call(cl, TADD, VOIDPROC, NULL, VOIDPROC, NULL, tv);
 	CHECK(st == RPC_CANTDECODEARGS);
 	/* AUTH_SYS is accepted. */
 	auth_destroy(cl->cl_auth);
 	cl->cl_auth = authunix_create_default();
-	st = clnt_call(cl, 0, VOIDPROC, NULL, VOIDPROC,
-		       NULL, tv);
+	st = clnt_call(cl, 0, VOIDPROC, NULL, VOIDPROC, NULL, tv);
 	CHECK(st == RPC_SUCCESS);
-	auth_destroy(cl->cl_auth);	/* clnt_destroy leaves it to us */
+	auth_destroy(cl->cl_auth); /* clnt_destroy leaves it to us */
 	clnt_destroy(cl);
 	sock = RPC_ANYSOCK;
-	cl = udp ? clntudp_create(sin, TPROG + 1, 1, wait, &sock) :
-		   clnttcp_create(sin, TPROG + 1, 1, &sock, 0, 0);
+	cl = udp ? clntudp_create(sin, TPROG + 1, 1, wait, &sock)
+		 : clnttcp_create(sin, TPROG + 1, 1, &sock, 0, 0);
 	CHECK(cl != NULL);
 	if (cl == NULL)
 		return;
-	st = clnt_call(cl, 0, VOIDPROC, NULL, VOIDPROC,
-		       NULL, tv);
+	st = clnt_call(cl, 0, VOIDPROC, NULL, VOIDPROC, NULL, tv);
 	CHECK(st == RPC_PROGUNAVAIL);
 	clnt_destroy(cl);
 }
@@ -827,13 +821,12 @@ tether_calls(const struct tether_addr *a, int type, const char *what)
 			CHECK(lr.u.rec.big == 1ull << 40);
 			CHECK(lr.u.rec.ratio == 0.5 && lr.u.rec.c == TBLUE);
 			CHECK(lr.u.rec.blob_len == 3 && lr.u.rec.blob[2] == 3);
-			CHECK(lr.u.rec.nvalues == 1 &&
-			      lr.u.rec.values[0] == 7);
+			CHECK(lr.u.rec.nvalues == 1 && lr.u.rec.values[0] == 7);
 			CHECK(lr.u.rec.npts == 1 && lr.u.rec.pts[0].y == 2);
 			CHECK(lr.u.rec.flag);
 		} else if (n == 1) {
-			CHECK(lr.u.err && strcmp(lr.u.err, "no such entry") ==
-						  0);
+			CHECK(lr.u.err &&
+			      strcmp(lr.u.err, "no such entry") == 0);
 		}
 	}
 
@@ -861,10 +854,10 @@ tether_calls(const struct tether_addr *a, int type, const char *what)
 	 * from stale bytes there. Only TCP can check GARBAGE_ARGS. */
 	if (type == SOCK_STREAM)
 		CHECK(tether_rpc_client_call(c, TADD, NULL, NULL, NULL, NULL,
-					     NULL, 3000, &r) ==
-		      TETHER_RPC_ST_GARBAGE_ARGS);
-	CHECK(tether_rpc_authsys_init(&sys, 1, "tether", 1000, 1000, 0,
-				      NULL) == 0);
+					     NULL, 3000,
+					     &r) == TETHER_RPC_ST_GARBAGE_ARGS);
+	CHECK(tether_rpc_authsys_init(&sys, 1, "tether", 1000, 1000, 0, NULL) ==
+	      0);
 	CHECK(tether_rpc_client_set_authsys(c, &sys) == 0);
 	CHECK(tether_rpc_client_call(c, TADD, t_point_codec, &p,
 				     tether_xdr_codec_i32, &sum, NULL, 3000,
@@ -960,7 +953,7 @@ run_tether_client(void)
 	CHECK(tether_addr_parse(&a, s, -1) == 0);
 	tether_killed_mid_call(&a, pid);
 	waitpid(pid, &status, 0);
-	CHECK(WIFSIGNALED(status));	/* it was still serving */
+	CHECK(WIFSIGNALED(status)); /* it was still serving */
 	return failures ? 1 : 0;
 }
 

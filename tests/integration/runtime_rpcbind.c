@@ -34,7 +34,7 @@ table(uint32_t prog)
 
 	memset(&t, 0, sizeof(t));
 	t.prog = prog;
-	t.vers = 1;	/* only the NULL procedure */
+	t.vers = 1; /* only the NULL procedure */
 	return &t;
 }
 
@@ -89,7 +89,8 @@ main(int argc, char **argv)
 			return 2;
 		if (argc == 6 && strcmp(argv[5], "remote") == 0)
 			cfg.no_local = 1;
-		rc = tether_rpcb_getaddr(&cfg, (uint32_t)strtoul(argv[2], NULL, 0),
+		rc = tether_rpcb_getaddr(&cfg,
+					 (uint32_t)strtoul(argv[2], NULL, 0),
 					 (uint32_t)strtoul(argv[3], NULL, 0),
 					 (enum tether_netid)netid, &a);
 		if (rc < 0) {
@@ -114,9 +115,9 @@ main(int argc, char **argv)
 	}
 	if (argc >= 4 && strcmp(argv[1], "unset") == 0) {
 		cfg.no_local = argc == 5 && strcmp(argv[4], "v2") == 0;
-		rc = tether_rpcb_unset(&cfg, (uint32_t)strtoul(argv[2], NULL, 0),
-				       (uint32_t)strtoul(argv[3], NULL, 0),
-				       TETHER_NETID_MAX);
+		rc = tether_rpcb_unset(
+			&cfg, (uint32_t)strtoul(argv[2], NULL, 0),
+			(uint32_t)strtoul(argv[3], NULL, 0), TETHER_NETID_MAX);
 		if (rc < 0)
 			fprintf(stderr, "unset: %s\n", tether_strerror(rc));
 		return rc < 0;

@@ -10,15 +10,15 @@
 
 #include "tether/rpc.h"
 
-#define TP_PROG 0x20000101u
-#define TP_ADD 1u	/* pair -> int */
-#define TP_ECHO 2u	/* string<64> -> string<64> */
-#define TP_ASYNC 3u	/* unsigned -> unsigned, answered later */
-#define TP_WHOAMI 4u	/* void -> unsigned uid (AUTH_SYS) */
-#define TP_BIG 5u	/* unsigned n -> opaque<> of n bytes */
-#define TP_FAIL 6u	/* void -> SYSTEM_ERR */
-#define TP_COUNT 7u	/* unsigned -> unsigned: calls run so far */
-#define TP_DROP 8u	/* void -> never answered */
+#define TP_PROG	  0x20000101u
+#define TP_ADD	  1u /* pair -> int */
+#define TP_ECHO	  2u /* string<64> -> string<64> */
+#define TP_ASYNC  3u /* unsigned -> unsigned, answered later */
+#define TP_WHOAMI 4u /* void -> unsigned uid (AUTH_SYS) */
+#define TP_BIG	  5u /* unsigned n -> opaque<> of n bytes */
+#define TP_FAIL	  6u /* void -> SYSTEM_ERR */
+#define TP_COUNT  7u /* unsigned -> unsigned: calls run so far */
+#define TP_DROP	  8u /* void -> never answered */
 
 struct tp_pair {
 	int32_t a;
@@ -55,8 +55,8 @@ tp_bytes_codec(struct tether_xdr *x, void *obj)
 
 /* State the procedures share; ud of the tables. */
 struct tp_state {
-	unsigned count;				/* TP_COUNT runs */
-	struct tether_rpc_server_call *held[64];	/* TP_ASYNC handles */
+	unsigned count;				 /* TP_COUNT runs */
+	struct tether_rpc_server_call *held[64]; /* TP_ASYNC handles */
 	uint32_t held_val[64];
 	unsigned nheld;
 	unsigned ndropped;
@@ -181,10 +181,9 @@ tp_drop(struct tether_rpc_server_call *call, void *args, void *ud)
 }
 
 static const struct tether_rpc_server_proc tp_procs_v1[] = {
-	{ TP_ADD, tp_pair_codec, sizeof(struct tp_pair),
-	  tether_xdr_codec_i32, tp_add },
-	{ TP_ECHO, tp_string_codec, sizeof(char *), tp_string_codec,
-	  tp_echo },
+	{ TP_ADD, tp_pair_codec, sizeof(struct tp_pair), tether_xdr_codec_i32,
+	  tp_add },
+	{ TP_ECHO, tp_string_codec, sizeof(char *), tp_string_codec, tp_echo },
 	{ TP_ASYNC, tether_xdr_codec_u32, sizeof(uint32_t),
 	  tether_xdr_codec_u32, tp_async },
 	{ TP_WHOAMI, NULL, 0, tether_xdr_codec_u32, tp_whoami },
@@ -205,9 +204,8 @@ static const struct tether_rpc_server_table tp_table_v2 = {
 	TETHER_RPC_SERVER_NEED_AUTHSYS
 };
 /* Version 4: no procedures but the implicit NULL one. */
-static const struct tether_rpc_server_table tp_table_v4 = {
-	TP_PROG, 4, NULL, 0, 0
-};
+static const struct tether_rpc_server_table tp_table_v4 = { TP_PROG, 4, NULL, 0,
+							    0 };
 
 static inline int
 tp_register(struct tether_rpc_server *srv, struct tp_state *st)

@@ -37,18 +37,16 @@ fx_new(void)
 	assert_int_equal(tether_rpc_server_new(&f->srv, f->loop, NULL), 0);
 	assert_int_equal(tp_register(f->srv, &f->st), 0);
 	assert_int_equal(tether_addr_parse(&a, "127.0.0.1:0", -1), 0);
-	assert_int_equal(tether_rpc_server_listen(f->srv, SOCK_STREAM, &a,
-						  &f->tcp),
-			 0);
-	assert_int_equal(tether_rpc_server_listen(f->srv, SOCK_DGRAM, &a,
-						  &f->udp),
-			 0);
+	assert_int_equal(
+		tether_rpc_server_listen(f->srv, SOCK_STREAM, &a, &f->tcp), 0);
+	assert_int_equal(
+		tether_rpc_server_listen(f->srv, SOCK_DGRAM, &a, &f->udp), 0);
 	snprintf(f->path, sizeof(f->path), "/tmp/tether-clnt-%d.sock",
 		 (int)getpid());
 	assert_int_equal(tether_addr_parse(&a, f->path, -1), 0);
-	assert_int_equal(tether_rpc_server_listen(f->srv, SOCK_STREAM, &a,
-						  &f->local),
-			 0);
+	assert_int_equal(
+		tether_rpc_server_listen(f->srv, SOCK_STREAM, &a, &f->local),
+		0);
 	return f;
 }
 
@@ -61,8 +59,7 @@ fx_free(struct fixture *f)
 }
 
 static struct tether_rpc_client *
-client(struct fixture *f, const struct tether_addr *a, int type,
-       uint32_t vers)
+client(struct fixture *f, const struct tether_addr *a, int type, uint32_t vers)
 {
 	struct tether_rpc_client *c;
 
@@ -88,9 +85,9 @@ basic_calls(struct fixture *f, struct tether_rpc_client *c)
 						NULL, 2000, &r),
 			 TETHER_RPC_ST_OK);
 	assert_int_equal(sum, 42);
-	assert_int_equal(tether_rpc_client_call(c, TP_ECHO, tp_string_codec,
-						&s, tp_string_codec, &echo, a,
-						2000, NULL),
+	assert_int_equal(tether_rpc_client_call(c, TP_ECHO, tp_string_codec, &s,
+						tp_string_codec, &echo, a, 2000,
+						NULL),
 			 TETHER_RPC_ST_OK);
 	assert_string_equal(echo, "ping");
 	assert_int_equal(tether_rpc_client_call(c, 0, NULL, NULL, NULL, NULL,
@@ -152,39 +149,35 @@ test_statuses(void **state)
 			type == SOCK_STREAM ? &f->tcp : &f->udp;
 
 		c = client(f, a, type, 3);
-		assert_int_equal(tether_rpc_client_call(c, 0, NULL, NULL,
-							NULL, NULL, NULL, 2000,
-							&r),
+		assert_int_equal(tether_rpc_client_call(c, 0, NULL, NULL, NULL,
+							NULL, NULL, 2000, &r),
 				 TETHER_RPC_ST_PROG_MISMATCH);
 		assert_int_equal(r.mismatch.low, 1);
 		assert_int_equal(r.mismatch.high, 4);
-		assert_string_equal(tether_rpc_result_format(&r, buf,
-							     sizeof(buf)),
-				    "PROG_MISMATCH (versions 1..4)");
+		assert_string_equal(
+			tether_rpc_result_format(&r, buf, sizeof(buf)),
+			"PROG_MISMATCH (versions 1..4)");
 		tether_rpc_client_free(c);
 
 		assert_int_equal(tether_rpc_client_new(&c, f->loop, a, type,
 						       TP_PROG + 1, 1, NULL),
 				 0);
-		assert_int_equal(tether_rpc_client_call(c, 0, NULL, NULL,
-							NULL, NULL, NULL, 2000,
-							&r),
+		assert_int_equal(tether_rpc_client_call(c, 0, NULL, NULL, NULL,
+							NULL, NULL, 2000, &r),
 				 TETHER_RPC_ST_PROG_UNAVAIL);
 		tether_rpc_client_free(c);
 
 		c = client(f, a, type, 1);
-		assert_int_equal(tether_rpc_client_call(c, 77, NULL, NULL,
+		assert_int_equal(tether_rpc_client_call(c, 77, NULL, NULL, NULL,
+							NULL, NULL, 2000, &r),
+				 TETHER_RPC_ST_PROC_UNAVAIL);
+		assert_int_equal(
+			tether_rpc_client_call(c, TP_ADD, tether_xdr_codec_u32,
+					       &v, NULL, NULL, NULL, 2000, &r),
+			TETHER_RPC_ST_GARBAGE_ARGS);
+		assert_int_equal(tether_rpc_client_call(c, TP_FAIL, NULL, NULL,
 							NULL, NULL, NULL, 2000,
 							&r),
-				 TETHER_RPC_ST_PROC_UNAVAIL);
-		assert_int_equal(tether_rpc_client_call(c, TP_ADD,
-							tether_xdr_codec_u32,
-							&v, NULL, NULL, NULL,
-							2000, &r),
-				 TETHER_RPC_ST_GARBAGE_ARGS);
-		assert_int_equal(tether_rpc_client_call(c, TP_FAIL, NULL,
-							NULL, NULL, NULL, NULL,
-							2000, &r),
 				 TETHER_RPC_ST_SYSTEM_ERR);
 		assert_int_equal(tether_rpc_client_call(c, TP_WHOAMI, NULL,
 							NULL,
@@ -192,11 +185,11 @@ test_statuses(void **state)
 							&uid, NULL, 2000, &r),
 				 TETHER_RPC_ST_AUTH_ERROR);
 		assert_int_equal(r.auth_stat, TETHER_RPC_AUTH_TOOWEAK);
-		assert_string_equal(tether_rpc_result_format(&r, buf,
-							     sizeof(buf)),
-				    "AUTH_ERROR (AUTH_TOOWEAK)");
-		assert_int_equal(tether_rpc_authsys_init(&sys, 0, "me", 4321,
-							 5, 0, NULL),
+		assert_string_equal(
+			tether_rpc_result_format(&r, buf, sizeof(buf)),
+			"AUTH_ERROR (AUTH_TOOWEAK)");
+		assert_int_equal(tether_rpc_authsys_init(&sys, 0, "me", 4321, 5,
+							 0, NULL),
 				 0);
 		assert_int_equal(tether_rpc_client_set_authsys(c, &sys), 0);
 		assert_int_equal(tether_rpc_client_call(c, TP_WHOAMI, NULL,
@@ -217,9 +210,9 @@ test_statuses(void **state)
 							&uid, NULL, 2000, &r),
 				 TETHER_RPC_ST_AUTH_ERROR);
 		/* The server drops: the call times out. */
-		assert_int_equal(tether_rpc_client_call(c, TP_DROP, NULL,
-							NULL, NULL, NULL, NULL,
-							150, &r),
+		assert_int_equal(tether_rpc_client_call(c, TP_DROP, NULL, NULL,
+							NULL, NULL, NULL, 150,
+							&r),
 				 TETHER_RPC_ST_TIMEDOUT);
 		assert_int_equal(tether_rpc_client_pending(c), 0);
 		tether_rpc_client_free(c);
@@ -239,8 +232,7 @@ struct pcall {
 };
 
 static void
-pdone(struct tether_rpc_client *c, const struct tether_rpc_result *r,
-      void *ud)
+pdone(struct tether_rpc_client *c, const struct tether_rpc_result *r, void *ud)
 {
 	struct pcall *p = ud;
 
@@ -269,21 +261,19 @@ test_pipelining(void **state)
 
 	(void)state;
 	for (type = SOCK_STREAM; type <= SOCK_DGRAM; type++) {
-		c = client(f, type == SOCK_STREAM ? &f->tcp : &f->udp, type,
-			   1);
+		c = client(f, type == SOCK_STREAM ? &f->tcp : &f->udp, type, 1);
 		memset(calls, 0, sizeof(calls));
 		/* 40 held by the server, answered later in order; 160
 		 * counted calls answered at once. */
 		for (i = 0; i < 200; i++) {
 			calls[i].arg = (uint32_t)i;
-			assert_int_equal(tether_rpc_client_call_async(
-						 c, i < 40 ? TP_ASYNC : TP_COUNT,
-						 tether_xdr_codec_u32,
-						 &calls[i].arg,
-						 tether_xdr_codec_u32,
-						 &calls[i].res, NULL, 5000,
-						 pdone, &calls[i]),
-					 0);
+			assert_int_equal(
+				tether_rpc_client_call_async(
+					c, i < 40 ? TP_ASYNC : TP_COUNT,
+					tether_xdr_codec_u32, &calls[i].arg,
+					tether_xdr_codec_u32, &calls[i].res,
+					NULL, 5000, pdone, &calls[i]),
+				0);
 		}
 		assert_int_equal(tether_rpc_client_pending(c), 200);
 		/* Callbacks never run from inside call_async. */
@@ -389,11 +379,11 @@ test_udp_retransmit_and_duplicates(void **state)
 	assert_int_equal(tether_rpc_client_new(&c, loop, &a, SOCK_DGRAM,
 					       TP_PROG, 1, &cfg),
 			 0);
-	assert_int_equal(tether_rpc_client_call_async(
-				 c, TP_COUNT, tether_xdr_codec_u32, &arg,
-				 tether_xdr_codec_u32, &pc.res, NULL, 3000,
-				 pdone, &pc),
-			 0);
+	assert_int_equal(
+		tether_rpc_client_call_async(c, TP_COUNT, tether_xdr_codec_u32,
+					     &arg, tether_xdr_codec_u32,
+					     &pc.res, NULL, 3000, pdone, &pc),
+		0);
 	/* The first send and three retransmissions: one XID, gaps that
 	 * grow (40, 80, 160 ms nominal). */
 	for (i = 0; i < 4; i++) {
@@ -429,9 +419,9 @@ test_udp_retransmit_and_duplicates(void **state)
 	 * RPC_MISMATCH with its range. */
 	for (i = 0; i < 2; i++) {
 		memset(&pc, 0, sizeof(pc));
-		assert_int_equal(tether_rpc_client_call_async(
-					 c, 0, NULL, NULL, NULL, NULL, NULL,
-					 3000, pdone, &pc),
+		assert_int_equal(tether_rpc_client_call_async(c, 0, NULL, NULL,
+							      NULL, NULL, NULL,
+							      3000, pdone, &pc),
 				 0);
 		fl = sizeof(from);
 		n = recv_while_running(loop, fd, buf, sizeof(buf), &from, &fl);
@@ -443,8 +433,7 @@ test_udp_retransmit_and_duplicates(void **state)
 
 			memcpy(big, buf, 4);
 			tether_xdr_store32(big + 4, 1);
-			sendto(fd, big, 65000, 0, (struct sockaddr *)&from,
-			       fl);
+			sendto(fd, big, 65000, 0, (struct sockaddr *)&from, fl);
 		} else {
 			m.u.reply.stat = TETHER_RPC_MSG_DENIED;
 			m.u.reply.reject_stat = TETHER_RPC_RPC_MISMATCH;
@@ -532,12 +521,10 @@ test_udp_lost_replies_at_most_once(void **state)
 	assert_int_equal(tether_addr_parse(&ra, "127.0.0.1:0", -1), 0);
 	assert_int_equal(bind(relay.fd, (struct sockaddr *)&ra.ss, ra.len), 0);
 	ra.len = sizeof(ra.ss);
-	assert_int_equal(getsockname(relay.fd, (struct sockaddr *)&ra.ss,
-				     &ra.len),
-			 0);
-	assert_int_equal(tether_loop_fd_add(f->loop, relay.fd,
-					    TETHER_LOOP_READ, relay_io,
-					    &relay),
+	assert_int_equal(
+		getsockname(relay.fd, (struct sockaddr *)&ra.ss, &ra.len), 0);
+	assert_int_equal(tether_loop_fd_add(f->loop, relay.fd, TETHER_LOOP_READ,
+					    relay_io, &relay),
 			 0);
 	cfg.retrans_ms = 20;
 	assert_int_equal(tether_rpc_client_new(&c, f->loop, &ra, SOCK_DGRAM,
@@ -546,11 +533,10 @@ test_udp_lost_replies_at_most_once(void **state)
 	for (i = 0; i < 20; i++) {
 		arg = i;
 		res = 0;
-		assert_int_equal(tether_rpc_client_call(c, TP_COUNT,
-							tether_xdr_codec_u32,
-							&arg,
-							tether_xdr_codec_u32,
-							&res, NULL, 5000, &r),
+		assert_int_equal(tether_rpc_client_call(
+					 c, TP_COUNT, tether_xdr_codec_u32,
+					 &arg, tether_xdr_codec_u32, &res, NULL,
+					 5000, &r),
 				 TETHER_RPC_ST_OK);
 		/* Each call ran exactly once, however often it was sent. */
 		assert_int_equal(res, i + 1);
@@ -578,18 +564,16 @@ test_udp_reply_too_big(void **state)
 
 	(void)state;
 	cfg.max_record = 1000;
-	assert_int_equal(tether_rpc_client_new(&c, f->loop, &f->udp,
-					       SOCK_DGRAM, TP_PROG, 1, &cfg),
+	assert_int_equal(tether_rpc_client_new(&c, f->loop, &f->udp, SOCK_DGRAM,
+					       TP_PROG, 1, &cfg),
 			 0);
-	assert_int_equal(tether_rpc_client_call(c, TP_BIG,
-						tether_xdr_codec_u32, &n,
-						tp_bytes_codec, &b, a, 2000,
+	assert_int_equal(tether_rpc_client_call(c, TP_BIG, tether_xdr_codec_u32,
+						&n, tp_bytes_codec, &b, a, 2000,
 						&r),
 			 TETHER_RPC_ST_REPLY_TOO_BIG);
 	n = 500;
-	assert_int_equal(tether_rpc_client_call(c, TP_BIG,
-						tether_xdr_codec_u32, &n,
-						tp_bytes_codec, &b, a, 2000,
+	assert_int_equal(tether_rpc_client_call(c, TP_BIG, tether_xdr_codec_u32,
+						&n, tp_bytes_codec, &b, a, 2000,
 						&r),
 			 TETHER_RPC_ST_OK);
 	assert_int_equal(b.len, 500);
@@ -615,22 +599,20 @@ test_cant_connect(void **state)
 		assert_int_equal(tether_addr_parse(&a, "127.0.0.1:0", -1), 0);
 		assert_int_equal(bind(fd, (struct sockaddr *)&a.ss, a.len), 0);
 		a.len = sizeof(a.ss);
-		assert_int_equal(getsockname(fd, (struct sockaddr *)&a.ss,
-					     &a.len),
-				 0);
+		assert_int_equal(
+			getsockname(fd, (struct sockaddr *)&a.ss, &a.len), 0);
 		close(fd);
 		/* Private loop: synchronous use only. */
 		assert_int_equal(tether_rpc_client_new(&c, NULL, &a, type,
 						       TP_PROG, 1, NULL),
 				 0);
-		assert_int_equal(tether_rpc_client_call(c, 0, NULL, NULL,
-							NULL, NULL, NULL, 2000,
-							&r),
+		assert_int_equal(tether_rpc_client_call(c, 0, NULL, NULL, NULL,
+							NULL, NULL, 2000, &r),
 				 TETHER_RPC_ST_CANTCONNECT);
 		assert_tether_err(r.err, TETHER_ECONNREFUSED);
-		assert_string_equal(tether_rpc_result_format(&r, buf,
-							     sizeof(buf)),
-				    "CANTCONNECT (connection refused)");
+		assert_string_equal(
+			tether_rpc_result_format(&r, buf, sizeof(buf)),
+			"CANTCONNECT (connection refused)");
 		tether_rpc_client_free(c);
 	}
 	assert_int_equal(tether_addr_parse(&a, "/nonexistent/tether.sock", -1),
@@ -645,9 +627,9 @@ test_cant_connect(void **state)
 	assert_tether_err(tether_rpc_client_new(&c, NULL, &a, SOCK_DGRAM,
 						TP_PROG, 1, NULL),
 			  TETHER_EAFNOSUPPORT);
-	assert_tether_err(tether_rpc_client_new(&c, NULL, &a, SOCK_RAW,
-						TP_PROG, 1, NULL),
-			  TETHER_EINVAL);
+	assert_tether_err(
+		tether_rpc_client_new(&c, NULL, &a, SOCK_RAW, TP_PROG, 1, NULL),
+		TETHER_EINVAL);
 }
 
 /* A TCP peer that takes the call and hangs up: the call may have run. */
@@ -670,8 +652,7 @@ test_conn_lost(void **state)
 	assert_int_equal(bind(lfd, (struct sockaddr *)&a.ss, a.len), 0);
 	assert_int_equal(listen(lfd, 4), 0);
 	a.len = sizeof(a.ss);
-	assert_int_equal(getsockname(lfd, (struct sockaddr *)&a.ss, &a.len),
-			 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&a.ss, &a.len), 0);
 	assert_int_equal(tether_rpc_client_new(&c, loop, &a, SOCK_STREAM,
 					       TP_PROG, 1, NULL),
 			 0);
@@ -786,8 +767,8 @@ test_cancel_on_free(void **state)
 	for (i = 0; i < 3; i++)
 		assert_int_equal(tether_rpc_client_call_async(
 					 c, TP_ASYNC, tether_xdr_codec_u32, &v,
-					 tether_xdr_codec_u32, &pc[i].res,
-					 NULL, 5000, pdone, &pc[i]),
+					 tether_xdr_codec_u32, &pc[i].res, NULL,
+					 5000, pdone, &pc[i]),
 				 0);
 	for (i = 0; i < 50 && f->st.nheld < 3; i++)
 		tether_loop_run_once(f->loop, 5);
@@ -834,8 +815,7 @@ test_names_and_args(void **state)
 	memset(s, 'x', sizeof(s) - 1);
 	s[sizeof(s) - 1] = 0;
 	assert_int_equal(tether_rpc_client_call(c, TP_ECHO, tp_string_codec,
-						&sp, NULL, NULL, NULL, 100,
-						&r),
+						&sp, NULL, NULL, NULL, 100, &r),
 			 TETHER_RPC_ST_CANTENCODE_ARGS);
 	assert_tether_err(r.err, TETHER_EOVERFLOW);
 	assert_tether_err(tether_rpc_client_call_async(c, 0, NULL, NULL, NULL,
@@ -867,18 +847,19 @@ test_alloc_failures(void **state)
 		if (rc == 0) {
 			sum = 0;
 			tether_rpc_client_call(c, TP_ADD, tp_pair_codec, &p,
-					       tether_xdr_codec_i32, &sum,
-					       NULL, 1000, &r);
+					       tether_xdr_codec_i32, &sum, NULL,
+					       1000, &r);
 			if (r.status == TETHER_RPC_ST_OK) {
 				assert_int_equal(sum, 7);
 				ok = tether_alloc_count() < i;
 			} else {
-				assert_true(r.status == TETHER_RPC_ST_NOMEM ||
-					    r.status == TETHER_RPC_ST_CANTCONNECT ||
-					    r.status == TETHER_RPC_ST_SYSTEM_ERR ||
-					    r.status == TETHER_RPC_ST_TIMEDOUT ||
-					    r.status == TETHER_RPC_ST_CONN_LOST ||
-					    r.status == TETHER_RPC_ST_CANTSEND);
+				assert_true(
+					r.status == TETHER_RPC_ST_NOMEM ||
+					r.status == TETHER_RPC_ST_CANTCONNECT ||
+					r.status == TETHER_RPC_ST_SYSTEM_ERR ||
+					r.status == TETHER_RPC_ST_TIMEDOUT ||
+					r.status == TETHER_RPC_ST_CONN_LOST ||
+					r.status == TETHER_RPC_ST_CANTSEND);
 			}
 		} else {
 			assert_tether_err(rc, TETHER_ENOMEM);

@@ -26,8 +26,7 @@ key(uint32_t xid)
 
 /* Insert k and complete it with reply r. */
 static void
-put(struct tether_rpc_drc *d, const struct tether_rpc_drc_key *k,
-    const char *r)
+put(struct tether_rpc_drc *d, const struct tether_rpc_drc_key *k, const char *r)
 {
 	struct tether_rpc_drc_entry *e;
 	const unsigned char *rep;
@@ -189,9 +188,9 @@ test_in_progress_not_evicted(void **state)
 	assert_int_equal(tether_rpc_drc_new(&d, 2, 0), 0);
 	for (i = 0; i < 2; i++) {
 		k = key((uint32_t)i);
-		assert_int_equal(tether_rpc_drc_lookup(d, &k, &e[i], &rep,
-						       &len),
-				 TETHER_RPC_DRC_NEW);
+		assert_int_equal(
+			tether_rpc_drc_lookup(d, &k, &e[i], &rep, &len),
+			TETHER_RPC_DRC_NEW);
 	}
 	k = key(9);
 	assert_tether_err(tether_rpc_drc_lookup(d, &k, &e[2], &rep, &len),
@@ -254,9 +253,9 @@ test_lru_by_bytes(void **state)
 		k = key(50);
 		assert_int_equal(tether_rpc_drc_lookup(d, &k, &e, &rep, &len),
 				 TETHER_RPC_DRC_NEW);
-		assert_tether_err(tether_rpc_drc_complete(d, e, huge,
-							  sizeof(huge)),
-				  TETHER_EMSGSIZE);
+		assert_tether_err(
+			tether_rpc_drc_complete(d, e, huge, sizeof(huge)),
+			TETHER_EMSGSIZE);
 		assert_int_equal(verdict(d, &k, NULL), TETHER_RPC_DRC_NEW);
 	}
 	tether_rpc_drc_get_stats(d, &st);

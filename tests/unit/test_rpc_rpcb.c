@@ -43,7 +43,8 @@ set_codec(struct tether_xdr *x, void *obj)
 	struct set_args *a = obj;
 	int rc;
 
-	if ((rc = tether_xdr_u32(x, &a->prog)) || (rc = tether_xdr_u32(x, &a->vers)) ||
+	if ((rc = tether_xdr_u32(x, &a->prog)) ||
+	    (rc = tether_xdr_u32(x, &a->vers)) ||
 	    (rc = tether_xdr_string(x, &a->netid, 64)) ||
 	    (rc = tether_xdr_string(x, &a->addr, 64)))
 		return rc;
@@ -56,7 +57,8 @@ map_codec(struct tether_xdr *x, void *obj)
 	struct map_args *a = obj;
 	int rc;
 
-	if ((rc = tether_xdr_u32(x, &a->prog)) || (rc = tether_xdr_u32(x, &a->vers)) ||
+	if ((rc = tether_xdr_u32(x, &a->prog)) ||
+	    (rc = tether_xdr_u32(x, &a->vers)) ||
 	    (rc = tether_xdr_u32(x, &a->prot)))
 		return rc;
 	return tether_xdr_u32(x, &a->port);
@@ -302,9 +304,8 @@ pick_remote(void)
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	assert_int_equal(tether_addr_parse(&pm_remote, "127.0.0.1:0", -1), 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&pm_remote.ss,
-			      pm_remote.len),
-			 0);
+	assert_int_equal(
+		bind(fd, (struct sockaddr *)&pm_remote.ss, pm_remote.len), 0);
 	pm_remote.len = sizeof(pm_remote.ss);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&pm_remote.ss,
 				     &pm_remote.len),
@@ -341,23 +342,21 @@ test_one_shot(void **state)
 	pm_start(&t, 1);
 	cfg = config();
 	assert_int_equal(tether_addr_parse(&a, "127.0.0.1:2049", -1), 0);
-	assert_int_equal(tether_rpcb_set(&cfg, 100003, 3, TETHER_NETID_TCP,
-					 &a),
+	assert_int_equal(tether_rpcb_set(&cfg, 100003, 3, TETHER_NETID_TCP, &a),
 			 0);
-	assert_tether_err(tether_rpcb_set(&cfg, 100003, 3, TETHER_NETID_TCP,
-					  &a),
-			  TETHER_EEXIST);
-	assert_int_equal(tether_rpcb_set(&cfg, 100003, 3, TETHER_NETID_UDP,
-					 &a),
+	assert_tether_err(
+		tether_rpcb_set(&cfg, 100003, 3, TETHER_NETID_TCP, &a),
+		TETHER_EEXIST);
+	assert_int_equal(tether_rpcb_set(&cfg, 100003, 3, TETHER_NETID_UDP, &a),
 			 0);
-	assert_int_equal(tether_rpcb_getaddr(&cfg, 100003, 3,
-					     TETHER_NETID_TCP, &got),
-			 0);
+	assert_int_equal(
+		tether_rpcb_getaddr(&cfg, 100003, 3, TETHER_NETID_TCP, &got),
+		0);
 	tether_addr_format(&got, buf, sizeof(buf), 0);
 	assert_string_equal(buf, "127.0.0.1:2049");
-	assert_tether_err(tether_rpcb_getaddr(&cfg, 100003, 4,
-					      TETHER_NETID_TCP, &got),
-			  TETHER_ENOENT);
+	assert_tether_err(
+		tether_rpcb_getaddr(&cfg, 100003, 4, TETHER_NETID_TCP, &got),
+		TETHER_ENOENT);
 	assert_int_equal(tether_rpcb_unset(&cfg, 100003, 3, TETHER_NETID_MAX),
 			 0);
 	assert_tether_err(tether_rpcb_unset(&cfg, 100003, 3, TETHER_NETID_MAX),
@@ -375,23 +374,22 @@ test_one_shot(void **state)
 	pm_with_local = 0;
 	pm_with_v4 = 0;
 	pm_start(&t, 1);
-	assert_int_equal(tether_rpcb_set(&cfg, 100005, 1, TETHER_NETID_UDP,
-					 &a),
+	assert_int_equal(tether_rpcb_set(&cfg, 100005, 1, TETHER_NETID_UDP, &a),
 			 0);
 	assert_int_equal(tether_addr_parse(&a, "[::1]:2049", -1), 0);
-	assert_tether_err(tether_rpcb_set(&cfg, 100005, 1, TETHER_NETID_TCP6,
-					  &a),
-			  TETHER_ENOTSUP);
+	assert_tether_err(
+		tether_rpcb_set(&cfg, 100005, 1, TETHER_NETID_TCP6, &a),
+		TETHER_ENOTSUP);
 	/* No v4 there: GETADDR falls back to GETPORT. */
-	assert_int_equal(tether_rpcb_getaddr(&cfg, 100005, 1,
-					     TETHER_NETID_UDP, &got),
-			 0);
+	assert_int_equal(
+		tether_rpcb_getaddr(&cfg, 100005, 1, TETHER_NETID_UDP, &got),
+		0);
 	assert_int_equal(tether_addr_port(&got), 2049);
 	assert_int_equal(tether_rpcb_unset(&cfg, 100005, 1, TETHER_NETID_MAX),
 			 0);
-	assert_tether_err(tether_rpcb_getaddr(&cfg, 100005, 1,
-					      TETHER_NETID_UDP, &got),
-			  TETHER_ENOENT);
+	assert_tether_err(
+		tether_rpcb_getaddr(&cfg, 100005, 1, TETHER_NETID_UDP, &got),
+		TETHER_ENOENT);
 	pm_halt(&t);
 	/* Nobody there. */
 	assert_true(tether_rpcb_getaddr(&cfg, 100005, 1, TETHER_NETID_TCP,
@@ -420,14 +418,11 @@ test_keeper_restart(void **state)
 	assert_int_equal(tether_rpcb_keeper_new(&k, loop, &cfg, 50), 0);
 	assert_int_equal(tether_addr_parse(&a, "127.0.0.1:700", -1), 0);
 	assert_int_equal(tether_addr_parse(&b, "127.0.0.1:701", -1), 0);
-	assert_int_equal(tether_rpcb_keeper_add(k, 400100, 1, TETHER_NETID_TCP,
-						&a),
-			 0);
-	assert_int_equal(tether_rpcb_keeper_add(k, 400100, 1, TETHER_NETID_UDP,
-						&b),
-			 0);
-	assert_tether_err(tether_rpcb_keeper_add(k, 1, 1, TETHER_NETID_MAX,
-						 &a),
+	assert_int_equal(
+		tether_rpcb_keeper_add(k, 400100, 1, TETHER_NETID_TCP, &a), 0);
+	assert_int_equal(
+		tether_rpcb_keeper_add(k, 400100, 1, TETHER_NETID_UDP, &b), 0);
+	assert_tether_err(tether_rpcb_keeper_add(k, 1, 1, TETHER_NETID_MAX, &a),
 			  TETHER_EINVAL);
 	for (i = 0; i < 200 && pm_n < 2; i++)
 		tether_loop_run_once(loop, 10);

@@ -20,7 +20,7 @@
 /* A parsed reply. */
 struct rep {
 	struct tether_rpc_msg m;
-	const unsigned char *body;	/* results */
+	const unsigned char *body; /* results */
 	size_t blen;
 };
 
@@ -49,8 +49,7 @@ mkcall(unsigned char *out, size_t cap, uint32_t xid, uint32_t rpcvers,
 
 /* Split a stream of framed single-fragment replies. Returns the count. */
 static size_t
-parse_replies(const unsigned char *p, size_t len, struct rep *out,
-	      size_t max)
+parse_replies(const unsigned char *p, size_t len, struct rep *out, size_t max)
 {
 	size_t n = 0, off = 0, rl;
 	struct tether_xdr x;
@@ -124,18 +123,18 @@ fx_call(struct fixture *f, uint32_t xid, uint32_t rpcvers, uint32_t vers,
 }
 
 static void
-assert_accept(const struct rep *r, uint32_t xid,
-	      enum tether_rpc_accept_stat st)
+assert_accept(const struct rep *r, uint32_t xid, enum tether_rpc_accept_stat st)
 {
 	assert_int_equal(r->m.xid, xid);
 	assert_int_equal(r->m.u.reply.stat, TETHER_RPC_MSG_ACCEPTED);
-	assert_string_equal(tether_rpc_accept_stat_name(r->m.u.reply.accept_stat),
-			    tether_rpc_accept_stat_name(st));
+	assert_string_equal(
+		tether_rpc_accept_stat_name(r->m.u.reply.accept_stat),
+		tether_rpc_accept_stat_name(st));
 }
 
 static void
-assert_denied(const struct rep *r, uint32_t xid,
-	      enum tether_rpc_reject_stat rs, uint32_t auth)
+assert_denied(const struct rep *r, uint32_t xid, enum tether_rpc_reject_stat rs,
+	      uint32_t auth)
 {
 	assert_int_equal(r->m.xid, xid);
 	assert_int_equal(r->m.u.reply.stat, TETHER_RPC_MSG_DENIED);
@@ -170,9 +169,8 @@ test_success_paths(void **state)
 	assert_int_equal(body_u32(&f->reps[0]), 42);
 	assert_int_equal(f->reps[0].blen, 4);
 
-	assert_int_equal(fx_call(f, 2, 2, 1, TP_ECHO, NULL, tp_string_codec,
-				 &s),
-			 1);
+	assert_int_equal(
+		fx_call(f, 2, 2, 1, TP_ECHO, NULL, tp_string_codec, &s), 1);
 	assert_accept(&f->reps[0], 2, TETHER_RPC_SUCCESS);
 	tether_xdr_init_decode(&x, f->reps[0].body, f->reps[0].blen, 0, a);
 	assert_int_equal(tp_string_codec(&x, &got), 0);
@@ -190,15 +188,13 @@ test_null_proc_every_version(void **state)
 	uint32_t v;
 
 	(void)state;
-	assert_int_equal(tether_rpc_authsys_init(&sys, 1, "host", 7, 7, 0,
-						 NULL),
-			 0);
+	assert_int_equal(
+		tether_rpc_authsys_init(&sys, 1, "host", 7, 7, 0, NULL), 0);
 	assert_int_equal(tether_rpc_authsys_encode(&sys, &cred), 0);
 	for (v = 1; v <= 4; v++) {
 		if (v == 3)
 			continue;
-		assert_int_equal(fx_call(f, 10 + v, 2, v, 0, &cred, NULL,
-					 NULL),
+		assert_int_equal(fx_call(f, 10 + v, 2, v, 0, &cred, NULL, NULL),
 				 1);
 		assert_accept(&f->reps[0], 10 + v, TETHER_RPC_SUCCESS);
 		assert_int_equal(f->reps[0].blen, 0);
@@ -212,13 +208,13 @@ test_protocol_errors(void **state)
 	struct fixture *f = fx_new(NULL);
 	struct tether_rpc_opaque_auth bad, dh;
 	uint32_t v = 5;
-	const unsigned char junk[4] = { 0, 0, 0, 9 };	/* len 9, no data */
+	const unsigned char junk[4] = { 0, 0, 0, 9 }; /* len 9, no data */
 
 	(void)state;
 	/* Unknown program. */
 	{
-		size_t n = mkcall(f->buf, sizeof(f->buf), 100, 2, 0x31337, 1,
-				  0, NULL, NULL, NULL);
+		size_t n = mkcall(f->buf, sizeof(f->buf), 100, 2, 0x31337, 1, 0,
+				  NULL, NULL, NULL);
 		const unsigned char *out;
 		size_t olen;
 
@@ -240,9 +236,9 @@ test_protocol_errors(void **state)
 	assert_int_equal(fx_call(f, 103, 2, 4, 1, NULL, NULL, NULL), 1);
 	assert_accept(&f->reps[0], 103, TETHER_RPC_PROC_UNAVAIL);
 	/* Arguments missing, or a string whose bytes are not there. */
-	assert_int_equal(fx_call(f, 104, 2, 1, TP_ADD, NULL,
-				 tether_xdr_codec_u32, &v),
-			 1);
+	assert_int_equal(
+		fx_call(f, 104, 2, 1, TP_ADD, NULL, tether_xdr_codec_u32, &v),
+		1);
 	assert_accept(&f->reps[0], 104, TETHER_RPC_GARBAGE_ARGS);
 	{
 		size_t n = mkcall(f->buf, sizeof(f->buf), 105, 2, TP_PROG, 1,
@@ -254,9 +250,8 @@ test_protocol_errors(void **state)
 		memcpy(f->buf + n, junk, 4);
 		tether_xdr_store32(f->buf, TETHER_RPC_RM_LAST_FRAG |
 						   (uint32_t)(n - 4 + 4));
-		assert_int_equal(tether__rpc_server_feed(f->conn, f->buf,
-							 n + 4),
-				 n + 4);
+		assert_int_equal(
+			tether__rpc_server_feed(f->conn, f->buf, n + 4), n + 4);
 		out = tether__rpc_server_output(f->conn, &olen);
 		assert_int_equal(parse_replies(out, olen, f->reps, 64), 1);
 		assert_accept(&f->reps[0], 105, TETHER_RPC_GARBAGE_ARGS);
@@ -271,15 +266,14 @@ test_protocol_errors(void **state)
 	assert_int_equal(f->reps[0].m.u.reply.mismatch.low, 2);
 	assert_int_equal(f->reps[0].m.u.reply.mismatch.high, 2);
 	/* A malformed AUTH_SYS body, and a flavor we do not serve. */
-	assert_int_equal(tether_rpc_auth_set(&bad, TETHER_RPC_AUTH_SYS,
-					     "\0\0\0\1", 4),
-			 0);
+	assert_int_equal(
+		tether_rpc_auth_set(&bad, TETHER_RPC_AUTH_SYS, "\0\0\0\1", 4),
+		0);
 	assert_int_equal(fx_call(f, 108, 2, 1, 0, &bad, NULL, NULL), 1);
 	assert_denied(&f->reps[0], 108, TETHER_RPC_AUTH_ERROR,
 		      TETHER_RPC_AUTH_BADCRED);
-	assert_int_equal(tether_rpc_auth_set(&dh, TETHER_RPC_AUTH_DH,
-					     "abcd", 4),
-			 0);
+	assert_int_equal(
+		tether_rpc_auth_set(&dh, TETHER_RPC_AUTH_DH, "abcd", 4), 0);
 	assert_int_equal(fx_call(f, 109, 2, 1, 0, &dh, NULL, NULL), 1);
 	assert_denied(&f->reps[0], 109, TETHER_RPC_AUTH_ERROR,
 		      TETHER_RPC_AUTH_REJECTEDCRED);
@@ -288,8 +282,7 @@ test_protocol_errors(void **state)
 	assert_denied(&f->reps[0], 110, TETHER_RPC_AUTH_ERROR,
 		      TETHER_RPC_AUTH_TOOWEAK);
 	/* A procedure's own auth decision. */
-	assert_int_equal(fx_call(f, 111, 2, 1, TP_WHOAMI, NULL, NULL, NULL),
-			 1);
+	assert_int_equal(fx_call(f, 111, 2, 1, TP_WHOAMI, NULL, NULL, NULL), 1);
 	assert_denied(&f->reps[0], 111, TETHER_RPC_AUTH_ERROR,
 		      TETHER_RPC_AUTH_TOOWEAK);
 	/* A dropped call gets no answer. */
@@ -309,9 +302,9 @@ test_authsys_handed_over(void **state)
 	struct tp_pair p = { 1, 1 };
 
 	(void)state;
-	assert_int_equal(tether_rpc_authsys_init(&sys, 9, "client", 1234, 99,
-						 3, gids),
-			 0);
+	assert_int_equal(
+		tether_rpc_authsys_init(&sys, 9, "client", 1234, 99, 3, gids),
+		0);
 	assert_int_equal(tether_rpc_authsys_encode(&sys, &cred), 0);
 	assert_int_equal(fx_call(f, 1, 2, 1, TP_WHOAMI, &cred, NULL, NULL), 1);
 	assert_accept(&f->reps[0], 1, TETHER_RPC_SUCCESS);
@@ -368,8 +361,8 @@ test_pipelined_and_split(void **state)
 		p.a = (int32_t)i;
 		p.b = 100;
 		len += mkcall(stream + len, sizeof(stream) - len,
-			      (uint32_t)(1000 + i), 2, TP_PROG, 1, TP_ADD,
-			      NULL, tp_pair_codec, &p);
+			      (uint32_t)(1000 + i), 2, TP_PROG, 1, TP_ADD, NULL,
+			      tp_pair_codec, &p);
 	}
 	assert_int_equal(tether__rpc_server_feed(f->conn, stream, len), len);
 	out = tether__rpc_server_output(f->conn, &olen1);
@@ -383,9 +376,8 @@ test_pipelined_and_split(void **state)
 	tether__rpc_server_output_clear(f->conn);
 	/* Again, one byte at a time: the cache answers the same bytes. */
 	for (i = 0; i < len; i++)
-		assert_int_equal(tether__rpc_server_feed(f->conn, stream + i,
-							 1),
-				 1);
+		assert_int_equal(
+			tether__rpc_server_feed(f->conn, stream + i, 1), 1);
 	out = tether__rpc_server_output(f->conn, &olen);
 	assert_int_equal(olen, olen1);
 	assert_memory_equal(out, out1, olen);
@@ -407,8 +399,8 @@ test_async_and_inflight_limit(void **state)
 	f = fx_new(&cfg);
 	for (v = 0; v < 4; v++)
 		len += mkcall(stream + len, sizeof(stream) - len, 200 + v, 2,
-			      TP_PROG, 1, TP_ASYNC, NULL,
-			      tether_xdr_codec_u32, &v);
+			      TP_PROG, 1, TP_ASYNC, NULL, tether_xdr_codec_u32,
+			      &v);
 	/* Two calls are taken; the connection then waits. */
 	used = tether__rpc_server_feed(f->conn, stream, len);
 	assert_int_equal(f->st.nheld, 2);
@@ -428,20 +420,19 @@ test_async_and_inflight_limit(void **state)
 	while (tp_release_one(&f->st))
 		;
 	{
-		const unsigned char *out = tether__rpc_server_output(f->conn,
-								     &olen);
+		const unsigned char *out =
+			tether__rpc_server_output(f->conn, &olen);
 
 		assert_int_equal(parse_replies(out, olen, f->reps, 64), 4);
 		for (v = 0; v < 4; v++) {
-			assert_accept(&f->reps[v], 200 + v,
-				      TETHER_RPC_SUCCESS);
+			assert_accept(&f->reps[v], 200 + v, TETHER_RPC_SUCCESS);
 			assert_int_equal(body_u32(&f->reps[v]), 1000 + v);
 		}
 	}
 	/* Held calls outlive their connection; the reply is discarded. */
 	v = 9;
-	len = mkcall(stream, sizeof(stream), 300, 2, TP_PROG, 1, TP_ASYNC,
-		     NULL, tether_xdr_codec_u32, &v);
+	len = mkcall(stream, sizeof(stream), 300, 2, TP_PROG, 1, TP_ASYNC, NULL,
+		     tether_xdr_codec_u32, &v);
 	assert_int_equal(tether__rpc_server_feed(f->conn, stream, len), len);
 	assert_int_equal(f->st.nheld, 1);
 	tether__rpc_server_conn_close(f->conn);
@@ -475,14 +466,12 @@ test_record_limit(void **state)
 	tether__rpc_server_conn_close(f->conn);
 	/* A reply over max_record becomes SYSTEM_ERR. */
 	assert_int_equal(tether__rpc_server_fake_conn(f->srv, &f->conn), 0);
-	assert_int_equal(fx_call(f, 1, 2, 1, TP_BIG, NULL,
-				 tether_xdr_codec_u32, &n),
-			 1);
+	assert_int_equal(
+		fx_call(f, 1, 2, 1, TP_BIG, NULL, tether_xdr_codec_u32, &n), 1);
 	assert_accept(&f->reps[0], 1, TETHER_RPC_SYSTEM_ERR);
 	n = 100;
-	assert_int_equal(fx_call(f, 2, 2, 1, TP_BIG, NULL,
-				 tether_xdr_codec_u32, &n),
-			 1);
+	assert_int_equal(
+		fx_call(f, 2, 2, 1, TP_BIG, NULL, tether_xdr_codec_u32, &n), 1);
 	assert_accept(&f->reps[0], 2, TETHER_RPC_SUCCESS);
 	assert_int_equal(body_u32(&f->reps[0]), 100);
 	fx_free(f);
@@ -497,52 +486,52 @@ test_drc_at_most_once(void **state)
 	struct rep first;
 
 	(void)state;
-	assert_int_equal(fx_call(f, 77, 2, 1, TP_COUNT, NULL,
-				 tether_xdr_codec_u32, &v),
-			 1);
+	assert_int_equal(
+		fx_call(f, 77, 2, 1, TP_COUNT, NULL, tether_xdr_codec_u32, &v),
+		1);
 	first = f->reps[0];
 	assert_int_equal(body_u32(&first), 1);
 	/* The same call again: replayed, not run. */
-	assert_int_equal(fx_call(f, 77, 2, 1, TP_COUNT, NULL,
-				 tether_xdr_codec_u32, &v),
-			 1);
+	assert_int_equal(
+		fx_call(f, 77, 2, 1, TP_COUNT, NULL, tether_xdr_codec_u32, &v),
+		1);
 	assert_int_equal(body_u32(&f->reps[0]), 1);
 	assert_int_equal(f->st.count, 1);
 	/* Same XID, other arguments: a new call. */
-	assert_int_equal(fx_call(f, 77, 2, 1, TP_COUNT, NULL,
-				 tether_xdr_codec_u32, &w),
-			 1);
+	assert_int_equal(
+		fx_call(f, 77, 2, 1, TP_COUNT, NULL, tether_xdr_codec_u32, &w),
+		1);
 	assert_int_equal(body_u32(&f->reps[0]), 2);
 	/* A retransmission on a new connection is answered from cache. */
 	tether__rpc_server_conn_close(f->conn);
 	assert_int_equal(tether__rpc_server_fake_conn(f->srv, &f->conn), 0);
-	assert_int_equal(fx_call(f, 77, 2, 1, TP_COUNT, NULL,
-				 tether_xdr_codec_u32, &w),
-			 1);
+	assert_int_equal(
+		fx_call(f, 77, 2, 1, TP_COUNT, NULL, tether_xdr_codec_u32, &w),
+		1);
 	assert_int_equal(body_u32(&f->reps[0]), 2);
 	assert_int_equal(f->st.count, 2);
 	/* A duplicate of a call still running is dropped. */
-	assert_int_equal(fx_call(f, 78, 2, 1, TP_ASYNC, NULL,
-				 tether_xdr_codec_u32, &v),
-			 0);
-	assert_int_equal(fx_call(f, 78, 2, 1, TP_ASYNC, NULL,
-				 tether_xdr_codec_u32, &v),
-			 0);
+	assert_int_equal(
+		fx_call(f, 78, 2, 1, TP_ASYNC, NULL, tether_xdr_codec_u32, &v),
+		0);
+	assert_int_equal(
+		fx_call(f, 78, 2, 1, TP_ASYNC, NULL, tether_xdr_codec_u32, &v),
+		0);
 	assert_int_equal(f->st.nheld, 1);
 	tp_release_one(&f->st);
 	{
 		size_t olen;
-		const unsigned char *out = tether__rpc_server_output(f->conn,
-								     &olen);
+		const unsigned char *out =
+			tether__rpc_server_output(f->conn, &olen);
 
 		assert_int_equal(parse_replies(out, olen, f->reps, 64), 1);
 		assert_int_equal(body_u32(&f->reps[0]), 1001);
 		tether__rpc_server_output_clear(f->conn);
 	}
 	/* Once done, it replays. */
-	assert_int_equal(fx_call(f, 78, 2, 1, TP_ASYNC, NULL,
-				 tether_xdr_codec_u32, &v),
-			 1);
+	assert_int_equal(
+		fx_call(f, 78, 2, 1, TP_ASYNC, NULL, tether_xdr_codec_u32, &v),
+		1);
 	assert_int_equal(body_u32(&f->reps[0]), 1001);
 	assert_int_equal(f->st.nheld, 0);
 	/* A dropped call is not cached: its retransmission runs. */
@@ -566,12 +555,12 @@ test_no_drc(void **state)
 	(void)state;
 	cfg.no_drc = 1;
 	f = fx_new(&cfg);
-	assert_int_equal(fx_call(f, 5, 2, 1, TP_COUNT, NULL,
-				 tether_xdr_codec_u32, &v),
-			 1);
-	assert_int_equal(fx_call(f, 5, 2, 1, TP_COUNT, NULL,
-				 tether_xdr_codec_u32, &v),
-			 1);
+	assert_int_equal(
+		fx_call(f, 5, 2, 1, TP_COUNT, NULL, tether_xdr_codec_u32, &v),
+		1);
+	assert_int_equal(
+		fx_call(f, 5, 2, 1, TP_COUNT, NULL, tether_xdr_codec_u32, &v),
+		1);
 	assert_int_equal(body_u32(&f->reps[0]), 2);
 	fx_free(f);
 }
@@ -583,9 +572,9 @@ test_register_errors(void **state)
 	struct tether_rpc_server_table bad = { 1, 1, NULL, 3, 0 };
 
 	(void)state;
-	assert_tether_err(tether_rpc_server_register(f->srv, &tp_table_v1,
-						     NULL),
-			  TETHER_EEXIST);
+	assert_tether_err(
+		tether_rpc_server_register(f->srv, &tp_table_v1, NULL),
+		TETHER_EEXIST);
 	assert_tether_err(tether_rpc_server_register(f->srv, &bad, NULL),
 			  TETHER_EINVAL);
 	assert_tether_err(tether_rpc_server_unregister(f->srv, TP_PROG, 9),
@@ -693,9 +682,9 @@ test_sockets(void **state)
 	fd = connect_to(&b, SOCK_STREAM);
 	socket_roundtrip(f, fd, 1, 5);
 	close(fd);
-	assert_tether_err(tether_rpc_server_listen(f->srv, SOCK_DGRAM, &a,
-						   NULL),
-			  TETHER_EAFNOSUPPORT);
+	assert_tether_err(
+		tether_rpc_server_listen(f->srv, SOCK_DGRAM, &a, NULL),
+		TETHER_EAFNOSUPPORT);
 	assert_tether_err(tether_rpc_server_listen(f->srv, SOCK_RAW, &a, NULL),
 			  TETHER_EINVAL);
 	fx_free(f);
@@ -714,7 +703,7 @@ test_conn_limits(void **state)
 	int fd1, fd2, i;
 
 	(void)state;
-	cfg.max_conns = 2;	/* the fake connection is one */
+	cfg.max_conns = 2; /* the fake connection is one */
 	cfg.idle_ms = 100;
 	f = fx_new(&cfg);
 	assert_int_equal(tether_addr_parse(&a, "127.0.0.1:0", -1), 0);
@@ -781,7 +770,7 @@ test_alloc_failures(void **state)
 				ok = tether_alloc_count() < i;
 			}
 		}
-next:
+	next:
 		tether_alloc_fail_at(0, 0);
 		tether_rpc_server_free(srv);
 		tether_loop_free(loop);
