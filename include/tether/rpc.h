@@ -1,13 +1,15 @@
 /*
  * tether/rpc.h - ONC RPC (RFC 5531): message headers, credentials and
- * record marking for stream transports. The client and server runtime
- * come later in their own sections of this header.
+ * record marking for stream transports; call outcomes, the duplicate
+ * request cache, the server and client runtime on the event loop, and
+ * the portmapper client.
  */
 #ifndef TETHER_RPC_H
 #define TETHER_RPC_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -394,6 +396,633 @@ int tether_rpc_rm_frame_buf(struct tether_buf *out, const void *rec,
 			    size_t len, size_t max_frag);
 
 /* ==== END SECTION recmark ==== */
+
+/* ==== SECTION status: call outcomes (owned by lib/rpc/status.c) ==== */
+
+/*
+ * What became of a call, as a client sees it: every failure a program
+ * can act on has its own value. The numbering is ours. Protocol details
+ * (the version range of a mismatch, the auth_stat of a denial, the
+ * system error under a transport failure) travel beside the status in
+ * struct tether_rpc_result.
+ */
+#define TETHER_RPC_STATUS_MAP(X)                                            \
+	X(OK, "success")                                                    \
+	X(TIMEDOUT, "timed out")                                            \
+	X(CANTCONNECT, "cannot connect to the server")                      \
+	X(CANTSEND, "cannot send the call (it did not run)")                \
+	X(CONN_LOST, "connection lost: the call may or may not have run")   \
+	X(CANTRECV, "cannot receive the reply")                             \
+	X(REPLY_TOO_BIG, "reply larger than the receive limit")             \
+	X(CANTENCODE_ARGS, "cannot encode the arguments")                   \
+	X(CANTDECODE_RES, "cannot decode the results")                      \
+	X(RPC_MISMATCH, "RPC version mismatch")                             \
+	X(AUTH_ERROR, "authentication error")                               \
+	X(PROG_UNAVAIL, "program unavailable")                              \
+	X(PROG_MISMATCH, "program version mismatch")                        \
+	X(PROC_UNAVAIL, "procedure unavailable")                            \
+	X(GARBAGE_ARGS, "server cannot decode the arguments")               \
+	X(SYSTEM_ERR, "remote system error")                                \
+	X(CANCELED, "call canceled (client closed)")                        \
+	X(NOMEM, "out of memory")
+
+enum tether_rpc_status {
+#define TETHER__RPC_ST_ENUM(name, str) TETHER_RPC_ST_##name,
+	TETHER_RPC_STATUS_MAP(TETHER__RPC_ST_ENUM)
+#undef TETHER__RPC_ST_ENUM
+	TETHER_RPC_ST_MAX
+};
+
+/* "TIMEDOUT", "PROG_MISMATCH", ...; "UNKNOWN" outside the enum. */
+const char *tether_rpc_status_name(enum tether_rpc_status st);
+/* A sentence for people ("program version mismatch"). */
+const char *tether_rpc_status_str(enum tether_rpc_status st);
+
+/* The outcome of one call. */
+struct tether_rpc_result {
+	enum tether_rpc_status status;
+	/* PROG_MISMATCH: versions the server has; RPC_MISMATCH: RPC
+	 * protocol versions it speaks. */
+	struct tether_rpc_mismatch mismatch;
+	uint32_t auth_stat;	/* AUTH_ERROR: enum tether_rpc_auth_stat */
+	int err;		/* transport failures: -TETHER_E* under it */
+};
+
+/*
+ * tether_rpc_result_format - "PROG_MISMATCH (versions 1..3)",
+ * "AUTH_ERROR (AUTH_TOOWEAK)", "CANTCONNECT (connection refused)" into
+ * buf[0..size), always NUL-terminated when size > 0. Returns buf.
+ */
+char *tether_rpc_result_format(const struct tether_rpc_result *r, char *buf,
+			       size_t size);
+
+/* ==== END SECTION status ==== */
+
+/* ==== SECTION drc: duplicate request cache (owned by lib/rpc/drc.c) ==== */
+
+/*
+ * At-most-once execution for retransmitted calls. A call is identified
+ * by its XID, the client's address, program, version, procedure and a
+ * checksum of its argument bytes (so an XID reused for different
+ * arguments is a new call). The first arrival creates an IN_PROGRESS
+ * entry; a duplicate that arrives while the procedure runs is dropped
+ * (the client retransmits again); once the reply is stored, duplicates
+ * get the same reply bytes again without running the procedure.
+ *
+ * Bounds: at most max_entries entries and max_bytes bytes of stored
+ * replies (entries themselves included). Completed entries are evicted
+ * least recently used first; entries in progress are never evicted, so
+ * when they fill the table a new call is simply not cached.
+ * The table is keyed with SipHash under a random key: its keys come
+ * from the network. Not thread-safe: one owner (the server's loop).
+ */
+struct tether_rpc_drc;
+struct tether_rpc_drc_entry;
+
+struct tether_rpc_drc_key {
+	uint32_t xid;
+	uint32_t prog;
+	uint32_t vers;
+	uint32_t proc;
+	struct tether_addr addr;	/* the client; len 0 for none */
+	uint64_t cksum;			/* tether_rpc_drc_checksum of args */
+};
+
+/* Results of tether_rpc_drc_lookup (>= 0). */
+enum tether_rpc_drc_verdict {
+	TETHER_RPC_DRC_NEW = 0,		/* run it; *entry is in progress */
+	TETHER_RPC_DRC_IN_PROGRESS = 1,	/* duplicate of a running call: drop */
+	TETHER_RPC_DRC_REPLAY = 2	/* duplicate of a done one: resend */
+};
+
+/* "NEW", "IN_PROGRESS", "REPLAY"; "UNKNOWN" otherwise. */
+const char *tether_rpc_drc_verdict_name(int v);
+
+/* Counters, for stats and tests. */
+struct tether_rpc_drc_stats {
+	size_t entries;		/* now, in progress included */
+	size_t in_progress;	/* now */
+	size_t bytes;		/* now */
+	uint64_t hits_in_progress;	/* duplicates dropped */
+	uint64_t hits_replayed;		/* duplicates answered from cache */
+	uint64_t evictions;		/* completed entries evicted (LRU) */
+	uint64_t uncached;		/* calls not cached (full, no memory) */
+};
+
+/* Defaults when 0 is passed. */
+#define TETHER_RPC_DRC_DEFAULT_ENTRIES 1024u
+#define TETHER_RPC_DRC_DEFAULT_BYTES (4u << 20)
+
+/*
+ * tether_rpc_drc_new - an empty cache (0 picks a default for either
+ * bound). Returns 0 and *out, -TETHER_ENOMEM, or the error of
+ * tether_hash_key_random. Free with tether_rpc_drc_free.
+ */
+int tether_rpc_drc_new(struct tether_rpc_drc **out /* OUT */,
+		       size_t max_entries, size_t max_bytes);
+
+/* Free the cache and every entry (NULL is a no-op). Entry pointers
+ * handed out become invalid. */
+void tether_rpc_drc_free(struct tether_rpc_drc *d);
+
+/* The argument checksum for a key: keyed SipHash of args[0..n). */
+uint64_t tether_rpc_drc_checksum(const struct tether_rpc_drc *d,
+				 const void *args, size_t n);
+
+/*
+ * tether_rpc_drc_lookup - look the call up, and insert it when new.
+ * Returns TETHER_RPC_DRC_NEW with *entry (the caller must later call
+ * _complete or _abort on it exactly once), TETHER_RPC_DRC_IN_PROGRESS,
+ * TETHER_RPC_DRC_REPLAY with *reply / *len pointing at the stored reply
+ * (valid until the next call on d; the entry becomes most recently
+ * used), or -TETHER_ENOSPC (full of calls in progress) / -TETHER_ENOMEM:
+ * the call was not cached and should run uncached.
+ */
+int tether_rpc_drc_lookup(struct tether_rpc_drc *d,
+			  const struct tether_rpc_drc_key *key,
+			  struct tether_rpc_drc_entry **entry /* OUT */,
+			  const unsigned char **reply /* OUT */,
+			  size_t *len /* OUT */);
+
+/*
+ * tether_rpc_drc_complete - store the reply bytes (copied) for an entry
+ * in progress, evicting completed entries as needed to stay within
+ * max_bytes. A reply that cannot be stored (larger than max_bytes, no
+ * memory) removes the entry instead. Returns 0, -TETHER_EMSGSIZE or
+ * -TETHER_ENOMEM (entry removed in both cases).
+ */
+int tether_rpc_drc_complete(struct tether_rpc_drc *d,
+			    struct tether_rpc_drc_entry *entry,
+			    const void *reply, size_t len);
+
+/* tether_rpc_drc_abort - forget an entry in progress (the call was
+ * dropped without a reply, so a retransmission should run it). */
+void tether_rpc_drc_abort(struct tether_rpc_drc *d,
+			  struct tether_rpc_drc_entry *entry);
+
+/* Current counters into *st. */
+void tether_rpc_drc_get_stats(const struct tether_rpc_drc *d,
+			      struct tether_rpc_drc_stats *st /* OUT */);
+
+/* ==== END SECTION drc ==== */
+
+/* ==== SECTION server: the server runtime (owned by lib/rpc/svc*.c) ==== */
+
+/*
+ * An RPC server on a struct tether_loop: any number of TCP, UDP and
+ * AF_UNIX stream listeners, any number of (program, version) dispatch
+ * tables, all served by the loop's thread.
+ *
+ * A call goes: record reassembly (streams, bounded by max_record) →
+ * header → RPC version (RPC_MISMATCH) → credential (AUTH_ERROR; AUTH_NONE
+ * and AUTH_SYS are accepted, AUTH_SYS is parsed for the procedure) →
+ * program (PROG_UNAVAIL), version (PROG_MISMATCH with the registered
+ * low..high), procedure (PROC_UNAVAIL; procedure 0 answers every version
+ * with an empty reply unless the table defines it) → duplicate request
+ * cache (at-most-once) → arguments decoded into the call's own arena
+ * (GARBAGE_ARGS) → the procedure. The procedure replies with
+ * tether_rpc_server_reply() at once or later (asynchronous completion:
+ * it keeps the call handle); the arena is reset when the reply is sent.
+ *
+ * Limits (struct tether_rpc_server_config) bound what one client can
+ * make the server hold: a record over max_record closes that
+ * connection; past max_conns new connections are accepted and closed at
+ * once; a connection with max_inflight calls unanswered is not read
+ * until one completes; a connection idle for idle_ms (nothing in
+ * flight) is closed. Others are served meanwhile.
+ *
+ * Replies over UDP leave from the listening socket to the datagram's
+ * source address; the local address is not pinned (no IP_PKTINFO).
+ *
+ * Threads: a server and its call handles belong to the loop's thread;
+ * none of these functions is thread-safe. A procedure that blocks must
+ * hand its work to another thread and have the result brought back to
+ * the loop's thread (e.g. through a pipe the loop watches) to reply.
+ */
+struct tether_rpc_server;
+struct tether_rpc_server_call;
+
+/*
+ * A procedure. args points at the decoded arguments (args_size bytes in
+ * the call's arena, NULL for void), ud is the dispatch table's. Reply
+ * with one of tether_rpc_server_reply*, now or later.
+ */
+typedef void tether_rpc_server_proc_fn(struct tether_rpc_server_call *call,
+				       void *args, void *ud);
+
+/* One procedure of a dispatch table. */
+struct tether_rpc_server_proc {
+	uint32_t proc;
+	tether_xdr_fn *args_codec;	/* NULL: void arguments */
+	size_t args_size;		/* bytes of the decoded argument type */
+	tether_xdr_fn *res_codec;	/* NULL: void results */
+	tether_rpc_server_proc_fn *fn;	/* NULL: answer with void */
+};
+
+/* Flags of a dispatch table. */
+#define TETHER_RPC_SERVER_NEED_AUTHSYS 0x1u	/* else AUTH_TOOWEAK */
+#define TETHER_RPC_SERVER_NO_DRC 0x2u		/* idempotent: never cached */
+
+/* What tether-rpcgen's server skeleton emits for one version. */
+struct tether_rpc_server_table {
+	uint32_t prog;
+	uint32_t vers;
+	const struct tether_rpc_server_proc *procs;
+	size_t nprocs;
+	unsigned flags;
+};
+
+/* Creation options; zeroed means the defaults in brackets. */
+struct tether_rpc_server_config {
+	size_t max_record;	/* [1 MiB] largest call record, streams */
+	unsigned max_conns;	/* [1024] stream connections at once */
+	unsigned max_inflight;	/* [16] unanswered calls per connection */
+	unsigned idle_ms;	/* [120000] idle stream connection timeout */
+	size_t arena_max;	/* [max_record * 4] per-call arena bound */
+	size_t drc_entries;	/* [1024] duplicate request cache */
+	size_t drc_bytes;	/* [4 MiB] */
+	int no_drc;		/* non-zero: no duplicate request cache */
+};
+
+/* Defaults. */
+#define TETHER_RPC_SERVER_DEFAULT_MAX_RECORD (1u << 20)
+#define TETHER_RPC_SERVER_DEFAULT_MAX_CONNS 1024u
+#define TETHER_RPC_SERVER_DEFAULT_MAX_INFLIGHT 16u
+#define TETHER_RPC_SERVER_DEFAULT_IDLE_MS 120000u
+
+/*
+ * tether_rpc_server_new - a server that will run on loop (which must
+ * outlive it). cfg may be NULL. Returns 0 and *out, -TETHER_EINVAL,
+ * -TETHER_ENOMEM. Free with tether_rpc_server_free.
+ */
+int tether_rpc_server_new(struct tether_rpc_server **out /* OUT */,
+			  struct tether_loop *loop,
+			  const struct tether_rpc_server_config *cfg);
+
+/*
+ * tether_rpc_server_free - close every listener and connection and free
+ * the server. Call handles still outstanding are released: the
+ * application must not use them afterwards. Not from one of the
+ * server's own callbacks. NULL is a no-op.
+ */
+void tether_rpc_server_free(struct tether_rpc_server *srv);
+
+/*
+ * tether_rpc_server_register - serve a (program, version). The table
+ * (and its procs) is not copied and must outlive the server; ud goes
+ * to its procedures. Returns 0, -TETHER_EEXIST (that version is
+ * registered), -TETHER_EINVAL, -TETHER_ENOMEM.
+ */
+int tether_rpc_server_register(struct tether_rpc_server *srv,
+			       const struct tether_rpc_server_table *t,
+			       void *ud);
+
+/* tether_rpc_server_unregister - stop serving (prog, vers); calls in
+ * flight complete. Returns 0 or -TETHER_ENOENT. */
+int tether_rpc_server_unregister(struct tether_rpc_server *srv,
+				 uint32_t prog, uint32_t vers);
+
+/*
+ * tether_rpc_server_listen - bind and listen on addr: socktype
+ * SOCK_STREAM (TCP over IPv4/IPv6, or AF_UNIX: an existing socket file
+ * at the path is replaced) or SOCK_DGRAM (UDP, IPv4/IPv6). Port 0
+ * picks a free port; *bound (may be NULL) gets the address actually
+ * bound. Returns 0, -TETHER_EINVAL, -TETHER_EAFNOSUPPORT (e.g. AF_UNIX
+ * datagrams), -TETHER_EADDRINUSE, -TETHER_ENOMEM or a mapped errno.
+ */
+int tether_rpc_server_listen(struct tether_rpc_server *srv, int socktype,
+			     const struct tether_addr *addr,
+			     struct tether_addr *bound /* OUT */);
+
+/*
+ * tether_rpc_server_adopt - serve an already connected stream socket
+ * (e.g. one end of a socketpair, or a connection accepted elsewhere).
+ * The server owns fd from then on, also on failure (it is closed).
+ * Counts against max_conns. Returns 0, -TETHER_EBUSY (at max_conns),
+ * -TETHER_ENOMEM, or a loop error.
+ */
+int tether_rpc_server_adopt(struct tether_rpc_server *srv, int fd);
+
+/* The call's header, credential and client, valid for the call's life. */
+const struct tether_rpc_call *
+tether_rpc_server_call_header(const struct tether_rpc_server_call *call);
+uint32_t tether_rpc_server_call_xid(const struct tether_rpc_server_call *call);
+/* The AUTH_SYS credential, or NULL when the call came with AUTH_NONE. */
+const struct tether_rpc_authsys *
+tether_rpc_server_call_authsys(const struct tether_rpc_server_call *call);
+/* The client's address (len 0 for an AF_UNIX client without a name). */
+const struct tether_addr *
+tether_rpc_server_call_peer(const struct tether_rpc_server_call *call);
+/* The call's arena: results may be built in it; reset after the reply. */
+struct tether_arena *
+tether_rpc_server_call_arena(struct tether_rpc_server_call *call);
+
+/*
+ * tether_rpc_server_reply - send SUCCESS with res (coded by the table's
+ * res_codec; res ignored for void results) and release the call: the
+ * handle and its arena are invalid afterwards, whatever the result.
+ * A reply that cannot be encoded (codec error, larger than max_record
+ * or a datagram) is answered SYSTEM_ERR instead. If the client's
+ * connection is gone the reply is discarded (the duplicate request
+ * cache still keeps it for a retransmission on a new connection).
+ * Returns 0 or the encoding error that turned into SYSTEM_ERR.
+ */
+int tether_rpc_server_reply(struct tether_rpc_server_call *call,
+			    const void *res);
+
+/*
+ * tether_rpc_server_reply_error - answer with an accept_stat other than
+ * SUCCESS (GARBAGE_ARGS, SYSTEM_ERR, PROC_UNAVAIL, PROG_UNAVAIL) and
+ * release the call. -TETHER_EINVAL for SUCCESS or PROG_MISMATCH (the
+ * call is then answered SYSTEM_ERR).
+ */
+int tether_rpc_server_reply_error(struct tether_rpc_server_call *call,
+				  enum tether_rpc_accept_stat stat);
+
+/* tether_rpc_server_reply_auth_error - deny the call with auth_stat
+ * (AUTH_ERROR) and release it. */
+void tether_rpc_server_reply_auth_error(struct tether_rpc_server_call *call,
+					enum tether_rpc_auth_stat stat);
+
+/* tether_rpc_server_drop - release the call without answering (the
+ * client will time out or retransmit; a retransmission runs again). */
+void tether_rpc_server_drop(struct tether_rpc_server_call *call);
+
+/* Counters, for stats and tests. */
+struct tether_rpc_server_stats {
+	unsigned conns;			/* stream connections open */
+	unsigned listeners;
+	uint64_t calls;			/* call records received */
+	uint64_t replies;		/* replies sent or queued */
+	uint64_t dropped;		/* calls or records dropped */
+	uint64_t conns_refused;		/* over max_conns */
+	uint64_t conns_oversize;	/* closed for a record too big */
+	uint64_t conns_idle;		/* closed for idleness */
+	unsigned calls_pending;		/* handles outstanding */
+	struct tether_rpc_drc_stats drc;
+};
+
+void tether_rpc_server_get_stats(const struct tether_rpc_server *srv,
+				 struct tether_rpc_server_stats *st /* OUT */);
+
+/* ==== END SECTION server ==== */
+
+/* ==== SECTION client: the client runtime (owned by lib/rpc/clnt*.c) ==== */
+
+/*
+ * A client for one (program, version) at one address, over TCP, UDP or
+ * an AF_UNIX stream socket.
+ *
+ * Calls are asynchronous underneath: each gets a fresh XID and waits in
+ * a table of calls in flight; many may be outstanding on one connection
+ * (pipelining) and replies are matched by XID in any order. A reply
+ * whose XID is not in flight (late, duplicate, or for a timed-out call)
+ * is dropped. Over UDP a call is sent again with the same XID after
+ * retrans_ms, then 2x, 4x ... (capped at 8 s) until its timeout. Over a
+ * stream, a connection that breaks fails every call whose record was
+ * completely handed to the kernel with CONN_LOST (it may or may not
+ * have run) and the calls not yet fully sent with CANTSEND (they did
+ * not run); the next call connects again. A connect that fails fails
+ * the calls waiting for it (CANTCONNECT) and makes later calls wait
+ * before the next attempt: 100 ms, doubling up to reconnect_max_ms,
+ * back to none once a connection is made.
+ *
+ * Synchronous calls (tether_rpc_client_call) run the client's loop with
+ * tether_loop_run_once until the call completes: with a private loop
+ * (loop NULL at creation) that is all they do; with a shared loop,
+ * other callbacks of that loop run meanwhile and the call must not be
+ * made from inside one of them (tether_loop_run_once is not reentrant).
+ *
+ * Threads: a client belongs to the thread that runs its loop; it is not
+ * thread-safe and none of its calls may be made from another thread.
+ * Separate clients (each with its own loop) may be used by separate
+ * threads. The completion callback runs on the loop's thread.
+ */
+struct tether_rpc_client;
+
+/* Creation options; zeroed means the defaults in brackets. */
+struct tether_rpc_client_config {
+	size_t max_record;	/* [4 MiB] largest reply accepted */
+	unsigned timeout_ms;	/* [25000] per call, when a call passes 0 */
+	unsigned retrans_ms;	/* [500] UDP: first retransmission */
+	unsigned reconnect_max_ms; /* [5000] longest wait between connects */
+};
+
+#define TETHER_RPC_CLIENT_DEFAULT_MAX_RECORD (4u << 20)
+#define TETHER_RPC_CLIENT_DEFAULT_TIMEOUT_MS 25000u
+#define TETHER_RPC_CLIENT_DEFAULT_RETRANS_MS 500u
+#define TETHER_RPC_CLIENT_MAX_RETRANS_MS 8000u
+#define TETHER_RPC_CLIENT_RECONNECT_MIN_MS 100u
+#define TETHER_RPC_CLIENT_RECONNECT_MAX_MS 5000u
+
+/*
+ * tether_rpc_client_new - a client for (prog, vers) at addr over
+ * socktype (SOCK_STREAM: TCP or AF_UNIX; SOCK_DGRAM: UDP). loop is the
+ * loop asynchronous calls complete on; NULL gives the client a private
+ * loop (synchronous calls only, or drive it with
+ * tether_rpc_client_loop). The connection is opened lazily, on the
+ * first call; connection failures are reported as the calls' status.
+ * Returns 0 and *out, -TETHER_EINVAL, -TETHER_EAFNOSUPPORT,
+ * -TETHER_ENOMEM.
+ */
+int tether_rpc_client_new(struct tether_rpc_client **out /* OUT */,
+			  struct tether_loop *loop,
+			  const struct tether_addr *addr, int socktype,
+			  uint32_t prog, uint32_t vers,
+			  const struct tether_rpc_client_config *cfg);
+
+/*
+ * tether_rpc_client_new_lookup - the same, for a server found through
+ * the portmapper on host (its port is ignored: 111 is asked; NULL means
+ * 127.0.0.1) with tether_rpcb_getaddr (GETADDR v4, v3, then portmap v2
+ * GETPORT; blocking, bounded by cfg's timeout or 3 s). netid picks the
+ * transport (udp, udp6: datagrams; tcp, tcp6, local: stream).
+ * Returns 0 and *out, -TETHER_ENOENT (not registered), or the errors of
+ * tether_rpcb_getaddr and tether_rpc_client_new.
+ */
+int tether_rpc_client_new_lookup(struct tether_rpc_client **out /* OUT */,
+				 struct tether_loop *loop,
+				 const struct tether_addr *host, uint32_t prog,
+				 uint32_t vers, enum tether_netid netid,
+				 const struct tether_rpc_client_config *cfg);
+
+/*
+ * tether_rpc_client_free - close the client. Calls still in flight
+ * complete with CANCELED first (their callbacks run from here). Not
+ * from one of the client's own callbacks. NULL is a no-op.
+ */
+void tether_rpc_client_free(struct tether_rpc_client *c);
+
+/* The loop the client runs on (its private one when created without). */
+struct tether_loop *tether_rpc_client_loop(struct tether_rpc_client *c);
+
+/*
+ * tether_rpc_client_set_auth - send cred (copied) with every later
+ * call; the verifier is AUTH_NONE. NULL goes back to AUTH_NONE.
+ * tether_rpc_client_set_authsys builds an AUTH_SYS credential.
+ * Return 0, -TETHER_EOVERFLOW (see tether_rpc_authsys_encode).
+ */
+int tether_rpc_client_set_auth(struct tether_rpc_client *c,
+			       const struct tether_rpc_opaque_auth *cred);
+int tether_rpc_client_set_authsys(struct tether_rpc_client *c,
+				  const struct tether_rpc_authsys *p);
+
+/*
+ * Completion of an asynchronous call, on the loop's thread: r says how
+ * it went; on TETHER_RPC_ST_OK the results were decoded into the res
+ * the call was given. The callback may start new calls.
+ */
+typedef void tether_rpc_client_done_fn(struct tether_rpc_client *c,
+				       const struct tether_rpc_result *r,
+				       void *ud);
+
+/*
+ * tether_rpc_client_call_async - start a call of proc with args (coded
+ * by args_codec; NULL for void) and, on success, decode the results
+ * into res with res_codec (NULL for void), copying variable-length
+ * data into arena (caller-owned; may be NULL for results without any).
+ * res and arena must stay valid until done runs. timeout_ms 0 takes the
+ * client's default. done always runs exactly once, from the loop (never
+ * from inside this function), unless this function fails.
+ * Returns 0; -TETHER_EINVAL; -TETHER_ENOMEM; -TETHER_EMSGSIZE when the
+ * encoded call would pass the transport's limit.
+ */
+int tether_rpc_client_call_async(struct tether_rpc_client *c, uint32_t proc,
+				 tether_xdr_fn *args_codec, const void *args,
+				 tether_xdr_fn *res_codec, void *res,
+				 struct tether_arena *arena,
+				 unsigned timeout_ms,
+				 tether_rpc_client_done_fn *done, void *ud);
+
+/*
+ * tether_rpc_client_call - the same, waiting for the outcome (see the
+ * section comment for how it waits). *r (may be NULL) gets the details.
+ * Returns the status: TETHER_RPC_ST_OK (0) when res holds the results.
+ */
+enum tether_rpc_status
+tether_rpc_client_call(struct tether_rpc_client *c, uint32_t proc,
+		       tether_xdr_fn *args_codec, const void *args,
+		       tether_xdr_fn *res_codec, void *res,
+		       struct tether_arena *arena, unsigned timeout_ms,
+		       struct tether_rpc_result *r /* OUT */);
+
+/* Calls in flight (sent or queued, not yet completed). */
+size_t tether_rpc_client_pending(const struct tether_rpc_client *c);
+
+/* ==== END SECTION client ==== */
+
+/* ==== SECTION rpcb: portmapper client (owned by lib/rpc/rpcb.c) ==== */
+
+/*
+ * Registering with, and asking, the portmapper: rpcbind versions 4 and
+ * 3 (SET, UNSET, GETADDR with universal addresses) over the local socket
+ * rpcbind listens on, as libtirpc does, and portmap version 2 (SET,
+ * UNSET, GETPORT) over TCP to port 111 where there is no local socket
+ * (tether-portmap, old portmappers, remote hosts). These live in rpc.h
+ * rather than a header of their own because they are a thin layer on
+ * the client above.
+ *
+ * One-shot calls block (each runs a client on a private loop, bounded by
+ * the timeout). The keeper runs on the server's loop and keeps
+ * registrations alive: every check_ms it asks the portmapper whether
+ * each registration is still there and registers it again if not, so a
+ * portmapper that was killed and restarted finds the server again
+ * within one period, without restarting the server.
+ */
+#define TETHER_RPCB_PROG 100000u
+#define TETHER_RPCB_PORT 111
+#define TETHER_RPCB_LOCAL_PATH "/run/rpcbind.sock"
+#define TETHER_RPCB_DEFAULT_TIMEOUT_MS 3000u
+#define TETHER_RPCB_DEFAULT_CHECK_MS 1000u
+
+/* Where the portmapper is; zeroed means the defaults in brackets. */
+struct tether_rpcb_config {
+	const char *local_path;	/* [TETHER_RPCB_LOCAL_PATH] rpcbind v4/v3 */
+	int no_local;		/* non-zero: never use the local socket */
+	const struct tether_addr *remote; /* [127.0.0.1:111] v4/v3 GETADDR,
+					   * v2 for everything */
+	unsigned timeout_ms;	/* [3000] per call */
+};
+
+/*
+ * tether_rpcb_set - register (prog, vers, netid) at addr: rpcbind v4 SET
+ * over the local socket, or, when there is none, portmap v2 SET over TCP
+ * to the remote (tcp and udp netids only). Returns 0; -TETHER_EEXIST
+ * when the portmapper refuses (another address holds the entry);
+ * -TETHER_ENOTSUP (a netid v2 cannot carry); -TETHER_ECONNREFUSED,
+ * -TETHER_ETIMEDOUT (no portmapper); -TETHER_EPROTO (it answered with
+ * an RPC error); -TETHER_EINVAL, -TETHER_ENOMEM.
+ */
+int tether_rpcb_set(const struct tether_rpcb_config *cfg, uint32_t prog,
+		    uint32_t vers, enum tether_netid netid,
+		    const struct tether_addr *addr);
+
+/*
+ * tether_rpcb_unset - remove (prog, vers, netid); TETHER_NETID_MAX
+ * removes every netid. Returns 0, -TETHER_ENOENT (nothing removed), or
+ * the errors of tether_rpcb_set.
+ */
+int tether_rpcb_unset(const struct tether_rpcb_config *cfg, uint32_t prog,
+		      uint32_t vers, enum tether_netid netid);
+
+/*
+ * tether_rpcb_getaddr - where (prog, vers, netid) is served: GETADDR v4,
+ * then v3 if the portmapper has no v4, then portmap v2 GETPORT (tcp and
+ * udp), to cfg->remote (127.0.0.1:111 by default) over the netid's
+ * own transport (rpcbind answers for the transport asked over: UDP for
+ * udp, TCP for tcp; give an IPv6 remote for tcp6 and udp6), or over the
+ * local socket for local. The host of a v2 answer is the remote's.
+ * Returns 0 and
+ * *out; -TETHER_ENOENT (not registered); the other errors as above.
+ */
+int tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
+			uint32_t vers, enum tether_netid netid,
+			struct tether_addr *out /* OUT */);
+
+/* Registrations kept alive on a loop. */
+struct tether_rpcb_keeper;
+
+struct tether_rpcb_keeper_stats {
+	uint64_t checks;	/* lookups made */
+	uint64_t sets;		/* registrations (re)made */
+	uint64_t failures;	/* calls that failed (no portmapper...) */
+	unsigned registered;	/* registrations seen in place at the
+				 * last check */
+};
+
+/*
+ * tether_rpcb_keeper_new - a keeper on loop (cfg copied; cfg->remote is
+ * copied too), checking every check_ms (0: 1000). Returns 0 and *out,
+ * -TETHER_ENOMEM, -TETHER_EINVAL.
+ */
+int tether_rpcb_keeper_new(struct tether_rpcb_keeper **out /* OUT */,
+			   struct tether_loop *loop,
+			   const struct tether_rpcb_config *cfg,
+			   unsigned check_ms);
+
+/*
+ * tether_rpcb_keeper_add - keep (prog, vers, netid) registered at addr.
+ * The first registration is attempted at once (asynchronously). Checks
+ * use portmap v2 GETPORT over TCP, so tcp and udp registrations are
+ * seen in place; others are simply SET again every round.
+ * Returns 0, -TETHER_EINVAL, -TETHER_ENOMEM.
+ */
+int tether_rpcb_keeper_add(struct tether_rpcb_keeper *k, uint32_t prog,
+			   uint32_t vers, enum tether_netid netid,
+			   const struct tether_addr *addr);
+
+void tether_rpcb_keeper_get_stats(
+	const struct tether_rpcb_keeper *k,
+	struct tether_rpcb_keeper_stats *st /* OUT */);
+
+/*
+ * tether_rpcb_keeper_free - stop keeping; with unregister set, remove
+ * every registration first (blocking, tether_rpcb_unset). Not from a
+ * callback of the loop. NULL is a no-op.
+ */
+void tether_rpcb_keeper_free(struct tether_rpcb_keeper *k, int unregister);
+
+/* ==== END SECTION rpcb ==== */
 
 #ifdef __cplusplus
 }
