@@ -1,0 +1,16 @@
+# epmap.cmake - tether-epmap: in-process unit tests of its core, the
+# replay of the reference captures' client side, and interop with
+# impacket (Debian's python3-impacket, run with /usr/bin/python3; the
+# rpcdump case needs root for `ip netns`). A missing peer fails.
+set(TETHER_EPMAP_PY ${CMAKE_CURRENT_LIST_DIR}/epmap_impacket.py)
+foreach(mode lookup map rpcdump)
+	tether_test(interop.epmap_impacket_${mode} LABEL interop TIMEOUT 180
+		COMMAND /usr/bin/python3 ${TETHER_EPMAP_PY} ${mode}
+			$<TARGET_FILE:tether-epmap>
+			$<TARGET_FILE:tether-epmap-sample>)
+endforeach()
+# The namespace case binds port 135 in its own namespace only, but two
+# runs at once would race for nothing else: keep the three serial.
+set_tests_properties(interop.epmap_impacket_lookup
+	interop.epmap_impacket_map interop.epmap_impacket_rpcdump
+	PROPERTIES RESOURCE_LOCK tether_epmap_impacket)
