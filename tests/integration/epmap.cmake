@@ -14,3 +14,11 @@ endforeach()
 set_tests_properties(interop.epmap_impacket_lookup
 	interop.epmap_impacket_map interop.epmap_impacket_rpcdump
 	PROPERTIES RESOURCE_LOCK tether_epmap_impacket)
+
+# The client side of the reference captures replayed against the daemon.
+add_executable(epmap_replay ${CMAKE_CURRENT_LIST_DIR}/epmap_replay.c)
+target_link_libraries(epmap_replay PRIVATE tether_static)
+tether_test(integration.epmap_replay LABEL integration TIMEOUT 120
+	COMMAND /usr/bin/python3 ${TETHER_EPMAP_PY} replay
+		$<TARGET_FILE:tether-epmap> $<TARGET_FILE:tether-epmap-sample>
+		$<TARGET_FILE:epmap_replay>)

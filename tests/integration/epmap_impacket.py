@@ -5,6 +5,8 @@
 #             then impacket's own hept_lookup), check status 0 / NULL
 #             handle on the last batch and that remote ept_insert is denied
 #   map     : ept_map the sample interface, bind and call it on the port
+#   replay  : (no impacket needed) the reference captures' client side
+#             through epmap_replay, answers compared with Samba's
 #   rpcdump : impacket's example rpcdump.py against tether-epmap on port
 #             135 inside a network namespace this test creates
 # Usage: epmap_impacket.py MODE TETHER_EPMAP TETHER_EPMAP_SAMPLE
@@ -325,15 +327,26 @@ def stop_all():
                 p.wait()
 
 
+def mode_replay(epmap, sample, tmp, replay):
+    port = free_port()
+    sock = start_epmap(epmap, tmp, "127.0.0.1:%d" % port, 44000 + os.getpid() % 20000)
+    wait_listen("127.0.0.1", port)
+    r = subprocess.run([replay, "127.0.0.1", str(port), sock], timeout=100)
+    check(r.returncode == 0, "the captures replay with the expected answers")
+
+
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 5):
         print(__doc__)
         return 2
-    mode, epmap, sample = sys.argv[1:]
+    mode, epmap, sample = sys.argv[1:4]
     tmp = tempfile.mkdtemp(prefix="tether-epmap-")
     try:
-        {"lookup": mode_lookup, "map": mode_map,
-         "rpcdump": mode_rpcdump}[mode](epmap, sample, tmp)
+        if mode == "replay":
+            mode_replay(epmap, sample, tmp, sys.argv[4])
+        else:
+            {"lookup": mode_lookup, "map": mode_map,
+             "rpcdump": mode_rpcdump}[mode](epmap, sample, tmp)
     finally:
         stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
