@@ -22,3 +22,16 @@ tether_test(integration.epmap_replay LABEL integration TIMEOUT 120
 	COMMAND /usr/bin/python3 ${TETHER_EPMAP_PY} replay
 		$<TARGET_FILE:tether-epmap> $<TARGET_FILE:tether-epmap-sample>
 		$<TARGET_FILE:epmap_replay>)
+
+# The daemon's core in one process (cmocka; under valgrind too).
+add_executable(test_epmap ${PROJECT_SOURCE_DIR}/tests/unit/epmap/test_epmap.c)
+target_link_libraries(test_epmap PRIVATE epmap_core PkgConfig::CMOCKA)
+target_include_directories(test_epmap PRIVATE ${PROJECT_SOURCE_DIR}/tests/unit)
+tether_test(unit.epmap LABEL unit COMMAND test_epmap)
+if(TETHER_VALGRIND AND NOT TETHER_SANITIZE AND NOT TETHER_FUZZ)
+	tether_test(valgrind.epmap LABEL valgrind TIMEOUT 600
+		COMMAND ${TETHER_VALGRIND} --quiet --error-exitcode=99
+			--leak-check=full --show-leak-kinds=definite,indirect
+			--errors-for-leak-kinds=definite,indirect
+			$<TARGET_FILE:test_epmap>)
+endif()
