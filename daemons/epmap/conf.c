@@ -9,7 +9,7 @@
  *	max-connections 1024        max-fragment 5840    max-request 65536
  *	idle-timeout 120            max-registrations 1024
  *	max-lookup-handles 4096     max-handles-per-association 16
- *	handle-timeout 300
+ *	handle-timeout 300          prune-interval 60 (0: off)
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -34,6 +34,7 @@ epmap_conf_defaults(struct epmap_conf *c)
 	c->max_handles = 4096;
 	c->max_handles_per_assoc = 16;
 	c->handle_timeout_s = 300;
+	c->prune_s = 60;
 }
 
 static int
@@ -75,6 +76,7 @@ static const struct knob knobs[] = {
 	K("max-lookup-handles", max_handles, 1, 1000000),
 	K("max-handles-per-association", max_handles_per_assoc, 1, 1024),
 	K("handle-timeout", handle_timeout_s, 1, 86400),
+	K("prune-interval", prune_s, 0, 86400),
 };
 
 /* Words up to the end of the statement; returns how many (max n). */

@@ -44,6 +44,7 @@ struct epmap_conf {
 	unsigned max_handles;
 	unsigned max_handles_per_assoc;
 	unsigned handle_timeout_s;
+	unsigned prune_s; /* 0: never prune dead registrations */
 };
 
 /* Defaults into *c. */
@@ -67,6 +68,8 @@ struct epmap_reg {
 	uint16_t port;
 	uint8_t ipv4[4]; /* 0.0.0.0: the address the asker came to */
 	int self;	 /* the mapper's own entry: never deleted */
+	uint64_t added_ms;
+	unsigned misses; /* prune sweeps that found nothing listening */
 	struct epmap_reg *next;
 };
 
@@ -81,7 +84,7 @@ struct epmap_handle {
 
 struct epmap_stats {
 	uint64_t lookups, maps, inserts, deletes, handle_frees;
-	uint64_t handles_expired, handles_evicted, denied;
+	uint64_t handles_expired, handles_evicted, denied, pruned;
 };
 
 struct epmap {
@@ -122,6 +125,16 @@ int epmap_register(struct epmap *m, const struct tether_dce_syntax *iface,
 /* Drop the handles of an association that went away (the server's
  * assoc_gone callback; ud is the struct epmap). */
 void epmap_assoc_gone(uint32_t group, void *ud);
+
+/*
+ * epmap_prune - one sweep for dead registrations: an entry older than
+ * prune_s whose port nobody on this host listens on (a bind() test on
+ * the IPv4 and IPv6 wildcards, which never blocks) gets a miss; the
+ * second miss in a row removes it. The mapper's own entries stay.
+ * Returns how many were removed.
+ */
+#define EPMAP_PRUNE_MISSES 2
+unsigned epmap_prune(struct epmap *m);
 
 /* Drop handles unused for handle_timeout_s. Returns how many. */
 unsigned epmap_expire_handles(struct epmap *m);

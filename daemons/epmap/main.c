@@ -36,6 +36,14 @@ on_sweep(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
 		tether_log_debug("expired %u lookup handles", n);
 }
 
+static void
+on_prune(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
+{
+	(void)loop;
+	(void)t;
+	epmap_prune(ud);
+}
+
 /* mkdir the socket's directory when it is missing (one level). */
 static void
 socket_dir(const char *path)
@@ -96,7 +104,7 @@ main(int argc, char **argv)
 	struct tether_dce_server *srv = NULL;
 	struct tether_dce_server_stats st;
 	struct tether_loop *loop = NULL;
-	struct tether_loop_timer *sweep = NULL;
+	struct tether_loop_timer *sweep = NULL, *prune = NULL;
 	struct tether_buf diag;
 	struct epmap_conf conf;
 	struct epmap m;
@@ -186,7 +194,11 @@ main(int argc, char **argv)
 	if (tether_loop_signal_add(loop, SIGTERM, on_signal, NULL) < 0 ||
 	    tether_loop_signal_add(loop, SIGINT, on_signal, NULL) < 0 ||
 	    tether_loop_timer_new(loop, on_sweep, &m, &sweep) < 0 ||
-	    tether_loop_timer_arm(sweep, SWEEP_MS, SWEEP_MS) < 0) {
+	    tether_loop_timer_arm(sweep, SWEEP_MS, SWEEP_MS) < 0 ||
+	    (conf.prune_s > 0 &&
+	     (tether_loop_timer_new(loop, on_prune, &m, &prune) < 0 ||
+	      tether_loop_timer_arm(prune, conf.prune_s * 1000ull,
+				    conf.prune_s * 1000ull) < 0))) {
 		tether_log_warnx("cannot set up signals and timers");
 		goto out;
 	}

@@ -173,23 +173,75 @@ port_taken(const struct epmap *m, uint16_t port)
 	return 0;
 }
 
-/* Whether nothing listens on the port (both families' wildcard). */
+/* Whether a wildcard bind of the port works in family fam: with
+ * SO_REUSEADDR it fails only when someone listens on a conflicting
+ * address (Linux), so it tells "a service is there" without blocking. */
+static int
+bind_ok(int fam, uint16_t port)
+{
+	struct sockaddr_in6 s6;
+	struct sockaddr_in s4;
+	int fd, ok, one = 1, err;
+
+	fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 1; /* cannot tell (e.g. no IPv6): not in use */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fam == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		memset(&s6, 0, sizeof(s6));
+		s6.sin6_family = AF_INET6;
+		s6.sin6_port = htons(port);
+		ok = bind(fd, (struct sockaddr *)&s6, sizeof(s6)) == 0;
+	} else {
+		memset(&s4, 0, sizeof(s4));
+		s4.sin_family = AF_INET;
+		s4.sin_port = htons(port);
+		ok = bind(fd, (struct sockaddr *)&s4, sizeof(s4)) == 0;
+	}
+	err = errno;
+	close(fd);
+	return ok || err != EADDRINUSE;
+}
+
 static int
 port_free(uint16_t port)
 {
-	struct sockaddr_in sin;
-	int fd, ok, one = 1;
+	return bind_ok(AF_INET, port) && bind_ok(AF_INET6, port);
+}
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return 1; /* cannot tell: let the service find out */
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
-	close(fd);
-	return ok;
+unsigned
+epmap_prune(struct epmap *m)
+{
+	struct epmap_reg **pp = &m->regs, *r, *prev = NULL;
+	uint64_t now = now_ms(m), age = m->conf->prune_s * 1000ull;
+	char u[TETHER_DCE_UUID_STRLEN];
+	unsigned n = 0;
+
+	while ((r = *pp) != NULL) {
+		if (r->self || now - r->added_ms < age ||
+		    !port_free(r->port)) {
+			r->misses = 0;
+		} else if (++r->misses >= EPMAP_PRUNE_MISSES) {
+			tether_log_info("pruned %s v%u.%u port %u: nothing "
+					"listens there",
+					tether_dce_uuid_format(&r->iface.uuid,
+							       u),
+					r->iface.vers_major,
+					r->iface.vers_minor, r->port);
+			*pp = r->next;
+			if (m->regs_tail == r)
+				m->regs_tail = prev;
+			m->n_regs--;
+			tether_free(r);
+			n++;
+			continue;
+		}
+		prev = r;
+		pp = &r->next;
+	}
+	m->st.pruned += n;
+	return n;
 }
 
 static int
@@ -250,6 +302,7 @@ epmap_register(struct epmap *m, const struct tether_dce_syntax *iface,
 	if (ipv4 != NULL)
 		memcpy(r->ipv4, ipv4, 4);
 	r->self = self;
+	r->added_ms = now_ms(m);
 	if (m->regs_tail != NULL)
 		m->regs_tail->next = r;
 	else

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -44,7 +45,7 @@ test_conf(void **state)
 		"max-connections 10; max-fragment 4280\n"
 		"idle-timeout 5\nmax-registrations 3\n"
 		"max-lookup-handles 8\nmax-handles-per-association 2\n"
-		"handle-timeout 7\nmax-request 4096\n";
+		"handle-timeout 7\nmax-request 4096\nprune-interval 0\n";
 	static const char *const bad[] = {
 		"frobnicate 1\n",
 		"port-range 10 5\n",
@@ -88,6 +89,7 @@ test_conf(void **state)
 	assert_int_equal(c.max_handles_per_assoc, 2);
 	assert_int_equal(c.handle_timeout_s, 7);
 	assert_int_equal(c.max_request, 4096);
+	assert_int_equal(c.prune_s, 0);
 
 	for (i = 0; i < TETHER_ARRAY_SIZE(bad); i++) {
 		epmap_conf_defaults(&c);
@@ -161,6 +163,69 @@ test_register_ports(void **state)
 			  TETHER_ENOMEM);
 	tether_alloc_fail_at(0, 0);
 	assert_int_equal(m.n_regs, 0);
+	epmap_fini(&m);
+}
+
+static uint16_t
+local_port(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	return ntohs(sin.sin_port);
+}
+
+static void
+test_prune(void **state)
+{
+	struct tether_dce_syntax y = syn(IFACE_Y, 1, 0);
+	struct sockaddr_in sin;
+	struct epmap_conf c;
+	struct epmap m;
+	uint16_t alive, dead;
+	int l, d;
+
+	(void)state;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	alive = local_port(l);
+	d = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(d, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	dead = local_port(d);
+	close(d);
+
+	epmap_conf_defaults(&c);
+	c.prune_s = 10;
+	epmap_init(&m, &c, NULL);
+	m.check_bind = 0;
+	assert_int_equal(epmap_register(&m, &y, NULL, "a", alive, NULL, 0,
+					NULL),
+			 0);
+	assert_int_equal(epmap_register(&m, &y, NULL, "d", dead, NULL, 0,
+					NULL),
+			 0);
+	assert_int_equal(epmap_register(&m, &tether_dce_epm_v3, NULL, "self",
+					dead, NULL, 1, NULL),
+			 0);
+	assert_int_equal(epmap_prune(&m), 0); /* too young */
+	m.now_ms += 10000;
+	assert_int_equal(epmap_prune(&m), 0); /* a first miss */
+	m.now_ms += 10000;
+	assert_int_equal(epmap_prune(&m), 1); /* the second */
+	assert_int_equal(m.n_regs, 2);
+	assert_int_equal(m.regs->port, alive);
+	assert_int_equal(epmap_prune(&m), 0);
+	close(l);
+	assert_int_equal(epmap_prune(&m), 0);
+	assert_int_equal(epmap_prune(&m), 1);
+	assert_int_equal(m.n_regs, 1);
+	assert_true(m.regs->self);
+	assert_int_equal(m.st.pruned, 2);
 	epmap_fini(&m);
 }
 
@@ -646,6 +711,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_conf),
 		cmocka_unit_test(test_register_ports),
+		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_insert_lookup_map),
 		cmocka_unit_test(test_lookup_handles),
 		cmocka_unit_test(test_malformed_stubs),
