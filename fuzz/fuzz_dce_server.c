@@ -43,8 +43,7 @@ op_lookup(struct tether_dce_call *call)
 	struct tether_dce_epm_lookup_resp a;
 	int rc;
 
-	tether_dce_ndr_reader_init(&r, call->stub, call->stub_len,
-				   call->drep0);
+	tether_dce_ndr_reader_init(&r, call->stub, call->stub_len, call->drep0);
 	rc = tether_dce_epm_lookup_req_decode(&r, &q);
 	if (rc < 0)
 		return rc;
@@ -63,8 +62,7 @@ op_map(struct tether_dce_call *call)
 	struct tether_dce_tower t;
 	int rc;
 
-	tether_dce_ndr_reader_init(&r, call->stub, call->stub_len,
-				   call->drep0);
+	tether_dce_ndr_reader_init(&r, call->stub, call->stub_len, call->drep0);
 	rc = tether_dce_epm_map_req_decode(&r, &q);
 	if (rc < 0)
 		return rc;
@@ -93,8 +91,8 @@ op_big(struct tether_dce_call *call)
 	return rc;
 }
 
-static tether_dce_op_fn *const ops[] = {op_echo, op_big, op_lookup, op_map,
-					NULL};
+static tether_dce_op_fn *const ops[] = { op_echo, op_big, op_lookup, op_map,
+					 NULL };
 static struct tether_dce_iface iface;
 static struct tether_loop *loop;
 static struct tether_dce_server *srv;
@@ -169,9 +167,8 @@ drain(int fd, struct tether_dce_framer *fr, struct tether_arena *a)
 		while (off < (size_t)n) {
 			struct tether_dce_pdu d;
 
-			used = tether_dce_framer_feed(fr, buf + off,
-						      (size_t)n - off, &pdu,
-						      &pl);
+			used = tether_dce_framer_feed(
+				fr, buf + off, (size_t)n - off, &pdu, &pl);
 			CHECK(used >= 0);
 			if (used == 0)
 				break;

@@ -40,8 +40,8 @@ dial(const struct tether_addr *a)
 {
 	int fd = socket(a->ss.ss_family, SOCK_STREAM, 0);
 
-	if (fd < 0 || connect(fd, (const struct sockaddr *)&a->ss, a->len) <
-			      0) {
+	if (fd < 0 ||
+	    connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0) {
 		perror("connect");
 		exit(1);
 	}
@@ -132,10 +132,10 @@ register_lsarpc(const char *path)
 	if (tether_addr_parse(&ua, path, -1) < 0)
 		exit(2);
 	fd = dial(&ua);
-	if (tether_dce_client_bind(fd, &tether_dce_epm_v3, 0, 5000, &c,
-				   NULL) < 0 ||
-	    tether_dce_client_call(c, TETHER_DCE_EPM_INSERT, NULL, stub,
-				   w.pos, &resp, &rl, &fault) < 0 ||
+	if (tether_dce_client_bind(fd, &tether_dce_epm_v3, 0, 5000, &c, NULL) <
+		    0 ||
+	    tether_dce_client_call(c, TETHER_DCE_EPM_INSERT, NULL, stub, w.pos,
+				   &resp, &rl, &fault) < 0 ||
 	    fault != 0) {
 		fprintf(stderr, "cannot register lsarpc at %s\n", path);
 		exit(1);

@@ -38,8 +38,8 @@ epmap_conf_defaults(struct epmap_conf *c)
 }
 
 static int
-num(struct tether_conf *cf, const struct tether_conf_token *t,
-    unsigned long lo, unsigned long hi, unsigned *out)
+num(struct tether_conf *cf, const struct tether_conf_token *t, unsigned long lo,
+    unsigned long hi, unsigned *out)
 {
 	unsigned long v;
 	char *end;
@@ -65,7 +65,10 @@ struct knob {
 	unsigned long lo, hi;
 };
 
-#define K(n, f, lo, hi) {n, offsetof(struct epmap_conf, f), lo, hi}
+#define K(n, f, lo, hi)                                   \
+	{                                                 \
+		n, offsetof(struct epmap_conf, f), lo, hi \
+	}
 static const struct knob knobs[] = {
 	K("max-connections", max_conns, 1, 65536),
 	K("max-fragment", max_frag, TETHER_DCE_FRAG_MIN_RECV,
@@ -157,8 +160,8 @@ statement(struct tether_conf *cf, struct epmap_conf *c,
 		    num(cf, v[1], 1, 65535, &b) < 0)
 			return;
 		if (a > b) {
-			tether_conf_error(cf, v[0], "empty port range %u-%u",
-					  a, b);
+			tether_conf_error(cf, v[0], "empty port range %u-%u", a,
+					  b);
 			return;
 		}
 		c->port_lo = (uint16_t)a;

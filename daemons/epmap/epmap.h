@@ -10,11 +10,11 @@
 #include "tether/core.h"
 #include "tether/dce.h"
 
-#define EPMAP_MAX_LISTEN      8
-#define EPMAP_MAX_FIXED	      256
-#define EPMAP_DEFAULT_SOCKET  "/run/tether/epmap.sock"
-#define EPMAP_DEFAULT_CONF    "/etc/tether/epmap.conf"
-#define EPMAP_ANNOTATION      "tether-epmap endpoint mapper"
+#define EPMAP_MAX_LISTEN     8
+#define EPMAP_MAX_FIXED	     256
+#define EPMAP_DEFAULT_SOCKET "/run/tether/epmap.sock"
+#define EPMAP_DEFAULT_CONF   "/etc/tether/epmap.conf"
+#define EPMAP_ANNOTATION     "tether-epmap endpoint mapper"
 
 /* Statuses of the local registration calls beside ept_s_not_registered
  * [C706 App. N]. */

@@ -119,7 +119,8 @@ main(int argc, char **argv)
 	epmap_conf_defaults(&conf);
 	tether_buf_init(&diag, 256 * 1024);
 	rc = epmap_conf_load(&conf, o.conf_path, NULL, 0, &diag);
-	if (rc == -TETHER_ENOENT && strcmp(o.conf_path, EPMAP_DEFAULT_CONF) == 0) {
+	if (rc == -TETHER_ENOENT &&
+	    strcmp(o.conf_path, EPMAP_DEFAULT_CONF) == 0) {
 		/* No file at the default place: run on the defaults. */
 		epmap_conf_defaults(&conf);
 		rc = 0;
@@ -180,9 +181,9 @@ main(int argc, char **argv)
 		socket_dir(conf.socket_path);
 		if (tether_addr_parse(&a, conf.socket_path, -1) < 0 ||
 		    (rc = tether_dce_server_listen(srv, &a, NULL)) < 0) {
-			tether_log_warnx("local socket %s: %s",
-					 conf.socket_path,
-					 tether_strerror(rc < 0 ? rc : -TETHER_EINVAL));
+			tether_log_warnx(
+				"local socket %s: %s", conf.socket_path,
+				tether_strerror(rc < 0 ? rc : -TETHER_EINVAL));
 			goto out;
 		}
 		tether_log_info("registrations on %s", conf.socket_path);

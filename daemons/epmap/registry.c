@@ -219,16 +219,15 @@ epmap_prune(struct epmap *m)
 	unsigned n = 0;
 
 	while ((r = *pp) != NULL) {
-		if (r->self || now - r->added_ms < age ||
-		    !port_free(r->port)) {
+		if (r->self || now - r->added_ms < age || !port_free(r->port)) {
 			r->misses = 0;
 		} else if (++r->misses >= EPMAP_PRUNE_MISSES) {
-			tether_log_info("pruned %s v%u.%u port %u: nothing "
-					"listens there",
-					tether_dce_uuid_format(&r->iface.uuid,
-							       u),
-					r->iface.vers_major,
-					r->iface.vers_minor, r->port);
+			tether_log_info(
+				"pruned %s v%u.%u port %u: nothing "
+				"listens there",
+				tether_dce_uuid_format(&r->iface.uuid, u),
+				r->iface.vers_major, r->iface.vers_minor,
+				r->port);
 			*pp = r->next;
 			if (m->regs_tail == r)
 				m->regs_tail = prev;
@@ -318,8 +317,7 @@ static int
 same_iface(const struct tether_dce_syntax *a, const struct tether_dce_syntax *b)
 {
 	return tether_dce_uuid_equal(&a->uuid, &b->uuid) &&
-	       a->vers_major == b->vers_major &&
-	       a->vers_minor == b->vers_minor;
+	       a->vers_major == b->vers_major && a->vers_minor == b->vers_minor;
 }
 
 /* Remove entries of iface+object (and port when non-zero). */
@@ -480,9 +478,8 @@ op_lookup(struct tether_dce_call *call)
 	}
 	memset(&a, 0, sizeof(a));
 	a.max_count = q.max_ents;
-	ents = tether_arena_alloc(call->arena,
-				  (q.max_ents ? q.max_ents : 1) *
-					  sizeof(*ents));
+	ents = tether_arena_alloc(call->arena, (q.max_ents ? q.max_ents : 1) *
+						       sizeof(*ents));
 	if (ents == NULL)
 		return -TETHER_ENOMEM;
 	for (r = m->regs; r != NULL; r = r->next) {
@@ -542,9 +539,9 @@ op_map(struct tether_dce_call *call)
 		return rc;
 	memset(&a, 0, sizeof(a));
 	a.max_count = q.max_towers;
-	towers = tether_arena_alloc(call->arena, (q.max_towers ? q.max_towers
-							       : 1) *
-							 sizeof(*towers));
+	towers = tether_arena_alloc(call->arena,
+				    (q.max_towers ? q.max_towers : 1) *
+					    sizeof(*towers));
 	if (towers == NULL)
 		return -TETHER_ENOMEM;
 	a.towers = towers;
@@ -652,22 +649,20 @@ op_insert_delete(struct tether_dce_call *call, int insert)
 		m->st.inserts++;
 		if (q.replace)
 			unregister(m, &tw.iface, &e->object, 0);
-		rc = epmap_register(m, &tw.iface, &e->object, e->annotation,
-				    tw.port,
-				    (tw.has & TETHER_DCE_TOWER_HAS_IP) ? tw.ipv4
-								       : NULL,
-				    0, &port);
+		rc = epmap_register(
+			m, &tw.iface, &e->object, e->annotation, tw.port,
+			(tw.has & TETHER_DCE_TOWER_HAS_IP) ? tw.ipv4 : NULL, 0,
+			&port);
 		if (rc == -TETHER_ENOMEM)
 			return rc;
 		if (rc < 0)
 			status = EPMAP_S_CANT_PERFORM_OP;
 		else
-			tether_log_info("registered %s v%u.%u port %u (%s)",
-					tether_dce_uuid_format(&tw.iface.uuid,
-							       ubuf),
-					tw.iface.vers_major,
-					tw.iface.vers_minor, port,
-					e->annotation ? e->annotation : "");
+			tether_log_info(
+				"registered %s v%u.%u port %u (%s)",
+				tether_dce_uuid_format(&tw.iface.uuid, ubuf),
+				tw.iface.vers_major, tw.iface.vers_minor, port,
+				e->annotation ? e->annotation : "");
 	}
 	return tether_dce_epm_status_encode(call->out, status);
 }
@@ -698,7 +693,7 @@ epmap_init(struct epmap *m, const struct epmap_conf *conf,
 	m->loop = loop;
 	m->check_bind = 1;
 	if (tether_hash_key_random(&m->handle_key) < 0) {
-		unsigned char seed[16] = {0};
+		unsigned char seed[16] = { 0 };
 		pid_t pid = getpid();
 
 		memcpy(seed, &pid, sizeof(pid));
@@ -709,4 +704,3 @@ epmap_init(struct epmap *m, const struct epmap_conf *conf,
 	m->iface.n_ops = TETHER_ARRAY_SIZE(epm_ops);
 	m->iface.ud = m;
 }
-

@@ -42,7 +42,7 @@ op_get_name(struct tether_dce_call *call)
 	return rc;
 }
 
-static tether_dce_op_fn *const sample_ops[] = {op_get_name};
+static tether_dce_op_fn *const sample_ops[] = { op_get_name };
 
 static int
 connect_unix(const char *path)
@@ -129,8 +129,8 @@ reg(const char *path, const struct tether_dce_syntax *s, uint16_t port,
 	rc = tether_dce_epm_insert_req_encode(&w, &q, insert);
 	if (rc < 0)
 		return rc;
-	rc = epm_call(path, insert ? TETHER_DCE_EPM_INSERT
-				   : TETHER_DCE_EPM_DELETE,
+	rc = epm_call(path,
+		      insert ? TETHER_DCE_EPM_INSERT : TETHER_DCE_EPM_DELETE,
 		      stub, w.pos, out, sizeof(out), &ol, &fault);
 	if (rc < 0)
 		return rc;
@@ -140,8 +140,7 @@ reg(const char *path, const struct tether_dce_syntax *s, uint16_t port,
 	}
 	memcpy(&status, out, 4);
 	if (status != 0) {
-		fprintf(stderr, "tether-epmap-sample: status 0x%08x\n",
-			status);
+		fprintf(stderr, "tether-epmap-sample: status 0x%08x\n", status);
 		return -TETHER_EPERM;
 	}
 	return 0;
@@ -149,8 +148,7 @@ reg(const char *path, const struct tether_dce_syntax *s, uint16_t port,
 
 /* ept_map our interface: the port the mapper gave us. */
 static int
-mapped_port(const char *path, const struct tether_dce_syntax *s,
-	    uint16_t *port)
+mapped_port(const char *path, const struct tether_dce_syntax *s, uint16_t *port)
 {
 	struct tether_dce_epm_map_req q;
 	struct tether_dce_epm_map_resp a;

@@ -949,8 +949,9 @@ int tether_dce_server_new(struct tether_loop *loop,
 			  struct tether_dce_server **out /* OUT */);
 void tether_dce_server_free(struct tether_dce_server *srv);
 
-/* Host an interface (borrowed). Returns 0, -TETHER_EEXIST (same UUID and
- * major version), -TETHER_ENOSPC (TETHER_DCE_SRV_MAX_IFACES), -TETHER_EINVAL. */
+/* Host an interface (borrowed). Returns 0, -TETHER_EEXIST (same UUID
+ * and major version), -TETHER_ENOSPC (TETHER_DCE_SRV_MAX_IFACES),
+ * -TETHER_EINVAL. */
 int tether_dce_server_add_iface(struct tether_dce_server *srv,
 				const struct tether_dce_iface *iface);
 

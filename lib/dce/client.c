@@ -28,7 +28,7 @@ struct tether_dce_client {
 static int
 wait_fd(int fd, short ev, int timeout_ms)
 {
-	struct pollfd p = {.fd = fd, .events = ev};
+	struct pollfd p = { .fd = fd, .events = ev };
 	int n;
 
 	do
@@ -204,8 +204,7 @@ int
 tether_dce_client_call(struct tether_dce_client *c, uint16_t opnum,
 		       const struct tether_dce_uuid *object,
 		       const uint8_t *stub, size_t stub_len,
-		       const uint8_t **resp, size_t *resp_len,
-		       uint32_t *fault)
+		       const uint8_t **resp, size_t *resp_len, uint32_t *fault)
 {
 	struct tether_dce_pdu pdu;
 	size_t off = 0, len;

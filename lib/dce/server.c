@@ -36,9 +36,9 @@
 
 #include "dce/dce_int.h"
 
-#define MAX_LISTENERS	 8
-#define READ_CHUNK	 16384
-#define READS_PER_EVENT	 4
+#define MAX_LISTENERS	  8
+#define READ_CHUNK	  16384
+#define READS_PER_EVENT	  4
 #define ACCEPTS_PER_EVENT 16
 
 struct group {
@@ -65,8 +65,8 @@ struct conn {
 	int fd;
 	int local;
 	int bound;
-	int dead;	/* close at the end of the callback */
-	int closing;	/* close once out is flushed */
+	int dead;    /* close at the end of the callback */
+	int closing; /* close once out is flushed */
 	int in_cb;
 	unsigned events; /* interest registered with the loop */
 	struct tether_addr local_addr, peer_addr;
@@ -94,8 +94,8 @@ struct tether_dce_server {
 	struct group *groups;
 	uint64_t group_seq;
 	struct tether_hash_key group_key;
-	uint8_t *resp;	/* response stub scratch, max_resp_stub bytes */
-	uint8_t *frag;	/* one encoded PDU, TETHER_DCE_FRAG_MAX bytes */
+	uint8_t *resp; /* response stub scratch, max_resp_stub bytes */
+	uint8_t *frag; /* one encoded PDU, TETHER_DCE_FRAG_MAX bytes */
 	struct tether_dce_ctx_result *results; /* 255 entries */
 	struct tether_arena *arena;
 	struct tether_dce_server_stats st;
@@ -491,8 +491,7 @@ dispatch(struct conn *c, const struct tether_dce_pdu *in, const uint8_t *stub,
 	do {
 		rc = tether_dce_fragment(&pdu, c->xmit, &off, srv->frag,
 					 TETHER_DCE_FRAG_MAX, &len);
-		if (rc < 0 ||
-		    tether_buf_append(&c->out, srv->frag, len) < 0) {
+		if (rc < 0 || tether_buf_append(&c->out, srv->frag, len) < 0) {
 			c->dead = 1; /* cannot happen short of memory */
 			return;
 		}
@@ -541,8 +540,7 @@ on_pdu(struct conn *c, const uint8_t *p, size_t len)
 	int rc;
 
 	rc = tether_dce_hdr_decode(p, len, &hdr);
-	if (rc == -TETHER_EPROTO ||
-	    (rc == 0 && hdr.rpc_vers_minor != 0)) {
+	if (rc == -TETHER_EPROTO || (rc == 0 && hdr.rpc_vers_minor != 0)) {
 		/* Only 5.0: MS-RPCE 2.2.2.5 reason 4, whatever the PDU. */
 		send_nak(c, hdr.call_id,
 			 TETHER_DCE_NAK_PROTOCOL_VERSION_NOT_SUPPORTED, 1);
@@ -817,7 +815,7 @@ tether_dce_server_new(struct tether_loop *loop,
 		return -TETHER_ENOMEM;
 	}
 	if (tether_hash_key_random(&srv->group_key) < 0) {
-		unsigned char seed[16] = {0};
+		unsigned char seed[16] = { 0 };
 		uint64_t v;
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -23,15 +23,15 @@
 static int failures, checks;
 static const char *cur = "";
 
-#define CHECK(cond, ...)                                              \
-	do {                                                          \
-		checks++;                                             \
-		if (!(cond)) {                                        \
-			failures++;                                   \
-			printf("FAIL %s: ", cur);                     \
-			printf(__VA_ARGS__);                          \
-			printf("  (%s:%d)\n", __FILE__, __LINE__);    \
-		}                                                     \
+#define CHECK(cond, ...)                                           \
+	do {                                                       \
+		checks++;                                          \
+		if (!(cond)) {                                     \
+			failures++;                                \
+			printf("FAIL %s: ", cur);                  \
+			printf(__VA_ARGS__);                       \
+			printf("  (%s:%d)\n", __FILE__, __LINE__); \
+		}                                                  \
 	} while (0)
 
 static struct tether_addr target;
@@ -43,8 +43,8 @@ tcp_connect(void)
 {
 	int fd = socket(target.ss.ss_family, SOCK_STREAM, 0);
 
-	if (fd < 0 || connect(fd, (struct sockaddr *)&target.ss,
-			      target.len) < 0) {
+	if (fd < 0 ||
+	    connect(fd, (struct sockaddr *)&target.ss, target.len) < 0) {
 		perror("connect");
 		exit(1);
 	}
@@ -54,7 +54,7 @@ tcp_connect(void)
 static int
 read_full(int fd, uint8_t *p, size_t n)
 {
-	struct pollfd pf = {.fd = fd, .events = POLLIN};
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
 	ssize_t r;
 
 	while (n > 0) {
@@ -101,8 +101,8 @@ stub_of(const char *const *names, size_t n, uint8_t *out)
 				struct tether_dce_pdu p;
 
 				tether_dce_pdu_decode(dce_vectors[k].bytes,
-						      dce_vectors[k].len,
-						      NULL, &p);
+						      dce_vectors[k].len, NULL,
+						      &p);
 				memcpy(out + len, p.u.response.stub,
 				       p.u.response.stub_len);
 				len += p.u.response.stub_len;
@@ -113,7 +113,7 @@ stub_of(const char *const *names, size_t n, uint8_t *out)
 static void
 register_samba(const char *sock_path)
 {
-	static const char *const frags[] = {"c02-003", "c02-004"};
+	static const char *const frags[] = { "c02-003", "c02-004" };
 	struct tether_dce_epm_lookup_resp a;
 	struct tether_dce_ndr_reader r;
 	struct tether_arena *arena = tether_arena_new(0, 0);
@@ -155,9 +155,8 @@ register_samba(const char *sock_path)
 			printf("FAIL: cannot register over %s\n", sock_path);
 			exit(1);
 		}
-		if (tether_dce_client_call(c, TETHER_DCE_EPM_INSERT, NULL,
-					   stub, w.pos, &resp, &rl,
-					   &fault) < 0 ||
+		if (tether_dce_client_call(c, TETHER_DCE_EPM_INSERT, NULL, stub,
+					   w.pos, &resp, &rl, &fault) < 0 ||
 		    fault != 0 || rl != 4 || memcmp(resp, "\0\0\0\0", 4)) {
 			printf("FAIL: ept_insert refused\n");
 			exit(1);
@@ -227,8 +226,7 @@ cmp_towers(const struct tether_dce_epm_twr *a,
 	CHECK(tether_dce_uuid_equal(&ta.iface.uuid, &tb.iface.uuid) &&
 		      ta.iface.vers_major == tb.iface.vers_major,
 	      "tower interface");
-	CHECK(ta.port == tb.port, "tower port %u, Samba %u", ta.port,
-	      tb.port);
+	CHECK(ta.port == tb.port, "tower port %u, Samba %u", ta.port, tb.port);
 	CHECK(memcmp(ta.ipv4, tb.ipv4, 4) == 0, "tower address");
 	CHECK(tether_dce_uuid_equal(&ta.xfer.uuid, &tb.xfer.uuid),
 	      "tower transfer syntax");
@@ -375,6 +373,14 @@ expected_fault(const struct tether_dce_request *rq, uint32_t samba_status)
 }
 
 static int
+same_syntax(const struct tether_dce_ctx_result *a,
+	    const struct tether_dce_ctx_result *b)
+{
+	return memcmp(&a->transfer_syntax, &b->transfer_syntax,
+		      sizeof(a->transfer_syntax)) == 0;
+}
+
+static int
 is_epm(const struct tether_dce_pdu *bind)
 {
 	return bind->u.bind.n_context_elem > 0 &&
@@ -385,8 +391,7 @@ is_epm(const struct tether_dce_pdu *bind)
 static void
 replay(void)
 {
-	static uint8_t ours[65536], send_buf[65536], ostub[65536],
-		sstub[65536];
+	static uint8_t ours[65536], send_buf[65536], ostub[65536], sstub[65536];
 	struct tether_arena *arena = tether_arena_new(0, 0);
 	struct tether_dce_pdu in, sp, op;
 	struct tether_dce_request last_rq;
@@ -436,17 +441,17 @@ replay(void)
 				if (is_bind && in.hdr.rpc_vers == 5 &&
 				    in.hdr.rpc_vers_minor == 0 &&
 				    in.u.bind.n_context_elem == 1 &&
-				    !is_epm(&in) && k + 1 <
-					TETHER_ARRAY_SIZE(dce_vectors) &&
+				    !is_epm(&in) &&
+				    k + 1 < TETHER_ARRAY_SIZE(dce_vectors) &&
 				    dce_vectors[k + 1].ptype ==
 					    TETHER_DCE_PT_BIND_ACK &&
 				    dce_vectors[k + 1].len == 56)
 					skip = 1;
 			}
 			prev_bind = is_bind;
-			mid_call = in.hdr.ptype == TETHER_DCE_PT_REQUEST &&
-				   !(in.hdr.pfc_flags &
-				     TETHER_DCE_PFC_LAST_FRAG);
+			mid_call =
+				in.hdr.ptype == TETHER_DCE_PT_REQUEST &&
+				!(in.hdr.pfc_flags & TETHER_DCE_PFC_LAST_FRAG);
 			if (skip)
 				continue;
 			memcpy(send_buf, v->bytes, v->len);
@@ -474,11 +479,11 @@ replay(void)
 				    in.u.request.stub_len >= 24)
 					hoff = 24 + in.u.request.stub_len - 24;
 				else if (in.u.request.opnum ==
-						 TETHER_DCE_EPM_LOOKUP_HANDLE_FREE)
+					 TETHER_DCE_EPM_LOOKUP_HANDLE_FREE)
 					hoff = 24;
 				/* a handle Samba issued: ours instead */
 				if (hoff && (mine = our_handle(send_buf +
-							      hoff)) != NULL)
+							       hoff)) != NULL)
 					memcpy(send_buf + hoff, mine, 20);
 			}
 			if (write(fd, send_buf, v->len) != (ssize_t)v->len)
@@ -488,8 +493,7 @@ replay(void)
 			/* a bind answered by nothing (unknown group): we
 			 * close the connection, as Samba does */
 			if (k + 1 == TETHER_ARRAY_SIZE(dce_vectors) ||
-			    (dce_vectors[k + 1].from_client &&
-			     is_bind)) {
+			    (dce_vectors[k + 1].from_client && is_bind)) {
 				CHECK(recv_pdu(fd, ours, &olen) < 0,
 				      "no answer, connection closed");
 			}
@@ -572,11 +576,8 @@ replay(void)
 				      a->results[i].reason,
 				      b->results[i].result,
 				      b->results[i].reason);
-				CHECK(memcmp(&a->results[i].transfer_syntax,
-					     &b->results[i].transfer_syntax,
-					     sizeof(a->results[i]
-							    .transfer_syntax)) ==
-					      0,
+				CHECK(same_syntax(&a->results[i],
+						  &b->results[i]),
 				      "result %u transfer syntax", i);
 			}
 			CHECK(a->assoc_group_id != 0, "assoc_group_id");

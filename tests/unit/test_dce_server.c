@@ -30,8 +30,7 @@ op_trunc(struct tether_dce_call *call)
 	uint32_t v;
 	int rc;
 
-	tether_dce_ndr_reader_init(&r, call->stub, call->stub_len,
-				   call->drep0);
+	tether_dce_ndr_reader_init(&r, call->stub, call->stub_len, call->drep0);
 	rc = tether_dce_ndr_get_u32(&r, &v);
 	if (rc < 0)
 		return rc;
@@ -46,8 +45,7 @@ op_big(struct tether_dce_call *call)
 	uint32_t n, i;
 	int rc;
 
-	tether_dce_ndr_reader_init(&r, call->stub, call->stub_len,
-				   call->drep0);
+	tether_dce_ndr_reader_init(&r, call->stub, call->stub_len, call->drep0);
 	rc = tether_dce_ndr_get_u32(&r, &n);
 	if (rc < 0)
 		return rc;
@@ -70,8 +68,8 @@ op_echo(struct tether_dce_call *call)
 	return tether_dce_ndr_put_bytes(call->out, call->stub, call->stub_len);
 }
 
-static tether_dce_op_fn *const test_ops[] = {op_fault, op_trunc, op_big,
-					     op_echo, NULL};
+static tether_dce_op_fn *const test_ops[] = { op_fault, op_trunc, op_big,
+					      op_echo, NULL };
 
 static struct tether_dce_iface test_iface;
 
@@ -152,7 +150,7 @@ fx_send(int fd, const uint8_t *p, size_t len)
 static void
 fx_pump(struct fx *f, int fd)
 {
-	struct pollfd p = {.fd = fd, .events = POLLIN};
+	struct pollfd p = { .fd = fd, .events = POLLIN };
 	int i;
 
 	for (i = 0; i < 200; i++) {
@@ -257,9 +255,8 @@ test_bind_matches_capture(void **state)
 
 	(void)state;
 	do_bind(f, fd);
-	assert_int_equal(tether_dce_pdu_decode(ack->bytes, ack->len, f->arena,
-					       &ref),
-			 0);
+	assert_int_equal(
+		tether_dce_pdu_decode(ack->bytes, ack->len, f->arena, &ref), 0);
 	assert_int_equal(f->pdu.hdr.call_id, ref.hdr.call_id);
 	assert_int_equal(f->pdu.hdr.pfc_flags, ref.hdr.pfc_flags);
 	assert_int_equal(f->pdu.u.bind_ack.max_xmit_frag, 4280);
@@ -287,9 +284,8 @@ test_bind_windows_style(void **state)
 	fx_send(fd, bind->bytes, bind->len);
 	assert_int_equal(fx_recv(f, fd), 0);
 	assert_int_equal(f->pdu.hdr.ptype, TETHER_DCE_PT_BIND_ACK);
-	assert_int_equal(tether_dce_pdu_decode(ack->bytes, ack->len, f->arena,
-					       &ref),
-			 0);
+	assert_int_equal(
+		tether_dce_pdu_decode(ack->bytes, ack->len, f->arena, &ref), 0);
 	assert_int_equal(f->pdu.u.bind_ack.n_results, 3);
 	for (i = 0; i < 3; i++) {
 		const struct tether_dce_ctx_result *a =
@@ -330,7 +326,7 @@ test_faults(void **state)
 {
 	struct fx *f = fx_new(NULL);
 	int fd = fx_conn(f, 0);
-	uint8_t req[128], stub[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	uint8_t req[128], stub[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	size_t n;
 
 	(void)state;
@@ -410,7 +406,7 @@ test_auth_bind_nak(void **state)
 {
 	struct tether_dce_ctx_elem el;
 	struct tether_dce_pdu pdu;
-	uint8_t b[256], cred[16] = {0};
+	uint8_t b[256], cred[16] = { 0 };
 	size_t n;
 	struct fx *f = fx_new(NULL);
 	int fd = fx_conn(f, 0);
@@ -444,7 +440,7 @@ test_second_bind_and_empty_bind(void **state)
 {
 	const struct dce_vector *v = vec("c01-000");
 	struct tether_dce_pdu pdu;
-	uint8_t b[128], stub[4] = {9, 9, 9, 9};
+	uint8_t b[128], stub[4] = { 9, 9, 9, 9 };
 	size_t n;
 	struct fx *f = fx_new(NULL);
 	int fd = fx_conn(f, 0);
@@ -505,7 +501,7 @@ static void
 test_assoc_groups(void **state)
 {
 	const struct dce_vector *v = vec("c01-000");
-	uint8_t b[128], stub[4] = {1, 2, 3, 4};
+	uint8_t b[128], stub[4] = { 1, 2, 3, 4 };
 	uint32_t id;
 	size_t n;
 	struct tether_dce_server_stats st;
@@ -573,9 +569,8 @@ test_reassembly_capture(void **state)
 
 		snprintf(name, sizeof(name), "c08-%03d", i);
 		v = vec(name);
-		assert_int_equal(tether_dce_pdu_decode(v->bytes, v->len, NULL,
-						       &p),
-				 0);
+		assert_int_equal(
+			tether_dce_pdu_decode(v->bytes, v->len, NULL, &p), 0);
 		memcpy(whole + wl, p.u.request.stub, p.u.request.stub_len);
 		wl += p.u.request.stub_len;
 		fx_send(fd, v->bytes, v->len);
@@ -696,7 +691,7 @@ static void
 test_garbage_and_client_ptypes(void **state)
 {
 	const struct dce_vector *resp = vec("c01-003");
-	uint8_t junk[16] = {5, 0, 0, 3, 0x77, 0, 0, 0, 8, 0, 0, 0};
+	uint8_t junk[16] = { 5, 0, 0, 3, 0x77, 0, 0, 0, 8, 0, 0, 0 };
 	struct fx *f = fx_new(NULL);
 	int fd = fx_conn(f, 0);
 
@@ -804,18 +799,17 @@ test_tcp_client(void **state)
 	assert_int_equal(tether_dce_server_listen(f->srv, &a, &port), 0);
 	assert_true(port > 0);
 	assert_int_equal(pipe(pp), 0);
-	assert_int_equal(
-		tether_loop_fd_add(f->loop, pp[0], TETHER_LOOP_READ, on_stop,
-				   NULL),
-		0);
+	assert_int_equal(tether_loop_fd_add(f->loop, pp[0], TETHER_LOOP_READ,
+					    on_stop, NULL),
+			 0);
 	t.loop = f->loop;
 	assert_int_equal(pthread_create(&th, NULL, run_loop, &t), 0);
 
 	assert_int_equal(tether_addr_set_port(&a, port), 0);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&a.ss, a.len), 0);
-	assert_int_equal(tether_dce_client_bind(fd, &tether_dce_epm_v3, 0,
-						5000, &cl, NULL),
+	assert_int_equal(tether_dce_client_bind(fd, &tether_dce_epm_v3, 0, 5000,
+						&cl, NULL),
 			 0);
 	assert_int_not_equal(tether_dce_client_assoc_group(cl), 0);
 	memcpy(stub, &n, 4);
@@ -837,8 +831,7 @@ test_tcp_client(void **state)
 	other.vers_major = 4;
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&a.ss, a.len), 0);
-	assert_tether_err(tether_dce_client_bind(fd, &other, 0, 5000, &cl,
-						 &st),
+	assert_tether_err(tether_dce_client_bind(fd, &other, 0, 5000, &cl, &st),
 			  TETHER_ECONNREFUSED);
 	assert_int_equal(st, TETHER_DCE_REASON_ABSTRACT_SYNTAX_NOT_SUPPORTED);
 	close(fd);

@@ -70,9 +70,9 @@ test_conf(void **state)
 	assert_string_equal(c.socket_path, EPMAP_DEFAULT_SOCKET);
 
 	tether_buf_init(&d, 65536);
-	assert_int_equal(epmap_conf_load(&c, "good.conf", good,
-					 sizeof(good) - 1, &d),
-			 0);
+	assert_int_equal(
+		epmap_conf_load(&c, "good.conf", good, sizeof(good) - 1, &d),
+		0);
 	assert_false(c.listen_default);
 	assert_int_equal(c.n_listen, 2);
 	assert_int_equal(tether_addr_port(&c.listen[1]), 1135);
@@ -106,9 +106,9 @@ test_conf(void **state)
 	epmap_conf_load(&c, "p.conf", "\nport-range 9 x\n", 16, &d);
 	assert_non_null(strstr((char *)d.data, "p.conf:2:14:"));
 	tether_buf_free(&d);
-	assert_int_equal(epmap_conf_load(&c, "/nonexistent/epmap.conf", NULL,
-					 0, NULL),
-			 -TETHER_ENOENT);
+	assert_int_equal(
+		epmap_conf_load(&c, "/nonexistent/epmap.conf", NULL, 0, NULL),
+		-TETHER_ENOENT);
 }
 
 /* ---- the table, without a server ---- */
@@ -203,11 +203,9 @@ test_prune(void **state)
 	c.prune_s = 10;
 	epmap_init(&m, &c, NULL);
 	m.check_bind = 0;
-	assert_int_equal(epmap_register(&m, &y, NULL, "a", alive, NULL, 0,
-					NULL),
-			 0);
-	assert_int_equal(epmap_register(&m, &y, NULL, "d", dead, NULL, 0,
-					NULL),
+	assert_int_equal(
+		epmap_register(&m, &y, NULL, "a", alive, NULL, 0, NULL), 0);
+	assert_int_equal(epmap_register(&m, &y, NULL, "d", dead, NULL, 0, NULL),
 			 0);
 	assert_int_equal(epmap_register(&m, &tether_dce_epm_v3, NULL, "self",
 					dead, NULL, 1, NULL),
@@ -327,17 +325,16 @@ cl_open(struct env *e, int local, uint32_t group)
 	if (local) {
 		tether_addr_parse(&ua, e->path, -1);
 		c.fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		assert_int_equal(connect(c.fd, (struct sockaddr *)&ua.ss,
-					 ua.len),
-				 0);
+		assert_int_equal(
+			connect(c.fd, (struct sockaddr *)&ua.ss, ua.len), 0);
 	} else {
 		c.fd = socket(AF_INET, SOCK_STREAM, 0);
 		assert_int_equal(connect(c.fd, (struct sockaddr *)&e->tcp.ss,
 					 e->tcp.len),
 				 0);
 	}
-	assert_int_equal(tether_dce_client_bind(c.fd, &tether_dce_epm_v3,
-						group, 5000, &c.c, NULL),
+	assert_int_equal(tether_dce_client_bind(c.fd, &tether_dce_epm_v3, group,
+						5000, &c.c, NULL),
 			 0);
 	return c;
 }
@@ -426,8 +423,7 @@ lookup(struct env *e, struct cl *c, uint32_t inq, const char *obj,
 	if (fault)
 		return fault;
 	tether_dce_ndr_reader_init(&r, resp, rl, 0x10);
-	assert_int_equal(tether_dce_epm_lookup_resp_decode(&r, e->arena, a),
-			 0);
+	assert_int_equal(tether_dce_epm_lookup_resp_decode(&r, e->arena, a), 0);
 	return 0;
 }
 
@@ -692,13 +688,13 @@ test_malformed_stubs(void **state)
 	memset(junk, 0, sizeof(junk));
 	junk[36] = 0xf5;
 	junk[37] = 0x01;
-	assert_int_equal(tether_dce_client_call(rem.c, 2, NULL, junk, 40,
-						&resp, &rl, &fault),
+	assert_int_equal(tether_dce_client_call(rem.c, 2, NULL, junk, 40, &resp,
+						&rl, &fault),
 			 0);
 	assert_int_equal(fault, TETHER_DCE_nca_s_fault_ndr);
 	/* ept_inq_object, ept_mgmt_delete: not offered */
-	assert_int_equal(tether_dce_client_call(rem.c, 5, NULL, junk, 40,
-						&resp, &rl, &fault),
+	assert_int_equal(tether_dce_client_call(rem.c, 5, NULL, junk, 40, &resp,
+						&rl, &fault),
 			 0);
 	assert_int_equal(fault, TETHER_DCE_nca_s_op_rng_error);
 	cl_close(&rem);
