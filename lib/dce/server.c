@@ -37,7 +37,7 @@
 #include "dce/dce_int.h"
 
 #define MAX_LISTENERS	  8
-#define READ_CHUNK	  16384
+#define READ_CHUNK	  8192
 #define READS_PER_EVENT	  4
 #define ACCEPTS_PER_EVENT 16
 
@@ -74,6 +74,10 @@ struct conn {
 	struct tether_dce_framer framer;
 	struct tether_dce_reasm reasm;
 	struct tether_buf out;
+	/* Input read but not yet framed: kept while too much output
+	 * waits, so one read cannot make unbounded output. */
+	uint8_t in[READ_CHUNK];
+	size_t in_off, in_len;
 	struct tether_loop_timer *idle;
 	struct group *group;
 	size_t xmit; /* largest fragment we send */
@@ -593,17 +597,46 @@ conn_idle(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
 	conn_free(c);
 }
 
+/* Frame and handle pending input until it is used up, the connection
+ * stops, or max_out bytes of answers wait (the rest stays pending). */
+static void
+conn_process(struct conn *c)
+{
+	const uint8_t *pdu;
+	size_t pdu_len;
+	ssize_t used;
+
+	while (c->in_off < c->in_len && !c->dead && !c->closing &&
+	       c->out.len < c->srv->cfg.max_out) {
+		used = tether_dce_framer_feed(&c->framer, c->in + c->in_off,
+					      c->in_len - c->in_off, &pdu,
+					      &pdu_len);
+		if (used < 0) {
+			proto_error(c);
+			return;
+		}
+		if (used == 0) {
+			c->in_off = c->in_len; /* all in the framer */
+			break;
+		}
+		c->in_off += (size_t)used;
+		on_pdu(c, pdu, pdu_len);
+	}
+	if (c->in_off == c->in_len)
+		c->in_off = c->in_len = 0;
+}
+
 static void
 conn_read(struct conn *c)
 {
-	uint8_t buf[READ_CHUNK];
-	const uint8_t *pdu;
-	size_t pdu_len, off;
-	ssize_t n, used;
+	ssize_t n;
 	int i;
 
-	for (i = 0; i < READS_PER_EVENT && !c->dead && !c->closing; i++) {
-		n = recv(c->fd, buf, sizeof(buf), 0);
+	for (i = 0; i < READS_PER_EVENT; i++) {
+		if (c->dead || c->closing || c->in_len > 0 ||
+		    c->out.len >= c->srv->cfg.max_out)
+			return;
+		n = recv(c->fd, c->in, sizeof(c->in), 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -616,23 +649,10 @@ conn_read(struct conn *c)
 			return;
 		}
 		tether_loop_timer_arm(c->idle, c->srv->cfg.idle_ms, 0);
-		off = 0;
-		while (off < (size_t)n && !c->dead && !c->closing) {
-			used = tether_dce_framer_feed(&c->framer, buf + off,
-						      (size_t)n - off, &pdu,
-						      &pdu_len);
-			if (used < 0) {
-				proto_error(c);
-				return;
-			}
-			if (used == 0)
-				break;
-			off += (size_t)used;
-			on_pdu(c, pdu, pdu_len);
-		}
-		if (c->out.len >= c->srv->cfg.max_out)
-			return;
-		if ((size_t)n < sizeof(buf))
+		c->in_off = 0;
+		c->in_len = (size_t)n;
+		conn_process(c);
+		if ((size_t)n < sizeof(c->in))
 			return;
 	}
 }
@@ -648,6 +668,14 @@ conn_io(struct tether_loop *loop, int fd, unsigned ev, void *ud)
 		conn_read(c);
 	if (!c->dead)
 		conn_flush(c);
+	/* Answers drained: go on with input held back for them (at most
+	 * one read's worth, so the work per event stays bounded). */
+	while (!c->dead && !c->closing && c->in_len > 0 &&
+	       c->out.len < c->srv->cfg.max_out) {
+		conn_process(c);
+		if (!c->dead)
+			conn_flush(c);
+	}
 	if (c->dead)
 		conn_free(c);
 }

@@ -158,7 +158,13 @@ fx_pump(struct fx *f, int fd)
 		if (poll(&p, 1, 0) == 1)
 			return;
 	}
-	fail_msg("no answer from the server");
+	{
+		struct tether_dce_server_stats st;
+
+		tether_dce_server_stats(f->srv, &st);
+		fail_msg("no answer from the server (calls %llu conns %u)",
+			 (unsigned long long)st.calls, st.conns);
+	}
 }
 
 static void
@@ -687,6 +693,56 @@ test_limits(void **state)
 	fx_free(f);
 }
 
+/* A client that sends many calls and does not read: the server stops
+ * taking input once max_out bytes of answers wait, and loses nothing. */
+static void
+test_backpressure(void **state)
+{
+	struct tether_dce_server_config cfg;
+	struct tether_dce_server_stats st;
+	static uint8_t reqs[40 * 32];
+	uint32_t big = 20000, got = 0;
+	uint8_t stub[4];
+	size_t n, len = 0;
+	struct fx *f;
+	int fd, i, calls_done = 0;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.max_out = 8192;
+	f = fx_new(&cfg);
+	fd = fx_conn(f, 0);
+	do_bind(f, fd);
+	memcpy(stub, &big, 4);
+	for (i = 0; i < 40; i++) {
+		n = mk_request(reqs + len, sizeof(reqs) - len,
+			       (uint32_t)(10 + i), 0, 2, stub, 4, 3);
+		len += n;
+	}
+	fx_send(fd, reqs, len);
+	for (i = 0; i < 50; i++)
+		tether_loop_run_once(f->loop, 1);
+	tether_dce_server_stats(f->srv, &st);
+	/* 800 kB of answers cannot all be queued in the kernel */
+	assert_true(st.calls < 40);
+	while (calls_done < 40) {
+		assert_int_equal(fx_recv(f, fd), 0);
+		assert_int_equal(f->pdu.hdr.ptype, TETHER_DCE_PT_RESPONSE);
+		assert_int_equal(f->pdu.hdr.call_id,
+				 10u + (unsigned)calls_done);
+		got += (uint32_t)f->pdu.u.response.stub_len;
+		if (f->pdu.hdr.pfc_flags & TETHER_DCE_PFC_LAST_FRAG) {
+			assert_int_equal(got, big);
+			got = 0;
+			calls_done++;
+		}
+	}
+	tether_dce_server_stats(f->srv, &st);
+	assert_int_equal(st.calls, 40);
+	close(fd);
+	fx_free(f);
+}
+
 static void
 test_garbage_and_client_ptypes(void **state)
 {
@@ -860,6 +916,7 @@ main(void)
 		cmocka_unit_test(test_reassembly_capture),
 		cmocka_unit_test(test_response_fragmentation),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_backpressure),
 		cmocka_unit_test(test_garbage_and_client_ptypes),
 		cmocka_unit_test(test_config_errors_and_alloc_failures),
 		cmocka_unit_test(test_tcp_client),
