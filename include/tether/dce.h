@@ -839,6 +839,189 @@ int tether_dce_epm_insert_req_encode(struct tether_dce_ndr_writer *w,
 int tether_dce_epm_status_encode(struct tether_dce_ndr_writer *w,
 				 uint32_t status);
 
+/* ------------------------------------------------------------------ */
+/* Server runtime (on lib/core's loop)                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A DCE/RPC connection-oriented server: it hosts interfaces on TCP (and
+ * AF_UNIX) listeners and drives every connection through framing, bind /
+ * alter_context negotiation, request reassembly, dispatch to the
+ * interface's opnum table, and response fragmentation to the client's
+ * max_recv_frag. One call at a time per connection; handlers run on the
+ * loop's thread and must not block. See lib/dce/server.c for the rules
+ * it applies to faults, naks and association groups.
+ */
+struct tether_dce_server;
+struct tether_dce_iface;
+
+/* What a handler sees of one call. Fields are read-only but out and
+ * fault_status, which the handler sets. */
+struct tether_dce_call {
+	const struct tether_dce_iface *iface;
+	uint16_t opnum;
+	uint32_t call_id;
+	int has_object;
+	struct tether_dce_uuid object;
+	const uint8_t *stub; /* the reassembled request stub */
+	size_t stub_len;
+	uint8_t drep0;		 /* the caller's data representation */
+	uint32_t assoc_group_id; /* the association the call came on */
+	int local;		 /* came through an AF_UNIX listener */
+	struct tether_addr local_addr; /* where the connection arrived
+					* (AF_UNSPEC for AF_UNIX) */
+	struct tether_addr peer_addr;
+	struct tether_arena *arena;	    /* per call, reset after it */
+	struct tether_dce_ndr_writer *out;  /* the response stub */
+	uint32_t fault_status; /* non-zero: answer this fault instead */
+	void *iface_ud;	       /* the interface's user data */
+};
+
+/*
+ * A handler: read call->stub, write the response stub with call->out,
+ * return 0. To answer a fault set call->fault_status (and return 0).
+ * A negative return answers a fault too: -TETHER_ETRUNC, -TETHER_EBADMSG
+ * and -TETHER_EMSGSIZE give nca_s_fault_ndr (the stub did not decode),
+ * -TETHER_ENOSPC nca_s_out_args_too_big, -TETHER_ENOMEM
+ * nca_s_fault_remote_no_memory, anything else nca_s_fault_unspec.
+ */
+typedef int tether_dce_op_fn(struct tether_dce_call *call);
+
+/* An interface: abstract syntax and its opnum table (borrowed: it must
+ * outlive the server). A NULL entry is an opnum not implemented. */
+struct tether_dce_iface {
+	struct tether_dce_syntax syntax;
+	tether_dce_op_fn *const *ops;
+	uint16_t n_ops;
+	void *ud; /* given to handlers as call->iface_ud */
+};
+
+/* Called when the last connection of an association group goes away
+ * (so context handles that belong to it can be dropped). */
+typedef void tether_dce_assoc_gone_fn(uint32_t assoc_group_id, void *ud);
+
+/* Limits and options; zero fields take the default in brackets. */
+struct tether_dce_server_config {
+	unsigned max_conns;    /* open connections [1024] */
+	size_t max_frag;       /* fragment size we receive/send [5840] */
+	size_t max_stub;       /* reassembled request stub [65536] */
+	size_t max_resp_stub;  /* response stub [262144] */
+	size_t max_out;	       /* unsent bytes per connection [1 MiB] */
+	unsigned idle_ms;      /* idle connection timeout [120000] */
+	unsigned max_contexts; /* presentation contexts per conn. [16] */
+	uint8_t btfn;	       /* BTFN bits we acknowledge [0x03] */
+	tether_dce_assoc_gone_fn *assoc_gone;
+	void *assoc_gone_ud;
+};
+
+/* Defaults, exported for tests and documentation. */
+#define TETHER_DCE_SRV_MAX_CONNS     1024u
+#define TETHER_DCE_SRV_MAX_FRAG	     5840u
+#define TETHER_DCE_SRV_MAX_STUB	     65536u
+#define TETHER_DCE_SRV_MAX_RESP_STUB 262144u
+#define TETHER_DCE_SRV_MAX_OUT	     (1024u * 1024u)
+#define TETHER_DCE_SRV_IDLE_MS	     120000u
+#define TETHER_DCE_SRV_MAX_CONTEXTS  16u
+#define TETHER_DCE_SRV_MAX_IFACES    64u
+
+/* Counters, for logs and tests. */
+struct tether_dce_server_stats {
+	uint64_t accepted;   /* connections taken */
+	uint64_t refused;    /* connections closed at once: over max_conns */
+	uint64_t closed;     /* connections closed (any reason) */
+	uint64_t idle_closed;
+	uint64_t calls;	     /* requests dispatched to a handler */
+	uint64_t faults;     /* fault PDUs sent */
+	uint64_t naks;	     /* bind_nak PDUs sent */
+	uint64_t proto_errors; /* connections dropped for a protocol error */
+	unsigned conns;	       /* open now */
+	unsigned groups;       /* association groups alive now */
+};
+
+/*
+ * tether_dce_server_new - a server on loop, cfg may be NULL (defaults;
+ * copied). Returns 0 and *out, -TETHER_EINVAL (max_frag outside
+ * 1432..65535, max_stub 0) or -TETHER_ENOMEM. Free with
+ * tether_dce_server_free (which closes every listener and connection).
+ */
+int tether_dce_server_new(struct tether_loop *loop,
+			  const struct tether_dce_server_config *cfg,
+			  struct tether_dce_server **out /* OUT */);
+void tether_dce_server_free(struct tether_dce_server *srv);
+
+/* Host an interface (borrowed). Returns 0, -TETHER_EEXIST (same UUID
+ * and major version), -TETHER_ENOSPC (TETHER_DCE_SRV_MAX_IFACES),
+ * -TETHER_EINVAL. */
+int tether_dce_server_add_iface(struct tether_dce_server *srv,
+				const struct tether_dce_iface *iface);
+
+/*
+ * tether_dce_server_listen - listen on addr (IPv4, IPv6 (v6only) or an
+ * AF_UNIX path, which is unlinked first and made mode 0666 so local
+ * services can register). *port (may be NULL) gets the bound TCP port
+ * (useful with port 0). Returns 0 or a mapped errno (-TETHER_EADDRINUSE
+ * ...), -TETHER_ENOSPC past 8 listeners.
+ */
+int tether_dce_server_listen(struct tether_dce_server *srv,
+			     const struct tether_addr *addr,
+			     int *port /* OUT */);
+
+/*
+ * tether_dce_server_adopt - serve an already connected stream socket
+ * (e.g. one end of a socketpair in tests); the server owns fd from now
+ * on, even on error. local: treat the peer as local (AF_UNIX rules).
+ * Returns 0, -TETHER_EBUSY (max_conns reached; fd closed) or
+ * -TETHER_ENOMEM.
+ */
+int tether_dce_server_adopt(struct tether_dce_server *srv, int fd, int local);
+
+/* Copy the counters. */
+void tether_dce_server_stats(const struct tether_dce_server *srv,
+			     struct tether_dce_server_stats *st /* OUT */);
+
+/* ------------------------------------------------------------------ */
+/* A small blocking client (tests, the sample service, benchmarks)     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A blocking client on a connected stream socket: one bind, then calls
+ * one at a time. Requests are fragmented to the server's max_recv_frag
+ * and responses reassembled. Not for use inside an event loop.
+ */
+struct tether_dce_client;
+
+/*
+ * tether_dce_client_bind - bind iface (NDR 2.0) on the connected socket
+ * fd (borrowed: the caller closes it after tether_dce_client_free).
+ * assoc_group_id 0 asks for a new group. timeout_ms bounds each wait.
+ * Returns 0 and *out; -TETHER_ECONNREFUSED when the server rejected the
+ * context or sent bind_nak (*status, may be NULL, gets the reason);
+ * -TETHER_EPROTO/-TETHER_EBADMSG for an unexpected answer;
+ * -TETHER_ETIMEDOUT, -TETHER_EOF, a mapped errno, -TETHER_ENOMEM.
+ */
+int tether_dce_client_bind(int fd, const struct tether_dce_syntax *iface,
+			   uint32_t assoc_group_id, int timeout_ms,
+			   struct tether_dce_client **out /* OUT */,
+			   uint32_t *status /* OUT */);
+void tether_dce_client_free(struct tether_dce_client *c);
+
+/* The association group the server gave us. */
+uint32_t tether_dce_client_assoc_group(const struct tether_dce_client *c);
+
+/*
+ * tether_dce_client_call - send opnum with stub (object may be NULL),
+ * wait for the answer. On a response, *resp / *resp_len give its stub
+ * (owned by c, valid until the next call) and *fault is 0; on a fault
+ * PDU returns 0 with *fault = its status and an empty stub. Errors as
+ * for bind, and -TETHER_EMSGSIZE for a response over 1 MiB.
+ */
+int tether_dce_client_call(struct tether_dce_client *c, uint16_t opnum,
+			   const struct tether_dce_uuid *object,
+			   const uint8_t *stub, size_t stub_len,
+			   const uint8_t **resp /* OUT */,
+			   size_t *resp_len /* OUT */,
+			   uint32_t *fault /* OUT */);
+
 #ifdef __cplusplus
 }
 #endif
