@@ -79,12 +79,11 @@ static void
 load_state(struct pm_ctx *ctx)
 {
 	char err[512], aside[4096];
+	size_t before = ctx->reg.n;
 	int rc;
 
 	if (cfg.state_path[0] == '\0')
 		return;
-	{
-	size_t before = ctx->reg.n;
 
 	rc = reg_load(&ctx->reg, cfg.state_path, err, sizeof(err));
 	if (rc == 0) {
@@ -107,7 +106,6 @@ load_state(struct pm_ctx *ctx)
 		ctx->saved_changes--;
 		if (pm_save_if_changed(ctx, err, sizeof(err)) < 0)
 			tether_log_warnx("state file not saved: %s", err);
-	}
 	}
 }
 
