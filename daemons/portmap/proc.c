@@ -3,13 +3,15 @@
  * for portmap v2 and rpcbind v3/v4. It answers the way Debian's rpcbind
  * 1.2.6 answers (checked against it by the interop test): GETADDR uses
  * the netid of the transport the call came on and takes any version of
- * the program (GETVERSADDR only the one asked), wildcard addresses are
+ * the program (GETVERSADDR only the one asked), IP addresses are
  * merged with the address the caller used, and with forwarding off
  * CALLIT/BCAST get no reply and INDIRECT gets SYSTEM_ERR over UDP.
  * Stricter than rpcbind: SET/UNSET come only from the local socket or
  * a privileged port on loopback, malformed arguments are GARBAGE_ARGS
- * on every transport, and nothing a call announces can make it
- * allocate more than the arena's bound.
+ * on every transport, a call of RPC version other than 2 gets the
+ * RPC_MISMATCH reply RFC 5531 asks for (libtirpc drops it, and closes
+ * a stream), and nothing a call announces can make it allocate more
+ * than the arena's bound.
  */
 #include "pm.h"
 
@@ -119,10 +121,14 @@ nc_find(const char *netid)
 }
 
 /*
- * rpcbind's mergeaddr, simplified: a service bound to the wildcard
- * address is reported at the address the caller reached us on; any
- * other address, and local paths, as registered. out has
- * TETHER_UADDR_STRLEN bytes.
+ * rpcbind's mergeaddr/addrmerge: an IP address is reported with its
+ * host replaced by our address on the caller's network - for us, the
+ * address the call was sent to - and the registered port; whether the
+ * service registered the wildcard or a specific address does not
+ * matter (rpcbind answers 127.0.0.1.p1.p2 to a loopback caller for a
+ * service registered at 192.0.2.7.p1.p2). Local paths, netids we do
+ * not know and addresses of the other family are returned as
+ * registered. out has TETHER_UADDR_STRLEN bytes.
  */
 static void
 merge_addr(const struct pm_req *req, const char *netid, const char *uaddr,
@@ -139,18 +145,6 @@ merge_addr(const struct pm_req *req, const char *netid, const char *uaddr,
 		return;
 	if (a.ss.ss_family != req->local.ss.ss_family)
 		return;
-	if (a.ss.ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const void *)&a.ss;
-
-		if (s->sin_addr.s_addr != 0)
-			return;
-	} else {
-		const struct sockaddr_in6 *s = (const void *)&a.ss;
-		static const unsigned char any[16];
-
-		if (memcmp(&s->sin6_addr, any, 16) != 0)
-			return;
-	}
 	port = tether_addr_port(&a);
 	tether_addr_copy(&l, &req->local);
 	if (port < 0 || tether_addr_set_port(&l, port) < 0 ||
