@@ -29,6 +29,9 @@
 /* Stop reading a connection whose unsent replies pass this. */
 #define PM_OUT_HIGH (256u << 10)
 #define PM_UDP_BATCH 64
+/* A stream connection that sends nothing for this long is closed, so
+ * idle peers cannot hold the PM_MAX_CONNS slots. */
+#define PM_IDLE_MS 30000u
 
 struct pm_conn;
 
@@ -47,6 +50,8 @@ struct pm_conn {
 	struct tether_rpc_rm_decoder rm;
 	struct tether_buf out;
 	size_t idx;			/* in net->conns */
+	unsigned interest;		/* what the loop watches */
+	struct tether_loop_timer *idle;	/* closes a silent connection */
 };
 
 struct pm_net {
@@ -66,6 +71,7 @@ conn_close(struct pm_conn *c)
 	struct pm_net *n = c->net;
 
 	tether_loop_fd_del(n->loop, c->fd);
+	tether_loop_timer_free(c->idle);
 	close(c->fd);
 	tether_rpc_rm_free(&c->rm);
 	tether_buf_free(&c->out);
@@ -78,6 +84,8 @@ conn_close(struct pm_conn *c)
 static int
 conn_flush(struct pm_conn *c)
 {
+	unsigned want;
+
 	while (c->out.len > 0) {
 		ssize_t w = send(c->fd, c->out.data, c->out.len,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -92,10 +100,12 @@ conn_flush(struct pm_conn *c)
 		}
 		tether_buf_consume(&c->out, (size_t)w);
 	}
-	tether_loop_fd_mod(c->net->loop, c->fd,
-			   (c->out.len > 0 ? TETHER_LOOP_WRITE : 0) |
-				   (c->out.len < PM_OUT_HIGH ? TETHER_LOOP_READ
-							     : 0));
+	want = (c->out.len > 0 ? TETHER_LOOP_WRITE : 0) |
+	       (c->out.len < PM_OUT_HIGH ? TETHER_LOOP_READ : 0);
+	/* One system call less per call when nothing changes. */
+	if (want != c->interest &&
+	    tether_loop_fd_mod(c->net->loop, c->fd, want) == 0)
+		c->interest = want;
 	return 0;
 }
 
@@ -128,6 +138,7 @@ conn_event(struct tether_loop *loop, int fd, unsigned events, void *ud)
 
 	(void)loop;
 	(void)fd;
+	tether_loop_timer_arm(c->idle, PM_IDLE_MS, 0);
 	if ((events & TETHER_LOOP_READ) ||
 	    (events & (TETHER_LOOP_ERR | TETHER_LOOP_HUP))) {
 		got = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
@@ -163,6 +174,14 @@ conn_event(struct tether_loop *loop, int fd, unsigned events, void *ud)
 	}
 flush:
 	conn_flush(c);
+}
+
+static void
+idle_event(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
+{
+	(void)loop;
+	(void)t;
+	conn_close(ud);
 }
 
 static void
@@ -215,8 +234,12 @@ accept_event(struct tether_loop *loop, int fd, unsigned events, void *ud)
 					      ll) == 0)
 			c->req.has_local = 1;
 	}
-	if (tether_loop_fd_add(loop, cfd, TETHER_LOOP_READ, conn_event, c) <
-	    0) {
+	c->interest = TETHER_LOOP_READ;
+	if (tether_loop_timer_new(loop, idle_event, c, &c->idle) < 0 ||
+	    tether_loop_timer_arm(c->idle, PM_IDLE_MS, 0) < 0 ||
+	    tether_loop_fd_add(loop, cfd, TETHER_LOOP_READ, conn_event, c) <
+		    0) {
+		tether_loop_timer_free(c->idle);
 		tether_rpc_rm_free(&c->rm);
 		close(cfd);
 		tether_free(c);
