@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -404,6 +405,88 @@ fail:
 	return -TETHER_ESYS;
 }
 
+/*
+ * Sockets handed over by systemd or a parent (sd_listen_fds protocol:
+ * LISTEN_PID is our pid, LISTEN_FDS sockets from fd 3). Each is kept
+ * with the netid its family and type give; returns how many, or a
+ * negative code with errbuf set. The variables are removed so children
+ * do not see them.
+ */
+static int
+adopt_fds(struct pm_net *n, char *errbuf, size_t errlen)
+{
+	const char *pid = getenv("LISTEN_PID"), *cnt = getenv("LISTEN_FDS");
+	char *end;
+	long p, k, i;
+	int one = 1;
+
+	if (pid == NULL || cnt == NULL)
+		return 0;
+	p = strtol(pid, &end, 10);
+	if (*end != '\0' || p != (long)getpid())
+		return 0;
+	k = strtol(cnt, &end, 10);
+	if (*end != '\0' || k < 0 || k > PM_MAX_SOCKS) {
+		snprintf(errbuf, errlen, "LISTEN_FDS=%s: bad count", cnt);
+		return -TETHER_EINVAL;
+	}
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	for (i = 0; i < k; i++) {
+		struct pm_sock *s = &n->socks[n->nsocks];
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss), tl = sizeof(int);
+		int fd = 3 + (int)i, type = 0, fam, rc;
+
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+		    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
+		    tether_addr_from_sockaddr(&s->addr, (struct sockaddr *)&ss,
+					      sl) < 0) {
+			snprintf(errbuf, errlen, "inherited fd %d: not a "
+				 "usable socket", fd);
+			return -TETHER_EINVAL;
+		}
+		fam = ss.ss_family;
+		if (fam == AF_UNIX && type == SOCK_STREAM)
+			s->netid = TETHER_NETID_LOCAL;
+		else if (fam == AF_INET && type == SOCK_STREAM)
+			s->netid = TETHER_NETID_TCP;
+		else if (fam == AF_INET && type == SOCK_DGRAM)
+			s->netid = TETHER_NETID_UDP;
+		else if (fam == AF_INET6 && type == SOCK_STREAM)
+			s->netid = TETHER_NETID_TCP6;
+		else if (fam == AF_INET6 && type == SOCK_DGRAM)
+			s->netid = TETHER_NETID_UDP6;
+		else {
+			snprintf(errbuf, errlen, "inherited fd %d: not a "
+				 "TCP, UDP or local stream socket", fd);
+			return -TETHER_EINVAL;
+		}
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		if (type == SOCK_DGRAM && fam == AF_INET)
+			(void)setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one,
+					 sizeof(one));
+		if (type == SOCK_DGRAM && fam == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO,
+					 &one, sizeof(one));
+		s->fd = fd;
+		s->stream = type == SOCK_STREAM;
+		s->net = n;
+		if ((rc = tether_loop_fd_add(n->loop, fd, TETHER_LOOP_READ,
+					     s->stream ? accept_event
+						       : udp_event,
+					     s)) < 0) {
+			snprintf(errbuf, errlen, "inherited fd %d: %s", fd,
+				 tether_strerror(rc));
+			return rc;
+		}
+		n->nsocks++;
+	}
+	return (int)k;
+}
+
 static int
 register_sock(struct pm_net *n, const struct pm_sock *s)
 {
@@ -432,6 +515,32 @@ pm_net_open(struct pm_net **out, struct pm_ctx *ctx, struct tether_loop *loop,
 	n->ctx = ctx;
 	n->loop = loop;
 	tether_buf_init(&n->reply, PM_MAX_REPLY);
+	rc = adopt_fds(n, errbuf, errlen);
+	if (rc < 0)
+		goto fail;
+	if (rc > 0) {
+		/* The sockets given are all we listen on (-a and -s are
+		 * ignored, as rpcbind ignores -h under socket activation);
+		 * registered in rpcbind's netid order. The inherited local
+		 * socket belongs to whoever made it: never unlinked. */
+		static const enum tether_netid order[] = {
+			TETHER_NETID_TCP6, TETHER_NETID_UDP6, TETHER_NETID_TCP,
+			TETHER_NETID_UDP, TETHER_NETID_LOCAL
+		};
+		size_t o;
+
+		for (o = 0; o < TETHER_ARRAY_SIZE(order); o++)
+			for (i = 0; i < n->nsocks; i++)
+				if (n->socks[i].netid == order[o] &&
+				    (rc = register_sock(n, &n->socks[i])) < 0) {
+					snprintf(errbuf, errlen, "inherited "
+						 "socket: %s",
+						 tether_strerror(rc));
+					goto fail;
+				}
+		*out = n;
+		return 0;
+	}
 	for (i = 0; i < nhosts; i++) {
 		int v6;
 

@@ -84,8 +84,20 @@ enum pm_reject {
 
 const char *pm_reject_name(int r);
 
+/* Rejections are logged at most once per source per this many seconds
+ * (sources hashed into PM_LOG_SLOTS slots; a collision may hide one). */
+#define PM_LOG_INTERVAL 60
+#define PM_LOG_SLOTS 256u
+
+struct pm_log_slot {
+	uint64_t key;		/* keyed hash of the source address */
+	int64_t at;		/* when it was last logged (monotonic s) */
+};
+
 struct pm_ctx {
 	struct pm_config cfg;
+	struct pm_log_slot logged[PM_LOG_SLOTS];
+	struct tether_hash_key log_key;
 	struct reg_table reg;
 	struct tether_arena *arena;
 	struct pm_stat stat[TETHER_RPCB_STAT_VERS];	/* v2, v3, v4 */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tether/rpc.h"
 
@@ -41,8 +42,16 @@ static unsigned char reply_scratch[PM_MAX_REPLY];
 int
 pm_ctx_init(struct pm_ctx *ctx, const struct pm_config *cfg)
 {
+	unsigned char key[16];
+	struct timespec ts;
+
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->cfg = *cfg;
+	/* Not secret-grade, only so sources cannot aim at one slot. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	memcpy(key, &ts, sizeof(key) < sizeof(ts) ? sizeof(key) : sizeof(ts));
+	key[0] ^= (unsigned char)getpid();
+	tether_hash_key_set(&ctx->log_key, key);
 	reg_init(&ctx->reg, cfg->max_total, cfg->max_per_owner);
 	ctx->arena = tether_arena_new(16u << 10, PM_ARENA_MAX);
 	return ctx->arena == NULL ? -TETHER_ENOMEM : 0;
@@ -150,6 +159,48 @@ merge_addr(const struct pm_req *req, const char *netid, const char *uaddr,
 	if (port < 0 || tether_addr_set_port(&l, port) < 0 ||
 	    tether_addr_to_uaddr(&l, (enum tether_netid)id, out, size) < 0)
 		snprintf(out, size, "%s", uaddr);
+}
+
+/* ---- rejections: counted always, logged once per source a minute ---- */
+
+static void
+reject(struct pm_ctx *ctx, const struct pm_req *req, enum pm_reject why,
+       const struct tether_rpc_msg *m)
+{
+	struct tether_addr host;
+	struct pm_log_slot *slot;
+	struct timespec ts;
+	char txt[TETHER_ADDR_STRLEN];
+	uint64_t key;
+
+	ctx->rejected[why]++;
+	tether_addr_copy(&host, &req->peer);
+	if (host.ss.ss_family != AF_UNIX)
+		tether_addr_set_port(&host, 0);
+	if (tether_addr_format(&host, txt, sizeof(txt),
+			       TETHER_ADDR_FMT_NOPORT) < 0)
+		snprintf(txt, sizeof(txt), "?");
+	key = tether_hash_siphash(&ctx->log_key, txt, strlen(txt));
+	slot = &ctx->logged[key % PM_LOG_SLOTS];
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (slot->key == key && slot->at != 0 &&
+	    ts.tv_sec - slot->at < PM_LOG_INTERVAL)
+		return;
+	slot->key = key;
+	slot->at = ts.tv_sec ? ts.tv_sec : 1;
+	if (m != NULL)
+		tether_log_info("rejected call from %s over %s: %s "
+				"(prog %u vers %u proc %u); more from it "
+				"within %ds are not logged",
+				txt, tether_netid_name(req->netid),
+				pm_reject_name(why), m->u.call.prog,
+				m->u.call.vers, m->u.call.proc,
+				PM_LOG_INTERVAL);
+	else
+		tether_log_info("rejected message from %s over %s: %s; more "
+				"from it within %ds are not logged",
+				txt, tether_netid_name(req->netid),
+				pm_reject_name(why), PM_LOG_INTERVAL);
 }
 
 /* ---- statistics ---- */
@@ -529,12 +580,12 @@ pm_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 	tether_xdr_init_decode(&x, call, len, TETHER_XDR_LENIENT_PAD,
 			       ctx->arena);
 	if (tether_rpc_msg_decode(&x, &m) < 0 || m.type != TETHER_RPC_CALL) {
-		ctx->rejected[PM_REJ_NOT_CALL]++;
+		reject(ctx, req, PM_REJ_NOT_CALL, NULL);
 		return 0;
 	}
 	reply_init(&y, &r, m.xid);
 	if (m.u.call.rpcvers != TETHER_RPC_VERSION) {
-		ctx->rejected[PM_REJ_RPCVERS]++;
+		reject(ctx, req, PM_REJ_RPCVERS, &m);
 		r.u.reply.stat = TETHER_RPC_MSG_DENIED;
 		r.u.reply.reject_stat = TETHER_RPC_RPC_MISMATCH;
 		r.u.reply.mismatch.low = TETHER_RPC_VERSION;
@@ -545,18 +596,18 @@ pm_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 	vers = m.u.call.vers;
 	proc = m.u.call.proc;
 	if (m.u.call.prog != TETHER_PMAP_PROG) {
-		ctx->rejected[PM_REJ_PROG]++;
+		reject(ctx, req, PM_REJ_PROG, &m);
 		reply_accept(&y, &r, TETHER_RPC_PROG_UNAVAIL);
 		goto done;
 	}
 	if (vers < TETHER_PMAP_VERS || vers > TETHER_RPCB_VERS4) {
-		ctx->rejected[PM_REJ_VERS]++;
+		reject(ctx, req, PM_REJ_VERS, &m);
 		reply_accept(&y, &r, TETHER_RPC_PROG_MISMATCH);
 		goto done;
 	}
 	argfn = tether_rpcb_args_codec(vers, proc, NULL);
 	if (argfn == NULL) {
-		ctx->rejected[PM_REJ_PROC]++;
+		reject(ctx, req, PM_REJ_PROC, &m);
 		reply_accept(&y, &r, TETHER_RPC_PROC_UNAVAIL);
 		goto done;
 	}
@@ -565,7 +616,7 @@ pm_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 	 * answer CALLIT/BCAST at all, and INDIRECT only over UDP. */
 	if (proc == TETHER_RPCB_CALLIT ||
 	    (vers == TETHER_RPCB_VERS4 && proc == TETHER_RPCB_INDIRECT)) {
-		ctx->rejected[PM_REJ_FORWARD]++;
+		reject(ctx, req, PM_REJ_FORWARD, &m);
 		if (proc == TETHER_RPCB_CALLIT ||
 		    (req->netid != TETHER_NETID_UDP &&
 		     req->netid != TETHER_NETID_UDP6))
@@ -575,13 +626,13 @@ pm_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 	}
 	memset(&a, 0, sizeof(a));
 	if (argfn(&x, &a) < 0) {
-		ctx->rejected[PM_REJ_GARBAGE]++;
+		reject(ctx, req, PM_REJ_GARBAGE, &m);
 		reply_accept(&y, &r, TETHER_RPC_GARBAGE_ARGS);
 		goto done;
 	}
 	if ((proc == TETHER_RPCB_SET || proc == TETHER_RPCB_UNSET) &&
 	    !may_change(req, owner, sizeof(owner))) {
-		ctx->rejected[PM_REJ_AUTH]++;
+		reject(ctx, req, PM_REJ_AUTH, &m);
 		r.u.reply.stat = TETHER_RPC_MSG_DENIED;
 		r.u.reply.reject_stat = TETHER_RPC_AUTH_ERROR;
 		r.u.reply.auth_stat = TETHER_RPC_AUTH_TOOWEAK;

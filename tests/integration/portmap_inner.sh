@@ -164,4 +164,21 @@ grep -q "state file rejected" "$O.log" || fail "no message for the bad state fil
 rpcinfo | grep -q " 300001 " && fail "registrations from a bad state file"
 kill $DPID
 wait 2>/dev/null
+
+# Sockets handed over as systemd does (LISTEN_PID/LISTEN_FDS): used as
+# they are, nothing else bound, the local socket left in place at exit.
+$PY "$(dirname "$RPCPY")/portmap_activate.py" "$TP" -d -S "" >>"$O.log" 2>&1 &
+DPID=$!
+wait_ready
+rpcinfo >"$O.activated" 2>&1
+grep -q "100000 *4 *local *$SOCK" "$O.activated" ||
+	fail "inherited local socket not registered: $(cat "$O.activated")"
+grep -q "100000 *2 *tcp *127.0.0.1.0.111" "$O.activated" ||
+	fail "inherited TCP socket not registered"
+grep -q "tcp6" "$O.activated" && fail "bound [::]:111 besides the inherited sockets"
+rpcinfo -T tcp localhost 100000 4 >/dev/null || fail "inherited TCP socket"
+check TRUE $PY "$RPCPY" set unix x 0 400020 1 tcp 0.0.0.0.4.20 $SOCK
+kill $DPID
+wait 2>/dev/null
+[ -S $SOCK ] || fail "the inherited local socket was removed"
 exit 0

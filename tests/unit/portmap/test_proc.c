@@ -483,6 +483,59 @@ test_reply_too_big(void **state)
 	tether_buf_free(&out);
 }
 
+static unsigned log_lines;
+static char last_line[512];
+
+static void
+sink(int level, const char *line, void *ud)
+{
+	(void)level;
+	(void)ud;
+	log_lines++;
+	snprintf(last_line, sizeof(last_line), "%s", line);
+}
+
+/* Rejections are counted every time, logged once per source. */
+static void
+test_reject_log(void **state)
+{
+	struct pm_req a = req_from(TETHER_NETID_UDP, "192.0.2.9:5000", -1);
+	struct pm_req b = req_from(TETHER_NETID_UDP, "192.0.2.9:5001", -1);
+	struct pm_req c = req_from(TETHER_NETID_TCP, "198.51.100.1:700", -1);
+	unsigned char buf[256];
+	struct tether_buf out;
+	uint64_t before = ctx.rejected[PM_REJ_PROG];
+	size_t n;
+	int i;
+
+	(void)state;
+	tether_buf_init(&out, PM_MAX_REPLY);
+	tether_log_set_sink(sink, NULL);
+	log_lines = 0;
+	n = mkcall(buf, sizeof(buf), 7, 2, 0, NULL, NULL);
+	for (i = 0; i < 50; i++) {
+		assert_int_equal(pm_dispatch(&ctx, &a, buf, n, &out), 1);
+		assert_int_equal(pm_dispatch(&ctx, &b, buf, n, &out), 1);
+	}
+	/* One line for 192.0.2.9 whatever its ports. */
+	assert_int_equal(log_lines, 1);
+	assert_non_null(strstr(last_line, "192.0.2.9"));
+	assert_non_null(strstr(last_line, "program"));
+	assert_null(strstr(last_line, "5000"));
+	assert_int_equal(ctx.rejected[PM_REJ_PROG], before + 100);
+	/* Another source gets its own line. */
+	assert_int_equal(pm_dispatch(&ctx, &c, buf, n, &out), 1);
+	assert_int_equal(log_lines, 2);
+	assert_non_null(strstr(last_line, "198.51.100.1 over tcp"));
+	/* Within the minute, other reasons from that source are not
+	 * logged either (but counted). */
+	assert_int_equal(pm_dispatch(&ctx, &c, buf, 3, &out), 0);
+	assert_int_equal(pm_dispatch(&ctx, &c, buf, 3, &out), 0);
+	assert_int_equal(log_lines, 2);
+	tether_log_set_sink(NULL, NULL);
+	tether_buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -492,6 +545,7 @@ main(void)
 		cmocka_unit_test(test_lookups),
 		cmocka_unit_test(test_rpcbomb),
 		cmocka_unit_test(test_reply_too_big),
+		cmocka_unit_test(test_reject_log),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
