@@ -89,7 +89,8 @@ main(int argc, char **argv)
 	}
 	clen = tether_xdr_getpos(&x);
 	if (tcp)
-		tether_xdr_store32(call, TETHER_RPC_RM_LAST_FRAG | (uint32_t)clen);
+		tether_xdr_store32(call,
+				   TETHER_RPC_RM_LAST_FRAG | (uint32_t)clen);
 
 	fd = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
 	memset(&sa, 0, sizeof(sa));
@@ -112,7 +113,8 @@ main(int argc, char **argv)
 		for (i = 0; i < 256; i++) {
 			xid++;
 			tether_xdr_store32(call + off, xid);
-			if (write(fd, call, clen + off) != (ssize_t)(clen + off))
+			if (write(fd, call, clen + off) !=
+			    (ssize_t)(clen + off))
 				goto broken;
 			if (tcp) {
 				uint32_t h;
@@ -131,8 +133,8 @@ main(int argc, char **argv)
 					goto broken;
 				rlen = (size_t)n;
 			}
-			tether_xdr_init_decode(&y, reply, rlen, TETHER_XDR_ZEROCOPY,
-					       NULL);
+			tether_xdr_init_decode(&y, reply, rlen,
+					       TETHER_XDR_ZEROCOPY, NULL);
 			if (tether_rpc_msg_decode(&y, &r) < 0 || r.xid != xid ||
 			    r.u.reply.stat != TETHER_RPC_MSG_ACCEPTED ||
 			    r.u.reply.accept_stat != TETHER_RPC_SUCCESS)

@@ -98,7 +98,8 @@ load_state(struct pm_ctx *ctx)
 			tether_log_warn("rename %s", aside);
 	} else {
 		tether_log_warnx("state file not read: %s; starting with no "
-				 "registrations", err);
+				 "registrations",
+				 err);
 	}
 	ctx->saved_changes = ctx->reg.changes;
 	if (rc != 0) {
@@ -181,10 +182,9 @@ main(int argc, char **argv)
 
 		for (i = 0; i < PM_REJ_MAX; i++)
 			if (ctx.rejected[i])
-				tether_log_info("rejected %s: %llu",
-						pm_reject_name(i),
-						(unsigned long long)
-							ctx.rejected[i]);
+				tether_log_info(
+					"rejected %s: %llu", pm_reject_name(i),
+					(unsigned long long)ctx.rejected[i]);
 	}
 out:
 	pm_net_close(net);

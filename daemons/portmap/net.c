@@ -28,7 +28,7 @@
 
 #define PM_MAX_SOCKS (PM_MAX_LISTEN * 2 + 1)
 /* Stop reading a connection whose unsent replies pass this. */
-#define PM_OUT_HIGH (256u << 10)
+#define PM_OUT_HIGH  (256u << 10)
 #define PM_UDP_BATCH 64
 /* A stream connection that sends nothing for this long is closed, so
  * idle peers cannot hold the PM_MAX_CONNS slots. */
@@ -38,9 +38,9 @@ struct pm_conn;
 
 struct pm_sock {
 	int fd;
-	int stream;			/* listener of a stream socket */
+	int stream; /* listener of a stream socket */
 	enum tether_netid netid;
-	struct tether_addr addr;	/* bound address */
+	struct tether_addr addr; /* bound address */
 	struct pm_net *net;
 };
 
@@ -52,7 +52,7 @@ struct pm_conn {
 	struct tether_buf out;
 	size_t idx;			/* in net->conns */
 	unsigned interest;		/* what the loop watches */
-	struct tether_loop_timer *idle;	/* closes a silent connection */
+	struct tether_loop_timer *idle; /* closes a silent connection */
 };
 
 struct pm_net {
@@ -231,8 +231,7 @@ accept_event(struct tether_loop *loop, int fd, unsigned events, void *ud)
 					  sl);
 		if (getsockname(cfd, (struct sockaddr *)&ls, &ll) == 0 &&
 		    tether_addr_from_sockaddr(&c->req.local,
-					      (struct sockaddr *)&ls,
-					      ll) == 0)
+					      (struct sockaddr *)&ls, ll) == 0)
 			c->req.has_local = 1;
 	}
 	c->interest = TETHER_LOOP_READ;
@@ -319,8 +318,7 @@ udp_event(struct tether_loop *loop, int fd, unsigned events, void *ud)
 			req.has_local = 1;
 		}
 		tether_buf_reset(&n->reply);
-		if (pm_dispatch(n->ctx, &req, buf, (size_t)got, &n->reply) <=
-		    0)
+		if (pm_dispatch(n->ctx, &req, buf, (size_t)got, &n->reply) <= 0)
 			continue;
 		/* Answer from the address the call was sent to. */
 		iov.iov_base = n->reply.data;
@@ -373,8 +371,7 @@ open_sock(struct pm_net *n, const struct tether_addr *a, int type,
 		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
 				 sizeof(one));
 	if (type == SOCK_DGRAM && fam == AF_INET)
-		(void)setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one,
-				 sizeof(one));
+		(void)setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 	if (type == SOCK_DGRAM && fam == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
 				 sizeof(one));
@@ -389,8 +386,7 @@ open_sock(struct pm_net *n, const struct tether_addr *a, int type,
 	s->netid = netid;
 	s->net = n;
 	tether_addr_copy(&s->addr, a);
-	if (fam != AF_UNIX &&
-	    getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+	if (fam != AF_UNIX && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
 		tether_addr_from_sockaddr(&s->addr, (struct sockaddr *)&ss, sl);
 	if (tether_loop_fd_add(n->loop, fd, TETHER_LOOP_READ,
 			       s->stream ? accept_event : udp_event, s) < 0)
@@ -443,8 +439,10 @@ adopt_fds(struct pm_net *n, char *errbuf, size_t errlen)
 		    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
 		    tether_addr_from_sockaddr(&s->addr, (struct sockaddr *)&ss,
 					      sl) < 0) {
-			snprintf(errbuf, errlen, "inherited fd %d: not a "
-				 "usable socket", fd);
+			snprintf(errbuf, errlen,
+				 "inherited fd %d: not a "
+				 "usable socket",
+				 fd);
 			return -TETHER_EINVAL;
 		}
 		fam = ss.ss_family;
@@ -459,8 +457,10 @@ adopt_fds(struct pm_net *n, char *errbuf, size_t errlen)
 		else if (fam == AF_INET6 && type == SOCK_DGRAM)
 			s->netid = TETHER_NETID_UDP6;
 		else {
-			snprintf(errbuf, errlen, "inherited fd %d: not a "
-				 "TCP, UDP or local stream socket", fd);
+			snprintf(errbuf, errlen,
+				 "inherited fd %d: not a "
+				 "TCP, UDP or local stream socket",
+				 fd);
 			return -TETHER_EINVAL;
 		}
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -474,10 +474,9 @@ adopt_fds(struct pm_net *n, char *errbuf, size_t errlen)
 		s->fd = fd;
 		s->stream = type == SOCK_STREAM;
 		s->net = n;
-		if ((rc = tether_loop_fd_add(n->loop, fd, TETHER_LOOP_READ,
-					     s->stream ? accept_event
-						       : udp_event,
-					     s)) < 0) {
+		if ((rc = tether_loop_fd_add(
+			     n->loop, fd, TETHER_LOOP_READ,
+			     s->stream ? accept_event : udp_event, s)) < 0) {
 			snprintf(errbuf, errlen, "inherited fd %d: %s", fd,
 				 tether_strerror(rc));
 			return rc;
@@ -533,7 +532,8 @@ pm_net_open(struct pm_net **out, struct pm_ctx *ctx, struct tether_loop *loop,
 			for (i = 0; i < n->nsocks; i++)
 				if (n->socks[i].netid == order[o] &&
 				    (rc = register_sock(n, &n->socks[i])) < 0) {
-					snprintf(errbuf, errlen, "inherited "
+					snprintf(errbuf, errlen,
+						 "inherited "
 						 "socket: %s",
 						 tether_strerror(rc));
 					goto fail;

@@ -21,34 +21,34 @@
 /* Arena for one call's decoded arguments. */
 #define PM_ARENA_MAX (64u << 10)
 /* Largest reply (a DUMP of every registration fits easily). */
-#define PM_MAX_REPLY (2u << 20)
-#define PM_MAX_CONNS 256u
-#define PM_MAX_LISTEN 16
+#define PM_MAX_REPLY	 (2u << 20)
+#define PM_MAX_CONNS	 256u
+#define PM_MAX_LISTEN	 16
 #define PM_STAT_ADDR_MAX 128u
 
-#define PM_DEFAULT_SOCK "/run/rpcbind.sock"
+#define PM_DEFAULT_SOCK	 "/run/rpcbind.sock"
 #define PM_DEFAULT_STATE "/var/lib/tether/portmap.state"
-#define PM_DEFAULT_CONF "/etc/tether/portmap.conf"
+#define PM_DEFAULT_CONF	 "/etc/tether/portmap.conf"
 
 /* The configuration (command line; no config file yet). */
 struct pm_config {
-	const char *sock_path;		/* local socket; "" for none */
-	const char *state_path;		/* "" for no state file */
-	const char *user;		/* drop privileges to; NULL: stay */
+	const char *sock_path;		   /* local socket; "" for none */
+	const char *state_path;		   /* "" for no state file */
+	const char *user;		   /* drop privileges to; NULL: stay */
 	const char *listen[PM_MAX_LISTEN]; /* hosts; none: 0.0.0.0 and :: */
 	int nlisten;
-	int port;			/* 111 */
+	int port; /* 111 */
 	size_t max_total;
 	size_t max_per_owner;
 };
 
 /* Where a call came from. */
 struct pm_req {
-	enum tether_netid netid;	/* transport it arrived on */
-	struct tether_addr peer;	/* caller (AF_UNIX: unused) */
-	struct tether_addr local;	/* our address it was sent to */
-	int has_local;			/* local is known */
-	int has_uid;			/* uid is the peer's (SO_PEERCRED) */
+	enum tether_netid netid;  /* transport it arrived on */
+	struct tether_addr peer;  /* caller (AF_UNIX: unused) */
+	struct tether_addr local; /* our address it was sent to */
+	int has_local;		  /* local is known */
+	int has_uid;		  /* uid is the peer's (SO_PEERCRED) */
 	uint32_t uid;
 };
 
@@ -71,14 +71,14 @@ struct pm_stat {
 
 /* Why calls were refused, for logs and (later) tetherctl. */
 enum pm_reject {
-	PM_REJ_NOT_CALL = 0,	/* a reply or undecodable header: dropped */
-	PM_REJ_RPCVERS,		/* RPC_MISMATCH */
-	PM_REJ_PROG,		/* PROG_UNAVAIL */
-	PM_REJ_VERS,		/* PROG_MISMATCH */
-	PM_REJ_PROC,		/* PROC_UNAVAIL */
-	PM_REJ_GARBAGE,		/* GARBAGE_ARGS */
-	PM_REJ_AUTH,		/* SET/UNSET not allowed: AUTH_TOOWEAK */
-	PM_REJ_FORWARD,		/* CALLIT/INDIRECT/BCAST: forwarding off */
+	PM_REJ_NOT_CALL = 0, /* a reply or undecodable header: dropped */
+	PM_REJ_RPCVERS,	     /* RPC_MISMATCH */
+	PM_REJ_PROG,	     /* PROG_UNAVAIL */
+	PM_REJ_VERS,	     /* PROG_MISMATCH */
+	PM_REJ_PROC,	     /* PROC_UNAVAIL */
+	PM_REJ_GARBAGE,	     /* GARBAGE_ARGS */
+	PM_REJ_AUTH,	     /* SET/UNSET not allowed: AUTH_TOOWEAK */
+	PM_REJ_FORWARD,	     /* CALLIT/INDIRECT/BCAST: forwarding off */
 	PM_REJ_MAX
 };
 
@@ -87,11 +87,11 @@ const char *pm_reject_name(int r);
 /* Rejections are logged at most once per source per this many seconds
  * (sources hashed into PM_LOG_SLOTS slots; a collision may hide one). */
 #define PM_LOG_INTERVAL 60
-#define PM_LOG_SLOTS 256u
+#define PM_LOG_SLOTS	256u
 
 struct pm_log_slot {
-	uint64_t key;		/* keyed hash of the source address */
-	int64_t at;		/* when it was last logged (monotonic s) */
+	uint64_t key; /* keyed hash of the source address */
+	int64_t at;   /* when it was last logged (monotonic s) */
 };
 
 struct pm_ctx {
@@ -100,10 +100,10 @@ struct pm_ctx {
 	struct tether_hash_key log_key;
 	struct reg_table reg;
 	struct tether_arena *arena;
-	struct pm_stat stat[TETHER_RPCB_STAT_VERS];	/* v2, v3, v4 */
+	struct pm_stat stat[TETHER_RPCB_STAT_VERS]; /* v2, v3, v4 */
 	uint64_t rejected[PM_REJ_MAX];
-	uint64_t saved_changes;		/* reg.changes at the last save */
-	int save_failed;		/* last save failed (logged once) */
+	uint64_t saved_changes; /* reg.changes at the last save */
+	int save_failed;	/* last save failed (logged once) */
 };
 
 /*

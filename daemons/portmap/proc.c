@@ -25,8 +25,8 @@
 #include "tether/rpc.h"
 
 static const char *const reject_names[PM_REJ_MAX] = {
-	"not-a-call", "rpc-version", "program", "version", "procedure",
-	"garbage-args", "not-allowed", "forwarding-off",
+	"not-a-call", "rpc-version",  "program",     "version",
+	"procedure",  "garbage-args", "not-allowed", "forwarding-off",
 };
 
 const char *
@@ -66,8 +66,7 @@ pm_ctx_free(struct pm_ctx *ctx)
 }
 
 int
-pm_register_self(struct pm_ctx *ctx, enum tether_netid netid,
-		 const char *uaddr)
+pm_register_self(struct pm_ctx *ctx, enum tether_netid netid, const char *uaddr)
 {
 	const char *name = tether_netid_name(netid);
 	uint32_t v;
@@ -220,7 +219,7 @@ stat_addr(struct pm_ctx *ctx, unsigned vi, uint32_t prog, uint32_t vers,
 			goto found;
 	}
 	if (s->naddr == PM_STAT_ADDR_MAX)
-		return;	/* bounded: later (prog, vers) are not tracked */
+		return; /* bounded: later (prog, vers) are not tracked */
 	a = &s->addr[s->naddr++];
 	memset(a, 0, sizeof(*a));
 	a->prog = prog;
@@ -352,8 +351,7 @@ do_unset(struct pm_ctx *ctx, uint32_t vers, const union pm_args *a,
 }
 
 static int
-enc_getport(struct pm_ctx *ctx, struct tether_xdr *y,
-	    const union pm_args *a)
+enc_getport(struct pm_ctx *ctx, struct tether_xdr *y, const union pm_args *a)
 {
 	uint32_t port = 0;
 	int ok = reg_pmap_find(&ctx->reg, a->pm.prog, a->pm.vers, a->pm.prot,
@@ -366,9 +364,8 @@ enc_getport(struct pm_ctx *ctx, struct tether_xdr *y,
 }
 
 static int
-enc_getaddr(struct pm_ctx *ctx, const struct pm_req *req,
-	    struct tether_xdr *y, uint32_t vers, const union pm_args *a,
-	    int allvers)
+enc_getaddr(struct pm_ctx *ctx, const struct pm_req *req, struct tether_xdr *y,
+	    uint32_t vers, const union pm_args *a, int allvers)
 {
 	const char *netid = tether_netid_name(req->netid);
 	const struct reg_entry *e;
@@ -377,8 +374,7 @@ enc_getaddr(struct pm_ctx *ctx, const struct pm_req *req,
 	e = reg_find(&ctx->reg, a->rb.prog, a->rb.vers, netid);
 	if (e != NULL && (allvers || e->vers == a->rb.vers))
 		merge_addr(req, e->netid, e->uaddr, out, sizeof(out));
-	stat_addr(ctx, vers - 2, a->rb.prog, a->rb.vers, netid,
-		  out[0] != '\0');
+	stat_addr(ctx, vers - 2, a->rb.prog, a->rb.vers, netid, out[0] != '\0');
 	return enc_str(y, out);
 }
 
@@ -448,7 +444,7 @@ enc_taddr2uaddr(const struct pm_req *req, struct tether_xdr *y,
 	int fam = tether_netid_family(req->netid);
 	size_t need, len = a->nb.len;
 
-	need = fam == AF_INET ? sizeof(struct sockaddr_in)
+	need = fam == AF_INET	 ? sizeof(struct sockaddr_in)
 	       : fam == AF_INET6 ? sizeof(struct sockaddr_in6)
 				 : offsetof(struct sockaddr_un, sun_path) + 1;
 	memset(&ss, 0, sizeof(ss));
@@ -658,7 +654,7 @@ pm_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 		enc_bool(&y, ok);
 		after_change(ctx);
 		break;
-	case TETHER_RPCB_GETADDR:	/* == TETHER_PMAP_GETPORT */
+	case TETHER_RPCB_GETADDR: /* == TETHER_PMAP_GETPORT */
 		if (vers == TETHER_PMAP_VERS)
 			enc_getport(ctx, &y, &a);
 		else
@@ -686,7 +682,7 @@ pm_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 		enc_getstat(ctx, &y);
 		break;
 	default:
-		TETHER_BUG_ON(1);	/* the codec table has no other */
+		TETHER_BUG_ON(1); /* the codec table has no other */
 	}
 done:
 	rc = reply_finish(&y, out);

@@ -88,8 +88,7 @@ reg_set(struct reg_table *t, uint32_t prog, uint32_t vers, const char *netid,
 		if (strcmp(e->owner, owner) == 0)
 			mine++;
 	}
-	if (!builtin &&
-	    (total >= t->max_total || mine >= t->max_per_owner))
+	if (!builtin && (total >= t->max_total || mine >= t->max_per_owner))
 		return -TETHER_ENOSPC;
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 16;
@@ -121,8 +120,8 @@ unset_match(const struct reg_entry *e, uint32_t prog, uint32_t vers,
 }
 
 int
-reg_unset(struct reg_table *t, uint32_t prog, uint32_t vers,
-	  const char *netid, const char *owner)
+reg_unset(struct reg_table *t, uint32_t prog, uint32_t vers, const char *netid,
+	  const char *owner)
 {
 	int root = strcmp(owner, REG_OWNER_SUPERUSER) == 0;
 	size_t i, j;
@@ -238,7 +237,7 @@ reg_pmap_find(const struct reg_table *t, uint32_t prog, uint32_t vers,
 
 /* ---- state file ---- */
 
-#define STATE_MAGIC "tether-portmap-state 1"
+#define STATE_MAGIC	"tether-portmap-state 1"
 #define STATE_MAX_BYTES (4u << 20)
 
 static uint64_t
@@ -271,8 +270,8 @@ reg_save(const struct reg_table *t, const char *path, char *errbuf,
 		if (e->builtin)
 			continue;
 		off = b.len;
-		rc = tether_buf_printf(&b, "%u %u %s %s %s\n", e->prog,
-				       e->vers, e->netid, e->uaddr, e->owner);
+		rc = tether_buf_printf(&b, "%u %u %s %s %s\n", e->prog, e->vers,
+				       e->netid, e->uaddr, e->owner);
 		if (rc == 0)
 			sum = line_sum(sum, (const char *)b.data + off,
 				       b.len - off - 1);

@@ -18,12 +18,12 @@
 #define REG_OWNER_MAX 31
 
 /* Defaults for the limits (0 passed to reg_init picks them). */
-#define REG_DEFAULT_MAX_TOTAL 4096u
+#define REG_DEFAULT_MAX_TOTAL	  4096u
 #define REG_DEFAULT_MAX_PER_OWNER 256u
 
 /* rpcbind's owner strings for root and for callers it cannot identify. */
 #define REG_OWNER_SUPERUSER "superuser"
-#define REG_OWNER_UNKNOWN "unknown"
+#define REG_OWNER_UNKNOWN   "unknown"
 
 struct reg_entry {
 	uint32_t prog;
@@ -31,7 +31,7 @@ struct reg_entry {
 	char netid[REG_NETID_MAX + 1];
 	char uaddr[REG_UADDR_MAX + 1];
 	char owner[REG_OWNER_MAX + 1];
-	int builtin;	/* the daemon's own: never saved, never limited */
+	int builtin; /* the daemon's own: never saved, never limited */
 };
 
 /*
@@ -40,12 +40,12 @@ struct reg_entry {
  * "last match wins" depend on it.
  */
 struct reg_table {
-	struct reg_entry *v;	/* private */
-	size_t n;		/* read-only: entries in use */
-	size_t cap;		/* private */
-	size_t max_total;	/* read-only */
-	size_t max_per_owner;	/* read-only */
-	uint64_t changes;	/* read-only: bumped on every change */
+	struct reg_entry *v;  /* private */
+	size_t n;	      /* read-only: entries in use */
+	size_t cap;	      /* private */
+	size_t max_total;     /* read-only */
+	size_t max_per_owner; /* read-only */
+	uint64_t changes;     /* read-only: bumped on every change */
 };
 
 void reg_init(struct reg_table *t, size_t max_total, size_t max_per_owner);

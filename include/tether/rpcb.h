@@ -40,10 +40,10 @@ extern "C" {
  */
 
 /* Program numbers and versions. */
-#define TETHER_PMAP_PROG 100000u
-#define TETHER_PMAP_PORT 111u
-#define TETHER_PMAP_VERS 2u
-#define TETHER_RPCB_VERS 3u
+#define TETHER_PMAP_PROG  100000u
+#define TETHER_PMAP_PORT  111u
+#define TETHER_PMAP_VERS  2u
+#define TETHER_RPCB_VERS  3u
 #define TETHER_RPCB_VERS4 4u
 
 /* portmap version 2 procedures. */
@@ -68,7 +68,7 @@ enum tether_rpcb_proc {
 	TETHER_RPCB_GETTIME = 6,
 	TETHER_RPCB_UADDR2TADDR = 7,
 	TETHER_RPCB_TADDR2UADDR = 8,
-	TETHER_RPCB_GETVERSADDR = 9,	/* v4 only, as are the next three */
+	TETHER_RPCB_GETVERSADDR = 9, /* v4 only, as are the next three */
 	TETHER_RPCB_INDIRECT = 10,
 	TETHER_RPCB_GETADDRLIST = 11,
 	TETHER_RPCB_GETSTAT = 12
@@ -83,19 +83,19 @@ const char *tether_rpcb_proc_name(uint32_t vers, uint32_t proc);
 #define TETHER_PMAP_IPPROTO_UDP 17u
 
 /* rpcb_entry r_nc_semantics: netconfig's transport semantics. */
-#define TETHER_RPCB_NC_TPI_CLTS 1u
-#define TETHER_RPCB_NC_TPI_COTS 2u
+#define TETHER_RPCB_NC_TPI_CLTS	    1u
+#define TETHER_RPCB_NC_TPI_COTS	    2u
 #define TETHER_RPCB_NC_TPI_COTS_ORD 3u
-#define TETHER_RPCB_NC_TPI_RAW 4u
+#define TETHER_RPCB_NC_TPI_RAW	    4u
 
 /* Limits of ours (RFC 1833 leaves string<> and opaque<> unbounded;
  * libtirpc caps them at 9000 bytes). No netid, universal address or
  * owner a real system uses comes near 1024 bytes. */
-#define TETHER_RPCB_MAX_STR 1024u
+#define TETHER_RPCB_MAX_STR    1024u
 #define TETHER_RPCB_MAX_OPAQUE 8800u
 /* rpcb_stat_byvers holds one rpcb_stat per version 2, 3, 4;
  * rpcbs_proc counts calls of procedures 0..12. */
-#define TETHER_RPCB_STAT_VERS 3u
+#define TETHER_RPCB_STAT_VERS	  3u
 #define TETHER_RPCB_STAT_HIGHPROC 13u
 
 /* ---- portmap v2 ---- */
@@ -104,7 +104,7 @@ const char *tether_rpcb_proc_name(uint32_t vers, uint32_t proc);
 struct tether_pmap_mapping {
 	uint32_t prog;
 	uint32_t vers;
-	uint32_t prot;	/* TETHER_PMAP_IPPROTO_* */
+	uint32_t prot; /* TETHER_PMAP_IPPROTO_* */
 	uint32_t port;
 };
 
@@ -143,7 +143,7 @@ struct tether_rpcb {
 	uint32_t prog;
 	uint32_t vers;
 	char *netid;
-	char *addr;	/* universal address */
+	char *addr; /* universal address */
 	char *owner;
 };
 
@@ -155,9 +155,9 @@ struct tether_rpcb_list {
 
 /* rpcb_entry: one row of GETADDRLIST's result. */
 struct tether_rpcb_entry {
-	char *maddr;		/* merged address */
+	char *maddr; /* merged address */
 	char *netid;
-	uint32_t semantics;	/* TETHER_RPCB_NC_TPI_* */
+	uint32_t semantics; /* TETHER_RPCB_NC_TPI_* */
 	char *protofmly;
 	char *proto;
 };
@@ -191,9 +191,9 @@ struct tether_rpcb_stat_rmtcall {
 
 /* rpcb_stat: the statistics of one protocol version. */
 struct tether_rpcb_stat {
-	int32_t info[TETHER_RPCB_STAT_HIGHPROC];	/* calls per procedure */
-	int32_t setinfo;	/* successful SETs */
-	int32_t unsetinfo;	/* successful UNSETs */
+	int32_t info[TETHER_RPCB_STAT_HIGHPROC]; /* calls per procedure */
+	int32_t setinfo;			 /* successful SETs */
+	int32_t unsetinfo;			 /* successful UNSETs */
 	struct tether_rpcb_stat_addr *addrinfo;
 	struct tether_rpcb_stat_rmtcall *rmtinfo;
 };

@@ -154,15 +154,14 @@ tether_rpcb_codec_stat(struct tether_xdr *x, void *obj)
 	int rc;
 
 	/* int32_t and uint32_t share a representation: the bulk path. */
-	if ((rc = tether_xdr_u32_vector(x, info,
-					TETHER_RPCB_STAT_HIGHPROC)) < 0 ||
+	if ((rc = tether_xdr_u32_vector(x, info, TETHER_RPCB_STAT_HIGHPROC)) <
+		    0 ||
 	    (rc = tether_xdr_i32(x, &s->setinfo)) < 0 ||
 	    (rc = tether_xdr_i32(x, &s->unsetinfo)) < 0)
 		return rc;
-	rc = tether_xdr_list(x, (void **)&s->addrinfo,
-			     sizeof(struct tether_rpcb_stat_addr),
-			     offsetof(struct tether_rpcb_stat_addr, next),
-			     stat_addr);
+	rc = tether_xdr_list(
+		x, (void **)&s->addrinfo, sizeof(struct tether_rpcb_stat_addr),
+		offsetof(struct tether_rpcb_stat_addr, next), stat_addr);
 	if (rc < 0)
 		return rc;
 	return tether_xdr_list(x, (void **)&s->rmtinfo,
@@ -241,7 +240,10 @@ struct proc_codecs {
 	size_t res_size;
 };
 
-#define P(n, a, as, r, rs) { n, a, as, r, rs }
+#define P(n, a, as, r, rs)      \
+	{                       \
+		n, a, as, r, rs \
+	}
 
 static const struct proc_codecs pmap_procs[] = {
 	P("NULL", tether_xdr_void, 0, tether_xdr_void, 0),

@@ -26,8 +26,7 @@ echo_1_svc(int *arg, struct svc_req *req)
 }
 
 int
-tpmtest_prog_1_freeresult(SVCXPRT *transp, xdrproc_t xdr_result,
-			  caddr_t result)
+tpmtest_prog_1_freeresult(SVCXPRT *transp, xdrproc_t xdr_result, caddr_t result)
 {
 	(void)transp;
 	xdr_free(xdr_result, result);

@@ -20,14 +20,14 @@
 
 static unsigned checks, failures;
 
-#define CHECK(cond)                                                     \
-	do {                                                            \
-		checks++;                                               \
-		if (!(cond)) {                                          \
-			if (failures++ < 30)                            \
+#define CHECK(cond)                                                    \
+	do {                                                           \
+		checks++;                                              \
+		if (!(cond)) {                                         \
+			if (failures++ < 30)                           \
 				fprintf(stderr, "%s:%d: failed: %s\n", \
-					__FILE__, __LINE__, #cond);     \
-		}                                                       \
+					__FILE__, __LINE__, #cond);    \
+		}                                                      \
 	} while (0)
 
 static unsigned rnd_state = 4242;
@@ -45,9 +45,22 @@ static char *
 rstr(void)
 {
 	static const char *const pool[] = {
-		"", "tcp", "udp", "tcp6", "udp6", "local", "superuser",
-		"unknown", "1000", "0.0.0.0.0.111", "::.0.111",
-		"/run/rpcbind.sock", "127.0.0.1.8.1", "inet", "inet6", "-",
+		"",
+		"tcp",
+		"udp",
+		"tcp6",
+		"udp6",
+		"local",
+		"superuser",
+		"unknown",
+		"1000",
+		"0.0.0.0.0.111",
+		"::.0.111",
+		"/run/rpcbind.sock",
+		"127.0.0.1.8.1",
+		"inet",
+		"inet6",
+		"-",
 		"a string of some length that needs padding",
 	};
 	const char *s;
@@ -134,7 +147,7 @@ compare(tether_xdr_fn *ours, void *obj, size_t objsize, tirpc_fn *theirs,
 			if (m & 1)
 				c[pos] = (unsigned char)rnd();
 			else
-				len = pos;	/* truncation */
+				len = pos; /* truncation */
 			memset(dobj, 0, objsize);
 			tether_xdr_init_decode(&x, c, len, 0, arena);
 			if (ours(&x, dobj) != 0)
@@ -145,8 +158,12 @@ compare(tether_xdr_fn *ours, void *obj, size_t objsize, tirpc_fn *theirs,
 			xdrmem_create(&tx, (char *)c, (u_int)len, XDR_DECODE);
 			if (!theirs(&tx, tobj) && getenv("RPCB_DEBUG")) {
 				size_t k;
-				fprintf(stderr, "fn %p m %d pos %zu len %zu na %zu\n", (void *)ours, m, pos, len, na);
-				for (k = 0; k < len; k++) fprintf(stderr, "%02x%s", c[k], k % 16 == 15 ? "\n" : " ");
+				fprintf(stderr,
+					"fn %p m %d pos %zu len %zu na %zu\n",
+					(void *)ours, m, pos, len, na);
+				for (k = 0; k < len; k++)
+					fprintf(stderr, "%02x%s", c[k],
+						k % 16 == 15 ? "\n" : " ");
 				fprintf(stderr, "\n");
 			}
 			CHECK(xdr_getpos(&tx) == len);
@@ -158,12 +175,11 @@ compare(tether_xdr_fn *ours, void *obj, size_t objsize, tirpc_fn *theirs,
 			CHECK(nb == len && memcmp(b, c, len) == 0);
 		}
 	}
-out:
-	{
-		XDR fx = { .x_op = XDR_FREE };
+out : {
+	XDR fx = { .x_op = XDR_FREE };
 
-		theirs(&fx, tobj);
-	}
+	theirs(&fx, tobj);
+}
 	free(tobj);
 	free(dobj);
 }
@@ -262,9 +278,9 @@ one_round(void)
 	n = rnd() % 8;
 	for (i = 0; i < n; i++) {
 		*ep = tether_arena_alloc(arena, sizeof(**ep));
-		(*ep)->entry = (struct tether_rpcb_entry){
-			rstr(), rstr(), rval(), rstr(), rstr()
-		};
+		(*ep)->entry =
+			(struct tether_rpcb_entry){ rstr(), rstr(), rval(),
+						    rstr(), rstr() };
 		(*ep)->next = NULL;
 		ep = &(*ep)->next;
 	}
@@ -284,7 +300,7 @@ one_round(void)
 		for (i = 0; i < n; i++) {
 			*ap = tether_arena_alloc(arena, sizeof(**ap));
 			**ap = (struct tether_rpcb_stat_addr){
-				rval(), rval(), (int32_t)rval(),
+				rval(),		 rval(), (int32_t)rval(),
 				(int32_t)rval(), rstr(), NULL
 			};
 			ap = &(*ap)->next;
@@ -293,8 +309,10 @@ one_round(void)
 		for (i = 0; i < n; i++) {
 			*cp = tether_arena_alloc(arena, sizeof(**cp));
 			**cp = (struct tether_rpcb_stat_rmtcall){
-				rval(), rval(), rval(), (int32_t)rval(),
-				(int32_t)rval(), (int32_t)rval(), rstr(), NULL
+				rval(),		 rval(),
+				rval(),		 (int32_t)rval(),
+				(int32_t)rval(), (int32_t)rval(),
+				rstr(),		 NULL
 			};
 			cp = &(*cp)->next;
 		}

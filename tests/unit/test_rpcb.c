@@ -108,11 +108,9 @@ test_pmap_list(void **state)
 	struct tether_pmap_list b = { { 100000, 2, 6, 111 }, &c };
 	struct tether_pmap_list *head = &b, *d = NULL, *empty = NULL;
 	static const unsigned char want[] = {
-		0, 0, 0, 1, 0, 1, 0x86, 0xa0, 0, 0, 0, 2, 0, 0, 0, 6,
-		0, 0, 0, 111,
-		0, 0, 0, 1, 0, 1, 0x86, 0xa0, 0, 0, 0, 2, 0, 0, 0, 17,
-		0, 0, 0, 111,
-		0, 0, 0, 0,
+		0, 0, 0, 1, 0,	 1,  0x86, 0xa0, 0, 0,	 0, 2,	  0,	0, 0,
+		6, 0, 0, 0, 111, 0,  0,	   0,	 1, 0,	 1, 0x86, 0xa0, 0, 0,
+		0, 2, 0, 0, 0,	 17, 0,	   0,	 0, 111, 0, 0,	  0,	0,
 	};
 	unsigned char buf[128];
 	size_t n;
@@ -144,11 +142,10 @@ test_rpcb(void **state)
 	struct tether_rpcb r = { 100000, 4, "tcp6", "::.0.111", "superuser" };
 	struct tether_rpcb d;
 	static const unsigned char want[] = {
-		0, 1, 0x86, 0xa0, 0, 0, 0, 4,
-		0, 0, 0, 4, 't', 'c', 'p', '6',
-		0, 0, 0, 8, ':', ':', '.', '0', '.', '1', '1', '1',
-		0, 0, 0, 9, 's', 'u', 'p', 'e', 'r', 'u', 's', 'e',
-		'r', 0, 0, 0,
+		0,   1,	  0x86, 0xa0, 0,   0,	0,   4,	  0, 0,	  0,
+		4,   't', 'c',	'p',  '6', 0,	0,   0,	  8, ':', ':',
+		'.', '0', '.',	'1',  '1', '1', 0,   0,	  0, 9,	  's',
+		'u', 'p', 'e',	'r',  'u', 's', 'e', 'r', 0, 0,	  0,
 	};
 	unsigned char buf[128];
 	size_t n;
@@ -199,7 +196,10 @@ test_rpcbomb(void **state)
 	(void)state;
 	memset(buf, 0, sizeof(buf));
 	/* prog, vers, then netid length 0xfffffff0. */
-	buf[8] = 0xff; buf[9] = 0xff; buf[10] = 0xff; buf[11] = 0xf0;
+	buf[8] = 0xff;
+	buf[9] = 0xff;
+	buf[10] = 0xff;
+	buf[11] = 0xf0;
 	before = tether_arena_held(arena);
 	memset(&r, 0, sizeof(r));
 	assert_tether_err(dec(tether_rpcb_codec_rpcb, &r, buf, 32, NULL),
@@ -212,21 +212,23 @@ test_rpcbomb(void **state)
 		tether_xdr_store32(big, 1);
 		tether_xdr_store32(big + 4, 1);
 		tether_xdr_store32(big + 8, TETHER_RPCB_MAX_STR + 1);
-		assert_tether_err(dec(tether_rpcb_codec_rpcb, &r, big,
-				      sizeof(big), NULL),
-				  TETHER_EOVERFLOW);
+		assert_tether_err(
+			dec(tether_rpcb_codec_rpcb, &r, big, sizeof(big), NULL),
+			TETHER_EOVERFLOW);
 		/* At the bound exactly, accepted as far as the string. */
 		tether_xdr_store32(big + 8, TETHER_RPCB_MAX_STR);
 		tether_xdr_store32(big + 12 + TETHER_RPCB_MAX_STR, 100);
-		assert_tether_err(dec(tether_rpcb_codec_rpcb, &r, big,
-				      sizeof(big), NULL),
-				  TETHER_ETRUNC);
+		assert_tether_err(
+			dec(tether_rpcb_codec_rpcb, &r, big, sizeof(big), NULL),
+			TETHER_ETRUNC);
 	}
 	/* rmtcallargs: opaque args of 0x7fffffff bytes. */
 	memset(buf, 0, sizeof(buf));
-	buf[12] = 0x7f; buf[13] = 0xff; buf[14] = 0xff; buf[15] = 0xff;
-	assert_tether_err(dec(tether_rpcb_codec_rmtcallargs, &a, buf, 32,
-			      NULL),
+	buf[12] = 0x7f;
+	buf[13] = 0xff;
+	buf[14] = 0xff;
+	buf[15] = 0xff;
+	assert_tether_err(dec(tether_rpcb_codec_rmtcallargs, &a, buf, 32, NULL),
 			  TETHER_EOVERFLOW);
 	assert_tether_err(dec(tether_pmap_codec_call_args, &a, buf, 32, NULL),
 			  TETHER_EOVERFLOW);
@@ -296,11 +298,10 @@ test_entry_list(void **state)
 		{ "::1.8.1", "udp6", TETHER_RPCB_NC_TPI_CLTS, "inet6", "udp" },
 		NULL
 	};
-	struct tether_rpcb_entry_list e1 = {
-		{ "127.0.0.1.8.1", "tcp", TETHER_RPCB_NC_TPI_COTS_ORD, "inet",
-		  "tcp" },
-		&e2
-	};
+	struct tether_rpcb_entry_list e1 = { { "127.0.0.1.8.1", "tcp",
+					       TETHER_RPCB_NC_TPI_COTS_ORD,
+					       "inet", "tcp" },
+					     &e2 };
 	struct tether_rpcb_entry_list *head = &e1, *d = NULL;
 	unsigned char buf[256];
 	size_t n;
@@ -308,8 +309,8 @@ test_entry_list(void **state)
 	(void)state;
 	n = enc(tether_rpcb_codec_entry_list, &head, buf, sizeof(buf));
 	/* bool, maddr(4+16), netid(4+4), sem, fmly(4+4), proto(4+4) ... */
-	assert_int_equal(n, 4 + 20 + 8 + 4 + 8 + 8 + 4 + 12 + 8 + 4 + 12 +
-				    8 + 4);
+	assert_int_equal(n,
+			 4 + 20 + 8 + 4 + 8 + 8 + 4 + 12 + 8 + 4 + 12 + 8 + 4);
 	assert_int_equal(tether_xdr_load32(buf), 1);
 	assert_int_equal(tether_xdr_load32(buf + 4), 13);
 	assert_memory_equal(buf + 8, "127.0.0.1.8.1\0\0\0", 16);
@@ -354,8 +355,8 @@ static void
 test_stat_byvers(void **state)
 {
 	struct tether_rpcb_stat_addr ad = { 100003, 3, 5, 1, "tcp", NULL };
-	struct tether_rpcb_stat_rmtcall rc = { 100005, 1, 2, 0, 3, 1, "udp",
-					       NULL };
+	struct tether_rpcb_stat_rmtcall rc = { 100005, 1, 2,	 0,
+					       3,      1, "udp", NULL };
 	struct tether_rpcb_stat_byvers s, d;
 	unsigned char buf[1024], buf2[1024];
 	size_t n;
@@ -386,9 +387,8 @@ test_stat_byvers(void **state)
 	assert_int_equal(d.vers[2].addrinfo->success, 5);
 	assert_int_equal(d.vers[0].rmtinfo->indirect, 1);
 	assert_null(d.vers[1].addrinfo);
-	assert_int_equal(enc(tether_rpcb_codec_stat_byvers, &d, buf2,
-			     sizeof(buf2)),
-			 n);
+	assert_int_equal(
+		enc(tether_rpcb_codec_stat_byvers, &d, buf2, sizeof(buf2)), n);
 	assert_memory_equal(buf, buf2, n);
 }
 
@@ -406,8 +406,7 @@ test_rmtcall(void **state)
 	n = enc(tether_rpcb_codec_rmtcallargs, &a, buf, sizeof(buf));
 	assert_int_equal(n, 12 + 4 + 8);
 	assert_memory_equal(buf + 16, "\1\2\3\4\5\0\0\0", 8);
-	assert_int_equal(dec(tether_rpcb_codec_rmtcallargs, &da, buf, n,
-			     NULL),
+	assert_int_equal(dec(tether_rpcb_codec_rmtcallargs, &da, buf, n, NULL),
 			 0);
 	assert_int_equal(da.args_len, 5);
 	assert_memory_equal(da.args, args, 5);
@@ -425,8 +424,7 @@ test_rmtcall(void **state)
 
 	n = enc(tether_pmap_codec_call_result, &pr, buf, sizeof(buf));
 	assert_int_equal(n, 8);
-	assert_int_equal(dec(tether_pmap_codec_call_result, &dpr, buf, n,
-			     NULL),
+	assert_int_equal(dec(tether_pmap_codec_call_result, &dpr, buf, n, NULL),
 			 0);
 	assert_int_equal(dpr.port, 2049);
 	assert_int_equal(dpr.res_len, 0);

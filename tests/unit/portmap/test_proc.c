@@ -65,13 +65,15 @@ req_from(enum tether_netid netid, const char *peer, int uid)
 	r.netid = netid;
 	if (peer != NULL) {
 		assert_int_equal(tether_addr_parse(&r.peer, peer, -1), 0);
-		assert_int_equal(tether_addr_parse(&r.local,
-						   netid == TETHER_NETID_TCP6 ||
-								   netid == TETHER_NETID_UDP6
-							   ? "[::1]:111"
-							   : "127.0.0.1:111",
-						   -1),
-				 0);
+		assert_int_equal(
+			tether_addr_parse(
+				&r.local,
+				netid == TETHER_NETID_TCP6 ||
+						netid == TETHER_NETID_UDP6
+					? "[::1]:111"
+					: "127.0.0.1:111",
+				-1),
+			0);
 		r.has_local = 1;
 	} else {
 		assert_int_equal(tether_addr_parse(&r.peer, "/run/x.sock", -1),
@@ -241,29 +243,28 @@ test_set_access(void **state)
 	assert_int_equal(stat(state_path, &st), 0);
 	/* Another uid cannot remove it, root can. */
 	req = req_from(TETHER_NETID_LOCAL, NULL, 1001);
-	assert_false(call_bool(&req, 3, 2, tether_rpcb_codec_rpcb, &r,
-			       &denied));
+	assert_false(
+		call_bool(&req, 3, 2, tether_rpcb_codec_rpcb, &r, &denied));
 	req = req_from(TETHER_NETID_LOCAL, NULL, 0);
-	assert_true(call_bool(&req, 3, 2, tether_rpcb_codec_rpcb, &r,
-			      &denied));
+	assert_true(call_bool(&req, 3, 2, tether_rpcb_codec_rpcb, &r, &denied));
 	assert_null(reg_find(&ctx.reg, 400001, 1, "tcp"));
 
 	/* v2 SET from a privileged loopback port: netid udp, wildcard. */
 	req = req_from(TETHER_NETID_UDP, "127.0.0.1:800", -1);
-	assert_true(call_bool(&req, 2, 1, tether_pmap_codec_mapping, &pm,
-			      &denied));
+	assert_true(
+		call_bool(&req, 2, 1, tether_pmap_codec_mapping, &pm, &denied));
 	e = reg_find(&ctx.reg, 400002, 1, "udp");
 	assert_non_null(e);
 	assert_string_equal(e->uaddr, "0.0.0.0.4.2");
 	assert_string_equal(e->owner, "unknown");
 	/* An unknown protocol is FALSE. */
 	pm.prot = 99;
-	assert_false(call_bool(&req, 2, 1, tether_pmap_codec_mapping, &pm,
-			       &denied));
+	assert_false(
+		call_bool(&req, 2, 1, tether_pmap_codec_mapping, &pm, &denied));
 	pm.prot = 17;
 	/* v2 UNSET removes tcp and udp. */
-	assert_true(call_bool(&req, 2, 2, tether_pmap_codec_mapping, &pm,
-			      &denied));
+	assert_true(
+		call_bool(&req, 2, 2, tether_pmap_codec_mapping, &pm, &denied));
 	assert_null(reg_find(&ctx.reg, 400002, 1, "udp"));
 	assert_true(ctx.stat[0].setinfo >= 1);
 	assert_true(ctx.stat[0].unsetinfo >= 1);
@@ -308,12 +309,10 @@ test_lookups(void **state)
 
 	(void)state;
 	tether_buf_init(&out, PM_MAX_REPLY);
-	assert_true(call_bool(&loc, 3, 1, tether_rpcb_codec_rpcb, &r,
-			      &denied));
+	assert_true(call_bool(&loc, 3, 1, tether_rpcb_codec_rpcb, &r, &denied));
 	r.netid = "tcp6";
 	r.addr = "::.3.9";
-	assert_true(call_bool(&loc, 4, 1, tether_rpcb_codec_rpcb, &r,
-			      &denied));
+	assert_true(call_bool(&loc, 4, 1, tether_rpcb_codec_rpcb, &r, &denied));
 
 	/* GETADDR: the caller's netid, any version, merged host. */
 	get_string(&udp, 3, 3, tether_rpcb_codec_rpcb, &q, s, sizeof(s));
@@ -478,8 +477,7 @@ test_reply_too_big(void **state)
 	(void)state;
 	tether_buf_init(&out, 16);
 	n = mkcall(buf, sizeof(buf), 100000, 3, 4, NULL, NULL);
-	assert_tether_err(pm_dispatch(&ctx, &req, buf, n, &out),
-			  TETHER_ENOSPC);
+	assert_tether_err(pm_dispatch(&ctx, &req, buf, n, &out), TETHER_ENOSPC);
 	tether_buf_free(&out);
 }
 

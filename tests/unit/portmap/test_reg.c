@@ -38,10 +38,12 @@ teardown(void **state)
 static void
 add_builtins(struct reg_table *t)
 {
-	assert_int_equal(reg_set(t, 100000, 4, "tcp", "0.0.0.0.0.111",
-				 "superuser", 1), 1);
-	assert_int_equal(reg_set(t, 100000, 2, "tcp", "0.0.0.0.0.111",
-				 "superuser", 1), 1);
+	assert_int_equal(
+		reg_set(t, 100000, 4, "tcp", "0.0.0.0.0.111", "superuser", 1),
+		1);
+	assert_int_equal(
+		reg_set(t, 100000, 2, "tcp", "0.0.0.0.0.111", "superuser", 1),
+		1);
 }
 
 static void
@@ -60,8 +62,7 @@ test_set_rules(void **state)
 	assert_int_equal(t.n, 1);
 	/* Another address for the same (prog, vers, netid): refused, and
 	 * netids compare without case as rpcbind's strcasecmp. */
-	assert_tether_err(reg_set(&t, 100003, 3, "TCP", "0.0.0.0.8.2", "0",
-				  0),
+	assert_tether_err(reg_set(&t, 100003, 3, "TCP", "0.0.0.0.8.2", "0", 0),
 			  TETHER_EEXIST);
 	assert_int_equal(reg_set(&t, 100003, 4, "tcp", "0.0.0.0.8.1", "0", 0),
 			 1);
@@ -75,8 +76,10 @@ test_set_rules(void **state)
 			  TETHER_EINVAL);
 	assert_tether_err(reg_set(&t, 1, 1, "tcp", "x\x80", "o", 0),
 			  TETHER_EINVAL);
-	assert_tether_err(reg_set(&t, 1, 1, "0123456789012345678901234567890"
-				  "12", "x", "o", 0),
+	assert_tether_err(reg_set(&t, 1, 1,
+				  "0123456789012345678901234567890"
+				  "12",
+				  "x", "o", 0),
 			  TETHER_EINVAL);
 	assert_int_equal(t.n, 3);
 
@@ -144,10 +147,11 @@ test_limits(void **state)
 
 	(void)state;
 	reg_init(&t, 5, 3);
-	add_builtins(&t);	/* builtins count against nothing */
+	add_builtins(&t); /* builtins count against nothing */
 	for (i = 0; i < 3; i++)
 		assert_int_equal(reg_set(&t, 300 + i, 1, "tcp", "0.0.0.0.1.1",
-					 "1000", 0), 1);
+					 "1000", 0),
+				 1);
 	assert_tether_err(reg_set(&t, 400, 1, "tcp", "0.0.0.0.1.1", "1000", 0),
 			  TETHER_ENOSPC);
 	/* Re-setting an existing mapping is no new entry. */
@@ -160,9 +164,9 @@ test_limits(void **state)
 	/* Total reached (5), whoever asks. */
 	assert_tether_err(reg_set(&t, 402, 1, "tcp", "0.0.0.0.1.1", "1003", 0),
 			  TETHER_ENOSPC);
-	assert_tether_err(reg_set(&t, 402, 1, "tcp", "0.0.0.0.1.1",
-				  "superuser", 0),
-			  TETHER_ENOSPC);
+	assert_tether_err(
+		reg_set(&t, 402, 1, "tcp", "0.0.0.0.1.1", "superuser", 0),
+		TETHER_ENOSPC);
 	assert_int_equal(reg_unset(&t, 400, 1, "", "1001"), 1);
 	assert_int_equal(reg_set(&t, 402, 1, "tcp", "0.0.0.0.1.1", "1003", 0),
 			 1);
@@ -180,8 +184,8 @@ test_alloc_failure(void **state)
 	(void)state;
 	reg_init(&t, 0, 1000);
 	for (i = 0; i < 16; i++)
-		assert_int_equal(reg_set(&t, i, 1, "udp", "0.0.0.0.0.1", "o",
-					 0), 1);
+		assert_int_equal(
+			reg_set(&t, i, 1, "udp", "0.0.0.0.0.1", "o", 0), 1);
 	/* The 17th needs the array to grow: make that fail, then not. */
 	for (n = 1;; n++) {
 		tether_alloc_fail_at(n, 0);
@@ -230,8 +234,8 @@ test_pmap_view(void **state)
 	assert_int_equal(reg_set(&t, 100005, 1, "tcp6", "::.3.1", "0", 0), 1);
 	assert_int_equal(reg_set(&t, 100005, 1, "udp", "0.0.0.0.3.2", "0", 0),
 			 1);
-	assert_int_equal(reg_set(&t, 100005, 3, "udp", "127.0.0.1.3.3", "0",
-				 0), 1);
+	assert_int_equal(reg_set(&t, 100005, 3, "udp", "127.0.0.1.3.3", "0", 0),
+			 1);
 	assert_int_equal(reg_set(&t, 100005, 2, "local", "/run/x", "0", 0), 1);
 	assert_int_equal(reg_pmap_find(&t, 100005, 1, 6, &port), 0);
 	assert_int_equal(reg_pmap_find(&t, 100005, 1, 17, &port), 1);
@@ -271,15 +275,18 @@ test_state_roundtrip(void **state)
 	path_in(path, sizeof(path), "state");
 	reg_init(&t, 0, 0);
 	add_builtins(&t);
-	assert_int_equal(reg_set(&t, 100024, 1, "udp", "0.0.0.0.3.1",
-				 "superuser", 0), 1);
-	assert_int_equal(reg_set(&t, 100024, 1, "local", "/run/statd.sock",
-				 "1000", 0), 1);
+	assert_int_equal(
+		reg_set(&t, 100024, 1, "udp", "0.0.0.0.3.1", "superuser", 0),
+		1);
+	assert_int_equal(
+		reg_set(&t, 100024, 1, "local", "/run/statd.sock", "1000", 0),
+		1);
 	assert_int_equal(reg_set(&t, 4294967295u, 4294967295u, "tcp6",
-				 "::1.255.255", "65534", 0), 1);
+				 "::1.255.255", "65534", 0),
+			 1);
 	assert_int_equal(reg_save(&t, path, err, sizeof(err)), 0);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	assert_int_equal(stat(tmp, &st), -1);	/* renamed away */
+	assert_int_equal(stat(tmp, &st), -1); /* renamed away */
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 
@@ -373,8 +380,7 @@ test_state_corrupt(void **state)
 	memcpy(data + n, "x\n", 2);
 	write_file(bad, data, n + 2);
 	assert_tether_err(reg_load(&u, bad, err, sizeof(err)), TETHER_EBADMSG);
-	write_file(bad, "tether-portmap-state 1\n1 1 tcp\0 x y\nend 1 0\n",
-		   45);
+	write_file(bad, "tether-portmap-state 1\n1 1 tcp\0 x y\nend 1 0\n", 45);
 	assert_tether_err(reg_load(&u, bad, err, sizeof(err)), TETHER_EBADMSG);
 	assert_int_equal(u.n, 0);
 	reg_free(&u);
