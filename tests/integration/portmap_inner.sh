@@ -181,4 +181,19 @@ check TRUE $PY "$RPCPY" set unix x 0 400020 1 tcp 0.0.0.0.4.20 $SOCK
 kill $DPID
 wait 2>/dev/null
 [ -S $SOCK ] || fail "the inherited local socket was removed"
+
+# -u: bind as root, then run as nobody; the state file is still written.
+mkdir -p "$WORK/nobody" && chown nobody "$WORK/nobody"
+rm -f $SOCK
+"$TP" -d -u nobody -S "$WORK/nobody/state" >>"$O.log" 2>&1 &
+DPID=$!
+wait_ready
+[ "$(awk '/^Uid:/ { print $2 $3 $4 $5 }' /proc/$DPID/status)" = \
+	"$(id -u nobody)$(id -u nobody)$(id -u nobody)$(id -u nobody)" ] ||
+	fail "privileges not dropped: $(grep Uid /proc/$DPID/status)"
+check TRUE $PY "$RPCPY" set unix x 0 400030 1 tcp 0.0.0.0.4.30 $SOCK
+grep -q "^400030 1 tcp 0.0.0.0.4.30 superuser$" "$WORK/nobody/state" ||
+	fail "state file not written after dropping privileges"
+kill $DPID
+wait 2>/dev/null
 exit 0
