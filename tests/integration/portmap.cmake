@@ -32,6 +32,10 @@ if(TIRPC_FOUND AND TETHER_RPCGEN AND TARGET tether-portmap)
 			$<TARGET_FILE:tether-portmap> $<TARGET_FILE:portmap_peer>
 			${CMAKE_CURRENT_BINARY_DIR}/portmap_work)
 	set_tests_properties(interop.portmap.rpcbind PROPERTIES RUN_SERIAL ON)
+	tether_test(integration.portmap.cli LABEL integration
+		COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/portmap_cli.sh
+			$<TARGET_FILE:tether-portmap>
+			${CMAKE_CURRENT_LIST_DIR}/portmap_rpc.py)
 else()
 	tether_test(interop.portmap.rpcbind LABEL interop COMMAND sh -c
 		"echo 'need libtirpc-dev, rpcgen (rpcsvc-proto) and tether-portmap' >&2; exit 1")

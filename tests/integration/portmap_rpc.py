@@ -195,6 +195,11 @@ def main():
         print(verdict(call(kind, m, host=host,
                            src=(host, sport) if sport else None)))
         return 0
+    if cmd == 'null':
+        # null KIND HOST PORT VERS: a NULL call to any port
+        print(verdict(call(sys.argv[2], msg(int(sys.argv[5]), 0, b''),
+                           host=sys.argv[3], port=int(sys.argv[4]))))
+        return 0
     if cmd == 'rpcvers3':
         print(verdict(call(sys.argv[2], msg(2, 0, b'', rpcvers=3))))
         return 0
