@@ -33,8 +33,7 @@ setup(void)
 	if (pm_ctx_init(&ctx, &cfg) < 0 ||
 	    pm_register_self(&ctx, TETHER_NETID_TCP, "0.0.0.0.0.111") < 0 ||
 	    pm_register_self(&ctx, TETHER_NETID_UDP6, "::.0.111") < 0 ||
-	    pm_register_self(&ctx, TETHER_NETID_LOCAL, "/run/rpcbind.sock") <
-		    0)
+	    pm_register_self(&ctx, TETHER_NETID_LOCAL, "/run/rpcbind.sock") < 0)
 		abort();
 	tether_buf_init(&out, PM_MAX_REPLY);
 	/* Quiet: the dispatcher logs rejections. */
@@ -46,11 +45,11 @@ static void
 make_req(struct pm_req *r, uint8_t sel)
 {
 	static const char *const peers[] = {
-		"127.0.0.1:800", "127.0.0.1:40000", "192.0.2.1:700",
-		"[::1]:900", "[2001:db8::1]:5000", "[::ffff:127.0.0.1]:600",
+		"127.0.0.1:800", "127.0.0.1:40000",    "192.0.2.1:700",
+		"[::1]:900",	 "[2001:db8::1]:5000", "[::ffff:127.0.0.1]:600",
 	};
 	static const enum tether_netid ids[] = {
-		TETHER_NETID_UDP, TETHER_NETID_TCP, TETHER_NETID_UDP,
+		TETHER_NETID_UDP,  TETHER_NETID_TCP,  TETHER_NETID_UDP,
 		TETHER_NETID_TCP6, TETHER_NETID_UDP6, TETHER_NETID_TCP6,
 	};
 	unsigned k = sel % 8;
@@ -92,7 +91,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (tether_arena_held(ctx.arena) > PM_ARENA_MAX)
 		abort();
-	if (ctx.reg.n > 64 + 3 * 3 + 2)	/* limit plus builtins */
+	if (ctx.reg.n > 64 + 3 * 3 + 2) /* limit plus builtins */
 		abort();
 	if (rc == 0)
 		return 0;
