@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,7 +227,12 @@ accept_event(struct tether_loop *loop, int fd, unsigned events, void *ud)
 	} else {
 		struct sockaddr_storage ls;
 		socklen_t ll = sizeof(ls);
+		int one = 1;
 
+		/* Replies are whole records written at once: nothing to
+		 * gain from Nagle, a delayed-ACK round trip to lose. */
+		(void)setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one,
+				 sizeof(one));
 		tether_addr_from_sockaddr(&c->req.peer, (struct sockaddr *)&ss,
 					  sl);
 		if (getsockname(cfd, (struct sockaddr *)&ls, &ll) == 0 &&
