@@ -195,5 +195,10 @@ check TRUE $PY "$RPCPY" set unix x 0 400030 1 tcp 0.0.0.0.4.30 $SOCK
 grep -q "^400030 1 tcp 0.0.0.0.4.30 superuser$" "$WORK/nobody/state" ||
 	fail "state file not written after dropping privileges"
 kill $DPID
-wait 2>/dev/null
+wait $DPID
+st=$?
+[ $st = 0 ] || fail "exit status $st after SIGTERM"
+# A sanitizer build reports leaks and errors at exit into the log.
+grep -q "Sanitizer\|runtime error" "$O.log" &&
+	fail "sanitizer report: $(grep -m3 "Sanitizer\|runtime error" "$O.log")"
 exit 0
