@@ -1,0 +1,194 @@
+/*
+ * main.c - tether-portmap: command line, listeners, state file reload,
+ * privilege drop, and the event loop. See docs/man/tether-portmap.8.
+ */
+#include "pm.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct pm_config cfg = {
+	.sock_path = PM_DEFAULT_SOCK,
+	.state_path = PM_DEFAULT_STATE,
+	.port = (int)TETHER_PMAP_PORT,
+};
+
+static int
+parse_size(const char *arg, size_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || *end || end == arg || v == 0 || v > 1000000)
+		return -TETHER_ERANGE;
+	*out = v;
+	return 0;
+}
+
+static int
+opt_fn(int opt, const char *arg, void *ud)
+{
+	size_t v;
+
+	(void)ud;
+	switch (opt) {
+	case 's':
+		cfg.sock_path = arg;
+		return 0;
+	case 'S':
+		cfg.state_path = arg;
+		return 0;
+	case 'u':
+		cfg.user = arg;
+		return 0;
+	case 'a':
+		if (cfg.nlisten == PM_MAX_LISTEN)
+			return -TETHER_ENOSPC;
+		cfg.listen[cfg.nlisten++] = arg;
+		return 0;
+	case 'p':
+		if (parse_size(arg, &v) < 0 || v > 65535)
+			return -TETHER_ERANGE;
+		cfg.port = (int)v;
+		return 0;
+	case 'm':
+		return parse_size(arg, &cfg.max_total);
+	case 'M':
+		return parse_size(arg, &cfg.max_per_owner);
+	default:
+		return -TETHER_EINVAL;
+	}
+}
+
+static void
+on_signal(struct tether_loop *loop, int signo, void *ud)
+{
+	(void)ud;
+	tether_log_info("signal %d: exiting", signo);
+	tether_loop_stop(loop);
+}
+
+/* Reload the state file; a bad one is kept aside and we start empty. */
+static void
+load_state(struct pm_ctx *ctx)
+{
+	char err[512], aside[4096];
+	size_t before = ctx->reg.n;
+	int rc;
+
+	if (cfg.state_path[0] == '\0')
+		return;
+
+	rc = reg_load(&ctx->reg, cfg.state_path, err, sizeof(err));
+	if (rc == 0) {
+		tether_log_info("%zu registrations restored from %s",
+				ctx->reg.n - before, cfg.state_path);
+	} else if (rc == -TETHER_EBADMSG) {
+		snprintf(aside, sizeof(aside), "%s.bad", cfg.state_path);
+		tether_log_warnx("state file rejected: %s; kept as %s, "
+				 "starting with no registrations",
+				 err, aside);
+		if (rename(cfg.state_path, aside) < 0)
+			tether_log_warn("rename %s", aside);
+	} else {
+		tether_log_warnx("state file not read: %s; starting with no "
+				 "registrations",
+				 err);
+	}
+	ctx->saved_changes = ctx->reg.changes;
+	if (rc != 0) {
+		/* Write a good file now so the next start finds one. */
+		ctx->saved_changes--;
+		if (pm_save_if_changed(ctx, err, sizeof(err)) < 0)
+			tether_log_warnx("state file not saved: %s", err);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct tether_daemon_spec spec = {
+		.name = "tether-portmap",
+		.version = "0.1.0",
+		.default_conf = PM_DEFAULT_CONF,
+		.usage = "[-a addr] [-p port] [-s socket] [-S statefile] "
+			 "[-u user] [-m max] [-M max-per-owner]",
+		.help = "  -a ADDR     listen on ADDR (repeatable; default :: "
+			"and 0.0.0.0)\n"
+			"  -p PORT     UDP and TCP port (111)\n"
+			"  -s PATH     local socket (" PM_DEFAULT_SOCK
+			"; \"\" for none)\n"
+			"  -S FILE     state file (" PM_DEFAULT_STATE
+			"; \"\" for none)\n"
+			"  -u USER     drop privileges to USER after binding\n"
+			"  -m N        at most N registrations (4096)\n"
+			"  -M N        at most N registrations per owner "
+			"(256)\n",
+		.extra_opts = "a:p:s:S:u:m:M:",
+		.extra_fn = opt_fn,
+	};
+	struct tether_daemon_opts o;
+	struct tether_loop *loop = NULL;
+	struct pm_net *net = NULL;
+	struct pm_ctx ctx;
+	char err[512];
+	int rc, status = 1;
+
+	if (tether_daemon_parse_opts(&spec, argc, argv, &o) < 0 || o.exit_now)
+		return o.exit_status;
+	tether_log_init(spec.name, o.foreground || o.check_only,
+			TETHER_LOG_INFO + o.verbose);
+	/* No configuration file yet: every setting is an option. A file
+	 * named with -f must exist, so a typo is not silently ignored. */
+	if (strcmp(o.conf_path, PM_DEFAULT_CONF) != 0 &&
+	    access(o.conf_path, R_OK) < 0) {
+		fprintf(stderr, "%s: %s: %s\n", spec.name, o.conf_path,
+			strerror(errno));
+		return 1;
+	}
+	if (o.check_only) {
+		puts(TETHER_DAEMON_CONFIG_OK);
+		return 0;
+	}
+	if (pm_ctx_init(&ctx, &cfg) < 0)
+		tether_fatalx("out of memory");
+	if ((rc = tether_loop_new(&loop, NULL)) < 0)
+		tether_fatalx("event loop: %s", tether_strerror(rc));
+	if ((rc = pm_net_open(&net, &ctx, loop, err, sizeof(err))) < 0) {
+		tether_log_warnx("cannot listen: %s", err);
+		goto out;
+	}
+	load_state(&ctx);
+	if (cfg.user != NULL &&
+	    tether_priv_drop(cfg.user, NULL, err, sizeof(err)) < 0)
+		tether_fatalx("dropping privileges: %s", err);
+	if (!o.foreground && daemon(0, 0) < 0)
+		tether_fatal("daemon");
+	if (tether_loop_signal_add(loop, SIGTERM, on_signal, NULL) < 0 ||
+	    tether_loop_signal_add(loop, SIGINT, on_signal, NULL) < 0)
+		tether_fatalx("cannot handle signals");
+	signal(SIGPIPE, SIG_IGN);
+	tether_log_info("ready: %zu registrations", ctx.reg.n);
+	rc = tether_loop_run(loop);
+	status = rc < 0 ? 1 : 0;
+	{
+		int i;
+
+		for (i = 0; i < PM_REJ_MAX; i++)
+			if (ctx.rejected[i])
+				tether_log_info(
+					"rejected %s: %llu", pm_reject_name(i),
+					(unsigned long long)ctx.rejected[i]);
+	}
+out:
+	pm_net_close(net);
+	tether_loop_free(loop);
+	pm_ctx_free(&ctx);
+	return status;
+}

@@ -1,0 +1,152 @@
+/*
+ * pm.h - tether-portmap's pieces: the configuration, the daemon state,
+ * the transport-independent dispatcher (proc.c) and the small
+ * self-contained transport on the core event loop (net.c). The
+ * dispatcher sees a call as bytes plus a struct pm_req describing the
+ * caller, so the transport can later be swapped for lib/rpc's server.
+ */
+#ifndef PORTMAP_PM_H
+#define PORTMAP_PM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "reg.h"
+#include "tether/core.h"
+#include "tether/rpcb.h"
+
+/* Largest call accepted: a UDP datagram or a TCP record (rpcbomb). */
+#define PM_MAX_CALL 9000u
+/* Arena for one call's decoded arguments. */
+#define PM_ARENA_MAX (64u << 10)
+/* Largest reply (a DUMP of every registration fits easily). */
+#define PM_MAX_REPLY	 (2u << 20)
+#define PM_MAX_CONNS	 256u
+#define PM_MAX_LISTEN	 16
+#define PM_STAT_ADDR_MAX 128u
+
+#define PM_DEFAULT_SOCK	 "/run/rpcbind.sock"
+#define PM_DEFAULT_STATE "/var/lib/tether/portmap.state"
+#define PM_DEFAULT_CONF	 "/etc/tether/portmap.conf"
+
+/* The configuration (command line; no config file yet). */
+struct pm_config {
+	const char *sock_path;		   /* local socket; "" for none */
+	const char *state_path;		   /* "" for no state file */
+	const char *user;		   /* drop privileges to; NULL: stay */
+	const char *listen[PM_MAX_LISTEN]; /* hosts; none: 0.0.0.0 and :: */
+	int nlisten;
+	int port; /* 111 */
+	size_t max_total;
+	size_t max_per_owner;
+};
+
+/* Where a call came from. */
+struct pm_req {
+	enum tether_netid netid;  /* transport it arrived on */
+	struct tether_addr peer;  /* caller (AF_UNIX: unused) */
+	struct tether_addr local; /* our address it was sent to */
+	int has_local;		  /* local is known */
+	int has_uid;		  /* uid is the peer's (SO_PEERCRED) */
+	uint32_t uid;
+};
+
+/* GETADDR / GETPORT outcomes per (prog, vers, netid), for GETSTAT. */
+struct pm_stat_addr {
+	uint32_t prog;
+	uint32_t vers;
+	int32_t success;
+	int32_t failure;
+	char netid[REG_NETID_MAX + 1];
+};
+
+struct pm_stat {
+	int32_t info[TETHER_RPCB_STAT_HIGHPROC];
+	int32_t setinfo;
+	int32_t unsetinfo;
+	struct pm_stat_addr addr[PM_STAT_ADDR_MAX];
+	size_t naddr;
+};
+
+/* Why calls were refused, for logs and (later) tetherctl. */
+enum pm_reject {
+	PM_REJ_NOT_CALL = 0, /* a reply or undecodable header: dropped */
+	PM_REJ_RPCVERS,	     /* RPC_MISMATCH */
+	PM_REJ_PROG,	     /* PROG_UNAVAIL */
+	PM_REJ_VERS,	     /* PROG_MISMATCH */
+	PM_REJ_PROC,	     /* PROC_UNAVAIL */
+	PM_REJ_GARBAGE,	     /* GARBAGE_ARGS */
+	PM_REJ_AUTH,	     /* SET/UNSET not allowed: AUTH_TOOWEAK */
+	PM_REJ_FORWARD,	     /* CALLIT/INDIRECT/BCAST: forwarding off */
+	PM_REJ_MAX
+};
+
+const char *pm_reject_name(int r);
+
+/* Rejections are logged at most once per source per this many seconds
+ * (sources hashed into PM_LOG_SLOTS slots; a collision may hide one). */
+#define PM_LOG_INTERVAL 60
+#define PM_LOG_SLOTS	256u
+
+struct pm_log_slot {
+	uint64_t key; /* keyed hash of the source address */
+	int64_t at;   /* when it was last logged (monotonic s) */
+};
+
+struct pm_ctx {
+	struct pm_config cfg;
+	struct pm_log_slot logged[PM_LOG_SLOTS];
+	struct tether_hash_key log_key;
+	struct reg_table reg;
+	struct tether_arena *arena;
+	struct pm_stat stat[TETHER_RPCB_STAT_VERS]; /* v2, v3, v4 */
+	uint64_t rejected[PM_REJ_MAX];
+	uint64_t saved_changes; /* reg.changes at the last save */
+	int save_failed;	/* last save failed (logged once) */
+};
+
+/*
+ * pm_ctx_init - set up ctx with cfg (copied), an empty table and the
+ * arena. Returns 0 or -TETHER_ENOMEM. pm_ctx_free releases it.
+ */
+int pm_ctx_init(struct pm_ctx *ctx, const struct pm_config *cfg);
+void pm_ctx_free(struct pm_ctx *ctx);
+
+/*
+ * pm_register_self - rpcbind's own entries: 100000 versions 4, 3 (and
+ * 2 on tcp/udp) at uaddr on netid, owner "superuser", builtin.
+ * Returns 0 or reg_set's error.
+ */
+int pm_register_self(struct pm_ctx *ctx, enum tether_netid netid,
+		     const char *uaddr);
+
+/*
+ * pm_dispatch - answer one call of len bytes from req. The reply (no
+ * record mark) is appended to out. Returns 1 when a reply was written,
+ * 0 when the call gets none (not a call, forwarding refused the way
+ * rpcbind refuses it), -TETHER_ENOSPC / -TETHER_ENOMEM when out could
+ * not take the reply. Never allocates more than PM_ARENA_MAX for the
+ * arguments, whatever the lengths the call announces.
+ */
+int pm_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
+		const unsigned char *call, size_t len, struct tether_buf *out);
+
+/* pm_save_if_changed - write the state file if the table changed since
+ * the last save. Returns 0 or the error (errbuf gets a message). */
+int pm_save_if_changed(struct pm_ctx *ctx, char *errbuf, size_t errlen);
+
+/* The transport (net.c). */
+struct pm_net;
+
+/*
+ * pm_net_open - bind the listeners cfg asks for (UDP and TCP on each
+ * listen address and port, the local socket) and register them with
+ * ctx (pm_register_self). Returns 0 and *out, or a negative code with
+ * errbuf saying which address failed.
+ */
+int pm_net_open(struct pm_net **out /* OUT */, struct pm_ctx *ctx,
+		struct tether_loop *loop, char *errbuf, size_t errlen);
+void pm_net_close(struct pm_net *n);
+
+#endif /* PORTMAP_PM_H */

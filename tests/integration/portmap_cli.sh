@@ -1,0 +1,50 @@
+#!/bin/sh
+# portmap_cli.sh - tether-portmap's command line and start-up errors,
+# without root or namespaces: -V, -h, -n, usage errors (status 2), a
+# missing -f file (1), and on an unprivileged port of 127.0.0.1 with no
+# local socket and no state file: it answers NULL calls, and a
+# second instance on the same port fails with a message and status 1.
+# Usage: portmap_cli.sh TETHER_PORTMAP RPCPY
+set -u
+TP=$1 RPCPY=$2
+fail() {
+	echo "FAIL: $*" >&2
+	[ -n "${PID:-}" ] && kill "$PID" 2>/dev/null
+	exit 1
+}
+expect() {	# status, then the command
+	want=$1
+	shift
+	"$@" >/dev/null 2>&1
+	got=$?
+	[ $got = "$want" ] || fail "$*: status $got, want $want"
+}
+command -v python3 >/dev/null || fail "python3 not found"
+[ "$("$TP" -V)" = "tether-portmap 0.1.0" ] || fail "-V"
+"$TP" -h | grep -q -- "-S FILE" || fail "-h does not describe -S"
+[ "$("$TP" -n)" = "configuration OK" ] || fail "-n"
+expect 2 "$TP" -x
+expect 2 "$TP" -p 70000
+expect 2 "$TP" -m 0
+expect 2 "$TP" extra-operand
+expect 1 "$TP" -n -f /nonexistent/portmap.conf
+
+PORT=$((20000 + $$ % 20000))
+"$TP" -d -a 127.0.0.1 -p $PORT -s "" -S "" 2>/dev/null &
+PID=$!
+i=0
+until [ "$(python3 "$RPCPY" null udp 127.0.0.1 $PORT 2)" = SUCCESS ]; do
+	i=$((i + 1))
+	[ $i -gt 50 ] && fail "no answer on 127.0.0.1:$PORT"
+	sleep 0.1
+done
+[ "$(python3 "$RPCPY" null tcp 127.0.0.1 $PORT 4)" = SUCCESS ] ||
+	fail "no answer over TCP"
+err=$("$TP" -d -a 127.0.0.1 -p $PORT -s "" -S "" 2>&1)
+status=$?
+[ $status = 1 ] || fail "second instance: status $status, want 1"
+echo "$err" | grep -q "cannot listen: 127.0.0.1:$PORT" ||
+	fail "second instance: no clear message: $err"
+kill $PID
+wait $PID
+echo "portmap cli: all checks passed"
