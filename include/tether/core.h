@@ -850,6 +850,323 @@ uint64_t tether_hash_sockaddr(const struct sockaddr *sa, socklen_t len,
 /* ==== END SECTION hash ==== */
 
 /* ==== SECTION daemon: log, pidfile, privileges, config tokenizer ==== */
+
+/*
+ * Helpers for tether's daemons and tools only. Libraries never log: no
+ * code in libtether outside log.c calls the tether_log_* functions; a
+ * library returns an error code and its caller (a daemon) decides what
+ * to say. The functions in this section keep process-wide state and are
+ * not thread-safe; call them from the daemon's main thread.
+ */
+
+/* ---- Logging (the relayd set) ---- */
+
+/* What a line is; the level set at runtime is the most verbose shown. */
+enum tether_log_level {
+	TETHER_LOG_FATAL = 0,	/* tether_fatal, tether_fatalx: always */
+	TETHER_LOG_WARN = 1,	/* tether_log_warn/tether_log_warnx */
+	TETHER_LOG_INFO = 2,	/* tether_log_info (the default level) */
+	TETHER_LOG_DEBUG = 3	/* tether_log_debug: -v */
+};
+
+/* Longest line kept (message and errno text); longer lines are cut
+ * and end in "...". */
+#define TETHER_LOG_LINE_MAX 1024
+
+/*
+ * tether_log_init - name the program and pick the destination. With
+ * foreground set, lines go to stderr as "progname: message\n" (one
+ * write() per line); otherwise to syslog (facility daemon, with the
+ * pid). progname is copied (cut at 63 bytes). level is clamped to
+ * TETHER_LOG_FATAL..TETHER_LOG_DEBUG. Before any call, lines go to
+ * stderr at TETHER_LOG_INFO.
+ */
+void tether_log_init(const char *progname, int foreground, int level);
+
+/* Change / read the level at runtime (e.g. on a control command). */
+void tether_log_set_level(int level);
+int tether_log_get_level(void);
+
+/* "fatal", "warn", "info", "debug"; "unknown" for anything else. */
+const char *tether_log_level_name(int level);
+
+/*
+ * A sink receives every line that passes the level filter instead of
+ * stderr/syslog: the text without progname or newline, NUL-terminated,
+ * valid only during the call. For tests (capture and assert on lines)
+ * and for daemons that forward logs. NULL restores the destination
+ * tether_log_init chose.
+ */
+typedef void tether_log_sink_fn(int level, const char *line, void *ud);
+void tether_log_set_sink(tether_log_sink_fn *fn, void *ud);
+
+/*
+ * The logging calls. Every one keeps errno unchanged. tether_log_warn
+ * appends ": " and strerror(errno) (or logs only that when fmt is
+ * NULL); the x variants do not. tether_fatal (with errno) and
+ * tether_fatalx log at TETHER_LOG_FATAL as "fatal: message" and
+ * exit(1).
+ */
+void tether_log_warn(const char *fmt, ...) TETHER_PRINTF(1, 2);
+void tether_log_warnx(const char *fmt, ...) TETHER_PRINTF(1, 2);
+void tether_log_info(const char *fmt, ...) TETHER_PRINTF(1, 2);
+void tether_log_debug(const char *fmt, ...) TETHER_PRINTF(1, 2);
+void tether_log_vlog(int level, const char *fmt, va_list ap)
+	TETHER_PRINTF(2, 0);
+TETHER_NORETURN void tether_fatal(const char *fmt, ...) TETHER_PRINTF(1, 2);
+TETHER_NORETURN void tether_fatalx(const char *fmt, ...) TETHER_PRINTF(1, 2);
+
+/* ---- Pidfile ---- */
+
+/*
+ * A pidfile that is also a lock: it holds the daemon's pid and an
+ * exclusive flock() for as long as the daemon runs. flock (not fcntl)
+ * so the lock survives fork() into a daemonized child. A file nobody
+ * holds locked is stale (the previous instance died) and is taken over.
+ */
+struct tether_pidfile;
+
+/*
+ * tether_pidfile_open - create path (O_EXCL; or take over a stale one),
+ * lock it and write getpid() into it, mode 0644.
+ * Returns 0 and *pfp, or:
+ *   -TETHER_EBUSY   another process holds the lock; *running (may be
+ *                   NULL) gets its pid as read from the file, 0 if the
+ *                   file does not hold one yet;
+ *   -TETHER_EINVAL  bad arguments, or path is not a regular file;
+ *   -TETHER_ENOMEM, or the mapped errno of a failed system call.
+ * On failure errbuf (may be NULL) gets a one-line message naming the
+ * file, e.g. "/run/x.pid: already running as pid 1234".
+ */
+int tether_pidfile_open(const char *path, struct tether_pidfile **pfp /* OUT */,
+			pid_t *running /* OUT */, char *errbuf, size_t errlen);
+
+/* Rewrite the file with getpid(), e.g. in the child after daemonizing.
+ * Returns 0 or the mapped errno. */
+int tether_pidfile_write(struct tether_pidfile *pf);
+
+/*
+ * tether_pidfile_remove - on clean exit: unlink the file, drop the lock,
+ * free pf. Returns 0 or the mapped errno of unlink (pf is freed
+ * anyway). NULL is a no-op returning 0.
+ */
+int tether_pidfile_remove(struct tether_pidfile *pf);
+
+/* Drop the lock and free pf, leaving the file (error paths). */
+void tether_pidfile_close(struct tether_pidfile *pf);
+
+/* ---- Privileges ---- */
+
+/*
+ * tether_priv_drop - become user for good: its uid, its primary group
+ * and its supplementary groups (initgroups), after chroot into dir when
+ * dir is not NULL (then the working directory is "/"). Must run as
+ * root. Afterwards it checks that root cannot be regained (setuid(0)
+ * must fail, and setgid(0) unless the user's group is 0) and that every
+ * real/effective/saved id is the user's.
+ * Returns 0, or: -TETHER_EPERM (not root, or a check failed),
+ * -TETHER_ENOENT (no such user or directory), -TETHER_EINVAL (user is
+ * root or a NULL user), or the mapped errno; errbuf (may be NULL) gets a
+ * message. Any failure leaves the process in an unknown state: exit.
+ */
+int tether_priv_drop(const char *user, const char *dir, char *errbuf,
+		     size_t errlen);
+
+/* ---- The common daemon command line ---- */
+
+/*
+ * Every tether daemon takes:
+ *   -d          stay in the foreground, log to stderr
+ *   -f FILE     configuration file (a per-daemon default)
+ *   -h, --help  usage on stdout, exit 0
+ *   -n          check the configuration, print "configuration OK", exit
+ *   -v          more verbose (repeatable)
+ *   -V, --version  "name version" on stdout, exit 0
+ * An unknown option, a missing argument or an operand prints a message
+ * and the short usage on stderr; the daemon exits with status 2.
+ * A daemon's main starts like this:
+ *
+ *	struct tether_daemon_opts o;
+ *
+ *	if (tether_daemon_parse_opts(&spec, argc, argv, &o) < 0 ||
+ *	    o.exit_now)
+ *		return o.exit_status;
+ *	tether_log_init(spec.name, o.foreground || o.check_only,
+ *			TETHER_LOG_INFO + o.verbose);
+ *	(load o.conf_path; on errors print the diagnostics to stderr
+ *	 and exit 1)
+ *	if (o.check_only) {
+ *		puts(TETHER_DAEMON_CONFIG_OK);
+ *		return 0;
+ *	}
+ */
+#define TETHER_DAEMON_CONFIG_OK "configuration OK"
+#define TETHER_DAEMON_EXIT_USAGE 2
+
+/* Called for each daemon-specific option: opt is the option letter,
+ * arg its argument or NULL. Return 0, or a negative tether code to
+ * make it a usage error. */
+typedef int tether_daemon_opt_fn(int opt, const char *arg, void *ud);
+
+/* What a daemon says about itself; all strings are borrowed. */
+struct tether_daemon_spec {
+	const char *name;		/* required: "tether-lb" */
+	const char *version;		/* required: "0.1.0" */
+	const char *default_conf;	/* required: "/etc/tether/lb.conf" */
+	const char *usage;		/* more synopsis "[-s x]" or NULL */
+	const char *help;		/* extra lines for -h, or NULL */
+	const char *extra_opts;		/* getopt letters "s:" or NULL */
+	tether_daemon_opt_fn *extra_fn;	/* required with extra_opts */
+	void *ud;			/* passed to extra_fn */
+};
+
+/* The parsed command line. */
+struct tether_daemon_opts {
+	const char *conf_path;	/* -f FILE (in argv) or the default */
+	int foreground;		/* -d */
+	int check_only;		/* -n */
+	int verbose;		/* number of -v */
+	int exit_now;		/* set: exit(exit_status), do not run */
+	int exit_status;	/* 0 after -h / -V, 2 after a usage error */
+};
+
+/*
+ * tether_daemon_parse_opts - parse argv by the convention above (getopt
+ * rules: options stop at "--" or the first operand; daemons take no
+ * operands). Prints help/version to stdout and usage errors to stderr.
+ * Returns 0 (check opts->exit_now), or -TETHER_EINVAL for a usage
+ * error (opts->exit_now set, exit_status 2) or for a bad spec (an
+ * extra option letter that clashes with dfhnvV, a missing field).
+ * Uses getopt's global state; not reentrant.
+ */
+int tether_daemon_parse_opts(const struct tether_daemon_spec *spec, int argc,
+			     char **argv,
+			     struct tether_daemon_opts *opts /* OUT */);
+
+/* ---- Configuration tokenizer ---- */
+
+/*
+ * The lexical layer shared by every tether configuration file:
+ *
+ *     # comment to the end of the line
+ *     include "lb.d/backends.conf"
+ *     service nfs {
+ *             listen 192.0.2.10:111 tcp udp; backend "b 1" { }
+ *     }
+ *
+ * A statement is words and strings ended by a newline or ';', or by a
+ * block in braces. Words are runs of bytes other than white space,
+ * newline, ';', '{', '}', '"', '\'' and control characters ('#' starts
+ * a comment only where a token could start). "..." strings know the
+ * escapes \" \\ \n \t; '...' strings are literal; neither spans lines.
+ * NUL bytes are rejected everywhere, other control characters (but tab
+ * and CR) outside comments; bytes >= 0x80 pass through untouched (words
+ * and strings are bytes, not checked as UTF-8: meaning is the parser's
+ * business).
+ *
+ * The stream the parser reads is normalised: an end-of-statement token
+ * (EOS) comes after every statement that does not end in a block, never
+ * twice in a row and never right after '{' or '}' (blank lines, ";;"
+ * and "};" produce none); '}' ends an open statement. Braces balance per
+ * file. `include PATH` statements are replaced by the tokens of the
+ * files they name (relative to the including file's directory; glob
+ * patterns allowed, a pattern that matches nothing is no error), with
+ * a depth limit and cycle detection. Only a bare `include` word that
+ * starts a statement is the directive ("include" quoted is a string).
+ * The stream ends with one EOF token.
+ *
+ * Diagnostics are GCC-style and collected in the tokenizer (libraries
+ * never print):
+ *     lb.conf:3:12: error: unterminated string
+ *         listen "192.0.2.10
+ *                ^
+ */
+enum tether_conf_tok {
+	TETHER_CONF_WORD = 0,
+	TETHER_CONF_STRING,
+	TETHER_CONF_LBRACE,
+	TETHER_CONF_RBRACE,
+	TETHER_CONF_EOS,
+	TETHER_CONF_EOF
+};
+
+/* "word", "string", "'{'", "'}'", "end of statement", "end of file";
+ * "unknown" otherwise. */
+const char *tether_conf_tok_name(int type);
+
+/* A token; everything points into the tokenizer and lives until
+ * tether_conf_free. */
+struct tether_conf_token {
+	int type;		/* enum tether_conf_tok */
+	const char *text;	/* NUL-terminated value; "" for EOF */
+	size_t len;		/* strlen(text): values never hold a NUL */
+	const char *file;	/* file (or buffer) name it came from */
+	unsigned line;		/* 1-based */
+	unsigned col;		/* 1-based, in bytes */
+};
+
+/* Bounds; a zero field takes the default in brackets. */
+struct tether_conf_limits {
+	size_t max_file_size;		/* bytes per file [1 MiB] */
+	size_t max_line_len;		/* bytes per line [4096] */
+	size_t max_token_len;		/* bytes per word/string [1024] */
+	size_t max_tokens;		/* in the whole stream [100000] */
+	unsigned max_include_depth;	/* nested includes [8] */
+	unsigned max_files;		/* files read, top one too [64] */
+	unsigned max_nesting;		/* nested blocks per file [32] */
+	unsigned max_errors;		/* errors before giving up [20] */
+	unsigned flags;			/* TETHER_CONF_* below */
+};
+#define TETHER_CONF_NO_INCLUDE 0x1u	/* `include` is an error */
+
+struct tether_conf;
+
+/* tether_conf_new - an empty tokenizer with the given limits (NULL: all
+ * defaults; copied). Returns NULL when out of memory. */
+struct tether_conf *tether_conf_new(const struct tether_conf_limits *lim);
+void tether_conf_free(struct tether_conf *c);
+
+/*
+ * Tokenize a file, or a buffer of len bytes called name (copied; its
+ * includes are relative to name's directory). Call one of them once per
+ * tokenizer. Returns 0 when the whole stream is ready, -TETHER_ESYNTAX
+ * when diagnostics were recorded (the stream is then incomplete),
+ * -TETHER_ENOMEM, -TETHER_EINVAL on a second load, -TETHER_EMSGSIZE
+ * when the top file or buffer passes max_file_size, or for the top file
+ * the mapped errno of open/read (-TETHER_ENOENT, -TETHER_EACCES, ...);
+ * every failure but -TETHER_ENOMEM leaves a diagnostic.
+ */
+int tether_conf_load_file(struct tether_conf *c, const char *path);
+int tether_conf_load_mem(struct tether_conf *c, const char *name,
+			 const void *data, size_t len);
+
+/*
+ * Walk the stream: next returns the current token and moves on, peek
+ * returns it without moving; both never return NULL and keep returning
+ * the EOF token at the end (and before a successful load).
+ */
+const struct tether_conf_token *tether_conf_next(struct tether_conf *c);
+const struct tether_conf_token *tether_conf_peek(const struct tether_conf *c);
+
+/*
+ * Record a diagnostic at token t (NULL: no position) for the parser
+ * above, in the same format as the tokenizer's. Errors count against
+ * max_errors (past it they are dropped, after one "too many errors"
+ * note). tether_conf_error returns -TETHER_ESYNTAX so a parser can
+ * "return tether_conf_error(...)".
+ */
+int tether_conf_error(struct tether_conf *c, const struct tether_conf_token *t,
+		      const char *fmt, ...) TETHER_PRINTF(3, 4);
+void tether_conf_warn(struct tether_conf *c, const struct tether_conf_token *t,
+		      const char *fmt, ...) TETHER_PRINTF(3, 4);
+
+/* Errors recorded so far (tokenizer and parser). */
+unsigned tether_conf_error_count(const struct tether_conf *c);
+
+/* All diagnostics so far as one NUL-terminated text ("" if none),
+ * owned by c; it stops growing past 256 KiB. */
+const char *tether_conf_diagnostics(const struct tether_conf *c);
+
 /* ==== END SECTION daemon ==== */
 
 #ifdef __cplusplus

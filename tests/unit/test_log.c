@@ -1,0 +1,271 @@
+/*
+ * test_log.c - the daemon log set: levels and their runtime change,
+ * errno appended and preserved, truncation, the capture sink, the exact
+ * stderr line format, and fatal/fatalx exiting 1 (in forked children).
+ */
+#include "tether_test.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CAP_LINES 16
+
+struct capture {
+	int n;
+	int level[CAP_LINES];
+	char line[CAP_LINES][TETHER_LOG_LINE_MAX];
+};
+
+static void
+capture_sink(int level, const char *line, void *ud)
+{
+	struct capture *cap = ud;
+
+	assert_true(cap->n < CAP_LINES);
+	cap->level[cap->n] = level;
+	snprintf(cap->line[cap->n], sizeof(cap->line[0]), "%s", line);
+	cap->n++;
+}
+
+static int
+setup_capture(void **state)
+{
+	static struct capture cap;
+
+	memset(&cap, 0, sizeof(cap));
+	tether_log_init("test", 1, TETHER_LOG_INFO);
+	tether_log_set_sink(capture_sink, &cap);
+	*state = &cap;
+	return 0;
+}
+
+static int
+teardown_capture(void **state)
+{
+	(void)state;
+	tether_log_set_sink(NULL, NULL);
+	return 0;
+}
+
+static void
+test_levels(void **state)
+{
+	struct capture *cap = *state;
+
+	tether_log_info("hello %d", 5);
+	tether_log_debug("hidden");
+	tether_log_warnx("careful %s", "now");
+	assert_int_equal(cap->n, 2);
+	assert_string_equal(cap->line[0], "hello 5");
+	assert_int_equal(cap->level[0], TETHER_LOG_INFO);
+	assert_string_equal(cap->line[1], "careful now");
+	assert_int_equal(cap->level[1], TETHER_LOG_WARN);
+
+	/* Runtime change: debug on, then only warnings. */
+	tether_log_set_level(TETHER_LOG_DEBUG);
+	assert_int_equal(tether_log_get_level(), TETHER_LOG_DEBUG);
+	tether_log_debug("shown %s", "now");
+	assert_int_equal(cap->n, 3);
+	assert_string_equal(cap->line[2], "shown now");
+	assert_int_equal(cap->level[2], TETHER_LOG_DEBUG);
+	tether_log_set_level(TETHER_LOG_WARN);
+	tether_log_info("quiet");
+	tether_log_debug("quiet");
+	assert_int_equal(cap->n, 3);
+	tether_log_warnx("loud");
+	assert_int_equal(cap->n, 4);
+
+	/* Clamped, and the names table. */
+	tether_log_set_level(99);
+	assert_int_equal(tether_log_get_level(), TETHER_LOG_DEBUG);
+	tether_log_set_level(-4);
+	assert_int_equal(tether_log_get_level(), TETHER_LOG_FATAL);
+	tether_log_warnx("dropped at fatal level");
+	assert_int_equal(cap->n, 4);
+	assert_string_equal(tether_log_level_name(TETHER_LOG_FATAL), "fatal");
+	assert_string_equal(tether_log_level_name(TETHER_LOG_WARN), "warn");
+	assert_string_equal(tether_log_level_name(TETHER_LOG_INFO), "info");
+	assert_string_equal(tether_log_level_name(TETHER_LOG_DEBUG), "debug");
+	assert_string_equal(tether_log_level_name(7), "unknown");
+	assert_string_equal(tether_log_level_name(-1), "unknown");
+}
+
+static void
+test_errno(void **state)
+{
+	struct capture *cap = *state;
+
+	errno = ENOENT;
+	tether_log_warn("open %s", "/x");
+	assert_int_equal(errno, ENOENT);
+	errno = EACCES;
+	tether_log_warn(NULL);
+	assert_int_equal(errno, EACCES);
+	tether_log_warn("%s", "");
+	errno = EPIPE;
+	tether_log_warnx("no errno");
+	tether_log_info("info keeps errno");
+	assert_int_equal(errno, EPIPE);
+	assert_int_equal(cap->n, 5);
+	assert_string_equal(cap->line[0], "open /x: No such file or directory");
+	assert_string_equal(cap->line[1], "Permission denied");
+	assert_string_equal(cap->line[2], "Permission denied");
+	assert_string_equal(cap->line[3], "no errno");
+	assert_string_equal(cap->line[4], "info keeps errno");
+}
+
+static void my_log(int level, const char *fmt, ...) TETHER_PRINTF(2, 3);
+
+/* A daemon's own wrapper, as tether_log_vlog is meant for. */
+static void
+my_log(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	tether_log_vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+static void
+test_vlog_and_truncation(void **state)
+{
+	struct capture *cap = *state;
+	static char big[3000];
+	size_t n;
+
+	errno = EIO;
+	my_log(TETHER_LOG_DEBUG, "hidden %d", 0);
+	my_log(TETHER_LOG_WARN, "v%d", 1);
+	assert_int_equal(errno, EIO);
+	assert_int_equal(cap->n, 1);
+	assert_string_equal(cap->line[0], "v1");
+	assert_int_equal(cap->level[0], TETHER_LOG_WARN);
+	cap->n = 0;
+
+	memset(big, 'x', sizeof(big) - 1);
+	tether_log_info("%s", big);
+	assert_int_equal(cap->n, 1);
+	n = strlen(cap->line[0]);
+	assert_int_equal(n, TETHER_LOG_LINE_MAX - 1);
+	assert_string_equal(cap->line[0] + n - 3, "...");
+	assert_int_equal(cap->line[0][0], 'x');
+
+	/* errno text past a long message is cut, not overflowed. */
+	errno = ENOENT;
+	tether_log_warn("%.1020s", big);
+	assert_int_equal(strlen(cap->line[1]), TETHER_LOG_LINE_MAX - 1);
+	assert_string_equal(cap->line[1] + TETHER_LOG_LINE_MAX - 4, "...");
+}
+
+/* Run fn in a child whose stderr is a pipe; return its exit status and
+ * what it wrote. */
+static int
+run_child(void (*fn)(void), char *out, size_t size)
+{
+	int fds[2], status;
+	size_t n = 0;
+	ssize_t r;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		dup2(fds[1], STDERR_FILENO);
+		tether_log_set_sink(NULL, NULL);
+		fn();
+		_exit(42);
+	}
+	close(fds[1]);
+	while (n + 1 < size && (r = read(fds[0], out + n, size - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static void
+child_stderr_lines(void)
+{
+	tether_log_init("tprog", 1, TETHER_LOG_INFO);
+	tether_log_info("started %d", 1);
+	tether_log_debug("not shown");
+	errno = ENOENT;
+	tether_log_warn("stat");
+	tether_log_init("", 1, TETHER_LOG_DEBUG);
+	tether_log_debug("bare");
+	_exit(0);
+}
+
+static void
+child_fatal(void)
+{
+	tether_log_init("tprog", 1, TETHER_LOG_WARN);
+	errno = EACCES;
+	tether_fatal("open %s", "/etc/x");
+}
+
+static void
+child_fatalx(void)
+{
+	/* Fatal lines show even at the quietest level. */
+	tether_log_init("tprog", 1, TETHER_LOG_FATAL);
+	tether_fatalx("boom %d", 3);
+}
+
+static void
+child_syslog(void)
+{
+	/* Not in the foreground: nothing on stderr (lines go to syslog,
+	 * which may not even be running here). */
+	tether_log_init("tprog", 0, TETHER_LOG_DEBUG);
+	tether_log_info("to syslog");
+	tether_log_warnx("to syslog");
+	tether_log_init("tprog", 1, TETHER_LOG_INFO);
+	tether_log_info("back on stderr");
+	_exit(0);
+}
+
+static void
+test_stderr_and_fatal(void **state)
+{
+	char out[1024];
+
+	(void)state;
+	assert_int_equal(run_child(child_stderr_lines, out, sizeof(out)), 0);
+	assert_string_equal(out, "tprog: started 1\n"
+				 "tprog: stat: No such file or directory\n"
+				 "bare\n");
+	assert_int_equal(run_child(child_fatal, out, sizeof(out)), 1);
+	assert_string_equal(out, "tprog: fatal: open /etc/x: Permission "
+				 "denied\n");
+	assert_int_equal(run_child(child_fatalx, out, sizeof(out)), 1);
+	assert_string_equal(out, "tprog: fatal: boom 3\n");
+	assert_int_equal(run_child(child_syslog, out, sizeof(out)), 0);
+	assert_string_equal(out, "tprog: back on stderr\n");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_levels, setup_capture,
+						teardown_capture),
+		cmocka_unit_test_setup_teardown(test_errno, setup_capture,
+						teardown_capture),
+		cmocka_unit_test_setup_teardown(test_vlog_and_truncation,
+						setup_capture,
+						teardown_capture),
+		cmocka_unit_test(test_stderr_and_fatal),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
