@@ -1,0 +1,225 @@
+/*
+ * lb-t.h - tether-lb's types only (HAProxy's -t.h split): the parsed
+ * configuration (read-only once loaded), and the runtime objects built
+ * from it (services, backends, schedulers, persistence, sessions).
+ * Prototypes and inlines are in lb.h.
+ */
+#ifndef TETHER_LB_T_H
+#define TETHER_LB_T_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tether/core.h"
+
+/* ------------------------------------------------------------------ */
+/* Bounds                                                              */
+/* ------------------------------------------------------------------ */
+
+#define LB_NAME_MAX		64	/* service and backend names, NUL incl. */
+#define LB_MAX_SERVICES		256
+#define LB_MAX_BACKENDS		1024	/* per service */
+#define LB_MAX_LISTENS		64	/* listen directives per service */
+#define LB_MAX_PORTS		4096	/* listening ports per service */
+#define LB_MAX_WEIGHT		1000
+#define LB_MAX_DURATION_MS	((uint64_t)30 * 24 * 3600 * 1000) /* 30 d */
+#define LB_MAX_PERSIST		(1u << 22)	/* entries per service */
+#define LB_MAX_CONNS		1000000
+#define LB_PATH_MAX		1024
+
+/* Defaults a configuration does not have to spell out. */
+#define LB_DEFAULT_CONF			"/etc/tether/lb.conf"
+#define LB_DEFAULT_PERSIST_TIMEOUT_MS	(30u * 60 * 1000)
+#define LB_DEFAULT_PERSIST_SIZE		65536u
+#define LB_DEFAULT_CONNECT_TIMEOUT_MS	3000u
+#define LB_DEFAULT_IDLE_TIMEOUT_MS	(10u * 60 * 1000)
+#define LB_DEFAULT_RETRIES		2u
+#define LB_DEFAULT_BACKLOG		511u
+#define LB_DEFAULT_CHECK_INTERVAL_MS	2000u
+#define LB_DEFAULT_CHECK_TIMEOUT_MS	1000u
+#define LB_DEFAULT_CHECK_RISE		2u
+#define LB_DEFAULT_CHECK_FALL		3u
+
+/* ------------------------------------------------------------------ */
+/* Configuration (built by conf.c, never edited once loaded)           */
+/* ------------------------------------------------------------------ */
+
+#define LB_PROTO_TCP	0x1u
+#define LB_PROTO_UDP	0x2u
+
+enum lb_balance {
+	LB_BALANCE_RR = 0,	/* round-robin, weights ignored */
+	LB_BALANCE_WRR,		/* smooth weighted round-robin (nginx) */
+	LB_BALANCE_WLC,		/* weighted least-connections */
+	LB_BALANCE_MAGLEV,	/* Maglev consistent hashing */
+	LB_BALANCE_MAX
+};
+
+enum lb_check_type {
+	LB_CHECK_NONE = 0,
+	LB_CHECK_TCP,
+	LB_CHECK_MAX
+};
+
+/* listen ADDR:PORT[-PORT] [tcp] [udp] */
+struct lb_conf_listen {
+	struct tether_addr addr;	/* port set to port_lo */
+	uint16_t port_lo, port_hi;	/* inclusive; lo <= hi */
+	unsigned protos;		/* LB_PROTO_* */
+	unsigned line, col;		/* where it was written */
+};
+
+/* backend NAME ADDR[:PORT] [weight N] */
+struct lb_conf_backend {
+	char name[LB_NAME_MAX];
+	struct tether_addr addr;	/* port 0 when has_port is 0 */
+	int has_port;			/* 0: use the port the client dialled */
+	unsigned weight;		/* 1..LB_MAX_WEIGHT (0: never picked) */
+};
+
+/* persist source [mask /N4 [/N6]] [timeout DUR] [size N] */
+struct lb_conf_persist {
+	int enabled;
+	unsigned mask4;			/* prefix kept of IPv4 clients, 0..32 */
+	unsigned mask6;			/* prefix kept of IPv6 clients, 0..128 */
+	uint64_t timeout_ms;		/* idle timeout of an entry */
+	unsigned size;			/* most entries */
+};
+
+/* check tcp [interval DUR] [timeout DUR] [rise N] [fall N] */
+struct lb_conf_check {
+	enum lb_check_type type;
+	uint64_t interval_ms;
+	uint64_t timeout_ms;
+	unsigned rise, fall;
+};
+
+/* limits [conns N] [connect-timeout DUR] [idle-timeout DUR]
+ *        [retries N] [backlog N] [drain-timeout DUR] */
+struct lb_conf_limits {
+	unsigned max_conns;		/* 0: no per-service limit */
+	uint64_t connect_timeout_ms;
+	uint64_t idle_timeout_ms;
+	unsigned retries;		/* other backends tried on failure */
+	unsigned backlog;
+	uint64_t drain_timeout_ms;	/* 0: drain until entries expire */
+};
+
+struct lb_conf_service {
+	char name[LB_NAME_MAX];
+	enum lb_balance balance;
+	struct lb_conf_listen *listens;
+	size_t nlistens;
+	struct lb_conf_backend *backends;
+	size_t nbackends;
+	struct lb_conf_persist persist;
+	struct lb_conf_check check;
+	struct lb_conf_limits limits;
+	unsigned line, col;
+};
+
+/* The whole file: globals and services. */
+struct lb_conf {
+	char pidfile[LB_PATH_MAX];	/* "" : none */
+	char user[LB_NAME_MAX];		/* "" : keep the current user */
+	unsigned max_conns;		/* global limit, 0: none */
+	int log_level;			/* TETHER_LOG_* */
+	struct lb_conf_service *services;
+	size_t nservices;
+};
+
+/* ------------------------------------------------------------------ */
+/* Runtime: backends and their pool                                    */
+/* ------------------------------------------------------------------ */
+
+enum lb_backend_state {
+	LB_BACKEND_UP = 0,	/* takes new clients */
+	LB_BACKEND_DRAINING,	/* keeps pinned clients, no new ones */
+	LB_BACKEND_DOWN,	/* takes nothing; pinned clients re-pin */
+	LB_BACKEND_STATE_MAX
+};
+
+struct lb_backend {
+	const struct lb_conf_backend *conf;	/* may be NULL in tests */
+	const char *name;
+	unsigned weight;
+	unsigned index;			/* position in its pool */
+	enum lb_backend_state state;	/* change with lb_backend_set_state */
+	uint64_t drain_deadline;	/* ms; 0: none */
+	/* counters */
+	unsigned conns;			/* active connections */
+	uint64_t total_conns;
+	uint64_t connect_failures;
+	uint64_t bytes_in, bytes_out;
+	/* smooth WRR state */
+	int64_t wrr_current;
+	/* health check state */
+	unsigned check_ok, check_fail;	/* consecutive results */
+};
+
+struct lb_pool;
+
+/*
+ * The balancing algorithm's ops table (HAProxy's struct lb_ops). The
+ * pool calls init once, update whenever the set of usable backends or
+ * their weights change, pick for each new client (excluded, if not
+ * NULL, has one byte per backend: non-zero means "not this one", for
+ * retries), and fini at the end.
+ */
+struct lb_ops {
+	const char *name;
+	int (*init)(struct lb_pool *pool);
+	void (*fini)(struct lb_pool *pool);
+	int (*update)(struct lb_pool *pool);
+	struct lb_backend *(*pick)(struct lb_pool *pool, uint64_t key,
+				   const unsigned char *excluded);
+};
+
+/* A service's backends and the state of its algorithm. */
+struct lb_pool {
+	struct lb_backend *backends;	/* array of n, owned */
+	size_t n;
+	const struct lb_ops *ops;
+	void *state;			/* the algorithm's, owned by ops */
+	unsigned rr_next;		/* WLC tie rotation */
+};
+
+/* Maglev's lookup table (state of the maglev ops). */
+struct lb_maglev {
+	uint32_t m;			/* table size, prime */
+	int32_t *table;			/* m backend indexes, -1: empty */
+	uint32_t *offset, *skip;	/* per backend */
+	uint32_t *next;			/* per backend, during population */
+};
+
+/* ------------------------------------------------------------------ */
+/* Runtime: persistence                                                */
+/* ------------------------------------------------------------------ */
+
+/* A masked client address: the key of a persistence entry. */
+struct lb_pkey {
+	uint8_t family;			/* AF_INET or AF_INET6 */
+	uint8_t addr[16];		/* IPv4 in the first 4 bytes */
+};
+
+struct lb_pentry {
+	struct lb_pkey key;
+	uint32_t backend;		/* index in the service's pool */
+	uint64_t last_used;		/* ms */
+	struct lb_pentry *hnext;	/* hash chain */
+	struct lb_pentry *lru_prev, *lru_next;	/* head: most recent */
+};
+
+struct lb_persist {
+	struct lb_pentry **buckets;
+	uint32_t nbuckets;		/* power of two */
+	struct lb_pentry *lru_head, *lru_tail;
+	struct lb_pentry *free_list;	/* recycled entries */
+	size_t count, max;
+	uint64_t timeout_ms;
+	unsigned mask4, mask6;
+	struct tether_hash_key key;
+	uint64_t evictions, expirations;
+};
+
+#endif /* TETHER_LB_T_H */

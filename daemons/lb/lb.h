@@ -1,0 +1,187 @@
+/*
+ * lb.h - tether-lb's prototypes: configuration loading, the balancing
+ * algorithms behind struct lb_ops, the persistence table, and the proxy
+ * (listeners, sessions, relay). Types are in lb-t.h.
+ */
+#ifndef TETHER_LB_H
+#define TETHER_LB_H
+
+#include "lb-t.h"
+
+/* ---- Configuration (conf.c) ---- */
+
+/*
+ * lb_conf_load_file / lb_conf_load_mem - tokenize (with `include`) and
+ * parse a configuration, then check it as a whole (every service has a
+ * listen and a backend, no two listeners overlap, names are unique).
+ * Every problem found is reported, not just the first: the GCC-style
+ * diagnostics ("file:line:col: error: ...", source line, caret) are
+ * appended to diag when it is not NULL (warnings too).
+ * Returns 0 and *out (the caller frees it with lb_conf_free), or
+ * -TETHER_ESYNTAX (diagnostics say why), -TETHER_ENOMEM, or the error
+ * of opening the top file (-TETHER_ENOENT, -TETHER_EACCES, ... with a
+ * diagnostic naming it). *out is NULL on failure.
+ */
+int lb_conf_load_file(const char *path, struct lb_conf **out /* OUT */,
+		      struct tether_buf *diag);
+int lb_conf_load_mem(const char *name, const void *data, size_t len,
+		     struct lb_conf **out /* OUT */, struct tether_buf *diag);
+
+/* As lb_conf_load_mem, with the tokenizer's limits (NULL: defaults);
+ * e.g. TETHER_CONF_NO_INCLUDE for untrusted text. */
+int lb_conf_load_mem_lim(const char *name, const void *data, size_t len,
+			 const struct tether_conf_limits *lim,
+			 struct lb_conf **out /* OUT */,
+			 struct tether_buf *diag);
+
+/*
+ * lb_conf_write - append conf to b in the configuration language, every
+ * value spelled out (defaults too), so that loading the text gives an
+ * equal configuration (tether-lb -n -v prints it). Returns 0 or
+ * tether_buf's error; b may then hold part of the text.
+ */
+int lb_conf_write(const struct lb_conf *conf, struct tether_buf *b);
+
+/* Free a configuration from lb_conf_load_*; NULL is a no-op. */
+void lb_conf_free(struct lb_conf *conf);
+
+/*
+ * lb_parse_duration - "250ms", "2s", "30m", "1h", or a bare number of
+ * seconds, into milliseconds; at most LB_MAX_DURATION_MS.
+ * Returns 0, -TETHER_ESYNTAX (not a duration), -TETHER_ERANGE (too
+ * long). *ms is written only on success.
+ */
+int lb_parse_duration(const char *s, uint64_t *ms /* OUT */);
+
+/*
+ * lb_parse_listen_addr - "ADDR:PORT" or "ADDR:LO-HI" (IPv6 in brackets)
+ * into *l's addr, port_lo and port_hi. Ports 1..65535, LO <= HI.
+ * Returns 0, -TETHER_ESYNTAX, -TETHER_ERANGE (port 0, above 65535, or
+ * HI < LO), -TETHER_EAFNOSUPPORT (not IPv4/IPv6).
+ */
+int lb_parse_listen_addr(const char *s, struct lb_conf_listen *l /* OUT */);
+
+/* Names for logs and diagnostics; "unknown" outside the enums. */
+const char *lb_balance_name(int balance);
+const char *lb_backend_state_name(int state);
+
+/* ---- Backend pools and balancing algorithms (sched.c, sched_maglev.c) */
+
+extern const struct lb_ops lb_ops_rr;
+extern const struct lb_ops lb_ops_wrr;
+extern const struct lb_ops lb_ops_wlc;
+extern const struct lb_ops lb_ops_maglev;
+
+/* The ops table for an enum lb_balance value, NULL outside it. */
+const struct lb_ops *lb_ops_for(int balance);
+
+/*
+ * lb_pool_init - set up pool for n backends (n >= 1, at most
+ * LB_MAX_BACKENDS) balanced by ops: the backends array is allocated and
+ * zeroed, all UP; the caller fills in name, weight and conf, then calls
+ * lb_pool_update. Returns 0, -TETHER_EINVAL or -TETHER_ENOMEM (pool
+ * then holds nothing; lb_pool_fini is harmless).
+ */
+int lb_pool_init(struct lb_pool *pool, size_t n, const struct lb_ops *ops);
+void lb_pool_fini(struct lb_pool *pool);
+
+/*
+ * lb_pool_update - tell the algorithm that states or weights changed
+ * (Maglev rebuilds its table). Returns 0 or -TETHER_ENOMEM (the old
+ * table stays in use).
+ */
+int lb_pool_update(struct lb_pool *pool);
+
+/*
+ * lb_pool_pick - the backend for a new client whose key is key (a hash
+ * of the masked client address; only Maglev uses it), skipping the
+ * backends marked in excluded (may be NULL). Only UP backends with a
+ * non-zero weight are picked. Returns NULL when none is usable.
+ */
+struct lb_backend *lb_pool_pick(struct lb_pool *pool, uint64_t key,
+				const unsigned char *excluded);
+
+/*
+ * lb_backend_set_state - the only way to change a backend's state (so
+ * the algorithm hears of it). Draining sets drain_deadline to
+ * now + drain_ms when drain_ms > 0. Returns lb_pool_update's result.
+ */
+int lb_backend_set_state(struct lb_pool *pool, struct lb_backend *b,
+			 enum lb_backend_state state, uint64_t now,
+			 uint64_t drain_ms);
+
+/* Whether b may take a new client / keep a pinned one at time now. */
+int lb_backend_usable(const struct lb_backend *b);
+int lb_backend_keeps_pinned(const struct lb_backend *b, uint64_t now);
+
+/* The smallest prime >= n (n <= 2^31), for Maglev's table size. */
+uint32_t lb_maglev_prime(uint32_t n);
+
+/* The fixed seeds that make every tether-lb node build the same table
+ * and hash a client to the same slot. */
+#define LB_MAGLEV_SEED_OFFSET	0x6d61676c65763031ULL	/* "maglev01" */
+#define LB_MAGLEV_SEED_SKIP	0x6d61676c65763032ULL	/* "maglev02" */
+#define LB_KEY_SEED		0x746574686572306bULL	/* "tether0k" */
+
+/* ---- Persistence (persist.c) ---- */
+
+/*
+ * lb_persist_init - an empty table of at most max entries (1..
+ * LB_MAX_PERSIST) whose entries expire timeout_ms after their last use,
+ * keyed by client addresses masked to mask4 / mask6 bits, hashed with
+ * SipHash under key (random per process: clients choose the keys).
+ * Returns 0, -TETHER_EINVAL, -TETHER_ENOMEM.
+ */
+int lb_persist_init(struct lb_persist *p, size_t max, uint64_t timeout_ms,
+		    unsigned mask4, unsigned mask6,
+		    const struct tether_hash_key *key);
+void lb_persist_fini(struct lb_persist *p);
+
+/*
+ * lb_persist_key - the masked key of a client address. IPv4-mapped IPv6
+ * addresses count as IPv4. Returns 0 or -TETHER_EAFNOSUPPORT.
+ */
+int lb_persist_key(const struct lb_persist *p, const struct tether_addr *a,
+		   struct lb_pkey *out /* OUT */);
+
+/* A balancing key from a persistence key (same nodes, same value). */
+uint64_t lb_pkey_hash(const struct lb_pkey *k);
+
+/*
+ * lb_persist_lookup - the live entry for k, touched (moved to the head
+ * of the LRU list, last_used = now), or NULL. An expired entry found
+ * on the way is removed.
+ */
+struct lb_pentry *lb_persist_lookup(struct lb_persist *p,
+				    const struct lb_pkey *k, uint64_t now);
+
+/*
+ * lb_persist_insert - add an entry k -> backend (or re-point the
+ * existing one). When the table is full the least recently used entry
+ * is evicted. Returns the entry, or NULL when out of memory.
+ */
+struct lb_pentry *lb_persist_insert(struct lb_persist *p,
+				    const struct lb_pkey *k, uint32_t backend,
+				    uint64_t now);
+
+/* Remove one entry. */
+void lb_persist_remove(struct lb_persist *p, struct lb_pentry *e);
+
+/* Remove every entry idle for timeout_ms or more at now; returns how
+ * many. Cost: the number removed plus one. */
+size_t lb_persist_expire(struct lb_persist *p, uint64_t now);
+
+/*
+ * lb_select - the backend for a new connection of client at time now:
+ * its pinned backend while that one keeps pinned clients (UP, or
+ * DRAINING before its deadline), else a fresh pick from the pool, which
+ * is pinned at once (before any backend connection exists, so parallel
+ * connections of one client agree). p may be NULL (no persistence).
+ * excluded as for lb_pool_pick (retries); a retry re-pins.
+ * Returns NULL when no backend is usable.
+ */
+struct lb_backend *lb_select(struct lb_pool *pool, struct lb_persist *p,
+			     const struct tether_addr *client, uint64_t now,
+			     const unsigned char *excluded);
+
+#endif /* TETHER_LB_H */
