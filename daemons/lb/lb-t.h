@@ -222,4 +222,94 @@ struct lb_persist {
 	uint64_t evictions, expirations;
 };
 
+/* ------------------------------------------------------------------ */
+/* Runtime: the proxy                                                  */
+/* ------------------------------------------------------------------ */
+
+/* Bytes buffered per direction of a relayed connection. */
+#define LB_RELAY_BUF		(16u * 1024)
+/* Connections taken from one listener per readiness event. */
+#define LB_ACCEPT_BATCH		64
+/* How often expired persistence entries are swept, ms. */
+#define LB_SWEEP_MS		1000u
+
+struct lb_proxy;
+struct lb_session;
+
+struct lb_service {
+	const struct lb_conf_service *conf;
+	struct lb_proxy *px;
+	struct lb_pool pool;
+	struct lb_persist persist;
+	int has_persist;
+	unsigned conns;			/* active sessions */
+	uint64_t total_conns, refused;
+};
+
+struct lb_listener {
+	struct lb_service *svc;
+	struct tether_addr addr;	/* bound address, port included */
+	uint16_t port;			/* the port clients dial */
+	int fd;
+};
+
+/* A session's state; change it with session_set_state (proxy.c). */
+enum lb_sess_state {
+	LB_SESS_CONNECTING = 0,		/* backend connect in progress */
+	LB_SESS_RELAY,			/* both connected, bytes flow */
+	LB_SESS_STATE_MAX
+};
+
+/* How a session ended (the log line's end=). */
+enum lb_sess_end {
+	LB_END_CLOSED = 0,		/* both sides finished cleanly */
+	LB_END_CLIENT_ERROR,		/* reset or error on the client side */
+	LB_END_BACKEND_ERROR,		/* reset or error on the backend side */
+	LB_END_IDLE,			/* idle timeout */
+	LB_END_CONNECT_FAILED,		/* every backend tried failed */
+	LB_END_NO_BACKEND,		/* none usable */
+	LB_END_LIMIT,			/* a connection limit was reached */
+	LB_END_SHUTDOWN,		/* tether-lb is stopping */
+	LB_END_NOMEM,
+	LB_END_MAX
+};
+
+/* Half-close flags of a session. */
+#define LB_SESS_C_EOF	0x1u	/* client sent FIN */
+#define LB_SESS_B_EOF	0x2u	/* backend sent FIN */
+#define LB_SESS_C_SHUT	0x4u	/* we sent FIN to the client */
+#define LB_SESS_B_SHUT	0x8u	/* we sent FIN to the backend */
+
+struct lb_session {
+	struct lb_proxy *px;
+	struct lb_service *svc;
+	struct lb_backend *be;		/* NULL before the first pick */
+	enum lb_sess_state state;
+	unsigned flags;			/* LB_SESS_* */
+	int cfd, bfd;			/* -1 when closed */
+	uint16_t port;			/* the port the client dialled */
+	struct tether_addr client, baddr;
+	struct tether_ring c2b, b2c;
+	unsigned cev, bev;		/* interest registered per fd */
+	uint64_t start, last_activity;
+	uint64_t bytes_in, bytes_out;	/* client->backend, backend->client */
+	unsigned attempts;
+	unsigned char *tried;		/* one byte per backend */
+	struct tether_loop_timer *timer;
+	struct lb_session *prev, *next;
+};
+
+struct lb_proxy {
+	struct tether_loop *loop;
+	const struct lb_conf *conf;
+	struct lb_service *services;
+	size_t nservices;
+	struct lb_listener *listeners;
+	size_t nlisteners;
+	struct lb_session *sessions;	/* list of live sessions */
+	unsigned conns;
+	struct tether_hash_key key;	/* persistence tables' SipHash key */
+	struct tether_loop_timer *sweep;
+};
+
 #endif /* TETHER_LB_T_H */

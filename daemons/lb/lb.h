@@ -184,4 +184,24 @@ struct lb_backend *lb_select(struct lb_pool *pool, struct lb_persist *p,
 			     const struct tether_addr *client, uint64_t now,
 			     const unsigned char *excluded);
 
+/* ---- The proxy (proxy.c) ---- */
+
+/*
+ * lb_proxy_new - build the runtime of conf on loop: services with their
+ * pools and persistence tables, and a listening socket per service port
+ * (non-blocking, on the loop). conf must outlive the proxy. On failure
+ * errbuf gets a one-line reason ("listen 127.0.0.1:80 (service web):
+ * address already in use"). Returns 0 and *out, or -TETHER_ENOMEM, or
+ * the mapped errno of socket/bind/listen.
+ */
+int lb_proxy_new(struct lb_proxy **out /* OUT */, struct tether_loop *loop,
+		 const struct lb_conf *conf, char *errbuf, size_t errlen);
+
+/* Close every listener and session (each logged with end=shutdown) and
+ * free the proxy; NULL is a no-op. Not from a callback of its loop. */
+void lb_proxy_free(struct lb_proxy *px);
+
+const char *lb_sess_state_name(int state);
+const char *lb_sess_end_name(int end);
+
 #endif /* TETHER_LB_H */

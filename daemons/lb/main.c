@@ -4,17 +4,106 @@
  */
 #include "lb.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct tether_daemon_spec lb_spec = {
 	.name = "tether-lb",
 	.version = "0.1.0",
 	.default_conf = LB_DEFAULT_CONF,
 	.help = "  With no -f, " LB_DEFAULT_CONF " is read; tether-lb does "
-		"not start\n  without a configuration (see examples/lb.conf).\n",
+		"not start\n  without a configuration (see examples/lb.conf).\n"
+		"  Without -d it detaches and logs to syslog.\n",
 };
+
+static void
+on_stop(struct tether_loop *loop, int signo, void *ud)
+{
+	(void)ud;
+	tether_log_info("signal %d: stopping", signo);
+	tether_loop_stop(loop);
+}
+
+static void
+on_hup(struct tether_loop *loop, int signo, void *ud)
+{
+	(void)loop;
+	(void)signo;
+	(void)ud;
+	tether_log_warnx("SIGHUP: reload is not implemented yet; "
+			 "configuration unchanged");
+}
+
+/* Run conf until SIGINT or SIGTERM. Returns the exit status. */
+static int
+run(const struct lb_conf *conf, const struct tether_daemon_opts *o)
+{
+	struct tether_loop *loop = NULL;
+	struct lb_proxy *px = NULL;
+	struct tether_pidfile *pf = NULL;
+	char errbuf[256];
+	int err, status = 1;
+
+	tether_log_set_level(conf->log_level + o->verbose);
+	err = tether_loop_new(&loop, NULL);
+	if (err < 0) {
+		fprintf(stderr, "%s: event loop: %s\n", lb_spec.name,
+			tether_strerror(err));
+		return 1;
+	}
+	err = lb_proxy_new(&px, loop, conf, errbuf, sizeof(errbuf));
+	if (err < 0) {
+		/* Before detaching: the person starting us sees it. */
+		fprintf(stderr, "%s: %s\n", lb_spec.name, errbuf);
+		goto out;
+	}
+	if (!o->foreground && daemon(0, 0) < 0) {
+		tether_log_warn("daemon");
+		goto out;
+	}
+	if (conf->pidfile[0] != '\0') {
+		err = tether_pidfile_open(conf->pidfile, &pf, NULL, errbuf,
+					  sizeof(errbuf));
+		if (err < 0) {
+			tether_log_warnx("%s", errbuf);
+			goto out;
+		}
+	}
+	if (conf->user[0] != '\0') {
+		if (geteuid() != 0) {
+			tether_log_warnx("user %s: not root, keeping uid %u",
+					 conf->user, (unsigned)geteuid());
+		} else if (tether_priv_drop(conf->user, NULL, errbuf,
+					    sizeof(errbuf)) < 0) {
+			tether_log_warnx("%s", errbuf);
+			goto out;
+		}
+	}
+	(void)signal(SIGPIPE, SIG_IGN);
+	if (tether_loop_signal_add(loop, SIGTERM, on_stop, NULL) < 0 ||
+	    tether_loop_signal_add(loop, SIGINT, on_stop, NULL) < 0 ||
+	    tether_loop_signal_add(loop, SIGHUP, on_hup, NULL) < 0) {
+		tether_log_warnx("cannot install signal handlers");
+		goto out;
+	}
+	tether_log_info("started: %zu service(s), %zu listening socket(s)",
+			conf->nservices, px->nlisteners);
+	err = tether_loop_run(loop);
+	if (err < 0)
+		tether_log_warnx("event loop: %s", tether_strerror(err));
+	else
+		status = 0;
+out:
+	lb_proxy_free(px);
+	tether_loop_free(loop);
+	if (pf != NULL)
+		(void)tether_pidfile_remove(pf);
+	return status;
+}
 
 int
 main(int argc, char **argv)
@@ -54,7 +143,7 @@ main(int argc, char **argv)
 		lb_conf_free(conf);
 		return 0;
 	}
-	fprintf(stderr, "%s: the data path is not built yet\n", lb_spec.name);
+	err = run(conf, &o);
 	lb_conf_free(conf);
-	return 1;
+	return err;
 }

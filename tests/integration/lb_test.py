@@ -1,0 +1,493 @@
+#!/usr/bin/python3
+# lb_test.py - integration scenarios for tether-lb on loopback: the test
+# starts identify/echo backends (threads of this process) on 127.0.0.2..
+# and tether-lb on 127.0.0.1 with a generated configuration, drives
+# clients from many 127.x source addresses, and stops everything it
+# started. Usage: lb_test.py TETHER_LB CASE (see CASES at the bottom).
+import os
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+LB = None
+TIMEOUT = 5.0
+
+
+def fail(msg):
+    raise AssertionError(msg)
+
+
+def port_free(port, addrs=("127.0.0.1", "127.0.0.2", "127.0.0.3",
+                           "127.0.0.4")):
+    for a in addrs:
+        s = socket.socket()
+        try:
+            s.bind((a, port))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+
+
+def free_ports(n):
+    """n free ports (each free on every test address)."""
+    out = []
+    while len(out) < n:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        p = s.getsockname()[1]
+        s.close()
+        if p not in out and port_free(p):
+            out.append(p)
+    return out
+
+
+class Backend:
+    """Answers each connection with "NAME PORT\\n" (PORT: the port it was
+    reached on), then echoes until the client's FIN, then closes."""
+
+    def __init__(self, name, addr, ports):
+        self.name = name
+        self.addr = addr
+        self.servers = []
+        self.count = 0
+        self.lock = threading.Lock()
+        backend = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                with backend.lock:
+                    backend.count += 1
+                s = self.request
+                port = s.getsockname()[1]
+                try:
+                    s.sendall(("%s %d\n" % (backend.name, port)).encode())
+                    while True:
+                        d = s.recv(65536)
+                        if not d:
+                            break
+                        s.sendall(d)
+                    s.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        for p in ports:
+            srv = Server((addr, p), Handler)
+            t = threading.Thread(target=srv.serve_forever, daemon=True)
+            t.start()
+            self.servers.append(srv)
+
+    def stop(self):
+        for srv in self.servers:
+            srv.shutdown()
+            srv.server_close()
+        self.servers = []
+
+
+class Lb:
+    def __init__(self, conf_text):
+        self.dir = tempfile.mkdtemp(prefix="lb_test.")
+        self.conf = os.path.join(self.dir, "lb.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf_text)
+        self.log = open(os.path.join(self.dir, "stderr"), "w+")
+        self.proc = subprocess.Popen([LB, "-d", "-f", self.conf],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=self.log)
+
+    def wait_listening(self, port):
+        end = time.time() + TIMEOUT
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                fail("tether-lb exited: %s" % self.stderr())
+            # The log says when every listener is open.
+            if "started:" in self.stderr():
+                return
+            time.sleep(0.05)
+        fail("tether-lb did not start: %s" % self.stderr())
+
+    def stderr(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                fail("tether-lb did not stop on SIGTERM")
+        rc = self.proc.returncode
+        self.log.close()
+        if rc != 0:
+            fail("tether-lb exited with %d: %s" % (rc, self.stderr()))
+
+
+def connect(port, src="127.0.0.1"):
+    s = socket.socket()
+    s.settimeout(TIMEOUT)
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def read_line(s):
+    buf = b""
+    while not buf.endswith(b"\n"):
+        d = s.recv(1)
+        if not d:
+            fail("connection closed before the backend's line (%r)" % buf)
+        buf += d
+    return buf.decode().split()
+
+
+def ask(port, src="127.0.0.1"):
+    """(backend name, port the backend was reached on) for one
+    connection, closed cleanly afterwards."""
+    s = connect(port, src)
+    name, bport = read_line(s)
+    s.shutdown(socket.SHUT_WR)
+    if s.recv(1) != b"":
+        fail("expected EOF after the client's FIN")
+    s.close()
+    return name, int(bport)
+
+
+def src_addr(i):
+    return "127.0.%d.%d" % (1 + i // 250, 1 + i % 250)
+
+
+# ---------------------------------------------------------------- cases
+
+def case_balance():
+    """wrr with weights 1,1,2: exact shares; a large echo relayed whole
+    with half-close in both directions; a log line per connection."""
+    (p,) = free_ports(1)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(3)]
+    lb = Lb("""service web {
+    listen 127.0.0.1:%d tcp
+    balance wrr
+    backend b0 127.0.0.2:%d
+    backend b1 127.0.0.3:%d weight 1
+    backend b2 127.0.0.4:%d weight 2
+}
+""" % (p, p, p, p))
+    try:
+        lb.wait_listening(p)
+        counts = {}
+        for _ in range(40):
+            name, bport = ask(p)
+            counts[name] = counts.get(name, 0) + 1
+            if bport != p:
+                fail("backend reached on %d, not %d" % (bport, p))
+        if counts != {"b0": 10, "b1": 10, "b2": 20}:
+            fail("wrr shares %r, wanted 10/10/20" % counts)
+        # 1 MiB through the relay: everything comes back, in order, and
+        # the client's FIN reaches the backend (which then closes).
+        payload = os.urandom(1 << 20)
+        s = connect(p)
+        read_line(s)
+        got = []
+
+        def reader():
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                got.append(d)
+        t = threading.Thread(target=reader)
+        t.start()
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        t.join(TIMEOUT * 4)
+        s.close()
+        if b"".join(got) != payload:
+            fail("echo differs: %d bytes back of %d" %
+                 (len(b"".join(got)), len(payload)))
+        time.sleep(0.2)
+        log = lb.stderr()
+        if log.count("end=closed") != 41:
+            fail("expected 41 'end=closed' log lines:\n" + log)
+        if "in=1048576 out=1048588" not in log and \
+           "in=1048576 out=1048585" not in log:
+            fail("byte counts missing from the log:\n" + log)
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def persist_conf(p1, p2, extra=""):
+    return """service multi {
+    listen 127.0.0.1:%d tcp
+    listen 127.0.0.1:%d
+    balance rr
+    persist source timeout 10m
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    backend b2 127.0.0.4
+    %s
+}
+""" % (p1, p2, extra)
+
+
+def case_persist():
+    """One service on two ports, backends without a port: every client's
+    connections to either port reach one backend, on the dialled port;
+    many clients spread over all backends."""
+    p1, p2 = free_ports(2)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p1, p2])
+          for i in range(3)]
+    lb = Lb(persist_conf(p1, p2))
+    try:
+        lb.wait_listening(p1)
+        seen = {}
+        for i in range(60):
+            src = src_addr(i)
+            n1, q1 = ask(p1, src)
+            n2, q2 = ask(p2, src)
+            n3, q3 = ask(p1, src)
+            if not (n1 == n2 == n3):
+                fail("client %s: %s, %s, %s" % (src, n1, n2, n3))
+            if (q1, q2, q3) != (p1, p2, p1):
+                fail("backend ports %r, dialled %r" % ((q1, q2, q3),
+                                                       (p1, p2, p1)))
+            seen[n1] = seen.get(n1, 0) + 1
+        if sorted(seen) != ["b0", "b1", "b2"] or min(seen.values()) < 10:
+            fail("clients not spread: %r" % seen)
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def case_parallel():
+    """A client's first connections opened at the same moment (the pin
+    exists before any backend connect completes) land together."""
+    p1, p2 = free_ports(2)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p1, p2])
+          for i in range(3)]
+    lb = Lb(persist_conf(p1, p2))
+    try:
+        lb.wait_listening(p1)
+        spread = set()
+        for i in range(40):
+            src = src_addr(100 + i)
+            socks = []
+            for k in range(6):
+                s = socket.socket()
+                s.setblocking(False)
+                s.bind((src, 0))
+                try:
+                    s.connect(("127.0.0.1", p1 if k % 2 == 0 else p2))
+                except BlockingIOError:
+                    pass
+                socks.append(s)
+            names = set()
+            for s in socks:
+                s.settimeout(TIMEOUT)
+                names.add(read_line(s)[0])
+                s.close()
+            if len(names) != 1:
+                fail("client %s's parallel connections split: %r" %
+                     (src, names))
+            spread |= names
+        if len(spread) < 3:
+            fail("clients not spread: %r" % spread)
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def case_failure():
+    """A backend dies: new clients go elsewhere, its pinned clients
+    re-pin (and stay), other clients keep their backend; nothing hangs."""
+    p1, p2 = free_ports(2)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p1, p2])
+          for i in range(3)]
+    lb = Lb(persist_conf(p1, p2, "limits retries 2 connect-timeout 1s"))
+    try:
+        lb.wait_listening(p1)
+        pins = {}
+        for i in range(45):
+            pins[src_addr(i)] = ask(p1, src_addr(i))[0]
+        victims = [c for c, n in pins.items() if n == "b1"]
+        if len(victims) < 5:
+            fail("too few clients on b1: %r" % pins)
+        bs[1].stop()
+        t0 = time.time()
+        for c, n in pins.items():
+            now1 = ask(p2, c)[0]
+            now2 = ask(p1, c)[0]
+            if now1 == "b1" or now2 != now1:
+                fail("client %s: %s then %s after b1 died" % (c, now1, now2))
+            if n != "b1" and now1 != n:
+                fail("client %s moved from %s to %s" % (c, n, now1))
+        for i in range(30):
+            if ask(p1, src_addr(200 + i))[0] == "b1":
+                fail("a new client went to the dead backend")
+        if time.time() - t0 > 20:
+            fail("failover too slow")
+        time.sleep(0.2)
+        if "end=connect-failed" in lb.stderr():
+            fail("a connection failed although retries were possible")
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def case_limits():
+    """Per-service connection limit and idle timeout."""
+    (p,) = free_ports(1)
+    b = Backend("b0", "127.0.0.2", [p])
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2:%d
+    limits conns 2 idle-timeout 500ms
+}
+""" % (p, p))
+    try:
+        lb.wait_listening(p)
+        held = [connect(p), connect(p)]
+        for s in held:
+            read_line(s)
+        s3 = connect(p)
+        if s3.recv(100) != b"":
+            fail("a third connection was served past 'conns 2'")
+        s3.close()
+        # The two held connections are cut after 500 ms idle.
+        t0 = time.time()
+        for s in held:
+            if s.recv(100) != b"":
+                fail("idle connection got data")
+            s.close()
+        if time.time() - t0 > 3:
+            fail("idle timeout too late")
+        time.sleep(0.2)
+        log = lb.stderr()
+        if "end=limit" not in log or log.count("end=idle-timeout") != 2:
+            fail("log lacks end=limit / end=idle-timeout:\n" + log)
+        # Limits free up: a new connection is served again.
+        if ask(p)[0] != "b0":
+            fail("not served after the limit freed up")
+    finally:
+        lb.stop()
+        b.stop()
+
+
+def run_n(conf_text):
+    d = tempfile.mkdtemp(prefix="lb_test.")
+    path = os.path.join(d, "bad.conf")
+    with open(path, "w") as f:
+        f.write(conf_text)
+    r = subprocess.run([LB, "-n", "-f", path], capture_output=True,
+                       text=True, timeout=TIMEOUT)
+    return r, path
+
+
+def case_badconf():
+    """tether-lb -n: "configuration OK", or every error as
+    file:line:col with a non-zero status."""
+    r, path = run_n("service s { listen 127.0.0.1:5; backend a 127.0.0.2 }\n")
+    if r.returncode != 0 or r.stdout != "configuration OK\n":
+        fail("good config: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+    r, path = run_n("service s {\n"
+                    "    listen 127.0.0.1:70000\n"
+                    "    balance fastest\n"
+                    "    backend a 127.0.0.2 weight -1\n"
+                    "    persist source timeout 5x\n"
+                    "}\n")
+    want = [
+        "%s:2:12: error: ports must be 1..65535" % path,
+        "%s:3:13: error: unknown balance 'fastest'" % path,
+        "%s:4:32: error: weight must be 0..1000" % path,
+        "%s:5:28: error: 'timeout' expects a duration" % path,
+        "%s:1:9: error: service 's' has no listen" % path,
+        "%s:1:9: error: service 's' has no backend" % path,
+    ]
+    if r.returncode == 0 or "configuration OK" in r.stdout:
+        fail("bad config accepted: %r" % r.stdout)
+    for w in want:
+        if w not in r.stderr:
+            fail("missing %r in:\n%s" % (w, r.stderr))
+    r, path = run_n("service s { listen 127.0.0.1:5; backend a 127.0.0.2 }\n"
+                    "service s { }\n")
+    if r.returncode == 0 or \
+       "%s:2:9: error: duplicate service 's'" % path not in r.stderr:
+        fail("duplicate service: %r" % r.stderr)
+    r = subprocess.run([LB, "-n", "-f", "/nonexistent/lb.conf"],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    if r.returncode == 0 or "/nonexistent/lb.conf" not in r.stderr:
+        fail("missing file: %d %r" % (r.returncode, r.stderr))
+    r = subprocess.run([LB, "-x"], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    if r.returncode != 2 or "unknown option -x" not in r.stderr:
+        fail("-x: %d %r" % (r.returncode, r.stderr))
+    r = subprocess.run([LB, "-h"], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    if r.returncode != 0 or "-f" not in r.stdout:
+        fail("-h: %d %r" % (r.returncode, r.stdout))
+    # A port already taken: tether-lb says which and exits 1.
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    bp = blocker.getsockname()[1]
+    try:
+        d = tempfile.mkdtemp(prefix="lb_test.")
+        path = os.path.join(d, "lb.conf")
+        with open(path, "w") as f:
+            f.write("service s { listen 127.0.0.1:%d; backend a 127.0.0.2 }"
+                    % bp)
+        r = subprocess.run([LB, "-d", "-f", path], capture_output=True,
+                           text=True, timeout=TIMEOUT)
+        if r.returncode != 1 or \
+           ("listen 127.0.0.1:%d (service s): Address already in use" % bp
+                not in r.stderr):
+            fail("port in use: %d %r" % (r.returncode, r.stderr))
+    finally:
+        blocker.close()
+
+
+CASES = {
+    "balance": case_balance,
+    "persist": case_persist,
+    "parallel": case_parallel,
+    "failure": case_failure,
+    "limits": case_limits,
+    "badconf": case_badconf,
+}
+
+
+def main():
+    global LB
+    if len(sys.argv) != 3 or sys.argv[2] not in CASES:
+        sys.stderr.write("usage: lb_test.py TETHER_LB {%s}\n" %
+                         "|".join(CASES))
+        return 2
+    LB = sys.argv[1]
+    try:
+        CASES[sys.argv[2]]()
+    except AssertionError as e:
+        sys.stderr.write("FAIL %s: %s\n" % (sys.argv[2], e))
+        return 1
+    print("ok %s" % sys.argv[2])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
