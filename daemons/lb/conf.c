@@ -11,6 +11,7 @@
  *		persist source [mask /N4 [/N6]] [timeout DUR] [size N]
  *		backend NAME ADDR[:PORT] [weight N]
  *		check tcp [interval DUR] [timeout DUR] [rise N] [fall N]
+ *		      [port N]
  *		limits [conns N] [connect-timeout DUR] [idle-timeout DUR]
  *		       [retries N] [backlog N] [drain-timeout DUR]
  *	}
@@ -519,6 +520,8 @@ static const struct directive check_opts[] = {
 	  1, 100, 0 },
 	{ "fall", 1, 1, set_uint, offsetof(struct lb_conf_check, fall),
 	  1, 100, 0 },
+	{ "port", 1, 1, set_uint, offsetof(struct lb_conf_check, port),
+	  1, 65535, 0 },
 };
 
 static int
@@ -1048,11 +1051,14 @@ lb_conf_write(const struct lb_conf *conf, struct tether_buf *b)
 			W(tether_buf_printf(b, " weight %u\n", be->weight));
 		}
 		W(tether_buf_printf(b, "\tcheck %s interval %llums timeout "
-			"%llums rise %u fall %u\n",
+			"%llums rise %u fall %u",
 			s->check.type == LB_CHECK_TCP ? "tcp" : "none",
 			(unsigned long long)s->check.interval_ms,
 			(unsigned long long)s->check.timeout_ms,
 			s->check.rise, s->check.fall));
+		if (s->check.port != 0)
+			W(tether_buf_printf(b, " port %u", s->check.port));
+		W(tether_buf_append_str(b, "\n"));
 		W(tether_buf_printf(b, "\tlimits conns %u connect-timeout "
 			"%llums idle-timeout %llums retries %u backlog %u "
 			"drain-timeout %llums\n}\n", s->limits.max_conns,

@@ -86,12 +86,14 @@ struct lb_conf_persist {
 	unsigned size;			/* most entries */
 };
 
-/* check tcp [interval DUR] [timeout DUR] [rise N] [fall N] */
+/* check tcp [interval DUR] [timeout DUR] [rise N] [fall N] [port N] */
 struct lb_conf_check {
 	enum lb_check_type type;
 	uint64_t interval_ms;
 	uint64_t timeout_ms;
 	unsigned rise, fall;
+	unsigned port;			/* 0: the backend's port, else the
+					 * service's first listening port */
 };
 
 /* limits [conns N] [connect-timeout DUR] [idle-timeout DUR]
@@ -235,6 +237,33 @@ struct lb_persist {
 
 struct lb_proxy;
 struct lb_session;
+struct lb_check;
+
+/*
+ * A health check kind (the issue's "ops table": TCP connect now; the
+ * RPC NULL call and the FTP banner follow with the protocol helpers).
+ * start begins one probe of ck and returns 0 (the result comes later
+ * through lb_check_done) or a negative code (failed at once); abort
+ * drops a probe in flight without a result.
+ */
+struct lb_check_ops {
+	const char *name;
+	int (*start)(struct lb_check *ck);
+	void (*abort)(struct lb_check *ck);
+};
+
+/* One backend's active check. */
+struct lb_check {
+	struct lb_service *svc;
+	struct lb_backend *be;
+	const struct lb_check_ops *ops;
+	struct tether_addr addr;	/* where probes go */
+	struct tether_loop_timer *timer;
+	int fd;				/* the probe's socket, or -1 */
+	int in_flight;
+	uint64_t started;		/* ms, of the probe in flight */
+	char last_error[64];		/* why the last probe failed */
+};
 
 struct lb_service {
 	const struct lb_conf_service *conf;
@@ -242,6 +271,7 @@ struct lb_service {
 	struct lb_pool pool;
 	struct lb_persist persist;
 	int has_persist;
+	struct lb_check *checks;	/* one per backend, or NULL */
 	unsigned conns;			/* active sessions */
 	uint64_t total_conns, refused;
 };

@@ -184,6 +184,38 @@ struct lb_backend *lb_select(struct lb_pool *pool, struct lb_persist *p,
 			     const struct tether_addr *client, uint64_t now,
 			     const unsigned char *excluded);
 
+/* ---- Health (health.c) ---- */
+
+extern const struct lb_check_ops lb_check_ops_tcp;
+
+/*
+ * lb_health_result - count one check result (ok or not) for b, and
+ * move it between UP and DOWN: DOWN after fall consecutive failures,
+ * UP again after rise consecutive successes (a DRAINING backend keeps
+ * its state and only counts). Returns 1 when the state changed (the
+ * pool was updated), else 0.
+ */
+int lb_health_result(struct lb_pool *pool, struct lb_backend *b, int ok,
+		     unsigned rise, unsigned fall, uint64_t now);
+
+/*
+ * lb_health_start / lb_health_stop - run the active checks of svc
+ * (when its configuration asks for them) on loop: one timer per
+ * backend, the first probe at once. Start returns 0 or -TETHER_ENOMEM;
+ * stop releases everything and is harmless when nothing was started.
+ */
+int lb_health_start(struct lb_service *svc, struct tether_loop *loop);
+void lb_health_stop(struct lb_service *svc);
+
+/*
+ * lb_health_passive - a connection to b failed in the data path: with
+ * active checks configured this counts as a failed check (so a dead
+ * backend is taken out before its next probe); without them nothing
+ * would bring b back, so it is not marked down.
+ */
+void lb_health_passive(struct lb_service *svc, struct lb_backend *b,
+		       uint64_t now);
+
 /* ---- The proxy (proxy.c) ---- */
 
 /*

@@ -207,6 +207,8 @@ attempt_failed(struct lb_session *s)
 	if (s->be != NULL) {
 		s->be->connect_failures++;
 		s->tried[s->be->index] = 1;
+		lb_health_passive(s->svc, s->be,
+				  tether_loop_now(s->px->loop));
 	}
 	release_backend(s);
 }
@@ -652,6 +654,7 @@ lb_proxy_free(struct lb_proxy *px)
 		}
 	tether_free(px->listeners);
 	for (i = 0; i < px->nservices; i++) {
+		lb_health_stop(&px->services[i]);
 		if (px->services[i].has_persist)
 			lb_persist_fini(&px->services[i].persist);
 		lb_pool_fini(&px->services[i].pool);
@@ -741,6 +744,11 @@ lb_proxy_new(struct lb_proxy **out, struct tether_loop *loop,
 	err = tether_loop_timer_new(loop, sweep, px, &px->sweep);
 	if (err < 0)
 		goto fail;
+	for (i = 0; i < px->nservices; i++) {
+		err = lb_health_start(&px->services[i], loop);
+		if (err < 0)
+			goto fail;
+	}
 	(void)tether_loop_timer_arm(px->sweep, LB_SWEEP_MS, LB_SWEEP_MS);
 	*out = px;
 	return 0;

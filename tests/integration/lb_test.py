@@ -390,6 +390,54 @@ def case_limits():
         b.stop()
 
 
+def wait_log(lb, text, count=1, timeout=TIMEOUT):
+    end = time.time() + timeout
+    while time.time() < end:
+        if lb.stderr().count(text) >= count:
+            return
+        time.sleep(0.05)
+    fail("no %r in the log after %.1f s:\n%s" % (text, timeout, lb.stderr()))
+
+
+def case_health():
+    """check tcp: a stopped backend goes down after 'fall' probes and
+    gets no connection (not even a failed try); restarted, it comes
+    back after 'rise' probes and is used again."""
+    (p,) = free_ports(1)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(3)]
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    balance rr
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    backend b2 127.0.0.4
+    check tcp interval 100ms timeout 100ms rise 2 fall 2
+}
+""" % p)
+    try:
+        lb.wait_listening(p)
+        bs[1].stop()
+        wait_log(lb, "backend s/b1: down (2 checks failed, last: "
+                 "Connection refused)")
+        before = lb.stderr().count("tries=1 end=closed")
+        for _ in range(30):
+            if ask(p)[0] == "b1":
+                fail("a connection went to the down backend")
+        time.sleep(0.2)
+        if lb.stderr().count("tries=1 end=closed") != before + 30:
+            fail("connections needed retries while b1 was down:\n" +
+                 lb.stderr())
+        bs[1] = Backend("b1", "127.0.0.3", [p])
+        wait_log(lb, "backend s/b1: up (2 checks passed)")
+        names = [ask(p)[0] for _ in range(30)]
+        if names.count("b1") != 10:
+            fail("b1 back but got %d of 30" % names.count("b1"))
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
 def run_n(conf_text):
     d = tempfile.mkdtemp(prefix="lb_test.")
     path = os.path.join(d, "bad.conf")
@@ -469,6 +517,7 @@ CASES = {
     "parallel": case_parallel,
     "failure": case_failure,
     "limits": case_limits,
+    "health": case_health,
     "badconf": case_badconf,
 }
 

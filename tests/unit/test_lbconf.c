@@ -32,7 +32,7 @@ static const char full[] =
 	"\tbackend nfs1 10.0.0.11 weight 1\n"
 	"\tbackend nfs2 10.0.0.12:2049\n"
 	"\tbackend \"nfs 3\" [2001:db8::5] weight 0\n"
-	"\tcheck tcp interval 2s timeout 500ms rise 2 fall 3\n"
+	"\tcheck tcp interval 2s timeout 500ms rise 2 fall 3 port 2049\n"
 	"\tlimits conns 100 connect-timeout 1s idle-timeout 5m retries 1 "
 	"backlog 64 drain-timeout 1h\n"
 	"}\n"
@@ -91,6 +91,7 @@ test_full(void **state)
 	assert_int_equal(s->check.timeout_ms, 500);
 	assert_int_equal(s->check.rise, 2);
 	assert_int_equal(s->check.fall, 3);
+	assert_int_equal(s->check.port, 2049);
 	assert_int_equal(s->limits.max_conns, 100);
 	assert_int_equal(s->limits.connect_timeout_ms, 1000);
 	assert_int_equal(s->limits.idle_timeout_ms, 300000);
@@ -108,6 +109,7 @@ test_full(void **state)
 	assert_int_equal(s->persist.timeout_ms, LB_DEFAULT_PERSIST_TIMEOUT_MS);
 	assert_int_equal(s->persist.size, LB_DEFAULT_PERSIST_SIZE);
 	assert_int_equal(s->check.type, LB_CHECK_NONE);
+	assert_int_equal(s->check.port, 0);
 	assert_int_equal(s->limits.connect_timeout_ms,
 			 LB_DEFAULT_CONNECT_TIMEOUT_MS);
 	assert_int_equal(s->limits.retries, LB_DEFAULT_RETRIES);

@@ -403,6 +403,48 @@ test_maglev_alloc_failure(void **state)
 	lb_pool_fini(&pool);
 }
 
+/* rise/fall: DOWN after fall failures in a row, UP after rise
+ * successes in a row; a success or failure in between restarts the
+ * count; a DRAINING backend only counts. */
+static void
+test_health_rise_fall(void **state)
+{
+	struct lb_pool pool;
+	struct lb_backend *b;
+
+	(void)state;
+	pool_make(&pool, 2, &lb_ops_maglev, NULL);
+	b = &pool.backends[0];
+	assert_int_equal(lb_health_result(&pool, b, 0, 2, 3, 0), 0);
+	assert_int_equal(lb_health_result(&pool, b, 0, 2, 3, 0), 0);
+	assert_int_equal(lb_health_result(&pool, b, 1, 2, 3, 0), 0);
+	assert_int_equal(lb_health_result(&pool, b, 0, 2, 3, 0), 0);
+	assert_int_equal(lb_health_result(&pool, b, 0, 2, 3, 0), 0);
+	assert_int_equal(b->state, LB_BACKEND_UP);
+	assert_int_equal(lb_health_result(&pool, b, 0, 2, 3, 0), 1);
+	assert_int_equal(b->state, LB_BACKEND_DOWN);
+	/* The pool heard of it: Maglev no longer maps anything to b0. */
+	assert_int_equal(owner_count(pool.state, 0), 0);
+	assert_int_equal(lb_health_result(&pool, b, 0, 2, 3, 0), 0);
+	assert_int_equal(lb_health_result(&pool, b, 1, 2, 3, 0), 0);
+	assert_int_equal(lb_health_result(&pool, b, 0, 2, 3, 0), 0);
+	assert_int_equal(lb_health_result(&pool, b, 1, 2, 3, 0), 0);
+	assert_int_equal(b->state, LB_BACKEND_DOWN);
+	assert_int_equal(lb_health_result(&pool, b, 1, 2, 3, 0), 1);
+	assert_int_equal(b->state, LB_BACKEND_UP);
+	assert_true(owner_count(pool.state, 0) > 0);
+	assert_int_equal(lb_health_result(&pool, b, 1, 2, 3, 0), 0);
+	/* fall 1, rise 1: every result flips. */
+	assert_int_equal(lb_health_result(&pool, b, 0, 1, 1, 0), 1);
+	assert_int_equal(lb_health_result(&pool, b, 1, 1, 1, 0), 1);
+	/* Draining: failures do not take it down (nor successes up). */
+	assert_int_equal(lb_backend_set_state(&pool, b, LB_BACKEND_DRAINING,
+					      0, 0), 0);
+	assert_int_equal(lb_health_result(&pool, b, 0, 1, 1, 0), 0);
+	assert_int_equal(b->state, LB_BACKEND_DRAINING);
+	lb_pool_fini(&pool);
+}
+
 static void
 test_pool_args(void **state)
 {
@@ -438,6 +480,7 @@ main(void)
 		cmocka_unit_test(test_maglev_nodes_agree),
 		cmocka_unit_test(test_maglev_retry_and_empty),
 		cmocka_unit_test(test_maglev_alloc_failure),
+		cmocka_unit_test(test_health_rise_fall),
 		cmocka_unit_test(test_pool_args),
 	};
 
