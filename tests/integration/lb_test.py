@@ -80,6 +80,7 @@ class Backend:
         class Server(socketserver.ThreadingTCPServer):
             allow_reuse_address = True
             daemon_threads = True
+            request_queue_size = 256
 
         for p in ports:
             srv = Server((addr, p), Handler)
@@ -438,6 +439,111 @@ def case_health():
             b.stop()
 
 
+def case_connect_timeout():
+    """A backend that never answers the SYN (its accept queue is full):
+    after 'connect-timeout' the connection is retried on another
+    backend, and the bytes the client sent meanwhile arrive there
+    whole (nothing was sent to the first)."""
+    (p,) = free_ports(1)
+    hole = socket.socket()
+    hole.bind(("127.0.0.2", p))
+    hole.listen(0)
+    fillers = []
+    for _ in range(4):
+        f = socket.socket()
+        f.setblocking(False)
+        try:
+            f.connect(("127.0.0.2", p))
+        except BlockingIOError:
+            pass
+        fillers.append(f)
+    time.sleep(0.2)
+    b1 = Backend("b1", "127.0.0.3", [p])
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    balance rr
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    limits connect-timeout 300ms retries 1
+}
+""" % p)
+    try:
+        lb.wait_listening(p)
+        for i in range(6):
+            t0 = time.time()
+            s = connect(p)
+            msg = b"early data %d\n" % i
+            s.sendall(msg)
+            name = read_line(s)[0]
+            if name != "b1":
+                fail("served by %s" % name)
+            got = b""
+            while len(got) < len(msg):
+                d = s.recv(100)
+                if not d:
+                    break
+                got += d
+            if got != msg:
+                fail("early bytes: %r, wanted %r" % (got, msg))
+            s.close()
+            if time.time() - t0 > 2:
+                fail("a retried connection took %.1f s" % (time.time() - t0))
+        time.sleep(0.2)
+        log = lb.stderr()
+        if "tries=2 end=closed" not in log or "connect-failed" in log:
+            fail("no retry after a connect timeout in the log:\n" + log)
+    finally:
+        lb.stop()
+        b1.stop()
+        for f in fillers:
+            f.close()
+        hole.close()
+
+
+def case_slowloris():
+    """Clients that trickle a byte now and then hold connections but do
+    not slow down others: 100 slow clients, then 50 quick exchanges."""
+    (p,) = free_ports(1)
+    b = Backend("b0", "127.0.0.2", [p])
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+}
+""" % p)
+    slow = []
+    try:
+        lb.wait_listening(p)
+        for i in range(100):
+            s = connect(p, src_addr(i))
+            s.sendall(b"G")
+            slow.append(s)
+        t0 = time.time()
+        for i in range(50):
+            if ask(p, src_addr(300 + i))[0] != "b0":
+                fail("not served")
+        for s in slow:
+            s.sendall(b"E")
+        elapsed = time.time() - t0
+        if elapsed > 10:
+            fail("50 exchanges took %.1f s beside slow clients" % elapsed)
+        for s in slow:
+            read_line(s)
+            got = b""
+            while len(got) < 2:
+                d = s.recv(2 - len(got))
+                if not d:
+                    break
+                got += d
+            if got != b"GE":
+                fail("slow client's bytes lost: %r" % got)
+            s.close()
+    finally:
+        for s in slow:
+            s.close()
+        lb.stop()
+        b.stop()
+
+
 def run_n(conf_text):
     d = tempfile.mkdtemp(prefix="lb_test.")
     path = os.path.join(d, "bad.conf")
@@ -518,6 +624,8 @@ CASES = {
     "failure": case_failure,
     "limits": case_limits,
     "health": case_health,
+    "connect-timeout": case_connect_timeout,
+    "slowloris": case_slowloris,
     "badconf": case_badconf,
 }
 
