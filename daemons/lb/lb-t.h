@@ -272,6 +272,7 @@ struct lb_service {
 	struct lb_persist persist;
 	int has_persist;
 	struct lb_check *checks;	/* one per backend, or NULL */
+	struct lb_udp_flow *udp_head, *udp_tail; /* LRU, head: newest */
 	unsigned conns;			/* active sessions */
 	uint64_t total_conns, refused;
 };
@@ -329,7 +330,44 @@ struct lb_session {
 	struct lb_session *prev, *next;
 };
 
+/* ---- UDP ---- */
+
+#define LB_UDP_MAX_FLOWS	65536u	/* per process */
+#define LB_UDP_BATCH		64	/* datagrams per readiness event */
+#define LB_UDP_MAX_DGRAM	65536u
+
+struct lb_udp_listener {
+	struct lb_service *svc;
+	struct tether_addr addr;	/* bound address, port included */
+	uint16_t port;
+	uint32_t index;			/* part of the flow key */
+	int fd;
+};
+
+/* One client (address and port) on one UDP listener, relayed through a
+ * socket connected to its backend. */
+struct lb_udp_flow {
+	struct lb_udp_listener *ul;
+	struct lb_backend *be;
+	struct tether_addr client, baddr;
+	int fd;
+	uint64_t start, last_activity;
+	uint64_t bytes_in, bytes_out;	/* client->backend, backend->client */
+	struct lb_udp_flow *hnext;
+	struct lb_udp_flow *lru_prev, *lru_next;	/* in the service's */
+};
+
+struct lb_udp {
+	struct lb_udp_listener *listeners;
+	size_t nlisteners;
+	struct lb_udp_flow **buckets;
+	uint32_t nbuckets;		/* power of two */
+	size_t count;
+	unsigned char *buf;		/* one datagram */
+};
+
 struct lb_proxy {
+	struct lb_udp udp;
 	struct tether_loop *loop;
 	const struct lb_conf *conf;
 	struct lb_service *services;

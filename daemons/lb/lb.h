@@ -216,6 +216,20 @@ void lb_health_stop(struct lb_service *svc);
 void lb_health_passive(struct lb_service *svc, struct lb_backend *b,
 		       uint64_t now);
 
+/* ---- UDP flows (udp.c) ---- */
+
+/*
+ * lb_udp_open - a UDP socket on each udp port of every service of
+ * px->conf, on px->loop. Returns 0 or a negative code with errbuf set
+ * as lb_proxy_new does. lb_udp_close ends every flow (logged) and
+ * closes the sockets; harmless on a half-opened state.
+ */
+int lb_udp_open(struct lb_proxy *px, char *errbuf, size_t errlen);
+void lb_udp_close(struct lb_proxy *px);
+
+/* End the flows idle for their service's idle-timeout at now. */
+void lb_udp_expire(struct lb_proxy *px, uint64_t now);
+
 /* ---- The proxy (proxy.c) ---- */
 
 /*

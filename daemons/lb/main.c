@@ -90,8 +90,9 @@ run(const struct lb_conf *conf, const struct tether_daemon_opts *o)
 		tether_log_warnx("cannot install signal handlers");
 		goto out;
 	}
-	tether_log_info("started: %zu service(s), %zu listening socket(s)",
-			conf->nservices, px->nlisteners);
+	tether_log_info("started: %zu service(s), %zu TCP and %zu UDP "
+			"socket(s)", conf->nservices, px->nlisteners,
+			px->udp.nlisteners);
 	err = tether_loop_run(loop);
 	if (err < 0)
 		tether_log_warnx("event loop: %s", tether_strerror(err));

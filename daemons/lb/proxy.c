@@ -600,6 +600,7 @@ sweep(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
 	for (i = 0; i < px->nservices; i++)
 		if (px->services[i].has_persist)
 			(void)lb_persist_expire(&px->services[i].persist, now);
+	lb_udp_expire(px, now);
 }
 
 static int
@@ -646,6 +647,7 @@ lb_proxy_free(struct lb_proxy *px)
 		return;
 	while (px->sessions != NULL)
 		session_end(px->sessions, LB_END_SHUTDOWN);
+	lb_udp_close(px);
 	for (i = 0; i < px->nlisteners; i++)
 		if (px->listeners[i].fd >= 0) {
 			(void)tether_loop_fd_del(px->loop,
@@ -703,11 +705,6 @@ lb_proxy_new(struct lb_proxy **out, struct tether_loop *loop,
 
 			if (cl->protos & LB_PROTO_TCP)
 				nl += cl->port_hi - cl->port_lo + 1u;
-			if (cl->protos & LB_PROTO_UDP)
-				tether_log_warnx("service %s, line %u: udp "
-						 "is not relayed yet; "
-						 "ignored", conf->services[i].name,
-						 cl->line);
 		}
 	}
 	err = -TETHER_ENOMEM;
@@ -741,6 +738,9 @@ lb_proxy_new(struct lb_proxy **out, struct tether_loop *loop,
 					goto fail;
 			}
 		}
+	err = lb_udp_open(px, errbuf, errlen);
+	if (err < 0)
+		goto fail;
 	err = tether_loop_timer_new(loop, sweep, px, &px->sweep);
 	if (err < 0)
 		goto fail;

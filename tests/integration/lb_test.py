@@ -544,6 +544,88 @@ def case_slowloris():
         b.stop()
 
 
+class UdpBackend:
+    """Answers each datagram with "NAME:" + the datagram."""
+
+    def __init__(self, name, addr, port):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((addr, port))
+        self.name = name
+        self.stopped = False
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        self.sock.settimeout(0.1)
+        while not self.stopped:
+            try:
+                d, peer = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.sock.sendto(self.name.encode() + b":" + d, peer)
+
+    def stop(self):
+        self.stopped = True
+        self.t.join()
+        self.sock.close()
+
+
+def case_udp():
+    """UDP flows: replies come back from the frontend address; a
+    client's datagrams and its TCP connections share one backend
+    (one persistence group); idle flows end with a log line."""
+    (p,) = free_ports(1)
+    tcp = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(3)]
+    udp = [UdpBackend("b%d" % i, "127.0.0.%d" % (i + 2), p)
+           for i in range(3)]
+    lb = Lb("""service dns {
+    listen 127.0.0.1:%d tcp udp
+    balance rr
+    persist source timeout 1m
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    backend b2 127.0.0.4
+    limits idle-timeout 1s
+}
+""" % p)
+    try:
+        lb.wait_listening(p)
+        seen = set()
+        for i in range(30):
+            src = src_addr(i)
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.settimeout(TIMEOUT)
+            u.bind((src, 0))
+            names = set()
+            for k in range(3):
+                msg = b"q%d-%d" % (i, k)
+                u.sendto(msg, ("127.0.0.1", p))
+                d, peer = u.recvfrom(65536)
+                if peer != ("127.0.0.1", p):
+                    fail("reply from %r, not the frontend" % (peer,))
+                name, _, echo = d.partition(b":")
+                if echo != msg:
+                    fail("udp echo %r for %r" % (d, msg))
+                names.add(name.decode())
+            u.close()
+            tname = ask(p, src)[0]
+            if len(names) != 1 or tname not in names:
+                fail("client %s: udp %r, tcp %s" % (src, names, tname))
+            seen |= names
+        if len(seen) != 3:
+            fail("udp clients not spread: %r" % seen)
+        wait_log(lb, "proto=udp service=dns", 30, timeout=5)
+        log = lb.stderr()
+        if log.count("end=idle-timeout") < 30:
+            fail("idle flows not ended:\n" + log)
+    finally:
+        lb.stop()
+        for b in tcp + udp:
+            b.stop()
+
+
 def run_n(conf_text):
     d = tempfile.mkdtemp(prefix="lb_test.")
     path = os.path.join(d, "bad.conf")
@@ -626,6 +708,7 @@ CASES = {
     "health": case_health,
     "connect-timeout": case_connect_timeout,
     "slowloris": case_slowloris,
+    "udp": case_udp,
     "badconf": case_badconf,
 }
 
