@@ -7,3 +7,10 @@ foreach(case balance persist parallel failure limits health
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case})
 endforeach()
+
+# The example configuration shipped in examples/ stays valid.
+tether_test(integration.lb-example LABEL integration
+	COMMAND $<TARGET_FILE:tether-lb> -n -f
+		${PROJECT_SOURCE_DIR}/examples/lb.conf)
+set_tests_properties(integration.lb-example PROPERTIES
+	PASS_REGULAR_EXPRESSION "^configuration OK\n$")
