@@ -232,6 +232,8 @@ struct lb_persist {
 #define LB_RELAY_BUF		(16u * 1024)
 /* Connections taken from one listener per readiness event. */
 #define LB_ACCEPT_BATCH		64
+/* How long listeners pause when the process is out of fds, ms. */
+#define LB_ACCEPT_PAUSE_MS	100u
 /* How often expired persistence entries are swept, ms. */
 #define LB_SWEEP_MS		1000u
 
@@ -282,6 +284,7 @@ struct lb_listener {
 	struct tether_addr addr;	/* bound address, port included */
 	uint16_t port;			/* the port clients dial */
 	int fd;
+	int paused;			/* out of fds: not accepting */
 };
 
 /* A session's state; change it with session_set_state (proxy.c). */
@@ -378,6 +381,7 @@ struct lb_proxy {
 	unsigned conns;
 	struct tether_hash_key key;	/* persistence tables' SipHash key */
 	struct tether_loop_timer *sweep;
+	struct tether_loop_timer *resume;	/* re-enables paused listeners */
 };
 
 #endif /* TETHER_LB_T_H */

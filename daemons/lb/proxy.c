@@ -505,6 +505,33 @@ nomem:
 /* ------------------------------------------------------------------ */
 
 static void
+pause_listeners(struct lb_proxy *px)
+{
+	size_t i;
+
+	for (i = 0; i < px->nlisteners; i++)
+		if (px->listeners[i].fd >= 0 && !px->listeners[i].paused &&
+		    tether_loop_fd_mod(px->loop, px->listeners[i].fd, 0) == 0)
+			px->listeners[i].paused = 1;
+	(void)tether_loop_timer_arm(px->resume, LB_ACCEPT_PAUSE_MS, 0);
+}
+
+static void
+resume_listeners(struct tether_loop *loop, struct tether_loop_timer *t,
+		 void *ud)
+{
+	struct lb_proxy *px = ud;
+	size_t i;
+
+	(void)t;
+	for (i = 0; i < px->nlisteners; i++)
+		if (px->listeners[i].paused &&
+		    tether_loop_fd_mod(loop, px->listeners[i].fd,
+				       TETHER_LOOP_READ) == 0)
+			px->listeners[i].paused = 0;
+}
+
+static void
 listener_accept(struct tether_loop *loop, int lfd, unsigned events, void *ud)
 {
 	struct lb_listener *l = ud;
@@ -525,9 +552,15 @@ listener_accept(struct tether_loop *loop, int lfd, unsigned events, void *ud)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				tether_log_warn("accept (service %s)",
-						svc->conf->name);
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			/* Out of fds or memory: the pending connection
+			 * stays readable, and a level-triggered loop would
+			 * spin on it. Stop accepting for a moment. */
+			tether_log_warn("accept (service %s); pausing "
+					"listeners %ums", svc->conf->name,
+					LB_ACCEPT_PAUSE_MS);
+			pause_listeners(px);
 			return;
 		}
 		if (tether_addr_from_sockaddr(&client, (struct sockaddr *)&ss,
@@ -663,6 +696,7 @@ lb_proxy_free(struct lb_proxy *px)
 	}
 	tether_free(px->services);
 	tether_loop_timer_free(px->sweep);
+	tether_loop_timer_free(px->resume);
 	tether_free(px);
 }
 
@@ -739,6 +773,9 @@ lb_proxy_new(struct lb_proxy **out, struct tether_loop *loop,
 			}
 		}
 	err = lb_udp_open(px, errbuf, errlen);
+	if (err < 0)
+		goto fail;
+	err = tether_loop_timer_new(loop, resume_listeners, px, &px->resume);
 	if (err < 0)
 		goto fail;
 	err = tether_loop_timer_new(loop, sweep, px, &px->sweep);

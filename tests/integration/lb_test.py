@@ -96,15 +96,19 @@ class Backend:
 
 
 class Lb:
-    def __init__(self, conf_text):
+    def __init__(self, conf_text, nofile=None):
         self.dir = tempfile.mkdtemp(prefix="lb_test.")
         self.conf = os.path.join(self.dir, "lb.conf")
         with open(self.conf, "w") as f:
             f.write(conf_text)
         self.log = open(os.path.join(self.dir, "stderr"), "w+")
+        def limit():
+            if nofile is not None:
+                import resource
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         self.proc = subprocess.Popen([LB, "-d", "-f", self.conf],
                                      stdout=subprocess.DEVNULL,
-                                     stderr=self.log)
+                                     stderr=self.log, preexec_fn=limit)
 
     def wait_listening(self, port):
         end = time.time() + TIMEOUT
@@ -626,6 +630,55 @@ def case_udp():
             b.stop()
 
 
+def case_nofile():
+    """Out of file descriptors: tether-lb pauses accepting (a few log
+    lines, not a busy loop of them), and serves the waiting clients
+    once descriptors are free again."""
+    (p,) = free_ports(1)
+    b = Backend("b0", "127.0.0.2", [p])
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+}
+""" % p, nofile=24)
+    held = []
+    try:
+        lb.wait_listening(p)
+        for i in range(20):
+            s = connect(p)
+            held.append(s)
+        time.sleep(1.0)
+        log = lb.stderr()
+        n = log.count("Too many open files")
+        if n == 0 or n > 30:
+            fail("%d 'Too many open files' lines in 1 s:\n%s" % (n, log))
+        served = 0
+        for s in held:
+            s.settimeout(0.5)
+            try:
+                read_line(s)
+                served += 1
+            except (socket.timeout, AssertionError):
+                pass
+        if served == 0 or served == len(held):
+            fail("%d of %d held clients served with 24 fds" %
+                 (served, len(held)))
+        for s in held:
+            s.close()
+        held = []
+        # The queued clients were dropped by now or get served; new
+        # ones are served.
+        time.sleep(0.5)
+        for i in range(5):
+            if ask(p)[0] != "b0":
+                fail("not served after fds came back")
+    finally:
+        for s in held:
+            s.close()
+        lb.stop()
+        b.stop()
+
+
 def run_n(conf_text):
     d = tempfile.mkdtemp(prefix="lb_test.")
     path = os.path.join(d, "bad.conf")
@@ -709,6 +762,7 @@ CASES = {
     "connect-timeout": case_connect_timeout,
     "slowloris": case_slowloris,
     "udp": case_udp,
+    "nofile": case_nofile,
     "badconf": case_badconf,
 }
 
