@@ -4,7 +4,8 @@
  * tokenizer, then whole-file checks. A bad statement is reported and
  * skipped, so one run lists every mistake.
  *
- *	pidfile PATH; user NAME; max-conns N; log-level warn|info|debug
+ *	pidfile PATH; user NAME; control PATH; max-conns N;
+ *	log-level warn|info|debug
  *	service NAME {
  *		listen ADDR:PORT[-PORT] [tcp] [udp]
  *		balance rr|wrr|wlc|maglev
@@ -608,6 +609,8 @@ static const struct directive global_directives[] = {
 	  LB_PATH_MAX, 0 },
 	{ "user", 1, 1, set_string, offsetof(struct lb_conf, user), 0,
 	  LB_NAME_MAX, 0 },
+	{ "control", 1, 1, set_string, offsetof(struct lb_conf, control), 0,
+	  TETHER_ADDR_UNIX_PATH_MAX + 1, 0 },
 	{ "max-conns", 1, 1, set_uint, offsetof(struct lb_conf, max_conns),
 	  0, LB_MAX_CONNS, 0 },
 	{ "log-level", 1, 1, set_log_level, 0, 0, 0, 0 },
@@ -1011,6 +1014,11 @@ lb_conf_write(const struct lb_conf *conf, struct tether_buf *b)
 	if (conf->user[0] != '\0') {
 		W(tether_buf_append_str(b, "user "));
 		W(write_word(b, conf->user));
+		W(tether_buf_append_str(b, "\n"));
+	}
+	if (conf->control[0] != '\0') {
+		W(tether_buf_append_str(b, "control "));
+		W(write_word(b, conf->control));
 		W(tether_buf_append_str(b, "\n"));
 	}
 	W(tether_buf_printf(b, "max-conns %u\nlog-level %s\n",

@@ -21,25 +21,31 @@ int
 lb_health_result(struct lb_pool *pool, struct lb_backend *b, int ok,
 		 unsigned rise, unsigned fall, uint64_t now)
 {
+	uint64_t drain_ms;
+
 	if (ok) {
 		b->check_fail = 0;
 		if (b->check_ok < rise)
 			b->check_ok++;
-		if (b->state == LB_BACKEND_DOWN && b->check_ok >= rise) {
-			(void)lb_backend_set_state(pool, b, LB_BACKEND_UP, now,
-						   0);
-			return 1;
-		}
-		return 0;
+		if (!b->health_down || b->check_ok < rise)
+			return 0;
+		b->health_down = 0;
+	} else {
+		b->check_ok = 0;
+		if (b->check_fail < fall)
+			b->check_fail++;
+		if (b->health_down || b->check_fail < fall)
+			return 0;
+		b->health_down = 1;
 	}
-	b->check_ok = 0;
-	if (b->check_fail < fall)
-		b->check_fail++;
-	if (b->state == LB_BACKEND_UP && b->check_fail >= fall) {
-		(void)lb_backend_set_state(pool, b, LB_BACKEND_DOWN, now, 0);
-		return 1;
-	}
-	return 0;
+	/* Keep what is left of a drain's deadline (at least 1 ms: 0
+	 * would mean "no deadline"). */
+	drain_ms = 0;
+	if (b->drain_deadline != 0)
+		drain_ms = b->drain_deadline > now ?
+			b->drain_deadline - now : 1;
+	(void)lb_backend_admin(pool, b, b->admin, now, drain_ms);
+	return 1;
 }
 
 static void

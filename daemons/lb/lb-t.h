@@ -123,6 +123,7 @@ struct lb_conf_service {
 /* The whole file: globals and services. */
 struct lb_conf {
 	char pidfile[LB_PATH_MAX];	/* "" : none */
+	char control[LB_PATH_MAX];	/* control socket path, "": none */
 	char user[LB_NAME_MAX];		/* "" : keep the current user */
 	unsigned max_conns;		/* global limit, 0: none */
 	int log_level;			/* TETHER_LOG_* */
@@ -141,12 +142,22 @@ enum lb_backend_state {
 	LB_BACKEND_STATE_MAX
 };
 
+/* What the operator asked for (tetherctl); health is tracked apart. */
+enum lb_admin {
+	LB_ADMIN_ENABLED = 0,
+	LB_ADMIN_DRAINING,	/* keep pinned clients, take no new ones */
+	LB_ADMIN_DISABLED,	/* take nothing */
+	LB_ADMIN_MAX
+};
+
 struct lb_backend {
 	const struct lb_conf_backend *conf;	/* may be NULL in tests */
 	const char *name;
 	unsigned weight;
 	unsigned index;			/* position in its pool */
 	enum lb_backend_state state;	/* change with lb_backend_set_state */
+	enum lb_admin admin;		/* change with lb_backend_admin */
+	int health_down;		/* failed its checks */
 	uint64_t drain_deadline;	/* ms; 0: none */
 	/* counters */
 	unsigned conns;			/* active connections */
@@ -369,8 +380,22 @@ struct lb_udp {
 	unsigned char *buf;		/* one datagram */
 };
 
+/* A control connection: one command line in, a text answer out. */
+struct lb_ctl_conn {
+	struct lb_proxy *px;
+	int fd;
+	struct tether_buf in, out;
+	size_t sent;
+	struct lb_ctl_conn *next;
+};
+
+#define LB_CTL_MAX_LINE		1024
+#define LB_CTL_MAX_OUT		(16u << 20)
+
 struct lb_proxy {
 	struct lb_udp udp;
+	int ctl_fd;			/* control socket, -1: none */
+	struct lb_ctl_conn *ctl_conns;
 	struct tether_loop *loop;
 	const struct lb_conf *conf;
 	struct lb_service *services;

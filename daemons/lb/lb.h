@@ -103,12 +103,25 @@ struct lb_backend *lb_pool_pick(struct lb_pool *pool, uint64_t key,
 
 /*
  * lb_backend_set_state - the only way to change a backend's state (so
- * the algorithm hears of it). Draining sets drain_deadline to
- * now + drain_ms when drain_ms > 0. Returns lb_pool_update's result.
+ * the algorithm hears of it). DRAINING sets drain_deadline to
+ * now + drain_ms (0: no deadline), UP clears it, DOWN keeps it.
+ * Returns lb_pool_update's result.
  */
 int lb_backend_set_state(struct lb_pool *pool, struct lb_backend *b,
 			 enum lb_backend_state state, uint64_t now,
 			 uint64_t drain_ms);
+
+/*
+ * lb_backend_admin - the operator's wish for b (enable, drain with an
+ * optional deadline of drain_ms from now, disable). The state follows
+ * from it and from health: disabled or failing checks -> DOWN, else
+ * draining -> DRAINING, else UP. Returns lb_pool_update's result.
+ */
+int lb_backend_admin(struct lb_pool *pool, struct lb_backend *b,
+		     enum lb_admin admin, uint64_t now, uint64_t drain_ms);
+
+/* "enabled", "draining", "disabled"; "unknown" otherwise. */
+const char *lb_admin_name(int admin);
 
 /* Whether b may take a new client / keep a pinned one at time now. */
 int lb_backend_usable(const struct lb_backend *b);
@@ -189,11 +202,11 @@ struct lb_backend *lb_select(struct lb_pool *pool, struct lb_persist *p,
 extern const struct lb_check_ops lb_check_ops_tcp;
 
 /*
- * lb_health_result - count one check result (ok or not) for b, and
- * move it between UP and DOWN: DOWN after fall consecutive failures,
- * UP again after rise consecutive successes (a DRAINING backend keeps
- * its state and only counts). Returns 1 when the state changed (the
- * pool was updated), else 0.
+ * lb_health_result - count one check result (ok or not) for b: its
+ * health goes down after fall consecutive failures and up again after
+ * rise consecutive successes, and its state follows (as in
+ * lb_backend_admin: a disabled backend stays DOWN, a draining one
+ * DRAINING while healthy). Returns 1 when the health changed, else 0.
  */
 int lb_health_result(struct lb_pool *pool, struct lb_backend *b, int ok,
 		     unsigned rise, unsigned fall, uint64_t now);
@@ -229,6 +242,28 @@ void lb_udp_close(struct lb_proxy *px);
 
 /* End the flows idle for their service's idle-timeout at now. */
 void lb_udp_expire(struct lb_proxy *px, uint64_t now);
+
+/* ---- Control socket (ctl.c) ---- */
+
+/*
+ * lb_ctl_open - listen on the AF_UNIX stream socket path (a stale
+ * socket file there is replaced; mode 0660) for tetherctl's commands.
+ * Returns 0 or a negative code with errbuf set. lb_ctl_close closes it
+ * and every control connection; harmless when nothing is open.
+ */
+int lb_ctl_open(struct lb_proxy *px, const char *path, char *errbuf,
+		size_t errlen);
+void lb_ctl_close(struct lb_proxy *px);
+
+/*
+ * lb_ctl_exec - run one command line (the control protocol: "show
+ * services", "show backends [SERVICE]", "show persist SERVICE",
+ * "drain SERVICE/BACKEND [DURATION]", "enable SERVICE/BACKEND",
+ * "disable SERVICE/BACKEND") and append the answer to out: text lines,
+ * "ok" for a change, or one line starting "error: ". Returns 0, or
+ * -TETHER_ENOSPC / -TETHER_ENOMEM when out could not hold the answer.
+ */
+int lb_ctl_exec(struct lb_proxy *px, const char *line, struct tether_buf *out);
 
 /* ---- The proxy (proxy.c) ---- */
 

@@ -678,6 +678,7 @@ lb_proxy_free(struct lb_proxy *px)
 
 	if (px == NULL)
 		return;
+	lb_ctl_close(px);
 	while (px->sessions != NULL)
 		session_end(px->sessions, LB_END_SHUTDOWN);
 	lb_udp_close(px);
@@ -715,6 +716,7 @@ lb_proxy_new(struct lb_proxy **out, struct tether_loop *loop,
 		return -TETHER_ENOMEM;
 	px->loop = loop;
 	px->conf = conf;
+	px->ctl_fd = -1;
 	err = tether_hash_key_random(&px->key);
 	if (err < 0) {
 		snprintf(errbuf, errlen, "random hash key: %s",
@@ -778,6 +780,11 @@ lb_proxy_new(struct lb_proxy **out, struct tether_loop *loop,
 	err = tether_loop_timer_new(loop, resume_listeners, px, &px->resume);
 	if (err < 0)
 		goto fail;
+	if (conf->control[0] != '\0') {
+		err = lb_ctl_open(px, conf->control, errbuf, errlen);
+		if (err < 0)
+			goto fail;
+	}
 	err = tether_loop_timer_new(loop, sweep, px, &px->sweep);
 	if (err < 0)
 		goto fail;

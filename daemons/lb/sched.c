@@ -22,6 +22,20 @@ lb_backend_state_name(int state)
 	return backend_state_names[state];
 }
 
+static const char *const admin_names[LB_ADMIN_MAX] = {
+	[LB_ADMIN_ENABLED] = "enabled",
+	[LB_ADMIN_DRAINING] = "draining",
+	[LB_ADMIN_DISABLED] = "disabled",
+};
+
+const char *
+lb_admin_name(int admin)
+{
+	if (admin < 0 || admin >= LB_ADMIN_MAX)
+		return "unknown";
+	return admin_names[admin];
+}
+
 int
 lb_backend_usable(const struct lb_backend *b)
 {
@@ -255,8 +269,27 @@ lb_backend_set_state(struct lb_pool *pool, struct lb_backend *b,
 	TETHER_BUG_ON(state >= LB_BACKEND_STATE_MAX);
 	TETHER_BUG_ON(b < pool->backends || b >= pool->backends + pool->n);
 	b->state = state;
-	b->drain_deadline = 0;
-	if (state == LB_BACKEND_DRAINING && drain_ms > 0)
-		b->drain_deadline = now + drain_ms;
+	/* DOWN keeps a drain's deadline for when health comes back. */
+	if (state == LB_BACKEND_UP)
+		b->drain_deadline = 0;
+	else if (state == LB_BACKEND_DRAINING)
+		b->drain_deadline = drain_ms > 0 ? now + drain_ms : 0;
 	return lb_pool_update(pool);
+}
+
+int
+lb_backend_admin(struct lb_pool *pool, struct lb_backend *b,
+		 enum lb_admin admin, uint64_t now, uint64_t drain_ms)
+{
+	enum lb_backend_state st;
+
+	TETHER_BUG_ON(admin >= LB_ADMIN_MAX);
+	b->admin = admin;
+	if (admin == LB_ADMIN_DISABLED || b->health_down)
+		st = LB_BACKEND_DOWN;
+	else if (admin == LB_ADMIN_DRAINING)
+		st = LB_BACKEND_DRAINING;
+	else
+		st = LB_BACKEND_UP;
+	return lb_backend_set_state(pool, b, st, now, drain_ms);
 }

@@ -3,7 +3,8 @@
 # starts identify/echo backends (threads of this process) on 127.0.0.2..
 # and tether-lb on 127.0.0.1 with a generated configuration, drives
 # clients from many 127.x source addresses, and stops everything it
-# started. Usage: lb_test.py TETHER_LB CASE (see CASES at the bottom).
+# started. Usage: lb_test.py TETHER_LB CASE [TETHERCTL] (see CASES at
+# the bottom).
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ import threading
 import time
 
 LB = None
+CTL = None
 TIMEOUT = 5.0
 
 
@@ -679,6 +681,95 @@ def case_nofile():
         b.stop()
 
 
+def ctl(sock, *args, status=0):
+    r = subprocess.run([CTL, "-s", sock] + list(args), capture_output=True,
+                       text=True, timeout=TIMEOUT)
+    if r.returncode != status:
+        fail("tetherctl %s: status %d, wanted %d: %r %r" %
+             (" ".join(args), r.returncode, status, r.stdout, r.stderr))
+    return r.stdout
+
+
+def case_drain():
+    """tetherctl on the control socket: draining keeps pinned clients and
+    sends new ones elsewhere, a drain deadline moves the pinned ones,
+    enable and disable take effect at once; show commands report."""
+    (p,) = free_ports(1)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(2)]
+    d = tempfile.mkdtemp(prefix="lb_test.")
+    sock = os.path.join(d, "ctl.sock")
+    lb = Lb("""control %s
+service s {
+    listen 127.0.0.1:%d
+    balance rr
+    persist source timeout 10m
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+}
+""" % (sock, p))
+    try:
+        lb.wait_listening(p)
+        pins = {src_addr(i): ask(p, src_addr(i))[0] for i in range(20)}
+        on_b0 = [c for c, n in pins.items() if n == "b0"]
+        if len(on_b0) != 10:
+            fail("rr pins: %r" % pins)
+        if ctl(sock, "drain", "s/b0") != "ok\n":
+            fail("drain not ok")
+        out = ctl(sock, "show", "backends", "s")
+        if "backend s/b0 state=draining admin=draining" not in out or \
+           "backend s/b1 state=up admin=enabled" not in out:
+            fail("show backends:\n" + out)
+        for c in on_b0:
+            if ask(p, c)[0] != "b0":
+                fail("a pinned client left a draining backend")
+        for i in range(20):
+            if ask(p, src_addr(50 + i))[0] != "b1":
+                fail("a new client went to a draining backend")
+        out = ctl(sock, "show", "persist", "s")
+        if out.count("\n") != 40 or \
+           "persist s %s/32 backend=b0 idle=" % on_b0[0] not in out:
+            fail("show persist:\n" + out)
+        out = ctl(sock, "show", "services")
+        if not out.startswith("service s balance=rr conns=0 total=50 "
+                              "refused=0 persist=40"):
+            fail("show services: " + out)
+        # A deadline: after it the pinned clients move.
+        ctl(sock, "drain", "s/b0", "300ms")
+        time.sleep(0.5)
+        for c in on_b0:
+            if ask(p, c)[0] != "b1":
+                fail("a pinned client stayed past the drain deadline")
+        ctl(sock, "enable", "s/b0")
+        names = [ask(p, src_addr(100 + i))[0] for i in range(10)]
+        if names.count("b0") != 5:
+            fail("enabled b0 got %d of 10 new clients" % names.count("b0"))
+        ctl(sock, "disable", "s/b1")
+        for c in pins:
+            if ask(p, c)[0] != "b0":
+                fail("a client reached a disabled backend")
+        if "state=down admin=disabled" not in ctl(sock, "show", "backends"):
+            fail("disabled backend not shown down")
+        out = ctl(sock, "frob", status=1)
+        if out != "error: unknown command 'frob' (show, drain, enable, " \
+                  "disable)\n":
+            fail("unknown command: %r" % out)
+        if ctl(sock, "drain", "s/zz", status=1) != \
+           "error: no backend 'zz' in service 's'\n":
+            fail("unknown backend")
+        if not ctl(sock, "show", "persist", "x", status=1).startswith(
+                "error: no service 'x'"):
+            fail("unknown service")
+        log = lb.stderr()
+        if "control: backend s/b0 draining (state draining)" not in log:
+            fail("control actions not logged:\n" + log)
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+    if os.path.exists(sock):
+        fail("control socket left behind")
+
+
 def run_n(conf_text):
     d = tempfile.mkdtemp(prefix="lb_test.")
     path = os.path.join(d, "bad.conf")
@@ -763,17 +854,20 @@ CASES = {
     "slowloris": case_slowloris,
     "udp": case_udp,
     "nofile": case_nofile,
+    "drain": case_drain,
     "badconf": case_badconf,
 }
 
 
 def main():
-    global LB
-    if len(sys.argv) != 3 or sys.argv[2] not in CASES:
-        sys.stderr.write("usage: lb_test.py TETHER_LB {%s}\n" %
+    global LB, CTL
+    if len(sys.argv) not in (3, 4) or sys.argv[2] not in CASES:
+        sys.stderr.write("usage: lb_test.py TETHER_LB {%s} [TETHERCTL]\n" %
                          "|".join(CASES))
         return 2
     LB = sys.argv[1]
+    if len(sys.argv) == 4:
+        CTL = sys.argv[3]
     try:
         CASES[sys.argv[2]]()
     except AssertionError as e:

@@ -21,6 +21,7 @@ static const char full[] =
 	"# globals\n"
 	"pidfile /run/tether-lb.pid\n"
 	"user _tether; max-conns 5000\n"
+	"control /run/tether-lb.sock\n"
 	"log-level debug\n"
 	"service nfs {\n"
 	"\tlisten 192.0.2.10:111 tcp udp\n"
@@ -49,6 +50,7 @@ test_full(void **state)
 	assert_int_equal(load(full, &c, NULL), 0);
 	assert_string_equal(c->pidfile, "/run/tether-lb.pid");
 	assert_string_equal(c->user, "_tether");
+	assert_string_equal(c->control, "/run/tether-lb.sock");
 	assert_int_equal(c->max_conns, 5000);
 	assert_int_equal(c->log_level, TETHER_LOG_DEBUG);
 	assert_int_equal(c->nservices, 2);
@@ -62,7 +64,7 @@ test_full(void **state)
 	assert_int_equal(s->listens[2].protos, LB_PROTO_TCP); /* default */
 	assert_int_equal(s->listens[2].port_lo, 20048);
 	assert_int_equal(s->listens[2].port_hi, 20050);
-	assert_int_equal(s->listens[2].line, 8);
+	assert_int_equal(s->listens[2].line, 9);
 	assert_int_equal(s->listens[2].col, 9);
 	assert_int_equal(s->listens[3].addr.ss.ss_family, AF_INET6);
 	assert_int_equal(s->listens[3].protos, LB_PROTO_UDP);
@@ -292,6 +294,10 @@ test_errors(void **state)
 		  "'loud'" },
 		{ "pidfile ''",
 		  "t.conf:1:9: error: 'pidfile' takes 1..1023 bytes" },
+		{ "control /tmp/0123456789012345678901234567890123456789"
+		  "0123456789012345678901234567890123456789012345678901234567"
+		  "89abcde",
+		  "t.conf:1:9: error: 'control' takes 1..107 bytes" },
 		{ "user a b",
 		  "t.conf:1:8: error: too many arguments to 'user'" },
 		{ "{ }",
@@ -470,6 +476,8 @@ test_write(void **state)
 	tether_buf_init(&t2, 1 << 20);
 	assert_int_equal(load(full, &c, NULL), 0);
 	assert_int_equal(lb_conf_write(c, &t1), 0);
+	assert_non_null(strstr((const char *)t1.data,
+			       "control /run/tether-lb.sock\n"));
 	assert_non_null(strstr((const char *)t1.data,
 			       "\tbackend 'nfs 3' [2001:db8::5] weight 0\n"));
 	assert_non_null(strstr((const char *)t1.data,

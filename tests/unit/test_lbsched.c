@@ -437,11 +437,34 @@ test_health_rise_fall(void **state)
 	/* fall 1, rise 1: every result flips. */
 	assert_int_equal(lb_health_result(&pool, b, 0, 1, 1, 0), 1);
 	assert_int_equal(lb_health_result(&pool, b, 1, 1, 1, 0), 1);
-	/* Draining: failures do not take it down (nor successes up). */
-	assert_int_equal(lb_backend_set_state(&pool, b, LB_BACKEND_DRAINING,
-					      0, 0), 0);
-	assert_int_equal(lb_health_result(&pool, b, 0, 1, 1, 0), 0);
+	/* Admin and health combine: disabled stays DOWN whatever the
+	 * checks say; a draining backend that fails goes DOWN (its pinned
+	 * clients must move) and comes back DRAINING, deadline kept. */
+	assert_int_equal(lb_backend_admin(&pool, b, LB_ADMIN_DISABLED, 0, 0),
+			 0);
+	assert_int_equal(b->state, LB_BACKEND_DOWN);
+	assert_int_equal(lb_health_result(&pool, b, 1, 1, 1, 0), 0);
+	assert_int_equal(b->state, LB_BACKEND_DOWN);
+	assert_int_equal(lb_backend_admin(&pool, b, LB_ADMIN_DRAINING, 100,
+					  5000), 0);
 	assert_int_equal(b->state, LB_BACKEND_DRAINING);
+	assert_int_equal(b->drain_deadline, 5100);
+	assert_int_equal(lb_health_result(&pool, b, 0, 1, 1, 200), 1);
+	assert_int_equal(b->state, LB_BACKEND_DOWN);
+	assert_int_equal(lb_health_result(&pool, b, 1, 1, 1, 300), 1);
+	assert_int_equal(b->state, LB_BACKEND_DRAINING);
+	assert_int_equal(b->drain_deadline, 5100);
+	assert_int_equal(lb_backend_admin(&pool, b, LB_ADMIN_ENABLED, 400, 0),
+			 0);
+	assert_int_equal(b->state, LB_BACKEND_UP);
+	assert_int_equal(b->drain_deadline, 0);
+	/* Health down while enabled, then enabled again: still DOWN. */
+	assert_int_equal(lb_health_result(&pool, b, 0, 1, 1, 500), 1);
+	assert_int_equal(lb_backend_admin(&pool, b, LB_ADMIN_ENABLED, 600, 0),
+			 0);
+	assert_int_equal(b->state, LB_BACKEND_DOWN);
+	assert_string_equal(lb_admin_name(LB_ADMIN_DRAINING), "draining");
+	assert_string_equal(lb_admin_name(LB_ADMIN_MAX), "unknown");
 	lb_pool_fini(&pool);
 }
 
