@@ -15,6 +15,7 @@
  *		      [port N]
  *		limits [conns N] [connect-timeout DUR] [idle-timeout DUR]
  *		       [retries N] [backlog N] [drain-timeout DUR]
+ *		proxy-protocol v2|off
  *	}
  */
 #include "lb.h"
@@ -576,6 +577,26 @@ set_limits(struct parser *p, void *obj, const struct directive *d,
 		      TETHER_ARRAY_SIZE(limits_opts), args, 0, n);
 }
 
+static int
+set_proxy_protocol(struct parser *p, void *obj, const struct directive *d,
+		   const struct tether_conf_token *const *args, int n)
+{
+	struct lb_conf_service *s = obj;
+
+	(void)d;
+	(void)n;
+	if (strcmp(args[0]->text, "v2") == 0) {
+		s->proxy_v2 = 1;
+		return 0;
+	}
+	if (strcmp(args[0]->text, "off") == 0) {
+		s->proxy_v2 = 0;
+		return 0;
+	}
+	return tether_conf_error(p->c, args[0], "proxy-protocol is 'v2' or "
+				 "'off', not '%s'", args[0]->text);
+}
+
 static const struct directive service_directives[] = {
 	{ "listen", 1, 3, set_listen, 0, 0, 0, 1 },
 	{ "balance", 1, 1, set_balance, 0, 0, 0, 0 },
@@ -583,6 +604,7 @@ static const struct directive service_directives[] = {
 	{ "backend", 2, 4, set_backend, 0, 0, 0, 1 },
 	{ "check", 1, ARGS_MAX, set_check, 0, 0, 0, 0 },
 	{ "limits", 2, ARGS_MAX, set_limits, 0, 0, 0, 0 },
+	{ "proxy-protocol", 1, 1, set_proxy_protocol, 0, 0, 0, 0 },
 };
 
 static int
@@ -1069,11 +1091,14 @@ lb_conf_write(const struct lb_conf *conf, struct tether_buf *b)
 		W(tether_buf_append_str(b, "\n"));
 		W(tether_buf_printf(b, "\tlimits conns %u connect-timeout "
 			"%llums idle-timeout %llums retries %u backlog %u "
-			"drain-timeout %llums\n}\n", s->limits.max_conns,
+			"drain-timeout %llums\n", s->limits.max_conns,
 			(unsigned long long)s->limits.connect_timeout_ms,
 			(unsigned long long)s->limits.idle_timeout_ms,
 			s->limits.retries, s->limits.backlog,
 			(unsigned long long)s->limits.drain_timeout_ms));
+		if (s->proxy_v2)
+			W(tether_buf_append_str(b, "\tproxy-protocol v2\n"));
+		W(tether_buf_append_str(b, "}\n"));
 	}
 #undef W
 	return 0;

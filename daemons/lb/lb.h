@@ -243,6 +243,23 @@ void lb_udp_close(struct lb_proxy *px);
 /* End the flows idle for their service's idle-timeout at now. */
 void lb_udp_expire(struct lb_proxy *px, uint64_t now);
 
+/* ---- PROXY protocol (proxyproto.c) ---- */
+
+/* Longest header lb_proxy_v2_header writes. */
+#define LB_PROXY_V2_MAX 52
+
+/*
+ * lb_proxy_v2_header - a PROXY protocol v2 header for a TCP connection
+ * from src to dst (the client and the frontend address it dialled):
+ * TCP over IPv4 when both are IPv4, TCP over IPv6 otherwise (an IPv4
+ * address mapped as ::ffff:a.b.c.d), LOCAL for other families. out has
+ * size bytes (at least LB_PROXY_V2_MAX). Returns the header's length,
+ * or -TETHER_ENOSPC.
+ */
+int lb_proxy_v2_header(const struct tether_addr *src,
+		       const struct tether_addr *dst, unsigned char *out,
+		       size_t size);
+
 /* ---- Control socket (ctl.c) ---- */
 
 /*

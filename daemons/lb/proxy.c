@@ -282,12 +282,32 @@ session_relay(struct lb_session *s)
 		session_end(s, LB_END_NOMEM);
 		return -1;
 	}
+	if (s->svc->conf->proxy_v2) {
+		unsigned char hdr[LB_PROXY_V2_MAX];
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		struct tether_addr dst;
+		int n;
+
+		/* The frontend address the client dialled. */
+		if (getsockname(s->cfd, (struct sockaddr *)&ss, &len) < 0 ||
+		    tether_addr_from_sockaddr(&dst, (struct sockaddr *)&ss,
+					      len) < 0) {
+			session_end(s, LB_END_CLIENT_ERROR);
+			return -1;
+		}
+		n = lb_proxy_v2_header(&s->client, &dst, hdr, sizeof(hdr));
+		TETHER_BUG_ON(n < 0);
+		(void)tether_ring_write(&s->c2b, hdr, (size_t)n);
+	}
 	s->state = LB_SESS_RELAY;
 	s->last_activity = tether_loop_now(s->px->loop);
 	(void)tether_loop_timer_arm(s->timer,
 				    s->svc->conf->limits.idle_timeout_ms, 0);
 	if (set_interest(s, s->cfd, &s->cev, TETHER_LOOP_READ) < 0 ||
-	    set_interest(s, s->bfd, &s->bev, TETHER_LOOP_READ) < 0) {
+	    set_interest(s, s->bfd, &s->bev, TETHER_LOOP_READ |
+			 (tether_ring_len(&s->c2b) ? TETHER_LOOP_WRITE : 0))
+	    < 0) {
 		session_end(s, LB_END_NOMEM);
 		return -1;
 	}

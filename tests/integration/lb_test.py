@@ -50,11 +50,36 @@ def free_ports(n):
     return out
 
 
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        d = s.recv(n - len(buf))
+        if not d:
+            raise OSError("short PROXY header")
+        buf += d
+    return buf
+
+
+def read_proxy_v2(s):
+    """Parse a PROXY v2 header off s: "PROXY src sport dst dport\n"."""
+    h = recv_exact(s, 16)
+    if h[:12] != b"\r\n\r\n\x00\r\nQUIT\n" or h[12] != 0x21:
+        return "BADPROXY %r\n" % h
+    body = recv_exact(s, int.from_bytes(h[14:16], "big"))
+    if h[13] == 0x11:
+        return "PROXY %s %d %s %d\n" % (
+            socket.inet_ntop(socket.AF_INET, body[0:4]),
+            int.from_bytes(body[8:10], "big"),
+            socket.inet_ntop(socket.AF_INET, body[4:8]),
+            int.from_bytes(body[10:12], "big"))
+    return "PROXY6 %r\n" % body
+
+
 class Backend:
     """Answers each connection with "NAME PORT\\n" (PORT: the port it was
     reached on), then echoes until the client's FIN, then closes."""
 
-    def __init__(self, name, addr, ports):
+    def __init__(self, name, addr, ports, proxy_v2=False):
         self.name = name
         self.addr = addr
         self.servers = []
@@ -69,6 +94,8 @@ class Backend:
                 s = self.request
                 port = s.getsockname()[1]
                 try:
+                    if proxy_v2:
+                        s.sendall(read_proxy_v2(s).encode())
                     s.sendall(("%s %d\n" % (backend.name, port)).encode())
                     while True:
                         d = s.recv(65536)
@@ -770,6 +797,41 @@ service s {
         fail("control socket left behind")
 
 
+def case_proxyv2():
+    """proxy-protocol v2: the backend reads the client's address and
+    port and the frontend address first, then the client's bytes."""
+    (p,) = free_ports(1)
+    b = Backend("b0", "127.0.0.2", [p], proxy_v2=True)
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+    proxy-protocol v2
+}
+""" % p)
+    try:
+        lb.wait_listening(p)
+        for i in range(5):
+            src = src_addr(i)
+            s = connect(p, src)
+            s.sendall(b"hello")
+            hdr = read_line(s)
+            want = ["PROXY", src, str(s.getsockname()[1]), "127.0.0.1",
+                    str(p)]
+            if hdr != want:
+                fail("PROXY header seen as %r, wanted %r" % (hdr, want))
+            if read_line(s)[0] != "b0":
+                fail("no greeting after the header")
+            if recv_exact(s, 5) != b"hello":
+                fail("client bytes after the header")
+            s.close()
+        time.sleep(0.2)
+        if "in=5 " not in lb.stderr():
+            fail("the header counted as client bytes:\n" + lb.stderr())
+    finally:
+        lb.stop()
+        b.stop()
+
+
 def run_n(conf_text):
     d = tempfile.mkdtemp(prefix="lb_test.")
     path = os.path.join(d, "bad.conf")
@@ -855,6 +917,7 @@ CASES = {
     "udp": case_udp,
     "nofile": case_nofile,
     "drain": case_drain,
+    "proxyv2": case_proxyv2,
     "badconf": case_badconf,
 }
 

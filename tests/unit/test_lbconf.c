@@ -36,6 +36,7 @@ static const char full[] =
 	"\tcheck tcp interval 2s timeout 500ms rise 2 fall 3 port 2049\n"
 	"\tlimits conns 100 connect-timeout 1s idle-timeout 5m retries 1 "
 	"backlog 64 drain-timeout 1h\n"
+	"\tproxy-protocol v2\n"
 	"}\n"
 	"service web { listen 127.0.0.1:8080; backend a 127.0.0.1:80 }\n";
 
@@ -100,6 +101,7 @@ test_full(void **state)
 	assert_int_equal(s->limits.retries, 1);
 	assert_int_equal(s->limits.backlog, 64);
 	assert_int_equal(s->limits.drain_timeout_ms, 3600000);
+	assert_true(s->proxy_v2);
 
 	/* The second service: everything defaulted. */
 	s = &c->services[1];
@@ -116,6 +118,7 @@ test_full(void **state)
 			 LB_DEFAULT_CONNECT_TIMEOUT_MS);
 	assert_int_equal(s->limits.retries, LB_DEFAULT_RETRIES);
 	assert_int_equal(s->limits.max_conns, 0);
+	assert_false(s->proxy_v2);
 	lb_conf_free(c);
 }
 
@@ -280,6 +283,10 @@ test_errors(void **state)
 		  "service t { listen 1.2.3.4:20 tcp; backend a 1.1.1.1 }",
 		  "t.conf:2:20: error: '1.2.3.4:20' overlaps the listen at "
 		  "line 1 (service s)" },
+		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
+		  "proxy-protocol v1 }",
+		  "t.conf:1:65: error: proxy-protocol is 'v2' or 'off', not "
+		  "'v1'" },
 		{ "service s ;",
 		  "t.conf:1:11: error: expected '{' after the service name" },
 		{ "service { }",
@@ -490,6 +497,7 @@ test_write(void **state)
 	assert_string_equal(t1.data, t2.data);
 	assert_int_equal(c2->services[0].backends[2].weight, 0);
 	assert_int_equal(c2->services[0].listens[3].protos, LB_PROTO_UDP);
+	assert_true(c2->services[0].proxy_v2);
 	lb_conf_free(c);
 	lb_conf_free(c2);
 	tether_buf_free(&t1);
