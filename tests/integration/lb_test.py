@@ -75,6 +75,30 @@ def read_proxy_v2(s):
     return "PROXY6 %r\n" % body
 
 
+def free_range(n):
+    """n consecutive ports, each free on every test address and ::1."""
+    import random
+    for _ in range(200):
+        base = random.randint(20000, 60000 - n)
+        ok = True
+        for q in range(base, base + n):
+            if not port_free(q):
+                ok = False
+                break
+            s6 = socket.socket(socket.AF_INET6)
+            try:
+                s6.bind(("::1", q))
+            except OSError:
+                ok = False
+            finally:
+                s6.close()
+            if not ok:
+                break
+        if ok:
+            return list(range(base, base + n))
+    fail("no %d consecutive free ports" % n)
+
+
 class Backend:
     """Answers each connection with "NAME PORT\\n" (PORT: the port it was
     reached on), then echoes until the client's FIN, then closes."""
@@ -111,6 +135,8 @@ class Backend:
             daemon_threads = True
             request_queue_size = 256
 
+        if ":" in addr:
+            Server.address_family = socket.AF_INET6
         for p in ports:
             srv = Server((addr, p), Handler)
             t = threading.Thread(target=srv.serve_forever, daemon=True)
@@ -165,16 +191,17 @@ class Lb:
                 self.proc.wait()
                 fail("tether-lb did not stop on SIGTERM")
         rc = self.proc.returncode
+        text = self.stderr()
         self.log.close()
         if rc != 0:
-            fail("tether-lb exited with %d: %s" % (rc, self.stderr()))
+            fail("tether-lb exited with %d: %s" % (rc, text))
 
 
-def connect(port, src="127.0.0.1"):
-    s = socket.socket()
+def connect(port, src="127.0.0.1", dst="127.0.0.1"):
+    s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET)
     s.settimeout(TIMEOUT)
     s.bind((src, 0))
-    s.connect(("127.0.0.1", port))
+    s.connect((dst, port))
     return s
 
 
@@ -188,10 +215,10 @@ def read_line(s):
     return buf.decode().split()
 
 
-def ask(port, src="127.0.0.1"):
+def ask(port, src="127.0.0.1", dst="127.0.0.1"):
     """(backend name, port the backend was reached on) for one
     connection, closed cleanly afterwards."""
-    s = connect(port, src)
+    s = connect(port, src, dst)
     name, bport = read_line(s)
     s.shutdown(socket.SHUT_WR)
     if s.recv(1) != b"":
@@ -832,6 +859,61 @@ def case_proxyv2():
         b.stop()
 
 
+def case_range():
+    """A port range on IPv4 and IPv6 listeners of one service; backends
+    without a port are reached on the dialled port, one backend is IPv6
+    (with its own port): a client keeps its backend on every port of
+    the range, from either family."""
+    ports = free_range(4)
+    lo, hi = ports[0], ports[-1]
+    (q6,) = free_ports(1)
+    bs = [Backend("b0", "127.0.0.2", ports), Backend("b1", "127.0.0.3", ports),
+          Backend("b2", "::1", [q6])]
+    lb = Lb("""service r {
+    listen 127.0.0.1:%d-%d
+    listen [::1]:%d-%d
+    balance rr
+    persist source timeout 10m
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    backend b2 [::1]:%d
+}
+""" % (lo, hi, lo, hi, q6))
+    try:
+        lb.wait_listening(lo)
+        seen = set()
+        for i in range(21):
+            src = src_addr(i)
+            first = None
+            for q in ports:
+                name, bport = ask(q, src)
+                if bport != (q6 if name == "b2" else q):
+                    fail("%s reached on %d after dialling %d" %
+                         (name, bport, q))
+                if first is None:
+                    first = name
+                elif name != first:
+                    fail("client %s split over the range: %s, %s" %
+                         (src, first, name))
+            seen.add(first)
+        if seen != {"b0", "b1", "b2"}:
+            fail("range clients not spread: %r" % seen)
+        # An IPv6 client on the IPv6 listener keeps its backend too.
+        first = None
+        for q in ports:
+            name, bport = ask(q, "::1", "::1")
+            if first is not None and name != first:
+                fail("IPv6 client split: %s, %s" % (first, name))
+            first = name
+        log = lb.stderr()
+        if "client=[::1]:" not in log or "addr=[::1]:%d" % q6 not in log:
+            fail("IPv6 addresses missing from the log:\n" + log)
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
 def run_n(conf_text):
     d = tempfile.mkdtemp(prefix="lb_test.")
     path = os.path.join(d, "bad.conf")
@@ -918,6 +1000,7 @@ CASES = {
     "nofile": case_nofile,
     "drain": case_drain,
     "proxyv2": case_proxyv2,
+    "range": case_range,
     "badconf": case_badconf,
 }
 
