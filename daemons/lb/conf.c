@@ -4,7 +4,7 @@
  * tokenizer, then whole-file checks. A bad statement is reported and
  * skipped, so one run lists every mistake.
  *
- *	pidfile PATH; user NAME; control PATH; max-conns N;
+ *	pidfile PATH; user NAME; control PATH; metrics ADDR:PORT; max-conns N;
  *	log-level warn|info|debug
  *	service NAME {
  *		listen ADDR:PORT[-PORT] [tcp] [udp]
@@ -626,6 +626,25 @@ set_log_level(struct parser *p, void *obj, const struct directive *d,
 				 args[0]->text);
 }
 
+static int
+set_metrics(struct parser *p, void *obj, const struct directive *d,
+	    const struct tether_conf_token *const *args, int n)
+{
+	struct lb_conf *conf = obj;
+	struct tether_addr a;
+
+	(void)d;
+	(void)n;
+	if (tether_addr_parse(&a, args[0]->text, -1) < 0 ||
+	    (a.ss.ss_family != AF_INET && a.ss.ss_family != AF_INET6) ||
+	    tether_addr_port(&a) == 0)
+		return tether_conf_error(p->c, args[0], "metrics expects "
+					 "ADDR:PORT, not '%s'", args[0]->text);
+	conf->metrics = a;
+	conf->has_metrics = 1;
+	return 0;
+}
+
 static const struct directive global_directives[] = {
 	{ "pidfile", 1, 1, set_string, offsetof(struct lb_conf, pidfile), 0,
 	  LB_PATH_MAX, 0 },
@@ -636,6 +655,7 @@ static const struct directive global_directives[] = {
 	{ "max-conns", 1, 1, set_uint, offsetof(struct lb_conf, max_conns),
 	  0, LB_MAX_CONNS, 0 },
 	{ "log-level", 1, 1, set_log_level, 0, 0, 0, 0 },
+	{ "metrics", 1, 1, set_metrics, 0, 0, 0, 0 },
 };
 
 /* ------------------------------------------------------------------ */
@@ -1041,6 +1061,11 @@ lb_conf_write(const struct lb_conf *conf, struct tether_buf *b)
 	if (conf->control[0] != '\0') {
 		W(tether_buf_append_str(b, "control "));
 		W(write_word(b, conf->control));
+		W(tether_buf_append_str(b, "\n"));
+	}
+	if (conf->has_metrics) {
+		W(tether_buf_append_str(b, "metrics "));
+		W(write_addr(b, &conf->metrics, 1));
 		W(tether_buf_append_str(b, "\n"));
 	}
 	W(tether_buf_printf(b, "max-conns %u\nlog-level %s\n",

@@ -125,6 +125,8 @@ struct lb_conf_service {
 struct lb_conf {
 	char pidfile[LB_PATH_MAX];	/* "" : none */
 	char control[LB_PATH_MAX];	/* control socket path, "": none */
+	struct tether_addr metrics;	/* Prometheus endpoint */
+	int has_metrics;
 	char user[LB_NAME_MAX];		/* "" : keep the current user */
 	unsigned max_conns;		/* global limit, 0: none */
 	int log_level;			/* TETHER_LOG_* */
@@ -391,12 +393,15 @@ struct lb_ctl_conn {
 };
 
 #define LB_CTL_MAX_LINE		1024
+#define LB_HTTP_MAX_REQUEST	4096
 #define LB_CTL_MAX_OUT		(16u << 20)
 
 struct lb_proxy {
 	struct lb_udp udp;
 	int ctl_fd;			/* control socket, -1: none */
 	struct lb_ctl_conn *ctl_conns;
+	int metrics_fd;			/* metrics listener, -1: none */
+	struct lb_ctl_conn *metrics_conns;
 	struct tether_loop *loop;
 	const struct lb_conf *conf;
 	struct lb_service *services;

@@ -243,6 +243,20 @@ void lb_udp_close(struct lb_proxy *px);
 /* End the flows idle for their service's idle-timeout at now. */
 void lb_udp_expire(struct lb_proxy *px, uint64_t now);
 
+/* ---- Prometheus metrics (metrics.c) ---- */
+
+/*
+ * lb_metrics_open - serve GET /metrics over HTTP/1.0 on conf->metrics
+ * (only when has_metrics). Returns 0 or a negative code with errbuf
+ * set. lb_metrics_close closes it and its connections.
+ */
+int lb_metrics_open(struct lb_proxy *px, char *errbuf, size_t errlen);
+void lb_metrics_close(struct lb_proxy *px);
+
+/* Append the Prometheus text exposition of px's counters to out.
+ * Returns 0 or tether_buf's error. */
+int lb_metrics_write(struct lb_proxy *px, struct tether_buf *out);
+
 /* ---- PROXY protocol (proxyproto.c) ---- */
 
 /* Longest header lb_proxy_v2_header writes. */

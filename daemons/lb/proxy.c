@@ -699,6 +699,7 @@ lb_proxy_free(struct lb_proxy *px)
 	if (px == NULL)
 		return;
 	lb_ctl_close(px);
+	lb_metrics_close(px);
 	while (px->sessions != NULL)
 		session_end(px->sessions, LB_END_SHUTDOWN);
 	lb_udp_close(px);
@@ -737,6 +738,7 @@ lb_proxy_new(struct lb_proxy **out, struct tether_loop *loop,
 	px->loop = loop;
 	px->conf = conf;
 	px->ctl_fd = -1;
+	px->metrics_fd = -1;
 	err = tether_hash_key_random(&px->key);
 	if (err < 0) {
 		snprintf(errbuf, errlen, "random hash key: %s",
@@ -805,6 +807,9 @@ lb_proxy_new(struct lb_proxy **out, struct tether_loop *loop,
 		if (err < 0)
 			goto fail;
 	}
+	err = lb_metrics_open(px, errbuf, errlen);
+	if (err < 0)
+		goto fail;
 	err = tether_loop_timer_new(loop, sweep, px, &px->sweep);
 	if (err < 0)
 		goto fail;

@@ -914,6 +914,56 @@ def case_range():
             b.stop()
 
 
+def case_metrics():
+    """GET /metrics: Prometheus text with per-service and per-backend
+    series that follow the traffic; other paths get 404."""
+    import urllib.request
+    import urllib.error
+    p, m = free_ports(2)
+    b = Backend("b0", "127.0.0.2", [p])
+    lb = Lb("""metrics 127.0.0.1:%d
+service "web 1" {
+    listen 127.0.0.1:%d
+    persist source
+    backend b0 127.0.0.2
+    backend down 127.0.0.9 weight 0
+}
+""" % (m, p))
+    try:
+        lb.wait_listening(p)
+        for i in range(7):
+            ask(p, src_addr(i))
+        time.sleep(0.1)
+        r = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % m,
+                                   timeout=TIMEOUT)
+        if r.status != 200 or \
+           not r.headers["Content-Type"].startswith("text/plain"):
+            fail("metrics: %d %r" % (r.status, r.headers))
+        text = r.read().decode()
+        for line in [
+                '# TYPE tether_lb_connections_total counter',
+                'tether_lb_connections_total{service="web 1"} 7',
+                'tether_lb_connections{service="web 1"} 0',
+                'tether_lb_persist_entries{service="web 1"} 7',
+                'tether_lb_backend_up{service="web 1",backend="b0"} 1',
+                'tether_lb_backend_connections_total{service="web 1",'
+                'backend="b0"} 7',
+                'tether_lb_backend_connections_total{service="web 1",'
+                'backend="down"} 0']:
+            if line + "\n" not in text:
+                fail("metrics lack %r:\n%s" % (line, text))
+        try:
+            urllib.request.urlopen("http://127.0.0.1:%d/" % m,
+                                   timeout=TIMEOUT)
+            fail("/ answered 200")
+        except urllib.error.HTTPError as e:
+            if e.code != 404:
+                fail("/ answered %d" % e.code)
+    finally:
+        lb.stop()
+        b.stop()
+
+
 def run_n(conf_text):
     d = tempfile.mkdtemp(prefix="lb_test.")
     path = os.path.join(d, "bad.conf")
@@ -1001,6 +1051,7 @@ CASES = {
     "drain": case_drain,
     "proxyv2": case_proxyv2,
     "range": case_range,
+    "metrics": case_metrics,
     "badconf": case_badconf,
 }
 

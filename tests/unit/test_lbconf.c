@@ -22,6 +22,7 @@ static const char full[] =
 	"pidfile /run/tether-lb.pid\n"
 	"user _tether; max-conns 5000\n"
 	"control /run/tether-lb.sock\n"
+	"metrics [::1]:9100\n"
 	"log-level debug\n"
 	"service nfs {\n"
 	"\tlisten 192.0.2.10:111 tcp udp\n"
@@ -52,6 +53,8 @@ test_full(void **state)
 	assert_string_equal(c->pidfile, "/run/tether-lb.pid");
 	assert_string_equal(c->user, "_tether");
 	assert_string_equal(c->control, "/run/tether-lb.sock");
+	assert_true(c->has_metrics);
+	assert_int_equal(tether_addr_port(&c->metrics), 9100);
 	assert_int_equal(c->max_conns, 5000);
 	assert_int_equal(c->log_level, TETHER_LOG_DEBUG);
 	assert_int_equal(c->nservices, 2);
@@ -65,7 +68,7 @@ test_full(void **state)
 	assert_int_equal(s->listens[2].protos, LB_PROTO_TCP); /* default */
 	assert_int_equal(s->listens[2].port_lo, 20048);
 	assert_int_equal(s->listens[2].port_hi, 20050);
-	assert_int_equal(s->listens[2].line, 9);
+	assert_int_equal(s->listens[2].line, 10);
 	assert_int_equal(s->listens[2].col, 9);
 	assert_int_equal(s->listens[3].addr.ss.ss_family, AF_INET6);
 	assert_int_equal(s->listens[3].protos, LB_PROTO_UDP);
@@ -305,6 +308,9 @@ test_errors(void **state)
 		  "0123456789012345678901234567890123456789012345678901234567"
 		  "89abcde",
 		  "t.conf:1:9: error: 'control' takes 1..107 bytes" },
+		{ "metrics localhost:9100",
+		  "t.conf:1:9: error: metrics expects ADDR:PORT, not "
+		  "'localhost:9100'" },
 		{ "user a b",
 		  "t.conf:1:8: error: too many arguments to 'user'" },
 		{ "{ }",
@@ -484,7 +490,8 @@ test_write(void **state)
 	assert_int_equal(load(full, &c, NULL), 0);
 	assert_int_equal(lb_conf_write(c, &t1), 0);
 	assert_non_null(strstr((const char *)t1.data,
-			       "control /run/tether-lb.sock\n"));
+			       "control /run/tether-lb.sock\n"
+			       "metrics [::1]:9100\n"));
 	assert_non_null(strstr((const char *)t1.data,
 			       "\tbackend 'nfs 3' [2001:db8::5] weight 0\n"));
 	assert_non_null(strstr((const char *)t1.data,
