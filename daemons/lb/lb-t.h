@@ -299,6 +299,7 @@ struct lb_listener {
 	uint16_t port;			/* the port clients dial */
 	int fd;
 	int paused;			/* out of fds: not accepting */
+	struct lb_listener *donor;	/* reload: whose socket this took */
 };
 
 /* A session's state; change it with session_set_state (proxy.c). */
@@ -359,6 +360,7 @@ struct lb_udp_listener {
 	uint16_t port;
 	uint32_t index;			/* part of the flow key */
 	int fd;
+	struct lb_udp_listener *donor;	/* reload: whose socket this took */
 };
 
 /* One client (address and port) on one UDP listener, relayed through a
@@ -397,6 +399,11 @@ struct lb_ctl_conn {
 #define LB_CTL_MAX_OUT		(16u << 20)
 
 struct lb_proxy {
+	struct lb_proxy *donor;		/* reload: the proxy being replaced */
+	struct lb_conf *owned_conf;	/* retired proxies own their conf */
+	int retired;			/* replaced; freed after its sessions */
+	int freeing;
+	struct lb_proxy *retired_next;
 	struct lb_udp udp;
 	int ctl_fd;			/* control socket, -1: none */
 	struct lb_ctl_conn *ctl_conns;

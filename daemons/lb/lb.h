@@ -240,6 +240,12 @@ void lb_health_passive(struct lb_service *svc, struct lb_backend *b,
 int lb_udp_open(struct lb_proxy *px, char *errbuf, size_t errlen);
 void lb_udp_close(struct lb_proxy *px);
 
+/* End every UDP flow of px (logged end=shutdown); the sockets stay. */
+void lb_udp_end_flows(struct lb_proxy *px);
+
+/* Give sockets taken from px->donor back to it (failed reload). */
+void lb_udp_give_back(struct lb_proxy *px);
+
 /* End the flows idle for their service's idle-timeout at now. */
 void lb_udp_expire(struct lb_proxy *px, uint64_t now);
 
@@ -310,8 +316,27 @@ int lb_proxy_new(struct lb_proxy **out /* OUT */, struct tether_loop *loop,
 		 const struct lb_conf *conf, char *errbuf, size_t errlen);
 
 /* Close every listener and session (each logged with end=shutdown) and
- * free the proxy; NULL is a no-op. Not from a callback of its loop. */
+ * free the proxy, and the retired proxies still finishing their
+ * sessions; NULL is a no-op. Not from a callback of its loop. */
 void lb_proxy_free(struct lb_proxy *px);
+
+/*
+ * lb_proxy_reload - replace *pxp by a proxy for newconf (already loaded
+ * and checked) without dropping connections: listening sockets whose
+ * address and port stay are handed over (never closed and reopened),
+ * new ones are opened, removed ones closed; backend states (health,
+ * admin) and counters carry over by service and backend name, and so
+ * do persistence entries of services whose masks did not change (each
+ * re-pointed to the backend of the same name, dropped if it is gone).
+ * Established TCP connections finish on the old proxy, which keeps
+ * oldconf (ownership passes to it) and is freed after its last
+ * session; UDP flows end (the next datagram starts a new one, pinned as
+ * before). On failure (errbuf says why) *pxp is unchanged and keeps
+ * serving, and the caller still owns both configurations.
+ * Returns 0 or a negative code.
+ */
+int lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
+		    struct lb_conf *oldconf, char *errbuf, size_t errlen);
 
 const char *lb_sess_state_name(int state);
 const char *lb_sess_end_name(int end);

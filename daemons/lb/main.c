@@ -28,21 +28,74 @@ on_stop(struct tether_loop *loop, int signo, void *ud)
 	tether_loop_stop(loop);
 }
 
+/* What SIGHUP needs to reload. */
+struct run_state {
+	const char *path;
+	int verbose;
+	struct lb_conf *conf;
+	struct lb_proxy *px;
+};
+
+/* Log a block of diagnostics line by line (syslog wants lines). */
+static void
+log_lines(const char *text)
+{
+	while (*text != '\0') {
+		const char *nl = strchr(text, '\n');
+		int n = nl != NULL ? (int)(nl - text) : (int)strlen(text);
+
+		tether_log_warnx("%.*s", n, text);
+		text += n + (nl != NULL);
+	}
+}
+
+/* SIGHUP: parse and check the file again; swap it in only if good. */
 static void
 on_hup(struct tether_loop *loop, int signo, void *ud)
 {
+	struct run_state *st = ud;
+	struct lb_conf *conf = NULL;
+	struct tether_buf diag;
+	char errbuf[256];
+	int err;
+
 	(void)loop;
 	(void)signo;
-	(void)ud;
-	tether_log_warnx("SIGHUP: reload is not implemented yet; "
-			 "configuration unchanged");
+	tether_log_info("SIGHUP: reloading %s", st->path);
+	tether_buf_init(&diag, 1u << 20);
+	err = lb_conf_load_file(st->path, &conf, &diag);
+	if (diag.len > 0)
+		log_lines((const char *)diag.data);
+	tether_buf_free(&diag);
+	if (err < 0) {
+		tether_log_warnx("reload failed: %s; configuration unchanged",
+				 tether_strerror(err));
+		return;
+	}
+	err = lb_proxy_reload(&st->px, conf, st->conf, errbuf,
+			      sizeof(errbuf));
+	if (err < 0) {
+		tether_log_warnx("reload failed: %s; configuration unchanged",
+				 errbuf);
+		lb_conf_free(conf);
+		return;
+	}
+	st->conf = conf;
+	tether_log_set_level(conf->log_level + st->verbose);
+	tether_log_info("reloaded: %zu service(s), %zu TCP and %zu UDP "
+			"socket(s)", conf->nservices, st->px->nlisteners,
+			st->px->udp.nlisteners);
 }
 
-/* Run conf until SIGINT or SIGTERM. Returns the exit status. */
+/* Run conf until SIGINT or SIGTERM; *confp may be replaced by reloads
+ * (the caller frees whatever it holds at the end). Returns the exit
+ * status. */
 static int
-run(const struct lb_conf *conf, const struct tether_daemon_opts *o)
+run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 {
 	struct tether_loop *loop = NULL;
+	struct lb_conf *conf = *confp;
+	struct run_state st = { o->conf_path, o->verbose, conf, NULL };
 	struct lb_proxy *px = NULL;
 	struct tether_pidfile *pf = NULL;
 	char errbuf[256];
@@ -55,7 +108,8 @@ run(const struct lb_conf *conf, const struct tether_daemon_opts *o)
 			tether_strerror(err));
 		return 1;
 	}
-	err = lb_proxy_new(&px, loop, conf, errbuf, sizeof(errbuf));
+	err = lb_proxy_new(&st.px, loop, conf, errbuf, sizeof(errbuf));
+	px = st.px;
 	if (err < 0) {
 		/* Before detaching: the person starting us sees it. */
 		fprintf(stderr, "%s: %s\n", lb_spec.name, errbuf);
@@ -86,7 +140,7 @@ run(const struct lb_conf *conf, const struct tether_daemon_opts *o)
 	(void)signal(SIGPIPE, SIG_IGN);
 	if (tether_loop_signal_add(loop, SIGTERM, on_stop, NULL) < 0 ||
 	    tether_loop_signal_add(loop, SIGINT, on_stop, NULL) < 0 ||
-	    tether_loop_signal_add(loop, SIGHUP, on_hup, NULL) < 0) {
+	    tether_loop_signal_add(loop, SIGHUP, on_hup, &st) < 0) {
 		tether_log_warnx("cannot install signal handlers");
 		goto out;
 	}
@@ -98,6 +152,8 @@ run(const struct lb_conf *conf, const struct tether_daemon_opts *o)
 		tether_log_warnx("event loop: %s", tether_strerror(err));
 	else
 		status = 0;
+	px = st.px;
+	*confp = st.conf;
 out:
 	lb_proxy_free(px);
 	tether_loop_free(loop);
@@ -144,7 +200,7 @@ main(int argc, char **argv)
 		lb_conf_free(conf);
 		return 0;
 	}
-	err = run(conf, &o);
+	err = run(&conf, &o);
 	lb_conf_free(conf);
 	return err;
 }

@@ -61,6 +61,10 @@ lb_sess_end_name(int end)
 
 static void session_io(struct tether_loop *loop, int fd, unsigned events,
 		       void *ud);
+static void retired_done(struct lb_proxy *px);
+
+/* Proxies replaced by a reload that still have sessions. */
+static struct lb_proxy *retired_list;
 static void session_timer(struct tether_loop *loop,
 			  struct tether_loop_timer *t, void *ud);
 
@@ -170,6 +174,8 @@ session_end(struct lb_session *s, enum lb_sess_end why)
 	s->svc->conns--;
 	px->conns--;
 	tether_free(s);
+	if (px->retired && px->conns == 0 && !px->freeing)
+		retired_done(px);
 }
 
 /* Register or change fd's interest; ~0u in *cur means "not in the loop".
@@ -608,7 +614,35 @@ listener_open(struct lb_proxy *px, struct lb_listener *l, unsigned backlog,
 {
 	char abuf[TETHER_ADDR_STRLEN];
 	int one = 1, fd, err;
+	size_t i;
 
+	/* Reload: take over the old proxy's socket for the same address,
+	 * so not one pending connection is refused. */
+	for (i = 0; px->donor != NULL && i < px->donor->nlisteners; i++) {
+		struct lb_listener *o = &px->donor->listeners[i];
+
+		if (o->fd < 0 || tether_addr_compare(&o->addr, &l->addr) != 0)
+			continue;
+		(void)tether_loop_fd_del(px->loop, o->fd);
+		err = tether_loop_fd_add(px->loop, o->fd, TETHER_LOOP_READ,
+					 listener_accept, l);
+		if (err < 0) {
+			if (!o->paused)
+				(void)tether_loop_fd_add(px->loop, o->fd,
+					TETHER_LOOP_READ, listener_accept, o);
+			else
+				(void)tether_loop_fd_add(px->loop, o->fd, 0,
+					listener_accept, o);
+			snprintf(errbuf, errlen, "listener: %s",
+				 tether_strerror(err));
+			return err;
+		}
+		(void)listen(o->fd, (int)backlog);	/* the new backlog */
+		l->fd = o->fd;
+		l->donor = o;
+		o->fd = -1;
+		return 0;
+	}
 	fd = socket(l->addr.ss.ss_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -698,6 +732,14 @@ lb_proxy_free(struct lb_proxy *px)
 
 	if (px == NULL)
 		return;
+	px->freeing = 1;
+	if (!px->retired)
+		while (retired_list != NULL) {
+			struct lb_proxy *r = retired_list;
+
+			retired_list = r->retired_next;
+			lb_proxy_free(r);
+		}
 	lb_ctl_close(px);
 	lb_metrics_close(px);
 	while (px->sessions != NULL)
@@ -719,12 +761,36 @@ lb_proxy_free(struct lb_proxy *px)
 	tether_free(px->services);
 	tether_loop_timer_free(px->sweep);
 	tether_loop_timer_free(px->resume);
+	lb_conf_free(px->owned_conf);
 	tether_free(px);
 }
 
-int
-lb_proxy_new(struct lb_proxy **out, struct tether_loop *loop,
-	     const struct lb_conf *conf, char *errbuf, size_t errlen)
+/* Give the sockets taken from px->donor back (a failed reload). */
+static void
+give_back(struct lb_proxy *px)
+{
+	size_t i;
+
+	for (i = 0; i < px->nlisteners; i++) {
+		struct lb_listener *l = &px->listeners[i];
+
+		if (l->donor == NULL || l->fd < 0)
+			continue;
+		(void)tether_loop_fd_del(px->loop, l->fd);
+		if (tether_loop_fd_add(px->loop, l->fd, TETHER_LOOP_READ,
+				       listener_accept, l->donor) == 0)
+			l->donor->fd = l->fd;
+		else
+			close(l->fd);
+		l->fd = -1;
+	}
+	lb_udp_give_back(px);
+}
+
+static int
+proxy_build(struct lb_proxy **out, struct tether_loop *loop,
+	    const struct lb_conf *conf, struct lb_proxy *donor, char *errbuf,
+	    size_t errlen)
 {
 	struct lb_proxy *px;
 	size_t i, j, nl = 0;
@@ -737,6 +803,7 @@ lb_proxy_new(struct lb_proxy **out, struct tether_loop *loop,
 		return -TETHER_ENOMEM;
 	px->loop = loop;
 	px->conf = conf;
+	px->donor = donor;
 	px->ctl_fd = -1;
 	px->metrics_fd = -1;
 	err = tether_hash_key_random(&px->key);
@@ -819,11 +886,188 @@ lb_proxy_new(struct lb_proxy **out, struct tether_loop *loop,
 			goto fail;
 	}
 	(void)tether_loop_timer_arm(px->sweep, LB_SWEEP_MS, LB_SWEEP_MS);
+	px->donor = NULL;
 	*out = px;
 	return 0;
 fail:
 	if (err == -TETHER_ENOMEM)
 		snprintf(errbuf, errlen, "out of memory");
+	if (donor != NULL)
+		give_back(px);
 	lb_proxy_free(px);
 	return err;
+}
+
+int
+lb_proxy_new(struct lb_proxy **out, struct tether_loop *loop,
+	     const struct lb_conf *conf, char *errbuf, size_t errlen)
+{
+	return proxy_build(out, loop, conf, NULL, errbuf, errlen);
+}
+
+static void
+retired_free(struct tether_loop *loop, void *ud)
+{
+	struct lb_proxy *px = ud, **pp = &retired_list;
+
+	(void)loop;
+	while (*pp != NULL && *pp != px)
+		pp = &(*pp)->retired_next;
+	if (*pp == NULL)
+		return;		/* freed meanwhile */
+	*pp = px->retired_next;
+	lb_proxy_free(px);
+}
+
+/* A retired proxy's last session ended: free it once the current
+ * callback is over. */
+static void
+retired_done(struct lb_proxy *px)
+{
+	if (tether_loop_defer(px->loop, retired_free, px) < 0)
+		tether_log_warnx("reload: cannot free the old proxy yet");
+}
+
+static struct lb_service *
+find_service(struct lb_proxy *px, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < px->nservices; i++)
+		if (strcmp(px->services[i].conf->name, name) == 0)
+			return &px->services[i];
+	return NULL;
+}
+
+/* Carry backend states, counters and persistence from old to px. */
+static void
+transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < px->nservices; i++) {
+		struct lb_service *ns = &px->services[i];
+		struct lb_service *os = find_service(old, ns->conf->name);
+		int32_t *map;
+		struct lb_pentry *e;
+
+		if (os == NULL)
+			continue;
+		ns->total_conns = os->total_conns;
+		ns->refused = os->refused;
+		map = tether_calloc(os->pool.n, sizeof(*map));
+		for (k = 0; map != NULL && k < os->pool.n; k++)
+			map[k] = -1;
+		for (j = 0; j < ns->pool.n; j++) {
+			struct lb_backend *nb = &ns->pool.backends[j];
+
+			for (k = 0; k < os->pool.n; k++) {
+				const struct lb_backend *ob =
+					&os->pool.backends[k];
+
+				if (strcmp(ob->name, nb->name) != 0)
+					continue;
+				nb->health_down = ob->health_down;
+				nb->check_ok = ob->check_ok;
+				nb->check_fail = ob->check_fail;
+				(void)lb_backend_admin(&ns->pool, nb,
+					ob->admin, now,
+					ob->drain_deadline == 0 ? 0 :
+					ob->drain_deadline > now ?
+					ob->drain_deadline - now : 1);
+				nb->total_conns = ob->total_conns;
+				nb->connect_failures = ob->connect_failures;
+				nb->bytes_in = ob->bytes_in;
+				nb->bytes_out = ob->bytes_out;
+				if (map != NULL)
+					map[k] = (int32_t)j;
+			}
+		}
+		(void)lb_pool_update(&ns->pool);
+		if (map == NULL || !ns->has_persist || !os->has_persist ||
+		    ns->persist.mask4 != os->persist.mask4 ||
+		    ns->persist.mask6 != os->persist.mask6) {
+			tether_free(map);
+			continue;
+		}
+		/* Oldest first, so the new table's LRU order is the old
+		 * one; entries already expired are left behind. */
+		for (e = os->persist.lru_tail; e != NULL; e = e->lru_prev) {
+			struct lb_pentry *ne;
+
+			if (map[e->backend] < 0 ||
+			    now - e->last_used >= ns->persist.timeout_ms)
+				continue;
+			ne = lb_persist_insert(&ns->persist, &e->key,
+					       (uint32_t)map[e->backend],
+					       e->last_used);
+			if (ne == NULL)
+				break;
+		}
+		tether_free(map);
+	}
+}
+
+/* old was replaced: stop its listeners, checks and timers; its sessions
+ * finish on their own, then it is freed. */
+static void
+retire(struct lb_proxy *old, struct lb_conf *oldconf)
+{
+	size_t i;
+
+	for (i = 0; i < old->nlisteners; i++)
+		if (old->listeners[i].fd >= 0) {
+			(void)tether_loop_fd_del(old->loop,
+						 old->listeners[i].fd);
+			close(old->listeners[i].fd);
+			old->listeners[i].fd = -1;
+		}
+	lb_udp_close(old);
+	for (i = 0; i < old->nservices; i++) {
+		struct lb_service *svc = &old->services[i];
+
+		lb_health_stop(svc);
+		if (svc->has_persist) {
+			/* Retries of its sessions pick without a table. */
+			lb_persist_fini(&svc->persist);
+			svc->has_persist = 0;
+		}
+	}
+	tether_loop_timer_free(old->sweep);
+	tether_loop_timer_free(old->resume);
+	old->sweep = old->resume = NULL;
+	old->owned_conf = oldconf;
+	old->retired = 1;
+	old->retired_next = retired_list;
+	retired_list = old;
+	if (old->conns == 0)
+		retired_done(old);
+}
+
+int
+lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
+		struct lb_conf *oldconf, char *errbuf, size_t errlen)
+{
+	struct lb_proxy *old = *pxp, *px;
+	char ebuf[256];
+	int err;
+
+	/* These bind the same names again: free them first. */
+	lb_ctl_close(old);
+	lb_metrics_close(old);
+	lb_udp_end_flows(old);
+	err = proxy_build(&px, old->loop, newconf, old, errbuf, errlen);
+	if (err < 0) {
+		if (old->conf->control[0] != '\0' &&
+		    lb_ctl_open(old, old->conf->control, ebuf,
+				sizeof(ebuf)) < 0)
+			tether_log_warnx("reload: %s", ebuf);
+		if (lb_metrics_open(old, ebuf, sizeof(ebuf)) < 0)
+			tether_log_warnx("reload: %s", ebuf);
+		return err;
+	}
+	transfer_state(px, old, tether_loop_now(old->loop));
+	retire(old, oldconf);
+	*pxp = px;
+	return 0;
 }

@@ -298,13 +298,41 @@ lb_udp_expire(struct lb_proxy *px, uint64_t now)
 }
 
 void
-lb_udp_close(struct lb_proxy *px)
+lb_udp_end_flows(struct lb_proxy *px)
 {
 	size_t i;
 
 	for (i = 0; i < px->nservices; i++)
 		while (px->services[i].udp_tail != NULL)
 			flow_end(px, px->services[i].udp_tail, FLOW_SHUTDOWN);
+}
+
+void
+lb_udp_give_back(struct lb_proxy *px)
+{
+	size_t i;
+
+	for (i = 0; i < px->udp.nlisteners; i++) {
+		struct lb_udp_listener *ul = &px->udp.listeners[i];
+
+		if (ul->donor == NULL || ul->fd < 0)
+			continue;
+		(void)tether_loop_fd_del(px->loop, ul->fd);
+		if (tether_loop_fd_add(px->loop, ul->fd, TETHER_LOOP_READ,
+				       listener_readable, ul->donor) == 0)
+			ul->donor->fd = ul->fd;
+		else
+			close(ul->fd);
+		ul->fd = -1;
+	}
+}
+
+void
+lb_udp_close(struct lb_proxy *px)
+{
+	size_t i;
+
+	lb_udp_end_flows(px);
 	for (i = 0; i < px->udp.nlisteners; i++)
 		if (px->udp.listeners[i].fd >= 0) {
 			(void)tether_loop_fd_del(px->loop,
@@ -323,7 +351,30 @@ udp_listener_open(struct lb_proxy *px, struct lb_udp_listener *ul,
 {
 	char abuf[TETHER_ADDR_STRLEN];
 	int one = 1, fd, err;
+	size_t i;
 
+	/* Reload: take over the old proxy's socket for the same address. */
+	for (i = 0; px->donor != NULL && i < px->donor->udp.nlisteners; i++) {
+		struct lb_udp_listener *o = &px->donor->udp.listeners[i];
+
+		if (o->fd < 0 || tether_addr_compare(&o->addr, &ul->addr) != 0)
+			continue;
+		(void)tether_loop_fd_del(px->loop, o->fd);
+		err = tether_loop_fd_add(px->loop, o->fd, TETHER_LOOP_READ,
+					 listener_readable, ul);
+		if (err < 0) {
+			(void)tether_loop_fd_add(px->loop, o->fd,
+						 TETHER_LOOP_READ,
+						 listener_readable, o);
+			snprintf(errbuf, errlen, "udp listener: %s",
+				 tether_strerror(err));
+			return err;
+		}
+		ul->fd = o->fd;
+		ul->donor = o;
+		o->fd = -1;
+		return 0;
+	}
 	fd = socket(ul->addr.ss.ss_family,
 		    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)

@@ -964,6 +964,115 @@ service "web 1" {
         b.stop()
 
 
+def case_reload():
+    """SIGHUP under load: zero failed connections while the listener
+    set, the backends and the algorithm change; an established
+    connection lives on; pins survive; a bad file changes nothing; a
+    removed port closes."""
+    p1, p2 = free_ports(2)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p1, p2])
+          for i in range(3)]
+    d = tempfile.mkdtemp(prefix="lb_test.")
+    sock = os.path.join(d, "ctl.sock")
+    base = """control %s
+service s {
+    listen 127.0.0.1:%d
+    %s
+    balance %s
+    persist source timeout 10m
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    %s
+}
+"""
+    lb = Lb(base % (sock, p1, "", "rr", ""))
+    stop = threading.Event()
+    errors = []
+    done = [0]
+
+    def load():
+        i = 0
+        while not stop.is_set():
+            try:
+                s = connect(p1, src_addr(500 + i % 200))
+                read_line(s)
+                s.sendall(b"ping")
+                if recv_exact(s, 4) != b"ping":
+                    errors.append("bad echo")
+                s.close()
+                done[0] += 1
+            except (OSError, AssertionError) as e:
+                errors.append(repr(e))
+            i += 1
+
+    try:
+        lb.wait_listening(p1)
+        pins = {src_addr(i): ask(p1, src_addr(i))[0] for i in range(20)}
+        ctl(sock, "drain", "s/b1")
+        long_lived = connect(p1, "127.0.9.9")
+        read_line(long_lived)
+        t = threading.Thread(target=load)
+        t.start()
+        time.sleep(0.3)
+        # 1: a second port, a third backend, another algorithm.
+        with open(lb.conf, "w") as f:
+            f.write(base % (sock, p1, "listen 127.0.0.1:%d" % p2, "wrr",
+                            "backend b2 127.0.0.4 weight 2"))
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded: 1 service(s), 2 TCP")
+        time.sleep(0.3)
+        for c, n in pins.items():
+            if ask(p2, c)[0] != n:
+                fail("client %s lost its pin %s over the reload" % (c, n))
+        out = ctl(sock, "show", "backends", "s")
+        if "backend s/b1 state=draining admin=draining" not in out or \
+           "backend s/b2 state=up" not in out:
+            fail("states after reload:\n" + out)
+        new = [ask(p2, src_addr(300 + i))[0] for i in range(6)]
+        if "b1" in new or new.count("b2") != 4:
+            fail("new clients after reload: %r" % new)
+        long_lived.sendall(b"still here")
+        if recv_exact(long_lived, 10) != b"still here":
+            fail("established connection broken by the reload")
+        # 2: a broken file changes nothing.
+        with open(lb.conf, "w") as f:
+            f.write("service s { listen 127.0.0.1:%d; balance best }\n" % p1)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reload failed")
+        if "lb.conf:1:" not in lb.stderr() or \
+           "error: unknown balance 'best'" not in lb.stderr():
+            fail("reload diagnostics missing:\n" + lb.stderr())
+        if ask(p2, src_addr(0))[0] != pins[src_addr(0)]:
+            fail("service changed after a failed reload")
+        stop.set()
+        t.join()
+        if errors:
+            fail("%d of %d connections failed during reloads: %r" %
+                 (len(errors), done[0] + len(errors), errors[:3]))
+        if done[0] < 20:
+            fail("load loop made only %d connections" % done[0])
+        # 3: port p2 removed: it closes; p1 keeps working.
+        with open(lb.conf, "w") as f:
+            f.write(base % (sock, p1, "", "rr", ""))
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded: 1 service(s), 1 TCP")
+        try:
+            connect(p2).close()
+            fail("removed port still accepts")
+        except ConnectionRefusedError:
+            pass
+        ask(p1)
+        long_lived.shutdown(socket.SHUT_WR)
+        if long_lived.recv(1) != b"":
+            fail("long-lived connection did not close cleanly")
+        long_lived.close()
+    finally:
+        stop.set()
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
 def run_n(conf_text):
     d = tempfile.mkdtemp(prefix="lb_test.")
     path = os.path.join(d, "bad.conf")
@@ -1052,6 +1161,7 @@ CASES = {
     "proxyv2": case_proxyv2,
     "range": case_range,
     "metrics": case_metrics,
+    "reload": case_reload,
     "badconf": case_badconf,
 }
 
