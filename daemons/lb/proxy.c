@@ -405,17 +405,21 @@ session_pump(struct lb_session *s, int fd, unsigned events)
 	      TETHER_LOOP_READ : 0) |
 	     (tether_ring_len(&s->c2b) ? TETHER_LOOP_WRITE : 0);
 	if ((s->flags & (LB_SESS_C_EOF | LB_SESS_C_SHUT)) ==
-	    (LB_SESS_C_EOF | LB_SESS_C_SHUT) && s->cev != ~0u) {
-		(void)tether_loop_fd_del(s->px->loop, s->cfd);
-		s->cev = ~0u;
+	    (LB_SESS_C_EOF | LB_SESS_C_SHUT)) {
+		if (s->cev != ~0u) {
+			(void)tether_loop_fd_del(s->px->loop, s->cfd);
+			s->cev = ~0u;
+		}
 	} else if (set_interest(s, s->cfd, &s->cev, cw) < 0) {
 		session_end(s, LB_END_NOMEM);
 		return;
 	}
 	if ((s->flags & (LB_SESS_B_EOF | LB_SESS_B_SHUT)) ==
-	    (LB_SESS_B_EOF | LB_SESS_B_SHUT) && s->bev != ~0u) {
-		(void)tether_loop_fd_del(s->px->loop, s->bfd);
-		s->bev = ~0u;
+	    (LB_SESS_B_EOF | LB_SESS_B_SHUT)) {
+		if (s->bev != ~0u) {
+			(void)tether_loop_fd_del(s->px->loop, s->bfd);
+			s->bev = ~0u;
+		}
 	} else if (set_interest(s, s->bfd, &s->bev, bw) < 0) {
 		session_end(s, LB_END_NOMEM);
 	}

@@ -1073,6 +1073,66 @@ service s {
             b.stop()
 
 
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def case_halfclose():
+    """The backend closes its side at once and never reads; the client
+    keeps sending into a full pipe. tether-lb waits quietly (no busy
+    loop on the half-closed sockets: little CPU) and ends the session at
+    the idle timeout."""
+    (p,) = free_ports(1)
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.2", p))
+    srv.listen(8)
+    held = []
+
+    def mute():
+        c, _ = srv.accept()
+        c.shutdown(socket.SHUT_WR)
+        held.append(c)
+    t = threading.Thread(target=mute, daemon=True)
+    t.start()
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    backend mute 127.0.0.2
+    limits idle-timeout 3s
+}
+""" % p)
+    try:
+        lb.wait_listening(p)
+        s = connect(p)
+        if s.recv(1) != b"":
+            fail("expected the backend's FIN first")
+
+        def flood():
+            try:
+                s.settimeout(30)
+                s.sendall(b"x" * (256 << 20))
+            except OSError:
+                pass
+        f = threading.Thread(target=flood, daemon=True)
+        f.start()
+        time.sleep(0.5)
+        c0 = cpu_seconds(lb.proc.pid)
+        time.sleep(1.5)
+        used = cpu_seconds(lb.proc.pid) - c0
+        if used > 0.5:
+            fail("tether-lb used %.2f s of CPU in 1.5 s while waiting" % used)
+        wait_log(lb, "end=idle-timeout", timeout=5)
+        f.join(10)
+        s.close()
+    finally:
+        lb.stop()
+        for c in held:
+            c.close()
+        srv.close()
+
+
 def run_n(conf_text):
     d = tempfile.mkdtemp(prefix="lb_test.")
     path = os.path.join(d, "bad.conf")
@@ -1162,6 +1222,7 @@ CASES = {
     "range": case_range,
     "metrics": case_metrics,
     "reload": case_reload,
+    "halfclose": case_halfclose,
     "badconf": case_badconf,
 }
 
