@@ -177,6 +177,22 @@ lb_parse_listen_addr(const char *s, struct lb_conf_listen *l)
 /* Generic setters                                                     */
 /* ------------------------------------------------------------------ */
 
+/* Names and paths end up in logs, metrics labels and control output, one
+ * record per line: no control characters (a quoted "\n" would forge
+ * lines). Returns 0 or -TETHER_ESYNTAX after reporting. */
+static int
+check_text(struct parser *p, const struct tether_conf_token *t,
+	   const char *what)
+{
+	const unsigned char *q;
+
+	for (q = (const unsigned char *)t->text; *q != '\0'; q++)
+		if (*q < 0x20 || *q == 0x7f)
+			return tether_conf_error(p->c, t, "%s must not contain "
+						 "control characters", what);
+	return 0;
+}
+
 static int
 set_string(struct parser *p, void *obj, const struct directive *d,
 	   const struct tether_conf_token *const *args, int n)
@@ -188,6 +204,8 @@ set_string(struct parser *p, void *obj, const struct directive *d,
 		return tether_conf_error(p->c, args[0],
 					 "'%s' takes 1..%lu bytes", d->name,
 					 d->max - 1);
+	if (check_text(p, args[0], d->name) < 0)
+		return -TETHER_ESYNTAX;
 	memcpy(dst, args[0]->text, args[0]->len + 1);
 	return 0;
 }
@@ -477,6 +495,8 @@ set_backend(struct parser *p, void *obj, const struct directive *d,
 		return tether_conf_error(p->c, args[0],
 					 "backend name longer than %d bytes",
 					 LB_NAME_MAX - 1);
+	if (check_text(p, args[0], "a backend name") < 0)
+		return -TETHER_ESYNTAX;
 	memcpy(b.name, args[0]->text, args[0]->len + 1);
 	if (parse_backend_addr(args[1]->text, &b) < 0)
 		return tether_conf_error(p->c, args[1],
@@ -791,6 +811,8 @@ parse_service(struct parser *p, const struct tether_conf_token *name)
 		tether_conf_error(p->c, name, "service name must be 1..%d "
 				  "bytes", LB_NAME_MAX - 1);
 		bad = 1;
+	} else if (check_text(p, name, "a service name") < 0) {
+		bad = 1;
 	} else {
 		memcpy(s.name, name->text, name->len + 1);
 	}
@@ -993,11 +1015,14 @@ lb_conf_load_mem_lim(const char *name, const void *data, size_t len,
 }
 
 /* A string as the tokenizer reads it back: bare when it is a plain
- * word, else in single quotes (names never hold a quote: see below). */
+ * word, else quoted. Values hold no control characters (check_text), so
+ * '...' works unless there is a single quote, and "..." with \" and \\
+ * escapes then. */
 static int
 write_word(struct tether_buf *b, const char *s)
 {
 	const char *q;
+	int err;
 
 	for (q = s; *q != '\0'; q++)
 		if ((unsigned char)*q <= ' ' || strchr(";{}\"'#", *q) != NULL)
@@ -1006,20 +1031,12 @@ write_word(struct tether_buf *b, const char *s)
 		return tether_buf_append_str(b, s);
 	if (strchr(s, '\'') == NULL)
 		return tether_buf_printf(b, "'%s'", s);
-	for (q = s; *q != '\0'; q++)
-		if (*q == '"' || *q == '\\' || *q == '\n' || *q == '\t')
-			break;
-	if (*q == '\0')
-		return tether_buf_printf(b, "\"%s\"", s);
-	/* Both quote kinds and escapes: spell it out with escapes. */
-	if (tether_buf_append_str(b, "\"") < 0)
-		return -TETHER_ENOSPC;
+	if ((err = tether_buf_append_str(b, "\"")) < 0)
+		return err;
 	for (q = s; *q != '\0'; q++) {
-		const char *e = *q == '"' ? "\\\"" : *q == '\\' ? "\\\\" :
-			*q == '\n' ? "\\n" : *q == '\t' ? "\\t" : NULL;
-		int err = e != NULL ? tether_buf_append_str(b, e) :
-			tether_buf_append(b, q, 1);
-
+		err = *q == '"' ? tether_buf_append_str(b, "\\\"") :
+		      *q == '\\' ? tether_buf_append_str(b, "\\\\") :
+		      tether_buf_append(b, q, 1);
 		if (err < 0)
 			return err;
 	}

@@ -311,6 +311,15 @@ test_errors(void **state)
 		{ "metrics localhost:9100",
 		  "t.conf:1:9: error: metrics expects ADDR:PORT, not "
 		  "'localhost:9100'" },
+		{ "service \"a\\nb\" { listen 1.2.3.4:1; backend a 1.1.1.1 }",
+		  "t.conf:1:9: error: a service name must not contain control "
+		  "characters" },
+		{ "service s { listen 1.2.3.4:1; backend \"x\\ty\" 1.1.1.1 }",
+		  "t.conf:1:39: error: a backend name must not contain control "
+		  "characters" },
+		{ "pidfile \"X\\nX\"",
+		  "t.conf:1:9: error: pidfile must not contain control "
+		  "characters" },
 		{ "user a b",
 		  "t.conf:1:8: error: too many arguments to 'user'" },
 		{ "{ }",
