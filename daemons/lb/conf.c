@@ -12,7 +12,7 @@
  *		persist source [mask /N4 [/N6]] [timeout DUR] [size N]
  *		backend NAME ADDR[:PORT] [weight N]
  *		check tcp [interval DUR] [timeout DUR] [rise N] [fall N]
- *		      [port N]
+ *		      [port N] [slowstart DUR]
  *		limits [conns N] [connect-timeout DUR] [idle-timeout DUR]
  *		       [retries N] [backlog N] [drain-timeout DUR]
  *		proxy-protocol v2|off
@@ -544,6 +544,8 @@ static const struct directive check_opts[] = {
 	  1, 100, 0 },
 	{ "port", 1, 1, set_uint, offsetof(struct lb_conf_check, port),
 	  1, 65535, 0 },
+	{ "slowstart", 1, 1, set_duration,
+	  offsetof(struct lb_conf_check, slowstart_ms), 0, 0, 0 },
 };
 
 static int
@@ -1130,6 +1132,9 @@ lb_conf_write(const struct lb_conf *conf, struct tether_buf *b)
 			s->check.rise, s->check.fall));
 		if (s->check.port != 0)
 			W(tether_buf_printf(b, " port %u", s->check.port));
+		if (s->check.slowstart_ms != 0)
+			W(tether_buf_printf(b, " slowstart %llums",
+				(unsigned long long)s->check.slowstart_ms));
 		W(tether_buf_append_str(b, "\n"));
 		W(tether_buf_printf(b, "\tlimits conns %u connect-timeout "
 			"%llums idle-timeout %llums retries %u backlog %u "

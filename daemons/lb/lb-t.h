@@ -86,9 +86,11 @@ struct lb_conf_persist {
 	unsigned size;			/* most entries */
 };
 
-/* check tcp [interval DUR] [timeout DUR] [rise N] [fall N] [port N] */
+/* check tcp [interval DUR] [timeout DUR] [rise N] [fall N] [port N]
+ *           [slowstart DUR] */
 struct lb_conf_check {
 	enum lb_check_type type;
+	uint64_t slowstart_ms;		/* weight ramp after coming back */
 	uint64_t interval_ms;
 	uint64_t timeout_ms;
 	unsigned rise, fall;
@@ -162,6 +164,7 @@ struct lb_backend {
 	enum lb_admin admin;		/* change with lb_backend_admin */
 	int health_down;		/* failed its checks */
 	uint64_t drain_deadline;	/* ms; 0: none */
+	uint64_t up_since;		/* ms it came back UP; 0: from start */
 	/* counters */
 	unsigned conns;			/* active connections */
 	uint64_t total_conns;
@@ -198,6 +201,8 @@ struct lb_pool {
 	const struct lb_ops *ops;
 	void *state;			/* the algorithm's, owned by ops */
 	unsigned rr_next;		/* WLC tie rotation */
+	uint64_t slowstart_ms;		/* ramp of a backend back UP, 0: off */
+	uint64_t now;			/* ms, set before each pick */
 };
 
 /* Maglev's lookup table (state of the maglev ops). */

@@ -281,6 +281,7 @@ lb_select(struct lb_pool *pool, struct lb_persist *p,
 	uint64_t hkey = 0;
 	int keyed;
 
+	pool->now = now;
 	keyed = p != NULL ? lb_persist_key(p, client, &k) == 0 :
 		make_key(client, 32, 128, &k) == 0;
 	if (keyed)

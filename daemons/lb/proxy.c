@@ -714,6 +714,7 @@ service_init(struct lb_proxy *px, struct lb_service *svc,
 		b->name = conf->backends[i].name;
 		b->weight = conf->backends[i].weight;
 	}
+	svc->pool.slowstart_ms = conf->check.slowstart_ms;
 	err = lb_pool_update(&svc->pool);
 	if (err < 0)
 		return err;
@@ -974,6 +975,7 @@ transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
 				nb->health_down = ob->health_down;
 				nb->check_ok = ob->check_ok;
 				nb->check_fail = ob->check_fail;
+				nb->up_since = ob->up_since;
 				(void)lb_backend_admin(&ns->pool, nb,
 					ob->admin, now,
 					ob->drain_deadline == 0 ? 0 :

@@ -52,6 +52,26 @@ lb_backend_keeps_pinned(const struct lb_backend *b, uint64_t now)
 	return 0;
 }
 
+/*
+ * The weight a backend gets now: during slow start (the first
+ * slowstart_ms after it came back UP) it grows linearly from 1 to its
+ * weight, so a server that just restarted is not flooded at once.
+ */
+static unsigned
+eff_weight(const struct lb_pool *pool, const struct lb_backend *b)
+{
+	uint64_t age, w;
+
+	if (pool->slowstart_ms == 0 || b->up_since == 0 ||
+	    pool->now < b->up_since)
+		return b->weight;
+	age = pool->now - b->up_since;
+	if (age >= pool->slowstart_ms)
+		return b->weight;
+	w = (uint64_t)b->weight * age / pool->slowstart_ms;
+	return w == 0 ? 1 : (unsigned)w;
+}
+
 static int
 candidate(const struct lb_pool *pool, size_t i, const unsigned char *excluded)
 {
@@ -77,7 +97,7 @@ wrr_pick_weighted(struct lb_pool *pool, const unsigned char *excluded,
 
 	for (i = 0; i < pool->n; i++) {
 		struct lb_backend *b = &pool->backends[i];
-		int64_t w = use_weights ? (int64_t)b->weight : 1;
+		int64_t w = use_weights ? (int64_t)eff_weight(pool, b) : 1;
 
 		if (!candidate(pool, i, excluded))
 			continue;
@@ -138,8 +158,8 @@ wlc_pick(struct lb_pool *pool, uint64_t key, const unsigned char *excluded)
 		if (!candidate(pool, i, excluded))
 			continue;
 		if (best == NULL ||
-		    (uint64_t)b->conns * best->weight <
-		    (uint64_t)best->conns * b->weight)
+		    (uint64_t)b->conns * eff_weight(pool, best) <
+		    (uint64_t)best->conns * eff_weight(pool, b))
 			best = b;
 	}
 	if (best != NULL)
@@ -268,6 +288,8 @@ lb_backend_set_state(struct lb_pool *pool, struct lb_backend *b,
 {
 	TETHER_BUG_ON(state >= LB_BACKEND_STATE_MAX);
 	TETHER_BUG_ON(b < pool->backends || b >= pool->backends + pool->n);
+	if (state == LB_BACKEND_UP && b->state != LB_BACKEND_UP)
+		b->up_since = now != 0 ? now : 1;	/* slow start */
 	b->state = state;
 	/* DOWN keeps a drain's deadline for when health comes back. */
 	if (state == LB_BACKEND_UP)

@@ -34,7 +34,8 @@ static const char full[] =
 	"\tbackend nfs1 10.0.0.11 weight 1\n"
 	"\tbackend nfs2 10.0.0.12:2049\n"
 	"\tbackend \"nfs 3\" [2001:db8::5] weight 0\n"
-	"\tcheck tcp interval 2s timeout 500ms rise 2 fall 3 port 2049\n"
+	"\tcheck tcp interval 2s timeout 500ms rise 2 fall 3 port 2049 "
+	"slowstart 30s\n"
 	"\tlimits conns 100 connect-timeout 1s idle-timeout 5m retries 1 "
 	"backlog 64 drain-timeout 1h\n"
 	"\tproxy-protocol v2\n"
@@ -98,6 +99,7 @@ test_full(void **state)
 	assert_int_equal(s->check.rise, 2);
 	assert_int_equal(s->check.fall, 3);
 	assert_int_equal(s->check.port, 2049);
+	assert_int_equal(s->check.slowstart_ms, 30000);
 	assert_int_equal(s->limits.max_conns, 100);
 	assert_int_equal(s->limits.connect_timeout_ms, 1000);
 	assert_int_equal(s->limits.idle_timeout_ms, 300000);
@@ -117,6 +119,7 @@ test_full(void **state)
 	assert_int_equal(s->persist.size, LB_DEFAULT_PERSIST_SIZE);
 	assert_int_equal(s->check.type, LB_CHECK_NONE);
 	assert_int_equal(s->check.port, 0);
+	assert_int_equal(s->check.slowstart_ms, 0);
 	assert_int_equal(s->limits.connect_timeout_ms,
 			 LB_DEFAULT_CONNECT_TIMEOUT_MS);
 	assert_int_equal(s->limits.retries, LB_DEFAULT_RETRIES);
@@ -514,6 +517,7 @@ test_write(void **state)
 	assert_int_equal(c2->services[0].backends[2].weight, 0);
 	assert_int_equal(c2->services[0].listens[3].protos, LB_PROTO_UDP);
 	assert_true(c2->services[0].proxy_v2);
+	assert_int_equal(c2->services[0].check.slowstart_ms, 30000);
 	lb_conf_free(c);
 	lb_conf_free(c2);
 	tether_buf_free(&t1);

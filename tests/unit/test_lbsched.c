@@ -468,6 +468,65 @@ test_health_rise_fall(void **state)
 	lb_pool_fini(&pool);
 }
 
+/* Slow start: a backend back UP gets a weight growing from 1 to its
+ * own over slowstart_ms (WRR and WLC); backends UP from the start do
+ * not ramp. */
+static void
+test_slowstart(void **state)
+{
+	static const unsigned w[] = { 10, 10 };
+	struct lb_pool pool;
+	unsigned count[2];
+	int i;
+
+	(void)state;
+	pool_make(&pool, 2, &lb_ops_wrr, w);
+	pool.slowstart_ms = 10000;
+	pool.now = 500;
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < 200; i++)
+		count[lb_pool_pick(&pool, 0, NULL)->index]++;
+	assert_int_equal(count[1], 100);	/* no ramp from the start */
+	assert_int_equal(lb_backend_set_state(&pool, &pool.backends[1],
+					      LB_BACKEND_DOWN, 1000, 0), 0);
+	assert_int_equal(lb_backend_set_state(&pool, &pool.backends[1],
+					      LB_BACKEND_UP, 2000, 0), 0);
+	assert_int_equal(pool.backends[1].up_since, 2000);
+	/* 10% in: weight 1 against 10, over whole rounds of 11. */
+	pool.now = 3000;
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < 110; i++)
+		count[lb_pool_pick(&pool, 0, NULL)->index]++;
+	assert_in_range(count[1], 9, 11);
+	/* 50% in: 5 against 10. */
+	pool.now = 7000;
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < 150; i++)
+		count[lb_pool_pick(&pool, 0, NULL)->index]++;
+	assert_in_range(count[1], 49, 51);
+	/* Done: equal shares. */
+	pool.now = 12000;
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < 200; i++)
+		count[lb_pool_pick(&pool, 0, NULL)->index]++;
+	assert_in_range(count[1], 99, 101);
+	lb_pool_fini(&pool);
+
+	/* WLC: 10% in, b1 with 0 connections against b0 with 3: b1 is
+	 * "full" at 1 connection per unit of weight 1, b0 at 3/10. */
+	pool_make(&pool, 2, &lb_ops_wlc, w);
+	pool.slowstart_ms = 10000;
+	lb_backend_set_state(&pool, &pool.backends[1], LB_BACKEND_DOWN, 1, 0);
+	lb_backend_set_state(&pool, &pool.backends[1], LB_BACKEND_UP, 1000, 0);
+	pool.now = 2000;
+	pool.backends[0].conns = 3;
+	pool.backends[1].conns = 1;
+	assert_int_equal(lb_pool_pick(&pool, 0, NULL)->index, 0);
+	pool.now = 20000;	/* ramp over: 1/10 < 3/10 */
+	assert_int_equal(lb_pool_pick(&pool, 0, NULL)->index, 1);
+	lb_pool_fini(&pool);
+}
+
 static void
 test_pool_args(void **state)
 {
@@ -504,6 +563,7 @@ main(void)
 		cmocka_unit_test(test_maglev_retry_and_empty),
 		cmocka_unit_test(test_maglev_alloc_failure),
 		cmocka_unit_test(test_health_rise_fall),
+		cmocka_unit_test(test_slowstart),
 		cmocka_unit_test(test_pool_args),
 	};
 
