@@ -448,7 +448,32 @@ def case_limits():
             fail("not served after the limit freed up")
     finally:
         lb.stop()
+    # The global limit counts every service's connections.
+    q1, q2 = free_ports(2)
+    b2 = Backend("b1", "127.0.0.2", [q1, q2])
+    lb = Lb("""max-conns 1
+service s1 { listen 127.0.0.1:%d; backend b1 127.0.0.2 }
+service s2 { listen 127.0.0.1:%d; backend b1 127.0.0.2 }
+""" % (q1, q2))
+    try:
+        lb.wait_listening(q1)
+        held = connect(q1)
+        read_line(held)
+        s = connect(q2)
+        if s.recv(100) != b"":
+            fail("service s2 served past the global 'max-conns 1'")
+        s.close()
+        held.close()
+        time.sleep(0.2)
+        if "service=s2" not in lb.stderr() or \
+           "end=limit" not in lb.stderr():
+            fail("global limit not logged:\n" + lb.stderr())
+        if ask(q2)[0] != "b1":
+            fail("s2 not served once the first connection ended")
+    finally:
+        lb.stop()
         b.stop()
+        b2.stop()
 
 
 def wait_log(lb, text, count=1, timeout=TIMEOUT):
