@@ -39,7 +39,8 @@ check_invariants(const struct lb_conf *c)
 		CHECK(s->nbackends >= 1 && s->nbackends <= LB_MAX_BACKENDS);
 		CHECK(s->balance < LB_BALANCE_MAX);
 		CHECK(s->persist.mask4 <= 32 && s->persist.mask6 <= 128);
-		CHECK(s->persist.size >= 1 && s->persist.size <= LB_MAX_PERSIST);
+		CHECK(s->persist.size >= 1 &&
+		      s->persist.size <= LB_MAX_PERSIST);
 		CHECK(s->persist.timeout_ms >= 1000 &&
 		      s->persist.timeout_ms <= LB_MAX_DURATION_MS);
 		CHECK(s->check.timeout_ms <= s->check.interval_ms);
@@ -50,8 +51,8 @@ check_invariants(const struct lb_conf *c)
 			const struct lb_conf_listen *a = &s->listens[j];
 
 			CHECK(a->port_lo >= 1 && a->port_lo <= a->port_hi);
-			CHECK(a->protos != 0 &&
-			      (a->protos & ~(LB_PROTO_TCP | LB_PROTO_UDP)) == 0);
+			CHECK(a->protos != 0 && (a->protos &
+			      ~(LB_PROTO_TCP | LB_PROTO_UDP)) == 0);
 			CHECK(a->addr.ss.ss_family == AF_INET ||
 			      a->addr.ss.ss_family == AF_INET6);
 			ports += a->port_hi - a->port_lo + 1u;
@@ -69,7 +70,8 @@ check_invariants(const struct lb_conf *c)
 
 					tether_addr_set_port(&x, 0);
 					tether_addr_set_port(&y, 0);
-					CHECK(tether_addr_compare(&x, &y) != 0 ||
+					CHECK(tether_addr_compare(&x, &y)
+					      != 0 ||
 					      !(a->protos & b->protos) ||
 					      a->port_hi < b->port_lo ||
 					      b->port_hi < a->port_lo);
@@ -85,7 +87,8 @@ check_invariants(const struct lb_conf *c)
 			CHECK(!b->has_port || tether_addr_port(&b->addr) > 0);
 			CHECK(b->has_port || tether_addr_port(&b->addr) == 0);
 			for (k = 0; k < j; k++)
-				CHECK(strcmp(s->backends[k].name, b->name) != 0);
+				CHECK(strcmp(s->backends[k].name,
+					     b->name) != 0);
 		}
 	}
 }

@@ -16,7 +16,7 @@
 /* Bounds                                                              */
 /* ------------------------------------------------------------------ */
 
-#define LB_NAME_MAX		64	/* service and backend names, NUL incl. */
+#define LB_NAME_MAX		64	/* names, NUL included */
 #define LB_MAX_SERVICES		256
 #define LB_MAX_BACKENDS		1024	/* per service */
 #define LB_MAX_LISTENS		64	/* listen directives per service */
@@ -80,8 +80,8 @@ struct lb_conf_backend {
 /* persist source [mask /N4 [/N6]] [timeout DUR] [size N] */
 struct lb_conf_persist {
 	int enabled;
-	unsigned mask4;			/* prefix kept of IPv4 clients, 0..32 */
-	unsigned mask6;			/* prefix kept of IPv6 clients, 0..128 */
+	unsigned mask4;			/* prefix kept of IPv4, 0..32 */
+	unsigned mask6;			/* prefix kept of IPv6, 0..128 */
 	uint64_t timeout_ms;		/* idle timeout of an entry */
 	unsigned size;			/* most entries */
 };
@@ -424,7 +424,7 @@ struct lb_proxy {
 	unsigned conns;
 	struct tether_hash_key key;	/* persistence tables' SipHash key */
 	struct tether_loop_timer *sweep;
-	struct tether_loop_timer *resume;	/* re-enables paused listeners */
+	struct tether_loop_timer *resume;	/* un-pauses listeners */
 };
 
 #endif /* TETHER_LB_T_H */

@@ -165,7 +165,8 @@ respond(struct lb_ctl_conn *c)
 		(void)tether_buf_append_str(&c->out, "HTTP/1.0 500 Internal "
 			"Server Error\r\nContent-Length: 0\r\n\r\n");
 	else
-		(void)tether_buf_append_str(&c->out, "HTTP/1.0 404 Not Found\r\n"
+		(void)tether_buf_append_str(&c->out,
+			"HTTP/1.0 404 Not Found\r\n"
 			"Content-Type: text/plain\r\nContent-Length: 18\r\n"
 			"Connection: close\r\n\r\ntry GET /metrics\r\n");
 	tether_buf_free(&body);

@@ -237,7 +237,8 @@ test_errors(void **state)
 		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1:0 }",
 		  "t.conf:1:41: error: expected an IPv4 or IPv6 address with "
 		  "an optional port (1..65535), not '1.1.1.1:0'" },
-		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1 weight 1001 }",
+		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1 "
+		  "weight 1001 }",
 		  "t.conf:1:56: error: weight must be 0..1000" },
 		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1 heavy 2 }",
 		  "t.conf:1:49: error: expected 'weight N' after the address" },
@@ -266,7 +267,8 @@ test_errors(void **state)
 		  "t.conf:1:56: error: unknown check 'http' (tcp, none)" },
 		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
 		  "check tcp rise 0 }",
-		  "t.conf:1:65: error: 'rise' must be a number 1..100, not '0'" },
+		  "t.conf:1:65: error: 'rise' must be a number 1..100, "
+		  "not '0'" },
 		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
 		  "check tcp every 2s }",
 		  "t.conf:1:60: error: unknown check option 'every'" },
