@@ -1158,6 +1158,83 @@ def case_halfclose():
         srv.close()
 
 
+def case_wlc():
+    """Weighted least-connections with real held connections: new
+    clients go where there are fewest connections per weight."""
+    (p,) = free_ports(1)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(2)]
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    balance wlc
+    backend b0 127.0.0.2 weight 1
+    backend b1 127.0.0.3 weight 2
+}
+""" % p)
+    held = {"b0": [], "b1": []}
+    try:
+        lb.wait_listening(p)
+        # Loading up: shares follow the weights (1:2).
+        for _ in range(9):
+            s = connect(p)
+            held[read_line(s)[0]].append(s)
+        if (len(held["b0"]), len(held["b1"])) != (3, 6):
+            fail("wlc loading: b0 %d, b1 %d" %
+                 (len(held["b0"]), len(held["b1"])))
+        # Three of b1's end: b1 (3/2) is now below b0 (3/1).
+        for s in held["b1"][:3]:
+            s.close()
+        del held["b1"][:3]
+        time.sleep(0.3)
+        for _ in range(3):
+            s = connect(p)
+            name = read_line(s)[0]
+            held[name].append(s)
+            if name != "b1":
+                fail("wlc sent a client to the busier backend")
+    finally:
+        for lst in held.values():
+            for s in lst:
+                s.close()
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def case_passive():
+    """Passive detection: with checks far apart, a refused connection
+    counts as a failed check (fall 1), so the dead backend is taken out
+    at once and later clients need no retry."""
+    (p,) = free_ports(1)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(2)]
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    balance rr
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    check tcp interval 60s timeout 1s rise 1 fall 1
+}
+""" % p)
+    try:
+        lb.wait_listening(p)
+        time.sleep(0.2)
+        bs[1].stop()
+        for _ in range(2):
+            if ask(p)[0] != "b0":
+                fail("served by the stopped backend")
+        wait_log(lb, "backend s/b1: down (1 checks failed, last: "
+                 "connection failed)")
+        before = lb.stderr().count("tries=2")
+        for _ in range(10):
+            ask(p)
+        time.sleep(0.2)
+        if lb.stderr().count("tries=2") != before:
+            fail("retries after the passive down:\n" + lb.stderr())
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
 def run_n(conf_text):
     d = tempfile.mkdtemp(prefix="lb_test.")
     path = os.path.join(d, "bad.conf")
@@ -1248,6 +1325,8 @@ CASES = {
     "metrics": case_metrics,
     "reload": case_reload,
     "halfclose": case_halfclose,
+    "wlc": case_wlc,
+    "passive": case_passive,
     "badconf": case_badconf,
 }
 
