@@ -1223,6 +1223,7 @@ def case_passive():
                 fail("served by the stopped backend")
         wait_log(lb, "backend s/b1: down (1 checks failed, last: "
                  "connection failed)")
+        time.sleep(0.2)  # the retried connection's own log line
         before = lb.stderr().count("tries=2")
         for _ in range(10):
             ask(p)
