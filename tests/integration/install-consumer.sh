@@ -48,7 +48,7 @@ out=$(LD_LIBRARY_PATH=$(pkg-config --variable=libdir tether) "$tmp/consumer")
 [ "$out" = "consumer: buffer or table is at its maximum size" ] ||
 	{ echo "FAIL: shared consumer printed: $out"; exit 1; }
 # The shared build must really use libtether.so.
-ldd "$tmp/consumer" | grep 'libtether\.so' >/dev/null || { echo "FAIL: not linked to libtether.so"; exit 1; }
+ldd "$tmp/consumer" | grep -q 'libtether\.so' || { echo "FAIL: not linked to libtether.so"; exit 1; }
 
 "$cc" $extra -std=c11 -Wall -Werror -o "$tmp/consumer-static" "$tmp/consumer.c" \
 	$(pkg-config --cflags tether) "$(pkg-config --variable=libdir tether)/libtether.a"
