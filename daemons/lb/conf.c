@@ -1,0 +1,1152 @@
+/*
+ * conf.c - tether-lb's configuration parser: directive tables (name,
+ * arity, setter, offset; as nginx's ngx_command_t) on top of the core's
+ * tokenizer, then whole-file checks. A bad statement is reported and
+ * skipped, so one run lists every mistake.
+ *
+ *	pidfile PATH; user NAME; control PATH; metrics ADDR:PORT; max-conns N;
+ *	log-level warn|info|debug
+ *	service NAME {
+ *		listen ADDR:PORT[-PORT] [tcp] [udp]
+ *		balance rr|wrr|wlc|maglev
+ *		persist source [mask /N4 [/N6]] [timeout DUR] [size N]
+ *		backend NAME ADDR[:PORT] [weight N]
+ *		check tcp [interval DUR] [timeout DUR] [rise N] [fall N]
+ *		      [port N] [slowstart DUR]
+ *		limits [conns N] [connect-timeout DUR] [idle-timeout DUR]
+ *		       [retries N] [backlog N] [drain-timeout DUR]
+ *		proxy-protocol v2|off
+ *	}
+ */
+#include "lb.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARGS_MAX 16
+
+struct parser {
+	struct tether_conf *c;
+	struct lb_conf *conf;
+	int nomem;
+};
+
+struct directive;
+typedef int set_fn(struct parser *p, void *obj, const struct directive *d,
+		   const struct tether_conf_token *const *args, int n);
+
+/* One row of a directive table. off and max parameterise the generic
+ * setters (offset of the field in obj; bound of a number or size of a
+ * string); min is a number's lower bound. */
+struct directive {
+	const char *name;
+	int min_args, max_args;
+	set_fn *set;
+	size_t off;
+	unsigned long min, max;
+	int multi;		/* may appear more than once */
+};
+
+static const char *const balance_names[LB_BALANCE_MAX] = {
+	[LB_BALANCE_RR] = "rr",
+	[LB_BALANCE_WRR] = "wrr",
+	[LB_BALANCE_WLC] = "wlc",
+	[LB_BALANCE_MAGLEV] = "maglev",
+};
+
+const char *
+lb_balance_name(int balance)
+{
+	if (balance < 0 || balance >= LB_BALANCE_MAX)
+		return "unknown";
+	return balance_names[balance];
+}
+
+/* ------------------------------------------------------------------ */
+/* Values                                                              */
+/* ------------------------------------------------------------------ */
+
+static int
+parse_ulong(const char *s, unsigned long min, unsigned long max,
+	    unsigned long *out)
+{
+	unsigned long v = 0;
+	const char *q;
+
+	if (*s == '\0')
+		return -TETHER_ESYNTAX;
+	for (q = s; *q != '\0'; q++) {
+		if (*q < '0' || *q > '9')
+			return -TETHER_ESYNTAX;
+		if (v > (ULONG_MAX - 9) / 10)
+			return -TETHER_ERANGE;
+		v = v * 10 + (unsigned long)(*q - '0');
+	}
+	if (v < min || v > max)
+		return -TETHER_ERANGE;
+	*out = v;
+	return 0;
+}
+
+int
+lb_parse_duration(const char *s, uint64_t *ms)
+{
+	uint64_t v = 0, mult;
+	const char *q = s;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -TETHER_ESYNTAX;
+	for (; *q >= '0' && *q <= '9'; q++) {
+		v = v * 10 + (uint64_t)(*q - '0');
+		if (v > LB_MAX_DURATION_MS)
+			return -TETHER_ERANGE;
+	}
+	if (strcmp(q, "ms") == 0)
+		mult = 1;
+	else if (*q == '\0' || strcmp(q, "s") == 0)
+		mult = 1000;
+	else if (strcmp(q, "m") == 0)
+		mult = 60 * 1000;
+	else if (strcmp(q, "h") == 0)
+		mult = 3600 * 1000;
+	else
+		return -TETHER_ESYNTAX;
+	if (v > LB_MAX_DURATION_MS / mult)
+		return -TETHER_ERANGE;
+	*ms = v * mult;
+	return 0;
+}
+
+int
+lb_parse_listen_addr(const char *s, struct lb_conf_listen *l)
+{
+	const char *colon, *dash, *ports;
+	unsigned long lo, hi;
+	char buf[TETHER_ADDR_STRLEN];
+	struct tether_addr a;
+	size_t hostlen;
+	int err;
+
+	colon = strrchr(s, ':');
+	if (colon == NULL)
+		return -TETHER_ESYNTAX;
+	/* An unbracketed IPv6 address has no room for a port. */
+	if (s[0] != '[' && memchr(s, ':', (size_t)(colon - s)) != NULL)
+		return -TETHER_ESYNTAX;
+	if (s[0] == '[' && (colon == s || colon[-1] != ']'))
+		return -TETHER_ESYNTAX;
+	ports = colon + 1;
+	hostlen = (size_t)(colon - s);
+	dash = strchr(ports, '-');
+	if (dash != NULL) {
+		char lob[8];
+		size_t ll = (size_t)(dash - ports);
+
+		if (ll == 0 || ll >= sizeof(lob))
+			return -TETHER_ESYNTAX;
+		memcpy(lob, ports, ll);
+		lob[ll] = '\0';
+		if ((err = parse_ulong(lob, 0, ULONG_MAX, &lo)) < 0 ||
+		    (err = parse_ulong(dash + 1, 0, ULONG_MAX, &hi)) < 0)
+			return err;
+	} else {
+		if ((err = parse_ulong(ports, 0, ULONG_MAX, &lo)) < 0)
+			return err;
+		hi = lo;
+	}
+	if (lo == 0 || lo > 65535 || hi == 0 || hi > 65535 || hi < lo)
+		return -TETHER_ERANGE;
+	if (hostlen + 7 > sizeof(buf))
+		return -TETHER_ESYNTAX;
+	snprintf(buf, sizeof(buf), "%.*s:%lu", (int)hostlen, s, lo);
+	err = tether_addr_parse(&a, buf, -1);
+	if (err < 0)
+		return err == -TETHER_EOVERFLOW ? -TETHER_ESYNTAX : err;
+	if (a.ss.ss_family != AF_INET && a.ss.ss_family != AF_INET6)
+		return -TETHER_EAFNOSUPPORT;
+	l->addr = a;
+	l->port_lo = (uint16_t)lo;
+	l->port_hi = (uint16_t)hi;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Generic setters                                                     */
+/* ------------------------------------------------------------------ */
+
+/* Names and paths end up in logs, metrics labels and control output, one
+ * record per line: no control characters (a quoted "\n" would forge
+ * lines). Returns 0 or -TETHER_ESYNTAX after reporting. */
+static int
+check_text(struct parser *p, const struct tether_conf_token *t,
+	   const char *what)
+{
+	const unsigned char *q;
+
+	for (q = (const unsigned char *)t->text; *q != '\0'; q++)
+		if (*q < 0x20 || *q == 0x7f)
+			return tether_conf_error(p->c, t, "%s must not contain "
+						 "control characters", what);
+	return 0;
+}
+
+static int
+set_string(struct parser *p, void *obj, const struct directive *d,
+	   const struct tether_conf_token *const *args, int n)
+{
+	char *dst = (char *)obj + d->off;
+
+	(void)n;
+	if (args[0]->len == 0 || args[0]->len >= d->max)
+		return tether_conf_error(p->c, args[0],
+					 "'%s' takes 1..%lu bytes", d->name,
+					 d->max - 1);
+	if (check_text(p, args[0], d->name) < 0)
+		return -TETHER_ESYNTAX;
+	memcpy(dst, args[0]->text, args[0]->len + 1);
+	return 0;
+}
+
+static int
+set_uint(struct parser *p, void *obj, const struct directive *d,
+	 const struct tether_conf_token *const *args, int n)
+{
+	unsigned long v;
+
+	(void)n;
+	if (parse_ulong(args[0]->text, d->min, d->max, &v) < 0)
+		return tether_conf_error(p->c, args[0],
+					 "'%s' must be a number %lu..%lu, "
+					 "not '%s'", d->name, d->min, d->max,
+					 args[0]->text);
+	*(unsigned *)(void *)((char *)obj + d->off) = (unsigned)v;
+	return 0;
+}
+
+static int
+set_duration(struct parser *p, void *obj, const struct directive *d,
+	     const struct tether_conf_token *const *args, int n)
+{
+	uint64_t ms;
+	int err;
+
+	(void)n;
+	err = lb_parse_duration(args[0]->text, &ms);
+	if (err == -TETHER_ERANGE || (err == 0 && ms < d->min))
+		return tether_conf_error(p->c, args[0],
+					 "'%s' must be %lums..30 days",
+					 d->name, d->min);
+	if (err < 0)
+		return tether_conf_error(p->c, args[0],
+					 "'%s' expects a duration such as "
+					 "500ms, 2s, 5m, 1h; not '%s'",
+					 d->name, args[0]->text);
+	*(uint64_t *)(void *)((char *)obj + d->off) = ms;
+	return 0;
+}
+
+static const struct directive *
+find_directive(const struct directive *tab, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(tab[i].name, name) == 0)
+			return &tab[i];
+	return NULL;
+}
+
+/*
+ * Key/value options after a directive's first words ("interval 2s rise
+ * 3"): each key is a row of a one-argument table. Returns 0 or
+ * -TETHER_ESYNTAX after reporting.
+ */
+static int
+set_kv(struct parser *p, void *obj, const char *what,
+       const struct directive *tab, size_t ntab,
+       const struct tether_conf_token *const *args, int from, int n)
+{
+	int i, err = 0;
+
+	for (i = from; i < n; i += 2) {
+		const struct directive *d;
+
+		d = find_directive(tab, ntab, args[i]->text);
+		if (d == NULL) {
+			err = tether_conf_error(p->c, args[i],
+						"unknown %s option '%s'", what,
+						args[i]->text);
+			continue;
+		}
+		if (i + 1 >= n) {
+			err = tether_conf_error(p->c, args[i],
+						"'%s' needs a value", d->name);
+			break;
+		}
+		if (d->set(p, obj, d, &args[i + 1], 1) < 0)
+			err = -TETHER_ESYNTAX;
+	}
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Service directives                                                  */
+/* ------------------------------------------------------------------ */
+
+static int
+ports_in_service(const struct lb_conf_service *s)
+{
+	size_t i;
+	int total = 0;
+
+	for (i = 0; i < s->nlistens; i++)
+		total += s->listens[i].port_hi - s->listens[i].port_lo + 1;
+	return total;
+}
+
+static int
+listens_overlap(const struct lb_conf_listen *a, const struct lb_conf_listen *b)
+{
+	struct tether_addr x = a->addr, y = b->addr;
+
+	if ((a->protos & b->protos) == 0)
+		return 0;
+	if (a->port_hi < b->port_lo || b->port_hi < a->port_lo)
+		return 0;
+	tether_addr_set_port(&x, 0);
+	tether_addr_set_port(&y, 0);
+	return tether_addr_compare(&x, &y) == 0;
+}
+
+static int
+set_listen(struct parser *p, void *obj, const struct directive *d,
+	   const struct tether_conf_token *const *args, int n)
+{
+	struct lb_conf_service *s = obj;
+	struct lb_conf_listen l, *nl;
+	size_t i, j;
+	int err;
+
+	(void)d;
+	memset(&l, 0, sizeof(l));
+	err = lb_parse_listen_addr(args[0]->text, &l);
+	if (err == -TETHER_ERANGE)
+		return tether_conf_error(p->c, args[0],
+					 "ports must be 1..65535, the first "
+					 "not above the last: '%s'",
+					 args[0]->text);
+	if (err < 0)
+		return tether_conf_error(p->c, args[0],
+					 "expected ADDR:PORT or ADDR:PORT-PORT "
+					 "(IPv6 in brackets), not '%s'",
+					 args[0]->text);
+	for (i = 1; i < (size_t)n; i++) {
+		if (strcmp(args[i]->text, "tcp") == 0)
+			l.protos |= LB_PROTO_TCP;
+		else if (strcmp(args[i]->text, "udp") == 0)
+			l.protos |= LB_PROTO_UDP;
+		else
+			return tether_conf_error(p->c, args[i],
+						 "expected 'tcp' or 'udp', "
+						 "not '%s'", args[i]->text);
+	}
+	if (l.protos == 0)
+		l.protos = LB_PROTO_TCP;
+	l.line = args[0]->line;
+	l.col = args[0]->col;
+	if (s->nlistens == LB_MAX_LISTENS)
+		return tether_conf_error(p->c, args[0],
+					 "more than %d listen directives in "
+					 "one service", LB_MAX_LISTENS);
+	if (ports_in_service(s) + (l.port_hi - l.port_lo + 1) > LB_MAX_PORTS)
+		return tether_conf_error(p->c, args[0],
+					 "more than %d listening ports in one "
+					 "service", LB_MAX_PORTS);
+	/* Earlier services, then this one (not yet in p->conf's count). */
+	for (i = 0; i <= p->conf->nservices; i++) {
+		const struct lb_conf_service *o = i < p->conf->nservices ?
+			&p->conf->services[i] : s;
+
+		for (j = 0; j < o->nlistens; j++)
+			if (listens_overlap(&o->listens[j], &l))
+				return tether_conf_error(p->c, args[0],
+					"'%s' overlaps the listen at line %u "
+					"(service %s)", args[0]->text,
+					o->listens[j].line, o->name);
+	}
+	nl = tether_reallocarray(s->listens, s->nlistens + 1, sizeof(*nl));
+	if (nl == NULL) {
+		p->nomem = 1;
+		return -TETHER_ENOMEM;
+	}
+	s->listens = nl;
+	s->listens[s->nlistens++] = l;
+	return 0;
+}
+
+static int
+set_balance(struct parser *p, void *obj, const struct directive *d,
+	    const struct tether_conf_token *const *args, int n)
+{
+	struct lb_conf_service *s = obj;
+	int i;
+
+	(void)d;
+	(void)n;
+	for (i = 0; i < LB_BALANCE_MAX; i++)
+		if (strcmp(args[0]->text, balance_names[i]) == 0) {
+			s->balance = (enum lb_balance)i;
+			return 0;
+		}
+	return tether_conf_error(p->c, args[0],
+				 "unknown balance '%s' (rr, wrr, wlc, maglev)",
+				 args[0]->text);
+}
+
+static int
+parse_prefix(const char *s, unsigned max, unsigned *out)
+{
+	unsigned long v;
+
+	if (s[0] != '/' || parse_ulong(s + 1, 0, max, &v) < 0)
+		return -TETHER_ESYNTAX;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static const struct directive persist_opts[] = {
+	{ "timeout", 1, 1, set_duration,
+	  offsetof(struct lb_conf_persist, timeout_ms), 1000, 0, 0 },
+	{ "size", 1, 1, set_uint, offsetof(struct lb_conf_persist, size),
+	  1, LB_MAX_PERSIST, 0 },
+};
+
+static int
+set_persist(struct parser *p, void *obj, const struct directive *d,
+	    const struct tether_conf_token *const *args, int n)
+{
+	struct lb_conf_service *s = obj;
+	struct lb_conf_persist *ps = &s->persist;
+	int from = 1;
+
+	(void)d;
+	if (strcmp(args[0]->text, "source") != 0)
+		return tether_conf_error(p->c, args[0],
+					 "persist by what: only 'source' is "
+					 "known, not '%s'", args[0]->text);
+	ps->enabled = 1;
+	if (n > 1 && strcmp(args[1]->text, "mask") == 0) {
+		if (n < 3 || parse_prefix(args[2]->text, 32, &ps->mask4) < 0)
+			return tether_conf_error(p->c, args[n < 3 ? 1 : 2],
+						 "'mask' expects /N (0..32) "
+						 "for IPv4, then optionally "
+						 "/N (0..128) for IPv6");
+		from = 3;
+		if (n > 3 && args[3]->text[0] == '/') {
+			if (parse_prefix(args[3]->text, 128, &ps->mask6) < 0)
+				return tether_conf_error(p->c, args[3],
+							 "IPv6 mask must be "
+							 "/0../128");
+			from = 4;
+		}
+	}
+	return set_kv(p, ps, "persist", persist_opts,
+		      TETHER_ARRAY_SIZE(persist_opts), args, from, n);
+}
+
+static int
+parse_backend_addr(const char *s, struct lb_conf_backend *b)
+{
+	struct tether_addr a;
+	int err;
+
+	b->has_port = 1;
+	err = tether_addr_parse(&a, s, -1);
+	if (err < 0) {
+		b->has_port = 0;
+		err = tether_addr_parse(&a, s, 0);
+	}
+	if (err < 0)
+		return err;
+	if (a.ss.ss_family != AF_INET && a.ss.ss_family != AF_INET6)
+		return -TETHER_EAFNOSUPPORT;
+	if (b->has_port && tether_addr_port(&a) == 0)
+		return -TETHER_ERANGE;
+	b->addr = a;
+	return 0;
+}
+
+static int
+set_backend(struct parser *p, void *obj, const struct directive *d,
+	    const struct tether_conf_token *const *args, int n)
+{
+	struct lb_conf_service *s = obj;
+	struct lb_conf_backend b, *nb;
+	unsigned long w;
+	size_t i;
+
+	(void)d;
+	memset(&b, 0, sizeof(b));
+	b.weight = 1;
+	if (args[0]->len >= sizeof(b.name))
+		return tether_conf_error(p->c, args[0],
+					 "backend name longer than %d bytes",
+					 LB_NAME_MAX - 1);
+	if (check_text(p, args[0], "a backend name") < 0)
+		return -TETHER_ESYNTAX;
+	memcpy(b.name, args[0]->text, args[0]->len + 1);
+	if (parse_backend_addr(args[1]->text, &b) < 0)
+		return tether_conf_error(p->c, args[1],
+					 "expected an IPv4 or IPv6 address "
+					 "with an optional port (1..65535), "
+					 "not '%s'", args[1]->text);
+	if (n == 3 || (n == 4 && strcmp(args[2]->text, "weight") != 0))
+		return tether_conf_error(p->c, args[2],
+					 "expected 'weight N' after the "
+					 "address");
+	if (n == 4) {
+		if (parse_ulong(args[3]->text, 0, LB_MAX_WEIGHT, &w) < 0)
+			return tether_conf_error(p->c, args[3],
+						 "weight must be 0..%d",
+						 LB_MAX_WEIGHT);
+		b.weight = (unsigned)w;
+	}
+	for (i = 0; i < s->nbackends; i++)
+		if (strcmp(s->backends[i].name, b.name) == 0)
+			return tether_conf_error(p->c, args[0],
+						 "duplicate backend '%s'",
+						 b.name);
+	if (s->nbackends == LB_MAX_BACKENDS)
+		return tether_conf_error(p->c, args[0],
+					 "more than %d backends",
+					 LB_MAX_BACKENDS);
+	nb = tether_reallocarray(s->backends, s->nbackends + 1, sizeof(*nb));
+	if (nb == NULL) {
+		p->nomem = 1;
+		return -TETHER_ENOMEM;
+	}
+	s->backends = nb;
+	s->backends[s->nbackends++] = b;
+	return 0;
+}
+
+static const struct directive check_opts[] = {
+	{ "interval", 1, 1, set_duration,
+	  offsetof(struct lb_conf_check, interval_ms), 10, 0, 0 },
+	{ "timeout", 1, 1, set_duration,
+	  offsetof(struct lb_conf_check, timeout_ms), 10, 0, 0 },
+	{ "rise", 1, 1, set_uint, offsetof(struct lb_conf_check, rise),
+	  1, 100, 0 },
+	{ "fall", 1, 1, set_uint, offsetof(struct lb_conf_check, fall),
+	  1, 100, 0 },
+	{ "port", 1, 1, set_uint, offsetof(struct lb_conf_check, port),
+	  1, 65535, 0 },
+	{ "slowstart", 1, 1, set_duration,
+	  offsetof(struct lb_conf_check, slowstart_ms), 0, 0, 0 },
+};
+
+static int
+set_check(struct parser *p, void *obj, const struct directive *d,
+	  const struct tether_conf_token *const *args, int n)
+{
+	struct lb_conf_service *s = obj;
+
+	(void)d;
+	if (strcmp(args[0]->text, "tcp") == 0)
+		s->check.type = LB_CHECK_TCP;
+	else if (strcmp(args[0]->text, "none") == 0)
+		s->check.type = LB_CHECK_NONE;
+	else
+		return tether_conf_error(p->c, args[0],
+					 "unknown check '%s' (tcp, none)",
+					 args[0]->text);
+	if (set_kv(p, &s->check, "check", check_opts,
+		   TETHER_ARRAY_SIZE(check_opts), args, 1, n) < 0)
+		return -TETHER_ESYNTAX;
+	if (s->check.timeout_ms > s->check.interval_ms)
+		return tether_conf_error(p->c, args[0],
+					 "check timeout is longer than its "
+					 "interval");
+	return 0;
+}
+
+static const struct directive limits_opts[] = {
+	{ "conns", 1, 1, set_uint, offsetof(struct lb_conf_limits, max_conns),
+	  0, LB_MAX_CONNS, 0 },
+	{ "connect-timeout", 1, 1, set_duration,
+	  offsetof(struct lb_conf_limits, connect_timeout_ms), 1, 0, 0 },
+	{ "idle-timeout", 1, 1, set_duration,
+	  offsetof(struct lb_conf_limits, idle_timeout_ms), 1, 0, 0 },
+	{ "retries", 1, 1, set_uint, offsetof(struct lb_conf_limits, retries),
+	  0, 16, 0 },
+	{ "backlog", 1, 1, set_uint, offsetof(struct lb_conf_limits, backlog),
+	  1, 65535, 0 },
+	{ "drain-timeout", 1, 1, set_duration,
+	  offsetof(struct lb_conf_limits, drain_timeout_ms), 0, 0, 0 },
+};
+
+static int
+set_limits(struct parser *p, void *obj, const struct directive *d,
+	   const struct tether_conf_token *const *args, int n)
+{
+	struct lb_conf_service *s = obj;
+
+	(void)d;
+	return set_kv(p, &s->limits, "limits", limits_opts,
+		      TETHER_ARRAY_SIZE(limits_opts), args, 0, n);
+}
+
+static int
+set_proxy_protocol(struct parser *p, void *obj, const struct directive *d,
+		   const struct tether_conf_token *const *args, int n)
+{
+	struct lb_conf_service *s = obj;
+
+	(void)d;
+	(void)n;
+	if (strcmp(args[0]->text, "v2") == 0) {
+		s->proxy_v2 = 1;
+		return 0;
+	}
+	if (strcmp(args[0]->text, "off") == 0) {
+		s->proxy_v2 = 0;
+		return 0;
+	}
+	return tether_conf_error(p->c, args[0], "proxy-protocol is 'v2' or "
+				 "'off', not '%s'", args[0]->text);
+}
+
+static const struct directive service_directives[] = {
+	{ "listen", 1, 3, set_listen, 0, 0, 0, 1 },
+	{ "balance", 1, 1, set_balance, 0, 0, 0, 0 },
+	{ "persist", 1, ARGS_MAX, set_persist, 0, 0, 0, 0 },
+	{ "backend", 2, 4, set_backend, 0, 0, 0, 1 },
+	{ "check", 1, ARGS_MAX, set_check, 0, 0, 0, 0 },
+	{ "limits", 2, ARGS_MAX, set_limits, 0, 0, 0, 0 },
+	{ "proxy-protocol", 1, 1, set_proxy_protocol, 0, 0, 0, 0 },
+};
+
+static int
+set_log_level(struct parser *p, void *obj, const struct directive *d,
+	      const struct tether_conf_token *const *args, int n)
+{
+	struct lb_conf *conf = obj;
+	int l;
+
+	(void)d;
+	(void)n;
+	for (l = TETHER_LOG_WARN; l <= TETHER_LOG_DEBUG; l++)
+		if (strcmp(args[0]->text, tether_log_level_name(l)) == 0) {
+			conf->log_level = l;
+			return 0;
+		}
+	return tether_conf_error(p->c, args[0],
+				 "log-level is warn, info or debug, not '%s'",
+				 args[0]->text);
+}
+
+static int
+set_metrics(struct parser *p, void *obj, const struct directive *d,
+	    const struct tether_conf_token *const *args, int n)
+{
+	struct lb_conf *conf = obj;
+	struct tether_addr a;
+
+	(void)d;
+	(void)n;
+	if (tether_addr_parse(&a, args[0]->text, -1) < 0 ||
+	    (a.ss.ss_family != AF_INET && a.ss.ss_family != AF_INET6) ||
+	    tether_addr_port(&a) == 0)
+		return tether_conf_error(p->c, args[0], "metrics expects "
+					 "ADDR:PORT, not '%s'", args[0]->text);
+	conf->metrics = a;
+	conf->has_metrics = 1;
+	return 0;
+}
+
+static const struct directive global_directives[] = {
+	{ "pidfile", 1, 1, set_string, offsetof(struct lb_conf, pidfile), 0,
+	  LB_PATH_MAX, 0 },
+	{ "user", 1, 1, set_string, offsetof(struct lb_conf, user), 0,
+	  LB_NAME_MAX, 0 },
+	{ "control", 1, 1, set_string, offsetof(struct lb_conf, control), 0,
+	  TETHER_ADDR_UNIX_PATH_MAX + 1, 0 },
+	{ "max-conns", 1, 1, set_uint, offsetof(struct lb_conf, max_conns),
+	  0, LB_MAX_CONNS, 0 },
+	{ "log-level", 1, 1, set_log_level, 0, 0, 0, 0 },
+	{ "metrics", 1, 1, set_metrics, 0, 0, 0, 0 },
+};
+
+/* ------------------------------------------------------------------ */
+/* Statements                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Skip to the end of the current statement, or to a '}' (left for the
+ * caller). A block the statement opens is skipped whole. */
+static void
+skip_stmt(struct tether_conf *c)
+{
+	unsigned depth = 0;
+
+	for (;;) {
+		int type = tether_conf_peek(c)->type;
+
+		if (type == TETHER_CONF_EOF)
+			return;
+		if (type == TETHER_CONF_RBRACE && depth == 0)
+			return;
+		tether_conf_next(c);
+		if (type == TETHER_CONF_LBRACE)
+			depth++;
+		else if (type == TETHER_CONF_RBRACE && --depth == 0)
+			return;
+		else if (type == TETHER_CONF_EOS && depth == 0)
+			return;
+	}
+}
+
+/*
+ * One simple statement whose keyword kw was read, looked up in tab.
+ * seen has one bit per row (tables have fewer than 32 rows) to catch a
+ * repeated singular directive.
+ */
+static void
+parse_stmt(struct parser *p, const struct tether_conf_token *kw,
+	   const struct directive *tab, size_t ntab, void *obj,
+	   uint32_t *seen, const char *where)
+{
+	const struct tether_conf_token *args[ARGS_MAX];
+	const struct directive *d;
+	int n = 0;
+
+	d = find_directive(tab, ntab, kw->text);
+	if (d == NULL) {
+		tether_conf_error(p->c, kw, "unknown directive '%s' %s",
+				  kw->text, where);
+		skip_stmt(p->c);
+		return;
+	}
+	while (tether_conf_peek(p->c)->type == TETHER_CONF_WORD ||
+	       tether_conf_peek(p->c)->type == TETHER_CONF_STRING) {
+		if (n == d->max_args) {
+			tether_conf_error(p->c, tether_conf_peek(p->c),
+					  "too many arguments to '%s'",
+					  d->name);
+			skip_stmt(p->c);
+			return;
+		}
+		args[n++] = tether_conf_next(p->c);
+	}
+	if (tether_conf_peek(p->c)->type == TETHER_CONF_LBRACE) {
+		tether_conf_error(p->c, tether_conf_peek(p->c),
+				  "'%s' does not take a block", d->name);
+		skip_stmt(p->c);
+		return;
+	}
+	if (tether_conf_peek(p->c)->type == TETHER_CONF_EOS)
+		tether_conf_next(p->c);
+	if (n < d->min_args) {
+		tether_conf_error(p->c, kw,
+				  "'%s' needs at least %d argument%s",
+				  d->name, d->min_args,
+				  d->min_args == 1 ? "" : "s");
+		return;
+	}
+	if (!d->multi) {
+		uint32_t bit = 1u << (d - tab);
+
+		if (*seen & bit) {
+			tether_conf_error(p->c, kw, "duplicate '%s'",
+					  d->name);
+			return;
+		}
+		*seen |= bit;
+	}
+	d->set(p, obj, d, args, n);
+}
+
+static void
+service_defaults(struct lb_conf_service *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->balance = LB_BALANCE_WRR;
+	s->persist.mask4 = 32;
+	s->persist.mask6 = 128;
+	s->persist.timeout_ms = LB_DEFAULT_PERSIST_TIMEOUT_MS;
+	s->persist.size = LB_DEFAULT_PERSIST_SIZE;
+	s->check.type = LB_CHECK_NONE;
+	s->check.interval_ms = LB_DEFAULT_CHECK_INTERVAL_MS;
+	s->check.timeout_ms = LB_DEFAULT_CHECK_TIMEOUT_MS;
+	s->check.rise = LB_DEFAULT_CHECK_RISE;
+	s->check.fall = LB_DEFAULT_CHECK_FALL;
+	s->limits.connect_timeout_ms = LB_DEFAULT_CONNECT_TIMEOUT_MS;
+	s->limits.idle_timeout_ms = LB_DEFAULT_IDLE_TIMEOUT_MS;
+	s->limits.retries = LB_DEFAULT_RETRIES;
+	s->limits.backlog = LB_DEFAULT_BACKLOG;
+}
+
+static void
+service_free(struct lb_conf_service *s)
+{
+	tether_free(s->listens);
+	tether_free(s->backends);
+}
+
+/* "service NAME {" was read up to NAME (t); parse the block into a new
+ * service of p->conf. */
+static void
+parse_service(struct parser *p, const struct tether_conf_token *name)
+{
+	struct lb_conf_service s, *ns;
+	const struct tether_conf_token *t;
+	uint32_t seen = 0;
+	size_t i;
+	int bad = 0;
+
+	service_defaults(&s);
+	s.line = name->line;
+	s.col = name->col;
+	if (name->len == 0 || name->len >= sizeof(s.name)) {
+		tether_conf_error(p->c, name, "service name must be 1..%d "
+				  "bytes", LB_NAME_MAX - 1);
+		bad = 1;
+	} else if (check_text(p, name, "a service name") < 0) {
+		bad = 1;
+	} else {
+		memcpy(s.name, name->text, name->len + 1);
+	}
+	for (i = 0; i < p->conf->nservices; i++)
+		if (strcmp(p->conf->services[i].name, s.name) == 0) {
+			tether_conf_error(p->c, name, "duplicate service "
+					  "'%s'", s.name);
+			bad = 1;
+		}
+	t = tether_conf_next(p->c);
+	if (t->type != TETHER_CONF_LBRACE) {
+		tether_conf_error(p->c, t, "expected '{' after the service "
+				  "name");
+		if (t->type != TETHER_CONF_EOS)
+			skip_stmt(p->c);
+		return;
+	}
+	for (;;) {
+		t = tether_conf_next(p->c);
+		if (t->type == TETHER_CONF_RBRACE || t->type == TETHER_CONF_EOF)
+			break;
+		if (t->type != TETHER_CONF_WORD) {
+			tether_conf_error(p->c, t, "expected a directive, "
+					  "found %s",
+					  tether_conf_tok_name(t->type));
+			skip_stmt(p->c);
+			continue;
+		}
+		parse_stmt(p, t, service_directives,
+			   TETHER_ARRAY_SIZE(service_directives), &s, &seen,
+			   "in a service");
+		if (p->nomem)
+			break;
+	}
+	if (!p->nomem && s.nlistens == 0) {
+		tether_conf_error(p->c, name, "service '%s' has no listen",
+				  s.name);
+		bad = 1;
+	}
+	if (!p->nomem && s.nbackends == 0) {
+		tether_conf_error(p->c, name, "service '%s' has no backend",
+				  s.name);
+		bad = 1;
+	}
+	if (!p->nomem && s.balance == LB_BALANCE_MAGLEV)
+		for (i = 0; i < s.nbackends; i++)
+			if (s.backends[i].weight > 1) {
+				tether_conf_warn(p->c, name, "maglev gives "
+						 "every backend an equal share;"
+						 " weights other than 0 and 1 "
+						 "are ignored");
+				break;
+			}
+	if (bad || p->nomem) {
+		service_free(&s);
+		return;
+	}
+	ns = tether_reallocarray(p->conf->services, p->conf->nservices + 1,
+				 sizeof(*ns));
+	if (ns == NULL) {
+		p->nomem = 1;
+		service_free(&s);
+		return;
+	}
+	p->conf->services = ns;
+	ns[p->conf->nservices++] = s;
+}
+
+static void
+parse_file(struct parser *p)
+{
+	uint32_t seen = 0;
+
+	for (;;) {
+		const struct tether_conf_token *t = tether_conf_next(p->c);
+
+		if (t->type == TETHER_CONF_EOF || p->nomem)
+			return;
+		if (t->type != TETHER_CONF_WORD) {
+			tether_conf_error(p->c, t, "expected a directive, "
+					  "found %s",
+					  tether_conf_tok_name(t->type));
+			skip_stmt(p->c);
+			if (tether_conf_peek(p->c)->type == TETHER_CONF_RBRACE)
+				tether_conf_next(p->c);
+			continue;
+		}
+		if (strcmp(t->text, "service") == 0) {
+			const struct tether_conf_token *name;
+
+			name = tether_conf_next(p->c);
+			if (name->type != TETHER_CONF_WORD &&
+			    name->type != TETHER_CONF_STRING) {
+				tether_conf_error(p->c, name, "expected a "
+						  "service name");
+				skip_stmt(p->c);
+				continue;
+			}
+			if (p->conf->nservices == LB_MAX_SERVICES) {
+				tether_conf_error(p->c, name, "more than %d "
+						  "services", LB_MAX_SERVICES);
+				skip_stmt(p->c);
+				continue;
+			}
+			parse_service(p, name);
+			continue;
+		}
+		parse_stmt(p, t, global_directives,
+			   TETHER_ARRAY_SIZE(global_directives), p->conf,
+			   &seen, "at the top level");
+	}
+}
+
+void
+lb_conf_free(struct lb_conf *conf)
+{
+	size_t i;
+
+	if (conf == NULL)
+		return;
+	for (i = 0; i < conf->nservices; i++)
+		service_free(&conf->services[i]);
+	tether_free(conf->services);
+	tether_free(conf);
+}
+
+static int
+load(const char *path, const char *name, const void *data, size_t len,
+     const struct tether_conf_limits *lim, struct lb_conf **out,
+     struct tether_buf *diag)
+{
+	struct tether_conf *c;
+	struct parser p;
+	int err;
+
+	*out = NULL;
+	memset(&p, 0, sizeof(p));
+	c = tether_conf_new(lim);
+	if (c == NULL)
+		return -TETHER_ENOMEM;
+	p.c = c;
+	p.conf = tether_calloc(1, sizeof(*p.conf));
+	if (p.conf == NULL) {
+		err = -TETHER_ENOMEM;
+		goto fail;
+	}
+	p.conf->log_level = TETHER_LOG_INFO;
+	if (path != NULL)
+		err = tether_conf_load_file(c, path);
+	else
+		err = tether_conf_load_mem(c, name, data, len);
+	if (err < 0)
+		goto fail;
+	parse_file(&p);
+	if (p.nomem) {
+		err = -TETHER_ENOMEM;
+		goto fail;
+	}
+	if (tether_conf_error_count(c) > 0) {
+		err = -TETHER_ESYNTAX;
+		goto fail;
+	}
+	if (diag != NULL)
+		(void)tether_buf_append_str(diag, tether_conf_diagnostics(c));
+	tether_conf_free(c);
+	*out = p.conf;
+	return 0;
+fail:
+	if (diag != NULL)
+		(void)tether_buf_append_str(diag, tether_conf_diagnostics(c));
+	tether_conf_free(c);
+	lb_conf_free(p.conf);
+	return err;
+}
+
+int
+lb_conf_load_file(const char *path, struct lb_conf **out,
+		  struct tether_buf *diag)
+{
+	if (path == NULL || out == NULL)
+		return -TETHER_EINVAL;
+	return load(path, NULL, NULL, 0, NULL, out, diag);
+}
+
+int
+lb_conf_load_mem(const char *name, const void *data, size_t len,
+		 struct lb_conf **out, struct tether_buf *diag)
+{
+	return lb_conf_load_mem_lim(name, data, len, NULL, out, diag);
+}
+
+int
+lb_conf_load_mem_lim(const char *name, const void *data, size_t len,
+		     const struct tether_conf_limits *lim,
+		     struct lb_conf **out, struct tether_buf *diag)
+{
+	if (name == NULL || out == NULL || (data == NULL && len > 0))
+		return -TETHER_EINVAL;
+	return load(NULL, name, data, len, lim, out, diag);
+}
+
+/* A string as the tokenizer reads it back: bare when it is a plain
+ * word, else quoted. Values hold no control characters (check_text), so
+ * '...' works unless there is a single quote, and "..." with \" and \\
+ * escapes then. */
+static int
+write_word(struct tether_buf *b, const char *s)
+{
+	const char *q;
+	int err;
+
+	for (q = s; *q != '\0'; q++)
+		if ((unsigned char)*q <= ' ' || strchr(";{}\"'#", *q) != NULL)
+			break;
+	if (*s != '\0' && *q == '\0' && strcmp(s, "include") != 0)
+		return tether_buf_append_str(b, s);
+	if (strchr(s, '\'') == NULL)
+		return tether_buf_printf(b, "'%s'", s);
+	if ((err = tether_buf_append_str(b, "\"")) < 0)
+		return err;
+	for (q = s; *q != '\0'; q++) {
+		err = *q == '"' ? tether_buf_append_str(b, "\\\"") :
+		      *q == '\\' ? tether_buf_append_str(b, "\\\\") :
+		      tether_buf_append(b, q, 1);
+		if (err < 0)
+			return err;
+	}
+	return tether_buf_append_str(b, "\"");
+}
+
+static int
+write_addr(struct tether_buf *b, const struct tether_addr *a, int port)
+{
+	char buf[TETHER_ADDR_STRLEN];
+	int n = tether_addr_format(a, buf, sizeof(buf),
+				   TETHER_ADDR_FMT_NUMERIC |
+				   (port ? 0 : TETHER_ADDR_FMT_NOPORT));
+
+	if (n < 0)
+		return n;
+	if (!port && a->ss.ss_family == AF_INET6)
+		return tether_buf_printf(b, "[%s]", buf);
+	return tether_buf_append_str(b, buf);
+}
+
+int
+lb_conf_write(const struct lb_conf *conf, struct tether_buf *b)
+{
+	size_t i, j;
+	int err = 0;
+
+#define W(expr) do { if ((err = (expr)) < 0) return err; } while (0)
+	if (conf->pidfile[0] != '\0') {
+		W(tether_buf_append_str(b, "pidfile "));
+		W(write_word(b, conf->pidfile));
+		W(tether_buf_append_str(b, "\n"));
+	}
+	if (conf->user[0] != '\0') {
+		W(tether_buf_append_str(b, "user "));
+		W(write_word(b, conf->user));
+		W(tether_buf_append_str(b, "\n"));
+	}
+	if (conf->control[0] != '\0') {
+		W(tether_buf_append_str(b, "control "));
+		W(write_word(b, conf->control));
+		W(tether_buf_append_str(b, "\n"));
+	}
+	if (conf->has_metrics) {
+		W(tether_buf_append_str(b, "metrics "));
+		W(write_addr(b, &conf->metrics, 1));
+		W(tether_buf_append_str(b, "\n"));
+	}
+	W(tether_buf_printf(b, "max-conns %u\nlog-level %s\n",
+			    conf->max_conns,
+			    tether_log_level_name(conf->log_level)));
+	for (i = 0; i < conf->nservices; i++) {
+		const struct lb_conf_service *s = &conf->services[i];
+
+		W(tether_buf_append_str(b, "service "));
+		W(write_word(b, s->name));
+		W(tether_buf_append_str(b, " {\n"));
+		for (j = 0; j < s->nlistens; j++) {
+			const struct lb_conf_listen *l = &s->listens[j];
+
+			W(tether_buf_append_str(b, "\tlisten "));
+			W(write_addr(b, &l->addr, 1));
+			if (l->port_hi != l->port_lo)
+				W(tether_buf_printf(b, "-%u", l->port_hi));
+			W(tether_buf_printf(b, "%s%s\n",
+				l->protos & LB_PROTO_TCP ? " tcp" : "",
+				l->protos & LB_PROTO_UDP ? " udp" : ""));
+		}
+		W(tether_buf_printf(b, "\tbalance %s\n",
+				    lb_balance_name(s->balance)));
+		if (s->persist.enabled)
+			W(tether_buf_printf(b, "\tpersist source mask /%u /%u "
+				"timeout %llums size %u\n", s->persist.mask4,
+				s->persist.mask6,
+				(unsigned long long)s->persist.timeout_ms,
+				s->persist.size));
+		for (j = 0; j < s->nbackends; j++) {
+			const struct lb_conf_backend *be = &s->backends[j];
+
+			W(tether_buf_append_str(b, "\tbackend "));
+			W(write_word(b, be->name));
+			W(tether_buf_append_str(b, " "));
+			W(write_addr(b, &be->addr, be->has_port));
+			W(tether_buf_printf(b, " weight %u\n", be->weight));
+		}
+		W(tether_buf_printf(b, "\tcheck %s interval %llums timeout "
+			"%llums rise %u fall %u",
+			s->check.type == LB_CHECK_TCP ? "tcp" : "none",
+			(unsigned long long)s->check.interval_ms,
+			(unsigned long long)s->check.timeout_ms,
+			s->check.rise, s->check.fall));
+		if (s->check.port != 0)
+			W(tether_buf_printf(b, " port %u", s->check.port));
+		if (s->check.slowstart_ms != 0)
+			W(tether_buf_printf(b, " slowstart %llums",
+				(unsigned long long)s->check.slowstart_ms));
+		W(tether_buf_append_str(b, "\n"));
+		W(tether_buf_printf(b, "\tlimits conns %u connect-timeout "
+			"%llums idle-timeout %llums retries %u backlog %u "
+			"drain-timeout %llums\n", s->limits.max_conns,
+			(unsigned long long)s->limits.connect_timeout_ms,
+			(unsigned long long)s->limits.idle_timeout_ms,
+			s->limits.retries, s->limits.backlog,
+			(unsigned long long)s->limits.drain_timeout_ms));
+		if (s->proxy_v2)
+			W(tether_buf_append_str(b, "\tproxy-protocol v2\n"));
+		W(tether_buf_append_str(b, "}\n"));
+	}
+#undef W
+	return 0;
+}

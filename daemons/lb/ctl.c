@@ -1,0 +1,378 @@
+/*
+ * ctl.c - tether-lb's control socket (relayd's control.c in small): an
+ * AF_UNIX stream socket where tetherctl sends one command line and
+ * reads a text answer until the server closes. Commands show services,
+ * backends and persistence entries, and drain, enable or disable a
+ * backend while traffic flows.
+ */
+#include "lb.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static struct lb_service *
+find_service(struct lb_proxy *px, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < px->nservices; i++)
+		if (strcmp(px->services[i].conf->name, name) == 0)
+			return &px->services[i];
+	return NULL;
+}
+
+/* "SERVICE/BACKEND" -> the backend, or NULL with an error in out. */
+static struct lb_backend *
+find_backend(struct lb_proxy *px, const char *arg, struct lb_service **svcp,
+	     struct tether_buf *out)
+{
+	char name[LB_NAME_MAX * 2];
+	const char *slash = strchr(arg, '/');
+	struct lb_service *svc;
+	size_t i;
+
+	if (slash == NULL || (size_t)(slash - arg) >= sizeof(name)) {
+		(void)tether_buf_printf(out, "error: expected SERVICE/BACKEND, "
+					"not '%s'\n", arg);
+		return NULL;
+	}
+	memcpy(name, arg, (size_t)(slash - arg));
+	name[slash - arg] = '\0';
+	svc = find_service(px, name);
+	if (svc == NULL) {
+		(void)tether_buf_printf(out, "error: no service '%s'\n", name);
+		return NULL;
+	}
+	for (i = 0; i < svc->pool.n; i++)
+		if (strcmp(svc->pool.backends[i].name, slash + 1) == 0) {
+			*svcp = svc;
+			return &svc->pool.backends[i];
+		}
+	(void)tether_buf_printf(out, "error: no backend '%s' in service "
+				"'%s'\n", slash + 1, name);
+	return NULL;
+}
+
+static int
+show_services(struct lb_proxy *px, struct tether_buf *out)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < px->nservices; i++) {
+		const struct lb_service *s = &px->services[i];
+
+		err = tether_buf_printf(out, "service %s balance=%s conns=%u "
+					"total=%llu refused=%llu persist=%zu\n",
+					s->conf->name,
+					lb_balance_name(s->conf->balance),
+					s->conns,
+					(unsigned long long)s->total_conns,
+					(unsigned long long)s->refused,
+					s->has_persist ? s->persist.count : 0);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+static int
+show_backends(struct lb_proxy *px, const struct lb_service *only,
+	      struct tether_buf *out)
+{
+	size_t i, j;
+	int err;
+
+	for (i = 0; i < px->nservices; i++) {
+		const struct lb_service *s = &px->services[i];
+
+		if (only != NULL && s != only)
+			continue;
+		for (j = 0; j < s->pool.n; j++) {
+			const struct lb_backend *b = &s->pool.backends[j];
+			const char *check = "none";
+
+			if (s->checks != NULL)
+				check = b->health_down ?
+					s->checks[j].last_error : "ok";
+			err = tether_buf_printf(out, "backend %s/%s state=%s "
+				"admin=%s weight=%u conns=%u total=%llu "
+				"fails=%llu in=%llu out=%llu check=\"%s\"\n",
+				s->conf->name, b->name,
+				lb_backend_state_name(b->state),
+				lb_admin_name(b->admin), b->weight, b->conns,
+				(unsigned long long)b->total_conns,
+				(unsigned long long)b->connect_failures,
+				(unsigned long long)b->bytes_in,
+				(unsigned long long)b->bytes_out, check);
+			if (err < 0)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static int
+show_persist(struct lb_proxy *px, const struct lb_service *s,
+	     struct tether_buf *out)
+{
+	uint64_t now = tether_loop_now(px->loop);
+	const struct lb_pentry *e;
+	int err;
+
+	if (!s->has_persist)
+		return tether_buf_printf(out, "error: service '%s' has no "
+					 "persistence\n", s->conf->name);
+	for (e = s->persist.lru_head; e != NULL; e = e->lru_next) {
+		char abuf[INET6_ADDRSTRLEN];
+		unsigned bits = e->key.family == AF_INET ? s->persist.mask4 :
+			s->persist.mask6;
+
+		if (inet_ntop(e->key.family == AF_INET ? AF_INET : AF_INET6,
+			      e->key.addr, abuf, sizeof(abuf)) == NULL)
+			snprintf(abuf, sizeof(abuf), "?");
+		err = tether_buf_printf(out, "persist %s %s/%u backend=%s "
+					"idle=%llums\n", s->conf->name, abuf,
+					bits,
+					s->pool.backends[e->backend].name,
+					(unsigned long long)(now -
+							     e->last_used));
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+/* Split line into at most max words (in place); returns the count. */
+static int
+split(char *line, char **w, int max)
+{
+	int n = 0;
+	char *p = line;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			*p++ = '\0';
+		if (*p == '\0' || n == max)
+			return *p == '\0' ? n : max + 1;
+		w[n++] = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\r' &&
+		       *p != '\n')
+			p++;
+	}
+}
+
+int
+lb_ctl_exec(struct lb_proxy *px, const char *line, struct tether_buf *out)
+{
+	char buf[LB_CTL_MAX_LINE + 1];
+	char *w[4];
+	int n;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	n = split(buf, w, 3);
+	if (n == 0)
+		return tether_buf_printf(out, "error: empty command\n");
+	if (n > 3)
+		return tether_buf_printf(out, "error: too many words\n");
+	if (strcmp(w[0], "show") == 0 && n >= 2) {
+		struct lb_service *s = NULL;
+
+		if (n == 3 && (s = find_service(px, w[2])) == NULL)
+			return tether_buf_printf(out, "error: no service "
+						 "'%s'\n", w[2]);
+		if (strcmp(w[1], "services") == 0 && n == 2)
+			return show_services(px, out);
+		if (strcmp(w[1], "backends") == 0)
+			return show_backends(px, s, out);
+		if (strcmp(w[1], "persist") == 0 && n == 3)
+			return show_persist(px, s, out);
+		return tether_buf_printf(out, "error: show services | show "
+					 "backends [SERVICE] | show persist "
+					 "SERVICE\n");
+	}
+	if ((strcmp(w[0], "drain") == 0 && (n == 2 || n == 3)) ||
+	    ((strcmp(w[0], "enable") == 0 || strcmp(w[0], "disable") == 0) &&
+	     n == 2)) {
+		struct lb_service *svc = NULL;
+		struct lb_backend *b = find_backend(px, w[1], &svc, out);
+		uint64_t now = tether_loop_now(px->loop), ms = 0;
+		enum lb_admin a = LB_ADMIN_ENABLED;
+
+		if (b == NULL)
+			return 0;
+		if (w[0][0] == 'd' && w[0][1] == 'r') {
+			a = LB_ADMIN_DRAINING;
+			ms = svc->conf->limits.drain_timeout_ms;
+			if (n == 3 && lb_parse_duration(w[2], &ms) < 0)
+				return tether_buf_printf(out, "error: bad "
+							 "duration '%s'\n",
+							 w[2]);
+		} else if (w[0][0] == 'd') {
+			a = LB_ADMIN_DISABLED;
+		}
+		if (lb_backend_admin(&svc->pool, b, a, now, ms) < 0)
+			return tether_buf_printf(out, "error: out of "
+						 "memory\n");
+		tether_log_info("control: backend %s/%s %s (state %s)",
+				svc->conf->name, b->name, lb_admin_name(a),
+				lb_backend_state_name(b->state));
+		return tether_buf_printf(out, "ok\n");
+	}
+	return tether_buf_printf(out, "error: unknown command '%s' (show, "
+				 "drain, enable, disable)\n", w[0]);
+}
+
+static void
+conn_close(struct lb_ctl_conn *c)
+{
+	struct lb_proxy *px = c->px;
+	struct lb_ctl_conn **pp = &px->ctl_conns;
+
+	while (*pp != c)
+		pp = &(*pp)->next;
+	*pp = c->next;
+	(void)tether_loop_fd_del(px->loop, c->fd);
+	close(c->fd);
+	tether_buf_free(&c->in);
+	tether_buf_free(&c->out);
+	tether_free(c);
+}
+
+static void
+conn_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
+{
+	struct lb_ctl_conn *c = ud;
+
+	(void)events;
+	if (c->out.len == 0) {
+		char tmp[256];
+		ssize_t n = read(fd, tmp, sizeof(tmp));
+		const char *nl;
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0 || tether_buf_append(&c->in, tmp, (size_t)n) < 0) {
+			conn_close(c);
+			return;
+		}
+		nl = memchr(c->in.data, '\n', c->in.len);
+		if (nl == NULL)
+			return;
+		c->in.data[nl - (const char *)c->in.data] = '\0';
+		if (lb_ctl_exec(c->px, (const char *)c->in.data, &c->out) < 0 ||
+		    c->out.len == 0) {
+			tether_buf_reset(&c->out);
+			(void)tether_buf_append_str(&c->out,
+						    "error: answer too long\n");
+		}
+		if (tether_loop_fd_mod(loop, fd, TETHER_LOOP_WRITE) < 0) {
+			conn_close(c);
+			return;
+		}
+	}
+	while (c->sent < c->out.len) {
+		ssize_t n = send(fd, c->out.data + c->sent,
+				 c->out.len - c->sent, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			break;
+		}
+		c->sent += (size_t)n;
+	}
+	conn_close(c);
+}
+
+static void
+ctl_accept(struct tether_loop *loop, int lfd, unsigned events, void *ud)
+{
+	struct lb_proxy *px = ud;
+	struct lb_ctl_conn *c;
+	int fd;
+
+	(void)events;
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	c = tether_calloc(1, sizeof(*c));
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->px = px;
+	c->fd = fd;
+	tether_buf_init(&c->in, LB_CTL_MAX_LINE);
+	tether_buf_init(&c->out, LB_CTL_MAX_OUT);
+	if (tether_loop_fd_add(loop, fd, TETHER_LOOP_READ, conn_io, c) < 0) {
+		close(fd);
+		tether_free(c);
+		return;
+	}
+	c->next = px->ctl_conns;
+	px->ctl_conns = c;
+}
+
+int
+lb_ctl_open(struct lb_proxy *px, const char *path, char *errbuf,
+	    size_t errlen)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd, err;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(errbuf, errlen, "control %s: path too long", path);
+		return -TETHER_EINVAL;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	/* A socket left by a previous run is ours to replace; any other
+	 * file is not. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		(void)unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    chmod(path, 0660) < 0 || listen(fd, 16) < 0) {
+		err = errno;
+		snprintf(errbuf, errlen, "control %s: %s", path,
+			 strerror(err));
+		if (fd >= 0)
+			close(fd);
+		return tether_err_from_errno(err);
+	}
+	err = tether_loop_fd_add(px->loop, fd, TETHER_LOOP_READ, ctl_accept,
+				 px);
+	if (err < 0) {
+		snprintf(errbuf, errlen, "control %s: %s", path,
+			 tether_strerror(err));
+		close(fd);
+		(void)unlink(path);
+		return err;
+	}
+	px->ctl_fd = fd;
+	return 0;
+}
+
+void
+lb_ctl_close(struct lb_proxy *px)
+{
+	while (px->ctl_conns != NULL)
+		conn_close(px->ctl_conns);
+	if (px->ctl_fd >= 0) {
+		(void)tether_loop_fd_del(px->loop, px->ctl_fd);
+		close(px->ctl_fd);
+		px->ctl_fd = -1;
+		if (px->conf->control[0] != '\0')
+			(void)unlink(px->conf->control);
+	}
+}

@@ -1,0 +1,240 @@
+/*
+ * health.c - active health checks behind struct lb_check_ops (TCP
+ * connect for now), the rise/fall counting that moves a backend between
+ * UP and DOWN, and passive detection from failed data-path connects.
+ *
+ * Each backend's check is one timer and at most one probe in flight:
+ * the timer starts a probe every interval; while a probe is in flight
+ * the same timer is its timeout. A backend starts UP (traffic flows at
+ * once, as in HAProxy) and needs `fall` failures in a row to go DOWN,
+ * then `rise` successes in a row to come back.
+ */
+#include "lb.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int
+lb_health_result(struct lb_pool *pool, struct lb_backend *b, int ok,
+		 unsigned rise, unsigned fall, uint64_t now)
+{
+	uint64_t drain_ms;
+
+	if (ok) {
+		b->check_fail = 0;
+		if (b->check_ok < rise)
+			b->check_ok++;
+		if (!b->health_down || b->check_ok < rise)
+			return 0;
+		b->health_down = 0;
+	} else {
+		b->check_ok = 0;
+		if (b->check_fail < fall)
+			b->check_fail++;
+		if (b->health_down || b->check_fail < fall)
+			return 0;
+		b->health_down = 1;
+	}
+	/* Keep what is left of a drain's deadline (at least 1 ms: 0
+	 * would mean "no deadline"). */
+	drain_ms = 0;
+	if (b->drain_deadline != 0)
+		drain_ms = b->drain_deadline > now ?
+			b->drain_deadline - now : 1;
+	(void)lb_backend_admin(pool, b, b->admin, now, drain_ms);
+	return 1;
+}
+
+static void
+report(struct lb_check *ck, int ok, const char *why)
+{
+	const struct lb_conf_check *cc = &ck->svc->conf->check;
+	uint64_t now = tether_loop_now(ck->svc->px->loop);
+
+	if (!ok && why != ck->last_error)
+		snprintf(ck->last_error, sizeof(ck->last_error), "%s", why);
+	if (lb_health_result(&ck->svc->pool, ck->be, ok, cc->rise, cc->fall,
+			     now)) {
+		if (ok)
+			tether_log_info("backend %s/%s: up (%u checks passed)",
+					ck->svc->conf->name, ck->be->name,
+					cc->rise);
+		else
+			tether_log_warnx("backend %s/%s: down (%u checks "
+					 "failed, last: %s)",
+					 ck->svc->conf->name, ck->be->name,
+					 cc->fall, ck->last_error);
+	}
+}
+
+void
+lb_health_passive(struct lb_service *svc, struct lb_backend *b,
+		  uint64_t now)
+{
+	if (svc->checks == NULL)
+		return;
+	(void)now;
+	report(&svc->checks[b->index], 0, "connection failed");
+}
+
+/* ---- TCP connect check ---- */
+
+static void
+tcp_check_io(struct tether_loop *loop, int fd, unsigned events, void *ud);
+
+static int
+tcp_check_start(struct lb_check *ck)
+{
+	int fd, err;
+
+	fd = socket(ck->addr.ss.ss_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return tether_err_from_errno(errno);
+	if (connect(fd, (const struct sockaddr *)&ck->addr.ss,
+		    ck->addr.len) < 0 && errno != EINPROGRESS) {
+		err = errno;
+		close(fd);
+		snprintf(ck->last_error, sizeof(ck->last_error), "%s",
+			 strerror(err));
+		return tether_err_from_errno(err);
+	}
+	err = tether_loop_fd_add(ck->svc->px->loop, fd, TETHER_LOOP_WRITE,
+				 tcp_check_io, ck);
+	if (err < 0) {
+		close(fd);
+		return err;
+	}
+	ck->fd = fd;
+	return 0;
+}
+
+static void
+tcp_check_abort(struct lb_check *ck)
+{
+	if (ck->fd < 0)
+		return;
+	(void)tether_loop_fd_del(ck->svc->px->loop, ck->fd);
+	close(ck->fd);
+	ck->fd = -1;
+}
+
+const struct lb_check_ops lb_check_ops_tcp = {
+	.name = "tcp",
+	.start = tcp_check_start,
+	.abort = tcp_check_abort,
+};
+
+/* The probe of ck finished: ok or why not; schedule the next. */
+static void
+check_done(struct lb_check *ck, int ok, const char *why)
+{
+	const struct lb_conf_check *cc = &ck->svc->conf->check;
+	uint64_t now = tether_loop_now(ck->svc->px->loop);
+	uint64_t spent = now - ck->started;
+
+	ck->ops->abort(ck);
+	ck->in_flight = 0;
+	report(ck, ok, why);
+	(void)tether_loop_timer_arm(ck->timer, spent >= cc->interval_ms ? 0 :
+				    cc->interval_ms - spent, 0);
+}
+
+static void
+tcp_check_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
+{
+	struct lb_check *ck = ud;
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+
+	(void)loop;
+	(void)events;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+		soerr = errno;
+	check_done(ck, soerr == 0, soerr == 0 ? "" : strerror(soerr));
+}
+
+static void
+check_timer(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
+{
+	struct lb_check *ck = ud;
+	const struct lb_conf_check *cc = &ck->svc->conf->check;
+
+	(void)t;
+	if (ck->in_flight) {
+		check_done(ck, 0, "timed out");
+		return;
+	}
+	ck->started = tether_loop_now(loop);
+	ck->last_error[0] = '\0';
+	if (ck->ops->start(ck) < 0) {
+		report(ck, 0, ck->last_error[0] ? ck->last_error :
+		       "cannot start");
+		(void)tether_loop_timer_arm(ck->timer, cc->interval_ms, 0);
+		return;
+	}
+	ck->in_flight = 1;
+	(void)tether_loop_timer_arm(ck->timer, cc->timeout_ms, 0);
+}
+
+int
+lb_health_start(struct lb_service *svc, struct tether_loop *loop)
+{
+	const struct lb_conf_service *conf = svc->conf;
+	size_t i;
+	int err;
+
+	if (conf->check.type == LB_CHECK_NONE)
+		return 0;
+	svc->checks = tether_calloc(svc->pool.n, sizeof(*svc->checks));
+	if (svc->checks == NULL)
+		return -TETHER_ENOMEM;
+	for (i = 0; i < svc->pool.n; i++) {
+		struct lb_check *ck = &svc->checks[i];
+		struct lb_backend *b = &svc->pool.backends[i];
+
+		ck->svc = svc;
+		ck->be = b;
+		ck->fd = -1;
+		ck->ops = &lb_check_ops_tcp;
+		ck->addr = b->conf->addr;
+		if (conf->check.port != 0)
+			(void)tether_addr_set_port(&ck->addr,
+						   (int)conf->check.port);
+		else if (!b->conf->has_port)
+			(void)tether_addr_set_port(&ck->addr,
+						   conf->listens[0].port_lo);
+	}
+	for (i = 0; i < svc->pool.n; i++) {
+		err = tether_loop_timer_new(loop, check_timer,
+					    &svc->checks[i],
+					    &svc->checks[i].timer);
+		if (err < 0) {
+			lb_health_stop(svc);
+			return err;
+		}
+		(void)tether_loop_timer_arm(svc->checks[i].timer, 0, 0);
+	}
+	return 0;
+}
+
+void
+lb_health_stop(struct lb_service *svc)
+{
+	size_t i;
+
+	if (svc->checks == NULL)
+		return;
+	for (i = 0; i < svc->pool.n; i++) {
+		struct lb_check *ck = &svc->checks[i];
+
+		if (ck->ops != NULL)
+			ck->ops->abort(ck);
+		tether_loop_timer_free(ck->timer);
+	}
+	tether_free(svc->checks);
+	svc->checks = NULL;
+}

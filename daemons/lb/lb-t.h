@@ -1,0 +1,430 @@
+/*
+ * lb-t.h - tether-lb's types only (HAProxy's -t.h split): the parsed
+ * configuration (read-only once loaded), and the runtime objects built
+ * from it (services, backends, schedulers, persistence, sessions).
+ * Prototypes and inlines are in lb.h.
+ */
+#ifndef TETHER_LB_T_H
+#define TETHER_LB_T_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tether/core.h"
+
+/* ------------------------------------------------------------------ */
+/* Bounds                                                              */
+/* ------------------------------------------------------------------ */
+
+#define LB_NAME_MAX		64	/* names, NUL included */
+#define LB_MAX_SERVICES		256
+#define LB_MAX_BACKENDS		1024	/* per service */
+#define LB_MAX_LISTENS		64	/* listen directives per service */
+#define LB_MAX_PORTS		4096	/* listening ports per service */
+#define LB_MAX_WEIGHT		1000
+#define LB_MAX_DURATION_MS	((uint64_t)30 * 24 * 3600 * 1000) /* 30 d */
+#define LB_MAX_PERSIST		(1u << 22)	/* entries per service */
+#define LB_MAX_CONNS		1000000
+#define LB_PATH_MAX		1024
+
+/* Defaults a configuration does not have to spell out. */
+#define LB_DEFAULT_CONF			"/etc/tether/lb.conf"
+#define LB_DEFAULT_PERSIST_TIMEOUT_MS	(30u * 60 * 1000)
+#define LB_DEFAULT_PERSIST_SIZE		65536u
+#define LB_DEFAULT_CONNECT_TIMEOUT_MS	3000u
+#define LB_DEFAULT_IDLE_TIMEOUT_MS	(10u * 60 * 1000)
+#define LB_DEFAULT_RETRIES		2u
+#define LB_DEFAULT_BACKLOG		511u
+#define LB_DEFAULT_CHECK_INTERVAL_MS	2000u
+#define LB_DEFAULT_CHECK_TIMEOUT_MS	1000u
+#define LB_DEFAULT_CHECK_RISE		2u
+#define LB_DEFAULT_CHECK_FALL		3u
+
+/* ------------------------------------------------------------------ */
+/* Configuration (built by conf.c, never edited once loaded)           */
+/* ------------------------------------------------------------------ */
+
+#define LB_PROTO_TCP	0x1u
+#define LB_PROTO_UDP	0x2u
+
+enum lb_balance {
+	LB_BALANCE_RR = 0,	/* round-robin, weights ignored */
+	LB_BALANCE_WRR,		/* smooth weighted round-robin (nginx) */
+	LB_BALANCE_WLC,		/* weighted least-connections */
+	LB_BALANCE_MAGLEV,	/* Maglev consistent hashing */
+	LB_BALANCE_MAX
+};
+
+enum lb_check_type {
+	LB_CHECK_NONE = 0,
+	LB_CHECK_TCP,
+	LB_CHECK_MAX
+};
+
+/* listen ADDR:PORT[-PORT] [tcp] [udp] */
+struct lb_conf_listen {
+	struct tether_addr addr;	/* port set to port_lo */
+	uint16_t port_lo, port_hi;	/* inclusive; lo <= hi */
+	unsigned protos;		/* LB_PROTO_* */
+	unsigned line, col;		/* where it was written */
+};
+
+/* backend NAME ADDR[:PORT] [weight N] */
+struct lb_conf_backend {
+	char name[LB_NAME_MAX];
+	struct tether_addr addr;	/* port 0 when has_port is 0 */
+	int has_port;			/* 0: use the port the client dialled */
+	unsigned weight;		/* 1..LB_MAX_WEIGHT (0: never picked) */
+};
+
+/* persist source [mask /N4 [/N6]] [timeout DUR] [size N] */
+struct lb_conf_persist {
+	int enabled;
+	unsigned mask4;			/* prefix kept of IPv4, 0..32 */
+	unsigned mask6;			/* prefix kept of IPv6, 0..128 */
+	uint64_t timeout_ms;		/* idle timeout of an entry */
+	unsigned size;			/* most entries */
+};
+
+/* check tcp [interval DUR] [timeout DUR] [rise N] [fall N] [port N]
+ *           [slowstart DUR] */
+struct lb_conf_check {
+	enum lb_check_type type;
+	uint64_t slowstart_ms;		/* weight ramp after coming back */
+	uint64_t interval_ms;
+	uint64_t timeout_ms;
+	unsigned rise, fall;
+	unsigned port;			/* 0: the backend's port, else the
+					 * service's first listening port */
+};
+
+/* limits [conns N] [connect-timeout DUR] [idle-timeout DUR]
+ *        [retries N] [backlog N] [drain-timeout DUR] */
+struct lb_conf_limits {
+	unsigned max_conns;		/* 0: no per-service limit */
+	uint64_t connect_timeout_ms;
+	uint64_t idle_timeout_ms;
+	unsigned retries;		/* other backends tried on failure */
+	unsigned backlog;
+	uint64_t drain_timeout_ms;	/* 0: drain until entries expire */
+};
+
+struct lb_conf_service {
+	char name[LB_NAME_MAX];
+	enum lb_balance balance;
+	struct lb_conf_listen *listens;
+	size_t nlistens;
+	struct lb_conf_backend *backends;
+	size_t nbackends;
+	struct lb_conf_persist persist;
+	struct lb_conf_check check;
+	struct lb_conf_limits limits;
+	int proxy_v2;			/* send a PROXY v2 header (TCP) */
+	unsigned line, col;
+};
+
+/* The whole file: globals and services. */
+struct lb_conf {
+	char pidfile[LB_PATH_MAX];	/* "" : none */
+	char control[LB_PATH_MAX];	/* control socket path, "": none */
+	struct tether_addr metrics;	/* Prometheus endpoint */
+	int has_metrics;
+	char user[LB_NAME_MAX];		/* "" : keep the current user */
+	unsigned max_conns;		/* global limit, 0: none */
+	int log_level;			/* TETHER_LOG_* */
+	struct lb_conf_service *services;
+	size_t nservices;
+};
+
+/* ------------------------------------------------------------------ */
+/* Runtime: backends and their pool                                    */
+/* ------------------------------------------------------------------ */
+
+enum lb_backend_state {
+	LB_BACKEND_UP = 0,	/* takes new clients */
+	LB_BACKEND_DRAINING,	/* keeps pinned clients, no new ones */
+	LB_BACKEND_DOWN,	/* takes nothing; pinned clients re-pin */
+	LB_BACKEND_STATE_MAX
+};
+
+/* What the operator asked for (tetherctl); health is tracked apart. */
+enum lb_admin {
+	LB_ADMIN_ENABLED = 0,
+	LB_ADMIN_DRAINING,	/* keep pinned clients, take no new ones */
+	LB_ADMIN_DISABLED,	/* take nothing */
+	LB_ADMIN_MAX
+};
+
+struct lb_backend {
+	const struct lb_conf_backend *conf;	/* may be NULL in tests */
+	const char *name;
+	unsigned weight;
+	unsigned index;			/* position in its pool */
+	enum lb_backend_state state;	/* change with lb_backend_set_state */
+	enum lb_admin admin;		/* change with lb_backend_admin */
+	int health_down;		/* failed its checks */
+	uint64_t drain_deadline;	/* ms; 0: none */
+	uint64_t up_since;		/* ms it came back UP; 0: from start */
+	/* counters */
+	unsigned conns;			/* active connections */
+	uint64_t total_conns;
+	uint64_t connect_failures;
+	uint64_t bytes_in, bytes_out;
+	/* smooth WRR state */
+	int64_t wrr_current;
+	/* health check state */
+	unsigned check_ok, check_fail;	/* consecutive results */
+};
+
+struct lb_pool;
+
+/*
+ * The balancing algorithm's ops table (HAProxy's struct lb_ops). The
+ * pool calls init once, update whenever the set of usable backends or
+ * their weights change, pick for each new client (excluded, if not
+ * NULL, has one byte per backend: non-zero means "not this one", for
+ * retries), and fini at the end.
+ */
+struct lb_ops {
+	const char *name;
+	int (*init)(struct lb_pool *pool);
+	void (*fini)(struct lb_pool *pool);
+	int (*update)(struct lb_pool *pool);
+	struct lb_backend *(*pick)(struct lb_pool *pool, uint64_t key,
+				   const unsigned char *excluded);
+};
+
+/* A service's backends and the state of its algorithm. */
+struct lb_pool {
+	struct lb_backend *backends;	/* array of n, owned */
+	size_t n;
+	const struct lb_ops *ops;
+	void *state;			/* the algorithm's, owned by ops */
+	unsigned rr_next;		/* WLC tie rotation */
+	uint64_t slowstart_ms;		/* ramp of a backend back UP, 0: off */
+	uint64_t now;			/* ms, set before each pick */
+};
+
+/* Maglev's lookup table (state of the maglev ops). */
+struct lb_maglev {
+	uint32_t m;			/* table size, prime */
+	int32_t *table;			/* m backend indexes, -1: empty */
+	uint32_t *offset, *skip;	/* per backend */
+	uint32_t *next;			/* per backend, during population */
+};
+
+/* ------------------------------------------------------------------ */
+/* Runtime: persistence                                                */
+/* ------------------------------------------------------------------ */
+
+/* A masked client address: the key of a persistence entry. */
+struct lb_pkey {
+	uint8_t family;			/* AF_INET or AF_INET6 */
+	uint8_t addr[16];		/* IPv4 in the first 4 bytes */
+};
+
+struct lb_pentry {
+	struct lb_pkey key;
+	uint32_t backend;		/* index in the service's pool */
+	uint64_t last_used;		/* ms */
+	struct lb_pentry *hnext;	/* hash chain */
+	struct lb_pentry *lru_prev, *lru_next;	/* head: most recent */
+};
+
+struct lb_persist {
+	struct lb_pentry **buckets;
+	uint32_t nbuckets;		/* power of two */
+	struct lb_pentry *lru_head, *lru_tail;
+	struct lb_pentry *free_list;	/* recycled entries */
+	size_t count, max;
+	uint64_t timeout_ms;
+	unsigned mask4, mask6;
+	struct tether_hash_key key;
+	uint64_t evictions, expirations;
+};
+
+/* ------------------------------------------------------------------ */
+/* Runtime: the proxy                                                  */
+/* ------------------------------------------------------------------ */
+
+/* Bytes buffered per direction of a relayed connection. */
+#define LB_RELAY_BUF		(16u * 1024)
+/* Connections taken from one listener per readiness event. */
+#define LB_ACCEPT_BATCH		64
+/* How long listeners pause when the process is out of fds, ms. */
+#define LB_ACCEPT_PAUSE_MS	100u
+/* How often expired persistence entries are swept, ms. */
+#define LB_SWEEP_MS		1000u
+
+struct lb_proxy;
+struct lb_session;
+struct lb_check;
+
+/*
+ * A health check kind (the issue's "ops table": TCP connect now; the
+ * RPC NULL call and the FTP banner follow with the protocol helpers).
+ * start begins one probe of ck and returns 0 (the result comes later
+ * through lb_check_done) or a negative code (failed at once); abort
+ * drops a probe in flight without a result.
+ */
+struct lb_check_ops {
+	const char *name;
+	int (*start)(struct lb_check *ck);
+	void (*abort)(struct lb_check *ck);
+};
+
+/* One backend's active check. */
+struct lb_check {
+	struct lb_service *svc;
+	struct lb_backend *be;
+	const struct lb_check_ops *ops;
+	struct tether_addr addr;	/* where probes go */
+	struct tether_loop_timer *timer;
+	int fd;				/* the probe's socket, or -1 */
+	int in_flight;
+	uint64_t started;		/* ms, of the probe in flight */
+	char last_error[64];		/* why the last probe failed */
+};
+
+struct lb_service {
+	const struct lb_conf_service *conf;
+	struct lb_proxy *px;
+	struct lb_pool pool;
+	struct lb_persist persist;
+	int has_persist;
+	struct lb_check *checks;	/* one per backend, or NULL */
+	struct lb_udp_flow *udp_head, *udp_tail; /* LRU, head: newest */
+	unsigned conns;			/* active sessions */
+	uint64_t total_conns, refused;
+};
+
+struct lb_listener {
+	struct lb_service *svc;
+	struct tether_addr addr;	/* bound address, port included */
+	uint16_t port;			/* the port clients dial */
+	int fd;
+	int paused;			/* out of fds: not accepting */
+	struct lb_listener *donor;	/* reload: whose socket this took */
+};
+
+/* A session's state; change it with session_set_state (proxy.c). */
+enum lb_sess_state {
+	LB_SESS_CONNECTING = 0,		/* backend connect in progress */
+	LB_SESS_RELAY,			/* both connected, bytes flow */
+	LB_SESS_STATE_MAX
+};
+
+/* How a session ended (the log line's end=). */
+enum lb_sess_end {
+	LB_END_CLOSED = 0,		/* both sides finished cleanly */
+	LB_END_CLIENT_ERROR,		/* reset or error on the client side */
+	LB_END_BACKEND_ERROR,		/* reset or error on the backend side */
+	LB_END_IDLE,			/* idle timeout */
+	LB_END_CONNECT_FAILED,		/* every backend tried failed */
+	LB_END_NO_BACKEND,		/* none usable */
+	LB_END_LIMIT,			/* a connection limit was reached */
+	LB_END_SHUTDOWN,		/* tether-lb is stopping */
+	LB_END_NOMEM,
+	LB_END_MAX
+};
+
+/* Half-close flags of a session. */
+#define LB_SESS_C_EOF	0x1u	/* client sent FIN */
+#define LB_SESS_B_EOF	0x2u	/* backend sent FIN */
+#define LB_SESS_C_SHUT	0x4u	/* we sent FIN to the client */
+#define LB_SESS_B_SHUT	0x8u	/* we sent FIN to the backend */
+
+struct lb_session {
+	struct lb_proxy *px;
+	struct lb_service *svc;
+	struct lb_backend *be;		/* NULL before the first pick */
+	enum lb_sess_state state;
+	unsigned flags;			/* LB_SESS_* */
+	int cfd, bfd;			/* -1 when closed */
+	uint16_t port;			/* the port the client dialled */
+	struct tether_addr client, baddr;
+	struct tether_ring c2b, b2c;
+	unsigned cev, bev;		/* interest registered per fd */
+	uint64_t start, last_activity;
+	uint64_t bytes_in, bytes_out;	/* client->backend, backend->client */
+	unsigned attempts;
+	unsigned char *tried;		/* one byte per backend */
+	struct tether_loop_timer *timer;
+	struct lb_session *prev, *next;
+};
+
+/* ---- UDP ---- */
+
+#define LB_UDP_MAX_FLOWS	65536u	/* per process */
+#define LB_UDP_BATCH		64	/* datagrams per readiness event */
+#define LB_UDP_MAX_DGRAM	65536u
+
+struct lb_udp_listener {
+	struct lb_service *svc;
+	struct tether_addr addr;	/* bound address, port included */
+	uint16_t port;
+	uint32_t index;			/* part of the flow key */
+	int fd;
+	struct lb_udp_listener *donor;	/* reload: whose socket this took */
+};
+
+/* One client (address and port) on one UDP listener, relayed through a
+ * socket connected to its backend. */
+struct lb_udp_flow {
+	struct lb_udp_listener *ul;
+	struct lb_backend *be;
+	struct tether_addr client, baddr;
+	int fd;
+	uint64_t start, last_activity;
+	uint64_t bytes_in, bytes_out;	/* client->backend, backend->client */
+	struct lb_udp_flow *hnext;
+	struct lb_udp_flow *lru_prev, *lru_next;	/* in the service's */
+};
+
+struct lb_udp {
+	struct lb_udp_listener *listeners;
+	size_t nlisteners;
+	struct lb_udp_flow **buckets;
+	uint32_t nbuckets;		/* power of two */
+	size_t count;
+	unsigned char *buf;		/* one datagram */
+};
+
+/* A control connection: one command line in, a text answer out. */
+struct lb_ctl_conn {
+	struct lb_proxy *px;
+	int fd;
+	struct tether_buf in, out;
+	size_t sent;
+	struct lb_ctl_conn *next;
+};
+
+#define LB_CTL_MAX_LINE		1024
+#define LB_HTTP_MAX_REQUEST	4096
+#define LB_CTL_MAX_OUT		(16u << 20)
+
+struct lb_proxy {
+	struct lb_proxy *donor;		/* reload: the proxy being replaced */
+	struct lb_conf *owned_conf;	/* retired proxies own their conf */
+	int retired;			/* replaced; freed after its sessions */
+	int freeing;
+	struct lb_proxy *retired_next;
+	struct lb_udp udp;
+	int ctl_fd;			/* control socket, -1: none */
+	struct lb_ctl_conn *ctl_conns;
+	int metrics_fd;			/* metrics listener, -1: none */
+	struct lb_ctl_conn *metrics_conns;
+	struct tether_loop *loop;
+	const struct lb_conf *conf;
+	struct lb_service *services;
+	size_t nservices;
+	struct lb_listener *listeners;
+	size_t nlisteners;
+	struct lb_session *sessions;	/* list of live sessions */
+	unsigned conns;
+	struct tether_hash_key key;	/* persistence tables' SipHash key */
+	struct tether_loop_timer *sweep;
+	struct tether_loop_timer *resume;	/* un-pauses listeners */
+};
+
+#endif /* TETHER_LB_T_H */

@@ -1,0 +1,344 @@
+/*
+ * lb.h - tether-lb's prototypes: configuration loading, the balancing
+ * algorithms behind struct lb_ops, the persistence table, and the proxy
+ * (listeners, sessions, relay). Types are in lb-t.h.
+ */
+#ifndef TETHER_LB_H
+#define TETHER_LB_H
+
+#include "lb-t.h"
+
+/* ---- Configuration (conf.c) ---- */
+
+/*
+ * lb_conf_load_file / lb_conf_load_mem - tokenize (with `include`) and
+ * parse a configuration, then check it as a whole (every service has a
+ * listen and a backend, no two listeners overlap, names are unique).
+ * Every problem found is reported, not just the first: the GCC-style
+ * diagnostics ("file:line:col: error: ...", source line, caret) are
+ * appended to diag when it is not NULL (warnings too).
+ * Returns 0 and *out (the caller frees it with lb_conf_free), or
+ * -TETHER_ESYNTAX (diagnostics say why), -TETHER_ENOMEM, or the error
+ * of opening the top file (-TETHER_ENOENT, -TETHER_EACCES, ... with a
+ * diagnostic naming it). *out is NULL on failure.
+ */
+int lb_conf_load_file(const char *path, struct lb_conf **out /* OUT */,
+		      struct tether_buf *diag);
+int lb_conf_load_mem(const char *name, const void *data, size_t len,
+		     struct lb_conf **out /* OUT */, struct tether_buf *diag);
+
+/* As lb_conf_load_mem, with the tokenizer's limits (NULL: defaults);
+ * e.g. TETHER_CONF_NO_INCLUDE for untrusted text. */
+int lb_conf_load_mem_lim(const char *name, const void *data, size_t len,
+			 const struct tether_conf_limits *lim,
+			 struct lb_conf **out /* OUT */,
+			 struct tether_buf *diag);
+
+/*
+ * lb_conf_write - append conf to b in the configuration language, every
+ * value spelled out (defaults too), so that loading the text gives an
+ * equal configuration (tether-lb -n -v prints it). Returns 0 or
+ * tether_buf's error; b may then hold part of the text.
+ */
+int lb_conf_write(const struct lb_conf *conf, struct tether_buf *b);
+
+/* Free a configuration from lb_conf_load_*; NULL is a no-op. */
+void lb_conf_free(struct lb_conf *conf);
+
+/*
+ * lb_parse_duration - "250ms", "2s", "30m", "1h", or a bare number of
+ * seconds, into milliseconds; at most LB_MAX_DURATION_MS.
+ * Returns 0, -TETHER_ESYNTAX (not a duration), -TETHER_ERANGE (too
+ * long). *ms is written only on success.
+ */
+int lb_parse_duration(const char *s, uint64_t *ms /* OUT */);
+
+/*
+ * lb_parse_listen_addr - "ADDR:PORT" or "ADDR:LO-HI" (IPv6 in brackets)
+ * into *l's addr, port_lo and port_hi. Ports 1..65535, LO <= HI.
+ * Returns 0, -TETHER_ESYNTAX, -TETHER_ERANGE (port 0, above 65535, or
+ * HI < LO), -TETHER_EAFNOSUPPORT (not IPv4/IPv6).
+ */
+int lb_parse_listen_addr(const char *s, struct lb_conf_listen *l /* OUT */);
+
+/* Names for logs and diagnostics; "unknown" outside the enums. */
+const char *lb_balance_name(int balance);
+const char *lb_backend_state_name(int state);
+
+/* ---- Backend pools and balancing algorithms (sched.c, sched_maglev.c) */
+
+extern const struct lb_ops lb_ops_rr;
+extern const struct lb_ops lb_ops_wrr;
+extern const struct lb_ops lb_ops_wlc;
+extern const struct lb_ops lb_ops_maglev;
+
+/* The ops table for an enum lb_balance value, NULL outside it. */
+const struct lb_ops *lb_ops_for(int balance);
+
+/*
+ * lb_pool_init - set up pool for n backends (n >= 1, at most
+ * LB_MAX_BACKENDS) balanced by ops: the backends array is allocated and
+ * zeroed, all UP; the caller fills in name, weight and conf, then calls
+ * lb_pool_update. Returns 0, -TETHER_EINVAL or -TETHER_ENOMEM (pool
+ * then holds nothing; lb_pool_fini is harmless).
+ */
+int lb_pool_init(struct lb_pool *pool, size_t n, const struct lb_ops *ops);
+void lb_pool_fini(struct lb_pool *pool);
+
+/*
+ * lb_pool_update - tell the algorithm that states or weights changed
+ * (Maglev rebuilds its table). Returns 0 or -TETHER_ENOMEM (the old
+ * table stays in use).
+ */
+int lb_pool_update(struct lb_pool *pool);
+
+/*
+ * lb_pool_pick - the backend for a new client whose key is key (a hash
+ * of the masked client address; only Maglev uses it), skipping the
+ * backends marked in excluded (may be NULL). Only UP backends with a
+ * non-zero weight are picked. Returns NULL when none is usable.
+ */
+struct lb_backend *lb_pool_pick(struct lb_pool *pool, uint64_t key,
+				const unsigned char *excluded);
+
+/*
+ * lb_backend_set_state - the only way to change a backend's state (so
+ * the algorithm hears of it). DRAINING sets drain_deadline to
+ * now + drain_ms (0: no deadline), UP clears it, DOWN keeps it.
+ * Returns lb_pool_update's result.
+ */
+int lb_backend_set_state(struct lb_pool *pool, struct lb_backend *b,
+			 enum lb_backend_state state, uint64_t now,
+			 uint64_t drain_ms);
+
+/*
+ * lb_backend_admin - the operator's wish for b (enable, drain with an
+ * optional deadline of drain_ms from now, disable). The state follows
+ * from it and from health: disabled or failing checks -> DOWN, else
+ * draining -> DRAINING, else UP. Returns lb_pool_update's result.
+ */
+int lb_backend_admin(struct lb_pool *pool, struct lb_backend *b,
+		     enum lb_admin admin, uint64_t now, uint64_t drain_ms);
+
+/* "enabled", "draining", "disabled"; "unknown" otherwise. */
+const char *lb_admin_name(int admin);
+
+/* Whether b may take a new client / keep a pinned one at time now. */
+int lb_backend_usable(const struct lb_backend *b);
+int lb_backend_keeps_pinned(const struct lb_backend *b, uint64_t now);
+
+/* The smallest prime >= n (n <= 2^31), for Maglev's table size. */
+uint32_t lb_maglev_prime(uint32_t n);
+
+/* The fixed seeds that make every tether-lb node build the same table
+ * and hash a client to the same slot. */
+#define LB_MAGLEV_SEED_OFFSET	0x6d61676c65763031ULL	/* "maglev01" */
+#define LB_MAGLEV_SEED_SKIP	0x6d61676c65763032ULL	/* "maglev02" */
+#define LB_KEY_SEED		0x746574686572306bULL	/* "tether0k" */
+
+/* ---- Persistence (persist.c) ---- */
+
+/*
+ * lb_persist_init - an empty table of at most max entries (1..
+ * LB_MAX_PERSIST) whose entries expire timeout_ms after their last use,
+ * keyed by client addresses masked to mask4 / mask6 bits, hashed with
+ * SipHash under key (random per process: clients choose the keys).
+ * Returns 0, -TETHER_EINVAL, -TETHER_ENOMEM.
+ */
+int lb_persist_init(struct lb_persist *p, size_t max, uint64_t timeout_ms,
+		    unsigned mask4, unsigned mask6,
+		    const struct tether_hash_key *key);
+void lb_persist_fini(struct lb_persist *p);
+
+/*
+ * lb_persist_key - the masked key of a client address. IPv4-mapped IPv6
+ * addresses count as IPv4. Returns 0 or -TETHER_EAFNOSUPPORT.
+ */
+int lb_persist_key(const struct lb_persist *p, const struct tether_addr *a,
+		   struct lb_pkey *out /* OUT */);
+
+/* A balancing key from a persistence key (same nodes, same value). */
+uint64_t lb_pkey_hash(const struct lb_pkey *k);
+
+/*
+ * lb_persist_lookup - the live entry for k, touched (moved to the head
+ * of the LRU list, last_used = now), or NULL. An expired entry found
+ * on the way is removed.
+ */
+struct lb_pentry *lb_persist_lookup(struct lb_persist *p,
+				    const struct lb_pkey *k, uint64_t now);
+
+/*
+ * lb_persist_insert - add an entry k -> backend (or re-point the
+ * existing one). When the table is full the least recently used entry
+ * is evicted. Returns the entry, or NULL when out of memory.
+ */
+struct lb_pentry *lb_persist_insert(struct lb_persist *p,
+				    const struct lb_pkey *k, uint32_t backend,
+				    uint64_t now);
+
+/* Remove one entry. */
+void lb_persist_remove(struct lb_persist *p, struct lb_pentry *e);
+
+/* Remove every entry idle for timeout_ms or more at now; returns how
+ * many. Cost: the number removed plus one. */
+size_t lb_persist_expire(struct lb_persist *p, uint64_t now);
+
+/*
+ * lb_select - the backend for a new connection of client at time now:
+ * its pinned backend while that one keeps pinned clients (UP, or
+ * DRAINING before its deadline), else a fresh pick from the pool, which
+ * is pinned at once (before any backend connection exists, so parallel
+ * connections of one client agree). p may be NULL (no persistence).
+ * excluded as for lb_pool_pick (retries); a retry re-pins.
+ * Returns NULL when no backend is usable.
+ */
+struct lb_backend *lb_select(struct lb_pool *pool, struct lb_persist *p,
+			     const struct tether_addr *client, uint64_t now,
+			     const unsigned char *excluded);
+
+/* ---- Health (health.c) ---- */
+
+extern const struct lb_check_ops lb_check_ops_tcp;
+
+/*
+ * lb_health_result - count one check result (ok or not) for b: its
+ * health goes down after fall consecutive failures and up again after
+ * rise consecutive successes, and its state follows (as in
+ * lb_backend_admin: a disabled backend stays DOWN, a draining one
+ * DRAINING while healthy). Returns 1 when the health changed, else 0.
+ */
+int lb_health_result(struct lb_pool *pool, struct lb_backend *b, int ok,
+		     unsigned rise, unsigned fall, uint64_t now);
+
+/*
+ * lb_health_start / lb_health_stop - run the active checks of svc
+ * (when its configuration asks for them) on loop: one timer per
+ * backend, the first probe at once. Start returns 0 or -TETHER_ENOMEM;
+ * stop releases everything and is harmless when nothing was started.
+ */
+int lb_health_start(struct lb_service *svc, struct tether_loop *loop);
+void lb_health_stop(struct lb_service *svc);
+
+/*
+ * lb_health_passive - a connection to b failed in the data path: with
+ * active checks configured this counts as a failed check (so a dead
+ * backend is taken out before its next probe); without them nothing
+ * would bring b back, so it is not marked down.
+ */
+void lb_health_passive(struct lb_service *svc, struct lb_backend *b,
+		       uint64_t now);
+
+/* ---- UDP flows (udp.c) ---- */
+
+/*
+ * lb_udp_open - a UDP socket on each udp port of every service of
+ * px->conf, on px->loop. Returns 0 or a negative code with errbuf set
+ * as lb_proxy_new does. lb_udp_close ends every flow (logged) and
+ * closes the sockets; harmless on a half-opened state.
+ */
+int lb_udp_open(struct lb_proxy *px, char *errbuf, size_t errlen);
+void lb_udp_close(struct lb_proxy *px);
+
+/* End every UDP flow of px (logged end=shutdown); the sockets stay. */
+void lb_udp_end_flows(struct lb_proxy *px);
+
+/* Give sockets taken from px->donor back to it (failed reload). */
+void lb_udp_give_back(struct lb_proxy *px);
+
+/* End the flows idle for their service's idle-timeout at now. */
+void lb_udp_expire(struct lb_proxy *px, uint64_t now);
+
+/* ---- Prometheus metrics (metrics.c) ---- */
+
+/*
+ * lb_metrics_open - serve GET /metrics over HTTP/1.0 on conf->metrics
+ * (only when has_metrics). Returns 0 or a negative code with errbuf
+ * set. lb_metrics_close closes it and its connections.
+ */
+int lb_metrics_open(struct lb_proxy *px, char *errbuf, size_t errlen);
+void lb_metrics_close(struct lb_proxy *px);
+
+/* Append the Prometheus text exposition of px's counters to out.
+ * Returns 0 or tether_buf's error. */
+int lb_metrics_write(struct lb_proxy *px, struct tether_buf *out);
+
+/* ---- PROXY protocol (proxyproto.c) ---- */
+
+/* Longest header lb_proxy_v2_header writes. */
+#define LB_PROXY_V2_MAX 52
+
+/*
+ * lb_proxy_v2_header - a PROXY protocol v2 header for a TCP connection
+ * from src to dst (the client and the frontend address it dialled):
+ * TCP over IPv4 when both are IPv4, TCP over IPv6 otherwise (an IPv4
+ * address mapped as ::ffff:a.b.c.d), LOCAL for other families. out has
+ * size bytes (at least LB_PROXY_V2_MAX). Returns the header's length,
+ * or -TETHER_ENOSPC.
+ */
+int lb_proxy_v2_header(const struct tether_addr *src,
+		       const struct tether_addr *dst, unsigned char *out,
+		       size_t size);
+
+/* ---- Control socket (ctl.c) ---- */
+
+/*
+ * lb_ctl_open - listen on the AF_UNIX stream socket path (a stale
+ * socket file there is replaced; mode 0660) for tetherctl's commands.
+ * Returns 0 or a negative code with errbuf set. lb_ctl_close closes it
+ * and every control connection; harmless when nothing is open.
+ */
+int lb_ctl_open(struct lb_proxy *px, const char *path, char *errbuf,
+		size_t errlen);
+void lb_ctl_close(struct lb_proxy *px);
+
+/*
+ * lb_ctl_exec - run one command line (the control protocol: "show
+ * services", "show backends [SERVICE]", "show persist SERVICE",
+ * "drain SERVICE/BACKEND [DURATION]", "enable SERVICE/BACKEND",
+ * "disable SERVICE/BACKEND") and append the answer to out: text lines,
+ * "ok" for a change, or one line starting "error: ". Returns 0, or
+ * -TETHER_ENOSPC / -TETHER_ENOMEM when out could not hold the answer.
+ */
+int lb_ctl_exec(struct lb_proxy *px, const char *line, struct tether_buf *out);
+
+/* ---- The proxy (proxy.c) ---- */
+
+/*
+ * lb_proxy_new - build the runtime of conf on loop: services with their
+ * pools and persistence tables, and a listening socket per service port
+ * (non-blocking, on the loop). conf must outlive the proxy. On failure
+ * errbuf gets a one-line reason ("listen 127.0.0.1:80 (service web):
+ * address already in use"). Returns 0 and *out, or -TETHER_ENOMEM, or
+ * the mapped errno of socket/bind/listen.
+ */
+int lb_proxy_new(struct lb_proxy **out /* OUT */, struct tether_loop *loop,
+		 const struct lb_conf *conf, char *errbuf, size_t errlen);
+
+/* Close every listener and session (each logged with end=shutdown) and
+ * free the proxy, and the retired proxies still finishing their
+ * sessions; NULL is a no-op. Not from a callback of its loop. */
+void lb_proxy_free(struct lb_proxy *px);
+
+/*
+ * lb_proxy_reload - replace *pxp by a proxy for newconf (already loaded
+ * and checked) without dropping connections: listening sockets whose
+ * address and port stay are handed over (never closed and reopened),
+ * new ones are opened, removed ones closed; backend states (health,
+ * admin) and counters carry over by service and backend name, and so
+ * do persistence entries of services whose masks did not change (each
+ * re-pointed to the backend of the same name, dropped if it is gone).
+ * Established TCP connections finish on the old proxy, which keeps
+ * oldconf (ownership passes to it) and is freed after its last
+ * session; UDP flows end (the next datagram starts a new one, pinned as
+ * before). On failure (errbuf says why) *pxp is unchanged and keeps
+ * serving, and the caller still owns both configurations.
+ * Returns 0 or a negative code.
+ */
+int lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
+		    struct lb_conf *oldconf, char *errbuf, size_t errlen);
+
+const char *lb_sess_state_name(int state);
+const char *lb_sess_end_name(int end);
+
+#endif /* TETHER_LB_H */

@@ -1,0 +1,206 @@
+/*
+ * main.c - tether-lb's entry point: the common daemon command line,
+ * configuration loading and checking (-n), then the proxy.
+ */
+#include "lb.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct tether_daemon_spec lb_spec = {
+	.name = "tether-lb",
+	.version = "0.1.0",
+	.default_conf = LB_DEFAULT_CONF,
+	.help = "  With no -f, " LB_DEFAULT_CONF " is read; tether-lb does "
+		"not start\n  without a configuration (see examples/lb.conf).\n"
+		"  Without -d it detaches and logs to syslog.\n",
+};
+
+static void
+on_stop(struct tether_loop *loop, int signo, void *ud)
+{
+	(void)ud;
+	tether_log_info("signal %d: stopping", signo);
+	tether_loop_stop(loop);
+}
+
+/* What SIGHUP needs to reload. */
+struct run_state {
+	const char *path;
+	int verbose;
+	struct lb_conf *conf;
+	struct lb_proxy *px;
+};
+
+/* Log a block of diagnostics line by line (syslog wants lines). */
+static void
+log_lines(const char *text)
+{
+	while (*text != '\0') {
+		const char *nl = strchr(text, '\n');
+		int n = nl != NULL ? (int)(nl - text) : (int)strlen(text);
+
+		tether_log_warnx("%.*s", n, text);
+		text += n + (nl != NULL);
+	}
+}
+
+/* SIGHUP: parse and check the file again; swap it in only if good. */
+static void
+on_hup(struct tether_loop *loop, int signo, void *ud)
+{
+	struct run_state *st = ud;
+	struct lb_conf *conf = NULL;
+	struct tether_buf diag;
+	char errbuf[256];
+	int err;
+
+	(void)loop;
+	(void)signo;
+	tether_log_info("SIGHUP: reloading %s", st->path);
+	tether_buf_init(&diag, 1u << 20);
+	err = lb_conf_load_file(st->path, &conf, &diag);
+	if (diag.len > 0)
+		log_lines((const char *)diag.data);
+	tether_buf_free(&diag);
+	if (err < 0) {
+		tether_log_warnx("reload failed: %s; configuration unchanged",
+				 tether_strerror(err));
+		return;
+	}
+	err = lb_proxy_reload(&st->px, conf, st->conf, errbuf,
+			      sizeof(errbuf));
+	if (err < 0) {
+		tether_log_warnx("reload failed: %s; configuration unchanged",
+				 errbuf);
+		lb_conf_free(conf);
+		return;
+	}
+	st->conf = conf;
+	tether_log_set_level(conf->log_level + st->verbose);
+	tether_log_info("reloaded: %zu service(s), %zu TCP and %zu UDP "
+			"socket(s)", conf->nservices, st->px->nlisteners,
+			st->px->udp.nlisteners);
+}
+
+/* Run conf until SIGINT or SIGTERM; *confp may be replaced by reloads
+ * (the caller frees whatever it holds at the end). Returns the exit
+ * status. */
+static int
+run(struct lb_conf **confp, const struct tether_daemon_opts *o)
+{
+	struct tether_loop *loop = NULL;
+	struct lb_conf *conf = *confp;
+	struct run_state st = { o->conf_path, o->verbose, conf, NULL };
+	struct lb_proxy *px = NULL;
+	struct tether_pidfile *pf = NULL;
+	char errbuf[256];
+	int err, status = 1;
+
+	tether_log_set_level(conf->log_level + o->verbose);
+	err = tether_loop_new(&loop, NULL);
+	if (err < 0) {
+		fprintf(stderr, "%s: event loop: %s\n", lb_spec.name,
+			tether_strerror(err));
+		return 1;
+	}
+	err = lb_proxy_new(&st.px, loop, conf, errbuf, sizeof(errbuf));
+	px = st.px;
+	if (err < 0) {
+		/* Before detaching: the person starting us sees it. */
+		fprintf(stderr, "%s: %s\n", lb_spec.name, errbuf);
+		goto out;
+	}
+	if (!o->foreground && daemon(0, 0) < 0) {
+		tether_log_warn("daemon");
+		goto out;
+	}
+	if (conf->pidfile[0] != '\0') {
+		err = tether_pidfile_open(conf->pidfile, &pf, NULL, errbuf,
+					  sizeof(errbuf));
+		if (err < 0) {
+			tether_log_warnx("%s", errbuf);
+			goto out;
+		}
+	}
+	if (conf->user[0] != '\0') {
+		if (geteuid() != 0) {
+			tether_log_warnx("user %s: not root, keeping uid %u",
+					 conf->user, (unsigned)geteuid());
+		} else if (tether_priv_drop(conf->user, NULL, errbuf,
+					    sizeof(errbuf)) < 0) {
+			tether_log_warnx("%s", errbuf);
+			goto out;
+		}
+	}
+	(void)signal(SIGPIPE, SIG_IGN);
+	if (tether_loop_signal_add(loop, SIGTERM, on_stop, NULL) < 0 ||
+	    tether_loop_signal_add(loop, SIGINT, on_stop, NULL) < 0 ||
+	    tether_loop_signal_add(loop, SIGHUP, on_hup, &st) < 0) {
+		tether_log_warnx("cannot install signal handlers");
+		goto out;
+	}
+	tether_log_info("started: %zu service(s), %zu TCP and %zu UDP "
+			"socket(s)", conf->nservices, px->nlisteners,
+			px->udp.nlisteners);
+	err = tether_loop_run(loop);
+	if (err < 0)
+		tether_log_warnx("event loop: %s", tether_strerror(err));
+	else
+		status = 0;
+	px = st.px;
+	*confp = st.conf;
+out:
+	lb_proxy_free(px);
+	tether_loop_free(loop);
+	if (pf != NULL)
+		(void)tether_pidfile_remove(pf);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct tether_daemon_opts o;
+	struct tether_buf diag;
+	struct lb_conf *conf = NULL;
+	int err;
+
+	if (tether_daemon_parse_opts(&lb_spec, argc, argv, &o) < 0 ||
+	    o.exit_now)
+		return o.exit_status;
+	tether_log_init(lb_spec.name, o.foreground || o.check_only,
+			TETHER_LOG_INFO + o.verbose);
+	tether_buf_init(&diag, 1u << 20);
+	err = lb_conf_load_file(o.conf_path, &conf, &diag);
+	if (diag.len > 0)
+		fputs((const char *)diag.data, stderr);
+	tether_buf_free(&diag);
+	if (err < 0) {
+		if (err == -TETHER_ENOMEM)
+			fprintf(stderr, "%s: out of memory\n", lb_spec.name);
+		fprintf(stderr, "%s: %s: configuration not loaded\n",
+			lb_spec.name, o.conf_path);
+		return 1;
+	}
+	if (o.check_only) {
+		if (o.verbose > 0) {
+			struct tether_buf out;
+
+			tether_buf_init(&out, 1u << 24);
+			if (lb_conf_write(conf, &out) == 0 && out.len > 0)
+				fputs((const char *)out.data, stdout);
+			tether_buf_free(&out);
+		}
+		puts(TETHER_DAEMON_CONFIG_OK);
+		lb_conf_free(conf);
+		return 0;
+	}
+	err = run(&conf, &o);
+	lb_conf_free(conf);
+	return err;
+}

@@ -1,0 +1,166 @@
+/*
+ * sched_maglev.c - Maglev consistent hashing (Eisenbud et al., "Maglev:
+ * A Fast and Reliable Software Network Load Balancer", NSDI 2016, 3.4).
+ *
+ * Each backend gets a permutation of the M table slots from two hashes
+ * of its name (offset, skip; M prime so every skip walks all slots);
+ * backends take turns claiming their next free preferred slot until the
+ * table is full. A client's key picks slot key % M. Every backend ends
+ * with M/N or M/N + 1 slots, and when one backend leaves or joins only
+ * about 1/N of the slots change hands (tests/unit/test_lbsched.c
+ * measures it). The hashes use fixed seeds and M depends only on the
+ * configured backend count (not on how many are up), so tether-lb nodes
+ * with the same configuration and the same view of health build the
+ * same table and send a client to the same backend without talking.
+ * Weights other than 0 (never picked) are not used: every backend
+ * gets an equal share.
+ */
+#include "lb.h"
+
+#include <string.h>
+
+/* Table size per configured backend (the paper suggests M >> N; 100
+ * keeps each backend's share within 1% of M/N). */
+#define MAGLEV_FACTOR 100u
+
+uint32_t
+lb_maglev_prime(uint32_t n)
+{
+	uint32_t c, d;
+
+	if (n <= 2)
+		return 2;
+	for (c = n | 1u;; c += 2) {
+		int prime = 1;
+
+		for (d = 3; (uint64_t)d * d <= c; d += 2)
+			if (c % d == 0) {
+				prime = 0;
+				break;
+			}
+		if (prime)
+			return c;
+	}
+}
+
+static int
+maglev_init(struct lb_pool *pool)
+{
+	struct lb_maglev *mg;
+
+	mg = tether_calloc(1, sizeof(*mg));
+	if (mg == NULL)
+		return -TETHER_ENOMEM;
+	mg->m = lb_maglev_prime((uint32_t)pool->n * MAGLEV_FACTOR);
+	pool->state = mg;
+	return 0;
+}
+
+static void
+maglev_fini(struct lb_pool *pool)
+{
+	struct lb_maglev *mg = pool->state;
+
+	if (mg == NULL)
+		return;
+	tether_free(mg->table);
+	tether_free(mg->offset);
+	tether_free(mg->skip);
+	tether_free(mg->next);
+	tether_free(mg);
+	pool->state = NULL;
+}
+
+/* Build a fresh table from the usable backends; the old one is replaced
+ * only when the new one is complete. */
+static int
+maglev_update(struct lb_pool *pool)
+{
+	struct lb_maglev *mg = pool->state;
+	uint32_t m = mg->m, filled = 0, i;
+	int32_t *table;
+	uint32_t *offset = mg->offset, *skip = mg->skip, *next = mg->next;
+	int any = 0;
+
+	table = tether_reallocarray(NULL, m, sizeof(*table));
+	if (offset == NULL)
+		offset = tether_reallocarray(NULL, pool->n, sizeof(*offset));
+	if (skip == NULL)
+		skip = tether_reallocarray(NULL, pool->n, sizeof(*skip));
+	if (next == NULL)
+		next = tether_reallocarray(NULL, pool->n, sizeof(*next));
+	/* Keep what was allocated for the next try, whatever happens. */
+	mg->offset = offset;
+	mg->skip = skip;
+	mg->next = next;
+	if (table == NULL || offset == NULL || skip == NULL || next == NULL) {
+		tether_free(table);
+		return -TETHER_ENOMEM;
+	}
+	for (i = 0; i < m; i++)
+		table[i] = -1;
+	for (i = 0; i < pool->n; i++) {
+		const char *name = pool->backends[i].name;
+		size_t len = strlen(name);
+
+		offset[i] = (uint32_t)(tether_hash_fast(name, len,
+				LB_MAGLEV_SEED_OFFSET) % m);
+		skip[i] = (uint32_t)(tether_hash_fast(name, len,
+				LB_MAGLEV_SEED_SKIP) % (m - 1)) + 1;
+		next[i] = 0;
+		if (lb_backend_usable(&pool->backends[i]))
+			any = 1;
+	}
+	while (any && filled < m) {
+		for (i = 0; i < pool->n && filled < m; i++) {
+			uint32_t c;
+
+			if (!lb_backend_usable(&pool->backends[i]))
+				continue;
+			/* next[i] < m: a permutation has m distinct slots
+			 * and a free one remains while filled < m. */
+			do {
+				TETHER_BUG_ON(next[i] >= m);
+				c = (uint32_t)((offset[i] +
+					(uint64_t)next[i] * skip[i]) % m);
+				next[i]++;
+			} while (table[c] >= 0);
+			table[c] = (int32_t)i;
+			filled++;
+		}
+	}
+	tether_free(mg->table);
+	mg->table = table;
+	return 0;
+}
+
+static struct lb_backend *
+maglev_pick(struct lb_pool *pool, uint64_t key, const unsigned char *excluded)
+{
+	struct lb_maglev *mg = pool->state;
+	uint32_t slot, k;
+
+	if (mg->table == NULL)
+		return NULL;
+	slot = (uint32_t)(key % mg->m);
+	/* A retry walks on to the next slot held by another backend, which
+	 * every node does alike too. */
+	for (k = 0; k < mg->m; k++) {
+		int32_t b = mg->table[(slot + k) % mg->m];
+
+		if (b < 0)
+			return NULL;	/* empty table: nothing usable */
+		if (lb_backend_usable(&pool->backends[b]) &&
+		    (excluded == NULL || !excluded[b]))
+			return &pool->backends[b];
+	}
+	return NULL;
+}
+
+const struct lb_ops lb_ops_maglev = {
+	.name = "maglev",
+	.init = maglev_init,
+	.fini = maglev_fini,
+	.update = maglev_update,
+	.pick = maglev_pick,
+};

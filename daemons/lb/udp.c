@@ -1,0 +1,460 @@
+/*
+ * udp.c - tether-lb's UDP relay: per-client flows with an idle timeout.
+ *
+ * A datagram from a new client (address and port) on a UDP listener
+ * picks a backend through lb_select, so the service's persistence table
+ * is shared with its TCP listeners: a client's UDP and TCP traffic of
+ * one service land on one backend. The flow gets its own socket
+ * connected to the backend, so replies are matched by the kernel and
+ * sent back to the client from the listener's socket, i.e. from the
+ * frontend address the client used (bind UDP listeners to a specific
+ * address: a wildcard one would answer from the route's source).
+ * Flows live in one SipHash table (clients choose the keys) and in a
+ * per-service LRU list; the sweep ends those idle for the service's
+ * idle-timeout. An ICMP error from the backend (ECONNREFUSED on the
+ * connected socket) ends the flow and counts as a failed connect.
+ */
+#include "lb.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Why a flow ended, for its log line. */
+static const char *const flow_end_names[] = {
+	"idle-timeout", "backend-error", "shutdown",
+};
+enum { FLOW_IDLE, FLOW_BACKEND_ERROR, FLOW_SHUTDOWN };
+
+static void
+fmt_addr(const struct tether_addr *a, char *buf, size_t size)
+{
+	if (tether_addr_format(a, buf, size, TETHER_ADDR_FMT_NUMERIC) < 0)
+		snprintf(buf, size, "?");
+}
+
+/* The flow key as bytes: listener, family, address, port. */
+static size_t
+flow_key(const struct lb_udp_listener *ul, const struct tether_addr *a,
+	 unsigned char *out /* 24 bytes */)
+{
+	memset(out, 0, 24);
+	memcpy(out, &ul->index, 4);
+	if (a->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)&a->ss;
+
+		out[4] = 4;
+		memcpy(out + 5, &sin->sin_addr, 4);
+		memcpy(out + 21, &sin->sin_port, 2);
+	} else {
+		const struct sockaddr_in6 *sin6 = (const void *)&a->ss;
+
+		out[4] = 6;
+		memcpy(out + 5, &sin6->sin6_addr, 16);
+		memcpy(out + 21, &sin6->sin6_port, 2);
+	}
+	return 24;
+}
+
+static uint32_t
+flow_bucket(const struct lb_proxy *px, const struct lb_udp_listener *ul,
+	    const struct tether_addr *a)
+{
+	unsigned char k[24];
+	size_t n = flow_key(ul, a, k);
+
+	return (uint32_t)tether_hash_siphash(&px->key, k, n) &
+	       (px->udp.nbuckets - 1);
+}
+
+static int
+same_client(const struct lb_udp_flow *f, const struct lb_udp_listener *ul,
+	    const struct tether_addr *a)
+{
+	unsigned char k1[24], k2[24];
+
+	if (f->ul != ul)
+		return 0;
+	flow_key(ul, &f->client, k1);
+	flow_key(ul, a, k2);
+	return memcmp(k1, k2, sizeof(k1)) == 0;
+}
+
+static void
+lru_unlink(struct lb_service *svc, struct lb_udp_flow *f)
+{
+	if (f->lru_prev != NULL)
+		f->lru_prev->lru_next = f->lru_next;
+	else
+		svc->udp_head = f->lru_next;
+	if (f->lru_next != NULL)
+		f->lru_next->lru_prev = f->lru_prev;
+	else
+		svc->udp_tail = f->lru_prev;
+	f->lru_prev = f->lru_next = NULL;
+}
+
+static void
+lru_push(struct lb_service *svc, struct lb_udp_flow *f)
+{
+	f->lru_prev = NULL;
+	f->lru_next = svc->udp_head;
+	if (svc->udp_head != NULL)
+		svc->udp_head->lru_prev = f;
+	svc->udp_head = f;
+	if (svc->udp_tail == NULL)
+		svc->udp_tail = f;
+}
+
+static void
+flow_touch(struct lb_udp_flow *f, uint64_t now)
+{
+	struct lb_service *svc = f->ul->svc;
+
+	f->last_activity = now;
+	if (svc->udp_head != f) {
+		lru_unlink(svc, f);
+		lru_push(svc, f);
+	}
+}
+
+static void
+flow_end(struct lb_proxy *px, struct lb_udp_flow *f, int why)
+{
+	struct lb_service *svc = f->ul->svc;
+	struct lb_udp_flow **pp = &px->udp.buckets[flow_bucket(px, f->ul,
+							       &f->client)];
+	char cbuf[TETHER_ADDR_STRLEN], bbuf[TETHER_ADDR_STRLEN];
+	uint64_t now = tether_loop_now(px->loop);
+
+	fmt_addr(&f->client, cbuf, sizeof(cbuf));
+	fmt_addr(&f->baddr, bbuf, sizeof(bbuf));
+	tether_log_info("conn proto=udp service=%s client=%s port=%u "
+			"backend=%s addr=%s in=%llu out=%llu ms=%llu end=%s",
+			svc->conf->name, cbuf, f->ul->port, f->be->name, bbuf,
+			(unsigned long long)f->bytes_in,
+			(unsigned long long)f->bytes_out,
+			(unsigned long long)(now - f->start),
+			flow_end_names[why]);
+	while (*pp != f) {
+		TETHER_BUG_ON(*pp == NULL);
+		pp = &(*pp)->hnext;
+	}
+	*pp = f->hnext;
+	lru_unlink(svc, f);
+	(void)tether_loop_fd_del(px->loop, f->fd);
+	close(f->fd);
+	f->be->bytes_in += f->bytes_in;
+	f->be->bytes_out += f->bytes_out;
+	TETHER_BUG_ON(f->be->conns == 0 || svc->conns == 0 ||
+		      px->conns == 0 || px->udp.count == 0);
+	f->be->conns--;
+	svc->conns--;
+	px->conns--;
+	px->udp.count--;
+	tether_free(f);
+}
+
+/* Replies from the backend go back to the client from the listener. */
+static void
+flow_readable(struct tether_loop *loop, int fd, unsigned events, void *ud)
+{
+	struct lb_udp_flow *f = ud;
+	struct lb_proxy *px = f->ul->svc->px;
+	int i;
+
+	(void)events;
+	for (i = 0; i < LB_UDP_BATCH; i++) {
+		ssize_t n = recv(fd, px->udp.buf, LB_UDP_MAX_DGRAM, 0);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				return;
+			/* ICMP port unreachable and the like. */
+			lb_health_passive(f->ul->svc, f->be,
+					  tether_loop_now(loop));
+			f->be->connect_failures++;
+			flow_end(px, f, FLOW_BACKEND_ERROR);
+			return;
+		}
+		f->bytes_out += (uint64_t)n;
+		flow_touch(f, tether_loop_now(loop));
+		(void)sendto(f->ul->fd, px->udp.buf, (size_t)n, 0,
+			     (const struct sockaddr *)&f->client.ss,
+			     f->client.len);
+	}
+}
+
+static struct lb_udp_flow *
+flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
+	 const struct tether_addr *client, uint64_t now)
+{
+	struct lb_service *svc = ul->svc;
+	struct lb_backend *b;
+	struct lb_udp_flow *f;
+	uint32_t bi;
+	int fd;
+
+	if (px->udp.count >= LB_UDP_MAX_FLOWS ||
+	    (px->conf->max_conns > 0 && px->conns >= px->conf->max_conns) ||
+	    (svc->conf->limits.max_conns > 0 &&
+	     svc->conns >= svc->conf->limits.max_conns)) {
+		svc->refused++;
+		return NULL;
+	}
+	b = lb_select(&svc->pool, svc->has_persist ? &svc->persist : NULL,
+		      client, now, NULL);
+	if (b == NULL)
+		return NULL;
+	f = tether_calloc(1, sizeof(*f));
+	if (f == NULL)
+		return NULL;
+	f->ul = ul;
+	f->be = b;
+	f->client = *client;
+	f->baddr = b->conf->addr;
+	if (!b->conf->has_port)
+		(void)tether_addr_set_port(&f->baddr, ul->port);
+	fd = socket(f->baddr.ss.ss_family,
+		    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (const struct sockaddr *)&f->baddr.ss,
+			      f->baddr.len) < 0 ||
+	    tether_loop_fd_add(px->loop, fd, TETHER_LOOP_READ, flow_readable,
+			       f) < 0) {
+		if (fd >= 0)
+			close(fd);
+		tether_free(f);
+		return NULL;
+	}
+	f->fd = fd;
+	f->start = f->last_activity = now;
+	bi = flow_bucket(px, ul, client);
+	f->hnext = px->udp.buckets[bi];
+	px->udp.buckets[bi] = f;
+	lru_push(svc, f);
+	b->conns++;
+	b->total_conns++;
+	svc->conns++;
+	svc->total_conns++;
+	px->conns++;
+	px->udp.count++;
+	return f;
+}
+
+static void
+listener_readable(struct tether_loop *loop, int fd, unsigned events,
+		  void *ud)
+{
+	struct lb_udp_listener *ul = ud;
+	struct lb_proxy *px = ul->svc->px;
+	int i;
+
+	(void)events;
+	for (i = 0; i < LB_UDP_BATCH; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		struct tether_addr client;
+		struct lb_udp_flow *f;
+		uint64_t now = tether_loop_now(loop);
+		ssize_t n;
+
+		n = recvfrom(fd, px->udp.buf, LB_UDP_MAX_DGRAM, 0,
+			     (struct sockaddr *)&ss, &len);
+		if (n < 0)
+			return;	/* EAGAIN, or an error of no consequence */
+		if (tether_addr_from_sockaddr(&client, (struct sockaddr *)&ss,
+					      len) < 0)
+			continue;
+		f = px->udp.buckets[flow_bucket(px, ul, &client)];
+		while (f != NULL && !same_client(f, ul, &client))
+			f = f->hnext;
+		if (f == NULL)
+			f = flow_new(px, ul, &client, now);
+		if (f == NULL)
+			continue;	/* dropped: limit, no backend, memory */
+		f->bytes_in += (uint64_t)n;
+		flow_touch(f, now);
+		(void)send(f->fd, px->udp.buf, (size_t)n, 0);
+	}
+}
+
+void
+lb_udp_expire(struct lb_proxy *px, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < px->nservices; i++) {
+		struct lb_service *svc = &px->services[i];
+		uint64_t idle = svc->conf->limits.idle_timeout_ms;
+
+		while (svc->udp_tail != NULL &&
+		       now - svc->udp_tail->last_activity >= idle)
+			flow_end(px, svc->udp_tail, FLOW_IDLE);
+	}
+}
+
+void
+lb_udp_end_flows(struct lb_proxy *px)
+{
+	size_t i;
+
+	for (i = 0; i < px->nservices; i++)
+		while (px->services[i].udp_tail != NULL)
+			flow_end(px, px->services[i].udp_tail, FLOW_SHUTDOWN);
+}
+
+void
+lb_udp_give_back(struct lb_proxy *px)
+{
+	size_t i;
+
+	for (i = 0; i < px->udp.nlisteners; i++) {
+		struct lb_udp_listener *ul = &px->udp.listeners[i];
+
+		if (ul->donor == NULL || ul->fd < 0)
+			continue;
+		(void)tether_loop_fd_del(px->loop, ul->fd);
+		if (tether_loop_fd_add(px->loop, ul->fd, TETHER_LOOP_READ,
+				       listener_readable, ul->donor) == 0)
+			ul->donor->fd = ul->fd;
+		else
+			close(ul->fd);
+		ul->fd = -1;
+	}
+}
+
+void
+lb_udp_close(struct lb_proxy *px)
+{
+	size_t i;
+
+	lb_udp_end_flows(px);
+	for (i = 0; i < px->udp.nlisteners; i++)
+		if (px->udp.listeners[i].fd >= 0) {
+			(void)tether_loop_fd_del(px->loop,
+						 px->udp.listeners[i].fd);
+			close(px->udp.listeners[i].fd);
+		}
+	tether_free(px->udp.listeners);
+	tether_free(px->udp.buckets);
+	tether_free(px->udp.buf);
+	memset(&px->udp, 0, sizeof(px->udp));
+}
+
+static int
+udp_listener_open(struct lb_proxy *px, struct lb_udp_listener *ul,
+		  char *errbuf, size_t errlen)
+{
+	char abuf[TETHER_ADDR_STRLEN];
+	int one = 1, fd, err;
+	size_t i;
+
+	/* Reload: take over the old proxy's socket for the same address. */
+	for (i = 0; px->donor != NULL && i < px->donor->udp.nlisteners; i++) {
+		struct lb_udp_listener *o = &px->donor->udp.listeners[i];
+
+		if (o->fd < 0 || tether_addr_compare(&o->addr, &ul->addr) != 0)
+			continue;
+		(void)tether_loop_fd_del(px->loop, o->fd);
+		err = tether_loop_fd_add(px->loop, o->fd, TETHER_LOOP_READ,
+					 listener_readable, ul);
+		if (err < 0) {
+			(void)tether_loop_fd_add(px->loop, o->fd,
+						 TETHER_LOOP_READ,
+						 listener_readable, o);
+			snprintf(errbuf, errlen, "udp listener: %s",
+				 tether_strerror(err));
+			return err;
+		}
+		ul->fd = o->fd;
+		ul->donor = o;
+		o->fd = -1;
+		return 0;
+	}
+	fd = socket(ul->addr.ss.ss_family,
+		    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	if (ul->addr.ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+				 sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&ul->addr.ss, ul->addr.len) < 0)
+		goto fail;
+	err = tether_loop_fd_add(px->loop, fd, TETHER_LOOP_READ,
+				 listener_readable, ul);
+	if (err < 0) {
+		close(fd);
+		fmt_addr(&ul->addr, abuf, sizeof(abuf));
+		snprintf(errbuf, errlen, "listen %s udp (service %s): %s",
+			 abuf, ul->svc->conf->name, tether_strerror(err));
+		return err;
+	}
+	ul->fd = fd;
+	return 0;
+fail:
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	fmt_addr(&ul->addr, abuf, sizeof(abuf));
+	snprintf(errbuf, errlen, "listen %s udp (service %s): %s", abuf,
+		 ul->svc->conf->name, strerror(err));
+	return tether_err_from_errno(err);
+}
+
+int
+lb_udp_open(struct lb_proxy *px, char *errbuf, size_t errlen)
+{
+	const struct lb_conf *conf = px->conf;
+	size_t i, j, n = 0;
+	int err;
+
+	for (i = 0; i < conf->nservices; i++)
+		for (j = 0; j < conf->services[i].nlistens; j++) {
+			const struct lb_conf_listen *cl =
+				&conf->services[i].listens[j];
+
+			if (cl->protos & LB_PROTO_UDP)
+				n += cl->port_hi - cl->port_lo + 1u;
+		}
+	if (n == 0)
+		return 0;
+	snprintf(errbuf, errlen, "out of memory");
+	px->udp.listeners = tether_calloc(n, sizeof(*px->udp.listeners));
+	px->udp.nbuckets = 16384;
+	px->udp.buckets = tether_calloc(px->udp.nbuckets,
+					sizeof(*px->udp.buckets));
+	px->udp.buf = tether_malloc(LB_UDP_MAX_DGRAM);
+	if (px->udp.listeners == NULL || px->udp.buckets == NULL ||
+	    px->udp.buf == NULL)
+		return -TETHER_ENOMEM;
+	for (i = 0; i < conf->nservices; i++)
+		for (j = 0; j < conf->services[i].nlistens; j++) {
+			const struct lb_conf_listen *cl =
+				&conf->services[i].listens[j];
+			unsigned port;
+
+			if (!(cl->protos & LB_PROTO_UDP))
+				continue;
+			for (port = cl->port_lo; port <= cl->port_hi; port++) {
+				struct lb_udp_listener *ul = &px->udp.listeners[
+					px->udp.nlisteners];
+
+				ul->svc = &px->services[i];
+				ul->addr = cl->addr;
+				ul->port = (uint16_t)port;
+				ul->index = (uint32_t)px->udp.nlisteners++;
+				ul->fd = -1;
+				(void)tether_addr_set_port(&ul->addr,
+							   (int)port);
+				err = udp_listener_open(px, ul, errbuf,
+							errlen);
+				if (err < 0)
+					return err;
+			}
+		}
+	return 0;
+}

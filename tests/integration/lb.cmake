@@ -1,0 +1,18 @@
+# lb.cmake - tether-lb end to end on loopback (integration): backends and
+# clients are Python 3 standard library code in lb_test.py, run with
+# /usr/bin/python3 (Debian: python3-minimal). One ctest test per case.
+foreach(case balance persist parallel failure limits health
+		connect-timeout slowloris udp nofile drain proxyv2 range
+		metrics reload halfclose wlc passive badconf)
+	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
+		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
+			$<TARGET_FILE:tether-lb> ${case}
+			$<TARGET_FILE:tetherctl>)
+endforeach()
+
+# The example configuration shipped in examples/ stays valid.
+tether_test(integration.lb-example LABEL integration
+	COMMAND $<TARGET_FILE:tether-lb> -n -f
+		${PROJECT_SOURCE_DIR}/examples/lb.conf)
+set_tests_properties(integration.lb-example PROPERTIES
+	PASS_REGULAR_EXPRESSION "^configuration OK\n$")

@@ -1,0 +1,1354 @@
+#!/usr/bin/python3
+# lb_test.py - integration scenarios for tether-lb on loopback: the test
+# starts identify/echo backends (threads of this process) on 127.0.0.2..
+# and tether-lb on 127.0.0.1 with a generated configuration, drives
+# clients from many 127.x source addresses, and stops everything it
+# started. Usage: lb_test.py TETHER_LB CASE [TETHERCTL] (see CASES at
+# the bottom).
+import os
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+LB = None
+CTL = None
+TIMEOUT = 5.0
+
+
+def fail(msg):
+    raise AssertionError(msg)
+
+
+def port_free(port, addrs=("127.0.0.1", "127.0.0.2", "127.0.0.3",
+                           "127.0.0.4")):
+    for a in addrs:
+        s = socket.socket()
+        try:
+            s.bind((a, port))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+
+
+def free_ports(n):
+    """n free ports (each free on every test address)."""
+    out = []
+    while len(out) < n:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        p = s.getsockname()[1]
+        s.close()
+        if p not in out and port_free(p):
+            out.append(p)
+    return out
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        d = s.recv(n - len(buf))
+        if not d:
+            raise OSError("short PROXY header")
+        buf += d
+    return buf
+
+
+def read_proxy_v2(s):
+    """Parse a PROXY v2 header off s: "PROXY src sport dst dport\n"."""
+    h = recv_exact(s, 16)
+    if h[:12] != b"\r\n\r\n\x00\r\nQUIT\n" or h[12] != 0x21:
+        return "BADPROXY %r\n" % h
+    body = recv_exact(s, int.from_bytes(h[14:16], "big"))
+    if h[13] == 0x11:
+        return "PROXY %s %d %s %d\n" % (
+            socket.inet_ntop(socket.AF_INET, body[0:4]),
+            int.from_bytes(body[8:10], "big"),
+            socket.inet_ntop(socket.AF_INET, body[4:8]),
+            int.from_bytes(body[10:12], "big"))
+    return "PROXY6 %r\n" % body
+
+
+def free_range(n):
+    """n consecutive ports, each free on every test address and ::1."""
+    import random
+    for _ in range(200):
+        base = random.randint(20000, 60000 - n)
+        ok = True
+        for q in range(base, base + n):
+            if not port_free(q):
+                ok = False
+                break
+            s6 = socket.socket(socket.AF_INET6)
+            try:
+                s6.bind(("::1", q))
+            except OSError:
+                ok = False
+            finally:
+                s6.close()
+            if not ok:
+                break
+        if ok:
+            return list(range(base, base + n))
+    fail("no %d consecutive free ports" % n)
+
+
+class Backend:
+    """Answers each connection with "NAME PORT\\n" (PORT: the port it was
+    reached on), then echoes until the client's FIN, then closes."""
+
+    def __init__(self, name, addr, ports, proxy_v2=False):
+        self.name = name
+        self.addr = addr
+        self.servers = []
+        self.count = 0
+        self.lock = threading.Lock()
+        backend = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                with backend.lock:
+                    backend.count += 1
+                s = self.request
+                port = s.getsockname()[1]
+                try:
+                    if proxy_v2:
+                        s.sendall(read_proxy_v2(s).encode())
+                    s.sendall(("%s %d\n" % (backend.name, port)).encode())
+                    while True:
+                        d = s.recv(65536)
+                        if not d:
+                            break
+                        s.sendall(d)
+                    s.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+            request_queue_size = 256
+
+        if ":" in addr:
+            Server.address_family = socket.AF_INET6
+        for p in ports:
+            srv = Server((addr, p), Handler)
+            t = threading.Thread(target=srv.serve_forever, daemon=True)
+            t.start()
+            self.servers.append(srv)
+
+    def stop(self):
+        for srv in self.servers:
+            srv.shutdown()
+            srv.server_close()
+        self.servers = []
+
+
+class Lb:
+    def __init__(self, conf_text, nofile=None):
+        self.dir = tempfile.mkdtemp(prefix="lb_test.")
+        self.conf = os.path.join(self.dir, "lb.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf_text)
+        self.log = open(os.path.join(self.dir, "stderr"), "w+")
+        def limit():
+            if nofile is not None:
+                import resource
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+        self.proc = subprocess.Popen([LB, "-d", "-f", self.conf],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=self.log, preexec_fn=limit)
+
+    def wait_listening(self, port):
+        end = time.time() + TIMEOUT
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                fail("tether-lb exited: %s" % self.stderr())
+            # The log says when every listener is open.
+            if "started:" in self.stderr():
+                return
+            time.sleep(0.05)
+        fail("tether-lb did not start: %s" % self.stderr())
+
+    def stderr(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                fail("tether-lb did not stop on SIGTERM")
+        rc = self.proc.returncode
+        text = self.stderr()
+        self.log.close()
+        if rc != 0:
+            fail("tether-lb exited with %d: %s" % (rc, text))
+
+
+def connect(port, src="127.0.0.1", dst="127.0.0.1"):
+    s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET)
+    s.settimeout(TIMEOUT)
+    s.bind((src, 0))
+    s.connect((dst, port))
+    return s
+
+
+def read_line(s):
+    buf = b""
+    while not buf.endswith(b"\n"):
+        d = s.recv(1)
+        if not d:
+            fail("connection closed before the backend's line (%r)" % buf)
+        buf += d
+    return buf.decode().split()
+
+
+def ask(port, src="127.0.0.1", dst="127.0.0.1"):
+    """(backend name, port the backend was reached on) for one
+    connection, closed cleanly afterwards."""
+    s = connect(port, src, dst)
+    name, bport = read_line(s)
+    s.shutdown(socket.SHUT_WR)
+    if s.recv(1) != b"":
+        fail("expected EOF after the client's FIN")
+    s.close()
+    return name, int(bport)
+
+
+def src_addr(i):
+    return "127.0.%d.%d" % (1 + i // 250, 1 + i % 250)
+
+
+# ---------------------------------------------------------------- cases
+
+def case_balance():
+    """wrr with weights 1,1,2: exact shares; a large echo relayed whole
+    with half-close in both directions; a log line per connection."""
+    (p,) = free_ports(1)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(3)]
+    lb = Lb("""service web {
+    listen 127.0.0.1:%d tcp
+    balance wrr
+    backend b0 127.0.0.2:%d
+    backend b1 127.0.0.3:%d weight 1
+    backend b2 127.0.0.4:%d weight 2
+}
+""" % (p, p, p, p))
+    try:
+        lb.wait_listening(p)
+        counts = {}
+        for _ in range(40):
+            name, bport = ask(p)
+            counts[name] = counts.get(name, 0) + 1
+            if bport != p:
+                fail("backend reached on %d, not %d" % (bport, p))
+        if counts != {"b0": 10, "b1": 10, "b2": 20}:
+            fail("wrr shares %r, wanted 10/10/20" % counts)
+        # 1 MiB through the relay: everything comes back, in order, and
+        # the client's FIN reaches the backend (which then closes).
+        payload = os.urandom(1 << 20)
+        s = connect(p)
+        read_line(s)
+        got = []
+
+        def reader():
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                got.append(d)
+        t = threading.Thread(target=reader)
+        t.start()
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        t.join(TIMEOUT * 4)
+        s.close()
+        if b"".join(got) != payload:
+            fail("echo differs: %d bytes back of %d" %
+                 (len(b"".join(got)), len(payload)))
+        time.sleep(0.2)
+        log = lb.stderr()
+        if log.count("end=closed") != 41:
+            fail("expected 41 'end=closed' log lines:\n" + log)
+        if "in=1048576 out=1048588" not in log and \
+           "in=1048576 out=1048585" not in log:
+            fail("byte counts missing from the log:\n" + log)
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def persist_conf(p1, p2, extra=""):
+    return """service multi {
+    listen 127.0.0.1:%d tcp
+    listen 127.0.0.1:%d
+    balance rr
+    persist source timeout 10m
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    backend b2 127.0.0.4
+    %s
+}
+""" % (p1, p2, extra)
+
+
+def case_persist():
+    """One service on two ports, backends without a port: every client's
+    connections to either port reach one backend, on the dialled port;
+    many clients spread over all backends."""
+    p1, p2 = free_ports(2)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p1, p2])
+          for i in range(3)]
+    lb = Lb(persist_conf(p1, p2))
+    try:
+        lb.wait_listening(p1)
+        seen = {}
+        for i in range(60):
+            src = src_addr(i)
+            n1, q1 = ask(p1, src)
+            n2, q2 = ask(p2, src)
+            n3, q3 = ask(p1, src)
+            if not (n1 == n2 == n3):
+                fail("client %s: %s, %s, %s" % (src, n1, n2, n3))
+            if (q1, q2, q3) != (p1, p2, p1):
+                fail("backend ports %r, dialled %r" % ((q1, q2, q3),
+                                                       (p1, p2, p1)))
+            seen[n1] = seen.get(n1, 0) + 1
+        if sorted(seen) != ["b0", "b1", "b2"] or min(seen.values()) < 10:
+            fail("clients not spread: %r" % seen)
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def case_parallel():
+    """A client's first connections opened at the same moment (the pin
+    exists before any backend connect completes) land together."""
+    p1, p2 = free_ports(2)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p1, p2])
+          for i in range(3)]
+    lb = Lb(persist_conf(p1, p2))
+    try:
+        lb.wait_listening(p1)
+        spread = set()
+        for i in range(40):
+            src = src_addr(100 + i)
+            socks = []
+            for k in range(6):
+                s = socket.socket()
+                s.setblocking(False)
+                s.bind((src, 0))
+                try:
+                    s.connect(("127.0.0.1", p1 if k % 2 == 0 else p2))
+                except BlockingIOError:
+                    pass
+                socks.append(s)
+            names = set()
+            for s in socks:
+                s.settimeout(TIMEOUT)
+                names.add(read_line(s)[0])
+                s.close()
+            if len(names) != 1:
+                fail("client %s's parallel connections split: %r" %
+                     (src, names))
+            spread |= names
+        if len(spread) < 3:
+            fail("clients not spread: %r" % spread)
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def case_failure():
+    """A backend dies: new clients go elsewhere, its pinned clients
+    re-pin (and stay), other clients keep their backend; nothing hangs."""
+    p1, p2 = free_ports(2)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p1, p2])
+          for i in range(3)]
+    lb = Lb(persist_conf(p1, p2, "limits retries 2 connect-timeout 1s"))
+    try:
+        lb.wait_listening(p1)
+        pins = {}
+        for i in range(45):
+            pins[src_addr(i)] = ask(p1, src_addr(i))[0]
+        victims = [c for c, n in pins.items() if n == "b1"]
+        if len(victims) < 5:
+            fail("too few clients on b1: %r" % pins)
+        bs[1].stop()
+        t0 = time.time()
+        for c, n in pins.items():
+            now1 = ask(p2, c)[0]
+            now2 = ask(p1, c)[0]
+            if now1 == "b1" or now2 != now1:
+                fail("client %s: %s then %s after b1 died" % (c, now1, now2))
+            if n != "b1" and now1 != n:
+                fail("client %s moved from %s to %s" % (c, n, now1))
+        for i in range(30):
+            if ask(p1, src_addr(200 + i))[0] == "b1":
+                fail("a new client went to the dead backend")
+        if time.time() - t0 > 20:
+            fail("failover too slow")
+        time.sleep(0.2)
+        if "end=connect-failed" in lb.stderr():
+            fail("a connection failed although retries were possible")
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def case_limits():
+    """Per-service connection limit and idle timeout."""
+    (p,) = free_ports(1)
+    b = Backend("b0", "127.0.0.2", [p])
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2:%d
+    limits conns 2 idle-timeout 500ms
+}
+""" % (p, p))
+    try:
+        lb.wait_listening(p)
+        held = [connect(p), connect(p)]
+        for s in held:
+            read_line(s)
+        s3 = connect(p)
+        if s3.recv(100) != b"":
+            fail("a third connection was served past 'conns 2'")
+        s3.close()
+        # The two held connections are cut after 500 ms idle.
+        t0 = time.time()
+        for s in held:
+            if s.recv(100) != b"":
+                fail("idle connection got data")
+            s.close()
+        if time.time() - t0 > 3:
+            fail("idle timeout too late")
+        time.sleep(0.2)
+        log = lb.stderr()
+        if "end=limit" not in log or log.count("end=idle-timeout") != 2:
+            fail("log lacks end=limit / end=idle-timeout:\n" + log)
+        # Limits free up: a new connection is served again.
+        if ask(p)[0] != "b0":
+            fail("not served after the limit freed up")
+    finally:
+        lb.stop()
+    # The global limit counts every service's connections.
+    q1, q2 = free_ports(2)
+    b2 = Backend("b1", "127.0.0.2", [q1, q2])
+    lb = Lb("""max-conns 1
+service s1 { listen 127.0.0.1:%d; backend b1 127.0.0.2 }
+service s2 { listen 127.0.0.1:%d; backend b1 127.0.0.2 }
+""" % (q1, q2))
+    try:
+        lb.wait_listening(q1)
+        held = connect(q1)
+        read_line(held)
+        s = connect(q2)
+        if s.recv(100) != b"":
+            fail("service s2 served past the global 'max-conns 1'")
+        s.close()
+        held.close()
+        time.sleep(0.2)
+        if "service=s2" not in lb.stderr() or \
+           "end=limit" not in lb.stderr():
+            fail("global limit not logged:\n" + lb.stderr())
+        if ask(q2)[0] != "b1":
+            fail("s2 not served once the first connection ended")
+    finally:
+        lb.stop()
+        b.stop()
+        b2.stop()
+
+
+def wait_log(lb, text, count=1, timeout=TIMEOUT):
+    end = time.time() + timeout
+    while time.time() < end:
+        if lb.stderr().count(text) >= count:
+            return
+        time.sleep(0.05)
+    fail("no %r in the log after %.1f s:\n%s" % (text, timeout, lb.stderr()))
+
+
+def case_health():
+    """check tcp: a stopped backend goes down after 'fall' probes and
+    gets no connection (not even a failed try); restarted, it comes
+    back after 'rise' probes and is used again."""
+    (p,) = free_ports(1)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(3)]
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    balance rr
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    backend b2 127.0.0.4
+    check tcp interval 100ms timeout 100ms rise 2 fall 2
+}
+""" % p)
+    try:
+        lb.wait_listening(p)
+        bs[1].stop()
+        wait_log(lb, "backend s/b1: down (2 checks failed, last: "
+                 "Connection refused)")
+        before = lb.stderr().count("tries=1 end=closed")
+        for _ in range(30):
+            if ask(p)[0] == "b1":
+                fail("a connection went to the down backend")
+        time.sleep(0.2)
+        if lb.stderr().count("tries=1 end=closed") != before + 30:
+            fail("connections needed retries while b1 was down:\n" +
+                 lb.stderr())
+        bs[1] = Backend("b1", "127.0.0.3", [p])
+        wait_log(lb, "backend s/b1: up (2 checks passed)")
+        names = [ask(p)[0] for _ in range(30)]
+        if names.count("b1") != 10:
+            fail("b1 back but got %d of 30" % names.count("b1"))
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def case_connect_timeout():
+    """A backend that never answers the SYN (its accept queue is full):
+    after 'connect-timeout' the connection is retried on another
+    backend, and the bytes the client sent meanwhile arrive there
+    whole (nothing was sent to the first)."""
+    (p,) = free_ports(1)
+    hole = socket.socket()
+    hole.bind(("127.0.0.2", p))
+    hole.listen(0)
+    fillers = []
+    for _ in range(4):
+        f = socket.socket()
+        f.setblocking(False)
+        try:
+            f.connect(("127.0.0.2", p))
+        except BlockingIOError:
+            pass
+        fillers.append(f)
+    time.sleep(0.2)
+    b1 = Backend("b1", "127.0.0.3", [p])
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    balance rr
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    limits connect-timeout 300ms retries 1
+}
+""" % p)
+    try:
+        lb.wait_listening(p)
+        for i in range(6):
+            t0 = time.time()
+            s = connect(p)
+            msg = b"early data %d\n" % i
+            s.sendall(msg)
+            name = read_line(s)[0]
+            if name != "b1":
+                fail("served by %s" % name)
+            got = b""
+            while len(got) < len(msg):
+                d = s.recv(100)
+                if not d:
+                    break
+                got += d
+            if got != msg:
+                fail("early bytes: %r, wanted %r" % (got, msg))
+            s.close()
+            if time.time() - t0 > 2:
+                fail("a retried connection took %.1f s" % (time.time() - t0))
+        time.sleep(0.2)
+        log = lb.stderr()
+        if "tries=2 end=closed" not in log or "connect-failed" in log:
+            fail("no retry after a connect timeout in the log:\n" + log)
+    finally:
+        lb.stop()
+        b1.stop()
+        for f in fillers:
+            f.close()
+        hole.close()
+
+
+def case_slowloris():
+    """Clients that trickle a byte now and then hold connections but do
+    not slow down others: 100 slow clients, then 50 quick exchanges."""
+    (p,) = free_ports(1)
+    b = Backend("b0", "127.0.0.2", [p])
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+}
+""" % p)
+    slow = []
+    try:
+        lb.wait_listening(p)
+        for i in range(100):
+            s = connect(p, src_addr(i))
+            s.sendall(b"G")
+            slow.append(s)
+        t0 = time.time()
+        for i in range(50):
+            if ask(p, src_addr(300 + i))[0] != "b0":
+                fail("not served")
+        for s in slow:
+            s.sendall(b"E")
+        elapsed = time.time() - t0
+        if elapsed > 10:
+            fail("50 exchanges took %.1f s beside slow clients" % elapsed)
+        for s in slow:
+            read_line(s)
+            got = b""
+            while len(got) < 2:
+                d = s.recv(2 - len(got))
+                if not d:
+                    break
+                got += d
+            if got != b"GE":
+                fail("slow client's bytes lost: %r" % got)
+            s.close()
+    finally:
+        for s in slow:
+            s.close()
+        lb.stop()
+        b.stop()
+
+
+class UdpBackend:
+    """Answers each datagram with "NAME:" + the datagram."""
+
+    def __init__(self, name, addr, port):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((addr, port))
+        self.name = name
+        self.stopped = False
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        self.sock.settimeout(0.1)
+        while not self.stopped:
+            try:
+                d, peer = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.sock.sendto(self.name.encode() + b":" + d, peer)
+
+    def stop(self):
+        self.stopped = True
+        self.t.join()
+        self.sock.close()
+
+
+def case_udp():
+    """UDP flows: replies come back from the frontend address; a
+    client's datagrams and its TCP connections share one backend
+    (one persistence group); idle flows end with a log line."""
+    (p,) = free_ports(1)
+    tcp = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(3)]
+    udp = [UdpBackend("b%d" % i, "127.0.0.%d" % (i + 2), p)
+           for i in range(3)]
+    lb = Lb("""service dns {
+    listen 127.0.0.1:%d tcp udp
+    balance rr
+    persist source timeout 1m
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    backend b2 127.0.0.4
+    limits idle-timeout 1s
+}
+""" % p)
+    try:
+        lb.wait_listening(p)
+        seen = set()
+        for i in range(30):
+            src = src_addr(i)
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.settimeout(TIMEOUT)
+            u.bind((src, 0))
+            names = set()
+            for k in range(3):
+                msg = b"q%d-%d" % (i, k)
+                u.sendto(msg, ("127.0.0.1", p))
+                d, peer = u.recvfrom(65536)
+                if peer != ("127.0.0.1", p):
+                    fail("reply from %r, not the frontend" % (peer,))
+                name, _, echo = d.partition(b":")
+                if echo != msg:
+                    fail("udp echo %r for %r" % (d, msg))
+                names.add(name.decode())
+            u.close()
+            tname = ask(p, src)[0]
+            if len(names) != 1 or tname not in names:
+                fail("client %s: udp %r, tcp %s" % (src, names, tname))
+            seen |= names
+        if len(seen) != 3:
+            fail("udp clients not spread: %r" % seen)
+        wait_log(lb, "proto=udp service=dns", 30, timeout=5)
+        log = lb.stderr()
+        if log.count("end=idle-timeout") < 30:
+            fail("idle flows not ended:\n" + log)
+    finally:
+        lb.stop()
+        for b in tcp + udp:
+            b.stop()
+
+
+def case_nofile():
+    """Out of file descriptors: tether-lb pauses accepting (a few log
+    lines, not a busy loop of them), and serves the waiting clients
+    once descriptors are free again."""
+    (p,) = free_ports(1)
+    b = Backend("b0", "127.0.0.2", [p])
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+}
+""" % p, nofile=24)
+    held = []
+    try:
+        lb.wait_listening(p)
+        for i in range(20):
+            s = connect(p)
+            held.append(s)
+        time.sleep(1.0)
+        log = lb.stderr()
+        n = log.count("Too many open files")
+        if n == 0 or n > 30:
+            fail("%d 'Too many open files' lines in 1 s:\n%s" % (n, log))
+        served = 0
+        for s in held:
+            s.settimeout(0.5)
+            try:
+                read_line(s)
+                served += 1
+            except (socket.timeout, AssertionError):
+                pass
+        if served == 0 or served == len(held):
+            fail("%d of %d held clients served with 24 fds" %
+                 (served, len(held)))
+        for s in held:
+            s.close()
+        held = []
+        # The queued clients were dropped by now or get served; new
+        # ones are served.
+        time.sleep(0.5)
+        for i in range(5):
+            if ask(p)[0] != "b0":
+                fail("not served after fds came back")
+    finally:
+        for s in held:
+            s.close()
+        lb.stop()
+        b.stop()
+
+
+def ctl(sock, *args, status=0):
+    r = subprocess.run([CTL, "-s", sock] + list(args), capture_output=True,
+                       text=True, timeout=TIMEOUT)
+    if r.returncode != status:
+        fail("tetherctl %s: status %d, wanted %d: %r %r" %
+             (" ".join(args), r.returncode, status, r.stdout, r.stderr))
+    return r.stdout
+
+
+def case_drain():
+    """tetherctl on the control socket: draining keeps pinned clients and
+    sends new ones elsewhere, a drain deadline moves the pinned ones,
+    enable and disable take effect at once; show commands report."""
+    (p,) = free_ports(1)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(2)]
+    d = tempfile.mkdtemp(prefix="lb_test.")
+    sock = os.path.join(d, "ctl.sock")
+    lb = Lb("""control %s
+service s {
+    listen 127.0.0.1:%d
+    balance rr
+    persist source timeout 10m
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+}
+""" % (sock, p))
+    try:
+        lb.wait_listening(p)
+        pins = {src_addr(i): ask(p, src_addr(i))[0] for i in range(20)}
+        on_b0 = [c for c, n in pins.items() if n == "b0"]
+        if len(on_b0) != 10:
+            fail("rr pins: %r" % pins)
+        if ctl(sock, "drain", "s/b0") != "ok\n":
+            fail("drain not ok")
+        out = ctl(sock, "show", "backends", "s")
+        if "backend s/b0 state=draining admin=draining" not in out or \
+           "backend s/b1 state=up admin=enabled" not in out:
+            fail("show backends:\n" + out)
+        for c in on_b0:
+            if ask(p, c)[0] != "b0":
+                fail("a pinned client left a draining backend")
+        for i in range(20):
+            if ask(p, src_addr(50 + i))[0] != "b1":
+                fail("a new client went to a draining backend")
+        out = ctl(sock, "show", "persist", "s")
+        if out.count("\n") != 40 or \
+           "persist s %s/32 backend=b0 idle=" % on_b0[0] not in out:
+            fail("show persist:\n" + out)
+        out = ctl(sock, "show", "services")
+        if not out.startswith("service s balance=rr conns=0 total=50 "
+                              "refused=0 persist=40"):
+            fail("show services: " + out)
+        # A deadline: after it the pinned clients move.
+        ctl(sock, "drain", "s/b0", "300ms")
+        time.sleep(0.5)
+        for c in on_b0:
+            if ask(p, c)[0] != "b1":
+                fail("a pinned client stayed past the drain deadline")
+        ctl(sock, "enable", "s/b0")
+        names = [ask(p, src_addr(100 + i))[0] for i in range(10)]
+        if names.count("b0") != 5:
+            fail("enabled b0 got %d of 10 new clients" % names.count("b0"))
+        ctl(sock, "disable", "s/b1")
+        for c in pins:
+            if ask(p, c)[0] != "b0":
+                fail("a client reached a disabled backend")
+        if "state=down admin=disabled" not in ctl(sock, "show", "backends"):
+            fail("disabled backend not shown down")
+        out = ctl(sock, "frob", status=1)
+        if out != "error: unknown command 'frob' (show, drain, enable, " \
+                  "disable)\n":
+            fail("unknown command: %r" % out)
+        if ctl(sock, "drain", "s/zz", status=1) != \
+           "error: no backend 'zz' in service 's'\n":
+            fail("unknown backend")
+        if not ctl(sock, "show", "persist", "x", status=1).startswith(
+                "error: no service 'x'"):
+            fail("unknown service")
+        log = lb.stderr()
+        if "control: backend s/b0 draining (state draining)" not in log:
+            fail("control actions not logged:\n" + log)
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+    if os.path.exists(sock):
+        fail("control socket left behind")
+
+
+def case_proxyv2():
+    """proxy-protocol v2: the backend reads the client's address and
+    port and the frontend address first, then the client's bytes."""
+    (p,) = free_ports(1)
+    b = Backend("b0", "127.0.0.2", [p], proxy_v2=True)
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+    proxy-protocol v2
+}
+""" % p)
+    try:
+        lb.wait_listening(p)
+        for i in range(5):
+            src = src_addr(i)
+            s = connect(p, src)
+            s.sendall(b"hello")
+            hdr = read_line(s)
+            want = ["PROXY", src, str(s.getsockname()[1]), "127.0.0.1",
+                    str(p)]
+            if hdr != want:
+                fail("PROXY header seen as %r, wanted %r" % (hdr, want))
+            if read_line(s)[0] != "b0":
+                fail("no greeting after the header")
+            if recv_exact(s, 5) != b"hello":
+                fail("client bytes after the header")
+            s.close()
+        time.sleep(0.2)
+        if "in=5 " not in lb.stderr():
+            fail("the header counted as client bytes:\n" + lb.stderr())
+    finally:
+        lb.stop()
+        b.stop()
+
+
+def case_range():
+    """A port range on IPv4 and IPv6 listeners of one service; backends
+    without a port are reached on the dialled port, one backend is IPv6
+    (with its own port): a client keeps its backend on every port of
+    the range, from either family."""
+    ports = free_range(4)
+    lo, hi = ports[0], ports[-1]
+    (q6,) = free_ports(1)
+    bs = [Backend("b0", "127.0.0.2", ports), Backend("b1", "127.0.0.3", ports),
+          Backend("b2", "::1", [q6])]
+    lb = Lb("""service r {
+    listen 127.0.0.1:%d-%d
+    listen [::1]:%d-%d
+    balance rr
+    persist source timeout 10m
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    backend b2 [::1]:%d
+}
+""" % (lo, hi, lo, hi, q6))
+    try:
+        lb.wait_listening(lo)
+        seen = set()
+        for i in range(21):
+            src = src_addr(i)
+            first = None
+            for q in ports:
+                name, bport = ask(q, src)
+                if bport != (q6 if name == "b2" else q):
+                    fail("%s reached on %d after dialling %d" %
+                         (name, bport, q))
+                if first is None:
+                    first = name
+                elif name != first:
+                    fail("client %s split over the range: %s, %s" %
+                         (src, first, name))
+            seen.add(first)
+        if seen != {"b0", "b1", "b2"}:
+            fail("range clients not spread: %r" % seen)
+        # An IPv6 client on the IPv6 listener keeps its backend too.
+        first = None
+        for q in ports:
+            name, bport = ask(q, "::1", "::1")
+            if first is not None and name != first:
+                fail("IPv6 client split: %s, %s" % (first, name))
+            first = name
+        log = lb.stderr()
+        if "client=[::1]:" not in log or "addr=[::1]:%d" % q6 not in log:
+            fail("IPv6 addresses missing from the log:\n" + log)
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def case_metrics():
+    """GET /metrics: Prometheus text with per-service and per-backend
+    series that follow the traffic; other paths get 404."""
+    import urllib.request
+    import urllib.error
+    p, m = free_ports(2)
+    b = Backend("b0", "127.0.0.2", [p])
+    lb = Lb("""metrics 127.0.0.1:%d
+service "web 1" {
+    listen 127.0.0.1:%d
+    persist source
+    backend b0 127.0.0.2
+    backend down 127.0.0.9 weight 0
+}
+""" % (m, p))
+    try:
+        lb.wait_listening(p)
+        for i in range(7):
+            ask(p, src_addr(i))
+        time.sleep(0.1)
+        r = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % m,
+                                   timeout=TIMEOUT)
+        if r.status != 200 or \
+           not r.headers["Content-Type"].startswith("text/plain"):
+            fail("metrics: %d %r" % (r.status, r.headers))
+        text = r.read().decode()
+        for line in [
+                '# TYPE tether_lb_connections_total counter',
+                'tether_lb_connections_total{service="web 1"} 7',
+                'tether_lb_connections{service="web 1"} 0',
+                'tether_lb_persist_entries{service="web 1"} 7',
+                'tether_lb_backend_up{service="web 1",backend="b0"} 1',
+                'tether_lb_backend_connections_total{service="web 1",'
+                'backend="b0"} 7',
+                'tether_lb_backend_connections_total{service="web 1",'
+                'backend="down"} 0']:
+            if line + "\n" not in text:
+                fail("metrics lack %r:\n%s" % (line, text))
+        try:
+            urllib.request.urlopen("http://127.0.0.1:%d/" % m,
+                                   timeout=TIMEOUT)
+            fail("/ answered 200")
+        except urllib.error.HTTPError as e:
+            if e.code != 404:
+                fail("/ answered %d" % e.code)
+    finally:
+        lb.stop()
+        b.stop()
+
+
+def case_reload():
+    """SIGHUP under load: zero failed connections while the listener
+    set, the backends and the algorithm change; an established
+    connection lives on; pins survive; a bad file changes nothing; a
+    removed port closes."""
+    p1, p2 = free_ports(2)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p1, p2])
+          for i in range(3)]
+    d = tempfile.mkdtemp(prefix="lb_test.")
+    sock = os.path.join(d, "ctl.sock")
+    base = """control %s
+service s {
+    listen 127.0.0.1:%d
+    %s
+    balance %s
+    persist source timeout 10m
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    %s
+}
+"""
+    lb = Lb(base % (sock, p1, "", "rr", ""))
+    stop = threading.Event()
+    errors = []
+    done = [0]
+
+    def load():
+        i = 0
+        while not stop.is_set():
+            try:
+                s = connect(p1, src_addr(500 + i % 200))
+                read_line(s)
+                s.sendall(b"ping")
+                if recv_exact(s, 4) != b"ping":
+                    errors.append("bad echo")
+                s.close()
+                done[0] += 1
+            except (OSError, AssertionError) as e:
+                errors.append(repr(e))
+            i += 1
+
+    try:
+        lb.wait_listening(p1)
+        pins = {src_addr(i): ask(p1, src_addr(i))[0] for i in range(20)}
+        ctl(sock, "drain", "s/b1")
+        long_lived = connect(p1, "127.0.9.9")
+        read_line(long_lived)
+        t = threading.Thread(target=load)
+        t.start()
+        time.sleep(0.3)
+        # 1: a second port, a third backend, another algorithm.
+        with open(lb.conf, "w") as f:
+            f.write(base % (sock, p1, "listen 127.0.0.1:%d" % p2, "wrr",
+                            "backend b2 127.0.0.4 weight 2"))
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded: 1 service(s), 2 TCP")
+        time.sleep(0.3)
+        for c, n in pins.items():
+            if ask(p2, c)[0] != n:
+                fail("client %s lost its pin %s over the reload" % (c, n))
+        out = ctl(sock, "show", "backends", "s")
+        if "backend s/b1 state=draining admin=draining" not in out or \
+           "backend s/b2 state=up" not in out:
+            fail("states after reload:\n" + out)
+        new = [ask(p2, src_addr(300 + i))[0] for i in range(6)]
+        if "b1" in new or new.count("b2") != 4:
+            fail("new clients after reload: %r" % new)
+        long_lived.sendall(b"still here")
+        if recv_exact(long_lived, 10) != b"still here":
+            fail("established connection broken by the reload")
+        # 2: a broken file changes nothing.
+        with open(lb.conf, "w") as f:
+            f.write("service s { listen 127.0.0.1:%d; balance best }\n" % p1)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reload failed")
+        if "lb.conf:1:" not in lb.stderr() or \
+           "error: unknown balance 'best'" not in lb.stderr():
+            fail("reload diagnostics missing:\n" + lb.stderr())
+        if ask(p2, src_addr(0))[0] != pins[src_addr(0)]:
+            fail("service changed after a failed reload")
+        stop.set()
+        t.join()
+        if errors:
+            fail("%d of %d connections failed during reloads: %r" %
+                 (len(errors), done[0] + len(errors), errors[:3]))
+        if done[0] < 20:
+            fail("load loop made only %d connections" % done[0])
+        # 3: port p2 removed: it closes; p1 keeps working.
+        with open(lb.conf, "w") as f:
+            f.write(base % (sock, p1, "", "rr", ""))
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded: 1 service(s), 1 TCP")
+        try:
+            connect(p2).close()
+            fail("removed port still accepts")
+        except ConnectionRefusedError:
+            pass
+        ask(p1)
+        long_lived.shutdown(socket.SHUT_WR)
+        if long_lived.recv(1) != b"":
+            fail("long-lived connection did not close cleanly")
+        long_lived.close()
+    finally:
+        stop.set()
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def case_halfclose():
+    """The backend closes its side at once and never reads; the client
+    keeps sending into a full pipe. tether-lb waits quietly (no busy
+    loop on the half-closed sockets: little CPU) and ends the session at
+    the idle timeout."""
+    (p,) = free_ports(1)
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.2", p))
+    srv.listen(8)
+    held = []
+
+    def mute():
+        c, _ = srv.accept()
+        c.shutdown(socket.SHUT_WR)
+        held.append(c)
+    t = threading.Thread(target=mute, daemon=True)
+    t.start()
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    backend mute 127.0.0.2
+    limits idle-timeout 3s
+}
+""" % p)
+    try:
+        lb.wait_listening(p)
+        s = connect(p)
+        if s.recv(1) != b"":
+            fail("expected the backend's FIN first")
+
+        def flood():
+            try:
+                s.settimeout(30)
+                s.sendall(b"x" * (256 << 20))
+            except OSError:
+                pass
+        f = threading.Thread(target=flood, daemon=True)
+        f.start()
+        time.sleep(0.5)
+        c0 = cpu_seconds(lb.proc.pid)
+        time.sleep(1.5)
+        used = cpu_seconds(lb.proc.pid) - c0
+        if used > 0.5:
+            fail("tether-lb used %.2f s of CPU in 1.5 s while waiting" % used)
+        wait_log(lb, "end=idle-timeout", timeout=5)
+        f.join(10)
+        s.close()
+    finally:
+        lb.stop()
+        for c in held:
+            c.close()
+        srv.close()
+
+
+def case_wlc():
+    """Weighted least-connections with real held connections: new
+    clients go where there are fewest connections per weight."""
+    (p,) = free_ports(1)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(2)]
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    balance wlc
+    backend b0 127.0.0.2 weight 1
+    backend b1 127.0.0.3 weight 2
+}
+""" % p)
+    held = {"b0": [], "b1": []}
+    try:
+        lb.wait_listening(p)
+        # Loading up: shares follow the weights (1:2).
+        for _ in range(9):
+            s = connect(p)
+            held[read_line(s)[0]].append(s)
+        if (len(held["b0"]), len(held["b1"])) != (3, 6):
+            fail("wlc loading: b0 %d, b1 %d" %
+                 (len(held["b0"]), len(held["b1"])))
+        # Three of b1's end: b1 (3/2) is now below b0 (3/1).
+        for s in held["b1"][:3]:
+            s.close()
+        del held["b1"][:3]
+        time.sleep(0.3)
+        for _ in range(3):
+            s = connect(p)
+            name = read_line(s)[0]
+            held[name].append(s)
+            if name != "b1":
+                fail("wlc sent a client to the busier backend")
+    finally:
+        for lst in held.values():
+            for s in lst:
+                s.close()
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def case_passive():
+    """Passive detection: with checks far apart, a refused connection
+    counts as a failed check (fall 1), so the dead backend is taken out
+    at once and later clients need no retry."""
+    (p,) = free_ports(1)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(2)]
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    balance rr
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    check tcp interval 60s timeout 1s rise 1 fall 1
+}
+""" % p)
+    try:
+        lb.wait_listening(p)
+        time.sleep(0.2)
+        bs[1].stop()
+        for _ in range(2):
+            if ask(p)[0] != "b0":
+                fail("served by the stopped backend")
+        wait_log(lb, "backend s/b1: down (1 checks failed, last: "
+                 "connection failed)")
+        time.sleep(0.2)  # the retried connection's own log line
+        before = lb.stderr().count("tries=2")
+        for _ in range(10):
+            ask(p)
+        time.sleep(0.2)
+        if lb.stderr().count("tries=2") != before:
+            fail("retries after the passive down:\n" + lb.stderr())
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def run_n(conf_text):
+    d = tempfile.mkdtemp(prefix="lb_test.")
+    path = os.path.join(d, "bad.conf")
+    with open(path, "w") as f:
+        f.write(conf_text)
+    r = subprocess.run([LB, "-n", "-f", path], capture_output=True,
+                       text=True, timeout=TIMEOUT)
+    return r, path
+
+
+def case_badconf():
+    """tether-lb -n: "configuration OK", or every error as
+    file:line:col with a non-zero status."""
+    r, path = run_n("service s { listen 127.0.0.1:5; backend a 127.0.0.2 }\n")
+    if r.returncode != 0 or r.stdout != "configuration OK\n":
+        fail("good config: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+    r, path = run_n("service s {\n"
+                    "    listen 127.0.0.1:70000\n"
+                    "    balance fastest\n"
+                    "    backend a 127.0.0.2 weight -1\n"
+                    "    persist source timeout 5x\n"
+                    "}\n")
+    want = [
+        "%s:2:12: error: ports must be 1..65535" % path,
+        "%s:3:13: error: unknown balance 'fastest'" % path,
+        "%s:4:32: error: weight must be 0..1000" % path,
+        "%s:5:28: error: 'timeout' expects a duration" % path,
+        "%s:1:9: error: service 's' has no listen" % path,
+        "%s:1:9: error: service 's' has no backend" % path,
+    ]
+    if r.returncode == 0 or "configuration OK" in r.stdout:
+        fail("bad config accepted: %r" % r.stdout)
+    for w in want:
+        if w not in r.stderr:
+            fail("missing %r in:\n%s" % (w, r.stderr))
+    r, path = run_n("service s { listen 127.0.0.1:5; backend a 127.0.0.2 }\n"
+                    "service s { }\n")
+    if r.returncode == 0 or \
+       "%s:2:9: error: duplicate service 's'" % path not in r.stderr:
+        fail("duplicate service: %r" % r.stderr)
+    r = subprocess.run([LB, "-n", "-f", "/nonexistent/lb.conf"],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    if r.returncode == 0 or "/nonexistent/lb.conf" not in r.stderr:
+        fail("missing file: %d %r" % (r.returncode, r.stderr))
+    r = subprocess.run([LB, "-x"], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    if r.returncode != 2 or "unknown option -x" not in r.stderr:
+        fail("-x: %d %r" % (r.returncode, r.stderr))
+    r = subprocess.run([LB, "-h"], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    if r.returncode != 0 or "-f" not in r.stdout:
+        fail("-h: %d %r" % (r.returncode, r.stdout))
+    # A port already taken: tether-lb says which and exits 1.
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    bp = blocker.getsockname()[1]
+    try:
+        d = tempfile.mkdtemp(prefix="lb_test.")
+        path = os.path.join(d, "lb.conf")
+        with open(path, "w") as f:
+            f.write("service s { listen 127.0.0.1:%d; backend a 127.0.0.2 }"
+                    % bp)
+        r = subprocess.run([LB, "-d", "-f", path], capture_output=True,
+                           text=True, timeout=TIMEOUT)
+        if r.returncode != 1 or \
+           ("listen 127.0.0.1:%d (service s): Address already in use" % bp
+                not in r.stderr):
+            fail("port in use: %d %r" % (r.returncode, r.stderr))
+    finally:
+        blocker.close()
+
+
+CASES = {
+    "balance": case_balance,
+    "persist": case_persist,
+    "parallel": case_parallel,
+    "failure": case_failure,
+    "limits": case_limits,
+    "health": case_health,
+    "connect-timeout": case_connect_timeout,
+    "slowloris": case_slowloris,
+    "udp": case_udp,
+    "nofile": case_nofile,
+    "drain": case_drain,
+    "proxyv2": case_proxyv2,
+    "range": case_range,
+    "metrics": case_metrics,
+    "reload": case_reload,
+    "halfclose": case_halfclose,
+    "wlc": case_wlc,
+    "passive": case_passive,
+    "badconf": case_badconf,
+}
+
+
+def main():
+    global LB, CTL
+    if len(sys.argv) not in (3, 4) or sys.argv[2] not in CASES:
+        sys.stderr.write("usage: lb_test.py TETHER_LB {%s} [TETHERCTL]\n" %
+                         "|".join(CASES))
+        return 2
+    LB = sys.argv[1]
+    if len(sys.argv) == 4:
+        CTL = sys.argv[3]
+    try:
+        CASES[sys.argv[2]]()
+    except AssertionError as e:
+        sys.stderr.write("FAIL %s: %s\n" % (sys.argv[2], e))
+        return 1
+    print("ok %s" % sys.argv[2])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
