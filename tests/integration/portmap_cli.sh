@@ -29,14 +29,25 @@ expect 2 "$TP" -m 0
 expect 2 "$TP" extra-operand
 expect 1 "$TP" -n -f /nonexistent/portmap.conf
 
-PORT=$((20000 + $$ % 20000))
-"$TP" -d -a 127.0.0.1 -p $PORT -s "" -S "" 2>/dev/null &
-PID=$!
-i=0
-until [ "$(python3 "$RPCPY" null udp 127.0.0.1 $PORT 2)" = SUCCESS ]; do
-	i=$((i + 1))
-	[ $i -gt 50 ] && fail "no answer on 127.0.0.1:$PORT"
-	sleep 0.1
+# A port below the kernel's ephemeral range (32768 and up), so parallel
+# tests' outgoing connections cannot take it; if another test holds it
+# anyway the daemon exits at once, and we try the next one.
+PORT=$((20000 + $$ % 10000))
+tries=0
+while :; do
+	"$TP" -d -a 127.0.0.1 -p $PORT -s "" -S "" 2>/dev/null &
+	PID=$!
+	i=0
+	while kill -0 $PID 2>/dev/null &&
+		[ "$(python3 "$RPCPY" null udp 127.0.0.1 $PORT 2)" != SUCCESS ]; do
+		i=$((i + 1))
+		[ $i -gt 50 ] && fail "no answer on 127.0.0.1:$PORT"
+		sleep 0.1
+	done
+	kill -0 $PID 2>/dev/null && break
+	tries=$((tries + 1))
+	[ $tries -ge 5 ] && { PID=; fail "tether-portmap did not start on 5 ports"; }
+	PORT=$((PORT + 7))
 done
 [ "$(python3 "$RPCPY" null tcp 127.0.0.1 $PORT 4)" = SUCCESS ] ||
 	fail "no answer over TCP"

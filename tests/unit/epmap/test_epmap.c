@@ -194,10 +194,17 @@ test_prune(void **state)
 	assert_int_equal(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	assert_int_equal(listen(l, 1), 0);
 	alive = local_port(l);
+	/* The dead port: free now, and below the ephemeral range (32768 and
+	 * up) so that parallel tests' connections cannot take it meanwhile. */
 	d = socket(AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(bind(d, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	dead = local_port(d);
+	for (dead = (uint16_t)(20000 + getpid() % 10000);; dead++) {
+		sin.sin_port = htons(dead);
+		if (bind(d, (struct sockaddr *)&sin, sizeof(sin)) == 0)
+			break;
+		assert_true(dead < 32000);
+	}
 	close(d);
+	sin.sin_port = 0;
 
 	epmap_conf_defaults(&c);
 	c.prune_s = 10;
