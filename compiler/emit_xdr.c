@@ -48,8 +48,8 @@ elem_kind(const struct rg_type *t)
 static int
 is32(enum rg_tkind k)
 {
-	return k == RG_TY_INT || k == RG_TY_UINT || k == RG_TY_LONG ||
-	       k == RG_TY_ULONG || k == RG_TY_FLOAT;
+	/* not long: a C long (rpcgen's layout) is not 32 bits on LP64 */
+	return k == RG_TY_INT || k == RG_TY_UINT || k == RG_TY_FLOAT;
 }
 
 static int
@@ -63,13 +63,12 @@ static const char *
 inline_codec(enum rg_tkind k, const char *fn)
 {
 	switch (k) {
-	case RG_TY_INT: case RG_TY_LONG: return "tether_xdr_i32";
-	case RG_TY_UINT: case RG_TY_ULONG: return "tether_xdr_u32";
+	case RG_TY_INT: return "tether_xdr_i32";
+	case RG_TY_UINT: return "tether_xdr_u32";
 	case RG_TY_HYPER: return "tether_xdr_i64";
 	case RG_TY_UHYPER: return "tether_xdr_u64";
 	case RG_TY_FLOAT: return "tether_xdr_float";
 	case RG_TY_DOUBLE: return "tether_xdr_double";
-	case RG_TY_BOOL: return "tether_xdr_bool";
 	case RG_TY_QUAD: return "tether_xdr_quad";
 	default: return fn;
 	}
@@ -447,10 +446,7 @@ emit_union(struct rg_ctx *c, const struct rg_opts *o, FILE *out,
 	open_fn(out, o->prefix, d->name, d->name);
 	fprintf(out, "\tint rc;\n\n");
 	emit_code(c, o, out, d->disc, disc, "", 1);
-	if (rg_type_base(&d->disc->type) == RG_TY_BOOL)
-		fprintf(out, "\tswitch ((int)%s) {\n", disc);
-	else
-		fprintf(out, "\tswitch (%s) {\n", disc);
+	fprintf(out, "\tswitch (%s) {\n", disc);
 	for (k = d->cases; k != NULL; k = k->next) {
 		for (cv = k->vals; cv != NULL; cv = cv->next)
 			fprintf(out, "\tcase %s:\n", cv->val.tok->text);

@@ -24,6 +24,7 @@ enum out_kind {
 	OUT_SAMPLE_CLNT,
 	OUT_SAMPLE_SVC,
 	OUT_FILL,
+	OUT_LAYOUT,
 	OUT_NKINDS
 };
 
@@ -38,6 +39,7 @@ static const struct {
 	[OUT_SAMPLE_CLNT] = { "RPC_CLNT", "_client.c" },
 	[OUT_SAMPLE_SVC] = { "RPC_SVC", "_server.c" },
 	[OUT_FILL] = { "RPC_XDR", "_fill.h" },
+	[OUT_LAYOUT] = { "RPC_HDR", "_layout.h" },
 };
 
 struct cmdline {
@@ -68,6 +70,8 @@ usage(FILE *f)
 	      "  -a       everything, samples included\n"
 	      "  --fill   random-value fillers for tests (tether-rpcgen's "
 	      "own)\n"
+	      "  --layout sizes and offsets of the types, to compare with "
+	      "rpcgen's\n"
 	      "  -o FILE  write the one output to FILE (default: stdout)\n"
 	      "  -Dname[=value]  define for cpp; -Y DIR: cpp lives in DIR\n"
 	      "  -N -C -M -b -k -L -T -I accepted for rpcgen compatibility\n",
@@ -259,6 +263,7 @@ make_output(const struct cmdline *cl, enum out_kind kind, const char *path,
 		case OUT_SAMPLE_CLNT: rg_emit_sample_clnt(&c, &o, ms); break;
 		case OUT_SAMPLE_SVC: rg_emit_sample_svc(&c, &o, ms); break;
 		case OUT_FILL: rg_emit_fill(&c, &o, ms); break;
+		case OUT_LAYOUT: rg_emit_layout(&c, &o, ms); break;
 		case OUT_NKINDS: break;
 		}
 	}
@@ -317,6 +322,11 @@ parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		}
 		if (strcmp(a, "--fill") == 0) {
 			cl->want[OUT_FILL] = 1;
+			cl->single++;
+			continue;
+		}
+		if (strcmp(a, "--layout") == 0) {
+			cl->want[OUT_LAYOUT] = 1;
 			cl->single++;
 			continue;
 		}
@@ -441,7 +451,7 @@ main(int argc, char **argv)
 		size_t n;
 		char *path;
 
-		if ((k >= OUT_SAMPLE_CLNT && !cl.all) || k == OUT_FILL)
+		if ((k >= OUT_SAMPLE_CLNT && !cl.all) || k >= OUT_FILL)
 			break;
 		n = strlen(stem) + strlen(kinds[k].suffix) + 1;
 		path = malloc(n);

@@ -346,5 +346,9 @@ void rg_emit_sample_svc(struct rg_ctx *c, const struct rg_opts *o,
 			FILE *out);
 /* --fill: random-value fillers for tests (see emit_fill.c). */
 void rg_emit_fill(struct rg_ctx *c, const struct rg_opts *o, FILE *out);
+/* --layout: the sizes, offsets and signedness of every generated type
+ * as TXDR_LAYOUT_* macro calls, to compare with rpcgen's (emit_layout.c).
+ */
+void rg_emit_layout(struct rg_ctx *c, const struct rg_opts *o, FILE *out);
 
 #endif /* TETHER_RPCGEN_H */
