@@ -395,6 +395,16 @@ static const char des_block[] =
 	"\treturn tether_xdr_opaque(x, ((des_block *)obj)->c, 8);\n}\n"
 	"#endif\n\n";
 
+void
+rg_emit_include_hdr(const struct rg_opts *o, FILE *out)
+{
+	if (o->hdr_name != NULL)
+		fprintf(out, "#include \"%s\"\n", o->hdr_name);
+	else	/* (split for checksrc: see rg_emit_hdr) */
+		fprintf(out, "/* from standard input: no header name */\n"
+			     "#include <tether/%s.h>\n", "xdr");
+}
+
 static const char *
 guard_name(struct rg_ctx *c, const char *base)
 {

@@ -265,8 +265,9 @@ rg_emit_clnt(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 	int async;
 
 	banner(out);
-	fprintf(out, "#include <stddef.h>\n\n#include \"%s\"\n\n",
-		o->hdr_name);
+	fprintf(out, "#include <stddef.h>\n\n");
+	rg_emit_include_hdr(o, out);
+	fputs("\n", out);
 	pass_lines(c, out);
 	for (d = c->defs; d != NULL; d = d->next) {
 		if (d->kind != RG_DEF_PROGRAM)
@@ -342,8 +343,9 @@ rg_emit_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 	const struct rg_proc *p, *q;
 
 	banner(out);
-	fprintf(out, "#include <stddef.h>\n\n#include \"%s\"\n\n",
-		o->hdr_name);
+	fprintf(out, "#include <stddef.h>\n\n");
+	rg_emit_include_hdr(o, out);
+	fputs("\n", out);
 	pass_lines(c, out);
 	for (d = c->defs; d != NULL; d = d->next) {
 		if (d->kind != RG_DEF_PROGRAM)
@@ -431,9 +433,9 @@ rg_emit_sample_clnt(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 		     " * to edit. Each procedure is called once with zeroed "
 		     "arguments.\n */\n\n",
 		o->base);
-	fprintf(out, "#include <stdio.h>\n#include <string.h>\n\n"
-		     "#include \"%s\"\n\n",
-		o->hdr_name);
+	fprintf(out, "#include <stdio.h>\n#include <string.h>\n\n");
+	rg_emit_include_hdr(o, out);
+	fputs("\n", out);
 	for (d = c->defs; d != NULL; d = d->next) {
 		if (d->kind != RG_DEF_PROGRAM)
 			continue;
@@ -498,7 +500,8 @@ rg_emit_sample_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 		     "plug the program into a server with its\n"
 		     " * <program>_<version>_register() function.\n */\n\n",
 		o->base);
-	fprintf(out, "#include \"%s\"\n\n", o->hdr_name);
+	rg_emit_include_hdr(o, out);
+	fputs("\n", out);
 	for (d = c->defs; d != NULL; d = d->next) {
 		if (d->kind != RG_DEF_PROGRAM)
 			continue;

@@ -43,7 +43,7 @@ static const struct {
 };
 
 struct cmdline {
-	const char *input;
+	const char *input;	/* NULL: standard input */
 	const char *output;	/* -o */
 	const char *cpp_dir;	/* -Y */
 	const char *defines[MAX_DEFINES];
@@ -51,7 +51,13 @@ struct cmdline {
 	int want[OUT_NKINDS];
 	int single;		/* one output flag given */
 	int all;		/* -a */
+	char *stdin_text;	/* standard input, read once */
+	size_t stdin_len;
+	int stdin_fd;		/* a seekable copy of it for each cpp run */
 };
+
+/* The name diagnostics give standard input (cpp's and GCC's). */
+static const char stdin_name[] = "<stdin>";
 
 static void
 usage(FILE *f)
@@ -60,6 +66,7 @@ usage(FILE *f)
 	      "[-o outfile] infile.x\n"
 	      "       tether-rpcgen [-h | -c | -l | -m | -Sc | -Ss] "
 	      "[-o outfile] [infile.x]\n"
+	      "  no infile: read standard input (with -h -c -l -m)\n"
 	      "  no flag  write infile.h, infile_xdr.c, infile_clnt.c and "
 	      "infile_svc.c\n"
 	      "  -h       header (types, codec and stub prototypes)\n"
@@ -76,6 +83,70 @@ usage(FILE *f)
 	      "  -Dname[=value]  define for cpp; -Y DIR: cpp lives in DIR\n"
 	      "  -N -C -M -b -k -L -T -I accepted for rpcgen compatibility\n",
 	      f);
+}
+
+static const char *
+display_name(const struct cmdline *cl)
+{
+	return cl->input != NULL ? cl->input : stdin_name;
+}
+
+/*
+ * Standard input is read once, kept for diagnostics' source lines, and
+ * copied to an unlinked temporary file that each cpp run reads from the
+ * start (cpp runs once per output). Returns 0 or -1 (reported).
+ */
+static int
+read_stdin(struct cmdline *cl)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	FILE *tmp;
+
+	for (;;) {
+		if (cap - len < 65536) {
+			char *nb;
+
+			if (cap >= MAX_INPUT) {
+				fprintf(stderr, "tether-rpcgen: %s: input too "
+						"large\n",
+					stdin_name);
+				free(buf);
+				return -1;
+			}
+			cap = cap ? cap * 2 : 262144;
+			nb = realloc(buf, cap);
+			if (nb == NULL) {
+				free(buf);
+				return -1;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len, stdin);
+		if (n == 0)
+			break;
+		len += n;
+	}
+	if (ferror(stdin)) {
+		fprintf(stderr, "tether-rpcgen: %s: read error\n", stdin_name);
+		free(buf);
+		return -1;
+	}
+	tmp = tmpfile();
+	if (tmp == NULL || fwrite(buf, 1, len, tmp) != len ||
+	    fflush(tmp) != 0) {
+		fprintf(stderr, "tether-rpcgen: cannot copy standard input: "
+				"%s\n",
+			strerror(errno));
+		if (tmp != NULL)
+			fclose(tmp);
+		free(buf);
+		return -1;
+	}
+	cl->stdin_text = buf;
+	cl->stdin_len = len;
+	cl->stdin_fd = fileno(tmp);	/* open until exit */
+	return 0;
 }
 
 /* Run cpp over the input and collect its output. */
@@ -106,7 +177,7 @@ preprocess(const struct cmdline *cl, const char *define, char **text,
 	argv[argc++] = define;
 	for (i = 0; i < cl->ndefines; i++)
 		argv[argc++] = cl->defines[i];
-	argv[argc++] = cl->input;
+	argv[argc++] = cl->input != NULL ? cl->input : "-";
 	argv[argc] = NULL;
 
 	if (pipe(fds) < 0) {
@@ -121,6 +192,10 @@ preprocess(const struct cmdline *cl, const char *define, char **text,
 		return -1;
 	}
 	if (pid == 0) {
+		if (cl->input == NULL &&
+		    (lseek(cl->stdin_fd, 0, SEEK_SET) != 0 ||
+		     dup2(cl->stdin_fd, 0) < 0))
+			_exit(127);
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
@@ -145,7 +220,7 @@ preprocess(const struct cmdline *cl, const char *define, char **text,
 			if (cap >= MAX_INPUT) {
 				fprintf(stderr, "tether-rpcgen: %s: input too "
 						"large\n",
-					cl->input);
+					display_name(cl));
 				rc = -1;
 				break;
 			}
@@ -175,7 +250,7 @@ preprocess(const struct cmdline *cl, const char *define, char **text,
 	if (rc == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
 		fprintf(stderr, "tether-rpcgen: %s: the C preprocessor "
 				"failed\n",
-			cl->input);
+			display_name(cl));
 		rc = -1;
 	}
 	if (rc < 0) {
@@ -233,7 +308,20 @@ make_output(const struct cmdline *cl, enum out_kind kind, const char *path,
 	c.read_sources = 1;
 	c.lenient = !check_only;
 	c.no_warn = !check_only;
-	if (rg_front(&c, cl->input, text, len) != 0)
+	if (cl->input == NULL) {
+		/* source lines for diagnostics come from what was read */
+		struct rg_srcfile *sf = tether_arena_alloc(c.arena,
+							   sizeof(*sf));
+
+		if (sf == NULL)
+			goto done;
+		memset(sf, 0, sizeof(*sf));
+		sf->name = stdin_name;
+		sf->text = cl->stdin_text;
+		sf->len = cl->stdin_len;
+		c.srcs = sf;
+	}
+	if (rg_front(&c, display_name(cl), text, len) != 0)
 		goto done;
 	if (check_only) {
 		rc = 0;
@@ -241,7 +329,7 @@ make_output(const struct cmdline *cl, enum out_kind kind, const char *path,
 	}
 
 	memset(&o, 0, sizeof(o));
-	o.input = cl->input;
+	o.input = display_name(cl);
 	o.base = base;
 	o.prefix = "txdr_";
 	o.newstyle = 1;
@@ -251,7 +339,9 @@ make_output(const struct cmdline *cl, enum out_kind kind, const char *path,
 		c.oom = &jb;
 		if (setjmp(jb) != 0)
 			goto done;
-		o.hdr_name = rg_printf(&c, "%s.h", base);
+		/* from standard input, as rpcgen: no header to include */
+		o.hdr_name = cl->input != NULL ? rg_printf(&c, "%s.h", base)
+					       : NULL;
 		ms = open_memstream(&mem, &memlen);
 		if (ms == NULL)
 			goto done;
@@ -391,8 +481,16 @@ parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		}
 next:;
 	}
-	if (cl->input == NULL) {
-		fprintf(stderr, "tether-rpcgen: no input file\n");
+	if (cl->input == NULL &&
+	    (cl->all || cl->want[OUT_SAMPLE_CLNT] || cl->want[OUT_SAMPLE_SVC])) {
+		/* rpcgen: "infile" is required for template generation */
+		fprintf(stderr, "tether-rpcgen: -a, -Sc and -Ss need an input "
+				"file\n");
+		return -1;
+	}
+	if (cl->input == NULL && !cl->single) {
+		fprintf(stderr, "tether-rpcgen: no input file (standard input "
+				"needs one of -h -c -l -m)\n");
 		return -1;
 	}
 	if (cl->single > 1 || (cl->single && cl->all)) {
@@ -415,17 +513,29 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-	l = strlen(cl.input);
-	if (l < 3 || strcmp(cl.input + l - 2, ".x") != 0) {
-		fprintf(stderr, "tether-rpcgen: %s: the input must end in .x\n",
-			cl.input);
-		return 1;
+	if (cl.input == NULL) {
+		/* rpcgen names what it reads from standard input "stdin"
+		 * (its header guard is _STDIN_H_RPCGEN) */
+		if (read_stdin(&cl) < 0)
+			return 1;
+		stem = strdup("stdin.x");
+		base = strdup("stdin.x");
+		l = strlen("stdin.x");
+	} else {
+		l = strlen(cl.input);
+		if (l < 3 || strcmp(cl.input + l - 2, ".x") != 0) {
+			fprintf(stderr, "tether-rpcgen: %s: the input must "
+					"end in .x\n",
+				cl.input);
+			return 1;
+		}
+		stem = strdup(cl.input);
+		base = strdup(file_base(cl.input));
 	}
-	stem = strdup(cl.input);
-	base = strdup(file_base(cl.input));
 	if (stem == NULL || base == NULL) {
 		free(stem);
 		free(base);
+		free(cl.stdin_text);
 		return 1;
 	}
 	stem[l - 2] = '\0';
@@ -474,5 +584,6 @@ main(int argc, char **argv)
 out:
 	free(stem);
 	free(base);
+	free(cl.stdin_text);
 	return rc;
 }

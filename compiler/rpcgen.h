@@ -301,7 +301,8 @@ const char *rg_lower(struct rg_ctx *c, const char *s);
 struct rg_opts {
 	const char *input;	/* path of the .x file */
 	const char *base;	/* "foo" for foo.x, used for names */
-	const char *hdr_name;	/* header the .c files include ("foo.h") */
+	const char *hdr_name;	/* header the .c files include ("foo.h");
+				 * NULL when reading standard input */
 	const char *prefix;	/* prefix of generated codec names */
 	int newstyle;		/* -N (always on, kept for the record) */
 };
@@ -329,6 +330,11 @@ const char *rg_call_ctype(struct rg_ctx *c, const struct rg_decl *d);
 /* Its codec, and the generated codec for a procedure's argument struct */
 const char *rg_call_codec(struct rg_ctx *c, const struct rg_opts *o,
 			  const struct rg_decl *d);
+
+/* The #include line of a .c output for the generated header; with no
+ * header name (standard input: rpcgen includes only rpc/rpc.h), the
+ * library's xdr header, so the .x file's own %#include must name it. */
+void rg_emit_include_hdr(const struct rg_opts *o, FILE *out);
 
 /* The program part of the header (emit_rpc.c): #defines, the runtime
  * interface the stubs call, client and server prototypes. */
