@@ -23,6 +23,7 @@ enum out_kind {
 	OUT_SVC,
 	OUT_SAMPLE_CLNT,
 	OUT_SAMPLE_SVC,
+	OUT_MAKEFILE,
 	OUT_FILL,
 	OUT_LAYOUT,
 	OUT_NKINDS
@@ -30,7 +31,8 @@ enum out_kind {
 
 static const struct {
 	const char *define;	/* cpp symbol for this output */
-	const char *suffix;	/* file name after the base */
+	const char *suffix;	/* file name after the base (the Makefile's
+				 * name is rpcgen's: Makefile.<base>) */
 } kinds[OUT_NKINDS] = {
 	[OUT_HDR] = { "RPC_HDR", ".h" },
 	[OUT_XDR] = { "RPC_XDR", "_xdr.c" },
@@ -38,6 +40,7 @@ static const struct {
 	[OUT_SVC] = { "RPC_SVC", "_svc.c" },
 	[OUT_SAMPLE_CLNT] = { "RPC_CLNT", "_client.c" },
 	[OUT_SAMPLE_SVC] = { "RPC_SVC", "_server.c" },
+	[OUT_MAKEFILE] = { "RPC_HDR", "" },
 	[OUT_FILL] = { "RPC_XDR", "_fill.h" },
 	[OUT_LAYOUT] = { "RPC_HDR", "_layout.h" },
 };
@@ -64,7 +67,7 @@ usage(FILE *f)
 {
 	fputs("usage: tether-rpcgen [-abCkLNMTh] [-Dname[=value]] [-Y path] "
 	      "[-o outfile] infile.x\n"
-	      "       tether-rpcgen [-h | -c | -l | -m | -Sc | -Ss] "
+	      "       tether-rpcgen [-h | -c | -l | -m | -Sc | -Ss | -Sm] "
 	      "[-o outfile] [infile.x]\n"
 	      "  no infile: read standard input (with -h -c -l -m)\n"
 	      "  no flag  write infile.h, infile_xdr.c, infile_clnt.c and "
@@ -74,7 +77,9 @@ usage(FILE *f)
 	      "  -l       client stubs\n"
 	      "  -m       server skeleton\n"
 	      "  -Sc, -Ss sample client, sample server\n"
-	      "  -a       everything, samples included\n"
+	      "  -Sm      template Makefile for the samples (libtether via "
+	      "pkg-config)\n"
+	      "  -a       everything, samples and Makefile.infile included\n"
 	      "  --fill   random-value fillers for tests (tether-rpcgen's "
 	      "own)\n"
 	      "  --layout sizes and offsets of the types, to compare with "
@@ -352,6 +357,7 @@ make_output(const struct cmdline *cl, enum out_kind kind, const char *path,
 		case OUT_SVC: rg_emit_svc(&c, &o, ms); break;
 		case OUT_SAMPLE_CLNT: rg_emit_sample_clnt(&c, &o, ms); break;
 		case OUT_SAMPLE_SVC: rg_emit_sample_svc(&c, &o, ms); break;
+		case OUT_MAKEFILE: rg_emit_makefile(&c, &o, ms); break;
 		case OUT_FILL: rg_emit_fill(&c, &o, ms); break;
 		case OUT_LAYOUT: rg_emit_layout(&c, &o, ms); break;
 		case OUT_NKINDS: break;
@@ -436,6 +442,8 @@ parse_cmdline(int argc, char **argv, struct cmdline *cl)
 					cl->want[OUT_SAMPLE_CLNT] = 1;
 				else if (p[1] == 's')
 					cl->want[OUT_SAMPLE_SVC] = 1;
+				else if (p[1] == 'm')
+					cl->want[OUT_MAKEFILE] = 1;
 				else {
 					fprintf(stderr, "tether-rpcgen: -S%s "
 							"is not supported\n",
@@ -482,10 +490,11 @@ parse_cmdline(int argc, char **argv, struct cmdline *cl)
 next:;
 	}
 	if (cl->input == NULL &&
-	    (cl->all || cl->want[OUT_SAMPLE_CLNT] || cl->want[OUT_SAMPLE_SVC])) {
+	    (cl->all || cl->want[OUT_SAMPLE_CLNT] ||
+	     cl->want[OUT_SAMPLE_SVC] || cl->want[OUT_MAKEFILE])) {
 		/* rpcgen: "infile" is required for template generation */
-		fprintf(stderr, "tether-rpcgen: -a, -Sc and -Ss need an input "
-				"file\n");
+		fprintf(stderr, "tether-rpcgen: -a, -Sc, -Ss and -Sm need an "
+				"input file\n");
 		return -1;
 	}
 	if (cl->input == NULL && !cl->single) {
@@ -495,7 +504,7 @@ next:;
 	}
 	if (cl->single > 1 || (cl->single && cl->all)) {
 		fprintf(stderr, "tether-rpcgen: give at most one of -h -c -l "
-				"-m -Sc -Ss -a\n");
+				"-m -Sc -Ss -Sm -a\n");
 		return -1;
 	}
 	return 0;
@@ -553,7 +562,7 @@ main(int argc, char **argv)
 	}
 	if (cl.output != NULL) {
 		fprintf(stderr, "tether-rpcgen: -o needs one of -h -c -l -m "
-				"-Sc -Ss\n");
+				"-Sc -Ss -Sm\n");
 		rc = 1;
 		goto out;
 	}
@@ -563,15 +572,20 @@ main(int argc, char **argv)
 
 		if ((k >= OUT_SAMPLE_CLNT && !cl.all) || k >= OUT_FILL)
 			break;
-		n = strlen(stem) + strlen(kinds[k].suffix) + 1;
+		n = strlen(stem) + strlen(kinds[k].suffix) + 16;
 		path = malloc(n);
 		if (path == NULL) {
 			rc = 1;
 			break;
 		}
-		snprintf(path, n, "%s%s", stem, kinds[k].suffix);
+		if (k == OUT_MAKEFILE)	/* next to the input, as the rest */
+			snprintf(path, n, "%.*sMakefile.%s",
+				 (int)(strlen(stem) - strlen(base)), stem,
+				 base);
+		else
+			snprintf(path, n, "%s%s", stem, kinds[k].suffix);
 		if (k >= OUT_SAMPLE_CLNT && file_exists(path)) {
-			/* rpcgen never overwrites the user's samples */
+			/* never overwrite the user's samples and Makefile */
 			fprintf(stderr, "tether-rpcgen: %s exists, not "
 					"overwritten\n",
 				path);

@@ -350,6 +350,8 @@ void rg_emit_sample_clnt(struct rg_ctx *c, const struct rg_opts *o,
 			 FILE *out);
 void rg_emit_sample_svc(struct rg_ctx *c, const struct rg_opts *o,
 			FILE *out);
+/* -Sm: rpcgen's template Makefile, building the samples with libtether */
+void rg_emit_makefile(struct rg_ctx *c, const struct rg_opts *o, FILE *out);
 /* --fill: random-value fillers for tests (see emit_fill.c). */
 void rg_emit_fill(struct rg_ctx *c, const struct rg_opts *o, FILE *out);
 /* --layout: the sizes, offsets and signedness of every generated type
