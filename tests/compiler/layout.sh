@@ -30,14 +30,20 @@ checks=$(grep -c '^TXDR_LAYOUT_' layout.inc)
 [ "$(grep -c '^_Static_assert' asserts.inc)" -eq "$checks" ] ||
 	fail "asserts.inc does not hold one assert per check"
 check() {
-	"$cc" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+	h=$1
+	shift
+	"$cc" "$@" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 		-Wno-unknown-pragmas -Wno-unused-function -Wno-type-limits \
-		-DHDR="\"$(basename "$1")\"" -DASSERTS="\"asserts.inc\"" \
-		-I"$(dirname "$1")" -I. \
+		-DHDR="\"$(basename "$h")\"" -DASSERTS="\"asserts.inc\"" \
+		-I"$(dirname "$h")" -I. \
 		-I"$inc" -I/usr/include/tirpc -c "$here/layout_check.c" \
 		-o check.o
 }
 check "ours/$n.h" || fail "our layout differs from rpcgen's (see above)"
+# and our header still compiles after libtirpc's (it names none of
+# libtirpc's types, defines no bool_t)
+check "ours/$n.h" -include rpc/rpc.h ||
+	fail "our header does not compile after <rpc/rpc.h>"
 if [ "$n" = all ]; then
 	# the layout tether-rpcgen had before: the check must catch it
 	sed -e 's/^\tint32_t b;$/\tbool b;/' ours/all.h > old_bool.h
