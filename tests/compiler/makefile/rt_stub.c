@@ -24,8 +24,14 @@ tether_rpc_call(struct tether_rpc_client *cl, uint32_t prog, uint32_t vers,
 		uint32_t proc, tether_xdr_fn *enc_arg, const void *arg,
 		tether_xdr_fn *dec_res, void *res, struct tether_arena *arena)
 {
-	(void)cl; (void)vers; (void)proc; (void)enc_arg; (void)arg;
-	(void)dec_res; (void)res; (void)arena;
+	(void)cl;
+	(void)vers;
+	(void)proc;
+	(void)enc_arg;
+	(void)arg;
+	(void)dec_res;
+	(void)res;
+	(void)arena;
 	if (prog != ALLPROG && prog != OTHERPROG)
 		abort();
 	calls++;
@@ -39,7 +45,8 @@ tether_rpc_call_async(struct tether_rpc_client *cl, uint32_t prog,
 		      struct tether_arena *arena, tether_rpc_done_fn *done,
 		      void *ud)
 {
-	(void)done; (void)ud;
+	(void)done;
+	(void)ud;
 	return tether_rpc_call(cl, prog, vers, proc, enc_arg, arg, dec_res,
 			       res, arena);
 }
