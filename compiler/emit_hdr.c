@@ -18,14 +18,18 @@ rg_ctype(struct rg_ctx *c, const struct rg_type *t)
 		k = t->base;	/* u_int and friends */
 	switch (k) {
 	case RG_TY_VOID: return "void";
-	case RG_TY_INT: case RG_TY_LONG: return "int32_t";
-	case RG_TY_UINT: case RG_TY_ULONG: return "uint32_t";
+	case RG_TY_INT: return "int32_t";
+	case RG_TY_UINT: return "uint32_t";
+	/* rpcgen's long and u_long: 8 bytes on LP64, 32 bits on the wire */
+	case RG_TY_LONG: return "long";
+	case RG_TY_ULONG: return "unsigned long";
 	case RG_TY_HYPER: return "int64_t";
 	case RG_TY_UHYPER: return "uint64_t";
 	case RG_TY_FLOAT: return "float";
 	case RG_TY_DOUBLE: return "double";
 	case RG_TY_QUAD: return "struct tether_xdr_quad";
-	case RG_TY_BOOL: return "bool";
+	/* bool_t's size and signedness, without libtirpc's name for it */
+	case RG_TY_BOOL: return "int32_t";
 	case RG_TY_CHAR: return "int8_t";
 	case RG_TY_UCHAR: return "uint8_t";
 	case RG_TY_SHORT: return "int16_t";
@@ -52,14 +56,16 @@ rg_codec(struct rg_ctx *c, const struct rg_opts *o, const struct rg_type *t)
 	if (k == RG_TY_NAMED && t->def == NULL && t->base != RG_TY_NAMED)
 		k = t->base;
 	switch (k) {
-	case RG_TY_INT: case RG_TY_LONG: return "tether_xdr_codec_i32";
-	case RG_TY_UINT: case RG_TY_ULONG: return "tether_xdr_codec_u32";
+	case RG_TY_INT: return "tether_xdr_codec_i32";
+	case RG_TY_UINT: return "tether_xdr_codec_u32";
+	case RG_TY_LONG: return "txdr__long";
+	case RG_TY_ULONG: return "txdr__ulong";
 	case RG_TY_HYPER: return "tether_xdr_codec_i64";
 	case RG_TY_UHYPER: return "tether_xdr_codec_u64";
 	case RG_TY_FLOAT: return "tether_xdr_codec_float";
 	case RG_TY_DOUBLE: return "tether_xdr_codec_double";
 	case RG_TY_QUAD: return "tether_xdr_codec_quad";
-	case RG_TY_BOOL: return "tether_xdr_codec_bool";
+	case RG_TY_BOOL: return "txdr__bool";
 	case RG_TY_CHAR: return "txdr__i8";
 	case RG_TY_UCHAR: return "txdr__u8";
 	case RG_TY_SHORT: return "txdr__i16";
@@ -274,6 +280,66 @@ static const char small_ints[] =
 	"TXDR__SMALL(txdr__u16, uint16_t, 0, UINT16_MAX)\n"
 	"#undef TXDR__SMALL\n"
 	"\n"
+	"/* bool lives in an int32_t, as rpcgen's bool_t (an int): non-zero\n"
+	" * encodes as TRUE, as xdr_bool does; decoding takes only 0 and 1. */\n"
+	"static inline int\n"
+	"txdr__bool(struct tether_xdr *x, void *obj)\n"
+	"{\n"
+	"\tbool b = false;\n"
+	"\tint rc;\n"
+	"\n"
+	"\tif (x->op != TETHER_XDR_DECODE)\n"
+	"\t\tb = *(int32_t *)obj != 0;\n"
+	"\trc = tether_xdr_bool(x, &b);\n"
+	"\tif (rc == 0 && x->op == TETHER_XDR_DECODE)\n"
+	"\t\t*(int32_t *)obj = b;\n"
+	"\treturn rc;\n"
+	"}\n"
+	"\n"
+	"/* long and unsigned long are C long (rpcgen's layout) but 32 bits on\n"
+	" * the wire: like xdr_long and xdr_u_long, encoding a value that does\n"
+	" * not fit fails, decoding sign- (zero-) extends. */\n"
+	"static inline int\n"
+	"txdr__long(struct tether_xdr *x, void *obj)\n"
+	"{\n"
+	"\tint32_t t = 0;\n"
+	"\tint rc;\n"
+	"\n"
+	"\tif (x->op != TETHER_XDR_DECODE) {\n"
+	"#if LONG_MAX > INT32_MAX\n"
+	"\t\tif (*(long *)obj < INT32_MIN || *(long *)obj > INT32_MAX)\n"
+	"\t\t\treturn tether_xdr_fail(x, -TETHER_ERANGE,\n"
+	"\t\t\t\t\t       \"long does not fit 32 bits\");\n"
+	"#endif\n"
+	"\t\tt = (int32_t)*(long *)obj;\n"
+	"\t}\n"
+	"\trc = tether_xdr_i32(x, &t);\n"
+	"\tif (rc == 0 && x->op == TETHER_XDR_DECODE)\n"
+	"\t\t*(long *)obj = t;\n"
+	"\treturn rc;\n"
+	"}\n"
+	"\n"
+	"static inline int\n"
+	"txdr__ulong(struct tether_xdr *x, void *obj)\n"
+	"{\n"
+	"\tuint32_t t = 0;\n"
+	"\tint rc;\n"
+	"\n"
+	"\tif (x->op != TETHER_XDR_DECODE) {\n"
+	"#if ULONG_MAX > UINT32_MAX\n"
+	"\t\tif (*(unsigned long *)obj > UINT32_MAX)\n"
+	"\t\t\treturn tether_xdr_fail(x, -TETHER_ERANGE,\n"
+	"\t\t\t\t\t       \"unsigned long does not fit 32 \"\n"
+	"\t\t\t\t\t       \"bits\");\n"
+	"#endif\n"
+	"\t\tt = (uint32_t)*(unsigned long *)obj;\n"
+	"\t}\n"
+	"\trc = tether_xdr_u32(x, &t);\n"
+	"\tif (rc == 0 && x->op == TETHER_XDR_DECODE)\n"
+	"\t\t*(unsigned long *)obj = t;\n"
+	"\treturn rc;\n"
+	"}\n"
+	"\n"
 	"/* A procedure's string argument or result (rpcgen's wrapstring). */\n"
 	"static inline int\n"
 	"txdr__wrapstring(struct tether_xdr *x, void *obj)\n"
@@ -329,6 +395,16 @@ static const char des_block[] =
 	"\treturn tether_xdr_opaque(x, ((des_block *)obj)->c, 8);\n}\n"
 	"#endif\n\n";
 
+void
+rg_emit_include_hdr(const struct rg_opts *o, FILE *out)
+{
+	if (o->hdr_name != NULL)
+		fprintf(out, "#include \"%s\"\n", o->hdr_name);
+	else	/* (split for checksrc: see rg_emit_hdr) */
+		fprintf(out, "/* from standard input: no header name */\n"
+			     "#include <tether/%s.h>\n", "xdr");
+}
+
 static const char *
 guard_name(struct rg_ctx *c, const char *base)
 {
@@ -355,7 +431,8 @@ rg_emit_hdr(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 	/* (the library header's name is split so that checksrc, which
 	 * keeps the compiler itself off lib/xdr, does not take the
 	 * generated code's include for ours) */
-	fprintf(out, "#include <stdbool.h>\n#include <stdint.h>\n\n"
+	fprintf(out, "#include <limits.h>\n#include <stdbool.h>\n"
+		     "#include <stdint.h>\n\n"
 		     "#include <tether/%s.h>\n\n", "xdr");
 	fprintf(out, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
 	fprintf(out, "#ifndef TRUE\n#define TRUE 1\n#endif\n"

@@ -23,13 +23,16 @@ enum out_kind {
 	OUT_SVC,
 	OUT_SAMPLE_CLNT,
 	OUT_SAMPLE_SVC,
+	OUT_MAKEFILE,
 	OUT_FILL,
+	OUT_LAYOUT,
 	OUT_NKINDS
 };
 
 static const struct {
 	const char *define;	/* cpp symbol for this output */
-	const char *suffix;	/* file name after the base */
+	const char *suffix;	/* file name after the base (the Makefile's
+				 * name is rpcgen's: Makefile.<base>) */
 } kinds[OUT_NKINDS] = {
 	[OUT_HDR] = { "RPC_HDR", ".h" },
 	[OUT_XDR] = { "RPC_XDR", "_xdr.c" },
@@ -37,11 +40,13 @@ static const struct {
 	[OUT_SVC] = { "RPC_SVC", "_svc.c" },
 	[OUT_SAMPLE_CLNT] = { "RPC_CLNT", "_client.c" },
 	[OUT_SAMPLE_SVC] = { "RPC_SVC", "_server.c" },
+	[OUT_MAKEFILE] = { "RPC_HDR", "" },
 	[OUT_FILL] = { "RPC_XDR", "_fill.h" },
+	[OUT_LAYOUT] = { "RPC_HDR", "_layout.h" },
 };
 
 struct cmdline {
-	const char *input;
+	const char *input;	/* NULL: standard input */
 	const char *output;	/* -o */
 	const char *cpp_dir;	/* -Y */
 	const char *defines[MAX_DEFINES];
@@ -49,15 +54,22 @@ struct cmdline {
 	int want[OUT_NKINDS];
 	int single;		/* one output flag given */
 	int all;		/* -a */
+	char *stdin_text;	/* standard input, read once */
+	size_t stdin_len;
+	int stdin_fd;		/* a seekable copy of it for each cpp run */
 };
+
+/* The name diagnostics give standard input (cpp's and GCC's). */
+static const char stdin_name[] = "<stdin>";
 
 static void
 usage(FILE *f)
 {
 	fputs("usage: tether-rpcgen [-abCkLNMTh] [-Dname[=value]] [-Y path] "
 	      "[-o outfile] infile.x\n"
-	      "       tether-rpcgen [-h | -c | -l | -m | -Sc | -Ss] "
+	      "       tether-rpcgen [-h | -c | -l | -m | -Sc | -Ss | -Sm] "
 	      "[-o outfile] [infile.x]\n"
+	      "  no infile: read standard input (with -h -c -l -m)\n"
 	      "  no flag  write infile.h, infile_xdr.c, infile_clnt.c and "
 	      "infile_svc.c\n"
 	      "  -h       header (types, codec and stub prototypes)\n"
@@ -65,13 +77,81 @@ usage(FILE *f)
 	      "  -l       client stubs\n"
 	      "  -m       server skeleton\n"
 	      "  -Sc, -Ss sample client, sample server\n"
-	      "  -a       everything, samples included\n"
+	      "  -Sm      template Makefile for the samples (libtether via "
+	      "pkg-config)\n"
+	      "  -a       everything, samples and Makefile.infile included\n"
 	      "  --fill   random-value fillers for tests (tether-rpcgen's "
 	      "own)\n"
+	      "  --layout sizes and offsets of the types, to compare with "
+	      "rpcgen's\n"
 	      "  -o FILE  write the one output to FILE (default: stdout)\n"
 	      "  -Dname[=value]  define for cpp; -Y DIR: cpp lives in DIR\n"
 	      "  -N -C -M -b -k -L -T -I accepted for rpcgen compatibility\n",
 	      f);
+}
+
+static const char *
+display_name(const struct cmdline *cl)
+{
+	return cl->input != NULL ? cl->input : stdin_name;
+}
+
+/*
+ * Standard input is read once, kept for diagnostics' source lines, and
+ * copied to an unlinked temporary file that each cpp run reads from the
+ * start (cpp runs once per output). Returns 0 or -1 (reported).
+ */
+static int
+read_stdin(struct cmdline *cl)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	FILE *tmp;
+
+	for (;;) {
+		if (cap - len < 65536) {
+			char *nb;
+
+			if (cap >= MAX_INPUT) {
+				fprintf(stderr, "tether-rpcgen: %s: input too "
+						"large\n",
+					stdin_name);
+				free(buf);
+				return -1;
+			}
+			cap = cap ? cap * 2 : 262144;
+			nb = realloc(buf, cap);
+			if (nb == NULL) {
+				free(buf);
+				return -1;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len, stdin);
+		if (n == 0)
+			break;
+		len += n;
+	}
+	if (ferror(stdin)) {
+		fprintf(stderr, "tether-rpcgen: %s: read error\n", stdin_name);
+		free(buf);
+		return -1;
+	}
+	tmp = tmpfile();
+	if (tmp == NULL || fwrite(buf, 1, len, tmp) != len ||
+	    fflush(tmp) != 0) {
+		fprintf(stderr, "tether-rpcgen: cannot copy standard input: "
+				"%s\n",
+			strerror(errno));
+		if (tmp != NULL)
+			fclose(tmp);
+		free(buf);
+		return -1;
+	}
+	cl->stdin_text = buf;
+	cl->stdin_len = len;
+	cl->stdin_fd = fileno(tmp);	/* open until exit */
+	return 0;
 }
 
 /* Run cpp over the input and collect its output. */
@@ -102,7 +182,7 @@ preprocess(const struct cmdline *cl, const char *define, char **text,
 	argv[argc++] = define;
 	for (i = 0; i < cl->ndefines; i++)
 		argv[argc++] = cl->defines[i];
-	argv[argc++] = cl->input;
+	argv[argc++] = cl->input != NULL ? cl->input : "-";
 	argv[argc] = NULL;
 
 	if (pipe(fds) < 0) {
@@ -117,6 +197,10 @@ preprocess(const struct cmdline *cl, const char *define, char **text,
 		return -1;
 	}
 	if (pid == 0) {
+		if (cl->input == NULL &&
+		    (lseek(cl->stdin_fd, 0, SEEK_SET) != 0 ||
+		     dup2(cl->stdin_fd, 0) < 0))
+			_exit(127);
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
@@ -141,7 +225,7 @@ preprocess(const struct cmdline *cl, const char *define, char **text,
 			if (cap >= MAX_INPUT) {
 				fprintf(stderr, "tether-rpcgen: %s: input too "
 						"large\n",
-					cl->input);
+					display_name(cl));
 				rc = -1;
 				break;
 			}
@@ -171,7 +255,7 @@ preprocess(const struct cmdline *cl, const char *define, char **text,
 	if (rc == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
 		fprintf(stderr, "tether-rpcgen: %s: the C preprocessor "
 				"failed\n",
-			cl->input);
+			display_name(cl));
 		rc = -1;
 	}
 	if (rc < 0) {
@@ -229,7 +313,20 @@ make_output(const struct cmdline *cl, enum out_kind kind, const char *path,
 	c.read_sources = 1;
 	c.lenient = !check_only;
 	c.no_warn = !check_only;
-	if (rg_front(&c, cl->input, text, len) != 0)
+	if (cl->input == NULL) {
+		/* source lines for diagnostics come from what was read */
+		struct rg_srcfile *sf = tether_arena_alloc(c.arena,
+							   sizeof(*sf));
+
+		if (sf == NULL)
+			goto done;
+		memset(sf, 0, sizeof(*sf));
+		sf->name = stdin_name;
+		sf->text = cl->stdin_text;
+		sf->len = cl->stdin_len;
+		c.srcs = sf;
+	}
+	if (rg_front(&c, display_name(cl), text, len) != 0)
 		goto done;
 	if (check_only) {
 		rc = 0;
@@ -237,7 +334,7 @@ make_output(const struct cmdline *cl, enum out_kind kind, const char *path,
 	}
 
 	memset(&o, 0, sizeof(o));
-	o.input = cl->input;
+	o.input = display_name(cl);
 	o.base = base;
 	o.prefix = "txdr_";
 	o.newstyle = 1;
@@ -247,7 +344,9 @@ make_output(const struct cmdline *cl, enum out_kind kind, const char *path,
 		c.oom = &jb;
 		if (setjmp(jb) != 0)
 			goto done;
-		o.hdr_name = rg_printf(&c, "%s.h", base);
+		/* from standard input, as rpcgen: no header to include */
+		o.hdr_name = cl->input != NULL ? rg_printf(&c, "%s.h", base)
+					       : NULL;
 		ms = open_memstream(&mem, &memlen);
 		if (ms == NULL)
 			goto done;
@@ -258,7 +357,9 @@ make_output(const struct cmdline *cl, enum out_kind kind, const char *path,
 		case OUT_SVC: rg_emit_svc(&c, &o, ms); break;
 		case OUT_SAMPLE_CLNT: rg_emit_sample_clnt(&c, &o, ms); break;
 		case OUT_SAMPLE_SVC: rg_emit_sample_svc(&c, &o, ms); break;
+		case OUT_MAKEFILE: rg_emit_makefile(&c, &o, ms); break;
 		case OUT_FILL: rg_emit_fill(&c, &o, ms); break;
+		case OUT_LAYOUT: rg_emit_layout(&c, &o, ms); break;
 		case OUT_NKINDS: break;
 		}
 	}
@@ -320,6 +421,11 @@ parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			cl->single++;
 			continue;
 		}
+		if (strcmp(a, "--layout") == 0) {
+			cl->want[OUT_LAYOUT] = 1;
+			cl->single++;
+			continue;
+		}
 		if (strcmp(a, "--help") == 0) {
 			usage(stdout);
 			exit(0);
@@ -336,6 +442,8 @@ parse_cmdline(int argc, char **argv, struct cmdline *cl)
 					cl->want[OUT_SAMPLE_CLNT] = 1;
 				else if (p[1] == 's')
 					cl->want[OUT_SAMPLE_SVC] = 1;
+				else if (p[1] == 'm')
+					cl->want[OUT_MAKEFILE] = 1;
 				else {
 					fprintf(stderr, "tether-rpcgen: -S%s "
 							"is not supported\n",
@@ -381,13 +489,22 @@ parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		}
 next:;
 	}
-	if (cl->input == NULL) {
-		fprintf(stderr, "tether-rpcgen: no input file\n");
+	if (cl->input == NULL &&
+	    (cl->all || cl->want[OUT_SAMPLE_CLNT] ||
+	     cl->want[OUT_SAMPLE_SVC] || cl->want[OUT_MAKEFILE])) {
+		/* rpcgen: "infile" is required for template generation */
+		fprintf(stderr, "tether-rpcgen: -a, -Sc, -Ss and -Sm need an "
+				"input file\n");
+		return -1;
+	}
+	if (cl->input == NULL && !cl->single) {
+		fprintf(stderr, "tether-rpcgen: no input file (standard input "
+				"needs one of -h -c -l -m)\n");
 		return -1;
 	}
 	if (cl->single > 1 || (cl->single && cl->all)) {
 		fprintf(stderr, "tether-rpcgen: give at most one of -h -c -l "
-				"-m -Sc -Ss -a\n");
+				"-m -Sc -Ss -Sm -a\n");
 		return -1;
 	}
 	return 0;
@@ -405,17 +522,29 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-	l = strlen(cl.input);
-	if (l < 3 || strcmp(cl.input + l - 2, ".x") != 0) {
-		fprintf(stderr, "tether-rpcgen: %s: the input must end in .x\n",
-			cl.input);
-		return 1;
+	if (cl.input == NULL) {
+		/* rpcgen names what it reads from standard input "stdin"
+		 * (its header guard is _STDIN_H_RPCGEN) */
+		if (read_stdin(&cl) < 0)
+			return 1;
+		stem = strdup("stdin.x");
+		base = strdup("stdin.x");
+		l = strlen("stdin.x");
+	} else {
+		l = strlen(cl.input);
+		if (l < 3 || strcmp(cl.input + l - 2, ".x") != 0) {
+			fprintf(stderr, "tether-rpcgen: %s: the input must "
+					"end in .x\n",
+				cl.input);
+			return 1;
+		}
+		stem = strdup(cl.input);
+		base = strdup(file_base(cl.input));
 	}
-	stem = strdup(cl.input);
-	base = strdup(file_base(cl.input));
 	if (stem == NULL || base == NULL) {
 		free(stem);
 		free(base);
+		free(cl.stdin_text);
 		return 1;
 	}
 	stem[l - 2] = '\0';
@@ -433,7 +562,7 @@ main(int argc, char **argv)
 	}
 	if (cl.output != NULL) {
 		fprintf(stderr, "tether-rpcgen: -o needs one of -h -c -l -m "
-				"-Sc -Ss\n");
+				"-Sc -Ss -Sm\n");
 		rc = 1;
 		goto out;
 	}
@@ -441,17 +570,22 @@ main(int argc, char **argv)
 		size_t n;
 		char *path;
 
-		if ((k >= OUT_SAMPLE_CLNT && !cl.all) || k == OUT_FILL)
+		if ((k >= OUT_SAMPLE_CLNT && !cl.all) || k >= OUT_FILL)
 			break;
-		n = strlen(stem) + strlen(kinds[k].suffix) + 1;
+		n = strlen(stem) + strlen(kinds[k].suffix) + 16;
 		path = malloc(n);
 		if (path == NULL) {
 			rc = 1;
 			break;
 		}
-		snprintf(path, n, "%s%s", stem, kinds[k].suffix);
+		if (k == OUT_MAKEFILE)	/* next to the input, as the rest */
+			snprintf(path, n, "%.*sMakefile.%s",
+				 (int)(strlen(stem) - strlen(base)), stem,
+				 base);
+		else
+			snprintf(path, n, "%s%s", stem, kinds[k].suffix);
 		if (k >= OUT_SAMPLE_CLNT && file_exists(path)) {
-			/* rpcgen never overwrites the user's samples */
+			/* never overwrite the user's samples and Makefile */
 			fprintf(stderr, "tether-rpcgen: %s exists, not "
 					"overwritten\n",
 				path);
@@ -464,5 +598,6 @@ main(int argc, char **argv)
 out:
 	free(stem);
 	free(base);
+	free(cl.stdin_text);
 	return rc;
 }

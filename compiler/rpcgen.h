@@ -301,7 +301,8 @@ const char *rg_lower(struct rg_ctx *c, const char *s);
 struct rg_opts {
 	const char *input;	/* path of the .x file */
 	const char *base;	/* "foo" for foo.x, used for names */
-	const char *hdr_name;	/* header the .c files include ("foo.h") */
+	const char *hdr_name;	/* header the .c files include ("foo.h");
+				 * NULL when reading standard input */
 	const char *prefix;	/* prefix of generated codec names */
 	int newstyle;		/* -N (always on, kept for the record) */
 };
@@ -330,6 +331,11 @@ const char *rg_call_ctype(struct rg_ctx *c, const struct rg_decl *d);
 const char *rg_call_codec(struct rg_ctx *c, const struct rg_opts *o,
 			  const struct rg_decl *d);
 
+/* The #include line of a .c output for the generated header; with no
+ * header name (standard input: rpcgen includes only rpc/rpc.h), the
+ * library's xdr header, so the .x file's own %#include must name it. */
+void rg_emit_include_hdr(const struct rg_opts *o, FILE *out);
+
 /* The program part of the header (emit_rpc.c): #defines, the runtime
  * interface the stubs call, client and server prototypes. */
 void rg_emit_hdr_programs(struct rg_ctx *c, const struct rg_opts *o,
@@ -344,7 +350,13 @@ void rg_emit_sample_clnt(struct rg_ctx *c, const struct rg_opts *o,
 			 FILE *out);
 void rg_emit_sample_svc(struct rg_ctx *c, const struct rg_opts *o,
 			FILE *out);
+/* -Sm: rpcgen's template Makefile, building the samples with libtether */
+void rg_emit_makefile(struct rg_ctx *c, const struct rg_opts *o, FILE *out);
 /* --fill: random-value fillers for tests (see emit_fill.c). */
 void rg_emit_fill(struct rg_ctx *c, const struct rg_opts *o, FILE *out);
+/* --layout: the sizes, offsets and signedness of every generated type
+ * as TXDR_LAYOUT_* macro calls, to compare with rpcgen's (emit_layout.c).
+ */
+void rg_emit_layout(struct rg_ctx *c, const struct rg_opts *o, FILE *out);
 
 #endif /* TETHER_RPCGEN_H */

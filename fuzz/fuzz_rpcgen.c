@@ -29,6 +29,8 @@ emit_all(struct rg_ctx *c, const struct rg_opts *o, size_t *len)
 	rg_emit_sample_clnt(c, o, f);
 	rg_emit_sample_svc(c, o, f);
 	rg_emit_fill(c, o, f);
+	rg_emit_layout(c, o, f);
+	rg_emit_makefile(c, o, f);
 	fclose(f);
 	return mem;
 }

@@ -7,6 +7,7 @@
  */
 #include "all.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +93,7 @@ test_scalars(struct tether_arena *ar)
 	s.alone = 3;
 	s.h = -1234567890123ll;
 	s.uh = 0xfedcba9876543210ull;
-	s.b = true;
+	s.b = TRUE;
 	s.f = 1.5f;
 	s.d = -2.25;
 	memset(s.q.bytes, 0xab, sizeof(s.q.bytes));
@@ -102,13 +103,18 @@ test_scalars(struct tether_arena *ar)
 	s.us = 60000;
 	s.l = -1;
 	s.ul = 0xffffffffu;
+	/* rpcgen's layout: bool_t's 4 bytes, long's own size */
+	CHECK(sizeof(s.b) == 4 && (int32_t)-1 < 0);
+	CHECK(sizeof(s.l) == sizeof(long) && sizeof(s.ul) == sizeof(long));
 	s.ui = 9;
 	s.u32 = 10;
 	s.i64 = -11;
 	s.cnt = 12;
 	s.usv = 65535;
 	roundtrip("scalars", txdr_scalars, &s, &d, sizeof(d), ar);
-	CHECK(d.i == -7 && d.uh == 0xfedcba9876543210ull && d.b);
+	CHECK(d.i == -7 && d.uh == 0xfedcba9876543210ull && d.b == TRUE);
+	/* long decodes sign-extended, unsigned long zero-extended */
+	CHECK(d.l == -1L && d.ul == 0xffffffffUL);
 	CHECK(d.c == -100 && d.uc == 200 && d.s == -30000 && d.us == 60000);
 	CHECK(d.f == 1.5f && d.d == -2.25 && d.usv == 65535);
 	CHECK(memcmp(d.q.bytes, s.q.bytes, 16) == 0);
@@ -131,7 +137,8 @@ test_arrays(struct tether_arena *ar)
 	uint32_t uints[3] = { 1, 2, 0xffffffffu };
 	double dbl[2] = { 1.0, -1.0 };
 	point pts[2] = { { 1, 2, 3, 4, 5 }, { 6, 7, 8, 9, 10 } };
-	bool flags[3] = { true, false, true };
+	int32_t flags[3] = { TRUE, FALSE, TRUE };
+	long longs[3] = { INT32_MIN, -1, INT32_MAX };
 	char *names[2] = { "alpha", "" };
 	int i;
 
@@ -161,7 +168,14 @@ test_arrays(struct tether_arena *ar)
 	a.names.names_len = 2;
 	a.names.names_val = names;
 	memset(a.h, 7, sizeof(a.h));
+	a.longs.longs_len = 3;
+	a.longs.longs_val = longs;
+	a.ulongs[0] = 0;
+	a.ulongs[1] = UINT32_MAX;
 	roundtrip("arrays", txdr_arrays, &a, &d, sizeof(d), ar);
+	CHECK(d.longs.longs_len == 3 && d.longs.longs_val[0] == INT32_MIN &&
+	      d.longs.longs_val[1] == -1 && d.longs.longs_val[2] == INT32_MAX);
+	CHECK(d.ulongs[1] == UINT32_MAX);
 	CHECK(d.var_uints.var_uints_len == 3 &&
 	      d.var_uints.var_uints_val[2] == 0xffffffffu);
 	CHECK(d.pts.pts_len == 2 && d.pts.pts_val[1].d == 10);
@@ -303,7 +317,7 @@ test_unions(struct tether_arena *ar)
 	tether_xdr_init_encode(&x, a_buf, sizeof(a_buf));
 	CHECK(txdr_by_enum(&x, &be) != 0);
 
-	bb.has = true;
+	bb.has = TRUE;
 	bb.by_bool_u.value = -5;
 	roundtrip("by_bool", txdr_by_bool, &bb, &dbb, sizeof(dbb), ar);
 	CHECK(dbb.has && dbb.by_bool_u.value == -5);
@@ -358,6 +372,79 @@ test_rejects(struct tether_arena *ar)
 	CHECK(txdr__i16(&x, &s16) == 0 && s16 == -2);
 }
 
+/* bool is an int32_t and long a C long, coded as xdr_bool and xdr_long
+ * code them: any non-zero bool encodes as 1, a long that does not fit
+ * 32 bits fails to encode (and to size), decoding extends the sign. */
+static void
+test_bool_long(struct tether_arena *ar)
+{
+	struct tether_xdr x;
+	unsigned char w[4];
+	scalars s;
+	by_bool bb;
+	int32_t b;
+	long l;
+	unsigned long ul;
+	size_t sz;
+
+	b = 5;
+	tether_xdr_init_encode(&x, w, 4);
+	CHECK(txdr__bool(&x, &b) == 0 && tether_xdr_load32(w) == 1);
+	b = -1;
+	tether_xdr_init_encode(&x, w, 4);
+	CHECK(txdr__bool(&x, &b) == 0 && tether_xdr_load32(w) == 1);
+	b = 0;
+	tether_xdr_init_encode(&x, w, 4);
+	CHECK(txdr__bool(&x, &b) == 0 && tether_xdr_load32(w) == 0);
+	tether_xdr_store32(w, 2);
+	b = 7;
+	tether_xdr_init_decode(&x, w, 4, 0, ar);
+	CHECK(txdr__bool(&x, &b) == -TETHER_EBADMSG && b == 7);
+	tether_xdr_store32(w, 1);
+	tether_xdr_init_decode(&x, w, 4, 0, ar);
+	CHECK(txdr__bool(&x, &b) == 0 && b == 1);
+	/* a bool discriminant of 2 is no arm: both ways */
+	memset(&bb, 0, sizeof(bb));
+	bb.has = 2;
+	tether_xdr_init_encode(&x, a_buf, sizeof(a_buf));
+	CHECK(txdr_by_bool(&x, &bb) == -TETHER_EINVAL);
+
+	tether_xdr_store32(w, 0x80000000u);
+	tether_xdr_init_decode(&x, w, 4, 0, ar);
+	CHECK(txdr__long(&x, &l) == 0 && l == INT32_MIN);
+	tether_xdr_init_decode(&x, w, 4, 0, ar);
+	CHECK(txdr__ulong(&x, &ul) == 0 && ul == 0x80000000UL);
+	l = INT32_MAX;
+	tether_xdr_init_encode(&x, w, 4);
+	CHECK(txdr__long(&x, &l) == 0 && tether_xdr_load32(w) == 0x7fffffffu);
+#if LONG_MAX > INT32_MAX
+	l = (long)INT32_MAX + 1;
+	tether_xdr_init_encode(&x, w, 4);
+	CHECK(txdr__long(&x, &l) == -TETHER_ERANGE);
+	l = (long)INT32_MIN - 1;
+	tether_xdr_init_encode(&x, w, 4);
+	CHECK(txdr__long(&x, &l) == -TETHER_ERANGE);
+	ul = (unsigned long)UINT32_MAX + 1;
+	tether_xdr_init_encode(&x, w, 4);
+	CHECK(txdr__ulong(&x, &ul) == -TETHER_ERANGE);
+	/* in a struct: the whole encode and the sizing fail */
+	memset(&s, 0, sizeof(s));
+	s.l = LONG_MAX;
+	tether_xdr_init_encode(&x, a_buf, sizeof(a_buf));
+	CHECK(txdr_scalars(&x, &s) == -TETHER_ERANGE);
+	CHECK(tether_xdr_sizeof(txdr_scalars, &s, &sz) == -TETHER_ERANGE);
+	s.l = 0;
+	s.ul = ULONG_MAX;
+	tether_xdr_init_encode(&x, a_buf, sizeof(a_buf));
+	CHECK(txdr_scalars(&x, &s) == -TETHER_ERANGE);
+	s.ul = 0;
+	CHECK(tether_xdr_sizeof(txdr_scalars, &s, &sz) == 0);
+#else
+	(void)s;
+	(void)sz;
+#endif
+}
+
 static void
 test_arguments(struct tether_arena *ar)
 {
@@ -372,7 +459,7 @@ test_arguments(struct tether_arena *ar)
 	t.arg1.x = 1;
 	t.arg2.colors_len = 2;
 	t.arg2.colors_val = cols;
-	t.arg3 = true;
+	t.arg3 = TRUE;
 	roundtrip("all_three_1_argument", txdr_all_three_1_argument, &t, &dt,
 		  sizeof(dt), ar);
 	CHECK(dt.arg2.colors_val[0] == BLUE && dt.arg3);
@@ -392,6 +479,7 @@ main(void)
 	test_long_list(ar);
 	test_unions(ar);
 	test_rejects(ar);
+	test_bool_long(ar);
 	test_arguments(ar);
 	tether_arena_free(ar);
 	if (failures) {

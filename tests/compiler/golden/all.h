@@ -6,6 +6,7 @@
 #ifndef _ALL_H_RPCGEN
 #define _ALL_H_RPCGEN
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -47,6 +48,66 @@ TXDR__SMALL(txdr__u8, uint8_t, 0, UINT8_MAX)
 TXDR__SMALL(txdr__i16, int16_t, INT16_MIN, INT16_MAX)
 TXDR__SMALL(txdr__u16, uint16_t, 0, UINT16_MAX)
 #undef TXDR__SMALL
+
+/* bool lives in an int32_t, as rpcgen's bool_t (an int): non-zero
+ * encodes as TRUE, as xdr_bool does; decoding takes only 0 and 1. */
+static inline int
+txdr__bool(struct tether_xdr *x, void *obj)
+{
+	bool b = false;
+	int rc;
+
+	if (x->op != TETHER_XDR_DECODE)
+		b = *(int32_t *)obj != 0;
+	rc = tether_xdr_bool(x, &b);
+	if (rc == 0 && x->op == TETHER_XDR_DECODE)
+		*(int32_t *)obj = b;
+	return rc;
+}
+
+/* long and unsigned long are C long (rpcgen's layout) but 32 bits on
+ * the wire: like xdr_long and xdr_u_long, encoding a value that does
+ * not fit fails, decoding sign- (zero-) extends. */
+static inline int
+txdr__long(struct tether_xdr *x, void *obj)
+{
+	int32_t t = 0;
+	int rc;
+
+	if (x->op != TETHER_XDR_DECODE) {
+#if LONG_MAX > INT32_MAX
+		if (*(long *)obj < INT32_MIN || *(long *)obj > INT32_MAX)
+			return tether_xdr_fail(x, -TETHER_ERANGE,
+					       "long does not fit 32 bits");
+#endif
+		t = (int32_t)*(long *)obj;
+	}
+	rc = tether_xdr_i32(x, &t);
+	if (rc == 0 && x->op == TETHER_XDR_DECODE)
+		*(long *)obj = t;
+	return rc;
+}
+
+static inline int
+txdr__ulong(struct tether_xdr *x, void *obj)
+{
+	uint32_t t = 0;
+	int rc;
+
+	if (x->op != TETHER_XDR_DECODE) {
+#if ULONG_MAX > UINT32_MAX
+		if (*(unsigned long *)obj > UINT32_MAX)
+			return tether_xdr_fail(x, -TETHER_ERANGE,
+					       "unsigned long does not fit 32 "
+					       "bits");
+#endif
+		t = (uint32_t)*(unsigned long *)obj;
+	}
+	rc = tether_xdr_u32(x, &t);
+	if (rc == 0 && x->op == TETHER_XDR_DECODE)
+		*(unsigned long *)obj = t;
+	return rc;
+}
 
 /* A procedure's string argument or result (rpcgen's wrapstring). */
 static inline int
@@ -144,7 +205,7 @@ struct scalars {
 	uint32_t alone;
 	int64_t h;
 	uint64_t uh;
-	bool b;
+	int32_t b;
 	float f;
 	double d;
 	struct tether_xdr_quad q;
@@ -152,8 +213,8 @@ struct scalars {
 	uint8_t uc;
 	int16_t s;
 	uint16_t us;
-	int32_t l;
-	uint32_t ul;
+	long l;
+	unsigned long ul;
 	uint32_t ui;
 	uint32_t u32;
 	int64_t i64;
@@ -189,13 +250,18 @@ struct arrays {
 	color cols[3];
 	struct {
 		uint32_t flags_len;
-		bool *flags_val;
+		int32_t *flags_val;
 	} flags;
 	struct {
 		uint32_t names_len;
 		name *names_val;
 	} names;
 	handle h;
+	struct {
+		uint32_t longs_len;
+		long *longs_val;
+	} longs;
+	unsigned long ulongs[2];
 };
 typedef struct arrays arrays;
 
@@ -247,7 +313,7 @@ struct by_enum {
 typedef struct by_enum by_enum;
 
 struct by_bool {
-	bool has;
+	int32_t has;
 	union {
 		int64_t value;
 	} by_bool_u;
@@ -272,7 +338,7 @@ typedef struct all_add_1_argument all_add_1_argument;
 struct all_three_1_argument {
 	struct point arg1;
 	colors arg2;
-	bool arg3;
+	int32_t arg3;
 };
 typedef struct all_three_1_argument all_three_1_argument;
 
@@ -365,9 +431,9 @@ int all_hold_1(struct tether_rpc_client *_cl, struct holder _arg1, struct holder
 	struct tether_arena *_arena);
 int all_hold_1_async(struct tether_rpc_client *_cl, struct holder _arg1, struct holder *_res,
 	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud);
-int all_three_1(struct tether_rpc_client *_cl, struct point _arg1, colors _arg2, bool _arg3,
+int all_three_1(struct tether_rpc_client *_cl, struct point _arg1, colors _arg2, int32_t _arg3,
 	struct tether_arena *_arena);
-int all_three_1_async(struct tether_rpc_client *_cl, struct point _arg1, colors _arg2, bool _arg3,
+int all_three_1_async(struct tether_rpc_client *_cl, struct point _arg1, colors _arg2, int32_t _arg3,
 	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud);
 /* ... the procedures a server implements, and their registration (all_svc.c) */
 int all_null_1_svc(struct tether_rpc_req *_req);
@@ -379,7 +445,7 @@ int all_echo_1_svc(char *_arg1, char * *_res,
 	struct tether_rpc_req *_req);
 int all_hold_1_svc(struct holder _arg1, struct holder *_res,
 	struct tether_rpc_req *_req);
-int all_three_1_svc(struct point _arg1, colors _arg2, bool _arg3,
+int all_three_1_svc(struct point _arg1, colors _arg2, int32_t _arg3,
 	struct tether_rpc_req *_req);
 int allprog_1_register(struct tether_rpc_server *srv);
 

@@ -66,7 +66,7 @@ allprog_1_sample(struct tether_rpc_client *_cl, struct tether_arena *_arena)
 	{
 		struct point _arg1;
 		colors _arg2;
-		bool _arg3;
+		int32_t _arg3;
 		int _rc;
 
 		memset(&_arg1, 0, sizeof(_arg1));

@@ -110,7 +110,7 @@ all_hold_1_async(struct tether_rpc_client *_cl, struct holder _arg1, struct hold
 }
 
 int
-all_three_1(struct tether_rpc_client *_cl, struct point _arg1, colors _arg2, bool _arg3,
+all_three_1(struct tether_rpc_client *_cl, struct point _arg1, colors _arg2, int32_t _arg3,
 	struct tether_arena *_arena)
 {
 	all_three_1_argument _args;
@@ -125,7 +125,7 @@ all_three_1(struct tether_rpc_client *_cl, struct point _arg1, colors _arg2, boo
 }
 
 int
-all_three_1_async(struct tether_rpc_client *_cl, struct point _arg1, colors _arg2, bool _arg3,
+all_three_1_async(struct tether_rpc_client *_cl, struct point _arg1, colors _arg2, int32_t _arg3,
 	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud)
 {
 	all_three_1_argument _args;

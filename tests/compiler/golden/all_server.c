@@ -60,7 +60,7 @@ all_hold_1_svc(struct holder _arg1, struct holder *_res,
 }
 
 int
-all_three_1_svc(struct point _arg1, colors _arg2, bool _arg3,
+all_three_1_svc(struct point _arg1, colors _arg2, int32_t _arg3,
 	struct tether_rpc_req *_req)
 {
 	(void)_arg1;

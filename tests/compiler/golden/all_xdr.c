@@ -335,7 +335,7 @@ txdr_scalars(struct tether_xdr *x, void *obj)
 	rc = tether_xdr_u64(x, &o->uh);
 	if (rc != 0)
 		return rc;
-	rc = tether_xdr_bool(x, &o->b);
+	rc = txdr__bool(x, &o->b);
 	if (rc != 0)
 		return rc;
 	rc = tether_xdr_float(x, &o->f);
@@ -359,10 +359,10 @@ txdr_scalars(struct tether_xdr *x, void *obj)
 	rc = txdr__u16(x, &o->us);
 	if (rc != 0)
 		return rc;
-	rc = tether_xdr_i32(x, &o->l);
+	rc = txdr__long(x, &o->l);
 	if (rc != 0)
 		return rc;
-	rc = tether_xdr_u32(x, &o->ul);
+	rc = txdr__ulong(x, &o->ul);
 	if (rc != 0)
 		return rc;
 	rc = tether_xdr_u32(x, &o->ui);
@@ -425,13 +425,19 @@ txdr_arrays(struct tether_xdr *x, void *obj)
 	rc = tether_xdr_vector(x, o->cols, 3, sizeof(color), txdr_color);
 	if (rc != 0)
 		return rc;
-	rc = tether_xdr_array(x, (void **)&o->flags.flags_val, &o->flags.flags_len, UINT32_MAX, sizeof(bool), tether_xdr_codec_bool);
+	rc = tether_xdr_array(x, (void **)&o->flags.flags_val, &o->flags.flags_len, UINT32_MAX, sizeof(int32_t), txdr__bool);
 	if (rc != 0)
 		return rc;
 	rc = tether_xdr_array(x, (void **)&o->names.names_val, &o->names.names_len, 4, sizeof(name), txdr_name);
 	if (rc != 0)
 		return rc;
 	rc = txdr_handle(x, &o->h);
+	if (rc != 0)
+		return rc;
+	rc = tether_xdr_array(x, (void **)&o->longs.longs_val, &o->longs.longs_len, 3, sizeof(long), txdr__long);
+	if (rc != 0)
+		return rc;
+	rc = tether_xdr_vector(x, o->ulongs, 2, sizeof(unsigned long), txdr__ulong);
 	if (rc != 0)
 		return rc;
 	return 0;
@@ -593,10 +599,10 @@ txdr_by_bool(struct tether_xdr *x, void *obj)
 	by_bool *o = (by_bool *)obj;
 	int rc;
 
-	rc = tether_xdr_bool(x, &o->has);
+	rc = txdr__bool(x, &o->has);
 	if (rc != 0)
 		return rc;
-	switch ((int)o->has) {
+	switch (o->has) {
 	case TRUE:
 		rc = tether_xdr_i64(x, &o->by_bool_u.value);
 		if (rc != 0)
@@ -667,7 +673,7 @@ txdr_all_three_1_argument(struct tether_xdr *x, void *obj)
 	rc = txdr_colors(x, &o->arg2);
 	if (rc != 0)
 		return rc;
-	rc = tether_xdr_codec_bool(x, &o->arg3);
+	rc = txdr__bool(x, &o->arg3);
 	if (rc != 0)
 		return rc;
 	return 0;
