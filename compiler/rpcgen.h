@@ -330,8 +330,11 @@ const char *rg_call_ctype(struct rg_ctx *c, const struct rg_decl *d);
 const char *rg_call_codec(struct rg_ctx *c, const struct rg_opts *o,
 			  const struct rg_decl *d);
 
-/* The program part of the header (emit_rpc.c): #defines, the runtime
- * interface the stubs call, client and server prototypes. */
+/* The runtime's header, which the header includes when the file has
+ * programs (emit_rpc.c). */
+void rg_emit_hdr_includes(struct rg_ctx *c, FILE *out);
+/* The program part of the header (emit_rpc.c): #defines, client and
+ * server prototypes. */
 void rg_emit_hdr_programs(struct rg_ctx *c, const struct rg_opts *o,
 			  FILE *out);
 
