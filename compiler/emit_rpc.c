@@ -176,7 +176,8 @@ static const char hdr_contract[] =
 	" * call and returns 0, then _done runs once on the client's loop\n"
 	" * (*_res and _arena must live until then), or -TETHER_E* when it\n"
 	" * could not start. The client's timeout applies.\n"
-	" * Server skeletons (%s_svc.c): prog_N_register() serves a version on\n"
+	" * Server skeletons (%s_svc.c): prog_N_register() serves a version "
+	"on\n"
 	" * a tether_rpc_server (prog_N_table is its dispatch table); each\n"
 	" * call runs proc_N_svc() with the decoded arguments and a zeroed\n"
 	" * *_res, both in the call's arena. It returns 0 for the skeleton to\n"
@@ -212,8 +213,9 @@ rg_emit_hdr_programs(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 		if (d->kind != RG_DEF_PROGRAM)
 			continue;
 		for (v = d->versions; v != NULL; v = v->next) {
-			fprintf(out, "/* %s version %s: client stubs "
-				     "(%s_clnt.c) */\n",
+			fprintf(out,
+				"/* %s version %s: client stubs "
+				"(%s_clnt.c) */\n",
 				d->name, v->name, o->base);
 			for (p = v->procs; p != NULL; p = p->next) {
 				client_proto(c, out, p, v, 0, " ");
@@ -221,9 +223,10 @@ rg_emit_hdr_programs(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 				client_proto(c, out, p, v, 1, " ");
 				fputs(";\n", out);
 			}
-			fprintf(out, "/* ... the procedures a server "
-				     "implements, and their registration "
-				     "(%s_svc.c) */\n",
+			fprintf(out,
+				"/* ... the procedures a server "
+				"implements, and their registration "
+				"(%s_svc.c) */\n",
 				o->base);
 			for (p = v->procs; p != NULL; p = p->next) {
 				server_proto(c, out, p, v, " ");
@@ -295,8 +298,9 @@ rg_emit_clnt(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 	const struct rg_proc *p;
 
 	banner(out);
-	fprintf(out, "#include <stddef.h>\n#include <string.h>\n\n"
-		     "#include \"%s\"\n\n",
+	fprintf(out,
+		"#include <stddef.h>\n#include <string.h>\n\n"
+		"#include \"%s\"\n\n",
 		o->hdr_name);
 	pass_lines(c, out);
 	for (d = c->defs; d != NULL; d = d->next) {
@@ -325,12 +329,14 @@ static const char svc_helpers[] =
 
 static const char svc_res_helper[] =
 	"/* Zeroed room for a procedure's results in the call's arena, where\n"
-	" * they live until the reply; NULL when the arena is at its bound (the\n"
+	" * they live until the reply; NULL when the arena is at its bound "
+	"(the\n"
 	" * call is then answered SYSTEM_ERR). */\n"
 	"static void *\n"
 	"txdr__svc_res(struct tether_rpc_server_call *_call, size_t _size)\n"
 	"{\n"
-	"\tvoid *_res = tether_arena_alloc(tether_rpc_server_call_arena(_call),\n"
+	"\tvoid *_res = "
+	"tether_arena_alloc(tether_rpc_server_call_arena(_call),\n"
 	"\t\t\t\t\t_size);\n"
 	"\n"
 	"\tif (_res == NULL) {\n"
@@ -392,8 +398,9 @@ rg_emit_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 	int any_res = 0;
 
 	banner(out);
-	fprintf(out, "#include <stddef.h>\n#include <string.h>\n\n"
-		     "#include \"%s\"\n\n",
+	fprintf(out,
+		"#include <stddef.h>\n#include <string.h>\n\n"
+		"#include \"%s\"\n\n",
 		o->hdr_name);
 	pass_lines(c, out);
 	if (!has_programs(c))
@@ -415,8 +422,9 @@ rg_emit_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 
 			for (p = v->procs; p != NULL; p = p->next)
 				dispatch_adapter(c, out, p, v);
-			fprintf(out, "static const struct "
-				     "tether_rpc_server_proc %s_procs[] = {\n",
+			fprintf(out,
+				"static const struct "
+				"tether_rpc_server_proc %s_procs[] = {\n",
 				vn);
 			for (p = v->procs; p != NULL; p = p->next) {
 				fprintf(out, "\t{ %s, %s,\n\t  ", p->name,
@@ -427,7 +435,8 @@ rg_emit_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 					fprintf(out, "sizeof(%s)",
 						args_ctype(c, p, v));
 				fprintf(out, ", %s, %s_dispatch },\n",
-					res_codec(c, o, p), rg_proc_fn(c, p, v));
+					res_codec(c, o, p),
+					rg_proc_fn(c, p, v));
 			}
 			fprintf(out, "};\n\n");
 			fprintf(out,
@@ -466,9 +475,11 @@ static const char sample_clnt_main[] =
 	"typedef int sample_fn(struct tether_rpc_client *_cl,\n"
 	"\t\t      struct tether_arena *_arena);\n"
 	"\n"
-	"/* Make a client for (prog, vers) and run fn on it; 1 if anything failed. */\n"
+	"/* Make a client for (prog, vers) and run fn on it; 1 if anything "
+	"failed. */\n"
 	"static int\n"
-	"sample_run(const struct tether_addr *_addr, int _netid, uint32_t _prog,\n"
+	"sample_run(const struct tether_addr *_addr, int _netid, uint32_t "
+	"_prog,\n"
 	"\t   uint32_t _vers, sample_fn *_fn, struct tether_arena *_arena)\n"
 	"{\n"
 	"\tstruct tether_rpc_client *_cl;\n"
@@ -476,7 +487,8 @@ static const char sample_clnt_main[] =
 	"\n"
 	"\tif (_netid == TETHER_NETID_UDP || _netid == TETHER_NETID_UDP6)\n"
 	"\t\t_type = SOCK_DGRAM;\n"
-	"\tif (_addr->ss.ss_family == AF_UNIX || tether_addr_port(_addr) != 0)\n"
+	"\tif (_addr->ss.ss_family == AF_UNIX || tether_addr_port(_addr) != "
+	"0)\n"
 	"\t\t_rc = tether_rpc_client_new(&_cl, NULL, _addr, _type, _prog,\n"
 	"\t\t\t\t\t    _vers, NULL);\n"
 	"\telse\n"
@@ -485,7 +497,8 @@ static const char sample_clnt_main[] =
 	"\t\t\t\t\t\t   (enum tether_netid)_netid,\n"
 	"\t\t\t\t\t\t   NULL);\n"
 	"\tif (_rc < 0) {\n"
-	"\t\tfprintf(stderr, \"program %\" PRIu32 \" version %\" PRIu32 \": %s\\n\",\n"
+	"\t\tfprintf(stderr, \"program %\" PRIu32 \" version %\" PRIu32 \": "
+	"%s\\n\",\n"
 	"\t\t\t_prog, _vers, tether_strerror(_rc));\n"
 	"\t\treturn 1;\n"
 	"\t}\n"
@@ -502,9 +515,11 @@ static const char sample_clnt_main[] =
 	"\tint _netid = TETHER_NETID_TCP, _failed = 0;\n"
 	"\n"
 	"\tif (argc < 2 || argc > 3 ||\n"
-	"\t    (argc == 3 && (_netid = tether_netid_from_name(argv[2])) < 0) ||\n"
+	"\t    (argc == 3 && (_netid = tether_netid_from_name(argv[2])) < 0) "
+	"||\n"
 	"\t    tether_addr_parse(&_addr, argv[1], 0) != 0) {\n"
-	"\t\tfprintf(stderr, \"usage: %s HOST[:PORT] [tcp|udp|tcp6|udp6|local]\\n\",\n"
+	"\t\tfprintf(stderr, \"usage: %s HOST[:PORT] "
+	"[tcp|udp|tcp6|udp6|local]\\n\",\n"
 	"\t\t\targv[0]);\n"
 	"\t\treturn 2;\n"
 	"\t}\n"
@@ -531,9 +546,10 @@ rg_emit_sample_clnt(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 		"portmapper.\n * NETID: tcp (the default), udp, tcp6, udp6, or "
 		"local with HOST unix:/path.\n */\n\n",
 		o->base, o->base);
-	fprintf(out, "#include <inttypes.h>\n#include <stdio.h>\n"
-		     "#include <string.h>\n#include <sys/socket.h>\n\n"
-		     "#include \"%s\"\n\n",
+	fprintf(out,
+		"#include <inttypes.h>\n#include <stdio.h>\n"
+		"#include <string.h>\n#include <sys/socket.h>\n\n"
+		"#include \"%s\"\n\n",
 		o->hdr_name);
 	if (!has_programs(c)) {
 		fputs("int\nmain(void)\n{\n\treturn 0;\n}\n", out);
@@ -608,7 +624,8 @@ rg_emit_sample_clnt(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 			continue;
 		for (v = d->versions; v != NULL; v = v->next)
 			fprintf(out,
-				"\t_failed += sample_run(&_addr, _netid, %s, %s, "
+				"\t_failed += sample_run(&_addr, _netid, %s, "
+				"%s, "
 				"%s_sample,\n\t\t\t\t _arena);\n",
 				d->name, v->name, vers_name(c, d, v));
 	}
@@ -649,12 +666,17 @@ static const char sample_svc_main[] =
 	"\t}\n"
 	"\tif (tether_loop_new(&_loop, NULL) != 0 ||\n"
 	"\t    tether_rpc_server_new(&_srv, _loop, NULL) != 0 ||\n"
-	"\t    (_keep && tether_rpcb_keeper_new(&_keeper, _loop, NULL, 0) != 0) ||\n"
-	"\t    tether_loop_signal_add(_loop, SIGINT, sample_on_signal, NULL) != 0 ||\n"
-	"\t    tether_loop_signal_add(_loop, SIGTERM, sample_on_signal, NULL) != 0)\n"
+	"\t    (_keep && tether_rpcb_keeper_new(&_keeper, _loop, NULL, 0) != "
+	"0) ||\n"
+	"\t    tether_loop_signal_add(_loop, SIGINT, sample_on_signal, NULL) "
+	"!= 0 ||\n"
+	"\t    tether_loop_signal_add(_loop, SIGTERM, sample_on_signal, NULL) "
+	"!= 0)\n"
 	"\t\tgoto out;\n"
-	"\tfor (_i = 0; _i < sizeof(sample_tables) / sizeof(sample_tables[0]); _i++)\n"
-	"\t\tif (tether_rpc_server_register(_srv, sample_tables[_i], NULL) != 0)\n"
+	"\tfor (_i = 0; _i < sizeof(sample_tables) / sizeof(sample_tables[0]); "
+	"_i++)\n"
+	"\t\tif (tether_rpc_server_register(_srv, sample_tables[_i], NULL) != "
+	"0)\n"
 	"\t\t\tgoto out;\n"
 	"\t_family = _addr.ss.ss_family;\n"
 	"\tfor (_t = 0; _t < 2; _t++) {\n"
@@ -667,7 +689,8 @@ static const char sample_svc_main[] =
 	"\n"
 	"\t\tif (_family == AF_UNIX && _t == 1)\n"
 	"\t\t\tbreak; /* no datagrams over AF_UNIX */\n"
-	"\t\tif (tether_rpc_server_listen(_srv, _t ? SOCK_DGRAM : SOCK_STREAM,\n"
+	"\t\tif (tether_rpc_server_listen(_srv, _t ? SOCK_DGRAM : "
+	"SOCK_STREAM,\n"
 	"\t\t\t\t\t     &_addr, &_bound) != 0 ||\n"
 	"\t\t    tether_addr_format(&_bound, _text, sizeof(_text), 0) < 0)\n"
 	"\t\t\tgoto out;\n"
@@ -712,9 +735,10 @@ rg_emit_sample_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 		"portmapper (-n: not registered) until\n * SIGINT or SIGTERM.\n"
 		" */\n\n",
 		o->base, o->base);
-	fprintf(out, "#include <signal.h>\n#include <stdio.h>\n"
-		     "#include <string.h>\n#include <sys/socket.h>\n\n"
-		     "#include \"%s\"\n\n",
+	fprintf(out,
+		"#include <signal.h>\n#include <stdio.h>\n"
+		"#include <string.h>\n#include <sys/socket.h>\n\n"
+		"#include \"%s\"\n\n",
 		o->hdr_name);
 	if (!has_programs(c)) {
 		fputs("int\nmain(void)\n{\n\treturn 0;\n}\n", out);

@@ -251,8 +251,8 @@ start_server(int ports[2])
 		server_child(pfd[1]);
 	}
 	close(pfd[1]);
-	if (pid > 0 &&
-	    read(pfd[0], ports, 2 * sizeof(int)) != (ssize_t)(2 * sizeof(int))) {
+	if (pid > 0 && read(pfd[0], ports, 2 * sizeof(int)) !=
+			       (ssize_t)(2 * sizeof(int))) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 		pid = -1;
@@ -314,8 +314,7 @@ check_echoed(const struct trecord *r)
 	CHECK(r->blob.blob_len == REC_NBLOB &&
 	      memcmp(r->blob.blob_val, blob_data, REC_NBLOB) == 0);
 	CHECK(r->values.values_len == REC_NVALUES);
-	for (i = 0; i < REC_NVALUES && r->values.values_len == REC_NVALUES;
-	     i++)
+	for (i = 0; i < REC_NVALUES && r->values.values_len == REC_NVALUES; i++)
 		CHECK(r->values.values_val[i] ==
 		      values_data[REC_NVALUES - 1 - i]);
 	CHECK(r->pts.pts_len == REC_NPTS);
@@ -379,8 +378,7 @@ sync_calls(struct tether_rpc_client *c, int tether_peer)
 	}
 	CHECK(tsumlist_1(c, &nodes[0], &sum, arena) == TETHER_RPC_ST_OK &&
 	      sum == LIST_LEN * (LIST_LEN + 1) / 2);
-	CHECK(tsumlist_1(c, NULL, &sum, arena) == TETHER_RPC_ST_OK &&
-	      sum == 0);
+	CHECK(tsumlist_1(c, NULL, &sum, arena) == TETHER_RPC_ST_OK && sum == 0);
 	CHECK(tlookup_1(c, 0, &lr, arena) == TETHER_RPC_ST_OK);
 	check_found(&lr);
 	CHECK(tlookup_1(c, 1, &lr, arena) == TETHER_RPC_ST_OK &&
@@ -456,7 +454,8 @@ async_calls(struct tether_rpc_client *c)
 	struct async_slot slots[A_N];
 	struct tpoint p = { 40, 2 };
 	struct trecord rec, er;
-	struct tnode nodes[3] = { { 1, &nodes[1] }, { 2, &nodes[2] },
+	struct tnode nodes[3] = { { 1, &nodes[1] },
+				  { 2, &nodes[2] },
 				  { 3, NULL } };
 	struct tresult lr;
 	int32_t sum_add = -1, sum_list = -1, slow = -1;
@@ -477,8 +476,8 @@ async_calls(struct tether_rpc_client *c)
 	      0);
 	CHECK(tsumlist_1_async(c, &nodes[0], &sum_list, arena, async_done,
 			       &slots[A_SUM]) == 0);
-	CHECK(tlookup_1_async(c, 0, &lr, arena, async_done,
-			      &slots[A_LOOKUP]) == 0);
+	CHECK(tlookup_1_async(c, 0, &lr, arena, async_done, &slots[A_LOOKUP]) ==
+	      0);
 	CHECK(tether_rpc_client_pending(c) == A_N);
 	/* Bounded: every call has its own timeout. */
 	for (i = 0; i < 10000 && s.ndone < A_N; i++)
@@ -545,8 +544,8 @@ run_tirpc_client(const char *peer)
 		execl(peer, peer, "tirpc-call", t, u, (char *)NULL);
 		_exit(127);
 	}
-	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid &&
-	      WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0);
 	stop_server(srv);
 	return failures ? 1 : 0;
 }

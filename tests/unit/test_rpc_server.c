@@ -619,8 +619,8 @@ test_call_ud(void **state)
 	assert_int_equal(tether_rpc_server_register(f->srv, &t1, &one), 0);
 	assert_int_equal(tether_rpc_server_register(f->srv, &t2, &two), 0);
 	for (vers = 1; vers <= 2; vers++) {
-		n = mkcall(f->buf, sizeof(f->buf), xid, 2, TP_PROG + 1, vers,
-			   1, NULL, NULL, NULL);
+		n = mkcall(f->buf, sizeof(f->buf), xid, 2, TP_PROG + 1, vers, 1,
+			   NULL, NULL, NULL);
 		assert_int_equal(tether__rpc_server_feed(f->conn, f->buf, n),
 				 n);
 		out = tether__rpc_server_output(f->conn, &olen);
