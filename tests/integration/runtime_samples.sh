@@ -10,10 +10,12 @@ w=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null; rm -rf "$w"' EXIT
 fail() { echo "samples: $*" >&2; exit 1; }
 
+# (the file exists before the background shell opens it: no race)
+: >"$w/ports"
 "$srv" -n 127.0.0.1:0 >"$w/ports" 2>"$w/srv.err" &
 pid=$!
 i=0
-while [ "$(wc -l <"$w/ports")" -lt 2 ] && [ $i -lt 100 ]; do
+while [ "$(wc -l <"$w/ports")" -lt 2 ] && [ $i -lt 200 ]; do
 	sleep 0.05
 	i=$((i + 1))
 done
