@@ -433,7 +433,9 @@ rg_emit_hdr(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 	 * generated code's include for ours) */
 	fprintf(out, "#include <limits.h>\n#include <stdbool.h>\n"
 		     "#include <stdint.h>\n\n"
-		     "#include <tether/%s.h>\n\n", "xdr");
+		     "#include <tether/%s.h>\n", "xdr");
+	rg_emit_hdr_includes(c, out);
+	fputs("\n", out);
 	fprintf(out, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
 	fprintf(out, "#ifndef TRUE\n#define TRUE 1\n#endif\n"
 		     "#ifndef FALSE\n#define FALSE 0\n#endif\n\n");

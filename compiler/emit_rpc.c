@@ -1,72 +1,15 @@
 /*
  * emit_rpc.c - program, version and procedure output: the #defines and
  * prototypes in the header, client stubs (foo_clnt.c: a synchronous and
- * an asynchronous call per procedure), server skeletons (foo_svc.c: a
- * dispatch table and a registration function per version; the user
- * writes one foo_N_svc function per procedure) and the samples.
- *
- * The stubs call the ONC RPC runtime through the small interface below
- * (RUNTIME_ABI), which the generated header declares unless the
- * runtime's own header (tether/rpc.h, TETHER_RPC_H) came first.
+ * an asynchronous call per procedure on libtether's client runtime),
+ * server skeletons (foo_svc.c: a dispatch table and a registration
+ * function per version for libtether's server; the user writes one
+ * foo_N_svc function per procedure) and the samples, which are whole
+ * programs. Everything the stubs call is in tether/rpc.h.
  */
 #include "rpcgen.h"
 
 #include <string.h>
-
-static const char runtime_abi[] =
-	"/*\n"
-	" * The ONC RPC runtime interface the stubs call (libtether's\n"
-	" * tether/rpc.h provides it; declared here when that header has not\n"
-	" * been included first).\n"
-	" */\n"
-	"#if !defined(TETHER_RPC_H) && !defined(TXDR__RPC_ABI)\n"
-	"#define TXDR__RPC_ABI 1\n"
-	"struct tether_rpc_client;\n"
-	"struct tether_rpc_server;\n"
-	"struct tether_rpc_req;\n"
-	"\n"
-	"/* Completion of an asynchronous call: status 0 or -TETHER_E*, res\n"
-	" * decoded into the call's arena when status is 0. */\n"
-	"typedef void tether_rpc_done_fn(int status, void *res, void *ud);\n"
-	"\n"
-	"/* A server procedure: arg decoded, res zeroed; returns 0 to reply\n"
-	" * with res, or -TETHER_E* for a system error reply. */\n"
-	"typedef int tether_rpc_proc_fn(struct tether_rpc_req *req, void "
-	"*arg,\n"
-	"\t\t\t       void *res);\n"
-	"\n"
-	"struct tether_rpc_proc_entry {\n"
-	"\tuint32_t proc;\n"
-	"\tconst char *name;\n"
-	"\ttether_xdr_fn *dec_arg;\n"
-	"\tsize_t arg_size;\n"
-	"\ttether_xdr_fn *enc_res;\n"
-	"\tsize_t res_size;\n"
-	"\ttether_rpc_proc_fn *fn;\n"
-	"};\n"
-	"\n"
-	"struct tether_rpc_program {\n"
-	"\tuint32_t prog;\n"
-	"\tuint32_t vers;\n"
-	"\tconst char *name;\n"
-	"\tconst struct tether_rpc_proc_entry *procs;\t/* by proc number */\n"
-	"\tsize_t nprocs;\n"
-	"};\n"
-	"\n"
-	"int tether_rpc_call(struct tether_rpc_client *cl, uint32_t prog,\n"
-	"\t\t    uint32_t vers, uint32_t proc, tether_xdr_fn *enc_arg,\n"
-	"\t\t    const void *arg, tether_xdr_fn *dec_res, void *res,\n"
-	"\t\t    struct tether_arena *arena);\n"
-	"int tether_rpc_call_async(struct tether_rpc_client *cl, uint32_t "
-	"prog,\n"
-	"\t\t\t  uint32_t vers, uint32_t proc,\n"
-	"\t\t\t  tether_xdr_fn *enc_arg, const void *arg,\n"
-	"\t\t\t  tether_xdr_fn *dec_res, void *res,\n"
-	"\t\t\t  struct tether_arena *arena,\n"
-	"\t\t\t  tether_rpc_done_fn *done, void *ud);\n"
-	"int tether_rpc_server_register(struct tether_rpc_server *srv,\n"
-	"\t\t\t       const struct tether_rpc_program *p);\n"
-	"#endif /* TXDR__RPC_ABI */\n\n";
 
 static void
 banner(FILE *out)
@@ -103,7 +46,48 @@ typed(FILE *out, const char *ty, const char *name)
 	fprintf(out, "%s%s%s", ty, ty[strlen(ty) - 1] == '*' ? "" : " ", name);
 }
 
-/* The typed arguments: ", T1 arg1, T2 arg2" (nothing for void). */
+/* "T *" for a type T, written "char **" rather than "char * *". */
+static const char *
+ptr_to(struct rg_ctx *c, const char *ty)
+{
+	return rg_printf(c, "%s%s*", ty, ty[strlen(ty) - 1] == '*' ? "" : " ");
+}
+
+static int
+void_res(const struct rg_proc *p)
+{
+	return p->res->kind == RG_DECL_VOID;
+}
+
+/* The codec of a procedure's arguments: NULL (void), the one
+ * argument's, or the generated one of its argument struct. */
+static const char *
+args_codec(struct rg_ctx *c, const struct rg_opts *o, const struct rg_proc *p,
+	   const struct rg_vers *v)
+{
+	if (p->nargs == 0)
+		return "NULL";
+	if (p->nargs == 1)
+		return rg_call_codec(c, o, p->args);
+	return rg_printf(c, "%s%s", o->prefix, rg_proc_argstruct(c, p, v));
+}
+
+/* The C type the runtime decodes a procedure's arguments into. */
+static const char *
+args_ctype(struct rg_ctx *c, const struct rg_proc *p, const struct rg_vers *v)
+{
+	if (p->nargs == 1)
+		return rg_call_ctype(c, p->args);
+	return rg_printf(c, "struct %s", rg_proc_argstruct(c, p, v));
+}
+
+static const char *
+res_codec(struct rg_ctx *c, const struct rg_opts *o, const struct rg_proc *p)
+{
+	return void_res(p) ? "NULL" : rg_call_codec(c, o, p->res);
+}
+
+/* The typed arguments: ", T1 _arg1, T2 _arg2" (nothing for void). */
 static void
 arg_params(struct rg_ctx *c, FILE *out, const struct rg_proc *p)
 {
@@ -118,64 +102,89 @@ arg_params(struct rg_ctx *c, FILE *out, const struct rg_proc *p)
 	}
 }
 
-/* ", R *res" (nothing for a void result). */
+/* ", R *_res" (nothing for a void result). */
 static void
 res_param(struct rg_ctx *c, FILE *out, const struct rg_proc *p)
 {
-	if (p->res->kind == RG_DECL_VOID)
+	if (void_res(p))
 		return;
-	fprintf(out, ", %s *_res", rg_call_ctype(c, p->res));
+	fputs(", ", out);
+	typed(out, ptr_to(c, rg_call_ctype(c, p->res)), "_res");
 }
 
+/* The client stubs' prototypes; end separates the return type from the
+ * name (" " in the header, "\n" in a definition). */
 static void
-client_protos(struct rg_ctx *c, FILE *out, const struct rg_proc *p,
-	      const struct rg_vers *v, int async, const char *end)
+client_proto(struct rg_ctx *c, FILE *out, const struct rg_proc *p,
+	     const struct rg_vers *v, int async, const char *end)
 {
-	fprintf(out, "int%s%s%s(struct tether_rpc_client *_cl", end,
+	fprintf(out, "%s%s%s%s(struct tether_rpc_client *_cl",
+		async ? "int" : "enum tether_rpc_status", end,
 		rg_proc_fn(c, p, v), async ? "_async" : "");
 	arg_params(c, out, p);
 	res_param(c, out, p);
 	fprintf(out, ",\n\tstruct tether_arena *_arena%s)",
-		async ? ", tether_rpc_done_fn *_done, void *_ud" : "");
+		async ? ", tether_rpc_client_done_fn *_done, void *_ud" : "");
 }
 
+/* The procedure the server's user writes, rpcgen -N style: arguments by
+ * value, then the result to fill, then the call. */
 static void
 server_proto(struct rg_ctx *c, FILE *out, const struct rg_proc *p,
 	     const struct rg_vers *v, const char *end)
 {
-	fprintf(out, "int%s%s_svc(", end, rg_proc_fn(c, p, v));
-	if (p->nargs == 0 && p->res->kind == RG_DECL_VOID) {
-		fprintf(out, "struct tether_rpc_req *_req)");
-		return;
-	}
-	{
-		/* arguments first, as rpcgen -N orders them */
-		const struct rg_decl *a;
-		int i, first = 1;
+	const struct rg_decl *a;
+	int i, first = 1;
 
-		for (a = p->args, i = 1; a != NULL && p->nargs > 0;
-		     a = a->next, i++) {
-			if (!first)
-				fputs(", ", out);
-			typed(out, rg_call_ctype(c, a),
-			      rg_printf(c, "_arg%d", i));
-			first = 0;
-		}
-		if (p->res->kind != RG_DECL_VOID) {
-			fprintf(out, "%s%s *_res", first ? "" : ", ",
-				rg_call_ctype(c, p->res));
-			first = 0;
-		}
-		fprintf(out, ",\n\tstruct tether_rpc_req *_req)");
+	fprintf(out, "int%s%s_svc(", end, rg_proc_fn(c, p, v));
+	for (a = p->args, i = 1; a != NULL && p->nargs > 0; a = a->next, i++) {
+		fputs(first ? "" : ", ", out);
+		typed(out, rg_call_ctype(c, a), rg_printf(c, "_arg%d", i));
+		first = 0;
 	}
+	if (!void_res(p)) {
+		fputs(first ? "" : ", ", out);
+		typed(out, ptr_to(c, rg_call_ctype(c, p->res)), "_res");
+		first = 0;
+	}
+	fprintf(out, "%sstruct tether_rpc_server_call *_call)",
+		first ? "" : ",\n\t");
 }
 
 static const char *
-register_fn(struct rg_ctx *c, const struct rg_def *d, const struct rg_vers *v)
+vers_name(struct rg_ctx *c, const struct rg_def *d, const struct rg_vers *v)
 {
-	return rg_printf(c, "%s_%s_register", rg_lower(c, d->name),
-			 v->num.tok->text);
+	return rg_printf(c, "%s_%s", rg_lower(c, d->name), v->num.tok->text);
 }
+
+void
+rg_emit_hdr_includes(struct rg_ctx *c, FILE *out)
+{
+	/* (split for checksrc, as in emit_hdr.c) */
+	if (has_programs(c))
+		fprintf(out, "#include <tether/%s.h>\n", "rpc");
+}
+
+/* What the header says about the stubs; %s: the base name, twice. */
+static const char hdr_contract[] =
+	"/*\n"
+	" * Client stubs (%s_clnt.c), on a client made with\n"
+	" * tether_rpc_client_new() for the procedure's program and version:\n"
+	" * proc_N() calls and waits, and returns TETHER_RPC_ST_OK when *_res\n"
+	" * holds the results (their variable-length parts in _arena, which\n"
+	" * may be NULL for results without any); proc_N_async() starts the\n"
+	" * call and returns 0, then _done runs once on the client's loop\n"
+	" * (*_res and _arena must live until then), or -TETHER_E* when it\n"
+	" * could not start. The client's timeout applies.\n"
+	" * Server skeletons (%s_svc.c): prog_N_register() serves a version "
+	"on\n"
+	" * a tether_rpc_server (prog_N_table is its dispatch table); each\n"
+	" * call runs proc_N_svc() with the decoded arguments and a zeroed\n"
+	" * *_res, both in the call's arena. It returns 0 for the skeleton to\n"
+	" * reply with *_res, -TETHER_E* to answer SYSTEM_ERR, or\n"
+	" * TETHER_RPC_SERVER_LATER when it has replied, or will reply later,\n"
+	" * itself (tether_rpc_server_reply and friends).\n"
+	" */\n\n";
 
 void
 rg_emit_hdr_programs(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
@@ -184,7 +193,6 @@ rg_emit_hdr_programs(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 	const struct rg_vers *v;
 	const struct rg_proc *p;
 
-	(void)o;
 	if (!has_programs(c))
 		return;
 	for (d = c->defs; d != NULL; d = d->next) {
@@ -200,60 +208,86 @@ rg_emit_hdr_programs(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 		}
 		fprintf(out, "\n");
 	}
-	fputs(runtime_abi, out);
+	fprintf(out, hdr_contract, o->base, o->base);
 	for (d = c->defs; d != NULL; d = d->next) {
 		if (d->kind != RG_DEF_PROGRAM)
 			continue;
 		for (v = d->versions; v != NULL; v = v->next) {
-			fprintf(out, "/* %s version %s: client stubs "
-				     "(%s_clnt.c) */\n",
+			fprintf(out,
+				"/* %s version %s: client stubs "
+				"(%s_clnt.c) */\n",
 				d->name, v->name, o->base);
 			for (p = v->procs; p != NULL; p = p->next) {
-				client_protos(c, out, p, v, 0, " ");
+				client_proto(c, out, p, v, 0, " ");
 				fputs(";\n", out);
-				client_protos(c, out, p, v, 1, " ");
+				client_proto(c, out, p, v, 1, " ");
 				fputs(";\n", out);
 			}
-			fprintf(out, "/* ... the procedures a server "
-				     "implements, and their registration "
-				     "(%s_svc.c) */\n",
+			fprintf(out,
+				"/* ... the procedures a server "
+				"implements, and their registration "
+				"(%s_svc.c) */\n",
 				o->base);
 			for (p = v->procs; p != NULL; p = p->next) {
 				server_proto(c, out, p, v, " ");
 				fputs(";\n", out);
 			}
 			fprintf(out,
-				"int %s(struct tether_rpc_server *srv);\n\n",
-				register_fn(c, d, v));
+				"extern const struct tether_rpc_server_table "
+				"%s_table;\n"
+				"int %s_register(struct tether_rpc_server "
+				"*_srv, void *_ud);\n\n",
+				vers_name(c, d, v), vers_name(c, d, v));
 		}
 	}
 }
 
-/* The argument pointer and codec a call passes, building the argument
- * struct of a several-argument procedure in "args". */
-static void
-call_args(struct rg_ctx *c, const struct rg_opts *o, FILE *out,
-	  const struct rg_proc *p, const struct rg_vers *v,
-	  const char **enc, const char **argp)
+/* The argument pointer a call passes, building the argument struct of
+ * a several-argument procedure in "_args". */
+static const char *
+call_args(struct rg_ctx *c, FILE *out, const struct rg_proc *p,
+	  const struct rg_vers *v)
 {
 	const struct rg_decl *a;
 	int i;
 
-	if (p->nargs == 0) {
-		*enc = "tether_xdr_void";
-		*argp = "NULL";
-	} else if (p->nargs == 1) {
-		*enc = rg_call_codec(c, o, p->args);
-		*argp = "&_arg1";
-	} else {
-		const char *s = rg_proc_argstruct(c, p, v);
+	if (p->nargs == 0)
+		return "NULL";
+	if (p->nargs == 1)
+		return "&_arg1";
+	fprintf(out, "\tstruct %s _args;\n\n", rg_proc_argstruct(c, p, v));
+	for (a = p->args, i = 1; a != NULL; a = a->next, i++)
+		fprintf(out, "\t_args.arg%d = _arg%d;\n", i, i);
+	return "&_args";
+}
 
-		fprintf(out, "\t%s _args;\n\n", s);
-		for (a = p->args, i = 1; a != NULL; a = a->next, i++)
-			fprintf(out, "\t_args.arg%d = _arg%d;\n", i, i);
-		*enc = rg_printf(c, "%s%s", o->prefix, s);
-		*argp = "&_args";
+static void
+client_stub(struct rg_ctx *c, const struct rg_opts *o, FILE *out,
+	    const struct rg_proc *p, const struct rg_vers *v, int async)
+{
+	const char *argp;
+
+	fputs("\n", out);
+	client_proto(c, out, p, v, async, "\n");
+	fputs("\n{\n", out);
+	argp = call_args(c, out, p, v);
+	if (!void_res(p)) {
+		/* a union's arms other than the one decoded stay zeroed */
+		fprintf(out, "\tif (_res != NULL)\n"
+			     "\t\tmemset(_res, 0, sizeof(*_res));\n");
 	}
+	if (async)
+		fprintf(out,
+			"\treturn tether_rpc_client_call_async(_cl, %s, %s, "
+			"%s,\n\t\t%s, %s, _arena, 0, _done, _ud);\n}\n",
+			p->name, args_codec(c, o, p, v), argp,
+			res_codec(c, o, p), void_res(p) ? "NULL" : "_res");
+	else
+		fprintf(out,
+			"\treturn tether_rpc_client_call(_cl, %s, %s, %s,\n"
+			"\t\t%s, %s, _arena, 0, NULL);\n}\n",
+			p->name, args_codec(c, o, p, v), argp,
+			res_codec(c, o, p), void_res(p) ? "NULL" : "_res");
 }
 
 void
@@ -262,10 +296,10 @@ rg_emit_clnt(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 	const struct rg_def *d;
 	const struct rg_vers *v;
 	const struct rg_proc *p;
-	int async;
 
 	banner(out);
-	fprintf(out, "#include <stddef.h>\n\n");
+	fprintf(out,
+		"#include <stddef.h>\n#include <string.h>\n\n");
 	rg_emit_include_hdr(o, out);
 	fputs("\n", out);
 	pass_lines(c, out);
@@ -273,66 +307,86 @@ rg_emit_clnt(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 		if (d->kind != RG_DEF_PROGRAM)
 			continue;
 		for (v = d->versions; v != NULL; v = v->next)
-			for (p = v->procs; p != NULL; p = p->next)
-				for (async = 0; async < 2; async++) {
-					const char *enc, *argp;
-					int voidres =
-						p->res->kind == RG_DECL_VOID;
-
-					fputs("\n", out);
-					client_protos(c, out, p, v, async,
-						      "\n");
-					fputs("\n{\n", out);
-					call_args(c, o, out, p, v, &enc, &argp);
-					if (p->nargs > 1)
-						fputs("\n", out);
-					fprintf(out,
-						"\treturn "
-						"tether_rpc_call%s(_cl, %s, "
-						"%s, %s,\n\t\t%s, %s,\n\t\t%s, "
-						"%s, "
-						"_arena%s);\n}\n",
-						async ? "_async" : "", d->name,
-						v->name, p->name, enc, argp,
-						voidres ? "tether_xdr_void"
-							: rg_call_codec(c, o,
-									p->res),
-						voidres ? "NULL" : "_res",
-						async ? ", _done, _ud" : "");
-				}
+			for (p = v->procs; p != NULL; p = p->next) {
+				client_stub(c, o, out, p, v, 0);
+				client_stub(c, o, out, p, v, 1);
+			}
 	}
 }
 
-/* The adapter from the runtime's (req, arg, res) to the typed function. */
+static const char svc_helpers[] =
+	"/* Answer a call as its procedure's return value says. */\n"
+	"static void\n"
+	"txdr__svc_done(struct tether_rpc_server_call *_call, int _rc,\n"
+	"\t       const void *_res)\n"
+	"{\n"
+	"\tif (_rc == 0)\n"
+	"\t\ttether_rpc_server_reply(_call, _res);\n"
+	"\telse if (_rc != TETHER_RPC_SERVER_LATER)\n"
+	"\t\ttether_rpc_server_reply_error(_call, TETHER_RPC_SYSTEM_ERR);\n"
+	"}\n"
+	"\n";
+
+static const char svc_res_helper[] =
+	"/* Zeroed room for a procedure's results in the call's arena, where\n"
+	" * they live until the reply; NULL when the arena is at its bound "
+	"(the\n"
+	" * call is then answered SYSTEM_ERR). */\n"
+	"static void *\n"
+	"txdr__svc_res(struct tether_rpc_server_call *_call, size_t _size)\n"
+	"{\n"
+	"\tvoid *_res = "
+	"tether_arena_alloc(tether_rpc_server_call_arena(_call),\n"
+	"\t\t\t\t\t_size);\n"
+	"\n"
+	"\tif (_res == NULL) {\n"
+	"\t\ttether_rpc_server_reply_error(_call, TETHER_RPC_SYSTEM_ERR);\n"
+	"\t\treturn NULL;\n"
+	"\t}\n"
+	"\tmemset(_res, 0, _size);\n"
+	"\treturn _res;\n"
+	"}\n"
+	"\n";
+
+/* The adapter from the runtime's (call, args, ud) to the typed function. */
 static void
 dispatch_adapter(struct rg_ctx *c, FILE *out, const struct rg_proc *p,
-	    const struct rg_vers *v)
+		 const struct rg_vers *v)
 {
 	const char *fn = rg_proc_fn(c, p, v);
 	int i;
 
-	fprintf(out, "static int\n%s_dispatch(struct tether_rpc_req *_req, "
-		     "void *_arg, void *_res)\n{\n",
+	fprintf(out,
+		"static void\n%s_dispatch(struct tether_rpc_server_call "
+		"*_call, void *_args,\n\tvoid *_ud)\n{\n",
 		fn);
-	if (p->nargs == 0)
-		fprintf(out, "\t(void)_arg;\n");
-	if (p->res->kind == RG_DECL_VOID)
-		fprintf(out, "\t(void)_res;\n");
-	fprintf(out, "\treturn %s_svc(", fn);
-	if (p->nargs == 1) {
-		fprintf(out, "*(%s *)_arg", rg_call_ctype(c, p->args));
-	} else if (p->nargs > 1) {
-		const char *s = rg_proc_argstruct(c, p, v);
+	if (p->nargs > 1)
+		fprintf(out, "\tstruct %s *_a = _args;\n",
+			rg_proc_argstruct(c, p, v));
+	if (!void_res(p)) {
+		const char *rt = rg_call_ctype(c, p->res);
 
-		for (i = 1; i <= p->nargs; i++)
-			fprintf(out, "%s((%s *)_arg)->arg%d", i > 1 ? ", " : "",
-				s, i);
+		fputs("\t", out);
+		typed(out, ptr_to(c, rt), "_res");
+		fprintf(out, " = txdr__svc_res(_call, sizeof(%s));\n", rt);
 	}
-	if (p->res->kind != RG_DECL_VOID)
-		fprintf(out, "%s(%s *)_res", p->nargs ? ", " : "",
-			rg_call_ctype(c, p->res));
-	fprintf(out, "%s_req);\n}\n\n",
-		p->nargs || p->res->kind != RG_DECL_VOID ? ", " : "");
+	fprintf(out, "\tint _rc;\n\n");
+	if (p->nargs == 0)
+		fprintf(out, "\t(void)_args;\n");
+	fprintf(out, "\t(void)_ud;\n");
+	if (!void_res(p))
+		fprintf(out, "\tif (_res == NULL)\n\t\treturn;\n");
+	fprintf(out, "\t_rc = %s_svc(", fn);
+	if (p->nargs == 1)
+		fprintf(out, "*(%s)_args",
+			ptr_to(c, rg_call_ctype(c, p->args)));
+	for (i = 1; p->nargs > 1 && i <= p->nargs; i++)
+		fprintf(out, "%s_a->arg%d", i > 1 ? ", " : "", i);
+	if (!void_res(p))
+		fprintf(out, "%s_res", p->nargs ? ", " : "");
+	fprintf(out, "%s_call);\n\ttxdr__svc_done(_call, _rc, %s);\n}\n\n",
+		p->nargs || !void_res(p) ? ", " : "",
+		void_res(p) ? "NULL" : "_res");
 }
 
 void
@@ -340,85 +394,138 @@ rg_emit_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 {
 	const struct rg_def *d;
 	const struct rg_vers *v;
-	const struct rg_proc *p, *q;
+	const struct rg_proc *p;
+	int any_res = 0;
 
 	banner(out);
-	fprintf(out, "#include <stddef.h>\n\n");
+	fprintf(out,
+		"#include <stddef.h>\n#include <string.h>\n\n");
 	rg_emit_include_hdr(o, out);
 	fputs("\n", out);
 	pass_lines(c, out);
+	if (!has_programs(c))
+		return;
+	for (d = c->defs; d != NULL; d = d->next)
+		if (d->kind == RG_DEF_PROGRAM)
+			for (v = d->versions; v != NULL; v = v->next)
+				for (p = v->procs; p != NULL; p = p->next)
+					any_res |= !void_res(p);
+	fputs("\n", out);
+	fputs(svc_helpers, out);
+	if (any_res)
+		fputs(svc_res_helper, out);
 	for (d = c->defs; d != NULL; d = d->next) {
 		if (d->kind != RG_DEF_PROGRAM)
 			continue;
 		for (v = d->versions; v != NULL; v = v->next) {
-			const char *tab = rg_printf(c, "%s_%s_procs",
-						    rg_lower(c, d->name),
-						    v->num.tok->text);
-			int64_t last = -1;
+			const char *vn = vers_name(c, d, v);
 
-			fputs("\n", out);
 			for (p = v->procs; p != NULL; p = p->next)
 				dispatch_adapter(c, out, p, v);
-			fprintf(out, "/* sorted by procedure number, for a "
-				     "binary search */\n");
 			fprintf(out,
-				"static const struct tether_rpc_proc_entry "
-				"%s[] = {\n",
-				tab);
-			/* selection by number: stable output, few procs */
-			for (;;) {
-				const struct rg_proc *best = NULL;
-
-				for (q = v->procs; q != NULL; q = q->next)
-					if (q->num.v > last &&
-					    (best == NULL ||
-					     q->num.v < best->num.v))
-						best = q;
-				if (best == NULL)
-					break;
-				last = best->num.v;
-				fprintf(out, "\t{ %s, \"%s\",\n\t  %s, ",
-					best->name, best->name,
-					best->nargs == 0 ? "tether_xdr_void"
-					: best->nargs == 1
-						? rg_call_codec(c, o,
-								best->args)
-						: rg_printf(
-							  c, "%s%s", o->prefix,
-							  rg_proc_argstruct(
-								  c, best, v)));
-				if (best->nargs == 0)
-					fprintf(out, "0,\n");
-				else if (best->nargs == 1)
-					fprintf(out, "sizeof(%s),\n",
-						rg_call_ctype(c, best->args));
+				"static const struct "
+				"tether_rpc_server_proc %s_procs[] = {\n",
+				vn);
+			for (p = v->procs; p != NULL; p = p->next) {
+				fprintf(out, "\t{ %s, %s,\n\t  ", p->name,
+					args_codec(c, o, p, v));
+				if (p->nargs == 0)
+					fputs("0", out);
 				else
-					fprintf(out, "sizeof(%s),\n",
-						rg_proc_argstruct(c, best, v));
-				if (best->res->kind == RG_DECL_VOID)
-					fprintf(out,
-						"\t  tether_xdr_void, 0,\n");
-				else
-					fprintf(out, "\t  %s, sizeof(%s),\n",
-						rg_call_codec(c, o, best->res),
-						rg_call_ctype(c, best->res));
-				fprintf(out, "\t  %s_dispatch },\n",
-					rg_proc_fn(c, best, v));
+					fprintf(out, "sizeof(%s)",
+						args_ctype(c, p, v));
+				fprintf(out, ", %s, %s_dispatch },\n",
+					res_codec(c, o, p),
+					rg_proc_fn(c, p, v));
 			}
 			fprintf(out, "};\n\n");
-			fprintf(out, "static const struct tether_rpc_program "
-				     "%s_program = {\n"
-				     "\t%s, %s, \"%s\",\n"
-				     "\t%s, sizeof(%s) / sizeof(%s[0])\n};\n\n",
-				tab, d->name, v->name, d->name, tab, tab, tab);
 			fprintf(out,
-				"int\n%s(struct tether_rpc_server *srv)\n{\n"
-				"\treturn tether_rpc_server_register(srv, "
-				"&%s_program);\n}\n",
-				register_fn(c, d, v), tab);
+				"const struct tether_rpc_server_table "
+				"%s_table = {\n"
+				"\t%s, %s, %s_procs,\n"
+				"\tsizeof(%s_procs) / sizeof(%s_procs[0]), 0\n"
+				"};\n\n",
+				vn, d->name, v->name, vn, vn, vn);
+			fprintf(out,
+				"int\n%s_register(struct tether_rpc_server "
+				"*_srv, void *_ud)\n{\n"
+				"\treturn tether_rpc_server_register(_srv, "
+				"&%s_table, _ud);\n}\n\n",
+				vn, vn);
 		}
 	}
 }
+
+/* Whether an argument is a string (directly or through a typedef), which
+ * the sample client sets to "" rather than leaving NULL. */
+static int
+is_string(const struct rg_decl *a)
+{
+	const struct rg_def *d;
+
+	if (a->type.kind == RG_TY_STRING)
+		return 1;
+	d = rg_type_resolve(&a->type);
+	return d != NULL && d->kind == RG_DEF_TYPEDEF &&
+	       d->decl->kind == RG_DECL_VAR &&
+	       d->decl->type.kind == RG_TY_STRING;
+}
+
+static const char sample_clnt_main[] =
+	"typedef int sample_fn(struct tether_rpc_client *_cl,\n"
+	"\t\t      struct tether_arena *_arena);\n"
+	"\n"
+	"/* Make a client for (prog, vers) and run fn on it; 1 if anything "
+	"failed. */\n"
+	"static int\n"
+	"sample_run(const struct tether_addr *_addr, int _netid, uint32_t "
+	"_prog,\n"
+	"\t   uint32_t _vers, sample_fn *_fn, struct tether_arena *_arena)\n"
+	"{\n"
+	"\tstruct tether_rpc_client *_cl;\n"
+	"\tint _rc, _type = SOCK_STREAM;\n"
+	"\n"
+	"\tif (_netid == TETHER_NETID_UDP || _netid == TETHER_NETID_UDP6)\n"
+	"\t\t_type = SOCK_DGRAM;\n"
+	"\tif (_addr->ss.ss_family == AF_UNIX || tether_addr_port(_addr) != "
+	"0)\n"
+	"\t\t_rc = tether_rpc_client_new(&_cl, NULL, _addr, _type, _prog,\n"
+	"\t\t\t\t\t    _vers, NULL);\n"
+	"\telse\n"
+	"\t\t_rc = tether_rpc_client_new_lookup(&_cl, NULL, _addr, _prog,\n"
+	"\t\t\t\t\t\t   _vers,\n"
+	"\t\t\t\t\t\t   (enum tether_netid)_netid,\n"
+	"\t\t\t\t\t\t   NULL);\n"
+	"\tif (_rc < 0) {\n"
+	"\t\tfprintf(stderr, \"program %\" PRIu32 \" version %\" PRIu32 \": "
+	"%s\\n\",\n"
+	"\t\t\t_prog, _vers, tether_strerror(_rc));\n"
+	"\t\treturn 1;\n"
+	"\t}\n"
+	"\t_rc = _fn(_cl, _arena);\n"
+	"\ttether_rpc_client_free(_cl);\n"
+	"\treturn _rc != 0;\n"
+	"}\n"
+	"\n"
+	"int\n"
+	"main(int argc, char **argv)\n"
+	"{\n"
+	"\tstruct tether_addr _addr;\n"
+	"\tstruct tether_arena *_arena;\n"
+	"\tint _netid = TETHER_NETID_TCP, _failed = 0;\n"
+	"\n"
+	"\tif (argc < 2 || argc > 3 ||\n"
+	"\t    (argc == 3 && (_netid = tether_netid_from_name(argv[2])) < 0) "
+	"||\n"
+	"\t    tether_addr_parse(&_addr, argv[1], 0) != 0) {\n"
+	"\t\tfprintf(stderr, \"usage: %s HOST[:PORT] "
+	"[tcp|udp|tcp6|udp6|local]\\n\",\n"
+	"\t\t\targv[0]);\n"
+	"\t\treturn 2;\n"
+	"\t}\n"
+	"\t_arena = tether_arena_new(0, 0);\n"
+	"\tif (_arena == NULL)\n"
+	"\t\treturn 1;\n";
 
 void
 rg_emit_sample_clnt(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
@@ -426,34 +533,45 @@ rg_emit_sample_clnt(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 	const struct rg_def *d;
 	const struct rg_vers *v;
 	const struct rg_proc *p;
+	const struct rg_decl *a;
 	int i;
 
-	fprintf(out, "/*\n * A sample client for %s.x, generated by "
-		     "tether-rpcgen -Sc: a starting point\n"
-		     " * to edit. Each procedure is called once with zeroed "
-		     "arguments.\n */\n\n",
-		o->base);
-	fprintf(out, "#include <stdio.h>\n#include <string.h>\n\n");
+	fprintf(out,
+		"/*\n * A sample client for %s.x, generated by tether-rpcgen "
+		"-Sc: a starting point\n * to edit. It calls every procedure "
+		"of every version once, with zeroed\n * arguments (strings "
+		"empty), and prints how each call went.\n *\n"
+		" * usage: %s_client HOST[:PORT] [NETID]\n"
+		" * With a port it calls there; without one it asks HOST's "
+		"portmapper.\n * NETID: tcp (the default), udp, tcp6, udp6, or "
+		"local with HOST unix:/path.\n */\n\n",
+		o->base, o->base);
+	fprintf(out,
+		"#include <inttypes.h>\n#include <stdio.h>\n"
+		"#include <string.h>\n#include <sys/socket.h>\n\n");
 	rg_emit_include_hdr(o, out);
 	fputs("\n", out);
+	if (!has_programs(c)) {
+		fputs("int\nmain(void)\n{\n\treturn 0;\n}\n", out);
+		return;
+	}
 	for (d = c->defs; d != NULL; d = d->next) {
 		if (d->kind != RG_DEF_PROGRAM)
 			continue;
 		for (v = d->versions; v != NULL; v = v->next) {
 			fprintf(out,
-				"/* Call every procedure of %s version "
-				"%s over cl. */\nvoid %s_%s_sample(struct "
+				"/* Call every procedure of %s version %s "
+				"(variable-length results land in\n"
+				" * _arena, reset after each); the number "
+				"that failed. */\n"
+				"static int\n%s_sample(struct "
 				"tether_rpc_client *_cl, struct tether_arena "
-				"*_arena);\n\nvoid\n%s_%s_sample(struct "
-				"tether_rpc_client *_cl, struct tether_arena "
-				"*_arena)\n{\n",
-				d->name, v->name, rg_lower(c, d->name),
-				v->num.tok->text, rg_lower(c, d->name),
-				v->num.tok->text);
+				"*_arena)\n{\n"
+				"\tenum tether_rpc_status _st;\n"
+				"\tint _failed = 0;\n",
+				d->name, v->name, vers_name(c, d, v));
 			for (p = v->procs; p != NULL; p = p->next) {
-				const struct rg_decl *a;
-
-				fprintf(out, "\t{\n");
+				fprintf(out, "\n\t{\n");
 				for (a = p->args, i = 1; a && p->nargs;
 				     a = a->next, i++) {
 					fputs("\t\t", out);
@@ -461,30 +579,141 @@ rg_emit_sample_clnt(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 					      rg_printf(c, "_arg%d", i));
 					fputs(";\n", out);
 				}
-				if (p->res->kind != RG_DECL_VOID)
-					fprintf(out, "\t\t%s _res;\n",
-						rg_call_ctype(c, p->res));
-				fprintf(out, "\t\tint _rc;\n\n");
-				for (i = 1; i <= p->nargs; i++)
-					fprintf(out, "\t\tmemset(&_arg%d, 0, "
-						     "sizeof(_arg%d));\n",
-						i, i);
-				fprintf(out, "\t\t_rc = %s(_cl",
+				if (!void_res(p)) {
+					fputs("\t\t", out);
+					typed(out, rg_call_ctype(c, p->res),
+					      "_res");
+					fputs(";\n", out);
+				}
+				if (p->nargs || !void_res(p))
+					fputs("\n", out);
+				for (a = p->args, i = 1; a && p->nargs;
+				     a = a->next, i++) {
+					if (is_string(a))
+						fprintf(out,
+							"\t\t_arg%d = \"\";\n",
+							i);
+					else
+						fprintf(out,
+							"\t\tmemset(&_arg%d, "
+							"0, sizeof(_arg%d));"
+							"\n",
+							i, i);
+				}
+				fprintf(out, "\t\t_st = %s(_cl",
 					rg_proc_fn(c, p, v));
 				for (i = 1; i <= p->nargs; i++)
 					fprintf(out, ", _arg%d", i);
-				if (p->res->kind != RG_DECL_VOID)
-					fprintf(out, ", &_res");
+				fprintf(out, "%s, _arena);\n",
+					void_res(p) ? "" : ", &_res");
 				fprintf(out,
-					", _arena);\n\t\tif (_rc != 0)\n"
-					"\t\t\tfprintf(stderr, \"%s: %%s\\n\", "
-					"tether_strerror(_rc));\n\t}\n",
+					"\t\tprintf(\"%s: %%s\\n\", "
+					"tether_rpc_status_name(_st));\n"
+					"\t\t_failed += _st != "
+					"TETHER_RPC_ST_OK;\n"
+					"\t\ttether_arena_reset(_arena);\n"
+					"\t}\n",
 					p->name);
 			}
-			fprintf(out, "}\n\n");
+			fprintf(out, "\treturn _failed;\n}\n\n");
 		}
 	}
+	fputs(sample_clnt_main, out);
+	for (d = c->defs; d != NULL; d = d->next) {
+		if (d->kind != RG_DEF_PROGRAM)
+			continue;
+		for (v = d->versions; v != NULL; v = v->next)
+			fprintf(out,
+				"\t_failed += sample_run(&_addr, _netid, %s, "
+				"%s, "
+				"%s_sample,\n\t\t\t\t _arena);\n",
+				d->name, v->name, vers_name(c, d, v));
+	}
+	fputs("\ttether_arena_free(_arena);\n\treturn _failed != 0;\n}\n", out);
 }
+
+static const char sample_svc_main[] =
+	"static void\n"
+	"sample_on_signal(struct tether_loop *_loop, int _signo, void *_ud)\n"
+	"{\n"
+	"\t(void)_signo;\n"
+	"\t(void)_ud;\n"
+	"\ttether_loop_stop(_loop);\n"
+	"}\n"
+	"\n"
+	"int\n"
+	"main(int argc, char **argv)\n"
+	"{\n"
+	"\tstruct tether_loop *_loop = NULL;\n"
+	"\tstruct tether_rpc_server *_srv = NULL;\n"
+	"\tstruct tether_rpcb_keeper *_keeper = NULL;\n"
+	"\tstruct tether_addr _addr, _bound;\n"
+	"\tchar _text[TETHER_ADDR_STRLEN];\n"
+	"\tconst char *_name = argv[0];\n"
+	"\tint _keep = 1, _rc = 1, _t, _family;\n"
+	"\tsize_t _i;\n"
+	"\n"
+	"\tif (argc > 1 && strcmp(argv[1], \"-n\") == 0) {\n"
+	"\t\t_keep = 0;\n"
+	"\t\targc--;\n"
+	"\t\targv++;\n"
+	"\t}\n"
+	"\tif (argc > 2 || tether_addr_parse(&_addr, argc == 2 ? argv[1]\n"
+	"\t\t\t\t\t\t\t    : \"0.0.0.0:0\",\n"
+	"\t\t\t\t\t  0) != 0) {\n"
+	"\t\tfprintf(stderr, \"usage: %s [-n] [ADDR]\\n\", _name);\n"
+	"\t\treturn 2;\n"
+	"\t}\n"
+	"\tif (tether_loop_new(&_loop, NULL) != 0 ||\n"
+	"\t    tether_rpc_server_new(&_srv, _loop, NULL) != 0 ||\n"
+	"\t    (_keep && tether_rpcb_keeper_new(&_keeper, _loop, NULL, 0) != "
+	"0) ||\n"
+	"\t    tether_loop_signal_add(_loop, SIGINT, sample_on_signal, NULL) "
+	"!= 0 ||\n"
+	"\t    tether_loop_signal_add(_loop, SIGTERM, sample_on_signal, NULL) "
+	"!= 0)\n"
+	"\t\tgoto out;\n"
+	"\tfor (_i = 0; _i < sizeof(sample_tables) / sizeof(sample_tables[0]); "
+	"_i++)\n"
+	"\t\tif (tether_rpc_server_register(_srv, sample_tables[_i], NULL) != "
+	"0)\n"
+	"\t\t\tgoto out;\n"
+	"\t_family = _addr.ss.ss_family;\n"
+	"\tfor (_t = 0; _t < 2; _t++) {\n"
+	"\t\tenum tether_netid _netid =\n"
+	"\t\t\t_family == AF_UNIX    ? TETHER_NETID_LOCAL\n"
+	"\t\t\t: _family == AF_INET6 ? (_t ? TETHER_NETID_UDP6\n"
+	"\t\t\t\t\t\t    : TETHER_NETID_TCP6)\n"
+	"\t\t\t: _t\t\t      ? TETHER_NETID_UDP\n"
+	"\t\t\t\t\t      : TETHER_NETID_TCP;\n"
+	"\n"
+	"\t\tif (_family == AF_UNIX && _t == 1)\n"
+	"\t\t\tbreak; /* no datagrams over AF_UNIX */\n"
+	"\t\tif (tether_rpc_server_listen(_srv, _t ? SOCK_DGRAM : "
+	"SOCK_STREAM,\n"
+	"\t\t\t\t\t     &_addr, &_bound) != 0 ||\n"
+	"\t\t    tether_addr_format(&_bound, _text, sizeof(_text), 0) < 0)\n"
+	"\t\t\tgoto out;\n"
+	"\t\tprintf(\"%s %s\\n\", tether_netid_name(_netid), _text);\n"
+	"\t\tfor (_i = 0; _keep && _i < sizeof(sample_tables) /\n"
+	"\t\t\t\t\t\t  sizeof(sample_tables[0]);\n"
+	"\t\t     _i++)\n"
+	"\t\t\tif (tether_rpcb_keeper_add(_keeper,\n"
+	"\t\t\t\t\t\t   sample_tables[_i]->prog,\n"
+	"\t\t\t\t\t\t   sample_tables[_i]->vers,\n"
+	"\t\t\t\t\t\t   _netid, &_bound) != 0)\n"
+	"\t\t\t\tgoto out;\n"
+	"\t}\n"
+	"\tfflush(stdout);\n"
+	"\t_rc = tether_loop_run(_loop) == 0 ? 0 : 1;\n"
+	"out:\n"
+	"\tif (_rc != 0)\n"
+	"\t\tfprintf(stderr, \"%s: cannot start or run\\n\", _name);\n"
+	"\ttether_rpcb_keeper_free(_keeper, 1);\n"
+	"\ttether_rpc_server_free(_srv);\n"
+	"\ttether_loop_free(_loop);\n"
+	"\treturn _rc;\n"
+	"}\n";
 
 void
 rg_emit_sample_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
@@ -495,13 +724,26 @@ rg_emit_sample_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 	const struct rg_decl *a;
 	int i;
 
-	fprintf(out, "/*\n * A sample server for %s.x, generated by "
-		     "tether-rpcgen -Ss: fill in each\n * procedure, then "
-		     "plug the program into a server with its\n"
-		     " * <program>_<version>_register() function.\n */\n\n",
-		o->base);
+	fprintf(out,
+		"/*\n * A sample server for %s.x, generated by tether-rpcgen "
+		"-Ss: fill in each\n * procedure (its results may point into "
+		"tether_rpc_server_call_arena(),\n * freed after the reply).\n"
+		" *\n * usage: %s_server [-n] [ADDR]\n"
+		" * Serves every version over TCP and UDP on ADDR (default "
+		"0.0.0.0:0, free\n * ports; unix:/path: a stream socket), "
+		"prints where, and keeps the\n * versions registered with the "
+		"portmapper (-n: not registered) until\n * SIGINT or SIGTERM.\n"
+		" */\n\n",
+		o->base, o->base);
+	fprintf(out,
+		"#include <signal.h>\n#include <stdio.h>\n"
+		"#include <string.h>\n#include <sys/socket.h>\n\n");
 	rg_emit_include_hdr(o, out);
 	fputs("\n", out);
+	if (!has_programs(c)) {
+		fputs("int\nmain(void)\n{\n\treturn 0;\n}\n", out);
+		return;
+	}
 	for (d = c->defs; d != NULL; d = d->next) {
 		if (d->kind != RG_DEF_PROGRAM)
 			continue;
@@ -512,13 +754,25 @@ rg_emit_sample_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 				for (a = p->args, i = 1; a && p->nargs;
 				     a = a->next, i++)
 					fprintf(out, "\t(void)_arg%d;\n", i);
-				if (p->res->kind != RG_DECL_VOID)
+				fprintf(out, "\t(void)_call;\n");
+				if (!void_res(p) && is_string(p->res))
+					fprintf(out, "\t*_res = \"\";\n");
+				else if (!void_res(p))
 					fprintf(out, "\t(void)_res;\n");
-				fprintf(out,
-					"\t(void)_req;\n\t/* insert server "
-					"code here */\n\treturn 0;\n}\n\n");
+				fprintf(out, "\t/* insert server code here */"
+					     "\n\treturn 0;\n}\n\n");
 			}
 	}
+	fprintf(out, "/* The versions served. */\nstatic const struct "
+		     "tether_rpc_server_table *const sample_tables[] = {\n");
+	for (d = c->defs; d != NULL; d = d->next) {
+		if (d->kind != RG_DEF_PROGRAM)
+			continue;
+		for (v = d->versions; v != NULL; v = v->next)
+			fprintf(out, "\t&%s_table,\n", vers_name(c, d, v));
+	}
+	fprintf(out, "};\n\n");
+	fputs(sample_svc_main, out);
 }
 
 /*
@@ -541,9 +795,8 @@ rg_emit_makefile(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 		"#\n"
 		"# It builds the sample client and server against libtether,\n"
 		"# found with pkg-config (set PKG_CONFIG_PATH if tether.pc is\n"
-		"# elsewhere). The samples have no main(): name the files that\n"
-		"# hold yours, and set up the transport, in SOURCES_CLNT.c and\n"
-		"# SOURCES_SVC.c.\n\n"
+		"# elsewhere). The samples are whole programs; add files of\n"
+		"# your own in SOURCES_CLNT.c and SOURCES_SVC.c.\n\n"
 		"# Parameters\n\n"
 		"CLIENT = %s_client\n"
 		"SERVER = %s_server\n\n"

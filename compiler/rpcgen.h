@@ -336,8 +336,11 @@ const char *rg_call_codec(struct rg_ctx *c, const struct rg_opts *o,
  * library's xdr header, so the .x file's own %#include must name it. */
 void rg_emit_include_hdr(const struct rg_opts *o, FILE *out);
 
-/* The program part of the header (emit_rpc.c): #defines, the runtime
- * interface the stubs call, client and server prototypes. */
+/* The runtime's header, which the header includes when the file has
+ * programs (emit_rpc.c). */
+void rg_emit_hdr_includes(struct rg_ctx *c, FILE *out);
+/* The program part of the header (emit_rpc.c): #defines, client and
+ * server prototypes. */
 void rg_emit_hdr_programs(struct rg_ctx *c, const struct rg_opts *o,
 			  FILE *out);
 

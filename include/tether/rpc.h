@@ -632,6 +632,17 @@ struct tether_rpc_server_table {
 	unsigned flags;
 };
 
+/*
+ * The return value of a procedure written for a tether-rpcgen server
+ * skeleton, int foo_1_svc(args..., R *res, struct
+ * tether_rpc_server_call *call), besides 0 (the skeleton replies with
+ * *res) and -TETHER_E* (it answers SYSTEM_ERR): the procedure took the
+ * answer over and has replied, or will reply later, itself with one of
+ * tether_rpc_server_reply* (*res, in the call's arena, stays valid
+ * until then and may be the reply's results).
+ */
+#define TETHER_RPC_SERVER_LATER 1
+
 /* Creation options; zeroed means the defaults in brackets. */
 struct tether_rpc_server_config {
 	size_t max_record;	/* [1 MiB] largest call record, streams */
@@ -716,6 +727,9 @@ tether_rpc_server_call_peer(const struct tether_rpc_server_call *call);
 /* The call's arena: results may be built in it; reset after the reply. */
 struct tether_arena *
 tether_rpc_server_call_arena(struct tether_rpc_server_call *call);
+/* The ud the call's dispatch table was registered with (what its
+ * procedure got as ud), for code that only holds the call handle. */
+void *tether_rpc_server_call_ud(const struct tether_rpc_server_call *call);
 
 /*
  * tether_rpc_server_reply - send SUCCESS with res (coded by the table's

@@ -68,6 +68,7 @@ struct tether_rpc_server_call {
 	struct tether_rpc_authsys authsys;
 	int has_authsys;
 	const struct tether_rpc_server_proc *proc;
+	void *ud; /* the table's, as registered */
 	struct tether_arena *arena;
 	struct tether_rpc_drc_entry *drc;
 };
@@ -535,6 +536,12 @@ tether_rpc_server_call_arena(struct tether_rpc_server_call *call)
 	return call->arena;
 }
 
+void *
+tether_rpc_server_call_ud(const struct tether_rpc_server_call *call)
+{
+	return call->ud;
+}
+
 int
 tether_rpc_server_reply(struct tether_rpc_server_call *call, const void *res)
 {
@@ -767,6 +774,7 @@ handle_record(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	call->lsn = lsn;
 	call->stream = conn != NULL;
 	call->proc = proc;
+	call->ud = reg->ud;
 	call->drc = drc;
 	call->has_authsys = has_sys;
 	if (has_sys)

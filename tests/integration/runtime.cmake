@@ -38,9 +38,59 @@ if(TETHER_RPCGEN AND TIRPC_FOUND)
 		COMMAND runtime_interop tirpc-client)
 	tether_test(interop.runtime.tether_client LABEL interop TIMEOUT 120
 		COMMAND runtime_interop tether-client)
+
+	# The same program compiled by tether-rpcgen at build time: a server
+	# from the generated skeleton and clients from the generated stubs,
+	# against rpcgen's (runtime_interop as the peer) and each other; and
+	# the generated samples (-Sc, -Ss) built and run against each other.
+	set(tg ${CMAKE_CURRENT_BINARY_DIR}/runtime_gen_out)
+	set(tg_out ${tg}/runtime_prog.h ${tg}/runtime_prog_xdr.c
+		${tg}/runtime_prog_clnt.c ${tg}/runtime_prog_svc.c
+		${tg}/runtime_prog_client.c ${tg}/runtime_prog_server.c)
+	add_custom_command(OUTPUT ${tg_out}
+		COMMAND ${CMAKE_COMMAND} -E make_directory ${tg}
+		COMMAND tether-rpcgen -h -o ${tg}/runtime_prog.h ${CMAKE_CURRENT_LIST_DIR}/runtime_prog.x
+		COMMAND tether-rpcgen -c -o ${tg}/runtime_prog_xdr.c ${CMAKE_CURRENT_LIST_DIR}/runtime_prog.x
+		COMMAND tether-rpcgen -l -o ${tg}/runtime_prog_clnt.c ${CMAKE_CURRENT_LIST_DIR}/runtime_prog.x
+		COMMAND tether-rpcgen -m -o ${tg}/runtime_prog_svc.c ${CMAKE_CURRENT_LIST_DIR}/runtime_prog.x
+		COMMAND tether-rpcgen -Sc -o ${tg}/runtime_prog_client.c ${CMAKE_CURRENT_LIST_DIR}/runtime_prog.x
+		COMMAND tether-rpcgen -Ss -o ${tg}/runtime_prog_server.c ${CMAKE_CURRENT_LIST_DIR}/runtime_prog.x
+		DEPENDS tether-rpcgen ${CMAKE_CURRENT_LIST_DIR}/runtime_prog.x
+		COMMENT "tether-rpcgen runtime_prog.x")
+	add_library(runtime_gen_code OBJECT ${tg}/runtime_prog_xdr.c
+		${tg}/runtime_prog_clnt.c ${tg}/runtime_prog_svc.c)
+	target_include_directories(runtime_gen_code PUBLIC ${tg})
+	add_executable(runtime_gen ${CMAKE_CURRENT_LIST_DIR}/runtime_gen.c
+		$<TARGET_OBJECTS:runtime_gen_code>)
+	target_include_directories(runtime_gen PRIVATE ${tg})
+	target_link_libraries(runtime_gen PRIVATE tether_static)
+	# (runtime_gen_code takes the include path from tether_static too)
+	target_link_libraries(runtime_gen_code PRIVATE tether_static)
+	tether_test(interop.rpcgen.tirpc_client LABEL interop TIMEOUT 120
+		COMMAND runtime_gen tirpc-client $<TARGET_FILE:runtime_interop>)
+	tether_test(interop.rpcgen.tether_client LABEL interop TIMEOUT 120
+		COMMAND runtime_gen tether-client $<TARGET_FILE:runtime_interop>)
+	tether_test(integration.rpcgen.tether_tether LABEL integration TIMEOUT 120
+		COMMAND runtime_gen tether-tether)
+	add_executable(runtime_gen_sample_server ${tg}/runtime_prog_server.c
+		${tg}/runtime_prog_svc.c ${tg}/runtime_prog_xdr.c)
+	add_executable(runtime_gen_sample_client ${tg}/runtime_prog_client.c
+		${tg}/runtime_prog_clnt.c ${tg}/runtime_prog_xdr.c)
+	foreach(t runtime_gen_sample_server runtime_gen_sample_client)
+		target_include_directories(${t} PRIVATE ${tg})
+		target_link_libraries(${t} PRIVATE tether_static)
+	endforeach()
+	tether_test(integration.rpcgen.samples LABEL integration TIMEOUT 60
+		COMMAND ${CMAKE_CURRENT_LIST_DIR}/runtime_samples.sh
+			$<TARGET_FILE:runtime_gen_sample_server>
+			$<TARGET_FILE:runtime_gen_sample_client>)
 else()
 	foreach(t tirpc_client tether_client)
 		tether_test(interop.runtime.${t} LABEL interop COMMAND sh -c
+			"echo 'rpcgen or libtirpc missing: install rpcgen libtirpc-dev' >&2; exit 1")
+	endforeach()
+	foreach(t tirpc_client tether_client)
+		tether_test(interop.rpcgen.${t} LABEL interop COMMAND sh -c
 			"echo 'rpcgen or libtirpc missing: install rpcgen libtirpc-dev' >&2; exit 1")
 	endforeach()
 endif()

@@ -587,6 +587,59 @@ test_register_errors(void **state)
 	fx_free(f);
 }
 
+/* A procedure that answers with the value its table's ud points at,
+ * read through the call handle; the handle's ud must be the ud it was
+ * given. */
+static void
+ud_value(struct tether_rpc_server_call *call, void *args, void *ud)
+{
+	uint32_t *v = tether_rpc_server_call_ud(call);
+
+	(void)args;
+	assert_ptr_equal(v, ud);
+	tether_rpc_server_reply(call, v);
+}
+
+static void
+test_call_ud(void **state)
+{
+	static const struct tether_rpc_server_proc procs[] = {
+		{ 1, NULL, 0, tether_xdr_codec_u32, ud_value },
+	};
+	static const struct tether_rpc_server_table t1 = { TP_PROG + 1, 1,
+							   procs, 1, 0 };
+	static const struct tether_rpc_server_table t2 = { TP_PROG + 1, 2,
+							   procs, 1, 0 };
+	struct fixture *f = fx_new(NULL);
+	uint32_t one = 111, two = 222, vers, xid = 1;
+	const unsigned char *out;
+	size_t n, olen;
+
+	(void)state;
+	assert_int_equal(tether_rpc_server_register(f->srv, &t1, &one), 0);
+	assert_int_equal(tether_rpc_server_register(f->srv, &t2, &two), 0);
+	for (vers = 1; vers <= 2; vers++) {
+		n = mkcall(f->buf, sizeof(f->buf), xid, 2, TP_PROG + 1, vers, 1,
+			   NULL, NULL, NULL);
+		assert_int_equal(tether__rpc_server_feed(f->conn, f->buf, n),
+				 n);
+		out = tether__rpc_server_output(f->conn, &olen);
+		assert_int_equal(parse_replies(out, olen, f->reps, 64), 1);
+		tether__rpc_server_output_clear(f->conn);
+		assert_accept(&f->reps[0], xid, TETHER_RPC_SUCCESS);
+		assert_int_equal(body_u32(&f->reps[0]), vers == 1 ? 111 : 222);
+		xid++;
+	}
+	/* The test program's own table was registered with its state. */
+	assert_int_equal(fx_call(f, xid, 2, 1, TP_ASYNC, NULL,
+				 tether_xdr_codec_u32, &one),
+			 0);
+	assert_int_equal(f->st.nheld, 1);
+	assert_ptr_equal(tether_rpc_server_call_ud(f->st.held[0]), &f->st);
+	assert_int_equal(tp_release_one(&f->st), 1);
+	fx_free(f);
+}
+
 /* ------------------------------------------------------------------ */
 /* Real sockets                                                        */
 /* ------------------------------------------------------------------ */
@@ -794,6 +847,7 @@ main(void)
 		cmocka_unit_test(test_drc_at_most_once),
 		cmocka_unit_test(test_no_drc),
 		cmocka_unit_test(test_register_errors),
+		cmocka_unit_test(test_call_ud),
 		cmocka_unit_test(test_sockets),
 		cmocka_unit_test(test_conn_limits),
 		cmocka_unit_test(test_alloc_failures),

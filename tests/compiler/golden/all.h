@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <tether/xdr.h>
+#include <tether/rpc.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -359,120 +360,89 @@ typedef struct all_three_1_argument all_three_1_argument;
 #define OTHER_PING 1
 
 /*
- * The ONC RPC runtime interface the stubs call (libtether's
- * tether/rpc.h provides it; declared here when that header has not
- * been included first).
+ * Client stubs (all_clnt.c), on a client made with
+ * tether_rpc_client_new() for the procedure's program and version:
+ * proc_N() calls and waits, and returns TETHER_RPC_ST_OK when *_res
+ * holds the results (their variable-length parts in _arena, which
+ * may be NULL for results without any); proc_N_async() starts the
+ * call and returns 0, then _done runs once on the client's loop
+ * (*_res and _arena must live until then), or -TETHER_E* when it
+ * could not start. The client's timeout applies.
+ * Server skeletons (all_svc.c): prog_N_register() serves a version on
+ * a tether_rpc_server (prog_N_table is its dispatch table); each
+ * call runs proc_N_svc() with the decoded arguments and a zeroed
+ * *_res, both in the call's arena. It returns 0 for the skeleton to
+ * reply with *_res, -TETHER_E* to answer SYSTEM_ERR, or
+ * TETHER_RPC_SERVER_LATER when it has replied, or will reply later,
+ * itself (tether_rpc_server_reply and friends).
  */
-#if !defined(TETHER_RPC_H) && !defined(TXDR__RPC_ABI)
-#define TXDR__RPC_ABI 1
-struct tether_rpc_client;
-struct tether_rpc_server;
-struct tether_rpc_req;
-
-/* Completion of an asynchronous call: status 0 or -TETHER_E*, res
- * decoded into the call's arena when status is 0. */
-typedef void tether_rpc_done_fn(int status, void *res, void *ud);
-
-/* A server procedure: arg decoded, res zeroed; returns 0 to reply
- * with res, or -TETHER_E* for a system error reply. */
-typedef int tether_rpc_proc_fn(struct tether_rpc_req *req, void *arg,
-			       void *res);
-
-struct tether_rpc_proc_entry {
-	uint32_t proc;
-	const char *name;
-	tether_xdr_fn *dec_arg;
-	size_t arg_size;
-	tether_xdr_fn *enc_res;
-	size_t res_size;
-	tether_rpc_proc_fn *fn;
-};
-
-struct tether_rpc_program {
-	uint32_t prog;
-	uint32_t vers;
-	const char *name;
-	const struct tether_rpc_proc_entry *procs;	/* by proc number */
-	size_t nprocs;
-};
-
-int tether_rpc_call(struct tether_rpc_client *cl, uint32_t prog,
-		    uint32_t vers, uint32_t proc, tether_xdr_fn *enc_arg,
-		    const void *arg, tether_xdr_fn *dec_res, void *res,
-		    struct tether_arena *arena);
-int tether_rpc_call_async(struct tether_rpc_client *cl, uint32_t prog,
-			  uint32_t vers, uint32_t proc,
-			  tether_xdr_fn *enc_arg, const void *arg,
-			  tether_xdr_fn *dec_res, void *res,
-			  struct tether_arena *arena,
-			  tether_rpc_done_fn *done, void *ud);
-int tether_rpc_server_register(struct tether_rpc_server *srv,
-			       const struct tether_rpc_program *p);
-#endif /* TXDR__RPC_ABI */
 
 /* ALLPROG version ALLVERS: client stubs (all_clnt.c) */
-int all_null_1(struct tether_rpc_client *_cl,
+enum tether_rpc_status all_null_1(struct tether_rpc_client *_cl,
 	struct tether_arena *_arena);
 int all_null_1_async(struct tether_rpc_client *_cl,
-	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud);
-int all_get_1(struct tether_rpc_client *_cl, name _arg1, struct result *_res,
+	struct tether_arena *_arena, tether_rpc_client_done_fn *_done, void *_ud);
+enum tether_rpc_status all_get_1(struct tether_rpc_client *_cl, name _arg1, struct result *_res,
 	struct tether_arena *_arena);
 int all_get_1_async(struct tether_rpc_client *_cl, name _arg1, struct result *_res,
-	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud);
-int all_add_1(struct tether_rpc_client *_cl, int32_t _arg1, int32_t _arg2, int32_t *_res,
+	struct tether_arena *_arena, tether_rpc_client_done_fn *_done, void *_ud);
+enum tether_rpc_status all_add_1(struct tether_rpc_client *_cl, int32_t _arg1, int32_t _arg2, int32_t *_res,
 	struct tether_arena *_arena);
 int all_add_1_async(struct tether_rpc_client *_cl, int32_t _arg1, int32_t _arg2, int32_t *_res,
-	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud);
-int all_echo_1(struct tether_rpc_client *_cl, char *_arg1, char * *_res,
+	struct tether_arena *_arena, tether_rpc_client_done_fn *_done, void *_ud);
+enum tether_rpc_status all_echo_1(struct tether_rpc_client *_cl, char *_arg1, char **_res,
 	struct tether_arena *_arena);
-int all_echo_1_async(struct tether_rpc_client *_cl, char *_arg1, char * *_res,
-	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud);
-int all_hold_1(struct tether_rpc_client *_cl, struct holder _arg1, struct holder *_res,
+int all_echo_1_async(struct tether_rpc_client *_cl, char *_arg1, char **_res,
+	struct tether_arena *_arena, tether_rpc_client_done_fn *_done, void *_ud);
+enum tether_rpc_status all_hold_1(struct tether_rpc_client *_cl, struct holder _arg1, struct holder *_res,
 	struct tether_arena *_arena);
 int all_hold_1_async(struct tether_rpc_client *_cl, struct holder _arg1, struct holder *_res,
-	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud);
-int all_three_1(struct tether_rpc_client *_cl, struct point _arg1, colors _arg2, int32_t _arg3,
+	struct tether_arena *_arena, tether_rpc_client_done_fn *_done, void *_ud);
+enum tether_rpc_status all_three_1(struct tether_rpc_client *_cl, struct point _arg1, colors _arg2, int32_t _arg3,
 	struct tether_arena *_arena);
 int all_three_1_async(struct tether_rpc_client *_cl, struct point _arg1, colors _arg2, int32_t _arg3,
-	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud);
+	struct tether_arena *_arena, tether_rpc_client_done_fn *_done, void *_ud);
 /* ... the procedures a server implements, and their registration (all_svc.c) */
-int all_null_1_svc(struct tether_rpc_req *_req);
+int all_null_1_svc(struct tether_rpc_server_call *_call);
 int all_get_1_svc(name _arg1, struct result *_res,
-	struct tether_rpc_req *_req);
+	struct tether_rpc_server_call *_call);
 int all_add_1_svc(int32_t _arg1, int32_t _arg2, int32_t *_res,
-	struct tether_rpc_req *_req);
-int all_echo_1_svc(char *_arg1, char * *_res,
-	struct tether_rpc_req *_req);
+	struct tether_rpc_server_call *_call);
+int all_echo_1_svc(char *_arg1, char **_res,
+	struct tether_rpc_server_call *_call);
 int all_hold_1_svc(struct holder _arg1, struct holder *_res,
-	struct tether_rpc_req *_req);
+	struct tether_rpc_server_call *_call);
 int all_three_1_svc(struct point _arg1, colors _arg2, int32_t _arg3,
-	struct tether_rpc_req *_req);
-int allprog_1_register(struct tether_rpc_server *srv);
+	struct tether_rpc_server_call *_call);
+extern const struct tether_rpc_server_table allprog_1_table;
+int allprog_1_register(struct tether_rpc_server *_srv, void *_ud);
 
 /* ALLPROG version ALLVERS2: client stubs (all_clnt.c) */
-int all_null_2(struct tether_rpc_client *_cl,
+enum tether_rpc_status all_null_2(struct tether_rpc_client *_cl,
 	struct tether_arena *_arena);
 int all_null_2_async(struct tether_rpc_client *_cl,
-	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud);
-int all_arrays_2(struct tether_rpc_client *_cl, struct arrays _arg1, struct arrays *_res,
+	struct tether_arena *_arena, tether_rpc_client_done_fn *_done, void *_ud);
+enum tether_rpc_status all_arrays_2(struct tether_rpc_client *_cl, struct arrays _arg1, struct arrays *_res,
 	struct tether_arena *_arena);
 int all_arrays_2_async(struct tether_rpc_client *_cl, struct arrays _arg1, struct arrays *_res,
-	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud);
+	struct tether_arena *_arena, tether_rpc_client_done_fn *_done, void *_ud);
 /* ... the procedures a server implements, and their registration (all_svc.c) */
-int all_null_2_svc(struct tether_rpc_req *_req);
+int all_null_2_svc(struct tether_rpc_server_call *_call);
 int all_arrays_2_svc(struct arrays _arg1, struct arrays *_res,
-	struct tether_rpc_req *_req);
-int allprog_2_register(struct tether_rpc_server *srv);
+	struct tether_rpc_server_call *_call);
+extern const struct tether_rpc_server_table allprog_2_table;
+int allprog_2_register(struct tether_rpc_server *_srv, void *_ud);
 
 /* OTHERPROG version OTHERVERS: client stubs (all_clnt.c) */
-int other_ping_1(struct tether_rpc_client *_cl, struct by_bool _arg1, struct by_enum *_res,
+enum tether_rpc_status other_ping_1(struct tether_rpc_client *_cl, struct by_bool _arg1, struct by_enum *_res,
 	struct tether_arena *_arena);
 int other_ping_1_async(struct tether_rpc_client *_cl, struct by_bool _arg1, struct by_enum *_res,
-	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud);
+	struct tether_arena *_arena, tether_rpc_client_done_fn *_done, void *_ud);
 /* ... the procedures a server implements, and their registration (all_svc.c) */
 int other_ping_1_svc(struct by_bool _arg1, struct by_enum *_res,
-	struct tether_rpc_req *_req);
-int otherprog_1_register(struct tether_rpc_server *srv);
+	struct tether_rpc_server_call *_call);
+extern const struct tether_rpc_server_table otherprog_1_table;
+int otherprog_1_register(struct tether_rpc_server *_srv, void *_ud);
 
 
 /* the codecs (rpcgen's xdr_<type>) */

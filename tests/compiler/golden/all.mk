@@ -3,9 +3,8 @@
 #
 # It builds the sample client and server against libtether,
 # found with pkg-config (set PKG_CONFIG_PATH if tether.pc is
-# elsewhere). The samples have no main(): name the files that
-# hold yours, and set up the transport, in SOURCES_CLNT.c and
-# SOURCES_SVC.c.
+# elsewhere). The samples are whole programs; add files of
+# your own in SOURCES_CLNT.c and SOURCES_SVC.c.
 
 # Parameters
 

@@ -4,191 +4,194 @@
  */
 
 #include <stddef.h>
+#include <string.h>
 
 #include "all.h"
 
 /* a pass-through line */
 
-int
+enum tether_rpc_status
 all_null_1(struct tether_rpc_client *_cl,
 	struct tether_arena *_arena)
 {
-	return tether_rpc_call(_cl, ALLPROG, ALLVERS, ALL_NULL,
-		tether_xdr_void, NULL,
-		tether_xdr_void, NULL, _arena);
+	return tether_rpc_client_call(_cl, ALL_NULL, NULL, NULL,
+		NULL, NULL, _arena, 0, NULL);
 }
 
 int
 all_null_1_async(struct tether_rpc_client *_cl,
-	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud)
+	struct tether_arena *_arena, tether_rpc_client_done_fn *_done, void *_ud)
 {
-	return tether_rpc_call_async(_cl, ALLPROG, ALLVERS, ALL_NULL,
-		tether_xdr_void, NULL,
-		tether_xdr_void, NULL, _arena, _done, _ud);
+	return tether_rpc_client_call_async(_cl, ALL_NULL, NULL, NULL,
+		NULL, NULL, _arena, 0, _done, _ud);
 }
 
-int
+enum tether_rpc_status
 all_get_1(struct tether_rpc_client *_cl, name _arg1, struct result *_res,
 	struct tether_arena *_arena)
 {
-	return tether_rpc_call(_cl, ALLPROG, ALLVERS, ALL_GET,
-		txdr_name, &_arg1,
-		txdr_result, _res, _arena);
+	if (_res != NULL)
+		memset(_res, 0, sizeof(*_res));
+	return tether_rpc_client_call(_cl, ALL_GET, txdr_name, &_arg1,
+		txdr_result, _res, _arena, 0, NULL);
 }
 
 int
 all_get_1_async(struct tether_rpc_client *_cl, name _arg1, struct result *_res,
-	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud)
+	struct tether_arena *_arena, tether_rpc_client_done_fn *_done, void *_ud)
 {
-	return tether_rpc_call_async(_cl, ALLPROG, ALLVERS, ALL_GET,
-		txdr_name, &_arg1,
-		txdr_result, _res, _arena, _done, _ud);
+	if (_res != NULL)
+		memset(_res, 0, sizeof(*_res));
+	return tether_rpc_client_call_async(_cl, ALL_GET, txdr_name, &_arg1,
+		txdr_result, _res, _arena, 0, _done, _ud);
 }
 
-int
+enum tether_rpc_status
 all_add_1(struct tether_rpc_client *_cl, int32_t _arg1, int32_t _arg2, int32_t *_res,
 	struct tether_arena *_arena)
 {
-	all_add_1_argument _args;
+	struct all_add_1_argument _args;
 
 	_args.arg1 = _arg1;
 	_args.arg2 = _arg2;
-
-	return tether_rpc_call(_cl, ALLPROG, ALLVERS, ALL_ADD,
-		txdr_all_add_1_argument, &_args,
-		tether_xdr_codec_i32, _res, _arena);
+	if (_res != NULL)
+		memset(_res, 0, sizeof(*_res));
+	return tether_rpc_client_call(_cl, ALL_ADD, txdr_all_add_1_argument, &_args,
+		tether_xdr_codec_i32, _res, _arena, 0, NULL);
 }
 
 int
 all_add_1_async(struct tether_rpc_client *_cl, int32_t _arg1, int32_t _arg2, int32_t *_res,
-	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud)
+	struct tether_arena *_arena, tether_rpc_client_done_fn *_done, void *_ud)
 {
-	all_add_1_argument _args;
+	struct all_add_1_argument _args;
 
 	_args.arg1 = _arg1;
 	_args.arg2 = _arg2;
-
-	return tether_rpc_call_async(_cl, ALLPROG, ALLVERS, ALL_ADD,
-		txdr_all_add_1_argument, &_args,
-		tether_xdr_codec_i32, _res, _arena, _done, _ud);
+	if (_res != NULL)
+		memset(_res, 0, sizeof(*_res));
+	return tether_rpc_client_call_async(_cl, ALL_ADD, txdr_all_add_1_argument, &_args,
+		tether_xdr_codec_i32, _res, _arena, 0, _done, _ud);
 }
 
-int
-all_echo_1(struct tether_rpc_client *_cl, char *_arg1, char * *_res,
+enum tether_rpc_status
+all_echo_1(struct tether_rpc_client *_cl, char *_arg1, char **_res,
 	struct tether_arena *_arena)
 {
-	return tether_rpc_call(_cl, ALLPROG, ALLVERS, ALL_ECHO,
-		txdr__wrapstring, &_arg1,
-		txdr__wrapstring, _res, _arena);
+	if (_res != NULL)
+		memset(_res, 0, sizeof(*_res));
+	return tether_rpc_client_call(_cl, ALL_ECHO, txdr__wrapstring, &_arg1,
+		txdr__wrapstring, _res, _arena, 0, NULL);
 }
 
 int
-all_echo_1_async(struct tether_rpc_client *_cl, char *_arg1, char * *_res,
-	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud)
+all_echo_1_async(struct tether_rpc_client *_cl, char *_arg1, char **_res,
+	struct tether_arena *_arena, tether_rpc_client_done_fn *_done, void *_ud)
 {
-	return tether_rpc_call_async(_cl, ALLPROG, ALLVERS, ALL_ECHO,
-		txdr__wrapstring, &_arg1,
-		txdr__wrapstring, _res, _arena, _done, _ud);
+	if (_res != NULL)
+		memset(_res, 0, sizeof(*_res));
+	return tether_rpc_client_call_async(_cl, ALL_ECHO, txdr__wrapstring, &_arg1,
+		txdr__wrapstring, _res, _arena, 0, _done, _ud);
 }
 
-int
+enum tether_rpc_status
 all_hold_1(struct tether_rpc_client *_cl, struct holder _arg1, struct holder *_res,
 	struct tether_arena *_arena)
 {
-	return tether_rpc_call(_cl, ALLPROG, ALLVERS, ALL_HOLD,
-		txdr_holder, &_arg1,
-		txdr_holder, _res, _arena);
+	if (_res != NULL)
+		memset(_res, 0, sizeof(*_res));
+	return tether_rpc_client_call(_cl, ALL_HOLD, txdr_holder, &_arg1,
+		txdr_holder, _res, _arena, 0, NULL);
 }
 
 int
 all_hold_1_async(struct tether_rpc_client *_cl, struct holder _arg1, struct holder *_res,
-	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud)
+	struct tether_arena *_arena, tether_rpc_client_done_fn *_done, void *_ud)
 {
-	return tether_rpc_call_async(_cl, ALLPROG, ALLVERS, ALL_HOLD,
-		txdr_holder, &_arg1,
-		txdr_holder, _res, _arena, _done, _ud);
+	if (_res != NULL)
+		memset(_res, 0, sizeof(*_res));
+	return tether_rpc_client_call_async(_cl, ALL_HOLD, txdr_holder, &_arg1,
+		txdr_holder, _res, _arena, 0, _done, _ud);
 }
 
-int
+enum tether_rpc_status
 all_three_1(struct tether_rpc_client *_cl, struct point _arg1, colors _arg2, int32_t _arg3,
 	struct tether_arena *_arena)
 {
-	all_three_1_argument _args;
+	struct all_three_1_argument _args;
 
 	_args.arg1 = _arg1;
 	_args.arg2 = _arg2;
 	_args.arg3 = _arg3;
-
-	return tether_rpc_call(_cl, ALLPROG, ALLVERS, ALL_THREE,
-		txdr_all_three_1_argument, &_args,
-		tether_xdr_void, NULL, _arena);
+	return tether_rpc_client_call(_cl, ALL_THREE, txdr_all_three_1_argument, &_args,
+		NULL, NULL, _arena, 0, NULL);
 }
 
 int
 all_three_1_async(struct tether_rpc_client *_cl, struct point _arg1, colors _arg2, int32_t _arg3,
-	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud)
+	struct tether_arena *_arena, tether_rpc_client_done_fn *_done, void *_ud)
 {
-	all_three_1_argument _args;
+	struct all_three_1_argument _args;
 
 	_args.arg1 = _arg1;
 	_args.arg2 = _arg2;
 	_args.arg3 = _arg3;
-
-	return tether_rpc_call_async(_cl, ALLPROG, ALLVERS, ALL_THREE,
-		txdr_all_three_1_argument, &_args,
-		tether_xdr_void, NULL, _arena, _done, _ud);
+	return tether_rpc_client_call_async(_cl, ALL_THREE, txdr_all_three_1_argument, &_args,
+		NULL, NULL, _arena, 0, _done, _ud);
 }
 
-int
+enum tether_rpc_status
 all_null_2(struct tether_rpc_client *_cl,
 	struct tether_arena *_arena)
 {
-	return tether_rpc_call(_cl, ALLPROG, ALLVERS2, ALL_NULL,
-		tether_xdr_void, NULL,
-		tether_xdr_void, NULL, _arena);
+	return tether_rpc_client_call(_cl, ALL_NULL, NULL, NULL,
+		NULL, NULL, _arena, 0, NULL);
 }
 
 int
 all_null_2_async(struct tether_rpc_client *_cl,
-	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud)
+	struct tether_arena *_arena, tether_rpc_client_done_fn *_done, void *_ud)
 {
-	return tether_rpc_call_async(_cl, ALLPROG, ALLVERS2, ALL_NULL,
-		tether_xdr_void, NULL,
-		tether_xdr_void, NULL, _arena, _done, _ud);
+	return tether_rpc_client_call_async(_cl, ALL_NULL, NULL, NULL,
+		NULL, NULL, _arena, 0, _done, _ud);
 }
 
-int
+enum tether_rpc_status
 all_arrays_2(struct tether_rpc_client *_cl, struct arrays _arg1, struct arrays *_res,
 	struct tether_arena *_arena)
 {
-	return tether_rpc_call(_cl, ALLPROG, ALLVERS2, ALL_ARRAYS,
-		txdr_arrays, &_arg1,
-		txdr_arrays, _res, _arena);
+	if (_res != NULL)
+		memset(_res, 0, sizeof(*_res));
+	return tether_rpc_client_call(_cl, ALL_ARRAYS, txdr_arrays, &_arg1,
+		txdr_arrays, _res, _arena, 0, NULL);
 }
 
 int
 all_arrays_2_async(struct tether_rpc_client *_cl, struct arrays _arg1, struct arrays *_res,
-	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud)
+	struct tether_arena *_arena, tether_rpc_client_done_fn *_done, void *_ud)
 {
-	return tether_rpc_call_async(_cl, ALLPROG, ALLVERS2, ALL_ARRAYS,
-		txdr_arrays, &_arg1,
-		txdr_arrays, _res, _arena, _done, _ud);
+	if (_res != NULL)
+		memset(_res, 0, sizeof(*_res));
+	return tether_rpc_client_call_async(_cl, ALL_ARRAYS, txdr_arrays, &_arg1,
+		txdr_arrays, _res, _arena, 0, _done, _ud);
 }
 
-int
+enum tether_rpc_status
 other_ping_1(struct tether_rpc_client *_cl, struct by_bool _arg1, struct by_enum *_res,
 	struct tether_arena *_arena)
 {
-	return tether_rpc_call(_cl, OTHERPROG, OTHERVERS, OTHER_PING,
-		txdr_by_bool, &_arg1,
-		txdr_by_enum, _res, _arena);
+	if (_res != NULL)
+		memset(_res, 0, sizeof(*_res));
+	return tether_rpc_client_call(_cl, OTHER_PING, txdr_by_bool, &_arg1,
+		txdr_by_enum, _res, _arena, 0, NULL);
 }
 
 int
 other_ping_1_async(struct tether_rpc_client *_cl, struct by_bool _arg1, struct by_enum *_res,
-	struct tether_arena *_arena, tether_rpc_done_fn *_done, void *_ud)
+	struct tether_arena *_arena, tether_rpc_client_done_fn *_done, void *_ud)
 {
-	return tether_rpc_call_async(_cl, OTHERPROG, OTHERVERS, OTHER_PING,
-		txdr_by_bool, &_arg1,
-		txdr_by_enum, _res, _arena, _done, _ud);
+	if (_res != NULL)
+		memset(_res, 0, sizeof(*_res));
+	return tether_rpc_client_call_async(_cl, OTHER_PING, txdr_by_bool, &_arg1,
+		txdr_by_enum, _res, _arena, 0, _done, _ud);
 }

@@ -4,147 +4,218 @@
  */
 
 #include <stddef.h>
+#include <string.h>
 
 #include "all.h"
 
 /* a pass-through line */
 
-static int
-all_null_1_dispatch(struct tether_rpc_req *_req, void *_arg, void *_res)
+/* Answer a call as its procedure's return value says. */
+static void
+txdr__svc_done(struct tether_rpc_server_call *_call, int _rc,
+	       const void *_res)
 {
-	(void)_arg;
-	(void)_res;
-	return all_null_1_svc(_req);
+	if (_rc == 0)
+		tether_rpc_server_reply(_call, _res);
+	else if (_rc != TETHER_RPC_SERVER_LATER)
+		tether_rpc_server_reply_error(_call, TETHER_RPC_SYSTEM_ERR);
 }
 
-static int
-all_get_1_dispatch(struct tether_rpc_req *_req, void *_arg, void *_res)
+/* Zeroed room for a procedure's results in the call's arena, where
+ * they live until the reply; NULL when the arena is at its bound (the
+ * call is then answered SYSTEM_ERR). */
+static void *
+txdr__svc_res(struct tether_rpc_server_call *_call, size_t _size)
 {
-	return all_get_1_svc(*(name *)_arg, (struct result *)_res, _req);
+	void *_res = tether_arena_alloc(tether_rpc_server_call_arena(_call),
+					_size);
+
+	if (_res == NULL) {
+		tether_rpc_server_reply_error(_call, TETHER_RPC_SYSTEM_ERR);
+		return NULL;
+	}
+	memset(_res, 0, _size);
+	return _res;
 }
 
-static int
-all_add_1_dispatch(struct tether_rpc_req *_req, void *_arg, void *_res)
+static void
+all_null_1_dispatch(struct tether_rpc_server_call *_call, void *_args,
+	void *_ud)
 {
-	return all_add_1_svc(((all_add_1_argument *)_arg)->arg1, ((all_add_1_argument *)_arg)->arg2, (int32_t *)_res, _req);
+	int _rc;
+
+	(void)_args;
+	(void)_ud;
+	_rc = all_null_1_svc(_call);
+	txdr__svc_done(_call, _rc, NULL);
 }
 
-static int
-all_echo_1_dispatch(struct tether_rpc_req *_req, void *_arg, void *_res)
+static void
+all_get_1_dispatch(struct tether_rpc_server_call *_call, void *_args,
+	void *_ud)
 {
-	return all_echo_1_svc(*(char * *)_arg, (char * *)_res, _req);
+	struct result *_res = txdr__svc_res(_call, sizeof(struct result));
+	int _rc;
+
+	(void)_ud;
+	if (_res == NULL)
+		return;
+	_rc = all_get_1_svc(*(name *)_args, _res, _call);
+	txdr__svc_done(_call, _rc, _res);
 }
 
-static int
-all_hold_1_dispatch(struct tether_rpc_req *_req, void *_arg, void *_res)
+static void
+all_add_1_dispatch(struct tether_rpc_server_call *_call, void *_args,
+	void *_ud)
 {
-	return all_hold_1_svc(*(struct holder *)_arg, (struct holder *)_res, _req);
+	struct all_add_1_argument *_a = _args;
+	int32_t *_res = txdr__svc_res(_call, sizeof(int32_t));
+	int _rc;
+
+	(void)_ud;
+	if (_res == NULL)
+		return;
+	_rc = all_add_1_svc(_a->arg1, _a->arg2, _res, _call);
+	txdr__svc_done(_call, _rc, _res);
 }
 
-static int
-all_three_1_dispatch(struct tether_rpc_req *_req, void *_arg, void *_res)
+static void
+all_echo_1_dispatch(struct tether_rpc_server_call *_call, void *_args,
+	void *_ud)
 {
-	(void)_res;
-	return all_three_1_svc(((all_three_1_argument *)_arg)->arg1, ((all_three_1_argument *)_arg)->arg2, ((all_three_1_argument *)_arg)->arg3, _req);
+	char **_res = txdr__svc_res(_call, sizeof(char *));
+	int _rc;
+
+	(void)_ud;
+	if (_res == NULL)
+		return;
+	_rc = all_echo_1_svc(*(char **)_args, _res, _call);
+	txdr__svc_done(_call, _rc, _res);
 }
 
-/* sorted by procedure number, for a binary search */
-static const struct tether_rpc_proc_entry allprog_1_procs[] = {
-	{ ALL_NULL, "ALL_NULL",
-	  tether_xdr_void, 0,
-	  tether_xdr_void, 0,
-	  all_null_1_dispatch },
-	{ ALL_GET, "ALL_GET",
-	  txdr_name, sizeof(name),
-	  txdr_result, sizeof(struct result),
-	  all_get_1_dispatch },
-	{ ALL_ADD, "ALL_ADD",
-	  txdr_all_add_1_argument, sizeof(all_add_1_argument),
-	  tether_xdr_codec_i32, sizeof(int32_t),
-	  all_add_1_dispatch },
-	{ ALL_ECHO, "ALL_ECHO",
-	  txdr__wrapstring, sizeof(char *),
-	  txdr__wrapstring, sizeof(char *),
-	  all_echo_1_dispatch },
-	{ ALL_HOLD, "ALL_HOLD",
-	  txdr_holder, sizeof(struct holder),
-	  txdr_holder, sizeof(struct holder),
-	  all_hold_1_dispatch },
-	{ ALL_THREE, "ALL_THREE",
-	  txdr_all_three_1_argument, sizeof(all_three_1_argument),
-	  tether_xdr_void, 0,
-	  all_three_1_dispatch },
+static void
+all_hold_1_dispatch(struct tether_rpc_server_call *_call, void *_args,
+	void *_ud)
+{
+	struct holder *_res = txdr__svc_res(_call, sizeof(struct holder));
+	int _rc;
+
+	(void)_ud;
+	if (_res == NULL)
+		return;
+	_rc = all_hold_1_svc(*(struct holder *)_args, _res, _call);
+	txdr__svc_done(_call, _rc, _res);
+}
+
+static void
+all_three_1_dispatch(struct tether_rpc_server_call *_call, void *_args,
+	void *_ud)
+{
+	struct all_three_1_argument *_a = _args;
+	int _rc;
+
+	(void)_ud;
+	_rc = all_three_1_svc(_a->arg1, _a->arg2, _a->arg3, _call);
+	txdr__svc_done(_call, _rc, NULL);
+}
+
+static const struct tether_rpc_server_proc allprog_1_procs[] = {
+	{ ALL_NULL, NULL,
+	  0, NULL, all_null_1_dispatch },
+	{ ALL_GET, txdr_name,
+	  sizeof(name), txdr_result, all_get_1_dispatch },
+	{ ALL_ADD, txdr_all_add_1_argument,
+	  sizeof(struct all_add_1_argument), tether_xdr_codec_i32, all_add_1_dispatch },
+	{ ALL_ECHO, txdr__wrapstring,
+	  sizeof(char *), txdr__wrapstring, all_echo_1_dispatch },
+	{ ALL_HOLD, txdr_holder,
+	  sizeof(struct holder), txdr_holder, all_hold_1_dispatch },
+	{ ALL_THREE, txdr_all_three_1_argument,
+	  sizeof(struct all_three_1_argument), NULL, all_three_1_dispatch },
 };
 
-static const struct tether_rpc_program allprog_1_procs_program = {
-	ALLPROG, ALLVERS, "ALLPROG",
-	allprog_1_procs, sizeof(allprog_1_procs) / sizeof(allprog_1_procs[0])
-};
-
-int
-allprog_1_register(struct tether_rpc_server *srv)
-{
-	return tether_rpc_server_register(srv, &allprog_1_procs_program);
-}
-
-static int
-all_null_2_dispatch(struct tether_rpc_req *_req, void *_arg, void *_res)
-{
-	(void)_arg;
-	(void)_res;
-	return all_null_2_svc(_req);
-}
-
-static int
-all_arrays_2_dispatch(struct tether_rpc_req *_req, void *_arg, void *_res)
-{
-	return all_arrays_2_svc(*(struct arrays *)_arg, (struct arrays *)_res, _req);
-}
-
-/* sorted by procedure number, for a binary search */
-static const struct tether_rpc_proc_entry allprog_2_procs[] = {
-	{ ALL_NULL, "ALL_NULL",
-	  tether_xdr_void, 0,
-	  tether_xdr_void, 0,
-	  all_null_2_dispatch },
-	{ ALL_ARRAYS, "ALL_ARRAYS",
-	  txdr_arrays, sizeof(struct arrays),
-	  txdr_arrays, sizeof(struct arrays),
-	  all_arrays_2_dispatch },
-};
-
-static const struct tether_rpc_program allprog_2_procs_program = {
-	ALLPROG, ALLVERS2, "ALLPROG",
-	allprog_2_procs, sizeof(allprog_2_procs) / sizeof(allprog_2_procs[0])
-};
-
-int
-allprog_2_register(struct tether_rpc_server *srv)
-{
-	return tether_rpc_server_register(srv, &allprog_2_procs_program);
-}
-
-static int
-other_ping_1_dispatch(struct tether_rpc_req *_req, void *_arg, void *_res)
-{
-	return other_ping_1_svc(*(struct by_bool *)_arg, (struct by_enum *)_res, _req);
-}
-
-/* sorted by procedure number, for a binary search */
-static const struct tether_rpc_proc_entry otherprog_1_procs[] = {
-	{ OTHER_PING, "OTHER_PING",
-	  txdr_by_bool, sizeof(struct by_bool),
-	  txdr_by_enum, sizeof(struct by_enum),
-	  other_ping_1_dispatch },
-};
-
-static const struct tether_rpc_program otherprog_1_procs_program = {
-	OTHERPROG, OTHERVERS, "OTHERPROG",
-	otherprog_1_procs, sizeof(otherprog_1_procs) / sizeof(otherprog_1_procs[0])
+const struct tether_rpc_server_table allprog_1_table = {
+	ALLPROG, ALLVERS, allprog_1_procs,
+	sizeof(allprog_1_procs) / sizeof(allprog_1_procs[0]), 0
 };
 
 int
-otherprog_1_register(struct tether_rpc_server *srv)
+allprog_1_register(struct tether_rpc_server *_srv, void *_ud)
 {
-	return tether_rpc_server_register(srv, &otherprog_1_procs_program);
+	return tether_rpc_server_register(_srv, &allprog_1_table, _ud);
 }
+
+static void
+all_null_2_dispatch(struct tether_rpc_server_call *_call, void *_args,
+	void *_ud)
+{
+	int _rc;
+
+	(void)_args;
+	(void)_ud;
+	_rc = all_null_2_svc(_call);
+	txdr__svc_done(_call, _rc, NULL);
+}
+
+static void
+all_arrays_2_dispatch(struct tether_rpc_server_call *_call, void *_args,
+	void *_ud)
+{
+	struct arrays *_res = txdr__svc_res(_call, sizeof(struct arrays));
+	int _rc;
+
+	(void)_ud;
+	if (_res == NULL)
+		return;
+	_rc = all_arrays_2_svc(*(struct arrays *)_args, _res, _call);
+	txdr__svc_done(_call, _rc, _res);
+}
+
+static const struct tether_rpc_server_proc allprog_2_procs[] = {
+	{ ALL_NULL, NULL,
+	  0, NULL, all_null_2_dispatch },
+	{ ALL_ARRAYS, txdr_arrays,
+	  sizeof(struct arrays), txdr_arrays, all_arrays_2_dispatch },
+};
+
+const struct tether_rpc_server_table allprog_2_table = {
+	ALLPROG, ALLVERS2, allprog_2_procs,
+	sizeof(allprog_2_procs) / sizeof(allprog_2_procs[0]), 0
+};
+
+int
+allprog_2_register(struct tether_rpc_server *_srv, void *_ud)
+{
+	return tether_rpc_server_register(_srv, &allprog_2_table, _ud);
+}
+
+static void
+other_ping_1_dispatch(struct tether_rpc_server_call *_call, void *_args,
+	void *_ud)
+{
+	struct by_enum *_res = txdr__svc_res(_call, sizeof(struct by_enum));
+	int _rc;
+
+	(void)_ud;
+	if (_res == NULL)
+		return;
+	_rc = other_ping_1_svc(*(struct by_bool *)_args, _res, _call);
+	txdr__svc_done(_call, _rc, _res);
+}
+
+static const struct tether_rpc_server_proc otherprog_1_procs[] = {
+	{ OTHER_PING, txdr_by_bool,
+	  sizeof(struct by_bool), txdr_by_enum, other_ping_1_dispatch },
+};
+
+const struct tether_rpc_server_table otherprog_1_table = {
+	OTHERPROG, OTHERVERS, otherprog_1_procs,
+	sizeof(otherprog_1_procs) / sizeof(otherprog_1_procs[0]), 0
+};
+
+int
+otherprog_1_register(struct tether_rpc_server *_srv, void *_ud)
+{
+	return tether_rpc_server_register(_srv, &otherprog_1_table, _ud);
+}
+
