@@ -15,8 +15,9 @@ static const struct tether_daemon_spec lb_spec = {
 	.name = "tether-lb",
 	.version = "0.1.0",
 	.default_conf = LB_DEFAULT_CONF,
-	.help = "  With no -f, " LB_DEFAULT_CONF " is read; tether-lb does "
-		"not start\n  without a configuration (see examples/lb.conf).\n"
+	.help = "  With no -f, " LB_DEFAULT_CONF " is read; when it does not "
+		"exist,\n  tether-lb starts with no services (write the file, "
+		"then send SIGHUP;\n  see examples/lb.conf).\n"
 		"  Without -d it detaches and logs to syslog.\n",
 };
 
@@ -176,7 +177,17 @@ main(int argc, char **argv)
 	tether_log_init(lb_spec.name, o.foreground || o.check_only,
 			TETHER_LOG_INFO + o.verbose);
 	tether_buf_init(&diag, 1u << 20);
-	err = lb_conf_load_file(o.conf_path, &conf, &diag);
+	if (strcmp(o.conf_path, LB_DEFAULT_CONF) == 0 &&
+	    access(o.conf_path, F_OK) < 0 && errno == ENOENT) {
+		/* Defaults let every daemon start with no arguments: with no
+		 * configuration there is nothing to balance yet, and a reload
+		 * (SIGHUP) picks the file up once it is written. */
+		tether_log_warnx("%s does not exist: starting with no services",
+				 o.conf_path);
+		err = lb_conf_load_mem(o.conf_path, "", 0, &conf, &diag);
+	} else {
+		err = lb_conf_load_file(o.conf_path, &conf, &diag);
+	}
 	if (diag.len > 0)
 		fputs((const char *)diag.data, stderr);
 	tether_buf_free(&diag);

@@ -16,3 +16,7 @@ tether_test(integration.lb-example LABEL integration
 		${PROJECT_SOURCE_DIR}/examples/lb.conf)
 set_tests_properties(integration.lb-example PROPERTIES
 	PASS_REGULAR_EXPRESSION "^configuration OK\n$")
+
+# With no arguments and no configuration file it starts with no services.
+tether_test(integration.lb-noargs LABEL integration TIMEOUT 60
+	COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/lb_noargs.sh $<TARGET_FILE:tether-lb>)
