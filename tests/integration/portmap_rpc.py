@@ -3,6 +3,7 @@
 interop test: SET/UNSET over the local socket, calls from a chosen source
 address and port, a fixed list of probes whose replies are compared
 between tether-portmap and Debian's rpcbind, and rpcbomb payloads."""
+import errno
 import socket
 import struct
 import sys
@@ -39,6 +40,55 @@ def read_record(so):
             return r
 
 
+
+def other_ports(src):
+    """src first, then other ports of the same kind (privileged or not):
+    rpcinfo and libtirpc, run as root, take reserved ports too, and a
+    connection of theirs in TIME_WAIT makes that source port unusable
+    for a while. What the test needs is a port of that kind, not one."""
+    host, p = src
+    yield src
+    lo, n = (600, 424) if p < 1024 else (p, 1)
+    for k in range(1, 40 if p < 1024 else 1):
+        yield (host, lo + (p - lo + 37 * k) % n)
+
+
+def bind_near(so, src):
+    for cand in other_ports(src):
+        try:
+            so.bind(cand)
+            return
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE:
+                raise
+            last = e
+    raise last
+
+
+def connect_from(fam, src, dst):
+    """A TCP connection to dst from src (or a port of the same kind)."""
+    if not src:
+        so = socket.socket(fam, socket.SOCK_STREAM)
+        so.settimeout(1.0)
+        so.connect(dst)
+        return so
+    last = None
+    for cand in other_ports(src):
+        so = socket.socket(fam, socket.SOCK_STREAM)
+        so.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        so.settimeout(1.0)
+        try:
+            so.bind(cand)
+            so.connect(dst)
+            return so
+        except OSError as e:
+            so.close()
+            if e.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
+                raise
+            last = e
+    raise last
+
+
 def call(kind, m, host='127.0.0.1', port=111, src=None, path=None):
     """One call; returns the reply bytes after the XID, or a word."""
     try:
@@ -46,7 +96,7 @@ def call(kind, m, host='127.0.0.1', port=111, src=None, path=None):
             fam = socket.AF_INET6 if ':' in host else socket.AF_INET
             so = socket.socket(fam, socket.SOCK_DGRAM)
             if src:
-                so.bind(src)
+                bind_near(so, src)
             so.settimeout(0.5)
             so.sendto(m, (host, port))
             r = so.recv(65536)
@@ -57,12 +107,7 @@ def call(kind, m, host='127.0.0.1', port=111, src=None, path=None):
                 so.connect(path)
             else:
                 fam = socket.AF_INET6 if ':' in host else socket.AF_INET
-                so = socket.socket(fam, socket.SOCK_STREAM)
-                so.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                if src:
-                    so.bind(src)
-                so.settimeout(1.0)
-                so.connect((host, port))
+                so = connect_from(fam, src, (host, port))
             so.sendall(u(0x80000000 | len(m)) + m)
             r = read_record(so)
             if r is None:
