@@ -130,12 +130,19 @@ rpcinfo -p | grep -q " 400002 .*1026" || fail "v2 SET not in rpcinfo -p"
 # cannot remove it, root can.
 NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
 OTHER="setpriv --reuid=65533 --regid=65533 --clear-groups"
-check TRUE $NOBODY $PY "$RPCPY" set unix x 0 400010 1 tcp 0.0.0.0.4.10 $SOCK
+# Those users may not be able to reach the source or build tree (a
+# checkout under /root, say): they run a copy from a directory of /tmp.
+PYDIR=$(mktemp -d /tmp/tether-pmtest.XXXXXX) || fail "mktemp"
+trap 'rm -rf "$PYDIR"' EXIT
+chmod 755 "$PYDIR" && cp "$RPCPY" "$PYDIR/portmap_rpc.py" &&
+	chmod 644 "$PYDIR/portmap_rpc.py" || fail "copy portmap_rpc.py"
+UPY=$PYDIR/portmap_rpc.py
+check TRUE $NOBODY $PY "$UPY" set unix x 0 400010 1 tcp 0.0.0.0.4.10 $SOCK
 rpcinfo | grep -q "400010 .*65534" || fail "owner 65534 not shown"
-check FALSE $OTHER $PY "$RPCPY" unset $SOCK 400010 1 tcp
-check FALSE $NOBODY $PY "$RPCPY" unset $SOCK 100000 4 ""
-check TRUE $NOBODY $PY "$RPCPY" set unix x 0 400011 1 tcp 0.0.0.0.4.11 $SOCK
-check TRUE $NOBODY $PY "$RPCPY" unset $SOCK 400011 1 tcp
+check FALSE $OTHER $PY "$UPY" unset $SOCK 400010 1 tcp
+check FALSE $NOBODY $PY "$UPY" unset $SOCK 100000 4 ""
+check TRUE $NOBODY $PY "$UPY" set unix x 0 400011 1 tcp 0.0.0.0.4.11 $SOCK
+check TRUE $NOBODY $PY "$UPY" unset $SOCK 400011 1 tcp
 check TRUE $PY "$RPCPY" unset $SOCK 400010 1 ""
 check FALSE $PY "$RPCPY" unset $SOCK 400010 1 ""
 
@@ -183,16 +190,17 @@ wait 2>/dev/null
 [ -S $SOCK ] || fail "the inherited local socket was removed"
 
 # -u: bind as root, then run as nobody; the state file is still written.
-mkdir -p "$WORK/nobody" && chown nobody "$WORK/nobody"
+# (in /tmp: nobody may not be able to reach WORK, e.g. under /root)
+mkdir -p "$PYDIR/nobody" && chown nobody "$PYDIR/nobody"
 rm -f $SOCK
-"$TP" -d -u nobody -S "$WORK/nobody/state" >>"$O.log" 2>&1 &
+"$TP" -d -u nobody -S "$PYDIR/nobody/state" >>"$O.log" 2>&1 &
 DPID=$!
 wait_ready
 [ "$(awk '/^Uid:/ { print $2 $3 $4 $5 }' /proc/$DPID/status)" = \
 	"$(id -u nobody)$(id -u nobody)$(id -u nobody)$(id -u nobody)" ] ||
 	fail "privileges not dropped: $(grep Uid /proc/$DPID/status)"
 check TRUE $PY "$RPCPY" set unix x 0 400030 1 tcp 0.0.0.0.4.30 $SOCK
-grep -q "^400030 1 tcp 0.0.0.0.4.30 superuser$" "$WORK/nobody/state" ||
+grep -q "^400030 1 tcp 0.0.0.0.4.30 superuser$" "$PYDIR/nobody/state" ||
 	fail "state file not written after dropping privileges"
 kill $DPID
 wait $DPID
