@@ -230,22 +230,22 @@ lb_ctl_exec(struct lb_proxy *px, const char *line, struct tether_buf *out)
 				 "drain, enable, disable)\n", w[0]);
 }
 
-static void
-conn_close(struct lb_ctl_conn *c)
+void
+lb_conn_close(struct lb_ctl_conn *c)
 {
-	struct lb_proxy *px = c->px;
-	struct lb_ctl_conn **pp = &px->ctl_conns;
+	struct lb_ctl_conn **pp = c->list;
 
 	while (*pp != c)
 		pp = &(*pp)->next;
 	*pp = c->next;
-	(void)tether_loop_fd_del(px->loop, c->fd);
+	(void)tether_loop_fd_del(c->px->loop, c->fd);
 	close(c->fd);
 	tether_buf_free(&c->in);
 	tether_buf_free(&c->out);
 	tether_free(c);
 }
 
+/* Read until the request is whole, answer, send the answer, close. */
 static void
 conn_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
 {
@@ -253,28 +253,20 @@ conn_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
 
 	(void)events;
 	if (c->out.len == 0) {
-		char tmp[256];
+		char tmp[512];
 		ssize_t n = read(fd, tmp, sizeof(tmp));
-		const char *nl;
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0 || tether_buf_append(&c->in, tmp, (size_t)n) < 0) {
-			conn_close(c);
+			lb_conn_close(c);
 			return;
 		}
-		nl = memchr(c->in.data, '\n', c->in.len);
-		if (nl == NULL)
+		if (c->answer(c) == 0)
 			return;
-		c->in.data[nl - (const char *)c->in.data] = '\0';
-		if (lb_ctl_exec(c->px, (const char *)c->in.data, &c->out) < 0 ||
-		    c->out.len == 0) {
-			tether_buf_reset(&c->out);
-			(void)tether_buf_append_str(&c->out,
-						    "error: answer too long\n");
-		}
-		if (tether_loop_fd_mod(loop, fd, TETHER_LOOP_WRITE) < 0) {
-			conn_close(c);
+		if (c->out.len == 0 ||
+		    tether_loop_fd_mod(loop, fd, TETHER_LOOP_WRITE) < 0) {
+			lb_conn_close(c);
 			return;
 		}
 	}
@@ -289,17 +281,16 @@ conn_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
 		}
 		c->sent += (size_t)n;
 	}
-	conn_close(c);
+	lb_conn_close(c);
 }
 
-static void
-ctl_accept(struct tether_loop *loop, int lfd, unsigned events, void *ud)
+void
+lb_conn_accept(struct lb_proxy *px, int lfd, struct lb_ctl_conn **list,
+	       size_t max_in, lb_conn_answer_fn *answer)
 {
-	struct lb_proxy *px = ud;
 	struct lb_ctl_conn *c;
 	int fd;
 
-	(void)events;
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
@@ -310,15 +301,45 @@ ctl_accept(struct tether_loop *loop, int lfd, unsigned events, void *ud)
 	}
 	c->px = px;
 	c->fd = fd;
-	tether_buf_init(&c->in, LB_CTL_MAX_LINE);
+	c->list = list;
+	c->answer = answer;
+	tether_buf_init(&c->in, max_in);
 	tether_buf_init(&c->out, LB_CTL_MAX_OUT);
-	if (tether_loop_fd_add(loop, fd, TETHER_LOOP_READ, conn_io, c) < 0) {
+	if (tether_loop_fd_add(px->loop, fd, TETHER_LOOP_READ, conn_io, c) <
+	    0) {
 		close(fd);
 		tether_free(c);
 		return;
 	}
-	c->next = px->ctl_conns;
-	px->ctl_conns = c;
+	c->next = *list;
+	*list = c;
+}
+
+/* The control protocol: one command line, one answer. */
+static int
+ctl_answer(struct lb_ctl_conn *c)
+{
+	const char *nl = memchr(c->in.data, '\n', c->in.len);
+
+	if (nl == NULL)
+		return 0;
+	c->in.data[nl - (const char *)c->in.data] = '\0';
+	if (lb_ctl_exec(c->px, (const char *)c->in.data, &c->out) < 0 ||
+	    c->out.len == 0) {
+		tether_buf_reset(&c->out);
+		(void)tether_buf_append_str(&c->out, "error: answer too long\n");
+	}
+	return 1;
+}
+
+static void
+ctl_accept(struct tether_loop *loop, int lfd, unsigned events, void *ud)
+{
+	struct lb_proxy *px = ud;
+
+	(void)loop;
+	(void)events;
+	lb_conn_accept(px, lfd, &px->ctl_conns, LB_CTL_MAX_LINE, ctl_answer);
 }
 
 int
@@ -367,7 +388,7 @@ void
 lb_ctl_close(struct lb_proxy *px)
 {
 	while (px->ctl_conns != NULL)
-		conn_close(px->ctl_conns);
+		lb_conn_close(px->ctl_conns);
 	if (px->ctl_fd >= 0) {
 		(void)tether_loop_fd_del(px->loop, px->ctl_fd);
 		close(px->ctl_fd);

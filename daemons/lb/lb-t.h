@@ -391,11 +391,23 @@ struct lb_udp {
 };
 
 /* A control connection: one command line in, a text answer out. */
+struct lb_ctl_conn;
+
+/*
+ * A one-shot connection's answer (control socket, metrics): c->in holds
+ * what came so far; return 0 when more is needed, 1 when c->out holds the
+ * whole answer (empty: close without one).
+ */
+typedef int lb_conn_answer_fn(struct lb_ctl_conn *c);
+
+/* A request/response connection: read a request, answer, close. */
 struct lb_ctl_conn {
 	struct lb_proxy *px;
 	int fd;
 	struct tether_buf in, out;
 	size_t sent;
+	struct lb_ctl_conn **list;	/* the proxy's list it is on */
+	lb_conn_answer_fn *answer;
 	struct lb_ctl_conn *next;
 };
 

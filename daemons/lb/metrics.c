@@ -129,22 +129,6 @@ lb_metrics_write(struct lb_proxy *px, struct tether_buf *out)
 	return 0;
 }
 
-static void
-conn_close(struct lb_ctl_conn *c)
-{
-	struct lb_proxy *px = c->px;
-	struct lb_ctl_conn **pp = &px->metrics_conns;
-
-	while (*pp != c)
-		pp = &(*pp)->next;
-	*pp = c->next;
-	(void)tether_loop_fd_del(px->loop, c->fd);
-	close(c->fd);
-	tether_buf_free(&c->in);
-	tether_buf_free(&c->out);
-	tether_free(c);
-}
-
 /* Build the whole response for the request in c->in. */
 static void
 respond(struct lb_ctl_conn *c)
@@ -172,73 +156,26 @@ respond(struct lb_ctl_conn *c)
 	tether_buf_free(&body);
 }
 
-static void
-conn_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
+/* An HTTP request is whole at its empty line. */
+static int
+metrics_answer(struct lb_ctl_conn *c)
 {
-	struct lb_ctl_conn *c = ud;
-
-	(void)events;
-	if (c->out.len == 0) {
-		char tmp[512];
-		ssize_t n = read(fd, tmp, sizeof(tmp));
-
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n <= 0 || tether_buf_append(&c->in, tmp, (size_t)n) < 0) {
-			conn_close(c);
-			return;
-		}
-		if (strstr((const char *)c->in.data, "\r\n\r\n") == NULL &&
-		    strstr((const char *)c->in.data, "\n\n") == NULL)
-			return;
-		respond(c);
-		if (c->out.len == 0 ||
-		    tether_loop_fd_mod(loop, fd, TETHER_LOOP_WRITE) < 0) {
-			conn_close(c);
-			return;
-		}
-	}
-	while (c->sent < c->out.len) {
-		ssize_t n = send(fd, c->out.data + c->sent,
-				 c->out.len - c->sent, MSG_NOSIGNAL);
-
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return;
-			break;
-		}
-		c->sent += (size_t)n;
-	}
-	conn_close(c);
+	if (strstr((const char *)c->in.data, "\r\n\r\n") == NULL &&
+	    strstr((const char *)c->in.data, "\n\n") == NULL)
+		return 0;
+	respond(c);
+	return 1;
 }
 
 static void
 metrics_accept(struct tether_loop *loop, int lfd, unsigned events, void *ud)
 {
 	struct lb_proxy *px = ud;
-	struct lb_ctl_conn *c;
-	int fd;
 
+	(void)loop;
 	(void)events;
-	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	c = tether_calloc(1, sizeof(*c));
-	if (c == NULL) {
-		close(fd);
-		return;
-	}
-	c->px = px;
-	c->fd = fd;
-	tether_buf_init(&c->in, LB_HTTP_MAX_REQUEST);
-	tether_buf_init(&c->out, LB_CTL_MAX_OUT);
-	if (tether_loop_fd_add(loop, fd, TETHER_LOOP_READ, conn_io, c) < 0) {
-		close(fd);
-		tether_free(c);
-		return;
-	}
-	c->next = px->metrics_conns;
-	px->metrics_conns = c;
+	lb_conn_accept(px, lfd, &px->metrics_conns, LB_HTTP_MAX_REQUEST,
+		       metrics_answer);
 }
 
 int
@@ -281,7 +218,7 @@ void
 lb_metrics_close(struct lb_proxy *px)
 {
 	while (px->metrics_conns != NULL)
-		conn_close(px->metrics_conns);
+		lb_conn_close(px->metrics_conns);
 	if (px->metrics_fd >= 0) {
 		(void)tether_loop_fd_del(px->loop, px->metrics_fd);
 		close(px->metrics_fd);
