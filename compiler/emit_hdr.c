@@ -137,7 +137,7 @@ rg_call_ctype(struct rg_ctx *c, const struct rg_decl *d)
 	if (d->type.kind == RG_TY_STRING)
 		return "char *";
 	if (d->type.kind == RG_TY_OPAQUE)
-		return "struct tether_xdr_opaque_ref";
+		return "struct txdr_opaque_ref";
 	return rg_ctype(c, &d->type);
 }
 
@@ -348,7 +348,7 @@ static const char small_ints[] =
 	"}\n"
 	"\n"
 	"/* A procedure's opaque<> argument or result. */\n"
-	"struct tether_xdr_opaque_ref {\n"
+	"struct txdr_opaque_ref {\n"
 	"\tuint32_t len;\n"
 	"\tchar *val;\n"
 	"};\n"
@@ -356,8 +356,8 @@ static const char small_ints[] =
 	"static inline int\n"
 	"txdr__opaque_ref(struct tether_xdr *x, void *obj)\n"
 	"{\n"
-	"\tstruct tether_xdr_opaque_ref *o = "
-	"(struct tether_xdr_opaque_ref *)obj;\n"
+	"\tstruct txdr_opaque_ref *o = "
+	"(struct txdr_opaque_ref *)obj;\n"
 	"\n"
 	"\treturn tether_xdr_bytes(x, (uint8_t **)&o->val, &o->len,\n"
 	"\t\t\t\tUINT32_MAX);\n"

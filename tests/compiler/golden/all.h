@@ -118,7 +118,7 @@ txdr__wrapstring(struct tether_xdr *x, void *obj)
 }
 
 /* A procedure's opaque<> argument or result. */
-struct tether_xdr_opaque_ref {
+struct txdr_opaque_ref {
 	uint32_t len;
 	char *val;
 };
@@ -126,7 +126,7 @@ struct tether_xdr_opaque_ref {
 static inline int
 txdr__opaque_ref(struct tether_xdr *x, void *obj)
 {
-	struct tether_xdr_opaque_ref *o = (struct tether_xdr_opaque_ref *)obj;
+	struct txdr_opaque_ref *o = (struct txdr_opaque_ref *)obj;
 
 	return tether_xdr_bytes(x, (uint8_t **)&o->val, &o->len,
 				UINT32_MAX);
