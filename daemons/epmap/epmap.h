@@ -68,6 +68,8 @@ struct epmap_reg {
 	uint16_t port;
 	uint8_t ipv4[4]; /* 0.0.0.0: the address the asker came to */
 	int self;	 /* the mapper's own entry: never deleted */
+	long owner;	 /* uid of the local caller that inserted it; -1 for
+			  * the daemon's own entries (only root removes) */
 	uint64_t added_ms;
 	unsigned misses; /* prune sweeps that found nothing listening */
 	struct epmap_reg *next;

@@ -12,6 +12,8 @@
  * sequence number, so paging stays stable while the table changes.
  * ept_insert and ept_delete are served only to local callers (the
  * AF_UNIX listener); a remote caller gets nca_s_fault_access_denied.
+ * An entry belongs to the uid that inserted it (SO_PEERCRED): only that
+ * uid or root may delete or replace it, as rpcbind does with owners.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -301,6 +303,7 @@ epmap_register(struct epmap *m, const struct tether_dce_syntax *iface,
 	if (ipv4 != NULL)
 		memcpy(r->ipv4, ipv4, 4);
 	r->self = self;
+	r->owner = -1;
 	r->added_ms = now_ms(m);
 	if (m->regs_tail != NULL)
 		m->regs_tail->next = r;
@@ -320,16 +323,25 @@ same_iface(const struct tether_dce_syntax *a, const struct tether_dce_syntax *b)
 	       a->vers_major == b->vers_major && a->vers_minor == b->vers_minor;
 }
 
-/* Remove entries of iface+object (and port when non-zero). */
+/* May a caller of uid remove r? Root removes any entry; anyone else
+ * only those it inserted itself (an unknown uid, -1, removes none). */
+static int
+may_remove(const struct epmap_reg *r, long uid)
+{
+	return !r->self && (uid == 0 || (uid > 0 && r->owner == uid));
+}
+
+/* Remove the entries of iface+object (and port when non-zero) that a
+ * caller of uid may remove. */
 static unsigned
 unregister(struct epmap *m, const struct tether_dce_syntax *iface,
-	   const struct tether_dce_uuid *object, uint16_t port)
+	   const struct tether_dce_uuid *object, uint16_t port, long uid)
 {
 	struct epmap_reg **pp = &m->regs, *r, *prev = NULL;
 	unsigned n = 0;
 
 	while ((r = *pp) != NULL) {
-		if (!r->self && same_iface(&r->iface, iface) &&
+		if (may_remove(r, uid) && same_iface(&r->iface, iface) &&
 		    tether_dce_uuid_equal(&r->object, object) &&
 		    (port == 0 || r->port == port)) {
 			*pp = r->next;
@@ -642,27 +654,31 @@ op_insert_delete(struct tether_dce_call *call, int insert)
 		tether_dce_tower_parse(e->tower.data, e->tower.len, &tw);
 		if (!insert) {
 			m->st.deletes++;
-			if (unregister(m, &tw.iface, &e->object, tw.port) == 0)
+			if (unregister(m, &tw.iface, &e->object, tw.port,
+				       call->peer_uid) == 0)
 				status = TETHER_DCE_ept_s_not_registered;
 			continue;
 		}
 		m->st.inserts++;
 		if (q.replace)
-			unregister(m, &tw.iface, &e->object, 0);
+			unregister(m, &tw.iface, &e->object, 0,
+				   call->peer_uid);
 		rc = epmap_register(
 			m, &tw.iface, &e->object, e->annotation, tw.port,
 			(tw.has & TETHER_DCE_TOWER_HAS_IP) ? tw.ipv4 : NULL, 0,
 			&port);
 		if (rc == -TETHER_ENOMEM)
 			return rc;
-		if (rc < 0)
+		if (rc < 0) {
 			status = EPMAP_S_CANT_PERFORM_OP;
-		else
-			tether_log_info(
-				"registered %s v%u.%u port %u (%s)",
+			continue;
+		}
+		m->regs_tail->owner = call->peer_uid;
+		tether_log_info("registered %s v%u.%u port %u (%s) for uid %ld",
 				tether_dce_uuid_format(&tw.iface.uuid, ubuf),
 				tw.iface.vers_major, tw.iface.vers_minor, port,
-				e->annotation ? e->annotation : "");
+				e->annotation ? e->annotation : "",
+				call->peer_uid);
 	}
 	return tether_dce_epm_status_encode(call->out, status);
 }

@@ -868,6 +868,7 @@ struct tether_dce_call {
 	uint8_t drep0;		 /* the caller's data representation */
 	uint32_t assoc_group_id; /* the association the call came on */
 	int local;		 /* came through an AF_UNIX listener */
+	long peer_uid; /* a local caller's uid (SO_PEERCRED), else -1 */
 	struct tether_addr local_addr; /* where the connection arrived
 					* (AF_UNSPEC for AF_UNIX) */
 	struct tether_addr peer_addr;

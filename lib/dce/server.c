@@ -64,6 +64,7 @@ struct conn {
 	struct conn *prev, *next;
 	int fd;
 	int local;
+	long peer_uid; /* SO_PEERCRED of a local peer, -1 when unknown */
 	int bound;
 	int dead;    /* close at the end of the callback */
 	int closing; /* close once out is flushed */
@@ -473,6 +474,7 @@ dispatch(struct conn *c, const struct tether_dce_pdu *in, const uint8_t *stub,
 	call.drep0 = in->hdr.drep[0];
 	call.assoc_group_id = c->group->id;
 	call.local = c->local;
+	call.peer_uid = c->peer_uid;
 	call.local_addr = c->local_addr;
 	call.peer_addr = c->peer_addr;
 	call.arena = srv->arena;
@@ -729,6 +731,15 @@ conn_new(struct tether_dce_server *srv, int fd, int local, int port)
 	c->srv = srv;
 	c->fd = fd;
 	c->local = local;
+	c->peer_uid = -1;
+	if (local) {
+		struct ucred cr;
+		socklen_t cl = sizeof(cr);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0 &&
+		    cl == sizeof(cr))
+			c->peer_uid = (long)cr.uid;
+	}
 	c->ctx = tether_calloc(srv->cfg.max_contexts, sizeof(*c->ctx));
 	if (c->ctx == NULL)
 		goto fail;

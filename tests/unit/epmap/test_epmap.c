@@ -190,14 +190,21 @@ test_prune(void **state)
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/* Both ports below the ephemeral range (32768 and up): once closed,
+	 * an ephemeral one could be taken by a parallel test's connection,
+	 * or by the prune probe itself (a TCP self-connect), and look
+	 * alive. */
 	l = socket(AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	for (alive = (uint16_t)(21000 + getpid() % 5000);; alive++) {
+		sin.sin_port = htons(alive);
+		if (bind(l, (struct sockaddr *)&sin, sizeof(sin)) == 0)
+			break;
+		assert_true(alive < 32000);
+	}
 	assert_int_equal(listen(l, 1), 0);
-	alive = local_port(l);
-	/* The dead port: free now, and below the ephemeral range (32768 and
-	 * up) so that parallel tests' connections cannot take it meanwhile. */
+	assert_int_equal(local_port(l), alive);
 	d = socket(AF_INET, SOCK_STREAM, 0);
-	for (dead = (uint16_t)(20000 + getpid() % 10000);; dead++) {
+	for (dead = (uint16_t)(alive + 1);; dead++) {
 		sin.sin_port = htons(dead);
 		if (bind(d, (struct sockaddr *)&sin, sizeof(sin)) == 0)
 			break;
@@ -708,6 +715,55 @@ test_malformed_stubs(void **state)
 	env_free(e);
 }
 
+/* An entry belongs to the uid that inserted it: another user can neither
+ * delete nor replace it; root can remove anyone's. The other user is
+ * nobody (65534), taken with seteuid around connect(): SO_PEERCRED keeps
+ * the credentials of the moment of connecting. */
+static void
+test_owner(void **state)
+{
+	struct env *e;
+	struct cl root, nobody;
+	struct tether_dce_syntax y = syn(IFACE_Y, 1, 0),
+				 x = syn(IFACE_X, 1, 0);
+	uint32_t fault = 0, base;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* needs a second uid: CI runs as root */
+	e = env_new(2);
+	base = e->m.n_regs;
+	root = cl_open(e, 1, 0);
+	assert_int_equal(seteuid(65534), 0);
+	nobody = cl_open(e, 1, 0);
+	assert_int_equal(seteuid(0), 0);
+
+	assert_int_equal(insert(&root, &y, NULL, 7100, "root's", 0, &fault),
+			 0);
+	assert_int_equal(insert(&nobody, &x, NULL, 7200, "nobody's", 0,
+				&fault),
+			 0);
+	assert_int_equal(e->m.regs_tail->owner, 65534);
+	/* nobody cannot delete root's entry: it is "not registered" for
+	 * nobody, and it stays */
+	assert_int_equal(insert(&nobody, &y, NULL, 7100, NULL, 1, &fault),
+			 0x16c9a0d6u);
+	assert_int_equal(fault, 0);
+	assert_int_equal(e->m.n_regs, base + 2);
+	/* nobody deletes its own */
+	assert_int_equal(insert(&nobody, &x, NULL, 7200, NULL, 1, &fault), 0);
+	assert_int_equal(e->m.n_regs, base + 1);
+	/* root deletes what nobody inserted */
+	assert_int_equal(insert(&nobody, &x, NULL, 7201, "again", 0, &fault),
+			 0);
+	assert_int_equal(insert(&root, &x, NULL, 7201, NULL, 1, &fault), 0);
+	assert_int_equal(insert(&root, &y, NULL, 7100, NULL, 1, &fault), 0);
+	assert_int_equal(e->m.n_regs, base);
+	cl_close(&nobody);
+	cl_close(&root);
+	env_free(e);
+}
+
 int
 main(void)
 {
@@ -717,6 +773,7 @@ main(void)
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_insert_lookup_map),
 		cmocka_unit_test(test_lookup_handles),
+		cmocka_unit_test(test_owner),
 		cmocka_unit_test(test_malformed_stubs),
 	};
 
