@@ -5,6 +5,11 @@
  * as its credential. Entries expire after a time unused and the least
  * recently used is evicted when the table is full.
  *
+ * The verifier's body is, as in Sun's RPC and libtirpc (struct
+ * short_hand_verf), the XDR encoding of the new credential: an
+ * opaque_auth of flavor AUTH_SHORT whose body is the handle. Clients
+ * (ours, and libtirpc's authunix) send that credential from then on.
+ *
  * A handle is 12 bytes: the entry's slot (4) and a 64-bit tag drawn
  * from a keyed PRF (SipHash under a random key), so a handle cannot be
  * guessed from another, and a slot reused for a new identity never
@@ -209,12 +214,15 @@ handle_out(const struct tether__rpc_ashort *a, uint32_t i,
 	   struct tether_rpc_opaque_auth *verf /* OUT */)
 {
 	const struct ashort_ent *e = &a->ents[i];
+	unsigned char *p = verf->body;
 
 	verf->flavor = TETHER_RPC_AUTH_SHORT;
-	verf->len = ASHORT_HANDLE_LEN;
-	tether_xdr_store32(verf->body, i);
-	tether_xdr_store32(verf->body + 4, (uint32_t)(e->tag >> 32));
-	tether_xdr_store32(verf->body + 8, (uint32_t)e->tag);
+	verf->len = 8 + ASHORT_HANDLE_LEN;
+	tether_xdr_store32(p, TETHER_RPC_AUTH_SHORT);
+	tether_xdr_store32(p + 4, ASHORT_HANDLE_LEN);
+	tether_xdr_store32(p + 8, i);
+	tether_xdr_store32(p + 12, (uint32_t)(e->tag >> 32));
+	tether_xdr_store32(p + 16, (uint32_t)e->tag);
 }
 
 void
