@@ -575,7 +575,8 @@ void tether_rpc_drc_get_stats(const struct tether_rpc_drc *d,
  *
  * A call goes: record reassembly (streams, bounded by max_record) →
  * header → RPC version (RPC_MISMATCH) → credential (AUTH_ERROR; AUTH_NONE
- * and AUTH_SYS are accepted, AUTH_SYS is parsed for the procedure) →
+ * and AUTH_SYS are accepted, AUTH_SYS is parsed for the procedure, and
+ * AUTH_SHORT when switched on, see below) →
  * program (PROG_UNAVAIL), version (PROG_MISMATCH with the registered
  * low..high), procedure (PROC_UNAVAIL; procedure 0 answers every version
  * with an empty reply unless the table defines it) → duplicate request
@@ -954,7 +955,14 @@ struct tether_loop *tether_rpc_client_loop(struct tether_rpc_client *c);
  * tether_rpc_client_set_auth - send cred (copied) with every later
  * call; the verifier is AUTH_NONE. NULL goes back to AUTH_NONE.
  * tether_rpc_client_set_authsys builds an AUTH_SYS credential.
- * Return 0, -TETHER_EOVERFLOW (see tether_rpc_authsys_encode).
+ * AUTH_SHORT: when an accepted reply to an AUTH_SYS call carries an
+ * AUTH_SHORT verifier, its body (an XDR opaque_auth, as Sun's RPC and
+ * libtirpc use it) becomes the credential of later calls; if the server
+ * refuses it (AUTH_REJECTEDCRED or AUTH_BADCRED), it is dropped and the
+ * call is sent again, once, with the AUTH_SYS credential (new XID, same
+ * callback, what is left of its timeout). Either function drops a
+ * handle held. Return 0, -TETHER_EOVERFLOW (see
+ * tether_rpc_authsys_encode).
  */
 int tether_rpc_client_set_auth(struct tether_rpc_client *c,
 			       const struct tether_rpc_opaque_auth *cred);
