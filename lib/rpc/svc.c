@@ -553,14 +553,16 @@ static int
 call_finish(struct tether_rpc_server_call *call, struct tether_rpc_msg *m,
 	    tether_xdr_fn *codec, const void *res)
 {
-	struct tether__rpc_svc_conn *conn = call->conn;
+	struct tether__rpc_svc_conn *conn;
 	int rc;
 
 	if (m->u.reply.stat == TETHER_RPC_MSG_ACCEPTED)
 		m->u.reply.verf = call->verf;
-	/* On a worker: encode there, send from the loop's thread. */
+	/* On a worker: encode there, send from the loop's thread (which
+	 * may be unlinking call->conn meanwhile: not read here). */
 	if (call->work == SVC_WORK_RUNNING)
 		return tether__rpc_pool_reply(call, m, codec, res);
+	conn = call->conn;
 	call_detach(call);
 	rc = reply_msg(call->srv, conn, call->lsn, &call->peer, &call->local,
 		       call->stream, m, codec, res, &call->drc);
@@ -720,12 +722,13 @@ tether_rpc_server_reply_auth_error(struct tether_rpc_server_call *call,
 void
 tether_rpc_server_drop(struct tether_rpc_server_call *call)
 {
-	struct tether__rpc_svc_conn *conn = call->conn;
+	struct tether__rpc_svc_conn *conn;
 
 	if (call->work == SVC_WORK_RUNNING) {
 		tether__rpc_pool_drop(call);
 		return;
 	}
+	conn = call->conn;
 	call_detach(call);
 	if (call->drc != NULL) {
 		tether_rpc_drc_abort(call->srv->drc, call->drc);

@@ -2,8 +2,9 @@
  * test_rpc_pool.c - the server's worker pool: blocking procedures run
  * at the same time on workers while the loop serves others, results
  * built in the call's arena on a worker, overload answered SYSTEM_ERR,
- * a procedure that forgets to answer, UDP, and shutdown with workers
- * busy and calls queued (joined, nothing leaked: see valgrind.rpc_pool).
+ * a procedure that forgets to answer, UDP, a connection that closes
+ * while its call runs on a worker, and shutdown with workers busy and
+ * calls queued (joined, nothing leaked: see valgrind.rpc_pool).
  */
 #include "tether_test.h"
 
@@ -380,6 +381,52 @@ test_shutdown_joins(void **state)
 }
 
 static void
+test_conn_closed_while_running(void **state)
+{
+	struct tether_rpc_server_stats st;
+	struct fx f;
+	struct done d;
+	struct slot s0 = { &d, 0 };
+	int i;
+
+	(void)state;
+	fx_setup(&f, SOCK_STREAM, 2, 4);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(tether_rpc_client_call_async(
+				 f.c, PP_GATE, NULL, NULL, tether_xdr_codec_u32,
+				 &d.res[0], NULL, 10000, on_done, &s0),
+			 0);
+	for (i = 0; i < 500 && atomic_load(&entered) == 0; i++)
+		tether_loop_run_once(f.loop, 10);
+	assert_int_equal(atomic_load(&entered), 1);
+	/* The client goes away: the server closes the connection while
+	 * the worker still holds the call. */
+	tether_rpc_client_free(f.c);
+	f.c = NULL;
+	for (i = 0; i < 100; i++) {
+		tether_loop_run_once(f.loop, 10);
+		tether_rpc_server_get_stats(f.srv, &st);
+		if (st.conns == 0)
+			break;
+	}
+	assert_int_equal(st.conns, 0);
+	assert_int_equal(st.calls_pending, 1);
+	/* The reply is made, goes nowhere (the reply cache keeps it), and
+	 * the call is released. */
+	atomic_store(&gate_open, 1);
+	for (i = 0; i < 500; i++) {
+		tether_loop_run_once(f.loop, 10);
+		tether_rpc_server_get_stats(f.srv, &st);
+		if (st.calls_pending == 0)
+			break;
+	}
+	assert_int_equal(st.calls_pending, 0);
+	assert_int_equal(st.drc.entries, 1);
+	assert_int_equal(st.drc.in_progress, 0);
+	fx_teardown(&f);
+}
+
+static void
 test_api_errors(void **state)
 {
 	struct tether_loop *loop;
@@ -415,6 +462,7 @@ main(void)
 		cmocka_unit_test(test_overload_system_err),
 		cmocka_unit_test(test_arena_noanswer_udp),
 		cmocka_unit_test(test_shutdown_joins),
+		cmocka_unit_test(test_conn_closed_while_running),
 		cmocka_unit_test(test_api_errors),
 	};
 
