@@ -205,13 +205,13 @@ test_expiry(void **state)
 	int i;
 
 	(void)state;
-	fx_setup(&f, SOCK_STREAM, 0, 100);
+	fx_setup(&f, SOCK_STREAM, 0, 1000);
 	c = mkclient(&f, 42);
 	whoami(c, 42);
 	whoami(c, 42);
 	assert_int_equal(flavors[1], TETHER_RPC_AUTH_SHORT);
 	/* Unused past its time: expired. */
-	for (i = 0; i < 25; i++) {
+	for (i = 0; i < 150; i++) {
 		usleep(10000);
 		tether_loop_run_once(f.loop, 0);
 	}

@@ -25,17 +25,24 @@
 
 static atomic_uint running, most, entered;
 static atomic_int gate_open;
+/* PP_SLEEP first waits (up to 10 s) for this many to be running, so
+ * that a loaded machine cannot make the overlap a matter of timing. */
+static atomic_uint meet;
 
 static void
 pp_sleep(struct tether_rpc_server_call *call, void *args, void *ud)
 {
 	uint32_t ms = *(uint32_t *)args, now, seen;
+	unsigned i;
 
 	(void)ud;
 	now = atomic_fetch_add(&running, 1) + 1;
 	seen = atomic_load(&most);
 	while (now > seen && !atomic_compare_exchange_weak(&most, &seen, now))
 		;
+	for (i = 0; i < 10000 && atomic_load(&running) < atomic_load(&meet);
+	     i++)
+		usleep(1000);
 	usleep(ms * 1000);
 	/* The most seen while this one ran (others overlap it). */
 	seen = atomic_load(&most);
@@ -127,6 +134,7 @@ fx_setup(struct fx *f, int socktype, unsigned threads, unsigned queue)
 	atomic_store(&most, 0);
 	atomic_store(&entered, 0);
 	atomic_store(&gate_open, 0);
+	atomic_store(&meet, 0);
 	assert_int_equal(tether_loop_new(&f->loop, NULL), 0);
 	assert_int_equal(tether_rpc_server_new(&f->srv, f->loop, NULL), 0);
 	assert_int_equal(tether_rpc_server_register(f->srv, &pp_table, NULL),
@@ -210,6 +218,7 @@ test_blocking_run_concurrently(void **state)
 
 	(void)state;
 	fx_setup(&f, SOCK_STREAM, 4, 64);
+	atomic_store(&meet, 4);
 	memset(&d, 0, sizeof(d));
 	for (i = 0; i < 4; i++) {
 		s[i].d = &d;
@@ -269,7 +278,7 @@ test_overload_system_err(void **state)
 				 f.c, PP_GATE, NULL, NULL, tether_xdr_codec_u32,
 				 &d.res[0], NULL, 10000, on_done, &s[0]),
 			 0);
-	for (i = 0; i < 500 && atomic_load(&entered) == 0; i++)
+	for (i = 0; i < 1000 && atomic_load(&entered) == 0; i++)
 		tether_loop_run_once(f.loop, 10);
 	assert_int_equal(atomic_load(&entered), 1);
 	/* The worker is busy: the next waits in the queue, the one after
@@ -365,7 +374,7 @@ test_shutdown_joins(void **state)
 				 0);
 	}
 	/* Two running, four queued: free the server now. */
-	for (i = 0; i < 500 && atomic_load(&running) < 2; i++)
+	for (i = 0; i < 2000 && atomic_load(&running) < 2; i++)
 		tether_loop_run_once(f.loop, 5);
 	assert_int_equal(atomic_load(&running), 2);
 	tether_rpc_server_free(f.srv);
@@ -396,7 +405,7 @@ test_conn_closed_while_running(void **state)
 				 f.c, PP_GATE, NULL, NULL, tether_xdr_codec_u32,
 				 &d.res[0], NULL, 10000, on_done, &s0),
 			 0);
-	for (i = 0; i < 500 && atomic_load(&entered) == 0; i++)
+	for (i = 0; i < 1000 && atomic_load(&entered) == 0; i++)
 		tether_loop_run_once(f.loop, 10);
 	assert_int_equal(atomic_load(&entered), 1);
 	/* The client goes away: the server closes the connection while
