@@ -243,6 +243,8 @@ call_complete(struct clnt_call *call, const struct tether_rpc_result *r)
 	struct tether_rpc_result res = *r;
 
 	call_unhash(call);
+	tether_free(call->short_args);
+	call->short_args = NULL;
 	if (call->prev != NULL)
 		call->prev->next = call->next;
 	else
@@ -252,7 +254,6 @@ call_complete(struct clnt_call *call, const struct tether_rpc_result *r)
 	c->ncalls--;
 	tether_loop_timer_free(call->timer);
 	tether_free(call->dgram);
-	tether_free(call->short_args);
 	call->done(c, &res, call->ud);
 	tether_free(call);
 }
@@ -778,7 +779,8 @@ tether_rpc_client_call_async(struct tether_rpc_client *c, uint32_t proc,
 	if (rc == 0 && tether_xdr_getpos(&x) != size)
 		rc = -TETHER_EPROTO;
 	if (rc == 0 && c->has_short) {
-		/* Kept to go again with AUTH_SYS if the handle is refused. */
+		/* Kept to go again with AUTH_SYS if the handle is refused
+		 * (never allocated when this function fails). */
 		call->short_alen = size - m.body_pos;
 		call->short_args = tether_malloc(call->short_alen + 1);
 		if (call->short_args == NULL)
@@ -857,7 +859,6 @@ tether_rpc_client_call_async(struct tether_rpc_client *c, uint32_t proc,
 fail:
 	tether_loop_timer_free(call->timer);
 	tether_free(call->dgram);
-	tether_free(call->short_args);
 	tether_free(call);
 	return rc;
 }
