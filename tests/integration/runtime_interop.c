@@ -1290,9 +1290,10 @@ main(int argc, char **argv)
 		rc = failures ? 1 : 0;
 	} else {
 		fprintf(stderr,
-			"usage: %s tirpc-client|tether-client|lossy|tirpc-serve|"
+			"usage: %s tirpc-client|tether-client|tirpc-serve|"
 			"tirpc-call TCP-PORT UDP-PORT\n",
 			argv[0]);
+		fprintf(stderr, "       %s lossy\n", argv[0]);
 		return 2;
 	}
 	fprintf(stderr, "%s: %d failed checks\n", argv[1], failures);
