@@ -319,8 +319,8 @@ dgram_send(struct tether_rpc_server *srv, struct rpc_listener *lsn,
 static int
 emit_reply(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	   struct rpc_listener *lsn, const struct tether_addr *peer,
-	   const struct svc_local *local, int stream,
-	   struct tether_rpc_msg *m, tether_xdr_fn *codec, const void *res,
+	   const struct svc_local *local, int stream, struct tether_rpc_msg *m,
+	   tether_xdr_fn *codec, const void *res,
 	   struct tether_rpc_drc_entry **drc)
 {
 	struct tether_xdr x;
@@ -389,8 +389,7 @@ out:
 static void
 emit_raw(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	 struct rpc_listener *lsn, const struct tether_addr *peer,
-	   const struct svc_local *local,
-	 const unsigned char *rec, size_t len)
+	 const struct svc_local *local, const unsigned char *rec, size_t len)
 {
 	unsigned char *room;
 
@@ -418,18 +417,19 @@ emit_raw(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 static int
 reply_msg(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	  struct rpc_listener *lsn, const struct tether_addr *peer,
-	   const struct svc_local *local, int stream,
-	  struct tether_rpc_msg *m, tether_xdr_fn *codec, const void *res,
+	  const struct svc_local *local, int stream, struct tether_rpc_msg *m,
+	  tether_xdr_fn *codec, const void *res,
 	  struct tether_rpc_drc_entry **drc)
 {
 	int rc, rc2;
 
-	rc = emit_reply(srv, conn, lsn, peer, local, stream, m, codec, res, drc);
+	rc = emit_reply(srv, conn, lsn, peer, local, stream, m, codec, res,
+			drc);
 	if (rc < 0) {
 		tether_rpc_msg_init_reply(m, m->xid);
 		m->u.reply.accept_stat = TETHER_RPC_SYSTEM_ERR;
-		rc2 = emit_reply(srv, conn, lsn, peer, local, stream, m, NULL, NULL,
-				 drc);
+		rc2 = emit_reply(srv, conn, lsn, peer, local, stream, m, NULL,
+				 NULL, drc);
 		if (rc2 < 0 && conn != NULL)
 			conn->dead = 1; /* out of memory: cannot answer */
 	}
@@ -746,8 +746,8 @@ tether_rpc_server_drop(struct tether_rpc_server_call *call)
 static void
 reply_reject(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	     struct rpc_listener *lsn, const struct tether_addr *peer,
-	   const struct svc_local *local,
-	     uint32_t xid, int auth, uint32_t auth_stat)
+	     const struct svc_local *local, uint32_t xid, int auth,
+	     uint32_t auth_stat)
 {
 	struct tether_rpc_msg m;
 
@@ -761,14 +761,15 @@ reply_reject(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 		m.u.reply.mismatch.low = TETHER_RPC_VERSION;
 		m.u.reply.mismatch.high = TETHER_RPC_VERSION;
 	}
-	reply_msg(srv, conn, lsn, peer, local, conn != NULL, &m, NULL, NULL, NULL);
+	reply_msg(srv, conn, lsn, peer, local, conn != NULL, &m, NULL, NULL,
+		  NULL);
 }
 
 static void
 reply_accept(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	     struct rpc_listener *lsn, const struct tether_addr *peer,
-	   const struct svc_local *local,
-	     uint32_t xid, enum tether_rpc_accept_stat stat,
+	     const struct svc_local *local, uint32_t xid,
+	     enum tether_rpc_accept_stat stat,
 	     const struct tether_rpc_mismatch *mm)
 {
 	struct tether_rpc_msg m;
@@ -777,7 +778,8 @@ reply_accept(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	m.u.reply.accept_stat = stat;
 	if (mm != NULL)
 		m.u.reply.mismatch = *mm;
-	reply_msg(srv, conn, lsn, peer, local, conn != NULL, &m, NULL, NULL, NULL);
+	reply_msg(srv, conn, lsn, peer, local, conn != NULL, &m, NULL, NULL,
+		  NULL);
 }
 
 /*
@@ -834,8 +836,8 @@ static const struct tether_rpc_server_proc null_proc = { 0, NULL, 0, NULL,
 static void
 handle_record(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	      struct rpc_listener *lsn, const struct tether_addr *peer,
-	   const struct svc_local *local,
-	      const unsigned char *rec, size_t len)
+	      const struct svc_local *local, const unsigned char *rec,
+	      size_t len)
 {
 	struct tether_rpc_msg m;
 	struct tether_rpc_authsys sys;
@@ -916,8 +918,8 @@ handle_record(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	}
 	call = call_get(srv);
 	if (call == NULL) {
-		reply_accept(srv, conn, lsn, peer, local, m.xid, TETHER_RPC_SYSTEM_ERR,
-			     NULL);
+		reply_accept(srv, conn, lsn, peer, local, m.xid,
+			     TETHER_RPC_SYSTEM_ERR, NULL);
 		if (drc != NULL)
 			tether_rpc_drc_abort(srv->drc, drc);
 		return;

@@ -29,7 +29,7 @@ struct ashort_ent {
 	uint32_t hash;
 	int used;
 	uint64_t tag;
-	uint64_t last_used; /* loop time, ms */
+	uint64_t last_used;		    /* loop time, ms */
 	struct tether_rpc_opaque_auth cred; /* the AUTH_SYS credential */
 };
 

@@ -53,8 +53,8 @@ struct tether__rpc_svc_conn {
 
 /* Where a call is as far as the worker pool goes. */
 enum svc_work_state {
-	SVC_WORK_NONE = 0,   /* runs on the loop's thread */
-	SVC_WORK_QUEUED = 1, /* waits for a worker */
+	SVC_WORK_NONE = 0,    /* runs on the loop's thread */
+	SVC_WORK_QUEUED = 1,  /* waits for a worker */
 	SVC_WORK_RUNNING = 2, /* a worker runs its procedure */
 	SVC_WORK_DONE = 3     /* reply encoded, waits for the loop */
 };

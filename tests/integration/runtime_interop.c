@@ -744,8 +744,7 @@ relay_child(int sport, int wfd)
 
 /* Fork fn(arg, pipe) and read an int it writes first; -1 on failure. */
 static pid_t
-start_child(void (*fn)(int, int), int arg, int *rfd, void *first,
-	    size_t flen)
+start_child(void (*fn)(int, int), int arg, int *rfd, void *first, size_t flen)
 {
 	int pfd[2];
 	pid_t pid;
@@ -866,8 +865,8 @@ run_lossy(void)
 	CHECK(dropped[1] >= LOSSY_CALLS / 2);
 	CHECK(rep.drc_replayed >= LOSSY_CALLS / 2);
 	for (i = 0; i < ADD_SLOTS; i++) {
-		uint32_t want = (i < LOSSY_CALLS) ||
-					(i >= 100 && i < 100 + LOSSY_CALLS)
+		uint32_t want =
+			(i < LOSSY_CALLS) || (i >= 100 && i < 100 + LOSSY_CALLS)
 				? 1
 				: 0;
 

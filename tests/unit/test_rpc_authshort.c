@@ -66,9 +66,8 @@ static const struct tether_rpc_server_proc as_procs[] = {
 	{ AS_WHOAMI, NULL, 0, who_codec, as_whoami },
 };
 
-static const struct tether_rpc_server_table as_table = {
-	AS_PROG, 1, as_procs, 1, 0
-};
+static const struct tether_rpc_server_table as_table = { AS_PROG, 1, as_procs,
+							 1, 0 };
 
 struct fx {
 	struct tether_loop *loop;
@@ -92,9 +91,8 @@ fx_setup(struct fx *f, int socktype, unsigned max, unsigned ttl_ms)
 	tether_rpc_server_auth_short_limits(f->srv, max, ttl_ms);
 	assert_int_equal(tether_rpc_server_auth_short(f->srv, 1), 0);
 	assert_int_equal(tether_addr_parse(&a, "127.0.0.1:0", -1), 0);
-	assert_int_equal(tether_rpc_server_listen(f->srv, socktype, &a,
-						  &f->bound),
-			 0);
+	assert_int_equal(
+		tether_rpc_server_listen(f->srv, socktype, &a, &f->bound), 0);
 }
 
 static void
@@ -264,8 +262,8 @@ test_lru_bound(void **state)
 static void
 test_bad_handles(void **state)
 {
-	static const unsigned char junk[12] = { 0, 0, 0, 0, 1, 2, 3, 4,
-						5, 6, 7, 8 };
+	static const unsigned char junk[12] = { 0, 0, 0, 0, 1, 2,
+						3, 4, 5, 6, 7, 8 };
 	struct tether_rpc_opaque_auth a;
 	struct tether_rpc_result r;
 	struct tether_rpc_client *c;
@@ -282,16 +280,15 @@ test_bad_handles(void **state)
 						       NULL),
 				 0);
 		for (len = 0; len <= 12; len += 4) {
-			assert_int_equal(tether_rpc_auth_set(
-						 &a, TETHER_RPC_AUTH_SHORT,
-						 junk, len),
-					 0);
-			assert_int_equal(tether_rpc_client_set_auth(c, &a), 0);
 			assert_int_equal(
-				tether_rpc_client_call(c, AS_WHOAMI, NULL, NULL,
-						       NULL, NULL, NULL, 5000,
-						       &r),
-				TETHER_RPC_ST_AUTH_ERROR);
+				tether_rpc_auth_set(&a, TETHER_RPC_AUTH_SHORT,
+						    junk, len),
+				0);
+			assert_int_equal(tether_rpc_client_set_auth(c, &a), 0);
+			assert_int_equal(tether_rpc_client_call(
+						 c, AS_WHOAMI, NULL, NULL, NULL,
+						 NULL, NULL, 5000, &r),
+					 TETHER_RPC_ST_AUTH_ERROR);
 			assert_int_equal(r.auth_stat,
 					 TETHER_RPC_AUTH_REJECTEDCRED);
 		}

@@ -140,25 +140,24 @@ fx_setup(struct fx *f, int socktype, unsigned threads, unsigned queue)
 	assert_int_equal(tether_rpc_server_register(f->srv, &pp_table, NULL),
 			 0);
 	if (threads > 0)
-		assert_int_equal(tether_rpc_server_pool_start(f->srv, threads,
-							      queue),
-				 0);
-	assert_int_equal(tether_rpc_server_set_blocking(f->srv, PP_PROG, 1,
-							PP_SLEEP, 1),
-			 0);
-	assert_int_equal(tether_rpc_server_set_blocking(f->srv, PP_PROG, 1,
-							PP_GATE, 1),
-			 0);
+		assert_int_equal(
+			tether_rpc_server_pool_start(f->srv, threads, queue),
+			0);
+	assert_int_equal(
+		tether_rpc_server_set_blocking(f->srv, PP_PROG, 1, PP_SLEEP, 1),
+		0);
+	assert_int_equal(
+		tether_rpc_server_set_blocking(f->srv, PP_PROG, 1, PP_GATE, 1),
+		0);
 	assert_int_equal(tether_rpc_server_set_blocking(f->srv, PP_PROG, 1,
 							PP_NOANSWER, 1),
 			 0);
-	assert_int_equal(tether_rpc_server_set_blocking(f->srv, PP_PROG, 1,
-							PP_GREET, 1),
-			 0);
+	assert_int_equal(
+		tether_rpc_server_set_blocking(f->srv, PP_PROG, 1, PP_GREET, 1),
+		0);
 	assert_int_equal(tether_addr_parse(&a, "127.0.0.1:0", -1), 0);
-	assert_int_equal(tether_rpc_server_listen(f->srv, socktype, &a,
-						  &f->bound),
-			 0);
+	assert_int_equal(
+		tether_rpc_server_listen(f->srv, socktype, &a, &f->bound), 0);
 	assert_int_equal(tether_rpc_client_new(&f->c, f->loop, &f->bound,
 					       socktype, PP_PROG, 1, NULL),
 			 0);
@@ -328,10 +327,9 @@ test_arena_noanswer_udp(void **state)
 	for (socktype = SOCK_STREAM; socktype <= SOCK_DGRAM; socktype++) {
 		/* No pool started: the first blocking call starts one. */
 		fx_setup(&f, socktype, 0, 0);
-		assert_int_equal(tether_rpc_client_call(f.c, PP_GREET,
-							pp_string, &who,
-							pp_string, &out, arena,
-							5000, &r),
+		assert_int_equal(tether_rpc_client_call(
+					 f.c, PP_GREET, pp_string, &who,
+					 pp_string, &out, arena, 5000, &r),
 				 TETHER_RPC_ST_OK);
 		assert_string_equal(out, "hello, worker");
 		assert_int_equal(tether_rpc_client_call(f.c, PP_NOANSWER, NULL,
@@ -342,8 +340,9 @@ test_arena_noanswer_udp(void **state)
 			struct tether_rpc_server_stats st;
 
 			tether_rpc_server_get_stats(f.srv, &st);
-			assert_int_equal(st.pool_threads,
-					 TETHER_RPC_SERVER_POOL_DEFAULT_THREADS);
+			assert_int_equal(
+				st.pool_threads,
+				TETHER_RPC_SERVER_POOL_DEFAULT_THREADS);
 			assert_int_equal(st.calls_pending, 0);
 		}
 		fx_teardown(&f);
@@ -444,21 +443,21 @@ test_api_errors(void **state)
 	(void)state;
 	assert_int_equal(tether_loop_new(&loop, NULL), 0);
 	assert_int_equal(tether_rpc_server_new(&srv, loop, NULL), 0);
-	assert_tether_err(tether_rpc_server_set_blocking(srv, PP_PROG, 1,
-							 PP_SLEEP, 1),
-			  TETHER_ENOENT);
+	assert_tether_err(
+		tether_rpc_server_set_blocking(srv, PP_PROG, 1, PP_SLEEP, 1),
+		TETHER_ENOENT);
 	assert_tether_err(tether_rpc_server_pool_start(srv, 1000, 0),
 			  TETHER_EINVAL);
 	assert_int_equal(tether_rpc_server_pool_start(srv, 1, 1), 0);
 	assert_tether_err(tether_rpc_server_pool_start(srv, 1, 1),
 			  TETHER_EBUSY);
 	assert_int_equal(tether_rpc_server_register(srv, &pp_table, NULL), 0);
-	assert_int_equal(tether_rpc_server_set_blocking(srv, PP_PROG, 1,
-							PP_SLEEP, 1),
-			 0);
-	assert_int_equal(tether_rpc_server_set_blocking(srv, PP_PROG, 1,
-							PP_SLEEP, 0),
-			 0);
+	assert_int_equal(
+		tether_rpc_server_set_blocking(srv, PP_PROG, 1, PP_SLEEP, 1),
+		0);
+	assert_int_equal(
+		tether_rpc_server_set_blocking(srv, PP_PROG, 1, PP_SLEEP, 0),
+		0);
 	tether_rpc_server_free(srv);
 	tether_loop_free(loop);
 }

@@ -65,13 +65,12 @@ fx_setup(struct fx *f, const char *wild)
 	assert_int_equal(tether_rpc_server_new(&f->srv, f->loop, NULL), 0);
 	assert_int_equal(tether_rpc_server_register(f->srv, &us_table, NULL),
 			 0);
-	assert_int_equal(tether_rpc_server_set_blocking(f->srv, US_PROG, 1,
-							US_LATER, 1),
-			 0);
+	assert_int_equal(
+		tether_rpc_server_set_blocking(f->srv, US_PROG, 1, US_LATER, 1),
+		0);
 	assert_int_equal(tether_addr_parse(&a, wild, -1), 0);
-	assert_int_equal(tether_rpc_server_listen(f->srv, SOCK_DGRAM, &a,
-						  &bound),
-			 0);
+	assert_int_equal(
+		tether_rpc_server_listen(f->srv, SOCK_DGRAM, &a, &bound), 0);
 	f->port = tether_addr_port(&bound);
 }
 
@@ -89,8 +88,8 @@ fx_teardown(struct fx *f)
  * twice is set (the second answer is the reply cache's).
  */
 static void
-roundtrip(struct fx *f, int family, const char *dst, uint32_t proc,
-	  uint32_t v, uint32_t delta, int twice)
+roundtrip(struct fx *f, int family, const char *dst, uint32_t proc, uint32_t v,
+	  uint32_t delta, int twice)
 {
 	unsigned char buf[512], want[16], got[16];
 	struct sockaddr_storage to, from;
@@ -129,8 +128,7 @@ roundtrip(struct fx *f, int family, const char *dst, uint32_t proc,
 	assert_int_equal(tether_xdr_u32(&x, &v), 0);
 	len = tether_xdr_getpos(&x);
 	for (k = 0; k < (twice ? 2 : 1); k++) {
-		assert_int_equal(sendto(fd, buf, len, 0,
-					(struct sockaddr *)&to,
+		assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&to,
 					family == AF_INET
 						? sizeof(struct sockaddr_in)
 						: sizeof(struct sockaddr_in6)),
