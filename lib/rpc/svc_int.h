@@ -59,6 +59,9 @@ enum svc_work_state {
 	SVC_WORK_DONE = 3     /* reply encoded, waits for the loop */
 };
 
+/* "NONE", "QUEUED", "RUNNING", "DONE"; "UNKNOWN" otherwise. */
+const char *tether__rpc_svc_work_name(enum svc_work_state s);
+
 struct tether_rpc_server_call {
 	struct tether_rpc_server *srv;
 	struct tether_rpc_server_call *prev, *next;   /* srv->pending */

@@ -40,6 +40,17 @@ struct tether__rpc_pool {
 	int efd; /* readable when dhead is not empty */
 };
 
+const char *
+tether__rpc_svc_work_name(enum svc_work_state s)
+{
+	static const char *const names[] = { "NONE", "QUEUED", "RUNNING",
+					     "DONE" };
+
+	if ((unsigned)s >= sizeof(names) / sizeof(names[0]))
+		return "UNKNOWN";
+	return names[s];
+}
+
 /* Encode SYSTEM_ERR for a procedure that returned without answering. */
 static void
 pool_unanswered(struct tether_rpc_server_call *call)

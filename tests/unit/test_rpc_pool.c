@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "tether/rpc.h"
+#include "rpc/svc_int.h"
 
 #define PP_PROG	    0x20000301u
 #define PP_SLEEP    1u /* unsigned ms -> most workers seen at once */
@@ -460,6 +461,10 @@ test_api_errors(void **state)
 		0);
 	tether_rpc_server_free(srv);
 	tether_loop_free(loop);
+	assert_string_equal(tether__rpc_svc_work_name(SVC_WORK_RUNNING),
+			    "RUNNING");
+	assert_string_equal(tether__rpc_svc_work_name((enum svc_work_state)9),
+			    "UNKNOWN");
 }
 
 int
