@@ -1,0 +1,273 @@
+/*
+ * demo_client.c - the client of scripts/demo: sessions of DEMO_PROG
+ * calls (demo.x, stubs by tether-rpcgen) through a load balancer. A
+ * session comes from its own source address; it asks the portmapper
+ * at LB:111 where the service is (rpcbind v4 GETADDR over TCP, portmap
+ * v2 GETPORT when there is no v4), then makes its calls to LB on the
+ * port the answer names, each call on a new TCP connection, and
+ * reports which backend answered each one.
+ *
+ * usage: demo-client [-s SESSIONS] [-c CALLS] [-f FIRST] LB
+ *   LB           the load balancer's address (IPv4)
+ *   -s SESSIONS  how many sessions (default 6)
+ *   -c CALLS     calls per session (default 4)
+ *   -f FIRST     the first session's source address (default
+ *                127.1.0.1); session i comes from FIRST + i - 1
+ * Exit status 0 when every session had every call answered, all by one
+ * backend; 1 otherwise; 2 for a usage error.
+ */
+#include "demo.h"
+#include "tether/rpcb.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define CALL_TIMEOUT_MS 3000u
+#define MAX_SESSIONS	250
+#define MAX_CALLS	50
+
+/* What one session found out. */
+struct session {
+	struct tether_addr source;
+	char src[TETHER_ADDR_STRLEN];
+	char backend[DEMO_MAXNAME + 1]; /* the first answer's backend */
+	int answered;			/* calls answered */
+	int same;			/* answered by backend */
+};
+
+static struct tether_rpc_client_config
+config_from(const struct tether_addr *source)
+{
+	struct tether_rpc_client_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.timeout_ms = CALL_TIMEOUT_MS;
+	tether_addr_copy(&cfg.source, source);
+	return cfg;
+}
+
+/*
+ * Where the service is, asked of the portmapper at pm from the
+ * session's source: *uaddr gets the universal address the answer
+ * carried (a v2 answer has only a port: then pm's host with it) and
+ * *out that address. Returns 0 or a negative code; *why says which
+ * step failed.
+ */
+static int
+lookup(const struct tether_addr *pm, const struct tether_addr *source,
+       char *uaddr, size_t n, struct tether_addr *out, const char **why)
+{
+	struct tether_rpc_client_config cfg = config_from(source);
+	struct tether_rpc_client *c;
+	struct tether_arena *arena;
+	struct tether_rpc_result r;
+	struct tether_rpcb args;
+	char empty[1] = "", netid[4] = "tcp", *got = NULL;
+	uint32_t port = 0;
+	struct tether_pmap_mapping v2 = { DEMO_PROG, DEMO_VERS,
+					  TETHER_PMAP_IPPROTO_TCP, 0 };
+	int rc;
+
+	*why = "GETADDR";
+	arena = tether_arena_new(0, 64 * 1024);
+	if (arena == NULL)
+		return -TETHER_ENOMEM;
+	rc = tether_rpc_client_new(&c, NULL, pm, SOCK_STREAM, TETHER_RPCB_PROG,
+				   TETHER_RPCB_VERS4, &cfg);
+	if (rc < 0)
+		goto out;
+	memset(&args, 0, sizeof(args));
+	args.prog = DEMO_PROG;
+	args.vers = DEMO_VERS;
+	args.netid = netid;
+	args.addr = empty;
+	args.owner = empty;
+	tether_rpc_client_call(c, TETHER_RPCB_GETADDR, tether_rpcb_codec_rpcb,
+			       &args, tether_rpcb_codec_string, &got, arena, 0,
+			       &r);
+	tether_rpc_client_free(c);
+	if (r.status == TETHER_RPC_ST_OK) {
+		if (got == NULL || got[0] == 0) {
+			rc = -TETHER_ENOENT;
+			goto out;
+		}
+		snprintf(uaddr, n, "%s", got);
+		rc = tether_addr_from_uaddr_str(out, TETHER_NETID_TCP, got);
+		goto out;
+	}
+	if (r.status != TETHER_RPC_ST_PROG_MISMATCH) {
+		rc = r.err < 0 ? r.err : -TETHER_EPROTO;
+		goto out;
+	}
+	/* An old portmapper: portmap v2 GETPORT (prog, vers, prot, 0). */
+	*why = "GETPORT";
+	rc = tether_rpc_client_new(&c, NULL, pm, SOCK_STREAM, TETHER_PMAP_PROG,
+				   TETHER_PMAP_VERS, &cfg);
+	if (rc < 0)
+		goto out;
+	tether_rpc_client_call(c, TETHER_PMAP_GETPORT,
+			       tether_pmap_codec_mapping, &v2,
+			       tether_xdr_codec_u32, &port, NULL, 0, &r);
+	tether_rpc_client_free(c);
+	if (r.status != TETHER_RPC_ST_OK) {
+		rc = r.err < 0 ? r.err : -TETHER_EPROTO;
+		goto out;
+	}
+	if (port == 0 || port > 65535) {
+		rc = -TETHER_ENOENT;
+		goto out;
+	}
+	tether_addr_copy(out, pm);
+	tether_addr_set_port(out, (int)port);
+	snprintf(uaddr, n, "port %" PRIu32, port);
+out:
+	tether_arena_free(arena);
+	return rc;
+}
+
+/* One call on a connection of its own; prints who answered, or the
+ * status of a call that failed. */
+static void
+one_call(struct session *s, const struct tether_addr *svc, unsigned seq,
+	 struct tether_arena *arena)
+{
+	struct tether_rpc_client_config cfg = config_from(&s->source);
+	struct tether_rpc_client *c;
+	enum tether_rpc_status st;
+	struct demo_args args;
+	struct demo_reply res;
+	int rc;
+
+	rc = tether_rpc_client_new(&c, NULL, svc, SOCK_STREAM, DEMO_PROG,
+				   DEMO_VERS, &cfg);
+	if (rc < 0) {
+		printf(" [%s]", tether_strerror(rc));
+		return;
+	}
+	args.client = s->src;
+	args.seq = seq;
+	memset(&res, 0, sizeof(res));
+	st = demo_hello_1(c, args, &res, arena);
+	tether_rpc_client_free(c);
+	if (st != TETHER_RPC_ST_OK || res.backend == NULL) {
+		printf(" [%s]", tether_rpc_status_name(st));
+		return;
+	}
+	printf(" %s", res.backend);
+	if (s->answered++ == 0)
+		snprintf(s->backend, sizeof(s->backend), "%s", res.backend);
+	if (strcmp(s->backend, res.backend) == 0)
+		s->same++;
+}
+
+static int
+usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [-s SESSIONS] [-c CALLS] [-f FIRST] LB\n", prog);
+	return 2;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct tether_addr lb, pm, svc, where;
+	struct tether_arena *arena;
+	struct session s;
+	struct sockaddr_in *sin;
+	char lbtext[TETHER_ADDR_STRLEN], uaddr[TETHER_UADDR_STRLEN];
+	char svctext[TETHER_ADDR_STRLEN];
+	const char *first = "127.1.0.1", *why;
+	int nsess = 6, ncalls = 4, ch, i, rc, good = 0, noted = 0;
+	unsigned seq;
+	uint32_t base;
+
+	while ((ch = getopt(argc, argv, "hs:c:f:")) != -1) {
+		switch (ch) {
+		case 's':
+			nsess = atoi(optarg);
+			break;
+		case 'c':
+			ncalls = atoi(optarg);
+			break;
+		case 'f':
+			first = optarg;
+			break;
+		default:
+			return usage(argv[0]);
+		}
+	}
+	if (argc - optind != 1 || nsess < 1 || nsess > MAX_SESSIONS ||
+	    ncalls < 1 || ncalls > MAX_CALLS ||
+	    tether_addr_parse(&lb, argv[optind], TETHER_RPCB_PORT) != 0 ||
+	    lb.ss.ss_family != AF_INET ||
+	    tether_addr_parse(&s.source, first, 0) != 0 ||
+	    s.source.ss.ss_family != AF_INET)
+		return usage(argv[0]);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	arena = tether_arena_new(0, 0);
+	if (arena == NULL)
+		return 1;
+	tether_addr_copy(&pm, &lb);
+	tether_addr_set_port(&pm, TETHER_RPCB_PORT);
+	tether_addr_format(&pm, lbtext, sizeof(lbtext), 0);
+	sin = (struct sockaddr_in *)&s.source.ss;
+	base = ntohl(sin->sin_addr.s_addr);
+
+	for (i = 0; i < nsess; i++) {
+		sin->sin_addr.s_addr = htonl(base + (uint32_t)i);
+		tether_addr_format(&s.source, s.src, sizeof(s.src),
+				   TETHER_ADDR_FMT_NOPORT);
+		s.backend[0] = 0;
+		s.answered = s.same = 0;
+		rc = lookup(&pm, &s.source, uaddr, sizeof(uaddr), &where, &why);
+		if (rc < 0) {
+			printf("session %d from %s: %s at %s failed: %s\n",
+			       i + 1, s.src, why, lbtext, tether_strerror(rc));
+			printf("session %d from %s: FAILED (no lookup)\n",
+			       i + 1, s.src);
+			continue;
+		}
+		if (!noted && tether_addr_compare(&where, &pm) != 0) {
+			printf("(the portmapper's answer names the backend's "
+			       "own address: tether-lb's portmap helper, "
+			       "which will rewrite it to the load "
+			       "balancer's, is not there yet, so this client "
+			       "keeps the port and puts the load balancer's "
+			       "address in place of the host)\n");
+			noted = 1;
+		}
+		/* The service is where the answer says, on the load
+		 * balancer's address. */
+		tether_addr_copy(&svc, &lb);
+		tether_addr_set_port(&svc, tether_addr_port(&where));
+		tether_addr_format(&svc, svctext, sizeof(svctext), 0);
+		printf("session %d from %s: %s at %s -> %s, calling %s:", i + 1,
+		       s.src, why, lbtext, uaddr, svctext);
+		for (seq = 1; seq <= (unsigned)ncalls; seq++) {
+			one_call(&s, &svc, seq, arena);
+			tether_arena_reset(arena);
+		}
+		printf("\n");
+		if (s.answered == ncalls && s.same == ncalls) {
+			printf("session %d from %s: served by %s (all %d "
+			       "calls, each on its own connection)\n",
+			       i + 1, s.src, s.backend, ncalls);
+			good++;
+		} else {
+			printf("session %d from %s: BROKEN: %d of %d calls "
+			       "answered, %d by %s\n",
+			       i + 1, s.src, s.answered, ncalls, s.same,
+			       s.answered ? s.backend : "any backend");
+		}
+	}
+	printf("%d of %d sessions stayed whole on one backend\n", good, nsess);
+	tether_arena_free(arena);
+	return good == nsess ? 0 : 1;
+}
