@@ -236,11 +236,11 @@ main(int argc, char **argv)
 		}
 		if (!noted && tether_addr_compare(&where, &pm) != 0) {
 			printf("(the portmapper's answer names the backend's "
-			       "own address: tether-lb's portmap helper, "
-			       "which will rewrite it to the load "
-			       "balancer's, is not there yet, so this client "
-			       "keeps the port and puts the load balancer's "
-			       "address in place of the host)\n");
+			       "own address: tether-lb's portmap helper,\n"
+			       " which will rewrite it to the load "
+			       "balancer's, is not there yet, so this\n"
+			       " client keeps the port and puts the load "
+			       "balancer's address in place of the host)\n");
 			noted = 1;
 		}
 		/* The service is where the answer says, on the load
