@@ -20,6 +20,7 @@
 #include "tether/rpcb.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -166,6 +167,20 @@ one_call(struct session *s, const struct tether_addr *svc, unsigned seq,
 		s->same++;
 }
 
+/* A count from the command line in 1..max, or -1. */
+static int
+count_arg(const char *s, int max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != 0 || v < 1 || v > max)
+		return -1;
+	return (int)v;
+}
+
 static int
 usage(const char *prog)
 {
@@ -191,10 +206,10 @@ main(int argc, char **argv)
 	while ((ch = getopt(argc, argv, "hs:c:f:")) != -1) {
 		switch (ch) {
 		case 's':
-			nsess = atoi(optarg);
+			nsess = count_arg(optarg, MAX_SESSIONS);
 			break;
 		case 'c':
-			ncalls = atoi(optarg);
+			ncalls = count_arg(optarg, MAX_CALLS);
 			break;
 		case 'f':
 			first = optarg;
