@@ -58,16 +58,16 @@ config_from(const struct tether_addr *source)
  * session's source: *uaddr gets the universal address the answer
  * carried (a v2 answer has only a port: then pm's host with it) and
  * *out that address. Returns 0 or a negative code; *why says which
- * step failed.
+ * step failed and *r how its call went.
  */
 static int
 lookup(const struct tether_addr *pm, const struct tether_addr *source,
-       char *uaddr, size_t n, struct tether_addr *out, const char **why)
+       char *uaddr, size_t n, struct tether_addr *out, const char **why,
+       struct tether_rpc_result *r)
 {
 	struct tether_rpc_client_config cfg = config_from(source);
 	struct tether_rpc_client *c;
 	struct tether_arena *arena;
-	struct tether_rpc_result r;
 	struct tether_rpcb args;
 	char empty[1] = "", netid[4] = "tcp", *got = NULL;
 	uint32_t port = 0;
@@ -75,6 +75,7 @@ lookup(const struct tether_addr *pm, const struct tether_addr *source,
 					  TETHER_PMAP_IPPROTO_TCP, 0 };
 	int rc;
 
+	memset(r, 0, sizeof(*r));
 	*why = "GETADDR";
 	arena = tether_arena_new(0, 64 * 1024);
 	if (arena == NULL)
@@ -91,9 +92,9 @@ lookup(const struct tether_addr *pm, const struct tether_addr *source,
 	args.owner = empty;
 	tether_rpc_client_call(c, TETHER_RPCB_GETADDR, tether_rpcb_codec_rpcb,
 			       &args, tether_rpcb_codec_string, &got, arena, 0,
-			       &r);
+			       r);
 	tether_rpc_client_free(c);
-	if (r.status == TETHER_RPC_ST_OK) {
+	if (r->status == TETHER_RPC_ST_OK) {
 		if (got == NULL || got[0] == 0) {
 			rc = -TETHER_ENOENT;
 			goto out;
@@ -102,8 +103,8 @@ lookup(const struct tether_addr *pm, const struct tether_addr *source,
 		rc = tether_addr_from_uaddr_str(out, TETHER_NETID_TCP, got);
 		goto out;
 	}
-	if (r.status != TETHER_RPC_ST_PROG_MISMATCH) {
-		rc = r.err < 0 ? r.err : -TETHER_EPROTO;
+	if (r->status != TETHER_RPC_ST_PROG_MISMATCH) {
+		rc = -TETHER_EPROTO;
 		goto out;
 	}
 	/* An old portmapper: portmap v2 GETPORT (prog, vers, prot, 0). */
@@ -114,10 +115,10 @@ lookup(const struct tether_addr *pm, const struct tether_addr *source,
 		goto out;
 	tether_rpc_client_call(c, TETHER_PMAP_GETPORT,
 			       tether_pmap_codec_mapping, &v2,
-			       tether_xdr_codec_u32, &port, NULL, 0, &r);
+			       tether_xdr_codec_u32, &port, NULL, 0, r);
 	tether_rpc_client_free(c);
-	if (r.status != TETHER_RPC_ST_OK) {
-		rc = r.err < 0 ? r.err : -TETHER_EPROTO;
+	if (r->status != TETHER_RPC_ST_OK) {
+		rc = -TETHER_EPROTO;
 		goto out;
 	}
 	if (port == 0 || port > 65535) {
@@ -192,12 +193,13 @@ usage(const char *prog)
 int
 main(int argc, char **argv)
 {
-	struct tether_addr lb, pm, svc, where;
+	struct tether_addr lb, pm, svc, where, host;
+	struct tether_rpc_result r;
 	struct tether_arena *arena;
 	struct session s;
 	struct sockaddr_in *sin;
 	char lbtext[TETHER_ADDR_STRLEN], uaddr[TETHER_UADDR_STRLEN];
-	char svctext[TETHER_ADDR_STRLEN];
+	char svctext[TETHER_ADDR_STRLEN], err[96];
 	const char *first = "127.1.0.1", *why;
 	int nsess = 6, ncalls = 4, ch, i, rc, good = 0, noted = 0;
 	unsigned seq;
@@ -241,15 +243,24 @@ main(int argc, char **argv)
 				   TETHER_ADDR_FMT_NOPORT);
 		s.backend[0] = 0;
 		s.answered = s.same = 0;
-		rc = lookup(&pm, &s.source, uaddr, sizeof(uaddr), &where, &why);
+		rc = lookup(&pm, &s.source, uaddr, sizeof(uaddr), &where, &why,
+			    &r);
 		if (rc < 0) {
+			if (r.status != TETHER_RPC_ST_OK)
+				tether_rpc_result_format(&r, err, sizeof(err));
+			else
+				snprintf(err, sizeof(err), "%s",
+					 tether_strerror(rc));
 			printf("session %d from %s: %s at %s failed: %s\n",
-			       i + 1, s.src, why, lbtext, tether_strerror(rc));
+			       i + 1, s.src, why, lbtext, err);
 			printf("session %d from %s: FAILED (no lookup)\n",
 			       i + 1, s.src);
 			continue;
 		}
-		if (!noted && tether_addr_compare(&where, &pm) != 0) {
+		/* (compared on the host part alone) */
+		tether_addr_copy(&host, &where);
+		tether_addr_set_port(&host, TETHER_RPCB_PORT);
+		if (!noted && tether_addr_compare(&host, &pm) != 0) {
 			printf("(the portmapper's answer names the backend's "
 			       "own address: tether-lb's portmap helper,\n"
 			       " which will rewrite it to the load "
