@@ -2,10 +2,11 @@
  * demo_client.c - the client of scripts/demo: sessions of DEMO_PROG
  * calls (demo.x, stubs by tether-rpcgen) through a load balancer. A
  * session comes from its own source address; it asks the portmapper
- * at LB:111 where the service is (rpcbind v4 GETADDR over TCP, portmap
- * v2 GETPORT when there is no v4), then makes its calls to LB on the
- * port the answer names, each call on a new TCP connection, and
- * reports which backend answered each one.
+ * at LB:111 where the service is (tether_rpcb_getaddr from that
+ * address: rpcbind v4 GETADDR over TCP, portmap v2 GETPORT when there
+ * is no v4), then makes its calls to LB on the port the answer names,
+ * each call on a new TCP connection, and reports which backend
+ * answered each one.
  *
  * usage: demo-client [-s SESSIONS] [-c CALLS] [-f FIRST] LB
  *   LB           the load balancer's address (IPv4)
@@ -17,7 +18,6 @@
  * backend; 1 otherwise; 2 for a usage error.
  */
 #include "demo.h"
-#include "tether/rpcb.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,82 +55,23 @@ config_from(const struct tether_addr *source)
 
 /*
  * Where the service is, asked of the portmapper at pm from the
- * session's source: *uaddr gets the universal address the answer
- * carried (a v2 answer has only a port: then pm's host with it) and
- * *out that address. Returns 0 or a negative code; *why says which
- * step failed and *r how its call went.
+ * session's source with the runtime's rpcbind client (rpcbind v4
+ * GETADDR over TCP; v3, then portmap v2 GETPORT for older
+ * portmappers, whose answer is pm's host with the port).
  */
 static int
 lookup(const struct tether_addr *pm, const struct tether_addr *source,
-       char *uaddr, size_t n, struct tether_addr *out, const char **why,
-       struct tether_rpc_result *r)
+       struct tether_addr *out)
 {
-	struct tether_rpc_client_config cfg = config_from(source);
-	struct tether_rpc_client *c;
-	struct tether_arena *arena;
-	struct tether_rpcb args;
-	char empty[1] = "", netid[4] = "tcp", *got = NULL;
-	uint32_t port = 0;
-	struct tether_pmap_mapping v2 = { DEMO_PROG, DEMO_VERS,
-					  TETHER_PMAP_IPPROTO_TCP, 0 };
-	int rc;
+	struct tether_rpcb_config cfg;
 
-	memset(r, 0, sizeof(*r));
-	*why = "GETADDR";
-	arena = tether_arena_new(0, 64 * 1024);
-	if (arena == NULL)
-		return -TETHER_ENOMEM;
-	rc = tether_rpc_client_new(&c, NULL, pm, SOCK_STREAM, TETHER_RPCB_PROG,
-				   TETHER_RPCB_VERS4, &cfg);
-	if (rc < 0)
-		goto out;
-	memset(&args, 0, sizeof(args));
-	args.prog = DEMO_PROG;
-	args.vers = DEMO_VERS;
-	args.netid = netid;
-	args.addr = empty;
-	args.owner = empty;
-	tether_rpc_client_call(c, TETHER_RPCB_GETADDR, tether_rpcb_codec_rpcb,
-			       &args, tether_rpcb_codec_string, &got, arena, 0,
-			       r);
-	tether_rpc_client_free(c);
-	if (r->status == TETHER_RPC_ST_OK) {
-		if (got == NULL || got[0] == 0) {
-			rc = -TETHER_ENOENT;
-			goto out;
-		}
-		snprintf(uaddr, n, "%s", got);
-		rc = tether_addr_from_uaddr_str(out, TETHER_NETID_TCP, got);
-		goto out;
-	}
-	if (r->status != TETHER_RPC_ST_PROG_MISMATCH) {
-		rc = -TETHER_EPROTO;
-		goto out;
-	}
-	/* An old portmapper: portmap v2 GETPORT (prog, vers, prot, 0). */
-	*why = "GETPORT";
-	rc = tether_rpc_client_new(&c, NULL, pm, SOCK_STREAM, TETHER_PMAP_PROG,
-				   TETHER_PMAP_VERS, &cfg);
-	if (rc < 0)
-		goto out;
-	tether_rpc_client_call(c, TETHER_PMAP_GETPORT,
-			       tether_pmap_codec_mapping, &v2,
-			       tether_xdr_codec_u32, &port, NULL, 0, r);
-	tether_rpc_client_free(c);
-	if (r->status != TETHER_RPC_ST_OK) {
-		rc = -TETHER_EPROTO;
-		goto out;
-	}
-	if (port == 0 || port > 65535) {
-		rc = -TETHER_ENOENT;
-		goto out;
-	}
-	tether_addr_copy(out, pm);
-	tether_addr_set_port(out, (int)port);
-	snprintf(uaddr, n, "port %" PRIu32, port);
-out:
-	tether_arena_free(arena);
-	return rc;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.remote = pm;
+	cfg.no_local = 1;
+	cfg.source = source;
+	cfg.timeout_ms = CALL_TIMEOUT_MS;
+	return tether_rpcb_getaddr(&cfg, DEMO_PROG, DEMO_VERS,
+				   TETHER_NETID_TCP, out);
 }
 
 /* One call on a connection of its own; prints who answered, or the
@@ -194,13 +135,12 @@ int
 main(int argc, char **argv)
 {
 	struct tether_addr lb, pm, svc, where, host;
-	struct tether_rpc_result r;
 	struct tether_arena *arena;
 	struct session s;
 	struct sockaddr_in *sin;
 	char lbtext[TETHER_ADDR_STRLEN], uaddr[TETHER_UADDR_STRLEN];
-	char svctext[TETHER_ADDR_STRLEN], err[96];
-	const char *first = "127.1.0.1", *why;
+	char svctext[TETHER_ADDR_STRLEN];
+	const char *first = "127.1.0.1";
 	int nsess = 6, ncalls = 4, ch, i, rc, good = 0, noted = 0;
 	unsigned seq;
 	uint32_t base;
@@ -243,16 +183,10 @@ main(int argc, char **argv)
 				   TETHER_ADDR_FMT_NOPORT);
 		s.backend[0] = 0;
 		s.answered = s.same = 0;
-		rc = lookup(&pm, &s.source, uaddr, sizeof(uaddr), &where, &why,
-			    &r);
+		rc = lookup(&pm, &s.source, &where);
 		if (rc < 0) {
-			if (r.status != TETHER_RPC_ST_OK)
-				tether_rpc_result_format(&r, err, sizeof(err));
-			else
-				snprintf(err, sizeof(err), "%s",
-					 tether_strerror(rc));
-			printf("session %d from %s: %s at %s failed: %s\n",
-			       i + 1, s.src, why, lbtext, err);
+			printf("session %d from %s: lookup at %s failed: %s\n",
+			       i + 1, s.src, lbtext, tether_strerror(rc));
 			printf("session %d from %s: FAILED (no lookup)\n",
 			       i + 1, s.src);
 			continue;
@@ -274,8 +208,11 @@ main(int argc, char **argv)
 		tether_addr_copy(&svc, &lb);
 		tether_addr_set_port(&svc, tether_addr_port(&where));
 		tether_addr_format(&svc, svctext, sizeof(svctext), 0);
-		printf("session %d from %s: %s at %s -> %s, calling %s:", i + 1,
-		       s.src, why, lbtext, uaddr, svctext);
+		if (tether_addr_to_uaddr(&where, TETHER_NETID_TCP, uaddr,
+					 sizeof(uaddr)) < 0)
+			snprintf(uaddr, sizeof(uaddr), "?");
+		printf("session %d from %s: GETADDR at %s -> %s, calling %s:",
+		       i + 1, s.src, lbtext, uaddr, svctext);
 		for (seq = 1; seq <= (unsigned)ncalls; seq++) {
 			one_call(&s, &svc, seq, arena);
 			tether_arena_reset(arena);

@@ -858,7 +858,8 @@ int tether_rpc_client_new(struct tether_rpc_client **out /* OUT */,
  * the portmapper on host (its port is ignored: 111 is asked; NULL means
  * 127.0.0.1) with tether_rpcb_getaddr (GETADDR v4, v3, then portmap v2
  * GETPORT; blocking, bounded by cfg's timeout or 3 s). netid picks the
- * transport (udp, udp6: datagrams; tcp, tcp6, local: stream).
+ * transport (udp, udp6: datagrams; tcp, tcp6, local: stream). With a
+ * cfg->source, the lookup is made from it too.
  * Returns 0 and *out, -TETHER_ENOENT (not registered), or the errors of
  * tether_rpcb_getaddr and tether_rpc_client_new.
  */
@@ -964,6 +965,10 @@ struct tether_rpcb_config {
 	const struct tether_addr *remote; /* [127.0.0.1:111] v4/v3 GETADDR,
 					   * v2 for everything */
 	unsigned timeout_ms;	/* [3000] per call */
+	/* [NULL: the kernel picks] the local address calls to the remote
+	 * are made from (struct tether_rpc_client_config's source); not
+	 * used on the local socket. */
+	const struct tether_addr *source;
 };
 
 /*

@@ -873,6 +873,8 @@ tether_rpc_client_new_lookup(struct tether_rpc_client **out /* OUT */,
 	}
 	if (cfg != NULL && cfg->timeout_ms != 0)
 		rc_cfg.timeout_ms = cfg->timeout_ms;
+	if (cfg != NULL && cfg->source.len != 0)
+		rc_cfg.source = &cfg->source;
 	rc = tether_rpcb_getaddr(&rc_cfg, prog, vers, netid, &a);
 	if (rc < 0)
 		return rc;
