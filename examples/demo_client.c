@@ -196,11 +196,12 @@ main(int argc, char **argv)
 		tether_addr_set_port(&host, TETHER_RPCB_PORT);
 		if (!noted && tether_addr_compare(&host, &pm) != 0) {
 			printf("(the portmapper's answer names the backend's "
-			       "own address: tether-lb's portmap helper,\n"
-			       " which will rewrite it to the load "
-			       "balancer's, is not there yet, so this\n"
-			       " client keeps the port and puts the load "
-			       "balancer's address in place of the host)\n");
+			       "own address: tether-lb's\n"
+			       " portmap helper, which will rewrite it to the "
+			       "load balancer's, is not\n"
+			       " there yet, so this client keeps the port and "
+			       "puts the load balancer's\n"
+			       " address in place of the host)\n");
 			noted = 1;
 		}
 		/* The service is where the answer says, on the load
