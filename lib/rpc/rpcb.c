@@ -573,6 +573,8 @@ tether_rpcb_keeper_new(struct tether_rpcb_keeper **out /* OUT */,
 		goto fail;
 	tether_addr_copy(&k->remote_copy, &w.remote);
 	k->cfg.remote = &k->remote_copy;
+	/* (the caller's source need not outlive this call either) */
+	k->cfg.source = NULL;
 	if (w.source.len != 0) {
 		tether_addr_copy(&k->source_copy, &w.source);
 		k->cfg.source = &k->source_copy;
