@@ -901,6 +901,12 @@ struct tether_rpc_client_config {
 	unsigned timeout_ms;	/* [25000] per call, when a call passes 0 */
 	unsigned retrans_ms;	/* [500] UDP: first retransmission */
 	unsigned reconnect_max_ms; /* [5000] longest wait between connects */
+	/* [len 0: the kernel picks] local address every connection (or
+	 * the UDP socket) is bound to before it connects: a client that
+	 * must come from one address of several, e.g. to a load balancer
+	 * that keeps sessions by client address. Same family as the
+	 * server's, never AF_UNIX; port 0 takes any free port. */
+	struct tether_addr source;
 };
 
 #define TETHER_RPC_CLIENT_DEFAULT_MAX_RECORD (4u << 20)
@@ -916,8 +922,10 @@ struct tether_rpc_client_config {
  * loop asynchronous calls complete on; NULL gives the client a private
  * loop (synchronous calls only, or drive it with
  * tether_rpc_client_loop). The connection is opened lazily, on the
- * first call; connection failures are reported as the calls' status.
- * Returns 0 and *out, -TETHER_EINVAL, -TETHER_EAFNOSUPPORT,
+ * first call; connection failures (a cfg->source that cannot be bound
+ * included) are reported as the calls' status.
+ * Returns 0 and *out, -TETHER_EINVAL (also: a source of another family
+ * than addr's, or with an AF_UNIX server), -TETHER_EAFNOSUPPORT,
  * -TETHER_ENOMEM.
  */
 int tether_rpc_client_new(struct tether_rpc_client **out /* OUT */,
@@ -931,7 +939,8 @@ int tether_rpc_client_new(struct tether_rpc_client **out /* OUT */,
  * the portmapper on host (its port is ignored: 111 is asked; NULL means
  * 127.0.0.1) with tether_rpcb_getaddr (GETADDR v4, v3, then portmap v2
  * GETPORT; blocking, bounded by cfg's timeout or 3 s). netid picks the
- * transport (udp, udp6: datagrams; tcp, tcp6, local: stream).
+ * transport (udp, udp6: datagrams; tcp, tcp6, local: stream). With a
+ * cfg->source, the lookup is made from it too.
  * Returns 0 and *out, -TETHER_ENOENT (not registered), or the errors of
  * tether_rpcb_getaddr and tether_rpc_client_new.
  */
@@ -1044,6 +1053,10 @@ struct tether_rpcb_config {
 	const struct tether_addr *remote; /* [127.0.0.1:111] v4/v3 GETADDR,
 					   * v2 for everything */
 	unsigned timeout_ms;	/* [3000] per call */
+	/* [NULL: the kernel picks] the local address calls to the remote
+	 * are made from (struct tether_rpc_client_config's source); not
+	 * used on the local socket. */
+	const struct tether_addr *source;
 };
 
 /*

@@ -113,6 +113,10 @@ tether_rpc_client_new(struct tether_rpc_client **out /* OUT */,
 		return -TETHER_EAFNOSUPPORT;
 	if (fam == AF_UNIX && socktype == SOCK_DGRAM)
 		return -TETHER_EAFNOSUPPORT;
+	if (cfg != NULL && cfg->source.len != 0 &&
+	    (fam == AF_UNIX || cfg->source.ss.ss_family != fam ||
+	     cfg->source.len > sizeof(cfg->source.ss)))
+		return -TETHER_EINVAL;
 	c = tether_calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -TETHER_ENOMEM;
@@ -370,6 +374,13 @@ conn_up(struct tether_rpc_client *c)
 		return fd;
 	if (c->socktype == SOCK_STREAM && c->addr.ss.ss_family != AF_UNIX)
 		tether__rpc_nodelay(fd);
+	if (c->cfg.source.len != 0 &&
+	    bind(fd, (const struct sockaddr *)&c->cfg.source.ss,
+		 c->cfg.source.len) < 0) {
+		rc = tether_err_from_errno(errno);
+		close(fd);
+		return rc;
+	}
 	if (connect(fd, (struct sockaddr *)&c->addr.ss, c->addr.len) == 0) {
 		c->state = CLNT_UP;
 		c->backoff_ms = 0;
@@ -976,6 +987,8 @@ tether_rpc_client_new_lookup(struct tether_rpc_client **out /* OUT */,
 	}
 	if (cfg != NULL && cfg->timeout_ms != 0)
 		rc_cfg.timeout_ms = cfg->timeout_ms;
+	if (cfg != NULL && cfg->source.len != 0)
+		rc_cfg.source = &cfg->source;
 	rc = tether_rpcb_getaddr(&rc_cfg, prog, vers, netid, &a);
 	if (rc < 0)
 		return rc;
