@@ -859,15 +859,11 @@ parse_service(struct parser *p, const struct tether_conf_token *name)
 				  s.name);
 		bad = 1;
 	}
-	if (!p->nomem && s.balance == LB_BALANCE_MAGLEV)
-		for (i = 0; i < s.nbackends; i++)
-			if (s.backends[i].weight > 1) {
-				tether_conf_warn(p->c, name, "maglev gives "
-						 "every backend an equal share;"
-						 " weights other than 0 and 1 "
-						 "are ignored");
-				break;
-			}
+	/* Maglev's table follows the configured weights, not the ramp. */
+	if (!p->nomem && s.balance == LB_BALANCE_MAGLEV &&
+	    s.check.slowstart_ms != 0)
+		tether_conf_warn(p->c, name, "slowstart has no effect with "
+				 "balance maglev");
 	if (bad || p->nomem) {
 		service_free(&s);
 		return;

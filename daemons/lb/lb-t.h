@@ -211,6 +211,7 @@ struct lb_maglev {
 	int32_t *table;			/* m backend indexes, -1: empty */
 	uint32_t *offset, *skip;	/* per backend */
 	uint32_t *next;			/* per backend, during population */
+	uint32_t *claimed;		/* per backend, slots taken so far */
 };
 
 /* ------------------------------------------------------------------ */
