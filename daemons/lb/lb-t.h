@@ -166,7 +166,8 @@ struct lb_backend {
 	uint64_t drain_deadline;	/* ms; 0: none */
 	uint64_t up_since;		/* ms it came back UP; 0: from start */
 	/* counters */
-	unsigned conns;			/* active connections */
+	unsigned conns;			/* active connections (also those of
+					 * its earlier generations) */
 	uint64_t total_conns;
 	uint64_t connect_failures;
 	uint64_t bytes_in, bytes_out;
@@ -174,6 +175,9 @@ struct lb_backend {
 	int64_t wrr_current;
 	/* health check state */
 	unsigned check_ok, check_fail;	/* consecutive results */
+	/* The same backend in the proxies before and after a reload: a
+	 * connection counted here is counted in every later generation. */
+	struct lb_backend *prev_gen, *next_gen;
 };
 
 struct lb_pool;
@@ -295,7 +299,9 @@ struct lb_service {
 	int has_persist;
 	struct lb_check *checks;	/* one per backend, or NULL */
 	struct lb_udp_flow *udp_head, *udp_tail; /* LRU, head: newest */
-	unsigned conns;			/* active sessions */
+	unsigned conns;			/* active sessions and flows, those
+					 * of earlier generations too */
+	struct lb_service *prev_gen, *next_gen;	/* as lb_backend's */
 	uint64_t total_conns, refused;
 };
 

@@ -68,6 +68,17 @@ static struct lb_proxy *retired_list;
 static void session_timer(struct tether_loop *loop,
 			  struct tether_loop_timer *t, void *ud);
 
+unsigned
+lb_proxy_conns(const struct lb_proxy *px)
+{
+	const struct lb_proxy *r;
+	unsigned n = px->conns;
+
+	for (r = retired_list; !px->retired && r != NULL; r = r->retired_next)
+		n += r->conns;
+	return n;
+}
+
 /* ------------------------------------------------------------------ */
 /* Logging                                                             */
 /* ------------------------------------------------------------------ */
@@ -139,8 +150,7 @@ release_backend(struct lb_session *s)
 {
 	if (s->be == NULL)
 		return;
-	TETHER_BUG_ON(s->be->conns == 0);
-	s->be->conns--;
+	lb_backend_release(s->be);
 	s->be = NULL;
 }
 
@@ -170,8 +180,8 @@ session_end(struct lb_session *s, enum lb_sess_end why)
 		px->sessions = s->next;
 	if (s->next != NULL)
 		s->next->prev = s->prev;
-	TETHER_BUG_ON(s->svc->conns == 0 || px->conns == 0);
-	s->svc->conns--;
+	TETHER_BUG_ON(px->conns == 0);
+	lb_service_release(s->svc);
 	px->conns--;
 	tether_free(s);
 	if (px->retired && px->conns == 0 && !px->freeing)
@@ -244,7 +254,7 @@ session_connect(struct lb_session *s)
 			return -1;
 		}
 		s->be = b;
-		b->conns++;
+		lb_backend_acquire(b);
 		b->total_conns++;
 		s->attempts++;
 		s->baddr = b->conf->addr;
@@ -514,7 +524,7 @@ session_start(struct lb_listener *l, int fd, const struct tether_addr *client)
 	if (px->sessions != NULL)
 		px->sessions->prev = s;
 	px->sessions = s;
-	svc->conns++;
+	lb_service_acquire(svc);
 	svc->total_conns++;
 	px->conns++;
 	tcp_nodelay(fd);
@@ -599,7 +609,7 @@ listener_accept(struct tether_loop *loop, int lfd, unsigned events, void *ud)
 			continue;
 		}
 		if ((px->conf->max_conns > 0 &&
-		     px->conns >= px->conf->max_conns) ||
+		     lb_proxy_conns(px) >= px->conf->max_conns) ||
 		    (svc->conf->limits.max_conns > 0 &&
 		     svc->conns >= svc->conf->limits.max_conns)) {
 			svc->refused++;
@@ -758,6 +768,7 @@ lb_proxy_free(struct lb_proxy *px)
 		}
 	tether_free(px->listeners);
 	for (i = 0; i < px->nservices; i++) {
+		lb_service_unlink(&px->services[i]);
 		lb_health_stop(&px->services[i]);
 		if (px->services[i].has_persist)
 			lb_persist_fini(&px->services[i].persist);
@@ -958,6 +969,7 @@ transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
 
 		if (os == NULL)
 			continue;
+		lb_service_link(os, ns);
 		ns->total_conns = os->total_conns;
 		ns->refused = os->refused;
 		map = tether_calloc(os->pool.n, sizeof(*map));
@@ -967,11 +979,16 @@ transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
 			struct lb_backend *nb = &ns->pool.backends[j];
 
 			for (k = 0; k < os->pool.n; k++) {
-				const struct lb_backend *ob =
-					&os->pool.backends[k];
+				struct lb_backend *ob = &os->pool.backends[k];
 
 				if (strcmp(ob->name, nb->name) != 0)
 					continue;
+				/* Unchanged: its connections count on. */
+				if (ob->conf != NULL && nb->conf != NULL &&
+				    ob->conf->has_port == nb->conf->has_port &&
+				    tether_addr_compare(&ob->conf->addr,
+							&nb->conf->addr) == 0)
+					lb_backend_link(ob, nb);
 				nb->health_down = ob->health_down;
 				nb->check_ok = ob->check_ok;
 				nb->check_fail = ob->check_fail;
@@ -1061,7 +1078,6 @@ lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
 	/* These bind the same names again: free them first. */
 	lb_ctl_close(old);
 	lb_metrics_close(old);
-	lb_udp_end_flows(old);
 	err = proxy_build(&px, old->loop, newconf, old, errbuf, errlen);
 	if (err < 0) {
 		if (old->conf->control[0] != '\0' &&
@@ -1073,6 +1089,7 @@ lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
 		return err;
 	}
 	transfer_state(px, old, tether_loop_now(old->loop));
+	lb_udp_adopt_flows(px, old);
 	retire(old, oldconf);
 	*pxp = px;
 	return 0;

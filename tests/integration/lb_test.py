@@ -1098,6 +1098,223 @@ service s {
             b.stop()
 
 
+def case_reload_load():
+    """Several SIGHUPs while a client loop keeps opening connections
+    (new ones, ones in flight, ones held across a reload): zero failed
+    connections, and every established one still echoes."""
+    (p,) = free_ports(1)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(3)]
+    confs = ["""service s {
+    listen 127.0.0.1:%d
+    balance %s
+    persist source timeout 10m
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    %s
+}
+""" % (p, algo, extra) for algo, extra in
+        (("wrr", ""), ("wlc", "backend b2 127.0.0.4 weight 2"),
+         ("maglev", "backend b2 127.0.0.4"), ("rr", ""))]
+    lb = Lb(confs[0])
+    stop = threading.Event()
+    errors = []
+    done = [0]
+
+    def load(base):
+        i = 0
+        while not stop.is_set():
+            try:
+                s = connect(p, src_addr(base + i % 100))
+                read_line(s)
+                s.sendall(b"ping")
+                if recv_exact(s, 4) != b"ping":
+                    errors.append("bad echo")
+                s.close()
+                done[0] += 1
+            except (OSError, AssertionError) as e:
+                errors.append(repr(e))
+            i += 1
+
+    held = []
+    try:
+        lb.wait_listening(p)
+        ts = [threading.Thread(target=load, args=(b,)) for b in (0, 400)]
+        for t in ts:
+            t.start()
+        for k in range(8):
+            s = connect(p, src_addr(800 + k))
+            read_line(s)
+            held.append(s)
+            with open(lb.conf, "w") as f:
+                f.write(confs[(k + 1) % len(confs)])
+            lb.proc.send_signal(signal.SIGHUP)
+            wait_log(lb, "reloaded: 1 service(s)", k + 1)
+            time.sleep(0.15)
+        stop.set()
+        for t in ts:
+            t.join()
+        for s in held:
+            s.sendall(b"held")
+            if recv_exact(s, 4) != b"held":
+                fail("a connection held over reloads lost its echo")
+        if errors:
+            fail("%d of %d connections failed during 8 reloads: %r" %
+                 (len(errors), done[0] + len(errors), errors[:3]))
+        if done[0] < 40:
+            fail("load loops made only %d connections" % done[0])
+        if "reload failed" in lb.stderr():
+            fail("a reload failed:\n" + lb.stderr())
+    finally:
+        stop.set()
+        for s in held:
+            s.close()
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+class UdpPortBackend(UdpBackend):
+    """Answers each datagram with "NAME:PEERPORT:" + the datagram, so the
+    client sees which backend socket of tether-lb relayed it."""
+
+    def run(self):
+        self.sock.settimeout(0.1)
+        while not self.stopped:
+            try:
+                d, peer = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.sock.sendto(b"%s:%d:%s" % (self.name.encode(), peer[1], d),
+                             peer)
+
+
+def backend_conns(sock):
+    """{backend name: active connections} from tetherctl show backends."""
+    out = {}
+    for line in ctl(sock, "show", "backends", "s").splitlines():
+        f = line.split()
+        name = f[1].split("/")[1]
+        for kv in f[2:]:
+            if kv.startswith("conns="):
+                out[name] = int(kv[6:])
+    return out
+
+
+def case_reload_state():
+    """A reload keeps the state of what is unchanged: wlc still sees the
+    connections established before it (and their ends), the service's
+    connection limit counts them, a UDP flow keeps its backend socket;
+    a failed reload keeps the old configuration, its connections and
+    its flows."""
+    (p,) = free_ports(1)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(2)]
+    us = [UdpPortBackend("b%d" % i, "127.0.0.%d" % (i + 2), p)
+          for i in range(2)]
+    d = tempfile.mkdtemp(prefix="lb_test.")
+    sock = os.path.join(d, "ctl.sock")
+    conf = """control %s
+service s {
+    listen 127.0.0.1:%d tcp udp
+    balance wlc
+    backend b0 127.0.0.2 weight 1
+    backend b1 127.0.0.3 weight 2
+    limits conns %d idle-timeout 1m
+}
+"""
+    lb = Lb(conf % (sock, p, 100))
+    held = {"b0": [], "b1": []}
+    u = None
+    try:
+        lb.wait_listening(p)
+        for _ in range(9):
+            s = connect(p)
+            held[read_line(s)[0]].append(s)
+        if (len(held["b0"]), len(held["b1"])) != (3, 6):
+            fail("wlc loading: %r" % {k: len(v) for k, v in held.items()})
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(TIMEOUT)
+        u.bind(("127.0.0.1", 0))
+
+        def udp_ask(msg):
+            u.sendto(msg, ("127.0.0.1", p))
+            r, peer = u.recvfrom(65536)
+            if peer != ("127.0.0.1", p):
+                fail("udp reply from %r" % (peer,))
+            name, port, echo = r.split(b":", 2)
+            if echo != msg:
+                fail("udp echo %r" % r)
+            return name.decode(), int(port)
+
+        flow = udp_ask(b"one")
+        want = {"b0": 3, "b1": 6}
+        want[flow[0]] += 1
+        # Reload: the limit shrinks to 12; nothing else changes.
+        with open(lb.conf, "w") as f:
+            f.write(conf % (sock, p, 12))
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded: 1 service(s)")
+        if backend_conns(sock) != want:
+            fail("counts after reload %r, wanted %r" %
+                 (backend_conns(sock), want))
+        if udp_ask(b"two") != flow:
+            fail("the UDP flow did not survive the reload")
+        # Three of b1's end on the old proxy: the new one hears of it.
+        for s in held["b1"][:3]:
+            s.close()
+        del held["b1"][:3]
+        want["b1"] -= 3
+        end = time.time() + TIMEOUT
+        while backend_conns(sock) != want and time.time() < end:
+            time.sleep(0.05)
+        if backend_conns(sock) != want:
+            fail("ends on the old proxy not counted: %r, wanted %r" %
+                 (backend_conns(sock), want))
+        # wlc: b1 (3 or 4 per 2) is below b0 (3 or 4 per 1).
+        for _ in range(2):
+            s = connect(p)
+            name = read_line(s)[0]
+            held[name].append(s)
+            if name != "b1":
+                fail("wlc after reload sent a client to the busier "
+                     "backend: %r" % backend_conns(sock))
+        # 3 + 5 + 1 flow = 9 (+1 if the flow is b0's) < 12: fill to 12.
+        total = sum(len(v) for v in held.values()) + 1
+        for _ in range(12 - total):
+            s = connect(p)
+            held[read_line(s)[0]].append(s)
+        s = connect(p)
+        if s.recv(100) != b"":
+            fail("served past 'conns 12' counting connections of before "
+                 "the reload")
+        s.close()
+        # A failed reload: the old configuration, connections and flow
+        # stay.
+        with open(lb.conf, "w") as f:
+            f.write("service s { listen 127.0.0.1:%d; balance none }\n" % p)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reload failed")
+        if udp_ask(b"three") != flow:
+            fail("the UDP flow did not survive a failed reload")
+        for lst in held.values():
+            for s in lst:
+                s.sendall(b"x")
+                if recv_exact(s, 1) != b"x":
+                    fail("a connection broke over a failed reload")
+        if "end=shutdown" in lb.stderr():
+            fail("something ended at a reload:\n" + lb.stderr())
+    finally:
+        if u is not None:
+            u.close()
+        for lst in held.values():
+            for s in lst:
+                s.close()
+        lb.stop()
+        for b in bs + us:
+            b.stop()
+
+
 def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -1325,6 +1542,8 @@ CASES = {
     "range": case_range,
     "metrics": case_metrics,
     "reload": case_reload,
+    "reload-load": case_reload_load,
+    "reload-state": case_reload_state,
     "halfclose": case_halfclose,
     "wlc": case_wlc,
     "passive": case_passive,
