@@ -219,6 +219,10 @@ struct lb_backend *lb_select(struct lb_pool *pool, struct lb_persist *p,
 
 extern const struct lb_check_ops lb_check_ops_tcp;
 
+/* The check kind for an enum lb_check_type; NULL for LB_CHECK_NONE and
+ * outside the enum. */
+const struct lb_check_ops *lb_check_ops_for(int type);
+
 /*
  * lb_health_result - count one check result (ok or not) for b: its
  * health goes down after fall consecutive failures and up again after

@@ -4,7 +4,7 @@
 foreach(case balance persist parallel failure limits health
 		connect-timeout slowloris udp nofile drain proxyv2 range
 		metrics reload reload-load reload-state halfclose wlc passive
-		badconf)
+		slowstart badconf)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}

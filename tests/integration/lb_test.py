@@ -1315,6 +1315,53 @@ service s {
             b.stop()
 
 
+def case_slowstart():
+    """check ... slowstart: a backend that comes back starts at weight 1
+    and ramps to its own over the slow-start time, so its share of new
+    connections grows window by window; after the ramp it is even."""
+    (p,) = free_ports(1)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(2)]
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    balance wrr
+    backend b0 127.0.0.2 weight 20
+    backend b1 127.0.0.3 weight 20
+    check tcp interval 100ms timeout 100ms rise 1 fall 1 slowstart 4s
+}
+""" % p)
+
+    def window(n=20):
+        return [ask(p)[0] for _ in range(n)].count("b1")
+
+    try:
+        lb.wait_listening(p)
+        bs[1].stop()
+        wait_log(lb, "backend s/b1: down")
+        bs[1] = Backend("b1", "127.0.0.3", [p])
+        wait_log(lb, "backend s/b1: up")
+        t_up = time.time()
+        w1 = window()
+        t1 = time.time() - t_up
+        time.sleep(max(0.0, 2.0 - (time.time() - t_up)))
+        w2 = window()
+        time.sleep(max(0.0, 4.3 - (time.time() - t_up)))
+        w3 = window()
+        sys.stderr.write("slowstart: b1 got %d, %d, %d of 20 (first window "
+                         "in %.2f s)\n" % (w1, w2, w3, t1))
+        # Window 1 ends within ~1 s of the ramp's 4: weight <= 1/4 of
+        # 20, a share of at most 20%; a generous bound for slow CPUs.
+        if t1 < 1.5 and w1 > 6:
+            fail("no slow start: b1 got %d of 20 at once" % w1)
+        if not (w1 <= w2 <= w3) or w1 >= w3:
+            fail("b1's share did not ramp up: %d, %d, %d" % (w1, w2, w3))
+        if not 8 <= w3 <= 12:
+            fail("after the ramp b1 got %d of 20, not half" % w3)
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
 def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -1547,6 +1594,7 @@ CASES = {
     "halfclose": case_halfclose,
     "wlc": case_wlc,
     "passive": case_passive,
+    "slowstart": case_slowstart,
     "badconf": case_badconf,
 }
 

@@ -646,6 +646,11 @@ test_pool_args(void **state)
 	assert_ptr_equal(lb_ops_for(LB_BALANCE_WRR), &lb_ops_wrr);
 	assert_ptr_equal(lb_ops_for(LB_BALANCE_WLC), &lb_ops_wlc);
 	assert_ptr_equal(lb_ops_for(LB_BALANCE_MAGLEV), &lb_ops_maglev);
+	assert_ptr_equal(lb_check_ops_for(LB_CHECK_TCP), &lb_check_ops_tcp);
+	assert_string_equal(lb_check_ops_for(LB_CHECK_TCP)->name, "tcp");
+	assert_null(lb_check_ops_for(LB_CHECK_NONE));
+	assert_null(lb_check_ops_for(LB_CHECK_MAX));
+	assert_null(lb_check_ops_for(-1));
 	assert_null(lb_ops_for(LB_BALANCE_MAX));
 	assert_string_equal(lb_backend_state_name(LB_BACKEND_DRAINING),
 			    "draining");
