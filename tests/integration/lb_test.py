@@ -108,6 +108,7 @@ class Backend:
         self.addr = addr
         self.servers = []
         self.count = 0
+        self.active = set()
         self.lock = threading.Lock()
         backend = self
 
@@ -115,6 +116,14 @@ class Backend:
             def handle(self):
                 with backend.lock:
                     backend.count += 1
+                    backend.active.add(self.request)
+                try:
+                    self.serve()
+                finally:
+                    with backend.lock:
+                        backend.active.discard(self.request)
+
+            def serve(self):
                 s = self.request
                 port = s.getsockname()[1]
                 try:
@@ -148,6 +157,19 @@ class Backend:
             srv.shutdown()
             srv.server_close()
         self.servers = []
+
+    def kill(self):
+        """Die as a crashed server would: stop listening and reset the
+        connections in progress."""
+        self.stop()
+        with self.lock:
+            for s in self.active:
+                try:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
 
 class Lb:
@@ -407,6 +429,98 @@ def case_failure():
         if "end=connect-failed" in lb.stderr():
             fail("a connection failed although retries were possible")
     finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def case_failure_midrun():
+    """A backend crashes while clients keep working: the connections it
+    had in progress end (at most one per client loop, none hangs), every
+    connection opened after the crash succeeds elsewhere, its pinned
+    clients re-pin to one backend and stay, the others keep theirs."""
+    p1, p2 = free_ports(2)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p1, p2])
+          for i in range(3)]
+    lb = Lb(persist_conf(p1, p2, "limits retries 2 connect-timeout 1s"))
+    stop = threading.Event()
+    lock = threading.Lock()
+    log = []        # (start time, client, backend or None, error)
+    t_kill = [None]
+
+    def worker(k):
+        clients = [src_addr(600 + k * 10 + j) for j in range(10)]
+        n = 0
+        while not stop.is_set():
+            c = clients[n % len(clients)]
+            t0 = time.time()
+            name, err = None, None
+            try:
+                s = connect(p1 if n % 2 == 0 else p2, c)
+                try:
+                    name = read_line(s)[0]
+                    s.sendall(b"ping")
+                    if recv_exact(s, 4) != b"ping":
+                        err = "bad echo"
+                finally:
+                    s.close()
+            except socket.timeout:
+                err = "timeout"
+            except (OSError, AssertionError) as e:
+                err = repr(e)
+            with lock:
+                log.append((t0, time.time(), c, name, err))
+            n += 1
+
+    try:
+        lb.wait_listening(p1)
+        ts = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+        for t in ts:
+            t.start()
+        time.sleep(1.0)
+        # The crash is over when kill() returns (until then b1 may still
+        # take connections into its backlog and reset them).
+        bs[1].kill()
+        t_kill[0] = time.time()
+        time.sleep(1.5)
+        stop.set()
+        for t in ts:
+            t.join(TIMEOUT * 3)
+            if t.is_alive():
+                fail("a client loop hangs")
+        tk = t_kill[0]
+        errs = [e for e in log if e[4] is not None]
+        if any(e[4] == "timeout" for e in errs):
+            fail("a connection hung: %r" % errs)
+        if len(errs) > 6 or any(e[0] >= tk for e in errs):
+            fail("failures beyond the cut connections: %r" % errs)
+        before, after = {}, {}
+        for t0, t1, c, name, err in log:
+            if err is not None:
+                continue
+            if t1 < tk:
+                before.setdefault(c, set()).add(name)
+            elif t0 > tk + 0.05:
+                after.setdefault(c, set()).add(name)
+        if len(after) < 30:
+            fail("too few clients served after the crash: %d" % len(after))
+        moved = 0
+        for c, names in after.items():
+            if "b1" in names or len(names) != 1:
+                fail("client %s after the crash: %r" % (c, names))
+            old = before.get(c, set())
+            if len(old) > 1:
+                fail("client %s split before the crash: %r" % (c, old))
+            if old and old != {"b1"} and old != names:
+                fail("client %s moved from %r to %r" % (c, old, names))
+            moved += old == {"b1"}
+        if moved < 3:
+            fail("too few clients of b1 re-pinned: %d" % moved)
+        sys.stderr.write("failure-midrun: %d connections, %d cut, %d "
+                         "clients re-pinned\n" % (len(log), len(errs),
+                                                  moved))
+    finally:
+        stop.set()
         lb.stop()
         for b in bs:
             b.stop()
@@ -1578,6 +1692,7 @@ CASES = {
     "persist": case_persist,
     "parallel": case_parallel,
     "failure": case_failure,
+    "failure-midrun": case_failure_midrun,
     "limits": case_limits,
     "health": case_health,
     "connect-timeout": case_connect_timeout,
