@@ -743,6 +743,72 @@ def case_slowloris():
         b.stop()
 
 
+def case_slowloris_limit():
+    """Slowloris against a service with 'limits conns 10 idle-timeout 1s':
+    one client fills all ten slots with connections that send a byte
+    and stall. While one slot is free others are served at once; when
+    all are taken new clients are refused (not queued), and the idle
+    timeout cuts the stalled connections, so a client retrying is served
+    within about the idle timeout."""
+    (p,) = free_ports(1)
+    b = Backend("b0", "127.0.0.2", [p])
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+    limits conns 10 idle-timeout 1s
+}
+""" % p)
+    slow = []
+    try:
+        lb.wait_listening(p)
+        for i in range(9):
+            s = connect(p, "127.0.5.1")
+            s.sendall(b"G")
+            slow.append(s)
+        t0 = time.time()
+        for i in range(10):
+            if ask(p, src_addr(300 + i))[0] != "b0":
+                fail("not served beside nine slow connections")
+        if time.time() - t0 > 3:
+            fail("served slowly beside nine slow connections")
+        s = connect(p, "127.0.5.1")
+        s.sendall(b"G")
+        slow.append(s)
+        t_full = time.time()
+        time.sleep(0.1)
+        served, refused = None, 0
+        while time.time() - t_full < 4:
+            s = connect(p, "127.0.4.1")
+            d = s.recv(100)
+            s.close()
+            if d:
+                served = time.time() - t_full
+                break
+            refused += 1
+            time.sleep(0.1)
+        if served is None:
+            fail("starved: not served within 4 s of the slots filling")
+        if refused == 0:
+            fail("served past 'conns 10' while ten slow connections held")
+        if served < 0.8:
+            fail("served after %.2f s, before the idle timeout" % served)
+        for s in slow:
+            line = read_line(s)
+            if line[0] != "b0" or recv_exact(s, 1) != b"G" or \
+               s.recv(1) != b"":
+                fail("slow connection not echoed then cut")
+        sys.stderr.write("slowloris-limit: refused %d times, served after "
+                         "%.2f s\n" % (refused, served))
+        wait_log(lb, "end=idle-timeout", 10)
+        if "end=limit" not in lb.stderr():
+            fail("refusals not logged end=limit")
+    finally:
+        for s in slow:
+            s.close()
+        lb.stop()
+        b.stop()
+
+
 class UdpBackend:
     """Answers each datagram with "NAME:" + the datagram."""
 
@@ -1697,6 +1763,7 @@ CASES = {
     "health": case_health,
     "connect-timeout": case_connect_timeout,
     "slowloris": case_slowloris,
+    "slowloris-limit": case_slowloris_limit,
     "udp": case_udp,
     "nofile": case_nofile,
     "drain": case_drain,
