@@ -1720,6 +1720,54 @@ def case_badconf():
     if r.returncode == 0 or \
        "%s:2:9: error: duplicate service 's'" % path not in r.stderr:
         fail("duplicate service: %r" % r.stderr)
+    # Structure and cross-checks, tabs counting one column; every
+    # error is reported, each where it is.
+    r, path = run_n("service a {\n"
+                    "\tlisten 127.0.0.1:100-110\n"
+                    "\tbackend x 127.0.0.2\n"
+                    "\tbackend x 127.0.0.3\n"
+                    "}\n"
+                    "service b {\n"
+                    "\tlisten 127.0.0.1:105 tcp\n"
+                    "\tbackend y 10.0.0.300\n"
+                    "\tfrobnicate 3\n"
+                    "\tproxy-protocol v9\n"
+                    "\tlisten 127.0.0.1:20-10\n"
+                    "}\n"
+                    "max-conns lots\n")
+    want = [
+        "%s:4:10: error: duplicate backend 'x'" % path,
+        "%s:7:9: error: '127.0.0.1:105' overlaps the listen at line 2 "
+        "(service a)" % path,
+        "%s:8:12: error: expected an IPv4 or IPv6 address" % path,
+        "%s:9:2: error: unknown directive 'frobnicate' in a service" % path,
+        "%s:10:17: error: proxy-protocol is 'v2' or 'off', not 'v9'" % path,
+        "%s:11:9: error: ports must be 1..65535, the first not above the "
+        "last: '127.0.0.1:20-10'" % path,
+        "%s:13:11: error: 'max-conns' must be a number 0..1000000, not "
+        "'lots'" % path,
+    ]
+    if r.returncode != 1 or r.stdout != "":
+        fail("bad config: %d %r" % (r.returncode, r.stdout))
+    for w in want:
+        if w not in r.stderr:
+            fail("missing %r in:\n%s" % (w, r.stderr))
+    # A missing include and an unclosed block.
+    r, path = run_n('include "missing.conf"\n'
+                    "service c {\n"
+                    "\tlisten [::1]:80\n"
+                    "\tbackend z 127.0.0.2\n")
+    want = [
+        "%s:1:9: error: cannot open include file '%s': No such file" %
+        (path, os.path.join(os.path.dirname(path), "missing.conf")),
+        "%s:4:21: error: expected '}' at end of input" % path,
+        "%s:2:11: note: to match this '{'" % path,
+    ]
+    if r.returncode != 1:
+        fail("unclosed block accepted: %r" % r.stdout)
+    for w in want:
+        if w not in r.stderr:
+            fail("missing %r in:\n%s" % (w, r.stderr))
     r = subprocess.run([LB, "-n", "-f", "/nonexistent/lb.conf"],
                        capture_output=True, text=True, timeout=TIMEOUT)
     if r.returncode == 0 or "/nonexistent/lb.conf" not in r.stderr:
