@@ -99,7 +99,7 @@ struct lb_conf_check {
 };
 
 /* limits [conns N] [connect-timeout DUR] [idle-timeout DUR]
- *        [retries N] [backlog N] [drain-timeout DUR] */
+ *        [retries N] [backlog N] [drain-timeout DUR] [client-conns N] */
 struct lb_conf_limits {
 	unsigned max_conns;		/* 0: no per-service limit */
 	uint64_t connect_timeout_ms;
@@ -107,6 +107,7 @@ struct lb_conf_limits {
 	unsigned retries;		/* other backends tried on failure */
 	unsigned backlog;
 	uint64_t drain_timeout_ms;	/* 0: drain until entries expire */
+	unsigned max_client_conns;	/* per client, 0: no limit */
 };
 
 struct lb_conf_service {
@@ -248,6 +249,22 @@ struct lb_persist {
 	uint64_t evictions, expirations;
 };
 
+/* Active connections of one client (a key as persistence's). */
+struct lb_centry {
+	struct lb_pkey key;
+	unsigned conns;
+	struct lb_centry *hnext;
+};
+
+/* A service's per-client connection counts (limits client-conns). */
+struct lb_climit {
+	struct lb_centry **buckets;
+	uint32_t nbuckets;		/* power of two */
+	size_t count;			/* entries, each with conns > 0 */
+	unsigned mask4, mask6;		/* what "one client" is */
+	struct tether_hash_key key;
+};
+
 /* ------------------------------------------------------------------ */
 /* Runtime: the proxy                                                  */
 /* ------------------------------------------------------------------ */
@@ -302,6 +319,7 @@ struct lb_service {
 	unsigned conns;			/* active sessions and flows, those
 					 * of earlier generations too */
 	struct lb_service *prev_gen, *next_gen;	/* as lb_backend's */
+	struct lb_climit *climit;	/* client-conns, or NULL */
 	uint64_t total_conns, refused;
 };
 

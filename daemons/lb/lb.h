@@ -175,6 +175,10 @@ void lb_persist_fini(struct lb_persist *p);
 int lb_persist_key(const struct lb_persist *p, const struct tether_addr *a,
 		   struct lb_pkey *out /* OUT */);
 
+/* As lb_persist_key with the given masks (0..32, 0..128). */
+int lb_pkey_make(const struct tether_addr *a, unsigned mask4, unsigned mask6,
+		 struct lb_pkey *out /* OUT */);
+
 /* A balancing key from a persistence key (same nodes, same value). */
 uint64_t lb_pkey_hash(const struct lb_pkey *k);
 
@@ -214,6 +218,39 @@ size_t lb_persist_expire(struct lb_persist *p, uint64_t now);
 struct lb_backend *lb_select(struct lb_pool *pool, struct lb_persist *p,
 			     const struct tether_addr *client, uint64_t now,
 			     const unsigned char *excluded);
+
+/* ---- Per-client connection limit (climit.c) ---- */
+
+/*
+ * lb_climit_new - an empty per-client count table; a client is its
+ * address masked to mask4 / mask6 bits (the service's persistence
+ * masks, else 32 / 128), hashed with SipHash under key. Returns NULL
+ * when out of memory. lb_climit_free(NULL) is a no-op.
+ */
+struct lb_climit *lb_climit_new(unsigned mask4, unsigned mask6,
+				const struct tether_hash_key *key);
+void lb_climit_free(struct lb_climit *c);
+
+/*
+ * The table that counts svc's clients: the newest generation's (a
+ * reload moves the table forward, lb_service_link). NULL when that
+ * service has no client-conns limit.
+ */
+struct lb_climit *lb_client_table(struct lb_service *svc);
+
+/* Whether client may open one more connection to svc (1) or is at its
+ * limit (0). */
+int lb_client_admit(struct lb_service *svc, const struct tether_addr *client);
+
+/*
+ * lb_client_acquire / lb_client_release - count a connection or flow of
+ * client to svc, and its end. Acquire returns 0, or -TETHER_ENOMEM (not
+ * counted; releasing it is then harmless: the client has no entry).
+ */
+int lb_client_acquire(struct lb_service *svc,
+		      const struct tether_addr *client);
+void lb_client_release(struct lb_service *svc,
+		       const struct tether_addr *client);
 
 /* ---- Health (health.c) ---- */
 

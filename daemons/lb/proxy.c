@@ -181,6 +181,7 @@ session_end(struct lb_session *s, enum lb_sess_end why)
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	TETHER_BUG_ON(px->conns == 0);
+	lb_client_release(s->svc, &s->client);
 	lb_service_release(s->svc);
 	px->conns--;
 	tether_free(s);
@@ -529,7 +530,8 @@ session_start(struct lb_listener *l, int fd, const struct tether_addr *client)
 	px->conns++;
 	tcp_nodelay(fd);
 	/* Only errors from the client until the backend answers. */
-	if (set_interest(s, fd, &s->cev, 0) < 0) {
+	if (lb_client_acquire(svc, client) < 0 ||
+	    set_interest(s, fd, &s->cev, 0) < 0) {
 		session_end(s, LB_END_NOMEM);
 		return;
 	}
@@ -611,7 +613,8 @@ listener_accept(struct tether_loop *loop, int lfd, unsigned events, void *ud)
 		if ((px->conf->max_conns > 0 &&
 		     lb_proxy_conns(px) >= px->conf->max_conns) ||
 		    (svc->conf->limits.max_conns > 0 &&
-		     svc->conns >= svc->conf->limits.max_conns)) {
+		     svc->conns >= svc->conf->limits.max_conns) ||
+		    !lb_client_admit(svc, &client)) {
 			svc->refused++;
 			log_conn(svc, &client, l->port, NULL, NULL, 0, 0, 0, 0,
 				 LB_END_LIMIT);
@@ -737,6 +740,14 @@ service_init(struct lb_proxy *px, struct lb_service *svc,
 			return err;
 		svc->has_persist = 1;
 	}
+	if (conf->limits.max_client_conns > 0) {
+		svc->climit = lb_climit_new(
+			conf->persist.enabled ? conf->persist.mask4 : 32,
+			conf->persist.enabled ? conf->persist.mask6 : 128,
+			&px->key);
+		if (svc->climit == NULL)
+			return -TETHER_ENOMEM;
+	}
 	return 0;
 }
 
@@ -769,6 +780,7 @@ lb_proxy_free(struct lb_proxy *px)
 	tether_free(px->listeners);
 	for (i = 0; i < px->nservices; i++) {
 		lb_service_unlink(&px->services[i]);
+		lb_climit_free(px->services[i].climit);
 		lb_health_stop(&px->services[i]);
 		if (px->services[i].has_persist)
 			lb_persist_fini(&px->services[i].persist);
@@ -955,6 +967,37 @@ find_service(struct lb_proxy *px, const char *name)
 	return NULL;
 }
 
+/*
+ * ns succeeds os (linked): ns's per-client table, if it has one, must
+ * count every connection still open of the service's generations. Take
+ * os's table when it counts clients alike, else count them again from
+ * the sessions of old and of the retired proxies, and old's flows.
+ */
+static void
+client_counts(struct lb_service *ns, struct lb_service *os,
+	      struct lb_proxy *old)
+{
+	struct lb_proxy *p;
+	struct lb_session *s;
+	struct lb_udp_flow *f;
+
+	if (ns->climit == NULL)
+		return;
+	if (os->climit != NULL && os->climit->mask4 == ns->climit->mask4 &&
+	    os->climit->mask6 == ns->climit->mask6) {
+		lb_climit_free(ns->climit);
+		ns->climit = os->climit;
+		os->climit = NULL;
+		return;
+	}
+	for (p = old; p != NULL; p = p == old ? retired_list : p->retired_next)
+		for (s = p->sessions; s != NULL; s = s->next)
+			if (lb_client_table(s->svc) == ns->climit)
+				(void)lb_client_acquire(ns, &s->client);
+	for (f = os->udp_head; f != NULL; f = f->lru_next)
+		(void)lb_client_acquire(ns, &f->client);
+}
+
 /* Carry backend states, counters and persistence from old to px. */
 static void
 transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
@@ -970,6 +1013,7 @@ transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
 		if (os == NULL)
 			continue;
 		lb_service_link(os, ns);
+		client_counts(ns, os, old);
 		ns->total_conns = os->total_conns;
 		ns->refused = os->refused;
 		map = tether_calloc(os->pool.n, sizeof(*map));

@@ -145,6 +145,7 @@ flow_end(struct lb_proxy *px, struct lb_udp_flow *f, int why)
 	}
 	*pp = f->hnext;
 	lru_unlink(svc, f);
+	lb_client_release(svc, &f->client);
 	(void)tether_loop_fd_del(px->loop, f->fd);
 	close(f->fd);
 	f->be->bytes_in += f->bytes_in;
@@ -202,7 +203,8 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 	    (px->conf->max_conns > 0 &&
 	     lb_proxy_conns(px) >= px->conf->max_conns) ||
 	    (svc->conf->limits.max_conns > 0 &&
-	     svc->conns >= svc->conf->limits.max_conns)) {
+	     svc->conns >= svc->conf->limits.max_conns) ||
+	    !lb_client_admit(svc, client)) {
 		svc->refused++;
 		return NULL;
 	}
@@ -213,6 +215,10 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 	f = tether_calloc(1, sizeof(*f));
 	if (f == NULL)
 		return NULL;
+	if (lb_client_acquire(svc, client) < 0) {
+		tether_free(f);
+		return NULL;
+	}
 	f->ul = ul;
 	f->be = b;
 	f->client = *client;
@@ -227,6 +233,7 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 			       f) < 0) {
 		if (fd >= 0)
 			close(fd);
+		lb_client_release(svc, client);
 		tether_free(f);
 		return NULL;
 	}
@@ -329,6 +336,8 @@ flow_move(struct lb_proxy *px, struct lb_proxy *old, struct lb_udp_flow *f,
 	}
 	*pp = f->hnext;
 	lru_unlink(osvc, f);
+	/* The per-client count stays: both generations count in the
+	 * newest table. */
 	lb_backend_release(f->be);
 	lb_service_release(osvc);
 	old->conns--;

@@ -478,8 +478,9 @@ def case_failure_midrun():
         for t in ts:
             t.start()
         time.sleep(1.0)
-        # The crash is over when kill() returns (until then b1 may still
-        # take connections into its backlog and reset them).
+        # The crash takes from the call to kill() to its return (b1 may
+        # meanwhile take connections into its backlog and reset them).
+        t_start = time.time()
         bs[1].kill()
         t_kill[0] = time.time()
         time.sleep(1.5)
@@ -498,7 +499,7 @@ def case_failure_midrun():
         for t0, t1, c, name, err in log:
             if err is not None:
                 continue
-            if t1 < tk:
+            if t1 < t_start:
                 before.setdefault(c, set()).add(name)
             elif t0 > tk + 0.05:
                 after.setdefault(c, set()).add(name)
