@@ -2,9 +2,9 @@
 # clients are Python 3 standard library code in lb_test.py, run with
 # /usr/bin/python3 (Debian: python3-minimal). One ctest test per case.
 foreach(case balance persist parallel failure failure-midrun limits health
-		connect-timeout slowloris slowloris-limit udp nofile drain proxyv2 range
-		metrics reload reload-load reload-state halfclose wlc passive
-		slowstart badconf)
+		connect-timeout slowloris slowloris-limit slowloris-client
+		udp nofile drain proxyv2 range metrics reload reload-load
+		reload-state halfclose wlc passive slowstart badconf)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}

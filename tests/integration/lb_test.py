@@ -810,6 +810,77 @@ def case_slowloris_limit():
         b.stop()
 
 
+def case_slowloris_client():
+    """'limits client-conns 5': one slowloris client opening twenty
+    stalled connections gets five; the other fifteen are refused at
+    once, the service's 'conns 20' keeps room and other clients are
+    served without delay; the count survives a reload, and frees up as
+    the slow client's connections end."""
+    (p,) = free_ports(1)
+    b = Backend("b0", "127.0.0.2", [p])
+    conf = """service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+    limits conns 20 client-conns 5 idle-timeout 1m
+}
+""" % p
+    lb = Lb(conf)
+    slow = []
+    evil = "127.0.5.1"
+
+    def try_slow():
+        """One more stalled connection of the slow client: True when it
+        is served, False when refused."""
+        s = connect(p, evil)
+        s.settimeout(1.0)
+        try:
+            d = s.recv(1)  # the backend's line, or EOF when refused
+            if d:
+                s.sendall(b"G")
+        except socket.timeout:
+            fail("neither served nor refused within 1 s")
+        except ConnectionResetError:
+            d = b""
+        s.settimeout(TIMEOUT)
+        if d == b"":
+            s.close()
+            return False
+        slow.append(s)
+        return True
+
+    try:
+        lb.wait_listening(p)
+        got = [try_slow() for _ in range(20)]
+        if got.count(True) != 5 or got[:5] != [True] * 5:
+            fail("slow client got %r" % got)
+        t0 = time.time()
+        for i in range(20):
+            if ask(p, src_addr(300 + i))[0] != "b0":
+                fail("not served beside the slow client")
+        if time.time() - t0 > 3:
+            fail("others served slowly beside the slow client")
+        with open(lb.conf, "w") as f:
+            f.write(conf)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded: 1 service(s)")
+        if try_slow():
+            fail("a reload reset the slow client's count")
+        slow.pop(0).close()
+        time.sleep(0.2)
+        if not try_slow():
+            fail("the slow client's count did not free up")
+        if try_slow():
+            fail("the slow client got a sixth connection")
+        if lb.stderr().count("client=%s" % evil) < 16 or \
+           "end=limit" not in lb.stderr():
+            fail("refusals not logged:\n" + lb.stderr())
+    finally:
+        for s in slow:
+            s.close()
+        lb.stop()
+        b.stop()
+
+
 class UdpBackend:
     """Answers each datagram with "NAME:" + the datagram."""
 
@@ -1813,6 +1884,7 @@ CASES = {
     "connect-timeout": case_connect_timeout,
     "slowloris": case_slowloris,
     "slowloris-limit": case_slowloris_limit,
+    "slowloris-client": case_slowloris_client,
     "udp": case_udp,
     "nofile": case_nofile,
     "drain": case_drain,
