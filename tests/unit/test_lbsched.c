@@ -434,6 +434,51 @@ test_maglev_weighted_disruption(void **state)
 	lb_pool_fini(&again);
 }
 
+/*
+ * Reload generations: a backend linked to its successor hands on its
+ * count; connections acquired or released on any generation count in
+ * every later one; freeing a middle pool keeps the chain whole.
+ */
+static void
+test_generations(void **state)
+{
+	struct lb_pool g0, g1, g2;
+	struct lb_backend *a, *b, *c;
+
+	(void)state;
+	pool_make(&g0, 2, &lb_ops_wlc, NULL);
+	pool_make(&g1, 2, &lb_ops_wlc, NULL);
+	pool_make(&g2, 2, &lb_ops_wlc, NULL);
+	a = &g0.backends[1];
+	b = &g1.backends[1];
+	c = &g2.backends[1];
+	lb_backend_acquire(a);
+	lb_backend_acquire(a);
+	lb_backend_link(a, b);
+	assert_int_equal(b->conns, 2);
+	/* wlc on the new pool sees the old connections. */
+	assert_ptr_equal(lb_pool_pick(&g1, 0, NULL), &g1.backends[0]);
+	lb_backend_acquire(b);
+	lb_backend_link(b, c);
+	assert_int_equal(c->conns, 3);
+	lb_backend_release(a);
+	assert_int_equal(a->conns, 1);
+	assert_int_equal(b->conns, 2);
+	assert_int_equal(c->conns, 2);
+	/* The middle generation goes first: a now hands on to c. */
+	lb_backend_release(b);
+	lb_pool_fini(&g1);
+	assert_ptr_equal(a->next_gen, c);
+	assert_ptr_equal(c->prev_gen, a);
+	lb_backend_release(a);
+	assert_int_equal(c->conns, 0);
+	lb_pool_fini(&g2);
+	assert_null(a->next_gen);
+	lb_backend_acquire(a);
+	assert_int_equal(a->conns, 1);
+	lb_pool_fini(&g0);
+}
+
 static void
 test_maglev_retry_and_empty(void **state)
 {
@@ -670,6 +715,7 @@ main(void)
 		cmocka_unit_test(test_maglev_disruption),
 		cmocka_unit_test(test_maglev_weights),
 		cmocka_unit_test(test_maglev_weighted_disruption),
+		cmocka_unit_test(test_generations),
 		cmocka_unit_test(test_maglev_nodes_agree),
 		cmocka_unit_test(test_maglev_retry_and_empty),
 		cmocka_unit_test(test_maglev_alloc_failure),
