@@ -1351,13 +1351,17 @@ service s {
 
 
 def case_reload_load():
-    """Several SIGHUPs while a client loop keeps opening connections
-    (new ones, ones in flight, ones held across a reload): zero failed
-    connections, and every established one still echoes."""
+    """Several SIGHUPs while client loops keep opening connections
+    (new ones, ones in flight, ones held across a reload) and a UDP
+    client keeps asking: zero failed connections, every established one
+    still echoes, and the UDP flow answers every datagram through one
+    backend socket all along."""
     (p,) = free_ports(1)
     bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(3)]
+    us = [UdpPortBackend("b%d" % i, "127.0.0.%d" % (i + 2), p)
+          for i in range(3)]
     confs = ["""service s {
-    listen 127.0.0.1:%d
+    listen 127.0.0.1:%d tcp udp
     balance %s
     persist source timeout 10m
     backend b0 127.0.0.2
@@ -1387,10 +1391,37 @@ def case_reload_load():
                 errors.append(repr(e))
             i += 1
 
+    udp_seen = set()
+    udp_errors = []
+
+    def udp_load():
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(1.0)
+        u.bind(("127.0.0.1", 0))
+        i = 0
+        try:
+            while not stop.is_set():
+                msg = b"u%d" % i
+                u.sendto(msg, ("127.0.0.1", p))
+                try:
+                    r = u.recvfrom(65536)[0]
+                except socket.timeout:
+                    udp_errors.append("no answer to %r" % msg)
+                    continue
+                name, port, echo = r.split(b":", 2)
+                if echo != msg:
+                    udp_errors.append("echo %r for %r" % (r, msg))
+                udp_seen.add((name, int(port)))
+                i += 1
+                time.sleep(0.005)
+        finally:
+            u.close()
+
     held = []
     try:
         lb.wait_listening(p)
         ts = [threading.Thread(target=load, args=(b,)) for b in (0, 400)]
+        ts.append(threading.Thread(target=udp_load))
         for t in ts:
             t.start()
         for k in range(8):
@@ -1416,12 +1447,15 @@ def case_reload_load():
             fail("load loops made only %d connections" % done[0])
         if "reload failed" in lb.stderr():
             fail("a reload failed:\n" + lb.stderr())
+        if udp_errors or len(udp_seen) != 1:
+            fail("UDP flow over reloads: %r, relayed by %r" %
+                 (udp_errors[:3], udp_seen))
     finally:
         stop.set()
         for s in held:
             s.close()
         lb.stop()
-        for b in bs:
+        for b in bs + us:
             b.stop()
 
 
