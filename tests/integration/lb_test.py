@@ -327,6 +327,43 @@ def persist_conf(p1, p2, extra=""):
 """ % (p1, p2, extra)
 
 
+def case_maglev():
+    """Weighted Maglev on real processes: backends of weight 1 and 3 get
+    about a quarter and three quarters of 200 clients, and two tether-lb
+    instances that share nothing send every client to the same backend."""
+    p1, p2 = free_ports(2)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p1, p2])
+          for i in range(2)]
+    conf = """service s {
+    listen 127.0.0.1:%d
+    balance maglev
+    backend b0 127.0.0.2 weight 1
+    backend b1 127.0.0.3 weight 3
+}
+"""
+    lbs = [Lb(conf % p1), Lb(conf % p2)]
+    try:
+        for lb in lbs:
+            lb.wait_listening(0)
+        count = {"b0": 0, "b1": 0}
+        for i in range(200):
+            c = src_addr(1000 + i)
+            n1 = ask(p1, c)[0]
+            n2 = ask(p2, c)[0]
+            if n1 != n2:
+                fail("client %s: %s on one instance, %s on the other" %
+                     (c, n1, n2))
+            count[n1] += 1
+        sys.stderr.write("maglev 1:3: %r of 200\n" % count)
+        if not 30 <= count["b0"] <= 70:
+            fail("weight 1 of 4 got %d of 200 clients" % count["b0"])
+    finally:
+        for lb in lbs:
+            lb.stop()
+        for b in bs:
+            b.stop()
+
+
 def case_persist():
     """One service on two ports, backends without a port: every client's
     connections to either port reach one backend, on the dialled port;
@@ -1909,6 +1946,7 @@ def case_badconf():
 
 CASES = {
     "balance": case_balance,
+    "maglev": case_maglev,
     "persist": case_persist,
     "parallel": case_parallel,
     "failure": case_failure,
