@@ -6,6 +6,7 @@
 # started. Usage: lb_test.py TETHER_LB CASE [TETHERCTL] (see CASES at
 # the bottom).
 import os
+import shutil
 import signal
 import socket
 import socketserver
@@ -18,6 +19,14 @@ import time
 LB = None
 CTL = None
 TIMEOUT = 5.0
+TMPDIRS = []
+
+
+def tmpdir():
+    """A fresh directory, removed when the case ends (even on failure)."""
+    d = tempfile.mkdtemp(prefix="lb_test.%d." % os.getpid())
+    TMPDIRS.append(d)
+    return d
 
 
 def fail(msg):
@@ -174,7 +183,7 @@ class Backend:
 
 class Lb:
     def __init__(self, conf_text, nofile=None):
-        self.dir = tempfile.mkdtemp(prefix="lb_test.")
+        self.dir = tmpdir()
         self.conf = os.path.join(self.dir, "lb.conf")
         with open(self.conf, "w") as f:
             f.write(conf_text)
@@ -1064,7 +1073,7 @@ def case_drain():
     enable and disable take effect at once; show commands report."""
     (p,) = free_ports(1)
     bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(2)]
-    d = tempfile.mkdtemp(prefix="lb_test.")
+    d = tmpdir()
     sock = os.path.join(d, "ctl.sock")
     lb = Lb("""control %s
 service s {
@@ -1286,7 +1295,7 @@ def case_reload():
     p1, p2 = free_ports(2)
     bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p1, p2])
           for i in range(3)]
-    d = tempfile.mkdtemp(prefix="lb_test.")
+    d = tmpdir()
     sock = os.path.join(d, "ctl.sock")
     base = """control %s
 service s {
@@ -1535,7 +1544,7 @@ def case_reload_state():
     bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(2)]
     us = [UdpPortBackend("b%d" % i, "127.0.0.%d" % (i + 2), p)
           for i in range(2)]
-    d = tempfile.mkdtemp(prefix="lb_test.")
+    d = tmpdir()
     sock = os.path.join(d, "ctl.sock")
     conf = """control %s
 service s {
@@ -1824,7 +1833,7 @@ def case_passive():
 
 
 def run_n(conf_text):
-    d = tempfile.mkdtemp(prefix="lb_test.")
+    d = tmpdir()
     path = os.path.join(d, "bad.conf")
     with open(path, "w") as f:
         f.write(conf_text)
@@ -1929,7 +1938,7 @@ def case_badconf():
     blocker.listen(1)
     bp = blocker.getsockname()[1]
     try:
-        d = tempfile.mkdtemp(prefix="lb_test.")
+        d = tmpdir()
         path = os.path.join(d, "lb.conf")
         with open(path, "w") as f:
             f.write("service s { listen 127.0.0.1:%d; backend a 127.0.0.2 }"
@@ -1988,6 +1997,9 @@ def main():
     except AssertionError as e:
         sys.stderr.write("FAIL %s: %s\n" % (sys.argv[2], e))
         return 1
+    finally:
+        for d in TMPDIRS:
+            shutil.rmtree(d, ignore_errors=True)
     print("ok %s" % sys.argv[2])
     return 0
 
