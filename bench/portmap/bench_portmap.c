@@ -6,12 +6,19 @@
  * we have in flight, SUCCESS, the expected port or address), so a
  * daemon that answers wrongly cannot look fast.
  * Usage: bench_portmap udp|tcp getport|getaddr WINDOW SECONDS
+ *
+ * bench_portmap null-server binds UDP and TCP port 111 and answers every
+ * call with the reply the client expects, doing nothing else: blocking
+ * sockets, one read and one write per call (or per batch on TCP). Its
+ * figures are the floor the machine sets - what wakeups and the
+ * loopback cost - against which both daemons are seen.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +221,126 @@ wrong:
 	exit(1);
 }
 
+/* ---- the null server ---- */
+
+/* The reply to the call at p (n bytes) into out; its length, or 0 when
+ * it is not a GETPORT/GETADDR call of ours. */
+static size_t
+null_reply(const unsigned char *p, size_t n, int tcp, unsigned char *out)
+{
+	static const char ua_tcp[] = "127.0.0.1.3.1", ua_udp[] = "127.0.0.1.3.2";
+	const char *ua = tcp ? ua_tcp : ua_udp;
+	size_t len = 24;
+
+	if (n < 24)
+		return 0;
+	memcpy(out, p, 4); /* xid */
+	tether_xdr_store32(out + 4, TETHER_RPC_REPLY);
+	memset(out + 8, 0, 16); /* accepted, AUTH_NONE, SUCCESS */
+	if (tether_xdr_load32(p + 16) == TETHER_PMAP_VERS) {
+		tether_xdr_store32(out + 24, tcp ? 0x301u : 0x302u);
+		return len + 4;
+	}
+	tether_xdr_store32(out + 24, (uint32_t)strlen(ua));
+	memset(out + 28, 0, 16);
+	memcpy(out + 28, ua, strlen(ua));
+	return len + 4 + 16;
+}
+
+static void
+null_udp(int fd)
+{
+	unsigned char in[2048], out[128];
+	struct sockaddr_storage ss;
+
+	for (;;) {
+		socklen_t sl = sizeof(ss);
+		ssize_t n = recvfrom(fd, in, sizeof(in), 0,
+				     (struct sockaddr *)&ss, &sl);
+		size_t k;
+
+		if (n < 0)
+			continue;
+		k = null_reply(in, (size_t)n, 0, out);
+		if (k > 0)
+			(void)sendto(fd, out, k, 0, (struct sockaddr *)&ss, sl);
+	}
+}
+
+static void
+null_tcp_conn(int fd)
+{
+	static unsigned char in[65536], out[65536 * 2];
+	size_t have = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, in + have, sizeof(in) - have);
+		size_t pos = 0, olen = 0;
+
+		if (n <= 0)
+			return;
+		have += (size_t)n;
+		while (have - pos >= 4) {
+			size_t rl = tether_xdr_load32(in + pos) &
+				    TETHER_RPC_RM_LEN_MASK;
+			size_t k;
+
+			if (rl > 4096)
+				return;
+			if (have - pos - 4 < rl)
+				break;
+			k = null_reply(in + pos + 4, rl, 1, out + olen + 4);
+			tether_xdr_store32(out + olen,
+					   TETHER_RPC_RM_LAST_FRAG |
+						   (uint32_t)k);
+			olen += 4 + k;
+			pos += 4 + rl;
+		}
+		memmove(in, in + pos, have - pos);
+		have -= pos;
+		if (olen > 0 && write(fd, out, olen) != (ssize_t)olen)
+			return;
+	}
+}
+
+static int
+null_server(void)
+{
+	struct sockaddr_in sa;
+	int u, t, one = 1;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(111);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	t = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (u < 0 || t < 0 ||
+	    bind(u, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    bind(t, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(t, 8) < 0) {
+		perror("bench_portmap: null-server");
+		return 1;
+	}
+	signal(SIGCHLD, SIG_IGN);
+	if (fork() == 0) {
+		close(t);
+		null_udp(u);
+		_exit(0);
+	}
+	close(u);
+	for (;;) {
+		int c = accept(t, NULL, NULL);
+
+		if (c < 0)
+			continue;
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		null_tcp_conn(c);
+		close(c);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -224,9 +351,12 @@ main(int argc, char **argv)
 	double secs, t0, t;
 	int one = 1, rc;
 
+	if (argc == 2 && strcmp(argv[1], "null-server") == 0)
+		return null_server();
 	if (argc != 5) {
 		fprintf(stderr, "usage: bench_portmap udp|tcp "
-				"getport|getaddr WINDOW SECONDS\n");
+				"getport|getaddr WINDOW SECONDS\n"
+				"       bench_portmap null-server\n");
 		return 2;
 	}
 	memset(&b, 0, sizeof(b));
