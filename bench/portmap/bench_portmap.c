@@ -362,7 +362,9 @@ main(int argc, char **argv)
 	memset(&b, 0, sizeof(b));
 	b.tcp = strcmp(argv[1], "tcp") == 0;
 	b.getaddr = strcmp(argv[2], "getaddr") == 0;
-	b.window = atoi(argv[3]) > 0 ? atoi(argv[3]) : 1;
+	b.window = (int)strtol(argv[3], NULL, 10);
+	if (b.window < 1)
+		b.window = 1;
 	if (b.window > WINDOW_MAX)
 		b.window = WINDOW_MAX;
 	secs = strtod(argv[4], NULL);
