@@ -27,6 +27,7 @@ cleanup() {
 	rm -rf "$OUT"
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM HUP
 for ns in $NSR $NST $NSN; do
 	ip netns add $ns && ip netns exec $ns ip link set lo up || exit 1
 done
