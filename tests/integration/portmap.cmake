@@ -38,7 +38,8 @@ if(TIRPC_FOUND AND TETHER_RPCGEN AND TARGET tether-portmap)
 	tether_test(interop.portmap.runtime LABEL interop TIMEOUT 120
 		COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/portmap_runtime.sh
 			$<TARGET_FILE:tether-portmap> $<TARGET_FILE:runtime_gen>
-			$<TARGET_FILE:runtime_interop>)
+			$<TARGET_FILE:runtime_interop>
+			${CMAKE_CURRENT_LIST_DIR}/portmap_rpc.py)
 	tether_test(integration.portmap.cli LABEL integration
 		COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/portmap_cli.sh
 			$<TARGET_FILE:tether-portmap>

@@ -210,7 +210,9 @@ def burst(host, port, n=100):
     reply message, an oversized call, CALLIT with forwarding off. Every
     call must be answered once, from host:port, with its own XID and
     the right answer. Returns 'OK' or what went wrong."""
-    so = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    v6 = ':' in host
+    so = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET,
+                       socket.SOCK_DGRAM)
     so.settimeout(2.0)
     want = {}
     for i in range(n):
@@ -220,7 +222,7 @@ def burst(host, port, n=100):
             m, w = msg(2, 3, u(100000, 2, 6, 0)), u(0, 0, 0, 0, port)
         elif k == 1:    # v4 GETADDR of our own udp registration
             m = msg(4, 3, rpcb(100000, 4))
-            w = u(0, 0, 0, 0) + s('127.0.0.1.%d.%d' % (port >> 8, port & 255))
+            w = u(0, 0, 0, 0) + s('%s.%d.%d' % (host, port >> 8, port & 255))
         elif k == 2:    # another program: PROG_UNAVAIL
             m, w = msg(2, 0, b'', prog=100099), u(0, 0, 0, 1)
         elif k == 3:    # NULL
