@@ -52,7 +52,7 @@ while :; do
 done
 [ "$(python3 "$RPCPY" null tcp 127.0.0.1 $PORT 4)" = SUCCESS ] ||
 	fail "no answer over TCP"
-# 100 UDP calls back to back, with datagrams that get no reply among
+# 80 UDP datagrams back to back, with datagrams that get no reply among
 # them: each call answered once, right, from the address it was sent to.
 r=$(python3 "$RPCPY" burst 127.0.0.1 $PORT)
 [ "$r" = OK ] || fail "UDP burst: $r"

@@ -204,7 +204,7 @@ REGS = [
 ]
 
 
-def burst(host, port, n=100):
+def burst(host, port, n=80):
     """n UDP calls sent back to back from one socket (so the daemon
     takes them in batches), mixed with datagrams that get no reply: a
     reply message, an oversized call, CALLIT with forwarding off. Every
