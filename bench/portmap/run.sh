@@ -10,6 +10,7 @@
 # bench_portmap's null server (answers without doing anything): the
 # floor this machine's wakeups and loopback set, shown beside the two.
 # Usage: run.sh TETHER_PORTMAP BENCH_CLIENT REGISTER_PY [SECONDS [ROUNDS]]
+# (BENCH_WINDOWS="1" in the environment runs only the 1-in-flight rows)
 set -u
 TP=$1 CL=$2 RPCPY=$3 SECS=${4:-1} ROUNDS=${5:-5}
 [ "$(id -u)" = 0 ] || { echo "bench/portmap: needs root" >&2; exit 1; }
@@ -54,7 +55,7 @@ echo "bench/portmap: median of $ROUNDS rounds of ${SECS}s; server on CPU" \
 	"$SCPU, client on CPU $CCPU; shared machine, compare ratios"
 printf "%-18s %14s %14s %8s %12s\n" "calls/s" "tether-portmap" "rpcbind" \
 	"ratio" "null-server"
-for w in 32 1; do
+for w in ${BENCH_WINDOWS:-32 1}; do
 	for t in udp tcp; do
 		for c in getport getaddr; do
 			: >"$OUT/a"; : >"$OUT/b"; : >"$OUT/n"
