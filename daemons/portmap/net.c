@@ -2,9 +2,11 @@
  * net.c - tether-portmap's own small transport on the core event loop:
  * UDP and TCP listeners per address, the local stream socket, record
  * marking on streams, and the caller facts (peer, the local address it
- * reached, SO_PEERCRED uid) the dispatcher needs. It stands in for
- * lib/rpc's server runtime until that exists; pm_dispatch does not
- * know which transport called it.
+ * reached, SO_PEERCRED uid) the dispatcher needs. UDP is batched:
+ * recvmmsg / sendmmsg, 32 datagrams a system call. It is used instead
+ * of lib/rpc's server runtime for the reasons in
+ * docs/internals/portmap-transport.md; pm_dispatch does not know which
+ * transport called it.
  *
  * Bounds: a datagram or record above PM_MAX_CALL is dropped before any
  * memory is reserved for it (the record-marking decoder checks the
