@@ -76,7 +76,14 @@ reg_index(struct reg_table *t)
 		t->head[b] = (uint32_t)(i + 1);
 	}
 	t->indexed = t->changes;
+	t->indexed_n = t->n;
 	t->index_ok = 1;
+}
+
+static int
+index_fresh(const struct reg_table *t)
+{
+	return t->index_ok && t->indexed == t->changes && t->indexed_n == t->n;
 }
 
 /* The first entry position to look at for prog, or 0 (none); with a
@@ -84,7 +91,7 @@ reg_index(struct reg_table *t)
 static size_t
 chain_first(const struct reg_table *t, uint32_t prog)
 {
-	if (t->index_ok && t->indexed == t->changes)
+	if (index_fresh(t))
 		return t->head[bucket_of(t, prog)];
 	return t->n > 0 ? 1 : 0;
 }
@@ -92,7 +99,7 @@ chain_first(const struct reg_table *t, uint32_t prog)
 static size_t
 chain_next(const struct reg_table *t, size_t pos)
 {
-	if (t->index_ok && t->indexed == t->changes)
+	if (index_fresh(t))
 		return t->next[pos - 1];
 	return pos < t->n ? pos + 1 : 0;
 }

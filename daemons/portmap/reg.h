@@ -43,8 +43,9 @@ struct reg_entry {
  * they were set, as rpcbind does, and lookups that rpcbind resolves by
  * "last match wins" depend on it. Lookups by program go through an
  * index (hash of prog -> chain of entry positions in table order),
- * rebuilt on every change; while it is stale (changes moved on since
- * it was built) they scan the whole table instead.
+ * rebuilt on every change; while it is stale (changes or n moved on
+ * since it was built: code that edits v directly must bump changes)
+ * they scan the whole table instead.
  */
 struct reg_table {
 	struct reg_entry *v;  /* private */
@@ -58,6 +59,7 @@ struct reg_table {
 	size_t nbucket;	      /* private: a power of two, or 0 */
 	size_t ncap;	      /* private: entries next[] can hold */
 	uint64_t indexed;     /* private: changes when the index was built */
+	size_t indexed_n;     /* private: n then */
 	int index_ok;	      /* private: the index matches indexed */
 };
 
