@@ -47,6 +47,9 @@ opt_fn(int opt, const char *arg, void *ud)
 	case 'u':
 		cfg.user = arg;
 		return 0;
+	case 'C':
+		cfg.ctl_path = arg;
+		return 0;
 	case 'a':
 		if (cfg.nlisten == PM_MAX_LISTEN)
 			return -TETHER_ENOSPC;
@@ -118,7 +121,7 @@ main(int argc, char **argv)
 		.version = "0.1.0",
 		.default_conf = PM_DEFAULT_CONF,
 		.usage = "[-a addr] [-p port] [-s socket] [-S statefile] "
-			 "[-u user] [-m max] [-M max-per-owner]",
+			 "[-u user] [-m max] [-M max-per-owner] [-C control]",
 		.help = "  -a ADDR     listen on ADDR (repeatable; default :: "
 			"and 0.0.0.0)\n"
 			"  -p PORT     UDP and TCP port (111)\n"
@@ -129,13 +132,15 @@ main(int argc, char **argv)
 			"  -u USER     drop privileges to USER after binding\n"
 			"  -m N        at most N registrations (4096)\n"
 			"  -M N        at most N registrations per owner "
-			"(256)\n",
-		.extra_opts = "a:p:s:S:u:m:M:",
+			"(256)\n"
+			"  -C PATH     control socket for tetherctl (none)\n",
+		.extra_opts = "a:p:s:S:u:m:M:C:",
 		.extra_fn = opt_fn,
 	};
 	struct tether_daemon_opts o;
 	struct tether_loop *loop = NULL;
 	struct pm_net *net = NULL;
+	struct tether_ctl *ctl = NULL;
 	struct pm_ctx ctx;
 	char err[512];
 	int rc, status = 1;
@@ -164,6 +169,10 @@ main(int argc, char **argv)
 		tether_log_warnx("cannot listen: %s", err);
 		goto out;
 	}
+	if ((rc = pm_ctl_open(&ctl, &ctx, loop, err, sizeof(err))) < 0) {
+		tether_log_warnx("cannot listen: %s", err);
+		goto out;
+	}
 	load_state(&ctx);
 	if (cfg.user != NULL &&
 	    tether_priv_drop(cfg.user, NULL, err, sizeof(err)) < 0)
@@ -187,6 +196,7 @@ main(int argc, char **argv)
 					(unsigned long long)ctx.rejected[i]);
 	}
 out:
+	pm_ctl_close(ctl);
 	pm_net_close(net);
 	tether_loop_free(loop);
 	pm_ctx_free(&ctx);

@@ -40,6 +40,16 @@ struct pm_config {
 	int port; /* 111 */
 	size_t max_total;
 	size_t max_per_owner;
+	const char *ctl_path;		   /* control socket; NULL/"": none */
+	uint64_t admin_timeout_ms;	   /* its deadline; 0: default */
+	unsigned admin_conns;		   /* at once; 0: default */
+	int forward;			   /* CALLIT/BCAST/INDIRECT: off */
+	unsigned forward_rate;		   /* calls per second; 0: default */
+	unsigned forward_burst;		   /* bucket size; 0: default */
+	unsigned forward_max;		   /* outstanding; 0: default */
+	uint64_t forward_timeout_ms;	   /* 0: default */
+	uint64_t prune_interval_ms;	   /* 0: no pruning */
+	int log_level;			   /* TETHER_LOG_*, -1: not set */
 };
 
 /* Where a call came from. */
@@ -50,6 +60,7 @@ struct pm_req {
 	int has_local;		  /* local is known */
 	int has_uid;		  /* uid is the peer's (SO_PEERCRED) */
 	uint32_t uid;
+	int32_t pid;		  /* the peer's pid (SO_PEERCRED), 0: unknown */
 };
 
 /* GETADDR / GETPORT outcomes per (prog, vers, netid), for GETSTAT. */
@@ -94,8 +105,22 @@ struct pm_log_slot {
 	int64_t at;   /* when it was last logged (monotonic s) */
 };
 
+/* Forwarding (CALLIT / BCAST / INDIRECT) counters, for tetherctl. */
+struct pm_fwd_stats {
+	uint64_t forwarded;	/* calls sent to a registered service */
+	uint64_t replied;	/* answers relayed back */
+	uint64_t timeouts;	/* no answer within forward-timeout */
+	uint64_t no_service;	/* no UDP registration for the program */
+	uint64_t refused_remote; /* caller not local */
+	uint64_t refused_rate;	/* over forward-rate / forward-burst */
+	uint64_t refused_full;	/* forward-max calls already outstanding */
+	uint64_t refused_off;	/* forwarding is off */
+	uint64_t outstanding;	/* now */
+};
+
 struct pm_ctx {
 	struct pm_config cfg;
+	struct pm_fwd_stats fwd;
 	struct pm_log_slot logged[PM_LOG_SLOTS];
 	struct tether_hash_key log_key;
 	struct reg_table reg;
@@ -135,6 +160,26 @@ int pm_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 /* pm_save_if_changed - write the state file if the table changed since
  * the last save. Returns 0 or the error (errbuf gets a message). */
 int pm_save_if_changed(struct pm_ctx *ctx, char *errbuf, size_t errlen);
+
+/* ---- The control socket (ctl.c) ---- */
+
+/*
+ * pm_ctl_exec - run one control command ("show registrations", "show
+ * calls", "show rejected", "show forwarding", "show all") and append
+ * the text answer to out; an unknown command gets one "error: " line.
+ * Returns 0, or -TETHER_ENOSPC / -TETHER_ENOMEM when out is full.
+ */
+int pm_ctl_exec(struct pm_ctx *ctx, const char *line, struct tether_buf *out);
+
+/*
+ * pm_ctl_open - serve pm_ctl_exec on cfg.ctl_path (mode 0660, a stale
+ * socket replaced) with the admin timeout and connection limit of cfg.
+ * Returns 0 and *out (NULL when no path is configured), or a negative
+ * code with errbuf set. pm_ctl_close(NULL) is a no-op.
+ */
+int pm_ctl_open(struct tether_ctl **out /* OUT */, struct pm_ctx *ctx,
+		struct tether_loop *loop, char *errbuf, size_t errlen);
+void pm_ctl_close(struct tether_ctl *ctl);
 
 /* The transport (net.c). */
 struct pm_net;

@@ -32,6 +32,7 @@ struct reg_entry {
 	char uaddr[REG_UADDR_MAX + 1];
 	char owner[REG_OWNER_MAX + 1];
 	int builtin; /* the daemon's own: never saved, never limited */
+	int32_t pid; /* the registering process (SO_PEERCRED), 0: unknown */
 };
 
 /*

@@ -22,7 +22,7 @@ struct ctl_conn {
 	size_t inlen;
 	struct tether_buf out;
 	size_t sent;
-	int answering;			/* request read: now writing */
+	int answering;			/* 1: writing, 2: draining */
 	struct tether_loop_timer *deadline;
 	struct ctl_conn *prev, *next;
 };
@@ -87,7 +87,34 @@ conn_send(struct ctl_conn *c)
 			break;
 		c->sent += (size_t)n;
 	}
-	conn_close(c);
+	if (c->sent < c->out.len || shutdown(c->fd, SHUT_WR) < 0 ||
+	    tether_loop_fd_mod(c->ctl->loop, c->fd, TETHER_LOOP_READ) < 0) {
+		conn_close(c);
+		return;
+	}
+	/* Lingering close: read what the client still sends until it
+	 * closes too (or the deadline), so that unread bytes do not make
+	 * the kernel reset the connection before the answer is read. */
+	c->answering = 2;
+}
+
+static void
+conn_drain(struct ctl_conn *c)
+{
+	char tmp[512];
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		n = recv(c->fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+			      errno == EINTR))
+			return;
+		conn_close(c);
+		return;
+	}
 }
 
 /* Queue a fixed answer (too_long) and switch to writing. */
@@ -176,7 +203,9 @@ conn_event(struct tether_loop *loop, int fd, unsigned events, void *ud)
 	(void)loop;
 	(void)fd;
 	(void)events;
-	if (c->answering)
+	if (c->answering == 2)
+		conn_drain(c);
+	else if (c->answering)
 		conn_send(c);
 	else
 		conn_read(c);

@@ -4,6 +4,7 @@ interop test: SET/UNSET over the local socket, calls from a chosen source
 address and port, a fixed list of probes whose replies are compared
 between tether-portmap and Debian's rpcbind, and rpcbomb payloads."""
 import errno
+import os
 import socket
 import struct
 import sys
@@ -232,6 +233,13 @@ def main():
         src = (host, sport) if sport else None
         path = sys.argv[9] if len(sys.argv) > 9 else None
         print(verdict(call(kind, m, host=host, src=src, path=path)))
+        return 0
+    if cmd == 'set-pid':
+        # set-pid PATH PROG VERS NETID UADDR: SET over the local socket,
+        # printing this process's pid (the daemon sees it by SO_PEERCRED)
+        m = msg(3, 1, rpcb(int(sys.argv[3]), int(sys.argv[4]), sys.argv[5],
+                           sys.argv[6], 'x'))
+        print(os.getpid(), verdict(call('unix', m, path=sys.argv[2])))
         return 0
     if cmd == 'set2':
         # set2 KIND HOST SRCPORT PROG VERS PROT PORT: portmap v2 SET

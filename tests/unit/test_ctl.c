@@ -303,6 +303,7 @@ test_conns_limit(void **state)
 	assert_true(read_to_eof(f, c, buf, sizeof(buf), 2000) >= 0);
 	assert_string_equal(buf, "echo: c\n");
 	close(c);
+	pump(f, 30);
 	tether_ctl_stats(ctl, &st);
 	assert_int_equal(st.busy, 1);
 	assert_int_equal(st.open, 1);
