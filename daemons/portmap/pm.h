@@ -30,7 +30,7 @@
 #define PM_DEFAULT_STATE "/var/lib/tether/portmap.state"
 #define PM_DEFAULT_CONF	 "/etc/tether/portmap.conf"
 
-/* The configuration (command line; no config file yet). */
+/* The configuration (the file, then the command line over it). */
 struct pm_config {
 	const char *sock_path;		   /* local socket; "" for none */
 	const char *state_path;		   /* "" for no state file */
@@ -51,6 +51,58 @@ struct pm_config {
 	uint64_t prune_interval_ms;	   /* 0: no pruning */
 	int log_level;			   /* TETHER_LOG_*, -1: not set */
 };
+
+/* Forwarding defaults and bounds (CALLIT / BCAST / INDIRECT). */
+#define PM_FWD_DEFAULT_RATE	  20u	 /* calls per second */
+#define PM_FWD_DEFAULT_BURST	  40u
+#define PM_FWD_DEFAULT_MAX	  64u	 /* outstanding */
+#define PM_FWD_DEFAULT_TIMEOUT_MS 3000u
+#define PM_FWD_MAX_MAX		  4096u
+#define PM_MAX_DURATION_MS	  (30ull * 86400 * 1000)
+#define PM_CONF_MAX_REGS	  1000000ul
+#define PM_CONF_PATH_MAX	  1024
+
+/*
+ * A configuration file's settings: cfg's strings point into this
+ * struct (pm_conf_relink repoints them after a copy), so it must
+ * outlive every copy of cfg.
+ */
+struct pm_conf {
+	struct pm_config cfg;
+	char sock[TETHER_ADDR_UNIX_PATH_MAX + 1];
+	char state[PM_CONF_PATH_MAX];
+	char ctl[TETHER_ADDR_UNIX_PATH_MAX + 1];
+	char user[64];
+	char listen[PM_MAX_LISTEN][TETHER_ADDR_STRLEN];
+};
+
+/* pm_conf_init - the defaults (what no file at all means). */
+void pm_conf_init(struct pm_conf *c /* OUT */);
+void pm_conf_relink(struct pm_conf *c);
+
+/*
+ * pm_conf_load_file / pm_conf_load_mem - parse a configuration (see
+ * tether-portmap(8)) into *out, defaults first. Every problem is
+ * reported as "file:line:col: error: ..." with the source line and a
+ * caret, appended to diag (may be NULL). Returns 0, -TETHER_ESYNTAX,
+ * -TETHER_ENOMEM or the error of opening the file; on failure *out
+ * holds the defaults. lim (NULL: defaults) bounds the tokenizer, e.g.
+ * TETHER_CONF_NO_INCLUDE for untrusted text.
+ */
+int pm_conf_load_file(const char *path, struct pm_conf *out /* OUT */,
+		      struct tether_buf *diag);
+int pm_conf_load_mem(const char *name, const void *data, size_t len,
+		     const struct tether_conf_limits *lim,
+		     struct pm_conf *out /* OUT */, struct tether_buf *diag);
+
+/* pm_conf_write - c in the file's language, every value spelled out, so
+ * that loading the text gives the same configuration. Returns 0 or the
+ * error of appending to b. */
+int pm_conf_write(const struct pm_conf *c, struct tether_buf *b);
+
+/* "500ms", "2s" (or "2"), "5m", "1h" -> milliseconds, at most
+ * PM_MAX_DURATION_MS. Returns 0, -TETHER_ESYNTAX or -TETHER_ERANGE. */
+int pm_parse_duration(const char *s, uint64_t *ms /* OUT */);
 
 /* Where a call came from. */
 struct pm_req {

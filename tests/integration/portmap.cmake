@@ -40,6 +40,12 @@ if(TIRPC_FOUND AND TETHER_RPCGEN AND TARGET tether-portmap)
 		COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/portmap_ctl.sh
 			$<TARGET_FILE:tether-portmap> $<TARGET_FILE:tetherctl>
 			${CMAKE_CURRENT_LIST_DIR}/portmap_rpc.py)
+	tether_test(integration.portmap.conf LABEL integration
+		COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/portmap_conf.sh
+			$<TARGET_FILE:tether-portmap>
+			${CMAKE_CURRENT_LIST_DIR}/portmap_rpc.py
+			${PROJECT_SOURCE_DIR}/examples/portmap.conf
+			$<TARGET_FILE:tetherctl>)
 else()
 	tether_test(interop.portmap.rpcbind LABEL interop COMMAND sh -c
 		"echo 'need libtirpc-dev, rpcgen (rpcsvc-proto) and tether-portmap' >&2; exit 1")
