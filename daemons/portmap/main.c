@@ -231,6 +231,16 @@ main(int argc, char **argv)
 		tether_log_warnx("cannot listen: %s", err);
 		goto out;
 	}
+	if ((rc = pm_fwd_open(&ctx, loop, err, sizeof(err))) < 0) {
+		tether_log_warnx("%s", err);
+		goto out;
+	}
+	if (ctx.cfg.forward)
+		tether_log_info("forwarding on: local callers, %u/s burst "
+				"%u, at most %u outstanding, timeout %llums",
+				ctx.cfg.forward_rate, ctx.cfg.forward_burst,
+				ctx.cfg.forward_max,
+				(unsigned long long)ctx.cfg.forward_timeout_ms);
 	if ((rc = pm_ctl_open(&ctl, &ctx, loop, err, sizeof(err))) < 0) {
 		tether_log_warnx("cannot listen: %s", err);
 		goto out;
@@ -259,6 +269,7 @@ main(int argc, char **argv)
 	}
 out:
 	pm_ctl_close(ctl);
+	pm_fwd_close(&ctx);
 	pm_net_close(net);
 	tether_loop_free(loop);
 	pm_ctx_free(&ctx);

@@ -297,6 +297,7 @@ udp_event(struct tether_loop *loop, int fd, unsigned events, void *ud)
 			continue;
 		memset(&req, 0, sizeof(req));
 		req.netid = s->netid;
+		req.fd = fd;
 		if (tether_addr_from_sockaddr(&req.peer,
 					      (struct sockaddr *)&from,
 					      mh.msg_namelen) < 0)

@@ -113,6 +113,7 @@ struct pm_req {
 	int has_uid;		  /* uid is the peer's (SO_PEERCRED) */
 	uint32_t uid;
 	int32_t pid;		  /* the peer's pid (SO_PEERCRED), 0: unknown */
+	int fd;			  /* udp/udp6: the socket it came on */
 };
 
 /* GETADDR / GETPORT outcomes per (prog, vers, netid), for GETSTAT. */
@@ -170,9 +171,12 @@ struct pm_fwd_stats {
 	uint64_t outstanding;	/* now */
 };
 
+struct pm_fwd;
+
 struct pm_ctx {
 	struct pm_config cfg;
 	struct pm_fwd_stats fwd;
+	struct pm_fwd *fwd_state; /* NULL: forwarding off */
 	struct pm_log_slot logged[PM_LOG_SLOTS];
 	struct tether_hash_key log_key;
 	struct reg_table reg;
@@ -212,6 +216,31 @@ int pm_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 /* pm_save_if_changed - write the state file if the table changed since
  * the last save. Returns 0 or the error (errbuf gets a message). */
 int pm_save_if_changed(struct pm_ctx *ctx, char *errbuf, size_t errlen);
+
+/* ---- Forwarding (fwd.c) ---- */
+
+struct tether_rpc_msg;
+struct tether_xdr;
+
+/*
+ * pm_fwd_open - when cfg.forward is on, the forwarding sockets, table
+ * and sweep timer, as ctx->fwd_state. Returns 0 (also when off) or a
+ * negative code with errbuf set. pm_fwd_close releases them.
+ */
+int pm_fwd_open(struct pm_ctx *ctx, struct tether_loop *loop, char *errbuf,
+		size_t errlen);
+void pm_fwd_close(struct pm_ctx *ctx);
+
+/*
+ * pm_fwd_dispatch - a CALLIT / BCAST / INDIRECT call m (ctx->fwd_state
+ * set), its arguments at x. Returns 1 when out holds an immediate reply
+ * (an error), 0 when there is none now (forwarded: the answer is sent
+ * to req->peer through req->fd when it comes; or dropped), or
+ * -TETHER_ENOSPC.
+ */
+int pm_fwd_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
+		    const struct tether_rpc_msg *m, struct tether_xdr *x,
+		    struct tether_buf *out);
 
 /* ---- The control socket (ctl.c) ---- */
 

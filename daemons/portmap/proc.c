@@ -614,6 +614,9 @@ pm_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 	 * answer CALLIT/BCAST at all, and INDIRECT only over UDP. */
 	if (proc == TETHER_RPCB_CALLIT ||
 	    (vers == TETHER_RPCB_VERS4 && proc == TETHER_RPCB_INDIRECT)) {
+		if (ctx->fwd_state != NULL)
+			return pm_fwd_dispatch(ctx, req, &m, &x, out);
+		ctx->fwd.refused_off++;
 		reject(ctx, req, PM_REJ_FORWARD, &m);
 		if (proc == TETHER_RPCB_CALLIT ||
 		    (req->netid != TETHER_NETID_UDP &&

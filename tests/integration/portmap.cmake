@@ -32,6 +32,12 @@ if(TIRPC_FOUND AND TETHER_RPCGEN AND TARGET tether-portmap)
 			$<TARGET_FILE:tether-portmap> $<TARGET_FILE:portmap_peer>
 			${CMAKE_CURRENT_BINARY_DIR}/portmap_work)
 	set_tests_properties(interop.portmap.rpcbind PROPERTIES RUN_SERIAL ON)
+	tether_test(interop.portmap.forward LABEL interop TIMEOUT 300
+		COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/portmap_fwd.sh
+			$<TARGET_FILE:tether-portmap> $<TARGET_FILE:portmap_peer>
+			${CMAKE_CURRENT_LIST_DIR}/portmap_rpc.py
+			$<TARGET_FILE:tetherctl>
+			${CMAKE_CURRENT_BINARY_DIR}/portmap_fwd_work)
 	tether_test(integration.portmap.cli LABEL integration
 		COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/portmap_cli.sh
 			$<TARGET_FILE:tether-portmap>

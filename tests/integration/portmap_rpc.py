@@ -241,6 +241,45 @@ def main():
                            sys.argv[6], 'x'))
         print(os.getpid(), verdict(call('unix', m, path=sys.argv[2])))
         return 0
+    if cmd == 'fwdprobe':
+        # fwdprobe PROG [HOST]: remote calls (CALLIT, BCAST, INDIRECT)
+        # over UDP to PROG version 1 procedure 1 (ECHO int) and to
+        # programs, versions and procedures that do not exist. Ports in
+        # the answers are replaced by P (they differ between runs).
+        prog = int(sys.argv[2])
+        host = sys.argv[3] if len(sys.argv) > 3 else '127.0.0.1'
+        cases = [
+            ('v2-callit-echo', 2, msg(2, 5, u(prog, 1, 1) + s(u(41)))),
+            ('v3-callit-echo', 3, msg(3, 5, u(prog, 1, 1) + s(u(41)))),
+            ('v4-bcast-echo', 4, msg(4, 5, u(prog, 1, 1) + s(u(41)))),
+            ('v4-indirect-echo', 4, msg(4, 10, u(prog, 1, 1) + s(u(41)))),
+            ('v4-indirect-noprog', 4, msg(4, 10, u(300099, 1, 0) + s(b''))),
+            ('v3-callit-noprog', 3, msg(3, 5, u(300099, 1, 0) + s(b''))),
+            ('v4-indirect-badvers', 4, msg(4, 10, u(prog, 7, 0) + s(b''))),
+            ('v2-callit-badvers', 2, msg(2, 5, u(prog, 7, 0) + s(b''))),
+            ('v4-indirect-rpcbind-set', 4,
+             msg(4, 10, u(100000, 4, 1) + s(b''))),
+            ('v4-indirect-garbage', 4, msg(4, 10, u(prog))),
+            ('v4-indirect-noproc', 4, msg(4, 10, u(prog, 1, 9) + s(b''))),
+        ]
+        for name, vers, m in cases:
+            r = call('udp', m, host=host)
+            v = verdict(r)
+            if v == 'SUCCESS':
+                b = bytes.fromhex(r)
+                body = b[20:]
+                if vers == 2:
+                    port = struct.unpack('>I', body[:4])[0]
+                    rest = body[4:]
+                    where = 'port=P' if port else 'port=0'
+                else:
+                    n = struct.unpack('>I', body[:4])[0]
+                    addr = body[4:4 + n].decode()
+                    rest = body[4 + ((n + 3) & ~3):]
+                    where = 'addr=' + '.'.join(addr.split('.')[:-2]) + '.P'
+                v = 'SUCCESS %s results=%s' % (where, rest.hex())
+            print(name, v)
+        return 0
     if cmd == 'set2':
         # set2 KIND HOST SRCPORT PROG VERS PROT PORT: portmap v2 SET
         kind, host, sport = sys.argv[2], sys.argv[3], int(sys.argv[4])
