@@ -4,7 +4,7 @@
  * tether-lb: show services | show backends [SERVICE] | show persist
  * SERVICE | drain SERVICE/BACKEND [DURATION] | enable ... | disable ...
  * For tether-portmap (-s its `control` path): show registrations |
- * calls | rejected | forwarding | all.
+ * calls | rejected | forwarding | prune | all.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,7 +28,8 @@ usage(FILE *f)
 		"    enable SERVICE/BACKEND\n"
 		"    disable SERVICE/BACKEND\n"
 		"  tether-portmap commands (-s its control socket):\n"
-		"    show registrations | calls | rejected | forwarding | all\n"
+		"    show registrations | calls | rejected | forwarding | prune\n"
+		"    show all\n"
 		"  SOCKET defaults to " DEFAULT_SOCKET ".\n");
 }
 

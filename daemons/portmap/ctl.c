@@ -2,8 +2,9 @@
  * ctl.c - tether-portmap's control socket, for tetherctl: one command
  * line in, text out, on lib/core's one-shot control endpoint. It shows
  * the registrations (with the registering pid when the local socket
- * told us), calls per procedure and version, rejected calls by reason
- * and the forwarding counters. Read-only: nothing here changes state.
+ * told us), calls per procedure and version, rejected calls by reason,
+ * and the forwarding and pruning counters. Read-only: nothing here changes
+ * state.
  */
 #include "pm.h"
 
@@ -101,6 +102,16 @@ show_forwarding(struct pm_ctx *ctx, struct tether_buf *out)
 		(unsigned long long)f->outstanding);
 }
 
+static int
+show_prune(struct pm_ctx *ctx, struct tether_buf *out)
+{
+	return tether_buf_printf(out, "prune interval=%llums exited=%llu "
+				 "closed=%llu\n",
+				 (unsigned long long)ctx->cfg.prune_interval_ms,
+				 (unsigned long long)ctx->pruned_exited,
+				 (unsigned long long)ctx->pruned_closed);
+}
+
 int
 pm_ctl_exec(struct pm_ctx *ctx, const char *line, struct tether_buf *out)
 {
@@ -117,19 +128,22 @@ pm_ctl_exec(struct pm_ctx *ctx, const char *line, struct tether_buf *out)
 			return show_rejected(ctx, out);
 		if (strcmp(w2, "forwarding") == 0)
 			return show_forwarding(ctx, out);
+		if (strcmp(w2, "prune") == 0)
+			return show_prune(ctx, out);
 		if (strcmp(w2, "all") == 0) {
 			if ((err = show_registrations(ctx, out)) < 0 ||
 			    (err = show_calls(ctx, out)) < 0 ||
-			    (err = show_rejected(ctx, out)) < 0)
+			    (err = show_rejected(ctx, out)) < 0 ||
+			    (err = show_forwarding(ctx, out)) < 0)
 				return err;
-			return show_forwarding(ctx, out);
+			return show_prune(ctx, out);
 		}
 	}
 	if (n <= 0)
 		return tether_buf_printf(out, "error: empty command\n");
 	return tether_buf_printf(out, "error: show registrations | show calls"
 				 " | show rejected | show forwarding | show "
-				 "all\n");
+				 "prune | show all\n");
 }
 
 static int

@@ -207,6 +207,7 @@ main(int argc, char **argv)
 	struct tether_loop *loop = NULL;
 	struct pm_net *net = NULL;
 	struct tether_ctl *ctl = NULL;
+	struct pm_prune *prune = NULL;
 	struct pm_ctx ctx;
 	char err[512];
 	int rc, status = 1;
@@ -246,6 +247,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	load_state(&ctx);
+	if ((rc = pm_prune_open(&prune, &ctx, loop)) < 0)
+		tether_fatalx("pruning: %s", tether_strerror(rc));
 	if (conf.cfg.user != NULL &&
 	    tether_priv_drop(conf.cfg.user, NULL, err, sizeof(err)) < 0)
 		tether_fatalx("dropping privileges: %s", err);
@@ -268,6 +271,7 @@ main(int argc, char **argv)
 					(unsigned long long)ctx.rejected[i]);
 	}
 out:
+	pm_prune_close(prune);
 	pm_ctl_close(ctl);
 	pm_fwd_close(&ctx);
 	pm_net_close(net);

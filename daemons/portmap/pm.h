@@ -177,6 +177,8 @@ struct pm_ctx {
 	struct pm_config cfg;
 	struct pm_fwd_stats fwd;
 	struct pm_fwd *fwd_state; /* NULL: forwarding off */
+	uint64_t pruned_exited;	  /* registrations pruned: process gone */
+	uint64_t pruned_closed;	  /* ... TCP port refused */
 	struct pm_log_slot logged[PM_LOG_SLOTS];
 	struct tether_hash_key log_key;
 	struct reg_table reg;
@@ -241,6 +243,21 @@ void pm_fwd_close(struct pm_ctx *ctx);
 int pm_fwd_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 		    const struct tether_rpc_msg *m, struct tether_xdr *x,
 		    struct tether_buf *out);
+
+/* ---- Pruning (prune.c) ---- */
+
+struct pm_prune;
+
+/*
+ * pm_prune_open - when cfg.prune_interval_ms is set, check every
+ * interval that each registration's process still exists and that a
+ * TCP registration's port accepts connections, dropping those that
+ * fail (logged, counted, saved). Returns 0 and *out (NULL when pruning
+ * is off) or -TETHER_ENOMEM. pm_prune_close(NULL) is a no-op.
+ */
+int pm_prune_open(struct pm_prune **out /* OUT */, struct pm_ctx *ctx,
+		  struct tether_loop *loop);
+void pm_prune_close(struct pm_prune *p);
 
 /* ---- The control socket (ctl.c) ---- */
 

@@ -52,6 +52,10 @@ if(TIRPC_FOUND AND TETHER_RPCGEN AND TARGET tether-portmap)
 			${CMAKE_CURRENT_LIST_DIR}/portmap_rpc.py
 			${PROJECT_SOURCE_DIR}/examples/portmap.conf
 			$<TARGET_FILE:tetherctl>)
+	tether_test(integration.portmap.prune LABEL integration
+		COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/portmap_prune.sh
+			$<TARGET_FILE:tether-portmap> $<TARGET_FILE:tetherctl>
+			${CMAKE_CURRENT_LIST_DIR}/portmap_rpc.py)
 else()
 	tether_test(interop.portmap.rpcbind LABEL interop COMMAND sh -c
 		"echo 'need libtirpc-dev, rpcgen (rpcsvc-proto) and tether-portmap' >&2; exit 1")

@@ -280,6 +280,26 @@ def main():
                 v = 'SUCCESS %s results=%s' % (where, rest.hex())
             print(name, v)
         return 0
+    if cmd == 'hold':
+        # hold PATH PROG VERS NETID: open a tcp or udp socket on
+        # 127.0.0.1, register it (at the wildcard address, as libtirpc
+        # does) over the local socket, print "pid verdict", then live
+        # until SIGTERM; SIGUSR1 closes the socket (the process stays).
+        import signal
+        kind = sys.argv[5]
+        so = socket.socket(socket.AF_INET, socket.SOCK_STREAM
+                           if kind.startswith('tcp') else socket.SOCK_DGRAM)
+        so.bind(('127.0.0.1', 0))
+        if kind.startswith('tcp'):
+            so.listen(8)
+        port = so.getsockname()[1]
+        m = msg(3, 1, rpcb(int(sys.argv[3]), int(sys.argv[4]), kind,
+                           '0.0.0.0.%d.%d' % (port >> 8, port & 255), 'x'))
+        print(os.getpid(), verdict(call('unix', m, path=sys.argv[2])),
+              flush=True)
+        signal.signal(signal.SIGUSR1, lambda *a: so.close())
+        while True:
+            signal.pause()
     if cmd == 'set2':
         # set2 KIND HOST SRCPORT PROG VERS PROT PORT: portmap v2 SET
         kind, host, sport = sys.argv[2], sys.argv[3], int(sys.argv[4])
