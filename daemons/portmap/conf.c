@@ -206,7 +206,7 @@ set_listen(struct parser *p, const struct directive *d,
 		if (tether_addr_parse(&a, t->text, 111) < 0 ||
 		    (a.ss.ss_family != AF_INET && a.ss.ss_family != AF_INET6) ||
 		    t->len >= sizeof(c->listen[0]) ||
-		    tether_addr_port(&a) != 111 || strchr(t->text, ']') ||
+		    tether_addr_port(&a) != 111 || strstr(t->text, "]:") ||
 		    (a.ss.ss_family == AF_INET && strchr(t->text, ':')))
 			return tether_conf_error(p->c, t, "listen expects IPv4 "
 						 "or IPv6 addresses without a "

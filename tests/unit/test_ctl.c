@@ -1,9 +1,10 @@
 /*
  * test_ctl.c - the one-shot control endpoint (lib/core/ctl.c): a line
- * is answered and the connection closed, an oversized request is
- * refused without reaching the answer function, a silent client is
- * closed at the admin timeout, and connections above the limit are
- * turned away while the others are still served.
+ * (or a request whole by the caller's rule) is answered and the
+ * connection closed, an oversized request is refused without reaching
+ * the answer function, a silent client is closed at the admin timeout,
+ * and connections above the limit are turned away while the others are
+ * still served.
  */
 #include "tether_test.h"
 
@@ -195,6 +196,45 @@ test_tcp(void **state)
 	tether_ctl_close(ctl);
 }
 
+/* A request is whole at an empty line (as an HTTP header). */
+static size_t
+blank_line(const char *buf, size_t len)
+{
+	const char *end = strstr(buf, "\n\n");
+
+	(void)len;
+	return end == NULL ? 0 : (size_t)(end - buf) + 2;
+}
+
+static void
+test_complete_fn(void **state)
+{
+	struct fix *f = *state;
+	struct tether_ctl_opts o = {
+		.answer = echo_answer,
+		.complete = blank_line,
+		.ud = f,
+	};
+	struct tether_ctl *ctl;
+	char buf[256];
+	int fd;
+
+	assert_int_equal(tether_ctl_open(&ctl, f->loop, &f->addr, &o, NULL, 0),
+			 0);
+	fd = client(&f->addr);
+	assert_int_equal(write(fd, "GET /x\nHost: y\n", 15), 15);
+	pump(f, 20);
+	/* One line is not a whole request here. */
+	assert_int_equal(f->calls, 0);
+	assert_int_equal(write(fd, "\n", 1), 1);
+	assert_true(read_to_eof(f, fd, buf, sizeof(buf), 2000) > 0);
+	/* The whole request, both newlines kept. */
+	assert_string_equal(f->last, "GET /x\nHost: y\n\n");
+	assert_int_equal(f->calls, 1);
+	close(fd);
+	tether_ctl_close(ctl);
+}
+
 static void
 test_oversized(void **state)
 {
@@ -353,6 +393,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_request_answer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tcp, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_complete_fn, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_oversized, setup,
 						teardown),

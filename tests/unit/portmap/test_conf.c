@@ -40,7 +40,7 @@ test_defaults(void **state)
 
 static const char full[] =
 	"listen 127.0.0.1 ::1\n"
-	"listen 192.0.2.1; port 20111\n"
+	"listen 192.0.2.1 [2001:db8::1]; port 20111\n"
 	"socket \"/tmp/x/rpcbind.sock\"\n"
 	"state none\n"
 	"user _rpc\n"
@@ -54,10 +54,11 @@ static const char full[] =
 static void
 check_full(const struct pm_conf *c)
 {
-	assert_int_equal(c->cfg.nlisten, 3);
+	assert_int_equal(c->cfg.nlisten, 4);
 	assert_string_equal(c->cfg.listen[0], "127.0.0.1");
 	assert_string_equal(c->cfg.listen[1], "::1");
 	assert_string_equal(c->cfg.listen[2], "192.0.2.1");
+	assert_string_equal(c->cfg.listen[3], "[2001:db8::1]");
 	assert_int_equal(c->cfg.port, 20111);
 	assert_string_equal(c->cfg.sock_path, "/tmp/x/rpcbind.sock");
 	assert_string_equal(c->cfg.state_path, "");
@@ -108,6 +109,9 @@ test_errors(void **state)
 		{ "listen 1.2.3.4:80",
 		  "t.conf:1:8: error: listen expects IPv4 or IPv6 addresses "
 		  "without a port (see 'port'), not '1.2.3.4:80'" },
+		{ "listen [::1]:111",
+		  "t.conf:1:8: error: listen expects IPv4 or IPv6 addresses "
+		  "without a port (see 'port'), not '[::1]:111'" },
 		{ "listen host.example",
 		  "t.conf:1:8: error: listen expects IPv4 or IPv6 addresses "
 		  "without a port (see 'port'), not 'host.example'" },
