@@ -74,6 +74,7 @@ struct pm_fwd {
 	int nifs;
 	uint64_t ifs_at;
 	int ifs_valid;
+	uint64_t logged_remote;		/* when a refusal was last logged */
 	unsigned char buf[FWD_BUF];
 	unsigned char out[FWD_BUF];
 };
@@ -463,7 +464,23 @@ pm_fwd_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 	if (req->netid != TETHER_NETID_UDP && req->netid != TETHER_NETID_UDP6)
 		return 0;	/* rpcbind: datagrams only, never a reply */
 	if (!is_local_caller(f, &req->peer)) {
+		uint64_t now = tether_loop_now(f->loop);
+
 		ctx->fwd.refused_remote++;
+		/* Logged once a minute at most: a flood is counted. */
+		if (f->logged_remote == 0 ||
+		    now - f->logged_remote >= PM_LOG_INTERVAL * 1000u) {
+			char txt[TETHER_ADDR_STRLEN];
+
+			f->logged_remote = now ? now : 1;
+			if (tether_addr_format(&req->peer, txt, sizeof(txt),
+					       0) < 0)
+				snprintf(txt, sizeof(txt), "?");
+			tether_log_info("forwarding: refused a remote call "
+					"from %s (not a local caller); more "
+					"within %ds are only counted", txt,
+					PM_LOG_INTERVAL);
+		}
 		return 0;
 	}
 	argfn = tether_rpcb_args_codec(m->u.call.vers, m->u.call.proc, NULL);

@@ -103,6 +103,9 @@ if [ "${PMFWD_INNER:-}" = 1 ]; then
 		"$CTL" -s /run/tpm.ctl show forwarding >"$O.ctl2"
 		grep -q "refused-remote=[1-9]" "$O.ctl2" ||
 			ifail "remote refusals not counted: $(cat "$O.ctl2")"
+		[ "$(grep -c "forwarding: refused a remote call from 10.77.0.2" \
+			"$O.log")" = 1 ] ||
+			ifail "remote refusals not logged once: $(cat "$O.log")"
 	fi
 	stop
 	exit 0

@@ -289,7 +289,18 @@ def main():
         kind = sys.argv[5]
         so = socket.socket(socket.AF_INET, socket.SOCK_STREAM
                            if kind.startswith('tcp') else socket.SOCK_DGRAM)
-        so.bind(('127.0.0.1', 0))
+        # A port below the ephemeral range, so that a probe of it once
+        # closed cannot connect to itself.
+        base = 21000 + os.getpid() % 9000
+        for k in range(200):
+            try:
+                so.bind(('127.0.0.1', 21000 + (base - 21000 + 13 * k) % 9000))
+                break
+            except OSError:
+                continue
+        else:
+            print('no free port', file=sys.stderr)
+            return 1
         if kind.startswith('tcp'):
             so.listen(8)
         port = so.getsockname()[1]
