@@ -75,6 +75,6 @@ printf '%s\n' "$regs" | grep -q "netid=local" &&
 printf '%s\n' "$regs" | grep -q "^registration prog=100000 vers=2 netid=udp addr=127.0.0.1.$((PORT / 256)).$((PORT % 256)) " ||
 	fail "not listening per the file: $regs"
 kill $PID
-wait $PID
+wait $PID || fail "daemon exited with status $? (sanitizer report in the log?)"
 PID=
 echo "portmap conf: all checks passed"

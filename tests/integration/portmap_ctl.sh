@@ -107,7 +107,7 @@ out=$("$CTL" -s "$DIR/ctl.sock" show "$long") && fail "long line: status 0"
 [ "$(python3 "$RPCPY" null udp 127.0.0.1 $PORT 3)" = SUCCESS ] ||
 	fail "no answer after the control checks"
 kill $PID
-wait $PID
+wait $PID || fail "daemon exited with status $? (sanitizer report in the log?)"
 PID=
 [ -e "$DIR/ctl.sock" ] && fail "control socket left behind"
 echo "portmap ctl: all checks passed"

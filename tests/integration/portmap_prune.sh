@@ -89,7 +89,7 @@ H1=
 sleep 1
 listed 300301 udp || fail "pruned although prune is off"
 kill $PID
-wait $PID
+wait $PID || fail "daemon exited with status $? (sanitizer report in the log?)"
 PID=
 
 # With pruning every 200ms (the state file keeps 300301, pid and all).
@@ -129,6 +129,6 @@ grep -q "pruned prog 300303 vers 1 tcp .*: its TCP port refuses connections" \
 	"$DIR/log" || fail "pruning not logged"
 grep -q "^300303 " "$DIR/state" && fail "pruned entry still in the state file"
 kill $PID
-wait $PID
+wait $PID || fail "daemon exited with status $? (sanitizer report in the log?)"
 PID=
 echo "portmap prune: all checks passed"
