@@ -75,6 +75,7 @@ struct pm_fwd {
 	uint64_t ifs_at;
 	int ifs_valid;
 	uint64_t logged_remote;		/* when a refusal was last logged */
+	int warned_fd;
 	unsigned char buf[FWD_BUF];
 	unsigned char out[FWD_BUF];
 };
@@ -463,6 +464,15 @@ pm_fwd_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 
 	if (req->netid != TETHER_NETID_UDP && req->netid != TETHER_NETID_UDP6)
 		return 0;	/* rpcbind: datagrams only, never a reply */
+	if (req->fd <= 0) {
+		/* The transport did not say which socket the call came on
+		 * (net.c sets pm_req.fd): no way to answer later. */
+		if (!f->warned_fd)
+			tether_log_warnx("forwarding: the transport gives no "
+					 "socket to answer on; not forwarding");
+		f->warned_fd = 1;
+		return fail_call(m, TETHER_RPC_SYSTEM_ERR, out);
+	}
 	if (!is_local_caller(f, &req->peer)) {
 		uint64_t now = tether_loop_now(f->loop);
 

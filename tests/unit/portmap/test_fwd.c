@@ -318,6 +318,13 @@ test_errors(void **state)
 	len = mkcall(c, sizeof(c), 5, 4, TETHER_RPCB_INDIRECT, PROG, 1, 0);
 	assert_int_equal(dispatch(f, &r, c, len - 12), 1);
 	assert_int_equal(reply_stat(f, &m), TETHER_RPC_GARBAGE_ARGS);
+	/* A transport that did not say where the call came from: no
+	 * forwarding (an answer could not be sent back). */
+	r.fd = 0;
+	len = mkcall(c, sizeof(c), 6, 4, TETHER_RPCB_INDIRECT, PROG, 1, 0);
+	assert_int_equal(dispatch(f, &r, c, len), 1);
+	assert_int_equal(reply_stat(f, &m), TETHER_RPC_SYSTEM_ERR);
+	r.fd = f->srv;
 	/* Over TCP: never forwarded, never answered. */
 	r = caller(f, NULL, TETHER_NETID_TCP);
 	len = mkcall(c, sizeof(c), 6, 4, TETHER_RPCB_INDIRECT, PROG, 1, 0);
