@@ -130,6 +130,8 @@ struct lb_conf {
 	char control[LB_PATH_MAX];	/* control socket path, "": none */
 	struct tether_addr metrics;	/* Prometheus endpoint */
 	int has_metrics;
+	uint64_t admin_timeout_ms;	/* control and metrics deadline */
+	unsigned admin_conns;		/* at once on each of them */
 	char user[LB_NAME_MAX];		/* "" : keep the current user */
 	unsigned max_conns;		/* global limit, 0: none */
 	int log_level;			/* TETHER_LOG_* */
@@ -415,27 +417,7 @@ struct lb_udp {
 	unsigned char *buf;		/* one datagram */
 };
 
-/* A control connection: one command line in, a text answer out. */
-struct lb_ctl_conn;
-
-/*
- * A one-shot connection's answer (control socket, metrics): c->in holds
- * what came so far; return 0 when more is needed, 1 when c->out holds the
- * whole answer (empty: close without one).
- */
-typedef int lb_conn_answer_fn(struct lb_ctl_conn *c);
-
-/* A request/response connection: read a request, answer, close. */
-struct lb_ctl_conn {
-	struct lb_proxy *px;
-	int fd;
-	struct tether_buf in, out;
-	size_t sent;
-	struct lb_ctl_conn **list;	/* the proxy's list it is on */
-	lb_conn_answer_fn *answer;
-	struct lb_ctl_conn *next;
-};
-
+#define LB_ADMIN_CONNS_MAX	1024
 #define LB_CTL_MAX_LINE		1024
 #define LB_HTTP_MAX_REQUEST	4096
 #define LB_CTL_MAX_OUT		(16u << 20)
@@ -447,10 +429,8 @@ struct lb_proxy {
 	int freeing;
 	struct lb_proxy *retired_next;
 	struct lb_udp udp;
-	int ctl_fd;			/* control socket, -1: none */
-	struct lb_ctl_conn *ctl_conns;
-	int metrics_fd;			/* metrics listener, -1: none */
-	struct lb_ctl_conn *metrics_conns;
+	struct tether_ctl *ctl;		/* control socket, NULL: none */
+	struct tether_ctl *metrics;	/* metrics listener, NULL: none */
 	struct tether_loop *loop;
 	const struct lb_conf *conf;
 	struct lb_service *services;

@@ -832,8 +832,6 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 	px->loop = loop;
 	px->conf = conf;
 	px->donor = donor;
-	px->ctl_fd = -1;
-	px->metrics_fd = -1;
 	err = tether_hash_key_random(&px->key);
 	if (err < 0) {
 		snprintf(errbuf, errlen, "random hash key: %s",

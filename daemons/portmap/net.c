@@ -315,6 +315,7 @@ udp_req(const struct pm_sock *s, struct mmsghdr *mm, struct pm_pkt *pk,
 {
 	memset(req, 0, sizeof(*req));
 	req->netid = s->netid;
+	req->fd = s->fd;
 	if (tether_addr_from_sockaddr(&req->peer, mm->msg_hdr.msg_name,
 				      mm->msg_hdr.msg_namelen) < 0)
 		return -1;
