@@ -247,6 +247,7 @@ accept_event(struct tether_loop *loop, int fd, unsigned events, void *ud)
 		if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0) {
 			c->req.has_uid = 1;
 			c->req.uid = (uint32_t)cr.uid;
+			c->req.pid = (int32_t)cr.pid;
 		}
 		tether_addr_copy(&c->req.peer, &s->addr);
 	} else {
