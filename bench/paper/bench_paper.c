@@ -15,7 +15,10 @@
  * once by the server and read by the client into one buffer.
  *
  * Usage: bench_paper [-b blocks] [-r rounds] [-s size] [-n nulls]
- *	[-p depth] [-o outdir] [-g gnuplot] [-v]
+ *	[-p depth] [-i impls] [-o outdir] [-g gnuplot] [-v]
+ * -i runs only some of local,raw,tirpc,tether (for profiling one with
+ * perf or strace -c; it applies to the null calls too); -n 0 skips the
+ * null calls.
  * Writes outdir/paper.dat, paper.gp, paper-time.png and paper-rate.png
  * (the paper's two figures); gnuplot is required (gnuplot-nox).
  */
@@ -53,9 +56,10 @@ static struct {
 	const char *outdir;
 	const char *gnuplot;
 	int verbose;
+	unsigned impls; /* bit per enum impl */
 } opt = {
 	{ 32, 128, 512, 1024, 4096, 16384, 65536 }, 7, 3, 4ul << 20,
-	20000, 64, ".", NULL, 0
+	20000, 64, ".", NULL, 0, (1u << I_MAX) - 1
 };
 
 static uint32_t rng_state = 2463534242u;
@@ -334,8 +338,28 @@ usage(void)
 	fprintf(stderr,
 		"usage: bench_paper [-b 32,128,...,64k] [-r rounds] "
 		"[-s total] [-n nulls]\n"
-		"\t[-p depth] [-o outdir] [-g gnuplot] [-v]\n");
+		"\t[-p depth] [-i local,raw,tirpc,tether] [-o outdir] "
+		"[-g gnuplot] [-v]\n");
 	exit(2);
+}
+
+static void
+parse_impls(char *s)
+{
+	static const char *const short_names[I_MAX] = { "local", "raw",
+							"tirpc", "tether" };
+	char *tok;
+	int k;
+
+	opt.impls = 0;
+	for (tok = strtok(s, ","); tok != NULL; tok = strtok(NULL, ",")) {
+		for (k = 0; k < I_MAX; k++)
+			if (strcmp(tok, short_names[k]) == 0)
+				break;
+		if (k == I_MAX)
+			usage();
+		opt.impls |= 1u << k;
+	}
 }
 
 static void
@@ -453,7 +477,7 @@ main(int argc, char **argv)
 	int c, pfd[2], lfd[3], k, rc;
 	unsigned r, i;
 
-	while ((c = getopt(argc, argv, "b:r:s:n:p:o:g:v")) != -1) {
+	while ((c = getopt(argc, argv, "b:r:s:n:p:i:o:g:v")) != -1) {
 		switch (c) {
 		case 'b':
 			parse_blocks(optarg);
@@ -470,6 +494,9 @@ main(int argc, char **argv)
 		case 'p':
 			opt.depth = (unsigned)atoi(optarg);
 			break;
+		case 'i':
+			parse_impls(optarg);
+			break;
 		case 'o':
 			opt.outdir = optarg;
 			break;
@@ -484,7 +511,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || opt.rounds < 1 || opt.rounds > MAX_ROUNDS ||
-	    opt.total == 0 || opt.nulls == 0 || opt.depth == 0)
+	    opt.total == 0 || opt.depth == 0)
 		usage();
 	for (i = 0; i < opt.nblocks; i++)
 		if (opt.total < opt.blocks[i]) {
@@ -526,6 +553,9 @@ main(int argc, char **argv)
 	for (r = 0; r < opt.rounds; r++) {
 		for (i = 0; i < opt.nblocks; i++) {
 			for (k = 0; k < I_MAX; k++) {
+				samples[k][i][r] = 0;
+				if (!(opt.impls & (1u << k)))
+					continue;
 				samples[k][i][r] =
 					time_blocks((enum impl)k,
 						    opt.blocks[i]);
@@ -537,7 +567,13 @@ main(int argc, char **argv)
 					       samples[k][i][r]);
 			}
 		}
-		for (k = 0; k < N_MAX; k++) {
+		for (k = 0; k < N_MAX && opt.nulls > 0; k++) {
+			nsamples[k][r] = 0;
+			if (!(opt.impls & (1u << (k == N_RP_TCP ||
+							  k == N_RP_UDP
+						  ? I_RP
+						  : I_TT))))
+				continue;
 			nsamples[k][r] = rate_nulls((enum nulls)k);
 			if (opt.verbose)
 				printf("  round %u null %d %.0f/s\n", r + 1, k,
@@ -566,6 +602,8 @@ main(int argc, char **argv)
 		       mb[I_RP] / mb[I_RAW], mb[I_TT] / mb[I_RAW],
 		       mb[I_TT] / mb[I_RP]);
 	}
+	if (opt.nulls == 0)
+		goto out;
 	printf("\nnull calls per second (%u calls, median of %u rounds)\n",
 	       opt.nulls, opt.rounds);
 	printf("  TCP sync:   libtirpc %9.0f  tether %9.0f  tether/tirpc "
@@ -577,8 +615,8 @@ main(int argc, char **argv)
 	printf("  TCP pipelined, %u in flight on one connection: tether "
 	       "%9.0f = %.1fx libtirpc TCP sync\n",
 	       opt.depth, nr[N_TT_PIPE], nr[N_TT_PIPE] / nr[N_RP_TCP]);
+out:
 	fflush(stdout);
-
 	for (k = 0; k < 3; k++) {
 		kill(pids[k], SIGKILL);
 		waitpid(pids[k], NULL, 0);
