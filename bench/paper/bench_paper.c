@@ -348,11 +348,12 @@ parse_impls(char *s)
 {
 	static const char *const short_names[I_MAX] = { "local", "raw",
 							"tirpc", "tether" };
-	char *tok;
+	char *tok, *save = NULL;
 	int k;
 
 	opt.impls = 0;
-	for (tok = strtok(s, ","); tok != NULL; tok = strtok(NULL, ",")) {
+	for (tok = strtok_r(s, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
 		for (k = 0; k < I_MAX; k++)
 			if (strcmp(tok, short_names[k]) == 0)
 				break;
@@ -365,11 +366,12 @@ parse_impls(char *s)
 static void
 parse_blocks(char *s)
 {
-	char *tok;
+	char *tok, *save = NULL;
 	unsigned long b;
 
 	opt.nblocks = 0;
-	for (tok = strtok(s, ","); tok != NULL; tok = strtok(NULL, ",")) {
+	for (tok = strtok_r(s, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
 		b = parse_size(tok);
 		if (b < 4 || b % 4 || b > PAPER_MAX_BLOCK ||
 		    opt.nblocks == MAX_BLOCKS) {
@@ -483,16 +485,16 @@ main(int argc, char **argv)
 			parse_blocks(optarg);
 			break;
 		case 'r':
-			opt.rounds = (unsigned)atoi(optarg);
+			opt.rounds = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 's':
 			opt.total = parse_size(optarg);
 			break;
 		case 'n':
-			opt.nulls = (unsigned)atoi(optarg);
+			opt.nulls = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'p':
-			opt.depth = (unsigned)atoi(optarg);
+			opt.depth = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'i':
 			parse_impls(optarg);
