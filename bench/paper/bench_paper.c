@@ -444,7 +444,7 @@ draw(const char *gp, double t[I_MAX][MAX_BLOCKS])
 	fprintf(f,
 		"# bench_paper's figures: run time and transfer rate of "
 		"%lu bytes by block size\n"
-		"set terminal png size 800,500\n"
+		"set terminal png size 800,500 noenhanced\n"
 		"set logscale x 2\nset xlabel 'block size (bytes)'\n"
 		"set key left top\nset grid\n"
 		"set output '%s/paper-time.png'\n"
