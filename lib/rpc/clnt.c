@@ -212,6 +212,12 @@ tether_rpc_client_set_authsys(struct tether_rpc_client *c,
 	return 0;
 }
 
+void
+tether__rpc_client_set_xid(struct tether_rpc_client *c, uint32_t xid)
+{
+	c->next_xid = xid;
+}
+
 size_t
 tether_rpc_client_pending(const struct tether_rpc_client *c)
 {
