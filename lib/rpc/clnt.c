@@ -11,8 +11,8 @@
  * decoder. Completed calls keep their timer and go to a short free
  * list, so a call in the steady state allocates nothing.
  *
- * Synchronous calls on a private loop: once a stream connection is up
- * its socket is made blocking with a receive timeout slice
+ * Synchronous calls on a private loop: once connected (stream or
+ * datagram) the socket is made blocking with a receive timeout slice
  * (CLNT_SLICE_MS), every other send and receive passes MSG_DONTWAIT,
  * and tether_rpc_client_call waits in recv itself rather than in
  * epoll_wait then recv; after each empty slice the loop runs once
@@ -78,7 +78,7 @@ struct tether_rpc_client {
 	struct tether_rpc_rm_decoder rm;
 	unsigned char *rbuf;
 	size_t rlen;   /* stream: bytes kept in rbuf (a partial record) */
-	int blocking;  /* stream socket blocking, SO_RCVTIMEO a slice */
+	int blocking;  /* socket blocking, SO_RCVTIMEO a slice */
 	struct clnt_call *free; /* completed calls, timers kept */
 	size_t nfree;
 	struct tether__rpc_obuf out;
