@@ -57,8 +57,10 @@ struct clnt_call {
 	struct tether_loop_timer *timer;
 	uint64_t deadline;
 	uint64_t backoff;
-	unsigned char *dgram; /* UDP: the call, to resend */
+	unsigned char *dgram; /* UDP: the call, to resend (kept with the
+			       * call on the free list) */
 	size_t dlen;
+	size_t dcap;
 	uint64_t end_off; /* stream: end of its record */
 	int failed;	  /* result below is final */
 	struct tether_rpc_result result;
@@ -268,8 +270,6 @@ call_complete(struct clnt_call *call, const struct tether_rpc_result *r)
 		call->next->prev = call->prev;
 	c->ncalls--;
 	tether_loop_timer_cancel(call->timer);
-	tether_free(call->dgram);
-	call->dgram = NULL;
 	call->done(c, &res, call->ud);
 	if (c->nfree < CLNT_FREE_MAX) {
 		call->next = c->free;
@@ -277,6 +277,7 @@ call_complete(struct clnt_call *call, const struct tether_rpc_result *r)
 		c->nfree++;
 	} else {
 		tether_loop_timer_free(call->timer);
+		tether_free(call->dgram);
 		tether_free(call);
 	}
 }
@@ -766,13 +767,19 @@ call_get(struct tether_rpc_client *c)
 {
 	struct clnt_call *call = c->free;
 	struct tether_loop_timer *t;
+	unsigned char *d;
+	size_t dcap;
 
 	if (call != NULL) {
 		c->free = call->next;
 		c->nfree--;
 		t = call->timer;
+		d = call->dgram;
+		dcap = call->dcap;
 		memset(call, 0, sizeof(*call));
 		call->timer = t;
+		call->dgram = d;
+		call->dcap = dcap;
 		return call;
 	}
 	call = tether_calloc(1, sizeof(*call));
@@ -828,7 +835,14 @@ tether_rpc_client_call_async(struct tether_rpc_client *c, uint32_t proc,
 	if (call == NULL)
 		return -TETHER_ENOMEM;
 	if (c->socktype == SOCK_DGRAM) {
-		p = call->dgram = tether_malloc(size ? size : 1);
+		if (call->dcap < size || call->dgram == NULL) {
+			p = tether_realloc(call->dgram, size ? size : 1);
+			if (p != NULL) {
+				call->dgram = p;
+				call->dcap = size ? size : 1;
+			}
+		}
+		p = call->dcap >= size ? call->dgram : NULL;
 		call->dlen = size;
 	} else {
 		p = tether__rpc_obuf_room(&c->out, 4 + size);
@@ -912,8 +926,6 @@ tether_rpc_client_call_async(struct tether_rpc_client *c, uint32_t proc,
 	update_events(c);
 	return 0;
 fail:
-	tether_free(call->dgram);
-	call->dgram = NULL;
 	call_put(c, call);
 	return rc;
 }
@@ -1017,6 +1029,7 @@ tether_rpc_client_free(struct tether_rpc_client *c)
 
 		c->free = call->next;
 		tether_loop_timer_free(call->timer);
+		tether_free(call->dgram);
 		tether_free(call);
 	}
 	tether_loop_timer_free(c->reconnect);
