@@ -120,6 +120,7 @@ struct lb_conf_service {
 	struct lb_conf_check check;
 	struct lb_conf_limits limits;
 	int proxy_v2;			/* send a PROXY v2 header (TCP) */
+	int splice;			/* TCP relay through pipes (default) */
 	unsigned line, col;
 };
 
