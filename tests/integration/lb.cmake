@@ -3,7 +3,8 @@
 # /usr/bin/python3 (Debian: python3-minimal). One ctest test per case.
 foreach(case balance persist parallel failure limits health
 		connect-timeout slowloris udp nofile drain proxyv2 range
-		metrics reload halfclose wlc passive badconf)
+		metrics reload halfclose wlc passive badconf
+		datapath-splice datapath-copy)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}
