@@ -4,7 +4,8 @@
 # proxy pinned to CPU 0 and load generator to CPU 1. Prints req/s or
 # Mbit/s per row, the ratio to direct, tether/best-peer, CPU time of each
 # proxy per unit, and RSS for N idle proxied connections.
-# Usage: run.py TETHER_LB [--duration S] [--idle N] [--only ROWS]
+# Usage: run.py TETHER_LB [--duration S] [--rounds N] [--idle N]
+#               [--rows 1,2,..] [--splice on|off] [--no-idle]
 import argparse
 import os
 import re
@@ -480,10 +481,11 @@ def main():
     ap.add_argument("lb")
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--idle", type=int, default=10000)
-    ap.add_argument("--splice", default="default",
+    ap.add_argument("--splice", default="on",
                     choices=("on", "off", "default"))
     ap.add_argument("--rows", default="all",
                     help="comma-separated row numbers (1-6) or 'all'")
+    ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--no-idle", action="store_true")
     a = ap.parse_args()
     for tool in ("nginx", "haproxy", "wrk", "iperf3", "taskset"):
@@ -510,41 +512,55 @@ def main():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
 def run(a, d, rows, nofile):
     http = free_port()
     ibe = free_port()
-    backend = start_backend(d, http)
-    iperf_srv = start_iperf(ibe)
+    start_backend(d, http)
+    start_iperf(ibe)
     names = ["direct", "tether-lb", "haproxy", "nginx"]
-    res = {}
-    cpu = {}
-    for name in names:
-        port, iport = (http, ibe) if name == "direct" else \
-            (free_port(), free_port())
-        proc = None
+    # All proxies run at once (idle but for the one measured), and each
+    # row measures all four back to back, round after round: the
+    # machine's load changes over time, and this spreads it evenly.
+    ports = {"direct": (http, ibe, None)}
+    for name in names[1:]:
+        port, iport = free_port(), free_port()
         if name == "tether-lb":
             proc = start_tether(a.lb, d, port, http, iport, ibe,
                                 splice_line(a.splice))
         elif name == "haproxy":
             proc = start_haproxy(d, port, http, iport, ibe)
-        elif name == "nginx":
+        else:
             proc = start_nginx(d, port, http, iport, ibe)
-        try:
-            for row in rows:
+        ports[name] = (port, iport, proc)
+    vals = {}
+    cpus = {}
+    for rnd in range(a.rounds):
+        for row in rows:
+            for name in names:
+                port, iport, proc = ports[name]
                 c0 = cpu_seconds(proc.pid) if proc else 0
                 v = row[3](port, iport, a.duration)
                 c1 = cpu_seconds(proc.pid) if proc else 0
-                res[(name, row[0])] = v
-                cpu[(name, row[0])] = per_unit(row[1], v, c1 - c0, a.duration) \
-                    if proc else float("nan")
-                log("%-10s %-16s %12.1f %s" % (name, row[0], v, row[1]))
-                time.sleep(0.5)
-        finally:
-            if proc:
-                stop(proc)
-    print("\nbench.lb: %ds per row, proxy on CPU %s, load on CPU %s; "
-          "tether-lb splice %s" % (a.duration, PROXY_CPU, LOAD_CPU,
-                                   a.splice))
+                vals.setdefault((name, row[0]), []).append(v)
+                cpus.setdefault((name, row[0]), []).append(
+                    per_unit(row[1], v, c1 - c0, a.duration)
+                    if proc else float("nan"))
+                log("round %d %-10s %-16s %12.1f %s" % (
+                    rnd + 1, name, row[0], v, row[1]))
+                time.sleep(0.3)
+    for name in names[1:]:
+        stop(ports[name][2])
+    res = {k: median(v) for k, v in vals.items()}
+    cpu = {k: median(v) for k, v in cpus.items()}
+    print("\nbench.lb: %d round(s) of %ds per row and target (median), "
+          "proxy on CPU %s, load on CPU %s; tether-lb splice %s" % (
+              a.rounds, a.duration, PROXY_CPU, LOAD_CPU, a.splice))
     print("Shared machine: compare ratios within this run only.\n")
     hdr = "%-16s %-6s %10s %10s %10s %10s  %6s %6s %6s  %8s  %s" % (
         "row", "unit", "direct", "tether", "haproxy", "nginx", "t/dir",
@@ -569,6 +585,7 @@ def run(a, d, rows, nofile):
     hport = free_port()
     holder = Holder(hport)
     mem = {}
+    ibe = free_port()
     try:
         for name in names[1:]:
             port, iport = free_port(), free_port()

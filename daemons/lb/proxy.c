@@ -96,13 +96,13 @@ log_conn(const struct lb_service *svc, const struct tether_addr *client,
 	int level = why == LB_END_CLOSED || why == LB_END_SHUTDOWN ?
 		TETHER_LOG_INFO : TETHER_LOG_WARN;
 
+	if (level > tether_log_get_level())
+		return;
 	fmt_addr(client, cbuf, sizeof(cbuf));
 	if (be != NULL && baddr != NULL)
 		fmt_addr(baddr, bbuf, sizeof(bbuf));
 	else
 		snprintf(bbuf, sizeof(bbuf), "-");
-	if (level > tether_log_get_level())
-		return;
 	if (level == TETHER_LOG_INFO)
 		tether_log_info("conn service=%s client=%s port=%u backend=%s "
 				"addr=%s in=%llu out=%llu spliced=%llu "

@@ -528,10 +528,12 @@ int tether_loop_fd_mod(struct tether_loop *loop, int fd, unsigned events);
 int tether_loop_fd_del(struct tether_loop *loop, int fd);
 
 /* tether_loop_fd_close - stop watching fd if it is watched (as
- * tether_loop_fd_del) and close it, in that order, so no stale event of
- * the closed file can reach a new file that gets the same number.
- * Returns 0, or -TETHER_EPERM for the loop's own signalfd (which stays
- * open); fd < 0 is a no-op returning 0. */
+ * tether_loop_fd_del) and close it; no event of the closed file reaches
+ * a new file that gets the same number. fd must be the only descriptor
+ * of its open file (not dup()ed, not shared with a child): the epoll
+ * backend then lets close() drop the registration and saves a system
+ * call. Returns 0, or -TETHER_EPERM for the loop's own signalfd (which
+ * stays open); fd < 0 is a no-op returning 0. */
 int tether_loop_fd_close(struct tether_loop *loop, int fd);
 
 /*

@@ -278,7 +278,12 @@ tether_loop_fd_close(struct tether_loop *loop, int fd)
 	if (e != NULL) {
 		if (e->mask & TETHER__LOOP_INTERNAL)
 			return -TETHER_EPERM;
-		(void)tether_loop_fd_del(loop, fd);
+		if (!loop->ops->close_drops)
+			loop->ops->del(loop, fd);
+		e->mask = 0;
+		e->fn = NULL;
+		e->ud = NULL;
+		loop->nfds_user--;
 	}
 	(void)close(fd);
 	return 0;

@@ -127,5 +127,6 @@ const struct tether__loop_backend_ops tether__loop_epoll_ops = {
 	.add = epoll_add,
 	.mod = epoll_mod,
 	.del = epoll_del,
+	.close_drops = 1,
 	.wait = epoll_wait_events,
 };

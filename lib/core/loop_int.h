@@ -115,6 +115,9 @@ struct tether__loop_backend_ops {
 	int (*add)(struct tether_loop *loop, int fd);
 	int (*mod)(struct tether_loop *loop, int fd, unsigned old_mask);
 	void (*del)(struct tether_loop *loop, int fd);
+	/* Closing an fd's only descriptor drops its registration in the
+	 * kernel (epoll): tether_loop_fd_close need not call del. */
+	int close_drops;
 	int (*wait)(struct tether_loop *loop, int timeout_ms);
 };
 
