@@ -255,6 +255,8 @@ struct lb_persist {
 #define LB_SPLICE_MIN		(16u * 1024)
 /* Idle pipes kept for reuse, and pipes in use at most (2 fds each). */
 #define LB_PIPE_POOL		64u
+/* Capacity asked for a new pipe (fewer splice calls per byte). */
+#define LB_PIPE_SIZE		(256u * 1024)
 #define LB_PIPE_MAX		1024u
 /* Connections taken from one listener per readiness event. */
 #define LB_ACCEPT_BATCH		64

@@ -156,6 +156,8 @@ pipe_get(struct lb_dir *d)
 		return -1;
 	}
 	pipes_open++;
+	/* Best effort: the default (64 KiB) works too. */
+	(void)fcntl(d->pipe[0], F_SETPIPE_SZ, (int)LB_PIPE_SIZE);
 	return 0;
 }
 
@@ -508,7 +510,7 @@ relay(struct lb_session *s, int c2b)
 		use_pipe = d->bulk && !(s->flags & LB_SESS_NOSPLICE) &&
 			   pipe_get(d) == 0;
 		if (use_pipe) {
-			n = splice(e.src, NULL, d->pipe[1], NULL, LB_RBUF_SIZE,
+			n = splice(e.src, NULL, d->pipe[1], NULL, LB_PIPE_SIZE,
 				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 			if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
 				/* Not for this socket: copy from now on. */
