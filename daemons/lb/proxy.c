@@ -593,13 +593,16 @@ session_pump(struct lb_session *s, int end)
 		session_end(s, LB_END_CLOSED);
 }
 
+/* The connect finished: events had WRITE, ERR or HUP. Writable without
+ * an error means connected (no getsockopt needed). */
 static void
-session_connected(struct lb_session *s)
+session_connected(struct lb_session *s, unsigned events)
 {
 	int soerr = 0;
 	socklen_t len = sizeof(soerr);
 
-	if (getsockopt(s->bfd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+	if ((events & (TETHER_LOOP_ERR | TETHER_LOOP_HUP)) &&
+	    getsockopt(s->bfd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
 		soerr = errno;
 	if (soerr != 0) {
 		tether_log_debug("connect %s (backend %s): %s",
@@ -629,7 +632,7 @@ session_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
 	if (s->state == LB_SESS_CONNECTING) {
 		if (!client) {
 			if (events & (TETHER_LOOP_WRITE | bad))
-				session_connected(s);
+				session_connected(s, events);
 		} else if (events & bad) {
 			/* The client gave up while we were connecting. */
 			session_end(s, LB_END_CLIENT_ERROR);
