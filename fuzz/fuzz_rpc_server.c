@@ -1,11 +1,12 @@
 /*
  * fuzz_rpc_server.c - the server's request path on an arbitrary TCP
  * byte stream, through a socket-free connection. Input: 2 bytes of
- * parameters (calls in flight, reply cache on/off, chunking seed), then
- * the stream. Invariants: every record the server writes is a single
- * fragment holding a well-formed REPLY; feeding the stream whole and in
- * small random chunks yields byte-identical output and the same fate of
- * the connection; no call handle is left behind.
+ * parameters (calls in flight, reply cache on/off, AUTH_SHORT on/off,
+ * chunking seed), then the stream. Invariants: every record the server
+ * writes is a single fragment holding a well-formed REPLY; feeding the
+ * stream whole and in small random chunks yields byte-identical output
+ * (with AUTH_SHORT on, the same length: handles are random) and the
+ * same fate of the connection; no call handle is left behind.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -70,8 +71,8 @@ drain(struct tether__rpc_svc_conn *c, struct transcript *t)
 }
 
 static void
-run(const uint8_t *p, size_t n, unsigned inflight, int no_drc, unsigned seed,
-    struct transcript *t, int *dead)
+run(const uint8_t *p, size_t n, unsigned inflight, int no_drc, int ashort,
+    unsigned seed, struct transcript *t, int *dead)
 {
 	struct tether_rpc_server_config cfg;
 	struct tether_rpc_server_stats st;
@@ -93,6 +94,11 @@ run(const uint8_t *p, size_t n, unsigned inflight, int no_drc, unsigned seed,
 	    tp_register(srv, &tps) != 0 ||
 	    tether__rpc_server_fake_conn(srv, &c) != 0)
 		abort();
+	if (ashort) {
+		tether_rpc_server_auth_short_limits(srv, 4, 0);
+		if (tether_rpc_server_auth_short(srv, 1) != 0)
+			abort();
+	}
 	while (off < n && !tether__rpc_server_conn_dead(c)) {
 		k = n - off;
 		if (seed != 0) {
@@ -126,15 +132,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct transcript a = { 0 }, b = { 0 };
 	unsigned inflight;
-	int no_drc, dead_a, dead_b;
+	int no_drc, ashort, dead_a, dead_b;
 
 	if (size < 2 || size > 65536)
 		return 0;
 	inflight = 1 + (data[0] & 7);
 	no_drc = (data[0] >> 3) & 1;
-	run(data + 2, size - 2, inflight, no_drc, 0, &a, &dead_a);
-	run(data + 2, size - 2, inflight, no_drc, data[1] | 1u, &b, &dead_b);
-	if (a.len != b.len || (a.len && memcmp(a.p, b.p, a.len) != 0) ||
+	ashort = (data[0] >> 4) & 1;
+	run(data + 2, size - 2, inflight, no_drc, ashort, 0, &a, &dead_a);
+	run(data + 2, size - 2, inflight, no_drc, ashort, data[1] | 1u, &b,
+	    &dead_b);
+	if (a.len != b.len ||
+	    (!ashort && a.len && memcmp(a.p, b.p, a.len) != 0) ||
 	    dead_a != dead_b)
 		abort();
 	free(a.p);

@@ -15,6 +15,7 @@
  *		      [port N] [slowstart DUR]
  *		limits [conns N] [connect-timeout DUR] [idle-timeout DUR]
  *		       [retries N] [backlog N] [drain-timeout DUR]
+ *		       [client-conns N]
  *		proxy-protocol v2|off
  *		splice on|off
  *	}
@@ -587,6 +588,9 @@ static const struct directive limits_opts[] = {
 	  1, 65535, 0 },
 	{ "drain-timeout", 1, 1, set_duration,
 	  offsetof(struct lb_conf_limits, drain_timeout_ms), 0, 0, 0 },
+	{ "client-conns", 1, 1, set_uint,
+	  offsetof(struct lb_conf_limits, max_client_conns), 0, LB_MAX_CONNS,
+	  0 },
 };
 
 static int
@@ -882,15 +886,11 @@ parse_service(struct parser *p, const struct tether_conf_token *name)
 				  s.name);
 		bad = 1;
 	}
-	if (!p->nomem && s.balance == LB_BALANCE_MAGLEV)
-		for (i = 0; i < s.nbackends; i++)
-			if (s.backends[i].weight > 1) {
-				tether_conf_warn(p->c, name, "maglev gives "
-						 "every backend an equal share;"
-						 " weights other than 0 and 1 "
-						 "are ignored");
-				break;
-			}
+	/* Maglev's table follows the configured weights, not the ramp. */
+	if (!p->nomem && s.balance == LB_BALANCE_MAGLEV &&
+	    s.check.slowstart_ms != 0)
+		tether_conf_warn(p->c, name, "slowstart has no effect with "
+				 "balance maglev");
 	if (bad || p->nomem) {
 		service_free(&s);
 		return;
@@ -1161,11 +1161,13 @@ lb_conf_write(const struct lb_conf *conf, struct tether_buf *b)
 		W(tether_buf_append_str(b, "\n"));
 		W(tether_buf_printf(b, "\tlimits conns %u connect-timeout "
 			"%llums idle-timeout %llums retries %u backlog %u "
-			"drain-timeout %llums\n", s->limits.max_conns,
+			"drain-timeout %llums client-conns %u\n",
+			s->limits.max_conns,
 			(unsigned long long)s->limits.connect_timeout_ms,
 			(unsigned long long)s->limits.idle_timeout_ms,
 			s->limits.retries, s->limits.backlog,
-			(unsigned long long)s->limits.drain_timeout_ms));
+			(unsigned long long)s->limits.drain_timeout_ms,
+			s->limits.max_client_conns));
 		if (s->proxy_v2)
 			W(tether_buf_append_str(b, "\tproxy-protocol v2\n"));
 		W(tether_buf_printf(b, "\tsplice %s\n",

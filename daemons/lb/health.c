@@ -128,6 +128,21 @@ const struct lb_check_ops lb_check_ops_tcp = {
 	.abort = tcp_check_abort,
 };
 
+/* The kinds by enum lb_check_type: a new kind (the RPC NULL call, the
+ * FTP banner) is an ops table here and a keyword in conf.c. */
+static const struct lb_check_ops *const check_kinds[LB_CHECK_MAX] = {
+	[LB_CHECK_NONE] = NULL,
+	[LB_CHECK_TCP] = &lb_check_ops_tcp,
+};
+
+const struct lb_check_ops *
+lb_check_ops_for(int type)
+{
+	if (type < 0 || type >= LB_CHECK_MAX)
+		return NULL;
+	return check_kinds[type];
+}
+
 /* The probe of ck finished: ok or why not; schedule the next. */
 static void
 check_done(struct lb_check *ck, int ok, const char *why)
@@ -184,10 +199,12 @@ int
 lb_health_start(struct lb_service *svc, struct tether_loop *loop)
 {
 	const struct lb_conf_service *conf = svc->conf;
+	const struct lb_check_ops *ops;
 	size_t i;
 	int err;
 
-	if (conf->check.type == LB_CHECK_NONE)
+	ops = lb_check_ops_for(conf->check.type);
+	if (ops == NULL)
 		return 0;
 	svc->checks = tether_calloc(svc->pool.n, sizeof(*svc->checks));
 	if (svc->checks == NULL)
@@ -199,7 +216,7 @@ lb_health_start(struct lb_service *svc, struct tether_loop *loop)
 		ck->svc = svc;
 		ck->be = b;
 		ck->fd = -1;
-		ck->ops = &lb_check_ops_tcp;
+		ck->ops = ops;
 		ck->addr = b->conf->addr;
 		if (conf->check.port != 0)
 			(void)tether_addr_set_port(&ck->addr,

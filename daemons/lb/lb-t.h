@@ -99,7 +99,7 @@ struct lb_conf_check {
 };
 
 /* limits [conns N] [connect-timeout DUR] [idle-timeout DUR]
- *        [retries N] [backlog N] [drain-timeout DUR] */
+ *        [retries N] [backlog N] [drain-timeout DUR] [client-conns N] */
 struct lb_conf_limits {
 	unsigned max_conns;		/* 0: no per-service limit */
 	uint64_t connect_timeout_ms;
@@ -107,6 +107,7 @@ struct lb_conf_limits {
 	unsigned retries;		/* other backends tried on failure */
 	unsigned backlog;
 	uint64_t drain_timeout_ms;	/* 0: drain until entries expire */
+	unsigned max_client_conns;	/* per client, 0: no limit */
 };
 
 struct lb_conf_service {
@@ -167,7 +168,8 @@ struct lb_backend {
 	uint64_t drain_deadline;	/* ms; 0: none */
 	uint64_t up_since;		/* ms it came back UP; 0: from start */
 	/* counters */
-	unsigned conns;			/* active connections */
+	unsigned conns;			/* active connections (also those of
+					 * its earlier generations) */
 	uint64_t total_conns;
 	uint64_t connect_failures;
 	uint64_t bytes_in, bytes_out;
@@ -175,6 +177,9 @@ struct lb_backend {
 	int64_t wrr_current;
 	/* health check state */
 	unsigned check_ok, check_fail;	/* consecutive results */
+	/* The same backend in the proxies before and after a reload: a
+	 * connection counted here is counted in every later generation. */
+	struct lb_backend *prev_gen, *next_gen;
 };
 
 struct lb_pool;
@@ -212,6 +217,7 @@ struct lb_maglev {
 	int32_t *table;			/* m backend indexes, -1: empty */
 	uint32_t *offset, *skip;	/* per backend */
 	uint32_t *next;			/* per backend, during population */
+	uint32_t *claimed;		/* per backend, slots taken so far */
 };
 
 /* ------------------------------------------------------------------ */
@@ -242,6 +248,22 @@ struct lb_persist {
 	unsigned mask4, mask6;
 	struct tether_hash_key key;
 	uint64_t evictions, expirations;
+};
+
+/* Active connections of one client (a key as persistence's). */
+struct lb_centry {
+	struct lb_pkey key;
+	unsigned conns;
+	struct lb_centry *hnext;
+};
+
+/* A service's per-client connection counts (limits client-conns). */
+struct lb_climit {
+	struct lb_centry **buckets;
+	uint32_t nbuckets;		/* power of two */
+	size_t count;			/* entries, each with conns > 0 */
+	unsigned mask4, mask6;		/* what "one client" is */
+	struct tether_hash_key key;
 };
 
 /* ------------------------------------------------------------------ */
@@ -303,7 +325,10 @@ struct lb_service {
 	int has_persist;
 	struct lb_check *checks;	/* one per backend, or NULL */
 	struct lb_udp_flow *udp_head, *udp_tail; /* LRU, head: newest */
-	unsigned conns;			/* active sessions */
+	unsigned conns;			/* active sessions and flows, those
+					 * of earlier generations too */
+	struct lb_service *prev_gen, *next_gen;	/* as lb_backend's */
+	struct lb_climit *climit;	/* client-conns, or NULL */
 	uint64_t total_conns, refused;
 };
 

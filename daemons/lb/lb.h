@@ -127,6 +127,24 @@ const char *lb_admin_name(int admin);
 int lb_backend_usable(const struct lb_backend *b);
 int lb_backend_keeps_pinned(const struct lb_backend *b, uint64_t now);
 
+/*
+ * Connection counts that survive a reload. A reload links each
+ * unchanged backend (same service, name and address) of the old proxy
+ * to its successor (lb_backend_link: the successor starts with the
+ * old count); acquire and release then count a connection in the
+ * backend it holds and in every later generation, so the live
+ * proxy's counts (wlc, limits, tetherctl) include the connections
+ * still finishing on retired proxies. lb_pool_fini unlinks. The
+ * service versions do the same for a service's count (same name).
+ */
+void lb_backend_acquire(struct lb_backend *b);
+void lb_backend_release(struct lb_backend *b);
+void lb_backend_link(struct lb_backend *old, struct lb_backend *b);
+void lb_service_acquire(struct lb_service *svc);
+void lb_service_release(struct lb_service *svc);
+void lb_service_link(struct lb_service *old, struct lb_service *svc);
+void lb_service_unlink(struct lb_service *svc);
+
 /* The smallest prime >= n (n <= 2^31), for Maglev's table size. */
 uint32_t lb_maglev_prime(uint32_t n);
 
@@ -156,6 +174,10 @@ void lb_persist_fini(struct lb_persist *p);
  */
 int lb_persist_key(const struct lb_persist *p, const struct tether_addr *a,
 		   struct lb_pkey *out /* OUT */);
+
+/* As lb_persist_key with the given masks (0..32, 0..128). */
+int lb_pkey_make(const struct tether_addr *a, unsigned mask4, unsigned mask6,
+		 struct lb_pkey *out /* OUT */);
 
 /* A balancing key from a persistence key (same nodes, same value). */
 uint64_t lb_pkey_hash(const struct lb_pkey *k);
@@ -197,9 +219,46 @@ struct lb_backend *lb_select(struct lb_pool *pool, struct lb_persist *p,
 			     const struct tether_addr *client, uint64_t now,
 			     const unsigned char *excluded);
 
+/* ---- Per-client connection limit (climit.c) ---- */
+
+/*
+ * lb_climit_new - an empty per-client count table; a client is its
+ * address masked to mask4 / mask6 bits (the service's persistence
+ * masks, else 32 / 128), hashed with SipHash under key. Returns NULL
+ * when out of memory. lb_climit_free(NULL) is a no-op.
+ */
+struct lb_climit *lb_climit_new(unsigned mask4, unsigned mask6,
+				const struct tether_hash_key *key);
+void lb_climit_free(struct lb_climit *c);
+
+/*
+ * The table that counts svc's clients: the newest generation's (a
+ * reload moves the table forward, lb_service_link). NULL when that
+ * service has no client-conns limit.
+ */
+struct lb_climit *lb_client_table(struct lb_service *svc);
+
+/* Whether client may open one more connection to svc (1) or is at its
+ * limit (0). */
+int lb_client_admit(struct lb_service *svc, const struct tether_addr *client);
+
+/*
+ * lb_client_acquire / lb_client_release - count a connection or flow of
+ * client to svc, and its end. Acquire returns 0, or -TETHER_ENOMEM (not
+ * counted; releasing it is then harmless: the client has no entry).
+ */
+int lb_client_acquire(struct lb_service *svc,
+		      const struct tether_addr *client);
+void lb_client_release(struct lb_service *svc,
+		       const struct tether_addr *client);
+
 /* ---- Health (health.c) ---- */
 
 extern const struct lb_check_ops lb_check_ops_tcp;
+
+/* The check kind for an enum lb_check_type; NULL for LB_CHECK_NONE and
+ * outside the enum. */
+const struct lb_check_ops *lb_check_ops_for(int type);
 
 /*
  * lb_health_result - count one check result (ok or not) for b: its
@@ -242,6 +301,15 @@ void lb_udp_close(struct lb_proxy *px);
 
 /* End every UDP flow of px (logged end=shutdown); the sockets stay. */
 void lb_udp_end_flows(struct lb_proxy *px);
+
+/*
+ * lb_udp_adopt_flows - after a reload, move old's UDP flows to px (the
+ * proxy that took over old's sockets): a flow whose listener, service
+ * and backend are unchanged keeps its backend socket (so the backend
+ * sees the same peer) and its counters. The others are left to end
+ * with old (logged end=shutdown).
+ */
+void lb_udp_adopt_flows(struct lb_proxy *px, struct lb_proxy *old);
 
 /* Give sockets taken from px->donor back to it (failed reload). */
 void lb_udp_give_back(struct lb_proxy *px);
@@ -342,13 +410,21 @@ void lb_proxy_free(struct lb_proxy *px);
  * re-pointed to the backend of the same name, dropped if it is gone).
  * Established TCP connections finish on the old proxy, which keeps
  * oldconf (ownership passes to it) and is freed after its last
- * session; UDP flows end (the next datagram starts a new one, pinned as
- * before). On failure (errbuf says why) *pxp is unchanged and keeps
- * serving, and the caller still owns both configurations.
+ * session; UDP flows of unchanged listeners and backends move to the
+ * new proxy (lb_udp_adopt_flows), the others end (the next datagram
+ * starts a new one, pinned as before). Connection counts of unchanged
+ * services and backends (lb_backend_link) include the connections
+ * still finishing on the old proxy. On failure (errbuf says why) *pxp
+ * is unchanged and keeps serving, its connections and flows untouched,
+ * and the caller still owns both configurations.
  * Returns 0 or a negative code.
  */
 int lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
 		    struct lb_conf *oldconf, char *errbuf, size_t errlen);
+
+/* Active connections and flows against the global limit: px's and
+ * those still finishing on retired proxies (px's own when retired). */
+unsigned lb_proxy_conns(const struct lb_proxy *px);
 
 const char *lb_sess_state_name(int state);
 const char *lb_sess_end_name(int end);

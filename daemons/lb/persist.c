@@ -123,6 +123,13 @@ lb_persist_key(const struct lb_persist *p, const struct tether_addr *a,
 	return make_key(a, p->mask4, p->mask6, out);
 }
 
+int
+lb_pkey_make(const struct tether_addr *a, unsigned mask4, unsigned mask6,
+	     struct lb_pkey *out)
+{
+	return make_key(a, mask4, mask6, out);
+}
+
 uint64_t
 lb_pkey_hash(const struct lb_pkey *k)
 {

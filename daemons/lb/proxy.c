@@ -74,6 +74,17 @@ static struct lb_proxy *retired_list;
 static void session_timer(struct tether_loop *loop,
 			  struct tether_loop_timer *t, void *ud);
 
+unsigned
+lb_proxy_conns(const struct lb_proxy *px)
+{
+	const struct lb_proxy *r;
+	unsigned n = px->conns;
+
+	for (r = retired_list; !px->retired && r != NULL; r = r->retired_next)
+		n += r->conns;
+	return n;
+}
+
 /* ------------------------------------------------------------------ */
 /* Logging                                                             */
 /* ------------------------------------------------------------------ */
@@ -222,8 +233,7 @@ release_backend(struct lb_session *s)
 {
 	if (s->be == NULL)
 		return;
-	TETHER_BUG_ON(s->be->conns == 0);
-	s->be->conns--;
+	lb_backend_release(s->be);
 	s->be = NULL;
 }
 
@@ -254,8 +264,9 @@ session_end(struct lb_session *s, enum lb_sess_end why)
 		px->sessions = s->next;
 	if (s->next != NULL)
 		s->next->prev = s->prev;
-	TETHER_BUG_ON(s->svc->conns == 0 || px->conns == 0);
-	s->svc->conns--;
+	TETHER_BUG_ON(px->conns == 0);
+	lb_client_release(s->svc, &s->client);
+	lb_service_release(s->svc);
 	px->conns--;
 	tether_free(s);
 	if (px->retired && px->conns == 0 && !px->freeing)
@@ -322,7 +333,7 @@ session_connect(struct lb_session *s)
 			return -1;
 		}
 		s->be = b;
-		b->conns++;
+		lb_backend_acquire(b);
 		b->total_conns++;
 		s->attempts++;
 		s->baddr = b->conf->addr;
@@ -701,12 +712,12 @@ session_start(struct lb_listener *l, int fd, const struct tether_addr *client)
 	if (px->sessions != NULL)
 		px->sessions->prev = s;
 	px->sessions = s;
-	svc->conns++;
+	lb_service_acquire(svc);
 	svc->total_conns++;
 	px->conns++;
 	tcp_nodelay(fd);
 	/* Registered once; read only when the backend answered. */
-	if (watch(s, fd) < 0) {
+	if (lb_client_acquire(svc, client) < 0 || watch(s, fd) < 0) {
 		session_end(s, LB_END_NOMEM);
 		return;
 	}
@@ -787,9 +798,10 @@ listener_accept(struct tether_loop *loop, int lfd, unsigned events, void *ud)
 			continue;
 		}
 		if ((px->conf->max_conns > 0 &&
-		     px->conns >= px->conf->max_conns) ||
+		     lb_proxy_conns(px) >= px->conf->max_conns) ||
 		    (svc->conf->limits.max_conns > 0 &&
-		     svc->conns >= svc->conf->limits.max_conns)) {
+		     svc->conns >= svc->conf->limits.max_conns) ||
+		    !lb_client_admit(svc, &client)) {
 			svc->refused++;
 			log_conn(svc, &client, l->port, NULL, NULL, 0, 0, 0, 0, 0,
 				 LB_END_LIMIT);
@@ -915,6 +927,14 @@ service_init(struct lb_proxy *px, struct lb_service *svc,
 			return err;
 		svc->has_persist = 1;
 	}
+	if (conf->limits.max_client_conns > 0) {
+		svc->climit = lb_climit_new(
+			conf->persist.enabled ? conf->persist.mask4 : 32,
+			conf->persist.enabled ? conf->persist.mask6 : 128,
+			&px->key);
+		if (svc->climit == NULL)
+			return -TETHER_ENOMEM;
+	}
 	return 0;
 }
 
@@ -946,6 +966,8 @@ lb_proxy_free(struct lb_proxy *px)
 		}
 	tether_free(px->listeners);
 	for (i = 0; i < px->nservices; i++) {
+		lb_service_unlink(&px->services[i]);
+		lb_climit_free(px->services[i].climit);
 		lb_health_stop(&px->services[i]);
 		if (px->services[i].has_persist)
 			lb_persist_fini(&px->services[i].persist);
@@ -1132,6 +1154,37 @@ find_service(struct lb_proxy *px, const char *name)
 	return NULL;
 }
 
+/*
+ * ns succeeds os (linked): ns's per-client table, if it has one, must
+ * count every connection still open of the service's generations. Take
+ * os's table when it counts clients alike, else count them again from
+ * the sessions of old and of the retired proxies, and old's flows.
+ */
+static void
+client_counts(struct lb_service *ns, struct lb_service *os,
+	      struct lb_proxy *old)
+{
+	struct lb_proxy *p;
+	struct lb_session *s;
+	struct lb_udp_flow *f;
+
+	if (ns->climit == NULL)
+		return;
+	if (os->climit != NULL && os->climit->mask4 == ns->climit->mask4 &&
+	    os->climit->mask6 == ns->climit->mask6) {
+		lb_climit_free(ns->climit);
+		ns->climit = os->climit;
+		os->climit = NULL;
+		return;
+	}
+	for (p = old; p != NULL; p = p == old ? retired_list : p->retired_next)
+		for (s = p->sessions; s != NULL; s = s->next)
+			if (lb_client_table(s->svc) == ns->climit)
+				(void)lb_client_acquire(ns, &s->client);
+	for (f = os->udp_head; f != NULL; f = f->lru_next)
+		(void)lb_client_acquire(ns, &f->client);
+}
+
 /* Carry backend states, counters and persistence from old to px. */
 static void
 transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
@@ -1146,6 +1199,8 @@ transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
 
 		if (os == NULL)
 			continue;
+		lb_service_link(os, ns);
+		client_counts(ns, os, old);
 		ns->total_conns = os->total_conns;
 		ns->refused = os->refused;
 		map = tether_calloc(os->pool.n, sizeof(*map));
@@ -1155,11 +1210,16 @@ transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
 			struct lb_backend *nb = &ns->pool.backends[j];
 
 			for (k = 0; k < os->pool.n; k++) {
-				const struct lb_backend *ob =
-					&os->pool.backends[k];
+				struct lb_backend *ob = &os->pool.backends[k];
 
 				if (strcmp(ob->name, nb->name) != 0)
 					continue;
+				/* Unchanged: its connections count on. */
+				if (ob->conf != NULL && nb->conf != NULL &&
+				    ob->conf->has_port == nb->conf->has_port &&
+				    tether_addr_compare(&ob->conf->addr,
+							&nb->conf->addr) == 0)
+					lb_backend_link(ob, nb);
 				nb->health_down = ob->health_down;
 				nb->check_ok = ob->check_ok;
 				nb->check_fail = ob->check_fail;
@@ -1249,7 +1309,6 @@ lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
 	/* These bind the same names again: free them first. */
 	lb_ctl_close(old);
 	lb_metrics_close(old);
-	lb_udp_end_flows(old);
 	err = proxy_build(&px, old->loop, newconf, old, errbuf, errlen);
 	if (err < 0) {
 		if (old->conf->control[0] != '\0' &&
@@ -1261,6 +1320,7 @@ lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
 		return err;
 	}
 	transfer_state(px, old, tether_loop_now(old->loop));
+	lb_udp_adopt_flows(px, old);
 	retire(old, oldconf);
 	*pxp = px;
 	return 0;

@@ -261,6 +261,16 @@ lb_pool_init(struct lb_pool *pool, size_t n, const struct lb_ops *ops)
 void
 lb_pool_fini(struct lb_pool *pool)
 {
+	size_t i;
+
+	for (i = 0; i < pool->n; i++) {
+		struct lb_backend *b = &pool->backends[i];
+
+		if (b->prev_gen != NULL)
+			b->prev_gen->next_gen = b->next_gen;
+		if (b->next_gen != NULL)
+			b->next_gen->prev_gen = b->prev_gen;
+	}
 	if (pool->ops != NULL)
 		pool->ops->fini(pool);
 	tether_free(pool->backends);
@@ -314,4 +324,66 @@ lb_backend_admin(struct lb_pool *pool, struct lb_backend *b,
 	else
 		st = LB_BACKEND_UP;
 	return lb_backend_set_state(pool, b, st, now, drain_ms);
+}
+
+/* ---- counts across reloads ---- */
+
+void
+lb_backend_acquire(struct lb_backend *b)
+{
+	for (; b != NULL; b = b->next_gen)
+		b->conns++;
+}
+
+void
+lb_backend_release(struct lb_backend *b)
+{
+	for (; b != NULL; b = b->next_gen) {
+		TETHER_BUG_ON(b->conns == 0);
+		b->conns--;
+	}
+}
+
+void
+lb_backend_link(struct lb_backend *old, struct lb_backend *b)
+{
+	TETHER_BUG_ON(old->next_gen != NULL || b->prev_gen != NULL);
+	old->next_gen = b;
+	b->prev_gen = old;
+	b->conns = old->conns;
+}
+
+void
+lb_service_acquire(struct lb_service *svc)
+{
+	for (; svc != NULL; svc = svc->next_gen)
+		svc->conns++;
+}
+
+void
+lb_service_release(struct lb_service *svc)
+{
+	for (; svc != NULL; svc = svc->next_gen) {
+		TETHER_BUG_ON(svc->conns == 0);
+		svc->conns--;
+	}
+}
+
+void
+lb_service_link(struct lb_service *old, struct lb_service *svc)
+{
+	TETHER_BUG_ON(old->next_gen != NULL || svc->prev_gen != NULL);
+	old->next_gen = svc;
+	svc->prev_gen = old;
+	svc->conns = old->conns;
+}
+
+void
+lb_service_unlink(struct lb_service *svc)
+{
+	if (svc->prev_gen != NULL)
+		svc->prev_gen->next_gen = svc->next_gen;
+	if (svc->next_gen != NULL)
+		svc->next_gen->prev_gen = svc->prev_gen;
+	svc->prev_gen = svc->next_gen = NULL;
 }

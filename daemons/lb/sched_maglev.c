@@ -5,15 +5,23 @@
  * Each backend gets a permutation of the M table slots from two hashes
  * of its name (offset, skip; M prime so every skip walks all slots);
  * backends take turns claiming their next free preferred slot until the
- * table is full. A client's key picks slot key % M. Every backend ends
- * with M/N or M/N + 1 slots, and when one backend leaves or joins only
- * about 1/N of the slots change hands (tests/unit/test_lbsched.c
- * measures it). The hashes use fixed seeds and M depends only on the
- * configured backend count (not on how many are up), so tether-lb nodes
- * with the same configuration and the same view of health build the
- * same table and send a client to the same backend without talking.
- * Weights other than 0 (never picked) are not used: every backend
- * gets an equal share.
+ * table is full. A client's key picks slot key % M. With equal weights
+ * every backend ends with M/N or M/N + 1 slots, and when one backend
+ * leaves or joins only about 1/N of the slots change hands
+ * (tests/unit/test_lbsched.c measures it). The hashes use fixed seeds
+ * and M depends only on the configured backend count (not on how many
+ * are up), so tether-lb nodes with the same configuration and the same
+ * view of health build the same table and send a client to the same
+ * backend without talking.
+ *
+ * Weights: the turns are weighted (as in Envoy's and Cilium's Maglev).
+ * Round r (1, 2, ...) lets backend i claim slots while it holds fewer
+ * than r * w_i / w_max, so the heaviest usable backend claims one slot
+ * every round and each backend ends with about w_i / sum(w) of M (the
+ * unit test checks 1:2:3:4 within 2% of M). With equal weights this is
+ * the paper's algorithm exactly. The weights are the configured ones; slow
+ * start does not apply (the table would have to be rebuilt as the ramp
+ * goes). Weight 0 is never picked.
  */
 #include "lb.h"
 
@@ -67,6 +75,7 @@ maglev_fini(struct lb_pool *pool)
 	tether_free(mg->offset);
 	tether_free(mg->skip);
 	tether_free(mg->next);
+	tether_free(mg->claimed);
 	tether_free(mg);
 	pool->state = NULL;
 }
@@ -80,7 +89,9 @@ maglev_update(struct lb_pool *pool)
 	uint32_t m = mg->m, filled = 0, i;
 	int32_t *table;
 	uint32_t *offset = mg->offset, *skip = mg->skip, *next = mg->next;
-	int any = 0;
+	uint32_t *claimed = mg->claimed;
+	uint64_t round = 0;
+	unsigned wmax = 0;
 
 	table = tether_reallocarray(NULL, m, sizeof(*table));
 	if (offset == NULL)
@@ -89,11 +100,16 @@ maglev_update(struct lb_pool *pool)
 		skip = tether_reallocarray(NULL, pool->n, sizeof(*skip));
 	if (next == NULL)
 		next = tether_reallocarray(NULL, pool->n, sizeof(*next));
+	if (claimed == NULL)
+		claimed = tether_reallocarray(NULL, pool->n,
+					      sizeof(*claimed));
 	/* Keep what was allocated for the next try, whatever happens. */
 	mg->offset = offset;
 	mg->skip = skip;
 	mg->next = next;
-	if (table == NULL || offset == NULL || skip == NULL || next == NULL) {
+	mg->claimed = claimed;
+	if (table == NULL || offset == NULL || skip == NULL || next == NULL ||
+	    claimed == NULL) {
 		tether_free(table);
 		return -TETHER_ENOMEM;
 	}
@@ -108,14 +124,23 @@ maglev_update(struct lb_pool *pool)
 		skip[i] = (uint32_t)(tether_hash_fast(name, len,
 				LB_MAGLEV_SEED_SKIP) % (m - 1)) + 1;
 		next[i] = 0;
-		if (lb_backend_usable(&pool->backends[i]))
-			any = 1;
+		claimed[i] = 0;
+		if (lb_backend_usable(&pool->backends[i]) &&
+		    pool->backends[i].weight > wmax)
+			wmax = pool->backends[i].weight;
 	}
-	while (any && filled < m) {
+	/* wmax > 0 when anything is usable; the heaviest backend claims a
+	 * slot every round, so the loop ends after at most m rounds. */
+	while (wmax > 0 && filled < m) {
+		round++;
 		for (i = 0; i < pool->n && filled < m; i++) {
+			const struct lb_backend *b = &pool->backends[i];
 			uint32_t c;
 
-			if (!lb_backend_usable(&pool->backends[i]))
+			if (!lb_backend_usable(b))
+				continue;
+			/* Its share so far: claimed / round <= w / wmax. */
+			if ((uint64_t)claimed[i] * wmax >= round * b->weight)
 				continue;
 			/* next[i] < m: a permutation has m distinct slots
 			 * and a free one remains while filled < m. */
@@ -126,6 +151,7 @@ maglev_update(struct lb_pool *pool)
 				next[i]++;
 			} while (table[c] >= 0);
 			table[c] = (int32_t)i;
+			claimed[i]++;
 			filled++;
 		}
 	}

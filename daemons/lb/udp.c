@@ -145,14 +145,14 @@ flow_end(struct lb_proxy *px, struct lb_udp_flow *f, int why)
 	}
 	*pp = f->hnext;
 	lru_unlink(svc, f);
+	lb_client_release(svc, &f->client);
 	(void)tether_loop_fd_del(px->loop, f->fd);
 	close(f->fd);
 	f->be->bytes_in += f->bytes_in;
 	f->be->bytes_out += f->bytes_out;
-	TETHER_BUG_ON(f->be->conns == 0 || svc->conns == 0 ||
-		      px->conns == 0 || px->udp.count == 0);
-	f->be->conns--;
-	svc->conns--;
+	TETHER_BUG_ON(px->conns == 0 || px->udp.count == 0);
+	lb_backend_release(f->be);
+	lb_service_release(svc);
 	px->conns--;
 	px->udp.count--;
 	tether_free(f);
@@ -200,9 +200,11 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 	int fd;
 
 	if (px->udp.count >= LB_UDP_MAX_FLOWS ||
-	    (px->conf->max_conns > 0 && px->conns >= px->conf->max_conns) ||
+	    (px->conf->max_conns > 0 &&
+	     lb_proxy_conns(px) >= px->conf->max_conns) ||
 	    (svc->conf->limits.max_conns > 0 &&
-	     svc->conns >= svc->conf->limits.max_conns)) {
+	     svc->conns >= svc->conf->limits.max_conns) ||
+	    !lb_client_admit(svc, client)) {
 		svc->refused++;
 		return NULL;
 	}
@@ -213,6 +215,10 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 	f = tether_calloc(1, sizeof(*f));
 	if (f == NULL)
 		return NULL;
+	if (lb_client_acquire(svc, client) < 0) {
+		tether_free(f);
+		return NULL;
+	}
 	f->ul = ul;
 	f->be = b;
 	f->client = *client;
@@ -227,6 +233,7 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 			       f) < 0) {
 		if (fd >= 0)
 			close(fd);
+		lb_client_release(svc, client);
 		tether_free(f);
 		return NULL;
 	}
@@ -236,9 +243,9 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 	f->hnext = px->udp.buckets[bi];
 	px->udp.buckets[bi] = f;
 	lru_push(svc, f);
-	b->conns++;
+	lb_backend_acquire(b);
 	b->total_conns++;
-	svc->conns++;
+	lb_service_acquire(svc);
 	svc->total_conns++;
 	px->conns++;
 	px->udp.count++;
@@ -305,6 +312,83 @@ lb_udp_end_flows(struct lb_proxy *px)
 	for (i = 0; i < px->nservices; i++)
 		while (px->services[i].udp_tail != NULL)
 			flow_end(px, px->services[i].udp_tail, FLOW_SHUTDOWN);
+}
+
+/*
+ * Move one flow of old to px: its listener is the one that took over
+ * its socket (nul), its backend the unchanged one of the same name
+ * (the generation link). The flow's socket, its registration (ud is
+ * the flow) and its counters stay; the counts move.
+ */
+static void
+flow_move(struct lb_proxy *px, struct lb_proxy *old, struct lb_udp_flow *f,
+	  struct lb_udp_listener *nul)
+{
+	struct lb_service *osvc = f->ul->svc;
+	struct lb_udp_flow **pp = &old->udp.buckets[flow_bucket(old, f->ul,
+								&f->client)];
+	struct lb_backend *nb = f->be->next_gen;
+	uint32_t bi;
+
+	while (*pp != f) {
+		TETHER_BUG_ON(*pp == NULL);
+		pp = &(*pp)->hnext;
+	}
+	*pp = f->hnext;
+	lru_unlink(osvc, f);
+	/* The per-client count stays: both generations count in the
+	 * newest table. */
+	lb_backend_release(f->be);
+	lb_service_release(osvc);
+	old->conns--;
+	old->udp.count--;
+	f->ul = nul;
+	f->be = nb;
+	bi = flow_bucket(px, nul, &f->client);
+	f->hnext = px->udp.buckets[bi];
+	px->udp.buckets[bi] = f;
+	lru_push(nul->svc, f);
+	lb_backend_acquire(nb);
+	lb_service_acquire(nul->svc);
+	px->conns++;
+	px->udp.count++;
+}
+
+void
+lb_udp_adopt_flows(struct lb_proxy *px, struct lb_proxy *old)
+{
+	struct lb_udp_listener **map;
+	size_t i;
+
+	if (old->udp.nlisteners == 0 || px->udp.nlisteners == 0)
+		return;
+	map = tether_calloc(old->udp.nlisteners, sizeof(*map));
+	if (map == NULL)
+		return;		/* the flows end; clients start new ones */
+	for (i = 0; i < px->udp.nlisteners; i++) {
+		struct lb_udp_listener *ul = &px->udp.listeners[i];
+
+		if (ul->donor != NULL)
+			map[ul->donor->index] = ul;
+	}
+	for (i = 0; i < old->nservices; i++) {
+		struct lb_service *osvc = &old->services[i];
+		struct lb_udp_flow *f = osvc->udp_tail, *prev;
+
+		/* Oldest first, so the new LRU order is the old one. */
+		for (; f != NULL; f = prev) {
+			struct lb_udp_listener *nul = map[f->ul->index];
+
+			prev = f->lru_prev;
+			if (nul == NULL || nul->svc->prev_gen != osvc ||
+			    f->be->next_gen == NULL ||
+			    f->be->next_gen->state == LB_BACKEND_DOWN ||
+			    px->udp.count >= LB_UDP_MAX_FLOWS)
+				continue;	/* ends with old's listeners */
+			flow_move(px, old, f, nul);
+		}
+	}
+	tether_free(map);
 }
 
 void

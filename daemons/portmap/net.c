@@ -2,9 +2,11 @@
  * net.c - tether-portmap's own small transport on the core event loop:
  * UDP and TCP listeners per address, the local stream socket, record
  * marking on streams, and the caller facts (peer, the local address it
- * reached, SO_PEERCRED uid) the dispatcher needs. It stands in for
- * lib/rpc's server runtime until that exists; pm_dispatch does not
- * know which transport called it.
+ * reached, SO_PEERCRED uid) the dispatcher needs. UDP is batched:
+ * recvmmsg / sendmmsg, 32 datagrams a system call. It is used instead
+ * of lib/rpc's server runtime for the reasons in
+ * docs/internals/portmap-transport.md; pm_dispatch does not know which
+ * transport called it.
  *
  * Bounds: a datagram or record above PM_MAX_CALL is dropped before any
  * memory is reserved for it (the record-marking decoder checks the
@@ -30,7 +32,15 @@
 #define PM_MAX_SOCKS (PM_MAX_LISTEN * 2 + 1)
 /* Stop reading a connection whose unsent replies pass this. */
 #define PM_OUT_HIGH  (256u << 10)
-#define PM_UDP_BATCH 64
+/* Datagrams per recvmmsg/sendmmsg, and batches per readiness event
+ * (then the loop serves the other sockets). */
+#define PM_UDP_VLEN   32
+#define PM_UDP_ROUNDS 4
+#define PM_UDP_CTL                                     \
+	(CMSG_SPACE(sizeof(struct in6_pktinfo)) + \
+	 CMSG_SPACE(sizeof(struct in_pktinfo)))
+/* A reply larger than this cannot go in a UDP datagram anyway. */
+#define PM_UDP_REPLY_ROOM 65536u
 /* A stream connection that sends nothing for this long is closed, so
  * idle peers cannot hold the PM_MAX_CONNS slots. */
 #define PM_IDLE_MS 30000u
@@ -56,6 +66,20 @@ struct pm_conn {
 	struct tether_loop_timer *idle; /* closes a silent connection */
 };
 
+/* The UDP batch: PM_UDP_VLEN calls in, their replies out. */
+struct pm_udp {
+	struct mmsghdr rmsg[PM_UDP_VLEN];
+	struct iovec riov[PM_UDP_VLEN];
+	struct sockaddr_storage from[PM_UDP_VLEN];
+	unsigned char rctl[PM_UDP_VLEN][PM_UDP_CTL];
+	unsigned char buf[PM_UDP_VLEN][PM_MAX_CALL + 1];
+	struct mmsghdr smsg[PM_UDP_VLEN];
+	struct iovec siov[PM_UDP_VLEN];
+	unsigned char sctl[PM_UDP_VLEN][PM_UDP_CTL];
+	size_t roff[PM_UDP_VLEN]; /* reply i in net->reply */
+	size_t rlen[PM_UDP_VLEN];
+};
+
 struct pm_net {
 	struct pm_ctx *ctx;
 	struct tether_loop *loop;
@@ -65,6 +89,7 @@ struct pm_net {
 	size_t nconns;
 	char sock_path[TETHER_ADDR_UNIX_PATH_MAX + 1];
 	struct tether_buf reply;
+	struct pm_udp udp;
 };
 
 static void
@@ -255,104 +280,200 @@ accept_event(struct tether_loop *loop, int fd, unsigned events, void *ud)
 	n->conns[n->nconns++] = c;
 }
 
+/* A call's local address from its IP_PKTINFO / IPV6_PKTINFO, so the
+ * reply leaves from the address the call was sent to. */
+struct pm_pkt {
+	struct in_pktinfo pi4;
+	struct in6_pktinfo pi6;
+	int have4;
+	int have6;
+};
+
+static void
+udp_parse_ctl(struct msghdr *mh, struct pm_pkt *pk)
+{
+	struct cmsghdr *cm;
+
+	pk->have4 = pk->have6 = 0;
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP &&
+		    cm->cmsg_type == IP_PKTINFO) {
+			memcpy(&pk->pi4, CMSG_DATA(cm), sizeof(pk->pi4));
+			pk->have4 = 1;
+		} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+			   cm->cmsg_type == IPV6_PKTINFO) {
+			memcpy(&pk->pi6, CMSG_DATA(cm), sizeof(pk->pi6));
+			pk->have6 = 1;
+		}
+	}
+}
+
+/* The caller facts of datagram i of the batch: 0, or -1 to drop it. */
+static int
+udp_req(const struct pm_sock *s, struct mmsghdr *mm, struct pm_pkt *pk,
+	struct pm_req *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->netid = s->netid;
+	if (tether_addr_from_sockaddr(&req->peer, mm->msg_hdr.msg_name,
+				      mm->msg_hdr.msg_namelen) < 0)
+		return -1;
+	udp_parse_ctl(&mm->msg_hdr, pk);
+	tether_addr_copy(&req->local, &s->addr);
+	if (pk->have4 && req->local.ss.ss_family == AF_INET) {
+		struct sockaddr_in *l = (void *)&req->local.ss;
+
+		l->sin_addr = pk->pi4.ipi_addr;
+		req->has_local = 1;
+	} else if (pk->have6 && req->local.ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *l = (void *)&req->local.ss;
+
+		l->sin6_addr = pk->pi6.ipi6_addr;
+		req->has_local = 1;
+	} else {
+		pk->have4 = pk->have6 = 0;
+	}
+	return 0;
+}
+
+/* The reply's control message: leave from the call's local address. */
+static void
+udp_reply_ctl(struct msghdr *mh, unsigned char *ctl, const struct pm_pkt *pk)
+{
+	struct cmsghdr *cm;
+
+	mh->msg_control = NULL;
+	mh->msg_controllen = 0;
+	if (!pk->have4 && !pk->have6)
+		return;
+	memset(ctl, 0, PM_UDP_CTL);
+	mh->msg_control = ctl;
+	if (pk->have4) {
+		struct in_pktinfo pi = pk->pi4;
+
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm = CMSG_FIRSTHDR(mh);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		pi.ipi_spec_dst = pi.ipi_addr;
+		pi.ipi_ifindex = 0;
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	} else {
+		mh->msg_controllen = CMSG_SPACE(sizeof(pk->pi6));
+		cm = CMSG_FIRSTHDR(mh);
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pk->pi6));
+		memcpy(CMSG_DATA(cm), &pk->pi6, sizeof(pk->pi6));
+	}
+}
+
+/* Send the nrep replies gathered in n->reply (one sendmmsg for all,
+ * more only when one fails: it is dropped, as a lost datagram). */
+static void
+udp_flush(struct pm_net *n, int fd, int nrep)
+{
+	struct pm_udp *u = &n->udp;
+	int i, done = 0;
+
+	for (i = 0; i < nrep; i++) {
+		u->siov[i].iov_base = n->reply.data + u->roff[i];
+		u->siov[i].iov_len = u->rlen[i];
+	}
+	while (done < nrep) {
+		int k = sendmmsg(fd, u->smsg + done, (unsigned)(nrep - done),
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (k > 0)
+			done += k;
+		else if (k < 0 && errno == EINTR)
+			continue;
+		else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break; /* send buffer full: the rest are lost */
+		else
+			done++; /* this one cannot go (EMSGSIZE...) */
+	}
+	tether_buf_reset(&n->reply);
+}
+
+/*
+ * Datagrams come PM_UDP_VLEN to a recvmmsg and their replies leave
+ * together by sendmmsg: two system calls for a whole batch, three
+ * (with the loop's wait) for a lone call. All buffers are in pm_net,
+ * set up once; nothing is allocated per call.
+ */
 static void
 udp_event(struct tether_loop *loop, int fd, unsigned events, void *ud)
 {
 	struct pm_sock *s = ud;
 	struct pm_net *n = s->net;
-	unsigned char buf[PM_MAX_CALL + 1];
-	union {
-		struct cmsghdr h;
-		unsigned char b[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-				CMSG_SPACE(sizeof(struct in_pktinfo))];
-	} ctl;
-	struct sockaddr_storage from;
-	struct pm_req req;
-	int i;
+	struct pm_udp *u = &n->udp;
+	int round, i, k;
 
 	(void)loop;
 	(void)events;
-	for (i = 0; i < PM_UDP_BATCH; i++) {
-		struct iovec iov = { buf, sizeof(buf) };
-		struct msghdr mh;
-		struct cmsghdr *cm;
-		struct in_pktinfo pi4;
-		struct in6_pktinfo pi6;
-		int have4 = 0, have6 = 0;
-		ssize_t got;
+	for (round = 0; round < PM_UDP_ROUNDS; round++) {
+		int nrep = 0;
 
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_name = &from;
-		mh.msg_namelen = sizeof(from);
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = ctl.b;
-		mh.msg_controllen = sizeof(ctl.b);
-		got = recvmsg(fd, &mh, MSG_DONTWAIT);
-		if (got < 0)
+		for (i = 0; i < PM_UDP_VLEN; i++) {
+			struct msghdr *mh = &u->rmsg[i].msg_hdr;
+
+			u->riov[i].iov_base = u->buf[i];
+			u->riov[i].iov_len = sizeof(u->buf[i]);
+			mh->msg_name = &u->from[i];
+			mh->msg_namelen = sizeof(u->from[i]);
+			mh->msg_iov = &u->riov[i];
+			mh->msg_iovlen = 1;
+			mh->msg_control = u->rctl[i];
+			mh->msg_controllen = PM_UDP_CTL;
+			mh->msg_flags = 0;
+		}
+		k = recvmmsg(fd, u->rmsg, PM_UDP_VLEN, MSG_DONTWAIT, NULL);
+		if (k <= 0)
 			return;
-		/* Oversized datagrams are dropped, never reassembled. */
-		if ((mh.msg_flags & MSG_TRUNC) || (size_t)got > PM_MAX_CALL)
-			continue;
-		memset(&req, 0, sizeof(req));
-		req.netid = s->netid;
-		if (tether_addr_from_sockaddr(&req.peer,
-					      (struct sockaddr *)&from,
-					      mh.msg_namelen) < 0)
-			continue;
-		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-			if (cm->cmsg_level == IPPROTO_IP &&
-			    cm->cmsg_type == IP_PKTINFO) {
-				memcpy(&pi4, CMSG_DATA(cm), sizeof(pi4));
-				have4 = 1;
-			} else if (cm->cmsg_level == IPPROTO_IPV6 &&
-				   cm->cmsg_type == IPV6_PKTINFO) {
-				memcpy(&pi6, CMSG_DATA(cm), sizeof(pi6));
-				have6 = 1;
-			}
-		}
-		tether_addr_copy(&req.local, &s->addr);
-		if (have4 && req.local.ss.ss_family == AF_INET) {
-			struct sockaddr_in *l = (void *)&req.local.ss;
-
-			l->sin_addr = pi4.ipi_addr;
-			req.has_local = 1;
-		} else if (have6 && req.local.ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *l = (void *)&req.local.ss;
-
-			l->sin6_addr = pi6.ipi6_addr;
-			req.has_local = 1;
-		}
 		tether_buf_reset(&n->reply);
-		if (pm_dispatch(n->ctx, &req, buf, (size_t)got, &n->reply) <= 0)
-			continue;
-		/* Answer from the address the call was sent to. */
-		iov.iov_base = n->reply.data;
-		iov.iov_len = n->reply.len;
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = NULL;
-		mh.msg_controllen = 0;
-		mh.msg_flags = 0;
-		if (have4 && req.has_local) {
-			mh.msg_control = ctl.b;
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi4));
-			cm = CMSG_FIRSTHDR(&mh);
-			cm->cmsg_level = IPPROTO_IP;
-			cm->cmsg_type = IP_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(pi4));
-			pi4.ipi_spec_dst = pi4.ipi_addr;
-			pi4.ipi_ifindex = 0;
-			memcpy(CMSG_DATA(cm), &pi4, sizeof(pi4));
-		} else if (have6 && req.has_local) {
-			mh.msg_control = ctl.b;
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi6));
-			cm = CMSG_FIRSTHDR(&mh);
-			cm->cmsg_level = IPPROTO_IPV6;
-			cm->cmsg_type = IPV6_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(pi6));
-			memcpy(CMSG_DATA(cm), &pi6, sizeof(pi6));
+		for (i = 0; i < k; i++) {
+			struct mmsghdr *mm = &u->rmsg[i];
+			struct pm_pkt pk;
+			struct pm_req req;
+			size_t off = n->reply.len;
+			int rc;
+
+			/* Oversized datagrams are dropped, never
+			 * reassembled. */
+			if ((mm->msg_hdr.msg_flags & MSG_TRUNC) ||
+			    mm->msg_len > PM_MAX_CALL ||
+			    udp_req(s, mm, &pk, &req) < 0)
+				continue;
+			/* Room for any reply UDP can carry, else send
+			 * what is gathered first. */
+			if (nrep > 0 &&
+			    n->reply.max - n->reply.len < PM_UDP_REPLY_ROOM) {
+				udp_flush(n, fd, nrep);
+				nrep = 0;
+				off = 0;
+			}
+			rc = pm_dispatch(n->ctx, &req, u->buf[i], mm->msg_len,
+					 &n->reply);
+			if (rc <= 0)
+				continue; /* no reply; nothing was added */
+			u->roff[nrep] = off;
+			u->rlen[nrep] = n->reply.len - off;
+			u->smsg[nrep].msg_hdr.msg_name = mm->msg_hdr.msg_name;
+			u->smsg[nrep].msg_hdr.msg_namelen =
+				mm->msg_hdr.msg_namelen;
+			u->smsg[nrep].msg_hdr.msg_iov = &u->siov[nrep];
+			u->smsg[nrep].msg_hdr.msg_iovlen = 1;
+			u->smsg[nrep].msg_hdr.msg_flags = 0;
+			udp_reply_ctl(&u->smsg[nrep].msg_hdr, u->sctl[nrep],
+				      &pk);
+			nrep++;
 		}
-		(void)sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (nrep > 0)
+			udp_flush(n, fd, nrep);
+		if (k < PM_UDP_VLEN)
+			return;
 	}
 }
 

@@ -144,9 +144,11 @@ merge_addr(const struct pm_req *req, const char *netid, const char *uaddr,
 {
 	struct tether_addr a, l;
 	int id = tether_netid_from_name(netid);
+	size_t n = strnlen(uaddr, size - 1);
 	int port;
 
-	snprintf(out, size, "%s", uaddr);
+	memcpy(out, uaddr, n); /* (no snprintf: once per GETADDR) */
+	out[n] = '\0';
 	if (id < 0 || id == TETHER_NETID_LOCAL || !req->has_local)
 		return;
 	if (tether_addr_from_uaddr_str(&a, (enum tether_netid)id, uaddr) < 0)

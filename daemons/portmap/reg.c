@@ -27,8 +27,81 @@ void
 reg_free(struct reg_table *t)
 {
 	tether_free(t->v);
+	tether_free(t->head);
+	tether_free(t->next);
 	t->v = NULL;
-	t->n = t->cap = 0;
+	t->head = t->next = NULL;
+	t->n = t->cap = t->nbucket = t->ncap = 0;
+	t->index_ok = 0;
+}
+
+static size_t
+bucket_of(const struct reg_table *t, uint32_t prog)
+{
+	return (size_t)((prog * 2654435761u) >> 7) & (t->nbucket - 1);
+}
+
+/* Rebuild the program index after a change. When memory runs out the
+ * index is left stale and lookups scan the table. */
+static void
+reg_index(struct reg_table *t)
+{
+	size_t i, nb = 64;
+
+	t->index_ok = 0;
+	while (nb < 2 * t->n)
+		nb *= 2;
+	if (nb > t->nbucket) {
+		uint32_t *h = tether_reallocarray(t->head, nb, sizeof(*h));
+
+		if (h == NULL)
+			return;
+		t->head = h;
+		t->nbucket = nb;
+	}
+	if (t->n > t->ncap) {
+		uint32_t *x = tether_reallocarray(t->next, t->cap, sizeof(*x));
+
+		if (x == NULL)
+			return;
+		t->next = x;
+		t->ncap = t->cap;
+	}
+	memset(t->head, 0, t->nbucket * sizeof(*t->head));
+	/* Backwards, each at its chain's head: chains in table order. */
+	for (i = t->n; i-- > 0;) {
+		size_t b = bucket_of(t, t->v[i].prog);
+
+		t->next[i] = t->head[b];
+		t->head[b] = (uint32_t)(i + 1);
+	}
+	t->indexed = t->changes;
+	t->indexed_n = t->n;
+	t->index_ok = 1;
+}
+
+static int
+index_fresh(const struct reg_table *t)
+{
+	return t->index_ok && t->indexed == t->changes && t->indexed_n == t->n;
+}
+
+/* The first entry position to look at for prog, or 0 (none); with a
+ * stale index, every position (chain_next then walks the table). */
+static size_t
+chain_first(const struct reg_table *t, uint32_t prog)
+{
+	if (index_fresh(t))
+		return t->head[bucket_of(t, prog)];
+	return t->n > 0 ? 1 : 0;
+}
+
+static size_t
+chain_next(const struct reg_table *t, size_t pos)
+{
+	if (index_fresh(t))
+		return t->next[pos - 1];
+	return pos < t->n ? pos + 1 : 0;
 }
 
 void
@@ -42,6 +115,7 @@ reg_clear(struct reg_table *t)
 	if (j != t->n)
 		t->changes++;
 	t->n = j;
+	reg_index(t);
 }
 
 void
@@ -107,7 +181,9 @@ reg_set(struct reg_table *t, uint32_t prog, uint32_t vers, const char *netid,
 	snprintf(e->uaddr, sizeof(e->uaddr), "%s", uaddr);
 	snprintf(e->owner, sizeof(e->owner), "%s", owner);
 	e->builtin = builtin;
+	e->pm_ok = reg_pmap_port(e, &e->pm_prot, &e->pm_port);
 	t->changes++;
+	reg_index(t);
 	return 1;
 }
 
@@ -143,8 +219,10 @@ reg_unset(struct reg_table *t, uint32_t prog, uint32_t vers, const char *netid,
 		t->v[j++] = t->v[i];
 	}
 	t->n = j;
-	if (removed)
+	if (removed) {
 		t->changes++;
+		reg_index(t);
+	}
 	return removed;
 }
 
@@ -153,10 +231,10 @@ reg_find(const struct reg_table *t, uint32_t prog, uint32_t vers,
 	 const char *netid)
 {
 	const struct reg_entry *hit = NULL;
-	size_t i;
+	size_t pos;
 
-	for (i = 0; i < t->n; i++) {
-		const struct reg_entry *e = &t->v[i];
+	for (pos = chain_first(t, prog); pos != 0; pos = chain_next(t, pos)) {
+		const struct reg_entry *e = &t->v[pos - 1];
 
 		if (e->prog != prog || strcasecmp(e->netid, netid) != 0)
 			continue;
@@ -216,17 +294,17 @@ int
 reg_pmap_find(const struct reg_table *t, uint32_t prog, uint32_t vers,
 	      uint32_t prot, uint32_t *port)
 {
-	uint32_t p, pt, hit_port = 0;
+	uint32_t hit_port = 0;
 	int hit = 0;
-	size_t i;
+	size_t pos;
 
-	for (i = 0; i < t->n; i++) {
-		const struct reg_entry *e = &t->v[i];
+	for (pos = chain_first(t, prog); pos != 0; pos = chain_next(t, pos)) {
+		const struct reg_entry *e = &t->v[pos - 1];
 
-		if (e->prog != prog || !reg_pmap_port(e, &p, &pt) || p != prot)
+		if (e->prog != prog || !e->pm_ok || e->pm_prot != prot)
 			continue;
 		hit = 1;
-		hit_port = pt;
+		hit_port = e->pm_port;
 		if (e->vers == vers)
 			break;
 	}

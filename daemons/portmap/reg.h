@@ -32,12 +32,20 @@ struct reg_entry {
 	char uaddr[REG_UADDR_MAX + 1];
 	char owner[REG_OWNER_MAX + 1];
 	int builtin; /* the daemon's own: never saved, never limited */
+	/* The portmap v2 view of it (reg_pmap_port), kept at set time. */
+	int pm_ok;
+	uint32_t pm_prot;
+	uint32_t pm_port;
 };
 
 /*
  * The table keeps registration order: DUMP lists entries in the order
  * they were set, as rpcbind does, and lookups that rpcbind resolves by
- * "last match wins" depend on it.
+ * "last match wins" depend on it. Lookups by program go through an
+ * index (hash of prog -> chain of entry positions in table order),
+ * rebuilt on every change; while it is stale (changes or n moved on
+ * since it was built: code that edits v directly must bump changes)
+ * they scan the whole table instead.
  */
 struct reg_table {
 	struct reg_entry *v;  /* private */
@@ -46,6 +54,13 @@ struct reg_table {
 	size_t max_total;     /* read-only */
 	size_t max_per_owner; /* read-only */
 	uint64_t changes;     /* read-only: bumped on every change */
+	uint32_t *head;	      /* private: per bucket, 1 + first position */
+	uint32_t *next;	      /* private: per entry, 1 + next in bucket */
+	size_t nbucket;	      /* private: a power of two, or 0 */
+	size_t ncap;	      /* private: entries next[] can hold */
+	uint64_t indexed;     /* private: changes when the index was built */
+	size_t indexed_n;     /* private: n then */
+	int index_ok;	      /* private: the index matches indexed */
 };
 
 void reg_init(struct reg_table *t, size_t max_total, size_t max_per_owner);

@@ -575,7 +575,8 @@ void tether_rpc_drc_get_stats(const struct tether_rpc_drc *d,
  *
  * A call goes: record reassembly (streams, bounded by max_record) →
  * header → RPC version (RPC_MISMATCH) → credential (AUTH_ERROR; AUTH_NONE
- * and AUTH_SYS are accepted, AUTH_SYS is parsed for the procedure) →
+ * and AUTH_SYS are accepted, AUTH_SYS is parsed for the procedure, and
+ * AUTH_SHORT when switched on, see below) →
  * program (PROG_UNAVAIL), version (PROG_MISMATCH with the registered
  * low..high), procedure (PROC_UNAVAIL; procedure 0 answers every version
  * with an empty reply unless the table defines it) → duplicate request
@@ -592,12 +593,34 @@ void tether_rpc_drc_get_stats(const struct tether_rpc_drc *d,
  * flight) is closed. Others are served meanwhile.
  *
  * Replies over UDP leave from the listening socket to the datagram's
- * source address; the local address is not pinned (no IP_PKTINFO).
+ * source address. On a listener bound to a wildcard address (0.0.0.0,
+ * ::) the address each datagram was sent to is learnt (IP_PKTINFO,
+ * IPV6_RECVPKTINFO) and its reply is sent from that address, so a
+ * client that sent to one of several local addresses sees the answer
+ * come from it (also for replies made later, or by a worker).
+ *
+ * AUTH_SHORT (opt-in, tether_rpc_server_auth_short): an accepted reply
+ * to an AUTH_SYS call carries an AUTH_SHORT verifier, a handle the
+ * client may send instead of the AUTH_SYS credential; the procedure
+ * sees the AUTH_SYS identity the handle stands for. Handles live in a
+ * bounded table (least recently used evicted first) and expire; an
+ * unknown or expired one is denied AUTH_ERROR / AUTH_REJECTEDCRED, and
+ * the client sends AUTH_SYS again (RFC 5531 section 8.2, appendix A).
+ * Clients that ignore the verifier (libtirpc) keep working.
  *
  * Threads: a server and its call handles belong to the loop's thread;
- * none of these functions is thread-safe. A procedure that blocks must
- * hand its work to another thread and have the result brought back to
- * the loop's thread (e.g. through a pipe the loop watches) to reply.
+ * none of these functions is thread-safe, with one exception: a
+ * procedure marked blocking (the table flag TETHER_RPC_SERVER_BLOCKING
+ * or tether_rpc_server_set_blocking) runs on a worker thread of the
+ * server's pool, and there, on its own call handle only, it may use
+ * the call accessors (tether_rpc_server_call_*, including the arena)
+ * and must answer with exactly one of tether_rpc_server_reply* or
+ * tether_rpc_server_drop before it returns (a procedure that returns
+ * without answering is answered SYSTEM_ERR). The reply is encoded on
+ * the worker, then sent from the loop's thread, which also resets the
+ * arena. Such a procedure must not call anything else of the server,
+ * nor touch the loop. Arguments are decoded on the loop's thread
+ * before the call is queued.
  */
 struct tether_rpc_server;
 struct tether_rpc_server_call;
@@ -622,6 +645,7 @@ struct tether_rpc_server_proc {
 /* Flags of a dispatch table. */
 #define TETHER_RPC_SERVER_NEED_AUTHSYS 0x1u	/* else AUTH_TOOWEAK */
 #define TETHER_RPC_SERVER_NO_DRC 0x2u		/* idempotent: never cached */
+#define TETHER_RPC_SERVER_BLOCKING 0x4u		/* every procedure on the pool */
 
 /* What tether-rpcgen's server skeleton emits for one version. */
 struct tether_rpc_server_table {
@@ -692,6 +716,52 @@ int tether_rpc_server_register(struct tether_rpc_server *srv,
  * flight complete. Returns 0 or -TETHER_ENOENT. */
 int tether_rpc_server_unregister(struct tether_rpc_server *srv,
 				 uint32_t prog, uint32_t vers);
+
+/*
+ * tether_rpc_server_set_blocking - run procedure proc of the registered
+ * (prog, vers) on the worker pool (on non-zero) or on the loop's thread
+ * (0, the default unless the table has TETHER_RPC_SERVER_BLOCKING). See
+ * the section comment for what such a procedure may do. The pool is
+ * started with the defaults at the first such call unless
+ * tether_rpc_server_pool_start was called. Returns 0, -TETHER_ENOENT
+ * (not registered), -TETHER_ENOMEM.
+ */
+int tether_rpc_server_set_blocking(struct tether_rpc_server *srv,
+				   uint32_t prog, uint32_t vers,
+				   uint32_t proc, int on);
+
+/*
+ * tether_rpc_server_pool_start - start threads workers (0: 4) taking
+ * blocking calls from a queue of at most max_queue calls (0: 64) that
+ * wait for a worker. A blocking call that finds the queue full is
+ * answered SYSTEM_ERR at once (overload; counted in pool_overload and
+ * not kept by the reply cache, so a retransmission may run) and the
+ * server goes on serving the others. The workers are joined by
+ * tether_rpc_server_free, after the procedures they are running
+ * return. Returns 0, -TETHER_EBUSY (already started), -TETHER_EINVAL
+ * (over 256 threads), -TETHER_ENOMEM, or the thread error.
+ */
+#define TETHER_RPC_SERVER_POOL_DEFAULT_THREADS 4u
+#define TETHER_RPC_SERVER_POOL_DEFAULT_QUEUE 64u
+int tether_rpc_server_pool_start(struct tether_rpc_server *srv,
+				 unsigned threads, unsigned max_queue);
+
+/*
+ * tether_rpc_server_auth_short - hand out AUTH_SHORT handles for AUTH_SYS
+ * callers and accept them (on non-zero), or stop (0: the table is
+ * dropped and AUTH_SHORT credentials are denied AUTH_REJECTEDCRED).
+ * Handles: at most max_entries (0: 1024) identities, each expiring
+ * ttl_ms (0: 300000) after it was last used; the least recently used
+ * goes first when the table is full. tether_rpc_server_auth_short_limits
+ * sets them (they apply to a table made afterwards, i.e. call it before
+ * switching on). Returns 0, -TETHER_ENOMEM.
+ */
+#define TETHER_RPC_SERVER_SHORT_DEFAULT_ENTRIES 1024u
+#define TETHER_RPC_SERVER_SHORT_DEFAULT_TTL_MS 300000u
+int tether_rpc_server_auth_short(struct tether_rpc_server *srv, int on);
+void tether_rpc_server_auth_short_limits(struct tether_rpc_server *srv,
+					 unsigned max_entries,
+					 unsigned ttl_ms);
 
 /*
  * tether_rpc_server_listen - bind and listen on addr: socktype
@@ -774,6 +844,17 @@ struct tether_rpc_server_stats {
 	uint64_t conns_idle;		/* closed for idleness */
 	unsigned calls_pending;		/* handles outstanding */
 	struct tether_rpc_drc_stats drc;
+	/* Worker pool (zero until started). */
+	unsigned pool_threads;
+	unsigned pool_queued;		/* calls waiting for a worker */
+	unsigned pool_busy;		/* workers running a procedure */
+	unsigned pool_busy_max;		/* the most at once so far */
+	uint64_t pool_overload;		/* answered SYSTEM_ERR: queue full */
+	/* AUTH_SHORT. */
+	uint64_t short_issued;		/* handles made */
+	uint64_t short_accepted;	/* calls that came with a valid one */
+	uint64_t short_rejected;	/* unknown or expired handles */
+	unsigned short_entries;		/* handles alive */
 };
 
 void tether_rpc_server_get_stats(const struct tether_rpc_server *srv,
@@ -820,6 +901,12 @@ struct tether_rpc_client_config {
 	unsigned timeout_ms;	/* [25000] per call, when a call passes 0 */
 	unsigned retrans_ms;	/* [500] UDP: first retransmission */
 	unsigned reconnect_max_ms; /* [5000] longest wait between connects */
+	/* [len 0: the kernel picks] local address every connection (or
+	 * the UDP socket) is bound to before it connects: a client that
+	 * must come from one address of several, e.g. to a load balancer
+	 * that keeps sessions by client address. Same family as the
+	 * server's, never AF_UNIX; port 0 takes any free port. */
+	struct tether_addr source;
 };
 
 #define TETHER_RPC_CLIENT_DEFAULT_MAX_RECORD (4u << 20)
@@ -835,8 +922,10 @@ struct tether_rpc_client_config {
  * loop asynchronous calls complete on; NULL gives the client a private
  * loop (synchronous calls only, or drive it with
  * tether_rpc_client_loop). The connection is opened lazily, on the
- * first call; connection failures are reported as the calls' status.
- * Returns 0 and *out, -TETHER_EINVAL, -TETHER_EAFNOSUPPORT,
+ * first call; connection failures (a cfg->source that cannot be bound
+ * included) are reported as the calls' status.
+ * Returns 0 and *out, -TETHER_EINVAL (also: a source of another family
+ * than addr's, or with an AF_UNIX server), -TETHER_EAFNOSUPPORT,
  * -TETHER_ENOMEM.
  */
 int tether_rpc_client_new(struct tether_rpc_client **out /* OUT */,
@@ -850,7 +939,8 @@ int tether_rpc_client_new(struct tether_rpc_client **out /* OUT */,
  * the portmapper on host (its port is ignored: 111 is asked; NULL means
  * 127.0.0.1) with tether_rpcb_getaddr (GETADDR v4, v3, then portmap v2
  * GETPORT; blocking, bounded by cfg's timeout or 3 s). netid picks the
- * transport (udp, udp6: datagrams; tcp, tcp6, local: stream).
+ * transport (udp, udp6: datagrams; tcp, tcp6, local: stream). With a
+ * cfg->source, the lookup is made from it too.
  * Returns 0 and *out, -TETHER_ENOENT (not registered), or the errors of
  * tether_rpcb_getaddr and tether_rpc_client_new.
  */
@@ -874,7 +964,14 @@ struct tether_loop *tether_rpc_client_loop(struct tether_rpc_client *c);
  * tether_rpc_client_set_auth - send cred (copied) with every later
  * call; the verifier is AUTH_NONE. NULL goes back to AUTH_NONE.
  * tether_rpc_client_set_authsys builds an AUTH_SYS credential.
- * Return 0, -TETHER_EOVERFLOW (see tether_rpc_authsys_encode).
+ * AUTH_SHORT: when an accepted reply to an AUTH_SYS call carries an
+ * AUTH_SHORT verifier, its body (an XDR opaque_auth, as Sun's RPC and
+ * libtirpc use it) becomes the credential of later calls; if the server
+ * refuses it (AUTH_REJECTEDCRED or AUTH_BADCRED), it is dropped and the
+ * call is sent again, once, with the AUTH_SYS credential (new XID, same
+ * callback, what is left of its timeout). Either function drops a
+ * handle held. Return 0, -TETHER_EOVERFLOW (see
+ * tether_rpc_authsys_encode).
  */
 int tether_rpc_client_set_auth(struct tether_rpc_client *c,
 			       const struct tether_rpc_opaque_auth *cred);
@@ -956,6 +1053,10 @@ struct tether_rpcb_config {
 	const struct tether_addr *remote; /* [127.0.0.1:111] v4/v3 GETADDR,
 					   * v2 for everything */
 	unsigned timeout_ms;	/* [3000] per call */
+	/* [NULL: the kernel picks] the local address calls to the remote
+	 * are made from (struct tether_rpc_client_config's source); not
+	 * used on the local socket. */
+	const struct tether_addr *source;
 };
 
 /*

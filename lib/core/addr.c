@@ -824,6 +824,36 @@ tether_addr_from_uaddr_str(struct tether_addr *out, enum tether_netid netid,
 				      strnlen(uaddr, TETHER_UADDR_STRLEN));
 }
 
+/* n bytes as dotted decimals ("a.b.c.d.p1.p2") into buf, snprintf's
+ * way (truncated, NUL-terminated, the full length returned), without
+ * printf: rpcbind GETADDR answers format one per call. */
+static int
+fmt_dotted(char *buf, size_t size, const unsigned char *v, int n)
+{
+	char tmp[4 * 8];
+	size_t k = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		unsigned x = v[i];
+
+		if (i > 0)
+			tmp[k++] = '.';
+		if (x >= 100)
+			tmp[k++] = (char)('0' + x / 100);
+		if (x >= 10)
+			tmp[k++] = (char)('0' + x / 10 % 10);
+		tmp[k++] = (char)('0' + x % 10);
+	}
+	if (size > 0) {
+		size_t c = k < size - 1 ? k : size - 1;
+
+		memcpy(buf, tmp, c);
+		buf[c] = '\0';
+	}
+	return (int)k;
+}
+
 int
 tether_addr_to_uaddr(const struct tether_addr *a, enum tether_netid netid,
 		     char *buf, size_t size)
@@ -841,14 +871,16 @@ tether_addr_to_uaddr(const struct tether_addr *a, enum tether_netid netid,
 	if (fam != netid_families[netid])
 		return -TETHER_EAFNOSUPPORT;
 	switch (fam) {
-	case AF_INET:
-		if (inet_ntop(AF_INET, &cin4(a)->sin_addr, host,
-			      sizeof(host)) == NULL)
-			return -TETHER_EINVAL;
+	case AF_INET: {
+		unsigned char v[6];
+
+		memcpy(v, &cin4(a)->sin_addr, 4);
 		port = ntohs(cin4(a)->sin_port);
-		w = snprintf(buf, size, "%s.%u.%u", host, port >> 8,
-			     port & 0xff);
+		v[4] = (unsigned char)(port >> 8);
+		v[5] = (unsigned char)(port & 0xff);
+		w = fmt_dotted(buf, size, v, 6);
 		break;
+	}
 	case AF_INET6:
 		if (inet_ntop(AF_INET6, &cin6(a)->sin6_addr, host,
 			      sizeof(host)) == NULL)

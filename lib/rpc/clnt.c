@@ -45,6 +45,12 @@ struct clnt_call {
 	uint64_t end_off; /* stream: end of its record */
 	int failed;	  /* result below is final */
 	struct tether_rpc_result result;
+	/* AUTH_SHORT: a call sent with a handle keeps its arguments, to be
+	 * sent again with AUTH_SYS if the server rejects the handle. */
+	uint32_t proc;
+	unsigned char *short_args;
+	size_t short_alen;
+	int short_sent;
 };
 
 struct tether_rpc_client {
@@ -64,6 +70,8 @@ struct tether_rpc_client {
 	uint64_t out_total;  /* bytes queued on this connection */
 	uint64_t sent_total; /* bytes written on this connection */
 	struct tether_rpc_opaque_auth cred;
+	struct tether_rpc_opaque_auth short_cred; /* handed out by the server */
+	int has_short;
 	uint32_t next_xid;
 	struct clnt_call *buckets[CLNT_BUCKETS];
 	struct clnt_call *calls;
@@ -105,6 +113,10 @@ tether_rpc_client_new(struct tether_rpc_client **out /* OUT */,
 		return -TETHER_EAFNOSUPPORT;
 	if (fam == AF_UNIX && socktype == SOCK_DGRAM)
 		return -TETHER_EAFNOSUPPORT;
+	if (cfg != NULL && cfg->source.len != 0 &&
+	    (fam == AF_UNIX || cfg->source.ss.ss_family != fam ||
+	     cfg->source.len > sizeof(cfg->source.ss)))
+		return -TETHER_EINVAL;
 	c = tether_calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -TETHER_ENOMEM;
@@ -175,6 +187,7 @@ tether_rpc_client_set_auth(struct tether_rpc_client *c,
 	if (cred->len > TETHER_RPC_AUTH_MAX_BYTES)
 		return -TETHER_EOVERFLOW;
 	c->cred = *cred;
+	c->has_short = 0;
 	return 0;
 }
 
@@ -188,6 +201,7 @@ tether_rpc_client_set_authsys(struct tether_rpc_client *c,
 	if (rc < 0)
 		return rc;
 	c->cred = a;
+	c->has_short = 0;
 	return 0;
 }
 
@@ -233,6 +247,8 @@ call_complete(struct clnt_call *call, const struct tether_rpc_result *r)
 	struct tether_rpc_result res = *r;
 
 	call_unhash(call);
+	tether_free(call->short_args);
+	call->short_args = NULL;
 	if (call->prev != NULL)
 		call->prev->next = call->next;
 	else
@@ -358,6 +374,13 @@ conn_up(struct tether_rpc_client *c)
 		return fd;
 	if (c->socktype == SOCK_STREAM && c->addr.ss.ss_family != AF_UNIX)
 		tether__rpc_nodelay(fd);
+	if (c->cfg.source.len != 0 &&
+	    bind(fd, (const struct sockaddr *)&c->cfg.source.ss,
+		 c->cfg.source.len) < 0) {
+		rc = tether_err_from_errno(errno);
+		close(fd);
+		return rc;
+	}
 	if (connect(fd, (struct sockaddr *)&c->addr.ss, c->addr.len) == 0) {
 		c->state = CLNT_UP;
 		c->backoff_ms = 0;
@@ -386,6 +409,91 @@ conn_up(struct tether_rpc_client *c)
 /* Replies                                                             */
 /* ------------------------------------------------------------------ */
 
+/*
+ * AUTH_SHORT (RFC 5531 appendix A). A server may answer an AUTH_SYS
+ * call with an AUTH_SHORT verifier whose body is a new credential (an
+ * XDR opaque_auth, Sun's short_hand_verf): later calls send it instead
+ * of the AUTH_SYS one. If the server rejects it (unknown or expired),
+ * it is dropped and the call goes again, once, with AUTH_SYS.
+ */
+static void
+short_forget(struct tether_rpc_client *c, const struct tether_rpc_result *r,
+	     void *ud)
+{
+	(void)c;
+	(void)r;
+	(void)ud;
+}
+
+static void
+short_learn(struct tether_rpc_client *c, const struct tether_rpc_reply *rp)
+{
+	uint32_t n;
+
+	if (rp->verf.flavor != TETHER_RPC_AUTH_SHORT ||
+	    c->cred.flavor != TETHER_RPC_AUTH_SYS || rp->verf.len < 8)
+		return;
+	n = tether_xdr_load32(rp->verf.body + 4);
+	if (n == 0 || n > rp->verf.len - 8)
+		return;
+	c->short_cred.flavor = tether_xdr_load32(rp->verf.body);
+	c->short_cred.len = n;
+	memcpy(c->short_cred.body, rp->verf.body + 8, n);
+	c->has_short = 1;
+}
+
+struct short_raw {
+	unsigned char *p;
+	size_t len;
+};
+
+/* The arguments of the rejected call, as they were encoded. */
+static int
+short_raw_codec(struct tether_xdr *x, void *obj)
+{
+	struct short_raw *r = obj;
+
+	return tether_xdr_opaque(x, r->p, r->len);
+}
+
+/* Returns 1 when the reply was a rejected handle and the call was sent
+ * again with AUTH_SYS (or completed with the failure to do so). */
+static int
+short_rejected(struct tether_rpc_client *c, struct clnt_call *call,
+	       const struct tether_rpc_reply *rp)
+{
+	struct tether_rpc_result r;
+	struct short_raw raw;
+	uint64_t now;
+	int rc;
+
+	if (!call->short_sent || rp->stat != TETHER_RPC_MSG_DENIED ||
+	    rp->reject_stat != TETHER_RPC_AUTH_ERROR ||
+	    (rp->auth_stat != TETHER_RPC_AUTH_REJECTEDCRED &&
+	     rp->auth_stat != TETHER_RPC_AUTH_BADCRED))
+		return 0;
+	c->has_short = 0;
+	memset(&r, 0, sizeof(r));
+	now = tether_loop_update_time(c->loop);
+	raw.p = call->short_args;
+	raw.len = call->short_alen;
+	rc = tether_rpc_client_call_async(
+		c, call->proc, short_raw_codec, &raw, call->res_codec,
+		call->res, call->arena,
+		call->deadline > now ? (unsigned)(call->deadline - now) : 1,
+		call->done, call->ud);
+	if (rc < 0) {
+		r.status = TETHER_RPC_ST_AUTH_ERROR;
+		r.auth_stat = rp->auth_stat;
+		call_complete(call, &r);
+		return 1;
+	}
+	/* The new call reports to the same callback: forget this one. */
+	call->done = short_forget;
+	call_complete(call, &r);
+	return 1;
+}
+
 static void
 handle_reply(struct tether_rpc_client *c, const unsigned char *rec, size_t len)
 {
@@ -402,6 +510,10 @@ handle_reply(struct tether_rpc_client *c, const unsigned char *rec, size_t len)
 	if (call == NULL)
 		return; /* late, duplicate, or not ours */
 	memset(&r, 0, sizeof(r));
+	if (short_rejected(c, call, rp))
+		return;
+	if (rp->stat == TETHER_RPC_MSG_ACCEPTED)
+		short_learn(c, rp);
 	if (rp->stat == TETHER_RPC_MSG_DENIED) {
 		if (rp->reject_stat == TETHER_RPC_RPC_MISMATCH) {
 			r.status = TETHER_RPC_ST_RPC_MISMATCH;
@@ -641,7 +753,7 @@ tether_rpc_client_call_async(struct tether_rpc_client *c, uint32_t proc,
 	if (done == NULL || (res_codec != NULL && res == NULL))
 		return -TETHER_EINVAL;
 	tether_rpc_msg_init_call(&m, c->next_xid, c->prog, c->vers, proc);
-	m.u.call.cred = c->cred;
+	m.u.call.cred = c->has_short ? c->short_cred : c->cred;
 	size = tether_rpc_msg_size(&m);
 	if (args_codec != NULL) {
 		rc = tether_xdr_sizeof(args_codec, args, &asize);
@@ -677,10 +789,23 @@ tether_rpc_client_call_async(struct tether_rpc_client *c, uint32_t proc,
 		rc = args_codec(&x, (void *)(uintptr_t)args);
 	if (rc == 0 && tether_xdr_getpos(&x) != size)
 		rc = -TETHER_EPROTO;
+	if (rc == 0 && c->has_short) {
+		/* Kept to go again with AUTH_SYS if the handle is refused
+		 * (never allocated when this function fails). */
+		call->short_alen = size - m.body_pos;
+		call->short_args = tether_malloc(call->short_alen + 1);
+		if (call->short_args == NULL)
+			rc = -TETHER_ENOMEM;
+		else
+			memcpy(call->short_args, p + m.body_pos,
+			       call->short_alen);
+		call->short_sent = 1;
+	}
 	if (rc < 0)
 		goto fail;
 	c->next_xid++;
 	call->c = c;
+	call->proc = proc;
 	call->xid = m.xid;
 	call->res_codec = res_codec;
 	call->res = res;
@@ -862,6 +987,8 @@ tether_rpc_client_new_lookup(struct tether_rpc_client **out /* OUT */,
 	}
 	if (cfg != NULL && cfg->timeout_ms != 0)
 		rc_cfg.timeout_ms = cfg->timeout_ms;
+	if (cfg != NULL && cfg->source.len != 0)
+		rc_cfg.source = &cfg->source;
 	rc = tether_rpcb_getaddr(&rc_cfg, prog, vers, netid, &a);
 	if (rc < 0)
 		return rc;

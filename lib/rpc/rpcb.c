@@ -82,6 +82,7 @@ string_codec(struct tether_xdr *x, void *obj)
 struct pm_where {
 	struct tether_addr local; /* len 0: no local socket */
 	struct tether_addr remote;
+	struct tether_addr source; /* len 0: none */
 	unsigned timeout_ms;
 };
 
@@ -108,6 +109,8 @@ where_init(struct pm_where *w, const struct tether_rpcb_config *cfg)
 		tether_addr_copy(&w->remote, cfg->remote);
 	else if ((rc = tether_addr_parse(&w->remote, "127.0.0.1:111", -1)) < 0)
 		return rc;
+	if (cfg != NULL && cfg->source != NULL)
+		tether_addr_copy(&w->source, cfg->source);
 	return 0;
 }
 
@@ -132,24 +135,28 @@ status_to_err(const struct tether_rpc_result *r)
 	}
 }
 
-/* One blocking call to the portmapper at a. *pm (may be NULL) gets a
- * PROG_MISMATCH flag. */
+/* One blocking call to the portmapper at a (from w's source unless a
+ * is the local socket). *pm (may be NULL) gets a PROG_MISMATCH flag. */
 static int
-portmapper_call(const struct tether_addr *a, int socktype, unsigned timeout_ms,
-		uint32_t vers, uint32_t proc, tether_xdr_fn *acodec,
-		const void *args, tether_xdr_fn *rcodec, void *res,
-		struct tether_arena *arena, int *pm)
+portmapper_call(const struct pm_where *w, const struct tether_addr *a,
+		int socktype, uint32_t vers, uint32_t proc,
+		tether_xdr_fn *acodec, const void *args, tether_xdr_fn *rcodec,
+		void *res, struct tether_arena *arena, int *pm)
 {
+	struct tether_rpc_client_config ccfg;
 	struct tether_rpc_client *c;
 	struct tether_rpc_result r;
 	int rc;
 
+	memset(&ccfg, 0, sizeof(ccfg));
+	if (a->ss.ss_family != AF_UNIX)
+		tether_addr_copy(&ccfg.source, &w->source);
 	rc = tether_rpc_client_new(&c, NULL, a, socktype, TETHER_RPCB_PROG,
-				   vers, NULL);
+				   vers, &ccfg);
 	if (rc < 0)
 		return rc;
 	tether_rpc_client_call(c, proc, acodec, args, rcodec, res, arena,
-			       timeout_ms, &r);
+			       w->timeout_ms, &r);
 	tether_rpc_client_free(c);
 	if (pm != NULL)
 		*pm = r.status == TETHER_RPC_ST_PROG_MISMATCH;
@@ -213,8 +220,8 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc, uint32_t prog,
 				: (char *)(uintptr_t)tether_netid_name(netid);
 		ra.addr = uaddr;
 		ra.owner = owner;
-		rc = portmapper_call(&w.local, SOCK_STREAM, w.timeout_ms, 4,
-				     proc, set_args_codec, &ra, bool_codec, &ok,
+		rc = portmapper_call(&w, &w.local, SOCK_STREAM, 4, proc,
+				     set_args_codec, &ra, bool_codec, &ok,
 				     NULL, NULL);
 		if (rc == 0)
 			return ok ? 0
@@ -236,7 +243,7 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc, uint32_t prog,
 			return -TETHER_ENOTSUP;
 		pa.port = (uint32_t)port;
 	}
-	rc = portmapper_call(&w.remote, SOCK_STREAM, w.timeout_ms, 2, proc,
+	rc = portmapper_call(&w, &w.remote, SOCK_STREAM, 2, proc,
 			     v2_args_codec, &pa, bool_codec, &ok, NULL, NULL);
 	if (rc < 0)
 		return rc;
@@ -301,7 +308,7 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 	ra.addr = empty;
 	ra.owner = empty;
 	for (v = 4; v >= 3; v--) {
-		rc = portmapper_call(to, type, w.timeout_ms, v, RPCB_GETADDR,
+		rc = portmapper_call(&w, to, type, v, RPCB_GETADDR,
 				     set_args_codec, &ra, string_codec, &uaddr,
 				     arena, &pm);
 		if (rc == 0) {
@@ -320,9 +327,9 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 	rc = v2_prot(netid, &pa.prot);
 	if (rc < 0)
 		goto out;
-	rc = portmapper_call(&w.remote, SOCK_STREAM, w.timeout_ms, 2,
-			     RPCB_GETADDR, v2_args_codec, &pa,
-			     tether_xdr_codec_u32, &port, NULL, NULL);
+	rc = portmapper_call(&w, &w.remote, SOCK_STREAM, 2, RPCB_GETADDR,
+			     v2_args_codec, &pa, tether_xdr_codec_u32, &port,
+			     NULL, NULL);
 	if (rc < 0)
 		goto out;
 	if (port == 0 || port > 65535) {
@@ -360,6 +367,7 @@ struct tether_rpcb_keeper {
 	struct tether_loop *loop;
 	struct tether_rpcb_config cfg;
 	struct tether_addr remote_copy;
+	struct tether_addr source_copy;
 	struct tether_loop_timer *timer;
 	struct tether_rpc_client *c4;  /* local socket, rpcbind v4 */
 	struct tether_rpc_client *c2;  /* TCP, portmap v2 */
@@ -565,6 +573,12 @@ tether_rpcb_keeper_new(struct tether_rpcb_keeper **out /* OUT */,
 		goto fail;
 	tether_addr_copy(&k->remote_copy, &w.remote);
 	k->cfg.remote = &k->remote_copy;
+	/* (the caller's source need not outlive this call either) */
+	k->cfg.source = NULL;
+	if (w.source.len != 0) {
+		tether_addr_copy(&k->source_copy, &w.source);
+		k->cfg.source = &k->source_copy;
+	}
 	if (!k->cfg.no_local) {
 		rc = tether_addr_parse(&local, k->cfg.local_path, -1);
 		if (rc < 0)
@@ -581,6 +595,8 @@ tether_rpcb_keeper_new(struct tether_rpcb_keeper **out /* OUT */,
 			goto fail;
 		}
 	}
+	/* The clients to the remote speak from the source. */
+	tether_addr_copy(&ccfg.source, &w.source);
 	rc = tether_rpc_client_new(&k->c2, loop, &k->remote_copy, SOCK_STREAM,
 				   TETHER_RPCB_PROG, 2, &ccfg);
 	if (rc < 0)

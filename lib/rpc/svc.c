@@ -13,6 +13,7 @@
  */
 #include "tether/rpc.h"
 #include "rpc/rpc_int.h"
+#include "rpc/svc_int.h"
 
 #include <errno.h>
 #include <string.h>
@@ -30,69 +31,6 @@
 #define SVC_DGRAM_BURST	 64
 /* Released call objects kept for reuse (with their arenas). */
 #define SVC_CALL_CACHE 64
-
-struct rpc_listener {
-	struct tether_rpc_server *srv;
-	struct rpc_listener *next;
-	int fd;
-	int socktype;
-	struct tether_addr addr; /* as bound */
-};
-
-struct tether__rpc_svc_conn {
-	struct tether_rpc_server *srv;
-	struct tether__rpc_svc_conn *prev, *next;
-	int fd;			 /* -1: fake connection */
-	struct tether_addr peer; /* port 0: the cache key of a stream */
-	struct tether_rpc_rm_decoder rm;
-	unsigned char *ibuf;
-	size_t ioff, ilen;
-	struct tether__rpc_obuf out;
-	struct tether_loop_timer *idle;
-	struct tether_rpc_server_call *calls; /* in flight */
-	unsigned inflight;
-	unsigned events; /* interest registered with the loop */
-	int in_process;	 /* a top-level callback is running */
-	int dead;
-};
-
-struct tether_rpc_server_call {
-	struct tether_rpc_server *srv;
-	struct tether_rpc_server_call *prev, *next;   /* srv->pending */
-	struct tether_rpc_server_call *cprev, *cnext; /* conn->calls */
-	struct tether__rpc_svc_conn *conn; /* NULL: datagram or gone */
-	struct rpc_listener *lsn;	   /* datagram */
-	int stream;
-	struct tether_addr peer;
-	struct tether_rpc_msg msg;
-	struct tether_rpc_authsys authsys;
-	int has_authsys;
-	const struct tether_rpc_server_proc *proc;
-	void *ud; /* the table's, as registered */
-	struct tether_arena *arena;
-	struct tether_rpc_drc_entry *drc;
-};
-
-struct svc_reg {
-	const struct tether_rpc_server_table *t;
-	void *ud;
-};
-
-struct tether_rpc_server {
-	struct tether_loop *loop;
-	struct tether_rpc_server_config cfg;
-	struct svc_reg *regs;
-	size_t nregs;
-	struct rpc_listener *listeners;
-	struct tether__rpc_svc_conn *conns;
-	struct tether_rpc_server_call *pending;
-	struct tether_rpc_server_call *cache; /* free call objects */
-	unsigned ncache;
-	struct tether_rpc_drc *drc;
-	unsigned char *rbuf; /* datagram receive */
-	unsigned char *sbuf; /* datagram send */
-	struct tether_rpc_server_stats st;
-};
 
 static void conn_close(struct tether__rpc_svc_conn *c);
 static void conn_settle(struct tether__rpc_svc_conn *c);
@@ -149,6 +87,7 @@ static void
 call_destroy(struct tether_rpc_server_call *call)
 {
 	tether_arena_free(call->arena);
+	tether_free(call->wreply);
 	tether_free(call);
 }
 
@@ -157,9 +96,13 @@ tether_rpc_server_free(struct tether_rpc_server *srv)
 {
 	struct rpc_listener *l, *ln;
 	struct tether_rpc_server_call *call, *cn;
+	size_t i;
 
 	if (srv == NULL)
 		return;
+	/* Workers first: once joined, no thread touches a call. */
+	tether__rpc_pool_free(srv->pool);
+	srv->pool = NULL;
 	while (srv->conns != NULL)
 		conn_close(srv->conns);
 	for (l = srv->listeners; l != NULL; l = ln) {
@@ -179,6 +122,9 @@ tether_rpc_server_free(struct tether_rpc_server *srv)
 		call_destroy(call);
 	}
 	tether_rpc_drc_free(srv->drc);
+	tether__rpc_ashort_free(srv->ashort);
+	for (i = 0; i < srv->nregs; i++)
+		tether_free(srv->regs[i].blocking);
 	tether_free(srv->regs);
 	tether_free(srv->rbuf);
 	tether_free(srv->sbuf);
@@ -217,6 +163,8 @@ tether_rpc_server_register(struct tether_rpc_server *srv,
 	srv->regs = n;
 	srv->regs[srv->nregs].t = t;
 	srv->regs[srv->nregs].ud = ud;
+	srv->regs[srv->nregs].blocking = NULL;
+	srv->regs[srv->nregs].nblocking = 0;
 	srv->nregs++;
 	return 0;
 }
@@ -229,7 +177,50 @@ tether_rpc_server_unregister(struct tether_rpc_server *srv, uint32_t prog,
 
 	if (r == NULL)
 		return -TETHER_ENOENT;
+	tether_free(r->blocking);
 	*r = srv->regs[--srv->nregs];
+	return 0;
+}
+
+int
+tether_rpc_server_set_blocking(struct tether_rpc_server *srv, uint32_t prog,
+			       uint32_t vers, uint32_t proc, int on)
+{
+	struct svc_reg *r = find_reg(srv, prog, vers);
+	uint32_t *n;
+	size_t i;
+
+	if (r == NULL)
+		return -TETHER_ENOENT;
+	for (i = 0; i < r->nblocking; i++)
+		if (r->blocking[i] == proc)
+			break;
+	if (!on) {
+		if (i < r->nblocking)
+			r->blocking[i] = r->blocking[--r->nblocking];
+		return 0;
+	}
+	if (i < r->nblocking)
+		return 0;
+	n = tether_reallocarray(r->blocking, r->nblocking + 1, sizeof(*n));
+	if (n == NULL)
+		return -TETHER_ENOMEM;
+	r->blocking = n;
+	r->blocking[r->nblocking++] = proc;
+	return 0;
+}
+
+/* Whether proc of reg runs on the worker pool. */
+static int
+proc_blocks(const struct svc_reg *reg, uint32_t proc)
+{
+	size_t i;
+
+	if (reg->t->flags & TETHER_RPC_SERVER_BLOCKING)
+		return 1;
+	for (i = 0; i < reg->nblocking; i++)
+		if (reg->blocking[i] == proc)
+			return 1;
 	return 0;
 }
 
@@ -260,6 +251,66 @@ prog_range(const struct tether_rpc_server *srv, uint32_t prog,
 /* ------------------------------------------------------------------ */
 
 /*
+ * Send a datagram to peer from the listening socket; with local known,
+ * from that address (the one the request was sent to), so a client of
+ * a wildcard listener on a host with several addresses sees the reply
+ * come from where it sent. Best effort: a full socket buffer drops.
+ */
+static void
+dgram_send(struct tether_rpc_server *srv, struct rpc_listener *lsn,
+	   const struct tether_addr *peer, const struct svc_local *local,
+	   const void *p, size_t len)
+{
+	union {
+		struct cmsghdr h;
+		unsigned char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} cb;
+	struct iovec iov;
+	struct msghdr mh;
+	struct cmsghdr *cm;
+
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = (void *)(uintptr_t)p;
+	iov.iov_len = len;
+	mh.msg_name = (void *)(uintptr_t)&peer->ss;
+	mh.msg_namelen = peer->len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (local != NULL && local->family == AF_INET) {
+		struct in_pktinfo pi;
+
+		memset(&cb, 0, sizeof(cb));
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi_spec_dst = local->a.v4;
+		mh.msg_control = cb.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	} else if (local != NULL && local->family == AF_INET6) {
+		struct in6_pktinfo pi;
+
+		memset(&cb, 0, sizeof(cb));
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi6_addr = local->a.v6;
+		/* A link-local source needs its interface. */
+		if (IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr))
+			pi.ipi6_ifindex = (unsigned)local->ifindex;
+		mh.msg_control = cb.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+	if (sendmsg(lsn->fd, &mh, MSG_NOSIGNAL) < 0)
+		srv->st.dropped++;
+}
+
+/*
  * Send one reply message to a stream connection (queued and flushed),
  * a datagram peer, or nobody (conn gone: only the cache sees it), and
  * store it in the cache entry drc if any. Returns 0, or the encoding
@@ -267,8 +318,9 @@ prog_range(const struct tether_rpc_server *srv, uint32_t prog,
  */
 static int
 emit_reply(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
-	   struct rpc_listener *lsn, const struct tether_addr *peer, int stream,
-	   struct tether_rpc_msg *m, tether_xdr_fn *codec, const void *res,
+	   struct rpc_listener *lsn, const struct tether_addr *peer,
+	   const struct svc_local *local, int stream, struct tether_rpc_msg *m,
+	   tether_xdr_fn *codec, const void *res,
 	   struct tether_rpc_drc_entry **drc)
 {
 	struct tether_xdr x;
@@ -321,9 +373,7 @@ emit_reply(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 			conn->dead = 1;
 	} else if (p == srv->sbuf) {
 		/* Datagrams are best effort: a full socket buffer drops. */
-		if (sendto(lsn->fd, p, size, MSG_NOSIGNAL,
-			   (const struct sockaddr *)&peer->ss, peer->len) < 0)
-			srv->st.dropped++;
+		dgram_send(srv, lsn, peer, local, p, size);
 	}
 	if (drc != NULL && *drc != NULL) {
 		tether_rpc_drc_complete(srv->drc, *drc, p, size);
@@ -339,7 +389,7 @@ out:
 static void
 emit_raw(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	 struct rpc_listener *lsn, const struct tether_addr *peer,
-	 const unsigned char *rec, size_t len)
+	 const struct svc_local *local, const unsigned char *rec, size_t len)
 {
 	unsigned char *room;
 
@@ -357,9 +407,7 @@ emit_raw(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 		    tether__rpc_obuf_flush(&conn->out, conn->fd, NULL) < 0)
 			conn->dead = 1;
 	} else if (lsn != NULL) {
-		if (sendto(lsn->fd, rec, len, MSG_NOSIGNAL,
-			   (const struct sockaddr *)&peer->ss, peer->len) < 0)
-			srv->st.dropped++;
+		dgram_send(srv, lsn, peer, local, rec, len);
 	}
 	srv->st.replies++;
 }
@@ -368,18 +416,20 @@ emit_raw(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
  * results cannot be encoded. Completes or aborts *drc. */
 static int
 reply_msg(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
-	  struct rpc_listener *lsn, const struct tether_addr *peer, int stream,
-	  struct tether_rpc_msg *m, tether_xdr_fn *codec, const void *res,
+	  struct rpc_listener *lsn, const struct tether_addr *peer,
+	  const struct svc_local *local, int stream, struct tether_rpc_msg *m,
+	  tether_xdr_fn *codec, const void *res,
 	  struct tether_rpc_drc_entry **drc)
 {
 	int rc, rc2;
 
-	rc = emit_reply(srv, conn, lsn, peer, stream, m, codec, res, drc);
+	rc = emit_reply(srv, conn, lsn, peer, local, stream, m, codec, res,
+			drc);
 	if (rc < 0) {
 		tether_rpc_msg_init_reply(m, m->xid);
 		m->u.reply.accept_stat = TETHER_RPC_SYSTEM_ERR;
-		rc2 = emit_reply(srv, conn, lsn, peer, stream, m, NULL, NULL,
-				 drc);
+		rc2 = emit_reply(srv, conn, lsn, peer, local, stream, m, NULL,
+				 NULL, drc);
 		if (rc2 < 0 && conn != NULL)
 			conn->dead = 1; /* out of memory: cannot answer */
 	}
@@ -475,6 +525,14 @@ call_put(struct tether_rpc_server_call *call)
 	call->lsn = NULL;
 	call->proc = NULL;
 	call->has_authsys = 0;
+	call->local.family = 0;
+	call->work = SVC_WORK_NONE;
+	call->qnext = NULL;
+	call->wargs = NULL;
+	tether_free(call->wreply);
+	call->wreply = NULL;
+	call->wlen = 0;
+	call->wanswered = 0;
 	call->prev = NULL;
 	call->next = srv->cache;
 	srv->cache = call;
@@ -495,15 +553,93 @@ static int
 call_finish(struct tether_rpc_server_call *call, struct tether_rpc_msg *m,
 	    tether_xdr_fn *codec, const void *res)
 {
-	struct tether__rpc_svc_conn *conn = call->conn;
+	struct tether__rpc_svc_conn *conn;
 	int rc;
 
+	if (m->u.reply.stat == TETHER_RPC_MSG_ACCEPTED)
+		m->u.reply.verf = call->verf;
+	/* On a worker: encode there, send from the loop's thread (which
+	 * may be unlinking call->conn meanwhile: not read here). */
+	if (call->work == SVC_WORK_RUNNING)
+		return tether__rpc_pool_reply(call, m, codec, res);
+	conn = call->conn;
 	call_detach(call);
-	rc = reply_msg(call->srv, conn, call->lsn, &call->peer, call->stream, m,
-		       codec, res, &call->drc);
+	rc = reply_msg(call->srv, conn, call->lsn, &call->peer, &call->local,
+		       call->stream, m, codec, res, &call->drc);
 	call_put(call);
 	conn_kick(conn);
 	return rc;
+}
+
+int
+tether__rpc_svc_encode(const struct tether_rpc_server_call *call,
+		       struct tether_rpc_msg *m, tether_xdr_fn *codec,
+		       const void *res, unsigned char **out /* OUT */,
+		       size_t *len /* OUT */)
+{
+	struct tether_xdr x;
+	size_t size, rsize = 0, limit;
+	unsigned char *p;
+	int rc, tries;
+
+	*out = NULL;
+	*len = 0;
+	limit = call->stream ? call->srv->cfg.max_record : SVC_DGRAM_MAX;
+	for (tries = 0; tries < 2; tries++) {
+		if (tries == 1) {
+			/* The results would not go: SYSTEM_ERR instead. */
+			tether_rpc_msg_init_reply(m, m->xid);
+			m->u.reply.accept_stat = TETHER_RPC_SYSTEM_ERR;
+			codec = NULL;
+		}
+		rsize = 0;
+		size = tether_rpc_msg_size(m);
+		if (size == 0)
+			continue;
+		if (codec != NULL && tether_xdr_sizeof(codec, res, &rsize) < 0)
+			continue;
+		if (rsize > limit || size + rsize > limit)
+			continue;
+		size += rsize;
+		p = tether_malloc(size ? size : 1);
+		if (p == NULL)
+			return -TETHER_ENOMEM;
+		tether_xdr_init_encode(&x, p, size);
+		rc = tether_rpc_msg_encode(&x, m);
+		if (rc == 0 && codec != NULL)
+			rc = codec(&x, (void *)(uintptr_t)res);
+		if (rc == 0 && tether_xdr_getpos(&x) == size) {
+			*out = p;
+			*len = size;
+			return 0;
+		}
+		tether_free(p);
+	}
+	return -TETHER_ENOMEM;
+}
+
+void
+tether__rpc_svc_deliver(struct tether_rpc_server_call *call,
+			const unsigned char *rec, size_t len)
+{
+	struct tether_rpc_server *srv = call->srv;
+	struct tether__rpc_svc_conn *conn = call->conn;
+
+	call_detach(call);
+	if (rec == NULL) {
+		if (call->drc != NULL)
+			tether_rpc_drc_abort(srv->drc, call->drc);
+		call->drc = NULL;
+		srv->st.dropped++;
+	} else {
+		emit_raw(srv, conn != NULL && !conn->dead ? conn : NULL,
+			 call->lsn, &call->peer, &call->local, rec, len);
+		if (call->drc != NULL)
+			tether_rpc_drc_complete(srv->drc, call->drc, rec, len);
+		call->drc = NULL;
+	}
+	call_put(call);
+	conn_kick(conn);
 }
 
 const struct tether_rpc_call *
@@ -586,8 +722,13 @@ tether_rpc_server_reply_auth_error(struct tether_rpc_server_call *call,
 void
 tether_rpc_server_drop(struct tether_rpc_server_call *call)
 {
-	struct tether__rpc_svc_conn *conn = call->conn;
+	struct tether__rpc_svc_conn *conn;
 
+	if (call->work == SVC_WORK_RUNNING) {
+		tether__rpc_pool_drop(call);
+		return;
+	}
+	conn = call->conn;
 	call_detach(call);
 	if (call->drc != NULL) {
 		tether_rpc_drc_abort(call->srv->drc, call->drc);
@@ -605,7 +746,8 @@ tether_rpc_server_drop(struct tether_rpc_server_call *call)
 static void
 reply_reject(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	     struct rpc_listener *lsn, const struct tether_addr *peer,
-	     uint32_t xid, int auth, uint32_t auth_stat)
+	     const struct svc_local *local, uint32_t xid, int auth,
+	     uint32_t auth_stat)
 {
 	struct tether_rpc_msg m;
 
@@ -619,13 +761,15 @@ reply_reject(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 		m.u.reply.mismatch.low = TETHER_RPC_VERSION;
 		m.u.reply.mismatch.high = TETHER_RPC_VERSION;
 	}
-	reply_msg(srv, conn, lsn, peer, conn != NULL, &m, NULL, NULL, NULL);
+	reply_msg(srv, conn, lsn, peer, local, conn != NULL, &m, NULL, NULL,
+		  NULL);
 }
 
 static void
 reply_accept(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	     struct rpc_listener *lsn, const struct tether_addr *peer,
-	     uint32_t xid, enum tether_rpc_accept_stat stat,
+	     const struct svc_local *local, uint32_t xid,
+	     enum tether_rpc_accept_stat stat,
 	     const struct tether_rpc_mismatch *mm)
 {
 	struct tether_rpc_msg m;
@@ -634,7 +778,8 @@ reply_accept(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	m.u.reply.accept_stat = stat;
 	if (mm != NULL)
 		m.u.reply.mismatch = *mm;
-	reply_msg(srv, conn, lsn, peer, conn != NULL, &m, NULL, NULL, NULL);
+	reply_msg(srv, conn, lsn, peer, local, conn != NULL, &m, NULL, NULL,
+		  NULL);
 }
 
 /*
@@ -642,9 +787,11 @@ reply_accept(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
  * and *has_sys set), else the auth_stat to deny with.
  */
 static uint32_t
-check_cred(const struct tether_rpc_call *c, struct tether_rpc_authsys *sys,
-	   int *has_sys)
+check_cred(struct tether_rpc_server *srv, const struct tether_rpc_call *c,
+	   struct tether_rpc_authsys *sys, int *has_sys)
 {
+	uint32_t st;
+
 	*has_sys = 0;
 	switch (c->cred.flavor) {
 	case TETHER_RPC_AUTH_NONE:
@@ -654,6 +801,13 @@ check_cred(const struct tether_rpc_call *c, struct tether_rpc_authsys *sys,
 			return TETHER_RPC_AUTH_BADCRED;
 		*has_sys = 1;
 		return TETHER_RPC_AUTH_OK;
+	case TETHER_RPC_AUTH_SHORT:
+		if (srv->ashort == NULL)
+			return TETHER_RPC_AUTH_REJECTEDCRED;
+		st = tether__rpc_ashort_check(srv, &c->cred, sys);
+		if (st == TETHER_RPC_AUTH_OK)
+			*has_sys = 1;
+		return st;
 	default:
 		/* As libtirpc: a flavor we do not serve is rejected. */
 		return TETHER_RPC_AUTH_REJECTEDCRED;
@@ -682,7 +836,8 @@ static const struct tether_rpc_server_proc null_proc = { 0, NULL, 0, NULL,
 static void
 handle_record(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	      struct rpc_listener *lsn, const struct tether_addr *peer,
-	      const unsigned char *rec, size_t len)
+	      const struct svc_local *local, const unsigned char *rec,
+	      size_t len)
 {
 	struct tether_rpc_msg m;
 	struct tether_rpc_authsys sys;
@@ -706,33 +861,33 @@ handle_record(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 		return;
 	}
 	if (m.u.call.rpcvers != TETHER_RPC_VERSION) {
-		reply_reject(srv, conn, lsn, peer, m.xid, 0, 0);
+		reply_reject(srv, conn, lsn, peer, local, m.xid, 0, 0);
 		return;
 	}
-	stat = check_cred(&m.u.call, &sys, &has_sys);
+	stat = check_cred(srv, &m.u.call, &sys, &has_sys);
 	if (stat != TETHER_RPC_AUTH_OK) {
-		reply_reject(srv, conn, lsn, peer, m.xid, 1, stat);
+		reply_reject(srv, conn, lsn, peer, local, m.xid, 1, stat);
 		return;
 	}
 	reg = find_reg(srv, m.u.call.prog, m.u.call.vers);
 	if (reg == NULL) {
 		if (prog_range(srv, m.u.call.prog, &mm))
-			reply_accept(srv, conn, lsn, peer, m.xid,
+			reply_accept(srv, conn, lsn, peer, local, m.xid,
 				     TETHER_RPC_PROG_MISMATCH, &mm);
 		else
-			reply_accept(srv, conn, lsn, peer, m.xid,
+			reply_accept(srv, conn, lsn, peer, local, m.xid,
 				     TETHER_RPC_PROG_UNAVAIL, NULL);
 		return;
 	}
 	if ((reg->t->flags & TETHER_RPC_SERVER_NEED_AUTHSYS) && !has_sys) {
-		reply_reject(srv, conn, lsn, peer, m.xid, 1,
+		reply_reject(srv, conn, lsn, peer, local, m.xid, 1,
 			     TETHER_RPC_AUTH_TOOWEAK);
 		return;
 	}
 	proc = find_proc(reg->t, m.u.call.proc);
 	if (proc == NULL) {
 		if (m.u.call.proc != 0) {
-			reply_accept(srv, conn, lsn, peer, m.xid,
+			reply_accept(srv, conn, lsn, peer, local, m.xid,
 				     TETHER_RPC_PROC_UNAVAIL, NULL);
 			return;
 		}
@@ -756,15 +911,15 @@ handle_record(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 			return;
 		}
 		if (rc == TETHER_RPC_DRC_REPLAY) {
-			emit_raw(srv, conn, lsn, peer, cached, clen);
+			emit_raw(srv, conn, lsn, peer, local, cached, clen);
 			return;
 		}
 		/* NEW, or not cacheable: run it. */
 	}
 	call = call_get(srv);
 	if (call == NULL) {
-		reply_accept(srv, conn, lsn, peer, m.xid, TETHER_RPC_SYSTEM_ERR,
-			     NULL);
+		reply_accept(srv, conn, lsn, peer, local, m.xid,
+			     TETHER_RPC_SYSTEM_ERR, NULL);
 		if (drc != NULL)
 			tether_rpc_drc_abort(srv->drc, drc);
 		return;
@@ -779,6 +934,11 @@ handle_record(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	call->has_authsys = has_sys;
 	if (has_sys)
 		call->authsys = sys;
+	if (local != NULL)
+		call->local = *local;
+	tether_rpc_auth_none(&call->verf);
+	if (srv->ashort != NULL && m.u.call.cred.flavor == TETHER_RPC_AUTH_SYS)
+		tether__rpc_ashort_issue(srv, &m.u.call.cred, &call->verf);
 	if (conn != NULL)
 		call_attach(call, conn);
 	if (proc->args_codec != NULL) {
@@ -803,6 +963,23 @@ handle_record(struct tether_rpc_server *srv, struct tether__rpc_svc_conn *conn,
 	}
 	if (proc->fn == NULL) {
 		tether_rpc_server_reply(call, NULL);
+		return;
+	}
+	if (proc_blocks(reg, m.u.call.proc)) {
+		rc = tether__rpc_pool_ensure(srv);
+		if (rc == 0)
+			rc = tether__rpc_pool_submit(call, args);
+		if (rc < 0) {
+			/* Overload (queue full) or no workers: say so and
+			 * keep serving the others. A retransmission may
+			 * run: the cache forgets the call. */
+			srv->st.pool_overload++;
+			if (call->drc != NULL)
+				tether_rpc_drc_abort(srv->drc, call->drc);
+			call->drc = NULL;
+			tether_rpc_server_reply_error(call,
+						      TETHER_RPC_SYSTEM_ERR);
+		}
 		return;
 	}
 	proc->fn(call, args, reg->ud);
@@ -846,7 +1023,7 @@ conn_process(struct tether__rpc_svc_conn *c)
 		}
 		c->ioff += (size_t)n;
 		rec = tether_rpc_rm_record(&c->rm, &rlen);
-		handle_record(c->srv, c, NULL, &c->peer, rec, rlen);
+		handle_record(c->srv, c, NULL, &c->peer, NULL, rec, rlen);
 		tether_rpc_rm_next(&c->rm);
 	}
 	if (c->ioff == c->ilen)
@@ -1056,6 +1233,37 @@ listener_accept(struct tether_loop *loop, int fd, unsigned events, void *ud)
 	}
 }
 
+/* The local address of a datagram from its IP_PKTINFO / IPV6_PKTINFO. */
+static void
+dgram_local(struct msghdr *mh, struct svc_local *local /* OUT */)
+{
+	struct cmsghdr *cm;
+
+	local->family = 0;
+	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP &&
+		    cm->cmsg_type == IP_PKTINFO &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			local->family = AF_INET;
+			local->ifindex = pi.ipi_ifindex;
+			local->a.v4 = pi.ipi_addr;
+		} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+			   cm->cmsg_type == IPV6_PKTINFO &&
+			   cm->cmsg_len >=
+				   CMSG_LEN(sizeof(struct in6_pktinfo))) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			local->family = AF_INET6;
+			local->ifindex = (int)pi.ipi6_ifindex;
+			local->a.v6 = pi.ipi6_addr;
+		}
+	}
+}
+
 static void
 listener_dgram(struct tether_loop *loop, int fd, unsigned events, void *ud)
 {
@@ -1063,26 +1271,59 @@ listener_dgram(struct tether_loop *loop, int fd, unsigned events, void *ud)
 	struct tether_rpc_server *srv = l->srv;
 	struct sockaddr_storage ss;
 	struct tether_addr peer;
-	socklen_t sl;
+	struct svc_local local;
+	union {
+		struct cmsghdr h;
+		unsigned char b[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+				CMSG_SPACE(sizeof(struct in_pktinfo))];
+	} cb;
+	struct iovec iov;
+	struct msghdr mh;
 	ssize_t n;
 	int i;
 
 	(void)loop;
 	(void)events;
 	for (i = 0; i < SVC_DGRAM_BURST; i++) {
-		sl = sizeof(ss);
-		n = recvfrom(fd, srv->rbuf, SVC_DGRAM_MAX + 1, MSG_TRUNC,
-			     (struct sockaddr *)&ss, &sl);
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = srv->rbuf;
+		iov.iov_len = SVC_DGRAM_MAX + 1;
+		mh.msg_name = &ss;
+		mh.msg_namelen = sizeof(ss);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		if (l->pktinfo) {
+			mh.msg_control = cb.b;
+			mh.msg_controllen = sizeof(cb.b);
+		}
+		n = recvmsg(fd, &mh, MSG_TRUNC);
 		if (n < 0)
 			break;
-		if ((size_t)n > SVC_DGRAM_MAX ||
+		if ((size_t)n > SVC_DGRAM_MAX || (mh.msg_flags & MSG_TRUNC) ||
 		    tether_addr_from_sockaddr(&peer, (struct sockaddr *)&ss,
-					      sl) < 0) {
+					      mh.msg_namelen) < 0) {
 			srv->st.dropped++;
 			continue;
 		}
-		handle_record(srv, NULL, l, &peer, srv->rbuf, (size_t)n);
+		local.family = 0;
+		if (l->pktinfo)
+			dgram_local(&mh, &local);
+		handle_record(srv, NULL, l, &peer, &local, srv->rbuf,
+			      (size_t)n);
 	}
+}
+
+/* Whether addr is the wildcard address of its family. */
+static int
+addr_is_any(const struct tether_addr *addr)
+{
+	if (addr->ss.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)&addr->ss)
+			       ->sin_addr.s_addr == htonl(INADDR_ANY);
+	if (addr->ss.ss_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(
+			&((const struct sockaddr_in6 *)&addr->ss)->sin6_addr);
+	return 0;
 }
 
 int
@@ -1131,6 +1372,18 @@ tether_rpc_server_listen(struct tether_rpc_server *srv, int socktype,
 	} else if (socktype == SOCK_STREAM) {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	}
+	if (socktype == SOCK_DGRAM && addr_is_any(addr)) {
+		/* Learn where each datagram was sent, to reply from there
+		 * (an IPv6 socket reports IPv4 datagrams as mapped). */
+		if (family == AF_INET6) {
+			if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
+				       sizeof(one)) == 0)
+				l->pktinfo = 1;
+		} else if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one,
+				      sizeof(one)) == 0) {
+			l->pktinfo = 1;
+		}
+	}
 	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0 ||
 	    (socktype == SOCK_STREAM && listen(fd, 128) < 0)) {
 		rc = tether_err_from_errno(errno);
@@ -1165,6 +1418,7 @@ tether_rpc_server_get_stats(const struct tether_rpc_server *srv,
 			    struct tether_rpc_server_stats *st /* OUT */)
 {
 	*st = srv->st;
+	tether__rpc_pool_stats(srv->pool, st);
 	if (srv->drc != NULL)
 		tether_rpc_drc_get_stats(srv->drc, &st->drc);
 	else

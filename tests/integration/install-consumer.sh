@@ -54,7 +54,10 @@ deps=$(ldd "$tmp/consumer")
 grep -q 'libtether\.so' <<<"$deps" || { echo "FAIL: not linked to libtether.so"; exit 1; }
 
 "$cc" $extra -std=c11 -Wall -Werror -o "$tmp/consumer-static" "$tmp/consumer.c" \
-	$(pkg-config --cflags tether) "$(pkg-config --variable=libdir tether)/libtether.a"
+	$(pkg-config --cflags tether) "$(pkg-config --variable=libdir tether)/libtether.a" \
+	$(pkg-config --static --libs-only-other tether)
+pkg-config --static --libs tether | grep -q -- '-pthread' ||
+	{ echo "FAIL: tether.pc has no -pthread for static links"; exit 1; }
 out=$("$tmp/consumer-static")
 [ "$out" = "consumer: buffer or table is at its maximum size" ] ||
 	{ echo "FAIL: static consumer printed: $out"; exit 1; }

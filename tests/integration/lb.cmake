@@ -1,9 +1,10 @@
 # lb.cmake - tether-lb end to end on loopback (integration): backends and
 # clients are Python 3 standard library code in lb_test.py, run with
 # /usr/bin/python3 (Debian: python3-minimal). One ctest test per case.
-foreach(case balance persist parallel failure limits health
-		connect-timeout slowloris udp nofile drain proxyv2 range
-		metrics reload halfclose wlc passive badconf
+foreach(case balance maglev persist parallel failure failure-midrun limits
+		health connect-timeout slowloris slowloris-limit slowloris-client
+		udp nofile drain proxyv2 range metrics reload reload-load
+		reload-state halfclose wlc passive slowstart badconf
 		datapath-splice datapath-copy)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py

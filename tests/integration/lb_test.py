@@ -6,6 +6,7 @@
 # started. Usage: lb_test.py TETHER_LB CASE [TETHERCTL] (see CASES at
 # the bottom).
 import os
+import shutil
 import signal
 import socket
 import socketserver
@@ -18,6 +19,14 @@ import time
 LB = None
 CTL = None
 TIMEOUT = 5.0
+TMPDIRS = []
+
+
+def tmpdir():
+    """A fresh directory, removed when the case ends (even on failure)."""
+    d = tempfile.mkdtemp(prefix="lb_test.%d." % os.getpid())
+    TMPDIRS.append(d)
+    return d
 
 
 def fail(msg):
@@ -108,6 +117,7 @@ class Backend:
         self.addr = addr
         self.servers = []
         self.count = 0
+        self.active = set()
         self.lock = threading.Lock()
         backend = self
 
@@ -115,6 +125,14 @@ class Backend:
             def handle(self):
                 with backend.lock:
                     backend.count += 1
+                    backend.active.add(self.request)
+                try:
+                    self.serve()
+                finally:
+                    with backend.lock:
+                        backend.active.discard(self.request)
+
+            def serve(self):
                 s = self.request
                 port = s.getsockname()[1]
                 try:
@@ -149,10 +167,23 @@ class Backend:
             srv.server_close()
         self.servers = []
 
+    def kill(self):
+        """Die as a crashed server would: stop listening and reset the
+        connections in progress."""
+        self.stop()
+        with self.lock:
+            for s in self.active:
+                try:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
 
 class Lb:
     def __init__(self, conf_text, nofile=None):
-        self.dir = tempfile.mkdtemp(prefix="lb_test.")
+        self.dir = tmpdir()
         self.conf = os.path.join(self.dir, "lb.conf")
         with open(self.conf, "w") as f:
             f.write(conf_text)
@@ -305,6 +336,43 @@ def persist_conf(p1, p2, extra=""):
 """ % (p1, p2, extra)
 
 
+def case_maglev():
+    """Weighted Maglev on real processes: backends of weight 1 and 3 get
+    about a quarter and three quarters of 200 clients, and two tether-lb
+    instances that share nothing send every client to the same backend."""
+    p1, p2 = free_ports(2)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p1, p2])
+          for i in range(2)]
+    conf = """service s {
+    listen 127.0.0.1:%d
+    balance maglev
+    backend b0 127.0.0.2 weight 1
+    backend b1 127.0.0.3 weight 3
+}
+"""
+    lbs = [Lb(conf % p1), Lb(conf % p2)]
+    try:
+        for lb in lbs:
+            lb.wait_listening(0)
+        count = {"b0": 0, "b1": 0}
+        for i in range(200):
+            c = src_addr(1000 + i)
+            n1 = ask(p1, c)[0]
+            n2 = ask(p2, c)[0]
+            if n1 != n2:
+                fail("client %s: %s on one instance, %s on the other" %
+                     (c, n1, n2))
+            count[n1] += 1
+        sys.stderr.write("maglev 1:3: %r of 200\n" % count)
+        if not 30 <= count["b0"] <= 70:
+            fail("weight 1 of 4 got %d of 200 clients" % count["b0"])
+    finally:
+        for lb in lbs:
+            lb.stop()
+        for b in bs:
+            b.stop()
+
+
 def case_persist():
     """One service on two ports, backends without a port: every client's
     connections to either port reach one backend, on the dialled port;
@@ -407,6 +475,99 @@ def case_failure():
         if "end=connect-failed" in lb.stderr():
             fail("a connection failed although retries were possible")
     finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def case_failure_midrun():
+    """A backend crashes while clients keep working: the connections it
+    had in progress end (at most one per client loop, none hangs), every
+    connection opened after the crash succeeds elsewhere, its pinned
+    clients re-pin to one backend and stay, the others keep theirs."""
+    p1, p2 = free_ports(2)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p1, p2])
+          for i in range(3)]
+    lb = Lb(persist_conf(p1, p2, "limits retries 2 connect-timeout 1s"))
+    stop = threading.Event()
+    lock = threading.Lock()
+    log = []        # (start time, client, backend or None, error)
+    t_kill = [None]
+
+    def worker(k):
+        clients = [src_addr(600 + k * 10 + j) for j in range(10)]
+        n = 0
+        while not stop.is_set():
+            c = clients[n % len(clients)]
+            t0 = time.time()
+            name, err = None, None
+            try:
+                s = connect(p1 if n % 2 == 0 else p2, c)
+                try:
+                    name = read_line(s)[0]
+                    s.sendall(b"ping")
+                    if recv_exact(s, 4) != b"ping":
+                        err = "bad echo"
+                finally:
+                    s.close()
+            except socket.timeout:
+                err = "timeout"
+            except (OSError, AssertionError) as e:
+                err = repr(e)
+            with lock:
+                log.append((t0, time.time(), c, name, err))
+            n += 1
+
+    try:
+        lb.wait_listening(p1)
+        ts = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+        for t in ts:
+            t.start()
+        time.sleep(1.0)
+        # The crash takes from the call to kill() to its return (b1 may
+        # meanwhile take connections into its backlog and reset them).
+        t_start = time.time()
+        bs[1].kill()
+        t_kill[0] = time.time()
+        time.sleep(1.5)
+        stop.set()
+        for t in ts:
+            t.join(TIMEOUT * 3)
+            if t.is_alive():
+                fail("a client loop hangs")
+        tk = t_kill[0]
+        errs = [e for e in log if e[4] is not None]
+        if any(e[4] == "timeout" for e in errs):
+            fail("a connection hung: %r" % errs)
+        if len(errs) > 6 or any(e[0] >= tk for e in errs):
+            fail("failures beyond the cut connections: %r" % errs)
+        before, after = {}, {}
+        for t0, t1, c, name, err in log:
+            if err is not None:
+                continue
+            if t1 < t_start:
+                before.setdefault(c, set()).add(name)
+            elif t0 > tk + 0.05:
+                after.setdefault(c, set()).add(name)
+        if len(after) < 30:
+            fail("too few clients served after the crash: %d" % len(after))
+        moved = 0
+        for c, names in after.items():
+            if "b1" in names or len(names) != 1:
+                fail("client %s after the crash: %r" % (c, names))
+            old = before.get(c, set())
+            if len(old) > 1:
+                fail("client %s split before the crash: %r" % (c, old))
+            if old and old != {"b1"} and old != names:
+                fail("client %s moved from %r to %r" % (c, old, names))
+            moved += old == {"b1"}
+        if moved < 3:
+            fail("too few clients of b1 re-pinned: %d" % moved)
+        sys.stderr.write("failure-midrun: %d connections, %d cut, %d "
+                         "clients re-pinned\n" % (len(log), len(errs),
+                                                  moved))
+    finally:
+        stop.set()
         lb.stop()
         for b in bs:
             b.stop()
@@ -629,6 +790,143 @@ def case_slowloris():
         b.stop()
 
 
+def case_slowloris_limit():
+    """Slowloris against a service with 'limits conns 10 idle-timeout 1s':
+    one client fills all ten slots with connections that send a byte
+    and stall. While one slot is free others are served at once; when
+    all are taken new clients are refused (not queued), and the idle
+    timeout cuts the stalled connections, so a client retrying is served
+    within about the idle timeout."""
+    (p,) = free_ports(1)
+    b = Backend("b0", "127.0.0.2", [p])
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+    limits conns 10 idle-timeout 1s
+}
+""" % p)
+    slow = []
+    try:
+        lb.wait_listening(p)
+        for i in range(9):
+            s = connect(p, "127.0.5.1")
+            s.sendall(b"G")
+            slow.append(s)
+        t0 = time.time()
+        for i in range(10):
+            if ask(p, src_addr(300 + i))[0] != "b0":
+                fail("not served beside nine slow connections")
+        if time.time() - t0 > 3:
+            fail("served slowly beside nine slow connections")
+        s = connect(p, "127.0.5.1")
+        s.sendall(b"G")
+        slow.append(s)
+        t_full = time.time()
+        time.sleep(0.1)
+        served, refused = None, 0
+        while time.time() - t_full < 4:
+            s = connect(p, "127.0.4.1")
+            d = s.recv(100)
+            s.close()
+            if d:
+                served = time.time() - t_full
+                break
+            refused += 1
+            time.sleep(0.1)
+        if served is None:
+            fail("starved: not served within 4 s of the slots filling")
+        if refused == 0:
+            fail("served past 'conns 10' while ten slow connections held")
+        if served < 0.8:
+            fail("served after %.2f s, before the idle timeout" % served)
+        for s in slow:
+            line = read_line(s)
+            if line[0] != "b0" or recv_exact(s, 1) != b"G" or \
+               s.recv(1) != b"":
+                fail("slow connection not echoed then cut")
+        sys.stderr.write("slowloris-limit: refused %d times, served after "
+                         "%.2f s\n" % (refused, served))
+        wait_log(lb, "end=idle-timeout", 10)
+        if "end=limit" not in lb.stderr():
+            fail("refusals not logged end=limit")
+    finally:
+        for s in slow:
+            s.close()
+        lb.stop()
+        b.stop()
+
+
+def case_slowloris_client():
+    """'limits client-conns 5': one slowloris client opening twenty
+    stalled connections gets five; the other fifteen are refused at
+    once, the service's 'conns 20' keeps room and other clients are
+    served without delay; the count survives a reload, and frees up as
+    the slow client's connections end."""
+    (p,) = free_ports(1)
+    b = Backend("b0", "127.0.0.2", [p])
+    conf = """service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+    limits conns 20 client-conns 5 idle-timeout 1m
+}
+""" % p
+    lb = Lb(conf)
+    slow = []
+    evil = "127.0.5.1"
+
+    def try_slow():
+        """One more stalled connection of the slow client: True when it
+        is served, False when refused."""
+        s = connect(p, evil)
+        s.settimeout(1.0)
+        try:
+            d = s.recv(1)  # the backend's line, or EOF when refused
+            if d:
+                s.sendall(b"G")
+        except socket.timeout:
+            fail("neither served nor refused within 1 s")
+        except ConnectionResetError:
+            d = b""
+        s.settimeout(TIMEOUT)
+        if d == b"":
+            s.close()
+            return False
+        slow.append(s)
+        return True
+
+    try:
+        lb.wait_listening(p)
+        got = [try_slow() for _ in range(20)]
+        if got.count(True) != 5 or got[:5] != [True] * 5:
+            fail("slow client got %r" % got)
+        t0 = time.time()
+        for i in range(20):
+            if ask(p, src_addr(300 + i))[0] != "b0":
+                fail("not served beside the slow client")
+        if time.time() - t0 > 3:
+            fail("others served slowly beside the slow client")
+        with open(lb.conf, "w") as f:
+            f.write(conf)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded: 1 service(s)")
+        if try_slow():
+            fail("a reload reset the slow client's count")
+        slow.pop(0).close()
+        time.sleep(0.2)
+        if not try_slow():
+            fail("the slow client's count did not free up")
+        if try_slow():
+            fail("the slow client got a sixth connection")
+        if lb.stderr().count("client=%s" % evil) < 16 or \
+           "end=limit" not in lb.stderr():
+            fail("refusals not logged:\n" + lb.stderr())
+    finally:
+        for s in slow:
+            s.close()
+        lb.stop()
+        b.stop()
+
+
 class UdpBackend:
     """Answers each datagram with "NAME:" + the datagram."""
 
@@ -775,7 +1073,7 @@ def case_drain():
     enable and disable take effect at once; show commands report."""
     (p,) = free_ports(1)
     bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(2)]
-    d = tempfile.mkdtemp(prefix="lb_test.")
+    d = tmpdir()
     sock = os.path.join(d, "ctl.sock")
     lb = Lb("""control %s
 service s {
@@ -997,7 +1295,7 @@ def case_reload():
     p1, p2 = free_ports(2)
     bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p1, p2])
           for i in range(3)]
-    d = tempfile.mkdtemp(prefix="lb_test.")
+    d = tmpdir()
     sock = os.path.join(d, "ctl.sock")
     base = """control %s
 service s {
@@ -1093,6 +1391,305 @@ service s {
         long_lived.close()
     finally:
         stop.set()
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def case_reload_load():
+    """Several SIGHUPs while client loops keep opening connections
+    (new ones, ones in flight, ones held across a reload) and a UDP
+    client keeps asking: zero failed connections, every established one
+    still echoes, and the UDP flow answers every datagram through one
+    backend socket all along."""
+    (p,) = free_ports(1)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(3)]
+    us = [UdpPortBackend("b%d" % i, "127.0.0.%d" % (i + 2), p)
+          for i in range(3)]
+    confs = ["""service s {
+    listen 127.0.0.1:%d tcp udp
+    balance %s
+    persist source timeout 10m
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    %s
+}
+""" % (p, algo, extra) for algo, extra in
+        (("wrr", ""), ("wlc", "backend b2 127.0.0.4 weight 2"),
+         ("maglev", "backend b2 127.0.0.4"), ("rr", ""))]
+    lb = Lb(confs[0])
+    stop = threading.Event()
+    errors = []
+    done = [0]
+
+    def load(base):
+        i = 0
+        while not stop.is_set():
+            try:
+                s = connect(p, src_addr(base + i % 100))
+                read_line(s)
+                s.sendall(b"ping")
+                if recv_exact(s, 4) != b"ping":
+                    errors.append("bad echo")
+                s.close()
+                done[0] += 1
+            except (OSError, AssertionError) as e:
+                errors.append(repr(e))
+            i += 1
+
+    udp_seen = set()
+    udp_errors = []
+
+    def udp_load():
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(1.0)
+        u.bind(("127.0.0.1", 0))
+        i = 0
+        try:
+            while not stop.is_set():
+                msg = b"u%d" % i
+                u.sendto(msg, ("127.0.0.1", p))
+                try:
+                    r = u.recvfrom(65536)[0]
+                except socket.timeout:
+                    udp_errors.append("no answer to %r" % msg)
+                    continue
+                name, port, echo = r.split(b":", 2)
+                if echo != msg:
+                    udp_errors.append("echo %r for %r" % (r, msg))
+                udp_seen.add((name, int(port)))
+                i += 1
+                time.sleep(0.005)
+        finally:
+            u.close()
+
+    held = []
+    try:
+        lb.wait_listening(p)
+        ts = [threading.Thread(target=load, args=(b,)) for b in (0, 400)]
+        ts.append(threading.Thread(target=udp_load))
+        for t in ts:
+            t.start()
+        for k in range(8):
+            s = connect(p, src_addr(800 + k))
+            read_line(s)
+            held.append(s)
+            with open(lb.conf, "w") as f:
+                f.write(confs[(k + 1) % len(confs)])
+            lb.proc.send_signal(signal.SIGHUP)
+            wait_log(lb, "reloaded: 1 service(s)", k + 1)
+            time.sleep(0.15)
+        stop.set()
+        for t in ts:
+            t.join()
+        for s in held:
+            s.sendall(b"held")
+            if recv_exact(s, 4) != b"held":
+                fail("a connection held over reloads lost its echo")
+        if errors:
+            fail("%d of %d connections failed during 8 reloads: %r" %
+                 (len(errors), done[0] + len(errors), errors[:3]))
+        if done[0] < 40:
+            fail("load loops made only %d connections" % done[0])
+        if "reload failed" in lb.stderr():
+            fail("a reload failed:\n" + lb.stderr())
+        if udp_errors or len(udp_seen) != 1:
+            fail("UDP flow over reloads: %r, relayed by %r" %
+                 (udp_errors[:3], udp_seen))
+    finally:
+        stop.set()
+        for s in held:
+            s.close()
+        lb.stop()
+        for b in bs + us:
+            b.stop()
+
+
+class UdpPortBackend(UdpBackend):
+    """Answers each datagram with "NAME:PEERPORT:" + the datagram, so the
+    client sees which backend socket of tether-lb relayed it."""
+
+    def run(self):
+        self.sock.settimeout(0.1)
+        while not self.stopped:
+            try:
+                d, peer = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.sock.sendto(b"%s:%d:%s" % (self.name.encode(), peer[1], d),
+                             peer)
+
+
+def backend_conns(sock):
+    """{backend name: active connections} from tetherctl show backends."""
+    out = {}
+    for line in ctl(sock, "show", "backends", "s").splitlines():
+        f = line.split()
+        name = f[1].split("/")[1]
+        for kv in f[2:]:
+            if kv.startswith("conns="):
+                out[name] = int(kv[6:])
+    return out
+
+
+def case_reload_state():
+    """A reload keeps the state of what is unchanged: wlc still sees the
+    connections established before it (and their ends), the service's
+    connection limit counts them, a UDP flow keeps its backend socket;
+    a failed reload keeps the old configuration, its connections and
+    its flows."""
+    (p,) = free_ports(1)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(2)]
+    us = [UdpPortBackend("b%d" % i, "127.0.0.%d" % (i + 2), p)
+          for i in range(2)]
+    d = tmpdir()
+    sock = os.path.join(d, "ctl.sock")
+    conf = """control %s
+service s {
+    listen 127.0.0.1:%d tcp udp
+    balance wlc
+    backend b0 127.0.0.2 weight 1
+    backend b1 127.0.0.3 weight 2
+    limits conns %d idle-timeout 1m
+}
+"""
+    lb = Lb(conf % (sock, p, 100))
+    held = {"b0": [], "b1": []}
+    u = None
+    try:
+        lb.wait_listening(p)
+        for _ in range(9):
+            s = connect(p)
+            held[read_line(s)[0]].append(s)
+        if (len(held["b0"]), len(held["b1"])) != (3, 6):
+            fail("wlc loading: %r" % {k: len(v) for k, v in held.items()})
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(TIMEOUT)
+        u.bind(("127.0.0.1", 0))
+
+        def udp_ask(msg):
+            u.sendto(msg, ("127.0.0.1", p))
+            r, peer = u.recvfrom(65536)
+            if peer != ("127.0.0.1", p):
+                fail("udp reply from %r" % (peer,))
+            name, port, echo = r.split(b":", 2)
+            if echo != msg:
+                fail("udp echo %r" % r)
+            return name.decode(), int(port)
+
+        flow = udp_ask(b"one")
+        want = {"b0": 3, "b1": 6}
+        want[flow[0]] += 1
+        # Reload: the limit shrinks to 12; nothing else changes.
+        with open(lb.conf, "w") as f:
+            f.write(conf % (sock, p, 12))
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded: 1 service(s)")
+        if backend_conns(sock) != want:
+            fail("counts after reload %r, wanted %r" %
+                 (backend_conns(sock), want))
+        if udp_ask(b"two") != flow:
+            fail("the UDP flow did not survive the reload")
+        # Three of b1's end on the old proxy: the new one hears of it.
+        for s in held["b1"][:3]:
+            s.close()
+        del held["b1"][:3]
+        want["b1"] -= 3
+        end = time.time() + TIMEOUT
+        while backend_conns(sock) != want and time.time() < end:
+            time.sleep(0.05)
+        if backend_conns(sock) != want:
+            fail("ends on the old proxy not counted: %r, wanted %r" %
+                 (backend_conns(sock), want))
+        # wlc: b1 (3 or 4 per 2) is below b0 (3 or 4 per 1).
+        for _ in range(2):
+            s = connect(p)
+            name = read_line(s)[0]
+            held[name].append(s)
+            if name != "b1":
+                fail("wlc after reload sent a client to the busier "
+                     "backend: %r" % backend_conns(sock))
+        # 3 + 5 + 1 flow = 9 (+1 if the flow is b0's) < 12: fill to 12.
+        total = sum(len(v) for v in held.values()) + 1
+        for _ in range(12 - total):
+            s = connect(p)
+            held[read_line(s)[0]].append(s)
+        s = connect(p)
+        if s.recv(100) != b"":
+            fail("served past 'conns 12' counting connections of before "
+                 "the reload")
+        s.close()
+        # A failed reload: the old configuration, connections and flow
+        # stay.
+        with open(lb.conf, "w") as f:
+            f.write("service s { listen 127.0.0.1:%d; balance none }\n" % p)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reload failed")
+        if udp_ask(b"three") != flow:
+            fail("the UDP flow did not survive a failed reload")
+        for lst in held.values():
+            for s in lst:
+                s.sendall(b"x")
+                if recv_exact(s, 1) != b"x":
+                    fail("a connection broke over a failed reload")
+        if "end=shutdown" in lb.stderr():
+            fail("something ended at a reload:\n" + lb.stderr())
+    finally:
+        if u is not None:
+            u.close()
+        for lst in held.values():
+            for s in lst:
+                s.close()
+        lb.stop()
+        for b in bs + us:
+            b.stop()
+
+
+def case_slowstart():
+    """check ... slowstart: a backend that comes back starts at weight 1
+    and ramps to its own over the slow-start time, so its share of new
+    connections grows window by window; after the ramp it is even."""
+    (p,) = free_ports(1)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(2)]
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    balance wrr
+    backend b0 127.0.0.2 weight 20
+    backend b1 127.0.0.3 weight 20
+    check tcp interval 100ms timeout 100ms rise 1 fall 1 slowstart 4s
+}
+""" % p)
+
+    def window(n=20):
+        return [ask(p)[0] for _ in range(n)].count("b1")
+
+    try:
+        lb.wait_listening(p)
+        bs[1].stop()
+        wait_log(lb, "backend s/b1: down")
+        bs[1] = Backend("b1", "127.0.0.3", [p])
+        wait_log(lb, "backend s/b1: up")
+        t_up = time.time()
+        w1 = window()
+        t1 = time.time() - t_up
+        time.sleep(max(0.0, 2.0 - (time.time() - t_up)))
+        w2 = window()
+        time.sleep(max(0.0, 4.3 - (time.time() - t_up)))
+        w3 = window()
+        sys.stderr.write("slowstart: b1 got %d, %d, %d of 20 (first window "
+                         "in %.2f s)\n" % (w1, w2, w3, t1))
+        # Window 1 ends within ~1 s of the ramp's 4: weight <= 1/4 of
+        # 20, a share of at most 20%; a generous bound for slow CPUs.
+        if t1 < 1.5 and w1 > 6:
+            fail("no slow start: b1 got %d of 20 at once" % w1)
+        # Rising (one of slack per window for the smooth rotation).
+        if w1 > w2 + 1 or w2 > w3 + 1 or w1 >= w3:
+            fail("b1's share did not ramp up: %d, %d, %d" % (w1, w2, w3))
+        if not 8 <= w3 <= 12:
+            fail("after the ramp b1 got %d of 20, not half" % w3)
+    finally:
         lb.stop()
         for b in bs:
             b.stop()
@@ -1448,7 +2045,7 @@ def case_datapath_copy():
 
 
 def run_n(conf_text):
-    d = tempfile.mkdtemp(prefix="lb_test.")
+    d = tmpdir()
     path = os.path.join(d, "bad.conf")
     with open(path, "w") as f:
         f.write(conf_text)
@@ -1493,6 +2090,54 @@ def case_badconf():
     if r.returncode == 0 or \
        "%s:2:9: error: duplicate service 's'" % path not in r.stderr:
         fail("duplicate service: %r" % r.stderr)
+    # Structure and cross-checks, tabs counting one column; every
+    # error is reported, each where it is.
+    r, path = run_n("service a {\n"
+                    "\tlisten 127.0.0.1:100-110\n"
+                    "\tbackend x 127.0.0.2\n"
+                    "\tbackend x 127.0.0.3\n"
+                    "}\n"
+                    "service b {\n"
+                    "\tlisten 127.0.0.1:105 tcp\n"
+                    "\tbackend y 10.0.0.300\n"
+                    "\tfrobnicate 3\n"
+                    "\tproxy-protocol v9\n"
+                    "\tlisten 127.0.0.1:20-10\n"
+                    "}\n"
+                    "max-conns lots\n")
+    want = [
+        "%s:4:10: error: duplicate backend 'x'" % path,
+        "%s:7:9: error: '127.0.0.1:105' overlaps the listen at line 2 "
+        "(service a)" % path,
+        "%s:8:12: error: expected an IPv4 or IPv6 address" % path,
+        "%s:9:2: error: unknown directive 'frobnicate' in a service" % path,
+        "%s:10:17: error: proxy-protocol is 'v2' or 'off', not 'v9'" % path,
+        "%s:11:9: error: ports must be 1..65535, the first not above the "
+        "last: '127.0.0.1:20-10'" % path,
+        "%s:13:11: error: 'max-conns' must be a number 0..1000000, not "
+        "'lots'" % path,
+    ]
+    if r.returncode != 1 or r.stdout != "":
+        fail("bad config: %d %r" % (r.returncode, r.stdout))
+    for w in want:
+        if w not in r.stderr:
+            fail("missing %r in:\n%s" % (w, r.stderr))
+    # A missing include and an unclosed block.
+    r, path = run_n('include "missing.conf"\n'
+                    "service c {\n"
+                    "\tlisten [::1]:80\n"
+                    "\tbackend z 127.0.0.2\n")
+    want = [
+        "%s:1:9: error: cannot open include file '%s': No such file" %
+        (path, os.path.join(os.path.dirname(path), "missing.conf")),
+        "%s:4:21: error: expected '}' at end of input" % path,
+        "%s:2:11: note: to match this '{'" % path,
+    ]
+    if r.returncode != 1:
+        fail("unclosed block accepted: %r" % r.stdout)
+    for w in want:
+        if w not in r.stderr:
+            fail("missing %r in:\n%s" % (w, r.stderr))
     r = subprocess.run([LB, "-n", "-f", "/nonexistent/lb.conf"],
                        capture_output=True, text=True, timeout=TIMEOUT)
     if r.returncode == 0 or "/nonexistent/lb.conf" not in r.stderr:
@@ -1511,7 +2156,7 @@ def case_badconf():
     blocker.listen(1)
     bp = blocker.getsockname()[1]
     try:
-        d = tempfile.mkdtemp(prefix="lb_test.")
+        d = tmpdir()
         path = os.path.join(d, "lb.conf")
         with open(path, "w") as f:
             f.write("service s { listen 127.0.0.1:%d; backend a 127.0.0.2 }"
@@ -1528,13 +2173,17 @@ def case_badconf():
 
 CASES = {
     "balance": case_balance,
+    "maglev": case_maglev,
     "persist": case_persist,
     "parallel": case_parallel,
     "failure": case_failure,
+    "failure-midrun": case_failure_midrun,
     "limits": case_limits,
     "health": case_health,
     "connect-timeout": case_connect_timeout,
     "slowloris": case_slowloris,
+    "slowloris-limit": case_slowloris_limit,
+    "slowloris-client": case_slowloris_client,
     "udp": case_udp,
     "nofile": case_nofile,
     "drain": case_drain,
@@ -1542,9 +2191,12 @@ CASES = {
     "range": case_range,
     "metrics": case_metrics,
     "reload": case_reload,
+    "reload-load": case_reload_load,
+    "reload-state": case_reload_state,
     "halfclose": case_halfclose,
     "wlc": case_wlc,
     "passive": case_passive,
+    "slowstart": case_slowstart,
     "badconf": case_badconf,
     "datapath-splice": case_datapath_splice,
     "datapath-copy": case_datapath_copy,
@@ -1565,6 +2217,9 @@ def main():
     except AssertionError as e:
         sys.stderr.write("FAIL %s: %s\n" % (sys.argv[2], e))
         return 1
+    finally:
+        for d in TMPDIRS:
+            shutil.rmtree(d, ignore_errors=True)
     print("ok %s" % sys.argv[2])
     return 0
 

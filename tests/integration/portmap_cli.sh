@@ -2,7 +2,8 @@
 # portmap_cli.sh - tether-portmap's command line and start-up errors,
 # without root or namespaces: -V, -h, -n, usage errors (status 2), a
 # missing -f file (1), and on an unprivileged port of 127.0.0.1 with no
-# local socket and no state file: it answers NULL calls, and a
+# local socket and no state file: it answers NULL calls and a burst of
+# UDP calls (taken in batches), and a
 # second instance on the same port fails with a message and status 1.
 # Usage: portmap_cli.sh TETHER_PORTMAP RPCPY
 set -u
@@ -51,6 +52,10 @@ while :; do
 done
 [ "$(python3 "$RPCPY" null tcp 127.0.0.1 $PORT 4)" = SUCCESS ] ||
 	fail "no answer over TCP"
+# 80 UDP datagrams back to back, with datagrams that get no reply among
+# them: each call answered once, right, from the address it was sent to.
+r=$(python3 "$RPCPY" burst 127.0.0.1 $PORT)
+[ "$r" = OK ] || fail "UDP burst: $r"
 err=$("$TP" -d -a 127.0.0.1 -p $PORT -s "" -S "" 2>&1)
 status=$?
 [ $status = 1 ] || fail "second instance: status $status, want 1"

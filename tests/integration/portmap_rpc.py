@@ -204,6 +204,61 @@ REGS = [
 ]
 
 
+def burst(host, port, n=80):
+    """n UDP calls sent back to back from one socket (so the daemon
+    takes them in batches), mixed with datagrams that get no reply: a
+    reply message, an oversized call, CALLIT with forwarding off. Every
+    call must be answered once, from host:port, with its own XID and
+    the right answer. Returns 'OK' or what went wrong."""
+    v6 = ':' in host
+    so = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET,
+                       socket.SOCK_DGRAM)
+    so.settimeout(2.0)
+    want = {}
+    for i in range(n):
+        xid = 0x5a000000 + i
+        k = i % 5
+        if k == 0:      # v2 GETPORT of our own tcp registration
+            m, w = msg(2, 3, u(100000, 2, 6, 0)), u(0, 0, 0, 0, port)
+        elif k == 1:    # v4 GETADDR of our own udp registration
+            m = msg(4, 3, rpcb(100000, 4))
+            w = u(0, 0, 0, 0) + s('%s.%d.%d' % (host, port >> 8, port & 255))
+        elif k == 2:    # another program: PROG_UNAVAIL
+            m, w = msg(2, 0, b'', prog=100099), u(0, 0, 0, 1)
+        elif k == 3:    # NULL
+            m, w = msg(2, 0, b''), u(0, 0, 0, 0)
+        else:           # no reply expected for these
+            m = [u(xid, 1, 0, 0, 0, 0),                      # a reply
+                 msg(2, 0, b'\0' * 9100),                   # too large
+                 msg(2, 5, u(100000, 2, 0, 0))][i // 5 % 3]  # CALLIT
+            w = None
+        so.sendto(u(xid) + m[4:], (host, port))
+        if w is not None:
+            want[xid] = u(1) + w
+    got = {}
+    try:
+        while len(got) < len(want):
+            r, src = so.recvfrom(65536)
+            xid = struct.unpack('>I', r[:4])[0]
+            if src[:2] != (host, port):
+                return 'reply from %s' % (src,)
+            if xid in got or xid not in want:
+                return 'unexpected or repeated xid %x' % xid
+            got[xid] = r[4:]
+    except socket.timeout:
+        return 'only %d of %d replies' % (len(got), len(want))
+    for xid, w in want.items():
+        if got[xid] != w:
+            return 'xid %x: %s, want %s' % (xid, got[xid].hex(), w.hex())
+    so.settimeout(0.3)
+    try:
+        r = so.recv(65536)
+        return 'reply to a datagram that gets none: %s' % r.hex()
+    except socket.timeout:
+        pass
+    return 'OK'
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == 'register':
@@ -244,6 +299,10 @@ def main():
         # null KIND HOST PORT VERS: a NULL call to any port
         print(verdict(call(sys.argv[2], msg(int(sys.argv[5]), 0, b''),
                            host=sys.argv[3], port=int(sys.argv[4]))))
+        return 0
+    if cmd == 'burst':
+        # burst HOST PORT: batched UDP calls, see burst()
+        print(burst(sys.argv[2], int(sys.argv[3])))
         return 0
     if cmd == 'rpcvers3':
         print(verdict(call(sys.argv[2], msg(2, 0, b'', rpcvers=3))))

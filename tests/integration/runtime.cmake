@@ -38,6 +38,10 @@ if(TETHER_RPCGEN AND TIRPC_FOUND)
 		COMMAND runtime_interop tirpc-client)
 	tether_test(interop.runtime.tether_client LABEL interop TIMEOUT 120
 		COMMAND runtime_interop tether-client)
+	# UDP reply lost: a relay drops every other datagram each way;
+	# every call completes and runs exactly once (reply cache).
+	tether_test(interop.runtime.lossy LABEL interop TIMEOUT 120
+		COMMAND runtime_interop lossy)
 
 	# The same program compiled by tether-rpcgen at build time: a server
 	# from the generated skeleton and clients from the generated stubs,
@@ -85,7 +89,7 @@ if(TETHER_RPCGEN AND TIRPC_FOUND)
 			$<TARGET_FILE:runtime_gen_sample_server>
 			$<TARGET_FILE:runtime_gen_sample_client>)
 else()
-	foreach(t tirpc_client tether_client)
+	foreach(t tirpc_client tether_client lossy)
 		tether_test(interop.runtime.${t} LABEL interop COMMAND sh -c
 			"echo 'rpcgen or libtirpc missing: install rpcgen libtirpc-dev' >&2; exit 1")
 	endforeach()

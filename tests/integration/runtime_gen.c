@@ -9,7 +9,11 @@
  *   tether-client PEER  the generated stubs, synchronous and pipelined
  *                       asynchronous, call rpcgen's server (PEER
  *                       tirpc-serve);
- *   tether-tether       generated stubs call the generated server.
+ *   tether-tether       generated stubs call the generated server;
+ *   serve-rpcbind MS PORT  the generated server on 127.0.0.1:PORT,
+ *                       registered by the runtime's keeper (checking
+ *                       every MS), until SIGTERM - for
+ *                       portmap_runtime.sh against tether-portmap.
  * Exit status 0 when every check passed.
  */
 #include "runtime_prog.h"
@@ -234,6 +238,42 @@ server_child(int wfd)
 	tether_rpc_server_free(srv);
 	tether_loop_free(loop);
 	_exit(0);
+}
+
+/* serve-rpcbind: the generated server on 127.0.0.1:port TCP and UDP, its
+ * registrations held by the runtime's keeper (rpcbind v4 SET through
+ * the local socket, checked every CHECK_MS), "tcp PORT" and "udp PORT"
+ * on stdout, until SIGTERM (then unregistered). */
+static int
+serve_rpcbind(unsigned check_ms, int port)
+{
+	struct tether_loop *loop;
+	struct tether_rpc_server *srv;
+	struct tether_rpcb_keeper *k;
+	struct tether_addr a, tcp, udp;
+
+	signal(SIGTERM, on_term);
+	if (tether_loop_new(&loop, NULL) != 0 ||
+	    tether_rpc_server_new(&srv, loop, NULL) != 0 ||
+	    tprog_1_register(srv, loop) != 0 ||
+	    tether_addr_parse(&a, "127.0.0.1", port) != 0 ||
+	    tether_rpc_server_listen(srv, SOCK_STREAM, &a, &tcp) != 0 ||
+	    tether_rpc_server_listen(srv, SOCK_DGRAM, &a, &udp) != 0 ||
+	    tether_rpcb_keeper_new(&k, loop, NULL, check_ms) != 0 ||
+	    tether_rpcb_keeper_add(k, TPROG, TVERS, TETHER_NETID_TCP, &tcp) !=
+		    0 ||
+	    tether_rpcb_keeper_add(k, TPROG, TVERS, TETHER_NETID_UDP, &udp) !=
+		    0)
+		return 3;
+	printf("tcp %d\nudp %d\n", tether_addr_port(&tcp),
+	       tether_addr_port(&udp));
+	fflush(stdout);
+	while (!child_stop)
+		tether_loop_run_once(loop, 100);
+	tether_rpcb_keeper_free(k, 1);
+	tether_rpc_server_free(srv);
+	tether_loop_free(loop);
+	return 0;
 }
 
 /* Fork the generated server; its ports into ports[2]. */
@@ -605,6 +645,9 @@ main(int argc, char **argv)
 	int rc;
 
 	init_data();
+	if (argc == 4 && strcmp(argv[1], "serve-rpcbind") == 0)
+		return serve_rpcbind((unsigned)strtoul(argv[2], NULL, 10),
+				     (int)strtol(argv[3], NULL, 10));
 	if (argc == 3 && strcmp(argv[1], "tirpc-client") == 0)
 		rc = run_tirpc_client(argv[2]);
 	else if (argc == 3 && strcmp(argv[1], "tether-client") == 0)
@@ -614,7 +657,7 @@ main(int argc, char **argv)
 	else {
 		fprintf(stderr,
 			"usage: %s tirpc-client PEER|tether-client PEER|"
-			"tether-tether\n",
+			"tether-tether|serve-rpcbind CHECK_MS PORT\n",
 			argv[0]);
 		return 2;
 	}

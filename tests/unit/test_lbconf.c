@@ -37,7 +37,7 @@ static const char full[] =
 	"\tcheck tcp interval 2s timeout 500ms rise 2 fall 3 port 2049 "
 	"slowstart 30s\n"
 	"\tlimits conns 100 connect-timeout 1s idle-timeout 5m retries 1 "
-	"backlog 64 drain-timeout 1h\n"
+	"backlog 64 drain-timeout 1h client-conns 8\n"
 	"\tproxy-protocol v2\n"
 	"\tsplice off\n"
 	"}\n"
@@ -107,6 +107,7 @@ test_full(void **state)
 	assert_int_equal(s->limits.retries, 1);
 	assert_int_equal(s->limits.backlog, 64);
 	assert_int_equal(s->limits.drain_timeout_ms, 3600000);
+	assert_int_equal(s->limits.max_client_conns, 8);
 	assert_true(s->proxy_v2);
 	assert_false(s->splice);
 
@@ -409,10 +410,12 @@ test_warning(void **state)
 	(void)state;
 	tether_buf_init(&diag, 1 << 16);
 	assert_int_equal(load("service s { listen 1.2.3.4:1; balance maglev\n"
-			      "backend a 1.1.1.1 weight 3 }", &c, &diag), 0);
+			      "backend a 1.1.1.1 weight 3\n"
+			      "check tcp slowstart 10s }", &c, &diag), 0);
 	assert_non_null(strstr((const char *)diag.data,
-			       "t.conf:1:9: warning: maglev gives every "
-			       "backend an equal share"));
+			       "t.conf:1:9: warning: slowstart has no effect "
+			       "with balance maglev"));
+	assert_int_equal(c->services[0].backends[0].weight, 3);
 	lb_conf_free(c);
 	tether_buf_free(&diag);
 }

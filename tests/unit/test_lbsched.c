@@ -330,6 +330,155 @@ test_maglev_nodes_agree(void **state)
 	lb_pool_fini(&b);
 }
 
+/*
+ * Weighted Maglev: backends of weight 1, 2, 3, 4 own about 1/10, 2/10,
+ * 3/10, 4/10 of the table (asserted within 2% of M) and of the keys.
+ */
+static void
+test_maglev_weights(void **state)
+{
+	static const unsigned w[] = { 1, 2, 3, 4 };
+	struct lb_pool pool;
+	const struct lb_maglev *mg;
+	unsigned keys[4] = { 0 }, i;
+	const unsigned nkeys = 100000;
+
+	(void)state;
+	pool_make(&pool, 4, &lb_ops_maglev, w);
+	mg = pool.state;
+	for (i = 0; i < 4; i++) {
+		uint64_t want = (uint64_t)mg->m * w[i] / 10;
+		uint32_t c = owner_count(mg, (int32_t)i);
+
+		print_message("maglev weight %u: %u of %u slots (ideal %llu)\n",
+			      w[i], c, mg->m, (unsigned long long)want);
+		assert_true(c + mg->m / 50 >= want && c <= want + mg->m / 50);
+	}
+	assert_int_equal(owner_count(mg, -1), 0);
+	for (i = 0; i < nkeys; i++)
+		keys[lb_pool_pick(&pool, tether_hash_u64(i + 1),
+				  NULL)->index]++;
+	for (i = 0; i < 4; i++) {
+		unsigned want = nkeys / 10 * w[i];
+
+		assert_true(keys[i] + nkeys / 50 >= want &&
+			    keys[i] <= want + nkeys / 50);
+	}
+	/* Weight 0 owns nothing; the others share in proportion. */
+	pool.backends[0].weight = 0;
+	assert_int_equal(lb_pool_update(&pool), 0);
+	assert_int_equal(owner_count(mg, 0), 0);
+	for (i = 1; i < 4; i++) {
+		uint64_t want = (uint64_t)mg->m * w[i] / 9;
+		uint32_t c = owner_count(mg, (int32_t)i);
+
+		assert_true(c + mg->m / 50 >= want && c <= want + mg->m / 50);
+	}
+	lb_pool_fini(&pool);
+}
+
+/*
+ * Weighted disruption: with weights 1..4 repeated over 8 backends
+ * (sum 20), the leaving backend's keys all move and few others do; a
+ * backend joining takes about its share. Two tables built apart from
+ * the same weights are identical.
+ */
+static void
+test_maglev_weighted_disruption(void **state)
+{
+	static const unsigned w[] = { 1, 2, 3, 4, 1, 2, 3, 4 };
+	struct lb_pool before, after, again;
+	const unsigned nkeys = 200000;
+	unsigned ppm, i, held = 0;
+
+	(void)state;
+	pool_make(&before, 8, &lb_ops_maglev, w);
+	pool_make(&after, 8, &lb_ops_maglev, w);
+	pool_make(&again, 8, &lb_ops_maglev, w);
+	assert_memory_equal(((struct lb_maglev *)before.state)->table,
+			    ((struct lb_maglev *)again.state)->table,
+			    ((struct lb_maglev *)before.state)->m *
+			    sizeof(int32_t));
+	/* b3 (weight 4 of 20: 20% of keys) leaves. */
+	assert_int_equal(lb_backend_set_state(&after, &after.backends[3],
+					      LB_BACKEND_DOWN, 0, 0), 0);
+	for (i = 0; i < nkeys; i++) {
+		uint64_t key = tether_hash_u64(i + 1);
+
+		if (lb_pool_pick(&before, key, NULL)->index == 3)
+			held++;
+		assert_int_not_equal(lb_pool_pick(&after, key, NULL)->index,
+				     3);
+	}
+	ppm = moved_ppm(&before, &after, nkeys);
+	print_message("weighted maglev: b3 (w 4/20) leaves: %u.%02u%% of "
+		      "keys move (b3 held %u.%02u%%)\n", ppm / 10000,
+		      ppm / 100 % 100, held * 100 / nkeys,
+		      held * 10000 / nkeys % 100);
+	assert_true(held > nkeys / 5 - nkeys / 50 &&
+		    held < nkeys / 5 + nkeys / 50);
+	assert_true(ppm >= held * (1000000ull / nkeys));
+	assert_true(ppm <= 1500000 / 5);
+	/* b0 (weight 1 of 20: 5%) joins the others. */
+	assert_int_equal(lb_backend_set_state(&after, &after.backends[3],
+					      LB_BACKEND_UP, 0, 0), 0);
+	assert_int_equal(lb_backend_set_state(&before, &before.backends[0],
+					      LB_BACKEND_DOWN, 0, 0), 0);
+	ppm = moved_ppm(&before, &after, nkeys);
+	print_message("weighted maglev: b0 (w 1/20) joins: %u.%02u%% of "
+		      "keys move\n", ppm / 10000, ppm / 100 % 100);
+	assert_true(ppm >= 1000000 / 20 * 8 / 10);
+	assert_true(ppm <= 1500000 / 20 + 10000);
+	lb_pool_fini(&before);
+	lb_pool_fini(&after);
+	lb_pool_fini(&again);
+}
+
+/*
+ * Reload generations: a backend linked to its successor hands on its
+ * count; connections acquired or released on any generation count in
+ * every later one; freeing a middle pool keeps the chain whole.
+ */
+static void
+test_generations(void **state)
+{
+	struct lb_pool g0, g1, g2;
+	struct lb_backend *a, *b, *c;
+
+	(void)state;
+	pool_make(&g0, 2, &lb_ops_wlc, NULL);
+	pool_make(&g1, 2, &lb_ops_wlc, NULL);
+	pool_make(&g2, 2, &lb_ops_wlc, NULL);
+	a = &g0.backends[1];
+	b = &g1.backends[1];
+	c = &g2.backends[1];
+	lb_backend_acquire(a);
+	lb_backend_acquire(a);
+	lb_backend_link(a, b);
+	assert_int_equal(b->conns, 2);
+	/* wlc on the new pool sees the old connections. */
+	assert_ptr_equal(lb_pool_pick(&g1, 0, NULL), &g1.backends[0]);
+	lb_backend_acquire(b);
+	lb_backend_link(b, c);
+	assert_int_equal(c->conns, 3);
+	lb_backend_release(a);
+	assert_int_equal(a->conns, 1);
+	assert_int_equal(b->conns, 2);
+	assert_int_equal(c->conns, 2);
+	/* The middle generation goes first: a now hands on to c. */
+	lb_backend_release(b);
+	lb_pool_fini(&g1);
+	assert_ptr_equal(a->next_gen, c);
+	assert_ptr_equal(c->prev_gen, a);
+	lb_backend_release(a);
+	assert_int_equal(c->conns, 0);
+	lb_pool_fini(&g2);
+	assert_null(a->next_gen);
+	lb_backend_acquire(a);
+	assert_int_equal(a->conns, 1);
+	lb_pool_fini(&g0);
+}
+
 static void
 test_maglev_retry_and_empty(void **state)
 {
@@ -542,6 +691,11 @@ test_pool_args(void **state)
 	assert_ptr_equal(lb_ops_for(LB_BALANCE_WRR), &lb_ops_wrr);
 	assert_ptr_equal(lb_ops_for(LB_BALANCE_WLC), &lb_ops_wlc);
 	assert_ptr_equal(lb_ops_for(LB_BALANCE_MAGLEV), &lb_ops_maglev);
+	assert_ptr_equal(lb_check_ops_for(LB_CHECK_TCP), &lb_check_ops_tcp);
+	assert_string_equal(lb_check_ops_for(LB_CHECK_TCP)->name, "tcp");
+	assert_null(lb_check_ops_for(LB_CHECK_NONE));
+	assert_null(lb_check_ops_for(LB_CHECK_MAX));
+	assert_null(lb_check_ops_for(-1));
 	assert_null(lb_ops_for(LB_BALANCE_MAX));
 	assert_string_equal(lb_backend_state_name(LB_BACKEND_DRAINING),
 			    "draining");
@@ -559,6 +713,9 @@ main(void)
 		cmocka_unit_test(test_maglev_prime),
 		cmocka_unit_test(test_maglev_balance),
 		cmocka_unit_test(test_maglev_disruption),
+		cmocka_unit_test(test_maglev_weights),
+		cmocka_unit_test(test_maglev_weighted_disruption),
+		cmocka_unit_test(test_generations),
 		cmocka_unit_test(test_maglev_nodes_agree),
 		cmocka_unit_test(test_maglev_retry_and_empty),
 		cmocka_unit_test(test_maglev_alloc_failure),

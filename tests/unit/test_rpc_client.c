@@ -5,7 +5,8 @@
  * retransmission with one XID and growing gaps, late and duplicate
  * replies, lost replies answered from the server's reply cache
  * (at-most-once through a lossy relay), broken connections, refused
- * connections and reconnect backoff, cancellation, allocation failures.
+ * connections and reconnect backoff, cancellation, allocation failures,
+ * a chosen source address.
  */
 #include "tether_test.h"
 #include "rpc_testprog.h"
@@ -871,6 +872,121 @@ test_alloc_failures(void **state)
 	fx_free(f);
 }
 
+/* A program that answers with the caller's address as the server saw
+ * it (host only), for the source option. */
+#define SRC_PROG 0x20000102u
+
+static void
+src_peer(struct tether_rpc_server_call *call, void *args, void *ud)
+{
+	char *text = tether_arena_alloc(tether_rpc_server_call_arena(call),
+					TETHER_ADDR_STRLEN);
+
+	(void)args;
+	(void)ud;
+	if (text == NULL ||
+	    tether_addr_format(tether_rpc_server_call_peer(call), text,
+			       TETHER_ADDR_STRLEN, TETHER_ADDR_FMT_NOPORT) < 0) {
+		tether_rpc_server_reply_error(call, TETHER_RPC_SYSTEM_ERR);
+		return;
+	}
+	tether_rpc_server_reply(call, &text);
+}
+
+static const struct tether_rpc_server_proc src_procs[] = {
+	{ 1, NULL, 0, tp_string_codec, src_peer },
+};
+
+static const struct tether_rpc_server_table src_table = {
+	SRC_PROG, 1, src_procs, TETHER_ARRAY_SIZE(src_procs), 0
+};
+
+/* The caller's address the server saw, through a client made with cfg;
+ * the call's status. */
+static enum tether_rpc_status
+src_call(struct fixture *f, const struct tether_addr *a, int type,
+	 const struct tether_rpc_client_config *cfg, char *seen, size_t n)
+{
+	struct tether_rpc_client *c;
+	struct tether_arena *arena = tether_arena_new(0, 0);
+	enum tether_rpc_status st;
+	char *peer = NULL;
+	int i;
+
+	assert_int_equal(tether_rpc_client_new(&c, f->loop, a, type, SRC_PROG,
+					       1, cfg),
+			 0);
+	/* Two calls: the second may reuse the connection, or (UDP) the
+	 * socket; both come from the same source. */
+	for (i = 0; i < 2; i++) {
+		st = tether_rpc_client_call(c, 1, NULL, NULL, tp_string_codec,
+					    &peer, arena, 2000, NULL);
+		if (st != TETHER_RPC_ST_OK)
+			break;
+		snprintf(seen, n, "%s", peer);
+	}
+	tether_rpc_client_free(c);
+	tether_arena_free(arena);
+	return st;
+}
+
+static void
+test_source_address(void **state)
+{
+	struct fixture *f = fx_new();
+	struct tether_rpc_client_config cfg = { 0 };
+	struct tether_rpc_client *c;
+	struct tether_rpc_result r;
+	char seen[TETHER_ADDR_STRLEN];
+	int type;
+
+	(void)state;
+	assert_int_equal(tether_rpc_server_register(f->srv, &src_table, NULL),
+			 0);
+	for (type = SOCK_STREAM; type <= SOCK_DGRAM; type++) {
+		const struct tether_addr *a =
+			type == SOCK_STREAM ? &f->tcp : &f->udp;
+
+		/* Without a source, loopback picks 127.0.0.1. */
+		assert_int_equal(src_call(f, a, type, NULL, seen, sizeof(seen)),
+				 TETHER_RPC_ST_OK);
+		assert_string_equal(seen, "127.0.0.1");
+		/* Any address of 127/8 is local on Linux's lo. */
+		assert_int_equal(
+			tether_addr_parse(&cfg.source, "127.1.0.7:0", -1), 0);
+		assert_int_equal(src_call(f, a, type, &cfg, seen, sizeof(seen)),
+				 TETHER_RPC_ST_OK);
+		assert_string_equal(seen, "127.1.0.7");
+		assert_int_equal(
+			tether_addr_parse(&cfg.source, "127.1.0.8:0", -1), 0);
+		assert_int_equal(src_call(f, a, type, &cfg, seen, sizeof(seen)),
+				 TETHER_RPC_ST_OK);
+		assert_string_equal(seen, "127.1.0.8");
+		/* An address this host does not have: the call cannot
+		 * connect, and says why. */
+		assert_int_equal(
+			tether_addr_parse(&cfg.source, "192.0.2.1:0", -1), 0);
+		assert_int_equal(tether_rpc_client_new(&c, f->loop, a, type,
+						       SRC_PROG, 1, &cfg),
+				 0);
+		assert_int_equal(tether_rpc_client_call(c, 1, NULL, NULL, NULL,
+							NULL, NULL, 1000, &r),
+				 TETHER_RPC_ST_CANTCONNECT);
+		assert_true(r.err < 0);
+		tether_rpc_client_free(c);
+	}
+	/* A source of another family, or with an AF_UNIX server. */
+	assert_int_equal(tether_addr_parse(&cfg.source, "[::1]:0", -1), 0);
+	assert_tether_err(tether_rpc_client_new(&c, f->loop, &f->tcp,
+						SOCK_STREAM, SRC_PROG, 1, &cfg),
+			  TETHER_EINVAL);
+	assert_int_equal(tether_addr_parse(&cfg.source, "127.0.0.1:0", -1), 0);
+	assert_tether_err(tether_rpc_client_new(&c, f->loop, &f->local,
+						SOCK_STREAM, SRC_PROG, 1, &cfg),
+			  TETHER_EINVAL);
+	fx_free(f);
+}
+
 int
 main(void)
 {
@@ -887,6 +1003,7 @@ main(void)
 		cmocka_unit_test(test_cancel_on_free),
 		cmocka_unit_test(test_names_and_args),
 		cmocka_unit_test(test_alloc_failures),
+		cmocka_unit_test(test_source_address),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,8 +2,9 @@
  * test_rpc_rpcb.c - the portmapper client against a small portmapper
  * built from our own server (rpcbind v4 SET/UNSET/GETADDR on a local
  * socket and on TCP/UDP, portmap v2 SET/UNSET/GETPORT), run in a thread:
- * one-shot calls and their errors, the v2 fallback, and the keeper
- * registering again after the portmapper restarts empty.
+ * one-shot calls and their errors, the v2 fallback, the keeper
+ * registering again after the portmapper restarts empty, and calls made
+ * from a chosen source address.
  */
 #include "tether_test.h"
 
@@ -27,6 +28,17 @@ static struct pm_entry pm_tab[32];
 static unsigned pm_n;
 static volatile int pm_stop;
 static unsigned pm_sets;
+/* The host a GETADDR or GETPORT last came from. */
+static char pm_peer[TETHER_ADDR_STRLEN];
+
+/* Note the caller's host (under pm_lock). */
+static void
+pm_note_peer(struct tether_rpc_server_call *call)
+{
+	if (tether_addr_format(tether_rpc_server_call_peer(call), pm_peer,
+			       sizeof(pm_peer), TETHER_ADDR_FMT_NOPORT) < 0)
+		pm_peer[0] = 0;
+}
 
 struct set_args {
 	uint32_t prog, vers;
@@ -157,6 +169,7 @@ v4_getaddr(struct tether_rpc_server_call *call, void *args, void *ud)
 
 	(void)ud;
 	pthread_mutex_lock(&pm_lock);
+	pm_note_peer(call);
 	e = pm_find(a->prog, a->vers, a->netid);
 	res = tether_arena_strndup(tether_rpc_server_call_arena(call),
 				   e ? e->uaddr : "", e ? strlen(e->uaddr) : 0);
@@ -209,6 +222,7 @@ v2_getport(struct tether_rpc_server_call *call, void *args, void *ud)
 
 	(void)ud;
 	pthread_mutex_lock(&pm_lock);
+	pm_note_peer(call);
 	e = pm_find(a->prog, a->vers, prot_netid(a->prot));
 	if (e != NULL && sscanf(e->uaddr, "%u.%u.%u.%u.%u.%u", &h1, &h2, &h3,
 				&h4, &p1, &p2) == 6)
@@ -458,12 +472,123 @@ test_keeper_restart(void **state)
 	unlink(pm_path);
 }
 
+/* The host the fake portmapper last saw a lookup from. */
+static void
+peer(char *buf, size_t n)
+{
+	pthread_mutex_lock(&pm_lock);
+	snprintf(buf, n, "%s", pm_peer);
+	pm_peer[0] = 0;
+	pthread_mutex_unlock(&pm_lock);
+}
+
+/* cfg.source: lookups (TCP, UDP, the v2 fallback) and the keeper's
+ * checks come from that address; without one, from the kernel's pick. */
+static void
+test_source(void **state)
+{
+	struct pm_thread t;
+	struct tether_rpcb_config cfg;
+	struct tether_rpcb_keeper *k;
+	struct tether_loop *loop;
+	struct tether_addr a, got, src;
+	char seen[TETHER_ADDR_STRLEN];
+	int i;
+
+	(void)state;
+	pick_remote();
+	pm_with_v4 = 1;
+	pm_with_local = 1;
+	pm_start(&t, 1);
+	cfg = config();
+	assert_int_equal(tether_addr_parse(&a, "127.0.0.1:2049", -1), 0);
+	assert_int_equal(tether_rpcb_set(&cfg, 100003, 3, TETHER_NETID_TCP, &a),
+			 0);
+	assert_int_equal(tether_rpcb_set(&cfg, 100003, 3, TETHER_NETID_UDP, &a),
+			 0);
+	assert_int_equal(
+		tether_rpcb_getaddr(&cfg, 100003, 3, TETHER_NETID_TCP, &got),
+		0);
+	peer(seen, sizeof(seen));
+	assert_string_equal(seen, "127.0.0.1");
+	assert_int_equal(tether_addr_parse(&src, "127.1.0.9:0", -1), 0);
+	cfg.source = &src;
+	assert_int_equal(
+		tether_rpcb_getaddr(&cfg, 100003, 3, TETHER_NETID_TCP, &got),
+		0);
+	assert_int_equal(tether_addr_port(&got), 2049);
+	peer(seen, sizeof(seen));
+	assert_string_equal(seen, "127.1.0.9");
+	assert_int_equal(
+		tether_rpcb_getaddr(&cfg, 100003, 3, TETHER_NETID_UDP, &got),
+		0);
+	peer(seen, sizeof(seen));
+	assert_string_equal(seen, "127.1.0.9");
+	/* Registration over the local socket ignores the source. */
+	assert_int_equal(tether_rpcb_unset(&cfg, 100003, 3, TETHER_NETID_MAX),
+			 0);
+	/* A source this host does not have: the lookup cannot connect. */
+	assert_int_equal(tether_addr_parse(&src, "192.0.2.1:0", -1), 0);
+	assert_true(tether_rpcb_getaddr(&cfg, 100003, 3, TETHER_NETID_TCP,
+					&got) < 0);
+
+	/* The keeper: SET over the local socket, checks (v2 GETPORT over
+	 * TCP) from the source. */
+	assert_int_equal(tether_addr_parse(&src, "127.1.0.11:0", -1), 0);
+	assert_int_equal(tether_loop_new(&loop, NULL), 0);
+	{
+		struct tether_addr tmp;
+
+		/* (the keeper copies the source) */
+		tether_addr_copy(&tmp, &src);
+		cfg.source = &tmp;
+		assert_int_equal(tether_rpcb_keeper_new(&k, loop, &cfg, 50), 0);
+		memset(&tmp, 0, sizeof(tmp));
+	}
+	assert_int_equal(
+		tether_rpcb_keeper_add(k, 400101, 1, TETHER_NETID_TCP, &a), 0);
+	/* Until the registration is in and a check has come (the first
+	 * check may overtake the first SET). */
+	seen[0] = 0;
+	for (i = 0; i < 300; i++) {
+		tether_loop_run_once(loop, 10);
+		if (seen[0] == 0)
+			peer(seen, sizeof(seen));
+		if (seen[0] != 0 && __atomic_load_n(&pm_n, __ATOMIC_SEQ_CST) == 1)
+			break;
+	}
+	assert_string_equal(seen, "127.1.0.11");
+	assert_int_equal(__atomic_load_n(&pm_n, __ATOMIC_SEQ_CST), 1);
+	tether_rpcb_keeper_free(k, 1);
+	assert_int_equal(pm_n, 0);
+	tether_loop_free(loop);
+	pm_halt(&t);
+
+	/* No v4 there: the v2 GETPORT fallback comes from the source. */
+	cfg.source = &src;
+	cfg.no_local = 1;
+	pm_with_v4 = 0;
+	pm_with_local = 0;
+	pm_start(&t, 1);
+	assert_int_equal(tether_rpcb_set(&cfg, 100005, 1, TETHER_NETID_TCP, &a),
+			 0);
+	assert_int_equal(
+		tether_rpcb_getaddr(&cfg, 100005, 1, TETHER_NETID_TCP, &got),
+		0);
+	assert_int_equal(tether_addr_port(&got), 2049);
+	peer(seen, sizeof(seen));
+	assert_string_equal(seen, "127.1.0.11");
+	pm_halt(&t);
+	unlink(pm_path);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_one_shot),
 		cmocka_unit_test(test_keeper_restart),
+		cmocka_unit_test(test_source),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

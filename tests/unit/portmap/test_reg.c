@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -197,6 +198,104 @@ test_alloc_failure(void **state)
 		assert_int_equal(t.n, 16);
 	}
 	assert_int_equal(t.n, 17);
+	reg_free(&t);
+}
+
+/* rpcbind's find_service by brute force: the reference for the index. */
+static const struct reg_entry *
+find_ref(const struct reg_table *t, uint32_t prog, uint32_t vers,
+	 const char *netid)
+{
+	const struct reg_entry *hit = NULL;
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->v[i].prog == prog &&
+		    strcasecmp(t->v[i].netid, netid) == 0) {
+			hit = &t->v[i];
+			if (hit->vers == vers)
+				break;
+		}
+	return hit;
+}
+
+static void
+check_lookups(const struct reg_table *t)
+{
+	static const char *const ids[] = { "tcp", "udp", "tcp6" };
+	uint32_t prog, vers, port, rport;
+	size_t k;
+
+	for (prog = 200000; prog < 200000 + 700; prog += 7)
+		for (vers = 1; vers <= 4; vers++)
+			for (k = 0; k < TETHER_ARRAY_SIZE(ids); k++) {
+				const struct reg_entry *r =
+					find_ref(t, prog, vers, ids[k]);
+				const struct reg_entry *e;
+
+				e = reg_find(t, prog, vers, ids[k]);
+				assert_ptr_equal(e, r);
+				if (k == 2)
+					continue;
+				/* The v2 view agrees with the entry's. */
+				if (reg_pmap_find(t, prog, vers,
+						  k == 0 ? 6 : 17, &port) == 1) {
+					assert_non_null(r);
+					assert_int_equal(
+						reg_pmap_port(r, &rport, &rport),
+						1);
+					assert_int_equal(port, rport);
+				} else {
+					assert_null(r);
+				}
+			}
+}
+
+/* Lookups through the program index give what a scan of the table
+ * gives, through sets and unsets, and when the index could not be
+ * built (memory) and lookups fall back to the scan. */
+static void
+test_index(void **state)
+{
+	struct reg_table t;
+	char ua[32];
+	uint32_t i;
+	unsigned long n;
+
+	(void)state;
+	reg_init(&t, 0, 4096);
+	for (i = 0; i < 2000; i++) {
+		uint32_t prog = 200000 + (i * 37) % 700;
+
+		snprintf(ua, sizeof(ua), "0.0.0.0.%u.%u", (i >> 8) & 0xff,
+			 i & 0xff);
+		(void)reg_set(&t, prog, 1 + i % 4, i % 3 ? "udp" : "tcp", ua,
+			      "o", 0);
+	}
+	assert_true(t.n > 1000);
+	check_lookups(&t);
+	for (i = 0; i < 700; i += 3)
+		(void)reg_unset(&t, 200000 + i, 1 + i % 4, "", "o");
+	check_lookups(&t);
+	/* A set whose index rebuild fails: lookups still right. */
+	for (n = 1;; n++) {
+		int rc;
+
+		tether_alloc_fail_at(n, 0);
+		rc = reg_set(&t, 200007, 9, "udp", "0.0.0.0.1.1", "o", 0);
+		tether_alloc_fail_at(0, 0);
+		check_lookups(&t);
+		if (rc == 1 || n > 4)
+			break;
+	}
+	assert_non_null(reg_find(&t, 200007, 9, "udp"));
+	assert_int_equal(reg_find(&t, 200007, 9, "udp")->vers, 9);
+	/* A change the index did not see: the scan answers. */
+	t.changes++;
+	check_lookups(&t);
+	reg_clear(&t);
+	assert_int_equal(t.n, 0);
+	check_lookups(&t);
 	reg_free(&t);
 }
 
@@ -397,6 +496,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_alloc_failure),
 		cmocka_unit_test(test_pmap_view),
+		cmocka_unit_test(test_index),
 		cmocka_unit_test(test_state_roundtrip),
 		cmocka_unit_test(test_state_corrupt),
 	};

@@ -1,0 +1,175 @@
+/*
+ * climit.c - per-client connection counts for `limits client-conns N`:
+ * one client (an address masked as persistence masks it) may hold at
+ * most N connections and UDP flows of a service at a time, so a
+ * slowloris client cannot take every slot of the service's `conns`
+ * limit. An entry exists while its client has a connection (count > 0),
+ * so memory follows the active connections; the hash is SipHash under
+ * the proxy's random key (clients choose their addresses), and the
+ * bucket array doubles as entries grow. A reload moves the table to the
+ * service's successor (lb_service_link's chain): acquire and release go
+ * to the newest generation's table, so connections of before a reload
+ * keep counting.
+ */
+#include "lb.h"
+
+#include <string.h>
+
+#define CLIMIT_MIN_BUCKETS	64u
+
+struct lb_climit *
+lb_climit_new(unsigned mask4, unsigned mask6,
+	      const struct tether_hash_key *key)
+{
+	struct lb_climit *c;
+
+	c = tether_calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->buckets = tether_calloc(CLIMIT_MIN_BUCKETS, sizeof(*c->buckets));
+	if (c->buckets == NULL) {
+		tether_free(c);
+		return NULL;
+	}
+	c->nbuckets = CLIMIT_MIN_BUCKETS;
+	c->mask4 = mask4;
+	c->mask6 = mask6;
+	c->key = *key;
+	return c;
+}
+
+void
+lb_climit_free(struct lb_climit *c)
+{
+	uint32_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nbuckets; i++)
+		while (c->buckets[i] != NULL) {
+			struct lb_centry *e = c->buckets[i];
+
+			c->buckets[i] = e->hnext;
+			tether_free(e);
+		}
+	tether_free(c->buckets);
+	tether_free(c);
+}
+
+static uint32_t
+bucket(const struct lb_climit *c, const struct lb_pkey *k, uint32_t n)
+{
+	return (uint32_t)tether_hash_siphash(&c->key, k, sizeof(*k)) &
+	       (n - 1);
+}
+
+/* Double the bucket array (more entries than buckets); on no memory
+ * the chains just grow longer. */
+static void
+grow(struct lb_climit *c)
+{
+	uint32_t n = c->nbuckets * 2, i;
+	struct lb_centry **nb;
+
+	if (n > (1u << 24))
+		return;
+	nb = tether_calloc(n, sizeof(*nb));
+	if (nb == NULL)
+		return;
+	for (i = 0; i < c->nbuckets; i++)
+		while (c->buckets[i] != NULL) {
+			struct lb_centry *e = c->buckets[i];
+			uint32_t b = bucket(c, &e->key, n);
+
+			c->buckets[i] = e->hnext;
+			e->hnext = nb[b];
+			nb[b] = e;
+		}
+	tether_free(c->buckets);
+	c->buckets = nb;
+	c->nbuckets = n;
+}
+
+/* The entry slot of client in c (*slot is NULL when it has none). */
+static struct lb_centry **
+find(struct lb_climit *c, const struct tether_addr *client,
+     struct lb_pkey *k /* OUT */)
+{
+	struct lb_centry **pp;
+
+	if (lb_pkey_make(client, c->mask4, c->mask6, k) < 0)
+		return NULL;
+	pp = &c->buckets[bucket(c, k, c->nbuckets)];
+	while (*pp != NULL && memcmp(&(*pp)->key, k, sizeof(*k)) != 0)
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+struct lb_climit *
+lb_client_table(struct lb_service *svc)
+{
+	while (svc->next_gen != NULL)
+		svc = svc->next_gen;
+	return svc->climit;
+}
+
+int
+lb_client_admit(struct lb_service *svc, const struct tether_addr *client)
+{
+	struct lb_climit *c = lb_client_table(svc);
+	unsigned max = svc->conf->limits.max_client_conns;
+	struct lb_centry **pp;
+	struct lb_pkey k;
+
+	if (c == NULL || max == 0)
+		return 1;
+	pp = find(c, client, &k);
+	return pp == NULL || *pp == NULL || (*pp)->conns < max;
+}
+
+int
+lb_client_acquire(struct lb_service *svc, const struct tether_addr *client)
+{
+	struct lb_climit *c = lb_client_table(svc);
+	struct lb_centry **pp, *e;
+	struct lb_pkey k;
+
+	if (c == NULL)
+		return 0;
+	pp = find(c, client, &k);
+	if (pp == NULL)
+		return 0;	/* not an IP address: not counted */
+	if (*pp != NULL) {
+		(*pp)->conns++;
+		return 0;
+	}
+	e = tether_calloc(1, sizeof(*e));
+	if (e == NULL)
+		return -TETHER_ENOMEM;
+	e->key = k;
+	e->conns = 1;
+	*pp = e;
+	if (++c->count > c->nbuckets)
+		grow(c);
+	return 0;
+}
+
+void
+lb_client_release(struct lb_service *svc, const struct tether_addr *client)
+{
+	struct lb_climit *c = lb_client_table(svc);
+	struct lb_centry **pp, *e;
+	struct lb_pkey k;
+
+	if (c == NULL)
+		return;
+	pp = find(c, client, &k);
+	if (pp == NULL || *pp == NULL)
+		return;		/* never counted (no memory then) */
+	e = *pp;
+	if (--e->conns > 0)
+		return;
+	*pp = e->hnext;
+	tether_free(e);
+	c->count--;
+}
