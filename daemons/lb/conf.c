@@ -17,6 +17,7 @@
  *		       [retries N] [backlog N] [drain-timeout DUR]
  *		       [client-conns N]
  *		proxy-protocol v2|off
+ *		splice on|off
  *	}
  */
 #include "lb.h"
@@ -623,6 +624,26 @@ set_proxy_protocol(struct parser *p, void *obj, const struct directive *d,
 				 "'off', not '%s'", args[0]->text);
 }
 
+static int
+set_splice(struct parser *p, void *obj, const struct directive *d,
+	   const struct tether_conf_token *const *args, int n)
+{
+	struct lb_conf_service *s = obj;
+
+	(void)d;
+	(void)n;
+	if (strcmp(args[0]->text, "on") == 0) {
+		s->splice = 1;
+		return 0;
+	}
+	if (strcmp(args[0]->text, "off") == 0) {
+		s->splice = 0;
+		return 0;
+	}
+	return tether_conf_error(p->c, args[0], "splice is 'on' or 'off', "
+				 "not '%s'", args[0]->text);
+}
+
 static const struct directive service_directives[] = {
 	{ "listen", 1, 3, set_listen, 0, 0, 0, 1 },
 	{ "balance", 1, 1, set_balance, 0, 0, 0, 0 },
@@ -631,6 +652,7 @@ static const struct directive service_directives[] = {
 	{ "check", 1, ARGS_MAX, set_check, 0, 0, 0, 0 },
 	{ "limits", 2, ARGS_MAX, set_limits, 0, 0, 0, 0 },
 	{ "proxy-protocol", 1, 1, set_proxy_protocol, 0, 0, 0, 0 },
+	{ "splice", 1, 1, set_splice, 0, 0, 0, 0 },
 };
 
 static int
@@ -831,6 +853,7 @@ service_defaults(struct lb_conf_service *s)
 	s->limits.idle_timeout_ms = LB_DEFAULT_IDLE_TIMEOUT_MS;
 	s->limits.retries = LB_DEFAULT_RETRIES;
 	s->limits.backlog = LB_DEFAULT_BACKLOG;
+	s->splice = 1;
 }
 
 static void
@@ -1193,6 +1216,8 @@ lb_conf_write(const struct lb_conf *conf, struct tether_buf *b)
 			s->limits.max_client_conns));
 		if (s->proxy_v2)
 			W(tether_buf_append_str(b, "\tproxy-protocol v2\n"));
+		W(tether_buf_printf(b, "\tsplice %s\n",
+				    s->splice ? "on" : "off"));
 		W(tether_buf_append_str(b, "}\n"));
 	}
 #undef W

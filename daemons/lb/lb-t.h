@@ -121,6 +121,7 @@ struct lb_conf_service {
 	struct lb_conf_check check;
 	struct lb_conf_limits limits;
 	int proxy_v2;			/* send a PROXY v2 header (TCP) */
+	int splice;			/* TCP relay through pipes (default) */
 	unsigned line, col;
 };
 
@@ -271,8 +272,16 @@ struct lb_climit {
 /* Runtime: the proxy                                                  */
 /* ------------------------------------------------------------------ */
 
-/* Bytes buffered per direction of a relayed connection. */
-#define LB_RELAY_BUF		(16u * 1024)
+/* The read buffer every copying session shares (one per process). */
+#define LB_RBUF_SIZE		(64u * 1024)
+/* A read at least this long marks a direction as bulk: its next reads
+ * go through a pipe (splice), when the service allows it. */
+#define LB_SPLICE_MIN		(16u * 1024)
+/* Idle pipes kept for reuse, and pipes in use at most (2 fds each). */
+#define LB_PIPE_POOL		64u
+/* Capacity asked for a new pipe (fewer splice calls per byte). */
+#define LB_PIPE_SIZE		(256u * 1024)
+#define LB_PIPE_MAX		1024u
 /* Connections taken from one listener per readiness event. */
 #define LB_ACCEPT_BATCH		64
 /* How long listeners pause when the process is out of fds, ms. */
@@ -360,6 +369,30 @@ enum lb_sess_end {
 #define LB_SESS_B_EOF	0x2u	/* backend sent FIN */
 #define LB_SESS_C_SHUT	0x4u	/* we sent FIN to the client */
 #define LB_SESS_B_SHUT	0x8u	/* we sent FIN to the backend */
+#define LB_SESS_NOSPLICE 0x10u	/* copy only (config, or splice failed) */
+
+/* Readiness a session remembers between edge-triggered events: set by
+ * an event, cleared when a call would block. HUP: the peer's FIN (or
+ * an error) was reported, so a short read is no proof of an empty
+ * socket and reading goes on until it returns 0. */
+#define LB_RDY_CR	0x01u	/* client readable */
+#define LB_RDY_CW	0x02u	/* client writable */
+#define LB_RDY_BR	0x04u
+#define LB_RDY_BW	0x08u
+#define LB_RDY_CHUP	0x10u
+#define LB_RDY_BHUP	0x20u
+
+/* One direction of a relay. Bytes read from the source that the other
+ * side has not taken yet wait in a buffer of their own (copy) or in a
+ * pipe (splice); most of the time neither is held, so an idle
+ * connection costs no buffer. */
+struct lb_dir {
+	unsigned char *buf;		/* NULL unless bytes wait */
+	uint32_t off, len;		/* buf[off .. off + len) waits */
+	int pipe[2];			/* -1: no pipe held */
+	uint32_t inpipe;		/* bytes in the pipe */
+	int bulk;			/* the last read was long: splice */
+};
 
 struct lb_session {
 	struct lb_proxy *px;
@@ -370,10 +403,11 @@ struct lb_session {
 	int cfd, bfd;			/* -1 when closed */
 	uint16_t port;			/* the port the client dialled */
 	struct tether_addr client, baddr;
-	struct tether_ring c2b, b2c;
-	unsigned cev, bev;		/* interest registered per fd */
+	struct lb_dir c2b, b2c;
+	unsigned ready;			/* LB_RDY_* */
 	uint64_t start, last_activity;
 	uint64_t bytes_in, bytes_out;	/* client->backend, backend->client */
+	uint64_t spliced;		/* of those, moved through pipes */
 	unsigned attempts;
 	unsigned char *tried;		/* one byte per backend */
 	struct tether_loop_timer *timer;

@@ -403,12 +403,17 @@ const char *tether_loop_backend_name(enum tether_loop_backend b);
 /* fd interest and events. READ and WRITE are interest bits and event
  * bits; EDGE asks for edge-triggered reporting (epoll only: the poll
  * backend rejects it with -TETHER_ENOTSUP rather than emulate it);
- * ERR and HUP are only reported, and reported whatever the interest. */
+ * ERR and HUP are only reported, and reported whatever the interest.
+ * RDHUP is an interest and event bit: the peer of a stream socket shut
+ * its writing side (sent FIN); reported with READ (data and the FIN
+ * may still be read), so an edge-triggered reader learns that the next
+ * read ends the stream without reading again to find out. */
 #define TETHER_LOOP_READ	0x01u
 #define TETHER_LOOP_WRITE	0x02u
 #define TETHER_LOOP_EDGE	0x04u
 #define TETHER_LOOP_ERR		0x08u
 #define TETHER_LOOP_HUP		0x10u
+#define TETHER_LOOP_RDHUP	0x20u
 
 /* Default and hard bound for the fd table (fd numbers it may hold). */
 #define TETHER_LOOP_DEFAULT_MAX_FDS	65536u
@@ -521,6 +526,15 @@ int tether_loop_fd_mod(struct tether_loop *loop, int fd, unsigned events);
  * even in the current iteration. Returns 0, -TETHER_ENOENT, or
  * -TETHER_EPERM for the loop's own signalfd. */
 int tether_loop_fd_del(struct tether_loop *loop, int fd);
+
+/* tether_loop_fd_close - stop watching fd if it is watched (as
+ * tether_loop_fd_del) and close it; no event of the closed file reaches
+ * a new file that gets the same number. fd must be the only descriptor
+ * of its open file (not dup()ed, not shared with a child): the epoll
+ * backend then lets close() drop the registration and saves a system
+ * call. Returns 0, or -TETHER_EPERM for the loop's own signalfd (which
+ * stays open); fd < 0 is a no-op returning 0. */
+int tether_loop_fd_close(struct tether_loop *loop, int fd);
 
 /*
  * tether_loop_timer_new - allocate a disarmed timer that will call

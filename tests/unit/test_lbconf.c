@@ -39,6 +39,7 @@ static const char full[] =
 	"\tlimits conns 100 connect-timeout 1s idle-timeout 5m retries 1 "
 	"backlog 64 drain-timeout 1h client-conns 8\n"
 	"\tproxy-protocol v2\n"
+	"\tsplice off\n"
 	"}\n"
 	"service web { listen 127.0.0.1:8080; backend a 127.0.0.1:80 }\n";
 
@@ -110,6 +111,7 @@ test_full(void **state)
 	assert_int_equal(s->limits.drain_timeout_ms, 3600000);
 	assert_int_equal(s->limits.max_client_conns, 8);
 	assert_true(s->proxy_v2);
+	assert_false(s->splice);
 
 	/* The second service: everything defaulted. */
 	s = &c->services[1];
@@ -128,6 +130,7 @@ test_full(void **state)
 	assert_int_equal(s->limits.retries, LB_DEFAULT_RETRIES);
 	assert_int_equal(s->limits.max_conns, 0);
 	assert_false(s->proxy_v2);
+	assert_true(s->splice);		/* default on */
 	lb_conf_free(c);
 }
 
@@ -306,6 +309,9 @@ test_errors(void **state)
 		  "proxy-protocol v1 }",
 		  "t.conf:1:65: error: proxy-protocol is 'v2' or 'off', not "
 		  "'v1'" },
+		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
+		  "splice yes }",
+		  "t.conf:1:57: error: splice is 'on' or 'off', not 'yes'" },
 		{ "service s ;",
 		  "t.conf:1:11: error: expected '{' after the service name" },
 		{ "service { }",
