@@ -597,7 +597,9 @@ void tether_rpc_drc_get_stats(const struct tether_rpc_drc *d,
  * ::) the address each datagram was sent to is learnt (IP_PKTINFO,
  * IPV6_RECVPKTINFO) and its reply is sent from that address, so a
  * client that sent to one of several local addresses sees the answer
- * come from it (also for replies made later, or by a worker).
+ * come from it (also for replies made later, or by a worker). A
+ * broadcast call is answered from the address of the interface it came
+ * in on (ipi_spec_dst), as libtirpc does.
  *
  * AUTH_SHORT (opt-in, tether_rpc_server_auth_short): an accepted reply
  * to an AUTH_SYS call carries an AUTH_SHORT verifier, a handle the
