@@ -756,9 +756,11 @@ int tether_rpc_server_pool_start(struct tether_rpc_server *srv,
  * ttl_ms (0: 300000) after it was last used; the least recently used
  * goes first when the table is full. tether_rpc_server_auth_short_limits
  * sets them (they apply to a table made afterwards, i.e. call it before
- * switching on). Returns 0, -TETHER_ENOMEM.
+ * switching on). Returns 0, -TETHER_EINVAL (max_entries over
+ * TETHER_RPC_SERVER_SHORT_MAX_ENTRIES), -TETHER_ENOMEM.
  */
 #define TETHER_RPC_SERVER_SHORT_DEFAULT_ENTRIES 1024u
+#define TETHER_RPC_SERVER_SHORT_MAX_ENTRIES (1u << 20)
 #define TETHER_RPC_SERVER_SHORT_DEFAULT_TTL_MS 300000u
 int tether_rpc_server_auth_short(struct tether_rpc_server *srv, int on);
 void tether_rpc_server_auth_short_limits(struct tether_rpc_server *srv,
