@@ -610,7 +610,7 @@ void tether_rpc_drc_get_stats(const struct tether_rpc_drc *d,
  * the client sends AUTH_SYS again (RFC 5531 section 8.2, appendix A).
  * Clients that ignore the verifier keep working; libtirpc's authunix
  * takes the handle up and sends AUTH_SYS again when it is rejected
- * (interop.runtime.tirpc_client checks both).
+ * (interop.runtime.tirpc_client checks this).
  *
  * Threads: a server and its call handles belong to the loop's thread;
  * none of these functions is thread-safe, with one exception: a
