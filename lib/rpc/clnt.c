@@ -184,6 +184,8 @@ tether_rpc_client_set_auth(struct tether_rpc_client *c,
 {
 	if (cred == NULL) {
 		tether_rpc_auth_none(&c->cred);
+		c->has_short = 0; /* the handle stood for the old one */
+		c->auth_gen++;
 		return 0;
 	}
 	if (cred->len > TETHER_RPC_AUTH_MAX_BYTES)

@@ -4,7 +4,10 @@
  * the procedure sees the AUTH_SYS identity behind it, a handle the
  * server no longer knows (table dropped, expired, evicted as least
  * recently used) is rejected and the client falls back to AUTH_SYS,
- * and the server's answers to bad handles when asked directly.
+ * and the server's answers to bad handles when asked directly. A
+ * handle never outlives the credential it stands for on the client
+ * (a late reply after a switch, going back to AUTH_NONE), and table
+ * limits too large are refused.
  */
 #include "tether_test.h"
 
@@ -347,6 +350,33 @@ test_handle_of_old_identity(void **state)
 	}
 }
 
+/* Going back to AUTH_NONE drops the handle: no identity goes on. */
+static void
+test_auth_none_drops_handle(void **state)
+{
+	struct tether_rpc_result r;
+	struct tether_rpc_client *c;
+	int type;
+
+	(void)state;
+	for (type = 0; type < 2; type++) {
+		fx_setup(&f_any, type ? SOCK_DGRAM : SOCK_STREAM, 0, 0);
+		c = mkclient(&f_any, 1000);
+		whoami(c, 1000);
+		whoami(c, 1000); /* with the handle */
+		assert_int_equal(flavors[nflavors - 1], TETHER_RPC_AUTH_SHORT);
+		assert_int_equal(tether_rpc_client_set_auth(c, NULL), 0);
+		assert_int_equal(tether_rpc_client_call(c, AS_WHOAMI, NULL,
+							NULL, NULL, NULL, NULL,
+							5000, &r),
+				 TETHER_RPC_ST_AUTH_ERROR);
+		assert_int_equal(r.auth_stat, TETHER_RPC_AUTH_TOOWEAK);
+		assert_int_equal(flavors[nflavors - 1], TETHER_RPC_AUTH_NONE);
+		tether_rpc_client_free(c);
+		fx_teardown(&f_any);
+	}
+}
+
 /* Limits too large for a table are refused, not looped on. */
 static void
 test_huge_limits(void **state)
@@ -378,6 +408,7 @@ main(void)
 		cmocka_unit_test(test_bad_handles),
 		cmocka_unit_test(test_handle_of_old_identity),
 		cmocka_unit_test(test_huge_limits),
+		cmocka_unit_test(test_auth_none_drops_handle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
