@@ -3,6 +3,8 @@
  * line to a daemon's control socket and prints the answer. For
  * tether-lb: show services | show backends [SERVICE] | show persist
  * SERVICE | drain SERVICE/BACKEND [DURATION] | enable ... | disable ...
+ * For tether-portmap (-s its `control` path): show registrations |
+ * calls | rejected | forwarding | prune | all.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +27,9 @@ usage(FILE *f)
 		"    drain SERVICE/BACKEND [DURATION]\n"
 		"    enable SERVICE/BACKEND\n"
 		"    disable SERVICE/BACKEND\n"
+		"  tether-portmap commands (-s its control socket):\n"
+		"    show registrations | calls | rejected | forwarding | prune\n"
+		"    show all\n"
 		"  SOCKET defaults to " DEFAULT_SOCKET ".\n");
 }
 

@@ -17,6 +17,7 @@
  *		       [retries N] [backlog N] [drain-timeout DUR]
  *		       [client-conns N]
  *		proxy-protocol v2|off
+ *		splice on|off
  *	}
  */
 #include "lb.h"
@@ -623,6 +624,26 @@ set_proxy_protocol(struct parser *p, void *obj, const struct directive *d,
 				 "'off', not '%s'", args[0]->text);
 }
 
+static int
+set_splice(struct parser *p, void *obj, const struct directive *d,
+	   const struct tether_conf_token *const *args, int n)
+{
+	struct lb_conf_service *s = obj;
+
+	(void)d;
+	(void)n;
+	if (strcmp(args[0]->text, "on") == 0) {
+		s->splice = 1;
+		return 0;
+	}
+	if (strcmp(args[0]->text, "off") == 0) {
+		s->splice = 0;
+		return 0;
+	}
+	return tether_conf_error(p->c, args[0], "splice is 'on' or 'off', "
+				 "not '%s'", args[0]->text);
+}
+
 static const struct directive service_directives[] = {
 	{ "listen", 1, 3, set_listen, 0, 0, 0, 1 },
 	{ "balance", 1, 1, set_balance, 0, 0, 0, 0 },
@@ -631,6 +652,7 @@ static const struct directive service_directives[] = {
 	{ "check", 1, ARGS_MAX, set_check, 0, 0, 0, 0 },
 	{ "limits", 2, ARGS_MAX, set_limits, 0, 0, 0, 0 },
 	{ "proxy-protocol", 1, 1, set_proxy_protocol, 0, 0, 0, 0 },
+	{ "splice", 1, 1, set_splice, 0, 0, 0, 0 },
 };
 
 static int
@@ -671,6 +693,46 @@ set_metrics(struct parser *p, void *obj, const struct directive *d,
 	return 0;
 }
 
+/* admin [timeout DUR] [conns N]: limits of the control socket and the
+ * metrics endpoint (each connection's deadline, connections at once). */
+static int
+set_admin(struct parser *p, void *obj, const struct directive *d,
+	  const struct tether_conf_token *const *args, int n)
+{
+	struct lb_conf *conf = obj;
+	unsigned long v;
+	uint64_t ms;
+	int i, err;
+
+	(void)d;
+	if (n % 2 != 0)
+		return tether_conf_error(p->c, args[n - 1], "admin expects "
+					 "[timeout DURATION] [conns N]");
+	for (i = 0; i < n; i += 2) {
+		const char *val = args[i + 1]->text;
+
+		if (strcmp(args[i]->text, "timeout") == 0) {
+			err = lb_parse_duration(val, &ms);
+			if (err < 0 || ms < 100 || ms > 3600000)
+				return tether_conf_error(p->c, args[i + 1],
+					"admin timeout is a duration of "
+					"100ms..1h, not '%s'", val);
+			conf->admin_timeout_ms = ms;
+		} else if (strcmp(args[i]->text, "conns") == 0) {
+			if (parse_ulong(val, 1, LB_ADMIN_CONNS_MAX, &v) < 0)
+				return tether_conf_error(p->c, args[i + 1],
+					"admin conns is 1..%u, not '%s'",
+					LB_ADMIN_CONNS_MAX, val);
+			conf->admin_conns = (unsigned)v;
+		} else {
+			return tether_conf_error(p->c, args[i], "admin expects "
+						 "timeout or conns, not '%s'",
+						 args[i]->text);
+		}
+	}
+	return 0;
+}
+
 static const struct directive global_directives[] = {
 	{ "pidfile", 1, 1, set_string, offsetof(struct lb_conf, pidfile), 0,
 	  LB_PATH_MAX, 0 },
@@ -682,6 +744,7 @@ static const struct directive global_directives[] = {
 	  0, LB_MAX_CONNS, 0 },
 	{ "log-level", 1, 1, set_log_level, 0, 0, 0, 0 },
 	{ "metrics", 1, 1, set_metrics, 0, 0, 0, 0 },
+	{ "admin", 2, 4, set_admin, 0, 0, 0, 0 },
 };
 
 /* ------------------------------------------------------------------ */
@@ -790,6 +853,7 @@ service_defaults(struct lb_conf_service *s)
 	s->limits.idle_timeout_ms = LB_DEFAULT_IDLE_TIMEOUT_MS;
 	s->limits.retries = LB_DEFAULT_RETRIES;
 	s->limits.backlog = LB_DEFAULT_BACKLOG;
+	s->splice = 1;
 }
 
 static void
@@ -962,6 +1026,8 @@ load(const char *path, const char *name, const void *data, size_t len,
 		goto fail;
 	}
 	p.conf->log_level = TETHER_LOG_INFO;
+	p.conf->admin_timeout_ms = TETHER_CTL_DEFAULT_TIMEOUT_MS;
+	p.conf->admin_conns = TETHER_CTL_DEFAULT_CONNS;
 	if (path != NULL)
 		err = tether_conf_load_file(c, path);
 	else
@@ -1087,6 +1153,9 @@ lb_conf_write(const struct lb_conf *conf, struct tether_buf *b)
 		W(write_addr(b, &conf->metrics, 1));
 		W(tether_buf_append_str(b, "\n"));
 	}
+	W(tether_buf_printf(b, "admin timeout %llums conns %u\n",
+			    (unsigned long long)conf->admin_timeout_ms,
+			    conf->admin_conns));
 	W(tether_buf_printf(b, "max-conns %u\nlog-level %s\n",
 			    conf->max_conns,
 			    tether_log_level_name(conf->log_level)));
@@ -1147,6 +1216,8 @@ lb_conf_write(const struct lb_conf *conf, struct tether_buf *b)
 			s->limits.max_client_conns));
 		if (s->proxy_v2)
 			W(tether_buf_append_str(b, "\tproxy-protocol v2\n"));
+		W(tether_buf_printf(b, "\tsplice %s\n",
+				    s->splice ? "on" : "off"));
 		W(tether_buf_append_str(b, "}\n"));
 	}
 #undef W

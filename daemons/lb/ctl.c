@@ -8,14 +8,10 @@
 #include "lb.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 static struct lb_service *
 find_service(struct lb_proxy *px, const char *name)
@@ -230,170 +226,54 @@ lb_ctl_exec(struct lb_proxy *px, const char *line, struct tether_buf *out)
 				 "drain, enable, disable)\n", w[0]);
 }
 
-void
-lb_conn_close(struct lb_ctl_conn *c)
-{
-	struct lb_ctl_conn **pp = c->list;
-
-	while (*pp != c)
-		pp = &(*pp)->next;
-	*pp = c->next;
-	(void)tether_loop_fd_del(c->px->loop, c->fd);
-	close(c->fd);
-	tether_buf_free(&c->in);
-	tether_buf_free(&c->out);
-	tether_free(c);
-}
-
-/* Read until the request is whole, answer, send the answer, close. */
-static void
-conn_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
-{
-	struct lb_ctl_conn *c = ud;
-
-	(void)events;
-	if (c->out.len == 0) {
-		char tmp[512];
-		ssize_t n = read(fd, tmp, sizeof(tmp));
-
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n <= 0 || tether_buf_append(&c->in, tmp, (size_t)n) < 0) {
-			lb_conn_close(c);
-			return;
-		}
-		if (c->answer(c) == 0)
-			return;
-		if (c->out.len == 0 ||
-		    tether_loop_fd_mod(loop, fd, TETHER_LOOP_WRITE) < 0) {
-			lb_conn_close(c);
-			return;
-		}
-	}
-	while (c->sent < c->out.len) {
-		ssize_t n = send(fd, c->out.data + c->sent,
-				 c->out.len - c->sent, MSG_NOSIGNAL);
-
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return;
-			break;
-		}
-		c->sent += (size_t)n;
-	}
-	lb_conn_close(c);
-}
-
-void
-lb_conn_accept(struct lb_proxy *px, int lfd, struct lb_ctl_conn **list,
-	       size_t max_in, lb_conn_answer_fn *answer)
-{
-	struct lb_ctl_conn *c;
-	int fd;
-
-	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	c = tether_calloc(1, sizeof(*c));
-	if (c == NULL) {
-		close(fd);
-		return;
-	}
-	c->px = px;
-	c->fd = fd;
-	c->list = list;
-	c->answer = answer;
-	tether_buf_init(&c->in, max_in);
-	tether_buf_init(&c->out, LB_CTL_MAX_OUT);
-	if (tether_loop_fd_add(px->loop, fd, TETHER_LOOP_READ, conn_io, c) <
-	    0) {
-		close(fd);
-		tether_free(c);
-		return;
-	}
-	c->next = *list;
-	*list = c;
-}
-
 /* The control protocol: one command line, one answer. */
 static int
-ctl_answer(struct lb_ctl_conn *c)
-{
-	const char *nl = memchr(c->in.data, '\n', c->in.len);
-
-	if (nl == NULL)
-		return 0;
-	c->in.data[nl - (const char *)c->in.data] = '\0';
-	if (lb_ctl_exec(c->px, (const char *)c->in.data, &c->out) < 0 ||
-	    c->out.len == 0) {
-		tether_buf_reset(&c->out);
-		(void)tether_buf_append_str(&c->out, "error: answer too long\n");
-	}
-	return 1;
-}
-
-static void
-ctl_accept(struct tether_loop *loop, int lfd, unsigned events, void *ud)
+ctl_answer(void *ud, char *req, size_t len, struct tether_buf *out)
 {
 	struct lb_proxy *px = ud;
 
-	(void)loop;
-	(void)events;
-	lb_conn_accept(px, lfd, &px->ctl_conns, LB_CTL_MAX_LINE, ctl_answer);
+	(void)len;
+	if (lb_ctl_exec(px, req, out) < 0 || out->len == 0) {
+		tether_buf_reset(out);
+		(void)tether_buf_append_str(out, "error: answer too long\n");
+	}
+	return 0;
 }
 
 int
 lb_ctl_open(struct lb_proxy *px, const char *path, char *errbuf,
 	    size_t errlen)
 {
-	struct sockaddr_un sun;
-	struct stat st;
-	int fd, err;
+	struct tether_ctl_opts o = {
+		.answer = ctl_answer,
+		.ud = px,
+		.max_request = LB_CTL_MAX_LINE,
+		.max_answer = LB_CTL_MAX_OUT,
+		.timeout_ms = px->conf->admin_timeout_ms,
+		.max_conns = px->conf->admin_conns,
+		.mode = 0660,
+		.too_long = "error: command too long\n",
+		.busy = "error: too many control connections\n",
+	};
+	struct tether_addr a;
+	char msg[256];
+	int err;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(errbuf, errlen, "control %s: path too long", path);
+	err = tether_addr_parse(&a, path, -1);
+	if (err < 0 || a.ss.ss_family != AF_UNIX) {
+		snprintf(errbuf, errlen, "control %s: not an absolute path",
+			 path);
 		return -TETHER_EINVAL;
 	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	/* A socket left by a previous run is ours to replace; any other
-	 * file is not. */
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		(void)unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(path, 0660) < 0 || listen(fd, 16) < 0) {
-		err = errno;
-		snprintf(errbuf, errlen, "control %s: %s", path,
-			 strerror(err));
-		if (fd >= 0)
-			close(fd);
-		return tether_err_from_errno(err);
-	}
-	err = tether_loop_fd_add(px->loop, fd, TETHER_LOOP_READ, ctl_accept,
-				 px);
-	if (err < 0) {
-		snprintf(errbuf, errlen, "control %s: %s", path,
-			 tether_strerror(err));
-		close(fd);
-		(void)unlink(path);
-		return err;
-	}
-	px->ctl_fd = fd;
-	return 0;
+	err = tether_ctl_open(&px->ctl, px->loop, &a, &o, msg, sizeof(msg));
+	if (err < 0)
+		snprintf(errbuf, errlen, "control %s", msg);
+	return err;
 }
 
 void
 lb_ctl_close(struct lb_proxy *px)
 {
-	while (px->ctl_conns != NULL)
-		lb_conn_close(px->ctl_conns);
-	if (px->ctl_fd >= 0) {
-		(void)tether_loop_fd_del(px->loop, px->ctl_fd);
-		close(px->ctl_fd);
-		px->ctl_fd = -1;
-		if (px->conf->control[0] != '\0')
-			(void)unlink(px->conf->control);
-	}
+	tether_ctl_close(px->ctl);
+	px->ctl = NULL;
 }

@@ -121,6 +121,7 @@ struct lb_conf_service {
 	struct lb_conf_check check;
 	struct lb_conf_limits limits;
 	int proxy_v2;			/* send a PROXY v2 header (TCP) */
+	int splice;			/* TCP relay through pipes (default) */
 	unsigned line, col;
 };
 
@@ -130,6 +131,8 @@ struct lb_conf {
 	char control[LB_PATH_MAX];	/* control socket path, "": none */
 	struct tether_addr metrics;	/* Prometheus endpoint */
 	int has_metrics;
+	uint64_t admin_timeout_ms;	/* control and metrics deadline */
+	unsigned admin_conns;		/* at once on each of them */
 	char user[LB_NAME_MAX];		/* "" : keep the current user */
 	unsigned max_conns;		/* global limit, 0: none */
 	int log_level;			/* TETHER_LOG_* */
@@ -269,8 +272,16 @@ struct lb_climit {
 /* Runtime: the proxy                                                  */
 /* ------------------------------------------------------------------ */
 
-/* Bytes buffered per direction of a relayed connection. */
-#define LB_RELAY_BUF		(16u * 1024)
+/* The read buffer every copying session shares (one per process). */
+#define LB_RBUF_SIZE		(64u * 1024)
+/* A read at least this long marks a direction as bulk: its next reads
+ * go through a pipe (splice), when the service allows it. */
+#define LB_SPLICE_MIN		(16u * 1024)
+/* Idle pipes kept for reuse, and pipes in use at most (2 fds each). */
+#define LB_PIPE_POOL		64u
+/* Capacity asked for a new pipe (fewer splice calls per byte). */
+#define LB_PIPE_SIZE		(256u * 1024)
+#define LB_PIPE_MAX		1024u
 /* Connections taken from one listener per readiness event. */
 #define LB_ACCEPT_BATCH		64
 /* How long listeners pause when the process is out of fds, ms. */
@@ -358,6 +369,30 @@ enum lb_sess_end {
 #define LB_SESS_B_EOF	0x2u	/* backend sent FIN */
 #define LB_SESS_C_SHUT	0x4u	/* we sent FIN to the client */
 #define LB_SESS_B_SHUT	0x8u	/* we sent FIN to the backend */
+#define LB_SESS_NOSPLICE 0x10u	/* copy only (config, or splice failed) */
+
+/* Readiness a session remembers between edge-triggered events: set by
+ * an event, cleared when a call would block. HUP: the peer's FIN (or
+ * an error) was reported, so a short read is no proof of an empty
+ * socket and reading goes on until it returns 0. */
+#define LB_RDY_CR	0x01u	/* client readable */
+#define LB_RDY_CW	0x02u	/* client writable */
+#define LB_RDY_BR	0x04u
+#define LB_RDY_BW	0x08u
+#define LB_RDY_CHUP	0x10u
+#define LB_RDY_BHUP	0x20u
+
+/* One direction of a relay. Bytes read from the source that the other
+ * side has not taken yet wait in a buffer of their own (copy) or in a
+ * pipe (splice); most of the time neither is held, so an idle
+ * connection costs no buffer. */
+struct lb_dir {
+	unsigned char *buf;		/* NULL unless bytes wait */
+	uint32_t off, len;		/* buf[off .. off + len) waits */
+	int pipe[2];			/* -1: no pipe held */
+	uint32_t inpipe;		/* bytes in the pipe */
+	int bulk;			/* the last read was long: splice */
+};
 
 struct lb_session {
 	struct lb_proxy *px;
@@ -368,10 +403,11 @@ struct lb_session {
 	int cfd, bfd;			/* -1 when closed */
 	uint16_t port;			/* the port the client dialled */
 	struct tether_addr client, baddr;
-	struct tether_ring c2b, b2c;
-	unsigned cev, bev;		/* interest registered per fd */
+	struct lb_dir c2b, b2c;
+	unsigned ready;			/* LB_RDY_* */
 	uint64_t start, last_activity;
 	uint64_t bytes_in, bytes_out;	/* client->backend, backend->client */
+	uint64_t spliced;		/* of those, moved through pipes */
 	unsigned attempts;
 	unsigned char *tried;		/* one byte per backend */
 	struct tether_loop_timer *timer;
@@ -415,27 +451,7 @@ struct lb_udp {
 	unsigned char *buf;		/* one datagram */
 };
 
-/* A control connection: one command line in, a text answer out. */
-struct lb_ctl_conn;
-
-/*
- * A one-shot connection's answer (control socket, metrics): c->in holds
- * what came so far; return 0 when more is needed, 1 when c->out holds the
- * whole answer (empty: close without one).
- */
-typedef int lb_conn_answer_fn(struct lb_ctl_conn *c);
-
-/* A request/response connection: read a request, answer, close. */
-struct lb_ctl_conn {
-	struct lb_proxy *px;
-	int fd;
-	struct tether_buf in, out;
-	size_t sent;
-	struct lb_ctl_conn **list;	/* the proxy's list it is on */
-	lb_conn_answer_fn *answer;
-	struct lb_ctl_conn *next;
-};
-
+#define LB_ADMIN_CONNS_MAX	1024
 #define LB_CTL_MAX_LINE		1024
 #define LB_HTTP_MAX_REQUEST	4096
 #define LB_CTL_MAX_OUT		(16u << 20)
@@ -447,10 +463,8 @@ struct lb_proxy {
 	int freeing;
 	struct lb_proxy *retired_next;
 	struct lb_udp udp;
-	int ctl_fd;			/* control socket, -1: none */
-	struct lb_ctl_conn *ctl_conns;
-	int metrics_fd;			/* metrics listener, -1: none */
-	struct lb_ctl_conn *metrics_conns;
+	struct tether_ctl *ctl;		/* control socket, NULL: none */
+	struct tether_ctl *metrics;	/* metrics listener, NULL: none */
 	struct tether_loop *loop;
 	const struct lb_conf *conf;
 	struct lb_service *services;

@@ -370,18 +370,6 @@ void lb_ctl_close(struct lb_proxy *px);
  */
 int lb_ctl_exec(struct lb_proxy *px, const char *line, struct tether_buf *out);
 
-/*
- * lb_conn_accept - accept one connection on the listening socket lfd and
- * serve it on px's loop as a one-shot request/response connection: at
- * most max_in request bytes, answered by answer(), sent, closed. The
- * connection goes on *list (lb_conn_close takes it off). Failures (no fd,
- * no memory) drop the connection silently: the listener keeps serving.
- * lb_conn_close closes one connection and frees it.
- */
-void lb_conn_accept(struct lb_proxy *px, int lfd, struct lb_ctl_conn **list,
-		    size_t max_in, lb_conn_answer_fn *answer);
-void lb_conn_close(struct lb_ctl_conn *c);
-
 /* ---- The proxy (proxy.c) ---- */
 
 /*

@@ -6,11 +6,8 @@
  */
 #include "lb.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 /* A label value with \, " and newline escaped, as the format asks. */
 static int
@@ -129,99 +126,81 @@ lb_metrics_write(struct lb_proxy *px, struct tether_buf *out)
 	return 0;
 }
 
-/* Build the whole response for the request in c->in. */
-static void
-respond(struct lb_ctl_conn *c)
+/* Build the whole response to the request req. */
+static int
+metrics_answer(void *ud, char *req, size_t len, struct tether_buf *out)
 {
-	const char *req = (const char *)c->in.data;
+	struct lb_proxy *px = ud;
 	struct tether_buf body;
 	int ok;
 
+	(void)len;
 	tether_buf_init(&body, LB_CTL_MAX_OUT - 256);
 	ok = strncmp(req, "GET /metrics ", 13) == 0 ||
 	     strncmp(req, "GET /metrics\r", 13) == 0;
-	if (ok && lb_metrics_write(c->px, &body) == 0)
-		(void)tether_buf_printf(&c->out, "HTTP/1.0 200 OK\r\n"
+	if (ok && lb_metrics_write(px, &body) == 0)
+		(void)tether_buf_printf(out, "HTTP/1.0 200 OK\r\n"
 			"Content-Type: text/plain; version=0.0.4\r\n"
 			"Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
 			body.len, body.len ? (const char *)body.data : "");
 	else if (ok)
-		(void)tether_buf_append_str(&c->out, "HTTP/1.0 500 Internal "
+		(void)tether_buf_append_str(out, "HTTP/1.0 500 Internal "
 			"Server Error\r\nContent-Length: 0\r\n\r\n");
 	else
-		(void)tether_buf_append_str(&c->out,
+		(void)tether_buf_append_str(out,
 			"HTTP/1.0 404 Not Found\r\n"
 			"Content-Type: text/plain\r\nContent-Length: 18\r\n"
 			"Connection: close\r\n\r\ntry GET /metrics\r\n");
 	tether_buf_free(&body);
+	return 0;
 }
 
 /* An HTTP request is whole at its empty line. */
-static int
-metrics_answer(struct lb_ctl_conn *c)
+static size_t
+metrics_complete(const char *buf, size_t len)
 {
-	if (strstr((const char *)c->in.data, "\r\n\r\n") == NULL &&
-	    strstr((const char *)c->in.data, "\n\n") == NULL)
-		return 0;
-	respond(c);
-	return 1;
-}
+	const char *end = strstr(buf, "\r\n\r\n");
 
-static void
-metrics_accept(struct tether_loop *loop, int lfd, unsigned events, void *ud)
-{
-	struct lb_proxy *px = ud;
-
-	(void)loop;
-	(void)events;
-	lb_conn_accept(px, lfd, &px->metrics_conns, LB_HTTP_MAX_REQUEST,
-		       metrics_answer);
+	if (end != NULL)
+		return (size_t)(end - buf) + 4;
+	end = strstr(buf, "\n\n");
+	if (end != NULL)
+		return (size_t)(end - buf) + 2;
+	(void)len;
+	return 0;
 }
 
 int
 lb_metrics_open(struct lb_proxy *px, char *errbuf, size_t errlen)
 {
-	const struct tether_addr *a = &px->conf->metrics;
-	char abuf[TETHER_ADDR_STRLEN];
-	int one = 1, fd, err;
+	struct tether_ctl_opts o = {
+		.answer = metrics_answer,
+		.complete = metrics_complete,
+		.ud = px,
+		.max_request = LB_HTTP_MAX_REQUEST,
+		.max_answer = LB_CTL_MAX_OUT,
+		.timeout_ms = px->conf->admin_timeout_ms,
+		.max_conns = px->conf->admin_conns,
+		.too_long = "HTTP/1.0 431 Request Header Fields Too Large\r\n"
+			    "Content-Length: 0\r\nConnection: close\r\n\r\n",
+		.busy = "HTTP/1.0 503 Service Unavailable\r\n"
+			"Content-Length: 0\r\nConnection: close\r\n\r\n",
+	};
+	char msg[256];
+	int err;
 
 	if (!px->conf->has_metrics)
 		return 0;
-	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
-	if (fd >= 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-				 sizeof(one));
-	if (fd < 0 || bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0 ||
-	    listen(fd, 16) < 0) {
-		err = errno;
-		if (tether_addr_format(a, abuf, sizeof(abuf), 0) < 0)
-			snprintf(abuf, sizeof(abuf), "?");
-		snprintf(errbuf, errlen, "metrics %s: %s", abuf,
-			 strerror(err));
-		if (fd >= 0)
-			close(fd);
-		return tether_err_from_errno(err);
-	}
-	err = tether_loop_fd_add(px->loop, fd, TETHER_LOOP_READ,
-				 metrics_accept, px);
-	if (err < 0) {
-		snprintf(errbuf, errlen, "metrics: %s", tether_strerror(err));
-		close(fd);
-		return err;
-	}
-	px->metrics_fd = fd;
-	return 0;
+	err = tether_ctl_open(&px->metrics, px->loop, &px->conf->metrics, &o,
+			      msg, sizeof(msg));
+	if (err < 0)
+		snprintf(errbuf, errlen, "metrics %s", msg);
+	return err;
 }
 
 void
 lb_metrics_close(struct lb_proxy *px)
 {
-	while (px->metrics_conns != NULL)
-		lb_conn_close(px->metrics_conns);
-	if (px->metrics_fd >= 0) {
-		(void)tether_loop_fd_del(px->loop, px->metrics_fd);
-		close(px->metrics_fd);
-		px->metrics_fd = -1;
-	}
+	tether_ctl_close(px->metrics);
+	px->metrics = NULL;
 }

@@ -1,24 +1,30 @@
 /*
  * proxy.c - tether-lb's TCP data path: listeners on every port of every
  * service, and sessions that pick a backend, connect to it and relay
- * bytes both ways through two ring buffers.
+ * bytes both ways.
  *
  * A session is a small state machine. CONNECTING: the backend is picked
  * (and pinned, in lb_select) before the non-blocking connect starts;
  * the client is not read, so nothing has been sent when a connect
  * fails or times out, and the next backend can be tried (up to
- * `limits retries`, each backend once). RELAY: each side is read while
- * its ring has room and written while the other ring has bytes; a FIN
- * from one side is passed on (shutdown(SHUT_WR)) once its ring is
- * drained, and the session ends when both directions are shut, on an
- * error, or after `limits idle-timeout` without a byte. A side that is
- * finished both ways leaves the loop, so a hung-up socket cannot make
- * the level-triggered loop spin. Every session ends through
+ * `limits retries`, each backend once). RELAY: both sockets are
+ * registered once, edge-triggered; an event only sets readiness bits,
+ * and each direction then reads and writes until a call would block
+ * (relay()). Bytes the destination cannot take at once wait in a
+ * buffer or pipe of the session's own, and the source is not read
+ * until they are gone; otherwise a session holds no buffer: copies go
+ * through one shared read buffer, and a bulk direction (a long read)
+ * moves bytes with splice() through a pipe from a pool, unless the
+ * service says `splice off`. A FIN from one side is passed on
+ * (shutdown(SHUT_WR)) once nothing of that direction waits; the
+ * session ends when both directions are shut, on an error, or after
+ * `limits idle-timeout` without a byte. Every session ends through
  * session_end, which logs one line and frees everything.
  */
 #include "lb.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -95,54 +101,131 @@ static void
 log_conn(const struct lb_service *svc, const struct tether_addr *client,
 	 unsigned port, const struct lb_backend *be,
 	 const struct tether_addr *baddr, uint64_t in, uint64_t out,
-	 uint64_t ms, unsigned tries, enum lb_sess_end why)
+	 uint64_t spliced, uint64_t ms, unsigned tries, enum lb_sess_end why)
 {
 	char cbuf[TETHER_ADDR_STRLEN], bbuf[TETHER_ADDR_STRLEN];
 	int level = why == LB_END_CLOSED || why == LB_END_SHUTDOWN ?
 		TETHER_LOG_INFO : TETHER_LOG_WARN;
 
+	if (level > tether_log_get_level())
+		return;
 	fmt_addr(client, cbuf, sizeof(cbuf));
 	if (be != NULL && baddr != NULL)
 		fmt_addr(baddr, bbuf, sizeof(bbuf));
 	else
 		snprintf(bbuf, sizeof(bbuf), "-");
-	if (level > tether_log_get_level())
-		return;
 	if (level == TETHER_LOG_INFO)
 		tether_log_info("conn service=%s client=%s port=%u backend=%s "
-				"addr=%s in=%llu out=%llu ms=%llu tries=%u "
-				"end=%s", svc->conf->name, cbuf, port,
-				be != NULL ? be->name : "-", bbuf,
+				"addr=%s in=%llu out=%llu spliced=%llu "
+				"ms=%llu tries=%u end=%s", svc->conf->name,
+				cbuf, port, be != NULL ? be->name : "-", bbuf,
 				(unsigned long long)in,
 				(unsigned long long)out,
+				(unsigned long long)spliced,
 				(unsigned long long)ms, tries,
 				lb_sess_end_name(why));
 	else
 		tether_log_warnx("conn service=%s client=%s port=%u "
-				 "backend=%s addr=%s in=%llu out=%llu ms=%llu "
-				 "tries=%u end=%s", svc->conf->name, cbuf,
-				 port, be != NULL ? be->name : "-", bbuf,
+				 "backend=%s addr=%s in=%llu out=%llu "
+				 "spliced=%llu ms=%llu tries=%u end=%s",
+				 svc->conf->name, cbuf, port,
+				 be != NULL ? be->name : "-", bbuf,
 				 (unsigned long long)in,
 				 (unsigned long long)out,
+				 (unsigned long long)spliced,
 				 (unsigned long long)ms, tries,
 				 lb_sess_end_name(why));
 }
 
 /* ------------------------------------------------------------------ */
-/* Sessions                                                            */
+/* Buffers and pipes                                                   */
 /* ------------------------------------------------------------------ */
 
-static void
-close_fd(struct lb_session *s, int *fd, unsigned *ev)
+/* What a copying read lands in, shared by every session (one process,
+ * one loop): a session keeps only what its peer could not take. */
+static unsigned char lb_rbuf[LB_RBUF_SIZE];
+
+/* Empty pipes ready for reuse, and how many pipes exist in all. */
+static int pipe_pool[LB_PIPE_POOL][2];
+static unsigned pipe_pooled, pipes_open;
+
+/* Give d a pipe. Returns 0, or -1 (no pipe: copy this time). */
+static int
+pipe_get(struct lb_dir *d)
 {
-	if (*fd < 0)
-		return;
-	if (*ev != ~0u)
-		(void)tether_loop_fd_del(s->px->loop, *fd);
-	close(*fd);
-	*fd = -1;
-	*ev = ~0u;
+	if (d->pipe[0] >= 0)
+		return 0;
+	if (pipe_pooled > 0) {
+		pipe_pooled--;
+		d->pipe[0] = pipe_pool[pipe_pooled][0];
+		d->pipe[1] = pipe_pool[pipe_pooled][1];
+		return 0;
+	}
+	if (pipes_open >= LB_PIPE_MAX ||
+	    pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+		d->pipe[0] = d->pipe[1] = -1;
+		return -1;
+	}
+	pipes_open++;
+	/* Best effort: the default (64 KiB) works too. */
+	(void)fcntl(d->pipe[0], F_SETPIPE_SZ, (int)LB_PIPE_SIZE);
+	return 0;
 }
+
+/* d's pipe goes back to the pool if it is empty, else it is closed
+ * (its bytes are lost: only when the session ends). */
+static void
+pipe_put(struct lb_dir *d)
+{
+	if (d->pipe[0] < 0)
+		return;
+	if (d->inpipe == 0 && pipe_pooled < LB_PIPE_POOL) {
+		pipe_pool[pipe_pooled][0] = d->pipe[0];
+		pipe_pool[pipe_pooled][1] = d->pipe[1];
+		pipe_pooled++;
+	} else {
+		close(d->pipe[0]);
+		close(d->pipe[1]);
+		pipes_open--;
+	}
+	d->pipe[0] = d->pipe[1] = -1;
+	d->inpipe = 0;
+}
+
+static void
+dir_init(struct lb_dir *d)
+{
+	d->pipe[0] = d->pipe[1] = -1;
+}
+
+static void
+dir_free(struct lb_dir *d)
+{
+	pipe_put(d);
+	tether_free(d->buf);
+	d->buf = NULL;
+	d->off = d->len = 0;
+}
+
+/* Keep n bytes of p that the other side could not take. Returns 0 or
+ * -1 (out of memory). */
+static int
+dir_keep(struct lb_dir *d, const unsigned char *p, size_t n)
+{
+	TETHER_BUG_ON(d->len != 0 || n > LB_RBUF_SIZE);
+	tether_free(d->buf);
+	d->buf = tether_malloc(n);
+	if (d->buf == NULL)
+		return -1;
+	memcpy(d->buf, p, n);
+	d->off = 0;
+	d->len = (uint32_t)n;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sessions                                                            */
+/* ------------------------------------------------------------------ */
 
 /* Give back the backend a connect attempt or a session held. */
 static void
@@ -166,13 +249,14 @@ session_end(struct lb_session *s, enum lb_sess_end why)
 	}
 	log_conn(s->svc, &s->client, s->port, s->be,
 		 s->be != NULL ? &s->baddr : NULL, s->bytes_in, s->bytes_out,
-		 now - s->start, s->attempts, why);
-	close_fd(s, &s->cfd, &s->cev);
-	close_fd(s, &s->bfd, &s->bev);
+		 s->spliced, now - s->start, s->attempts, why);
+	(void)tether_loop_fd_close(px->loop, s->cfd);
+	(void)tether_loop_fd_close(px->loop, s->bfd);
+	s->cfd = s->bfd = -1;
 	release_backend(s);
 	tether_loop_timer_free(s->timer);
-	tether_ring_free(&s->c2b);
-	tether_ring_free(&s->b2c);
+	dir_free(&s->c2b);
+	dir_free(&s->b2c);
 	tether_free(s->tried);
 	if (s->prev != NULL)
 		s->prev->next = s->next;
@@ -189,22 +273,14 @@ session_end(struct lb_session *s, enum lb_sess_end why)
 		retired_done(px);
 }
 
-/* Register or change fd's interest; ~0u in *cur means "not in the loop".
- * Returns 0 or the loop's error. */
+/* Every fd of a session is registered once, edge-triggered, for
+ * everything: readiness is remembered in s->ready, never re-armed. */
 static int
-set_interest(struct lb_session *s, int fd, unsigned *cur, unsigned want)
+watch(struct lb_session *s, int fd)
 {
-	int err;
-
-	if (fd < 0 || *cur == want)
-		return 0;
-	if (*cur == ~0u)
-		err = tether_loop_fd_add(s->px->loop, fd, want, session_io, s);
-	else
-		err = tether_loop_fd_mod(s->px->loop, fd, want);
-	if (err == 0)
-		*cur = want;
-	return err;
+	return tether_loop_fd_add(s->px->loop, fd, TETHER_LOOP_READ |
+				  TETHER_LOOP_WRITE | TETHER_LOOP_EDGE |
+				  TETHER_LOOP_RDHUP, session_io, s);
 }
 
 static void
@@ -220,7 +296,9 @@ tcp_nodelay(int fd)
 static void
 attempt_failed(struct lb_session *s)
 {
-	close_fd(s, &s->bfd, &s->bev);
+	(void)tether_loop_fd_close(s->px->loop, s->bfd);
+	s->bfd = -1;
+	s->ready &= ~(LB_RDY_BR | LB_RDY_BW | LB_RDY_BHUP);
 	if (s->be != NULL) {
 		s->be->connect_failures++;
 		s->tried[s->be->index] = 1;
@@ -269,13 +347,11 @@ session_connect(struct lb_session *s)
 			return -1;
 		}
 		s->bfd = fd;
-		s->bev = ~0u;
 		tcp_nodelay(fd);
 		rc = connect(fd, (const struct sockaddr *)&s->baddr.ss,
 			     s->baddr.len);
 		if (rc == 0 || errno == EINPROGRESS) {
-			if (set_interest(s, fd, &s->bev,
-					 TETHER_LOOP_WRITE) < 0) {
+			if (watch(s, fd) < 0) {
 				session_end(s, LB_END_NOMEM);
 				return -1;
 			}
@@ -290,15 +366,12 @@ session_connect(struct lb_session *s)
 	}
 }
 
-/* The backend accepted: start relaying. Returns 0 or -1 (ended). */
-static int
+static void session_pump(struct lb_session *s, int end);
+
+/* The backend accepted: start relaying. */
+static void
 session_relay(struct lb_session *s)
 {
-	if (tether_ring_init(&s->c2b, LB_RELAY_BUF) < 0 ||
-	    tether_ring_init(&s->b2c, LB_RELAY_BUF) < 0) {
-		session_end(s, LB_END_NOMEM);
-		return -1;
-	}
 	if (s->svc->conf->proxy_v2) {
 		unsigned char hdr[LB_PROXY_V2_MAX];
 		struct sockaddr_storage ss;
@@ -311,138 +384,236 @@ session_relay(struct lb_session *s)
 		    tether_addr_from_sockaddr(&dst, (struct sockaddr *)&ss,
 					      len) < 0) {
 			session_end(s, LB_END_CLIENT_ERROR);
-			return -1;
+			return;
 		}
 		n = lb_proxy_v2_header(&s->client, &dst, hdr, sizeof(hdr));
 		TETHER_BUG_ON(n < 0);
-		(void)tether_ring_write(&s->c2b, hdr, (size_t)n);
+		if (dir_keep(&s->c2b, hdr, (size_t)n) < 0) {
+			session_end(s, LB_END_NOMEM);
+			return;
+		}
 	}
 	s->state = LB_SESS_RELAY;
 	s->last_activity = tether_loop_now(s->px->loop);
 	(void)tether_loop_timer_arm(s->timer,
 				    s->svc->conf->limits.idle_timeout_ms, 0);
-	if (set_interest(s, s->cfd, &s->cev, TETHER_LOOP_READ) < 0 ||
-	    set_interest(s, s->bfd, &s->bev, TETHER_LOOP_READ |
-			 (tether_ring_len(&s->c2b) ? TETHER_LOOP_WRITE : 0))
-	    < 0) {
-		session_end(s, LB_END_NOMEM);
-		return -1;
-	}
-	return 0;
+	/* What the client sent meanwhile was reported while connecting
+	 * and is in s->ready: relay it now. */
+	session_pump(s, 0);
 }
 
-/* One direction's read: src into r. Returns 0 or an end reason. */
-static int
-pump_read(struct lb_session *s, int src, struct tether_ring *r,
-	  unsigned eof_flag, uint64_t *count, int err_end)
-{
-	ssize_t n;
-
-	if ((s->flags & eof_flag) || tether_ring_room(r) == 0)
-		return 0;
-	n = tether_ring_recv(r, src);
-	if (n > 0) {
-		*count += (uint64_t)n;
-		s->last_activity = tether_loop_now(s->px->loop);
-	} else if (n == 0) {
-		s->flags |= eof_flag;
-	} else if (n != -TETHER_EAGAIN && n != -TETHER_ENOSPC) {
-		return err_end;
-	}
-	return 0;
-}
-
-/* One direction's write: r to dst, then pass a FIN on once r is empty. */
-static int
-pump_write(struct lb_session *s, int dst, struct tether_ring *r,
-	   unsigned eof_flag, unsigned shut_flag, int err_end)
-{
-	if (tether_ring_len(r) > 0) {
-		ssize_t n = tether_ring_send(r, dst);
-
-		if (n > 0)
-			s->last_activity = tether_loop_now(s->px->loop);
-		else if (n < 0 && n != -TETHER_EAGAIN)
-			return err_end;
-	}
-	if ((s->flags & eof_flag) && tether_ring_len(r) == 0 &&
-	    !(s->flags & shut_flag)) {
-		(void)shutdown(dst, SHUT_WR);
-		s->flags |= shut_flag;
-	}
-	return 0;
-}
+/* The direction's endpoints and flags. */
+struct dir_ends {
+	struct lb_dir *d;
+	int src, dst;
+	unsigned rd, wr, hup;		/* LB_RDY_* of src and dst */
+	unsigned eof, shut;		/* LB_SESS_* */
+	uint64_t *count;
+	int rerr, werr;			/* end reasons + 1 */
+};
 
 static void
-session_pump(struct lb_session *s, int fd, unsigned events)
+dir_ends(struct lb_session *s, int c2b, struct dir_ends *e)
 {
-	const unsigned rd = TETHER_LOOP_READ | TETHER_LOOP_ERR |
-			    TETHER_LOOP_HUP;
-	unsigned cw, bw;
-	int end = 0;
+	if (c2b) {
+		e->d = &s->c2b;
+		e->src = s->cfd;
+		e->dst = s->bfd;
+		e->rd = LB_RDY_CR;
+		e->wr = LB_RDY_BW;
+		e->hup = LB_RDY_CHUP;
+		e->eof = LB_SESS_C_EOF;
+		e->shut = LB_SESS_B_SHUT;
+		e->count = &s->bytes_in;
+		e->rerr = LB_END_CLIENT_ERROR + 1;
+		e->werr = LB_END_BACKEND_ERROR + 1;
+	} else {
+		e->d = &s->b2c;
+		e->src = s->bfd;
+		e->dst = s->cfd;
+		e->rd = LB_RDY_BR;
+		e->wr = LB_RDY_CW;
+		e->hup = LB_RDY_BHUP;
+		e->eof = LB_SESS_B_EOF;
+		e->shut = LB_SESS_C_SHUT;
+		e->count = &s->bytes_out;
+		e->rerr = LB_END_BACKEND_ERROR + 1;
+		e->werr = LB_END_CLIENT_ERROR + 1;
+	}
+}
 
-	if (fd == s->cfd && (events & rd))
-		end = pump_read(s, s->cfd, &s->c2b, LB_SESS_C_EOF,
-				&s->bytes_in, LB_END_CLIENT_ERROR + 1);
-	if (!end && fd == s->bfd && (events & rd))
-		end = pump_read(s, s->bfd, &s->b2c, LB_SESS_B_EOF,
-				&s->bytes_out, LB_END_BACKEND_ERROR + 1);
-	if (!end)
-		end = pump_write(s, s->bfd, &s->c2b, LB_SESS_C_EOF,
-				 LB_SESS_B_SHUT, LB_END_BACKEND_ERROR + 1);
-	if (!end)
-		end = pump_write(s, s->cfd, &s->b2c, LB_SESS_B_EOF,
-				 LB_SESS_C_SHUT, LB_END_CLIENT_ERROR + 1);
-	/* An error reported while the socket is not read (EOF seen, or
-	 * the ring full) would be reported again and again. */
-	if (!end && (events & TETHER_LOOP_ERR))
-		end = (fd == s->cfd ? LB_END_CLIENT_ERROR :
-		       LB_END_BACKEND_ERROR) + 1;
-	if (end) {
-		session_end(s, (enum lb_sess_end)(end - 1));
+/* Write what waits in d (buffer first, then pipe) to dst until it is
+ * empty or dst would block. Returns 0, 1 (blocked), or an end reason
+ * + 1 as a negative number. */
+static int
+dir_flush(struct lb_session *s, const struct dir_ends *e)
+{
+	struct lb_dir *d = e->d;
+	ssize_t n;
+
+	while (d->len > 0 || d->inpipe > 0) {
+		if (!(s->ready & e->wr))
+			return 1;
+		if (d->len > 0)
+			n = send(e->dst, d->buf + d->off, d->len,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		else
+			n = splice(d->pipe[0], NULL, e->dst, NULL, d->inpipe,
+				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				s->ready &= ~e->wr;
+				return 1;
+			}
+			return -e->werr;
+		}
+		s->last_activity = tether_loop_now(s->px->loop);
+		if (d->len > 0) {
+			d->off += (uint32_t)n;
+			d->len -= (uint32_t)n;
+			if (d->len == 0) {
+				tether_free(d->buf);
+				d->buf = NULL;
+				d->off = 0;
+			}
+		} else {
+			d->inpipe -= (uint32_t)n;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Move bytes from src to dst until one of them would block, src ends,
+ * or bytes wait that dst cannot take (then src is not read: that is
+ * the back-pressure). A direction reads into a pipe (splice) once a
+ * read was long, else into the shared buffer; what dst does not take
+ * at once is kept. Returns 0 or an end reason + 1.
+ */
+static int
+relay(struct lb_session *s, int c2b)
+{
+	struct dir_ends e;
+	struct lb_dir *d;
+	int rc = 0;
+
+	dir_ends(s, c2b, &e);
+	d = e.d;
+	for (;;) {
+		int use_pipe;
+		ssize_t n, m;
+
+		rc = dir_flush(s, &e);
+		if (rc != 0)
+			break;
+		if (s->flags & e.eof) {
+			/* Everything passed on: pass the FIN on. */
+			if (!(s->flags & e.shut)) {
+				(void)shutdown(e.dst, SHUT_WR);
+				s->flags |= e.shut;
+			}
+			break;
+		}
+		if (!(s->ready & e.rd))
+			break;
+		use_pipe = d->bulk && !(s->flags & LB_SESS_NOSPLICE) &&
+			   pipe_get(d) == 0;
+		if (use_pipe) {
+			n = splice(e.src, NULL, d->pipe[1], NULL, LB_PIPE_SIZE,
+				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+				/* Not for this socket: copy from now on. */
+				s->flags |= LB_SESS_NOSPLICE;
+				continue;
+			}
+		} else {
+			n = recv(e.src, lb_rbuf, LB_RBUF_SIZE, MSG_DONTWAIT);
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				s->ready &= ~e.rd;
+				break;
+			}
+			rc = -e.rerr;
+			break;
+		}
+		if (n == 0) {
+			s->flags |= e.eof;
+			continue;
+		}
+		*e.count += (uint64_t)n;
+		s->last_activity = tether_loop_now(s->px->loop);
+		d->bulk = (size_t)n >= LB_SPLICE_MIN;
+		if (use_pipe) {
+			d->inpipe = (uint32_t)n;
+			s->spliced += (uint64_t)n;
+			continue;
+		}
+		/* A short read emptied the socket (new bytes bring a new
+		 * edge), unless a FIN was reported: then read on to it. */
+		if ((size_t)n < LB_RBUF_SIZE && !(s->ready & e.hup))
+			s->ready &= ~e.rd;
+		m = 0;
+		if (s->ready & e.wr) {
+			m = send(e.dst, lb_rbuf, (size_t)n,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (m < 0) {
+				if (errno != EAGAIN && errno != EWOULDBLOCK &&
+				    errno != EINTR) {
+					rc = -e.werr;
+					break;
+				}
+				if (errno != EINTR)
+					s->ready &= ~e.wr;
+				m = 0;
+			}
+		}
+		if (m < n && dir_keep(d, lb_rbuf + m, (size_t)(n - m)) < 0) {
+			rc = -(LB_END_NOMEM + 1);
+			break;
+		}
+	}
+	/* An empty pipe is not kept by an idle session. */
+	if (d->inpipe == 0)
+		pipe_put(d);
+	return rc < 0 ? -rc : 0;
+}
+
+/* Relay both ways; end is an end reason + 1 to apply afterwards (an
+ * error was reported on a socket), or 0. */
+static void
+session_pump(struct lb_session *s, int end)
+{
+	int rc;
+
+	rc = relay(s, 1);
+	if (rc == 0)
+		rc = relay(s, 0);
+	if (rc == 0)
+		rc = end;
+	if (rc != 0) {
+		session_end(s, (enum lb_sess_end)(rc - 1));
 		return;
 	}
 	if ((s->flags & (LB_SESS_B_SHUT | LB_SESS_C_SHUT)) ==
-	    (LB_SESS_B_SHUT | LB_SESS_C_SHUT)) {
+	    (LB_SESS_B_SHUT | LB_SESS_C_SHUT))
 		session_end(s, LB_END_CLOSED);
-		return;
-	}
-	/* A side finished both ways leaves the loop (its HUP would
-	 * otherwise be reported on every iteration). */
-	cw = (!(s->flags & LB_SESS_C_EOF) && tether_ring_room(&s->c2b) ?
-	      TETHER_LOOP_READ : 0) |
-	     (tether_ring_len(&s->b2c) ? TETHER_LOOP_WRITE : 0);
-	bw = (!(s->flags & LB_SESS_B_EOF) && tether_ring_room(&s->b2c) ?
-	      TETHER_LOOP_READ : 0) |
-	     (tether_ring_len(&s->c2b) ? TETHER_LOOP_WRITE : 0);
-	if ((s->flags & (LB_SESS_C_EOF | LB_SESS_C_SHUT)) ==
-	    (LB_SESS_C_EOF | LB_SESS_C_SHUT)) {
-		if (s->cev != ~0u) {
-			(void)tether_loop_fd_del(s->px->loop, s->cfd);
-			s->cev = ~0u;
-		}
-	} else if (set_interest(s, s->cfd, &s->cev, cw) < 0) {
-		session_end(s, LB_END_NOMEM);
-		return;
-	}
-	if ((s->flags & (LB_SESS_B_EOF | LB_SESS_B_SHUT)) ==
-	    (LB_SESS_B_EOF | LB_SESS_B_SHUT)) {
-		if (s->bev != ~0u) {
-			(void)tether_loop_fd_del(s->px->loop, s->bfd);
-			s->bev = ~0u;
-		}
-	} else if (set_interest(s, s->bfd, &s->bev, bw) < 0) {
-		session_end(s, LB_END_NOMEM);
-	}
 }
 
+/* The connect finished: events had WRITE, ERR or HUP. Writable without
+ * an error means connected (no getsockopt needed). */
 static void
-session_connected(struct lb_session *s)
+session_connected(struct lb_session *s, unsigned events)
 {
 	int soerr = 0;
 	socklen_t len = sizeof(soerr);
 
-	if (getsockopt(s->bfd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+	if ((events & (TETHER_LOOP_ERR | TETHER_LOOP_HUP)) &&
+	    getsockopt(s->bfd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
 		soerr = errno;
 	if (soerr != 0) {
 		tether_log_debug("connect %s (backend %s): %s",
@@ -452,25 +623,38 @@ session_connected(struct lb_session *s)
 		(void)session_connect(s);
 		return;
 	}
-	(void)session_relay(s);
+	session_relay(s);
 }
 
 static void
 session_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
 {
+	const unsigned bad = TETHER_LOOP_ERR | TETHER_LOOP_HUP;
 	struct lb_session *s = ud;
+	int client = fd == s->cfd;
 
 	(void)loop;
+	if (events & (TETHER_LOOP_READ | TETHER_LOOP_RDHUP | bad))
+		s->ready |= client ? LB_RDY_CR : LB_RDY_BR;
+	if (events & (TETHER_LOOP_WRITE | bad))
+		s->ready |= client ? LB_RDY_CW : LB_RDY_BW;
+	if (events & (TETHER_LOOP_RDHUP | bad))
+		s->ready |= client ? LB_RDY_CHUP : LB_RDY_BHUP;
 	if (s->state == LB_SESS_CONNECTING) {
-		if (fd == s->bfd) {
-			session_connected(s);
-		} else if (events & (TETHER_LOOP_ERR | TETHER_LOOP_HUP)) {
+		if (!client) {
+			if (events & (TETHER_LOOP_WRITE | bad))
+				session_connected(s, events);
+		} else if (events & bad) {
 			/* The client gave up while we were connecting. */
 			session_end(s, LB_END_CLIENT_ERROR);
 		}
 		return;
 	}
-	session_pump(s, fd, events);
+	/* Relay what can still be relayed, then end on an error (it is
+	 * reported once: edge-triggered). */
+	session_pump(s, !(events & TETHER_LOOP_ERR) ? 0 :
+		     (client ? LB_END_CLIENT_ERROR :
+		      LB_END_BACKEND_ERROR) + 1);
 }
 
 static void
@@ -517,7 +701,10 @@ session_start(struct lb_listener *l, int fd, const struct tether_addr *client)
 	s->svc = svc;
 	s->cfd = fd;
 	s->bfd = -1;
-	s->cev = s->bev = ~0u;
+	dir_init(&s->c2b);
+	dir_init(&s->b2c);
+	if (!svc->conf->splice)
+		s->flags |= LB_SESS_NOSPLICE;
 	s->port = l->port;
 	s->client = *client;
 	s->start = tether_loop_now(px->loop);
@@ -529,16 +716,16 @@ session_start(struct lb_listener *l, int fd, const struct tether_addr *client)
 	svc->total_conns++;
 	px->conns++;
 	tcp_nodelay(fd);
-	/* Only errors from the client until the backend answers. */
-	if (lb_client_acquire(svc, client) < 0 ||
-	    set_interest(s, fd, &s->cev, 0) < 0) {
+	/* Registered once; read only when the backend answered. */
+	if (lb_client_acquire(svc, client) < 0 || watch(s, fd) < 0) {
 		session_end(s, LB_END_NOMEM);
 		return;
 	}
 	(void)session_connect(s);
 	return;
 nomem:
-	log_conn(svc, client, l->port, NULL, NULL, 0, 0, 0, 0, LB_END_NOMEM);
+	log_conn(svc, client, l->port, NULL, NULL, 0, 0, 0, 0, 0,
+		 LB_END_NOMEM);
 	close(fd);
 }
 
@@ -616,7 +803,7 @@ listener_accept(struct tether_loop *loop, int lfd, unsigned events, void *ud)
 		     svc->conns >= svc->conf->limits.max_conns) ||
 		    !lb_client_admit(svc, &client)) {
 			svc->refused++;
-			log_conn(svc, &client, l->port, NULL, NULL, 0, 0, 0, 0,
+			log_conn(svc, &client, l->port, NULL, NULL, 0, 0, 0, 0, 0,
 				 LB_END_LIMIT);
 			close(fd);
 			continue;
@@ -832,8 +1019,6 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 	px->loop = loop;
 	px->conf = conf;
 	px->donor = donor;
-	px->ctl_fd = -1;
-	px->metrics_fd = -1;
 	err = tether_hash_key_random(&px->key);
 	if (err < 0) {
 		snprintf(errbuf, errlen, "random hash key: %s",

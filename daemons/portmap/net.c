@@ -247,6 +247,7 @@ accept_event(struct tether_loop *loop, int fd, unsigned events, void *ud)
 		if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0) {
 			c->req.has_uid = 1;
 			c->req.uid = (uint32_t)cr.uid;
+			c->req.pid = (int32_t)cr.pid;
 		}
 		tether_addr_copy(&c->req.peer, &s->addr);
 	} else {
@@ -315,6 +316,7 @@ udp_req(const struct pm_sock *s, struct mmsghdr *mm, struct pm_pkt *pk,
 {
 	memset(req, 0, sizeof(*req));
 	req->netid = s->netid;
+	req->fd = s->fd;
 	if (tether_addr_from_sockaddr(&req->peer, mm->msg_hdr.msg_name,
 				      mm->msg_hdr.msg_namelen) < 0)
 		return -1;

@@ -30,7 +30,7 @@
 #define PM_DEFAULT_STATE "/var/lib/tether/portmap.state"
 #define PM_DEFAULT_CONF	 "/etc/tether/portmap.conf"
 
-/* The configuration (command line; no config file yet). */
+/* The configuration (the file, then the command line over it). */
 struct pm_config {
 	const char *sock_path;		   /* local socket; "" for none */
 	const char *state_path;		   /* "" for no state file */
@@ -40,7 +40,69 @@ struct pm_config {
 	int port; /* 111 */
 	size_t max_total;
 	size_t max_per_owner;
+	const char *ctl_path;		   /* control socket; NULL/"": none */
+	uint64_t admin_timeout_ms;	   /* its deadline; 0: default */
+	unsigned admin_conns;		   /* at once; 0: default */
+	int forward;			   /* CALLIT/BCAST/INDIRECT: off */
+	unsigned forward_rate;		   /* calls per second; 0: default */
+	unsigned forward_burst;		   /* bucket size; 0: default */
+	unsigned forward_max;		   /* outstanding; 0: default */
+	uint64_t forward_timeout_ms;	   /* 0: default */
+	uint64_t prune_interval_ms;	   /* 0: no pruning */
+	int log_level;			   /* TETHER_LOG_*, -1: not set */
 };
+
+/* Forwarding defaults and bounds (CALLIT / BCAST / INDIRECT). */
+#define PM_FWD_DEFAULT_RATE	  20u	 /* calls per second */
+#define PM_FWD_DEFAULT_BURST	  40u
+#define PM_FWD_DEFAULT_MAX	  64u	 /* outstanding */
+#define PM_FWD_DEFAULT_TIMEOUT_MS 3000u
+#define PM_FWD_MAX_MAX		  4096u
+#define PM_MAX_DURATION_MS	  (30ull * 86400 * 1000)
+#define PM_CONF_MAX_REGS	  1000000ul
+#define PM_CONF_PATH_MAX	  1024
+
+/*
+ * A configuration file's settings: cfg's strings point into this
+ * struct (pm_conf_relink repoints them after a copy), so it must
+ * outlive every copy of cfg.
+ */
+struct pm_conf {
+	struct pm_config cfg;
+	char sock[TETHER_ADDR_UNIX_PATH_MAX + 1];
+	char state[PM_CONF_PATH_MAX];
+	char ctl[TETHER_ADDR_UNIX_PATH_MAX + 1];
+	char user[64];
+	char listen[PM_MAX_LISTEN][TETHER_ADDR_STRLEN];
+};
+
+/* pm_conf_init - the defaults (what no file at all means). */
+void pm_conf_init(struct pm_conf *c /* OUT */);
+void pm_conf_relink(struct pm_conf *c);
+
+/*
+ * pm_conf_load_file / pm_conf_load_mem - parse a configuration (see
+ * tether-portmap(8)) into *out, defaults first. Every problem is
+ * reported as "file:line:col: error: ..." with the source line and a
+ * caret, appended to diag (may be NULL). Returns 0, -TETHER_ESYNTAX,
+ * -TETHER_ENOMEM or the error of opening the file; on failure *out
+ * holds the defaults. lim (NULL: defaults) bounds the tokenizer, e.g.
+ * TETHER_CONF_NO_INCLUDE for untrusted text.
+ */
+int pm_conf_load_file(const char *path, struct pm_conf *out /* OUT */,
+		      struct tether_buf *diag);
+int pm_conf_load_mem(const char *name, const void *data, size_t len,
+		     const struct tether_conf_limits *lim,
+		     struct pm_conf *out /* OUT */, struct tether_buf *diag);
+
+/* pm_conf_write - c in the file's language, every value spelled out, so
+ * that loading the text gives the same configuration. Returns 0 or the
+ * error of appending to b. */
+int pm_conf_write(const struct pm_conf *c, struct tether_buf *b);
+
+/* "500ms", "2s" (or "2"), "5m", "1h" -> milliseconds, at most
+ * PM_MAX_DURATION_MS. Returns 0, -TETHER_ESYNTAX or -TETHER_ERANGE. */
+int pm_parse_duration(const char *s, uint64_t *ms /* OUT */);
 
 /* Where a call came from. */
 struct pm_req {
@@ -50,6 +112,8 @@ struct pm_req {
 	int has_local;		  /* local is known */
 	int has_uid;		  /* uid is the peer's (SO_PEERCRED) */
 	uint32_t uid;
+	int32_t pid;		  /* the peer's pid (SO_PEERCRED), 0: unknown */
+	int fd;			  /* udp/udp6: the socket it came on */
 };
 
 /* GETADDR / GETPORT outcomes per (prog, vers, netid), for GETSTAT. */
@@ -94,8 +158,27 @@ struct pm_log_slot {
 	int64_t at;   /* when it was last logged (monotonic s) */
 };
 
+/* Forwarding (CALLIT / BCAST / INDIRECT) counters, for tetherctl. */
+struct pm_fwd_stats {
+	uint64_t forwarded;	/* calls sent to a registered service */
+	uint64_t replied;	/* answers relayed back */
+	uint64_t timeouts;	/* no answer within forward-timeout */
+	uint64_t no_service;	/* no UDP registration for the program */
+	uint64_t refused_remote; /* caller not local */
+	uint64_t refused_rate;	/* over forward-rate / forward-burst */
+	uint64_t refused_full;	/* forward-max calls already outstanding */
+	uint64_t refused_off;	/* forwarding is off */
+	uint64_t outstanding;	/* now */
+};
+
+struct pm_fwd;
+
 struct pm_ctx {
 	struct pm_config cfg;
+	struct pm_fwd_stats fwd;
+	struct pm_fwd *fwd_state; /* NULL: forwarding off */
+	uint64_t pruned_exited;	  /* registrations pruned: process gone */
+	uint64_t pruned_closed;	  /* ... TCP port refused */
 	struct pm_log_slot logged[PM_LOG_SLOTS];
 	struct tether_hash_key log_key;
 	struct reg_table reg;
@@ -135,6 +218,66 @@ int pm_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 /* pm_save_if_changed - write the state file if the table changed since
  * the last save. Returns 0 or the error (errbuf gets a message). */
 int pm_save_if_changed(struct pm_ctx *ctx, char *errbuf, size_t errlen);
+
+/* ---- Forwarding (fwd.c) ---- */
+
+struct tether_rpc_msg;
+struct tether_xdr;
+
+/*
+ * pm_fwd_open - when cfg.forward is on, the forwarding sockets, table
+ * and sweep timer, as ctx->fwd_state. Returns 0 (also when off) or a
+ * negative code with errbuf set. pm_fwd_close releases them.
+ */
+int pm_fwd_open(struct pm_ctx *ctx, struct tether_loop *loop, char *errbuf,
+		size_t errlen);
+void pm_fwd_close(struct pm_ctx *ctx);
+
+/*
+ * pm_fwd_dispatch - a CALLIT / BCAST / INDIRECT call m (ctx->fwd_state
+ * set), its arguments at x. Returns 1 when out holds an immediate reply
+ * (an error), 0 when there is none now (forwarded: the answer is sent
+ * to req->peer through req->fd when it comes; or dropped), or
+ * -TETHER_ENOSPC.
+ */
+int pm_fwd_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
+		    const struct tether_rpc_msg *m, struct tether_xdr *x,
+		    struct tether_buf *out);
+
+/* ---- Pruning (prune.c) ---- */
+
+struct pm_prune;
+
+/*
+ * pm_prune_open - when cfg.prune_interval_ms is set, check every
+ * interval that each registration's process still exists and that a
+ * TCP registration's port accepts connections, dropping those that
+ * fail (logged, counted, saved). Returns 0 and *out (NULL when pruning
+ * is off) or -TETHER_ENOMEM. pm_prune_close(NULL) is a no-op.
+ */
+int pm_prune_open(struct pm_prune **out /* OUT */, struct pm_ctx *ctx,
+		  struct tether_loop *loop);
+void pm_prune_close(struct pm_prune *p);
+
+/* ---- The control socket (ctl.c) ---- */
+
+/*
+ * pm_ctl_exec - run one control command ("show registrations", "show
+ * calls", "show rejected", "show forwarding", "show all") and append
+ * the text answer to out; an unknown command gets one "error: " line.
+ * Returns 0, or -TETHER_ENOSPC / -TETHER_ENOMEM when out is full.
+ */
+int pm_ctl_exec(struct pm_ctx *ctx, const char *line, struct tether_buf *out);
+
+/*
+ * pm_ctl_open - serve pm_ctl_exec on cfg.ctl_path (mode 0660, a stale
+ * socket replaced) with the admin timeout and connection limit of cfg.
+ * Returns 0 and *out (NULL when no path is configured), or a negative
+ * code with errbuf set. pm_ctl_close(NULL) is a no-op.
+ */
+int pm_ctl_open(struct tether_ctl **out /* OUT */, struct pm_ctx *ctx,
+		struct tether_loop *loop, char *errbuf, size_t errlen);
+void pm_ctl_close(struct tether_ctl *ctl);
 
 /* The transport (net.c). */
 struct pm_net;

@@ -311,7 +311,7 @@ enc_str(struct tether_xdr *y, const char *s)
 
 static int
 do_set(struct pm_ctx *ctx, uint32_t vers, const union pm_args *a,
-       const char *owner)
+       const char *owner, int32_t pid)
 {
 	char uaddr[32];
 	int rc;
@@ -333,6 +333,8 @@ do_set(struct pm_ctx *ctx, uint32_t vers, const union pm_args *a,
 		rc = reg_set(&ctx->reg, a->rb.prog, a->rb.vers, a->rb.netid,
 			     a->rb.addr, owner, 0);
 	}
+	if (rc == 1)
+		ctx->reg.v[ctx->reg.n - 1].pid = pid;
 	return rc >= 0;
 }
 
@@ -614,6 +616,9 @@ pm_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 	 * answer CALLIT/BCAST at all, and INDIRECT only over UDP. */
 	if (proc == TETHER_RPCB_CALLIT ||
 	    (vers == TETHER_RPCB_VERS4 && proc == TETHER_RPCB_INDIRECT)) {
+		if (ctx->fwd_state != NULL)
+			return pm_fwd_dispatch(ctx, req, &m, &x, out);
+		ctx->fwd.refused_off++;
 		reject(ctx, req, PM_REJ_FORWARD, &m);
 		if (proc == TETHER_RPCB_CALLIT ||
 		    (req->netid != TETHER_NETID_UDP &&
@@ -643,7 +648,7 @@ pm_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 	case TETHER_RPCB_NULL:
 		break;
 	case TETHER_RPCB_SET:
-		ok = do_set(ctx, vers, &a, owner);
+		ok = do_set(ctx, vers, &a, owner, req->pid);
 		if (ok)
 			ctx->stat[vers - 2].setinfo++;
 		enc_bool(&y, ok);

@@ -348,8 +348,14 @@ reg_save(const struct reg_table *t, const char *path, char *errbuf,
 		if (e->builtin)
 			continue;
 		off = b.len;
-		rc = tether_buf_printf(&b, "%u %u %s %s %s\n", e->prog, e->vers,
+		rc = tether_buf_printf(&b, "%u %u %s %s %s", e->prog, e->vers,
 				       e->netid, e->uaddr, e->owner);
+		/* The registering pid, for pruning; files without it (from
+		 * before) load as "unknown". */
+		if (rc == 0 && e->pid > 0)
+			rc = tether_buf_printf(&b, " pid=%ld", (long)e->pid);
+		if (rc == 0)
+			rc = tether_buf_append_str(&b, "\n");
 		if (rc == 0)
 			sum = line_sum(sum, (const char *)b.data + off,
 				       b.len - off - 1);
@@ -449,7 +455,7 @@ int
 reg_load(struct reg_table *t, const char *path, char *errbuf, size_t errlen)
 {
 	struct tether_buf b;
-	char *p, *end, *nl, *f[6];
+	char *p, *end, *nl, *f[7];
 	unsigned lineno = 0;
 	uint64_t sum = 0;
 	size_t count = 0;
@@ -521,16 +527,21 @@ reg_load(struct reg_table *t, const char *path, char *errbuf, size_t errlen)
 			}
 			done = 1;
 		} else {
-			uint32_t prog, vers;
+			uint32_t prog, vers, pid = 0;
 
 			sum = line_sum(sum, p, (size_t)(nl - p));
-			nf = split(p, f, 6);
-			if (nf != 5 || parse_u32(f[0], &prog) < 0 ||
-			    parse_u32(f[1], &vers) < 0) {
+			nf = split(p, f, 7);
+			if ((nf != 5 && nf != 6) || parse_u32(f[0], &prog) < 0 ||
+			    parse_u32(f[1], &vers) < 0 ||
+			    (nf == 6 && (strncmp(f[5], "pid=", 4) != 0 ||
+					 parse_u32(f[5] + 4, &pid) < 0 ||
+					 pid == 0 || pid > 0x7fffffffu))) {
 				what = "malformed entry";
 				goto bad;
 			}
 			rc = reg_set(t, prog, vers, f[2], f[3], f[4], 0);
+			if (rc == 1)
+				t->v[t->n - 1].pid = (int32_t)pid;
 			if (rc < 0) {
 				what = rc == -TETHER_ENOMEM
 					       ? "out of memory"

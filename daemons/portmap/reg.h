@@ -36,6 +36,7 @@ struct reg_entry {
 	int pm_ok;
 	uint32_t pm_prot;
 	uint32_t pm_port;
+	int32_t pid; /* the registering process (SO_PEERCRED), 0: unknown */
 };
 
 /*
@@ -131,9 +132,11 @@ int reg_pmap_find(const struct reg_table *t, uint32_t prog, uint32_t vers,
 		  uint32_t prot, uint32_t *port /* OUT */);
 
 /*
- * The state file: every non-builtin entry, one per line, between a
- * header and a trailer that holds the count and a checksum, so a
- * truncated or edited file is recognised.
+ * The state file: every non-builtin entry, one per line ("prog vers
+ * netid uaddr owner", then " pid=N" when the registering process is
+ * known; lines without it load with pid 0), between a header and a
+ * trailer that holds the count and a checksum, so a truncated or
+ * edited file is recognised.
  *
  * reg_save - write it to path atomically: path.tmp is written, fsync'd
  * and renamed over path, then the directory is fsync'd. Returns 0 or a

@@ -403,12 +403,17 @@ const char *tether_loop_backend_name(enum tether_loop_backend b);
 /* fd interest and events. READ and WRITE are interest bits and event
  * bits; EDGE asks for edge-triggered reporting (epoll only: the poll
  * backend rejects it with -TETHER_ENOTSUP rather than emulate it);
- * ERR and HUP are only reported, and reported whatever the interest. */
+ * ERR and HUP are only reported, and reported whatever the interest.
+ * RDHUP is an interest and event bit: the peer of a stream socket shut
+ * its writing side (sent FIN); reported with READ (data and the FIN
+ * may still be read), so an edge-triggered reader learns that the next
+ * read ends the stream without reading again to find out. */
 #define TETHER_LOOP_READ	0x01u
 #define TETHER_LOOP_WRITE	0x02u
 #define TETHER_LOOP_EDGE	0x04u
 #define TETHER_LOOP_ERR		0x08u
 #define TETHER_LOOP_HUP		0x10u
+#define TETHER_LOOP_RDHUP	0x20u
 
 /* Default and hard bound for the fd table (fd numbers it may hold). */
 #define TETHER_LOOP_DEFAULT_MAX_FDS	65536u
@@ -521,6 +526,15 @@ int tether_loop_fd_mod(struct tether_loop *loop, int fd, unsigned events);
  * even in the current iteration. Returns 0, -TETHER_ENOENT, or
  * -TETHER_EPERM for the loop's own signalfd. */
 int tether_loop_fd_del(struct tether_loop *loop, int fd);
+
+/* tether_loop_fd_close - stop watching fd if it is watched (as
+ * tether_loop_fd_del) and close it; no event of the closed file reaches
+ * a new file that gets the same number. fd must be the only descriptor
+ * of its open file (not dup()ed, not shared with a child): the epoll
+ * backend then lets close() drop the registration and saves a system
+ * call. Returns 0, or -TETHER_EPERM for the loop's own signalfd (which
+ * stays open); fd < 0 is a no-op returning 0. */
+int tether_loop_fd_close(struct tether_loop *loop, int fd);
 
 /*
  * tether_loop_timer_new - allocate a disarmed timer that will call
@@ -989,6 +1003,89 @@ void tether_pidfile_close(struct tether_pidfile *pf);
  */
 int tether_priv_drop(const char *user, const char *dir,
 		     char *errbuf /* OUT */, size_t errlen);
+
+/* ---- One-shot control endpoints ---- */
+
+/*
+ * A control endpoint (tetherctl's socket, a metrics page): listen on a
+ * local path or a TCP address, accept, read one request with a size
+ * limit, answer, close. Every connection has a deadline (the admin
+ * timeout, counted from accept: a silent or slow client is closed) and
+ * at most max_conns are open at once (one more is accepted and closed
+ * at once, after a best-effort busy line). Requests and answers are
+ * bytes; the answer function runs in the loop and must not block.
+ */
+struct tether_ctl;
+
+#define TETHER_CTL_DEFAULT_TIMEOUT_MS 10000u
+#define TETHER_CTL_DEFAULT_CONNS      16u
+#define TETHER_CTL_DEFAULT_REQUEST    1024u
+#define TETHER_CTL_DEFAULT_ANSWER     (16u << 20)
+
+/*
+ * Is the request in buf (len bytes so far, NUL-terminated) whole?
+ * Return its length (bytes to hand to the answer function, > 0), or 0
+ * for "need more". NULL in the options means one line: the bytes up to
+ * the first '\n', which is replaced by a NUL (and a '\r' before it).
+ */
+typedef size_t tether_ctl_complete_fn(const char *buf, size_t len);
+
+/*
+ * Answer the request req (len bytes, NUL-terminated) by appending to
+ * out (bounded by max_answer). Return 0 to send out and close, or a
+ * negative code to close without sending anything.
+ */
+typedef int tether_ctl_answer_fn(void *ud, char *req, size_t len,
+				 struct tether_buf *out);
+
+struct tether_ctl_opts {
+	tether_ctl_answer_fn *answer;	  /* required */
+	tether_ctl_complete_fn *complete; /* NULL: one line */
+	void *ud;			  /* passed to answer */
+	size_t max_request;	/* 0: TETHER_CTL_DEFAULT_REQUEST bytes */
+	size_t max_answer;	/* 0: TETHER_CTL_DEFAULT_ANSWER bytes */
+	uint64_t timeout_ms;	/* 0: TETHER_CTL_DEFAULT_TIMEOUT_MS */
+	unsigned max_conns;	/* 0: TETHER_CTL_DEFAULT_CONNS */
+	unsigned mode;		/* local socket's mode; 0: 0660 */
+	const char *too_long;	/* sent for an oversized request; NULL: none */
+	const char *busy;	/* sent when max_conns are open; NULL: none */
+};
+
+/* What happened so far (read-only counters). */
+struct tether_ctl_stats {
+	uint64_t accepted;	/* connections taken (busy ones too) */
+	uint64_t answered;	/* requests answered */
+	uint64_t busy;		/* closed at once: max_conns open */
+	uint64_t too_long;	/* requests above max_request */
+	uint64_t timeouts;	/* closed at the deadline */
+	unsigned open;		/* connections open now */
+};
+
+/*
+ * tether_ctl_open - listen on addr: a "unix:" address is an AF_UNIX
+ * stream socket (a stale socket file there is replaced, any other file
+ * is an error; mode opts->mode; unlinked by tether_ctl_close), an IP
+ * address a TCP socket (SO_REUSEADDR). opts is copied (strings are
+ * borrowed). Returns 0 and *out, or -TETHER_EINVAL (no answer
+ * function, path too long, not a socket file), -TETHER_ENOMEM or the
+ * mapped errno of socket/bind/listen, with errbuf (may be NULL) naming
+ * the address.
+ */
+int tether_ctl_open(struct tether_ctl **out /* OUT */, struct tether_loop *loop,
+		    const struct tether_addr *addr,
+		    const struct tether_ctl_opts *opts, char *errbuf /* OUT */,
+		    size_t errlen);
+
+/* tether_ctl_close - close the listener and every open connection
+ * (without answering), unlink a local socket, free ctl. NULL: no-op. */
+void tether_ctl_close(struct tether_ctl *ctl);
+
+/* The counters of ctl. */
+void tether_ctl_stats(const struct tether_ctl *ctl,
+		      struct tether_ctl_stats *st /* OUT */);
+
+/* The bound address (with the port the kernel chose for port 0). */
+const struct tether_addr *tether_ctl_addr(const struct tether_ctl *ctl);
 
 /* ---- The common daemon command line ---- */
 

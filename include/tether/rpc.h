@@ -893,6 +893,13 @@ void tether_rpc_server_get_stats(const struct tether_rpc_server *srv,
  * (loop NULL at creation) that is all they do; with a shared loop,
  * other callbacks of that loop run meanwhile and the call must not be
  * made from inside one of them (tether_loop_run_once is not reentrant).
+ * With a private loop, once connected, the socket is blocking with a
+ * 20 ms SO_RCVTIMEO and a synchronous call waits in recv itself (one
+ * system call per reply instead of epoll_wait then recv); between the
+ * 20 ms slices the loop runs its timers, so a call's timeout may be
+ * noticed up to one slice late. Every other send and receive of the
+ * client passes MSG_DONTWAIT, so driving a private loop by hand
+ * (tether_rpc_client_loop) never blocks on the socket.
  *
  * Threads: a client belongs to the thread that runs its loop; it is not
  * thread-safe and none of its calls may be made from another thread.

@@ -268,6 +268,27 @@ tether_loop_fd_del(struct tether_loop *loop, int fd)
 	return 0;
 }
 
+int
+tether_loop_fd_close(struct tether_loop *loop, int fd)
+{
+	struct tether__loop_fd *e = fd_slot(loop, fd);
+
+	if (fd < 0)
+		return 0;
+	if (e != NULL) {
+		if (e->mask & TETHER__LOOP_INTERNAL)
+			return -TETHER_EPERM;
+		if (!loop->ops->close_drops)
+			loop->ops->del(loop, fd);
+		e->mask = 0;
+		e->fn = NULL;
+		e->ud = NULL;
+		loop->nfds_user--;
+	}
+	(void)close(fd);
+	return 0;
+}
+
 /* Run the callbacks of what the last wait collected (see the top). */
 static void
 dispatch_fds(struct tether_loop *loop, int nfired)
@@ -287,7 +308,8 @@ dispatch_fds(struct tether_loop *loop, int nfired)
 		if (!(e->mask & TETHER__LOOP_USED) || e->gen != f->gen)
 			continue;
 		ev = f->events & ((e->mask & (TETHER_LOOP_READ |
-					      TETHER_LOOP_WRITE)) | always);
+					      TETHER_LOOP_WRITE |
+					      TETHER_LOOP_RDHUP)) | always);
 		if (ev == 0)
 			continue;
 		if (!(e->mask & TETHER__LOOP_INTERNAL))

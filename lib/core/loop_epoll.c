@@ -56,6 +56,8 @@ epoll_apply(struct tether_loop *loop, int op, int fd)
 		ev.events |= EPOLLOUT;
 	if (e->mask & TETHER_LOOP_EDGE)
 		ev.events |= EPOLLET;
+	if (e->mask & TETHER_LOOP_RDHUP)
+		ev.events |= EPOLLRDHUP;
 	ev.data.u64 = (uint64_t)e->gen << 32 | (uint32_t)fd;
 	if (epoll_ctl(st->epfd, op, fd, &ev) < 0)
 		return tether_err_from_errno(errno);
@@ -112,6 +114,8 @@ epoll_wait_events(struct tether_loop *loop, int timeout_ms)
 			f->events |= TETHER_LOOP_ERR;
 		if (e & EPOLLHUP)
 			f->events |= TETHER_LOOP_HUP;
+		if (e & EPOLLRDHUP)
+			f->events |= TETHER_LOOP_RDHUP;
 	}
 	return n;
 }
@@ -123,5 +127,6 @@ const struct tether__loop_backend_ops tether__loop_epoll_ops = {
 	.add = epoll_add,
 	.mod = epoll_mod,
 	.del = epoll_del,
+	.close_drops = 1,
 	.wait = epoll_wait_events,
 };

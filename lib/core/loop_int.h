@@ -18,7 +18,8 @@
  * fds the loop registers itself (the signalfd): callers cannot touch
  * them. */
 #define TETHER__LOOP_INTEREST \
-	(TETHER_LOOP_READ | TETHER_LOOP_WRITE | TETHER_LOOP_EDGE)
+	(TETHER_LOOP_READ | TETHER_LOOP_WRITE | TETHER_LOOP_EDGE | \
+	 TETHER_LOOP_RDHUP)
 #define TETHER__LOOP_INTERNAL 0x80000000u
 #define TETHER__LOOP_USED 0x40000000u	/* slot in use (interest may be 0) */
 
@@ -51,7 +52,7 @@ struct tether__loop_fd {
 struct tether__loop_fired {
 	int fd;
 	uint32_t gen;
-	unsigned events;	/* READ WRITE ERR HUP */
+	unsigned events;	/* READ WRITE ERR HUP RDHUP */
 };
 
 struct tether__loop_backend_ops;
@@ -114,6 +115,9 @@ struct tether__loop_backend_ops {
 	int (*add)(struct tether_loop *loop, int fd);
 	int (*mod)(struct tether_loop *loop, int fd, unsigned old_mask);
 	void (*del)(struct tether_loop *loop, int fd);
+	/* Closing an fd's only descriptor drops its registration in the
+	 * kernel (epoll): tether_loop_fd_close need not call del. */
+	int close_drops;
 	int (*wait)(struct tether_loop *loop, int timeout_ms);
 };
 

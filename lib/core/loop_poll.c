@@ -25,6 +25,8 @@ poll_events(unsigned mask)
 		ev |= POLLIN;
 	if (mask & TETHER_LOOP_WRITE)
 		ev |= POLLOUT;
+	if (mask & TETHER_LOOP_RDHUP)
+		ev |= POLLRDHUP;
 	return ev;
 }
 
@@ -137,6 +139,8 @@ poll_wait(struct tether_loop *loop, int timeout_ms)
 			f->events |= TETHER_LOOP_ERR;
 		if (p->revents & POLLHUP)
 			f->events |= TETHER_LOOP_HUP;
+		if (p->revents & POLLRDHUP)
+			f->events |= TETHER_LOOP_RDHUP;
 	}
 	st->next = st->len > 0 ? (start + j) % st->len : 0;
 	return k;

@@ -4,6 +4,20 @@
  * per-call timers for timeouts and UDP retransmission, and synchronous
  * calls as a wait on the loop.
  *
+ * Receiving: a stream's bytes land in one 128 KiB buffer and replies
+ * are decoded straight from it (the record-mark header is read in
+ * place, no copy into a record buffer); only a record that is
+ * fragmented or larger than the buffer goes through the record-marking
+ * decoder. Completed calls keep their timer and go to a short free
+ * list, so a call in the steady state allocates nothing.
+ *
+ * Synchronous calls on a private loop: once connected (stream or
+ * datagram) the socket is made blocking with a receive timeout slice
+ * (CLNT_SLICE_MS), every other send and receive passes MSG_DONTWAIT,
+ * and tether_rpc_client_call waits in recv itself rather than in
+ * epoll_wait then recv; after each empty slice the loop runs once
+ * without waiting, for the calls' timers.
+ *
  * Completion rule: a call completes either from the read callback (its
  * reply arrived) or from its own timer. Failures found anywhere else (a
  * connection that breaks inside a send, a connect refused at once) only
@@ -15,21 +29,24 @@
 #include "rpc/rpc_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #define CLNT_BUCKETS   256u
-#define CLNT_RBUF_SIZE 65536u
+#define CLNT_RBUF_SIZE (128u << 10)
 #define CLNT_DGRAM_MAX 65507u
+#define CLNT_FREE_MAX  64u /* completed calls kept for reuse */
+#define CLNT_SLICE_MS  20  /* blocking receive slice of a sync call */
 
 enum clnt_state { CLNT_DOWN = 0, CLNT_CONNECTING, CLNT_UP };
 
 struct clnt_call {
 	struct tether_rpc_client *c;
 	struct clnt_call *hnext;       /* XID bucket */
-	struct clnt_call *prev, *next; /* c->calls */
+	struct clnt_call *prev, *next; /* c->calls, or c->free */
 	uint32_t xid;
 	int hashed;
 	tether_xdr_fn *res_codec;
@@ -40,8 +57,10 @@ struct clnt_call {
 	struct tether_loop_timer *timer;
 	uint64_t deadline;
 	uint64_t backoff;
-	unsigned char *dgram; /* UDP: the call, to resend */
+	unsigned char *dgram; /* UDP: the call, to resend (kept with the
+			       * call on the free list) */
 	size_t dlen;
+	size_t dcap;
 	uint64_t end_off; /* stream: end of its record */
 	int failed;	  /* result below is final */
 	struct tether_rpc_result result;
@@ -67,6 +86,10 @@ struct tether_rpc_client {
 	unsigned events;
 	struct tether_rpc_rm_decoder rm;
 	unsigned char *rbuf;
+	size_t rlen;   /* stream: bytes kept in rbuf (a partial record) */
+	int blocking;  /* socket blocking, SO_RCVTIMEO a slice */
+	struct clnt_call *free; /* completed calls, timers kept */
+	size_t nfree;
 	struct tether__rpc_obuf out;
 	uint64_t out_total;  /* bytes queued on this connection */
 	uint64_t sent_total; /* bytes written on this connection */
@@ -211,6 +234,12 @@ tether_rpc_client_set_authsys(struct tether_rpc_client *c,
 	return 0;
 }
 
+void
+tether__rpc_client_set_xid(struct tether_rpc_client *c, uint32_t xid)
+{
+	c->next_xid = xid;
+}
+
 size_t
 tether_rpc_client_pending(const struct tether_rpc_client *c)
 {
@@ -262,10 +291,17 @@ call_complete(struct clnt_call *call, const struct tether_rpc_result *r)
 	if (call->next != NULL)
 		call->next->prev = call->prev;
 	c->ncalls--;
-	tether_loop_timer_free(call->timer);
-	tether_free(call->dgram);
+	tether_loop_timer_cancel(call->timer);
 	call->done(c, &res, call->ud);
-	tether_free(call);
+	if (c->nfree < CLNT_FREE_MAX) {
+		call->next = c->free;
+		c->free = call;
+		c->nfree++;
+	} else {
+		tether_loop_timer_free(call->timer);
+		tether_free(call->dgram);
+		tether_free(call);
+	}
 }
 
 /* Mark the call failed; its timer completes it on the next iteration. */
@@ -314,6 +350,8 @@ conn_down(struct tether_rpc_client *c, enum tether_rpc_status st_sent,
 	}
 	tether_rpc_rm_free(&c->rm);
 	tether_rpc_rm_init(&c->rm, c->cfg.max_record, c->cfg.max_record);
+	c->rlen = 0;
+	c->blocking = 0;
 	c->out.off = c->out.len = 0;
 	c->out_total = c->sent_total = 0;
 }
@@ -367,6 +405,28 @@ connect_failed(struct tether_rpc_client *c, int err)
 	c->retry_at = tether_loop_update_time(c->loop) + c->backoff_ms;
 }
 
+/* The connection is up. A private loop's socket turns blocking with a
+ * receive timeout of one slice, for the synchronous wait (every other
+ * send and receive says MSG_DONTWAIT); if that fails it stays as it
+ * was and synchronous calls wait on the loop. */
+static void
+conn_ready(struct tether_rpc_client *c)
+{
+	struct timeval tv = { 0, CLNT_SLICE_MS * 1000 };
+	int fl;
+
+	c->state = CLNT_UP;
+	c->backoff_ms = 0;
+	if (!c->own_loop)
+		return;
+	fl = fcntl(c->fd, F_GETFL);
+	if (fl < 0 ||
+	    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return;
+	c->blocking = 1;
+}
+
 /* Open the socket if it is not. Returns 0 or a negative code. */
 static int
 conn_up(struct tether_rpc_client *c)
@@ -389,7 +449,6 @@ conn_up(struct tether_rpc_client *c)
 	}
 	if (connect(fd, (struct sockaddr *)&c->addr.ss, c->addr.len) == 0) {
 		c->state = CLNT_UP;
-		c->backoff_ms = 0;
 	} else if (errno == EINPROGRESS || errno == EAGAIN) {
 		c->state = CLNT_CONNECTING;
 	} else {
@@ -408,6 +467,8 @@ conn_up(struct tether_rpc_client *c)
 		c->state = CLNT_DOWN;
 		return rc;
 	}
+	if (c->state == CLNT_UP)
+		conn_ready(c);
 	return 0;
 }
 
@@ -566,54 +627,128 @@ handle_reply(struct tether_rpc_client *c, const unsigned char *rec, size_t len)
 	call_complete(call, &r);
 }
 
-static void
-read_stream(struct tether_rpc_client *c)
+/* Between records: the next header may be read in place. */
+static int
+rm_idle(const struct tether_rpc_rm_decoder *d)
+{
+	return d->state == TETHER_RPC_RM_HEADER && d->hdr_have == 0 &&
+	       d->nfrags == 0;
+}
+
+/*
+ * Take the records in rbuf[0..rlen): a whole single-fragment record is
+ * decoded where it lies; the start of one that fits the buffer stays
+ * (moved to the front) for the next recv; anything else (fragments, a
+ * record larger than the buffer) goes through the record-marking
+ * decoder, which checks the limits. Returns -1 when the connection went
+ * down, else 0.
+ */
+static int
+take_records(struct tether_rpc_client *c)
 {
 	const unsigned char *rec;
-	size_t off = 0, rlen;
-	ssize_t n, k;
+	size_t off = 0, have, flen, rlen;
+	uint32_t h;
+	ssize_t k;
 
-	n = recv(c->fd, c->rbuf, CLNT_RBUF_SIZE, 0);
-	if (n < 0 &&
-	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		return;
-	if (n <= 0) {
-		conn_down(c, TETHER_RPC_ST_CONN_LOST, TETHER_RPC_ST_CANTSEND,
-			  n == 0 ? -TETHER_ECONNRESET
-				 : tether_err_from_errno(errno));
-		return;
-	}
-	while (off < (size_t)n) {
-		k = tether_rpc_rm_feed(&c->rm, c->rbuf + off, (size_t)n - off);
+	while (off < c->rlen) {
+		have = c->rlen - off;
+		if (rm_idle(&c->rm)) {
+			if (have < TETHER_RPC_RM_HDR_SIZE)
+				break;
+			h = tether_xdr_load32(c->rbuf + off);
+			flen = h & TETHER_RPC_RM_LEN_MASK;
+			if ((h & TETHER_RPC_RM_LAST_FRAG) &&
+			    flen <= c->cfg.max_record &&
+			    flen <= CLNT_RBUF_SIZE - TETHER_RPC_RM_HDR_SIZE) {
+				if (have - TETHER_RPC_RM_HDR_SIZE < flen)
+					break; /* the rest is still to come */
+				handle_reply(c, c->rbuf + off + 4, flen);
+				off += TETHER_RPC_RM_HDR_SIZE + flen;
+				if (c->fd < 0)
+					return -1; /* a callback took it down */
+				continue;
+			}
+		}
+		k = tether_rpc_rm_feed(&c->rm, c->rbuf + off, have);
 		if (k < 0) {
 			conn_down(c, TETHER_RPC_ST_CONN_LOST,
 				  TETHER_RPC_ST_CANTSEND, (int)k);
-			return;
+			return -1;
 		}
-		if (k == 0)
+		if (k == 0) {
+			off = c->rlen; /* all taken, the record goes on */
 			break;
+		}
 		off += (size_t)k;
 		rec = tether_rpc_rm_record(&c->rm, &rlen);
 		handle_reply(c, rec, rlen);
 		tether_rpc_rm_next(&c->rm);
 		if (c->fd < 0)
-			return; /* a callback's call took it down */
+			return -1;
 	}
+	if (off > 0 && off < c->rlen)
+		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+	c->rlen -= off;
+	return 0;
 }
 
-static void
-read_dgram(struct tether_rpc_client *c)
+/*
+ * One recv on a stream, and the records it completes. flags: 0 waits
+ * (a blocking socket, up to a slice), MSG_DONTWAIT does not. When the
+ * start of a record is kept, a waiting recv asks for exactly its rest
+ * (MSG_WAITALL: one wake-up for a reply that came in two segments).
+ * Returns 1 when bytes came, 0 when none did, -1 when the connection
+ * went down.
+ */
+static int
+read_stream(struct tether_rpc_client *c, int flags)
+{
+	size_t want = CLNT_RBUF_SIZE - c->rlen, need;
+	ssize_t n;
+
+	if (flags == 0 && c->rlen >= TETHER_RPC_RM_HDR_SIZE &&
+	    rm_idle(&c->rm)) {
+		need = TETHER_RPC_RM_HDR_SIZE +
+		       (tether_xdr_load32(c->rbuf) & TETHER_RPC_RM_LEN_MASK);
+		if (need > c->rlen && need - c->rlen <= want) {
+			want = need - c->rlen;
+			flags = MSG_WAITALL;
+		}
+	}
+	n = recv(c->fd, c->rbuf + c->rlen, want, flags);
+	if (n < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		conn_down(c, TETHER_RPC_ST_CONN_LOST, TETHER_RPC_ST_CANTSEND,
+			  n == 0 ? -TETHER_ECONNRESET
+				 : tether_err_from_errno(errno));
+		return -1;
+	}
+	c->rlen += (size_t)n;
+	return take_records(c) < 0 ? -1 : 1;
+}
+
+/*
+ * Up to max datagrams; the first recv with flags (0 waits up to a
+ * slice on a blocking socket), the others MSG_DONTWAIT. Returns 1 when
+ * one came, else 0.
+ */
+static int
+read_dgram(struct tether_rpc_client *c, int flags, int max)
 {
 	struct tether_rpc_result r;
 	struct clnt_call *call;
 	ssize_t n;
-	int i;
+	int i, got = 0;
 
-	for (i = 0; i < 64 && c->fd >= 0; i++) {
-		n = recv(c->fd, c->rbuf, CLNT_RBUF_SIZE, MSG_TRUNC);
+	for (i = 0; i < max && c->fd >= 0; i++) {
+		n = recv(c->fd, c->rbuf, CLNT_RBUF_SIZE,
+			 MSG_TRUNC | (i == 0 ? flags : MSG_DONTWAIT));
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
+				return got;
 			if (errno == EINTR)
 				continue;
 			/* ICMP port unreachable and the like: nobody is
@@ -621,8 +756,9 @@ read_dgram(struct tether_rpc_client *c)
 			conn_down(c, TETHER_RPC_ST_CANTCONNECT,
 				  TETHER_RPC_ST_CANTCONNECT,
 				  tether_err_from_errno(errno));
-			return;
+			return got;
 		}
+		got = 1;
 		if ((size_t)n > CLNT_RBUF_SIZE ||
 		    (size_t)n > c->cfg.max_record) {
 			if (n < 4)
@@ -638,6 +774,7 @@ read_dgram(struct tether_rpc_client *c)
 		}
 		handle_reply(c, c->rbuf, (size_t)n);
 	}
+	return got;
 }
 
 static void
@@ -658,8 +795,7 @@ client_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
 			connect_failed(c, tether_err_from_errno(soerr));
 			return;
 		}
-		c->state = CLNT_UP;
-		c->backoff_ms = 0;
+		conn_ready(c);
 		flush_out(c);
 		return;
 	}
@@ -671,9 +807,9 @@ client_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
 	if (events & (TETHER_LOOP_READ | TETHER_LOOP_ERR | TETHER_LOOP_HUP)) {
 		c->in_io = 1;
 		if (c->socktype == SOCK_STREAM)
-			read_stream(c);
+			read_stream(c, MSG_DONTWAIT);
 		else
-			read_dgram(c);
+			read_dgram(c, MSG_DONTWAIT, 64);
 		c->in_io = 0;
 		if (c->fd >= 0 && c->socktype == SOCK_STREAM)
 			flush_out(c);
@@ -707,7 +843,7 @@ reconnect_timer(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
 		for (call = c->calls; call != NULL; call = call->next)
 			if (call->dgram != NULL && !call->failed)
 				send(c->fd, call->dgram, call->dlen,
-				     MSG_NOSIGNAL);
+				     MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
 	update_events(c);
 }
@@ -731,7 +867,8 @@ call_timer(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
 	}
 	/* UDP: send again, same XID, and wait twice as long. */
 	if (call->dgram != NULL && call->c->fd >= 0 &&
-	    send(call->c->fd, call->dgram, call->dlen, MSG_NOSIGNAL) < 0 &&
+	    send(call->c->fd, call->dgram, call->dlen,
+		 MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
 	    errno == ECONNREFUSED) {
 		call_fail_later(call, TETHER_RPC_ST_CANTCONNECT,
 				-TETHER_ECONNREFUSED);
@@ -744,6 +881,47 @@ call_timer(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
 	if (call->dgram != NULL && call->backoff < next)
 		next = call->backoff;
 	tether_loop_timer_arm(t, next, 0);
+}
+
+/* A zeroed call with its timer: from the free list, or new. */
+static struct clnt_call *
+call_get(struct tether_rpc_client *c)
+{
+	struct clnt_call *call = c->free;
+	struct tether_loop_timer *t;
+	unsigned char *d;
+	size_t dcap;
+
+	if (call != NULL) {
+		c->free = call->next;
+		c->nfree--;
+		t = call->timer;
+		d = call->dgram;
+		dcap = call->dcap;
+		memset(call, 0, sizeof(*call));
+		call->timer = t;
+		call->dgram = d;
+		call->dcap = dcap;
+		return call;
+	}
+	call = tether_calloc(1, sizeof(*call));
+	if (call == NULL)
+		return NULL;
+	if (tether_loop_timer_new(c->loop, call_timer, call, &call->timer) <
+	    0) {
+		tether_free(call);
+		return NULL;
+	}
+	return call;
+}
+
+/* Back to the free list: a call that never went into the table. */
+static void
+call_put(struct tether_rpc_client *c, struct clnt_call *call)
+{
+	call->next = c->free;
+	c->free = call;
+	c->nfree++;
 }
 
 int
@@ -775,14 +953,18 @@ tether_rpc_client_call_async(struct tether_rpc_client *c, uint32_t proc,
 	if (asize > limit || size + asize > limit)
 		return -TETHER_EMSGSIZE;
 	size += asize;
-	call = tether_calloc(1, sizeof(*call));
+	call = call_get(c);
 	if (call == NULL)
 		return -TETHER_ENOMEM;
-	rc = tether_loop_timer_new(c->loop, call_timer, call, &call->timer);
-	if (rc < 0)
-		goto fail;
 	if (c->socktype == SOCK_DGRAM) {
-		p = call->dgram = tether_malloc(size ? size : 1);
+		if (call->dcap < size || call->dgram == NULL) {
+			p = tether_realloc(call->dgram, size ? size : 1);
+			if (p != NULL) {
+				call->dgram = p;
+				call->dcap = size ? size : 1;
+			}
+		}
+		p = call->dcap >= size ? call->dgram : NULL;
 		call->dlen = size;
 	} else {
 		p = tether__rpc_obuf_room(&c->out, 4 + size);
@@ -867,7 +1049,8 @@ tether_rpc_client_call_async(struct tether_rpc_client *c, uint32_t proc,
 		if (!c->in_io)
 			flush_out(c);
 	} else if (c->state == CLNT_UP &&
-		   send(c->fd, call->dgram, call->dlen, MSG_NOSIGNAL) < 0 &&
+		   send(c->fd, call->dgram, call->dlen,
+			MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
 		   errno != EAGAIN && errno != EWOULDBLOCK &&
 		   errno != ENOBUFS) {
 		call_fail_later(call,
@@ -879,9 +1062,7 @@ tether_rpc_client_call_async(struct tether_rpc_client *c, uint32_t proc,
 	update_events(c);
 	return 0;
 fail:
-	tether_loop_timer_free(call->timer);
-	tether_free(call->dgram);
-	tether_free(call);
+	call_put(c, call);
 	return rc;
 }
 
@@ -922,9 +1103,26 @@ tether_rpc_client_call(struct tether_rpc_client *c, uint32_t proc,
 		w.r.err = rc;
 		w.done = 1;
 	}
-	/* The call's timer bounds the wait: it always completes. */
+	/* The call's timer bounds the wait: it always completes. On a
+	 * blocking socket (a private loop) wait in recv, a slice at a
+	 * time, and let the loop run its timers between slices. */
 	while (!w.done) {
-		rc = tether_loop_run_once(c->loop, -1);
+		int wait = -1;
+
+		if (c->blocking && c->state == CLNT_UP &&
+		    tether__rpc_obuf_pending(&c->out) == 0) {
+			c->in_io = 1;
+			rc = c->socktype == SOCK_STREAM
+				     ? read_stream(c, 0)
+				     : read_dgram(c, 0, 1);
+			c->in_io = 0;
+			if (c->fd >= 0 && c->socktype == SOCK_STREAM)
+				flush_out(c);
+			if (w.done || rc > 0)
+				continue;
+			wait = 0;
+		}
+		rc = tether_loop_run_once(c->loop, wait);
 		if (rc < 0 && rc != -TETHER_EAGAIN) {
 			struct tether_rpc_result fail;
 			struct clnt_call *call;
@@ -961,6 +1159,14 @@ tether_rpc_client_free(struct tether_rpc_client *c)
 	if (c->fd >= 0) {
 		tether_loop_fd_del(c->loop, c->fd);
 		close(c->fd);
+	}
+	while (c->free != NULL) {
+		struct clnt_call *call = c->free;
+
+		c->free = call->next;
+		tether_loop_timer_free(call->timer);
+		tether_free(call->dgram);
+		tether_free(call);
 	}
 	tether_loop_timer_free(c->reconnect);
 	tether_rpc_rm_free(&c->rm);

@@ -7,6 +7,7 @@
 #define TETHER_RPC_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tether/core.h"
 
@@ -71,5 +72,9 @@ tether__rpc_server_output(const struct tether__rpc_svc_conn *c,
 void tether__rpc_server_output_clear(struct tether__rpc_svc_conn *c);
 /* Close a fake connection (its calls in flight are detached). */
 void tether__rpc_server_conn_close(struct tether__rpc_svc_conn *c);
+
+/* The client's next XID (the fuzzer makes them predictable). */
+struct tether_rpc_client;
+void tether__rpc_client_set_xid(struct tether_rpc_client *c, uint32_t xid);
 
 #endif /* TETHER_RPC_INT_H */

@@ -49,7 +49,8 @@ tether__rpc_obuf_flush(struct tether__rpc_obuf *o, int fd,
 	int rc = 0;
 
 	while (o->off < o->len) {
-		n = send(fd, o->data + o->off, o->len - o->off, MSG_NOSIGNAL);
+		n = send(fd, o->data + o->off, o->len - o->off,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

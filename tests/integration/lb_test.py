@@ -1833,6 +1833,217 @@ def case_passive():
             b.stop()
 
 
+# ------------------------------------------------- data path (both modes)
+
+BLOB = os.urandom(1 << 20)
+
+
+def blob(n, seed):
+    """n deterministic bytes (the same for a given seed)."""
+    out = bytearray()
+    i = seed % len(BLOB)
+    while len(out) < n:
+        take = min(n - len(out), len(BLOB) - i)
+        out += BLOB[i:i + take]
+        i = 0
+    return bytes(out)
+
+
+def sha(b):
+    import hashlib
+    return hashlib.sha256(b).hexdigest()
+
+
+def recv_all(s):
+    out = bytearray()
+    while True:
+        d = s.recv(1 << 16)
+        if not d:
+            return bytes(out)
+        out += d
+
+
+class DataBackend:
+    """Commands, one line then data:
+    UP: read to EOF, answer the sha256 of what came, close.
+    DOWN N SEED: read to EOF (the client's FIN first), send N bytes, close.
+    ECHO: echo to EOF, then FIN.
+    FINFIRST N SEED ID: send N bytes and a FIN at once, then read to EOF
+    and record the sha256 of what came under ID."""
+
+    def __init__(self, addr, port):
+        self.results = {}
+        backend = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                s = self.request
+                s.settimeout(60)
+                try:
+                    line = b""
+                    while not line.endswith(b"\n"):
+                        d = s.recv(1)
+                        if not d:
+                            return
+                        line += d
+                    cmd = line.decode().split()
+                    if cmd[0] == "UP":
+                        s.sendall((sha(recv_all(s)) + "\n").encode())
+                    elif cmd[0] == "DOWN":
+                        rest = recv_all(s)
+                        if rest:
+                            return
+                        s.sendall(blob(int(cmd[1]), int(cmd[2])))
+                    elif cmd[0] == "ECHO":
+                        while True:
+                            d = s.recv(1 << 16)
+                            if not d:
+                                break
+                            s.sendall(d)
+                        s.shutdown(socket.SHUT_WR)
+                    elif cmd[0] == "FINFIRST":
+                        s.sendall(blob(int(cmd[1]), int(cmd[2])))
+                        s.shutdown(socket.SHUT_WR)
+                        backend.results[cmd[3]] = sha(recv_all(s))
+                except OSError:
+                    pass
+                finally:
+                    s.close()
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+            request_queue_size = 512
+
+        self.srv = Server((addr, port), Handler)
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def echo_check(port, n, seed):
+    """Full duplex: send n bytes while the echo comes back; compare."""
+    s = connect(port)
+    s.settimeout(60)
+    s.sendall(b"ECHO\n")
+    data = blob(n, seed)
+    got = []
+
+    def reader():
+        got.append(recv_all(s))
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    t.join(60)
+    s.close()
+    if not got or sha(got[0]) != sha(data):
+        fail("echo of %d bytes: got %d bytes, checksum %s" % (
+            n, len(got[0]) if got else -1,
+            "differs" if got else "missing"))
+
+
+def datapath(mode):
+    """Large transfers both ways with checksums, half-close in each
+    direction, many concurrent connections; the log's spliced= counts
+    bytes only when splice is on."""
+    (p,) = free_ports(1)
+    be = DataBackend("127.0.0.2", p)
+    lb = Lb("""log-level info
+service s {
+    listen 127.0.0.1:%d
+    backend d 127.0.0.2
+    splice %s
+}
+""" % (p, mode))
+    big = 24 << 20
+    try:
+        lb.wait_listening(p)
+        # Client -> backend, then the client's FIN: the backend still
+        # answers on the half-open connection.
+        s = connect(p)
+        s.settimeout(60)
+        data = blob(big, 7)
+        s.sendall(b"UP\n")
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        ans = recv_all(s).decode().strip()
+        s.close()
+        if ans != sha(data):
+            fail("upload of %d bytes: checksum %r" % (big, ans))
+        # Client's FIN first, then backend -> client.
+        s = connect(p)
+        s.settimeout(60)
+        s.sendall(b"DOWN %d 11\n" % big)
+        s.shutdown(socket.SHUT_WR)
+        time.sleep(0.5)		# a slow reader: tether-lb must hold back
+        got = recv_all(s)
+        s.close()
+        if len(got) != big or sha(got) != sha(blob(big, 11)):
+            fail("download: %d bytes of %d, checksum %s" % (
+                len(got), big, "ok" if sha(got) == sha(blob(big, 11))
+                else "differs"))
+        # Backend's FIN first: the client reads it, then sends on.
+        s = connect(p)
+        s.settimeout(60)
+        s.sendall(b"FINFIRST %d 13 x1\n" % (4 << 20))
+        got = recv_all(s)
+        if sha(got) != sha(blob(4 << 20, 13)):
+            fail("FINFIRST: %d bytes, checksum differs" % len(got))
+        up = blob(8 << 20, 17)
+        s.sendall(up)
+        s.shutdown(socket.SHUT_WR)
+        if s.recv(1) != b"":
+            fail("FINFIRST: data after the backend's FIN")
+        s.close()
+        end = time.time() + TIMEOUT
+        while "x1" not in be.results and time.time() < end:
+            time.sleep(0.05)
+        if be.results.get("x1") != sha(up):
+            fail("FINFIRST: the backend got %r" % be.results.get("x1"))
+        # Both directions at once.
+        echo_check(p, 16 << 20, 19)
+        # Many at once.
+        errs = []
+
+        def one(i):
+            try:
+                echo_check(p, (256 << 10) + i * 1000, i)
+            except (AssertionError, OSError) as e:
+                errs.append("%d: %s" % (i, e))
+        ts = [threading.Thread(target=one, args=(i,), daemon=True)
+              for i in range(100)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(120)
+        if errs:
+            fail("concurrent: %d failed: %s" % (len(errs), errs[:3]))
+        wait_log(lb, "end=closed", count=104)
+        log = lb.stderr()
+        if "end=client-error" in log or "end=backend-error" in log:
+            fail("a session ended in error:\n%s" % log)
+        spliced = [int(x) for x in
+                   __import__("re").findall(r"spliced=(\d+)", log)]
+        if mode == "on" and max(spliced) < big // 2:
+            fail("splice on: at most %d bytes spliced" % max(spliced))
+        if mode == "off" and max(spliced) != 0:
+            fail("splice off: %d bytes spliced" % max(spliced))
+    finally:
+        lb.stop()
+        be.stop()
+
+
+def case_datapath_splice():
+    datapath("on")
+
+
+def case_datapath_copy():
+    datapath("off")
+
+
 def run_n(conf_text):
     d = tmpdir()
     path = os.path.join(d, "bad.conf")
@@ -1868,6 +2079,12 @@ def case_badconf():
     for w in want:
         if w not in r.stderr:
             fail("missing %r in:\n%s" % (w, r.stderr))
+    r, path = run_n("service s {\n    listen 127.0.0.1:5\n"
+                    "    backend a 127.0.0.2\n    splice maybe\n}\n")
+    if r.returncode == 0 or \
+       "%s:4:12: error: splice is 'on' or 'off', not 'maybe'" % path \
+            not in r.stderr:
+        fail("bad splice value: %r" % r.stderr)
     r, path = run_n("service s { listen 127.0.0.1:5; backend a 127.0.0.2 }\n"
                     "service s { }\n")
     if r.returncode == 0 or \
@@ -1981,6 +2198,8 @@ CASES = {
     "passive": case_passive,
     "slowstart": case_slowstart,
     "badconf": case_badconf,
+    "datapath-splice": case_datapath_splice,
+    "datapath-copy": case_datapath_copy,
 }
 
 

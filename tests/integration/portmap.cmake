@@ -40,9 +40,29 @@ if(TIRPC_FOUND AND TETHER_RPCGEN AND TARGET tether-portmap)
 			$<TARGET_FILE:tether-portmap> $<TARGET_FILE:runtime_gen>
 			$<TARGET_FILE:runtime_interop>
 			${CMAKE_CURRENT_LIST_DIR}/portmap_rpc.py)
+	tether_test(interop.portmap.forward LABEL interop TIMEOUT 300
+		COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/portmap_fwd.sh
+			$<TARGET_FILE:tether-portmap> $<TARGET_FILE:portmap_peer>
+			${CMAKE_CURRENT_LIST_DIR}/portmap_rpc.py
+			$<TARGET_FILE:tetherctl>
+			${CMAKE_CURRENT_BINARY_DIR}/portmap_fwd_work)
 	tether_test(integration.portmap.cli LABEL integration
 		COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/portmap_cli.sh
 			$<TARGET_FILE:tether-portmap>
+			${CMAKE_CURRENT_LIST_DIR}/portmap_rpc.py)
+	tether_test(integration.portmap.ctl LABEL integration
+		COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/portmap_ctl.sh
+			$<TARGET_FILE:tether-portmap> $<TARGET_FILE:tetherctl>
+			${CMAKE_CURRENT_LIST_DIR}/portmap_rpc.py)
+	tether_test(integration.portmap.conf LABEL integration
+		COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/portmap_conf.sh
+			$<TARGET_FILE:tether-portmap>
+			${CMAKE_CURRENT_LIST_DIR}/portmap_rpc.py
+			${PROJECT_SOURCE_DIR}/examples/portmap.conf
+			$<TARGET_FILE:tetherctl>)
+	tether_test(integration.portmap.prune LABEL integration
+		COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/portmap_prune.sh
+			$<TARGET_FILE:tether-portmap> $<TARGET_FILE:tetherctl>
 			${CMAKE_CURRENT_LIST_DIR}/portmap_rpc.py)
 else()
 	foreach(t rpcbind runtime)

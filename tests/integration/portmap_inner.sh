@@ -200,7 +200,7 @@ wait_ready
 	"$(id -u nobody)$(id -u nobody)$(id -u nobody)$(id -u nobody)" ] ||
 	fail "privileges not dropped: $(grep Uid /proc/$DPID/status)"
 check TRUE $PY "$RPCPY" set unix x 0 400030 1 tcp 0.0.0.0.4.30 $SOCK
-grep -q "^400030 1 tcp 0.0.0.0.4.30 superuser$" "$PYDIR/nobody/state" ||
+grep -Eq "^400030 1 tcp 0.0.0.0.4.30 superuser( pid=[0-9]+)?$" "$PYDIR/nobody/state" ||
 	fail "state file not written after dropping privileges"
 kill $DPID
 wait $DPID

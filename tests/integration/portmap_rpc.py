@@ -4,6 +4,7 @@ interop test: SET/UNSET over the local socket, calls from a chosen source
 address and port, a fixed list of probes whose replies are compared
 between tether-portmap and Debian's rpcbind, and rpcbomb payloads."""
 import errno
+import os
 import socket
 import struct
 import sys
@@ -291,6 +292,83 @@ def main():
         path = sys.argv[9] if len(sys.argv) > 9 else None
         print(verdict(call(kind, m, host=host, src=src, path=path)))
         return 0
+    if cmd == 'set-pid':
+        # set-pid PATH PROG VERS NETID UADDR: SET over the local socket,
+        # printing this process's pid (the daemon sees it by SO_PEERCRED)
+        m = msg(3, 1, rpcb(int(sys.argv[3]), int(sys.argv[4]), sys.argv[5],
+                           sys.argv[6], 'x'))
+        print(os.getpid(), verdict(call('unix', m, path=sys.argv[2])))
+        return 0
+    if cmd == 'fwdprobe':
+        # fwdprobe PROG [HOST]: remote calls (CALLIT, BCAST, INDIRECT)
+        # over UDP to PROG version 1 procedure 1 (ECHO int) and to
+        # programs, versions and procedures that do not exist. Ports in
+        # the answers are replaced by P (they differ between runs).
+        prog = int(sys.argv[2])
+        host = sys.argv[3] if len(sys.argv) > 3 else '127.0.0.1'
+        cases = [
+            ('v2-callit-echo', 2, msg(2, 5, u(prog, 1, 1) + s(u(41)))),
+            ('v3-callit-echo', 3, msg(3, 5, u(prog, 1, 1) + s(u(41)))),
+            ('v4-bcast-echo', 4, msg(4, 5, u(prog, 1, 1) + s(u(41)))),
+            ('v4-indirect-echo', 4, msg(4, 10, u(prog, 1, 1) + s(u(41)))),
+            ('v4-indirect-noprog', 4, msg(4, 10, u(300099, 1, 0) + s(b''))),
+            ('v3-callit-noprog', 3, msg(3, 5, u(300099, 1, 0) + s(b''))),
+            ('v4-indirect-badvers', 4, msg(4, 10, u(prog, 7, 0) + s(b''))),
+            ('v2-callit-badvers', 2, msg(2, 5, u(prog, 7, 0) + s(b''))),
+            ('v4-indirect-rpcbind-set', 4,
+             msg(4, 10, u(100000, 4, 1) + s(b''))),
+            ('v4-indirect-garbage', 4, msg(4, 10, u(prog))),
+            ('v4-indirect-noproc', 4, msg(4, 10, u(prog, 1, 9) + s(b''))),
+        ]
+        for name, vers, m in cases:
+            r = call('udp', m, host=host)
+            v = verdict(r)
+            if v == 'SUCCESS':
+                b = bytes.fromhex(r)
+                body = b[20:]
+                if vers == 2:
+                    port = struct.unpack('>I', body[:4])[0]
+                    rest = body[4:]
+                    where = 'port=P' if port else 'port=0'
+                else:
+                    n = struct.unpack('>I', body[:4])[0]
+                    addr = body[4:4 + n].decode()
+                    rest = body[4 + ((n + 3) & ~3):]
+                    where = 'addr=' + '.'.join(addr.split('.')[:-2]) + '.P'
+                v = 'SUCCESS %s results=%s' % (where, rest.hex())
+            print(name, v)
+        return 0
+    if cmd == 'hold':
+        # hold PATH PROG VERS NETID: open a tcp or udp socket on
+        # 127.0.0.1, register it (at the wildcard address, as libtirpc
+        # does) over the local socket, print "pid verdict", then live
+        # until SIGTERM; SIGUSR1 closes the socket (the process stays).
+        import signal
+        kind = sys.argv[5]
+        so = socket.socket(socket.AF_INET, socket.SOCK_STREAM
+                           if kind.startswith('tcp') else socket.SOCK_DGRAM)
+        # A port below the ephemeral range, so that a probe of it once
+        # closed cannot connect to itself.
+        base = 21000 + os.getpid() % 9000
+        for k in range(200):
+            try:
+                so.bind(('127.0.0.1', 21000 + (base - 21000 + 13 * k) % 9000))
+                break
+            except OSError:
+                continue
+        else:
+            print('no free port', file=sys.stderr)
+            return 1
+        if kind.startswith('tcp'):
+            so.listen(8)
+        port = so.getsockname()[1]
+        m = msg(3, 1, rpcb(int(sys.argv[3]), int(sys.argv[4]), kind,
+                           '0.0.0.0.%d.%d' % (port >> 8, port & 255), 'x'))
+        print(os.getpid(), verdict(call('unix', m, path=sys.argv[2])),
+              flush=True)
+        signal.signal(signal.SIGUSR1, lambda *a: so.close())
+        while True:
+            signal.pause()
     if cmd == 'set2':
         # set2 KIND HOST SRCPORT PROG VERS PROT PORT: portmap v2 SET
         kind, host, sport = sys.argv[2], sys.argv[3], int(sys.argv[4])

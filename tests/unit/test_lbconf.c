@@ -23,7 +23,7 @@ static const char full[] =
 	"user _tether; max-conns 5000\n"
 	"control /run/tether-lb.sock\n"
 	"metrics [::1]:9100\n"
-	"log-level debug\n"
+	"log-level debug; admin timeout 2s conns 4\n"
 	"service nfs {\n"
 	"\tlisten 192.0.2.10:111 tcp udp\n"
 	"\tlisten 192.0.2.10:2049 tcp\n"
@@ -39,6 +39,7 @@ static const char full[] =
 	"\tlimits conns 100 connect-timeout 1s idle-timeout 5m retries 1 "
 	"backlog 64 drain-timeout 1h client-conns 8\n"
 	"\tproxy-protocol v2\n"
+	"\tsplice off\n"
 	"}\n"
 	"service web { listen 127.0.0.1:8080; backend a 127.0.0.1:80 }\n";
 
@@ -57,6 +58,8 @@ test_full(void **state)
 	assert_true(c->has_metrics);
 	assert_int_equal(tether_addr_port(&c->metrics), 9100);
 	assert_int_equal(c->max_conns, 5000);
+	assert_int_equal(c->admin_timeout_ms, 2000);
+	assert_int_equal(c->admin_conns, 4);
 	assert_int_equal(c->log_level, TETHER_LOG_DEBUG);
 	assert_int_equal(c->nservices, 2);
 	s = &c->services[0];
@@ -108,6 +111,7 @@ test_full(void **state)
 	assert_int_equal(s->limits.drain_timeout_ms, 3600000);
 	assert_int_equal(s->limits.max_client_conns, 8);
 	assert_true(s->proxy_v2);
+	assert_false(s->splice);
 
 	/* The second service: everything defaulted. */
 	s = &c->services[1];
@@ -126,6 +130,7 @@ test_full(void **state)
 	assert_int_equal(s->limits.retries, LB_DEFAULT_RETRIES);
 	assert_int_equal(s->limits.max_conns, 0);
 	assert_false(s->proxy_v2);
+	assert_true(s->splice);		/* default on */
 	lb_conf_free(c);
 }
 
@@ -220,6 +225,14 @@ test_errors(void **state)
 		const char *text;
 		const char *first;
 	} cases[] = {
+		{ "admin timeout 10ms",
+		  "t.conf:1:15: error: admin timeout is a duration of "
+		  "100ms..1h, not '10ms'" },
+		{ "admin conns 0",
+		  "t.conf:1:13: error: admin conns is 1..1024, not '0'" },
+		{ "admin backlog 3",
+		  "t.conf:1:7: error: admin expects timeout or conns, not "
+		  "'backlog'" },
 		{ "service s { listen 1.2.3.4:80 sctp; backend a 1.1.1.1 }",
 		  "t.conf:1:31: error: expected 'tcp' or 'udp', not 'sctp'" },
 		{ "service s { listen 1.2.3.4; backend a 1.1.1.1 }",
@@ -296,6 +309,9 @@ test_errors(void **state)
 		  "proxy-protocol v1 }",
 		  "t.conf:1:65: error: proxy-protocol is 'v2' or 'off', not "
 		  "'v1'" },
+		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
+		  "splice yes }",
+		  "t.conf:1:57: error: splice is 'on' or 'off', not 'yes'" },
 		{ "service s ;",
 		  "t.conf:1:11: error: expected '{' after the service name" },
 		{ "service { }",

@@ -299,6 +299,86 @@ out:
 	tether_loop_free(loop);
 }
 
+/* RDHUP: the peer's FIN is reported with READ, in both modes. */
+static void
+test_fd_rdhup(void **state)
+{
+	struct tether_loop *loop = new_loop();
+	struct log lg = { 0 };
+	unsigned edge = g_backend == TETHER_LOOP_BACKEND_EPOLL ?
+		TETHER_LOOP_EDGE : 0;
+	int sv[2];
+	char c;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+				    sv), 0);
+	assert_int_equal(tether_loop_fd_add(loop, sv[0], TETHER_LOOP_READ |
+					    TETHER_LOOP_RDHUP | edge,
+					    on_fd_log, &lg), 0);
+	/* Data alone: READ without RDHUP. */
+	put_byte(sv[1]);
+	assert_int_equal(tether_loop_run_once(loop, 0), 1);
+	assert_int_equal(lg.ev[0], TETHER_LOOP_READ);
+	assert_int_equal(read(sv[0], &c, 1), 1);
+	/* Data then FIN: READ and RDHUP, not HUP (we can still write). */
+	put_byte(sv[1]);
+	assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
+	assert_int_equal(tether_loop_run_once(loop, 0), 1);
+	assert_int_equal(lg.ev[1], TETHER_LOOP_READ | TETHER_LOOP_RDHUP);
+	assert_int_equal(read(sv[0], &c, 1), 1);
+	assert_int_equal(read(sv[0], &c, 1), 0);
+	/* Without RDHUP interest the bit is not reported. */
+	assert_int_equal(tether_loop_fd_mod(loop, sv[0], TETHER_LOOP_READ),
+			 0);
+	assert_int_equal(tether_loop_run_once(loop, 0), 1);
+	assert_int_equal(lg.ev[2], TETHER_LOOP_READ);
+	assert_int_equal(tether_loop_fd_del(loop, sv[0]), 0);
+	close_pair(sv);
+	tether_loop_free(loop);
+}
+
+/* fd_close: removes a watched fd and closes it; an unwatched one is
+ * only closed; a new file with the same number starts clean. */
+static void
+test_fd_close(void **state)
+{
+	struct tether_loop *loop = new_loop();
+	struct log lg = { 0 };
+	int p[2], q[2];
+
+	(void)state;
+	make_pipe(p);
+	assert_int_equal(tether_loop_fd_add(loop, p[0], TETHER_LOOP_READ,
+					    on_fd_log, &lg), 0);
+	put_byte(p[1]);
+	assert_int_equal(tether_loop_fd_close(loop, p[0]), 0);
+	assert_int_equal(fcntl(p[0], F_GETFD), -1);
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(tether_loop_run_once(loop, 0), 0);
+	assert_int_equal(lg.n, 0);
+	assert_tether_err(tether_loop_fd_del(loop, p[0]), TETHER_ENOENT);
+	/* The number is free in the loop again. */
+	make_pipe(q);
+	if (q[0] != p[0]) {
+		assert_int_equal(dup2(q[0], p[0]), p[0]);
+		close(q[0]);
+		q[0] = p[0];
+	}
+	assert_int_equal(tether_loop_fd_add(loop, q[0], TETHER_LOOP_READ,
+					    on_fd_log, &lg), 0);
+	assert_int_equal(tether_loop_run_once(loop, 0), 0);
+	put_byte(q[1]);
+	assert_int_equal(tether_loop_run_once(loop, 0), 1);
+	assert_int_equal(tether_loop_fd_close(loop, q[0]), 0);
+	/* Not watched: just closed. */
+	assert_int_equal(tether_loop_fd_close(loop, p[1]), 0);
+	assert_int_equal(fcntl(p[1], F_GETFD), -1);
+	assert_int_equal(tether_loop_fd_close(loop, -1), 0);
+	close(q[1]);
+	tether_loop_free(loop);
+}
+
 static void
 test_fd_errors(void **state)
 {
@@ -1572,6 +1652,8 @@ test_free_with_everything(void **state)
 	cmocka_unit_test(test_fd_write_and_mod),                        \
 	cmocka_unit_test(test_fd_hup),                                  \
 	cmocka_unit_test(test_fd_edge),                                 \
+	cmocka_unit_test(test_fd_rdhup),                                \
+	cmocka_unit_test(test_fd_close),                                \
 	cmocka_unit_test(test_fd_errors),                               \
 	cmocka_unit_test(test_fd_del_other_in_callback),                \
 	cmocka_unit_test(test_fd_del_and_reuse_number),                 \

@@ -380,6 +380,9 @@ test_state_roundtrip(void **state)
 	assert_int_equal(
 		reg_set(&t, 100024, 1, "local", "/run/statd.sock", "1000", 0),
 		1);
+	/* Its registering process, kept for pruning (the others have
+	 * none: their lines are in the format of before). */
+	t.v[t.n - 1].pid = 4242;
 	assert_int_equal(reg_set(&t, 4294967295u, 4294967295u, "tcp6",
 				 "::1.255.255", "65534", 0),
 			 1);
@@ -400,8 +403,20 @@ test_state_roundtrip(void **state)
 		assert_string_equal(u.v[i].uaddr, t.v[i].uaddr);
 		assert_string_equal(u.v[i].owner, t.v[i].owner);
 		assert_int_equal(u.v[i].builtin, t.v[i].builtin);
+		assert_int_equal(u.v[i].pid, t.v[i].pid);
 	}
 	reg_free(&u);
+	{
+		char line[256];
+		FILE *fp = fopen(path, "r");
+		int with_pid = 0;
+
+		assert_non_null(fp);
+		while (fgets(line, sizeof(line), fp) != NULL)
+			with_pid += strstr(line, " pid=") != NULL;
+		fclose(fp);
+		assert_int_equal(with_pid, 1);
+	}
 
 	/* A missing file is an empty table, no error. */
 	path_in(tmp, sizeof(tmp), "none");

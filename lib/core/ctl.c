@@ -1,0 +1,385 @@
+/*
+ * ctl.c - one-shot control endpoints shared by the daemons (tetherctl's
+ * socket, a metrics page): accept, read one bounded request, answer,
+ * close. Each connection lives at most the admin timeout from accept,
+ * and at most max_conns are open, so a client that connects and says
+ * nothing cannot pin the daemon's memory or file descriptors.
+ */
+#include "tether/core.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+struct ctl_conn {
+	struct tether_ctl *ctl;
+	int fd;
+	char *in;			/* max_request + 1 bytes */
+	size_t inlen;
+	struct tether_buf out;
+	size_t sent;
+	int answering;			/* 1: writing, 2: draining */
+	struct tether_loop_timer *deadline;
+	struct ctl_conn *prev, *next;
+};
+
+struct tether_ctl {
+	struct tether_loop *loop;
+	struct tether_ctl_opts o;
+	struct tether_addr addr;
+	int fd;
+	int unlink_path;		/* a local socket we created */
+	struct ctl_conn *conns;
+	struct tether_ctl_stats st;
+};
+
+static void
+seterr(char *errbuf, size_t errlen, const struct tether_addr *a,
+       const char *what)
+{
+	char txt[TETHER_ADDR_STRLEN];
+
+	if (errbuf == NULL || errlen == 0)
+		return;
+	if (tether_addr_format(a, txt, sizeof(txt), 0) < 0)
+		snprintf(txt, sizeof(txt), "?");
+	snprintf(errbuf, errlen, "%s: %s", txt, what);
+}
+
+static void
+conn_close(struct ctl_conn *c)
+{
+	struct tether_ctl *ctl = c->ctl;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		ctl->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	ctl->st.open--;
+	(void)tether_loop_fd_del(ctl->loop, c->fd);
+	close(c->fd);
+	tether_loop_timer_free(c->deadline);
+	tether_buf_free(&c->out);
+	tether_free(c->in);
+	tether_free(c);
+}
+
+/* Send what is left of the answer; close once it is all sent. */
+static void
+conn_send(struct ctl_conn *c)
+{
+	while (c->sent < c->out.len) {
+		ssize_t n = send(c->fd, c->out.data + c->sent,
+				 c->out.len - c->sent,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0)
+			break;
+		c->sent += (size_t)n;
+	}
+	if (c->sent < c->out.len || shutdown(c->fd, SHUT_WR) < 0 ||
+	    tether_loop_fd_mod(c->ctl->loop, c->fd, TETHER_LOOP_READ) < 0) {
+		conn_close(c);
+		return;
+	}
+	/* Lingering close: read what the client still sends until it
+	 * closes too (or the deadline), so that unread bytes do not make
+	 * the kernel reset the connection before the answer is read. */
+	c->answering = 2;
+}
+
+static void
+conn_drain(struct ctl_conn *c)
+{
+	char tmp[512];
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		n = recv(c->fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+			      errno == EINTR))
+			return;
+		conn_close(c);
+		return;
+	}
+}
+
+/* Queue a fixed answer (too_long) and switch to writing. */
+static void
+conn_answer_with(struct ctl_conn *c, const char *text)
+{
+	tether_buf_reset(&c->out);
+	if (text == NULL || tether_buf_append_str(&c->out, text) < 0) {
+		conn_close(c);
+		return;
+	}
+	c->answering = 1;
+	if (tether_loop_fd_mod(c->ctl->loop, c->fd, TETHER_LOOP_WRITE) < 0) {
+		conn_close(c);
+		return;
+	}
+	conn_send(c);
+}
+
+static size_t
+line_complete(const char *buf, size_t len)
+{
+	const char *nl = memchr(buf, '\n', len);
+
+	return nl == NULL ? 0 : (size_t)(nl - buf) + 1;
+}
+
+static void
+conn_read(struct ctl_conn *c)
+{
+	struct tether_ctl *ctl = c->ctl;
+	size_t room = ctl->o.max_request - c->inlen, whole;
+	ssize_t n;
+	int rc;
+
+	if (room == 0) {
+		ctl->st.too_long++;
+		conn_answer_with(c, ctl->o.too_long);
+		return;
+	}
+	n = recv(c->fd, c->in + c->inlen, room, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR ||
+		      errno == EWOULDBLOCK))
+		return;
+	if (n <= 0) {
+		conn_close(c);
+		return;
+	}
+	c->inlen += (size_t)n;
+	c->in[c->inlen] = '\0';
+	whole = ctl->o.complete != NULL ? ctl->o.complete(c->in, c->inlen) :
+		line_complete(c->in, c->inlen);
+	if (whole == 0 || whole > c->inlen) {
+		if (c->inlen == ctl->o.max_request) {
+			ctl->st.too_long++;
+			conn_answer_with(c, ctl->o.too_long);
+		}
+		return;
+	}
+	c->in[whole] = '\0';
+	if (ctl->o.complete == NULL) {
+		/* The line without its end. */
+		c->in[--whole] = '\0';
+		if (whole > 0 && c->in[whole - 1] == '\r')
+			c->in[--whole] = '\0';
+	}
+	ctl->st.answered++;
+	rc = ctl->o.answer(ctl->o.ud, c->in, whole, &c->out);
+	if (rc < 0 || c->out.len == 0) {
+		conn_close(c);
+		return;
+	}
+	c->answering = 1;
+	if (tether_loop_fd_mod(ctl->loop, c->fd, TETHER_LOOP_WRITE) < 0) {
+		conn_close(c);
+		return;
+	}
+	conn_send(c);
+}
+
+static void
+conn_event(struct tether_loop *loop, int fd, unsigned events, void *ud)
+{
+	struct ctl_conn *c = ud;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	if (c->answering == 2)
+		conn_drain(c);
+	else if (c->answering)
+		conn_send(c);
+	else
+		conn_read(c);
+}
+
+static void
+conn_timeout(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
+{
+	struct ctl_conn *c = ud;
+
+	(void)loop;
+	(void)t;
+	c->ctl->st.timeouts++;
+	conn_close(c);
+}
+
+static void
+accept_event(struct tether_loop *loop, int lfd, unsigned events, void *ud)
+{
+	struct tether_ctl *ctl = ud;
+	struct ctl_conn *c;
+	int fd;
+
+	(void)events;
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	ctl->st.accepted++;
+	if (ctl->st.open >= ctl->o.max_conns) {
+		ctl->st.busy++;
+		if (ctl->o.busy != NULL)
+			(void)send(fd, ctl->o.busy, strlen(ctl->o.busy),
+				   MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(fd);
+		return;
+	}
+	c = tether_calloc(1, sizeof(*c));
+	if (c == NULL)
+		goto fail;
+	c->ctl = ctl;
+	c->fd = fd;
+	tether_buf_init(&c->out, ctl->o.max_answer);
+	c->in = tether_malloc(ctl->o.max_request + 1);
+	if (c->in == NULL ||
+	    tether_loop_timer_new(loop, conn_timeout, c, &c->deadline) < 0 ||
+	    tether_loop_timer_arm(c->deadline, ctl->o.timeout_ms, 0) < 0 ||
+	    tether_loop_fd_add(loop, fd, TETHER_LOOP_READ, conn_event, c) < 0)
+		goto fail;
+	c->next = ctl->conns;
+	if (c->next != NULL)
+		c->next->prev = c;
+	ctl->conns = c;
+	ctl->st.open++;
+	return;
+fail:
+	if (c != NULL) {
+		tether_loop_timer_free(c->deadline);
+		tether_free(c->in);
+		tether_free(c);
+	}
+	close(fd);
+}
+
+int
+tether_ctl_open(struct tether_ctl **out, struct tether_loop *loop,
+		const struct tether_addr *addr,
+		const struct tether_ctl_opts *opts, char *errbuf, size_t errlen)
+{
+	struct tether_ctl *ctl;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fam = addr->ss.ss_family, one = 1, err;
+	const char *path = NULL;
+
+	*out = NULL;
+	if (opts == NULL || opts->answer == NULL ||
+	    (fam != AF_UNIX && fam != AF_INET && fam != AF_INET6)) {
+		seterr(errbuf, errlen, addr, "bad control endpoint");
+		return -TETHER_EINVAL;
+	}
+	ctl = tether_calloc(1, sizeof(*ctl));
+	if (ctl == NULL)
+		return -TETHER_ENOMEM;
+	ctl->loop = loop;
+	ctl->o = *opts;
+	if (ctl->o.max_request == 0)
+		ctl->o.max_request = TETHER_CTL_DEFAULT_REQUEST;
+	if (ctl->o.max_answer == 0)
+		ctl->o.max_answer = TETHER_CTL_DEFAULT_ANSWER;
+	if (ctl->o.timeout_ms == 0)
+		ctl->o.timeout_ms = TETHER_CTL_DEFAULT_TIMEOUT_MS;
+	if (ctl->o.max_conns == 0)
+		ctl->o.max_conns = TETHER_CTL_DEFAULT_CONNS;
+	if (ctl->o.mode == 0)
+		ctl->o.mode = 0660;
+	tether_addr_copy(&ctl->addr, addr);
+	ctl->fd = -1;
+	if (fam == AF_UNIX) {
+		struct stat st;
+
+		path = ((const struct sockaddr_un *)&addr->ss)->sun_path;
+		/* A socket left by a previous run is ours to replace; any
+		 * other file is not. */
+		if (lstat(path, &st) == 0) {
+			if (!S_ISSOCK(st.st_mode)) {
+				seterr(errbuf, errlen, addr,
+				       "exists and is not a socket");
+				tether_free(ctl);
+				return -TETHER_EINVAL;
+			}
+			(void)unlink(path);
+		}
+	}
+	ctl->fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ctl->fd < 0)
+		goto fail_errno;
+	if (fam != AF_UNIX)
+		(void)setsockopt(ctl->fd, SOL_SOCKET, SO_REUSEADDR, &one,
+				 sizeof(one));
+	if (bind(ctl->fd, (const struct sockaddr *)&addr->ss, addr->len) < 0)
+		goto fail_errno;
+	if (path != NULL) {
+		ctl->unlink_path = 1;
+		if (chmod(path, ctl->o.mode) < 0)
+			goto fail_errno;
+	} else if (getsockname(ctl->fd, (struct sockaddr *)&ss, &sl) == 0) {
+		(void)tether_addr_from_sockaddr(&ctl->addr,
+						(struct sockaddr *)&ss, sl);
+	}
+	if (listen(ctl->fd, (int)ctl->o.max_conns + 4) < 0)
+		goto fail_errno;
+	err = tether_loop_fd_add(loop, ctl->fd, TETHER_LOOP_READ, accept_event,
+				 ctl);
+	if (err < 0) {
+		seterr(errbuf, errlen, addr, tether_strerror(err));
+		goto fail;
+	}
+	*out = ctl;
+	return 0;
+fail_errno:
+	err = tether_err_from_errno(errno);
+	seterr(errbuf, errlen, addr, strerror(errno));
+fail:
+	if (ctl->fd >= 0)
+		close(ctl->fd);
+	if (ctl->unlink_path)
+		(void)unlink(path);
+	tether_free(ctl);
+	return err;
+}
+
+void
+tether_ctl_close(struct tether_ctl *ctl)
+{
+	if (ctl == NULL)
+		return;
+	while (ctl->conns != NULL)
+		conn_close(ctl->conns);
+	(void)tether_loop_fd_del(ctl->loop, ctl->fd);
+	close(ctl->fd);
+	if (ctl->unlink_path)
+		(void)unlink(((const struct sockaddr_un *)&ctl->addr.ss)
+				     ->sun_path);
+	tether_free(ctl);
+}
+
+void
+tether_ctl_stats(const struct tether_ctl *ctl, struct tether_ctl_stats *st)
+{
+	*st = ctl->st;
+}
+
+const struct tether_addr *
+tether_ctl_addr(const struct tether_ctl *ctl)
+{
+	return &ctl->addr;
+}

@@ -1,0 +1,409 @@
+/*
+ * test_ctl.c - the one-shot control endpoint (lib/core/ctl.c): a line
+ * (or a request whole by the caller's rule) is answered and the
+ * connection closed, an oversized request is refused without reaching
+ * the answer function, a silent client is closed at the admin timeout,
+ * and connections above the limit are turned away while the others are
+ * still served.
+ */
+#include "tether_test.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+struct fix {
+	char dir[64];
+	char path[128];
+	struct tether_addr addr;
+	struct tether_loop *loop;
+	int calls;
+	char last[256];
+};
+
+static int
+echo_answer(void *ud, char *req, size_t len, struct tether_buf *out)
+{
+	struct fix *f = ud;
+
+	f->calls++;
+	assert_int_equal(strlen(req), len);
+	snprintf(f->last, sizeof(f->last), "%s", req);
+	if (strcmp(req, "drop") == 0)
+		return -TETHER_EINVAL;
+	return tether_buf_printf(out, "echo: %s\n", req);
+}
+
+static int
+setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_ctl.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "unix:%s/ctl.sock", f->dir);
+	assert_int_equal(tether_addr_parse(&f->addr, f->path, -1), 0);
+	assert_int_equal(tether_loop_new(&f->loop, NULL), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fix *f = *state;
+
+	tether_loop_free(f->loop);
+	tether_test_rm_tree(f->dir);
+	free(f);
+	return 0;
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int
+client(const struct tether_addr *a)
+{
+	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (const struct sockaddr *)&a->ss, a->len),
+			 0);
+	return fd;
+}
+
+static void
+pump(struct fix *f, int ms)
+{
+	uint64_t end = now_ms() + (uint64_t)ms;
+
+	while (now_ms() < end)
+		assert_true(tether_loop_run_once(f->loop, 5) >= 0);
+}
+
+/* Run the loop until fd reaches end of file (or max_ms pass); what came
+ * is in buf. Returns the byte count, -1 when no EOF came in time. */
+static int
+read_to_eof(struct fix *f, int fd, char *buf, size_t size, int max_ms)
+{
+	uint64_t end = now_ms() + (uint64_t)max_ms;
+	size_t len = 0;
+
+	while (now_ms() < end) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t n;
+
+		assert_true(tether_loop_run_once(f->loop, 5) >= 0);
+		if (poll(&p, 1, 0) <= 0)
+			continue;
+		n = recv(fd, buf + len, size - 1 - len, MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN)
+			continue;
+		if (n < 0 && errno == ECONNRESET)
+			n = 0;
+		assert_true(n >= 0);
+		if (n == 0) {
+			buf[len] = '\0';
+			return (int)len;
+		}
+		len += (size_t)n;
+		assert_true(len < size - 1);
+	}
+	buf[len] = '\0';
+	return -1;
+}
+
+static void
+test_request_answer(void **state)
+{
+	struct fix *f = *state;
+	struct tether_ctl_opts o = { .answer = echo_answer, .ud = f };
+	struct tether_ctl_stats st;
+	struct tether_ctl *ctl;
+	struct stat sb;
+	char buf[256], err[256];
+	int fd;
+
+	assert_int_equal(tether_ctl_open(&ctl, f->loop, &f->addr, &o, err,
+					 sizeof(err)), 0);
+	assert_int_equal(stat(f->path + 5, &sb), 0);
+	assert_true(S_ISSOCK(sb.st_mode));
+	assert_int_equal(sb.st_mode & 0777, 0660);
+
+	/* The line may come in pieces; CR LF is one end of line. */
+	fd = client(&f->addr);
+	assert_int_equal(write(fd, "show ", 5), 5);
+	pump(f, 20);
+	assert_int_equal(f->calls, 0);
+	assert_int_equal(write(fd, "things\r\n", 8), 8);
+	assert_int_equal(read_to_eof(f, fd, buf, sizeof(buf), 2000), 18);
+	assert_string_equal(buf, "echo: show things\n");
+	close(fd);
+
+	/* An answer function that fails: closed, nothing sent. */
+	fd = client(&f->addr);
+	assert_int_equal(write(fd, "drop\n", 5), 5);
+	assert_int_equal(read_to_eof(f, fd, buf, sizeof(buf), 2000), 0);
+	close(fd);
+
+	/* A client that hangs up early is forgotten. */
+	fd = client(&f->addr);
+	assert_int_equal(write(fd, "half", 4), 4);
+	close(fd);
+	pump(f, 30);
+	tether_ctl_stats(ctl, &st);
+	assert_int_equal(st.accepted, 3);
+	assert_int_equal(st.answered, 2);
+	assert_int_equal(st.open, 0);
+	assert_int_equal(f->calls, 2);
+	tether_ctl_close(ctl);
+	/* The socket file goes with it. */
+	assert_int_equal(stat(f->path + 5, &sb), -1);
+}
+
+static void
+test_tcp(void **state)
+{
+	struct fix *f = *state;
+	struct tether_ctl_opts o = { .answer = echo_answer, .ud = f };
+	struct tether_ctl *ctl;
+	struct tether_addr a;
+	char buf[256];
+	int fd;
+
+	assert_int_equal(tether_addr_parse(&a, "127.0.0.1:0", -1), 0);
+	assert_int_equal(tether_ctl_open(&ctl, f->loop, &a, &o, NULL, 0), 0);
+	assert_true(tether_addr_port(tether_ctl_addr(ctl)) > 0);
+	fd = client(tether_ctl_addr(ctl));
+	assert_int_equal(write(fd, "one\ntwo\n", 8), 8);
+	/* One request per connection: the rest is ignored. */
+	assert_int_equal(read_to_eof(f, fd, buf, sizeof(buf), 2000), 10);
+	assert_string_equal(buf, "echo: one\n");
+	close(fd);
+	tether_ctl_close(ctl);
+}
+
+/* A request is whole at an empty line (as an HTTP header). */
+static size_t
+blank_line(const char *buf, size_t len)
+{
+	const char *end = strstr(buf, "\n\n");
+
+	(void)len;
+	return end == NULL ? 0 : (size_t)(end - buf) + 2;
+}
+
+static void
+test_complete_fn(void **state)
+{
+	struct fix *f = *state;
+	struct tether_ctl_opts o = {
+		.answer = echo_answer,
+		.complete = blank_line,
+		.ud = f,
+	};
+	struct tether_ctl *ctl;
+	char buf[256];
+	int fd;
+
+	assert_int_equal(tether_ctl_open(&ctl, f->loop, &f->addr, &o, NULL, 0),
+			 0);
+	fd = client(&f->addr);
+	assert_int_equal(write(fd, "GET /x\nHost: y\n", 15), 15);
+	pump(f, 20);
+	/* One line is not a whole request here. */
+	assert_int_equal(f->calls, 0);
+	assert_int_equal(write(fd, "\n", 1), 1);
+	assert_true(read_to_eof(f, fd, buf, sizeof(buf), 2000) > 0);
+	/* The whole request, both newlines kept. */
+	assert_string_equal(f->last, "GET /x\nHost: y\n\n");
+	assert_int_equal(f->calls, 1);
+	close(fd);
+	tether_ctl_close(ctl);
+}
+
+static void
+test_oversized(void **state)
+{
+	struct fix *f = *state;
+	struct tether_ctl_opts o = {
+		.answer = echo_answer,
+		.ud = f,
+		.max_request = 16,
+		.too_long = "error: too long\n",
+	};
+	struct tether_ctl_stats st;
+	struct tether_ctl *ctl;
+	char buf[256];
+	int fd;
+
+	assert_int_equal(tether_ctl_open(&ctl, f->loop, &f->addr, &o, NULL, 0),
+			 0);
+	fd = client(&f->addr);
+	assert_int_equal(write(fd, "0123456789abcdefghijklmnop\n", 27), 27);
+	assert_true(read_to_eof(f, fd, buf, sizeof(buf), 2000) >= 0);
+	assert_string_equal(buf, "error: too long\n");
+	close(fd);
+	assert_int_equal(f->calls, 0);
+
+	/* Exactly the limit with its newline still passes. */
+	fd = client(&f->addr);
+	assert_int_equal(write(fd, "0123456789abcde\n", 16), 16);
+	assert_true(read_to_eof(f, fd, buf, sizeof(buf), 2000) >= 0);
+	assert_string_equal(buf, "echo: 0123456789abcde\n");
+	close(fd);
+	tether_ctl_stats(ctl, &st);
+	assert_int_equal(st.too_long, 1);
+	assert_int_equal(f->calls, 1);
+	tether_ctl_close(ctl);
+}
+
+static void
+test_timeout(void **state)
+{
+	struct fix *f = *state;
+	struct tether_ctl_opts o = {
+		.answer = echo_answer,
+		.ud = f,
+		.timeout_ms = 200,
+	};
+	struct tether_ctl_stats st;
+	struct tether_ctl *ctl;
+	uint64_t t0;
+	char buf[64];
+	int fd, n;
+
+	assert_int_equal(tether_ctl_open(&ctl, f->loop, &f->addr, &o, NULL, 0),
+			 0);
+	t0 = now_ms();
+	fd = client(&f->addr);
+	/* A partial line does not extend the deadline. */
+	assert_int_equal(write(fd, "sh", 2), 2);
+	n = read_to_eof(f, fd, buf, sizeof(buf), 5000);
+	assert_int_equal(n, 0);
+	assert_true(now_ms() - t0 >= 190);
+	tether_ctl_stats(ctl, &st);
+	assert_int_equal(st.timeouts, 1);
+	assert_int_equal(st.open, 0);
+	assert_int_equal(f->calls, 0);
+	close(fd);
+	tether_ctl_close(ctl);
+}
+
+static void
+test_conns_limit(void **state)
+{
+	struct fix *f = *state;
+	struct tether_ctl_opts o = {
+		.answer = echo_answer,
+		.ud = f,
+		.max_conns = 2,
+		.busy = "error: busy\n",
+	};
+	struct tether_ctl_stats st;
+	struct tether_ctl *ctl;
+	char buf[64];
+	int a, b, c;
+
+	assert_int_equal(tether_ctl_open(&ctl, f->loop, &f->addr, &o, NULL, 0),
+			 0);
+	a = client(&f->addr);
+	b = client(&f->addr);
+	pump(f, 30);
+	tether_ctl_stats(ctl, &st);
+	assert_int_equal(st.open, 2);
+	c = client(&f->addr);
+	assert_int_equal(write(c, "x\n", 2), 2);
+	assert_true(read_to_eof(f, c, buf, sizeof(buf), 2000) >= 0);
+	assert_string_equal(buf, "error: busy\n");
+	close(c);
+	assert_int_equal(f->calls, 0);
+
+	/* The two held connections are still served. */
+	assert_int_equal(write(b, "b\n", 2), 2);
+	assert_true(read_to_eof(f, b, buf, sizeof(buf), 2000) >= 0);
+	assert_string_equal(buf, "echo: b\n");
+	close(b);
+	/* A slot is free again. */
+	c = client(&f->addr);
+	assert_int_equal(write(c, "c\n", 2), 2);
+	assert_true(read_to_eof(f, c, buf, sizeof(buf), 2000) >= 0);
+	assert_string_equal(buf, "echo: c\n");
+	close(c);
+	pump(f, 30);
+	tether_ctl_stats(ctl, &st);
+	assert_int_equal(st.busy, 1);
+	assert_int_equal(st.open, 1);
+	close(a);
+	tether_ctl_close(ctl);
+}
+
+static void
+test_open_errors(void **state)
+{
+	struct fix *f = *state;
+	struct tether_ctl_opts o = { .answer = echo_answer, .ud = f };
+	struct tether_ctl_opts none = { .answer = NULL };
+	struct tether_ctl *ctl;
+	char err[256];
+	FILE *fp;
+	int i, rc;
+
+	assert_tether_err(tether_ctl_open(&ctl, f->loop, &f->addr, &none, err,
+					  sizeof(err)), TETHER_EINVAL);
+	/* A regular file at the path is not replaced. */
+	fp = fopen(f->path + 5, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_tether_err(tether_ctl_open(&ctl, f->loop, &f->addr, &o, err,
+					  sizeof(err)), TETHER_EINVAL);
+	assert_non_null(strstr(err, "not a socket"));
+	assert_int_equal(unlink(f->path + 5), 0);
+
+	/* Allocation failures anywhere: an error, no leak. */
+	for (i = 1; i < 10; i++) {
+		tether_alloc_fail_at(i, 0);
+		rc = tether_ctl_open(&ctl, f->loop, &f->addr, &o, err,
+				     sizeof(err));
+		tether_alloc_fail_at(0, 0);
+		if (rc == 0)
+			tether_ctl_close(ctl);
+		else
+			assert_tether_err(rc, TETHER_ENOMEM);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_request_answer, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_tcp, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_complete_fn, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_oversized, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conns_limit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
