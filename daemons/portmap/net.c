@@ -325,7 +325,8 @@ udp_req(const struct pm_sock *s, struct mmsghdr *mm, struct pm_pkt *pk,
 	if (pk->have4 && req->local.ss.ss_family == AF_INET) {
 		struct sockaddr_in *l = (void *)&req->local.ss;
 
-		l->sin_addr = pk->pi4.ipi_addr;
+		/* = ipi_addr, or the interface's for a broadcast. */
+		l->sin_addr = pk->pi4.ipi_spec_dst;
 		req->has_local = 1;
 	} else if (pk->have6 && req->local.ss.ss_family == AF_INET6) {
 		struct sockaddr_in6 *l = (void *)&req->local.ss;
@@ -348,6 +349,9 @@ udp_reply_ctl(struct msghdr *mh, unsigned char *ctl, const struct pm_pkt *pk)
 	mh->msg_controllen = 0;
 	if (!pk->have4 && !pk->have6)
 		return;
+	/* A multicast destination is no source: the kernel picks. */
+	if (!pk->have4 && IN6_IS_ADDR_MULTICAST(&pk->pi6.ipi6_addr))
+		return;
 	memset(ctl, 0, PM_UDP_CTL);
 	mh->msg_control = ctl;
 	if (pk->have4) {
@@ -358,7 +362,10 @@ udp_reply_ctl(struct msghdr *mh, unsigned char *ctl, const struct pm_pkt *pk)
 		cm->cmsg_level = IPPROTO_IP;
 		cm->cmsg_type = IP_PKTINFO;
 		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		pi.ipi_spec_dst = pi.ipi_addr;
+		/* The kernel's ipi_spec_dst, as libtirpc sends it back: the
+		 * call's destination, or for a broadcast or multicast call
+		 * (rpcinfo -b) the address of the interface it came in on;
+		 * never ipi_addr, a broadcast address no reply leaves from. */
 		pi.ipi_ifindex = 0;
 		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
 	} else {

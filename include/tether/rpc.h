@@ -597,7 +597,9 @@ void tether_rpc_drc_get_stats(const struct tether_rpc_drc *d,
  * ::) the address each datagram was sent to is learnt (IP_PKTINFO,
  * IPV6_RECVPKTINFO) and its reply is sent from that address, so a
  * client that sent to one of several local addresses sees the answer
- * come from it (also for replies made later, or by a worker).
+ * come from it (also for replies made later, or by a worker). A
+ * broadcast call is answered from the address of the interface it came
+ * in on (ipi_spec_dst), as libtirpc does.
  *
  * AUTH_SHORT (opt-in, tether_rpc_server_auth_short): an accepted reply
  * to an AUTH_SYS call carries an AUTH_SHORT verifier, a handle the
@@ -606,7 +608,9 @@ void tether_rpc_drc_get_stats(const struct tether_rpc_drc *d,
  * bounded table (least recently used evicted first) and expire; an
  * unknown or expired one is denied AUTH_ERROR / AUTH_REJECTEDCRED, and
  * the client sends AUTH_SYS again (RFC 5531 section 8.2, appendix A).
- * Clients that ignore the verifier (libtirpc) keep working.
+ * Clients that ignore the verifier keep working; libtirpc's authunix
+ * takes the handle up and sends AUTH_SYS again when it is rejected
+ * (interop.runtime.tirpc_client checks this).
  *
  * Threads: a server and its call handles belong to the loop's thread;
  * none of these functions is thread-safe, with one exception: a
@@ -754,9 +758,11 @@ int tether_rpc_server_pool_start(struct tether_rpc_server *srv,
  * ttl_ms (0: 300000) after it was last used; the least recently used
  * goes first when the table is full. tether_rpc_server_auth_short_limits
  * sets them (they apply to a table made afterwards, i.e. call it before
- * switching on). Returns 0, -TETHER_ENOMEM.
+ * switching on). Returns 0, -TETHER_EINVAL (max_entries over
+ * TETHER_RPC_SERVER_SHORT_MAX_ENTRIES), -TETHER_ENOMEM.
  */
 #define TETHER_RPC_SERVER_SHORT_DEFAULT_ENTRIES 1024u
+#define TETHER_RPC_SERVER_SHORT_MAX_ENTRIES (1u << 20)
 #define TETHER_RPC_SERVER_SHORT_DEFAULT_TTL_MS 300000u
 int tether_rpc_server_auth_short(struct tether_rpc_server *srv, int on);
 void tether_rpc_server_auth_short_limits(struct tether_rpc_server *srv,

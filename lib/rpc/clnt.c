@@ -70,6 +70,7 @@ struct clnt_call {
 	unsigned char *short_args;
 	size_t short_alen;
 	int short_sent;
+	uint64_t auth_gen; /* c->auth_gen when it was made */
 };
 
 struct tether_rpc_client {
@@ -95,6 +96,7 @@ struct tether_rpc_client {
 	struct tether_rpc_opaque_auth cred;
 	struct tether_rpc_opaque_auth short_cred; /* handed out by the server */
 	int has_short;
+	uint64_t auth_gen; /* bumped when the credential is set */
 	uint32_t next_xid;
 	struct clnt_call *buckets[CLNT_BUCKETS];
 	struct clnt_call *calls;
@@ -205,12 +207,15 @@ tether_rpc_client_set_auth(struct tether_rpc_client *c,
 {
 	if (cred == NULL) {
 		tether_rpc_auth_none(&c->cred);
+		c->has_short = 0; /* the handle stood for the old one */
+		c->auth_gen++;
 		return 0;
 	}
 	if (cred->len > TETHER_RPC_AUTH_MAX_BYTES)
 		return -TETHER_EOVERFLOW;
 	c->cred = *cred;
 	c->has_short = 0;
+	c->auth_gen++;
 	return 0;
 }
 
@@ -225,6 +230,7 @@ tether_rpc_client_set_authsys(struct tether_rpc_client *c,
 		return rc;
 	c->cred = a;
 	c->has_short = 0;
+	c->auth_gen++;
 	return 0;
 }
 
@@ -487,12 +493,16 @@ short_forget(struct tether_rpc_client *c, const struct tether_rpc_result *r,
 }
 
 static void
-short_learn(struct tether_rpc_client *c, const struct tether_rpc_reply *rp)
+short_learn(struct tether_rpc_client *c, const struct clnt_call *call,
+	    const struct tether_rpc_reply *rp)
 {
 	uint32_t n;
 
+	/* A handle stands for the credential the call was made with:
+	 * none of it once the caller has set another. */
 	if (rp->verf.flavor != TETHER_RPC_AUTH_SHORT ||
-	    c->cred.flavor != TETHER_RPC_AUTH_SYS || rp->verf.len < 8)
+	    c->cred.flavor != TETHER_RPC_AUTH_SYS || rp->verf.len < 8 ||
+	    call->auth_gen != c->auth_gen)
 		return;
 	n = tether_xdr_load32(rp->verf.body + 4);
 	if (n == 0 || n > rp->verf.len - 8)
@@ -574,7 +584,7 @@ handle_reply(struct tether_rpc_client *c, const unsigned char *rec, size_t len)
 	if (short_rejected(c, call, rp))
 		return;
 	if (rp->stat == TETHER_RPC_MSG_ACCEPTED)
-		short_learn(c, rp);
+		short_learn(c, call, rp);
 	if (rp->stat == TETHER_RPC_MSG_DENIED) {
 		if (rp->reject_stat == TETHER_RPC_RPC_MISMATCH) {
 			r.status = TETHER_RPC_ST_RPC_MISMATCH;
@@ -988,6 +998,7 @@ tether_rpc_client_call_async(struct tether_rpc_client *c, uint32_t proc,
 	c->next_xid++;
 	call->c = c;
 	call->proc = proc;
+	call->auth_gen = c->auth_gen;
 	call->xid = m.xid;
 	call->res_codec = res_codec;
 	call->res = res;

@@ -1233,11 +1233,22 @@ listener_accept(struct tether_loop *loop, int fd, unsigned events, void *ud)
 	}
 }
 
-/* The local address of a datagram from its IP_PKTINFO / IPV6_PKTINFO. */
+/*
+ * The local address of a datagram from its IP_PKTINFO / IPV6_PKTINFO:
+ * the address to answer from. For IPv4 that is ipi_spec_dst, not the
+ * destination in the header (ipi_addr): for a broadcast or multicast
+ * call (rpcinfo -b) the kernel puts there the address of the interface
+ * it came in on, and no reply can leave from a broadcast address. An
+ * IPv6 socket also gets IP_PKTINFO for IPv4 datagrams (when switched
+ * on), preferred to the mapped header destination for the same reason.
+ * An IPv6 multicast destination is not pinned: the kernel picks.
+ */
 static void
 dgram_local(struct msghdr *mh, struct svc_local *local /* OUT */)
 {
+	const struct sockaddr *from = mh->msg_name;
 	struct cmsghdr *cm;
+	int have4 = 0;
 
 	local->family = 0;
 	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
@@ -1247,16 +1258,28 @@ dgram_local(struct msghdr *mh, struct svc_local *local /* OUT */)
 			struct in_pktinfo pi;
 
 			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-			local->family = AF_INET;
+			have4 = 1;
 			local->ifindex = pi.ipi_ifindex;
-			local->a.v4 = pi.ipi_addr;
-		} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+			if (from->sa_family == AF_INET6) {
+				local->family = AF_INET6;
+				memset(&local->a.v6, 0, sizeof(local->a.v6));
+				local->a.v6.s6_addr[10] = 0xff;
+				local->a.v6.s6_addr[11] = 0xff;
+				memcpy(&local->a.v6.s6_addr[12],
+				       &pi.ipi_spec_dst, 4);
+			} else {
+				local->family = AF_INET;
+				local->a.v4 = pi.ipi_spec_dst;
+			}
+		} else if (!have4 && cm->cmsg_level == IPPROTO_IPV6 &&
 			   cm->cmsg_type == IPV6_PKTINFO &&
 			   cm->cmsg_len >=
 				   CMSG_LEN(sizeof(struct in6_pktinfo))) {
 			struct in6_pktinfo pi;
 
 			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			if (IN6_IS_ADDR_MULTICAST(&pi.ipi6_addr))
+				continue;
 			local->family = AF_INET6;
 			local->ifindex = (int)pi.ipi6_ifindex;
 			local->a.v6 = pi.ipi6_addr;
@@ -1379,6 +1402,9 @@ tether_rpc_server_listen(struct tether_rpc_server *srv, int socktype,
 			if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
 				       sizeof(one)) == 0)
 				l->pktinfo = 1;
+			/* IPv4 datagrams: their ipi_spec_dst too. */
+			(void)setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one,
+					 sizeof(one));
 		} else if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one,
 				      sizeof(one)) == 0) {
 			l->pktinfo = 1;

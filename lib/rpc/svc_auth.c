@@ -22,6 +22,9 @@
 
 #define ASHORT_HANDLE_LEN 12u
 #define ASHORT_NONE	  UINT32_MAX
+/* The most entries a table may have (its bucket count stays a power of
+ * two that fits, and a slot never equals ASHORT_NONE). */
+#define ASHORT_MAX_ENTRIES TETHER_RPC_SERVER_SHORT_MAX_ENTRIES
 
 struct ashort_ent {
 	uint32_t hnext;	       /* bucket chain (slot, or NONE) */
@@ -93,6 +96,8 @@ tether_rpc_server_auth_short(struct tether_rpc_server *srv, int on)
 	}
 	if (srv->ashort != NULL)
 		return 0;
+	if (limit_entries(srv) > ASHORT_MAX_ENTRIES)
+		return -TETHER_EINVAL;
 	a = tether_calloc(1, sizeof(*a));
 	if (a == NULL)
 		return -TETHER_ENOMEM;

@@ -63,4 +63,25 @@ echo "$err" | grep -q "cannot listen: 127.0.0.1:$PORT" ||
 	fail "second instance: no clear message: $err"
 kill $PID
 wait $PID
+# On the wildcard address: a broadcast call (rpcinfo -b) is answered,
+# from the address of the interface it came in on (lo's broadcast).
+"$TP" -d -a 0.0.0.0 -p $PORT -s "" -S "" 2>/dev/null &
+PID=$!
+i=0
+while [ "$(python3 "$RPCPY" null udp 127.0.0.1 $PORT 2)" != SUCCESS ]; do
+	i=$((i + 1))
+	[ $i -gt 50 ] && fail "no answer on 0.0.0.0:$PORT"
+	sleep 0.1
+done
+r=$(python3 "$RPCPY" null udp 127.255.255.255 $PORT 2)
+[ "$r" = SUCCESS ] || fail "UDP broadcast call: $r"
+# Its GETADDR names the interface's address, not the broadcast one.
+r=$(python3 "$RPCPY" getaddr udp 127.255.255.255 $PORT 100000 3 udp)
+[ "$r" = "127.0.0.1.$((PORT >> 8)).$((PORT & 255))" ] ||
+	fail "GETADDR by broadcast: $r"
+r=$(python3 "$RPCPY" getaddr udp 127.0.0.2 $PORT 100000 3 udp)
+[ "$r" = "127.0.0.2.$((PORT >> 8)).$((PORT & 255))" ] ||
+	fail "GETADDR to 127.0.0.2: $r"
+kill $PID
+wait $PID
 echo "portmap cli: all checks passed"

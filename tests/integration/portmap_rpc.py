@@ -96,6 +96,9 @@ def call(kind, m, host='127.0.0.1', port=111, src=None, path=None):
         if kind == 'udp':
             fam = socket.AF_INET6 if ':' in host else socket.AF_INET
             so = socket.socket(fam, socket.SOCK_DGRAM)
+            if fam == socket.AF_INET:
+                # Also to a broadcast address (rpcinfo -b).
+                so.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
             if src:
                 bind_near(so, src)
             so.settimeout(0.5)
@@ -377,6 +380,19 @@ def main():
         # null KIND HOST PORT VERS: a NULL call to any port
         print(verdict(call(sys.argv[2], msg(int(sys.argv[5]), 0, b''),
                            host=sys.argv[3], port=int(sys.argv[4]))))
+        return 0
+    if cmd == 'getaddr':
+        # getaddr KIND HOST PORT PROG VERS NETID: rpcbind v3 GETADDR's
+        # universal address (or the failure's word)
+        r = call(sys.argv[2], msg(3, 3, rpcb(int(sys.argv[5]),
+                                           int(sys.argv[6]), sys.argv[7])),
+                 host=sys.argv[3], port=int(sys.argv[4]))
+        try:
+            b = bytes.fromhex(r)
+            n = struct.unpack('>I', b[20:24])[0]
+            print(b[24:24 + n].decode())
+        except (ValueError, struct.error):
+            print(r)
         return 0
     if cmd == 'burst':
         # burst HOST PORT: batched UDP calls, see burst()

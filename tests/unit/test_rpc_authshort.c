@@ -4,7 +4,10 @@
  * the procedure sees the AUTH_SYS identity behind it, a handle the
  * server no longer knows (table dropped, expired, evicted as least
  * recently used) is rejected and the client falls back to AUTH_SYS,
- * and the server's answers to bad handles when asked directly.
+ * and the server's answers to bad handles when asked directly. A
+ * handle never outlives the credential it stands for on the client
+ * (a late reply after a switch, going back to AUTH_NONE), and table
+ * limits too large are refused.
  */
 #include "tether_test.h"
 
@@ -101,6 +104,8 @@ fx_teardown(struct fx *f)
 	tether_rpc_server_free(f->srv);
 	tether_loop_free(f->loop);
 }
+
+static struct fx f_any;
 
 static struct tether_rpc_client *
 mkclient(struct fx *f, uint32_t uid)
@@ -298,6 +303,101 @@ test_bad_handles(void **state)
 	}
 }
 
+static void
+note_done(struct tether_rpc_client *c, const struct tether_rpc_result *r,
+	  void *ud)
+{
+	(void)c;
+	*(int *)ud = (int)r->status + 1;
+}
+
+/*
+ * A reply to a call made as uid 1000 that arrives after the client
+ * switched to uid 2000 carries a handle for uid 1000: it must not
+ * become the credential of the new identity's calls.
+ */
+static void
+test_handle_of_old_identity(void **state)
+{
+	struct tether_rpc_client *c;
+	struct tether_rpc_authsys sys;
+	uint32_t gids[2] = { 7, 8 };
+	struct who w;
+	int done = 0, i, type;
+
+	(void)state;
+	for (type = 0; type < 2; type++) {
+		fx_setup(&f_any, type ? SOCK_DGRAM : SOCK_STREAM, 0, 0);
+		c = mkclient(&f_any, 1000);
+		done = 0;
+		assert_int_equal(tether_rpc_client_call_async(
+					 c, AS_WHOAMI, NULL, NULL, who_codec,
+					 &w, NULL, 5000, note_done, &done),
+				 0);
+		assert_int_equal(tether_rpc_authsys_init(&sys, 1, "tether-test",
+							 2000, 55, 2, gids),
+				 0);
+		assert_int_equal(tether_rpc_client_set_authsys(c, &sys), 0);
+		for (i = 0; i < 500 && !done; i++)
+			tether_loop_run_once(f_any.loop, 10);
+		assert_int_equal(done, TETHER_RPC_ST_OK + 1);
+		assert_int_equal(w.uid, 1000);
+		/* From now on: uid 2000, handle or not. */
+		whoami(c, 2000);
+		whoami(c, 2000);
+		tether_rpc_client_free(c);
+		fx_teardown(&f_any);
+	}
+}
+
+/* Going back to AUTH_NONE drops the handle: no identity goes on. */
+static void
+test_auth_none_drops_handle(void **state)
+{
+	struct tether_rpc_result r;
+	struct tether_rpc_client *c;
+	int type;
+
+	(void)state;
+	for (type = 0; type < 2; type++) {
+		fx_setup(&f_any, type ? SOCK_DGRAM : SOCK_STREAM, 0, 0);
+		c = mkclient(&f_any, 1000);
+		whoami(c, 1000);
+		whoami(c, 1000); /* with the handle */
+		assert_int_equal(flavors[nflavors - 1], TETHER_RPC_AUTH_SHORT);
+		assert_int_equal(tether_rpc_client_set_auth(c, NULL), 0);
+		assert_int_equal(tether_rpc_client_call(c, AS_WHOAMI, NULL,
+							NULL, NULL, NULL, NULL,
+							5000, &r),
+				 TETHER_RPC_ST_AUTH_ERROR);
+		assert_int_equal(r.auth_stat, TETHER_RPC_AUTH_TOOWEAK);
+		assert_int_equal(flavors[nflavors - 1], TETHER_RPC_AUTH_NONE);
+		tether_rpc_client_free(c);
+		fx_teardown(&f_any);
+	}
+}
+
+/* Limits too large for a table are refused, not looped on. */
+static void
+test_huge_limits(void **state)
+{
+	struct tether_loop *loop;
+	struct tether_rpc_server *srv;
+
+	(void)state;
+	assert_int_equal(tether_loop_new(&loop, NULL), 0);
+	assert_int_equal(tether_rpc_server_new(&srv, loop, NULL), 0);
+	tether_rpc_server_auth_short_limits(srv, 0x80000001u, 0);
+	assert_true(tether_rpc_server_auth_short(srv, 1) < 0);
+	tether_rpc_server_auth_short_limits(srv, UINT32_MAX, 0);
+	assert_true(tether_rpc_server_auth_short(srv, 1) < 0);
+	/* The defaults still work afterwards. */
+	tether_rpc_server_auth_short_limits(srv, 0, 0);
+	assert_int_equal(tether_rpc_server_auth_short(srv, 1), 0);
+	tether_rpc_server_free(srv);
+	tether_loop_free(loop);
+}
+
 int
 main(void)
 {
@@ -306,6 +406,9 @@ main(void)
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_lru_bound),
 		cmocka_unit_test(test_bad_handles),
+		cmocka_unit_test(test_handle_of_old_identity),
+		cmocka_unit_test(test_huge_limits),
+		cmocka_unit_test(test_auth_none_drops_handle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

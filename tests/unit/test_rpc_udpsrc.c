@@ -4,7 +4,8 @@
  * (whose replies would otherwise leave from 127.0.0.1) and to ::1, and
  * IPv4 requests to an IPv6 wildcard socket. Checked with a plain UDP
  * socket's recvfrom for an answer now, a replay from the reply cache,
- * and a reply made later by a worker thread.
+ * and a reply made later by a worker thread; broadcasts are answered
+ * from the address of the interface they came in on.
  */
 #include "tether_test.h"
 
@@ -85,11 +86,13 @@ fx_teardown(struct fx *f)
  * Send a call of proc with argument v from a fresh socket of family to
  * dst:port, wait for the answer while running the server, and check
  * that it came from dst:port with v + delta in it. Sends it twice when
- * twice is set (the second answer is the reply cache's).
+ * twice is set (the second answer is the reply cache's). The answer
+ * must come from src (NULL: from dst) - a broadcast is answered from
+ * the address of the interface it arrived on.
  */
 static void
-roundtrip(struct fx *f, int family, const char *dst, uint32_t proc, uint32_t v,
-	  uint32_t delta, int twice)
+roundtrip_from(struct fx *f, int family, const char *dst, const char *src,
+	       uint32_t proc, uint32_t v, uint32_t delta, int twice)
 {
 	unsigned char buf[512], want[16], got[16];
 	struct sockaddr_storage to, from;
@@ -100,7 +103,7 @@ roundtrip(struct fx *f, int family, const char *dst, uint32_t proc, uint32_t v,
 	size_t len, wlen;
 	ssize_t n;
 	uint32_t res;
-	int fd, i, k;
+	int fd, i, k, one = 1;
 
 	memset(&to, 0, sizeof(to));
 	if (family == AF_INET) {
@@ -110,6 +113,8 @@ roundtrip(struct fx *f, int family, const char *dst, uint32_t proc, uint32_t v,
 		s4->sin_port = htons((uint16_t)f->port);
 		assert_int_equal(inet_pton(AF_INET, dst, &s4->sin_addr), 1);
 		memcpy(want, &s4->sin_addr, 4);
+		if (src != NULL)
+			assert_int_equal(inet_pton(AF_INET, src, want), 1);
 		wlen = 4;
 	} else {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&to;
@@ -118,10 +123,16 @@ roundtrip(struct fx *f, int family, const char *dst, uint32_t proc, uint32_t v,
 		s6->sin6_port = htons((uint16_t)f->port);
 		assert_int_equal(inet_pton(AF_INET6, dst, &s6->sin6_addr), 1);
 		memcpy(want, &s6->sin6_addr, 16);
+		if (src != NULL)
+			assert_int_equal(inet_pton(AF_INET6, src, want), 1);
 		wlen = 16;
 	}
 	fd = socket(family, SOCK_DGRAM, 0);
 	assert_true(fd >= 0);
+	if (family == AF_INET)
+		assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one,
+					    sizeof(one)),
+				 0);
 	tether_rpc_msg_init_call(&m, 0x5eed0000u + v, US_PROG, 1, proc);
 	tether_xdr_init_encode(&x, buf, sizeof(buf));
 	assert_int_equal(tether_rpc_msg_encode(&x, &m), 0);
@@ -165,6 +176,13 @@ roundtrip(struct fx *f, int family, const char *dst, uint32_t proc, uint32_t v,
 }
 
 static void
+roundtrip(struct fx *f, int family, const char *dst, uint32_t proc, uint32_t v,
+	  uint32_t delta, int twice)
+{
+	roundtrip_from(f, family, dst, NULL, proc, v, delta, twice);
+}
+
+static void
 test_ipv4_wildcard(void **state)
 {
 	struct tether_rpc_server_stats st;
@@ -180,6 +198,26 @@ test_ipv4_wildcard(void **state)
 	assert_true(st.drc.hits_replayed >= 1);
 	/* Answered later, by a worker. */
 	roundtrip(&f, AF_INET, "127.0.0.2", US_LATER, 40, 2, 0);
+	fx_teardown(&f);
+}
+
+/*
+ * A broadcast call (rpcinfo -b, clnt_broadcast) to a wildcard listener
+ * is answered from the local address of the interface it came in on
+ * (IP_PKTINFO's ipi_spec_dst), never from the broadcast address, which
+ * no reply can be sent from. 127.255.255.255 is lo's broadcast.
+ */
+static void
+test_ipv4_broadcast(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	fx_setup(&f, "0.0.0.0:0");
+	roundtrip_from(&f, AF_INET, "127.255.255.255", "127.0.0.1", US_PLUS, 90,
+		       1, 1);
+	roundtrip_from(&f, AF_INET, "127.255.255.255", "127.0.0.1", US_LATER,
+		       100, 2, 0);
 	fx_teardown(&f);
 }
 
@@ -217,6 +255,9 @@ test_ipv6_wildcard(void **state)
 	 * from the IPv4 address it was sent to. */
 	roundtrip(&f, AF_INET, "127.0.0.2", US_PLUS, 70, 1, 1);
 	roundtrip(&f, AF_INET, "127.0.0.2", US_LATER, 80, 2, 0);
+	/* An IPv4 broadcast to it: from the interface's address. */
+	roundtrip_from(&f, AF_INET, "127.255.255.255", "127.0.0.1", US_PLUS,
+		       110, 1, 0);
 	fx_teardown(&f);
 }
 
@@ -225,6 +266,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ipv4_wildcard),
+		cmocka_unit_test(test_ipv4_broadcast),
 		cmocka_unit_test(test_ipv6_wildcard),
 	};
 
