@@ -1401,7 +1401,9 @@ def case_reload_load():
     (new ones, ones in flight, ones held across a reload) and a UDP
     client keeps asking: zero failed connections, every established one
     still echoes, and the UDP flow answers every datagram through one
-    backend socket all along."""
+    backend socket all along. The flow starts before the first reload,
+    under wrr, so its backend (b0 or b1) is in every configuration: a
+    flow on b2 would rightly end when the rr and wrr ones remove b2."""
     (p,) = free_ports(1)
     bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(3)]
     us = [UdpPortBackend("b%d" % i, "127.0.0.%d" % (i + 2), p)
@@ -1439,6 +1441,7 @@ def case_reload_load():
 
     udp_seen = set()
     udp_errors = []
+    udp_started = threading.Event()
 
     def udp_load():
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -1458,6 +1461,7 @@ def case_reload_load():
                 if echo != msg:
                     udp_errors.append("echo %r for %r" % (r, msg))
                 udp_seen.add((name, int(port)))
+                udp_started.set()
                 i += 1
                 time.sleep(0.005)
         finally:
@@ -1470,6 +1474,11 @@ def case_reload_load():
         ts.append(threading.Thread(target=udp_load))
         for t in ts:
             t.start()
+        # On a loaded machine the UDP thread may send its first datagram
+        # only after the first reload (wlc, with b2): wait for the flow.
+        if not udp_started.wait(TIMEOUT):
+            fail("UDP flow not answered before the reloads: %r" %
+                 udp_errors[:3])
         for k in range(8):
             s = connect(p, src_addr(800 + k))
             read_line(s)
@@ -1494,8 +1503,10 @@ def case_reload_load():
         if "reload failed" in lb.stderr():
             fail("a reload failed:\n" + lb.stderr())
         if udp_errors or len(udp_seen) != 1:
-            fail("UDP flow over reloads: %r, relayed by %r" %
-                 (udp_errors[:3], udp_seen))
+            fail("UDP flow over reloads: %r, relayed by %r\n%s" %
+                 (udp_errors[:3], udp_seen,
+                  "\n".join(l for l in lb.stderr().splitlines()
+                            if "proto=udp" in l or "reload" in l)))
     finally:
         stop.set()
         for s in held:
