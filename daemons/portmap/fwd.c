@@ -49,7 +49,9 @@ struct fwd_slot {
 	uint32_t caller_xid;
 	uint32_t vers, proc;		/* of the caller's call */
 	int reply_fd;			/* our datagram socket it came on */
+	int has_local;			/* local is known */
 	struct tether_addr caller;
+	struct tether_addr local;	/* where the caller sent its call */
 	struct tether_addr service;	/* where the call went */
 	char uaddr[TETHER_UADDR_STRLEN]; /* what the answer reports */
 	uint32_t port;
@@ -330,6 +332,65 @@ callit_refused(uint32_t prog, uint32_t proc)
 	}
 }
 
+/*
+ * Answer the caller from the address its call was sent to, as the
+ * daemon's own replies leave (net.c): on a wildcard socket the kernel
+ * would otherwise pick a source, and a caller that sent to another of
+ * our addresses (or a connected socket) would not take the answer.
+ */
+static void
+send_caller(struct fwd_slot *s, void *buf, size_t len)
+{
+	union {
+		struct cmsghdr h;
+		unsigned char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} ctl;
+	struct iovec iov = { buf, len };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	int fam = s->caller.ss.ss_family;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(&ctl, 0, sizeof(ctl));
+	mh.msg_name = &s->caller.ss;
+	mh.msg_namelen = s->caller.len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (s->has_local && fam == AF_INET &&
+	    s->local.ss.ss_family == AF_INET) {
+		struct in_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi_spec_dst =
+			((const struct sockaddr_in *)&s->local.ss)->sin_addr;
+		mh.msg_control = ctl.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	} else if (s->has_local && fam == AF_INET6 &&
+		   s->local.ss.ss_family == AF_INET6) {
+		struct in6_pktinfo pi6;
+
+		memset(&pi6, 0, sizeof(pi6));
+		pi6.ipi6_addr =
+			((const struct sockaddr_in6 *)&s->local.ss)->sin6_addr;
+		/* A multicast destination is no source: the kernel picks. */
+		if (!IN6_IS_ADDR_MULTICAST(&pi6.ipi6_addr)) {
+			mh.msg_control = ctl.b;
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi6));
+			cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = IPPROTO_IPV6;
+			cm->cmsg_type = IPV6_PKTINFO;
+			cm->cmsg_len = CMSG_LEN(sizeof(pi6));
+			memcpy(CMSG_DATA(cm), &pi6, sizeof(pi6));
+		}
+	}
+	(void)sendmsg(s->reply_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 static void
 send_to_caller(struct pm_fwd *f, struct fwd_slot *s, const unsigned char *res,
 	       size_t reslen)
@@ -352,9 +413,7 @@ send_to_caller(struct pm_fwd *f, struct fwd_slot *s, const unsigned char *res,
 	(void)tether_xdr_put_bytes(&y, res, (uint32_t)reslen, FWD_BUF);
 	if (y.err.code != 0)
 		return;
-	(void)sendto(s->reply_fd, f->out, tether_xdr_getpos(&y),
-		     MSG_DONTWAIT | MSG_NOSIGNAL,
-		     (const struct sockaddr *)&s->caller.ss, s->caller.len);
+	send_caller(s, f->out, tether_xdr_getpos(&y));
 }
 
 static void
@@ -370,9 +429,7 @@ send_error_to_caller(struct pm_fwd *f, struct fwd_slot *s)
 	r.u.reply.accept_stat = TETHER_RPC_SYSTEM_ERR;
 	if (tether_rpc_msg_encode(&y, &r) < 0)
 		return;
-	(void)sendto(s->reply_fd, f->out, tether_xdr_getpos(&y),
-		     MSG_DONTWAIT | MSG_NOSIGNAL,
-		     (const struct sockaddr *)&s->caller.ss, s->caller.len);
+	send_caller(s, f->out, tether_xdr_getpos(&y));
 }
 
 static void
@@ -583,6 +640,9 @@ pm_fwd_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 	s->proc = m->u.call.proc;
 	s->reply_fd = req->fd;
 	tether_addr_copy(&s->caller, &req->peer);
+	s->has_local = req->has_local;
+	if (req->has_local)
+		tether_addr_copy(&s->local, &req->local);
 	s->deadline = tether_loop_now(f->loop) + ctx->cfg.forward_timeout_ms;
 	ctx->fwd.forwarded++;
 	ctx->fwd.outstanding++;

@@ -277,6 +277,41 @@ test_callit_v2_v3_v4(void **state)
 	assert_int_equal(f->ctx.fwd.outstanding, 0);
 }
 
+/* The answer leaves from the address the caller sent its call to, not
+ * from whatever the kernel picks for a wildcard socket. */
+static void
+test_reply_source(void **state)
+{
+	struct fix *f = *state;
+	struct pm_req r = caller(f, NULL, TETHER_NETID_UDP);
+	struct tether_addr any;
+	struct sockaddr_storage from;
+	struct sockaddr_in *fin = (struct sockaddr_in *)&from;
+	unsigned char c[512], buf[2048];
+	int one = 1, w;
+	size_t len;
+	ssize_t n;
+
+	w = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(w >= 0);
+	assert_int_equal(setsockopt(w, IPPROTO_IP, IP_PKTINFO, &one,
+				    sizeof(one)), 0);
+	assert_int_equal(tether_addr_parse(&any, "0.0.0.0:0", -1), 0);
+	assert_int_equal(bind(w, (struct sockaddr *)&any.ss, any.len), 0);
+	r.fd = w;
+	assert_int_equal(tether_addr_parse(&r.local, "127.0.0.2:111", -1), 0);
+	r.has_local = 1;
+	len = mkcall(c, sizeof(c), 0x5150, 2, TETHER_PMAP_CALLIT, PROG, 1, 7);
+	assert_int_equal(dispatch(f, &r, c, len), 0);
+	serve(f, 7, 0);
+	n = wait_dgram(f, f->cli, buf, sizeof(buf), &from, 2000);
+	assert_true(n > 0);
+	assert_int_equal(from.ss_family, AF_INET);
+	assert_int_equal(ntohl(fin->sin_addr.s_addr), 0x7f000002u);
+	assert_int_equal(f->ctx.fwd.replied, 1);
+	close(w);
+}
+
 static int
 reply_stat(struct fix *f, struct tether_rpc_msg *m)
 {
@@ -447,6 +482,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_callit_v2_v3_v4, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reply_source, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_service_error_and_spoof,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tight_limits, setup_tight,
