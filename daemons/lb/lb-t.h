@@ -122,6 +122,7 @@ struct lb_conf_service {
 	struct lb_conf_limits limits;
 	int proxy_v2;			/* send a PROXY v2 header (TCP) */
 	int splice;			/* TCP relay through pipes (default) */
+	int half_close;			/* wait for the client's FIN (default) */
 	unsigned line, col;
 };
 

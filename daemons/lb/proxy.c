@@ -608,6 +608,13 @@ session_pump(struct lb_session *s, int end)
 		session_end(s, LB_END_CLOSED);
 		return;
 	}
+	/* half-close off: the backend's FIN reached the client and no
+	 * client bytes wait: do not wait for the client's FIN. */
+	if (!s->svc->conf->half_close && (s->flags & LB_SESS_C_SHUT) &&
+	    s->c2b.len == 0 && s->c2b.inpipe == 0) {
+		session_end(s, LB_END_CLOSED);
+		return;
+	}
 	/* One way goes on: its peer must see the other way's FIN now. */
 	if (s->flags & LB_SESS_B_OWED)
 		(void)shutdown(s->bfd, SHUT_WR);

@@ -2143,6 +2143,58 @@ def case_nodelay():
         be.stop()
 
 
+def case_half_close_off():
+    """half-close on (default) against off. The backend sends a reply
+    and its FIN at once, then reads to EOF. The client reads the reply
+    to EOF and only then sends more and its FIN. With on, those late
+    bytes reach the backend (HAProxy's behaviour); with off, tether-lb
+    closed both sockets once the backend's FIN was delivered (nginx
+    stream's proxy_half_close off): the backend reads EOF, nothing
+    more."""
+    p, q = free_ports(2)
+    be = DataBackend("127.0.0.2", q)
+    reply = blob(3000, 5)
+    late = blob(5000, 6)
+    try:
+        for mode in ("on", "off"):
+            lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    backend b 127.0.0.2:%d
+    half-close %s
+}
+""" % (p, q, mode))
+            try:
+                lb.wait_listening(p)
+                c = connect(p)
+                c.sendall(("FINFIRST 3000 5 %s\n" % mode).encode())
+                if sha(recv_all(c)) != sha(reply):
+                    fail("half-close %s: wrong reply" % mode)
+                try:
+                    c.sendall(late)
+                    c.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass        # off: the connection may be reset
+                c.close()
+                end = time.time() + TIMEOUT
+                while mode not in be.results and time.time() < end:
+                    time.sleep(0.05)
+                got = be.results.get(mode)
+                want = sha(late) if mode == "on" else sha(b"")
+                if got != want:
+                    fail("half-close %s: the backend read %s after its "
+                         "FIN, expected %s" % (
+                             mode, "nothing" if got == sha(b"") else
+                             "the late bytes" if got == sha(late) else
+                             repr(got),
+                             "the late bytes" if mode == "on" else
+                             "nothing"))
+                wait_log(lb, "end=closed")
+            finally:
+                lb.stop()
+    finally:
+        be.stop()
+
+
 def run_n(conf_text):
     d = tmpdir()
     path = os.path.join(d, "bad.conf")
@@ -2300,6 +2352,7 @@ CASES = {
     "datapath-splice": case_datapath_splice,
     "datapath-copy": case_datapath_copy,
     "nodelay": case_nodelay,
+    "half-close-off": case_half_close_off,
 }
 
 
