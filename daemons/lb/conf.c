@@ -18,6 +18,7 @@
  *		       [client-conns N]
  *		proxy-protocol v2|off
  *		splice on|off
+ *		half-close on|off
  *	}
  */
 #include "lb.h"
@@ -644,6 +645,26 @@ set_splice(struct parser *p, void *obj, const struct directive *d,
 				 "not '%s'", args[0]->text);
 }
 
+static int
+set_half_close(struct parser *p, void *obj, const struct directive *d,
+	       const struct tether_conf_token *const *args, int n)
+{
+	struct lb_conf_service *s = obj;
+
+	(void)d;
+	(void)n;
+	if (strcmp(args[0]->text, "on") == 0) {
+		s->half_close = 1;
+		return 0;
+	}
+	if (strcmp(args[0]->text, "off") == 0) {
+		s->half_close = 0;
+		return 0;
+	}
+	return tether_conf_error(p->c, args[0], "half-close is 'on' or "
+				 "'off', not '%s'", args[0]->text);
+}
+
 static const struct directive service_directives[] = {
 	{ "listen", 1, 3, set_listen, 0, 0, 0, 1 },
 	{ "balance", 1, 1, set_balance, 0, 0, 0, 0 },
@@ -653,6 +674,7 @@ static const struct directive service_directives[] = {
 	{ "limits", 2, ARGS_MAX, set_limits, 0, 0, 0, 0 },
 	{ "proxy-protocol", 1, 1, set_proxy_protocol, 0, 0, 0, 0 },
 	{ "splice", 1, 1, set_splice, 0, 0, 0, 0 },
+	{ "half-close", 1, 1, set_half_close, 0, 0, 0, 0 },
 };
 
 static int
@@ -854,6 +876,7 @@ service_defaults(struct lb_conf_service *s)
 	s->limits.retries = LB_DEFAULT_RETRIES;
 	s->limits.backlog = LB_DEFAULT_BACKLOG;
 	s->splice = 1;
+	s->half_close = 1;
 }
 
 static void
@@ -1218,6 +1241,8 @@ lb_conf_write(const struct lb_conf *conf, struct tether_buf *b)
 			W(tether_buf_append_str(b, "\tproxy-protocol v2\n"));
 		W(tether_buf_printf(b, "\tsplice %s\n",
 				    s->splice ? "on" : "off"));
+		W(tether_buf_printf(b, "\thalf-close %s\n",
+				    s->half_close ? "on" : "off"));
 		W(tether_buf_append_str(b, "}\n"));
 	}
 #undef W

@@ -122,6 +122,7 @@ struct lb_conf_service {
 	struct lb_conf_limits limits;
 	int proxy_v2;			/* send a PROXY v2 header (TCP) */
 	int splice;			/* TCP relay through pipes (default) */
+	int half_close;			/* wait for the client's FIN (default) */
 	unsigned line, col;
 };
 
@@ -370,6 +371,8 @@ enum lb_sess_end {
 #define LB_SESS_C_SHUT	0x4u	/* we sent FIN to the client */
 #define LB_SESS_B_SHUT	0x8u	/* we sent FIN to the backend */
 #define LB_SESS_NOSPLICE 0x10u	/* copy only (config, or splice failed) */
+#define LB_SESS_C_OWED	0x20u	/* C_SHUT set, shutdown() not yet called */
+#define LB_SESS_B_OWED	0x40u	/* B_SHUT set, shutdown() not yet called */
 
 /* Readiness a session remembers between edge-triggered events: set by
  * an event, cleared when a call would block. HUP: the peer's FIN (or

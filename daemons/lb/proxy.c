@@ -407,7 +407,7 @@ struct dir_ends {
 	struct lb_dir *d;
 	int src, dst;
 	unsigned rd, wr, hup;		/* LB_RDY_* of src and dst */
-	unsigned eof, shut;		/* LB_SESS_* */
+	unsigned eof, shut, owed;	/* LB_SESS_* */
 	uint64_t *count;
 	int rerr, werr;			/* end reasons + 1 */
 };
@@ -424,6 +424,7 @@ dir_ends(struct lb_session *s, int c2b, struct dir_ends *e)
 		e->hup = LB_RDY_CHUP;
 		e->eof = LB_SESS_C_EOF;
 		e->shut = LB_SESS_B_SHUT;
+		e->owed = LB_SESS_B_OWED;
 		e->count = &s->bytes_in;
 		e->rerr = LB_END_CLIENT_ERROR + 1;
 		e->werr = LB_END_BACKEND_ERROR + 1;
@@ -436,6 +437,7 @@ dir_ends(struct lb_session *s, int c2b, struct dir_ends *e)
 		e->hup = LB_RDY_BHUP;
 		e->eof = LB_SESS_B_EOF;
 		e->shut = LB_SESS_C_SHUT;
+		e->owed = LB_SESS_C_OWED;
 		e->count = &s->bytes_out;
 		e->rerr = LB_END_BACKEND_ERROR + 1;
 		e->werr = LB_END_CLIENT_ERROR + 1;
@@ -509,11 +511,11 @@ relay(struct lb_session *s, int c2b)
 		if (rc != 0)
 			break;
 		if (s->flags & e.eof) {
-			/* Everything passed on: pass the FIN on. */
-			if (!(s->flags & e.shut)) {
-				(void)shutdown(e.dst, SHUT_WR);
-				s->flags |= e.shut;
-			}
+			/* Everything passed on: the FIN is owed to dst.
+			 * session_pump sends it, by shutdown() or, when
+			 * the session ends at once, by close(). */
+			if (!(s->flags & e.shut))
+				s->flags |= e.shut | e.owed;
 			break;
 		}
 		if (!(s->ready & e.rd))
@@ -600,8 +602,25 @@ session_pump(struct lb_session *s, int end)
 		return;
 	}
 	if ((s->flags & (LB_SESS_B_SHUT | LB_SESS_C_SHUT)) ==
-	    (LB_SESS_B_SHUT | LB_SESS_C_SHUT))
+	    (LB_SESS_B_SHUT | LB_SESS_C_SHUT)) {
+		/* Both ways done, nothing pending: close() sends the FINs
+		 * still owed, no shutdown() needed. */
 		session_end(s, LB_END_CLOSED);
+		return;
+	}
+	/* half-close off: the backend's FIN reached the client and no
+	 * client bytes wait: do not wait for the client's FIN. */
+	if (!s->svc->conf->half_close && (s->flags & LB_SESS_C_SHUT) &&
+	    s->c2b.len == 0 && s->c2b.inpipe == 0) {
+		session_end(s, LB_END_CLOSED);
+		return;
+	}
+	/* One way goes on: its peer must see the other way's FIN now. */
+	if (s->flags & LB_SESS_B_OWED)
+		(void)shutdown(s->bfd, SHUT_WR);
+	if (s->flags & LB_SESS_C_OWED)
+		(void)shutdown(s->cfd, SHUT_WR);
+	s->flags &= ~(LB_SESS_B_OWED | LB_SESS_C_OWED);
 }
 
 /* The connect finished: events had WRITE, ERR or HUP. Writable without
@@ -715,7 +734,8 @@ session_start(struct lb_listener *l, int fd, const struct tether_addr *client)
 	lb_service_acquire(svc);
 	svc->total_conns++;
 	px->conns++;
-	tcp_nodelay(fd);
+	/* No tcp_nodelay(fd): accepted sockets inherit it from the
+	 * listener (listener_open). */
 	/* Registered once; read only when the backend answered. */
 	if (lb_client_acquire(svc, client) < 0 || watch(s, fd) < 0) {
 		session_end(s, LB_END_NOMEM);
@@ -852,6 +872,8 @@ listener_open(struct lb_proxy *px, struct lb_listener *l, unsigned backlog,
 	if (fd < 0)
 		goto fail;
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Accepted sockets inherit TCP_NODELAY (Linux): set once here. */
+	tcp_nodelay(fd);
 	/* [::] and 0.0.0.0 may both be listened on. */
 	if (l->addr.ss.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,

@@ -5,7 +5,8 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		health connect-timeout slowloris slowloris-limit slowloris-client
 		udp nofile drain proxyv2 range metrics reload reload-load
 		reload-state halfclose wlc passive slowstart badconf
-		datapath-splice datapath-copy)
+		datapath-splice datapath-copy nodelay
+		half-close-off)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}

@@ -2055,6 +2055,146 @@ def case_datapath_copy():
     datapath("off")
 
 
+def peer_fd(pid, fd):
+    """Duplicate fd of process pid (a child of ours) with pidfd_getfd."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        nr_pidfd_getfd = 438    # the same on every Linux architecture
+        n = libc.syscall(nr_pidfd_getfd, pidfd, fd, 0)
+        if n < 0:
+            e = ctypes.get_errno()
+            fail("pidfd_getfd: %s" % os.strerror(e))
+        return n
+    finally:
+        os.close(pidfd)
+
+
+def lb_sockets(pid):
+    """The TCP sockets of tether-lb as (sockname, peername or None,
+    TCP_NODELAY)."""
+    out = []
+    for name in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, name))
+        except OSError:
+            continue
+        if not target.startswith("socket:"):
+            continue
+        s = socket.socket(fileno=peer_fd(pid, int(name)))
+        try:
+            if s.type != socket.SOCK_STREAM or s.family not in (
+                    socket.AF_INET, socket.AF_INET6):
+                continue
+            try:
+                peer = s.getpeername()
+            except OSError:
+                peer = None
+            out.append((s.getsockname(), peer,
+                        s.getsockopt(socket.IPPROTO_TCP,
+                                     socket.TCP_NODELAY) != 0))
+        finally:
+            s.close()
+    return out
+
+
+def case_nodelay():
+    """Both sockets of a proxied connection have TCP_NODELAY: the
+    accepted one inherits it from the listener (no setsockopt per
+    accept), before and after a reload that adopts the listener. Read
+    from inside tether-lb with pidfd_getfd (we are its parent)."""
+    p, q = free_ports(2)
+    be = DataBackend("127.0.0.2", q)
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    backend b 127.0.0.2:%d
+}
+""" % (p, q))
+    try:
+        lb.wait_listening(p)
+        for rnd in range(2):
+            if rnd == 1:
+                lb.proc.send_signal(signal.SIGHUP)
+                wait_log(lb, "reloaded: 1 service(s)")
+            c = connect(p)
+            c.sendall(b"ECHO\n")
+            c.sendall(b"ping")
+            if recv_exact(c, 4) != b"ping":
+                fail("no echo through tether-lb")
+            socks = lb_sockets(lb.proc.pid)
+            mine = c.getsockname()
+            front = [x for x in socks if x[1] == mine]
+            back = [x for x in socks if x[1] == ("127.0.0.2", q)]
+            lis = [x for x in socks if x[1] is None and
+                   x[0] == ("127.0.0.1", p)]
+            if len(front) != 1 or len(back) != 1 or len(lis) != 1:
+                fail("round %d: sockets not found: %r" % (rnd, socks))
+            for what, x in (("listener", lis[0]), ("client", front[0]),
+                            ("backend", back[0])):
+                if not x[2]:
+                    fail("round %d: %s socket without TCP_NODELAY" %
+                         (rnd, what))
+            c.shutdown(socket.SHUT_WR)
+            recv_all(c)
+            c.close()
+    finally:
+        lb.stop()
+        be.stop()
+
+
+def case_half_close_off():
+    """half-close on (default) against off. The backend sends a reply
+    and its FIN at once, then reads to EOF. The client reads the reply
+    to EOF and only then sends more and its FIN. With on, those late
+    bytes reach the backend (HAProxy's behaviour); with off, tether-lb
+    closed both sockets once the backend's FIN was delivered (nginx
+    stream's proxy_half_close off): the backend reads EOF, nothing
+    more."""
+    p, q = free_ports(2)
+    be = DataBackend("127.0.0.2", q)
+    reply = blob(3000, 5)
+    late = blob(5000, 6)
+    try:
+        for mode in ("on", "off"):
+            lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    backend b 127.0.0.2:%d
+    half-close %s
+}
+""" % (p, q, mode))
+            try:
+                lb.wait_listening(p)
+                c = connect(p)
+                c.sendall(("FINFIRST 3000 5 %s\n" % mode).encode())
+                if sha(recv_all(c)) != sha(reply):
+                    fail("half-close %s: wrong reply" % mode)
+                try:
+                    c.sendall(late)
+                    c.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass        # off: the connection may be reset
+                c.close()
+                end = time.time() + TIMEOUT
+                while mode not in be.results and time.time() < end:
+                    time.sleep(0.05)
+                got = be.results.get(mode)
+                want = sha(late) if mode == "on" else sha(b"")
+                if got != want:
+                    fail("half-close %s: the backend read %s after its "
+                         "FIN, expected %s" % (
+                             mode, "nothing" if got == sha(b"") else
+                             "the late bytes" if got == sha(late) else
+                             repr(got),
+                             "the late bytes" if mode == "on" else
+                             "nothing"))
+                wait_log(lb, "end=closed")
+            finally:
+                lb.stop()
+    finally:
+        be.stop()
+
+
 def run_n(conf_text):
     d = tmpdir()
     path = os.path.join(d, "bad.conf")
@@ -2211,6 +2351,8 @@ CASES = {
     "badconf": case_badconf,
     "datapath-splice": case_datapath_splice,
     "datapath-copy": case_datapath_copy,
+    "nodelay": case_nodelay,
+    "half-close-off": case_half_close_off,
 }
 
 

@@ -40,6 +40,7 @@ static const char full[] =
 	"backlog 64 drain-timeout 1h client-conns 8\n"
 	"\tproxy-protocol v2\n"
 	"\tsplice off\n"
+	"\thalf-close off\n"
 	"}\n"
 	"service web { listen 127.0.0.1:8080; backend a 127.0.0.1:80 }\n";
 
@@ -112,6 +113,7 @@ test_full(void **state)
 	assert_int_equal(s->limits.max_client_conns, 8);
 	assert_true(s->proxy_v2);
 	assert_false(s->splice);
+	assert_false(s->half_close);
 
 	/* The second service: everything defaulted. */
 	s = &c->services[1];
@@ -131,6 +133,7 @@ test_full(void **state)
 	assert_int_equal(s->limits.max_conns, 0);
 	assert_false(s->proxy_v2);
 	assert_true(s->splice);		/* default on */
+	assert_true(s->half_close);	/* default on */
 	lb_conf_free(c);
 }
 
@@ -312,6 +315,9 @@ test_errors(void **state)
 		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
 		  "splice yes }",
 		  "t.conf:1:57: error: splice is 'on' or 'off', not 'yes'" },
+		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
+		  "half-close 0 }",
+		  "t.conf:1:61: error: half-close is 'on' or 'off', not '0'" },
 		{ "service s ;",
 		  "t.conf:1:11: error: expected '{' after the service name" },
 		{ "service { }",
