@@ -343,51 +343,24 @@ send_caller(struct fwd_slot *s, void *buf, size_t len)
 {
 	union {
 		struct cmsghdr h;
-		unsigned char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		unsigned char b[PM_SRC_CTL_SPACE];
 	} ctl;
 	struct iovec iov = { buf, len };
 	struct msghdr mh;
-	struct cmsghdr *cm;
-	int fam = s->caller.ss.ss_family;
+	const struct tether_addr *local = NULL;
+	unsigned ifindex = 0;
 
 	memset(&mh, 0, sizeof(mh));
-	memset(&ctl, 0, sizeof(ctl));
 	mh.msg_name = &s->caller.ss;
 	mh.msg_namelen = s->caller.len;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	if (s->has_local && fam == AF_INET &&
-	    s->local.ss.ss_family == AF_INET) {
-		struct in_pktinfo pi;
-
-		memset(&pi, 0, sizeof(pi));
-		pi.ipi_spec_dst =
-			((const struct sockaddr_in *)&s->local.ss)->sin_addr;
-		mh.msg_control = ctl.b;
-		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-	} else if (s->has_local && fam == AF_INET6 &&
-		   s->local.ss.ss_family == AF_INET6) {
-		struct in6_pktinfo pi6;
-
-		memset(&pi6, 0, sizeof(pi6));
-		pi6.ipi6_addr =
-			((const struct sockaddr_in6 *)&s->local.ss)->sin6_addr;
-		/* A multicast destination is no source: the kernel picks. */
-		if (!IN6_IS_ADDR_MULTICAST(&pi6.ipi6_addr)) {
-			mh.msg_control = ctl.b;
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi6));
-			cm = CMSG_FIRSTHDR(&mh);
-			cm->cmsg_level = IPPROTO_IPV6;
-			cm->cmsg_type = IPV6_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(pi6));
-			memcpy(CMSG_DATA(cm), &pi6, sizeof(pi6));
-		}
-	}
+	if (s->has_local && s->local.ss.ss_family == s->caller.ss.ss_family)
+		local = &s->local;
+	if (local != NULL && local->ss.ss_family == AF_INET6)
+		ifindex = ((const struct sockaddr_in6 *)&local->ss)
+				  ->sin6_scope_id;
+	pm_src_ctl(&mh, ctl.b, local, ifindex);
 	(void)sendmsg(s->reply_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 

@@ -339,42 +339,56 @@ udp_req(const struct pm_sock *s, struct mmsghdr *mm, struct pm_pkt *pk,
 	return 0;
 }
 
-/* The reply's control message: leave from the call's local address. */
-static void
-udp_reply_ctl(struct msghdr *mh, unsigned char *ctl, const struct pm_pkt *pk)
+_Static_assert(CMSG_SPACE(sizeof(struct in6_pktinfo)) <= PM_SRC_CTL_SPACE &&
+		       CMSG_SPACE(sizeof(struct in6_pktinfo)) <= PM_UDP_CTL,
+	       "room for one pktinfo control message");
+
+void
+pm_src_ctl(struct msghdr *mh, void *ctl, const struct tether_addr *local,
+	   unsigned ifindex)
 {
 	struct cmsghdr *cm;
 
 	mh->msg_control = NULL;
 	mh->msg_controllen = 0;
-	if (!pk->have4 && !pk->have6)
+	if (local == NULL)
 		return;
-	/* A multicast destination is no source: the kernel picks. */
-	if (!pk->have4 && IN6_IS_ADDR_MULTICAST(&pk->pi6.ipi6_addr))
-		return;
-	memset(ctl, 0, PM_UDP_CTL);
-	mh->msg_control = ctl;
-	if (pk->have4) {
-		struct in_pktinfo pi = pk->pi4;
+	if (local->ss.ss_family == AF_INET) {
+		struct in_pktinfo pi;
 
+		memset(&pi, 0, sizeof(pi));
+		/* ipi_spec_dst, as libtirpc sends it back: the call's
+		 * destination, or for a broadcast or multicast call
+		 * (rpcinfo -b) the address of the interface it came in
+		 * on; never a broadcast address no reply leaves from. */
+		pi.ipi_spec_dst =
+			((const struct sockaddr_in *)&local->ss)->sin_addr;
+		memset(ctl, 0, CMSG_SPACE(sizeof(pi)));
+		mh->msg_control = ctl;
 		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
 		cm = CMSG_FIRSTHDR(mh);
 		cm->cmsg_level = IPPROTO_IP;
 		cm->cmsg_type = IP_PKTINFO;
 		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		/* The kernel's ipi_spec_dst, as libtirpc sends it back: the
-		 * call's destination, or for a broadcast or multicast call
-		 * (rpcinfo -b) the address of the interface it came in on;
-		 * never ipi_addr, a broadcast address no reply leaves from. */
-		pi.ipi_ifindex = 0;
 		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-	} else {
-		mh->msg_controllen = CMSG_SPACE(sizeof(pk->pi6));
+	} else if (local->ss.ss_family == AF_INET6) {
+		struct in6_pktinfo pi6;
+
+		memset(&pi6, 0, sizeof(pi6));
+		pi6.ipi6_addr =
+			((const struct sockaddr_in6 *)&local->ss)->sin6_addr;
+		pi6.ipi6_ifindex = ifindex;
+		/* A multicast destination is no source: the kernel picks. */
+		if (IN6_IS_ADDR_MULTICAST(&pi6.ipi6_addr))
+			return;
+		memset(ctl, 0, CMSG_SPACE(sizeof(pi6)));
+		mh->msg_control = ctl;
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi6));
 		cm = CMSG_FIRSTHDR(mh);
 		cm->cmsg_level = IPPROTO_IPV6;
 		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pk->pi6));
-		memcpy(CMSG_DATA(cm), &pk->pi6, sizeof(pk->pi6));
+		cm->cmsg_len = CMSG_LEN(sizeof(pi6));
+		memcpy(CMSG_DATA(cm), &pi6, sizeof(pi6));
 	}
 }
 
@@ -475,8 +489,9 @@ udp_event(struct tether_loop *loop, int fd, unsigned events, void *ud)
 			u->smsg[nrep].msg_hdr.msg_iov = &u->siov[nrep];
 			u->smsg[nrep].msg_hdr.msg_iovlen = 1;
 			u->smsg[nrep].msg_hdr.msg_flags = 0;
-			udp_reply_ctl(&u->smsg[nrep].msg_hdr, u->sctl[nrep],
-				      &pk);
+			pm_src_ctl(&u->smsg[nrep].msg_hdr, u->sctl[nrep],
+				   req.has_local ? &req.local : NULL,
+				   pk.have6 ? pk.pi6.ipi6_ifindex : 0);
 			nrep++;
 		}
 		if (nrep > 0)

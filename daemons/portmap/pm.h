@@ -244,6 +244,22 @@ int pm_fwd_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 		    const struct tether_rpc_msg *m, struct tether_xdr *x,
 		    struct tether_buf *out);
 
+/* ---- Datagram replies (net.c) ---- */
+
+struct msghdr;
+
+/* Room pm_src_ctl needs at ctl (aligned as struct cmsghdr). */
+#define PM_SRC_CTL_SPACE 64
+
+/*
+ * pm_src_ctl - set mh's control data (in ctl) so that sendmsg() sends
+ * the datagram from local's address: IP_PKTINFO's ipi_spec_dst, or
+ * IPV6_PKTINFO with ifindex (0: any). No control data when local is
+ * NULL, of another family, or IPv6 multicast (the kernel picks).
+ */
+void pm_src_ctl(struct msghdr *mh, void *ctl, const struct tether_addr *local,
+		unsigned ifindex);
+
 /* ---- Pruning (prune.c) ---- */
 
 struct pm_prune;
