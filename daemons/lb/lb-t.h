@@ -413,6 +413,12 @@ struct lb_session {
 	uint64_t spliced;		/* of those, moved through pipes */
 	unsigned attempts;
 	unsigned char *tried;		/* one byte per backend */
+	/* The current backend connection: bytes written to it (a PROXY
+	 * header of hdr_len bytes first), and the errno of its last read
+	 * or write error; for lb_sess_may_retry. */
+	uint64_t bsent;
+	unsigned hdr_len;
+	int berrno;
 	struct tether_loop_timer *timer;
 	struct lb_session *prev, *next;
 };

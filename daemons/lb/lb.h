@@ -414,6 +414,18 @@ int lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
  * those still finishing on retired proxies (px's own when retired). */
 unsigned lb_proxy_conns(const struct lb_proxy *px);
 
+/*
+ * lb_sess_may_retry - whether s, in RELAY, may drop its backend and try
+ * another after a pump that ended with end (an end reason + 1, or 0):
+ * the backend reset the connection or failed (end is a backend error),
+ * or closed it (its FIN was read), before it sent a byte and before it
+ * got a byte of the client's (a PROXY header aside) or the client's
+ * FIN. Such a backend served nothing, so the attempt counts as a
+ * failed connect. Whether a retry is left (limits retries, backends
+ * not tried yet) is for session_connect. Returns 1 or 0.
+ */
+int lb_sess_may_retry(const struct lb_session *s, int end);
+
 const char *lb_sess_state_name(int state);
 const char *lb_sess_end_name(int end);
 

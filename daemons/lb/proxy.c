@@ -7,7 +7,11 @@
  * (and pinned, in lb_select) before the non-blocking connect starts;
  * the client is not read, so nothing has been sent when a connect
  * fails or times out, and the next backend can be tried (up to
- * `limits retries`, each backend once). RELAY: both sockets are
+ * `limits retries`, each backend once). A backend whose connection
+ * came up but which reset or closed it before a byte went either way
+ * (not even the client's FIN) counts as such a failure too
+ * (lb_sess_may_retry, session_retry): the client's bytes read by then
+ * are kept for the next backend. RELAY: both sockets are
  * registered once, edge-triggered; an event only sets readiness bits,
  * and each direction then reads and writes until a call would block
  * (relay()). Bytes the destination cannot take at once wait in a
@@ -223,6 +227,27 @@ dir_keep(struct lb_dir *d, const unsigned char *p, size_t n)
 	return 0;
 }
 
+/* Put n bytes before what d keeps: a PROXY header ahead of the client
+ * bytes a failed attempt left. Returns 0 or -1 (out of memory). */
+static int
+dir_prepend(struct lb_dir *d, const unsigned char *p, size_t n)
+{
+	unsigned char *nb;
+
+	if (d->len == 0)
+		return dir_keep(d, p, n);
+	nb = tether_malloc(n + d->len);
+	if (nb == NULL)
+		return -1;
+	memcpy(nb, p, n);
+	memcpy(nb + n, d->buf + d->off, d->len);
+	tether_free(d->buf);
+	d->buf = nb;
+	d->off = 0;
+	d->len += (uint32_t)n;
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Sessions                                                            */
 /* ------------------------------------------------------------------ */
@@ -388,10 +413,12 @@ session_relay(struct lb_session *s)
 		}
 		n = lb_proxy_v2_header(&s->client, &dst, hdr, sizeof(hdr));
 		TETHER_BUG_ON(n < 0);
-		if (dir_keep(&s->c2b, hdr, (size_t)n) < 0) {
+		/* Client bytes may wait already (a retry): after it. */
+		if (dir_prepend(&s->c2b, hdr, (size_t)n) < 0) {
 			session_end(s, LB_END_NOMEM);
 			return;
 		}
+		s->hdr_len = (unsigned)n;
 	}
 	s->state = LB_SESS_RELAY;
 	s->last_activity = tether_loop_now(s->px->loop);
@@ -410,6 +437,7 @@ struct dir_ends {
 	unsigned eof, shut, owed;	/* LB_SESS_* */
 	uint64_t *count;
 	int rerr, werr;			/* end reasons + 1 */
+	int c2b;
 };
 
 static void
@@ -428,6 +456,7 @@ dir_ends(struct lb_session *s, int c2b, struct dir_ends *e)
 		e->count = &s->bytes_in;
 		e->rerr = LB_END_CLIENT_ERROR + 1;
 		e->werr = LB_END_BACKEND_ERROR + 1;
+		e->c2b = 1;
 	} else {
 		e->d = &s->b2c;
 		e->src = s->bfd;
@@ -441,6 +470,7 @@ dir_ends(struct lb_session *s, int c2b, struct dir_ends *e)
 		e->count = &s->bytes_out;
 		e->rerr = LB_END_BACKEND_ERROR + 1;
 		e->werr = LB_END_CLIENT_ERROR + 1;
+		e->c2b = 0;
 	}
 }
 
@@ -469,8 +499,12 @@ dir_flush(struct lb_session *s, const struct dir_ends *e)
 				s->ready &= ~e->wr;
 				return 1;
 			}
+			if (e->c2b)
+				s->berrno = errno;
 			return -e->werr;
 		}
+		if (e->c2b)
+			s->bsent += (uint64_t)n;
 		s->last_activity = tether_loop_now(s->px->loop);
 		if (d->len > 0) {
 			d->off += (uint32_t)n;
@@ -540,6 +574,8 @@ relay(struct lb_session *s, int c2b)
 				s->ready &= ~e.rd;
 				break;
 			}
+			if (!c2b)
+				s->berrno = errno;
 			rc = -e.rerr;
 			break;
 		}
@@ -567,11 +603,20 @@ relay(struct lb_session *s, int c2b)
 				if (errno != EAGAIN && errno != EWOULDBLOCK &&
 				    errno != EINTR) {
 					rc = -e.werr;
+					if (!c2b)
+						break;
+					/* The client's bytes stay for the
+					 * next backend, if one is tried. */
+					s->berrno = errno;
+					if (dir_keep(d, lb_rbuf, (size_t)n) < 0)
+						rc = -(LB_END_NOMEM + 1);
 					break;
 				}
 				if (errno != EINTR)
 					s->ready &= ~e.wr;
 				m = 0;
+			} else if (c2b) {
+				s->bsent += (uint64_t)m;
 			}
 		}
 		if (m < n && dir_keep(d, lb_rbuf + m, (size_t)(n - m)) < 0) {
@@ -583,6 +628,62 @@ relay(struct lb_session *s, int c2b)
 	if (d->inpipe == 0)
 		pipe_put(d);
 	return rc < 0 ? -rc : 0;
+}
+
+int
+lb_sess_may_retry(const struct lb_session *s, int end)
+{
+	if (s->state != LB_SESS_RELAY || s->bytes_out > 0 ||
+	    s->bsent > s->hdr_len || (s->flags & LB_SESS_B_SHUT))
+		return 0;
+	return end == LB_END_BACKEND_ERROR + 1 ||
+	       (end == 0 && (s->flags & LB_SESS_B_EOF));
+}
+
+/*
+ * The backend's connection came up but it reset or closed it before
+ * anything was exchanged (lb_sess_may_retry): count a failed attempt
+ * and connect to another backend, as after a refused connect. The
+ * client saw nothing: its FIN from the backend is not owed (C_SHUT was
+ * set by this pump, shutdown() not called yet), and what it sent waits
+ * in s->c2b or in its socket (LB_RDY_CR) for the next backend. A PROXY
+ * header not written whole is dropped: the next gets its own.
+ */
+static void
+session_retry(struct lb_session *s)
+{
+	struct lb_dir *d = &s->c2b;
+
+	if (s->flags & LB_SESS_B_EOF)
+		tether_log_debug("backend %s/%s closed the connection before "
+				 "any byte was exchanged; attempt %u failed",
+				 s->svc->conf->name, s->be->name, s->attempts);
+	else
+		tether_log_debug("backend %s/%s: %s before any byte was "
+				 "exchanged; attempt %u failed",
+				 s->svc->conf->name, s->be->name,
+				 s->berrno != 0 ? strerror(s->berrno) :
+				 "socket error", s->attempts);
+	s->flags &= ~(LB_SESS_B_EOF | LB_SESS_C_SHUT | LB_SESS_C_OWED);
+	if (s->bsent < s->hdr_len) {
+		uint32_t left = (uint32_t)(s->hdr_len - s->bsent);
+
+		TETHER_BUG_ON(d->len < left);
+		d->off += left;
+		d->len -= left;
+		if (d->len == 0) {
+			tether_free(d->buf);
+			d->buf = NULL;
+			d->off = 0;
+		}
+	}
+	s->bsent = 0;
+	s->hdr_len = 0;
+	s->berrno = 0;
+	s->b2c.bulk = 0;
+	pipe_put(&s->b2c);
+	attempt_failed(s);
+	(void)session_connect(s);
 }
 
 /* Relay both ways; end is an end reason + 1 to apply afterwards (an
@@ -597,6 +698,10 @@ session_pump(struct lb_session *s, int end)
 		rc = relay(s, 0);
 	if (rc == 0)
 		rc = end;
+	if (lb_sess_may_retry(s, rc)) {
+		session_retry(s);
+		return;
+	}
 	if (rc != 0) {
 		session_end(s, (enum lb_sess_end)(rc - 1));
 		return;

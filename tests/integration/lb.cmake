@@ -6,7 +6,7 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		udp nofile drain proxyv2 range metrics reload reload-load
 		reload-state halfclose wlc passive slowstart badconf
 		datapath-splice datapath-copy nodelay
-		half-close-off)
+		half-close-off retry-rst retry-fin)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}

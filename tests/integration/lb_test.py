@@ -1713,10 +1713,11 @@ def cpu_seconds(pid):
 
 
 def case_halfclose():
-    """The backend closes its side at once and never reads; the client
-    keeps sending into a full pipe. tether-lb waits quietly (no busy
-    loop on the half-closed sockets: little CPU) and ends the session at
-    the idle timeout."""
+    """The backend closes its side once the client's first byte came
+    (before it, a FIN would be a failed attempt, see retry_after_connect)
+    and never reads again; the client keeps sending into a full pipe.
+    tether-lb waits quietly (no busy loop on the half-closed sockets:
+    little CPU) and ends the session at the idle timeout."""
     (p,) = free_ports(1)
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -1726,8 +1727,9 @@ def case_halfclose():
 
     def mute():
         c, _ = srv.accept()
-        c.shutdown(socket.SHUT_WR)
         held.append(c)
+        c.recv(1)
+        c.shutdown(socket.SHUT_WR)
     t = threading.Thread(target=mute, daemon=True)
     t.start()
     lb = Lb("""service s {
@@ -1739,6 +1741,7 @@ def case_halfclose():
     try:
         lb.wait_listening(p)
         s = connect(p)
+        s.sendall(b"x")
         if s.recv(1) != b"":
             fail("expected the backend's FIN first")
 
@@ -2195,6 +2198,354 @@ def case_half_close_off():
         be.stop()
 
 
+# ------------------------------------ backends that die before a byte
+
+class DyingBackend:
+    """Accepts and ends every connection without sending a byte: mode
+    "rst" closes with SO_LINGER 0 (an RST), "fin" closes cleanly,
+    delay seconds after the accept (0: at once; a little, and tether-lb
+    has surely seen its connect complete). With read_first it reads the
+    client's first bytes before that; with gate it hands each accepted
+    socket to the test (self.accepted, a list the test pops from, and
+    self.event) and lets the test end it."""
+
+    def __init__(self, addr, port, mode, read_first=False, gate=False,
+                 delay=0):
+        self.mode = mode
+        self.count = 0
+        self.got = []               # what read_first read, per connection
+        self.accepted = []
+        self.event = threading.Event()
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((addr, port))
+        self.sock.listen(64)
+        self.read_first = read_first
+        self.gate = gate
+        self.delay = delay
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def end(self, c):
+        if self.mode == "rst":
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        c.close()
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.count += 1
+            if self.gate:
+                with self.lock:
+                    self.accepted.append(c)
+                self.event.set()
+                continue
+            threading.Thread(target=self.serve, args=(c,),
+                             daemon=True).start()
+
+    def serve(self, c):
+        if self.read_first:
+            c.settimeout(TIMEOUT)
+            try:
+                d = c.recv(4096)
+            except OSError:
+                d = None
+            with self.lock:
+                self.got.append(d)
+        time.sleep(self.delay)
+        self.end(c)
+
+    def stop(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self.thread.join(TIMEOUT)
+        with self.lock:
+            for c in self.accepted:
+                c.close()
+
+
+def show_backend(sock, svc, name):
+    """{key: value} of one backend line of tetherctl show backends."""
+    for line in ctl(sock, "show", "backends", svc).splitlines():
+        f = line.split()
+        if f[1] == "%s/%s" % (svc, name):
+            return dict(kv.split("=", 1) for kv in f[2:] if "=" in kv)
+    fail("no backend %s/%s in show backends" % (svc, name))
+
+
+def conn_lines(log, svc):
+    """The connection log lines of service svc, as {key: value}."""
+    out = []
+    for line in log.splitlines():
+        i = line.find("conn service=%s " % svc)
+        if i < 0:
+            continue
+        out.append(dict(kv.split("=", 1) for kv in line[i:].split()[1:]
+                        if "=" in kv))
+    return out
+
+
+def wait_conn_lines(lb, svc, n):
+    end = time.time() + TIMEOUT
+    while time.time() < end:
+        lines = conn_lines(lb.stderr(), svc)
+        if len(lines) >= n:
+            return lines
+        time.sleep(0.05)
+    fail("%d connection lines of %s, wanted %d:\n%s" % (
+        len(conn_lines(lb.stderr(), svc)), svc, n, lb.stderr()))
+
+
+def read_to_end(s):
+    """Everything s receives until EOF or a reset; fails on a hang."""
+    buf = b""
+    while True:
+        try:
+            d = s.recv(4096)
+        except ConnectionResetError:
+            return buf
+        except socket.timeout:
+            fail("the connection hangs (got %r)" % buf)
+        if not d:
+            return buf
+        buf += d
+
+
+def retry_after_connect(mode):
+    """A backend that accepts and then resets (mode rst) or closes (fin)
+    the connection before a byte went either way is a failed attempt:
+    tether-lb tries another backend, the client does not notice, the
+    try counts in the log line (tries=) and in the backend's connect
+    failures, and the client's persistence entry follows the backend
+    that served it, for parallel first connections too. Bytes the
+    client sent meanwhile reach the new backend. Once a client byte was
+    written to the backend the session ends as before (no retry), and
+    the client sees the end at once."""
+    p, pe, pw = free_range(3)
+    d = tmpdir()
+    sock = os.path.join(d, "ctl.sock")
+    bad = DyingBackend("127.0.0.2", p, mode, delay=0.1)
+    goods = [Backend("g%d" % i, "127.0.0.%d" % (i + 3), [p, pe, pw])
+             for i in range(2)]
+    gated = DyingBackend("127.0.0.5", pe, mode, gate=True)
+    reader = DyingBackend("127.0.0.6", pw, mode, read_first=True)
+    lb = Lb("""control %s
+log-level debug
+service s {
+    listen 127.0.0.1:%d
+    balance rr
+    persist source timeout 10m
+    backend bad 127.0.0.2
+    backend g0 127.0.0.3
+    backend g1 127.0.0.4
+    limits retries 2 connect-timeout 2s
+}
+service e {
+    listen 127.0.0.1:%d
+    balance rr
+    backend gated 127.0.0.5
+    backend g0 127.0.0.3
+    limits retries 1 connect-timeout 2s
+}
+service w {
+    listen 127.0.0.1:%d
+    balance rr
+    backend reader 127.0.0.6
+    backend g0 127.0.0.3
+    limits retries 2 connect-timeout 2s
+}
+""" % (sock, p, pe, pw))
+    try:
+        lb.wait_listening(p)
+        # 1. The server speaks first: clients send nothing and wait.
+        pins = {}
+        for i in range(30):
+            src = src_addr(i)
+            s = connect(p, src)
+            name = read_line(s)[0]
+            s.sendall(b"ping\n")
+            if recv_exact(s, 5) != b"ping\n":
+                fail("no echo from %s" % name)
+            s.shutdown(socket.SHUT_WR)
+            if read_to_end(s) != b"":
+                fail("bytes after the echo")
+            s.close()
+            pins[src] = name
+        nbad = bad.count
+        if nbad < 5:
+            fail("only %d connections reached the dying backend" % nbad)
+        lines = wait_conn_lines(lb, "s", 30)
+        tries = sorted(l["tries"] for l in lines)
+        if tries != ["1"] * (30 - nbad) + ["2"] * nbad or \
+           any(l["end"] != "closed" or l["backend"] == "bad"
+               for l in lines):
+            fail("%d retried: log lines %r" % (nbad, lines))
+        fb = show_backend(sock, "s", "bad")
+        if fb["fails"] != str(nbad) or fb["total"] != str(nbad):
+            fail("bad: fails=%s total=%s, wanted %d" % (
+                fb["fails"], fb["total"], nbad))
+        if show_backend(sock, "s", "g0")["fails"] != "0":
+            fail("a good backend has connect failures")
+        # Each retry is logged (debug): the backend's end came after
+        # its connect was seen complete (the 100 ms delay) or, on a
+        # slow run, with it (then it is a failed connect).
+        log = lb.stderr()
+        what = "backend s/bad closed the connection" if mode == "fin" \
+            else "backend s/bad: Connection reset by peer"
+        late = log.count(what + " before any byte was exchanged")
+        early = log.count("connect s (backend bad): ")
+        if late + early != nbad or late == 0:
+            fail("%d retries, %d logged as late, %d as failed connects:"
+                 "\n%s" % (nbad, late, early, log))
+        # Their persistence entries point at the backend that served
+        # them, and their next connections go there at the first try.
+        out = ctl(sock, "show", "persist", "s")
+        for src, name in pins.items():
+            if "persist s %s/32 backend=%s " % (src, name) not in out:
+                fail("client %s served by %s, pinned:\n%s" % (
+                    src, name, out))
+        for src, name in pins.items():
+            if ask(p, src)[0] != name:
+                fail("client %s left %s" % (src, name))
+        lines = wait_conn_lines(lb, "s", 60)
+        if any(l["tries"] != "1" for l in lines[30:]):
+            fail("pinned clients retried: %r" % lines[30:])
+        # 2. Parallel first connections of one client land together,
+        # also when their first pick was the dying backend.
+        before = bad.count
+        for i in range(12):
+            src = src_addr(100 + i)
+            socks = [connect(p, src) for _ in range(6)]
+            names = {read_line(c)[0] for c in socks}
+            for c in socks:
+                c.close()
+            if len(names) != 1:
+                fail("client %s spread over %r" % (src, names))
+        if bad.count - before < 6:
+            fail("parallel connections did not meet the dying backend "
+                 "(%d)" % (bad.count - before))
+        # 3. Bytes the client sends while tether-lb holds a connection
+        # to the dying backend. tether-lb is stopped meanwhile, so it
+        # sees both at once, in the order they came. The backend's end
+        # first: a retry, and the bytes reach g0 whole. The bytes
+        # first: they are read first; rst: writing them fails, they
+        # are kept and reach g0 whole; fin: they are written to the
+        # dying backend (it has not reset yet), so no retry, and the
+        # client sees the end.
+        done = 0
+        n = 0
+        want = []
+        for order in ("end-first", "bytes-first") * 3:
+            while True:
+                n += 1
+                if n > 40:
+                    fail("the gated backend got too few connections")
+                gated.event.clear()
+                c = connect(pe, src_addr(200 + n))
+                if gated.event.wait(1.0):
+                    break
+                if read_line(c)[0] != "g0":
+                    fail("service e: not g0")
+                c.close()
+                want.append(("g0", "1", "closed"))
+            with gated.lock:
+                g = gated.accepted.pop()
+            time.sleep(0.3)         # tether-lb has seen the connect
+            msg = b"early %d\n" % n
+            os.kill(lb.proc.pid, signal.SIGSTOP)
+            try:
+                if order == "end-first":
+                    gated.end(g)
+                    time.sleep(0.1)
+                    c.sendall(msg)
+                else:
+                    c.sendall(msg)
+                    time.sleep(0.1)
+                    gated.end(g)
+                time.sleep(0.2)
+            finally:
+                os.kill(lb.proc.pid, signal.SIGCONT)
+            if mode == "rst" or order == "end-first":
+                if read_line(c)[0] != "g0" or recv_exact(c, len(msg)) != msg:
+                    fail("%s: the early bytes did not reach g0" % order)
+                c.shutdown(socket.SHUT_WR)
+                if read_to_end(c) != b"":
+                    fail("bytes after the echo")
+                want.append(("g0", "2", "closed"))
+            else:
+                if read_to_end(c) != b"":
+                    fail("bytes from a backend that sent none")
+                want.append(("gated", "1", "closed|backend-error"))
+            c.close()
+        lines = wait_conn_lines(lb, "e", len(want))
+        got = [(l["backend"], l["tries"], l["end"]) for l in lines]
+        if len(got) != len(want) or \
+           any(g[:2] != w[:2] or g[2] not in w[2].split("|")
+               for g, w in zip(got, want)):
+            fail("service e log lines %r, wanted %r" % (got, want))
+        # 4. A client byte was written to the backend before it died:
+        # no retry, the session ends as before, the client sees it.
+        cut = 0
+        for i in range(10):
+            c = connect(pw, src_addr(300 + i))
+            c.sendall(b"hello\n")
+            got = b""
+            while True:
+                try:
+                    d = c.recv(4096)
+                except ConnectionResetError:
+                    d = b""
+                except socket.timeout:
+                    fail("service w: the connection hangs (%r)" % got)
+                if not d:
+                    break
+                got += d
+                if got.endswith(b"hello\n"):
+                    c.shutdown(socket.SHUT_WR)
+            c.close()
+            if got == b"":
+                cut += 1
+            elif not got.startswith(b"g0 ") or not got.endswith(b"hello\n"):
+                fail("service w: %r" % got)
+        if cut != reader.count or cut < 4:
+            fail("%d connections cut, the reader got %d" % (
+                cut, reader.count))
+        if any(x != b"hello\n" for x in reader.got):
+            fail("the reader got %r" % reader.got)
+        lines = [l for l in wait_conn_lines(lb, "w", 10)
+                 if l["backend"] == "reader"]
+        want = "backend-error" if mode == "rst" else "closed"
+        if len(lines) != cut or any(l["tries"] != "1" or l["end"] != want
+                                    for l in lines):
+            fail("service w log lines %r, wanted tries=1 end=%s" % (
+                lines, want))
+        if show_backend(sock, "w", "reader")["fails"] != "0":
+            fail("a session that sent bytes counted as a failed attempt")
+    finally:
+        lb.stop()
+        for b in (bad, gated, reader):
+            b.stop()
+        for b in goods:
+            b.stop()
+
+
+def case_retry_rst():
+    retry_after_connect("rst")
+
+
+def case_retry_fin():
+    retry_after_connect("fin")
+
+
 def run_n(conf_text):
     d = tmpdir()
     path = os.path.join(d, "bad.conf")
@@ -2353,6 +2704,8 @@ CASES = {
     "datapath-copy": case_datapath_copy,
     "nodelay": case_nodelay,
     "half-close-off": case_half_close_off,
+    "retry-rst": case_retry_rst,
+    "retry-fin": case_retry_fin,
 }
 
 
