@@ -2231,6 +2231,14 @@ class DyingBackend:
         if self.mode == "rst":
             c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                          b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        else:
+            # close() with unread bytes (a PROXY header) sends an RST.
+            c.setblocking(False)
+            try:
+                while c.recv(4096):
+                    pass
+            except OSError:
+                pass
         c.close()
 
     def run(self):
@@ -2330,7 +2338,7 @@ def retry_after_connect(mode):
     client sent meanwhile reach the new backend. Once a client byte was
     written to the backend the session ends as before (no retry), and
     the client sees the end at once."""
-    p, pe, pw = free_range(3)
+    p, pe, pw, pv = free_range(4)
     d = tmpdir()
     sock = os.path.join(d, "ctl.sock")
     bad = DyingBackend("127.0.0.2", p, mode, delay=0.1)
@@ -2338,6 +2346,8 @@ def retry_after_connect(mode):
              for i in range(2)]
     gated = DyingBackend("127.0.0.5", pe, mode, gate=True)
     reader = DyingBackend("127.0.0.6", pw, mode, read_first=True)
+    vgated = DyingBackend("127.0.0.7", pv, mode, gate=True)
+    gv = Backend("gv", "127.0.0.8", [pv], proxy_v2=True)
     lb = Lb("""control %s
 log-level debug
 service s {
@@ -2363,7 +2373,15 @@ service w {
     backend g0 127.0.0.3
     limits retries 2 connect-timeout 2s
 }
-""" % (sock, p, pe, pw))
+service v {
+    listen 127.0.0.1:%d
+    balance rr
+    backend gated 127.0.0.7
+    backend gv 127.0.0.8
+    proxy-protocol v2
+    limits retries 1 connect-timeout 2s
+}
+""" % (sock, p, pe, pw, pv))
     try:
         lb.wait_listening(p)
         # 1. The server speaks first: clients send nothing and wait.
@@ -2436,62 +2454,76 @@ service w {
         # 3. Bytes the client sends while tether-lb holds a connection
         # to the dying backend. tether-lb is stopped meanwhile, so it
         # sees both at once, in the order they came. The backend's end
-        # first: a retry, and the bytes reach g0 whole. The bytes
-        # first: they are read first; rst: writing them fails, they
-        # are kept and reach g0 whole; fin: they are written to the
-        # dying backend (it has not reset yet), so no retry, and the
-        # client sees the end.
-        done = 0
-        n = 0
-        want = []
-        for order in ("end-first", "bytes-first") * 3:
-            while True:
-                n += 1
-                if n > 40:
-                    fail("the gated backend got too few connections")
-                gated.event.clear()
-                c = connect(pe, src_addr(200 + n))
-                if gated.event.wait(1.0):
-                    break
-                if read_line(c)[0] != "g0":
-                    fail("service e: not g0")
-                c.close()
-                want.append(("g0", "1", "closed"))
-            with gated.lock:
-                g = gated.accepted.pop()
-            time.sleep(0.3)         # tether-lb has seen the connect
-            msg = b"early %d\n" % n
-            os.kill(lb.proc.pid, signal.SIGSTOP)
-            try:
-                if order == "end-first":
-                    gated.end(g)
-                    time.sleep(0.1)
-                    c.sendall(msg)
+        # first: a retry, and the bytes reach the good backend whole.
+        # The bytes first: they are read first; rst: writing them
+        # fails, they are kept and reach the good backend whole; fin:
+        # they are written to the dying backend (it has not reset
+        # yet), so no retry, and the client sees the end. Service v
+        # sends a PROXY header first: the good backend gets its own,
+        # then the client's bytes.
+        def early(svc, port, gated, good, proxy, base):
+            n = 0
+            want = []
+            for order in ("end-first", "bytes-first") * 3:
+                while True:
+                    n += 1
+                    if n > 40:
+                        fail("%s: the gated backend got too few "
+                             "connections" % svc)
+                    gated.event.clear()
+                    c = connect(port, src_addr(base + n))
+                    if gated.event.wait(1.0):
+                        break
+                    if proxy:
+                        read_line(c)
+                    if read_line(c)[0] != good:
+                        fail("service %s: not %s" % (svc, good))
+                    c.close()
+                    want.append((good, "1", "closed"))
+                with gated.lock:
+                    g = gated.accepted.pop()
+                time.sleep(0.3)         # tether-lb has seen the connect
+                msg = b"early %d\n" % n
+                os.kill(lb.proc.pid, signal.SIGSTOP)
+                try:
+                    if order == "end-first":
+                        gated.end(g)
+                        time.sleep(0.1)
+                        c.sendall(msg)
+                    else:
+                        c.sendall(msg)
+                        time.sleep(0.1)
+                        gated.end(g)
+                    time.sleep(0.2)
+                finally:
+                    os.kill(lb.proc.pid, signal.SIGCONT)
+                if mode == "rst" or order == "end-first":
+                    if proxy:
+                        h = read_line(c)
+                        me = c.getsockname()
+                        if h[:3] != ["PROXY", me[0], str(me[1])]:
+                            fail("%s: PROXY line %r for %r" % (svc, h, me))
+                    if read_line(c)[0] != good or \
+                       recv_exact(c, len(msg)) != msg:
+                        fail("%s %s: the early bytes did not reach %s" % (
+                            svc, order, good))
+                    c.shutdown(socket.SHUT_WR)
+                    if read_to_end(c) != b"":
+                        fail("bytes after the echo")
+                    want.append((good, "2", "closed"))
                 else:
-                    c.sendall(msg)
-                    time.sleep(0.1)
-                    gated.end(g)
-                time.sleep(0.2)
-            finally:
-                os.kill(lb.proc.pid, signal.SIGCONT)
-            if mode == "rst" or order == "end-first":
-                if read_line(c)[0] != "g0" or recv_exact(c, len(msg)) != msg:
-                    fail("%s: the early bytes did not reach g0" % order)
-                c.shutdown(socket.SHUT_WR)
-                if read_to_end(c) != b"":
-                    fail("bytes after the echo")
-                want.append(("g0", "2", "closed"))
-            else:
-                if read_to_end(c) != b"":
-                    fail("bytes from a backend that sent none")
-                want.append(("gated", "1", "closed|backend-error"))
-            c.close()
-        lines = wait_conn_lines(lb, "e", len(want))
-        got = [(l["backend"], l["tries"], l["end"]) for l in lines]
-        if len(got) != len(want) or \
-           any(g[:2] != w[:2] or g[2] not in w[2].split("|")
-               for g, w in zip(got, want)):
-            fail("service e log lines %r, wanted %r" % (got, want))
+                    if read_to_end(c) != b"":
+                        fail("bytes from a backend that sent none")
+                    want.append(("gated", "1", "closed|backend-error"))
+                c.close()
+            lines = wait_conn_lines(lb, svc, len(want))
+            got = [(l["backend"], l["tries"], l["end"]) for l in lines]
+            if len(got) != len(want) or \
+               any(g[:2] != w[:2] or g[2] not in w[2].split("|")
+                   for g, w in zip(got, want)):
+                fail("service %s log lines %r, wanted %r" % (svc, got, want))
+        early("e", pe, gated, "g0", False, 200)
+        early("v", pv, vgated, "gv", True, 400)
         # 4. A client byte was written to the backend before it died:
         # no retry, the session ends as before, the client sees it.
         cut = 0
@@ -2532,9 +2564,9 @@ service w {
             fail("a session that sent bytes counted as a failed attempt")
     finally:
         lb.stop()
-        for b in (bad, gated, reader):
+        for b in (bad, gated, reader, vgated):
             b.stop()
-        for b in goods:
+        for b in goods + [gv]:
             b.stop()
 
 
