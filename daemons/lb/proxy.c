@@ -555,10 +555,16 @@ relay(struct lb_session *s, int c2b)
 			s->spliced += (uint64_t)n;
 			continue;
 		}
-		/* A short read emptied the socket (new bytes bring a new
-		 * edge), unless a FIN was reported: then read on to it. */
-		if ((size_t)n < LB_RBUF_SIZE && !(s->ready & e.hup))
+		/* A short read emptied the socket: new bytes bring a new
+		 * edge. If the FIN was reported before this read, TCP had
+		 * queued every byte ahead of it, so this was the last
+		 * data: take the end of stream now instead of reading a
+		 * zero (one system call less per connection). */
+		if ((size_t)n < LB_RBUF_SIZE) {
 			s->ready &= ~e.rd;
+			if (s->ready & e.hup)
+				s->flags |= e.eof;
+		}
 		m = 0;
 		if (s->ready & e.wr) {
 			m = send(e.dst, lb_rbuf, (size_t)n,
