@@ -35,6 +35,19 @@ static struct sockaddr_in backend;
 static const int one = 1;
 
 static int
+port_arg(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v < 1 || v > 65535) {
+		fprintf(stderr, "floor: bad port '%s'\n", s);
+		exit(2);
+	}
+	return (int)v;
+}
+
+static int
 listen_on(int port)
 {
 	struct sockaddr_in a;
@@ -136,10 +149,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	lfd = listen_on(atoi(argv[1]));
+	lfd = listen_on(port_arg(argv[1]));
 	memset(&backend, 0, sizeof(backend));
 	backend.sin_family = AF_INET;
-	backend.sin_port = htons((uint16_t)atoi(argv[2]));
+	backend.sin_port = htons((uint16_t)port_arg(argv[2]));
 	backend.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	ev.events = EPOLLIN;
@@ -298,10 +311,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	lfd = listen_on(atoi(argv[1]));
+	lfd = listen_on(port_arg(argv[1]));
 	memset(&backend, 0, sizeof(backend));
 	backend.sin_family = AF_INET;
-	backend.sin_port = htons((uint16_t)atoi(argv[2]));
+	backend.sin_port = htons((uint16_t)port_arg(argv[2]));
 	backend.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	memset(&p, 0, sizeof(p));
 	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
