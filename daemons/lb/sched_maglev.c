@@ -43,7 +43,8 @@
 #define MAGLEV_FACTOR 100u
 
 /* Slow start: weights in 1/256ths; at most 16 ramp rebuilds per slow
- * start, never closer than 100 ms, nor after a failed build. */
+ * start, at least 100 ms apart (a ramp's end aside); a failed build is
+ * tried again 100 ms later. */
 #define MAGLEV_RAMP_SCALE	256u
 #define MAGLEV_RAMP_STEPS	16u
 #define MAGLEV_REBUILD_MIN_MS	100u
