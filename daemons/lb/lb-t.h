@@ -221,6 +221,11 @@ struct lb_maglev {
 	uint32_t *offset, *skip;	/* per backend */
 	uint32_t *next;			/* per backend, during population */
 	uint32_t *claimed;		/* per backend, slots taken so far */
+	uint64_t *weight;		/* per backend, weights of a build */
+	/* Slow start: while a usable backend ramps, pick rebuilds the
+	 * table once pool->now reaches rebuild_at (0: no ramp). */
+	uint64_t rebuild_at;		/* ms */
+	uint64_t builds;		/* tables built, for tests and stats */
 };
 
 /* ------------------------------------------------------------------ */

@@ -120,6 +120,18 @@ int lb_backend_set_state(struct lb_pool *pool, struct lb_backend *b,
 int lb_backend_admin(struct lb_pool *pool, struct lb_backend *b,
 		     enum lb_admin admin, uint64_t now, uint64_t drain_ms);
 
+/*
+ * lb_backend_ramp_weight - b's weight at pool->now times scale (>= 1).
+ * During slow start (the first pool->slowstart_ms after b came back UP)
+ * it grows linearly from scale to weight * scale, so scale > 1 gives a
+ * finer ramp than whole weights; otherwise it is weight * scale. If end
+ * is not NULL it gets the ms the ramp ends while the result is below
+ * weight * scale, else 0.
+ */
+uint64_t lb_backend_ramp_weight(const struct lb_pool *pool,
+				const struct lb_backend *b, unsigned scale,
+				uint64_t *end /* OUT */);
+
 /* "enabled", "draining", "disabled"; "unknown" otherwise. */
 const char *lb_admin_name(int admin);
 

@@ -1706,6 +1706,90 @@ def case_slowstart():
             b.stop()
 
 
+def case_maglev_slowstart():
+    """balance maglev with slowstart: after a backend comes back, new
+    clients (distinct 127.x source addresses) mostly go elsewhere early
+    in the ramp; clients pinned then keep their backend; after the ramp
+    it has its full share and two tether-lb instances that share
+    nothing agree on every new client again."""
+    p1, p2 = free_ports(2)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p1, p2])
+          for i in range(2)]
+    conf = """service s {
+    listen 127.0.0.1:%d
+    balance maglev
+    persist source timeout 10m
+    backend b0 127.0.0.2 weight 20
+    backend b1 127.0.0.3 weight 20
+    check tcp interval 100ms timeout 100ms rise 1 fall 1 slowstart 8s
+}
+"""
+    ramp = 8.0
+    lbs = [Lb(conf % p1), Lb(conf % p2)]
+    try:
+        for lb in lbs:
+            lb.wait_listening(0)
+        bs[1].stop()
+        for lb in lbs:
+            wait_log(lb, "backend s/b1: down")
+        bs[1] = Backend("b1", "127.0.0.3", [p1, p2])
+        for lb in lbs:
+            wait_log(lb, "backend s/b1: up")
+        t_up = time.time()
+        # Early in the ramp: 120 new clients on the first instance.
+        early = {}
+        for i in range(120):
+            c = src_addr(i)
+            early[c] = ask(p1, c)[0]
+        t_early = time.time() - t_up
+        n_early = list(early.values()).count("b1")
+        time.sleep(max(0.0, ramp + 0.5 - (time.time() - t_up)))
+        # The pins taken early hold; the second instance (no pins for
+        # these clients) shows where the stable table sends them.
+        kept = 0
+        for c, n in early.items():
+            if ask(p1, c)[0] != n:
+                fail("client %s pinned to %s moved after the ramp" %
+                     (c, n))
+            if ask(p2, c)[0] != n:
+                kept += 1
+        # After the ramp: 200 new clients, the full share, and both
+        # instances agree on each.
+        n_late = 0
+        for i in range(200):
+            c = src_addr(1000 + i)
+            n1 = ask(p1, c)[0]
+            n2 = ask(p2, c)[0]
+            if n1 != n2:
+                fail("client %s: %s on one instance, %s on the other "
+                     "after the ramp" % (c, n1, n2))
+            n_late += n1 == "b1"
+        sys.stderr.write("maglev slowstart: b1 got %d of 120 new clients "
+                         "in the first %.2f s of an %.0f s ramp, %d of 200 "
+                         "after it; %d early clients kept a pin the stable "
+                         "table would move\n" %
+                         (n_early, t_early, ramp, n_late, kept))
+        # Within 2 s of 8 its weight is at most 5 of 20 (a share of at
+        # most 20%; 50% without slow start); a generous bound.
+        if t_early < 2.0 and n_early > 36:
+            fail("no slow start: b1 got %d of 120 new clients at once" %
+                 n_early)
+        if not 70 <= n_late <= 130:
+            fail("after the ramp b1 got %d of 200 new clients, not half" %
+                 n_late)
+        if n_late * 120 <= n_early * 200 * 2:
+            fail("b1's share did not grow: %d of 120, then %d of 200" %
+                 (n_early, n_late))
+        if kept == 0:
+            fail("no early client would move without its pin: the test "
+                 "shows nothing")
+    finally:
+        for lb in lbs:
+            lb.stop()
+        for b in bs:
+            b.stop()
+
+
 def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -2348,6 +2432,7 @@ CASES = {
     "wlc": case_wlc,
     "passive": case_passive,
     "slowstart": case_slowstart,
+    "maglev-slowstart": case_maglev_slowstart,
     "badconf": case_badconf,
     "datapath-splice": case_datapath_splice,
     "datapath-copy": case_datapath_copy,
