@@ -349,27 +349,48 @@ flow_rehome(struct lb_proxy *px, struct lb_proxy *old, struct lb_udp_flow *f,
 }
 
 /*
- * A flow whose backend is unchanged: it moves to px and to the backend
- * of the same name there (the generation link); the counts move.
+ * A flow whose backend is in px's configuration (nb: the successor of
+ * an unchanged backend, or a kept flow's backend brought back): it
+ * moves to px and to nb; the counts move, and a retired proxy that
+ * held a kept flow may go.
  */
 static void
 flow_move(struct lb_proxy *px, struct lb_proxy *old, struct lb_udp_flow *f,
-	  struct lb_udp_listener *nul)
+	  struct lb_udp_listener *nul, struct lb_backend *nb)
 {
-	struct lb_backend *nb = f->be->next_gen;
+	struct lb_proxy *home = f->svc->px;
 
-	TETHER_BUG_ON(f->svc->px != old);
 	flow_rehome(px, old, f, nul);
-	/* The per-client count stays: both generations count in the
+	/* The per-client count stays: every generation counts in the
 	 * newest table. */
 	lb_backend_release(f->be);
 	lb_service_release(f->svc);
-	old->conns--;
+	home->conns--;
 	f->svc = nul->svc;
 	f->be = nb;
 	lb_backend_acquire(nb);
 	lb_service_acquire(nul->svc);
 	px->conns++;
+	if (home != old)
+		lb_proxy_conn_ended(home);
+}
+
+/* The backend of svc with be's name and address, or NULL. */
+static struct lb_backend *
+same_backend(struct lb_service *svc, const struct lb_backend *be)
+{
+	size_t i;
+
+	for (i = 0; i < svc->pool.n; i++) {
+		struct lb_backend *b = &svc->pool.backends[i];
+
+		if (strcmp(b->name, be->name) == 0 && b->conf != NULL &&
+		    be->conf != NULL &&
+		    b->conf->has_port == be->conf->has_port &&
+		    tether_addr_compare(&b->conf->addr, &be->conf->addr) == 0)
+			return b;
+	}
+	return NULL;
 }
 
 void
@@ -400,12 +421,18 @@ lb_udp_adopt_flows(struct lb_proxy *px, struct lb_proxy *old)
 		/* Oldest first, so the new LRU order is the old one. */
 		for (; f != NULL; f = prev) {
 			struct lb_udp_listener *nul = map[f->ul->index];
+			struct lb_backend *nb;
 
 			prev = f->lru_prev;
 			if (nul == NULL || nul->svc->prev_gen != osvc ||
 			    px->udp.count >= LB_UDP_MAX_FLOWS)
 				continue;	/* ends with old's listeners */
-			if (f->be->next_gen == NULL) {
+			nb = f->be->next_gen;
+			/* A flow kept at an earlier reload whose backend
+			 * this configuration brings back goes to it. */
+			if (nb == NULL && f->svc != osvc)
+				nb = same_backend(nul->svc, f->be);
+			if (nb == NULL) {
 				/* Its backend is gone (removed, or its
 				 * address changed): the flow goes on with
 				 * it until idle, holding old (or the older
@@ -414,8 +441,8 @@ lb_udp_adopt_flows(struct lb_proxy *px, struct lb_proxy *old)
 				 * again: no new flow goes to it. */
 				flow_rehome(px, old, f, nul);
 				kept++;
-			} else if (f->be->next_gen->state != LB_BACKEND_DOWN) {
-				flow_move(px, old, f, nul);
+			} else if (nb->state != LB_BACKEND_DOWN) {
+				flow_move(px, old, f, nul, nb);
 				moved++;
 			}
 		}

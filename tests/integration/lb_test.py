@@ -1860,16 +1860,31 @@ service s {
                 break
         if x is None:
             fail("rr never picked b1")
-        reload(conf % (sock, p, "", "backend b2 127.0.0.4"),
-               "reload: udp flows: 0 moved, 1 kept on removed backends", 1)
+        only2 = conf % (sock, p, "", "backend b2 127.0.0.4")
+        reload(only2, "1 kept on removed backends", 3)
         x.sendto(b"y", ("127.0.0.1", p))
         if answer(x, b"y") != "b1":
             fail("the flow of b1 was not kept")
+        # b1 comes back (same name and address): the kept flow moves
+        # to it (counted there), and what it held is freed.
+        freed = lb.stderr().count("replaced configuration was freed")
+        reload(gen2, "0 kept on removed backends, 0 ended", 1)
+        wait_log(lb, "replaced configuration was freed", freed + 1)
+        if backend_conns(sock).get("b1") != 1:
+            fail("the flow brought back is not counted on b1: %r" %
+                 backend_conns(sock))
+        x.sendto(b"z", ("127.0.0.1", p))
+        if answer(x, b"z") != "b1":
+            fail("the flow brought back to b1 broke")
+        reload(only2, "1 kept on removed backends", 4)
+        x.sendto(b"w", ("127.0.0.1", p))
+        if answer(x, b"w") != "b1":
+            fail("the flow of b1 was not kept a second time")
         lb.proc.send_signal(signal.SIGTERM)
         if lb.proc.wait(TIMEOUT) != 0:
             fail("tether-lb exited with %d:\n%s" %
                  (lb.proc.returncode, lb.stderr()))
-        want = "backend=b1 addr=127.0.0.3:%d in=2 out=8 " % p
+        want = "backend=b1 addr=127.0.0.3:%d in=4 out=16 " % p
         if not [x for x in lb.stderr().splitlines()
                 if want in x and x.endswith("end=shutdown")]:
             fail("the kept flow's end at stop not logged:\n" +
