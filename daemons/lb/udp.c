@@ -13,6 +13,9 @@
  * per-service LRU list; the sweep ends those idle for the service's
  * idle-timeout. An ICMP error from the backend (ECONNREFUSED on the
  * connected socket) ends the flow and counts as a failed connect.
+ * A reload moves the flows to the new proxy's table; one whose backend
+ * the new configuration removed keeps that backend (and the retired
+ * proxy owning it) until it ends, as a TCP session would.
  */
 #include "lb.h"
 
