@@ -437,10 +437,18 @@ struct lb_udp_listener {
 	struct lb_udp_listener *donor;	/* reload: whose socket this took */
 };
 
-/* One client (address and port) on one UDP listener, relayed through a
- * socket connected to its backend. */
+/*
+ * One client (address and port) on one UDP listener, relayed through a
+ * socket connected to its backend. ul is always a listener of the live
+ * proxy (the flow is in its table and its service's LRU list); svc is
+ * the service whose pool holds be, and svc->px the proxy whose conns
+ * count the flow. Both are ul->svc, except for a flow kept over a
+ * reload on a backend the new configuration removed: svc is then a
+ * service of the retired proxy, which stays alive until the flow ends.
+ */
 struct lb_udp_flow {
 	struct lb_udp_listener *ul;
+	struct lb_service *svc;
 	struct lb_backend *be;
 	struct tether_addr client, baddr;
 	int fd;

@@ -316,10 +316,14 @@ void lb_udp_end_flows(struct lb_proxy *px);
 
 /*
  * lb_udp_adopt_flows - after a reload, move old's UDP flows to px (the
- * proxy that took over old's sockets): a flow whose listener, service
- * and backend are unchanged keeps its backend socket (so the backend
- * sees the same peer) and its counters. The others are left to end
- * with old (logged end=shutdown).
+ * proxy that took over old's sockets). A flow whose listener and
+ * service stay keeps its backend socket (so the backend sees the same
+ * peer) and its counters: with an unchanged backend it moves to that
+ * backend's successor; with a backend the new configuration removed
+ * (or readdressed) it is kept on the old backend, which it holds with
+ * old (as a TCP session does) until it ends, idle or on an error. The
+ * others (listener or service gone, backend DOWN) are left to end
+ * with old (logged end=shutdown). Logs the three counts at info.
  */
 void lb_udp_adopt_flows(struct lb_proxy *px, struct lb_proxy *old);
 
@@ -410,9 +414,10 @@ void lb_proxy_free(struct lb_proxy *px);
  * re-pointed to the backend of the same name, dropped if it is gone).
  * Established TCP connections finish on the old proxy, which keeps
  * oldconf (ownership passes to it) and is freed after its last
- * session; UDP flows of unchanged listeners and backends move to the
- * new proxy (lb_udp_adopt_flows), the others end (the next datagram
- * starts a new one, pinned as before). Connection counts of unchanged
+ * session or flow; UDP flows of unchanged listeners move to the new
+ * proxy (lb_udp_adopt_flows), those of removed backends keep relaying
+ * to them until idle, the others end (the next datagram starts a new
+ * one, pinned as before). Connection counts of unchanged
  * services and backends (lb_backend_link) include the connections
  * still finishing on the old proxy. On failure (errbuf says why) *pxp
  * is unchanged and keeps serving, its connections and flows untouched,
@@ -425,6 +430,13 @@ int lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
 /* Active connections and flows against the global limit: px's and
  * those still finishing on retired proxies (px's own when retired). */
 unsigned lb_proxy_conns(const struct lb_proxy *px);
+
+/*
+ * lb_proxy_conn_ended - px->conns just dropped (a session or flow that
+ * px counts ended): a retired px is freed after its last one, once the
+ * current callback is over.
+ */
+void lb_proxy_conn_ended(struct lb_proxy *px);
 
 const char *lb_sess_state_name(int state);
 const char *lb_sess_end_name(int end);

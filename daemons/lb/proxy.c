@@ -269,8 +269,7 @@ session_end(struct lb_session *s, enum lb_sess_end why)
 	lb_service_release(s->svc);
 	px->conns--;
 	tether_free(s);
-	if (px->retired && px->conns == 0 && !px->freeing)
-		retired_done(px);
+	lb_proxy_conn_ended(px);
 }
 
 /* Every fd of a session is registered once, edge-triggered, for
@@ -974,13 +973,22 @@ lb_proxy_free(struct lb_proxy *px)
 	if (px == NULL)
 		return;
 	px->freeing = 1;
-	if (!px->retired)
-		while (retired_list != NULL) {
-			struct lb_proxy *r = retired_list;
+	/* The live proxy takes the retired ones with it; a proxy whose
+	 * reload failed (donor still set) leaves them to its donor. */
+	if (!px->retired && px->donor == NULL) {
+		struct lb_proxy *r;
 
+		/* Flows kept on removed backends hold retired proxies: end
+		 * them first, and free those proxies here, not later. */
+		for (r = retired_list; r != NULL; r = r->retired_next)
+			r->freeing = 1;
+		lb_udp_end_flows(px);
+		while (retired_list != NULL) {
+			r = retired_list;
 			retired_list = r->retired_next;
 			lb_proxy_free(r);
 		}
+	}
 	lb_ctl_close(px);
 	lb_metrics_close(px);
 	while (px->sessions != NULL)
@@ -1157,6 +1165,8 @@ retired_free(struct tether_loop *loop, void *ud)
 	if (*pp == NULL)
 		return;		/* freed meanwhile */
 	*pp = px->retired_next;
+	tether_log_info("reload: a replaced configuration was freed after "
+			"its last connection or flow");
 	lb_proxy_free(px);
 }
 
@@ -1167,6 +1177,13 @@ retired_done(struct lb_proxy *px)
 {
 	if (tether_loop_defer(px->loop, retired_free, px) < 0)
 		tether_log_warnx("reload: cannot free the old proxy yet");
+}
+
+void
+lb_proxy_conn_ended(struct lb_proxy *px)
+{
+	if (px->retired && px->conns == 0 && !px->freeing)
+		retired_done(px);
 }
 
 static struct lb_service *

@@ -4,7 +4,8 @@
 foreach(case balance maglev persist parallel failure failure-midrun limits
 		health connect-timeout slowloris slowloris-limit slowloris-client
 		udp nofile drain proxyv2 range metrics reload reload-load
-		reload-state halfclose wlc passive slowstart maglev-slowstart badconf
+		reload-state reload-udp halfclose wlc passive slowstart
+		maglev-slowstart badconf
 		datapath-splice datapath-copy nodelay
 		half-close-off)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
