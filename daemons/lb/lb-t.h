@@ -212,6 +212,10 @@ struct lb_pool {
 	unsigned rr_next;		/* WLC tie rotation */
 	uint64_t slowstart_ms;		/* ramp of a backend back UP, 0: off */
 	uint64_t now;			/* ms, set before each pick */
+	/* Set while many backends change at once (a reload carrying
+	 * their states over): lb_pool_update does nothing, and the
+	 * caller updates once at the end. */
+	unsigned defer_update;
 };
 
 /* Maglev's lookup table (state of the maglev ops). */

@@ -87,10 +87,14 @@ void lb_pool_fini(struct lb_pool *pool);
 
 /*
  * lb_pool_update - tell the algorithm that states or weights changed
- * (Maglev rebuilds its table). Returns 0 or -TETHER_ENOMEM (the old
- * table stays in use).
+ * (Maglev rebuilds its table). Does nothing while pool->defer_update is
+ * set. Returns 0 or -TETHER_ENOMEM (the old table stays in use).
  */
 int lb_pool_update(struct lb_pool *pool);
+
+/* How many lookup tables a Maglev pool has built (0 for the others):
+ * shown by `tetherctl show services`. */
+uint64_t lb_pool_table_builds(const struct lb_pool *pool);
 
 /*
  * lb_pool_pick - the backend for a new client whose key is key (a hash

@@ -1249,6 +1249,10 @@ transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
 		map = tether_calloc(os->pool.n, sizeof(*map));
 		for (k = 0; map != NULL && k < os->pool.n; k++)
 			map[k] = -1;
+		/* One update for the whole pool, not one per backend: a
+		 * Maglev table of 1024 backends takes milliseconds to
+		 * build. */
+		ns->pool.defer_update = 1;
 		for (j = 0; j < ns->pool.n; j++) {
 			struct lb_backend *nb = &ns->pool.backends[j];
 
@@ -1280,6 +1284,7 @@ transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
 					map[k] = (int32_t)j;
 			}
 		}
+		ns->pool.defer_update = 0;
 		(void)lb_pool_update(&ns->pool);
 		if (map == NULL || !ns->has_persist || !os->has_persist ||
 		    ns->persist.mask4 != os->persist.mask4 ||

@@ -296,6 +296,8 @@ lb_pool_fini(struct lb_pool *pool)
 int
 lb_pool_update(struct lb_pool *pool)
 {
+	if (pool->defer_update)
+		return 0;
 	return pool->ops->update(pool);
 }
 

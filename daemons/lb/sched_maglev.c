@@ -244,6 +244,16 @@ maglev_pick(struct lb_pool *pool, uint64_t key, const unsigned char *excluded)
 	return NULL;
 }
 
+uint64_t
+lb_pool_table_builds(const struct lb_pool *pool)
+{
+	const struct lb_maglev *mg = pool->state;
+
+	if (pool->ops != &lb_ops_maglev || mg == NULL)
+		return 0;
+	return mg->builds;
+}
+
 const struct lb_ops lb_ops_maglev = {
 	.name = "maglev",
 	.init = maglev_init,

@@ -5,7 +5,7 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		health connect-timeout slowloris slowloris-limit slowloris-client
 		udp nofile drain proxyv2 range metrics reload reload-load
 		reload-state reload-udp halfclose wlc passive slowstart
-		maglev-slowstart badconf
+		maglev-slowstart maglev-reload badconf
 		datapath-splice datapath-copy nodelay
 		half-close-off)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120

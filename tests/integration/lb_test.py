@@ -373,6 +373,46 @@ def case_maglev():
             b.stop()
 
 
+def case_maglev_reload():
+    """A reload carries the states of a Maglev service's 300 backends
+    over and builds its lookup table once, not once per backend
+    (`table-builds=` of tetherctl show services)."""
+    p, = free_ports(1)
+    d = tmpdir()
+    sock = os.path.join(d, "ctl")
+    backends = "".join("    backend b%d 127.0.%d.%d:%d\n" % (
+        i, 2 + i // 200, 2 + i % 200, p) for i in range(300))
+    lb = Lb("""control %s
+service s {
+    listen 127.0.0.1:%d
+    balance maglev
+%s}
+""" % (sock, p, backends))
+    try:
+        lb.wait_listening(p)
+
+        def builds():
+            out = ctl(sock, "show", "services")
+            for word in out.split():
+                if word.startswith("table-builds="):
+                    return int(word.split("=", 1)[1])
+            fail("no table-builds= in %r" % out)
+        first = builds()
+        if first != 1:
+            fail("a fresh service built %d tables, expected 1" % first)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:")
+        n = builds()
+        sys.stderr.write("maglev reload: %d table build(s) for 300 "
+                         "backends\n" % n)
+        if n > 2:
+            fail("the reload built the table %d times for 300 backends "
+                 "(once at setup and once after carrying states over "
+                 "are expected)" % n)
+    finally:
+        lb.stop()
+
+
 def case_persist():
     """One service on two ports, backends without a port: every client's
     connections to either port reach one backend, on the dialled port;
@@ -2650,6 +2690,7 @@ def case_badconf():
 CASES = {
     "balance": case_balance,
     "maglev": case_maglev,
+    "maglev-reload": case_maglev_reload,
     "persist": case_persist,
     "parallel": case_parallel,
     "failure": case_failure,
