@@ -6,6 +6,13 @@
 # proxy per unit, and RSS for N idle proxied connections.
 # Usage: run.py TETHER_LB [--duration S] [--rounds N] [--idle N]
 #               [--rows 1,2,..] [--splice on|off] [--no-idle]
+#               [--half-close-off] [--floor FLOOR] [--floor-uring FLOOR]
+#               [--backend-cpu N]
+# --half-close-off adds tether-lb with `half-close off` (nginx stream's
+# default) as a second tether column. --floor/--floor-uring add the
+# floor relays of floor.c: the least a user-space relay can do per
+# request (epoll, and io_uring), so the table shows how far above the
+# peers any user-space proxy could get on this machine.
 import argparse
 import os
 import re
@@ -23,6 +30,7 @@ NGINX_STREAM = "/usr/lib/nginx/modules/ngx_stream_module.so"
 BIG = 10 << 20
 PROXY_CPU = "0"
 LOAD_CPU = "1"
+BACKEND_CPU = None
 PROCS = []
 NOFILE = 20000		# set by main from RLIMIT_NOFILE
 MAXCONN = 9900		# proxied connections the fd limit allows
@@ -113,7 +121,10 @@ def children(pid):
 
 def cpu_seconds(pid):
     tot = 0.0
-    for p in children(pid):
+    pids = children(pid)
+    if pid in FLOOR_PAIRS:
+        pids.append(FLOOR_PAIRS[pid])
+    for p in pids:
         try:
             with open("/proc/%d/stat" % p) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
@@ -178,7 +189,7 @@ http {
 }
 """ % {"d": d, "p": port, "root": root, "nofile": NOFILE})
     p = start(["nginx", "-p", d, "-e", os.path.join(d, "backend.err"),
-               "-c", conf])
+               "-c", conf], cpu=BACKEND_CPU)
     wait_port(port, p)
     return p
 
@@ -193,8 +204,9 @@ def start_iperf(port):
 # ------------------------------------------------------------ proxies
 
 
-def start_tether(lb, d, port, http, iperf_port, iperf_be, splice):
-    conf = os.path.join(d, "tether-lb.conf")
+def start_tether(lb, d, port, http, iperf_port, iperf_be, splice,
+                 tag="tether-lb"):
+    conf = os.path.join(d, "%s.conf" % tag)
     with open(conf, "w") as f:
         f.write("""log-level warn
 max-conns 40000
@@ -213,9 +225,24 @@ service bulk {
 """ % (port, http, splice, iperf_port, iperf_be, splice))
     p = start([lb, "-d", "-f", conf], cpu=PROXY_CPU,
               stdout=subprocess.DEVNULL,
-              stderr=open(os.path.join(d, "tether.err"), "w"))
+              stderr=open(os.path.join(d, "%s.err" % tag), "w"))
     wait_port(port, p)
     return p
+
+
+def start_floor(exe, port, http, iperf_port, iperf_be):
+    """floor.c has one backend per process: one for HTTP, one for
+    iperf3. The first is returned (CPU is summed over both by the
+    caller through FLOOR_PAIRS)."""
+    p = start([exe, str(port), str(http)], cpu=PROXY_CPU)
+    q = start([exe, str(iperf_port), str(iperf_be)], cpu=PROXY_CPU)
+    wait_port(port, p)
+    wait_port(iperf_port, q)
+    FLOOR_PAIRS[p.pid] = q.pid
+    return p
+
+
+FLOOR_PAIRS = {}
 
 
 def start_haproxy(d, port, http, iperf_port, iperf_be):
@@ -487,6 +514,13 @@ def main():
                     help="comma-separated row numbers (1-6) or 'all'")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--no-idle", action="store_true")
+    ap.add_argument("--half-close-off", action="store_true",
+                    help="also run tether-lb with `half-close off`")
+    ap.add_argument("--floor", help="floor.c relay on epoll")
+    ap.add_argument("--floor-uring", help="floor.c relay on io_uring")
+    ap.add_argument("--backend-cpu", default=None,
+                    help="pin the nginx backend to this CPU (default: "
+                    "it floats)")
     a = ap.parse_args()
     for tool in ("nginx", "haproxy", "wrk", "iperf3", "taskset"):
         if shutil.which(tool) is None:
@@ -495,7 +529,8 @@ def main():
     if os.cpu_count() < 2:
         global LOAD_CPU
         LOAD_CPU = PROXY_CPU
-    global NOFILE, MAXCONN
+    global NOFILE, MAXCONN, BACKEND_CPU
+    BACKEND_CPU = a.backend_cpu
     nofile = raise_nofile(max(4 * a.idle + 1000, 100000))
     NOFILE = nofile
     # A proxied connection costs the proxy two fds, and this script two
@@ -524,8 +559,16 @@ def run(a, d, rows, nofile):
     start_backend(d, http)
     start_iperf(ibe)
     names = ["direct", "tether-lb", "haproxy", "nginx"]
+    extra = []
+    if a.half_close_off:
+        extra.append("tether-hc0")
+    if a.floor:
+        extra.append("floor")
+    if a.floor_uring:
+        extra.append("floor-uring")
+    names += extra
     # All proxies run at once (idle but for the one measured), and each
-    # row measures all four back to back, round after round: the
+    # row measures all of them back to back, round after round: the
     # machine's load changes over time, and this spreads it evenly.
     ports = {"direct": (http, ibe, None)}
     for name in names[1:]:
@@ -533,10 +576,17 @@ def run(a, d, rows, nofile):
         if name == "tether-lb":
             proc = start_tether(a.lb, d, port, http, iport, ibe,
                                 splice_line(a.splice))
+        elif name == "tether-hc0":
+            proc = start_tether(a.lb, d, port, http, iport, ibe,
+                                splice_line(a.splice) +
+                                "\n    half-close off", tag=name)
         elif name == "haproxy":
             proc = start_haproxy(d, port, http, iport, ibe)
-        else:
+        elif name == "nginx":
             proc = start_nginx(d, port, http, iport, ibe)
+        else:
+            proc = start_floor(a.floor if name == "floor" else
+                               a.floor_uring, port, http, iport, ibe)
         ports[name] = (port, iport, proc)
     vals = {}
     cpus = {}
@@ -556,11 +606,16 @@ def run(a, d, rows, nofile):
                 time.sleep(0.3)
     for name in names[1:]:
         stop(ports[name][2])
+    for p in list(PROCS):
+        if p.pid in FLOOR_PAIRS.values():
+            stop(p)
     res = {k: median(v) for k, v in vals.items()}
     cpu = {k: median(v) for k, v in cpus.items()}
     print("\nbench.lb: %d round(s) of %ds per row and target (median), "
-          "proxy on CPU %s, load on CPU %s; tether-lb splice %s" % (
-              a.rounds, a.duration, PROXY_CPU, LOAD_CPU, a.splice))
+          "proxy on CPU %s, load on CPU %s, backend on %s; tether-lb "
+          "splice %s" % (a.rounds, a.duration, PROXY_CPU, LOAD_CPU,
+                         "CPU " + BACKEND_CPU if BACKEND_CPU else
+                         "any CPU", a.splice))
     print("Shared machine: compare ratios within this run only.\n")
     hdr = "%-16s %-6s %10s %10s %10s %10s  %6s %6s %6s  %8s  %s" % (
         "row", "unit", "direct", "tether", "haproxy", "nginx", "t/dir",
@@ -569,7 +624,7 @@ def run(a, d, rows, nofile):
     print("-" * len(hdr))
     for row in rows:
         dv = res[("direct", row[0])]
-        t, h, n = (res[(x, row[0])] for x in names[1:])
+        t, h, n = (res[(x, row[0])] for x in names[1:4])
         best = max(h, n)
         print("%-16s %-6s %10s %10s %10s %10s  %6.2f %6.2f %6.2f  %8.2f  "
               "%s %s %s %s" % (
@@ -578,6 +633,27 @@ def run(a, d, rows, nofile):
                   fmt(cpu[("tether-lb", row[0])]),
                   fmt(cpu[("haproxy", row[0])]),
                   fmt(cpu[("nginx", row[0])]), row[2]))
+    # Per-round tether/best: how much the ratio moves between rounds.
+    print("\ntether/best peer in each round (min .. max):")
+    for row in rows:
+        per = []
+        for r in range(a.rounds):
+            t = vals[("tether-lb", row[0])][r]
+            b = max(vals[("haproxy", row[0])][r], vals[("nginx", row[0])][r])
+            per.append(t / b if b else 0)
+        print("  %-16s %s   (%.2f .. %.2f)" % (
+            row[0], " ".join("%.2f" % x for x in per), min(per), max(per)))
+    if extra:
+        print("\nother targets, median value, ratio to the best peer, "
+              "CPU per unit:")
+        for row in rows:
+            h, n = res[("haproxy", row[0])], res[("nginx", row[0])]
+            best = max(h, n)
+            print("  %-16s %s" % (row[0], "   ".join(
+                "%s %s (%.2f, %s %s)" % (
+                    x, fmt(res[(x, row[0])]),
+                    res[(x, row[0])] / best if best else 0,
+                    fmt(cpu[(x, row[0])]), row[2]) for x in extra)))
     if a.no_idle:
         return 0
     print("\nidle connections (target %d, tried %d: RLIMIT_NOFILE %d): "

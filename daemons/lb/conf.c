@@ -950,11 +950,11 @@ parse_service(struct parser *p, const struct tether_conf_token *name)
 				  s.name);
 		bad = 1;
 	}
-	/* Maglev's table follows the configured weights, not the ramp. */
-	if (!p->nomem && s.balance == LB_BALANCE_MAGLEV &&
+	/* rr ignores weights, so there is nothing to ramp. */
+	if (!p->nomem && s.balance == LB_BALANCE_RR &&
 	    s.check.slowstart_ms != 0)
 		tether_conf_warn(p->c, name, "slowstart has no effect with "
-				 "balance maglev");
+				 "balance rr");
 	if (bad || p->nomem) {
 		service_free(&s);
 		return;

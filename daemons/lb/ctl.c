@@ -66,13 +66,19 @@ show_services(struct lb_proxy *px, struct tether_buf *out)
 		const struct lb_service *s = &px->services[i];
 
 		err = tether_buf_printf(out, "service %s balance=%s conns=%u "
-					"total=%llu refused=%llu persist=%zu\n",
+					"total=%llu refused=%llu persist=%zu",
 					s->conf->name,
 					lb_balance_name(s->conf->balance),
 					s->conns,
 					(unsigned long long)s->total_conns,
 					(unsigned long long)s->refused,
 					s->has_persist ? s->persist.count : 0);
+		/* Maglev: lookup tables built by this configuration. */
+		if (err >= 0 && s->pool.ops == &lb_ops_maglev)
+			err = tether_buf_printf(out, " table-builds=%llu",
+				(unsigned long long)lb_pool_table_builds(&s->pool));
+		if (err >= 0)
+			err = tether_buf_printf(out, "\n");
 		if (err < 0)
 			return err;
 	}

@@ -212,6 +212,10 @@ struct lb_pool {
 	unsigned rr_next;		/* WLC tie rotation */
 	uint64_t slowstart_ms;		/* ramp of a backend back UP, 0: off */
 	uint64_t now;			/* ms, set before each pick */
+	/* Set while many backends change at once (a reload carrying
+	 * their states over): lb_pool_update does nothing, and the
+	 * caller updates once at the end. */
+	unsigned defer_update;
 };
 
 /* Maglev's lookup table (state of the maglev ops). */
@@ -221,6 +225,11 @@ struct lb_maglev {
 	uint32_t *offset, *skip;	/* per backend */
 	uint32_t *next;			/* per backend, during population */
 	uint32_t *claimed;		/* per backend, slots taken so far */
+	uint64_t *weight;		/* per backend, weights of a build */
+	/* Slow start: while a usable backend ramps, pick rebuilds the
+	 * table once pool->now reaches rebuild_at (0: no ramp). */
+	uint64_t rebuild_at;		/* ms */
+	uint64_t builds;		/* tables built, for tests and stats */
 };
 
 /* ------------------------------------------------------------------ */
@@ -438,10 +447,18 @@ struct lb_udp_listener {
 	struct lb_udp_listener *donor;	/* reload: whose socket this took */
 };
 
-/* One client (address and port) on one UDP listener, relayed through a
- * socket connected to its backend. */
+/*
+ * One client (address and port) on one UDP listener, relayed through a
+ * socket connected to its backend. ul is always a listener of the live
+ * proxy (the flow is in its table and its service's LRU list); svc is
+ * the service whose pool holds be, and svc->px the proxy whose conns
+ * count the flow. Both are ul->svc, except for a flow kept over a
+ * reload on a backend the new configuration removed: svc is then a
+ * service of the retired proxy, which stays alive until the flow ends.
+ */
 struct lb_udp_flow {
 	struct lb_udp_listener *ul;
+	struct lb_service *svc;
 	struct lb_backend *be;
 	struct tether_addr client, baddr;
 	int fd;

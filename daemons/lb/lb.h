@@ -87,10 +87,14 @@ void lb_pool_fini(struct lb_pool *pool);
 
 /*
  * lb_pool_update - tell the algorithm that states or weights changed
- * (Maglev rebuilds its table). Returns 0 or -TETHER_ENOMEM (the old
- * table stays in use).
+ * (Maglev rebuilds its table). Does nothing while pool->defer_update is
+ * set. Returns 0 or -TETHER_ENOMEM (the old table stays in use).
  */
 int lb_pool_update(struct lb_pool *pool);
+
+/* How many lookup tables a Maglev pool has built (0 for the others):
+ * shown by `tetherctl show services`. */
+uint64_t lb_pool_table_builds(const struct lb_pool *pool);
 
 /*
  * lb_pool_pick - the backend for a new client whose key is key (a hash
@@ -119,6 +123,18 @@ int lb_backend_set_state(struct lb_pool *pool, struct lb_backend *b,
  */
 int lb_backend_admin(struct lb_pool *pool, struct lb_backend *b,
 		     enum lb_admin admin, uint64_t now, uint64_t drain_ms);
+
+/*
+ * lb_backend_ramp_weight - b's weight at pool->now times scale (>= 1).
+ * During slow start (the first pool->slowstart_ms after b came back UP)
+ * it grows linearly from scale to weight * scale, so scale > 1 gives a
+ * finer ramp than whole weights; otherwise it is weight * scale. If end
+ * is not NULL it gets the ms the ramp ends while the result is below
+ * weight * scale, else 0.
+ */
+uint64_t lb_backend_ramp_weight(const struct lb_pool *pool,
+				const struct lb_backend *b, unsigned scale,
+				uint64_t *end /* OUT */);
 
 /* "enabled", "draining", "disabled"; "unknown" otherwise. */
 const char *lb_admin_name(int admin);
@@ -304,10 +320,14 @@ void lb_udp_end_flows(struct lb_proxy *px);
 
 /*
  * lb_udp_adopt_flows - after a reload, move old's UDP flows to px (the
- * proxy that took over old's sockets): a flow whose listener, service
- * and backend are unchanged keeps its backend socket (so the backend
- * sees the same peer) and its counters. The others are left to end
- * with old (logged end=shutdown).
+ * proxy that took over old's sockets). A flow whose listener and
+ * service stay keeps its backend socket (so the backend sees the same
+ * peer) and its counters: with an unchanged backend it moves to that
+ * backend's successor; with a backend the new configuration removed
+ * (or readdressed) it is kept on the old backend, which it holds with
+ * old (as a TCP session does) until it ends, idle or on an error. The
+ * others (listener or service gone, backend DOWN) are left to end
+ * with old (logged end=shutdown). Logs the three counts at info.
  */
 void lb_udp_adopt_flows(struct lb_proxy *px, struct lb_proxy *old);
 
@@ -398,9 +418,10 @@ void lb_proxy_free(struct lb_proxy *px);
  * re-pointed to the backend of the same name, dropped if it is gone).
  * Established TCP connections finish on the old proxy, which keeps
  * oldconf (ownership passes to it) and is freed after its last
- * session; UDP flows of unchanged listeners and backends move to the
- * new proxy (lb_udp_adopt_flows), the others end (the next datagram
- * starts a new one, pinned as before). Connection counts of unchanged
+ * session or flow; UDP flows of unchanged listeners move to the new
+ * proxy (lb_udp_adopt_flows), those of removed backends keep relaying
+ * to them until idle, the others end (the next datagram starts a new
+ * one, pinned as before). Connection counts of unchanged
  * services and backends (lb_backend_link) include the connections
  * still finishing on the old proxy. On failure (errbuf says why) *pxp
  * is unchanged and keeps serving, its connections and flows untouched,
@@ -413,6 +434,13 @@ int lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
 /* Active connections and flows against the global limit: px's and
  * those still finishing on retired proxies (px's own when retired). */
 unsigned lb_proxy_conns(const struct lb_proxy *px);
+
+/*
+ * lb_proxy_conn_ended - px->conns just dropped (a session or flow that
+ * px counts ended): a retired px is freed after its last one, once the
+ * current callback is over.
+ */
+void lb_proxy_conn_ended(struct lb_proxy *px);
 
 /*
  * lb_sess_may_retry - whether s, in RELAY, may drop its backend and try

@@ -294,8 +294,7 @@ session_end(struct lb_session *s, enum lb_sess_end why)
 	lb_service_release(s->svc);
 	px->conns--;
 	tether_free(s);
-	if (px->retired && px->conns == 0 && !px->freeing)
-		retired_done(px);
+	lb_proxy_conn_ended(px);
 }
 
 /* Every fd of a session is registered once, edge-triggered, for
@@ -591,10 +590,16 @@ relay(struct lb_session *s, int c2b)
 			s->spliced += (uint64_t)n;
 			continue;
 		}
-		/* A short read emptied the socket (new bytes bring a new
-		 * edge), unless a FIN was reported: then read on to it. */
-		if ((size_t)n < LB_RBUF_SIZE && !(s->ready & e.hup))
+		/* A short read emptied the socket: new bytes bring a new
+		 * edge. If the FIN was reported before this read, TCP had
+		 * queued every byte ahead of it, so this was the last
+		 * data: take the end of stream now instead of reading a
+		 * zero (one system call less per connection). */
+		if ((size_t)n < LB_RBUF_SIZE) {
 			s->ready &= ~e.rd;
+			if (s->ready & e.hup)
+				s->flags |= e.eof;
+		}
 		m = 0;
 		if (s->ready & e.wr) {
 			m = send(e.dst, lb_rbuf, (size_t)n,
@@ -1073,13 +1078,22 @@ lb_proxy_free(struct lb_proxy *px)
 	if (px == NULL)
 		return;
 	px->freeing = 1;
-	if (!px->retired)
-		while (retired_list != NULL) {
-			struct lb_proxy *r = retired_list;
+	/* The live proxy takes the retired ones with it; a proxy whose
+	 * reload failed (donor still set) leaves them to its donor. */
+	if (!px->retired && px->donor == NULL) {
+		struct lb_proxy *r;
 
+		/* Flows kept on removed backends hold retired proxies: end
+		 * them first, and free those proxies here, not later. */
+		for (r = retired_list; r != NULL; r = r->retired_next)
+			r->freeing = 1;
+		lb_udp_end_flows(px);
+		while (retired_list != NULL) {
+			r = retired_list;
 			retired_list = r->retired_next;
 			lb_proxy_free(r);
 		}
+	}
 	lb_ctl_close(px);
 	lb_metrics_close(px);
 	while (px->sessions != NULL)
@@ -1256,6 +1270,8 @@ retired_free(struct tether_loop *loop, void *ud)
 	if (*pp == NULL)
 		return;		/* freed meanwhile */
 	*pp = px->retired_next;
+	tether_log_info("reload: a replaced configuration was freed after "
+			"its last connection or flow");
 	lb_proxy_free(px);
 }
 
@@ -1266,6 +1282,13 @@ retired_done(struct lb_proxy *px)
 {
 	if (tether_loop_defer(px->loop, retired_free, px) < 0)
 		tether_log_warnx("reload: cannot free the old proxy yet");
+}
+
+void
+lb_proxy_conn_ended(struct lb_proxy *px)
+{
+	if (px->retired && px->conns == 0 && !px->freeing)
+		retired_done(px);
 }
 
 static struct lb_service *
@@ -1331,6 +1354,10 @@ transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
 		map = tether_calloc(os->pool.n, sizeof(*map));
 		for (k = 0; map != NULL && k < os->pool.n; k++)
 			map[k] = -1;
+		/* One update for the whole pool, not one per backend: a
+		 * Maglev table of 1024 backends takes milliseconds to
+		 * build. */
+		ns->pool.defer_update = 1;
 		for (j = 0; j < ns->pool.n; j++) {
 			struct lb_backend *nb = &ns->pool.backends[j];
 
@@ -1362,6 +1389,7 @@ transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
 					map[k] = (int32_t)j;
 			}
 		}
+		ns->pool.defer_update = 0;
 		(void)lb_pool_update(&ns->pool);
 		if (map == NULL || !ns->has_persist || !os->has_persist ||
 		    ns->persist.mask4 != os->persist.mask4 ||

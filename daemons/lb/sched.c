@@ -52,6 +52,31 @@ lb_backend_keeps_pinned(const struct lb_backend *b, uint64_t now)
 	return 0;
 }
 
+uint64_t
+lb_backend_ramp_weight(const struct lb_pool *pool, const struct lb_backend *b,
+		       unsigned scale, uint64_t *end)
+{
+	uint64_t age, full = (uint64_t)b->weight * scale, w;
+
+	if (end != NULL)
+		*end = 0;
+	if (pool->slowstart_ms == 0 || b->up_since == 0 ||
+	    pool->now < b->up_since)
+		return full;
+	age = pool->now - b->up_since;
+	if (age >= pool->slowstart_ms)
+		return full;
+	w = full * age / pool->slowstart_ms;
+	if (w < scale)
+		w = scale;
+	/* Weight 0 stays 0; weight 1 has nothing to ramp. */
+	if (w >= full)
+		return full;
+	if (end != NULL)
+		*end = b->up_since + pool->slowstart_ms;
+	return w;
+}
+
 /*
  * The weight a backend gets now: during slow start (the first
  * slowstart_ms after it came back UP) it grows linearly from 1 to its
@@ -60,16 +85,7 @@ lb_backend_keeps_pinned(const struct lb_backend *b, uint64_t now)
 static unsigned
 eff_weight(const struct lb_pool *pool, const struct lb_backend *b)
 {
-	uint64_t age, w;
-
-	if (pool->slowstart_ms == 0 || b->up_since == 0 ||
-	    pool->now < b->up_since)
-		return b->weight;
-	age = pool->now - b->up_since;
-	if (age >= pool->slowstart_ms)
-		return b->weight;
-	w = (uint64_t)b->weight * age / pool->slowstart_ms;
-	return w == 0 ? 1 : (unsigned)w;
+	return (unsigned)lb_backend_ramp_weight(pool, b, 1, NULL);
 }
 
 static int
@@ -280,6 +296,8 @@ lb_pool_fini(struct lb_pool *pool)
 int
 lb_pool_update(struct lb_pool *pool)
 {
+	if (pool->defer_update)
+		return 0;
 	return pool->ops->update(pool);
 }
 
@@ -298,6 +316,9 @@ lb_backend_set_state(struct lb_pool *pool, struct lb_backend *b,
 {
 	TETHER_BUG_ON(state >= LB_BACKEND_STATE_MAX);
 	TETHER_BUG_ON(b < pool->backends || b >= pool->backends + pool->n);
+	/* The update below weighs slow start at this moment. */
+	if (now > pool->now)
+		pool->now = now;
 	if (state == LB_BACKEND_UP && b->state != LB_BACKEND_UP)
 		b->up_since = now != 0 ? now : 1;	/* slow start */
 	b->state = state;

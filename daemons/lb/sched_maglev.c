@@ -19,9 +19,20 @@
  * than r * w_i / w_max, so the heaviest usable backend claims one slot
  * every round and each backend ends with about w_i / sum(w) of M (the
  * unit test checks 1:2:3:4 within 2% of M). With equal weights this is
- * the paper's algorithm exactly. The weights are the configured ones; slow
- * start does not apply (the table would have to be rebuilt as the ramp
- * goes). Weight 0 is never picked.
+ * the paper's algorithm exactly. Weight 0 is never picked.
+ *
+ * Slow start: a backend back UP would otherwise take its whole share
+ * of keys at once. Each build weighs the backends at pool->now with
+ * lb_backend_ramp_weight in 1/256 steps of a weight, so the returning
+ * one starts at 1 and grows; while one ramps, pick rebuilds the table
+ * once the previous build is max(slowstart / 16, 100 ms) old, and also
+ * at the moment a ramp ends. Once no backend ramps the weights are the
+ * configured ones times 256, which claims exactly the slots of the
+ * plain weights (claimed * wmax >= round * w is the same comparison),
+ * so nodes that agree on health agree on every key again. Rebuilds
+ * never touch the persistence table: pinned clients stay where they
+ * are. A build is O(M log M) slot probes plus O(rounds * N) turns; the
+ * rebuild rate bounds what slow start adds (docs/internals/lb.md).
  */
 #include "lb.h"
 
@@ -30,6 +41,13 @@
 /* Table size per configured backend (the paper suggests M >> N; 100
  * keeps each backend's share within 1% of M/N). */
 #define MAGLEV_FACTOR 100u
+
+/* Slow start: weights in 1/256ths; at most 16 ramp rebuilds per slow
+ * start, at least 100 ms apart (a ramp's end aside); a failed build is
+ * tried again 100 ms later. */
+#define MAGLEV_RAMP_SCALE	256u
+#define MAGLEV_RAMP_STEPS	16u
+#define MAGLEV_REBUILD_MIN_MS	100u
 
 uint32_t
 lb_maglev_prime(uint32_t n)
@@ -76,22 +94,37 @@ maglev_fini(struct lb_pool *pool)
 	tether_free(mg->skip);
 	tether_free(mg->next);
 	tether_free(mg->claimed);
+	tether_free(mg->weight);
 	tether_free(mg);
 	pool->state = NULL;
 }
 
-/* Build a fresh table from the usable backends; the old one is replaced
- * only when the new one is complete. */
+/* When a ramping pool rebuilds next: one step after now, or when the
+ * first ramp ends if that is sooner (0: nothing ramps). */
+static uint64_t
+next_rebuild(const struct lb_pool *pool, uint64_t ramp_end)
+{
+	uint64_t step = pool->slowstart_ms / MAGLEV_RAMP_STEPS;
+
+	if (ramp_end == 0)
+		return 0;
+	if (step < MAGLEV_REBUILD_MIN_MS)
+		step = MAGLEV_REBUILD_MIN_MS;
+	return pool->now + step < ramp_end ? pool->now + step : ramp_end;
+}
+
+/* Build a fresh table from the usable backends weighed at pool->now;
+ * the old one is replaced only when the new one is complete. */
 static int
-maglev_update(struct lb_pool *pool)
+maglev_build(struct lb_pool *pool)
 {
 	struct lb_maglev *mg = pool->state;
 	uint32_t m = mg->m, filled = 0, i;
 	int32_t *table;
 	uint32_t *offset = mg->offset, *skip = mg->skip, *next = mg->next;
 	uint32_t *claimed = mg->claimed;
-	uint64_t round = 0;
-	unsigned wmax = 0;
+	uint64_t *weight = mg->weight;
+	uint64_t round = 0, wmax = 0, ramp_end = 0;
 
 	table = tether_reallocarray(NULL, m, sizeof(*table));
 	if (offset == NULL)
@@ -103,44 +136,54 @@ maglev_update(struct lb_pool *pool)
 	if (claimed == NULL)
 		claimed = tether_reallocarray(NULL, pool->n,
 					      sizeof(*claimed));
+	if (weight == NULL)
+		weight = tether_reallocarray(NULL, pool->n, sizeof(*weight));
 	/* Keep what was allocated for the next try, whatever happens. */
 	mg->offset = offset;
 	mg->skip = skip;
 	mg->next = next;
 	mg->claimed = claimed;
+	mg->weight = weight;
 	if (table == NULL || offset == NULL || skip == NULL || next == NULL ||
-	    claimed == NULL) {
+	    claimed == NULL || weight == NULL) {
 		tether_free(table);
 		return -TETHER_ENOMEM;
 	}
 	for (i = 0; i < m; i++)
 		table[i] = -1;
 	for (i = 0; i < pool->n; i++) {
-		const char *name = pool->backends[i].name;
-		size_t len = strlen(name);
+		const struct lb_backend *b = &pool->backends[i];
+		size_t len = strlen(b->name);
+		uint64_t end;
 
-		offset[i] = (uint32_t)(tether_hash_fast(name, len,
+		offset[i] = (uint32_t)(tether_hash_fast(b->name, len,
 				LB_MAGLEV_SEED_OFFSET) % m);
-		skip[i] = (uint32_t)(tether_hash_fast(name, len,
+		skip[i] = (uint32_t)(tether_hash_fast(b->name, len,
 				LB_MAGLEV_SEED_SKIP) % (m - 1)) + 1;
 		next[i] = 0;
 		claimed[i] = 0;
-		if (lb_backend_usable(&pool->backends[i]) &&
-		    pool->backends[i].weight > wmax)
-			wmax = pool->backends[i].weight;
+		weight[i] = 0;
+		if (!lb_backend_usable(b))
+			continue;
+		/* At most LB_MAX_WEIGHT * 256: the products below fit. */
+		weight[i] = lb_backend_ramp_weight(pool, b, MAGLEV_RAMP_SCALE,
+						   &end);
+		if (end != 0 && (ramp_end == 0 || end < ramp_end))
+			ramp_end = end;
+		if (weight[i] > wmax)
+			wmax = weight[i];
 	}
 	/* wmax > 0 when anything is usable; the heaviest backend claims a
 	 * slot every round, so the loop ends after at most m rounds. */
 	while (wmax > 0 && filled < m) {
 		round++;
 		for (i = 0; i < pool->n && filled < m; i++) {
-			const struct lb_backend *b = &pool->backends[i];
 			uint32_t c;
 
-			if (!lb_backend_usable(b))
+			if (weight[i] == 0)
 				continue;
 			/* Its share so far: claimed / round <= w / wmax. */
-			if ((uint64_t)claimed[i] * wmax >= round * b->weight)
+			if ((uint64_t)claimed[i] * wmax >= round * weight[i])
 				continue;
 			/* next[i] < m: a permutation has m distinct slots
 			 * and a free one remains while filled < m. */
@@ -157,7 +200,22 @@ maglev_update(struct lb_pool *pool)
 	}
 	tether_free(mg->table);
 	mg->table = table;
+	mg->builds++;
+	mg->rebuild_at = next_rebuild(pool, ramp_end);
 	return 0;
+}
+
+static int
+maglev_update(struct lb_pool *pool)
+{
+	struct lb_maglev *mg = pool->state;
+	int err;
+
+	err = maglev_build(pool);
+	/* The old table stays in use; pick tries again a little later. */
+	if (err < 0)
+		mg->rebuild_at = pool->now + MAGLEV_REBUILD_MIN_MS;
+	return err;
 }
 
 static struct lb_backend *
@@ -166,6 +224,9 @@ maglev_pick(struct lb_pool *pool, uint64_t key, const unsigned char *excluded)
 	struct lb_maglev *mg = pool->state;
 	uint32_t slot, k;
 
+	/* Slow start's next step, or a retry of a failed build. */
+	if (mg->rebuild_at != 0 && pool->now >= mg->rebuild_at)
+		(void)maglev_update(pool);
 	if (mg->table == NULL)
 		return NULL;
 	slot = (uint32_t)(key % mg->m);
@@ -181,6 +242,16 @@ maglev_pick(struct lb_pool *pool, uint64_t key, const unsigned char *excluded)
 			return &pool->backends[b];
 	}
 	return NULL;
+}
+
+uint64_t
+lb_pool_table_builds(const struct lb_pool *pool)
+{
+	const struct lb_maglev *mg = pool->state;
+
+	if (pool->ops != &lb_ops_maglev || mg == NULL)
+		return 0;
+	return mg->builds;
 }
 
 const struct lb_ops lb_ops_maglev = {

@@ -13,6 +13,9 @@
  * per-service LRU list; the sweep ends those idle for the service's
  * idle-timeout. An ICMP error from the backend (ECONNREFUSED on the
  * connected socket) ends the flow and counts as a failed connect.
+ * A reload moves the flows to the new proxy's table; one whose backend
+ * the new configuration removed keeps that backend (and the retired
+ * proxy owning it) until it ends, as a TCP session would.
  */
 #include "lb.h"
 
@@ -124,7 +127,8 @@ flow_touch(struct lb_udp_flow *f, uint64_t now)
 static void
 flow_end(struct lb_proxy *px, struct lb_udp_flow *f, int why)
 {
-	struct lb_service *svc = f->ul->svc;
+	struct lb_service *svc = f->svc;
+	struct lb_proxy *home = svc->px;
 	struct lb_udp_flow **pp = &px->udp.buckets[flow_bucket(px, f->ul,
 							       &f->client)];
 	char cbuf[TETHER_ADDR_STRLEN], bbuf[TETHER_ADDR_STRLEN];
@@ -144,18 +148,20 @@ flow_end(struct lb_proxy *px, struct lb_udp_flow *f, int why)
 		pp = &(*pp)->hnext;
 	}
 	*pp = f->hnext;
-	lru_unlink(svc, f);
+	lru_unlink(f->ul->svc, f);
 	lb_client_release(svc, &f->client);
 	(void)tether_loop_fd_del(px->loop, f->fd);
 	close(f->fd);
 	f->be->bytes_in += f->bytes_in;
 	f->be->bytes_out += f->bytes_out;
-	TETHER_BUG_ON(px->conns == 0 || px->udp.count == 0);
+	TETHER_BUG_ON(home->conns == 0 || px->udp.count == 0);
 	lb_backend_release(f->be);
 	lb_service_release(svc);
-	px->conns--;
+	home->conns--;
 	px->udp.count--;
 	tether_free(f);
+	if (home != px)
+		lb_proxy_conn_ended(home);	/* may free a retired proxy */
 }
 
 /* Replies from the backend go back to the client from the listener. */
@@ -174,9 +180,11 @@ flow_readable(struct tether_loop *loop, int fd, unsigned events, void *ud)
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR)
 				return;
-			/* ICMP port unreachable and the like. */
-			lb_health_passive(f->ul->svc, f->be,
-					  tether_loop_now(loop));
+			/* ICMP port unreachable and the like. A backend
+			 * the configuration removed has no health. */
+			if (f->svc == f->ul->svc)
+				lb_health_passive(f->svc, f->be,
+						  tether_loop_now(loop));
 			f->be->connect_failures++;
 			flow_end(px, f, FLOW_BACKEND_ERROR);
 			return;
@@ -220,6 +228,7 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 		return NULL;
 	}
 	f->ul = ul;
+	f->svc = svc;
 	f->be = b;
 	f->client = *client;
 	f->baddr = b->conf->addr;
@@ -315,19 +324,16 @@ lb_udp_end_flows(struct lb_proxy *px)
 }
 
 /*
- * Move one flow of old to px: its listener is the one that took over
- * its socket (nul), its backend the unchanged one of the same name
- * (the generation link). The flow's socket, its registration (ud is
- * the flow) and its counters stay; the counts move.
+ * Move one flow from old's table to px's: its listener becomes the one
+ * that took over its socket (nul). The flow's socket, its registration
+ * (ud is the flow), its backend and its counters stay.
  */
 static void
-flow_move(struct lb_proxy *px, struct lb_proxy *old, struct lb_udp_flow *f,
-	  struct lb_udp_listener *nul)
+flow_rehome(struct lb_proxy *px, struct lb_proxy *old, struct lb_udp_flow *f,
+	    struct lb_udp_listener *nul)
 {
-	struct lb_service *osvc = f->ul->svc;
 	struct lb_udp_flow **pp = &old->udp.buckets[flow_bucket(old, f->ul,
 								&f->client)];
-	struct lb_backend *nb = f->be->next_gen;
 	uint32_t bi;
 
 	while (*pp != f) {
@@ -335,36 +341,76 @@ flow_move(struct lb_proxy *px, struct lb_proxy *old, struct lb_udp_flow *f,
 		pp = &(*pp)->hnext;
 	}
 	*pp = f->hnext;
-	lru_unlink(osvc, f);
-	/* The per-client count stays: both generations count in the
-	 * newest table. */
-	lb_backend_release(f->be);
-	lb_service_release(osvc);
-	old->conns--;
+	lru_unlink(f->ul->svc, f);
 	old->udp.count--;
 	f->ul = nul;
-	f->be = nb;
 	bi = flow_bucket(px, nul, &f->client);
 	f->hnext = px->udp.buckets[bi];
 	px->udp.buckets[bi] = f;
 	lru_push(nul->svc, f);
+	px->udp.count++;
+}
+
+/*
+ * A flow whose backend is in px's configuration (nb: the successor of
+ * an unchanged backend, or a kept flow's backend brought back): it
+ * moves to px and to nb; the counts move, and a retired proxy that
+ * held a kept flow may go.
+ */
+static void
+flow_move(struct lb_proxy *px, struct lb_proxy *old, struct lb_udp_flow *f,
+	  struct lb_udp_listener *nul, struct lb_backend *nb)
+{
+	struct lb_proxy *home = f->svc->px;
+
+	flow_rehome(px, old, f, nul);
+	/* The per-client count stays: every generation counts in the
+	 * newest table. */
+	lb_backend_release(f->be);
+	lb_service_release(f->svc);
+	home->conns--;
+	f->svc = nul->svc;
+	f->be = nb;
 	lb_backend_acquire(nb);
 	lb_service_acquire(nul->svc);
 	px->conns++;
-	px->udp.count++;
+	if (home != old)
+		lb_proxy_conn_ended(home);
+}
+
+/* The backend of svc with be's name and address, or NULL. */
+static struct lb_backend *
+same_backend(struct lb_service *svc, const struct lb_backend *be)
+{
+	size_t i;
+
+	for (i = 0; i < svc->pool.n; i++) {
+		struct lb_backend *b = &svc->pool.backends[i];
+
+		if (strcmp(b->name, be->name) == 0 && b->conf != NULL &&
+		    be->conf != NULL &&
+		    b->conf->has_port == be->conf->has_port &&
+		    tether_addr_compare(&b->conf->addr, &be->conf->addr) == 0)
+			return b;
+	}
+	return NULL;
 }
 
 void
 lb_udp_adopt_flows(struct lb_proxy *px, struct lb_proxy *old)
 {
 	struct lb_udp_listener **map;
-	size_t i;
+	size_t i, moved = 0, kept = 0;
 
-	if (old->udp.nlisteners == 0 || px->udp.nlisteners == 0)
+	if (old->udp.nlisteners == 0 || old->udp.count == 0)
 		return;
-	map = tether_calloc(old->udp.nlisteners, sizeof(*map));
-	if (map == NULL)
-		return;		/* the flows end; clients start new ones */
+	if (px->udp.nlisteners == 0 ||
+	    (map = tether_calloc(old->udp.nlisteners, sizeof(*map))) == NULL) {
+		/* The flows end; clients start new ones. */
+		tether_log_info("reload: udp flows: 0 moved, 0 kept on removed "
+				"backends, %zu ended", old->udp.count);
+		return;
+	}
 	for (i = 0; i < px->udp.nlisteners; i++) {
 		struct lb_udp_listener *ul = &px->udp.listeners[i];
 
@@ -378,17 +424,35 @@ lb_udp_adopt_flows(struct lb_proxy *px, struct lb_proxy *old)
 		/* Oldest first, so the new LRU order is the old one. */
 		for (; f != NULL; f = prev) {
 			struct lb_udp_listener *nul = map[f->ul->index];
+			struct lb_backend *nb;
 
 			prev = f->lru_prev;
 			if (nul == NULL || nul->svc->prev_gen != osvc ||
-			    f->be->next_gen == NULL ||
-			    f->be->next_gen->state == LB_BACKEND_DOWN ||
 			    px->udp.count >= LB_UDP_MAX_FLOWS)
 				continue;	/* ends with old's listeners */
-			flow_move(px, old, f, nul);
+			nb = f->be->next_gen;
+			/* A flow kept at an earlier reload whose backend
+			 * this configuration brings back goes to it. */
+			if (nb == NULL && f->svc != osvc)
+				nb = same_backend(nul->svc, f->be);
+			if (nb == NULL) {
+				/* Its backend is gone (removed, or its
+				 * address changed): the flow goes on with
+				 * it until idle, holding old (or the older
+				 * proxy it came from), as a TCP session
+				 * does. lb_select never sees that backend
+				 * again: no new flow goes to it. */
+				flow_rehome(px, old, f, nul);
+				kept++;
+			} else if (nb->state != LB_BACKEND_DOWN) {
+				flow_move(px, old, f, nul, nb);
+				moved++;
+			}
 		}
 	}
 	tether_free(map);
+	tether_log_info("reload: udp flows: %zu moved, %zu kept on removed "
+			"backends, %zu ended", moved, kept, old->udp.count);
 }
 
 void

@@ -4,7 +4,8 @@
 foreach(case balance maglev persist parallel failure failure-midrun limits
 		health connect-timeout slowloris slowloris-limit slowloris-client
 		udp nofile drain proxyv2 range metrics reload reload-load
-		reload-state halfclose wlc passive slowstart badconf
+		reload-state reload-udp halfclose wlc passive slowstart
+		maglev-slowstart maglev-reload badconf
 		datapath-splice datapath-copy nodelay
 		half-close-off retry-rst retry-fin)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
@@ -23,3 +24,9 @@ set_tests_properties(integration.lb-example PROPERTIES
 # With no arguments and no configuration file it starts with no services.
 tether_test(integration.lb-noargs LABEL integration TIMEOUT 60
 	COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/lb_noargs.sh $<TARGET_FILE:tether-lb>)
+
+# System calls per proxied connection, counted with strace: the backend's
+# FIN that came with its reply costs no extra read.
+tether_test(integration.lb-syscalls LABEL integration TIMEOUT 60
+	COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_syscalls.py
+		$<TARGET_FILE:tether-lb>)

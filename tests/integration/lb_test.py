@@ -373,6 +373,46 @@ def case_maglev():
             b.stop()
 
 
+def case_maglev_reload():
+    """A reload carries the states of a Maglev service's 300 backends
+    over and builds its lookup table once, not once per backend
+    (`table-builds=` of tetherctl show services)."""
+    p, = free_ports(1)
+    d = tmpdir()
+    sock = os.path.join(d, "ctl")
+    backends = "".join("    backend b%d 127.0.%d.%d:%d\n" % (
+        i, 2 + i // 200, 2 + i % 200, p) for i in range(300))
+    lb = Lb("""control %s
+service s {
+    listen 127.0.0.1:%d
+    balance maglev
+%s}
+""" % (sock, p, backends))
+    try:
+        lb.wait_listening(p)
+
+        def builds():
+            out = ctl(sock, "show", "services")
+            for word in out.split():
+                if word.startswith("table-builds="):
+                    return int(word.split("=", 1)[1])
+            fail("no table-builds= in %r" % out)
+        first = builds()
+        if first != 1:
+            fail("a fresh service built %d tables, expected 1" % first)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:")
+        n = builds()
+        sys.stderr.write("maglev reload: %d table build(s) for 300 "
+                         "backends\n" % n)
+        if n > 2:
+            fail("the reload built the table %d times for 300 backends "
+                 "(once at setup and once after carrying states over "
+                 "are expected)" % n)
+    finally:
+        lb.stop()
+
+
 def case_persist():
     """One service on two ports, backends without a port: every client's
     connections to either port reach one backend, on the dialled port;
@@ -1658,6 +1698,247 @@ service s {
             b.stop()
 
 
+class LateUdpBackend:
+    """Answers each datagram with "NAME:" + the datagram, delay seconds
+    after it came; counts what it received."""
+
+    def __init__(self, name, addr, port, delay):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((addr, port))
+        self.name = name
+        self.delay = delay
+        self.received = []
+        self.stopped = False
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def answer(self, d, peer):
+        if not self.stopped:
+            try:
+                self.sock.sendto(self.name.encode() + b":" + d, peer)
+            except OSError:
+                pass
+
+    def run(self):
+        self.sock.settimeout(0.1)
+        while not self.stopped:
+            try:
+                d, peer = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.received.append(d)
+            if self.delay > 0:
+                threading.Timer(self.delay, self.answer, (d, peer)).start()
+            else:
+                self.answer(d, peer)
+
+    def stop(self):
+        self.stopped = True
+        self.t.join()
+        self.sock.close()
+
+
+def service_conns(sock):
+    for line in ctl(sock, "show", "services").splitlines():
+        for kv in line.split():
+            if kv.startswith("conns="):
+                return int(kv[6:])
+    fail("no service in tetherctl show services")
+
+
+def case_reload_udp():
+    """A UDP flow whose backend a reload removes keeps relaying both
+    ways (the late answer of that backend reaches the client from the
+    frontend address) until idle, also over a second reload and a
+    failed one; no new flow goes to the removed backend; the flow of a
+    backend that stays moves; the replaced configuration is freed after
+    the kept flow's idle end."""
+    p, q = free_ports(2)
+    late = 1.0
+    b0 = LateUdpBackend("b0", "127.0.0.2", p, late)
+    b1 = LateUdpBackend("b1", "127.0.0.3", p, 0)
+    b2 = LateUdpBackend("b2", "127.0.0.4", p, 0)
+    d = tmpdir()
+    sock = os.path.join(d, "ctl.sock")
+    conf = """control %s
+service s {
+    listen 127.0.0.1:%d udp
+    %s
+    balance rr
+    %s
+    limits idle-timeout 3s
+}
+"""
+    gen1 = conf % (sock, p, "", "backend b0 127.0.0.2\n    "
+                   "backend b2 127.0.0.4")
+    gen2 = conf % (sock, p, "", "backend b1 127.0.0.3\n    "
+                   "backend b2 127.0.0.4")
+    lb = Lb(gen1)
+    socks = []
+    blocker = None
+
+    def client(src):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(TIMEOUT)
+        u.bind((src, 0))
+        socks.append(u)
+        return u
+
+    def answer(u, msg):
+        r, peer = u.recvfrom(65536)
+        if peer != ("127.0.0.1", p):
+            fail("udp reply from %r, not the frontend" % (peer,))
+        name, _, echo = r.partition(b":")
+        if echo != msg:
+            fail("udp echo %r for %r" % (r, msg))
+        return name.decode()
+
+    def reload(text, logline, n):
+        with open(lb.conf, "w") as f:
+            f.write(text)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, logline, n)
+
+    try:
+        lb.wait_listening(p)
+        # rr: two clients, one on b0 (late answers), one on b2.
+        on = {}
+        for i in range(2):
+            u = client(src_addr(i))
+            u.sendto(b"hello", ("127.0.0.1", p))
+            on[answer(u, b"hello")] = u
+        if set(on) != {"b0", "b2"}:
+            fail("rr did not use both backends: %r" % sorted(on))
+        a, m = on["b0"], on["b2"]
+        # A question to b0, then a reload without b0 before its answer.
+        t0 = time.time()
+        a.sendto(b"late", ("127.0.0.1", p))
+        reload(gen2, "reloaded: 1 service(s)", 1)
+        if time.time() - t0 >= late * 0.8:
+            fail("the reload took %.2f s: longer than the backend's "
+                 "delay, nothing was in flight" % (time.time() - t0))
+        try:
+            if answer(a, b"late") != "b0":
+                fail("the late answer did not come from b0")
+        except socket.timeout:
+            fail("the late answer of the removed backend was lost")
+        wait_log(lb, "reload: udp flows: 1 moved, 1 kept on removed "
+                 "backends, 0 ended")
+        if "end=shutdown" in lb.stderr():
+            fail("a flow ended at the reload:\n" + lb.stderr())
+        # Still both ways: the client's next datagram goes to b0.
+        a.sendto(b"again", ("127.0.0.1", p))
+        if answer(a, b"again") != "b0":
+            fail("the kept flow lost its backend")
+        m.sendto(b"moved", ("127.0.0.1", p))
+        if answer(m, b"moved") != "b2":
+            fail("the flow of b2 did not move over the reload")
+        # New clients never go to the removed backend.
+        seen0 = len(b0.received)
+        new = []
+        for i in range(4):
+            u = client(src_addr(10 + i))
+            u.sendto(b"new", ("127.0.0.1", p))
+            new.append(answer(u, b"new"))
+        if "b0" in new or "b1" not in new or len(b0.received) != seen0:
+            fail("new clients after the reload: %r (b0 got %d more)" %
+                 (new, len(b0.received) - seen0))
+        if service_conns(sock) != 6:
+            fail("service conns %d, wanted 6 (2 old flows, 4 new)" %
+                 service_conns(sock))
+        # A second reload (same file) keeps the kept flow kept; the
+        # proxy in between has nothing left and is freed at once.
+        a.sendto(b"second", ("127.0.0.1", p))
+        reload(gen2, "reloaded: 1 service(s)", 2)
+        wait_log(lb, "reload: udp flows: 5 moved, 1 kept on removed "
+                 "backends, 0 ended")
+        wait_log(lb, "reload: a replaced configuration was freed", 1)
+        if answer(a, b"second") != "b0":
+            fail("the kept flow did not survive a second reload")
+        # A reload that fails while building (a port in use) keeps all.
+        blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        blocker.bind(("127.0.0.1", q))
+        reload(conf % (sock, p, "listen 127.0.0.1:%d udp" % q,
+                       "backend b1 127.0.0.3"), "reload failed", 1)
+        a.sendto(b"third", ("127.0.0.1", p))
+        if answer(a, b"third") != "b0":
+            fail("the kept flow did not survive a failed reload")
+        if lb.stderr().count("replaced configuration was freed") != 1:
+            fail("the configuration of b0 was freed while its flow "
+                 "lives:\n" + lb.stderr())
+        # Idle: the kept flow ends, and with it the last hold on the
+        # first configuration.
+        wait_log(lb, "backend=b0 addr=127.0.0.2:%d" % p, 1, timeout=10)
+        wait_log(lb, "reload: a replaced configuration was freed", 2,
+                 timeout=5)
+        log = lb.stderr()
+        line = [x for x in log.splitlines() if "backend=b0 addr" in x]
+        # in: hello late again second third; out: the same, "b0:" each.
+        if len(line) != 1 or "end=idle-timeout" not in line[0] or \
+           " in=25 out=40 " not in line[0]:
+            fail("the kept flow's end: %r" % line)
+        end = time.time() + 10
+        while service_conns(sock) != 0 and time.time() < end:
+            time.sleep(0.1)
+        if service_conns(sock) != 0:
+            fail("flows left after the idle timeout: %d" %
+                 service_conns(sock))
+        if len(b0.received) != seen0 + 2:
+            fail("b0 received %d datagrams after the reload, wanted 2" %
+                 (len(b0.received) - seen0))
+        # Stopping with a kept flow: it ends first (logged), then the
+        # configuration it held is freed; a clean exit (under ASan: no
+        # use after free, no leak).
+        x = None
+        for i in range(4):
+            u = client(src_addr(20 + i))
+            u.sendto(b"x", ("127.0.0.1", p))
+            if answer(u, b"x") == "b1":
+                x = u
+                break
+        if x is None:
+            fail("rr never picked b1")
+        only2 = conf % (sock, p, "", "backend b2 127.0.0.4")
+        reload(only2, "1 kept on removed backends", 3)
+        x.sendto(b"y", ("127.0.0.1", p))
+        if answer(x, b"y") != "b1":
+            fail("the flow of b1 was not kept")
+        # b1 comes back (same name and address): the kept flow moves
+        # to it (counted there), and what it held is freed.
+        freed = lb.stderr().count("replaced configuration was freed")
+        reload(gen2, "0 kept on removed backends, 0 ended", 1)
+        wait_log(lb, "replaced configuration was freed", freed + 1)
+        if backend_conns(sock).get("b1") != 1:
+            fail("the flow brought back is not counted on b1: %r" %
+                 backend_conns(sock))
+        x.sendto(b"z", ("127.0.0.1", p))
+        if answer(x, b"z") != "b1":
+            fail("the flow brought back to b1 broke")
+        reload(only2, "1 kept on removed backends", 4)
+        x.sendto(b"w", ("127.0.0.1", p))
+        if answer(x, b"w") != "b1":
+            fail("the flow of b1 was not kept a second time")
+        lb.proc.send_signal(signal.SIGTERM)
+        if lb.proc.wait(TIMEOUT) != 0:
+            fail("tether-lb exited with %d:\n%s" %
+                 (lb.proc.returncode, lb.stderr()))
+        want = "backend=b1 addr=127.0.0.3:%d in=4 out=16 " % p
+        if not [x for x in lb.stderr().splitlines()
+                if want in x and x.endswith("end=shutdown")]:
+            fail("the kept flow's end at stop not logged:\n" +
+                 lb.stderr())
+    finally:
+        for u in socks:
+            u.close()
+        if blocker is not None:
+            blocker.close()
+        lb.stop()
+        for b in (b0, b1, b2):
+            b.stop()
+
+
 def case_slowstart():
     """check ... slowstart: a backend that comes back starts at weight 1
     and ramps to its own over the slow-start time, so its share of new
@@ -1702,6 +1983,90 @@ def case_slowstart():
             fail("after the ramp b1 got %d of 20, not half" % w3)
     finally:
         lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def case_maglev_slowstart():
+    """balance maglev with slowstart: after a backend comes back, new
+    clients (distinct 127.x source addresses) mostly go elsewhere early
+    in the ramp; clients pinned then keep their backend; after the ramp
+    it has its full share and two tether-lb instances that share
+    nothing agree on every new client again."""
+    p1, p2 = free_ports(2)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p1, p2])
+          for i in range(2)]
+    conf = """service s {
+    listen 127.0.0.1:%d
+    balance maglev
+    persist source timeout 10m
+    backend b0 127.0.0.2 weight 20
+    backend b1 127.0.0.3 weight 20
+    check tcp interval 100ms timeout 100ms rise 1 fall 1 slowstart 8s
+}
+"""
+    ramp = 8.0
+    lbs = [Lb(conf % p1), Lb(conf % p2)]
+    try:
+        for lb in lbs:
+            lb.wait_listening(0)
+        bs[1].stop()
+        for lb in lbs:
+            wait_log(lb, "backend s/b1: down")
+        bs[1] = Backend("b1", "127.0.0.3", [p1, p2])
+        for lb in lbs:
+            wait_log(lb, "backend s/b1: up")
+        t_up = time.time()
+        # Early in the ramp: 120 new clients on the first instance.
+        early = {}
+        for i in range(120):
+            c = src_addr(i)
+            early[c] = ask(p1, c)[0]
+        t_early = time.time() - t_up
+        n_early = list(early.values()).count("b1")
+        time.sleep(max(0.0, ramp + 0.5 - (time.time() - t_up)))
+        # The pins taken early hold; the second instance (no pins for
+        # these clients) shows where the stable table sends them.
+        kept = 0
+        for c, n in early.items():
+            if ask(p1, c)[0] != n:
+                fail("client %s pinned to %s moved after the ramp" %
+                     (c, n))
+            if ask(p2, c)[0] != n:
+                kept += 1
+        # After the ramp: 200 new clients, the full share, and both
+        # instances agree on each.
+        n_late = 0
+        for i in range(200):
+            c = src_addr(1000 + i)
+            n1 = ask(p1, c)[0]
+            n2 = ask(p2, c)[0]
+            if n1 != n2:
+                fail("client %s: %s on one instance, %s on the other "
+                     "after the ramp" % (c, n1, n2))
+            n_late += n1 == "b1"
+        sys.stderr.write("maglev slowstart: b1 got %d of 120 new clients "
+                         "in the first %.2f s of an %.0f s ramp, %d of 200 "
+                         "after it; %d early clients kept a pin the stable "
+                         "table would move\n" %
+                         (n_early, t_early, ramp, n_late, kept))
+        # Within 2 s of 8 its weight is at most 5 of 20 (a share of at
+        # most 20%; 50% without slow start); a generous bound.
+        if t_early < 2.0 and n_early > 36:
+            fail("no slow start: b1 got %d of 120 new clients at once" %
+                 n_early)
+        if not 70 <= n_late <= 130:
+            fail("after the ramp b1 got %d of 200 new clients, not half" %
+                 n_late)
+        if n_late * 120 <= n_early * 200 * 2:
+            fail("b1's share did not grow: %d of 120, then %d of 200" %
+                 (n_early, n_late))
+        if kept == 0:
+            fail("no early client would move without its pin: the test "
+                 "shows nothing")
+    finally:
+        for lb in lbs:
+            lb.stop()
         for b in bs:
             b.stop()
 
@@ -2708,6 +3073,7 @@ def case_badconf():
 CASES = {
     "balance": case_balance,
     "maglev": case_maglev,
+    "maglev-reload": case_maglev_reload,
     "persist": case_persist,
     "parallel": case_parallel,
     "failure": case_failure,
@@ -2727,10 +3093,12 @@ CASES = {
     "reload": case_reload,
     "reload-load": case_reload_load,
     "reload-state": case_reload_state,
+    "reload-udp": case_reload_udp,
     "halfclose": case_halfclose,
     "wlc": case_wlc,
     "passive": case_passive,
     "slowstart": case_slowstart,
+    "maglev-slowstart": case_maglev_slowstart,
     "badconf": case_badconf,
     "datapath-splice": case_datapath_splice,
     "datapath-copy": case_datapath_copy,

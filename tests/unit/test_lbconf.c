@@ -425,13 +425,22 @@ test_warning(void **state)
 
 	(void)state;
 	tether_buf_init(&diag, 1 << 16);
-	assert_int_equal(load("service s { listen 1.2.3.4:1; balance maglev\n"
+	assert_int_equal(load("service s { listen 1.2.3.4:1; balance rr\n"
 			      "backend a 1.1.1.1 weight 3\n"
 			      "check tcp slowstart 10s }", &c, &diag), 0);
 	assert_non_null(strstr((const char *)diag.data,
 			       "t.conf:1:9: warning: slowstart has no effect "
-			       "with balance maglev"));
+			       "with balance rr"));
 	assert_int_equal(c->services[0].backends[0].weight, 3);
+	lb_conf_free(c);
+	tether_buf_free(&diag);
+	/* Maglev ramps its table: no warning. */
+	tether_buf_init(&diag, 1 << 16);
+	assert_int_equal(load("service s { listen 1.2.3.4:1; balance maglev\n"
+			      "backend a 1.1.1.1 weight 3\n"
+			      "check tcp slowstart 10s }", &c, &diag), 0);
+	assert_int_equal(diag.len, 0);
+	assert_int_equal(c->services[0].check.slowstart_ms, 10000);
 	lb_conf_free(c);
 	tether_buf_free(&diag);
 }

@@ -1,0 +1,400 @@
+/*
+ * floor.c - the least a user-space layer-4 relay can do per request, as
+ * the floor under bench/lb's proxies (as bench/portmap's null server is
+ * the floor under a portmapper): one listener, one backend, edge-
+ * triggered epoll, each fd registered once, one read and one write per
+ * chunk, both sockets closed when either side ends. No configuration,
+ * no logs, no timers, no limits, no half-close, no health: nothing a
+ * load balancer needs. If this relay is not 1.1x the best peer on a
+ * row, no user-space proxy on this machine is.
+ *
+ * Built with liburing (-DFLOOR_URING), the same relay on io_uring:
+ * multishot accept, recv and send submitted in batches, one
+ * io_uring_enter per loop turn, to see whether a different system call
+ * interface moves the floor.
+ *
+ * Usage: floor LISTEN_PORT BACKEND_PORT   (both on 127.0.0.1)
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define FLOOR_BUF	16384
+
+static struct sockaddr_in backend;
+static const int one = 1;
+
+static int
+port_arg(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v < 1 || v > 65535) {
+		fprintf(stderr, "floor: bad port '%s'\n", s);
+		exit(2);
+	}
+	return (int)v;
+}
+
+static int
+listen_on(int port)
+{
+	struct sockaddr_in a;
+	int fd;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    listen(fd, 4096) < 0) {
+		perror("floor: listen");
+		exit(1);
+	}
+	return fd;
+}
+
+#ifndef FLOOR_URING
+
+#include <sys/epoll.h>
+
+struct end {
+	int fd, dead;
+	struct end *peer, *next_dead;
+	int out_len, out_off;		/* bytes waiting for this fd */
+	char out[FLOOR_BUF];
+};
+
+static int ep;
+static struct end *dead;	/* closed in this batch of events */
+static struct end *spare;	/* pairs to reuse: no malloc per connection */
+
+static void
+pair_close(struct end *e)
+{
+	struct end *p = e->peer, *first = e < p ? e : p;
+
+	close(e->fd);
+	close(p->fd);
+	e->dead = p->dead = 1;
+	first->next_dead = dead;
+	dead = first;
+}
+
+/* Write what waits for e; 1 when all went, 0 when blocked, -1 error. */
+static int
+flush_to(struct end *e)
+{
+	while (e->out_len > e->out_off) {
+		ssize_t n = send(e->fd, e->out + e->out_off,
+				 (size_t)(e->out_len - e->out_off),
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -1;
+		e->out_off += (int)n;
+	}
+	e->out_len = e->out_off = 0;
+	return 1;
+}
+
+/* Move bytes from e to its peer until e is empty or the peer blocks. */
+static int
+pump(struct end *e)
+{
+	struct end *p = e->peer;
+
+	for (;;) {
+		ssize_t n;
+		int rc = flush_to(p);
+
+		if (rc <= 0)
+			return rc;
+		n = recv(e->fd, p->out, FLOOR_BUF, MSG_DONTWAIT);
+		if (n == 0)
+			return -1;
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -1;
+		p->out_len = (int)n;
+		if (flush_to(p) < 0)
+			return -1;
+		if (n < FLOOR_BUF && p->out_len == 0)
+			return 0;		/* short read: drained */
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct epoll_event ev, evs[256];
+	int lfd, i, n;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: floor LISTEN_PORT BACKEND_PORT\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	lfd = listen_on(port_arg(argv[1]));
+	memset(&backend, 0, sizeof(backend));
+	backend.sin_family = AF_INET;
+	backend.sin_port = htons((uint16_t)port_arg(argv[2]));
+	backend.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ev.events = EPOLLIN;
+	ev.data.ptr = NULL;
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0) {
+		perror("floor: epoll");
+		return 1;
+	}
+	for (;;) {
+		while (dead != NULL) {		/* kept for reuse */
+			struct end *e = dead;
+
+			dead = e->next_dead;
+			e->next_dead = spare;
+			spare = e;
+		}
+		n = epoll_wait(ep, evs, 256, -1);
+		for (i = 0; i < n; i++) {
+			struct end *e = evs[i].data.ptr, *pair;
+			int cfd, bfd;
+
+			if (e != NULL) {
+				if (!e->dead && (pump(e) < 0 ||
+						 pump(e->peer) < 0))
+					pair_close(e);
+				continue;
+			}
+			while ((cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK |
+					      SOCK_CLOEXEC)) >= 0) {
+				bfd = socket(AF_INET, SOCK_STREAM |
+					     SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+				pair = spare;
+				if (pair != NULL) {
+					spare = pair->next_dead;
+					pair[0].out_len = pair[0].out_off = 0;
+					pair[1].out_len = pair[1].out_off = 0;
+					pair[0].dead = pair[1].dead = 0;
+				} else {
+					pair = calloc(2, sizeof(*pair));
+				}
+				if (bfd < 0 || pair == NULL) {
+					close(cfd);
+					if (bfd >= 0)
+						close(bfd);
+					free(pair);
+					continue;
+				}
+				(void)setsockopt(bfd, IPPROTO_TCP, TCP_NODELAY,
+						 &one, sizeof(one));
+				(void)connect(bfd, (struct sockaddr *)&backend,
+					      sizeof(backend));
+				pair[0].fd = cfd;
+				pair[0].peer = &pair[1];
+				pair[1].fd = bfd;
+				pair[1].peer = &pair[0];
+				ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP |
+					    EPOLLET;
+				ev.data.ptr = &pair[0];
+				(void)epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &ev);
+				ev.data.ptr = &pair[1];
+				(void)epoll_ctl(ep, EPOLL_CTL_ADD, bfd, &ev);
+			}
+		}
+	}
+}
+
+#else /* FLOOR_URING */
+
+#include <liburing.h>
+
+enum { OP_ACCEPT, OP_CONNECT, OP_RECV, OP_SEND };
+
+struct conn;
+struct dir {
+	struct conn *c;
+	int src, dst, len, off;
+	char buf[FLOOR_BUF];
+};
+struct conn {
+	int cfd, bfd, refs, dead;
+	struct conn *next;
+	struct dir d[2];
+};
+
+static struct io_uring ring;
+static struct conn *spare;	/* closed connections, reused */
+
+static struct io_uring_sqe *
+get_sqe(void)
+{
+	struct io_uring_sqe *s = io_uring_get_sqe(&ring);
+
+	if (s == NULL) {
+		(void)io_uring_submit(&ring);
+		s = io_uring_get_sqe(&ring);
+	}
+	return s;
+}
+
+static void
+post(int op, void *ptr, struct conn *c, struct dir *d)
+{
+	struct io_uring_sqe *s = get_sqe();
+
+	if (op == OP_RECV)
+		io_uring_prep_recv(s, d->src, d->buf, FLOOR_BUF, 0);
+	else if (op == OP_SEND)
+		io_uring_prep_send(s, d->dst, d->buf + d->off,
+				   (size_t)(d->len - d->off), MSG_NOSIGNAL);
+	else
+		io_uring_prep_connect(s, c->bfd,
+				      (struct sockaddr *)&backend,
+				      sizeof(backend));
+	io_uring_sqe_set_data64(s, (uint64_t)(uintptr_t)ptr | (uint64_t)op);
+	c->refs++;
+}
+
+static void
+conn_kill(struct conn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = 1;
+	(void)shutdown(c->cfd, SHUT_RDWR);
+	(void)shutdown(c->bfd, SHUT_RDWR);
+}
+
+static void
+conn_put(struct conn *c)
+{
+	if (--c->refs == 0 && c->dead) {
+		close(c->cfd);
+		close(c->bfd);
+		c->next = spare;
+		spare = c;
+	}
+}
+
+static void
+accept_post(int lfd)
+{
+	struct io_uring_sqe *s = get_sqe();
+
+	io_uring_prep_multishot_accept(s, lfd, NULL, NULL, SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(s, OP_ACCEPT);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct io_uring_params p;
+	int lfd;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: floor-uring LISTEN_PORT BACKEND_PORT\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	lfd = listen_on(port_arg(argv[1]));
+	memset(&backend, 0, sizeof(backend));
+	backend.sin_family = AF_INET;
+	backend.sin_port = htons((uint16_t)port_arg(argv[2]));
+	backend.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+		  IORING_SETUP_COOP_TASKRUN;
+	if (io_uring_queue_init_params(4096, &ring, &p) < 0) {
+		memset(&p, 0, sizeof(p));
+		if (io_uring_queue_init_params(4096, &ring, &p) < 0) {
+			perror("floor-uring: io_uring_setup");
+			return 1;
+		}
+	}
+	accept_post(lfd);
+	for (;;) {
+		struct io_uring_cqe *cqe;
+		unsigned head, seen = 0;
+
+		(void)io_uring_submit_and_wait(&ring, 1);
+		io_uring_for_each_cqe(&ring, head, cqe) {
+			uint64_t ud = cqe->user_data;
+			int op = (int)(ud & 7), res = cqe->res;
+			void *ptr = (void *)(uintptr_t)(ud & ~(uint64_t)7);
+			struct conn *c;
+			struct dir *d;
+
+			seen++;
+			if (op == OP_ACCEPT) {
+				if (!(cqe->flags & IORING_CQE_F_MORE))
+					accept_post(lfd);
+				if (res < 0)
+					continue;
+				c = spare;
+				if (c != NULL) {
+					spare = c->next;
+					c->refs = c->dead = 0;
+				} else {
+					c = calloc(1, sizeof(*c));
+				}
+				if (c == NULL) {
+					close(res);
+					continue;
+				}
+				c->cfd = res;
+				c->bfd = socket(AF_INET, SOCK_STREAM |
+						SOCK_CLOEXEC, 0);
+				(void)setsockopt(c->bfd, IPPROTO_TCP,
+						 TCP_NODELAY, &one, sizeof(one));
+				c->d[0].c = c->d[1].c = c;
+				c->d[0].src = c->d[1].dst = c->cfd;
+				c->d[0].dst = c->d[1].src = c->bfd;
+				post(OP_CONNECT, c, c, NULL);
+				continue;
+			}
+			if (op == OP_CONNECT) {
+				c = ptr;
+				if (res < 0) {
+					conn_kill(c);
+				} else if (!c->dead) {
+					post(OP_RECV, &c->d[0], c, &c->d[0]);
+					post(OP_RECV, &c->d[1], c, &c->d[1]);
+				}
+				conn_put(c);
+				continue;
+			}
+			d = ptr;
+			c = d->c;
+			if (res <= 0 || c->dead) {
+				conn_kill(c);
+			} else if (op == OP_RECV) {
+				d->len = res;
+				d->off = 0;
+				post(OP_SEND, d, c, d);
+			} else {
+				d->off += res;
+				post(d->off < d->len ? OP_SEND : OP_RECV, d, c,
+				     d);
+			}
+			conn_put(c);
+		}
+		io_uring_cq_advance(&ring, seen);
+	}
+}
+
+#endif /* FLOOR_URING */
