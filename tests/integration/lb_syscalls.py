@@ -21,18 +21,24 @@ N = 5
 REPLY = b"R" * 3000
 
 
-def child_of(pid):
+def lb_pid(lb, conf):
+    """The traced tether-lb: the process whose command line is ours
+    (strace's own command line starts with strace)."""
+    want = [lb, "-d", "-f", conf]
     end = time.time() + 5
     while time.time() < end:
-        try:
-            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-                kids = f.read().split()
-            if kids:
-                return int(kids[0])
-        except OSError:
-            pass
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    argv = f.read().decode(errors="replace").split("\0")
+            except OSError:
+                continue
+            if argv[:4] == want:
+                return int(d)
         time.sleep(0.02)
-    lb_test.fail("strace started no child")
+    lb_test.fail("tether-lb did not start under strace")
 
 
 def stopped(pid):
@@ -60,7 +66,7 @@ def main():
     st = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=recvfrom",
                            "-o", trace, lb, "-d", "-f", conf],
                           stdout=subprocess.DEVNULL, stderr=err)
-    pid = child_of(st.pid)
+    pid = None
     try:
         end = time.time() + 10
         while True:
@@ -71,6 +77,7 @@ def main():
             if time.time() > end or st.poll() is not None:
                 lb_test.fail("tether-lb did not start")
             time.sleep(0.05)
+        pid = lb_pid(lb, conf)
         for i in range(N):
             c = socket.create_connection(("127.0.0.1", p), timeout=5)
             c.sendall(b"REQ\n")
@@ -113,8 +120,14 @@ def main():
             time.sleep(0.05)
     finally:
         if st.poll() is None:
-            os.kill(pid, signal.SIGCONT)
-            os.kill(pid, signal.SIGTERM)
+            try:
+                if pid is not None:
+                    os.kill(pid, signal.SIGCONT)
+                    os.kill(pid, signal.SIGTERM)
+                else:
+                    st.terminate()
+            except ProcessLookupError:
+                pass
             try:
                 st.wait(10)
             except subprocess.TimeoutExpired:
