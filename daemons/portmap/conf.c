@@ -673,3 +673,140 @@ pm_conf_write(const struct pm_conf *c, struct tether_buf *b)
 					tether_log_level_name(cfg->log_level));
 	return err;
 }
+
+/* ---- comparing configurations (a reload) ---- */
+
+static const struct {
+	const char *name;
+	int restart;
+} settings[PM_SETTING_COUNT] = {
+	[PM_SET_LISTEN] = { "listen", 1 },
+	[PM_SET_PORT] = { "port", 1 },
+	[PM_SET_SOCKET] = { "socket", 1 },
+	[PM_SET_STATE] = { "state", 1 },
+	[PM_SET_USER] = { "user", 1 },
+	[PM_SET_CONTROL] = { "control", 0 },
+	[PM_SET_ADMIN_TIMEOUT] = { "admin timeout", 0 },
+	[PM_SET_ADMIN_CONNS] = { "admin conns", 0 },
+	[PM_SET_MAX_TOTAL] = { "max-registrations total", 0 },
+	[PM_SET_MAX_PER_OWNER] = { "max-registrations per-owner", 0 },
+	[PM_SET_FORWARD] = { "forward", 0 },
+	[PM_SET_FORWARD_RATE] = { "forward rate", 0 },
+	[PM_SET_FORWARD_BURST] = { "forward burst", 0 },
+	[PM_SET_FORWARD_MAX] = { "forward max", 0 },
+	[PM_SET_FORWARD_TIMEOUT] = { "forward timeout", 0 },
+	[PM_SET_PRUNE] = { "prune", 0 },
+	[PM_SET_LOG_LEVEL] = { "log-level", 0 },
+};
+
+const char *
+pm_setting_name(enum pm_setting s)
+{
+	return (unsigned)s < PM_SETTING_COUNT ? settings[s].name : "?";
+}
+
+int
+pm_setting_needs_restart(enum pm_setting s)
+{
+	return (unsigned)s < PM_SETTING_COUNT && settings[s].restart;
+}
+
+static void
+value_path(const char *v, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", v == NULL || v[0] == '\0' ? "none" : v);
+}
+
+void
+pm_setting_value(const struct pm_config *c, enum pm_setting s, char *buf,
+		 size_t size)
+{
+	size_t len;
+	int i;
+
+	switch (s) {
+	case PM_SET_LISTEN:
+		if (c->nlisten == 0) {
+			snprintf(buf, size, "0.0.0.0 ::");
+			break;
+		}
+		buf[0] = '\0';
+		for (i = 0, len = 0; i < c->nlisten && len < size; i++)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s",
+						i ? " " : "", c->listen[i]);
+		break;
+	case PM_SET_PORT:
+		snprintf(buf, size, "%d", c->port);
+		break;
+	case PM_SET_SOCKET:
+		value_path(c->sock_path, buf, size);
+		break;
+	case PM_SET_STATE:
+		value_path(c->state_path, buf, size);
+		break;
+	case PM_SET_USER:
+		value_path(c->user, buf, size);
+		break;
+	case PM_SET_CONTROL:
+		value_path(c->ctl_path, buf, size);
+		break;
+	case PM_SET_ADMIN_TIMEOUT:
+		snprintf(buf, size, "%llums",
+			 (unsigned long long)c->admin_timeout_ms);
+		break;
+	case PM_SET_ADMIN_CONNS:
+		snprintf(buf, size, "%u", c->admin_conns);
+		break;
+	case PM_SET_MAX_TOTAL:
+		snprintf(buf, size, "%zu", c->max_total);
+		break;
+	case PM_SET_MAX_PER_OWNER:
+		snprintf(buf, size, "%zu", c->max_per_owner);
+		break;
+	case PM_SET_FORWARD:
+		snprintf(buf, size, "%s", c->forward ? "on" : "off");
+		break;
+	case PM_SET_FORWARD_RATE:
+		snprintf(buf, size, "%u", c->forward_rate);
+		break;
+	case PM_SET_FORWARD_BURST:
+		snprintf(buf, size, "%u", c->forward_burst);
+		break;
+	case PM_SET_FORWARD_MAX:
+		snprintf(buf, size, "%u", c->forward_max);
+		break;
+	case PM_SET_FORWARD_TIMEOUT:
+		snprintf(buf, size, "%llums",
+			 (unsigned long long)c->forward_timeout_ms);
+		break;
+	case PM_SET_PRUNE:
+		if (c->prune_interval_ms == 0)
+			snprintf(buf, size, "off");
+		else
+			snprintf(buf, size, "%llums",
+				 (unsigned long long)c->prune_interval_ms);
+		break;
+	case PM_SET_LOG_LEVEL:
+		snprintf(buf, size, "%s", c->log_level < 0 ? "default" :
+			 tether_log_level_name(c->log_level));
+		break;
+	default:
+		snprintf(buf, size, "?");
+	}
+}
+
+uint32_t
+pm_conf_diff(const struct pm_config *a, const struct pm_config *b)
+{
+	char va[PM_SETTING_VALUE_MAX], vb[PM_SETTING_VALUE_MAX];
+	uint32_t mask = 0;
+	int s;
+
+	for (s = 0; s < PM_SETTING_COUNT; s++) {
+		pm_setting_value(a, (enum pm_setting)s, va, sizeof(va));
+		pm_setting_value(b, (enum pm_setting)s, vb, sizeof(vb));
+		if (strcmp(va, vb) != 0)
+			mask |= 1u << s;
+	}
+	return mask;
+}
