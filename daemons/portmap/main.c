@@ -233,7 +233,7 @@ on_hup(struct tether_loop *loop, int signo, void *ud)
 	struct pm_ctx *ctx = r->ctx;
 	struct pm_config want, old = ctx->cfg;
 	char was[PM_SETTING_VALUE_MAX], now[PM_SETTING_VALUE_MAX];
-	char err[512];
+	char err[512], old_ctl[PM_CONF_PATH_MAX];
 	uint32_t diff, failed = 0;
 	int s, changed = 0, kept = 0, rc;
 
@@ -245,6 +245,9 @@ on_hup(struct tether_loop *loop, int signo, void *ud)
 				 "configuration", r->path, tether_strerror(rc));
 		return;
 	}
+	/* old.ctl_path points to ctl_now, which reload_ctl rewrites. */
+	snprintf(old_ctl, sizeof(old_ctl), "%s", old.ctl_path);
+	old.ctl_path = old_ctl;
 	diff = pm_conf_diff(&ctx->cfg, &next.cfg);
 	want = next.cfg;
 	/* What needs a restart keeps its running value. */

@@ -9,7 +9,7 @@
 # max-registrations (the next SET over the limit is refused); a broken
 # file is logged as file:line:col and changes nothing; a changed port
 # is logged as needing a restart and the daemon keeps answering on the
-# old one.
+# old one; a new control path and pruning take effect at once.
 # Needs root and: rpcinfo (rpcbind) python3 util-linux (unshare).
 # Usage: portmap_reload.sh TETHER_PORTMAP TETHERCTL RPCPY
 set -u
@@ -184,6 +184,37 @@ rpcinfo_has 300011 1 tcp 769
 rpcinfo_has 300012 1 tcp 770
 [ "$(python3 "$RPCPY" null udp 127.0.0.1 1111 2)" = no-reply ] ||
 	fail "answers on the new port without a restart"
+
+# 4. Runtime settings again: a new control socket path (the old one
+# goes away) and pruning started (the registrations' processes, the
+# short-lived SET clients, have exited, so pruning drops them).
+cat >"$CONF" <<CONF
+listen 127.0.0.1
+port 111
+socket "$DIR/rpcbind.sock"
+state "$DIR/state"
+control "$DIR/ctl2.sock"
+admin conns 8
+max-registrations total $limit per-owner $limit
+forward on rate 7 burst 9
+prune 200ms
+CONF
+hup
+grep -q "reloaded configuration from $CONF: 2 settings changed, 0 not applied" \
+	"$DIR/log" || fail "no summary with 2 changes"
+grep -qF "reload: control: '$DIR/ctl.sock' -> '$DIR/ctl2.sock'" \
+	"$DIR/log" || fail "control change not logged"
+[ -S "$DIR/ctl2.sock" ] || fail "no new control socket"
+[ -e "$DIR/ctl.sock" ] && fail "old control socket left behind"
+"$CTL" -s "$DIR/ctl2.sock" show prune | grep -q "^prune interval=200ms " ||
+	fail "prune interval not applied"
+i=0
+until grep -q "pruned prog 300011 vers 1 tcp .*: process exited" "$DIR/log"
+do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "pruning did not start"
+	sleep 0.05
+done
 
 # The connection opened before the reloads is still open and served.
 touch "$DIR/go"
