@@ -4,7 +4,8 @@
  * forwarding, pruning, control, admin, log-level), every error reported
  * as file:line:col with its caret. pm_conf_write spells a configuration
  * out again, so the fuzz target can check that a parsed file is a fixed
- * point of write-then-parse.
+ * point of write-then-parse. pm_conf_diff names the settings two
+ * configurations differ in, for the reload on SIGHUP (main.c).
  */
 #include "pm.h"
 
