@@ -809,7 +809,7 @@ parse_stmt(struct parser *p, const struct tether_conf_token *kw,
 {
 	const struct tether_conf_token *args[ARGS_MAX];
 	const struct directive *d;
-	int n = 0;
+	int n, rest;
 
 	d = find_directive(tab, ntab, kw->text);
 	if (d == NULL) {
@@ -818,30 +818,11 @@ parse_stmt(struct parser *p, const struct tether_conf_token *kw,
 		skip_stmt(p->c);
 		return;
 	}
-	while (tether_conf_peek(p->c)->type == TETHER_CONF_WORD ||
-	       tether_conf_peek(p->c)->type == TETHER_CONF_STRING) {
-		if (n == d->max_args) {
-			tether_conf_error(p->c, tether_conf_peek(p->c),
-					  "too many arguments to '%s'",
-					  d->name);
+	n = tether_conf_args(p->c, kw, d->name, d->min_args, d->max_args, args,
+			     &rest);
+	if (n < 0) {
+		if (rest)
 			skip_stmt(p->c);
-			return;
-		}
-		args[n++] = tether_conf_next(p->c);
-	}
-	if (tether_conf_peek(p->c)->type == TETHER_CONF_LBRACE) {
-		tether_conf_error(p->c, tether_conf_peek(p->c),
-				  "'%s' does not take a block", d->name);
-		skip_stmt(p->c);
-		return;
-	}
-	if (tether_conf_peek(p->c)->type == TETHER_CONF_EOS)
-		tether_conf_next(p->c);
-	if (n < d->min_args) {
-		tether_conf_error(p->c, kw,
-				  "'%s' needs at least %d argument%s",
-				  d->name, d->min_args,
-				  d->min_args == 1 ? "" : "s");
 		return;
 	}
 	if (!d->multi) {

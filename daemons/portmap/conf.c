@@ -4,7 +4,8 @@
  * forwarding, pruning, control, admin, log-level), every error reported
  * as file:line:col with its caret. pm_conf_write spells a configuration
  * out again, so the fuzz target can check that a parsed file is a fixed
- * point of write-then-parse.
+ * point of write-then-parse. pm_conf_diff names the settings two
+ * configurations differ in, for the reload on SIGHUP (main.c).
  */
 #include "pm.h"
 
@@ -470,7 +471,7 @@ parse_stmt(struct parser *p, const struct tether_conf_token *kw)
 	const struct tether_conf_token *args[ARGS_MAX + 3];
 	const struct directive *d = NULL;
 	size_t i;
-	int n = 0;
+	int n, rest;
 
 	for (i = 0; i < TETHER_ARRAY_SIZE(directives); i++)
 		if (strcmp(directives[i].name, kw->text) == 0)
@@ -481,29 +482,11 @@ parse_stmt(struct parser *p, const struct tether_conf_token *kw)
 		skip_stmt(p->c);
 		return;
 	}
-	while (tether_conf_peek(p->c)->type == TETHER_CONF_WORD ||
-	       tether_conf_peek(p->c)->type == TETHER_CONF_STRING) {
-		if (n == d->max_args) {
-			tether_conf_error(p->c, tether_conf_peek(p->c),
-					  "too many arguments to '%s'",
-					  d->name);
+	n = tether_conf_args(p->c, kw, d->name, d->min_args, d->max_args, args,
+			     &rest);
+	if (n < 0) {
+		if (rest)
 			skip_stmt(p->c);
-			return;
-		}
-		args[n++] = tether_conf_next(p->c);
-	}
-	if (tether_conf_peek(p->c)->type == TETHER_CONF_LBRACE) {
-		tether_conf_error(p->c, tether_conf_peek(p->c),
-				  "'%s' does not take a block", d->name);
-		skip_stmt(p->c);
-		return;
-	}
-	if (tether_conf_peek(p->c)->type == TETHER_CONF_EOS)
-		tether_conf_next(p->c);
-	if (n < d->min_args) {
-		tether_conf_error(p->c, kw, "'%s' needs at least %d "
-				  "argument%s", d->name, d->min_args,
-				  d->min_args == 1 ? "" : "s");
 		return;
 	}
 	if (!d->multi) {
@@ -672,4 +655,141 @@ pm_conf_write(const struct pm_conf *c, struct tether_buf *b)
 		err = tether_buf_printf(b, "log-level %s\n",
 					tether_log_level_name(cfg->log_level));
 	return err;
+}
+
+/* ---- comparing configurations (a reload) ---- */
+
+static const struct {
+	const char *name;
+	int restart;
+} settings[PM_SETTING_COUNT] = {
+	[PM_SET_LISTEN] = { "listen", 1 },
+	[PM_SET_PORT] = { "port", 1 },
+	[PM_SET_SOCKET] = { "socket", 1 },
+	[PM_SET_STATE] = { "state", 1 },
+	[PM_SET_USER] = { "user", 1 },
+	[PM_SET_CONTROL] = { "control", 0 },
+	[PM_SET_ADMIN_TIMEOUT] = { "admin timeout", 0 },
+	[PM_SET_ADMIN_CONNS] = { "admin conns", 0 },
+	[PM_SET_MAX_TOTAL] = { "max-registrations total", 0 },
+	[PM_SET_MAX_PER_OWNER] = { "max-registrations per-owner", 0 },
+	[PM_SET_FORWARD] = { "forward", 0 },
+	[PM_SET_FORWARD_RATE] = { "forward rate", 0 },
+	[PM_SET_FORWARD_BURST] = { "forward burst", 0 },
+	[PM_SET_FORWARD_MAX] = { "forward max", 0 },
+	[PM_SET_FORWARD_TIMEOUT] = { "forward timeout", 0 },
+	[PM_SET_PRUNE] = { "prune", 0 },
+	[PM_SET_LOG_LEVEL] = { "log-level", 0 },
+};
+
+const char *
+pm_setting_name(enum pm_setting s)
+{
+	return (unsigned)s < PM_SETTING_COUNT ? settings[s].name : "?";
+}
+
+int
+pm_setting_needs_restart(enum pm_setting s)
+{
+	return (unsigned)s < PM_SETTING_COUNT && settings[s].restart;
+}
+
+static void
+value_path(const char *v, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", v == NULL || v[0] == '\0' ? "none" : v);
+}
+
+void
+pm_setting_value(const struct pm_config *c, enum pm_setting s, char *buf,
+		 size_t size)
+{
+	size_t len;
+	int i;
+
+	switch (s) {
+	case PM_SET_LISTEN:
+		if (c->nlisten == 0) {
+			snprintf(buf, size, "0.0.0.0 ::");
+			break;
+		}
+		buf[0] = '\0';
+		for (i = 0, len = 0; i < c->nlisten && len < size; i++)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s",
+						i ? " " : "", c->listen[i]);
+		break;
+	case PM_SET_PORT:
+		snprintf(buf, size, "%d", c->port);
+		break;
+	case PM_SET_SOCKET:
+		value_path(c->sock_path, buf, size);
+		break;
+	case PM_SET_STATE:
+		value_path(c->state_path, buf, size);
+		break;
+	case PM_SET_USER:
+		value_path(c->user, buf, size);
+		break;
+	case PM_SET_CONTROL:
+		value_path(c->ctl_path, buf, size);
+		break;
+	case PM_SET_ADMIN_TIMEOUT:
+		snprintf(buf, size, "%llums",
+			 (unsigned long long)c->admin_timeout_ms);
+		break;
+	case PM_SET_ADMIN_CONNS:
+		snprintf(buf, size, "%u", c->admin_conns);
+		break;
+	case PM_SET_MAX_TOTAL:
+		snprintf(buf, size, "%zu", c->max_total);
+		break;
+	case PM_SET_MAX_PER_OWNER:
+		snprintf(buf, size, "%zu", c->max_per_owner);
+		break;
+	case PM_SET_FORWARD:
+		snprintf(buf, size, "%s", c->forward ? "on" : "off");
+		break;
+	case PM_SET_FORWARD_RATE:
+		snprintf(buf, size, "%u", c->forward_rate);
+		break;
+	case PM_SET_FORWARD_BURST:
+		snprintf(buf, size, "%u", c->forward_burst);
+		break;
+	case PM_SET_FORWARD_MAX:
+		snprintf(buf, size, "%u", c->forward_max);
+		break;
+	case PM_SET_FORWARD_TIMEOUT:
+		snprintf(buf, size, "%llums",
+			 (unsigned long long)c->forward_timeout_ms);
+		break;
+	case PM_SET_PRUNE:
+		if (c->prune_interval_ms == 0)
+			snprintf(buf, size, "off");
+		else
+			snprintf(buf, size, "%llums",
+				 (unsigned long long)c->prune_interval_ms);
+		break;
+	case PM_SET_LOG_LEVEL:
+		snprintf(buf, size, "%s", c->log_level < 0 ? "default" :
+			 tether_log_level_name(c->log_level));
+		break;
+	default:
+		snprintf(buf, size, "?");
+	}
+}
+
+uint32_t
+pm_conf_diff(const struct pm_config *a, const struct pm_config *b)
+{
+	char va[PM_SETTING_VALUE_MAX], vb[PM_SETTING_VALUE_MAX];
+	uint32_t mask = 0;
+	int s;
+
+	for (s = 0; s < PM_SETTING_COUNT; s++) {
+		pm_setting_value(a, (enum pm_setting)s, va, sizeof(va));
+		pm_setting_value(b, (enum pm_setting)s, vb, sizeof(vb));
+		if (strcmp(va, vb) != 0)
+			mask |= 1u << s;
+	}
+	return mask;
 }

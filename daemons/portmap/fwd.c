@@ -459,6 +459,41 @@ answer_event(struct tether_loop *loop, int fd, unsigned events, void *ud)
 	}
 }
 
+/*
+ * The table to forward-max slots, after a reload changed it. A call
+ * outstanding keeps its XID, which names its slot (xid % nslots): the
+ * new table is taken only when every such call finds its own slot in
+ * it, otherwise the next sweep tries again (forward-max is enforced
+ * meanwhile by counting). Returns 1 when the table has the new size.
+ */
+static int
+slots_resize(struct pm_fwd *f)
+{
+	unsigned want = f->ctx->cfg.forward_max, i;
+	struct fwd_slot *v;
+
+	if (want == 0 || want == f->nslots)
+		return 1;
+	v = tether_calloc(want, sizeof(*v));
+	if (v == NULL)
+		return 0;
+	for (i = 0; i < f->nslots; i++) {
+		const struct fwd_slot *s = &f->slots[i];
+
+		if (!s->used)
+			continue;
+		if (v[s->xid % want].used) {
+			tether_free(v);
+			return 0;
+		}
+		v[s->xid % want] = *s;
+	}
+	tether_free(f->slots);
+	f->slots = v;
+	f->nslots = want;
+	return 1;
+}
+
 static void
 sweep_event(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
 {
@@ -472,6 +507,7 @@ sweep_event(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
 			f->ctx->fwd.timeouts++;
 			slot_free(f, &f->slots[i]);
 		}
+	(void)slots_resize(f);
 }
 
 /* ---- calls ---- */
@@ -568,7 +604,8 @@ pm_fwd_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 		    tether_addr_compare(&o->caller, &req->peer) == 0)
 			return 0;
 	}
-	if (ctx->fwd.outstanding >= f->nslots) {
+	if (ctx->fwd.outstanding >= f->nslots ||
+	    ctx->fwd.outstanding >= ctx->cfg.forward_max) {
 		ctx->fwd.refused_full++;
 		return fail_call(m, TETHER_RPC_SYSTEM_ERR, out);
 	}
@@ -706,4 +743,19 @@ pm_fwd_close(struct pm_ctx *ctx)
 	tether_free(f);
 	ctx->fwd_state = NULL;
 	ctx->fwd.outstanding = 0;
+}
+
+int
+pm_fwd_apply(struct pm_ctx *ctx, struct tether_loop *loop, char *errbuf,
+	     size_t errlen)
+{
+	struct pm_fwd *f = ctx->fwd_state;
+
+	if (f == NULL)
+		return pm_fwd_open(ctx, loop, errbuf, errlen);
+	(void)slots_resize(f);
+	/* A smaller burst caps the bucket at once. */
+	if (f->tokens_milli > (uint64_t)ctx->cfg.forward_burst * 1000)
+		f->tokens_milli = (uint64_t)ctx->cfg.forward_burst * 1000;
+	return 0;
 }

@@ -1,6 +1,7 @@
 /*
  * main.c - tether-portmap: command line, listeners, state file reload,
- * privilege drop, and the event loop. See docs/man/tether-portmap.8.
+ * privilege drop, the event loop, and the configuration reload on
+ * SIGHUP. See docs/man/tether-portmap.8.
  */
 #include "pm.h"
 
@@ -101,35 +102,220 @@ opt_fn(int opt, const char *arg, void *ud)
 	return 0;
 }
 
-/* Read the configuration file (a missing default file means the
- * defaults), then the options over it. Returns 0, or 1 after printing
- * the diagnostics. */
+/* Log a block of diagnostics line by line (syslog wants lines). */
+static void
+log_lines(const char *text)
+{
+	while (*text != '\0') {
+		const char *nl = strchr(text, '\n');
+		int n = nl != NULL ? (int)(nl - text) : (int)strlen(text);
+
+		tether_log_warnx("%.*s", n, text);
+		text += n + (nl != NULL);
+	}
+}
+
+/* Read the configuration file into *c (a missing default file means
+ * the defaults), then the options over it. Diagnostics go to stderr,
+ * or to the log when to_log. Returns 0 or the error. */
 static int
-load_conf(const char *progname, const char *path)
+read_conf(const char *progname, const char *path, struct pm_conf *c,
+	  int to_log)
 {
 	struct tether_buf diag;
 	int rc, i, reset = 0;
 
-	pm_conf_init(&conf);
+	pm_conf_init(c);
 	if (strcmp(path, PM_DEFAULT_CONF) == 0 && access(path, F_OK) < 0 &&
 	    errno == ENOENT) {
 		rc = 0;
 	} else {
 		tether_buf_init(&diag, 1u << 20);
-		rc = pm_conf_load_file(path, &conf, &diag);
-		if (diag.len > 0)
-			fprintf(stderr, "%.*s", (int)diag.len,
-				(const char *)diag.data);
+		rc = pm_conf_load_file(path, c, &diag);
+		if (diag.len > 0 && tether_buf_append(&diag, "", 1) == 0) {
+			if (to_log)
+				log_lines((const char *)diag.data);
+			else
+				fprintf(stderr, "%s", (const char *)diag.data);
+		}
 		tether_buf_free(&diag);
 		if (rc < 0) {
-			fprintf(stderr, "%s: %s: %s\n", progname, path,
-				tether_strerror(rc));
-			return 1;
+			if (!to_log)
+				fprintf(stderr, "%s: %s: %s\n", progname, path,
+					tether_strerror(rc));
+			return rc;
 		}
 	}
 	for (i = 0; i < nopts; i++)
-		(void)apply_opt(&conf.cfg, opts[i].opt, opts[i].arg, &reset);
+		(void)apply_opt(&c->cfg, opts[i].opt, opts[i].arg, &reset);
 	return 0;
+}
+
+/* What SIGHUP needs to reload. */
+struct reload {
+	const char *path;
+	int verbose;
+	struct pm_ctx *ctx;
+	struct tether_ctl **ctl;
+	struct pm_prune **prune;
+};
+
+/* The control socket's path now (a reload may change it). */
+static char ctl_now[PM_CONF_PATH_MAX];
+
+static void
+set_log_level(int level, int verbose)
+{
+	tether_log_set_level((level >= 0 ? level : TETHER_LOG_INFO) + verbose);
+}
+
+static void
+log_forwarding(const struct pm_config *cfg)
+{
+	tether_log_info("forwarding on: local callers, %u/s burst %u, at most "
+			"%u outstanding, timeout %llums", cfg->forward_rate,
+			cfg->forward_burst, cfg->forward_max,
+			(unsigned long long)cfg->forward_timeout_ms);
+}
+
+/* A new control path or admin settings: a new endpoint (opened before
+ * the old one is closed when the path differs). Returns 0, or -1 when
+ * the old settings were kept. */
+static int
+reload_ctl(struct reload *r, struct tether_loop *loop,
+	   const struct pm_config *want)
+{
+	struct pm_ctx *ctx = r->ctx;
+	struct pm_config old = ctx->cfg;
+	struct tether_ctl *nc = NULL;
+	char err[512];
+	int same;
+
+	same = strcmp(old.ctl_path, want->ctl_path) == 0;
+	ctx->cfg.ctl_path = want->ctl_path;
+	ctx->cfg.admin_timeout_ms = want->admin_timeout_ms;
+	ctx->cfg.admin_conns = want->admin_conns;
+	if (same) {
+		pm_ctl_close(*r->ctl);
+		*r->ctl = NULL;
+	}
+	if (pm_ctl_open(&nc, ctx, loop, err, sizeof(err)) < 0) {
+		tether_log_warnx("reload: %s; keeping the old control settings",
+				 err);
+		ctx->cfg.ctl_path = old.ctl_path;
+		ctx->cfg.admin_timeout_ms = old.admin_timeout_ms;
+		ctx->cfg.admin_conns = old.admin_conns;
+		if (same && pm_ctl_open(r->ctl, ctx, loop, err,
+					sizeof(err)) < 0)
+			tether_log_warnx("control socket lost: %s", err);
+		return -1;
+	}
+	if (!same)
+		pm_ctl_close(*r->ctl);
+	*r->ctl = nc;
+	snprintf(ctl_now, sizeof(ctl_now), "%s", want->ctl_path);
+	ctx->cfg.ctl_path = ctl_now;
+	return 0;
+}
+
+/*
+ * SIGHUP: parse and check the file again. With errors, log them and
+ * keep everything. Otherwise apply what can change while running and
+ * log each setting that needs a restart (kept at its old value). The
+ * registrations, the state file, connections and calls being forwarded
+ * are not touched.
+ */
+static void
+on_hup(struct tether_loop *loop, int signo, void *ud)
+{
+	static struct pm_conf next;	/* ctx->cfg never points into it */
+	struct reload *r = ud;
+	struct pm_ctx *ctx = r->ctx;
+	struct pm_config want, old = ctx->cfg;
+	char was[PM_SETTING_VALUE_MAX], now[PM_SETTING_VALUE_MAX];
+	char err[512], old_ctl[PM_CONF_PATH_MAX];
+	uint32_t diff, failed = 0;
+	int s, changed = 0, kept = 0, rc;
+
+	(void)signo;
+	tether_log_info("SIGHUP: reloading configuration from %s", r->path);
+	rc = read_conf(NULL, r->path, &next, 1);
+	if (rc < 0) {
+		tether_log_warnx("reload of %s failed: %s; keeping the running "
+				 "configuration", r->path, tether_strerror(rc));
+		return;
+	}
+	/* old.ctl_path points to ctl_now, which reload_ctl rewrites. */
+	snprintf(old_ctl, sizeof(old_ctl), "%s", old.ctl_path);
+	old.ctl_path = old_ctl;
+	diff = pm_conf_diff(&ctx->cfg, &next.cfg);
+	want = next.cfg;
+	/* What needs a restart keeps its running value. */
+	memcpy(want.listen, old.listen, sizeof(want.listen));
+	want.nlisten = old.nlisten;
+	want.port = old.port;
+	want.sock_path = old.sock_path;
+	want.state_path = old.state_path;
+	want.user = old.user;
+
+	if (diff & ((1u << PM_SET_CONTROL) | (1u << PM_SET_ADMIN_TIMEOUT) |
+		    (1u << PM_SET_ADMIN_CONNS)))
+		if (reload_ctl(r, loop, &want) < 0)
+			failed |= (1u << PM_SET_CONTROL) |
+				  (1u << PM_SET_ADMIN_TIMEOUT) |
+				  (1u << PM_SET_ADMIN_CONNS);
+	ctx->cfg.max_total = want.max_total;
+	ctx->cfg.max_per_owner = want.max_per_owner;
+	ctx->reg.max_total = want.max_total;
+	ctx->reg.max_per_owner = want.max_per_owner;
+	ctx->cfg.forward = want.forward;
+	ctx->cfg.forward_rate = want.forward_rate;
+	ctx->cfg.forward_burst = want.forward_burst;
+	ctx->cfg.forward_max = want.forward_max;
+	ctx->cfg.forward_timeout_ms = want.forward_timeout_ms;
+	if (ctx->cfg.forward &&
+	    pm_fwd_apply(ctx, loop, err, sizeof(err)) < 0) {
+		tether_log_warnx("reload: %s; forwarding stays off", err);
+		ctx->cfg.forward = 0;
+		failed |= 1u << PM_SET_FORWARD;
+	} else if (ctx->cfg.forward && (diff & (1u << PM_SET_FORWARD))) {
+		log_forwarding(&ctx->cfg);
+	}
+	ctx->cfg.prune_interval_ms = want.prune_interval_ms;
+	if (diff & (1u << PM_SET_PRUNE) &&
+	    pm_prune_apply(r->prune, ctx, loop) < 0) {
+		tether_log_warnx("reload: pruning: out of memory; prune "
+				 "stays off");
+		ctx->cfg.prune_interval_ms = 0;
+		failed |= 1u << PM_SET_PRUNE;
+	}
+	ctx->cfg.log_level = want.log_level;
+	set_log_level(ctx->cfg.log_level, r->verbose);
+
+	for (s = 0; s < PM_SETTING_COUNT; s++) {
+		if (!(diff & (1u << s)))
+			continue;
+		pm_setting_value(&old, (enum pm_setting)s, was, sizeof(was));
+		pm_setting_value(&next.cfg, (enum pm_setting)s, now,
+				 sizeof(now));
+		if (pm_setting_needs_restart((enum pm_setting)s)) {
+			tether_log_warnx("reload: %s changed from '%s' to '%s': "
+					 "needs a restart; keeping '%s'",
+					 pm_setting_name((enum pm_setting)s),
+					 was, now, was);
+			kept++;
+		} else if (failed & (1u << s)) {
+			kept++;
+		} else {
+			tether_log_info("reload: %s: '%s' -> '%s'",
+					pm_setting_name((enum pm_setting)s),
+					was, now);
+			changed++;
+		}
+	}
+	tether_log_info("reloaded configuration from %s: %d setting%s "
+			"changed, %d not applied (restart needed or failed)",
+			r->path, changed, changed == 1 ? "" : "s", kept);
 }
 
 static void
@@ -209,6 +395,7 @@ main(int argc, char **argv)
 	struct tether_ctl *ctl = NULL;
 	struct pm_prune *prune = NULL;
 	struct pm_ctx ctx;
+	struct reload rl;
 	char err[512];
 	int rc, status = 1;
 
@@ -216,16 +403,24 @@ main(int argc, char **argv)
 		return o.exit_status;
 	tether_log_init(spec.name, o.foreground || o.check_only,
 			TETHER_LOG_INFO + o.verbose);
-	if (load_conf(spec.name, o.conf_path) != 0)
+	if (read_conf(spec.name, o.conf_path, &conf, 0) < 0)
 		return 1;
 	if (o.check_only) {
 		puts(TETHER_DAEMON_CONFIG_OK);
 		return 0;
 	}
 	if (conf.cfg.log_level >= 0)
-		tether_log_set_level(conf.cfg.log_level + o.verbose);
+		set_log_level(conf.cfg.log_level, o.verbose);
 	if (pm_ctx_init(&ctx, &conf.cfg) < 0)
 		tether_fatalx("out of memory");
+	snprintf(ctl_now, sizeof(ctl_now), "%s",
+		 ctx.cfg.ctl_path != NULL ? ctx.cfg.ctl_path : "");
+	ctx.cfg.ctl_path = ctl_now;
+	rl.path = o.conf_path;
+	rl.verbose = o.verbose;
+	rl.ctx = &ctx;
+	rl.ctl = &ctl;
+	rl.prune = &prune;
 	if ((rc = tether_loop_new(&loop, NULL)) < 0)
 		tether_fatalx("event loop: %s", tether_strerror(rc));
 	if ((rc = pm_net_open(&net, &ctx, loop, err, sizeof(err))) < 0) {
@@ -237,11 +432,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (ctx.cfg.forward)
-		tether_log_info("forwarding on: local callers, %u/s burst "
-				"%u, at most %u outstanding, timeout %llums",
-				ctx.cfg.forward_rate, ctx.cfg.forward_burst,
-				ctx.cfg.forward_max,
-				(unsigned long long)ctx.cfg.forward_timeout_ms);
+		log_forwarding(&ctx.cfg);
 	if ((rc = pm_ctl_open(&ctl, &ctx, loop, err, sizeof(err))) < 0) {
 		tether_log_warnx("cannot listen: %s", err);
 		goto out;
@@ -255,7 +446,8 @@ main(int argc, char **argv)
 	if (!o.foreground && daemon(0, 0) < 0)
 		tether_fatal("daemon");
 	if (tether_loop_signal_add(loop, SIGTERM, on_signal, NULL) < 0 ||
-	    tether_loop_signal_add(loop, SIGINT, on_signal, NULL) < 0)
+	    tether_loop_signal_add(loop, SIGINT, on_signal, NULL) < 0 ||
+	    tether_loop_signal_add(loop, SIGHUP, on_hup, &rl) < 0)
 		tether_fatalx("cannot handle signals");
 	signal(SIGPIPE, SIG_IGN);
 	tether_log_info("ready: %zu registrations", ctx.reg.n);

@@ -100,6 +100,43 @@ int pm_conf_load_mem(const char *name, const void *data, size_t len,
  * error of appending to b. */
 int pm_conf_write(const struct pm_conf *c, struct tether_buf *b);
 
+/* The settings a reload compares, one per directive argument. */
+enum pm_setting {
+	PM_SET_LISTEN,		/* restart: the sockets are bound at start */
+	PM_SET_PORT,		/* restart */
+	PM_SET_SOCKET,		/* restart */
+	PM_SET_STATE,		/* restart: the table was loaded from it */
+	PM_SET_USER,		/* restart: privileges are dropped once */
+	PM_SET_CONTROL,
+	PM_SET_ADMIN_TIMEOUT,
+	PM_SET_ADMIN_CONNS,
+	PM_SET_MAX_TOTAL,
+	PM_SET_MAX_PER_OWNER,
+	PM_SET_FORWARD,
+	PM_SET_FORWARD_RATE,
+	PM_SET_FORWARD_BURST,
+	PM_SET_FORWARD_MAX,
+	PM_SET_FORWARD_TIMEOUT,
+	PM_SET_PRUNE,
+	PM_SET_LOG_LEVEL,
+	PM_SETTING_COUNT
+};
+
+/* Room for any setting's value: every listen address, or a path. */
+#define PM_SETTING_VALUE_MAX (PM_CONF_PATH_MAX + 64)
+
+/* The setting's name as the file spells it ("forward rate"). */
+const char *pm_setting_name(enum pm_setting s);
+/* 1 when a running daemon cannot take a new value (see reload). */
+int pm_setting_needs_restart(enum pm_setting s);
+/* The setting's value in c as text ("none" for no path, "default" for
+ * an unset log level, "0.0.0.0 ::" for no listen address). */
+void pm_setting_value(const struct pm_config *c, enum pm_setting s,
+		      char *buf /* OUT */, size_t size);
+/* pm_conf_diff - the settings whose values differ between a and b, one
+ * bit (1u << setting) each. */
+uint32_t pm_conf_diff(const struct pm_config *a, const struct pm_config *b);
+
 /* "500ms", "2s" (or "2"), "5m", "1h" -> milliseconds, at most
  * PM_MAX_DURATION_MS. Returns 0, -TETHER_ESYNTAX or -TETHER_ERANGE. */
 int pm_parse_duration(const char *s, uint64_t *ms /* OUT */);
@@ -234,6 +271,18 @@ int pm_fwd_open(struct pm_ctx *ctx, struct tether_loop *loop, char *errbuf,
 void pm_fwd_close(struct pm_ctx *ctx);
 
 /*
+ * pm_fwd_apply - after a reload changed ctx->cfg's forwarding settings:
+ * open forwarding if it is on and not open yet, size the table to
+ * forward-max (now, or once the calls outstanding allow it). Rate,
+ * burst and timeout are read from ctx->cfg for each call; turning
+ * forwarding off only refuses new calls (proc.c), so the answers of
+ * calls outstanding still reach their callers. Returns 0 or
+ * pm_fwd_open's error.
+ */
+int pm_fwd_apply(struct pm_ctx *ctx, struct tether_loop *loop, char *errbuf,
+		 size_t errlen);
+
+/*
  * pm_fwd_dispatch - a CALLIT / BCAST / INDIRECT call m (ctx->fwd_state
  * set), its arguments at x. Returns 1 when out holds an immediate reply
  * (an error), 0 when there is none now (forwarded: the answer is sent
@@ -274,6 +323,15 @@ struct pm_prune;
 int pm_prune_open(struct pm_prune **out /* OUT */, struct pm_ctx *ctx,
 		  struct tether_loop *loop);
 void pm_prune_close(struct pm_prune *p);
+
+/*
+ * pm_prune_apply - after a reload changed cfg.prune_interval_ms: start
+ * pruning (*pp NULL), stop it (interval 0; *pp becomes NULL) or re-arm
+ * the timer with the new interval. Returns 0 or -TETHER_ENOMEM (then
+ * *pp is unchanged).
+ */
+int pm_prune_apply(struct pm_prune **pp, struct pm_ctx *ctx,
+		   struct tether_loop *loop);
 
 /* ---- The control socket (ctl.c) ---- */
 

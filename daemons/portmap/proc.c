@@ -616,7 +616,9 @@ pm_dispatch(struct pm_ctx *ctx, const struct pm_req *req,
 	 * answer CALLIT/BCAST at all, and INDIRECT only over UDP. */
 	if (proc == TETHER_RPCB_CALLIT ||
 	    (vers == TETHER_RPCB_VERS4 && proc == TETHER_RPCB_INDIRECT)) {
-		if (ctx->fwd_state != NULL)
+		/* A reload that turns forwarding off keeps fwd_state for
+		 * the answers of calls still outstanding. */
+		if (ctx->cfg.forward && ctx->fwd_state != NULL)
 			return pm_fwd_dispatch(ctx, req, &m, &x, out);
 		ctx->fwd.refused_off++;
 		reject(ctx, req, PM_REJ_FORWARD, &m);

@@ -252,3 +252,19 @@ pm_prune_close(struct pm_prune *p)
 	tether_loop_timer_free(p->tick);
 	tether_free(p);
 }
+
+int
+pm_prune_apply(struct pm_prune **pp, struct pm_ctx *ctx,
+	       struct tether_loop *loop)
+{
+	uint64_t ms = ctx->cfg.prune_interval_ms;
+
+	if (ms == 0) {
+		pm_prune_close(*pp);
+		*pp = NULL;
+		return 0;
+	}
+	if (*pp == NULL)
+		return pm_prune_open(pp, ctx, loop);
+	return tether_loop_timer_arm((*pp)->tick, ms, ms);
+}

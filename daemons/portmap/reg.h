@@ -52,8 +52,8 @@ struct reg_table {
 	struct reg_entry *v;  /* private */
 	size_t n;	      /* read-only: entries in use */
 	size_t cap;	      /* private */
-	size_t max_total;     /* read-only */
-	size_t max_per_owner; /* read-only */
+	size_t max_total;     /* reg_init; a reload may change it */
+	size_t max_per_owner; /* likewise (tether-portmap SIGHUP) */
 	uint64_t changes;     /* read-only: bumped on every change */
 	uint32_t *head;	      /* private: per bucket, 1 + first position */
 	uint32_t *next;	      /* private: per entry, 1 + next in bucket */

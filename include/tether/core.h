@@ -1267,6 +1267,22 @@ const struct tether_conf_token *tether_conf_next(struct tether_conf *c);
 const struct tether_conf_token *tether_conf_peek(const struct tether_conf *c);
 
 /*
+ * tether_conf_args - the arguments of a simple statement whose directive
+ * kw (called name in messages) was just read: the words and strings up
+ * to the end of the statement, which is consumed, into args (room for
+ * max). Returns their number (min..max), or -TETHER_ESYNTAX after one
+ * error: "too many arguments to 'NAME'" at the first extra one or
+ * "'NAME' does not take a block" at a '{' (*rest = 1: the rest of the
+ * statement is still to be skipped, as the parser skips), or "'NAME'
+ * needs at least N argument(s)" at kw, "s" spelled out only when N is
+ * not 1 (*rest = 0: the statement was read).
+ */
+int tether_conf_args(struct tether_conf *c, const struct tether_conf_token *kw,
+		     const char *name, int min, int max,
+		     const struct tether_conf_token **args /* OUT */,
+		     int *rest /* OUT */);
+
+/*
  * Record a diagnostic at token t (NULL: no position) for the parser
  * above, in the same format as the tokenizer's. Errors count against
  * max_errors (past it they are dropped, after one "too many errors"

@@ -436,6 +436,41 @@ tether_conf_next(struct tether_conf *c)
 	return t;
 }
 
+int
+tether_conf_args(struct tether_conf *c, const struct tether_conf_token *kw,
+		 const char *name, int min, int max,
+		 const struct tether_conf_token **args, int *rest)
+{
+	const struct tether_conf_token *t;
+	int n = 0;
+
+	*rest = 0;
+	for (;;) {
+		t = tether_conf_peek(c);
+		if (t->type != TETHER_CONF_WORD &&
+		    t->type != TETHER_CONF_STRING)
+			break;
+		if (n >= max) {
+			*rest = 1;
+			return tether_conf_error(c, t, "too many arguments to "
+						 "'%s'", name);
+		}
+		args[n++] = tether_conf_next(c);
+	}
+	if (t->type == TETHER_CONF_LBRACE) {
+		*rest = 1;
+		return tether_conf_error(c, t, "'%s' does not take a block",
+					 name);
+	}
+	if (t->type == TETHER_CONF_EOS)
+		tether_conf_next(c);
+	if (n < min)
+		return tether_conf_error(c, kw, "'%s' needs at least %d "
+					 "argument%s", name, min,
+					 min == 1 ? "" : "s");
+	return n;
+}
+
 static int
 stmt_open(const struct tether_conf *c)
 {

@@ -60,6 +60,12 @@ if(TIRPC_FOUND AND TETHER_RPCGEN AND TARGET tether-portmap)
 			${CMAKE_CURRENT_LIST_DIR}/portmap_rpc.py
 			${PROJECT_SOURCE_DIR}/examples/portmap.conf
 			$<TARGET_FILE:tetherctl>)
+	# SIGHUP reload in a network namespace of its own (root): rpcinfo
+	# -p sees the registration across reloads (portmap_reload.sh).
+	tether_test(integration.portmap.reload LABEL integration TIMEOUT 120
+		COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/portmap_reload.sh
+			$<TARGET_FILE:tether-portmap> $<TARGET_FILE:tetherctl>
+			${CMAKE_CURRENT_LIST_DIR}/portmap_rpc.py)
 	tether_test(integration.portmap.prune LABEL integration
 		COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/portmap_prune.sh
 			$<TARGET_FILE:tether-portmap> $<TARGET_FILE:tetherctl>

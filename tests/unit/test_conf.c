@@ -1238,6 +1238,85 @@ test_directive_parser(void **state)
 	tether_conf_free(c);
 }
 
+/* tether_conf_args: the argument loop of both daemons' parsers. */
+static void
+test_args(void **state)
+{
+	const struct tether_conf_token *args[3], *kw;
+	struct tether_conf *c;
+	int rest;
+
+	(void)state;
+	/* Words and strings up to the end of the statement, consumed. */
+	assert_int_equal(lex("a x \"y z\"; b\nc\n", &c), 0);
+	kw = tether_conf_next(c);
+	assert_int_equal(tether_conf_args(c, kw, "a", 1, 3, args, &rest), 2);
+	assert_int_equal(rest, 0);
+	assert_string_equal(args[0]->text, "x");
+	assert_string_equal(args[1]->text, "y z");
+	assert_int_equal(args[1]->type, TETHER_CONF_STRING);
+	assert_string_equal(tether_conf_next(c)->text, "b");
+	/* None at all, min 0. */
+	kw = tether_conf_peek(c);
+	assert_int_equal(tether_conf_args(c, kw, "b", 0, 3, args, &rest), 0);
+	assert_string_equal(tether_conf_next(c)->text, "c");
+	/* At the end of the file without a statement end. */
+	assert_int_equal(tether_conf_args(c, kw, "c", 0, 3, args, &rest), 0);
+	assert_int_equal(tether_conf_peek(c)->type, TETHER_CONF_EOF);
+	assert_int_equal(tether_conf_error_count(c), 0);
+	tether_conf_free(c);
+
+	/* Too many: the error at the first extra one, the rest unread. */
+	assert_int_equal(lex("port 1 2 3\n", &c), 0);
+	kw = tether_conf_next(c);
+	assert_int_equal(tether_conf_args(c, kw, "port", 1, 1, args, &rest),
+			 -TETHER_ESYNTAX);
+	assert_int_equal(rest, 1);
+	assert_string_equal(tether_conf_peek(c)->text, "2");
+	assert_string_equal(tether_conf_diagnostics(c),
+			    "t.conf:1:8: error: too many arguments to 'port'\n"
+			    "port 1 2 3\n"
+			    "       ^\n");
+	tether_conf_free(c);
+
+	/* A block: the error at '{', left for the caller to skip. */
+	assert_int_equal(lex("user x { y }\n", &c), 0);
+	kw = tether_conf_next(c);
+	assert_int_equal(tether_conf_args(c, kw, "user", 1, 3, args, &rest),
+			 -TETHER_ESYNTAX);
+	assert_int_equal(rest, 1);
+	assert_int_equal(tether_conf_peek(c)->type, TETHER_CONF_LBRACE);
+	assert_non_null(strstr(tether_conf_diagnostics(c),
+			       "t.conf:1:8: error: 'user' does not take a "
+			       "block\n"));
+	tether_conf_free(c);
+
+	/* Too few: the error at the directive, the statement read;
+	 * "argument" for 1, "arguments" otherwise. */
+	assert_int_equal(lex("limits 1\nlisten\nnext\n", &c), 0);
+	kw = tether_conf_next(c);
+	assert_int_equal(tether_conf_args(c, kw, "limits", 2, 3, args, &rest),
+			 -TETHER_ESYNTAX);
+	assert_int_equal(rest, 0);
+	kw = tether_conf_next(c);
+	assert_string_equal(kw->text, "listen");
+	assert_int_equal(tether_conf_args(c, kw, "listen", 1, 3, args, &rest),
+			 -TETHER_ESYNTAX);
+	assert_int_equal(rest, 0);
+	assert_string_equal(tether_conf_next(c)->text, "next");
+	assert_string_equal(tether_conf_diagnostics(c),
+			    "t.conf:1:1: error: 'limits' needs at least 2 "
+			    "arguments\n"
+			    "limits 1\n"
+			    "^\n"
+			    "t.conf:2:1: error: 'listen' needs at least 1 "
+			    "argument\n"
+			    "listen\n"
+			    "^\n");
+	assert_int_equal(tether_conf_error_count(c), 2);
+	tether_conf_free(c);
+}
+
 int
 main(void)
 {
@@ -1265,6 +1344,7 @@ main(void)
 		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_junk),
 		cmocka_unit_test(test_directive_parser),
+		cmocka_unit_test(test_args),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);

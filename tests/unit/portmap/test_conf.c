@@ -237,6 +237,121 @@ test_missing_file(void **state)
 	tether_buf_free(&diag);
 }
 
+/* What a reload compares: each setting alone, names, restart flags. */
+static void
+test_diff(void **state)
+{
+	static const struct {
+		const char *text;
+		enum pm_setting s;
+		const char *was, *now;
+	} one[] = {
+		{ "listen 127.0.0.1 ::1\n", PM_SET_LISTEN, "0.0.0.0 ::",
+		  "127.0.0.1 ::1" },
+		{ "port 1111\n", PM_SET_PORT, "111", "1111" },
+		{ "socket none\n", PM_SET_SOCKET, PM_DEFAULT_SOCK, "none" },
+		{ "state /tmp/s\n", PM_SET_STATE, PM_DEFAULT_STATE, "/tmp/s" },
+		{ "user nobody\n", PM_SET_USER, "none", "nobody" },
+		{ "control /tmp/c\n", PM_SET_CONTROL, "none", "/tmp/c" },
+		{ "admin timeout 2s\n", PM_SET_ADMIN_TIMEOUT, "10000ms",
+		  "2000ms" },
+		{ "admin conns 3\n", PM_SET_ADMIN_CONNS, "16", "3" },
+		{ "max-registrations total 500\n", PM_SET_MAX_TOTAL, "4096",
+		  "500" },
+		{ "max-registrations per-owner 5\n", PM_SET_MAX_PER_OWNER,
+		  "256", "5" },
+		{ "forward on\n", PM_SET_FORWARD, "off", "on" },
+		{ "forward off rate 3\n", PM_SET_FORWARD_RATE, "20", "3" },
+		{ "forward off burst 4\n", PM_SET_FORWARD_BURST, "40", "4" },
+		{ "forward off max 5\n", PM_SET_FORWARD_MAX, "64", "5" },
+		{ "forward off timeout 1s\n", PM_SET_FORWARD_TIMEOUT,
+		  "3000ms", "1000ms" },
+		{ "prune 5m\n", PM_SET_PRUNE, "off", "300000ms" },
+		{ "log-level debug\n", PM_SET_LOG_LEVEL, "default", "debug" },
+	};
+	char v[PM_SETTING_VALUE_MAX];
+	struct pm_conf a, b;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(TETHER_ARRAY_SIZE(one), PM_SETTING_COUNT);
+	assert_int_equal(load("", &a, NULL), 0);
+	assert_int_equal(pm_conf_diff(&a.cfg, &a.cfg), 0);
+	for (i = 0; i < TETHER_ARRAY_SIZE(one); i++) {
+		assert_int_equal(load(one[i].text, &b, NULL), 0);
+		assert_int_equal(pm_conf_diff(&a.cfg, &b.cfg), 1u << one[i].s);
+		assert_int_equal(pm_conf_diff(&b.cfg, &a.cfg), 1u << one[i].s);
+		pm_setting_value(&a.cfg, one[i].s, v, sizeof(v));
+		assert_string_equal(v, one[i].was);
+		pm_setting_value(&b.cfg, one[i].s, v, sizeof(v));
+		assert_string_equal(v, one[i].now);
+		/* The name is the directive (and its key) as written. */
+		assert_true(strncmp(one[i].text, pm_setting_name(one[i].s),
+				    strlen(pm_setting_name(one[i].s))) == 0 ||
+			    one[i].s == PM_SET_FORWARD_RATE ||
+			    one[i].s == PM_SET_FORWARD_BURST ||
+			    one[i].s == PM_SET_FORWARD_MAX ||
+			    one[i].s == PM_SET_FORWARD_TIMEOUT ||
+			    one[i].s == PM_SET_ADMIN_TIMEOUT ||
+			    one[i].s == PM_SET_ADMIN_CONNS ||
+			    one[i].s == PM_SET_MAX_TOTAL ||
+			    one[i].s == PM_SET_MAX_PER_OWNER);
+		assert_int_equal(pm_setting_needs_restart(one[i].s),
+				 one[i].s <= PM_SET_USER);
+	}
+	assert_string_equal(pm_setting_name(PM_SET_FORWARD_RATE),
+			    "forward rate");
+	assert_string_equal(pm_setting_name(PM_SETTING_COUNT), "?");
+	assert_int_equal(pm_setting_needs_restart(PM_SETTING_COUNT), 0);
+
+	/* Several at once; the order of listen addresses matters (it is
+	 * the order the sockets are bound in), comments do not. */
+	assert_int_equal(load("listen 127.0.0.1 ::1\nport 1111\n"
+			      "forward on rate 9\n", &a, NULL), 0);
+	assert_int_equal(load("# a comment\nlisten ::1 127.0.0.1\n"
+			      "port 1111; forward on rate 9\n", &b, NULL), 0);
+	assert_int_equal(pm_conf_diff(&a.cfg, &b.cfg), 1u << PM_SET_LISTEN);
+	assert_int_equal(load("listen 127.0.0.1 ::1\nport 1112\n"
+			      "forward off rate 8\nlog-level warn\n", &b,
+			      NULL), 0);
+	assert_int_equal(pm_conf_diff(&a.cfg, &b.cfg),
+			 1u << PM_SET_PORT | 1u << PM_SET_FORWARD |
+			 1u << PM_SET_FORWARD_RATE | 1u << PM_SET_LOG_LEVEL);
+}
+
+/* Every listen address and the longest path fit a value buffer, so two
+ * configurations differing only at the end still differ. */
+static void
+test_diff_long_values(void **state)
+{
+	char text[4096], path[PM_CONF_PATH_MAX];
+	struct pm_conf a, b;
+	size_t n = 0;
+	int i;
+
+	(void)state;
+	/* One address a line: a listen line takes at most 6. */
+	for (i = 0; i < PM_MAX_LISTEN - 1; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+				      "listen 1111:2222:3333:4444:5555:6666:"
+				      "7777:%d\n", 1000 + i);
+	snprintf(text + n, sizeof(text) - n, "listen 10.0.0.1\n");
+	assert_int_equal(load(text, &a, NULL), 0);
+	snprintf(text + n, sizeof(text) - n, "listen 10.0.0.2\n");
+	assert_int_equal(load(text, &b, NULL), 0);
+	assert_int_equal(pm_conf_diff(&a.cfg, &b.cfg), 1u << PM_SET_LISTEN);
+
+	memset(path, 'a', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = '\0';
+	snprintf(text, sizeof(text), "state %s\n", path);
+	assert_int_equal(load(text, &a, NULL), 0);
+	path[sizeof(path) - 2] = 'b';
+	snprintf(text, sizeof(text), "state %s\n", path);
+	assert_int_equal(load(text, &b, NULL), 0);
+	assert_int_equal(pm_conf_diff(&a.cfg, &b.cfg), 1u << PM_SET_STATE);
+}
+
 int
 main(void)
 {
@@ -247,6 +362,8 @@ main(void)
 		cmocka_unit_test(test_several_errors),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_diff_long_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

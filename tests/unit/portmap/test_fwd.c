@@ -4,7 +4,8 @@
  * XID and the caller's arguments, and the service's answer comes back
  * to the caller with the port / address and the results; INDIRECT
  * errors; remote callers, TCP, the token bucket, the outstanding limit,
- * the timeout, a retransmission and an answer from the wrong address.
+ * the timeout, a retransmission, an answer from the wrong address, and
+ * a reload changing the limits or turning forwarding off.
  */
 #include "tether_test.h"
 
@@ -441,6 +442,71 @@ test_tight_limits(void **state)
 	assert_int_equal(f->ctx.fwd.forwarded, 2);
 }
 
+/* A reload (tether-portmap's SIGHUP) changes ctx->cfg and calls
+ * pm_fwd_apply: a call outstanding survives a smaller table and
+ * forwarding turned off, and is answered; new calls see the new
+ * limits at once. */
+static void
+test_reload(void **state)
+{
+	struct fix *f = *state;
+	struct pm_req r = caller(f, NULL, TETHER_NETID_UDP);
+	unsigned char c[512], buf[512];
+	struct sockaddr_storage from;
+	struct tether_rpc_msg m;
+	struct pm_fwd *st = f->ctx.fwd_state;
+	char err[128];
+	size_t len;
+
+	len = mkcall(c, sizeof(c), 0x5150, 4, TETHER_RPCB_INDIRECT, PROG, 1,
+		     10);
+	assert_int_equal(dispatch(f, &r, c, len), 0);
+	assert_int_equal(f->ctx.fwd.outstanding, 1);
+
+	/* forward max 8 -> 1: the outstanding call keeps its slot, a
+	 * second call is refused as the table is full. */
+	f->ctx.cfg.forward_max = 1;
+	assert_int_equal(pm_fwd_apply(&f->ctx, f->loop, err, sizeof(err)), 0);
+	assert_ptr_equal(f->ctx.fwd_state, st);
+	len = mkcall(c, sizeof(c), 0x5151, 4, TETHER_RPCB_INDIRECT, PROG, 1,
+		     11);
+	assert_int_equal(dispatch(f, &r, c, len), 1);
+	assert_int_equal(reply_stat(f, &m), TETHER_RPC_SYSTEM_ERR);
+	assert_int_equal(f->ctx.fwd.refused_full, 1);
+
+	/* Forwarding off: refused as if never on (INDIRECT over UDP gets
+	 * SYSTEM_ERR), and the call outstanding is still answered. */
+	f->ctx.cfg.forward = 0;
+	len = mkcall(c, sizeof(c), 0x5152, 4, TETHER_RPCB_INDIRECT, PROG, 1,
+		     12);
+	assert_int_equal(dispatch(f, &r, c, len), 1);
+	assert_int_equal(f->ctx.fwd.refused_off, 1);
+	serve(f, 10, 0);
+	assert_true(wait_dgram(f, f->cli, buf, sizeof(buf), &from, 1000) > 0);
+	assert_int_equal(f->ctx.fwd.replied, 1);
+	assert_int_equal(f->ctx.fwd.outstanding, 0);
+
+	/* On again with room for 2: the same state, both forwarded. */
+	f->ctx.cfg.forward = 1;
+	f->ctx.cfg.forward_max = 2;
+	assert_int_equal(pm_fwd_apply(&f->ctx, f->loop, err, sizeof(err)), 0);
+	assert_ptr_equal(f->ctx.fwd_state, st);
+	len = mkcall(c, sizeof(c), 0x5153, 4, TETHER_RPCB_INDIRECT, PROG, 1,
+		     13);
+	assert_int_equal(dispatch(f, &r, c, len), 0);
+	len = mkcall(c, sizeof(c), 0x5154, 4, TETHER_RPCB_INDIRECT, PROG, 1,
+		     14);
+	assert_int_equal(dispatch(f, &r, c, len), 0);
+	assert_int_equal(f->ctx.fwd.outstanding, 2);
+	assert_int_equal(f->ctx.fwd.refused_full, 1);
+	serve(f, 13, 0);
+	serve(f, 14, 0);
+	assert_true(wait_dgram(f, f->cli, buf, sizeof(buf), &from, 1000) > 0);
+	assert_true(wait_dgram(f, f->cli, buf, sizeof(buf), &from, 1000) > 0);
+	assert_int_equal(f->ctx.fwd.replied, 3);
+	assert_int_equal(f->ctx.fwd.outstanding, 0);
+}
+
 static void
 test_off(void **state)
 {
@@ -488,6 +554,7 @@ main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tight_limits, setup_tight,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
 		cmocka_unit_test(test_off),
 	};
 
