@@ -171,6 +171,8 @@ main(int argc, char **argv)
 	struct lb_conf *conf = NULL;
 	int err;
 
+	/* A signal during startup waits for the loop's handler. */
+	tether_daemon_hold_signals();
 	if (tether_daemon_parse_opts(&lb_spec, argc, argv, &o) < 0 ||
 	    o.exit_now)
 		return o.exit_status;

@@ -399,6 +399,8 @@ main(int argc, char **argv)
 	char err[512];
 	int rc, status = 1;
 
+	/* A signal during startup waits for the loop's handler. */
+	tether_daemon_hold_signals();
 	if (tether_daemon_parse_opts(&spec, argc, argv, &o) < 0 || o.exit_now)
 		return o.exit_status;
 	tether_log_init(spec.name, o.foreground || o.check_only,

@@ -1158,6 +1158,15 @@ int tether_daemon_parse_opts(const struct tether_daemon_spec *spec, int argc,
 			     char **argv,
 			     struct tether_daemon_opts *opts /* OUT */);
 
+/*
+ * tether_daemon_hold_signals - block SIGTERM, SIGINT and SIGHUP in the
+ * calling thread. A daemon calls it first thing in main: one of these
+ * signals sent while it starts (before tether_loop_signal_add) then
+ * waits, pending, and the loop's handler takes it once the loop runs,
+ * instead of the default action killing a half-started daemon.
+ */
+void tether_daemon_hold_signals(void);
+
 /* ---- Configuration tokenizer ---- */
 
 /*

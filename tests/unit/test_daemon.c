@@ -656,6 +656,52 @@ test_priv_drop(void **state)
 	assert_int_equal(in_child(child_drop_chroot), 0);
 }
 
+/* ------------------------------------------------------------------ */
+/* Signals held during startup                                         */
+/* ------------------------------------------------------------------ */
+
+static void
+on_held(struct tether_loop *loop, int signo, void *ud)
+{
+	*(int *)ud = signo;
+	tether_loop_stop(loop);
+}
+
+/* In a child: hold the signals, receive SIGHUP and SIGTERM before any
+ * handler exists (the default action would kill it), then let the loop
+ * take them. Exit status 0 only if the loop's handler saw both. */
+static void
+test_hold_signals(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct tether_loop *loop;
+		int got_hup = 0, got_term = 0;
+
+		tether_daemon_hold_signals();
+		(void)kill(getpid(), SIGHUP);
+		(void)kill(getpid(), SIGTERM);
+		if (tether_loop_new(&loop, NULL) < 0 ||
+		    tether_loop_signal_add(loop, SIGHUP, on_held,
+					   &got_hup) < 0 ||
+		    tether_loop_signal_add(loop, SIGTERM, on_held,
+					   &got_term) < 0)
+			_exit(3);
+		while (got_hup == 0 || got_term == 0)
+			if (tether_loop_run(loop) < 0)
+				_exit(4);
+		_exit(got_hup == SIGHUP && got_term == SIGTERM ? 0 : 5);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int
 main(void)
 {
@@ -670,6 +716,7 @@ main(void)
 		cmocka_unit_test(test_pidfile_other_process),
 		cmocka_unit_test(test_pidfile_errors),
 		cmocka_unit_test(test_priv_drop),
+		cmocka_unit_test(test_hold_signals),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
