@@ -565,9 +565,10 @@ rg_emit_sample_clnt(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 		"portmapper.\n * NETID: tcp (the default), udp, tcp6, udp6, or "
 		"local with HOST unix:/path.\n */\n\n",
 		o->base, o->base);
-	if (!sample_includes(c, o, out,
-			     "#include <inttypes.h>\n#include <stdio.h>\n"
-			     "#include <string.h>\n#include <sys/socket.h>\n\n"))
+	if (!sample_includes(
+		    c, o, out,
+		    "#include <inttypes.h>\n#include <stdio.h>\n"
+		    "#include <string.h>\n#include <sys/socket.h>\n\n"))
 		return;
 	for (d = c->defs; d != NULL; d = d->next) {
 		if (d->kind != RG_DEF_PROGRAM)
@@ -749,9 +750,10 @@ rg_emit_sample_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 		"portmapper (-n: not registered) until\n * SIGINT or SIGTERM.\n"
 		" */\n\n",
 		o->base, o->base);
-	if (!sample_includes(c, o, out,
-			     "#include <signal.h>\n#include <stdio.h>\n"
-			     "#include <string.h>\n#include <sys/socket.h>\n\n"))
+	if (!sample_includes(
+		    c, o, out,
+		    "#include <signal.h>\n#include <stdio.h>\n"
+		    "#include <string.h>\n#include <sys/socket.h>\n\n"))
 		return;
 	for (d = c->defs; d != NULL; d = d->next) {
 		if (d->kind != RG_DEF_PROGRAM)

@@ -12,13 +12,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define RPCB_SET	 1u
-#define RPCB_UNSET	 2u
-#define RPCB_GETADDR	 3u /* v3/v4; GETPORT in v2 */
-#define RPCB_STR_MAX	 1024u
-#define PMAP_IPPROTO_TCP 6u
-#define PMAP_IPPROTO_UDP 17u
-
 /* struct rpcb of RFC 1833. */
 struct set_args {
 	uint32_t prog;
@@ -44,10 +37,10 @@ set_args_codec(struct tether_xdr *x, void *obj)
 
 	if ((rc = tether_xdr_u32(x, &a->prog)) != 0 ||
 	    (rc = tether_xdr_u32(x, &a->vers)) != 0 ||
-	    (rc = tether_xdr_string(x, &a->netid, RPCB_STR_MAX)) != 0 ||
-	    (rc = tether_xdr_string(x, &a->addr, RPCB_STR_MAX)) != 0)
+	    (rc = tether_xdr_string(x, &a->netid, TETHER_RPCB_MAX_STR)) != 0 ||
+	    (rc = tether_xdr_string(x, &a->addr, TETHER_RPCB_MAX_STR)) != 0)
 		return rc;
-	return tether_xdr_string(x, &a->owner, RPCB_STR_MAX);
+	return tether_xdr_string(x, &a->owner, TETHER_RPCB_MAX_STR);
 }
 
 static int
@@ -72,7 +65,7 @@ bool_codec(struct tether_xdr *x, void *obj)
 static int
 string_codec(struct tether_xdr *x, void *obj)
 {
-	return tether_xdr_string(x, (char **)obj, RPCB_STR_MAX);
+	return tether_xdr_string(x, (char **)obj, TETHER_RPCB_MAX_STR);
 }
 
 /* ------------------------------------------------------------------ */
@@ -168,10 +161,10 @@ v2_prot(enum tether_netid netid, uint32_t *prot)
 {
 	switch (netid) {
 	case TETHER_NETID_TCP:
-		*prot = PMAP_IPPROTO_TCP;
+		*prot = TETHER_PMAP_IPPROTO_TCP;
 		return 0;
 	case TETHER_NETID_UDP:
-		*prot = PMAP_IPPROTO_UDP;
+		*prot = TETHER_PMAP_IPPROTO_UDP;
 		return 0;
 	default:
 		return -TETHER_ENOTSUP;
@@ -198,7 +191,8 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc, uint32_t prog,
 	int rc, port;
 
 	if ((unsigned)netid > TETHER_NETID_MAX ||
-	    (proc == RPCB_SET && (netid == TETHER_NETID_MAX || addr == NULL)))
+	    (proc == TETHER_RPCB_SET &&
+	     (netid == TETHER_NETID_MAX || addr == NULL)))
 		return -TETHER_EINVAL;
 	rc = where_init(&w, cfg);
 	if (rc < 0)
@@ -220,19 +214,19 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc, uint32_t prog,
 				: (char *)(uintptr_t)tether_netid_name(netid);
 		ra.addr = uaddr;
 		ra.owner = owner;
-		rc = portmapper_call(&w, &w.local, SOCK_STREAM, 4, proc,
-				     set_args_codec, &ra, bool_codec, &ok,
-				     NULL, NULL);
+		rc = portmapper_call(&w, &w.local, SOCK_STREAM,
+				     TETHER_RPCB_VERS4, proc, set_args_codec,
+				     &ra, bool_codec, &ok, NULL, NULL);
 		if (rc == 0)
 			return ok ? 0
-				  : (proc == RPCB_SET ? -TETHER_EEXIST
-						      : -TETHER_ENOENT);
+				  : (proc == TETHER_RPCB_SET ? -TETHER_EEXIST
+							     : -TETHER_ENOENT);
 		/* The local socket failed: try portmap v2 on loopback. */
 	}
 	memset(&pa, 0, sizeof(pa));
 	pa.prog = prog;
 	pa.vers = vers;
-	if (proc == RPCB_UNSET && netid == TETHER_NETID_MAX) {
+	if (proc == TETHER_RPCB_UNSET && netid == TETHER_NETID_MAX) {
 		/* v2 UNSET ignores prot and port: every protocol goes. */
 	} else if ((rc = v2_prot(netid, &pa.prot)) < 0) {
 		return rc;
@@ -243,11 +237,12 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc, uint32_t prog,
 			return -TETHER_ENOTSUP;
 		pa.port = (uint32_t)port;
 	}
-	rc = portmapper_call(&w, &w.remote, SOCK_STREAM, 2, proc,
+	rc = portmapper_call(&w, &w.remote, SOCK_STREAM, TETHER_PMAP_VERS, proc,
 			     v2_args_codec, &pa, bool_codec, &ok, NULL, NULL);
 	if (rc < 0)
 		return rc;
-	return ok ? 0 : (proc == RPCB_SET ? -TETHER_EEXIST : -TETHER_ENOENT);
+	return ok ? 0
+		  : (proc == TETHER_RPCB_SET ? -TETHER_EEXIST : -TETHER_ENOENT);
 }
 
 int
@@ -255,14 +250,14 @@ tether_rpcb_set(const struct tether_rpcb_config *cfg, uint32_t prog,
 		uint32_t vers, enum tether_netid netid,
 		const struct tether_addr *addr)
 {
-	return set_or_unset(cfg, RPCB_SET, prog, vers, netid, addr);
+	return set_or_unset(cfg, TETHER_RPCB_SET, prog, vers, netid, addr);
 }
 
 int
 tether_rpcb_unset(const struct tether_rpcb_config *cfg, uint32_t prog,
 		  uint32_t vers, enum tether_netid netid)
 {
-	return set_or_unset(cfg, RPCB_UNSET, prog, vers, netid, NULL);
+	return set_or_unset(cfg, TETHER_RPCB_UNSET, prog, vers, netid, NULL);
 }
 
 int
@@ -307,8 +302,8 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 	ra.netid = (char *)(uintptr_t)tether_netid_name(netid);
 	ra.addr = empty;
 	ra.owner = empty;
-	for (v = 4; v >= 3; v--) {
-		rc = portmapper_call(&w, to, type, v, RPCB_GETADDR,
+	for (v = TETHER_RPCB_VERS4; v >= TETHER_RPCB_VERS; v--) {
+		rc = portmapper_call(&w, to, type, v, TETHER_RPCB_GETADDR,
 				     set_args_codec, &ra, string_codec, &uaddr,
 				     arena, &pm);
 		if (rc == 0) {
@@ -327,9 +322,9 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 	rc = v2_prot(netid, &pa.prot);
 	if (rc < 0)
 		goto out;
-	rc = portmapper_call(&w, &w.remote, SOCK_STREAM, 2, RPCB_GETADDR,
-			     v2_args_codec, &pa, tether_xdr_codec_u32, &port,
-			     NULL, NULL);
+	rc = portmapper_call(&w, &w.remote, SOCK_STREAM, TETHER_PMAP_VERS,
+			     TETHER_PMAP_GETPORT, v2_args_codec, &pa,
+			     tether_xdr_codec_u32, &port, NULL, NULL);
 	if (rc < 0)
 		goto out;
 	if (port == 0 || port > 65535) {
@@ -414,7 +409,7 @@ reg_set(struct keeper_reg *r)
 		ra.addr = r->uaddr;
 		ra.owner = owner;
 		rc = tether_rpc_client_call_async(
-			k->c4, RPCB_SET, set_args_codec, &ra, bool_codec,
+			k->c4, TETHER_RPCB_SET, set_args_codec, &ra, bool_codec,
 			&r->ok, NULL, k->cfg.timeout_ms, reg_set_done, r);
 	} else {
 		memset(&pa, 0, sizeof(pa));
@@ -426,8 +421,8 @@ reg_set(struct keeper_reg *r)
 		}
 		pa.port = (uint32_t)tether_addr_port(&r->addr);
 		rc = tether_rpc_client_call_async(
-			k->c2, RPCB_SET, v2_args_codec, &pa, bool_codec, &r->ok,
-			NULL, k->cfg.timeout_ms, reg_set_done, r);
+			k->c2, TETHER_RPCB_SET, v2_args_codec, &pa, bool_codec,
+			&r->ok, NULL, k->cfg.timeout_ms, reg_set_done, r);
 	}
 	if (rc < 0)
 		k->st.failures++;
@@ -490,15 +485,15 @@ keeper_check(struct keeper_reg *r)
 		ra.addr = empty;
 		ra.owner = empty;
 		rc = tether_rpc_client_call_async(
-			k->c4r, RPCB_GETADDR, set_args_codec, &ra, string_codec,
-			&r->got, r->arena, k->cfg.timeout_ms, reg_check_done,
-			r);
+			k->c4r, TETHER_RPCB_GETADDR, set_args_codec, &ra,
+			string_codec, &r->got, r->arena, k->cfg.timeout_ms,
+			reg_check_done, r);
 	} else {
 		pa.prog = r->prog;
 		pa.vers = r->vers;
 		pa.port = 0;
 		rc = tether_rpc_client_call_async(
-			k->c2, RPCB_GETADDR, v2_args_codec, &pa,
+			k->c2, TETHER_PMAP_GETPORT, v2_args_codec, &pa,
 			tether_xdr_codec_u32, &r->got_port, NULL,
 			k->cfg.timeout_ms, reg_check_done, r);
 	}
@@ -585,7 +580,8 @@ tether_rpcb_keeper_new(struct tether_rpcb_keeper **out /* OUT */,
 			goto fail;
 		k->cfg.local_path = ((struct sockaddr_un *)&local.ss)->sun_path;
 		rc = tether_rpc_client_new(&k->c4, loop, &local, SOCK_STREAM,
-					   TETHER_RPCB_PROG, 4, &ccfg);
+					   TETHER_RPCB_PROG, TETHER_RPCB_VERS4,
+					   &ccfg);
 		if (rc < 0)
 			goto fail;
 		/* Keep our own copy of the path for keeper_local. */
@@ -598,13 +594,13 @@ tether_rpcb_keeper_new(struct tether_rpcb_keeper **out /* OUT */,
 	/* The clients to the remote speak from the source. */
 	tether_addr_copy(&ccfg.source, &w.source);
 	rc = tether_rpc_client_new(&k->c2, loop, &k->remote_copy, SOCK_STREAM,
-				   TETHER_RPCB_PROG, 2, &ccfg);
+				   TETHER_RPCB_PROG, TETHER_PMAP_VERS, &ccfg);
 	if (rc < 0)
 		goto fail;
 	if (rc == 0)
 		rc = tether_rpc_client_new(&k->c4r, loop, &k->remote_copy,
-					   SOCK_STREAM, TETHER_RPCB_PROG, 4,
-					   &ccfg);
+					   SOCK_STREAM, TETHER_RPCB_PROG,
+					   TETHER_RPCB_VERS4, &ccfg);
 	if (rc < 0)
 		goto fail;
 	rc = tether_loop_timer_new(loop, keeper_tick, k, &k->timer);

@@ -31,51 +31,49 @@
  * swap it, store it. A macro, not a function, so each loop below is
  * the same code it would be written out by hand.
  */
-#define SWAP_ONE(T, SWAP, dst, src, j)                               \
-	do {                                                         \
-		T w_;                                                \
-                                                                     \
-		memcpy(&w_, (src) + sizeof(T) * (j), sizeof(T));     \
-		w_ = SWAP(w_);                                       \
-		memcpy((dst) + sizeof(T) * (j), &w_, sizeof(T));     \
+#define SWAP_ONE(T, SWAP, dst, src, j)                           \
+	do {                                                     \
+		T w_;                                            \
+                                                                 \
+		memcpy(&w_, (src) + sizeof(T) * (j), sizeof(T)); \
+		w_ = SWAP(w_);                                   \
+		memcpy((dst) + sizeof(T) * (j), &w_, sizeof(T)); \
 	} while (0)
 
 /*
  * swapW_copy(dst, src, n): n W-bit words of type T from src to dst,
  * swapped; blocks of BULK_BLOCK, then the scalar tail.
  */
-#define DEFINE_SWAP_COPY(W, T, SWAP)                                         \
-	BULK_CLONES static void swap##W##_copy(unsigned char *restrict dst,  \
-					       const unsigned char *restrict \
-						       src,                  \
-					       size_t n)                     \
-	{                                                                    \
-		size_t j;                                                    \
-                                                                             \
-		for (; n >= BULK_BLOCK; n -= BULK_BLOCK) {                   \
-			for (j = 0; j < BULK_BLOCK; j++)                     \
-				SWAP_ONE(T, SWAP, dst, src, j);              \
-			src += sizeof(T) * BULK_BLOCK;                       \
-			dst += sizeof(T) * BULK_BLOCK;                       \
-		}                                                            \
-		for (j = 0; j < n; j++)                                      \
-			SWAP_ONE(T, SWAP, dst, src, j);                      \
+#define DEFINE_SWAP_COPY(W, T, SWAP)                            \
+	BULK_CLONES static void swap##W##_copy(                 \
+		unsigned char *restrict dst,                    \
+		const unsigned char *restrict src, size_t n)    \
+	{                                                       \
+		size_t j;                                       \
+                                                                \
+		for (; n >= BULK_BLOCK; n -= BULK_BLOCK) {      \
+			for (j = 0; j < BULK_BLOCK; j++)        \
+				SWAP_ONE(T, SWAP, dst, src, j); \
+			src += sizeof(T) * BULK_BLOCK;          \
+			dst += sizeof(T) * BULK_BLOCK;          \
+		}                                               \
+		for (j = 0; j < n; j++)                         \
+			SWAP_ONE(T, SWAP, dst, src, j);         \
 	}
 
 /* swapW_inplace(p, n): the same in place (dst == src), where restrict
  * does not hold, so a loop of its own. */
-#define DEFINE_SWAP_INPLACE(W, T, SWAP)                                      \
-	BULK_CLONES static void swap##W##_inplace(unsigned char *p,          \
-						  size_t n)                  \
-	{                                                                    \
-		size_t j;                                                    \
-                                                                             \
-		for (; n >= BULK_BLOCK;                                      \
-		     n -= BULK_BLOCK, p += sizeof(T) * BULK_BLOCK)           \
-			for (j = 0; j < BULK_BLOCK; j++)                     \
-				SWAP_ONE(T, SWAP, p, p, j);                  \
-		for (j = 0; j < n; j++)                                      \
-			SWAP_ONE(T, SWAP, p, p, j);                          \
+#define DEFINE_SWAP_INPLACE(W, T, SWAP)                                       \
+	BULK_CLONES static void swap##W##_inplace(unsigned char *p, size_t n) \
+	{                                                                     \
+		size_t j;                                                     \
+                                                                              \
+		for (; n >= BULK_BLOCK;                                       \
+		     n -= BULK_BLOCK, p += sizeof(T) * BULK_BLOCK)            \
+			for (j = 0; j < BULK_BLOCK; j++)                      \
+				SWAP_ONE(T, SWAP, p, p, j);                   \
+		for (j = 0; j < n; j++)                                       \
+			SWAP_ONE(T, SWAP, p, p, j);                           \
 	}
 
 DEFINE_SWAP_COPY(32, uint32_t, TETHER__XDR_BE32)
@@ -165,8 +163,8 @@ tether_xdr_u64_vector(struct tether_xdr *x, uint64_t *v, size_t n)
  * not move.
  */
 static int
-get_prim_array(struct tether_xdr *x, void **out, uint32_t *count,
-	       uint32_t max, size_t w)
+get_prim_array(struct tether_xdr *x, void **out, uint32_t *count, uint32_t max,
+	       size_t w)
 {
 	size_t start = x->pos;
 	uint32_t n;
