@@ -4,6 +4,7 @@
  * the keeper that registers again after a portmapper restart.
  */
 #include "tether/rpc.h"
+#include "tether/rpcb.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -11,62 +12,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-/* struct rpcb of RFC 1833. */
-struct set_args {
-	uint32_t prog;
-	uint32_t vers;
-	char *netid;
-	char *addr;
-	char *owner;
-};
-
-/* struct mapping of portmap v2. */
-struct v2_args {
-	uint32_t prog;
-	uint32_t vers;
-	uint32_t prot;
-	uint32_t port;
-};
-
-static int
-set_args_codec(struct tether_xdr *x, void *obj)
-{
-	struct set_args *a = obj;
-	int rc;
-
-	if ((rc = tether_xdr_u32(x, &a->prog)) != 0 ||
-	    (rc = tether_xdr_u32(x, &a->vers)) != 0 ||
-	    (rc = tether_xdr_string(x, &a->netid, TETHER_RPCB_MAX_STR)) != 0 ||
-	    (rc = tether_xdr_string(x, &a->addr, TETHER_RPCB_MAX_STR)) != 0)
-		return rc;
-	return tether_xdr_string(x, &a->owner, TETHER_RPCB_MAX_STR);
-}
-
-static int
-v2_args_codec(struct tether_xdr *x, void *obj)
-{
-	struct v2_args *a = obj;
-	int rc;
-
-	if ((rc = tether_xdr_u32(x, &a->prog)) != 0 ||
-	    (rc = tether_xdr_u32(x, &a->vers)) != 0 ||
-	    (rc = tether_xdr_u32(x, &a->prot)) != 0)
-		return rc;
-	return tether_xdr_u32(x, &a->port);
-}
-
-static int
-bool_codec(struct tether_xdr *x, void *obj)
-{
-	return tether_xdr_bool(x, obj);
-}
-
-static int
-string_codec(struct tether_xdr *x, void *obj)
-{
-	return tether_xdr_string(x, (char **)obj, TETHER_RPCB_MAX_STR);
-}
 
 /* ------------------------------------------------------------------ */
 /* Where to send                                                       */
@@ -185,8 +130,8 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc, uint32_t prog,
 {
 	struct pm_where w;
 	char uaddr[TETHER_UADDR_STRLEN], owner[16], netbuf[8] = "";
-	struct set_args ra;
-	struct v2_args pa;
+	struct tether_rpcb ra;
+	struct tether_pmap_mapping pa;
 	bool ok = false;
 	int rc, port;
 
@@ -215,8 +160,9 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc, uint32_t prog,
 		ra.addr = uaddr;
 		ra.owner = owner;
 		rc = portmapper_call(&w, &w.local, SOCK_STREAM,
-				     TETHER_RPCB_VERS4, proc, set_args_codec,
-				     &ra, bool_codec, &ok, NULL, NULL);
+				     TETHER_RPCB_VERS4, proc,
+				     tether_rpcb_codec_rpcb, &ra,
+				     tether_xdr_codec_bool, &ok, NULL, NULL);
 		if (rc == 0)
 			return ok ? 0
 				  : (proc == TETHER_RPCB_SET ? -TETHER_EEXIST
@@ -238,7 +184,8 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc, uint32_t prog,
 		pa.port = (uint32_t)port;
 	}
 	rc = portmapper_call(&w, &w.remote, SOCK_STREAM, TETHER_PMAP_VERS, proc,
-			     v2_args_codec, &pa, bool_codec, &ok, NULL, NULL);
+			     tether_pmap_codec_mapping, &pa,
+			     tether_xdr_codec_bool, &ok, NULL, NULL);
 	if (rc < 0)
 		return rc;
 	return ok ? 0
@@ -267,8 +214,8 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 {
 	struct pm_where w;
 	struct tether_arena *arena;
-	struct set_args ra;
-	struct v2_args pa;
+	struct tether_rpcb ra;
+	struct tether_pmap_mapping pa;
 	const struct tether_addr *to;
 	char empty[1] = "";
 	char *uaddr = NULL;
@@ -304,8 +251,9 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 	ra.owner = empty;
 	for (v = TETHER_RPCB_VERS4; v >= TETHER_RPCB_VERS; v--) {
 		rc = portmapper_call(&w, to, type, v, TETHER_RPCB_GETADDR,
-				     set_args_codec, &ra, string_codec, &uaddr,
-				     arena, &pm);
+				     tether_rpcb_codec_rpcb, &ra,
+				     tether_rpcb_codec_string, &uaddr, arena,
+				     &pm);
 		if (rc == 0) {
 			rc = uaddr[0] == 0 ? -TETHER_ENOENT
 					   : tether_addr_from_uaddr_str(
@@ -323,8 +271,8 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 	if (rc < 0)
 		goto out;
 	rc = portmapper_call(&w, &w.remote, SOCK_STREAM, TETHER_PMAP_VERS,
-			     TETHER_PMAP_GETPORT, v2_args_codec, &pa,
-			     tether_xdr_codec_u32, &port, NULL, NULL);
+			     TETHER_PMAP_GETPORT, tether_pmap_codec_mapping,
+			     &pa, tether_xdr_codec_u32, &port, NULL, NULL);
 	if (rc < 0)
 		goto out;
 	if (port == 0 || port > 65535) {
@@ -394,8 +342,8 @@ static void
 reg_set(struct keeper_reg *r)
 {
 	struct tether_rpcb_keeper *k = r->k;
-	struct set_args ra;
-	struct v2_args pa;
+	struct tether_rpcb ra;
+	struct tether_pmap_mapping pa;
 	char owner[16];
 	int rc;
 
@@ -409,8 +357,9 @@ reg_set(struct keeper_reg *r)
 		ra.addr = r->uaddr;
 		ra.owner = owner;
 		rc = tether_rpc_client_call_async(
-			k->c4, TETHER_RPCB_SET, set_args_codec, &ra, bool_codec,
-			&r->ok, NULL, k->cfg.timeout_ms, reg_set_done, r);
+			k->c4, TETHER_RPCB_SET, tether_rpcb_codec_rpcb, &ra,
+			tether_xdr_codec_bool, &r->ok, NULL, k->cfg.timeout_ms,
+			reg_set_done, r);
 	} else {
 		memset(&pa, 0, sizeof(pa));
 		pa.prog = r->prog;
@@ -421,8 +370,9 @@ reg_set(struct keeper_reg *r)
 		}
 		pa.port = (uint32_t)tether_addr_port(&r->addr);
 		rc = tether_rpc_client_call_async(
-			k->c2, TETHER_RPCB_SET, v2_args_codec, &pa, bool_codec,
-			&r->ok, NULL, k->cfg.timeout_ms, reg_set_done, r);
+			k->c2, TETHER_RPCB_SET, tether_pmap_codec_mapping, &pa,
+			tether_xdr_codec_bool, &r->ok, NULL, k->cfg.timeout_ms,
+			reg_set_done, r);
 	}
 	if (rc < 0)
 		k->st.failures++;
@@ -461,8 +411,8 @@ static void
 keeper_check(struct keeper_reg *r)
 {
 	struct tether_rpcb_keeper *k = r->k;
-	struct set_args ra;
-	struct v2_args pa;
+	struct tether_rpcb ra;
+	struct tether_pmap_mapping pa;
 	char empty[1] = "";
 	int rc;
 
@@ -485,16 +435,16 @@ keeper_check(struct keeper_reg *r)
 		ra.addr = empty;
 		ra.owner = empty;
 		rc = tether_rpc_client_call_async(
-			k->c4r, TETHER_RPCB_GETADDR, set_args_codec, &ra,
-			string_codec, &r->got, r->arena, k->cfg.timeout_ms,
-			reg_check_done, r);
+			k->c4r, TETHER_RPCB_GETADDR, tether_rpcb_codec_rpcb,
+			&ra, tether_rpcb_codec_string, &r->got, r->arena,
+			k->cfg.timeout_ms, reg_check_done, r);
 	} else {
 		pa.prog = r->prog;
 		pa.vers = r->vers;
 		pa.port = 0;
 		rc = tether_rpc_client_call_async(
-			k->c2, TETHER_PMAP_GETPORT, v2_args_codec, &pa,
-			tether_xdr_codec_u32, &r->got_port, NULL,
+			k->c2, TETHER_PMAP_GETPORT, tether_pmap_codec_mapping,
+			&pa, tether_xdr_codec_u32, &r->got_port, NULL,
 			k->cfg.timeout_ms, reg_check_done, r);
 	}
 	if (rc < 0)
