@@ -471,6 +471,25 @@ is_string(const struct rg_decl *a)
 	       d->decl->type.kind == RG_TY_STRING;
 }
 
+/*
+ * After a sample program's purpose comment: its system includes (no
+ * format: written as they are), the generated header, and for a .x
+ * without programs an empty main. 0 when that main ended the file.
+ */
+static int
+sample_includes(const struct rg_ctx *c, const struct rg_opts *o, FILE *out,
+		const char *includes)
+{
+	fputs(includes, out);
+	rg_emit_include_hdr(o, out);
+	fputs("\n", out);
+	if (!has_programs(c)) {
+		fputs("int\nmain(void)\n{\n\treturn 0;\n}\n", out);
+		return 0;
+	}
+	return 1;
+}
+
 static const char sample_clnt_main[] =
 	"typedef int sample_fn(struct tether_rpc_client *_cl,\n"
 	"\t\t      struct tether_arena *_arena);\n"
@@ -546,15 +565,11 @@ rg_emit_sample_clnt(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 		"portmapper.\n * NETID: tcp (the default), udp, tcp6, udp6, or "
 		"local with HOST unix:/path.\n */\n\n",
 		o->base, o->base);
-	fprintf(out,
-		"#include <inttypes.h>\n#include <stdio.h>\n"
-		"#include <string.h>\n#include <sys/socket.h>\n\n");
-	rg_emit_include_hdr(o, out);
-	fputs("\n", out);
-	if (!has_programs(c)) {
-		fputs("int\nmain(void)\n{\n\treturn 0;\n}\n", out);
+	if (!sample_includes(
+		    c, o, out,
+		    "#include <inttypes.h>\n#include <stdio.h>\n"
+		    "#include <string.h>\n#include <sys/socket.h>\n\n"))
 		return;
-	}
 	for (d = c->defs; d != NULL; d = d->next) {
 		if (d->kind != RG_DEF_PROGRAM)
 			continue;
@@ -735,15 +750,11 @@ rg_emit_sample_svc(struct rg_ctx *c, const struct rg_opts *o, FILE *out)
 		"portmapper (-n: not registered) until\n * SIGINT or SIGTERM.\n"
 		" */\n\n",
 		o->base, o->base);
-	fprintf(out,
-		"#include <signal.h>\n#include <stdio.h>\n"
-		"#include <string.h>\n#include <sys/socket.h>\n\n");
-	rg_emit_include_hdr(o, out);
-	fputs("\n", out);
-	if (!has_programs(c)) {
-		fputs("int\nmain(void)\n{\n\treturn 0;\n}\n", out);
+	if (!sample_includes(
+		    c, o, out,
+		    "#include <signal.h>\n#include <stdio.h>\n"
+		    "#include <string.h>\n#include <sys/socket.h>\n\n"))
 		return;
-	}
 	for (d = c->defs; d != NULL; d = d->next) {
 		if (d->kind != RG_DEF_PROGRAM)
 			continue;

@@ -449,6 +449,15 @@ proc_return(struct parser *P)
 	return d;
 }
 
+/* "=" value ";": the number that ends a procedure, version or program. */
+static void
+number_tail(struct parser *P, struct rg_value *num)
+{
+	skip(P, "=");
+	value(P, num);
+	skip(P, ";");
+}
+
 /* procedure_def: proc_return identifier "(" proc_firstarg
  *     ( "," type_specifier )* ")" "=" value ";"
  * proc_return: "void" | type_specifier; proc_firstarg: "void" | decl */
@@ -483,9 +492,7 @@ procedure_def(struct parser *P)
 		tail = &a->next;
 	} while (consume(P, ","));
 	skip(P, ")");
-	skip(P, "=");
-	value(P, &pr->num);
-	skip(P, ";");
+	number_tail(P, &pr->num);
 	return pr;
 }
 
@@ -505,9 +512,7 @@ version_def(struct parser *P)
 		tail = &(*tail)->next;
 	} while (!equal(P->tok, "}"));
 	skip(P, "}");
-	skip(P, "=");
-	value(P, &v->num);
-	skip(P, ";");
+	number_tail(P, &v->num);
 	return v;
 }
 
@@ -527,9 +532,7 @@ program_def(struct parser *P)
 		tail = &(*tail)->next;
 	} while (!equal(P->tok, "}"));
 	skip(P, "}");
-	skip(P, "=");
-	value(P, &d->num);
-	skip(P, ";");
+	number_tail(P, &d->num);
 	return d;
 }
 

@@ -347,48 +347,26 @@ void
 pm_src_ctl(struct msghdr *mh, void *ctl, const struct tether_addr *local,
 	   unsigned ifindex)
 {
-	struct cmsghdr *cm;
-
 	mh->msg_control = NULL;
 	mh->msg_controllen = 0;
 	if (local == NULL)
 		return;
 	if (local->ss.ss_family == AF_INET) {
-		struct in_pktinfo pi;
-
-		memset(&pi, 0, sizeof(pi));
 		/* ipi_spec_dst, as libtirpc sends it back: the call's
 		 * destination, or for a broadcast or multicast call
 		 * (rpcinfo -b) the address of the interface it came in
 		 * on; never a broadcast address no reply leaves from. */
-		pi.ipi_spec_dst =
-			((const struct sockaddr_in *)&local->ss)->sin_addr;
-		memset(ctl, 0, CMSG_SPACE(sizeof(pi)));
-		mh->msg_control = ctl;
-		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm = CMSG_FIRSTHDR(mh);
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		tether_addr_pktinfo_ctl(
+			mh, ctl, AF_INET,
+			&((const struct sockaddr_in *)&local->ss)->sin_addr, 0);
 	} else if (local->ss.ss_family == AF_INET6) {
-		struct in6_pktinfo pi6;
+		const struct in6_addr *a6 =
+			&((const struct sockaddr_in6 *)&local->ss)->sin6_addr;
 
-		memset(&pi6, 0, sizeof(pi6));
-		pi6.ipi6_addr =
-			((const struct sockaddr_in6 *)&local->ss)->sin6_addr;
-		pi6.ipi6_ifindex = ifindex;
 		/* A multicast destination is no source: the kernel picks. */
-		if (IN6_IS_ADDR_MULTICAST(&pi6.ipi6_addr))
+		if (IN6_IS_ADDR_MULTICAST(a6))
 			return;
-		memset(ctl, 0, CMSG_SPACE(sizeof(pi6)));
-		mh->msg_control = ctl;
-		mh->msg_controllen = CMSG_SPACE(sizeof(pi6));
-		cm = CMSG_FIRSTHDR(mh);
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi6));
-		memcpy(CMSG_DATA(cm), &pi6, sizeof(pi6));
+		tether_addr_pktinfo_ctl(mh, ctl, AF_INET6, a6, ifindex);
 	}
 }
 

@@ -738,6 +738,19 @@ int tether_addr_port(const struct tether_addr *a);
 int tether_addr_set_port(struct tether_addr *a, int port);
 
 /*
+ * tether_addr_pktinfo_ctl - make mh's control data, written at ctl, one
+ * IP_PKTINFO message (family AF_INET: addr is a struct in_addr, sent as
+ * ipi_spec_dst) or IPV6_PKTINFO message (AF_INET6: addr is a struct
+ * in6_addr, with ifindex, 0 for none), so that sendmsg() with mh sends
+ * from addr. ctl holds CMSG_SPACE(sizeof(struct in6_pktinfo)) bytes,
+ * aligned as struct cmsghdr. Another family: no control data
+ * (msg_control NULL, msg_controllen 0). Only those two fields of mh
+ * change.
+ */
+void tether_addr_pktinfo_ctl(struct msghdr *mh, void *ctl, int family,
+			     const void *addr, unsigned ifindex);
+
+/*
  * tether_addr_is_loopback - 1 for 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104
  * and AF_UNIX (like rpcbind, a local socket counts as "this host"),
  * 0 otherwise (including unknown families).

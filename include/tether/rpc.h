@@ -14,6 +14,7 @@
 #include <sys/uio.h>
 
 #include "tether/core.h"
+#include "tether/rpcb.h"
 #include "tether/xdr.h"
 
 #ifdef __cplusplus
@@ -1053,8 +1054,10 @@ size_t tether_rpc_client_pending(const struct tether_rpc_client *c);
  * portmapper that was killed and restarted finds the server again
  * within one period, without restarting the server.
  */
-#define TETHER_RPCB_PROG 100000u
-#define TETHER_RPCB_PORT 111
+/* The portmapper's program and port, as tether/rpcb.h defines them;
+ * the port an int as tether_addr_parse() and _set_port() take it. */
+#define TETHER_RPCB_PROG TETHER_PMAP_PROG
+#define TETHER_RPCB_PORT ((int)TETHER_PMAP_PORT)
 #define TETHER_RPCB_LOCAL_PATH "/run/rpcbind.sock"
 #define TETHER_RPCB_DEFAULT_TIMEOUT_MS 3000u
 #define TETHER_RPCB_DEFAULT_CHECK_MS 1000u

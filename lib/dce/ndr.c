@@ -411,24 +411,6 @@ string_body(struct tether_dce_ndr_reader *r, uint32_t offset, uint32_t actual,
 }
 
 int
-tether_dce_ndr_get_string(struct tether_dce_ndr_reader *r, uint32_t max,
-			  const char **s, size_t *len)
-{
-	size_t save = r->pos;
-	uint32_t mc, off, n;
-	int rc;
-
-	rc = tether_dce_ndr_get_conformance(r, max, 0, &mc);
-	if (rc == 0)
-		rc = tether_dce_ndr_get_variance(r, mc, 1, &off, &n);
-	if (rc == 0)
-		rc = string_body(r, off, n, s, len);
-	if (rc < 0)
-		r->pos = save;
-	return rc;
-}
-
-int
 tether_dce_ndr_get_vstring(struct tether_dce_ndr_reader *r, uint32_t size,
 			   const char **s, size_t *len)
 {
@@ -445,22 +427,57 @@ tether_dce_ndr_get_vstring(struct tether_dce_ndr_reader *r, uint32_t size,
 }
 
 int
+tether_dce_ndr_get_string(struct tether_dce_ndr_reader *r, uint32_t max,
+			  const char **s, size_t *len)
+{
+	size_t save = r->pos;
+	uint32_t mc;
+	int rc;
+
+	/* A conformant varying string: the maximum count, then a varying
+	 * string bounded by it. */
+	rc = tether_dce_ndr_get_conformance(r, max, 0, &mc);
+	if (rc == 0)
+		rc = tether_dce_ndr_get_vstring(r, mc, s, len);
+	if (rc < 0)
+		r->pos = save;
+	return rc;
+}
+
+/* May s[0..len) go out as a string of at most size - 1 characters? */
+static int
+string_ok(const char *s, size_t len, size_t size)
+{
+	return len < size && !(len && s == NULL) &&
+	       !(len && memchr(s, '\0', len) != NULL);
+}
+
+/* A varying string's header, its characters and the closing NUL. */
+static int
+put_vchars(struct tether_dce_ndr_writer *w, const char *s, size_t len)
+{
+	int rc;
+
+	rc = tether_dce_ndr_put_variance(w, 0, (uint32_t)len + 1);
+	if (rc == 0)
+		rc = tether_dce_ndr_put_bytes(w, s, len);
+	if (rc == 0)
+		rc = tether_dce_ndr_put_u8(w, 0);
+	return rc;
+}
+
+int
 tether_dce_ndr_put_string(struct tether_dce_ndr_writer *w, const char *s,
 			  size_t len)
 {
 	size_t save = w->pos;
 	int rc;
 
-	if (len >= UINT32_MAX || (len && s == NULL) ||
-	    (len && memchr(s, '\0', len) != NULL))
+	if (!string_ok(s, len, UINT32_MAX))
 		return -TETHER_EINVAL;
 	rc = tether_dce_ndr_put_u32(w, (uint32_t)len + 1);
 	if (rc == 0)
-		rc = tether_dce_ndr_put_variance(w, 0, (uint32_t)len + 1);
-	if (rc == 0)
-		rc = tether_dce_ndr_put_bytes(w, s, len);
-	if (rc == 0)
-		rc = tether_dce_ndr_put_u8(w, 0);
+		rc = put_vchars(w, s, len);
 	if (rc < 0)
 		w->pos = save;
 	return rc;
@@ -473,14 +490,9 @@ tether_dce_ndr_put_vstring(struct tether_dce_ndr_writer *w, const char *s,
 	size_t save = w->pos;
 	int rc;
 
-	if (len >= size || (len && s == NULL) ||
-	    (len && memchr(s, '\0', len) != NULL))
+	if (!string_ok(s, len, size))
 		return -TETHER_EINVAL;
-	rc = tether_dce_ndr_put_variance(w, 0, (uint32_t)len + 1);
-	if (rc == 0)
-		rc = tether_dce_ndr_put_bytes(w, s, len);
-	if (rc == 0)
-		rc = tether_dce_ndr_put_u8(w, 0);
+	rc = put_vchars(w, s, len);
 	if (rc < 0)
 		w->pos = save;
 	return rc;

@@ -4,6 +4,7 @@
  * the keeper that registers again after a portmapper restart.
  */
 #include "tether/rpc.h"
+#include "tether/rpcb.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -11,69 +12,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#define RPCB_SET	 1u
-#define RPCB_UNSET	 2u
-#define RPCB_GETADDR	 3u /* v3/v4; GETPORT in v2 */
-#define RPCB_STR_MAX	 1024u
-#define PMAP_IPPROTO_TCP 6u
-#define PMAP_IPPROTO_UDP 17u
-
-/* struct rpcb of RFC 1833. */
-struct set_args {
-	uint32_t prog;
-	uint32_t vers;
-	char *netid;
-	char *addr;
-	char *owner;
-};
-
-/* struct mapping of portmap v2. */
-struct v2_args {
-	uint32_t prog;
-	uint32_t vers;
-	uint32_t prot;
-	uint32_t port;
-};
-
-static int
-set_args_codec(struct tether_xdr *x, void *obj)
-{
-	struct set_args *a = obj;
-	int rc;
-
-	if ((rc = tether_xdr_u32(x, &a->prog)) != 0 ||
-	    (rc = tether_xdr_u32(x, &a->vers)) != 0 ||
-	    (rc = tether_xdr_string(x, &a->netid, RPCB_STR_MAX)) != 0 ||
-	    (rc = tether_xdr_string(x, &a->addr, RPCB_STR_MAX)) != 0)
-		return rc;
-	return tether_xdr_string(x, &a->owner, RPCB_STR_MAX);
-}
-
-static int
-v2_args_codec(struct tether_xdr *x, void *obj)
-{
-	struct v2_args *a = obj;
-	int rc;
-
-	if ((rc = tether_xdr_u32(x, &a->prog)) != 0 ||
-	    (rc = tether_xdr_u32(x, &a->vers)) != 0 ||
-	    (rc = tether_xdr_u32(x, &a->prot)) != 0)
-		return rc;
-	return tether_xdr_u32(x, &a->port);
-}
-
-static int
-bool_codec(struct tether_xdr *x, void *obj)
-{
-	return tether_xdr_bool(x, obj);
-}
-
-static int
-string_codec(struct tether_xdr *x, void *obj)
-{
-	return tether_xdr_string(x, (char **)obj, RPCB_STR_MAX);
-}
 
 /* ------------------------------------------------------------------ */
 /* Where to send                                                       */
@@ -168,10 +106,10 @@ v2_prot(enum tether_netid netid, uint32_t *prot)
 {
 	switch (netid) {
 	case TETHER_NETID_TCP:
-		*prot = PMAP_IPPROTO_TCP;
+		*prot = TETHER_PMAP_IPPROTO_TCP;
 		return 0;
 	case TETHER_NETID_UDP:
-		*prot = PMAP_IPPROTO_UDP;
+		*prot = TETHER_PMAP_IPPROTO_UDP;
 		return 0;
 	default:
 		return -TETHER_ENOTSUP;
@@ -192,13 +130,14 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc, uint32_t prog,
 {
 	struct pm_where w;
 	char uaddr[TETHER_UADDR_STRLEN], owner[16], netbuf[8] = "";
-	struct set_args ra;
-	struct v2_args pa;
+	struct tether_rpcb ra;
+	struct tether_pmap_mapping pa;
 	bool ok = false;
 	int rc, port;
 
 	if ((unsigned)netid > TETHER_NETID_MAX ||
-	    (proc == RPCB_SET && (netid == TETHER_NETID_MAX || addr == NULL)))
+	    (proc == TETHER_RPCB_SET &&
+	     (netid == TETHER_NETID_MAX || addr == NULL)))
 		return -TETHER_EINVAL;
 	rc = where_init(&w, cfg);
 	if (rc < 0)
@@ -220,19 +159,20 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc, uint32_t prog,
 				: (char *)(uintptr_t)tether_netid_name(netid);
 		ra.addr = uaddr;
 		ra.owner = owner;
-		rc = portmapper_call(&w, &w.local, SOCK_STREAM, 4, proc,
-				     set_args_codec, &ra, bool_codec, &ok,
-				     NULL, NULL);
+		rc = portmapper_call(&w, &w.local, SOCK_STREAM,
+				     TETHER_RPCB_VERS4, proc,
+				     tether_rpcb_codec_rpcb, &ra,
+				     tether_xdr_codec_bool, &ok, NULL, NULL);
 		if (rc == 0)
 			return ok ? 0
-				  : (proc == RPCB_SET ? -TETHER_EEXIST
-						      : -TETHER_ENOENT);
+				  : (proc == TETHER_RPCB_SET ? -TETHER_EEXIST
+							     : -TETHER_ENOENT);
 		/* The local socket failed: try portmap v2 on loopback. */
 	}
 	memset(&pa, 0, sizeof(pa));
 	pa.prog = prog;
 	pa.vers = vers;
-	if (proc == RPCB_UNSET && netid == TETHER_NETID_MAX) {
+	if (proc == TETHER_RPCB_UNSET && netid == TETHER_NETID_MAX) {
 		/* v2 UNSET ignores prot and port: every protocol goes. */
 	} else if ((rc = v2_prot(netid, &pa.prot)) < 0) {
 		return rc;
@@ -243,11 +183,13 @@ set_or_unset(const struct tether_rpcb_config *cfg, uint32_t proc, uint32_t prog,
 			return -TETHER_ENOTSUP;
 		pa.port = (uint32_t)port;
 	}
-	rc = portmapper_call(&w, &w.remote, SOCK_STREAM, 2, proc,
-			     v2_args_codec, &pa, bool_codec, &ok, NULL, NULL);
+	rc = portmapper_call(&w, &w.remote, SOCK_STREAM, TETHER_PMAP_VERS, proc,
+			     tether_pmap_codec_mapping, &pa,
+			     tether_xdr_codec_bool, &ok, NULL, NULL);
 	if (rc < 0)
 		return rc;
-	return ok ? 0 : (proc == RPCB_SET ? -TETHER_EEXIST : -TETHER_ENOENT);
+	return ok ? 0
+		  : (proc == TETHER_RPCB_SET ? -TETHER_EEXIST : -TETHER_ENOENT);
 }
 
 int
@@ -255,14 +197,14 @@ tether_rpcb_set(const struct tether_rpcb_config *cfg, uint32_t prog,
 		uint32_t vers, enum tether_netid netid,
 		const struct tether_addr *addr)
 {
-	return set_or_unset(cfg, RPCB_SET, prog, vers, netid, addr);
+	return set_or_unset(cfg, TETHER_RPCB_SET, prog, vers, netid, addr);
 }
 
 int
 tether_rpcb_unset(const struct tether_rpcb_config *cfg, uint32_t prog,
 		  uint32_t vers, enum tether_netid netid)
 {
-	return set_or_unset(cfg, RPCB_UNSET, prog, vers, netid, NULL);
+	return set_or_unset(cfg, TETHER_RPCB_UNSET, prog, vers, netid, NULL);
 }
 
 int
@@ -272,8 +214,8 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 {
 	struct pm_where w;
 	struct tether_arena *arena;
-	struct set_args ra;
-	struct v2_args pa;
+	struct tether_rpcb ra;
+	struct tether_pmap_mapping pa;
 	const struct tether_addr *to;
 	char empty[1] = "";
 	char *uaddr = NULL;
@@ -307,10 +249,11 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 	ra.netid = (char *)(uintptr_t)tether_netid_name(netid);
 	ra.addr = empty;
 	ra.owner = empty;
-	for (v = 4; v >= 3; v--) {
-		rc = portmapper_call(&w, to, type, v, RPCB_GETADDR,
-				     set_args_codec, &ra, string_codec, &uaddr,
-				     arena, &pm);
+	for (v = TETHER_RPCB_VERS4; v >= TETHER_RPCB_VERS; v--) {
+		rc = portmapper_call(&w, to, type, v, TETHER_RPCB_GETADDR,
+				     tether_rpcb_codec_rpcb, &ra,
+				     tether_rpcb_codec_string, &uaddr, arena,
+				     &pm);
 		if (rc == 0) {
 			rc = uaddr[0] == 0 ? -TETHER_ENOENT
 					   : tether_addr_from_uaddr_str(
@@ -327,9 +270,9 @@ tether_rpcb_getaddr(const struct tether_rpcb_config *cfg, uint32_t prog,
 	rc = v2_prot(netid, &pa.prot);
 	if (rc < 0)
 		goto out;
-	rc = portmapper_call(&w, &w.remote, SOCK_STREAM, 2, RPCB_GETADDR,
-			     v2_args_codec, &pa, tether_xdr_codec_u32, &port,
-			     NULL, NULL);
+	rc = portmapper_call(&w, &w.remote, SOCK_STREAM, TETHER_PMAP_VERS,
+			     TETHER_PMAP_GETPORT, tether_pmap_codec_mapping,
+			     &pa, tether_xdr_codec_u32, &port, NULL, NULL);
 	if (rc < 0)
 		goto out;
 	if (port == 0 || port > 65535) {
@@ -399,8 +342,8 @@ static void
 reg_set(struct keeper_reg *r)
 {
 	struct tether_rpcb_keeper *k = r->k;
-	struct set_args ra;
-	struct v2_args pa;
+	struct tether_rpcb ra;
+	struct tether_pmap_mapping pa;
 	char owner[16];
 	int rc;
 
@@ -414,8 +357,9 @@ reg_set(struct keeper_reg *r)
 		ra.addr = r->uaddr;
 		ra.owner = owner;
 		rc = tether_rpc_client_call_async(
-			k->c4, RPCB_SET, set_args_codec, &ra, bool_codec,
-			&r->ok, NULL, k->cfg.timeout_ms, reg_set_done, r);
+			k->c4, TETHER_RPCB_SET, tether_rpcb_codec_rpcb, &ra,
+			tether_xdr_codec_bool, &r->ok, NULL, k->cfg.timeout_ms,
+			reg_set_done, r);
 	} else {
 		memset(&pa, 0, sizeof(pa));
 		pa.prog = r->prog;
@@ -426,8 +370,9 @@ reg_set(struct keeper_reg *r)
 		}
 		pa.port = (uint32_t)tether_addr_port(&r->addr);
 		rc = tether_rpc_client_call_async(
-			k->c2, RPCB_SET, v2_args_codec, &pa, bool_codec, &r->ok,
-			NULL, k->cfg.timeout_ms, reg_set_done, r);
+			k->c2, TETHER_RPCB_SET, tether_pmap_codec_mapping, &pa,
+			tether_xdr_codec_bool, &r->ok, NULL, k->cfg.timeout_ms,
+			reg_set_done, r);
 	}
 	if (rc < 0)
 		k->st.failures++;
@@ -466,8 +411,8 @@ static void
 keeper_check(struct keeper_reg *r)
 {
 	struct tether_rpcb_keeper *k = r->k;
-	struct set_args ra;
-	struct v2_args pa;
+	struct tether_rpcb ra;
+	struct tether_pmap_mapping pa;
 	char empty[1] = "";
 	int rc;
 
@@ -490,16 +435,16 @@ keeper_check(struct keeper_reg *r)
 		ra.addr = empty;
 		ra.owner = empty;
 		rc = tether_rpc_client_call_async(
-			k->c4r, RPCB_GETADDR, set_args_codec, &ra, string_codec,
-			&r->got, r->arena, k->cfg.timeout_ms, reg_check_done,
-			r);
+			k->c4r, TETHER_RPCB_GETADDR, tether_rpcb_codec_rpcb,
+			&ra, tether_rpcb_codec_string, &r->got, r->arena,
+			k->cfg.timeout_ms, reg_check_done, r);
 	} else {
 		pa.prog = r->prog;
 		pa.vers = r->vers;
 		pa.port = 0;
 		rc = tether_rpc_client_call_async(
-			k->c2, RPCB_GETADDR, v2_args_codec, &pa,
-			tether_xdr_codec_u32, &r->got_port, NULL,
+			k->c2, TETHER_PMAP_GETPORT, tether_pmap_codec_mapping,
+			&pa, tether_xdr_codec_u32, &r->got_port, NULL,
 			k->cfg.timeout_ms, reg_check_done, r);
 	}
 	if (rc < 0)
@@ -585,7 +530,8 @@ tether_rpcb_keeper_new(struct tether_rpcb_keeper **out /* OUT */,
 			goto fail;
 		k->cfg.local_path = ((struct sockaddr_un *)&local.ss)->sun_path;
 		rc = tether_rpc_client_new(&k->c4, loop, &local, SOCK_STREAM,
-					   TETHER_RPCB_PROG, 4, &ccfg);
+					   TETHER_RPCB_PROG, TETHER_RPCB_VERS4,
+					   &ccfg);
 		if (rc < 0)
 			goto fail;
 		/* Keep our own copy of the path for keeper_local. */
@@ -598,13 +544,13 @@ tether_rpcb_keeper_new(struct tether_rpcb_keeper **out /* OUT */,
 	/* The clients to the remote speak from the source. */
 	tether_addr_copy(&ccfg.source, &w.source);
 	rc = tether_rpc_client_new(&k->c2, loop, &k->remote_copy, SOCK_STREAM,
-				   TETHER_RPCB_PROG, 2, &ccfg);
+				   TETHER_RPCB_PROG, TETHER_PMAP_VERS, &ccfg);
 	if (rc < 0)
 		goto fail;
 	if (rc == 0)
 		rc = tether_rpc_client_new(&k->c4r, loop, &k->remote_copy,
-					   SOCK_STREAM, TETHER_RPCB_PROG, 4,
-					   &ccfg);
+					   SOCK_STREAM, TETHER_RPCB_PROG,
+					   TETHER_RPCB_VERS4, &ccfg);
 	if (rc < 0)
 		goto fail;
 	rc = tether_loop_timer_new(loop, keeper_tick, k, &k->timer);

@@ -31,18 +31,31 @@ tether_pmap_codec_list(struct tether_xdr *x, void *obj)
 			       tether_pmap_codec_mapping);
 }
 
+/*
+ * The arguments of a forwarded call, shared by portmap's CALLIT and
+ * rpcbind's CALLIT/INDIRECT (call_args and rmtcallargs have one wire
+ * form): prog, vers, proc, then the arguments as bounded opaque.
+ */
+static int
+rmtcall_args(struct tether_xdr *x, uint32_t *prog, uint32_t *vers,
+	     uint32_t *proc, uint8_t **args, uint32_t *args_len)
+{
+	int rc;
+
+	if ((rc = tether_xdr_u32(x, prog)) < 0 ||
+	    (rc = tether_xdr_u32(x, vers)) < 0 ||
+	    (rc = tether_xdr_u32(x, proc)) < 0)
+		return rc;
+	return tether_xdr_bytes(x, args, args_len, TETHER_RPCB_MAX_OPAQUE);
+}
+
 int
 tether_pmap_codec_call_args(struct tether_xdr *x, void *obj)
 {
 	struct tether_pmap_call_args *a = obj;
-	int rc;
 
-	if ((rc = tether_xdr_u32(x, &a->prog)) < 0 ||
-	    (rc = tether_xdr_u32(x, &a->vers)) < 0 ||
-	    (rc = tether_xdr_u32(x, &a->proc)) < 0)
-		return rc;
-	return tether_xdr_bytes(x, &a->args, &a->args_len,
-				TETHER_RPCB_MAX_OPAQUE);
+	return rmtcall_args(x, &a->prog, &a->vers, &a->proc, &a->args,
+			    &a->args_len);
 }
 
 int
@@ -208,14 +221,9 @@ int
 tether_rpcb_codec_rmtcallargs(struct tether_xdr *x, void *obj)
 {
 	struct tether_rpcb_rmtcallargs *a = obj;
-	int rc;
 
-	if ((rc = tether_xdr_u32(x, &a->prog)) < 0 ||
-	    (rc = tether_xdr_u32(x, &a->vers)) < 0 ||
-	    (rc = tether_xdr_u32(x, &a->proc)) < 0)
-		return rc;
-	return tether_xdr_bytes(x, &a->args, &a->args_len,
-				TETHER_RPCB_MAX_OPAQUE);
+	return rmtcall_args(x, &a->prog, &a->vers, &a->proc, &a->args,
+			    &a->args_len);
 }
 
 int

@@ -267,7 +267,6 @@ dgram_send(struct tether_rpc_server *srv, struct rpc_listener *lsn,
 	} cb;
 	struct iovec iov;
 	struct msghdr mh;
-	struct cmsghdr *cm;
 
 	memset(&mh, 0, sizeof(mh));
 	iov.iov_base = (void *)(uintptr_t)p;
@@ -276,36 +275,14 @@ dgram_send(struct tether_rpc_server *srv, struct rpc_listener *lsn,
 	mh.msg_namelen = peer->len;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	if (local != NULL && local->family == AF_INET) {
-		struct in_pktinfo pi;
-
-		memset(&cb, 0, sizeof(cb));
-		memset(&pi, 0, sizeof(pi));
-		pi.ipi_spec_dst = local->a.v4;
-		mh.msg_control = cb.b;
-		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-	} else if (local != NULL && local->family == AF_INET6) {
-		struct in6_pktinfo pi;
-
-		memset(&cb, 0, sizeof(cb));
-		memset(&pi, 0, sizeof(pi));
-		pi.ipi6_addr = local->a.v6;
+	if (local != NULL && local->family == AF_INET)
+		tether_addr_pktinfo_ctl(&mh, cb.b, AF_INET, &local->a.v4, 0);
+	else if (local != NULL && local->family == AF_INET6)
 		/* A link-local source needs its interface. */
-		if (IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr))
-			pi.ipi6_ifindex = (unsigned)local->ifindex;
-		mh.msg_control = cb.b;
-		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-	}
+		tether_addr_pktinfo_ctl(&mh, cb.b, AF_INET6, &local->a.v6,
+					IN6_IS_ADDR_LINKLOCAL(&local->a.v6)
+						? (unsigned)local->ifindex
+						: 0);
 	if (sendmsg(lsn->fd, &mh, MSG_NOSIGNAL) < 0)
 		srv->st.dropped++;
 }

@@ -26,102 +26,60 @@
 #define BULK_CLONES
 #endif
 
-BULK_CLONES static void
-swap32_copy(unsigned char *restrict dst, const unsigned char *restrict src,
-	    size_t n)
-{
-	size_t j;
+/*
+ * One element at index j: load the wire word (memcpy: any alignment),
+ * swap it, store it. A macro, not a function, so each loop below is
+ * the same code it would be written out by hand.
+ */
+#define SWAP_ONE(T, SWAP, dst, src, j)                           \
+	do {                                                     \
+		T w_;                                            \
+                                                                 \
+		memcpy(&w_, (src) + sizeof(T) * (j), sizeof(T)); \
+		w_ = SWAP(w_);                                   \
+		memcpy((dst) + sizeof(T) * (j), &w_, sizeof(T)); \
+	} while (0)
 
-	for (; n >= BULK_BLOCK; n -= BULK_BLOCK) {
-		for (j = 0; j < BULK_BLOCK; j++) {
-			uint32_t w;
-
-			memcpy(&w, src + 4 * j, 4);
-			w = TETHER__XDR_BE32(w);
-			memcpy(dst + 4 * j, &w, 4);
-		}
-		src += 4 * BULK_BLOCK;
-		dst += 4 * BULK_BLOCK;
+/*
+ * swapW_copy(dst, src, n): n W-bit words of type T from src to dst,
+ * swapped; blocks of BULK_BLOCK, then the scalar tail.
+ */
+#define DEFINE_SWAP_COPY(W, T, SWAP)                            \
+	BULK_CLONES static void swap##W##_copy(                 \
+		unsigned char *restrict dst,                    \
+		const unsigned char *restrict src, size_t n)    \
+	{                                                       \
+		size_t j;                                       \
+                                                                \
+		for (; n >= BULK_BLOCK; n -= BULK_BLOCK) {      \
+			for (j = 0; j < BULK_BLOCK; j++)        \
+				SWAP_ONE(T, SWAP, dst, src, j); \
+			src += sizeof(T) * BULK_BLOCK;          \
+			dst += sizeof(T) * BULK_BLOCK;          \
+		}                                               \
+		for (j = 0; j < n; j++)                         \
+			SWAP_ONE(T, SWAP, dst, src, j);         \
 	}
-	for (j = 0; j < n; j++) {
-		uint32_t w;
 
-		memcpy(&w, src + 4 * j, 4);
-		w = TETHER__XDR_BE32(w);
-		memcpy(dst + 4 * j, &w, 4);
+/* swapW_inplace(p, n): the same in place (dst == src), where restrict
+ * does not hold, so a loop of its own. */
+#define DEFINE_SWAP_INPLACE(W, T, SWAP)                                       \
+	BULK_CLONES static void swap##W##_inplace(unsigned char *p, size_t n) \
+	{                                                                     \
+		size_t j;                                                     \
+                                                                              \
+		for (; n >= BULK_BLOCK;                                       \
+		     n -= BULK_BLOCK, p += sizeof(T) * BULK_BLOCK)            \
+			for (j = 0; j < BULK_BLOCK; j++)                      \
+				SWAP_ONE(T, SWAP, p, p, j);                   \
+		for (j = 0; j < n; j++)                                       \
+			SWAP_ONE(T, SWAP, p, p, j);                           \
 	}
-}
 
-BULK_CLONES static void
-swap64_copy(unsigned char *restrict dst, const unsigned char *restrict src,
-	    size_t n)
-{
-	size_t j;
-
-	for (; n >= BULK_BLOCK; n -= BULK_BLOCK) {
-		for (j = 0; j < BULK_BLOCK; j++) {
-			uint64_t w;
-
-			memcpy(&w, src + 8 * j, 8);
-			w = TETHER__XDR_BE64(w);
-			memcpy(dst + 8 * j, &w, 8);
-		}
-		src += 8 * BULK_BLOCK;
-		dst += 8 * BULK_BLOCK;
-	}
-	for (j = 0; j < n; j++) {
-		uint64_t w;
-
-		memcpy(&w, src + 8 * j, 8);
-		w = TETHER__XDR_BE64(w);
-		memcpy(dst + 8 * j, &w, 8);
-	}
-}
-
-/* In place (dst == src): restrict does not hold, so separate loops. */
-BULK_CLONES static void
-swap32_inplace(unsigned char *p, size_t n)
-{
-	size_t j;
-
-	for (; n >= BULK_BLOCK; n -= BULK_BLOCK, p += 4 * BULK_BLOCK)
-		for (j = 0; j < BULK_BLOCK; j++) {
-			uint32_t w;
-
-			memcpy(&w, p + 4 * j, 4);
-			w = TETHER__XDR_BE32(w);
-			memcpy(p + 4 * j, &w, 4);
-		}
-	for (j = 0; j < n; j++) {
-		uint32_t w;
-
-		memcpy(&w, p + 4 * j, 4);
-		w = TETHER__XDR_BE32(w);
-		memcpy(p + 4 * j, &w, 4);
-	}
-}
-
-BULK_CLONES static void
-swap64_inplace(unsigned char *p, size_t n)
-{
-	size_t j;
-
-	for (; n >= BULK_BLOCK; n -= BULK_BLOCK, p += 8 * BULK_BLOCK)
-		for (j = 0; j < BULK_BLOCK; j++) {
-			uint64_t w;
-
-			memcpy(&w, p + 8 * j, 8);
-			w = TETHER__XDR_BE64(w);
-			memcpy(p + 8 * j, &w, 8);
-		}
-	for (j = 0; j < n; j++) {
-		uint64_t w;
-
-		memcpy(&w, p + 8 * j, 8);
-		w = TETHER__XDR_BE64(w);
-		memcpy(p + 8 * j, &w, 8);
-	}
-}
+DEFINE_SWAP_COPY(32, uint32_t, TETHER__XDR_BE32)
+DEFINE_SWAP_COPY(64, uint64_t, TETHER__XDR_BE64)
+DEFINE_SWAP_INPLACE(32, uint32_t, TETHER__XDR_BE32)
+DEFINE_SWAP_INPLACE(64, uint64_t, TETHER__XDR_BE64)
 
 /* Room for n elements of width w: 1 go, 0 sized, <0 error. */
 static int
@@ -205,8 +163,8 @@ tether_xdr_u64_vector(struct tether_xdr *x, uint64_t *v, size_t n)
  * not move.
  */
 static int
-get_prim_array(struct tether_xdr *x, void **out, uint32_t *count,
-	       uint32_t max, size_t w)
+get_prim_array(struct tether_xdr *x, void **out, uint32_t *count, uint32_t max,
+	       size_t w)
 {
 	size_t start = x->pos;
 	uint32_t n;

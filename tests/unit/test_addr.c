@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 /* ---- socket form: valid inputs ---------------------------------- */
 
@@ -943,6 +944,87 @@ test_all_ports_round_trip(void **state)
 	}
 }
 
+/* The control message asks for the right source: its bytes, and a
+ * datagram sent with it over loopback arrives from that address. */
+static void
+test_pktinfo_ctl(void **state)
+{
+	union {
+		struct cmsghdr h;
+		unsigned char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} cb;
+	struct in_addr src4, any4 = { htonl(INADDR_ANY) };
+	struct in6_addr src6;
+	struct in_pktinfo pi;
+	struct in6_pktinfo pi6;
+	struct sockaddr_in to, from;
+	socklen_t fromlen = sizeof(from), tolen = sizeof(to);
+	struct msghdr mh;
+	struct iovec iov;
+	struct cmsghdr *cm;
+	char byte = 'x';
+	int rx, tx;
+
+	(void)state;
+	assert_int_equal(inet_pton(AF_INET, "127.0.0.2", &src4), 1);
+	memset(&mh, 0, sizeof(mh));
+	tether_addr_pktinfo_ctl(&mh, cb.b, AF_INET, &src4, 0);
+	assert_ptr_equal(mh.msg_control, cb.b);
+	assert_int_equal(mh.msg_controllen, CMSG_SPACE(sizeof(pi)));
+	cm = CMSG_FIRSTHDR(&mh);
+	assert_non_null(cm);
+	assert_int_equal(cm->cmsg_level, IPPROTO_IP);
+	assert_int_equal(cm->cmsg_type, IP_PKTINFO);
+	assert_int_equal(cm->cmsg_len, CMSG_LEN(sizeof(pi)));
+	memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+	assert_memory_equal(&pi.ipi_spec_dst, &src4, sizeof(src4));
+	assert_int_equal(pi.ipi_ifindex, 0);
+	assert_int_equal(pi.ipi_addr.s_addr, any4.s_addr);
+
+	/* Sent from a wildcard socket to 127.0.0.1, it comes from
+	 * 127.0.0.2, not from the address the route would pick. */
+	rx = socket(AF_INET, SOCK_DGRAM, 0);
+	tx = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(rx >= 0 && tx >= 0);
+	memset(&to, 0, sizeof(to));
+	to.sin_family = AF_INET;
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(rx, (struct sockaddr *)&to, sizeof(to)), 0);
+	assert_int_equal(getsockname(rx, (struct sockaddr *)&to, &tolen), 0);
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	mh.msg_name = &to;
+	mh.msg_namelen = sizeof(to);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	assert_int_equal(sendmsg(tx, &mh, 0), 1);
+	assert_int_equal(recvfrom(rx, &byte, 1, 0, (struct sockaddr *)&from,
+				  &fromlen),
+			 1);
+	assert_memory_equal(&from.sin_addr, &src4, sizeof(src4));
+	close(rx);
+	close(tx);
+
+	assert_int_equal(inet_pton(AF_INET6, "fe80::1", &src6), 1);
+	memset(&mh, 0, sizeof(mh));
+	tether_addr_pktinfo_ctl(&mh, cb.b, AF_INET6, &src6, 7);
+	assert_ptr_equal(mh.msg_control, cb.b);
+	assert_int_equal(mh.msg_controllen, CMSG_SPACE(sizeof(pi6)));
+	cm = CMSG_FIRSTHDR(&mh);
+	assert_non_null(cm);
+	assert_int_equal(cm->cmsg_level, IPPROTO_IPV6);
+	assert_int_equal(cm->cmsg_type, IPV6_PKTINFO);
+	assert_int_equal(cm->cmsg_len, CMSG_LEN(sizeof(pi6)));
+	memcpy(&pi6, CMSG_DATA(cm), sizeof(pi6));
+	assert_memory_equal(&pi6.ipi6_addr, &src6, sizeof(src6));
+	assert_int_equal(pi6.ipi6_ifindex, 7);
+
+	/* Another family: no control data, whatever mh held. */
+	tether_addr_pktinfo_ctl(&mh, cb.b, AF_UNIX, &src6, 7);
+	assert_null(mh.msg_control);
+	assert_int_equal(mh.msg_controllen, 0);
+}
+
 int
 main(void)
 {
@@ -962,6 +1044,7 @@ main(void)
 		cmocka_unit_test(test_uaddr_bad),
 		cmocka_unit_test(test_uaddr_args_and_limits),
 		cmocka_unit_test(test_all_ports_round_trip),
+		cmocka_unit_test(test_pktinfo_ctl),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
