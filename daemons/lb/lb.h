@@ -435,6 +435,10 @@ int lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
  * those still finishing on retired proxies (px's own when retired). */
 unsigned lb_proxy_conns(const struct lb_proxy *px);
 
+/* Configurations replaced by a reload that still live because TCP
+ * sessions or UDP flows hold them, and how many those hold (metrics). */
+void lb_proxy_retired(unsigned *nconfs /* OUT */, unsigned *nconns /* OUT */);
+
 /*
  * lb_proxy_conn_ended - px->conns just dropped (a session or flow that
  * px counts ended): a retired px is freed after its last one, once the

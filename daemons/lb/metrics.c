@@ -90,6 +90,7 @@ int
 lb_metrics_write(struct lb_proxy *px, struct tether_buf *out)
 {
 	size_t m, i, j;
+	unsigned nconfs, nconns;
 	int err;
 
 	for (m = 0; m < TETHER_ARRAY_SIZE(metrics); m++) {
@@ -123,7 +124,19 @@ lb_metrics_write(struct lb_proxy *px, struct tether_buf *out)
 			}
 		}
 	}
-	return 0;
+	/* Process-wide: what reloads left behind (held by connections
+	 * and UDP flows that began under an older configuration). */
+	lb_proxy_retired(&nconfs, &nconns);
+	return tether_buf_printf(out,
+		"# HELP tether_lb_retired_configurations Configurations "
+		"replaced by a reload and still held by connections or "
+		"flows.\n"
+		"# TYPE tether_lb_retired_configurations gauge\n"
+		"tether_lb_retired_configurations %u\n"
+		"# HELP tether_lb_retired_connections TCP connections and "
+		"UDP flows held by replaced configurations.\n"
+		"# TYPE tether_lb_retired_connections gauge\n"
+		"tether_lb_retired_connections %u\n", nconfs, nconns);
 }
 
 /* Build the whole response to the request req. */

@@ -89,6 +89,18 @@ lb_proxy_conns(const struct lb_proxy *px)
 	return n;
 }
 
+void
+lb_proxy_retired(unsigned *nconfs, unsigned *nconns)
+{
+	const struct lb_proxy *r;
+
+	*nconfs = *nconns = 0;
+	for (r = retired_list; r != NULL; r = r->retired_next) {
+		(*nconfs)++;
+		*nconns += r->conns;
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* Logging                                                             */
 /* ------------------------------------------------------------------ */

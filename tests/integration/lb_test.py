@@ -1755,14 +1755,15 @@ def case_reload_udp():
     failed one; no new flow goes to the removed backend; the flow of a
     backend that stays moves; the replaced configuration is freed after
     the kept flow's idle end."""
-    p, q = free_ports(2)
+    p, q, mp = free_ports(3)
     late = 1.0
     b0 = LateUdpBackend("b0", "127.0.0.2", p, late)
     b1 = LateUdpBackend("b1", "127.0.0.3", p, 0)
     b2 = LateUdpBackend("b2", "127.0.0.4", p, 0)
     d = tmpdir()
     sock = os.path.join(d, "ctl.sock")
-    conf = """control %s
+    conf = """metrics 127.0.0.1:%d
+control %s
 service s {
     listen 127.0.0.1:%d udp
     %s
@@ -1771,9 +1772,9 @@ service s {
     limits idle-timeout 3s
 }
 """
-    gen1 = conf % (sock, p, "", "backend b0 127.0.0.2\n    "
+    gen1 = conf % (mp, sock, p, "", "backend b0 127.0.0.2\n    "
                    "backend b2 127.0.0.4")
-    gen2 = conf % (sock, p, "", "backend b1 127.0.0.3\n    "
+    gen2 = conf % (mp, sock, p, "", "backend b1 127.0.0.3\n    "
                    "backend b2 127.0.0.4")
     lb = Lb(gen1)
     socks = []
@@ -1794,6 +1795,20 @@ service s {
         if echo != msg:
             fail("udp echo %r for %r" % (r, msg))
         return name.decode()
+
+    def retired():
+        """(configurations, connections) held after reloads, from
+        /metrics."""
+        import urllib.request
+        text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mp,
+                                      timeout=TIMEOUT).read().decode()
+        got = {}
+        for ln in text.splitlines():
+            if ln.startswith("tether_lb_retired_"):
+                k, v = ln.split()
+                got[k] = int(v)
+        return (got.get("tether_lb_retired_configurations"),
+                got.get("tether_lb_retired_connections"))
 
     def reload(text, logline, n):
         with open(lb.conf, "w") as f:
@@ -1828,6 +1843,9 @@ service s {
                  "backends, 0 ended")
         if "end=shutdown" in lb.stderr():
             fail("a flow ended at the reload:\n" + lb.stderr())
+        if retired() != (1, 1):
+            fail("metrics: retired configurations/connections %r, "
+                 "wanted (1, 1)" % (retired(),))
         # Still both ways: the client's next datagram goes to b0.
         a.sendto(b"again", ("127.0.0.1", p))
         if answer(a, b"again") != "b0":
@@ -1860,7 +1878,7 @@ service s {
         # A reload that fails while building (a port in use) keeps all.
         blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         blocker.bind(("127.0.0.1", q))
-        reload(conf % (sock, p, "listen 127.0.0.1:%d udp" % q,
+        reload(conf % (mp, sock, p, "listen 127.0.0.1:%d udp" % q,
                        "backend b1 127.0.0.3"), "reload failed", 1)
         a.sendto(b"third", ("127.0.0.1", p))
         if answer(a, b"third") != "b0":
@@ -1885,6 +1903,9 @@ service s {
         if service_conns(sock) != 0:
             fail("flows left after the idle timeout: %d" %
                  service_conns(sock))
+        if retired() != (0, 0):
+            fail("metrics after the kept flow's end: retired %r, "
+                 "wanted (0, 0)" % (retired(),))
         if len(b0.received) != seen0 + 2:
             fail("b0 received %d datagrams after the reload, wanted 2" %
                  (len(b0.received) - seen0))
@@ -1900,7 +1921,7 @@ service s {
                 break
         if x is None:
             fail("rr never picked b1")
-        only2 = conf % (sock, p, "", "backend b2 127.0.0.4")
+        only2 = conf % (mp, sock, p, "", "backend b2 127.0.0.4")
         reload(only2, "1 kept on removed backends", 3)
         x.sendto(b"y", ("127.0.0.1", p))
         if answer(x, b"y") != "b1":
