@@ -196,22 +196,26 @@ reload_ctl(struct reload *r, struct tether_loop *loop,
 	ctx->cfg.admin_timeout_ms = want->admin_timeout_ms;
 	ctx->cfg.admin_conns = want->admin_conns;
 	if (same) {
-		pm_ctl_close(*r->ctl);
-		*r->ctl = NULL;
+		/* Same socket, new limits: never closed and bound again
+		 * (after a privilege drop that could fail and lose it). */
+		if (*r->ctl != NULL)
+			tether_ctl_set_limits(*r->ctl, want->admin_timeout_ms,
+					      want->admin_conns);
+		ctx->cfg.ctl_path = old.ctl_path;	/* ctl_now */
+		return 0;
 	}
+	/* A new path is opened before the old one is closed: if it
+	 * cannot be (say, a directory the dropped user may not write),
+	 * the old socket and settings stay. */
 	if (pm_ctl_open(&nc, ctx, loop, err, sizeof(err)) < 0) {
 		tether_log_warnx("reload: %s; keeping the old control settings",
 				 err);
 		ctx->cfg.ctl_path = old.ctl_path;
 		ctx->cfg.admin_timeout_ms = old.admin_timeout_ms;
 		ctx->cfg.admin_conns = old.admin_conns;
-		if (same && pm_ctl_open(r->ctl, ctx, loop, err,
-					sizeof(err)) < 0)
-			tether_log_warnx("control socket lost: %s", err);
 		return -1;
 	}
-	if (!same)
-		pm_ctl_close(*r->ctl);
+	pm_ctl_close(*r->ctl);
 	*r->ctl = nc;
 	snprintf(ctl_now, sizeof(ctl_now), "%s", want->ctl_path);
 	ctx->cfg.ctl_path = ctl_now;

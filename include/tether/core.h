@@ -1093,6 +1093,13 @@ int tether_ctl_open(struct tether_ctl **out /* OUT */, struct tether_loop *loop,
  * (without answering), unlink a local socket, free ctl. NULL: no-op. */
 void tether_ctl_close(struct tether_ctl *ctl);
 
+/* tether_ctl_set_limits - new timeout_ms and max_conns (0: the
+ * defaults, as in tether_ctl_opts) for connections accepted from now
+ * on; the listener stays open (a daemon that dropped privileges could
+ * not bind its socket again). */
+void tether_ctl_set_limits(struct tether_ctl *ctl, uint64_t timeout_ms,
+			   unsigned max_conns);
+
 /* The counters of ctl. */
 void tether_ctl_stats(const struct tether_ctl *ctl,
 		      struct tether_ctl_stats *st /* OUT */);

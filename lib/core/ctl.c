@@ -373,6 +373,16 @@ tether_ctl_close(struct tether_ctl *ctl)
 }
 
 void
+tether_ctl_set_limits(struct tether_ctl *ctl, uint64_t timeout_ms,
+		      unsigned max_conns)
+{
+	ctl->o.timeout_ms = timeout_ms != 0 ? timeout_ms :
+			    TETHER_CTL_DEFAULT_TIMEOUT_MS;
+	ctl->o.max_conns = max_conns != 0 ? max_conns :
+			   TETHER_CTL_DEFAULT_CONNS;
+}
+
+void
 tether_ctl_stats(const struct tether_ctl *ctl, struct tether_ctl_stats *st)
 {
 	*st = ctl->st;

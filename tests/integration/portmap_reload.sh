@@ -9,7 +9,9 @@
 # max-registrations (the next SET over the limit is refused); a broken
 # file is logged as file:line:col and changes nothing; a changed port
 # is logged as needing a restart and the daemon keeps answering on the
-# old one; a new control path and pruning take effect at once.
+# old one; a new control path and pruning take effect at once; run as
+# user nobody, new admin limits keep the control socket it could not
+# bind again.
 # Needs root and: rpcinfo (rpcbind) python3 util-linux (unshare).
 # Usage: portmap_reload.sh TETHER_PORTMAP TETHERCTL RPCPY
 set -u
@@ -228,6 +230,39 @@ grep -qx served "$DIR/hold" || fail "held connection: $(cat "$DIR/hold")"
 wait $HOLD
 HOLD=
 
+kill $PID
+wait $PID || fail "daemon exited with status $? (sanitizer report in the log?)"
+PID=
+
+# Running as another user (user nobody), with the control socket in a
+# directory only root may write: new admin limits apply to the open
+# socket; it is not closed and bound again, which that user could not.
+chmod 755 "$DIR"
+mkdir -m 755 "$DIR/priv" "$DIR/nb"
+chown nobody "$DIR/nb"
+CONF2=$DIR/portmap2.conf
+mv "$DIR/log" "$DIR/log1"
+cat >"$CONF2" <<CONF
+listen 127.0.0.1
+port 111
+socket ""
+state "$DIR/nb/state"
+control "$DIR/priv/ctl.sock"
+admin conns 4
+user nobody
+CONF
+"$TP" -d -f "$CONF2" 2>"$DIR/log" &
+PID=$!
+wait_log "ready:" 0
+"$CTL" -s "$DIR/priv/ctl.sock" show registrations >/dev/null ||
+	fail "user nobody: no control socket"
+sed -i 's/^admin conns 4$/admin conns 8/' "$CONF2"
+hup
+grep -q "control socket lost" "$DIR/log" && fail "control socket lost"
+"$CTL" -s "$DIR/priv/ctl.sock" show registrations >/dev/null ||
+	fail "user nobody: the control socket is gone after the reload"
+grep -q "reloaded configuration from $CONF2: 1 setting changed, 0 not applied" \
+	"$DIR/log" || fail "user nobody: admin conns not applied"
 kill $PID
 wait $PID || fail "daemon exited with status $? (sanitizer report in the log?)"
 PID=
