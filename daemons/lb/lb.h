@@ -450,7 +450,8 @@ void lb_proxy_conn_ended(struct lb_proxy *px);
  * lb_sess_may_retry - whether s, in RELAY, may drop its backend and try
  * another after a pump that ended with end (an end reason + 1, or 0):
  * the backend reset the connection or failed (end is a backend error),
- * or closed it (its FIN was read), before it sent a byte and before it
+ * or, in a service with half-close off (LB_SESS_FIN_FAILS), closed it
+ * (its FIN was read), before it sent a byte and before it
  * got a byte of the client's (a PROXY header aside) or the client's
  * FIN. Such a backend served nothing, so the attempt counts as a
  * failed connect. Whether a retry is left (limits retries, backends

@@ -653,8 +653,11 @@ lb_sess_may_retry(const struct lb_session *s, int end)
 	if (s->state != LB_SESS_RELAY || s->bytes_out > 0 ||
 	    s->bsent > s->hdr_len || (s->flags & LB_SESS_B_SHUT))
 		return 0;
+	/* A FIN is a failure only where half-close is off: with it on, a
+	 * backend may half-close first and still read (a sink). */
 	return end == LB_END_BACKEND_ERROR + 1 ||
-	       (end == 0 && (s->flags & LB_SESS_B_EOF));
+	       (end == 0 && (s->flags & LB_SESS_B_EOF) &&
+		(s->flags & LB_SESS_FIN_FAILS));
 }
 
 /*
@@ -846,6 +849,8 @@ session_start(struct lb_listener *l, int fd, const struct tether_addr *client)
 	dir_init(&s->b2c);
 	if (!svc->conf->splice)
 		s->flags |= LB_SESS_NOSPLICE;
+	if (!svc->conf->half_close)
+		s->flags |= LB_SESS_FIN_FAILS;
 	s->port = l->port;
 	s->client = *client;
 	s->start = tether_loop_now(px->loop);

@@ -2725,6 +2725,9 @@ def retry_after_connect(mode):
     written to the backend the session ends as before (no retry), and
     the client sees the end at once."""
     p, pe, pw, pv = free_range(4)
+    # A FIN counts as a failure only where half-close is off (with it
+    # on, a backend may half-close first and go on reading).
+    hc = "    half-close off\n" if mode == "fin" else ""
     d = tmpdir()
     sock = os.path.join(d, "ctl.sock")
     bad = DyingBackend("127.0.0.2", p, mode, delay=0.1)
@@ -2734,40 +2737,41 @@ def retry_after_connect(mode):
     reader = DyingBackend("127.0.0.6", pw, mode, read_first=True)
     vgated = DyingBackend("127.0.0.7", pv, mode, gate=True)
     gv = Backend("gv", "127.0.0.8", [pv], proxy_v2=True)
-    lb = Lb("""control %s
+    lb = Lb("""control %(sock)s
 log-level debug
 service s {
-    listen 127.0.0.1:%d
+    listen 127.0.0.1:%(p)d
     balance rr
     persist source timeout 10m
     backend bad 127.0.0.2
     backend g0 127.0.0.3
     backend g1 127.0.0.4
     limits retries 2 connect-timeout 2s
-}
+%(hc)s}
 service e {
-    listen 127.0.0.1:%d
+    listen 127.0.0.1:%(pe)d
     balance rr
     backend gated 127.0.0.5
     backend g0 127.0.0.3
     limits retries 1 connect-timeout 2s
-}
+%(hc)s}
 service w {
-    listen 127.0.0.1:%d
+    listen 127.0.0.1:%(pw)d
     balance rr
     backend reader 127.0.0.6
     backend g0 127.0.0.3
     limits retries 2 connect-timeout 2s
-}
+%(hc)s}
 service v {
-    listen 127.0.0.1:%d
+    listen 127.0.0.1:%(pv)d
     balance rr
     backend gated 127.0.0.7
     backend gv 127.0.0.8
     proxy-protocol v2
     limits retries 1 connect-timeout 2s
-}
-""" % (sock, p, pe, pw, pv))
+%(hc)s}
+""" % {"sock": sock, "p": p, "pe": pe, "pw": pw, "pv": pv,
+       "hc": hc})
     try:
         lb.wait_listening(p)
         # 1. The server speaks first: clients send nothing and wait.
@@ -2962,6 +2966,36 @@ def case_retry_rst():
 
 def case_retry_fin():
     retry_after_connect("fin")
+    # With half-close on (the default) an early FIN is passed on, not
+    # retried: the client reads the end of the stream.
+    p, = free_range(1)
+    bad = DyingBackend("127.0.0.2", p, "fin", delay=0.1)
+    good = Backend("g0", "127.0.0.3", [p])
+    lb = Lb("""log-level info
+service s {
+    listen 127.0.0.1:%d
+    balance rr
+    backend bad 127.0.0.2
+    backend g0 127.0.0.3
+}
+""" % p)
+    try:
+        lb.wait_listening(p)
+        got = []
+        for i in range(4):
+            c = connect(p, src_addr(i))
+            got.append(c.recv(64))     # the end, or g0's line
+            c.close()
+        if b"" not in got:
+            fail("half-close on: no client read the early FIN: %r" % got)
+        wait_log(lb, "backend=bad")
+        for line in lb.stderr().splitlines():
+            if "backend=bad" in line and "tries=1 " not in line + " ":
+                fail("half-close on: an early FIN was retried: " + line)
+    finally:
+        lb.stop()
+        bad.stop()
+        good.stop()
 
 
 def run_n(conf_text):

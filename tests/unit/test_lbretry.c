@@ -31,9 +31,14 @@ test_nothing_exchanged(void **state)
 
 	(void)state;
 	fresh(&s);
-	/* Reset (or any backend error), or its FIN: retry. */
+	/* Reset (or any backend error): retry. Its FIN: only where
+	 * half-close is off; with it on the backend may have half-closed
+	 * and still read. */
 	assert_int_equal(lb_sess_may_retry(&s, BERR), 1);
 	s.flags = LB_SESS_B_EOF | LB_SESS_C_SHUT | LB_SESS_C_OWED;
+	assert_int_equal(lb_sess_may_retry(&s, 0), 0);
+	assert_int_equal(lb_sess_may_retry(&s, BERR), 1);
+	s.flags |= LB_SESS_FIN_FAILS;
 	assert_int_equal(lb_sess_may_retry(&s, 0), 1);
 	assert_int_equal(lb_sess_may_retry(&s, BERR), 1);
 	/* The client's own error or a clean pump: no. */
@@ -62,17 +67,17 @@ test_something_exchanged(void **state)
 	fresh(&s);
 	s.bytes_out = 1;
 	assert_int_equal(lb_sess_may_retry(&s, BERR), 0);
-	s.flags = LB_SESS_B_EOF;
+	s.flags = LB_SESS_B_EOF | LB_SESS_FIN_FAILS;
 	assert_int_equal(lb_sess_may_retry(&s, 0), 0);
 	/* A client byte was written: the backend may have acted on it. */
 	fresh(&s);
 	s.bsent = 1;
 	assert_int_equal(lb_sess_may_retry(&s, BERR), 0);
-	s.flags = LB_SESS_B_EOF;
+	s.flags = LB_SESS_B_EOF | LB_SESS_FIN_FAILS;
 	assert_int_equal(lb_sess_may_retry(&s, 0), 0);
 	/* The client's FIN was passed on: a backend may close in answer. */
 	fresh(&s);
-	s.flags = LB_SESS_B_SHUT | LB_SESS_B_EOF;
+	s.flags = LB_SESS_B_SHUT | LB_SESS_B_EOF | LB_SESS_FIN_FAILS;
 	assert_int_equal(lb_sess_may_retry(&s, 0), 0);
 	assert_int_equal(lb_sess_may_retry(&s, BERR), 0);
 }
