@@ -382,6 +382,8 @@ enum lb_sess_end {
 #define LB_SESS_NOSPLICE 0x10u	/* copy only (config, or splice failed) */
 #define LB_SESS_C_OWED	0x20u	/* C_SHUT set, shutdown() not yet called */
 #define LB_SESS_B_OWED	0x40u	/* B_SHUT set, shutdown() not yet called */
+#define LB_SESS_URGENT	0x100u	/* urgent data seen: a short read proves
+				   nothing (it stops at the mark) */
 #define LB_SESS_FIN_FAILS 0x80u /* half-close off: an early backend FIN
 				   is a failed attempt (lb_sess_may_retry) */
 

@@ -316,7 +316,8 @@ watch(struct lb_session *s, int fd)
 {
 	return tether_loop_fd_add(s->px->loop, fd, TETHER_LOOP_READ |
 				  TETHER_LOOP_WRITE | TETHER_LOOP_EDGE |
-				  TETHER_LOOP_RDHUP, session_io, s);
+				  TETHER_LOOP_RDHUP | TETHER_LOOP_PRI,
+				  session_io, s);
 }
 
 static void
@@ -606,8 +607,11 @@ relay(struct lb_session *s, int c2b)
 		 * edge. If the FIN was reported before this read, TCP had
 		 * queued every byte ahead of it, so this was the last
 		 * data: take the end of stream now instead of reading a
-		 * zero (one system call less per connection). */
-		if ((size_t)n < LB_RBUF_SIZE) {
+		 * zero (one system call less per connection). Not once
+		 * urgent data was seen: a read stops short at its mark
+		 * with more bytes queued, so read on to EAGAIN or 0. */
+		if ((size_t)n < LB_RBUF_SIZE &&
+		    !(s->flags & LB_SESS_URGENT)) {
 			s->ready &= ~e.rd;
 			if (s->ready & e.hup)
 				s->flags |= e.eof;
@@ -784,6 +788,8 @@ session_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
 		s->ready |= client ? LB_RDY_CW : LB_RDY_BW;
 	if (events & (TETHER_LOOP_RDHUP | bad))
 		s->ready |= client ? LB_RDY_CHUP : LB_RDY_BHUP;
+	if (events & TETHER_LOOP_PRI)
+		s->flags |= LB_SESS_URGENT;
 	if (s->state == LB_SESS_CONNECTING) {
 		if (!client) {
 			if (events & (TETHER_LOOP_WRITE | bad))

@@ -407,13 +407,16 @@ const char *tether_loop_backend_name(enum tether_loop_backend b);
  * RDHUP is an interest and event bit: the peer of a stream socket shut
  * its writing side (sent FIN); reported with READ (data and the FIN
  * may still be read), so an edge-triggered reader learns that the next
- * read ends the stream without reading again to find out. */
+ * read ends the stream without reading again to find out. PRI is an
+ * interest and event bit too: urgent (out-of-band) data is pending
+ * (POLLPRI), at which a stream read stops short. */
 #define TETHER_LOOP_READ	0x01u
 #define TETHER_LOOP_WRITE	0x02u
 #define TETHER_LOOP_EDGE	0x04u
 #define TETHER_LOOP_ERR		0x08u
 #define TETHER_LOOP_HUP		0x10u
 #define TETHER_LOOP_RDHUP	0x20u
+#define TETHER_LOOP_PRI		0x40u
 
 /* Default and hard bound for the fd table (fd numbers it may hold). */
 #define TETHER_LOOP_DEFAULT_MAX_FDS	65536u

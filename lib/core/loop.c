@@ -309,7 +309,8 @@ dispatch_fds(struct tether_loop *loop, int nfired)
 			continue;
 		ev = f->events & ((e->mask & (TETHER_LOOP_READ |
 					      TETHER_LOOP_WRITE |
-					      TETHER_LOOP_RDHUP)) | always);
+					      TETHER_LOOP_RDHUP |
+					      TETHER_LOOP_PRI)) | always);
 		if (ev == 0)
 			continue;
 		if (!(e->mask & TETHER__LOOP_INTERNAL))

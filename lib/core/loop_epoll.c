@@ -58,6 +58,8 @@ epoll_apply(struct tether_loop *loop, int op, int fd)
 		ev.events |= EPOLLET;
 	if (e->mask & TETHER_LOOP_RDHUP)
 		ev.events |= EPOLLRDHUP;
+	if (e->mask & TETHER_LOOP_PRI)
+		ev.events |= EPOLLPRI;
 	ev.data.u64 = (uint64_t)e->gen << 32 | (uint32_t)fd;
 	if (epoll_ctl(st->epfd, op, fd, &ev) < 0)
 		return tether_err_from_errno(errno);
@@ -116,6 +118,8 @@ epoll_wait_events(struct tether_loop *loop, int timeout_ms)
 			f->events |= TETHER_LOOP_HUP;
 		if (e & EPOLLRDHUP)
 			f->events |= TETHER_LOOP_RDHUP;
+		if (e & EPOLLPRI)
+			f->events |= TETHER_LOOP_PRI;
 	}
 	return n;
 }

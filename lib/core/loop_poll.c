@@ -27,6 +27,8 @@ poll_events(unsigned mask)
 		ev |= POLLOUT;
 	if (mask & TETHER_LOOP_RDHUP)
 		ev |= POLLRDHUP;
+	if (mask & TETHER_LOOP_PRI)
+		ev |= POLLPRI;
 	return ev;
 }
 
@@ -141,6 +143,8 @@ poll_wait(struct tether_loop *loop, int timeout_ms)
 			f->events |= TETHER_LOOP_HUP;
 		if (p->revents & POLLRDHUP)
 			f->events |= TETHER_LOOP_RDHUP;
+		if (p->revents & POLLPRI)
+			f->events |= TETHER_LOOP_PRI;
 	}
 	st->next = st->len > 0 ? (start + j) % st->len : 0;
 	return k;

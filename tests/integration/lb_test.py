@@ -2998,6 +2998,56 @@ service s {
         good.stop()
 
 
+def case_urgent():
+    """Urgent (out-of-band) data: the client sends bytes, one urgent
+    byte, more bytes and its FIN while tether-lb is stopped (SIGSTOP),
+    so all of it is queued when it runs again. A read stops short at
+    the urgent mark; tether-lb must read on and relay every byte after
+    it (the urgent byte itself is not relayed, as in HAProxy and nginx
+    stream), not take the short read for the end of the stream."""
+    p, q = free_ports(2)
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.2", q))
+    ls.listen(4)
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    backend b 127.0.0.2:%d
+}
+""" % (p, q))
+    try:
+        lb.wait_listening(p)
+        c = connect(p)
+        b, _ = ls.accept()
+        b.settimeout(TIMEOUT)
+        c.sendall(b"x")         # the session is relaying
+        if b.recv(1) != b"x":
+            fail("no first byte")
+        lb.proc.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(0.1)
+            c.sendall(b"before-")
+            c.send(b"!", socket.MSG_OOB)
+            c.sendall(b"after")
+            c.shutdown(socket.SHUT_WR)
+            time.sleep(0.1)     # all of it and the FIN are queued
+        finally:
+            lb.proc.send_signal(signal.SIGCONT)
+        got = b""
+        while True:
+            d = b.recv(4096)
+            if not d:
+                break
+            got += d
+        if got != b"before-after":
+            fail("the backend read %r, expected b'before-after'" % got)
+        b.close()
+        c.close()
+    finally:
+        ls.close()
+        lb.stop()
+
+
 def run_n(conf_text):
     d = tmpdir()
     path = os.path.join(d, "bad.conf")
@@ -3129,6 +3179,7 @@ CASES = {
     "balance": case_balance,
     "maglev": case_maglev,
     "maglev-reload": case_maglev_reload,
+    "urgent": case_urgent,
     "persist": case_persist,
     "parallel": case_parallel,
     "failure": case_failure,

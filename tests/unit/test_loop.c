@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -335,6 +336,55 @@ test_fd_rdhup(void **state)
 	assert_int_equal(lg.ev[2], TETHER_LOOP_READ);
 	assert_int_equal(tether_loop_fd_del(loop, sv[0]), 0);
 	close_pair(sv);
+	tether_loop_free(loop);
+}
+
+/* PRI: urgent (out-of-band) TCP data is reported with PRI interest
+ * only, in both modes. */
+static void
+test_fd_pri(void **state)
+{
+	struct tether_loop *loop = new_loop();
+	struct log lg = { 0 };
+	unsigned edge = g_backend == TETHER_LOOP_BACKEND_EPOLL ?
+		TETHER_LOOP_EDGE : 0;
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int l, c, s;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(l >= 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&a, &len), 0);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(c >= 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+	s = accept(l, NULL, NULL);
+	assert_true(s >= 0);
+	assert_int_equal(tether_loop_fd_add(loop, s, TETHER_LOOP_READ |
+					    TETHER_LOOP_PRI | edge,
+					    on_fd_log, &lg), 0);
+	/* Plain data: READ alone. */
+	assert_int_equal(send(c, "a", 1, 0), 1);
+	assert_int_equal(tether_loop_run_once(loop, 1000), 1);
+	assert_int_equal(lg.ev[0], TETHER_LOOP_READ);
+	/* Urgent data: PRI with it. */
+	assert_int_equal(send(c, "!", 1, MSG_OOB), 1);
+	assert_int_equal(tether_loop_run_once(loop, 1000), 1);
+	assert_true(lg.ev[1] & TETHER_LOOP_PRI);
+	/* Without PRI interest the bit is not reported. */
+	assert_int_equal(tether_loop_fd_mod(loop, s, TETHER_LOOP_READ), 0);
+	assert_int_equal(tether_loop_run_once(loop, 1000), 1);
+	assert_false(lg.ev[2] & TETHER_LOOP_PRI);
+	assert_int_equal(tether_loop_fd_del(loop, s), 0);
+	close(s);
+	close(c);
+	close(l);
 	tether_loop_free(loop);
 }
 
@@ -1653,6 +1703,7 @@ test_free_with_everything(void **state)
 	cmocka_unit_test(test_fd_hup),                                  \
 	cmocka_unit_test(test_fd_edge),                                 \
 	cmocka_unit_test(test_fd_rdhup),                                \
+	cmocka_unit_test(test_fd_pri),                                  \
 	cmocka_unit_test(test_fd_close),                                \
 	cmocka_unit_test(test_fd_errors),                               \
 	cmocka_unit_test(test_fd_del_other_in_callback),                \
