@@ -96,7 +96,11 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 {
 	struct tether_loop *loop = NULL;
 	struct lb_conf *conf = *confp;
-	struct run_state st = { o->conf_path, o->verbose, conf, NULL };
+	/* SIGHUP reads the file again after daemon() moved to "/": a
+	 * relative -f path must be made absolute now. */
+	char *abs = realpath(o->conf_path, NULL);
+	struct run_state st = { abs != NULL ? abs : o->conf_path, o->verbose,
+				conf, NULL };
 	struct lb_proxy *px = NULL;
 	struct tether_pidfile *pf = NULL;
 	char errbuf[256];
@@ -160,6 +164,7 @@ out:
 	tether_loop_free(loop);
 	if (pf != NULL)
 		(void)tether_pidfile_remove(pf);
+	free(abs);
 	return status;
 }
 

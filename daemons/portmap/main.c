@@ -400,6 +400,7 @@ main(int argc, char **argv)
 	struct pm_prune *prune = NULL;
 	struct pm_ctx ctx;
 	struct reload rl;
+	char *conf_abs = NULL;
 	char err[512];
 	int rc, status = 1;
 
@@ -422,7 +423,10 @@ main(int argc, char **argv)
 	snprintf(ctl_now, sizeof(ctl_now), "%s",
 		 ctx.cfg.ctl_path != NULL ? ctx.cfg.ctl_path : "");
 	ctx.cfg.ctl_path = ctl_now;
-	rl.path = o.conf_path;
+	/* SIGHUP reads the file again after daemon() moved to "/": a
+	 * relative -f path must be made absolute now. */
+	conf_abs = realpath(o.conf_path, NULL);
+	rl.path = conf_abs != NULL ? conf_abs : o.conf_path;
 	rl.verbose = o.verbose;
 	rl.ctx = &ctx;
 	rl.ctl = &ctl;
@@ -475,5 +479,6 @@ out:
 	pm_net_close(net);
 	tether_loop_free(loop);
 	pm_ctx_free(&ctx);
+	free(conf_abs);
 	return status;
 }

@@ -3048,6 +3048,76 @@ def case_urgent():
         lb.stop()
 
 
+def case_reload_relative():
+    """Started in the background (no -d: it detaches and moves to /)
+    with a relative -f path, tether-lb still finds its file on SIGHUP:
+    a service added to it shows in tetherctl show services."""
+    p, q = free_ports(2)
+    d = tmpdir()
+    sock = os.path.join(d, "ctl.sock")
+    pidf = os.path.join(d, "lb.pid")
+    conf = """control %s
+pidfile %s
+service one {
+    listen 127.0.0.1:%d
+    backend b 127.0.0.2
+}
+%s"""
+    with open(os.path.join(d, "lb.conf"), "w") as f:
+        f.write(conf % (sock, pidf, p, ""))
+    r = subprocess.run([os.path.abspath(LB), "-f", "lb.conf"], cwd=d,
+                       timeout=TIMEOUT,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        fail("tether-lb did not start: %r" % r.stderr)
+    pid = None
+    try:
+        end = time.time() + TIMEOUT
+        while time.time() < end and pid is None:
+            try:
+                with open(pidf) as f:
+                    pid = int(f.read().split()[0])
+                ctl(sock, "show", "services")
+            except (OSError, ValueError, IndexError, AssertionError):
+                pid = None
+                time.sleep(0.05)
+        if pid is None:
+            fail("no pidfile or control socket from the detached daemon")
+        with open(os.path.join(d, "lb.conf"), "w") as f:
+            f.write(conf % (sock, pidf, p, """service two {
+    listen 127.0.0.1:%d
+    backend b 127.0.0.2
+}
+""" % q))
+        os.kill(pid, signal.SIGHUP)
+        end = time.time() + TIMEOUT
+        out = ""
+        while time.time() < end:
+            out = ctl(sock, "show", "services")
+            if "service two " in out:
+                break
+            time.sleep(0.05)
+        else:
+            fail("the reload with a relative -f path did not take: %r" %
+                 out)
+    finally:
+        if pid is None:
+            try:
+                with open(pidf) as f:
+                    pid = int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
+            end = time.time() + TIMEOUT
+            while time.time() < end:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.05)
+
+
 def run_n(conf_text):
     d = tmpdir()
     path = os.path.join(d, "bad.conf")
@@ -3180,6 +3250,7 @@ CASES = {
     "maglev": case_maglev,
     "maglev-reload": case_maglev_reload,
     "urgent": case_urgent,
+    "reload-relative": case_reload_relative,
     "persist": case_persist,
     "parallel": case_parallel,
     "failure": case_failure,
