@@ -46,7 +46,7 @@ struct pm_config {
 	int forward;			   /* CALLIT/BCAST/INDIRECT: off */
 	unsigned forward_rate;		   /* calls per second; 0: default */
 	unsigned forward_burst;		   /* bucket size; 0: default */
-	unsigned forward_max;		   /* outstanding; 0: default */
+	unsigned forward_max;		   /* outstanding, >= 1 (conf.c) */
 	uint64_t forward_timeout_ms;	   /* 0: default */
 	uint64_t prune_interval_ms;	   /* 0: no pruning */
 	int log_level;			   /* TETHER_LOG_*, -1: not set */

@@ -2079,7 +2079,9 @@ def case_maglev_slowstart():
         if not 70 <= n_late <= 130:
             fail("after the ramp b1 got %d of 200 new clients, not half" %
                  n_late)
-        if n_late * 120 <= n_early * 200 * 2:
+        # Only meaningful if the early clients came early in the ramp (a
+        # loaded machine can take most of it to send 120).
+        if t_early < 2.0 and n_late * 120 <= n_early * 200 * 2:
             fail("b1's share did not grow: %d of 120, then %d of 200" %
                  (n_early, n_late))
         if kept == 0:
