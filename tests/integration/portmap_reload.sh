@@ -11,7 +11,7 @@
 # is logged as needing a restart and the daemon keeps answering on the
 # old one; a new control path and pruning take effect at once; run as
 # user nobody, new admin limits keep the control socket it could not
-# bind again.
+# bind again; detached with a relative -f path, SIGHUP finds the file.
 # Needs root and: rpcinfo (rpcbind) python3 util-linux (unshare).
 # Usage: portmap_reload.sh TETHER_PORTMAP TETHERCTL RPCPY
 set -u
@@ -265,5 +265,47 @@ grep -q "reloaded configuration from $CONF2: 1 setting changed, 0 not applied" \
 	"$DIR/log" || fail "user nobody: admin conns not applied"
 kill $PID
 wait $PID || fail "daemon exited with status $? (sanitizer report in the log?)"
+PID=
+
+# Detached (no -d: daemon() moves to /) with a relative -f path: SIGHUP
+# still finds the file (forwarding turns on, seen through tetherctl).
+cat >"$DIR/portmap3.conf" <<CONF
+listen 127.0.0.1
+port 111
+socket ""
+state "$DIR/state3"
+control "$DIR/ctl3.sock"
+forward off
+CONF
+(cd "$DIR" && "$TP" -f portmap3.conf) || fail "detached start"
+# Ours: that command line, in this network namespace.
+for p in $(pgrep -f -- "-f portmap3.conf"); do
+	[ "$(readlink /proc/$p/ns/net)" = "$(readlink /proc/$$/ns/net)" ] &&
+		PID=$p
+done
+[ -n "$PID" ] || fail "detached daemon: no pid"
+i=0
+until "$CTL" -s "$DIR/ctl3.sock" show forwarding 2>/dev/null |
+	grep -q "^forwarding state=off "; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "detached daemon: no control socket"
+	sleep 0.05
+done
+sed -i 's/^forward off$/forward on/' "$DIR/portmap3.conf"
+kill -HUP "$PID" || fail "kill -HUP (detached)"
+i=0
+until "$CTL" -s "$DIR/ctl3.sock" show forwarding 2>/dev/null |
+	grep -q "^forwarding state=on "; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "relative -f: the reload did not take"
+	sleep 0.05
+done
+kill "$PID"
+i=0
+while kill -0 "$PID" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "detached daemon did not stop"
+	sleep 0.05
+done
 PID=
 echo "portmap reload: all checks passed"
