@@ -37,19 +37,6 @@ struct run_state {
 	struct lb_proxy *px;
 };
 
-/* Log a block of diagnostics line by line (syslog wants lines). */
-static void
-log_lines(const char *text)
-{
-	while (*text != '\0') {
-		const char *nl = strchr(text, '\n');
-		int n = nl != NULL ? (int)(nl - text) : (int)strlen(text);
-
-		tether_log_warnx("%.*s", n, text);
-		text += n + (nl != NULL);
-	}
-}
-
 /* SIGHUP: parse and check the file again; swap it in only if good. */
 static void
 on_hup(struct tether_loop *loop, int signo, void *ud)
@@ -66,7 +53,7 @@ on_hup(struct tether_loop *loop, int signo, void *ud)
 	tether_buf_init(&diag, 1u << 20);
 	err = lb_conf_load_file(st->path, &conf, &diag);
 	if (diag.len > 0)
-		log_lines((const char *)diag.data);
+		tether_log_warn_lines((const char *)diag.data);
 	tether_buf_free(&diag);
 	if (err < 0) {
 		tether_log_warnx("reload failed: %s; configuration unchanged",

@@ -102,19 +102,6 @@ opt_fn(int opt, const char *arg, void *ud)
 	return 0;
 }
 
-/* Log a block of diagnostics line by line (syslog wants lines). */
-static void
-log_lines(const char *text)
-{
-	while (*text != '\0') {
-		const char *nl = strchr(text, '\n');
-		int n = nl != NULL ? (int)(nl - text) : (int)strlen(text);
-
-		tether_log_warnx("%.*s", n, text);
-		text += n + (nl != NULL);
-	}
-}
-
 /* Read the configuration file into *c (a missing default file means
  * the defaults), then the options over it. Diagnostics go to stderr,
  * or to the log when to_log. Returns 0 or the error. */
@@ -134,7 +121,7 @@ read_conf(const char *progname, const char *path, struct pm_conf *c,
 		rc = pm_conf_load_file(path, c, &diag);
 		if (diag.len > 0 && tether_buf_append(&diag, "", 1) == 0) {
 			if (to_log)
-				log_lines((const char *)diag.data);
+				tether_log_warn_lines((const char *)diag.data);
 			else
 				fprintf(stderr, "%s", (const char *)diag.data);
 		}

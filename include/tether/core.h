@@ -956,6 +956,9 @@ void tether_log_set_sink(tether_log_sink_fn *fn, void *ud);
  */
 void tether_log_warn(const char *fmt, ...) TETHER_PRINTF(1, 2);
 void tether_log_warnx(const char *fmt, ...) TETHER_PRINTF(1, 2);
+/* A block of text (configuration diagnostics), one warning per line:
+ * syslog wants lines. */
+void tether_log_warn_lines(const char *text);
 void tether_log_info(const char *fmt, ...) TETHER_PRINTF(1, 2);
 void tether_log_debug(const char *fmt, ...) TETHER_PRINTF(1, 2);
 void tether_log_vlog(int level, const char *fmt, va_list ap)

@@ -205,6 +205,18 @@ tether_log_warnx(const char *fmt, ...)
 }
 
 void
+tether_log_warn_lines(const char *text)
+{
+	while (*text != '\0') {
+		const char *nl = strchr(text, '\n');
+		int n = nl != NULL ? (int)(nl - text) : (int)strlen(text);
+
+		tether_log_warnx("%.*s", n, text);
+		text += n + (nl != NULL);
+	}
+}
+
+void
 tether_log_info(const char *fmt, ...)
 {
 	int saved = errno;

@@ -343,6 +343,25 @@ test_stderr_restarts_after_eintr(void **state)
 	assert_memory_equal(got + n - strlen(want), want, strlen(want));
 }
 
+/* A block of text: one warning per line, the last without a newline
+ * too; an empty line stays an (empty) line. */
+static void
+test_warn_lines(void **state)
+{
+	struct capture *cap = *state;
+
+	tether_log_warn_lines("f:1:2: error: x\n  bad\n\n   ^\nend");
+	assert_int_equal(cap->n, 5);
+	assert_string_equal(cap->line[0], "f:1:2: error: x");
+	assert_string_equal(cap->line[1], "  bad");
+	assert_string_equal(cap->line[2], "");
+	assert_string_equal(cap->line[3], "   ^");
+	assert_string_equal(cap->line[4], "end");
+	assert_int_equal(cap->level[4], TETHER_LOG_WARN);
+	tether_log_warn_lines("");
+	assert_int_equal(cap->n, 5);
+}
+
 int
 main(void)
 {
@@ -353,6 +372,8 @@ main(void)
 						teardown_capture),
 		cmocka_unit_test_setup_teardown(test_vlog_and_truncation,
 						setup_capture,
+						teardown_capture),
+		cmocka_unit_test_setup_teardown(test_warn_lines, setup_capture,
 						teardown_capture),
 		cmocka_unit_test(test_stderr_and_fatal),
 		cmocka_unit_test(test_stderr_restarts_after_eintr),
