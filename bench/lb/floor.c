@@ -69,6 +69,26 @@ listen_on(int port)
 	return fd;
 }
 
+/* The command line, the listener and the backend's address, as both
+ * relays take them. Returns the listening fd. */
+static int
+setup(int argc, char **argv, const char *name)
+{
+	int lfd;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s LISTEN_PORT BACKEND_PORT\n", name);
+		exit(2);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	lfd = listen_on(port_arg(argv[1]));
+	memset(&backend, 0, sizeof(backend));
+	backend.sin_family = AF_INET;
+	backend.sin_port = htons((uint16_t)port_arg(argv[2]));
+	backend.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return lfd;
+}
+
 #ifndef FLOOR_URING
 
 #include <sys/epoll.h>
@@ -144,16 +164,7 @@ main(int argc, char **argv)
 	struct epoll_event ev, evs[256];
 	int lfd, i, n;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: floor LISTEN_PORT BACKEND_PORT\n");
-		return 2;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	lfd = listen_on(port_arg(argv[1]));
-	memset(&backend, 0, sizeof(backend));
-	backend.sin_family = AF_INET;
-	backend.sin_port = htons((uint16_t)port_arg(argv[2]));
-	backend.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = setup(argc, argv, "floor");
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	ev.events = EPOLLIN;
 	ev.data.ptr = NULL;
@@ -306,16 +317,7 @@ main(int argc, char **argv)
 	struct io_uring_params p;
 	int lfd;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: floor-uring LISTEN_PORT BACKEND_PORT\n");
-		return 2;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	lfd = listen_on(port_arg(argv[1]));
-	memset(&backend, 0, sizeof(backend));
-	backend.sin_family = AF_INET;
-	backend.sin_port = htons((uint16_t)port_arg(argv[2]));
-	backend.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = setup(argc, argv, "floor-uring");
 	memset(&p, 0, sizeof(p));
 	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
 		  IORING_SETUP_COOP_TASKRUN;
