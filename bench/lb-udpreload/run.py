@@ -21,8 +21,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+# The late-answering UDP backend of the integration tests.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "tests", "integration"))
+from lb_test import LateUdpBackend as LateBackend  # noqa: E402
 
 NGINX_STREAM = "/usr/lib/nginx/modules/ngx_stream_module.so"
 
@@ -48,47 +52,6 @@ def free_port():
                 s.close()
         if ok:
             return p
-
-
-class LateBackend:
-    """Answers each datagram with NAME:datagram after delay seconds."""
-
-    def __init__(self, name, addr, port, delay):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((addr, port))
-        self.name = name.encode()
-        self.delay = delay
-        self.received = 0
-        self.stopped = False
-        self.t = threading.Thread(target=self.run, daemon=True)
-        self.t.start()
-
-    def answer(self, d, peer):
-        if not self.stopped:
-            try:
-                self.sock.sendto(self.name + b":" + d, peer)
-            except OSError:
-                pass
-
-    def run(self):
-        self.sock.settimeout(0.1)
-        while not self.stopped:
-            try:
-                d, peer = self.sock.recvfrom(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.received += 1
-            if self.delay > 0:
-                threading.Timer(self.delay, self.answer, (d, peer)).start()
-            else:
-                self.answer(d, peer)
-
-    def stop(self):
-        self.stopped = True
-        self.t.join()
-        self.sock.close()
 
 
 def rss_kib(pids):
@@ -237,11 +200,11 @@ def scenario(px, port, b0, b1, n, delay, idle):
         for u in clients:
             u.sendto(b"q", ("127.0.0.1", port))
         end = time.time() + 5
-        while b0.received < n and time.time() < end:
+        while len(b0.received) < n and time.time() < end:
             time.sleep(0.005)
-        if b0.received < n:
+        if len(b0.received) < n:
             raise RuntimeError("%s: b0 got %d of %d" %
-                               (px.name, b0.received, n))
+                               (px.name, len(b0.received), n))
         rss0 = rss_kib(px.pids())
         t0 = time.time()
         px.reload()
@@ -276,7 +239,7 @@ def scenario(px, port, b0, b1, n, delay, idle):
         again = collect(b"again", delay + 2)
         r["again_b0"] = sum(1 for v in again.values() if v == "b0")
         r["again_b1"] = sum(1 for v in again.values() if v == "b1")
-        before = b0.received
+        before = len(b0.received)
         fresh = []
         for i in range(20):
             u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -286,7 +249,7 @@ def scenario(px, port, b0, b1, n, delay, idle):
         time.sleep(0.3)
         for u in fresh:
             u.close()
-        r["new_to_b0"] = b0.received - before
+        r["new_to_b0"] = len(b0.received) - before
         r["rss_before"] = rss0
         r["rss_during"] = rss_kib(px.pids())
         end = time.time() + idle + delay + 10
