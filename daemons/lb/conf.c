@@ -5,7 +5,7 @@
  * skipped, so one run lists every mistake.
  *
  *	pidfile PATH; user NAME; control PATH; metrics ADDR:PORT; max-conns N;
- *	log-level warn|info|debug
+ *	log-level warn|info|debug; io-uring on|off
  *	service NAME {
  *		listen ADDR:PORT[-PORT] [tcp] [udp]
  *		balance rr|wrr|wlc|maglev
@@ -625,44 +625,25 @@ set_proxy_protocol(struct parser *p, void *obj, const struct directive *d,
 				 "'off', not '%s'", args[0]->text);
 }
 
+/* "on" or "off" into the int at d->off in obj (splice, half-close,
+ * io-uring). */
 static int
-set_splice(struct parser *p, void *obj, const struct directive *d,
-	   const struct tether_conf_token *const *args, int n)
+set_onoff(struct parser *p, void *obj, const struct directive *d,
+	  const struct tether_conf_token *const *args, int n)
 {
-	struct lb_conf_service *s = obj;
+	int *flag = (int *)((char *)obj + d->off);
 
-	(void)d;
 	(void)n;
 	if (strcmp(args[0]->text, "on") == 0) {
-		s->splice = 1;
+		*flag = 1;
 		return 0;
 	}
 	if (strcmp(args[0]->text, "off") == 0) {
-		s->splice = 0;
+		*flag = 0;
 		return 0;
 	}
-	return tether_conf_error(p->c, args[0], "splice is 'on' or 'off', "
-				 "not '%s'", args[0]->text);
-}
-
-static int
-set_half_close(struct parser *p, void *obj, const struct directive *d,
-	       const struct tether_conf_token *const *args, int n)
-{
-	struct lb_conf_service *s = obj;
-
-	(void)d;
-	(void)n;
-	if (strcmp(args[0]->text, "on") == 0) {
-		s->half_close = 1;
-		return 0;
-	}
-	if (strcmp(args[0]->text, "off") == 0) {
-		s->half_close = 0;
-		return 0;
-	}
-	return tether_conf_error(p->c, args[0], "half-close is 'on' or "
-				 "'off', not '%s'", args[0]->text);
+	return tether_conf_error(p->c, args[0], "%s is 'on' or 'off', "
+				 "not '%s'", d->name, args[0]->text);
 }
 
 static const struct directive service_directives[] = {
@@ -673,8 +654,10 @@ static const struct directive service_directives[] = {
 	{ "check", 1, ARGS_MAX, set_check, 0, 0, 0, 0 },
 	{ "limits", 2, ARGS_MAX, set_limits, 0, 0, 0, 0 },
 	{ "proxy-protocol", 1, 1, set_proxy_protocol, 0, 0, 0, 0 },
-	{ "splice", 1, 1, set_splice, 0, 0, 0, 0 },
-	{ "half-close", 1, 1, set_half_close, 0, 0, 0, 0 },
+	{ "splice", 1, 1, set_onoff, offsetof(struct lb_conf_service, splice),
+	  0, 0, 0 },
+	{ "half-close", 1, 1, set_onoff,
+	  offsetof(struct lb_conf_service, half_close), 0, 0, 0 },
 };
 
 static int
@@ -767,6 +750,8 @@ static const struct directive global_directives[] = {
 	{ "log-level", 1, 1, set_log_level, 0, 0, 0, 0 },
 	{ "metrics", 1, 1, set_metrics, 0, 0, 0, 0 },
 	{ "admin", 2, 4, set_admin, 0, 0, 0, 0 },
+	{ "io-uring", 1, 1, set_onoff, offsetof(struct lb_conf, io_uring), 0,
+	  0, 0 },
 };
 
 /* ------------------------------------------------------------------ */
@@ -1160,9 +1145,10 @@ lb_conf_write(const struct lb_conf *conf, struct tether_buf *b)
 	W(tether_buf_printf(b, "admin timeout %llums conns %u\n",
 			    (unsigned long long)conf->admin_timeout_ms,
 			    conf->admin_conns));
-	W(tether_buf_printf(b, "max-conns %u\nlog-level %s\n",
+	W(tether_buf_printf(b, "max-conns %u\nlog-level %s\nio-uring %s\n",
 			    conf->max_conns,
-			    tether_log_level_name(conf->log_level)));
+			    tether_log_level_name(conf->log_level),
+			    conf->io_uring ? "on" : "off"));
 	for (i = 0; i < conf->nservices; i++) {
 		const struct lb_conf_service *s = &conf->services[i];
 

@@ -137,6 +137,7 @@ struct lb_conf {
 	char user[LB_NAME_MAX];		/* "" : keep the current user */
 	unsigned max_conns;		/* global limit, 0: none */
 	int log_level;			/* TETHER_LOG_* */
+	int io_uring;			/* TCP sessions start on io_uring */
 	struct lb_conf_service *services;
 	size_t nservices;
 };
