@@ -6,8 +6,10 @@
 # proxy per unit, and RSS for N idle proxied connections.
 # Usage: run.py TETHER_LB [--duration S] [--rounds N] [--idle N]
 #               [--rows 1,2,..] [--splice on|off] [--no-idle]
-#               [--half-close-off] [--floor FLOOR] [--floor-uring FLOOR]
+#               [--half-close-off] [--io-uring] [--floor FLOOR]
+#               [--floor-uring FLOOR]
 #               [--backend-cpu N]
+# --io-uring adds tether-lb with `io-uring on` (its io_uring data path).
 # --half-close-off adds tether-lb with `half-close off` (nginx stream's
 # default) as a second tether column. --floor/--floor-uring add the
 # floor relays of floor.c: the least a user-space relay can do per
@@ -205,10 +207,10 @@ def start_iperf(port):
 
 
 def start_tether(lb, d, port, http, iperf_port, iperf_be, splice,
-                 tag="tether-lb"):
+                 tag="tether-lb", glob=""):
     conf = os.path.join(d, "%s.conf" % tag)
     with open(conf, "w") as f:
-        f.write("""log-level warn
+        f.write(glob + """log-level warn
 max-conns 40000
 service web {
     listen 127.0.0.1:%d
@@ -516,6 +518,8 @@ def main():
     ap.add_argument("--no-idle", action="store_true")
     ap.add_argument("--half-close-off", action="store_true",
                     help="also run tether-lb with `half-close off`")
+    ap.add_argument("--io-uring", action="store_true",
+                    help="also run tether-lb with `io-uring on`")
     ap.add_argument("--floor", help="floor.c relay on epoll")
     ap.add_argument("--floor-uring", help="floor.c relay on io_uring")
     ap.add_argument("--backend-cpu", default=None,
@@ -562,6 +566,8 @@ def run(a, d, rows, nofile):
     extra = []
     if a.half_close_off:
         extra.append("tether-hc0")
+    if a.io_uring:
+        extra.append("tether-uring")
     if a.floor:
         extra.append("floor")
     if a.floor_uring:
@@ -580,6 +586,10 @@ def run(a, d, rows, nofile):
             proc = start_tether(a.lb, d, port, http, iport, ibe,
                                 splice_line(a.splice) +
                                 "\n    half-close off", tag=name)
+        elif name == "tether-uring":
+            proc = start_tether(a.lb, d, port, http, iport, ibe,
+                                splice_line(a.splice), tag=name,
+                                glob="io-uring on\n")
         elif name == "haproxy":
             proc = start_haproxy(d, port, http, iport, ibe)
         elif name == "nginx":

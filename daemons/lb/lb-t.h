@@ -387,6 +387,10 @@ enum lb_sess_end {
 				   nothing (it stops at the mark) */
 #define LB_SESS_FIN_FAILS 0x80u /* half-close off: an early backend FIN
 				   is a failed attempt (lb_sess_may_retry) */
+#define LB_SESS_URING	0x200u	/* on the io_uring data path */
+#define LB_SESS_ULEAVE	0x400u	/* leaving it: ops cancelled, not all back */
+#define LB_SESS_UDEAD	0x800u	/* ended; memory kept until ops are back */
+#define LB_SESS_UTIMEOUT 0x1000u /* connect op cancelled by the timer */
 
 /* Readiness a session remembers between edge-triggered events: set by
  * an event, cleared when a call would block. HUP: the peer's FIN (or
@@ -409,6 +413,21 @@ struct lb_dir {
 	int pipe[2];			/* -1: no pipe held */
 	uint32_t inpipe;		/* bytes in the pipe */
 	int bulk;			/* the last read was long: splice */
+};
+
+/* An io_uring operation (uring.c): embedded in its owner, the callback
+ * gets the completion's result and flags. */
+struct lb_uop {
+	void (*fn)(struct lb_uop *op, int res, unsigned flags);
+};
+
+/* One direction of a session on the io_uring data path: at most one
+ * recv or one send in flight, and the provided buffer being sent. */
+struct lb_udir {
+	struct lb_uop rop, sop;
+	struct lb_session *s;
+	int bid;			/* buffer held, -1: none */
+	uint32_t off, len;
 };
 
 struct lb_session {
@@ -435,6 +454,13 @@ struct lb_session {
 	int berrno;
 	struct tether_loop_timer *timer;
 	struct lb_session *prev, *next;
+	/* io_uring data path (LB_SESS_URING): the connect op, the two
+	 * directions ([0] client to backend), the ops in flight (LB_UP_*),
+	 * and an end reason + 1 to apply once it has left for epoll. */
+	struct lb_uop uconn;
+	struct lb_udir u[2];
+	unsigned upend;
+	int uend;
 };
 
 /* ---- UDP ---- */

@@ -435,6 +435,20 @@ int lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
  * those still finishing on retired proxies (px's own when retired). */
 unsigned lb_proxy_conns(const struct lb_proxy *px);
 
+/*
+ * The io_uring data path (`io-uring on`). lb_proxy_data_path sets up
+ * the process's ring if px's configuration asks for it and it is not
+ * there yet (after daemon(): the ring belongs to the task that made
+ * it; a failure is logged once) and says how new TCP sessions relay:
+ * "io_uring" or "epoll". lb_proxy_uring_stats: sessions started on
+ * io_uring since the process started, and of those the ones that left
+ * it for epoll. lb_proxy_uring_close, at exit after lb_proxy_free:
+ * waits for the operations of ended sessions and frees the ring.
+ */
+const char *lb_proxy_data_path(struct lb_proxy *px);
+void lb_proxy_uring_stats(uint64_t *sessions, uint64_t *fallbacks);
+void lb_proxy_uring_close(void);
+
 /* Configurations replaced by a reload that still live because TCP
  * sessions or UDP flows hold them, and how many those hold (metrics). */
 void lb_proxy_retired(unsigned *nconfs /* OUT */, unsigned *nconns /* OUT */);

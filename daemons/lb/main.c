@@ -137,8 +137,9 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 		goto out;
 	}
 	tether_log_info("started: %zu service(s), %zu TCP and %zu UDP "
-			"socket(s)", conf->nservices, px->nlisteners,
-			px->udp.nlisteners);
+			"socket(s), data path %s", conf->nservices,
+			px->nlisteners, px->udp.nlisteners,
+			lb_proxy_data_path(px));
 	err = tether_loop_run(loop);
 	if (err < 0)
 		tether_log_warnx("event loop: %s", tether_strerror(err));
@@ -148,6 +149,7 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 	*confp = st.conf;
 out:
 	lb_proxy_free(px);
+	lb_proxy_uring_close();
 	tether_loop_free(loop);
 	if (pf != NULL)
 		(void)tether_pidfile_remove(pf);

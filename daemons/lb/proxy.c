@@ -26,6 +26,7 @@
  * session_end, which logs one line and frees everything.
  */
 #include "lb.h"
+#include "uring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -75,6 +76,18 @@ static void retired_done(struct lb_proxy *px);
 
 /* Proxies replaced by a reload that still have sessions. */
 static struct lb_proxy *retired_list;
+/* The io_uring data path (section at the end of the sessions). */
+#define LB_UP_CONN	0x1u
+#define LB_UP_RECV(i)	(0x2u << (2 * (i)))
+#define LB_UP_SEND(i)	(0x4u << (2 * (i)))
+static uint64_t uring_sessions, uring_fallbacks;
+#ifdef LB_HAVE_URING
+static struct lb_uring *lb_ring;	/* NULL: not set up */
+static int lb_ring_failed;		/* set-up failed: logged once */
+static void u_session_end(struct lb_session *s);
+static int u_post_connect(struct lb_session *s);
+static void u_connect_timeout(struct lb_session *s);
+#endif
 static void session_timer(struct tether_loop *loop,
 			  struct tether_loop_timer *t, void *ud);
 
@@ -287,6 +300,10 @@ session_end(struct lb_session *s, enum lb_sess_end why)
 	log_conn(s->svc, &s->client, s->port, s->be,
 		 s->be != NULL ? &s->baddr : NULL, s->bytes_in, s->bytes_out,
 		 s->spliced, now - s->start, s->attempts, why);
+#ifdef LB_HAVE_URING
+	if (s->flags & LB_SESS_URING)
+		u_session_end(s);	/* closes both fds after their ops */
+#endif
 	(void)tether_loop_fd_close(px->loop, s->cfd);
 	(void)tether_loop_fd_close(px->loop, s->bfd);
 	s->cfd = s->bfd = -1;
@@ -305,7 +322,12 @@ session_end(struct lb_session *s, enum lb_sess_end why)
 	lb_client_release(s->svc, &s->client);
 	lb_service_release(s->svc);
 	px->conns--;
-	tether_free(s);
+	/* io_uring operations still in flight point into s: it is freed
+	 * when the last one is back (u_dead). */
+	if (s->upend != 0)
+		s->flags |= LB_SESS_UDEAD;
+	else
+		tether_free(s);
 	lb_proxy_conn_ended(px);
 }
 
@@ -385,6 +407,18 @@ session_connect(struct lb_session *s)
 		}
 		s->bfd = fd;
 		tcp_nodelay(fd);
+#ifdef LB_HAVE_URING
+		if (s->flags & LB_SESS_URING) {
+			if (u_post_connect(s) < 0) {
+				session_end(s, LB_END_NOMEM);
+				return -1;
+			}
+			s->state = LB_SESS_CONNECTING;
+			(void)tether_loop_timer_arm(s->timer,
+						    lim->connect_timeout_ms, 0);
+			return 0;
+		}
+#endif
 		rc = connect(fd, (const struct sockaddr *)&s->baddr.ss,
 			     s->baddr.len);
 		if (rc == 0 || errno == EINPROGRESS) {
@@ -815,6 +849,12 @@ session_timer(struct tether_loop *loop, struct tether_loop_timer *t,
 	uint64_t now = tether_loop_now(loop), idle;
 
 	if (s->state == LB_SESS_CONNECTING) {
+#ifdef LB_HAVE_URING
+		if (s->flags & LB_SESS_URING) {
+			u_connect_timeout(s);
+			return;
+		}
+#endif
 		tether_log_debug("connect %s (backend %s): timed out",
 				 s->svc->conf->name, s->be->name);
 		attempt_failed(s);
@@ -828,6 +868,500 @@ session_timer(struct tether_loop *loop, struct tether_loop_timer *t,
 	}
 	(void)tether_loop_timer_arm(t, idle - (now - s->last_activity), 0);
 }
+
+/* ------------------------------------------------------------------ */
+/* The io_uring data path                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * With `io-uring on` a TCP session starts on io_uring (uring.c): its
+ * sockets are not in the epoll loop; connect, recv and send are
+ * operations whose completions drive it, submitted in batches. Each
+ * direction alternates one recv (into a provided buffer) and the sends
+ * of that buffer, so the source is not read while its bytes wait: the
+ * same back-pressure as relay(). FINs are passed on as by
+ * session_pump. Anything else leaves for the epoll path above for the
+ * rest of the session (u_leave): a read that fills a buffer where
+ * splice is on (bulk), no free buffer, an error, or a backend that
+ * closes before answering (the retry rules of lb_sess_may_retry live
+ * there). PROXY v2 services stay on epoll. The session keeps its
+ * memory until every operation it started has completed (LB_SESS_UDEAD
+ * after session_end), since completions point into it.
+ */
+
+void
+lb_proxy_uring_stats(uint64_t *sessions, uint64_t *fallbacks)
+{
+	*sessions = uring_sessions;
+	*fallbacks = uring_fallbacks;
+}
+
+#ifdef LB_HAVE_URING
+
+static void u_recv_done(struct lb_uop *op, int res, unsigned flags);
+static void u_send_done(struct lb_uop *op, int res, unsigned flags);
+static void u_conn_done(struct lb_uop *op, int res, unsigned flags);
+
+/* The ring, set up on first use (after daemon(): a DEFER_TASKRUN ring
+ * belongs to the task that made it). NULL if it cannot be. */
+static struct lb_uring *
+u_ring(struct tether_loop *loop)
+{
+	char err[256];
+
+	if (lb_ring == NULL && !lb_ring_failed) {
+		if (lb_uring_open(&lb_ring, loop, err, sizeof(err)) < 0) {
+			lb_ring_failed = 1;
+			tether_log_warnx("io-uring on: %s; relaying on epoll",
+					 err);
+		}
+	}
+	return lb_ring;
+}
+
+static int
+u_src(const struct lb_session *s, int i)
+{
+	return i == 0 ? s->cfd : s->bfd;
+}
+
+static int
+u_dst(const struct lb_session *s, int i)
+{
+	return i == 0 ? s->bfd : s->cfd;
+}
+
+static void
+u_init(struct lb_session *s)
+{
+	int i;
+
+	s->flags |= LB_SESS_URING;
+	s->uconn.fn = u_conn_done;
+	for (i = 0; i < 2; i++) {
+		s->u[i].rop.fn = u_recv_done;
+		s->u[i].sop.fn = u_send_done;
+		s->u[i].s = s;
+		s->u[i].bid = -1;
+	}
+	uring_sessions++;
+}
+
+static int
+u_post_recv(struct lb_session *s, int i)
+{
+	struct io_uring_sqe *sqe = lb_uring_sqe(lb_ring, &s->u[i].rop);
+
+	if (sqe == NULL)
+		return -1;
+	io_uring_prep_recv(sqe, u_src(s, i), NULL, LB_URING_BUF_SIZE, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = LB_URING_BGID;
+	s->upend |= LB_UP_RECV(i);
+	return 0;
+}
+
+static int
+u_post_send(struct lb_session *s, int i)
+{
+	struct lb_udir *d = &s->u[i];
+	struct io_uring_sqe *sqe = lb_uring_sqe(lb_ring, &d->sop);
+
+	if (sqe == NULL)
+		return -1;
+	io_uring_prep_send(sqe, u_dst(s, i),
+			   lb_uring_buf(lb_ring, (unsigned)d->bid) + d->off,
+			   d->len - d->off, MSG_NOSIGNAL);
+	s->upend |= LB_UP_SEND(i);
+	return 0;
+}
+
+static int
+u_post_connect(struct lb_session *s)
+{
+	struct io_uring_sqe *sqe = lb_uring_sqe(lb_ring, &s->uconn);
+
+	if (sqe == NULL)
+		return -1;
+	/* The kernel copies the address when it takes the SQE. */
+	io_uring_prep_connect(sqe, s->bfd,
+			      (const struct sockaddr *)&s->baddr.ss,
+			      s->baddr.len);
+	s->upend |= LB_UP_CONN;
+	return 0;
+}
+
+/* Cancel every operation on fd; their completions still come. */
+static int
+u_cancel_fd(int fd)
+{
+	struct io_uring_sqe *sqe;
+
+	if (fd < 0)
+		return 0;
+	sqe = lb_uring_sqe(lb_ring, NULL);
+	if (sqe == NULL)
+		return -1;
+	io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+	return 0;
+}
+
+static void
+u_buf_put(struct lb_udir *d)
+{
+	if (d->bid >= 0)
+		lb_uring_buf_put(lb_ring, (unsigned)d->bid);
+	d->bid = -1;
+	d->off = d->len = 0;
+}
+
+/* From session_end: cancel the operations of both sockets and close
+ * them behind the cancels, in order (a hard link: the close comes
+ * whatever the cancel found). The sockets' last references go with
+ * the operations, so the FINs leave when nothing holds them. */
+static void
+u_session_end(struct lb_session *s)
+{
+	int fds[2] = { s->cfd, s->bfd }, i;
+
+	for (i = 0; i < 2; i++) {
+		struct io_uring_sqe *c, *x;
+
+		if (fds[i] < 0)
+			continue;
+		c = lb_uring_sqe(lb_ring, NULL);
+		x = c != NULL ? lb_uring_sqe(lb_ring, NULL) : NULL;
+		if (x == NULL) {
+			/* No SQE: wake what waits on it by shutdown. */
+			if (c != NULL)
+				io_uring_prep_nop(c);
+			(void)shutdown(fds[i], SHUT_RDWR);
+			(void)close(fds[i]);
+			continue;
+		}
+		io_uring_prep_cancel_fd(c, fds[i], IORING_ASYNC_CANCEL_ALL);
+		c->flags |= IOSQE_IO_HARDLINK;
+		io_uring_prep_close(x, fds[i]);
+	}
+	s->cfd = s->bfd = -1;
+	/* Buffers not being sent go back now; the others when their send
+	 * completes. */
+	for (i = 0; i < 2; i++)
+		if (!(s->upend & LB_UP_SEND(i)))
+			u_buf_put(&s->u[i]);
+}
+
+/* A completion for a session that ended: free it after the last. */
+static int
+u_dead(struct lb_session *s)
+{
+	if (!(s->flags & LB_SESS_UDEAD))
+		return 0;
+	if (s->upend == 0) {
+		u_buf_put(&s->u[0]);
+		u_buf_put(&s->u[1]);
+		tether_free(s);
+	}
+	return 1;
+}
+
+/* Every operation is back after u_leave: move to the epoll path. The
+ * bytes read and not yet sent go to the direction's buffer, the
+ * sockets into the loop; their registration reports what is ready. */
+static void
+u_switch(struct lb_session *s)
+{
+	int end = s->uend, i;
+
+	s->flags &= ~(LB_SESS_URING | LB_SESS_ULEAVE);
+	s->uend = 0;
+	for (i = 0; i < 2; i++) {
+		struct lb_udir *d = &s->u[i];
+
+		if (d->bid >= 0 && d->len > d->off &&
+		    dir_keep(i == 0 ? &s->c2b : &s->b2c,
+			     lb_uring_buf(lb_ring, (unsigned)d->bid) + d->off,
+			     d->len - d->off) < 0)
+			end = LB_END_NOMEM + 1;
+		u_buf_put(d);
+	}
+	if (end == 0 && (watch(s, s->cfd) < 0 ||
+			 (s->bfd >= 0 && watch(s, s->bfd) < 0)))
+		end = LB_END_NOMEM + 1;
+	if (s->state == LB_SESS_CONNECTING) {
+		/* The connect goes on; its event comes from the loop. */
+		if (end != 0)
+			session_end(s, (enum lb_sess_end)(end - 1));
+		return;
+	}
+	s->ready |= LB_RDY_CR | LB_RDY_CW | LB_RDY_BR | LB_RDY_BW;
+	session_pump(s, end);
+}
+
+/* Leave io_uring for epoll once what is in flight is back; end (an end
+ * reason + 1, or 0) is applied then. */
+static void
+u_leave(struct lb_session *s, int end)
+{
+	if (s->uend == 0)
+		s->uend = end;
+	if (!(s->flags & LB_SESS_ULEAVE)) {
+		s->flags |= LB_SESS_ULEAVE;
+		uring_fallbacks++;
+		/* Only with operations in flight: a cancel queued for an fd
+		 * the epoll path may close at once could hit the next
+		 * socket given that number. */
+		if (s->upend != 0 &&
+		    (u_cancel_fd(s->cfd) < 0 || u_cancel_fd(s->bfd) < 0)) {
+			session_end(s, LB_END_NOMEM);
+			return;
+		}
+	}
+	if (s->upend == 0)
+		u_switch(s);
+}
+
+/* After a completion: pass FINs on and end the session, as session_pump
+ * does. Returns 1 if the session ended. */
+static int
+u_settle(struct lb_session *s)
+{
+	if ((s->flags & LB_SESS_C_EOF) && s->u[0].bid < 0 &&
+	    !(s->flags & LB_SESS_B_SHUT))
+		s->flags |= LB_SESS_B_SHUT | LB_SESS_B_OWED;
+	if ((s->flags & LB_SESS_B_EOF) && s->u[1].bid < 0 &&
+	    !(s->flags & LB_SESS_C_SHUT))
+		s->flags |= LB_SESS_C_SHUT | LB_SESS_C_OWED;
+	if ((s->flags & (LB_SESS_B_SHUT | LB_SESS_C_SHUT)) ==
+	    (LB_SESS_B_SHUT | LB_SESS_C_SHUT) ||
+	    (!s->svc->conf->half_close && (s->flags & LB_SESS_C_SHUT) &&
+	     s->u[0].bid < 0)) {
+		/* close() sends the FINs still owed */
+		session_end(s, LB_END_CLOSED);
+		return 1;
+	}
+	if (s->state != LB_SESS_RELAY)
+		return 0;	/* the backend's FIN waits for its connection */
+	if (s->flags & LB_SESS_B_OWED)
+		(void)shutdown(s->bfd, SHUT_WR);
+	if (s->flags & LB_SESS_C_OWED)
+		(void)shutdown(s->cfd, SHUT_WR);
+	s->flags &= ~(LB_SESS_B_OWED | LB_SESS_C_OWED);
+	return 0;
+}
+
+static void
+u_recv_done(struct lb_uop *op, int res, unsigned flags)
+{
+	struct lb_udir *d = (struct lb_udir *)(void *)op;
+	struct lb_session *s = d->s;
+	int i = d == &s->u[1];
+
+	s->upend &= ~LB_UP_RECV(i);
+	if (flags & IORING_CQE_F_BUFFER) {
+		unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+
+		if (res > 0 && !(s->flags & LB_SESS_UDEAD)) {
+			d->bid = (int)bid;
+			d->off = 0;
+			d->len = (uint32_t)res;
+		} else {
+			lb_uring_buf_put(lb_ring, bid);
+		}
+	}
+	if (u_dead(s))
+		return;
+	if (res > 0) {
+		*(i == 0 ? &s->bytes_in : &s->bytes_out) += (uint64_t)res;
+		s->last_activity = tether_loop_now(s->px->loop);
+		if (s->flags & LB_SESS_ULEAVE) {
+			u_leave(s, 0);
+			return;
+		}
+		if ((uint32_t)res == LB_URING_BUF_SIZE &&
+		    !(s->flags & LB_SESS_NOSPLICE)) {
+			/* Bulk: splice on the epoll path moves it faster. */
+			(i == 0 ? &s->c2b : &s->b2c)->bulk = 1;
+			u_leave(s, 0);
+			return;
+		}
+		if (i == 0 && s->state == LB_SESS_CONNECTING)
+			return;		/* sent once connected */
+		if (u_post_send(s, i) < 0)
+			u_leave(s, 0);
+		return;
+	}
+	if (res == 0) {
+		s->flags |= i == 0 ? LB_SESS_C_EOF : LB_SESS_B_EOF;
+		/* A backend that closes before answering: the retry rules
+		 * are the epoll path's. */
+		if ((s->flags & LB_SESS_ULEAVE) ||
+		    (i == 1 && lb_sess_may_retry(s, 0))) {
+			u_leave(s, 0);
+			return;
+		}
+		(void)u_settle(s);
+		return;
+	}
+	if (res == -ECANCELED && (s->flags & LB_SESS_ULEAVE)) {
+		u_leave(s, 0);
+		return;
+	}
+	if ((res == -EINTR || res == -EAGAIN) &&
+	    !(s->flags & LB_SESS_ULEAVE) && u_post_recv(s, i) == 0)
+		return;
+	if (res == -ENOBUFS) {
+		u_leave(s, 0);		/* no buffer free: read on epoll */
+		return;
+	}
+	if (i == 1)
+		s->berrno = -res;
+	u_leave(s, (i == 0 ? LB_END_CLIENT_ERROR : LB_END_BACKEND_ERROR) + 1);
+}
+
+static void
+u_send_done(struct lb_uop *op, int res, unsigned flags)
+{
+	struct lb_udir *d = (struct lb_udir *)(void *)((char *)op -
+		offsetof(struct lb_udir, sop));
+	struct lb_session *s = d->s;
+	int i = d == &s->u[1];
+
+	(void)flags;
+	s->upend &= ~LB_UP_SEND(i);
+	if (s->flags & LB_SESS_UDEAD) {
+		u_buf_put(d);
+		(void)u_dead(s);
+		return;
+	}
+	if (res > 0) {
+		d->off += (uint32_t)res;
+		if (i == 0)
+			s->bsent += (uint64_t)res;
+		s->last_activity = tether_loop_now(s->px->loop);
+	}
+	if (s->flags & LB_SESS_ULEAVE) {
+		u_leave(s, 0);
+		return;
+	}
+	if (res < 0 && res != -EINTR && res != -EAGAIN) {
+		if (i == 0)
+			s->berrno = -res;
+		u_leave(s, (i == 0 ? LB_END_BACKEND_ERROR :
+			    LB_END_CLIENT_ERROR) + 1);
+		return;
+	}
+	if (d->off < d->len) {
+		if (u_post_send(s, i) < 0)
+			u_leave(s, 0);
+		return;
+	}
+	u_buf_put(d);
+	if (u_settle(s))
+		return;
+	if (u_post_recv(s, i) < 0)
+		u_leave(s, 0);
+}
+
+/* The backend accepted: relay. What the client sent meanwhile waits in
+ * u[0]; its FIN, in C_EOF. */
+static void
+u_connected(struct lb_session *s)
+{
+	s->state = LB_SESS_RELAY;
+	s->last_activity = tether_loop_now(s->px->loop);
+	(void)tether_loop_timer_arm(s->timer,
+				    s->svc->conf->limits.idle_timeout_ms, 0);
+	if (u_post_recv(s, 1) < 0 ||
+	    (s->u[0].bid >= 0 && u_post_send(s, 0) < 0)) {
+		u_leave(s, 0);
+		return;
+	}
+	(void)u_settle(s);
+}
+
+static void
+u_conn_done(struct lb_uop *op, int res, unsigned flags)
+{
+	struct lb_session *s = (struct lb_session *)(void *)((char *)op -
+		offsetof(struct lb_session, uconn));
+	int timed_out = (s->flags & LB_SESS_UTIMEOUT) != 0;
+
+	(void)flags;
+	s->upend &= ~LB_UP_CONN;
+	s->flags &= ~LB_SESS_UTIMEOUT;
+	if (u_dead(s))
+		return;
+	if (s->flags & LB_SESS_ULEAVE) {
+		u_leave(s, 0);	/* the loop reports how the connect ends */
+		return;
+	}
+	if (res == 0) {
+		u_connected(s);
+		return;
+	}
+	tether_log_debug("connect %s (backend %s): %s", s->svc->conf->name,
+			 s->be->name, timed_out ? "timed out" :
+			 strerror(-res));
+	attempt_failed(s);
+	(void)session_connect(s);
+}
+
+/* The connect timer fired: cancel the connect; its completion tries
+ * the next backend. */
+static void
+u_connect_timeout(struct lb_session *s)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!(s->upend & LB_UP_CONN) || (s->flags & LB_SESS_UTIMEOUT))
+		return;
+	sqe = lb_uring_sqe(lb_ring, NULL);
+	if (sqe == NULL) {
+		session_end(s, LB_END_NOMEM);
+		return;
+	}
+	io_uring_prep_cancel(sqe, &s->uconn, 0);
+	s->flags |= LB_SESS_UTIMEOUT;
+}
+
+const char *
+lb_proxy_data_path(struct lb_proxy *px)
+{
+	if (px->conf->io_uring && u_ring(px->loop) != NULL)
+		return "io_uring";
+	return "epoll";
+}
+
+void
+lb_proxy_uring_close(void)
+{
+	lb_uring_close(lb_ring);
+	lb_ring = NULL;
+	lb_ring_failed = 0;
+}
+
+#else /* !LB_HAVE_URING */
+
+const char *
+lb_proxy_data_path(struct lb_proxy *px)
+{
+	static int logged;
+
+	if (px->conf->io_uring && !logged) {
+		logged = 1;
+		tether_log_warnx("io-uring on: built without liburing; "
+				 "relaying on epoll");
+	}
+	return "epoll";
+}
+
+void
+lb_proxy_uring_close(void)
+{
+}
+
+#endif /* LB_HAVE_URING */
 
 /* A new client on listener l. */
 static void
@@ -869,8 +1403,25 @@ session_start(struct lb_listener *l, int fd, const struct tether_addr *client)
 	px->conns++;
 	/* No tcp_nodelay(fd): accepted sockets inherit it from the
 	 * listener (listener_open). */
+	if (lb_client_acquire(svc, client) < 0) {
+		session_end(s, LB_END_NOMEM);
+		return;
+	}
+#ifdef LB_HAVE_URING
+	if (px->conf->io_uring && !svc->conf->proxy_v2 &&
+	    u_ring(px->loop) != NULL) {
+		/* Read at once: bytes wait in a buffer until connected. */
+		u_init(s);
+		if (u_post_recv(s, 0) < 0) {
+			session_end(s, LB_END_NOMEM);
+			return;
+		}
+		(void)session_connect(s);
+		return;
+	}
+#endif
 	/* Registered once; read only when the backend answered. */
-	if (lb_client_acquire(svc, client) < 0 || watch(s, fd) < 0) {
+	if (watch(s, fd) < 0) {
 		session_end(s, LB_END_NOMEM);
 		return;
 	}

@@ -589,6 +589,27 @@ int tether_loop_defer(struct tether_loop *loop, tether_loop_defer_fn *fn,
 		      void *ud);
 
 /*
+ * tether_loop_set_waiter - let fn do the loop's sleeping. When an
+ * iteration would block (nothing deferred, and the last wait did not
+ * fill its batch), the loop calls fn(loop, timeout_ms, ud) first, with
+ * timeout_ms the time to the next timer (-1: none), then collects fd
+ * events without blocking. fn must return by then, or as soon as
+ * tether_loop_backend_fd may be readable (it is how fd events and
+ * signals arrive), or when it has its own work. For an io_uring ring
+ * whose completions are only made inside io_uring_enter
+ * (IORING_SETUP_DEFER_TASKRUN): the ring polls the backend fd and the
+ * loop sleeps in the ring. fn NULL removes the waiter; one per loop.
+ */
+typedef void tether_loop_waiter_fn(struct tether_loop *loop, int timeout_ms,
+				   void *ud);
+void tether_loop_set_waiter(struct tether_loop *loop,
+			    tether_loop_waiter_fn *fn, void *ud);
+
+/* The fd that polls readable when the I/O backend has events (epoll's
+ * own fd), or -1 (the poll backend has none). */
+int tether_loop_backend_fd(const struct tether_loop *loop);
+
+/*
  * tether_loop_signal_add - deliver signo into the loop: it is blocked in
  * the calling thread's signal mask and read through a signalfd, so fn
  * runs as an ordinary callback. Register a signal in one loop only, and

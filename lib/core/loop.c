@@ -749,17 +749,40 @@ wait_timeout(const struct tether_loop *loop, int timeout_ms)
 	return timeout_ms;
 }
 
+void
+tether_loop_set_waiter(struct tether_loop *loop, tether_loop_waiter_fn *fn,
+		       void *ud)
+{
+	loop->waiter = fn;
+	loop->waiter_ud = fn != NULL ? ud : NULL;
+}
+
+int
+tether_loop_backend_fd(const struct tether_loop *loop)
+{
+	return loop->ops->fd != NULL ? loop->ops->fd(loop) : -1;
+}
+
 static int
 loop_iterate(struct tether_loop *loop, int timeout_ms)
 {
-	int n;
+	int n, timeout;
 
 	/* Refresh before computing the timeout, so time spent in the last
 	 * iteration's callbacks is not slept again. */
 	loop->now_ms = monotonic_ms();
-	n = loop->ops->wait(loop, wait_timeout(loop, timeout_ms));
+	timeout = wait_timeout(loop, timeout_ms);
+	/* A full batch may have left events behind: do not sleep. */
+	if (loop->wait_full)
+		timeout = 0;
+	if (timeout != 0 && loop->waiter != NULL) {
+		loop->waiter(loop, timeout, loop->waiter_ud);
+		timeout = 0;
+	}
+	n = loop->ops->wait(loop, timeout);
 	if (n < 0)
 		return n;
+	loop->wait_full = n == TETHER__LOOP_MAX_FIRED;
 	loop->now_ms = monotonic_ms();
 	dispatch_fds(loop, n);
 	run_timers(loop);

@@ -124,6 +124,14 @@ epoll_wait_events(struct tether_loop *loop, int timeout_ms)
 	return n;
 }
 
+static int
+epoll_backend_fd(const struct tether_loop *loop)
+{
+	const struct epoll_state *st = loop->bstate;
+
+	return st->epfd;
+}
+
 const struct tether__loop_backend_ops tether__loop_epoll_ops = {
 	.name = "epoll",
 	.init = epoll_init,
@@ -133,4 +141,5 @@ const struct tether__loop_backend_ops tether__loop_epoll_ops = {
 	.del = epoll_del,
 	.close_drops = 1,
 	.wait = epoll_wait_events,
+	.fd = epoll_backend_fd,
 };

@@ -95,6 +95,11 @@ struct tether_loop {
 	int nsignals;
 	struct tether__loop_signal *signals;	/* [_NSIG], lazily */
 
+	/* tether_loop_set_waiter */
+	tether_loop_waiter_fn *waiter;
+	void *waiter_ud;
+	int wait_full;		/* the last wait filled loop->fired */
+
 	uint64_t now_ms;	/* cached monotonic clock */
 	unsigned long ncalls;	/* user callbacks run, for run_once */
 	int running;		/* inside run / run_once */
@@ -119,6 +124,8 @@ struct tether__loop_backend_ops {
 	 * kernel (epoll): tether_loop_fd_close need not call del. */
 	int close_drops;
 	int (*wait)(struct tether_loop *loop, int timeout_ms);
+	/* The fd that polls readable when wait has events, or -1. */
+	int (*fd)(const struct tether_loop *loop);
 };
 
 extern const struct tether__loop_backend_ops tether__loop_epoll_ops;
