@@ -220,7 +220,10 @@ class Backend:
 
 
 class Lb:
-    def __init__(self, conf_text, nofile=None):
+    def __init__(self, conf_text, nofile=None, uring=None):
+        # uring: the data path the started line must name (io_uring if
+        # true, epoll if false); None: check only in the io_uring pass.
+        self.uring = uring
         self.dir = tmpdir()
         self.conf = os.path.join(self.dir, "lb.conf")
         write_conf(self.conf, conf_text)
@@ -246,25 +249,25 @@ class Lb:
         fail("tether-lb did not start: %s" % self.stderr())
 
     def check_data_path(self):
-        """In the io_uring pass, the "started:" line ends with the data
-        path: io_uring (epoll if the kernel refuses io_uring here)."""
-        if not URING:
-            return
+        """The "started:" line ends with the data path: io_uring or
+        epoll as self.uring says; in the io_uring pass (self.uring None)
+        io_uring, or epoll where the kernel refuses io_uring."""
         import re
+        if self.uring is None and not URING:
+            return
+        why = None
+        if self.uring is None:
+            why = kernel_io_uring()
+            want = "io_uring" if why is None else "epoll"
+        else:
+            want = "io_uring" if self.uring else "epoll"
         text = self.stderr()
         m = re.search(r"started:.*data path (\S+)", text)
         if m is None:
-            # TODO(uconf): remove once main's "started:" line names the
-            # data path: until then the phrase may be missing.
-            if "data path" not in text:
-                return
             fail("no data path in the started line:\n" + text)
-        why = kernel_io_uring()
-        want = "io_uring" if why is None else "epoll"
         if m.group(1) != want:
             fail("started on %s, not %s (%s):\n%s" %
-                 (m.group(1), want, why or "the kernel allows io_uring",
-                  text))
+                 (m.group(1), want, why or "expected", text))
 
     def stderr(self):
         self.log.flush()
@@ -1373,6 +1376,17 @@ service "web 1" {
                 'backend="down"} 0']:
             if line + "\n" not in text:
                 fail("metrics lack %r:\n%s" % (line, text))
+        # The io_uring data path's process counters: the 7 sessions
+        # started on it in the io_uring pass (none fell back: short
+        # exchanges), none with io-uring off.
+        want = 7 if URING and kernel_io_uring() is None else 0
+        for line in [
+                '# TYPE tether_lb_uring_sessions_total counter',
+                '# TYPE tether_lb_uring_fallbacks_total counter',
+                'tether_lb_uring_sessions_total %d' % want,
+                'tether_lb_uring_fallbacks_total 0']:
+            if line + "\n" not in text:
+                fail("metrics lack %r:\n%s" % (line, text))
         try:
             urllib.request.urlopen("http://127.0.0.1:%d/" % m,
                                    timeout=TIMEOUT)
@@ -2326,7 +2340,10 @@ class DataBackend:
     DOWN N SEED: read to EOF (the client's FIN first), send N bytes, close.
     ECHO: echo to EOF, then FIN.
     FINFIRST N SEED ID: send N bytes and a FIN at once, then read to EOF
-    and record the sha256 of what came under ID."""
+    and record the sha256 of what came under ID.
+    ONCE TOKEN: answer the sha256 of TOKEN and close at once (before the
+    client's FIN).
+    KEEP: answer each further line with its sha256 until EOF, then FIN."""
 
     def __init__(self, addr, port):
         self.results = {}
@@ -2362,6 +2379,15 @@ class DataBackend:
                         s.sendall(blob(int(cmd[1]), int(cmd[2])))
                         s.shutdown(socket.SHUT_WR)
                         backend.results[cmd[3]] = sha(recv_all(s))
+                    elif cmd[0] == "ONCE":
+                        s.sendall((sha(cmd[1].encode()) + "\n").encode())
+                    elif cmd[0] == "KEEP":
+                        f = s.makefile("rb")
+                        for ln in f:
+                            s.sendall((sha(ln.rstrip(b"\n")) +
+                                       "\n").encode())
+                        f.close()
+                        s.shutdown(socket.SHUT_WR)
                 except OSError:
                     pass
                 finally:
@@ -2488,6 +2514,221 @@ service s {
             fail("splice on: at most %d bytes spliced" % max(spliced))
         if mode == "off" and max(spliced) != 0:
             fail("splice off: %d bytes spliced" % max(spliced))
+    finally:
+        lb.stop()
+        be.stop()
+
+
+class Skip(Exception):
+    """The case cannot run here (exit 77: ctest's SKIP_RETURN_CODE)."""
+
+
+def metrics_get(port):
+    """The series without labels of GET /metrics, as {name: int}."""
+    import urllib.request
+    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
+                                  timeout=TIMEOUT).read().decode()
+    out = {}
+    for ln in text.splitlines():
+        w = ln.split()
+        if len(w) == 2 and not ln.startswith("#") and "{" not in w[0]:
+            out[w[0]] = int(w[1])
+    return out
+
+
+def uring_counts(port):
+    m = metrics_get(port)
+    if "tether_lb_uring_sessions_total" not in m or \
+       "tether_lb_uring_fallbacks_total" not in m:
+        fail("no io_uring counters in the metrics: %r" % m)
+    return (m["tether_lb_uring_sessions_total"],
+            m["tether_lb_uring_fallbacks_total"])
+
+
+def case_uring():
+    """`io-uring on`: (a) 200 short connections (the backend answers and
+    closes; several exchanges on one connection; the client half-closes
+    and still gets the answer) start on io_uring and stay there: bytes
+    right, sessions counted, no fallback; (b) 4 MiB each way with splice
+    on: right, and the sessions move to epoll (splice) at the first full
+    buffer; (c) the same with splice off: right, no fallback; (d) the
+    first backend refuses: the connect retry reaches the second, still on
+    io_uring.
+    Where the kernel refuses io_uring, tether-lb must say it relays on
+    epoll, and the case is skipped."""
+    p1, p2, p3, p4, m, q = free_ports(6)
+    be = DataBackend("127.0.0.2", q)
+    why = kernel_io_uring()
+    lb = Lb("""io-uring on
+log-level info
+metrics 127.0.0.1:%(m)d
+service short {
+    listen 127.0.0.1:%(p1)d
+    backend d 127.0.0.2:%(q)d
+}
+service bulk {
+    listen 127.0.0.1:%(p2)d
+    backend d 127.0.0.2:%(q)d
+    splice on
+}
+service copy {
+    listen 127.0.0.1:%(p3)d
+    backend d 127.0.0.2:%(q)d
+    splice off
+}
+service retry {
+    listen 127.0.0.1:%(p4)d
+    balance rr
+    backend dead 127.0.0.3:%(q)d
+    backend d 127.0.0.2:%(q)d
+    limits retries 2
+}
+""" % {"p1": p1, "p2": p2, "p3": p3, "p4": p4, "m": m, "q": q},
+            uring=why is None)
+    try:
+        lb.wait_listening(p1)
+        if why is not None:
+            # wait_listening() saw "data path epoll" in the started line.
+            raise Skip("this kernel refuses io_uring (%s)" % why)
+        if uring_counts(m) != (0, 0):
+            fail("io_uring counters before any traffic: %r" %
+                 (uring_counts(m),))
+
+        # (a) 200 short connections, 8 clients at once.
+        errs = []
+
+        def short(i):
+            s = connect(p1)
+            try:
+                if i % 3 == 0:
+                    tok = "t%d-%s" % (i, "x" * (i % 50))
+                    s.sendall(b"ONCE %s\n" % tok.encode())
+                    got = recv_all(s).decode()
+                    if got != sha(tok.encode()) + "\n":
+                        fail("ONCE %d: %r" % (i, got))
+                elif i % 3 == 1:
+                    s.sendall(b"KEEP\n")
+                    f = s.makefile("rb")
+                    for k in range(5):
+                        ln = b"%d.%d %s" % (i, k, b"y" * (k * 300))
+                        s.sendall(ln + b"\n")
+                        got = f.readline().decode()
+                        if got != sha(ln) + "\n":
+                            fail("KEEP %d exchange %d: %r" % (i, k, got))
+                    s.shutdown(socket.SHUT_WR)
+                    if f.read() != b"":
+                        fail("KEEP %d: data after the last answer" % i)
+                    f.close()
+                else:
+                    data = blob(1000 + i * 37, i)
+                    s.sendall(b"UP\n" + data)
+                    s.shutdown(socket.SHUT_WR)
+                    got = recv_all(s).decode()
+                    if got != sha(data) + "\n":
+                        fail("UP %d after the client's FIN: %r" % (i, got))
+            finally:
+                s.close()
+
+        def worker(k):
+            for i in range(k, 200, 8):
+                try:
+                    short(i)
+                except (AssertionError, OSError) as e:
+                    errs.append("%d: %s" % (i, e))
+        ts = [threading.Thread(target=worker, args=(k,), daemon=True)
+              for k in range(8)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        if errs:
+            fail("short connections: %d failed: %s" % (len(errs), errs[:3]))
+        wait_log(lb, "conn service=short", count=200)
+        ended = [ln for ln in lb.stderr().splitlines()
+                 if "conn service=short" in ln]
+        if len(ended) != 200 or \
+           any("end=closed" not in ln or "tries=1" not in ln
+               for ln in ended):
+            fail("short connections' log lines:\n" + "\n".join(ended))
+        sess, fb = uring_counts(m)
+        sys.stderr.write("uring: 200 short connections: %d io_uring "
+                         "sessions, %d fallbacks\n" % (sess, fb))
+        if sess < 200:
+            fail("only %d of 200 short sessions on io_uring" % sess)
+        if fb != 0:
+            fail("%d short sessions fell back to epoll" % fb)
+
+        # (b), (c): 4 MiB each way, with splice on, then off.
+        big = 4 << 20
+
+        def bulk(port, seed):
+            s = connect(port)
+            s.settimeout(60)
+            data = blob(big, seed)
+            s.sendall(b"UP\n")
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            ans = recv_all(s).decode().strip()
+            s.close()
+            if ans != sha(data):
+                fail("upload of 4 MiB on port %d: checksum %r" %
+                     (port, ans))
+            s = connect(port)
+            s.settimeout(60)
+            s.sendall(b"DOWN %d %d\n" % (big, seed + 1))
+            s.shutdown(socket.SHUT_WR)
+            got = recv_all(s)
+            s.close()
+            if sha(got) != sha(blob(big, seed + 1)):
+                fail("download of 4 MiB on port %d: %d bytes, checksum "
+                     "differs" % (port, len(got)))
+
+        bulk(p2, 31)
+        wait_log(lb, "conn service=bulk", count=2)
+        sess2, fb2 = uring_counts(m)
+        sys.stderr.write("uring: 2 x 4 MiB, splice on: +%d sessions, "
+                         "+%d fallbacks\n" % (sess2 - sess, fb2 - fb))
+        if sess2 - sess != 2 or fb2 - fb < 1:
+            fail("splice on: +%d io_uring sessions (want 2), +%d "
+                 "fallbacks (want >= 1)" % (sess2 - sess, fb2 - fb))
+        bulk(p3, 41)
+        wait_log(lb, "conn service=copy", count=2)
+        sess3, fb3 = uring_counts(m)
+        sys.stderr.write("uring: 2 x 4 MiB, splice off: +%d sessions, "
+                         "+%d fallbacks\n" % (sess3 - sess2, fb3 - fb2))
+        if sess3 - sess2 != 2 or fb3 != fb2:
+            fail("splice off: +%d io_uring sessions (want 2), +%d "
+                 "fallbacks (want 0)" % (sess3 - sess2, fb3 - fb2))
+        if any("spliced=0" not in ln for ln in lb.stderr().splitlines()
+               if "conn service=copy" in ln):
+            fail("splice off, yet bytes spliced:\n" + lb.stderr())
+
+        # (d) rr starts every other connection on the refusing backend:
+        # the next backend is tried on io_uring too (a failed connect
+        # is no fallback; a reset or early close after it is).
+        for i in range(10):
+            tok = "r%d" % i
+            s = connect(p4)
+            s.sendall(b"ONCE %s\n" % tok.encode())
+            got = recv_all(s).decode()
+            s.close()
+            if got != sha(tok.encode()) + "\n":
+                fail("retry service, connection %d: %r" % (i, got))
+        wait_log(lb, "conn service=retry", count=10)
+        ended = [ln for ln in lb.stderr().splitlines()
+                 if "conn service=retry" in ln]
+        retried = sum("tries=2" in ln for ln in ended)
+        if retried < 4 or any("end=closed" not in ln or "backend=d " not in ln
+                              for ln in ended):
+            fail("retry service: %d retried of 10:\n%s" %
+                 (retried, "\n".join(ended)))
+        sess4, fb4 = uring_counts(m)
+        sys.stderr.write("uring: 10 connections, %d retried: +%d "
+                         "sessions, +%d fallbacks\n" %
+                         (retried, sess4 - sess3, fb4 - fb3))
+        if sess4 - sess3 != 10 or fb4 != fb3:
+            fail("retry service: +%d io_uring sessions (want 10), +%d "
+                 "fallbacks (want 0)" % (sess4 - sess3, fb4 - fb3))
     finally:
         lb.stop()
         be.stop()
@@ -3339,6 +3580,7 @@ CASES = {
     "half-close-off": case_half_close_off,
     "retry-rst": case_retry_rst,
     "retry-fin": case_retry_fin,
+    "uring": case_uring,
 }
 
 
@@ -3353,6 +3595,9 @@ def main():
         CTL = sys.argv[3]
     try:
         CASES[sys.argv[2]]()
+    except Skip as e:
+        print("skip %s: %s" % (sys.argv[2], e))
+        return 77
     except AssertionError as e:
         sys.stderr.write("FAIL %s: %s\n" % (sys.argv[2], e))
         return 1
