@@ -2553,11 +2553,12 @@ def case_uring():
     on: right, and the sessions move to epoll (splice) at the first full
     buffer; (c) the same with splice off: right, no fallback; (d) the
     first backend refuses: the connect retry reaches the second, still on
-    io_uring.
+    io_uring; (e) a service with proxy-protocol v2 stays on epoll.
     Where the kernel refuses io_uring, tether-lb must say it relays on
     epoll, and the case is skipped."""
-    p1, p2, p3, p4, m, q = free_ports(6)
+    p1, p2, p3, p4, p5, m, q = free_ports(7)
     be = DataBackend("127.0.0.2", q)
+    pv = Backend("v", "127.0.0.4", [q], proxy_v2=True)
     why = kernel_io_uring()
     lb = Lb("""io-uring on
 log-level info
@@ -2583,7 +2584,12 @@ service retry {
     backend d 127.0.0.2:%(q)d
     limits retries 2
 }
-""" % {"p1": p1, "p2": p2, "p3": p3, "p4": p4, "m": m, "q": q},
+service pv2 {
+    listen 127.0.0.1:%(p5)d
+    backend v 127.0.0.4:%(q)d
+    proxy-protocol v2
+}
+""" % {"p1": p1, "p2": p2, "p3": p3, "p4": p4, "p5": p5, "m": m, "q": q},
             uring=why is None)
     try:
         lb.wait_listening(p1)
@@ -2729,9 +2735,27 @@ service retry {
         if sess4 - sess3 != 10 or fb4 != fb3:
             fail("retry service: +%d io_uring sessions (want 10), +%d "
                  "fallbacks (want 0)" % (sess4 - sess3, fb4 - fb3))
+
+        # (e) A service that sends a PROXY v2 header relays on epoll
+        # from the start: right bytes, neither counter moves.
+        for i in range(5):
+            s = connect(p5)
+            got = read_line(s)
+            if got[0] != "PROXY" or got[1] != "127.0.0.1" or \
+               int(got[4]) != p5 or read_line(s) != ["v", str(q)]:
+                fail("PROXY v2 service: %r" % got)
+            s.sendall(b"pv2 %d" % i)
+            if recv_exact(s, 5) != b"pv2 %d" % i:
+                fail("PROXY v2 service: no echo")
+            s.close()
+        wait_log(lb, "conn service=pv2", count=5)
+        if uring_counts(m) != (sess4, fb4):
+            fail("PROXY v2 sessions counted on io_uring: %r, before %r" %
+                 (uring_counts(m), (sess4, fb4)))
     finally:
         lb.stop()
         be.stop()
+        pv.stop()
 
 
 def case_datapath_splice():
