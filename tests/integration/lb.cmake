@@ -14,6 +14,37 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 			$<TARGET_FILE:tetherctl>)
 endforeach()
 
+# The same cases again with `io-uring on` first in every configuration a
+# running tether-lb gets (TETHER_LB_TEST_IO_URING=1, see lb_test.py),
+# when tether-lb is built with its io_uring data path: daemons/lb sets
+# LB_HAVE_URING on tether_lb when it finds liburing (its LIBURING_FOUND
+# is a variable of that directory, not of this one). Left out: udp and
+# reload-udp (UDP only: it stays on the epoll loop) and badconf (-n and
+# startup errors: nothing is relayed). nofile stays in: the ring's own
+# descriptors count against the limit.
+if(TARGET tether_lb)
+	get_target_property(lb_defs tether_lb INTERFACE_COMPILE_DEFINITIONS)
+	if(lb_defs MATCHES "LB_HAVE_URING")
+		foreach(case balance maglev persist parallel failure
+				failure-midrun limits health connect-timeout
+				slowloris slowloris-limit slowloris-client nofile
+				drain proxyv2 range metrics reload reload-load
+				reload-state halfclose wlc passive slowstart
+				maglev-slowstart maglev-reload datapath-splice
+				datapath-copy nodelay half-close-off retry-rst
+				retry-fin urgent reload-relative)
+			tether_test(integration.lb-uring-${case} LABEL integration
+				TIMEOUT 120
+				COMMAND /usr/bin/python3
+					${CMAKE_CURRENT_LIST_DIR}/lb_test.py
+					$<TARGET_FILE:tether-lb> ${case}
+					$<TARGET_FILE:tetherctl>)
+			set_tests_properties(integration.lb-uring-${case}
+				PROPERTIES ENVIRONMENT TETHER_LB_TEST_IO_URING=1)
+		endforeach()
+	endif()
+endif()
+
 # The example configuration shipped in examples/ stays valid.
 tether_test(integration.lb-example LABEL integration
 	COMMAND $<TARGET_FILE:tether-lb> -n -f
