@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -1184,6 +1185,132 @@ test_defer_no_starvation(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Waiter (tether_loop_set_waiter)                                     */
+/* ------------------------------------------------------------------ */
+
+struct wctx {
+	int calls;
+	int last_timeout;
+};
+
+/* A model waiter: what tether-lb's ring does, with poll(2) on the
+ * backend fd instead of a multishot poll. */
+static void
+model_waiter(struct tether_loop *loop, int timeout_ms, void *ud)
+{
+	struct wctx *w = ud;
+	struct pollfd pfd;
+
+	w->calls++;
+	w->last_timeout = timeout_ms;
+	pfd.fd = tether_loop_backend_fd(loop);
+	pfd.events = POLLIN;
+	assert_true(pfd.fd >= 0);
+	(void)poll(&pfd, 1, timeout_ms);
+}
+
+static void
+on_timer_count(struct tether_loop *loop, struct tether_loop_timer *t,
+	       void *ud)
+{
+	(void)loop;
+	(void)t;
+	(*(int *)ud)++;
+}
+
+static void
+test_waiter(void **state)
+{
+	enum { N = TETHER__LOOP_MAX_FIRED + 10 };
+	struct tether_loop *loop = new_loop();
+	struct log *lg = calloc(1, sizeof(*lg));
+	struct tether_loop_timer *t;
+	struct wctx w = { 0, 0 };
+	struct dctx d = { lg, 7, 0, NULL };
+	struct pollfd pfd;
+	int p[2], fds[N], fired = 0, i;
+	uint64_t t0;
+
+	(void)state;
+	assert_non_null(lg);
+	if (g_backend == TETHER_LOOP_BACKEND_POLL) {
+		/* No fd to sleep on: a waiter cannot be woken by fds. */
+		assert_int_equal(tether_loop_backend_fd(loop), -1);
+		tether_loop_free(loop);
+		free(lg);
+		return;
+	}
+	/* The backend fd polls readable exactly when an fd is ready. */
+	make_pipe(p);
+	assert_int_equal(tether_loop_fd_add(loop, p[0], TETHER_LOOP_READ,
+					    on_fd_log, lg), 0);
+	pfd.fd = tether_loop_backend_fd(loop);
+	pfd.events = POLLIN;
+	assert_true(pfd.fd >= 0);
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	put_byte(p[1]);
+	assert_int_equal(poll(&pfd, 1, 1000), 1);
+
+	tether_loop_set_waiter(loop, model_waiter, &w);
+	/* Would block (no timeout given): the waiter sleeps, returns as
+	 * the fd is ready, and the loop then dispatches it. */
+	assert_int_equal(tether_loop_run_once(loop, -1), 1);
+	assert_int_equal(w.calls, 1);
+	assert_int_equal(w.last_timeout, -1);
+	assert_int_equal(lg->n, 1);
+	assert_int_equal(lg->id[0], p[0]);
+	{
+		char c;
+
+		assert_int_equal(read(p[0], &c, 1), 1);
+	}
+	/* run_once(0) never sleeps: no waiter. */
+	assert_int_equal(tether_loop_run_once(loop, 0), 0);
+	assert_int_equal(w.calls, 1);
+	/* Something deferred: the loop must not sleep. */
+	assert_int_equal(tether_loop_defer(loop, on_defer, &d), 0);
+	assert_int_equal(tether_loop_run_once(loop, 1000), 1);
+	assert_int_equal(w.calls, 1);
+	/* A timer bounds the sleep, and fires after it. */
+	assert_int_equal(tether_loop_timer_new(loop, on_timer_count, &fired,
+					       &t), 0);
+	assert_int_equal(tether_loop_timer_arm(t, 30, 0), 0);
+	t0 = wall_ms();
+	while (fired == 0)
+		assert_true(tether_loop_run_once(loop, -1) >= 0);
+	assert_true(wall_ms() - t0 >= 25);
+	assert_true(w.calls >= 2);
+	assert_true(w.last_timeout > 0 && w.last_timeout <= 30);
+	tether_loop_timer_free(t);
+
+	/* A wait that filled its batch may have left events behind: the
+	 * next iteration does not sleep, in the waiter or elsewhere. */
+	put_byte(p[1]);
+	for (i = 0; i < N; i++) {
+		fds[i] = fcntl(p[0], F_DUPFD_CLOEXEC, 0);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(tether_loop_fd_add(loop, fds[i],
+						    TETHER_LOOP_READ,
+						    on_fd_log, lg), 0);
+	}
+	w.calls = 0;
+	assert_int_equal(tether_loop_run_once(loop, -1),
+			 TETHER__LOOP_MAX_FIRED);
+	assert_int_equal(w.calls, 1);
+	assert_true(tether_loop_run_once(loop, -1) > 0);
+	assert_int_equal(w.calls, 1);
+	/* Removed: the loop sleeps in its backend again. */
+	tether_loop_set_waiter(loop, NULL, NULL);
+	assert_true(tether_loop_run_once(loop, -1) > 0);
+	assert_int_equal(w.calls, 1);
+	tether_loop_free(loop);
+	for (i = 0; i < N; i++)
+		close(fds[i]);
+	close_pair(p);
+	free(lg);
+}
+
+/* ------------------------------------------------------------------ */
 /* Signals                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -1711,6 +1838,7 @@ test_free_with_everything(void **state)
 	cmocka_unit_test(test_fd_del_self),                             \
 	cmocka_unit_test(test_fd_many),                                 \
 	cmocka_unit_test(test_fd_more_than_one_wait),                   \
+	cmocka_unit_test(test_waiter),                                  \
 	cmocka_unit_test(test_timer_order_and_fifo),                    \
 	cmocka_unit_test(test_timer_cancel),                            \
 	cmocka_unit_test(test_timer_repeat),                            \
