@@ -255,19 +255,20 @@ class Lb:
         import re
         if self.uring is None and not URING:
             return
-        why = None
         if self.uring is None:
             why = kernel_io_uring()
             want = "io_uring" if why is None else "epoll"
+            why = why or "this kernel allows io_uring"
         else:
             want = "io_uring" if self.uring else "epoll"
+            why = "as the case expects"
         text = self.stderr()
         m = re.search(r"started:.*data path (\S+)", text)
         if m is None:
             fail("no data path in the started line:\n" + text)
         if m.group(1) != want:
             fail("started on %s, not %s (%s):\n%s" %
-                 (m.group(1), want, why or "expected", text))
+                 (m.group(1), want, why, text))
 
     def stderr(self):
         self.log.flush()
