@@ -1085,8 +1085,8 @@ u_switch(struct lb_session *s)
 			end = LB_END_NOMEM + 1;
 		u_buf_put(d);
 	}
-	if (end == 0 && (watch(s, s->cfd) < 0 ||
-			 (s->bfd >= 0 && watch(s, s->bfd) < 0)))
+	/* Watched whatever end says: a retry goes on with the client. */
+	if (watch(s, s->cfd) < 0 || (s->bfd >= 0 && watch(s, s->bfd) < 0))
 		end = LB_END_NOMEM + 1;
 	if (s->state == LB_SESS_CONNECTING) {
 		/* The connect goes on; its event comes from the loop. */
@@ -1094,7 +1094,18 @@ u_switch(struct lb_session *s)
 			session_end(s, (enum lb_sess_end)(end - 1));
 		return;
 	}
+	/* Nothing was relayed since the backend failed: retry before a
+	 * pump writes the client's bytes to it. */
+	if (lb_sess_may_retry(s, end)) {
+		session_retry(s);
+		return;
+	}
+	/* Try everything but a side that failed: its error was taken. */
 	s->ready |= LB_RDY_CR | LB_RDY_CW | LB_RDY_BR | LB_RDY_BW;
+	if (end == LB_END_BACKEND_ERROR + 1)
+		s->ready &= ~(LB_RDY_BR | LB_RDY_BW);
+	if (end == LB_END_CLIENT_ERROR + 1)
+		s->ready &= ~(LB_RDY_CR | LB_RDY_CW);
 	session_pump(s, end);
 }
 

@@ -21,18 +21,14 @@ endforeach()
 # is a variable of that directory, not of this one). Left out: udp and
 # reload-udp (UDP only: it stays on the epoll loop) and badconf (-n and
 # startup errors: nothing is relayed). nofile stays in: the ring's own
-# descriptors count against the limit. Also left out for now, because
-# they fail on the io_uring data path as of main 7b8e102 (a bug to fix
-# there, then add them back): failure-midrun (connections through a
-# backend that crashes hang instead of ending), retry-rst (after the
-# first backend's reset the client gets the next backend's line, but
-# its own bytes that follow are not relayed: the echo times out) and
-# retry-fin (half-close off: the client gets EOF instead of the next
-# backend's line).
+# descriptors count against the limit. failure-midrun, retry-rst and
+# retry-fin cover the move from io_uring to epoll on a backend's error
+# or early FIN (u_switch in proxy.c).
 if(TARGET tether_lb)
 	get_target_property(lb_defs tether_lb INTERFACE_COMPILE_DEFINITIONS)
 	if(lb_defs MATCHES "LB_HAVE_URING")
 		foreach(case balance maglev persist parallel failure
+				failure-midrun retry-rst retry-fin
 				limits health connect-timeout
 				slowloris slowloris-limit slowloris-client nofile
 				drain proxyv2 range metrics reload reload-load
