@@ -23,7 +23,9 @@
  * (shutdown(SHUT_WR)) once nothing of that direction waits; the
  * session ends when both directions are shut, on an error, or after
  * `limits idle-timeout` without a byte. Every session ends through
- * session_end, which logs one line and frees everything.
+ * session_end, which logs one line and frees everything. With
+ * `io-uring on`, sessions start on the io_uring data path instead (its
+ * section below) and may move to this one.
  */
 #include "lb.h"
 #include "uring.h"
