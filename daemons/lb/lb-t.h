@@ -422,9 +422,10 @@ struct lb_uop {
 };
 
 /* One direction of a session on the io_uring data path: at most one
- * recv or one send in flight, and the provided buffer being sent. */
+ * recv or one send in flight, the provided buffer being sent, and the
+ * shutdown that passes the direction's FIN on. */
 struct lb_udir {
-	struct lb_uop rop, sop;
+	struct lb_uop rop, sop, fop;
 	struct lb_session *s;
 	int bid;			/* buffer held, -1: none */
 	uint32_t off, len;
@@ -460,6 +461,8 @@ struct lb_session {
 	struct lb_uop uconn;
 	struct lb_udir u[2];
 	unsigned upend;
+	struct lb_uop ucancel;		/* the cancels it sent */
+	unsigned ucancels;		/* of those, not yet completed */
 	int uend;
 };
 

@@ -82,6 +82,11 @@ static struct lb_proxy *retired_list;
 #define LB_UP_CONN	0x1u
 #define LB_UP_RECV(i)	(0x2u << (2 * (i)))
 #define LB_UP_SEND(i)	(0x4u << (2 * (i)))
+#define LB_UP_SHUT(i)	(0x20u << (i))
+/* The operations on each socket: [0] the client's, [1] the backend's. */
+#define LB_UP_ON_CFD	(LB_UP_RECV(0) | LB_UP_SEND(1) | LB_UP_SHUT(1))
+#define LB_UP_ON_BFD	(LB_UP_CONN | LB_UP_RECV(1) | LB_UP_SEND(0) | \
+			 LB_UP_SHUT(0))
 static uint64_t uring_sessions, uring_fallbacks;
 #ifdef LB_HAVE_URING
 static struct lb_uring *lb_ring;	/* NULL: not set up */
@@ -326,7 +331,7 @@ session_end(struct lb_session *s, enum lb_sess_end why)
 	px->conns--;
 	/* io_uring operations still in flight point into s: it is freed
 	 * when the last one is back (u_dead). */
-	if (s->upend != 0)
+	if (s->upend != 0 || s->ucancels != 0)
 		s->flags |= LB_SESS_UDEAD;
 	else
 		tether_free(s);
@@ -903,6 +908,8 @@ lb_proxy_uring_stats(uint64_t *sessions, uint64_t *fallbacks)
 static void u_recv_done(struct lb_uop *op, int res, unsigned flags);
 static void u_send_done(struct lb_uop *op, int res, unsigned flags);
 static void u_conn_done(struct lb_uop *op, int res, unsigned flags);
+static void u_shut_done(struct lb_uop *op, int res, unsigned flags);
+static void u_cancel_done(struct lb_uop *op, int res, unsigned flags);
 
 /* The ring, set up on first use (after daemon(): a DEFER_TASKRUN ring
  * belongs to the task that made it). NULL if it cannot be. */
@@ -940,9 +947,11 @@ u_init(struct lb_session *s)
 
 	s->flags |= LB_SESS_URING;
 	s->uconn.fn = u_conn_done;
+	s->ucancel.fn = u_cancel_done;
 	for (i = 0; i < 2; i++) {
 		s->u[i].rop.fn = u_recv_done;
 		s->u[i].sop.fn = u_send_done;
+		s->u[i].fop.fn = u_shut_done;
 		s->u[i].s = s;
 		s->u[i].bid = -1;
 	}
@@ -993,19 +1002,49 @@ u_post_connect(struct lb_session *s)
 	return 0;
 }
 
-/* Cancel every operation on fd; their completions still come. */
+/* Cancel the operations of s in mask that are in flight, each by its
+ * user_data (a lookup; cancelling by fd would scan every request).
+ * Their completions still come, and the cancels' own. */
 static int
-u_cancel_fd(int fd)
+u_cancel_ops(struct lb_session *s, unsigned mask)
 {
-	struct io_uring_sqe *sqe;
+	struct lb_uop *ops[7] = {
+		&s->uconn, &s->u[0].rop, &s->u[0].sop, &s->u[1].rop,
+		&s->u[1].sop, &s->u[0].fop, &s->u[1].fop,
+	};
+	unsigned i;
 
-	if (fd < 0)
-		return 0;
-	sqe = lb_uring_sqe(lb_ring, NULL);
-	if (sqe == NULL)
-		return -1;
-	io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+	for (i = 0; i < 7; i++) {
+		struct io_uring_sqe *sqe;
+
+		if (!(s->upend & mask & (1u << i)))
+			continue;
+		/* Counted: the session outlives its cancels too, or one
+		 * could reach a new session's operation at the same
+		 * address. */
+		sqe = lb_uring_sqe(lb_ring, &s->ucancel);
+		if (sqe == NULL)
+			return -1;
+		io_uring_prep_cancel(sqe, ops[i], 0);
+		s->ucancels++;
+	}
 	return 0;
+}
+
+/* Pass direction i's FIN on: shutdown(SHUT_WR) of its destination, as
+ * an operation (counted, so the session cannot leave or be freed
+ * before it ran: the fd number stays valid). */
+static void
+u_shut(struct lb_session *s, int i)
+{
+	struct io_uring_sqe *sqe = lb_uring_sqe(lb_ring, &s->u[i].fop);
+
+	if (sqe == NULL) {
+		(void)shutdown(u_dst(s, i), SHUT_WR);
+		return;
+	}
+	io_uring_prep_shutdown(sqe, u_dst(s, i), SHUT_WR);
+	s->upend |= LB_UP_SHUT(i);
 }
 
 static void
@@ -1025,24 +1064,21 @@ static void
 u_session_end(struct lb_session *s)
 {
 	int fds[2] = { s->cfd, s->bfd }, i;
+	int cancelled = u_cancel_ops(s, LB_UP_ON_CFD | LB_UP_ON_BFD) == 0;
 
 	for (i = 0; i < 2; i++) {
-		struct io_uring_sqe *c, *x;
+		struct io_uring_sqe *x;
 
 		if (fds[i] < 0)
 			continue;
-		c = lb_uring_sqe(lb_ring, NULL);
-		x = c != NULL ? lb_uring_sqe(lb_ring, NULL) : NULL;
+		x = cancelled ? lb_uring_sqe(lb_ring, NULL) : NULL;
 		if (x == NULL) {
 			/* No SQE: wake what waits on it by shutdown. */
-			if (c != NULL)
-				io_uring_prep_nop(c);
 			(void)shutdown(fds[i], SHUT_RDWR);
 			(void)close(fds[i]);
 			continue;
 		}
-		io_uring_prep_cancel_fd(c, fds[i], IORING_ASYNC_CANCEL_ALL);
-		c->flags |= IOSQE_IO_HARDLINK;
+		/* After the cancels: SQEs are issued in order. */
 		io_uring_prep_close(x, fds[i]);
 	}
 	s->cfd = s->bfd = -1;
@@ -1059,7 +1095,7 @@ u_dead(struct lb_session *s)
 {
 	if (!(s->flags & LB_SESS_UDEAD))
 		return 0;
-	if (s->upend == 0) {
+	if (s->upend == 0 && s->ucancels == 0) {
 		u_buf_put(&s->u[0]);
 		u_buf_put(&s->u[1]);
 		tether_free(s);
@@ -1121,16 +1157,12 @@ u_leave(struct lb_session *s, int end)
 	if (!(s->flags & LB_SESS_ULEAVE)) {
 		s->flags |= LB_SESS_ULEAVE;
 		uring_fallbacks++;
-		/* Only with operations in flight: a cancel queued for an fd
-		 * the epoll path may close at once could hit the next
-		 * socket given that number. */
-		if (s->upend != 0 &&
-		    (u_cancel_fd(s->cfd) < 0 || u_cancel_fd(s->bfd) < 0)) {
+		if (u_cancel_ops(s, LB_UP_ON_CFD | LB_UP_ON_BFD) < 0) {
 			session_end(s, LB_END_NOMEM);
 			return;
 		}
 	}
-	if (s->upend == 0)
+	if (s->upend == 0 && s->ucancels == 0)
 		u_switch(s);
 }
 
@@ -1156,11 +1188,43 @@ u_settle(struct lb_session *s)
 	if (s->state != LB_SESS_RELAY)
 		return 0;	/* the backend's FIN waits for its connection */
 	if (s->flags & LB_SESS_B_OWED)
-		(void)shutdown(s->bfd, SHUT_WR);
+		u_shut(s, 0);
 	if (s->flags & LB_SESS_C_OWED)
-		(void)shutdown(s->cfd, SHUT_WR);
+		u_shut(s, 1);
 	s->flags &= ~(LB_SESS_B_OWED | LB_SESS_C_OWED);
 	return 0;
+}
+
+static void
+u_cancel_done(struct lb_uop *op, int res, unsigned flags)
+{
+	struct lb_session *s = (struct lb_session *)(void *)((char *)op -
+		offsetof(struct lb_session, ucancel));
+
+	(void)res;
+	(void)flags;
+	TETHER_BUG_ON(s->ucancels == 0);
+	s->ucancels--;
+	if (u_dead(s))
+		return;
+	if (s->flags & LB_SESS_ULEAVE)
+		u_leave(s, 0);
+}
+
+static void
+u_shut_done(struct lb_uop *op, int res, unsigned flags)
+{
+	struct lb_udir *d = (struct lb_udir *)(void *)((char *)op -
+		offsetof(struct lb_udir, fop));
+	struct lb_session *s = d->s;
+
+	(void)res;
+	(void)flags;
+	s->upend &= ~LB_UP_SHUT(d == &s->u[1]);
+	if (u_dead(s))
+		return;
+	if (s->flags & LB_SESS_ULEAVE)
+		u_leave(s, 0);
 }
 
 static void
@@ -1329,12 +1393,13 @@ u_connect_timeout(struct lb_session *s)
 
 	if (!(s->upend & LB_UP_CONN) || (s->flags & LB_SESS_UTIMEOUT))
 		return;
-	sqe = lb_uring_sqe(lb_ring, NULL);
+	sqe = lb_uring_sqe(lb_ring, &s->ucancel);
 	if (sqe == NULL) {
 		session_end(s, LB_END_NOMEM);
 		return;
 	}
 	io_uring_prep_cancel(sqe, &s->uconn, 0);
+	s->ucancels++;
 	s->flags |= LB_SESS_UTIMEOUT;
 }
 
