@@ -672,12 +672,17 @@ def run(a, d, rows, nofile):
     holder = Holder(hport)
     mem = {}
     ibe = free_port()
+    idle_names = names[1:4] + (["tether-uring"] if a.io_uring else [])
     try:
-        for name in names[1:4]:
+        for name in idle_names:
             port, iport = free_port(), free_port()
             if name == "tether-lb":
                 proc = start_tether(a.lb, d, port, hport, iport, ibe,
                                     splice_line(a.splice))
+            elif name == "tether-uring":
+                proc = start_tether(a.lb, d, port, hport, iport, ibe,
+                                    splice_line(a.splice), tag=name,
+                                    glob="io-uring on\n")
             elif name == "haproxy":
                 proc = start_haproxy(d, port, hport, iport, ibe)
             else:
@@ -689,13 +694,18 @@ def run(a, d, rows, nofile):
                 stop(proc)
     finally:
         holder.close()
-    for name in names[1:4]:
+    for name in idle_names:
         ok, b, af = mem[name]
-        print("%-10s reached %6d  RSS %8d KiB (start %6d KiB)  %7.2f KiB/conn"
+        print("%-12s reached %6d  RSS %8d KiB (start %6d KiB)  %7.2f KiB/conn"
               % (name, ok, af, b, (af - b) / ok if ok else 0))
     h = mem["haproxy"][2]
     t = mem["tether-lb"][2]
     print("tether/haproxy RSS ratio %.2f" % (t / h if h else 0))
+    if "tether-uring" in mem:
+        # Its idle sessions each wait in two receives: kernel memory,
+        # like epoll's registrations, not in any proxy's RSS.
+        print("tether-uring/haproxy RSS ratio %.2f" %
+              (mem["tether-uring"][2] / h if h else 0))
     return 0
 
 

@@ -422,10 +422,9 @@ struct lb_uop {
 };
 
 /* One direction of a session on the io_uring data path: at most one
- * recv or one send in flight, the provided buffer being sent, and the
- * shutdown that passes the direction's FIN on. */
+ * recv or one send in flight, and the provided buffer being sent. */
 struct lb_udir {
-	struct lb_uop rop, sop, fop;
+	struct lb_uop rop, sop;
 	struct lb_session *s;
 	int bid;			/* buffer held, -1: none */
 	uint32_t off, len;
