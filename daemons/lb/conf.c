@@ -5,7 +5,7 @@
  * skipped, so one run lists every mistake.
  *
  *	pidfile PATH; user NAME; control PATH; metrics ADDR:PORT; max-conns N;
- *	log-level warn|info|debug; io-uring on|off
+ *	log-level warn|info|debug; io-uring on|off; io-uring-buffers N
  *	service NAME {
  *		listen ADDR:PORT[-PORT] [tcp] [udp]
  *		balance rr|wrr|wlc|maglev
@@ -223,6 +223,24 @@ set_uint(struct parser *p, void *obj, const struct directive *d,
 	if (parse_ulong(args[0]->text, d->min, d->max, &v) < 0)
 		return tether_conf_error(p->c, args[0],
 					 "'%s' must be a number %lu..%lu, "
+					 "not '%s'", d->name, d->min, d->max,
+					 args[0]->text);
+	*(unsigned *)(void *)((char *)obj + d->off) = (unsigned)v;
+	return 0;
+}
+
+/* A power of two in d->min..d->max (the size of a kernel ring). */
+static int
+set_pow2(struct parser *p, void *obj, const struct directive *d,
+	 const struct tether_conf_token *const *args, int n)
+{
+	unsigned long v;
+
+	(void)n;
+	if (parse_ulong(args[0]->text, d->min, d->max, &v) < 0 ||
+	    (v & (v - 1)) != 0)
+		return tether_conf_error(p->c, args[0],
+					 "'%s' must be a power of two %lu..%lu, "
 					 "not '%s'", d->name, d->min, d->max,
 					 args[0]->text);
 	*(unsigned *)(void *)((char *)obj + d->off) = (unsigned)v;
@@ -752,6 +770,8 @@ static const struct directive global_directives[] = {
 	{ "admin", 2, 4, set_admin, 0, 0, 0, 0 },
 	{ "io-uring", 1, 1, set_onoff, offsetof(struct lb_conf, io_uring), 0,
 	  0, 0 },
+	{ "io-uring-buffers", 1, 1, set_pow2, offsetof(struct lb_conf,
+	  io_uring_bufs), 1, LB_URING_BUFS_MAX, 0 },
 };
 
 /* ------------------------------------------------------------------ */
@@ -1015,6 +1035,7 @@ load(const char *path, const char *name, const void *data, size_t len,
 		goto fail;
 	}
 	p.conf->log_level = TETHER_LOG_INFO;
+	p.conf->io_uring_bufs = LB_URING_BUFS_DEFAULT;
 	p.conf->admin_timeout_ms = TETHER_CTL_DEFAULT_TIMEOUT_MS;
 	p.conf->admin_conns = TETHER_CTL_DEFAULT_CONNS;
 	if (path != NULL)
@@ -1145,10 +1166,10 @@ lb_conf_write(const struct lb_conf *conf, struct tether_buf *b)
 	W(tether_buf_printf(b, "admin timeout %llums conns %u\n",
 			    (unsigned long long)conf->admin_timeout_ms,
 			    conf->admin_conns));
-	W(tether_buf_printf(b, "max-conns %u\nlog-level %s\nio-uring %s\n",
-			    conf->max_conns,
+	W(tether_buf_printf(b, "max-conns %u\nlog-level %s\nio-uring %s\n"
+			    "io-uring-buffers %u\n", conf->max_conns,
 			    tether_log_level_name(conf->log_level),
-			    conf->io_uring ? "on" : "off"));
+			    conf->io_uring ? "on" : "off", conf->io_uring_bufs));
 	for (i = 0; i < conf->nservices; i++) {
 		const struct lb_conf_service *s = &conf->services[i];
 

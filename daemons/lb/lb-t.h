@@ -127,6 +127,11 @@ struct lb_conf_service {
 };
 
 /* The whole file: globals and services. */
+/* io_uring receive buffers, 16 KiB each: a power of two (a kernel
+ * ring); the default is 4 MiB, touched only when used. */
+#define LB_URING_BUFS_DEFAULT	256u
+#define LB_URING_BUFS_MAX	32768u
+
 struct lb_conf {
 	char pidfile[LB_PATH_MAX];	/* "" : none */
 	char control[LB_PATH_MAX];	/* control socket path, "": none */
@@ -138,6 +143,7 @@ struct lb_conf {
 	unsigned max_conns;		/* global limit, 0: none */
 	int log_level;			/* TETHER_LOG_* */
 	int io_uring;			/* TCP sessions start on io_uring */
+	unsigned io_uring_bufs;		/* its receive buffers (16 KiB) */
 	struct lb_conf_service *services;
 	size_t nservices;
 };
@@ -391,6 +397,7 @@ enum lb_sess_end {
 #define LB_SESS_ULEAVE	0x400u	/* leaving it: ops cancelled, not all back */
 #define LB_SESS_UDEAD	0x800u	/* ended; memory kept until ops are back */
 #define LB_SESS_UTIMEOUT 0x1000u /* connect op cancelled by the timer */
+#define LB_SESS_UCONNFAIL 0x2000u /* the connect failed while leaving */
 
 /* Readiness a session remembers between edge-triggered events: set by
  * an event, cleared when a call would block. HUP: the peer's FIN (or

@@ -911,16 +911,26 @@ static void u_cancel_done(struct lb_uop *op, int res, unsigned flags);
 /* The ring, set up on first use (after daemon(): a DEFER_TASKRUN ring
  * belongs to the task that made it). NULL if it cannot be. */
 static struct lb_uring *
-u_ring(struct tether_loop *loop)
+u_ring(struct lb_proxy *px)
 {
+	static unsigned warned;
 	char err[256];
 
 	if (lb_ring == NULL && !lb_ring_failed) {
-		if (lb_uring_open(&lb_ring, loop, err, sizeof(err)) < 0) {
+		if (lb_uring_open(&lb_ring, px->loop, px->conf->io_uring_bufs,
+				  err, sizeof(err)) < 0) {
 			lb_ring_failed = 1;
 			tether_log_warnx("io-uring on: %s; relaying on epoll",
 					 err);
 		}
+	} else if (lb_ring != NULL &&
+		   lb_uring_nbufs(lb_ring) != px->conf->io_uring_bufs &&
+		   warned != px->conf->io_uring_bufs) {
+		/* The ring is made once: a reload cannot resize it. */
+		warned = px->conf->io_uring_bufs;
+		tether_log_warnx("io-uring-buffers %u needs a restart; "
+				 "keeping %u", px->conf->io_uring_bufs,
+				 lb_uring_nbufs(lb_ring));
 	}
 	return lb_ring;
 }
@@ -1036,10 +1046,11 @@ u_buf_put(struct lb_udir *d)
 	d->off = d->len = 0;
 }
 
-/* From session_end: cancel the operations of both sockets and close
- * them behind the cancels, in order (a hard link: the close comes
- * whatever the cancel found). The sockets' last references go with
- * the operations, so the FINs leave when nothing holds them. */
+/* From session_end: cancel the operations in flight and close both
+ * sockets behind the cancels (SQEs are issued in order, and the fd
+ * numbers stay taken until the closes run). The sockets' last
+ * references go with the operations, so the FINs leave when nothing
+ * holds them. */
 static void
 u_session_end(struct lb_session *s)
 {
@@ -1107,9 +1118,20 @@ u_switch(struct lb_session *s)
 	if (watch(s, s->cfd) < 0 || (s->bfd >= 0 && watch(s, s->bfd) < 0))
 		end = LB_END_NOMEM + 1;
 	if (s->state == LB_SESS_CONNECTING) {
-		/* The connect goes on; its event comes from the loop. */
-		if (end != 0)
+		if (end != 0) {
 			session_end(s, (enum lb_sess_end)(end - 1));
+			return;
+		}
+		if (s->flags & LB_SESS_UCONNFAIL) {
+			s->flags &= ~LB_SESS_UCONNFAIL;
+			tether_log_debug("connect %s (backend %s): %s",
+					 s->svc->conf->name, s->be->name,
+					 strerror(s->berrno));
+			s->berrno = 0;
+			attempt_failed(s);
+			(void)session_connect(s);
+		}
+		/* Else the connect goes on; the loop reports its end. */
 		return;
 	}
 	/* Nothing was relayed since the backend failed: retry before a
@@ -1336,7 +1358,15 @@ u_conn_done(struct lb_uop *op, int res, unsigned flags)
 	if (u_dead(s))
 		return;
 	if (s->flags & LB_SESS_ULEAVE) {
-		u_leave(s, 0);	/* the loop reports how the connect ends */
+		/* A connect cancelled by the leave goes on in the kernel and
+		 * the loop reports how it ends; but a failure (or timeout)
+		 * was taken here, SO_ERROR with it: u_switch retries. */
+		if ((res < 0 && res != -ECANCELED) ||
+		    (res == -ECANCELED && timed_out)) {
+			s->flags |= LB_SESS_UCONNFAIL;
+			s->berrno = timed_out ? ETIMEDOUT : -res;
+		}
+		u_leave(s, 0);
 		return;
 	}
 	if (res == 0) {
@@ -1357,8 +1387,14 @@ u_connect_timeout(struct lb_session *s)
 {
 	struct io_uring_sqe *sqe;
 
-	if (!(s->upend & LB_UP_CONN) || (s->flags & LB_SESS_UTIMEOUT))
+	if (s->flags & LB_SESS_UTIMEOUT)
 		return;
+	if (!(s->upend & LB_UP_CONN)) {
+		/* Leaving for epoll, the connect op already back: the epoll
+		 * path's timer takes over after the switch. */
+		(void)tether_loop_timer_arm(s->timer, 10, 0);
+		return;
+	}
 	sqe = lb_uring_sqe(lb_ring, &s->ucancel);
 	if (sqe == NULL) {
 		session_end(s, LB_END_NOMEM);
@@ -1372,7 +1408,7 @@ u_connect_timeout(struct lb_session *s)
 const char *
 lb_proxy_data_path(struct lb_proxy *px)
 {
-	if (px->conf->io_uring && u_ring(px->loop) != NULL)
+	if (px->conf->io_uring && u_ring(px) != NULL)
 		return "io_uring";
 	return "epoll";
 }
@@ -1453,7 +1489,7 @@ session_start(struct lb_listener *l, int fd, const struct tether_addr *client)
 	}
 #ifdef LB_HAVE_URING
 	if (px->conf->io_uring && !svc->conf->proxy_v2 &&
-	    u_ring(px->loop) != NULL) {
+	    u_ring(px) != NULL) {
 		/* Read at once: bytes wait in a buffer until connected. */
 		u_init(s);
 		if (u_post_recv(s, 0) < 0) {

@@ -36,16 +36,24 @@ struct lb_uring {
 	int epfd;			/* the loop's epoll fd, polled here */
 	struct lb_uop epoll_op;
 	int epoll_armed;
+	int epoll_seen;			/* its poll fired since the last wait */
 	int queued;			/* a flush is deferred */
 	unsigned inflight;
 	struct io_uring_buf_ring *br;
 	unsigned char *bufs;
+	unsigned nbufs;
 };
 
 static size_t
-br_bytes(void)
+br_bytes(const struct lb_uring *u)
 {
-	return LB_URING_BUFS * sizeof(struct io_uring_buf);
+	return u->nbufs * sizeof(struct io_uring_buf);
+}
+
+static size_t
+bufs_bytes(const struct lb_uring *u)
+{
+	return (size_t)u->nbufs * LB_URING_BUF_SIZE;
 }
 
 /* Run the callbacks of what completed. A callback may take new SQEs. */
@@ -96,14 +104,16 @@ flush_deferred(struct tether_loop *loop, void *ud)
 
 	(void)loop;
 	u->queued = 0;
-	/* Completions with nothing to submit come by the eventfd. */
+	/* Completions with nothing to submit: the waiter takes them. */
 	if (io_uring_sq_ready(&u->ring) > 0)
 		flush(u);
 }
 
-/* The loop's epoll fd became readable (fd events or a signal): the
- * waiter returns and the loop collects them. A multishot poll; armed
- * again by the waiter once the kernel ends it. */
+/* The loop's epoll fd became readable (fd events or a signal). The
+ * poll is edge-triggered: remember it, whoever reaped it (a flush
+ * too), so the waiter does not sleep on events the loop has not
+ * collected. A multishot poll; armed again by the waiter once the
+ * kernel ends it. */
 static void
 epoll_ready(struct lb_uop *op, int res, unsigned flags)
 {
@@ -111,36 +121,55 @@ epoll_ready(struct lb_uop *op, int res, unsigned flags)
 		offsetof(struct lb_uring, epoll_op));
 
 	(void)res;
+	u->epoll_seen = 1;
 	if (!(flags & IORING_CQE_F_MORE))
 		u->epoll_armed = 0;
 }
 
-/* The loop would sleep: sleep in the ring instead (that is where
- * DEFER_TASKRUN completions are made), until a completion, the epoll
- * fd's poll, or the timeout. */
+static void
+arm_epoll(struct lb_uring *u)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+
+	if (sqe == NULL) {
+		(void)io_uring_submit(&u->ring);
+		sqe = io_uring_get_sqe(&u->ring);
+	}
+	if (sqe == NULL)
+		return;		/* tried again next time */
+	io_uring_prep_poll_multishot(sqe, u->epfd, POLLIN);
+	io_uring_sqe_set_data(sqe, &u->epoll_op);
+	u->inflight++;
+	u->epoll_armed = 1;
+}
+
+/* Every loop iteration starts here (tether_loop_set_waiter). timeout_ms
+ * 0: run what the kernel has for us, if anything (IORING_SQ_TASKRUN
+ * says so), without sleeping. Otherwise sleep in the ring (that is
+ * where DEFER_TASKRUN completions are made) until a completion, the
+ * epoll fd's poll, or the timeout; the loop collects its fd events
+ * after. */
 static void
 waiter(struct tether_loop *loop, int timeout_ms, void *ud)
 {
 	struct lb_uring *u = ud;
 	struct io_uring_cqe *cqe;
 
-	(void)loop;
-	if (!u->epoll_armed) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-
-		if (sqe == NULL) {
-			(void)io_uring_submit(&u->ring);
-			sqe = io_uring_get_sqe(&u->ring);
+	if (!u->epoll_armed)
+		arm_epoll(u);
+	if (timeout_ms == 0 || u->epoll_seen || !u->epoll_armed) {
+		if (io_uring_sq_ready(&u->ring) > 0 ||
+		    (IO_URING_READ_ONCE(*u->ring.sq.kflags) &
+		     (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) ||
+		    io_uring_cq_ready(&u->ring) > 0) {
+			(void)io_uring_submit_and_get_events(&u->ring);
+			(void)tether_loop_update_time(loop);
+			reap(u);
 		}
-		if (sqe == NULL)
-			return;		/* the loop polls epoll itself */
-		io_uring_prep_poll_multishot(sqe, u->epfd, POLLIN);
-		io_uring_sqe_set_data(sqe, &u->epoll_op);
-		u->inflight++;
-		u->epoll_armed = 1;
-	}
-	if (timeout_ms < 0) {
+	} else if (timeout_ms < 0) {
 		(void)io_uring_submit_and_wait(&u->ring, 1);
+		(void)tether_loop_update_time(loop);
+		reap(u);
 	} else {
 		struct __kernel_timespec ts;
 
@@ -148,8 +177,12 @@ waiter(struct tether_loop *loop, int timeout_ms, void *ud)
 		ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
 		(void)io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts,
 						       NULL);
+		/* Callbacks run now: the clock moved while we slept. */
+		(void)tether_loop_update_time(loop);
+		reap(u);
 	}
-	reap(u);
+	/* The loop's wait follows: it collects what the poll saw. */
+	u->epoll_seen = 0;
 }
 
 static void
@@ -187,17 +220,17 @@ lb_uring_sqe(struct lb_uring *u, struct lb_uop *op)
 unsigned char *
 lb_uring_buf(struct lb_uring *u, unsigned bid)
 {
-	TETHER_BUG_ON(bid >= LB_URING_BUFS);
+	TETHER_BUG_ON(bid >= u->nbufs);
 	return u->bufs + (size_t)bid * LB_URING_BUF_SIZE;
 }
 
 void
 lb_uring_buf_put(struct lb_uring *u, unsigned bid)
 {
-	TETHER_BUG_ON(bid >= LB_URING_BUFS);
+	TETHER_BUG_ON(bid >= u->nbufs);
 	io_uring_buf_ring_add(u->br, lb_uring_buf(u, bid), LB_URING_BUF_SIZE,
 			      (unsigned short)bid,
-			      io_uring_buf_ring_mask(LB_URING_BUFS), 0);
+			      io_uring_buf_ring_mask(u->nbufs), 0);
 	io_uring_buf_ring_advance(u->br, 1);
 }
 
@@ -205,6 +238,12 @@ unsigned
 lb_uring_inflight(const struct lb_uring *u)
 {
 	return u->inflight;
+}
+
+unsigned
+lb_uring_nbufs(const struct lb_uring *u)
+{
+	return u->nbufs;
 }
 
 static int
@@ -215,7 +254,7 @@ setup_ring(struct lb_uring *u)
 
 	memset(&p, 0, sizeof(p));
 	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-		  IORING_SETUP_COOP_TASKRUN;
+		  IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
 	rc = io_uring_queue_init_params(LB_URING_ENTRIES, &u->ring, &p);
 	if (rc == -EINVAL) {
 		/* Before Linux 6.1: no DEFER_TASKRUN. */
@@ -228,7 +267,7 @@ setup_ring(struct lb_uring *u)
 
 int
 lb_uring_open(struct lb_uring **out, struct tether_loop *loop,
-	      char *errbuf, size_t errlen)
+	      unsigned nbufs, char *errbuf, size_t errlen)
 {
 	struct io_uring_buf_reg reg;
 	struct lb_uring *u;
@@ -241,7 +280,10 @@ lb_uring_open(struct lb_uring **out, struct tether_loop *loop,
 		snprintf(errbuf, errlen, "out of memory");
 		return -TETHER_ENOMEM;
 	}
+	TETHER_BUG_ON(nbufs == 0 || (nbufs & (nbufs - 1)) != 0 ||
+		      nbufs > 32768);
 	u->loop = loop;
+	u->nbufs = nbufs;
 	u->epfd = tether_loop_backend_fd(loop);
 	if (u->epfd < 0) {
 		snprintf(errbuf, errlen, "the event loop has no epoll fd");
@@ -254,11 +296,10 @@ lb_uring_open(struct lb_uring **out, struct tether_loop *loop,
 		tether_free(u);
 		return tether_err_from_errno(-rc);
 	}
-	u->br = mmap(NULL, br_bytes(), PROT_READ | PROT_WRITE,
+	u->br = mmap(NULL, br_bytes(u), PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	u->bufs = mmap(NULL, (size_t)LB_URING_BUFS * LB_URING_BUF_SIZE,
-		       PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
+	u->bufs = mmap(NULL, bufs_bytes(u), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (u->br == MAP_FAILED || u->bufs == MAP_FAILED) {
 		snprintf(errbuf, errlen, "buffers: %s", strerror(errno));
 		rc = -TETHER_ENOMEM;
@@ -266,7 +307,7 @@ lb_uring_open(struct lb_uring **out, struct tether_loop *loop,
 	}
 	memset(&reg, 0, sizeof(reg));
 	reg.ring_addr = (unsigned long)(uintptr_t)u->br;
-	reg.ring_entries = LB_URING_BUFS;
+	reg.ring_entries = nbufs;
 	reg.bgid = LB_URING_BGID;
 	rc = io_uring_register_buf_ring(&u->ring, &reg, 0);
 	if (rc < 0) {
@@ -276,12 +317,11 @@ lb_uring_open(struct lb_uring **out, struct tether_loop *loop,
 		goto fail;
 	}
 	io_uring_buf_ring_init(u->br);
-	for (i = 0; i < LB_URING_BUFS; i++)
+	for (i = 0; i < nbufs; i++)
 		io_uring_buf_ring_add(u->br, lb_uring_buf(u, i),
 				      LB_URING_BUF_SIZE, (unsigned short)i,
-				      io_uring_buf_ring_mask(LB_URING_BUFS),
-				      (int)i);
-	io_uring_buf_ring_advance(u->br, (int)LB_URING_BUFS);
+				      io_uring_buf_ring_mask(nbufs), (int)i);
+	io_uring_buf_ring_advance(u->br, (int)nbufs);
 	u->epoll_op.fn = epoll_ready;
 	tether_loop_set_waiter(loop, waiter, u);
 	*out = u;
@@ -289,9 +329,9 @@ lb_uring_open(struct lb_uring **out, struct tether_loop *loop,
 fail:
 	io_uring_queue_exit(&u->ring);
 	if (u->br != NULL && u->br != MAP_FAILED)
-		munmap(u->br, br_bytes());
+		munmap(u->br, br_bytes(u));
 	if (u->bufs != NULL && u->bufs != MAP_FAILED)
-		munmap(u->bufs, (size_t)LB_URING_BUFS * LB_URING_BUF_SIZE);
+		munmap(u->bufs, bufs_bytes(u));
 	tether_free(u);
 	return rc;
 }
@@ -332,7 +372,7 @@ lb_uring_close(struct lb_uring *u)
 	}
 	tether_loop_set_waiter(u->loop, NULL, NULL);
 	io_uring_queue_exit(&u->ring);
-	munmap(u->br, br_bytes());
-	munmap(u->bufs, (size_t)LB_URING_BUFS * LB_URING_BUF_SIZE);
+	munmap(u->br, br_bytes(u));
+	munmap(u->bufs, bufs_bytes(u));
 	tether_free(u);
 }

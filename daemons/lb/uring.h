@@ -17,8 +17,7 @@
 #include <liburing.h>
 
 /* Receive buffers: a ring of provided buffers shared by every session,
- * so an idle session holds none. 4 MiB, touched only when used. */
-#define LB_URING_BUFS		256u
+ * so an idle session holds none (`io-uring-buffers` of them). */
 #define LB_URING_BUF_SIZE	(16u * 1024)
 #define LB_URING_BGID		1
 
@@ -26,11 +25,11 @@ struct lb_uring;
 
 /*
  * lb_uring_open - set up a ring on loop (DEFER_TASKRUN where the kernel
- * has it) with its buffer ring and eventfd. Returns 0 or a negative
- * tether code; errbuf says why.
+ * has it) with nbufs receive buffers (a power of two) and make it the
+ * loop's waiter. Returns 0 or a negative tether code; errbuf says why.
  */
 int lb_uring_open(struct lb_uring **out, struct tether_loop *loop,
-		  char *errbuf, size_t errlen);
+		  unsigned nbufs, char *errbuf, size_t errlen);
 
 /*
  * lb_uring_close - cancel everything in flight, run the callbacks of
@@ -54,6 +53,9 @@ void lb_uring_buf_put(struct lb_uring *u, unsigned bid);
 
 /* Operations in flight (submitted or queued, not yet completed). */
 unsigned lb_uring_inflight(const struct lb_uring *u);
+
+/* Its number of receive buffers. */
+unsigned lb_uring_nbufs(const struct lb_uring *u);
 
 #endif /* LB_HAVE_URING */
 

@@ -589,16 +589,19 @@ int tether_loop_defer(struct tether_loop *loop, tether_loop_defer_fn *fn,
 		      void *ud);
 
 /*
- * tether_loop_set_waiter - let fn do the loop's sleeping. When an
- * iteration would block (nothing deferred, and the last wait did not
- * fill its batch), the loop calls fn(loop, timeout_ms, ud) first, with
- * timeout_ms the time to the next timer (-1: none), then collects fd
- * events without blocking. fn must return by then, or as soon as
- * tether_loop_backend_fd may be readable (it is how fd events and
- * signals arrive), or when it has its own work. For an io_uring ring
- * whose completions are only made inside io_uring_enter
- * (IORING_SETUP_DEFER_TASKRUN): the ring polls the backend fd and the
- * loop sleeps in the ring. fn NULL removes the waiter; one per loop.
+ * tether_loop_set_waiter - let fn do the loop's sleeping. Every
+ * iteration calls fn(loop, timeout_ms, ud) first, then collects fd
+ * events without blocking. timeout_ms is how long the iteration may
+ * sleep: 0 (something is deferred, a timer is due, or the last wait
+ * filled its batch or reported a level-triggered fd, which may still
+ * be ready), the time to the next timer, or -1 (none). fn must not
+ * sleep longer, and must return as soon as tether_loop_backend_fd may
+ * be readable (it is how fd events and signals arrive) or it has work
+ * of its own. For an io_uring ring whose completions are only made
+ * inside io_uring_enter (IORING_SETUP_DEFER_TASKRUN): the ring polls
+ * the backend fd, the loop sleeps in the ring, and every iteration
+ * gives the ring a chance to run its completions. fn NULL removes the
+ * waiter; one per loop.
  */
 typedef void tether_loop_waiter_fn(struct tether_loop *loop, int timeout_ms,
 				   void *ud);

@@ -315,6 +315,8 @@ dispatch_fds(struct tether_loop *loop, int nfired)
 			continue;
 		if (!(e->mask & TETHER__LOOP_INTERNAL))
 			loop->ncalls++;
+		if (!(e->mask & TETHER_LOOP_EDGE))
+			loop->wait_level = 1;
 		e->fn(loop, f->fd, ev, e->ud);
 	}
 }
@@ -772,10 +774,13 @@ loop_iterate(struct tether_loop *loop, int timeout_ms)
 	 * iteration's callbacks is not slept again. */
 	loop->now_ms = monotonic_ms();
 	timeout = wait_timeout(loop, timeout_ms);
-	/* A full batch may have left events behind: do not sleep. */
-	if (loop->wait_full)
+	/* A full batch may have left events behind: do not sleep. Nor in
+	 * a waiter after a level-triggered event: epoll puts such an fd
+	 * back on its ready list without waking pollers of its own fd, so
+	 * the waiter would not see it. */
+	if (loop->wait_full || (loop->waiter != NULL && loop->wait_level))
 		timeout = 0;
-	if (timeout != 0 && loop->waiter != NULL) {
+	if (loop->waiter != NULL) {
 		loop->waiter(loop, timeout, loop->waiter_ud);
 		timeout = 0;
 	}
@@ -783,6 +788,7 @@ loop_iterate(struct tether_loop *loop, int timeout_ms)
 	if (n < 0)
 		return n;
 	loop->wait_full = n == TETHER__LOOP_MAX_FIRED;
+	loop->wait_level = 0;
 	loop->now_ms = monotonic_ms();
 	dispatch_fds(loop, n);
 	run_timers(loop);

@@ -99,6 +99,7 @@ struct tether_loop {
 	tether_loop_waiter_fn *waiter;
 	void *waiter_ud;
 	int wait_full;		/* the last wait filled loop->fired */
+	int wait_level;		/* and reported a level-triggered fd */
 
 	uint64_t now_ms;	/* cached monotonic clock */
 	unsigned long ncalls;	/* user callbacks run, for run_once */

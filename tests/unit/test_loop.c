@@ -1190,6 +1190,7 @@ test_defer_no_starvation(void **state)
 
 struct wctx {
 	int calls;
+	int sleeps;		/* calls that were allowed to sleep */
 	int last_timeout;
 };
 
@@ -1202,6 +1203,8 @@ model_waiter(struct tether_loop *loop, int timeout_ms, void *ud)
 	struct pollfd pfd;
 
 	w->calls++;
+	if (timeout_ms != 0)
+		w->sleeps++;
 	w->last_timeout = timeout_ms;
 	pfd.fd = tether_loop_backend_fd(loop);
 	pfd.events = POLLIN;
@@ -1225,7 +1228,7 @@ test_waiter(void **state)
 	struct tether_loop *loop = new_loop();
 	struct log *lg = calloc(1, sizeof(*lg));
 	struct tether_loop_timer *t;
-	struct wctx w = { 0, 0 };
+	struct wctx w = { 0, 0, 0 };
 	struct dctx d = { lg, 7, 0, NULL };
 	struct pollfd pfd;
 	int p[2], fds[N], fired = 0, i;
@@ -1256,21 +1259,32 @@ test_waiter(void **state)
 	 * the fd is ready, and the loop then dispatches it. */
 	assert_int_equal(tether_loop_run_once(loop, -1), 1);
 	assert_int_equal(w.calls, 1);
+	assert_int_equal(w.sleeps, 1);
 	assert_int_equal(w.last_timeout, -1);
 	assert_int_equal(lg->n, 1);
 	assert_int_equal(lg->id[0], p[0]);
+	/* Level-triggered and not read: still ready, but epoll does not
+	 * wake pollers of its fd for it. The next waiter call must not
+	 * sleep, and the fd is reported again. */
+	assert_int_equal(tether_loop_run_once(loop, -1), 1);
+	assert_int_equal(w.calls, 2);
+	assert_int_equal(w.sleeps, 1);
+	assert_int_equal(lg->n, 2);
 	{
 		char c;
 
 		assert_int_equal(read(p[0], &c, 1), 1);
 	}
-	/* run_once(0) never sleeps: no waiter. */
+	/* run_once(0): the waiter runs, without sleeping. */
 	assert_int_equal(tether_loop_run_once(loop, 0), 0);
-	assert_int_equal(w.calls, 1);
+	assert_int_equal(w.calls, 3);
+	assert_int_equal(w.sleeps, 1);
+	assert_int_equal(w.last_timeout, 0);
 	/* Something deferred: the loop must not sleep. */
 	assert_int_equal(tether_loop_defer(loop, on_defer, &d), 0);
 	assert_int_equal(tether_loop_run_once(loop, 1000), 1);
-	assert_int_equal(w.calls, 1);
+	assert_int_equal(w.sleeps, 1);
+	assert_int_equal(w.last_timeout, 0);
 	/* A timer bounds the sleep, and fires after it. */
 	assert_int_equal(tether_loop_timer_new(loop, on_timer_count, &fired,
 					       &t), 0);
@@ -1279,7 +1293,7 @@ test_waiter(void **state)
 	while (fired == 0)
 		assert_true(tether_loop_run_once(loop, -1) >= 0);
 	assert_true(wall_ms() - t0 >= 25);
-	assert_true(w.calls >= 2);
+	assert_true(w.sleeps >= 2);
 	assert_true(w.last_timeout > 0 && w.last_timeout <= 30);
 	tether_loop_timer_free(t);
 
@@ -1293,16 +1307,17 @@ test_waiter(void **state)
 						    TETHER_LOOP_READ,
 						    on_fd_log, lg), 0);
 	}
-	w.calls = 0;
+	w.calls = w.sleeps = 0;
 	assert_int_equal(tether_loop_run_once(loop, -1),
 			 TETHER__LOOP_MAX_FIRED);
-	assert_int_equal(w.calls, 1);
+	assert_int_equal(w.sleeps, 1);
 	assert_true(tether_loop_run_once(loop, -1) > 0);
-	assert_int_equal(w.calls, 1);
+	assert_int_equal(w.calls, 2);
+	assert_int_equal(w.sleeps, 1);
 	/* Removed: the loop sleeps in its backend again. */
 	tether_loop_set_waiter(loop, NULL, NULL);
 	assert_true(tether_loop_run_once(loop, -1) > 0);
-	assert_int_equal(w.calls, 1);
+	assert_int_equal(w.calls, 2);
 	tether_loop_free(loop);
 	for (i = 0; i < N; i++)
 		close(fds[i]);
