@@ -53,6 +53,15 @@ if(TARGET tether_lb)
 				$<TARGET_FILE:tetherctl>)
 		set_tests_properties(integration.lb-uring PROPERTIES
 			SKIP_RETURN_CODE 77)
+		# The buffer ring empty (io-uring-buffers 1): ENOBUFS moves a
+		# session to epoll.
+		tether_test(integration.lb-uring-nobufs LABEL integration
+			TIMEOUT 120
+			COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
+				$<TARGET_FILE:tether-lb> uring-nobufs
+				$<TARGET_FILE:tetherctl>)
+		set_tests_properties(integration.lb-uring-nobufs PROPERTIES
+			SKIP_RETURN_CODE 77)
 	endif()
 endif()
 

@@ -3567,6 +3567,99 @@ def case_badconf():
         blocker.close()
 
 
+def case_uring_nobufs():
+    """`io-uring-buffers 1`: one session holds the only receive buffer
+    (its backend does not read, so the send of that buffer waits); a
+    second session's receive finds the ring empty (ENOBUFS) and must
+    move to epoll and relay all the same. Once the first backend reads,
+    the first session's 64 MiB arrive whole, still on io_uring (64:
+    more than the socket buffers on the way can hold)."""
+    p1, p2, m, q1, q2 = free_ports(5)
+    why = kernel_io_uring()
+    gate = threading.Event()
+    sink = {}
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.2", q1))
+    ls.listen(4)
+
+    def slow_reader():
+        c, _ = ls.accept()
+        gate.wait(TIMEOUT)
+        import hashlib
+        h = hashlib.sha256()
+        while True:
+            d = c.recv(1 << 16)
+            if not d:
+                break
+            h.update(d)
+        c.sendall(h.hexdigest().encode() + b"\n")
+        c.close()
+        sink["done"] = True
+    threading.Thread(target=slow_reader, daemon=True).start()
+    echo = DataBackend("127.0.0.3", q2)
+    lb = Lb("""io-uring on
+io-uring-buffers 1
+log-level info
+metrics 127.0.0.1:%(m)d
+service held {
+    listen 127.0.0.1:%(p1)d
+    backend sink 127.0.0.2:%(q1)d
+    splice off
+}
+service other {
+    listen 127.0.0.1:%(p2)d
+    backend d 127.0.0.3:%(q2)d
+    splice off
+}
+""" % {"p1": p1, "p2": p2, "m": m, "q1": q1, "q2": q2},
+            uring=why is None)
+    try:
+        lb.wait_listening(p1)
+        if why is not None:
+            raise Skip("this kernel refuses io_uring (%s)" % why)
+        data = blob(1 << 20, 5) * 64
+        c1 = connect(p1)
+        c1.settimeout(60)
+        sent = threading.Thread(target=lambda: (c1.sendall(data),
+                                                c1.shutdown(socket.SHUT_WR)),
+                                daemon=True)
+        sent.start()
+        # The sink's socket buffer and tether-lb's send fill up: the
+        # one buffer stays with the held session.
+        time.sleep(1.0)
+        if not sent.is_alive():
+            fail("64 MiB went through a backend that does not read")
+        s0, f0 = uring_counts(m)
+        c2 = connect(p2)
+        c2.sendall(b"ONCE hello\n")
+        got = recv_all(c2).decode()
+        c2.close()
+        if got != sha(b"hello") + "\n":
+            fail("the second session, with no buffer left: %r" % got)
+        wait_log(lb, "conn service=other")
+        s1, f1 = uring_counts(m)
+        if s1 - s0 != 1 or f1 - f0 != 1:
+            fail("sessions +%d, fallbacks +%d; wanted +1 and +1 (ENOBUFS)"
+                 % (s1 - s0, f1 - f0))
+        gate.set()
+        sent.join(60)
+        ans = recv_all(c1).decode().strip()
+        c1.close()
+        if ans != sha(data):
+            fail("the held session's 64 MiB: checksum %r" % ans)
+        wait_log(lb, "conn service=held")
+        s2, f2 = uring_counts(m)
+        if f2 != f1:
+            fail("the held session left io_uring (fallbacks %d -> %d)" %
+                 (f1, f2))
+    finally:
+        gate.set()
+        lb.stop()
+        echo.stop()
+        ls.close()
+
+
 CASES = {
     "balance": case_balance,
     "maglev": case_maglev,
@@ -3606,6 +3699,7 @@ CASES = {
     "retry-rst": case_retry_rst,
     "retry-fin": case_retry_fin,
     "uring": case_uring,
+    "uring-nobufs": case_uring_nobufs,
 }
 
 

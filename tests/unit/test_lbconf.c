@@ -318,6 +318,15 @@ test_errors(void **state)
 		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
 		  "half-close 0 }",
 		  "t.conf:1:61: error: half-close is 'on' or 'off', not '0'" },
+		{ "io-uring maybe",
+		  "t.conf:1:10: error: io-uring is 'on' or 'off', not "
+		  "'maybe'" },
+		{ "io-uring-buffers 3",
+		  "t.conf:1:18: error: 'io-uring-buffers' must be a power of "
+		  "two 1..32768, not '3'" },
+		{ "io-uring-buffers 65536",
+		  "t.conf:1:18: error: 'io-uring-buffers' must be a power of "
+		  "two 1..32768, not '65536'" },
 		{ "service s ;",
 		  "t.conf:1:11: error: expected '{' after the service name" },
 		{ "service { }",
