@@ -414,23 +414,21 @@ session_connect(struct lb_session *s)
 		tcp_nodelay(fd);
 #ifdef LB_HAVE_URING
 		if (s->flags & LB_SESS_URING) {
-			if (u_post_connect(s) < 0) {
-				session_end(s, LB_END_NOMEM);
-				return -1;
-			}
-			s->state = LB_SESS_CONNECTING;
-			(void)tether_loop_timer_arm(s->timer,
-						    lim->connect_timeout_ms, 0);
-			return 0;
-		}
+			/* An operation: it cannot fail at once. */
+			rc = u_post_connect(s) < 0 ? -2 : 0;
+		} else
 #endif
-		rc = connect(fd, (const struct sockaddr *)&s->baddr.ss,
-			     s->baddr.len);
-		if (rc == 0 || errno == EINPROGRESS) {
-			if (watch(s, fd) < 0) {
-				session_end(s, LB_END_NOMEM);
-				return -1;
-			}
+		{
+			rc = connect(fd, (const struct sockaddr *)&s->baddr.ss,
+				     s->baddr.len);
+			if (rc == 0 || errno == EINPROGRESS)
+				rc = watch(s, fd) < 0 ? -2 : 0;
+		}
+		if (rc == -2) {
+			session_end(s, LB_END_NOMEM);
+			return -1;
+		}
+		if (rc == 0) {
 			s->state = LB_SESS_CONNECTING;
 			(void)tether_loop_timer_arm(s->timer,
 						    lim->connect_timeout_ms, 0);

@@ -2310,6 +2310,17 @@ def case_passive():
 BLOB = os.urandom(1 << 20)
 
 
+def run_threads(fn, args, timeout):
+    """fn(a) for each a of args, each on a thread of its own, all at
+    once; waits for each at most timeout seconds."""
+    ts = [threading.Thread(target=fn, args=(a,), daemon=True)
+          for a in args]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout)
+
+
 def blob(n, seed):
     """n deterministic bytes (the same for a given seed)."""
     out = bytearray()
@@ -2497,12 +2508,7 @@ service s {
                 echo_check(p, (256 << 10) + i * 1000, i)
             except (AssertionError, OSError) as e:
                 errs.append("%d: %s" % (i, e))
-        ts = [threading.Thread(target=one, args=(i,), daemon=True)
-              for i in range(100)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join(120)
+        run_threads(one, range(100), 120)
         if errs:
             fail("concurrent: %d failed: %s" % (len(errs), errs[:3]))
         wait_log(lb, "end=closed", count=104)
@@ -2642,12 +2648,7 @@ service pv2 {
                     short(i)
                 except (AssertionError, OSError) as e:
                     errs.append("%d: %s" % (i, e))
-        ts = [threading.Thread(target=worker, args=(k,), daemon=True)
-              for k in range(8)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join(60)
+        run_threads(worker, range(8), 60)
         if errs:
             fail("short connections: %d failed: %s" % (len(errs), errs[:3]))
         wait_log(lb, "conn service=short", count=200)

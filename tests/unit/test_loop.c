@@ -669,6 +669,22 @@ test_fd_many(void **state)
 /* More ready fds than one wait collects (TETHER__LOOP_MAX_FIRED): the
  * rest must be served next time, not starved by the ones before them
  * that stay ready. Dups of one readable pipe end keep the fd count low. */
+/* n duplicates of fd into fds, each registered level-triggered for
+ * reading, logging into lg. */
+static void
+add_dups(struct tether_loop *loop, int fd, int *fds, int n, struct log *lg)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(tether_loop_fd_add(loop, fds[i],
+						    TETHER_LOOP_READ,
+						    on_fd_log, lg), 0);
+	}
+}
+
 static void
 test_fd_more_than_one_wait(void **state)
 {
@@ -681,13 +697,7 @@ test_fd_more_than_one_wait(void **state)
 	assert_non_null(lg);
 	make_pipe(p);
 	put_byte(p[1]);
-	for (i = 0; i < N; i++) {
-		fds[i] = fcntl(p[0], F_DUPFD_CLOEXEC, 0);
-		assert_true(fds[i] >= 0);
-		assert_int_equal(tether_loop_fd_add(loop, fds[i],
-						    TETHER_LOOP_READ,
-						    on_fd_log, lg), 0);
-	}
+	add_dups(loop, p[0], fds, N, lg);
 	assert_int_equal(tether_loop_run_once(loop, 0),
 			 TETHER__LOOP_MAX_FIRED);
 	assert_int_equal(tether_loop_run_once(loop, 0),
@@ -1300,13 +1310,7 @@ test_waiter(void **state)
 	/* A wait that filled its batch may have left events behind: the
 	 * next iteration does not sleep, in the waiter or elsewhere. */
 	put_byte(p[1]);
-	for (i = 0; i < N; i++) {
-		fds[i] = fcntl(p[0], F_DUPFD_CLOEXEC, 0);
-		assert_true(fds[i] >= 0);
-		assert_int_equal(tether_loop_fd_add(loop, fds[i],
-						    TETHER_LOOP_READ,
-						    on_fd_log, lg), 0);
-	}
+	add_dups(loop, p[0], fds, N, lg);
 	w.calls = w.sleeps = 0;
 	assert_int_equal(tether_loop_run_once(loop, -1),
 			 TETHER__LOOP_MAX_FIRED);
