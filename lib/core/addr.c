@@ -672,12 +672,27 @@ tether_addr_set_port(struct tether_addr *a, int port)
 	return 0;
 }
 
+/* One control message of len bytes of data into ctl, as mh's only one. */
+static void
+put_cmsg(struct msghdr *mh, void *ctl, int level, int type,
+	 const void *data, size_t len)
+{
+	struct cmsghdr *cm;
+
+	memset(ctl, 0, CMSG_SPACE(len));
+	mh->msg_control = ctl;
+	mh->msg_controllen = CMSG_SPACE(len);
+	cm = CMSG_FIRSTHDR(mh);
+	cm->cmsg_level = level;
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(cm), data, len);
+}
+
 void
 tether_addr_pktinfo_ctl(struct msghdr *mh, void *ctl, int family,
 			const void *addr, unsigned ifindex)
 {
-	struct cmsghdr *cm;
-
 	mh->msg_control = NULL;
 	mh->msg_controllen = 0;
 	if (family == AF_INET) {
@@ -685,28 +700,15 @@ tether_addr_pktinfo_ctl(struct msghdr *mh, void *ctl, int family,
 
 		memset(&pi, 0, sizeof(pi));
 		memcpy(&pi.ipi_spec_dst, addr, sizeof(pi.ipi_spec_dst));
-		memset(ctl, 0, CMSG_SPACE(sizeof(pi)));
-		mh->msg_control = ctl;
-		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm = CMSG_FIRSTHDR(mh);
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		put_cmsg(mh, ctl, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
 	} else if (family == AF_INET6) {
 		struct in6_pktinfo pi6;
 
 		memset(&pi6, 0, sizeof(pi6));
 		memcpy(&pi6.ipi6_addr, addr, sizeof(pi6.ipi6_addr));
 		pi6.ipi6_ifindex = ifindex;
-		memset(ctl, 0, CMSG_SPACE(sizeof(pi6)));
-		mh->msg_control = ctl;
-		mh->msg_controllen = CMSG_SPACE(sizeof(pi6));
-		cm = CMSG_FIRSTHDR(mh);
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi6));
-		memcpy(CMSG_DATA(cm), &pi6, sizeof(pi6));
+		put_cmsg(mh, ctl, IPPROTO_IPV6, IPV6_PKTINFO, &pi6,
+			 sizeof(pi6));
 	}
 }
 
