@@ -8,11 +8,8 @@
 # Usage: portmap_cli.sh TETHER_PORTMAP RPCPY
 set -u
 TP=$1 RPCPY=$2
-fail() {
-	echo "FAIL: $*" >&2
-	[ -n "${PID:-}" ] && kill "$PID" 2>/dev/null
-	exit 1
-}
+. "$(dirname "$0")/lib.sh"
+t_setup pmfeat-cli
 expect() {	# status, then the command
 	want=$1
 	shift
@@ -33,23 +30,13 @@ expect 1 "$TP" -n -f /nonexistent/portmap.conf
 # A port below the kernel's ephemeral range (32768 and up), so parallel
 # tests' outgoing connections cannot take it; if another test holds it
 # anyway the daemon exits at once, and we try the next one.
-PORT=$((20000 + $$ % 10000))
-tries=0
-while :; do
-	"$TP" -d -a 127.0.0.1 -p $PORT -s "" -S "" 2>/dev/null &
+launch() {	# ADDR
+	"$TP" -d -a "${1:-127.0.0.1}" -p $PORT -s "" -S "" 2>/dev/null &
 	PID=$!
-	i=0
-	while kill -0 $PID 2>/dev/null &&
-		[ "$(python3 "$RPCPY" null udp 127.0.0.1 $PORT 2)" != SUCCESS ]; do
-		i=$((i + 1))
-		[ $i -gt 50 ] && fail "no answer on 127.0.0.1:$PORT"
-		sleep 0.1
-	done
-	kill -0 $PID 2>/dev/null && break
-	tries=$((tries + 1))
-	[ $tries -ge 5 ] && { PID=; fail "tether-portmap did not start on 5 ports"; }
-	PORT=$((PORT + 7))
-done
+}
+answers() { [ "$(python3 "$RPCPY" null udp 127.0.0.1 $PORT 2)" = SUCCESS ]; }
+t_port 0
+t_start launch answers "no answer on 127.0.0.1"
 [ "$(python3 "$RPCPY" null tcp 127.0.0.1 $PORT 4)" = SUCCESS ] ||
 	fail "no answer over TCP"
 # 80 UDP datagrams back to back, with datagrams that get no reply among
@@ -65,14 +52,8 @@ kill $PID
 wait $PID
 # On the wildcard address: a broadcast call (rpcinfo -b) is answered,
 # from the address of the interface it came in on (lo's broadcast).
-"$TP" -d -a 0.0.0.0 -p $PORT -s "" -S "" 2>/dev/null &
-PID=$!
-i=0
-while [ "$(python3 "$RPCPY" null udp 127.0.0.1 $PORT 2)" != SUCCESS ]; do
-	i=$((i + 1))
-	[ $i -gt 50 ] && fail "no answer on 0.0.0.0:$PORT"
-	sleep 0.1
-done
+launch 0.0.0.0
+t_wait 50 0.1 answers || fail "no answer on 0.0.0.0:$PORT"
 r=$(python3 "$RPCPY" null udp 127.255.255.255 $PORT 2)
 [ "$r" = SUCCESS ] || fail "UDP broadcast call: $r"
 # Its GETADDR names the interface's address, not the broadcast one.

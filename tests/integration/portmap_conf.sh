@@ -7,18 +7,8 @@
 # Usage: portmap_conf.sh TETHER_PORTMAP RPCPY EXAMPLE_CONF TETHERCTL
 set -u
 TP=$1 RPCPY=$2 EXAMPLE=$3 CTL=$4
-DIR=$(mktemp -d /tmp/pmfeat-conf.$$.XXXXXX)
-PID=
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	rm -rf "$DIR"
-}
-trap cleanup EXIT INT TERM
-fail() {
-	echo "FAIL: $*" >&2
-	[ -f "$DIR/log" ] && sed 's/^/  log: /' "$DIR/log" >&2
-	exit 1
-}
+. "$(dirname "$0")/lib.sh"
+t_setup pmfeat-conf
 command -v python3 >/dev/null || fail "python3 not found"
 
 out=$("$TP" -n -f "$EXAMPLE" 2>&1) || fail "-n on the example: $out"
@@ -38,9 +28,7 @@ printf '%s\n' "$out" | grep -qxF "$DIR/bad.conf:4:17: error: forward rate is 1..
 printf '%s\n' "$out" | grep -qxF "                ^" || fail "no caret: $out"
 printf '%s\n' "$out" | grep -q "configuration OK" && fail "bad file said OK"
 
-PORT=$((20000 + ($$ + 3001) % 10000))
-tries=0
-while :; do
+launch() {
 	cat >"$DIR/good.conf" <<CONF
 listen 127.0.0.1
 port $((PORT + 1))
@@ -53,18 +41,9 @@ CONF
 	# -p overrides the file's port.
 	"$TP" -d -f "$DIR/good.conf" -p $PORT 2>"$DIR/log" &
 	PID=$!
-	i=0
-	while kill -0 $PID 2>/dev/null && [ ! -S "$DIR/ctl.sock" ]; do
-		i=$((i + 1))
-		[ $i -gt 50 ] && fail "no control socket"
-		sleep 0.1
-	done
-	kill -0 $PID 2>/dev/null && break
-	PID=
-	tries=$((tries + 1))
-	[ $tries -ge 5 ] && fail "tether-portmap did not start on 5 ports"
-	PORT=$((PORT + 7))
-done
+}
+t_port 3001
+t_start launch t_ctl_up "no control socket"
 [ "$(python3 "$RPCPY" null udp 127.0.0.1 $PORT 2)" = SUCCESS ] ||
 	fail "no answer on the -p port"
 [ "$(python3 "$RPCPY" null udp 127.0.0.1 $((PORT + 1)) 2)" = no-reply ] ||
@@ -74,7 +53,5 @@ printf '%s\n' "$regs" | grep -q "netid=local" &&
 	fail "socket none still registers a local socket"
 printf '%s\n' "$regs" | grep -q "^registration prog=100000 vers=2 netid=udp addr=127.0.0.1.$((PORT / 256)).$((PORT % 256)) " ||
 	fail "not listening per the file: $regs"
-kill $PID
-wait $PID || fail "daemon exited with status $? (sanitizer report in the log?)"
-PID=
+t_stop
 echo "portmap conf: all checks passed"

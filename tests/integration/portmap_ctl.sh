@@ -7,18 +7,8 @@
 # Usage: portmap_ctl.sh TETHER_PORTMAP TETHERCTL RPCPY
 set -u
 TP=$1 CTL=$2 RPCPY=$3
-DIR=$(mktemp -d /tmp/pmfeat-ctl.$$.XXXXXX)
-PID=
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	rm -rf "$DIR"
-}
-trap cleanup EXIT INT TERM
-fail() {
-	echo "FAIL: $*" >&2
-	[ -f "$DIR/log" ] && sed 's/^/  log: /' "$DIR/log" >&2
-	exit 1
-}
+. "$(dirname "$0")/lib.sh"
+t_setup pmfeat-ctl
 has() {	# text pattern: fixed-string line match
 	printf '%s\n' "$1" | grep -qxF -- "$2" || {
 		printf '%s\n' "$1" | sed 's/^/  got: /' >&2
@@ -27,24 +17,13 @@ has() {	# text pattern: fixed-string line match
 }
 command -v python3 >/dev/null || fail "python3 not found"
 
-PORT=$((20000 + $$ % 10000))
-tries=0
-while :; do
+launch() {
 	"$TP" -d -a 127.0.0.1 -p $PORT -s "$DIR/rpcbind.sock" \
 		-S "$DIR/state" -C "$DIR/ctl.sock" 2>"$DIR/log" &
 	PID=$!
-	i=0
-	while kill -0 $PID 2>/dev/null && [ ! -S "$DIR/ctl.sock" ]; do
-		i=$((i + 1))
-		[ $i -gt 50 ] && fail "no control socket"
-		sleep 0.1
-	done
-	kill -0 $PID 2>/dev/null && break
-	PID=
-	tries=$((tries + 1))
-	[ $tries -ge 5 ] && fail "tether-portmap did not start on 5 ports"
-	PORT=$((PORT + 7))
-done
+}
+t_port 0
+t_start launch t_ctl_up "no control socket"
 [ "$(stat -c %a "$DIR/ctl.sock")" = 660 ] || fail "control socket mode"
 
 # A registration over the local socket: owner from the uid, pid kept.
@@ -106,8 +85,6 @@ out=$("$CTL" -s "$DIR/ctl.sock" show "$long") && fail "long line: status 0"
 # The daemon still answers, and removes its socket at exit.
 [ "$(python3 "$RPCPY" null udp 127.0.0.1 $PORT 3)" = SUCCESS ] ||
 	fail "no answer after the control checks"
-kill $PID
-wait $PID || fail "daemon exited with status $? (sanitizer report in the log?)"
-PID=
+t_stop
 [ -e "$DIR/ctl.sock" ] && fail "control socket left behind"
 echo "portmap ctl: all checks passed"

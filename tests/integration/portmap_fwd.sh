@@ -16,11 +16,7 @@ SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 NS=${PMFWD_NS:-pmfeat-fwd-$$}
 NS2=${PMFWD_NS2:-pmfeat-fwdp-$$}
 PEERPROG=536871065
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+. "$(dirname "$0")/lib.sh"
 
 if [ "${PMFWD_INNER:-}" = 1 ]; then
 	# One daemon's scenario, in the namespace with a private /run.
@@ -117,15 +113,7 @@ for t in ip rpcbind rpcinfo python3 unshare nsenter timeout; do
 		fail "$t not found (Debian: iproute2 rpcbind python3 util-linux)"
 done
 [ -x "$TP" ] && [ -x "$PEER" ] && [ -x "$CTL" ] || fail "binaries missing"
-cleanup() {
-	for n in $NS $NS2; do
-		for p in $(ip netns pids $n 2>/dev/null); do
-			kill -9 "$p" 2>/dev/null
-		done
-		ip netns del $n 2>/dev/null
-	done
-}
-trap cleanup EXIT
+trap 't_netns_del $NS $NS2' EXIT
 trap 'exit 1' INT TERM
 rm -rf "$WORK"
 mkdir -p "$WORK"

@@ -12,11 +12,7 @@ set -u
 TP=$1 PEER=$2 WORK=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
 NS=tpm-$$
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+. "$HERE/lib.sh"
 
 [ "$(id -u)" = 0 ] || fail "needs root (network and mount namespaces)"
 for t in ip rpcbind rpcinfo python3 unshare setpriv cmp; do
@@ -25,13 +21,7 @@ for t in ip rpcbind rpcinfo python3 unshare setpriv cmp; do
 done
 [ -x "$TP" ] && [ -x "$PEER" ] || fail "binaries missing"
 
-cleanup() {
-	for p in $(ip netns pids $NS 2>/dev/null); do
-		kill -9 "$p" 2>/dev/null
-	done
-	ip netns del $NS 2>/dev/null
-}
-trap cleanup EXIT
+trap 't_netns_del $NS' EXIT
 trap 'exit 1' INT TERM
 
 rm -rf "$WORK"

@@ -8,60 +8,35 @@
 # Usage: portmap_prune.sh TETHER_PORTMAP TETHERCTL RPCPY
 set -u
 TP=$1 CTL=$2 RPCPY=$3
-DIR=$(mktemp -d /tmp/pmfeat-prune.$$.XXXXXX)
-PID= H1= H2= H3=
-cleanup() {
-	for p in $H1 $H2 $H3 $PID; do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	rm -rf "$DIR"
-}
-trap cleanup EXIT INT TERM
-fail() {
-	echo "FAIL: $*" >&2
-	[ -f "$DIR/log" ] && sed 's/^/  log: /' "$DIR/log" >&2
-	exit 1
-}
+. "$(dirname "$0")/lib.sh"
+# (every holder is killed at exit, even one that has not registered yet)
+t_setup pmfeat-prune HOLDERS
 command -v python3 >/dev/null || fail "python3 not found"
 
-PORT=$((20000 + ($$ + 5003) % 10000))
+t_port 5003
 start() {	# prune setting
-	tries=0
-	while :; do
-		cat >"$DIR/pm.conf" <<CONF
+	prune=$1
+	t_start launch t_ctl_up "no control socket"
+}
+launch() {
+	cat >"$DIR/pm.conf" <<CONF
 listen 127.0.0.1
 port $PORT
 socket "$DIR/rpcbind.sock"
 state "$DIR/state"
 control "$DIR/ctl.sock"
-prune $1
+prune $prune
 CONF
-		rm -f "$DIR/ctl.sock"
-		"$TP" -d -f "$DIR/pm.conf" 2>>"$DIR/log" &
-		PID=$!
-		i=0
-		while kill -0 $PID 2>/dev/null && [ ! -S "$DIR/ctl.sock" ]; do
-			i=$((i + 1))
-			[ $i -gt 50 ] && fail "no control socket"
-			sleep 0.1
-		done
-		kill -0 $PID 2>/dev/null && return 0
-		PID=
-		tries=$((tries + 1))
-		[ $tries -ge 5 ] && fail "tether-portmap did not start"
-		PORT=$((PORT + 7))
-	done
+	rm -f "$DIR/ctl.sock"
+	"$TP" -d -f "$DIR/pm.conf" 2>>"$DIR/log" &
+	PID=$!
 }
 hold() {	# prog netid -> sets HPID (the holder's pid)
 	python3 "$RPCPY" hold "$DIR/rpcbind.sock" "$1" 1 "$2" \
 		>"$DIR/hold.$1" 2>&1 &
-	i=0
-	until grep -q " TRUE" "$DIR/hold.$1" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 50 ] && fail "holder $1 did not register: $(cat "$DIR/hold.$1")"
-		sleep 0.1
-	done
+	HOLDERS="$HOLDERS $!"
+	t_wait 50 0.1 grep -q " TRUE" "$DIR/hold.$1" 2>/dev/null ||
+		fail "holder $1 did not register: $(cat "$DIR/hold.$1")"
 	HPID=$(cut -d' ' -f1 "$DIR/hold.$1")
 }
 regs() {
@@ -70,13 +45,11 @@ regs() {
 listed() {	# prog netid
 	regs | grep -q "^registration prog=$1 vers=1 netid=$2 "
 }
+unlisted() {	# prog netid
+	! listed "$1" "$2"
+}
 wait_gone() {	# prog netid what
-	i=0
-	while listed "$1" "$2"; do
-		i=$((i + 1))
-		[ $i -gt 60 ] && fail "$3: still registered after 6 s"
-		sleep 0.1
-	done
+	t_wait 60 0.1 unlisted "$1" "$2" || fail "$3: still registered after 6 s"
 }
 
 # Without pruning nothing goes, even when the process exits.
@@ -88,9 +61,7 @@ wait $H1 2>/dev/null
 H1=
 sleep 1
 listed 300301 udp || fail "pruned although prune is off"
-kill $PID
-wait $PID || fail "daemon exited with status $? (sanitizer report in the log?)"
-PID=
+t_stop
 
 # With pruning every 200ms (the state file keeps 300301, pid and all).
 grep -q "^300301 1 udp .* pid=[0-9]*$" "$DIR/state" ||
@@ -102,7 +73,6 @@ H1=$HPID
 hold 300303 tcp
 H2=$HPID
 hold 300304 tcp
-H3=$HPID
 regs | grep -q "^registration prog=300303 vers=1 netid=tcp .* pid=$H2$" ||
 	fail "pid not shown: $(regs)"
 grep -q "^300303 1 tcp .* pid=$H2$" "$DIR/state" ||
@@ -128,7 +98,5 @@ out=$("$CTL" -s "$DIR/ctl.sock" show prune)
 grep -q "pruned prog 300303 vers 1 tcp .*: its TCP port refuses connections" \
 	"$DIR/log" || fail "pruning not logged"
 grep -q "^300303 " "$DIR/state" && fail "pruned entry still in the state file"
-kill $PID
-wait $PID || fail "daemon exited with status $? (sanitizer report in the log?)"
-PID=
+t_stop
 echo "portmap prune: all checks passed"

@@ -27,31 +27,19 @@ if [ -z "${PMRELOAD_INNER:-}" ]; then
 	PMRELOAD_INNER=1 exec unshare -n sh "$0" "$@"
 fi
 
-DIR=$(mktemp -d /tmp/pmreload.$$.XXXXXX)
-PID= HOLD=
-cleanup() {
-	[ -n "$HOLD" ] && kill "$HOLD" 2>/dev/null
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	rm -rf "$DIR"
-}
-trap cleanup EXIT INT TERM
-fail() {
-	echo "FAIL: $*" >&2
-	[ -f "$DIR/log" ] && sed 's/^/  log: /' "$DIR/log" >&2
-	exit 1
-}
+. "$(dirname "$0")/lib.sh"
+t_setup pmreload HOLD
 ip link set lo up || fail "lo up"
 
 # Wait until the log has one more line matching $1 than $2 (the count
 # before the signal).
 wait_log() {
-	i=0
-	while [ "$(grep -c -- "$1" "$DIR/log")" -le "$2" ]; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && fail "no log line: $1"
-		kill -0 $PID 2>/dev/null || fail "daemon died"
-		sleep 0.05
-	done
+	t_wait 100 0.05 log_more "$1" "$2" || fail "no log line: $1"
+}
+log_more() {
+	[ "$(grep -c -- "$1" "$DIR/log")" -gt "$2" ] && return 0
+	kill -0 $PID 2>/dev/null || fail "daemon died"
+	return 1
 }
 hup() {
 	n=$(grep -c "reloaded configuration from\|reload of .* failed" \
@@ -102,12 +90,7 @@ r = s.recv(4096)
 ok = len(r) >= 28 and struct.unpack(">7I", r[:28])[1:3] == (77, 1)
 print("served" if ok else "not served", flush=True)' "$DIR/go" >"$DIR/hold" &
 HOLD=$!
-i=0
-until grep -q up "$DIR/hold"; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "no held connection"
-	sleep 0.05
-done
+t_wait 100 0.05 grep -q up "$DIR/hold" || fail "no held connection"
 ctl show forwarding | grep -q "^forwarding state=off " ||
 	fail "forwarding not off at start"
 
@@ -210,29 +193,18 @@ grep -qF "reload: control: '$DIR/ctl.sock' -> '$DIR/ctl2.sock'" \
 [ -e "$DIR/ctl.sock" ] && fail "old control socket left behind"
 "$CTL" -s "$DIR/ctl2.sock" show prune | grep -q "^prune interval=200ms " ||
 	fail "prune interval not applied"
-i=0
-until grep -q "pruned prog 300011 vers 1 tcp .*: process exited" "$DIR/log"
-do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "pruning did not start"
-	sleep 0.05
-done
+t_wait 100 0.05 grep -q "pruned prog 300011 vers 1 tcp .*: process exited" \
+	"$DIR/log" || fail "pruning did not start"
 
 # The connection opened before the reloads is still open and served.
 touch "$DIR/go"
-i=0
-while ! grep -q served "$DIR/hold"; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "held connection: no answer"
-	sleep 0.05
-done
+t_wait 100 0.05 grep -q served "$DIR/hold" ||
+	fail "held connection: no answer"
 grep -qx served "$DIR/hold" || fail "held connection: $(cat "$DIR/hold")"
 wait $HOLD
 HOLD=
 
-kill $PID
-wait $PID || fail "daemon exited with status $? (sanitizer report in the log?)"
-PID=
+t_stop
 
 # Running as another user (user nobody), with the control socket in a
 # directory only root may write: new admin limits apply to the open
@@ -263,9 +235,7 @@ grep -q "control socket lost" "$DIR/log" && fail "control socket lost"
 	fail "user nobody: the control socket is gone after the reload"
 grep -q "reloaded configuration from $CONF2: 1 setting changed, 0 not applied" \
 	"$DIR/log" || fail "user nobody: admin conns not applied"
-kill $PID
-wait $PID || fail "daemon exited with status $? (sanitizer report in the log?)"
-PID=
+t_stop
 
 # Detached (no -d: daemon() moves to /) with a relative -f path: SIGHUP
 # still finds the file (forwarding turns on, seen through tetherctl).
@@ -284,28 +254,16 @@ for p in $(pgrep -f -- "-f portmap3.conf"); do
 		PID=$p
 done
 [ -n "$PID" ] || fail "detached daemon: no pid"
-i=0
-until "$CTL" -s "$DIR/ctl3.sock" show forwarding 2>/dev/null |
-	grep -q "^forwarding state=off "; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "detached daemon: no control socket"
-	sleep 0.05
-done
+fwd3() {	# forwarding state, through ctl3.sock
+	"$CTL" -s "$DIR/ctl3.sock" show forwarding 2>/dev/null |
+		grep -q "^forwarding state=$1 "
+}
+t_wait 100 0.05 fwd3 off || fail "detached daemon: no control socket"
 sed -i 's/^forward off$/forward on/' "$DIR/portmap3.conf"
 kill -HUP "$PID" || fail "kill -HUP (detached)"
-i=0
-until "$CTL" -s "$DIR/ctl3.sock" show forwarding 2>/dev/null |
-	grep -q "^forwarding state=on "; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "relative -f: the reload did not take"
-	sleep 0.05
-done
+t_wait 100 0.05 fwd3 on || fail "relative -f: the reload did not take"
 kill "$PID"
-i=0
-while kill -0 "$PID" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "detached daemon did not stop"
-	sleep 0.05
-done
+gone() { ! kill -0 "$PID" 2>/dev/null; }
+t_wait 100 0.05 gone || fail "detached daemon did not stop"
 PID=
 echo "portmap reload: all checks passed"

@@ -14,6 +14,7 @@
 set -u
 TP=$1 GEN=$2 TI=$3 RPCPY=$4
 PATH=$PATH:/usr/sbin:/sbin
+. "$(dirname "$0")/lib.sh"
 if [ "${TETHER_PMRT_IN_NS:-}" != 1 ]; then
 	[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (namespaces)"; exit 1; }
 	for p in rpcinfo unshare ip python3; do
@@ -37,6 +38,7 @@ cleanup() {
 	wait 2>/dev/null
 }
 trap cleanup EXIT
+# (not lib.sh's: on stdout, with the registrations)
 fail() {
 	echo "FAIL: $*"
 	rpcinfo -p 2>&1
@@ -48,12 +50,9 @@ ms() { echo $(($(date +%s%N) / 1000000)); }
 start_pm() {
 	"$TP" -d -S $STATE >>$W/pm.log 2>&1 &
 	pm=$!
-	for _ in $(seq 100); do
-		[ -S /run/rpcbind.sock ] && rpcinfo -p >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	fail "tether-portmap did not start"
+	t_wait 99 0.05 pm_up || fail "tether-portmap did not start"
 }
+pm_up() { [ -S /run/rpcbind.sock ] && rpcinfo -p >/dev/null 2>&1; }
 kill_pm() {
 	kill -9 "$pm"
 	wait "$pm" 2>/dev/null

@@ -6,6 +6,7 @@
 # rpcbind gets its own /run and loopback and the host is not touched.
 set -euo pipefail
 bin=$1
+. "$(dirname "$0")/lib.sh"
 if [ "${TETHER_IN_NS:-}" != 1 ]; then
 	for p in rpcbind rpcinfo unshare ip; do
 		command -v "$p" >/dev/null || PATH=$PATH:/usr/sbin:/sbin
@@ -30,6 +31,7 @@ cleanup() {
 	wait 2>/dev/null || true
 }
 trap cleanup EXIT
+# (not lib.sh's: on stdout, with the registrations)
 fail() { echo "FAIL: $*"; rpcinfo -p 2>&1 || true; exit 1; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
@@ -37,12 +39,9 @@ start_rpcbind() {
 	rm -f /run/rpcbind.sock
 	rpcbind -f -w &
 	rpcb=$!
-	for _ in $(seq 100); do
-		[ -S /run/rpcbind.sock ] && rpcinfo -p >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	fail "rpcbind did not start"
+	t_wait 99 0.05 pm_up || fail "rpcbind did not start"
 }
+pm_up() { [ -S /run/rpcbind.sock ] && rpcinfo -p >/dev/null 2>&1; }
 
 prog=536871680	# 0x20000300
 start_rpcbind
