@@ -277,6 +277,20 @@ lb_ctl_open(struct lb_proxy *px, const char *path, char *errbuf,
 	return err;
 }
 
+int
+lb_ctl_take(struct lb_proxy *px, struct lb_proxy *from)
+{
+	if (from == NULL || from->ctl == NULL || px->ctl != NULL ||
+	    strcmp(from->conf->control, px->conf->control) != 0)
+		return 0;
+	px->ctl = from->ctl;
+	from->ctl = NULL;
+	tether_ctl_set_ud(px->ctl, px);
+	tether_ctl_set_limits(px->ctl, px->conf->admin_timeout_ms,
+			      px->conf->admin_conns);
+	return 1;
+}
+
 void
 lb_ctl_close(struct lb_proxy *px)
 {

@@ -379,6 +379,15 @@ int lb_proxy_v2_header(const struct tether_addr *src,
 int lb_ctl_open(struct lb_proxy *px, const char *path, char *errbuf,
 		size_t errlen);
 void lb_ctl_close(struct lb_proxy *px);
+/*
+ * lb_ctl_take - a reload to the same control path: px takes from's
+ * socket with the connections open on it (a tetherctl that connected
+ * before the reload is answered after it, and the path never goes
+ * missing), answering for px with px's admin limits. Returns 1 if it
+ * did, 0 (nothing moved) if from has no socket, px has one, or the
+ * paths differ. A failed reload gives it back the same way.
+ */
+int lb_ctl_take(struct lb_proxy *px, struct lb_proxy *from);
 
 /*
  * lb_ctl_exec - run one command line (the control protocol: "show

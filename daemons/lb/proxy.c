@@ -1793,6 +1793,7 @@ give_back(struct lb_proxy *px)
 		l->fd = -1;
 	}
 	lb_udp_give_back(px);
+	(void)lb_ctl_take(px->donor, px);
 }
 
 static int
@@ -1875,7 +1876,7 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 	err = tether_loop_timer_new(loop, resume_listeners, px, &px->resume);
 	if (err < 0)
 		goto fail;
-	if (conf->control[0] != '\0') {
+	if (conf->control[0] != '\0' && !lb_ctl_take(px, donor)) {
 		err = lb_ctl_open(px, conf->control, errbuf, errlen);
 		if (err < 0)
 			goto fail;
@@ -2111,12 +2112,15 @@ lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
 	char ebuf[256];
 	int err;
 
-	/* These bind the same names again: free them first. */
-	lb_ctl_close(old);
+	/* These bind the same names again: free them first. A control
+	 * socket on the same path is kept instead (proxy_build takes it,
+	 * give_back returns it): tetherctl is never refused by a reload. */
+	if (strcmp(old->conf->control, newconf->control) != 0)
+		lb_ctl_close(old);
 	lb_metrics_close(old);
 	err = proxy_build(&px, old->loop, newconf, old, errbuf, errlen);
 	if (err < 0) {
-		if (old->conf->control[0] != '\0' &&
+		if (old->ctl == NULL && old->conf->control[0] != '\0' &&
 		    lb_ctl_open(old, old->conf->control, ebuf,
 				sizeof(ebuf)) < 0)
 			tether_log_warnx("reload: %s", ebuf);

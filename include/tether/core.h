@@ -1130,6 +1130,10 @@ void tether_ctl_close(struct tether_ctl *ctl);
 void tether_ctl_set_limits(struct tether_ctl *ctl, uint64_t timeout_ms,
 			   unsigned max_conns);
 
+/* tether_ctl_set_ud - answer calls from now on get ud (a daemon that
+ * rebuilt its state on a reload keeps the socket and its connections). */
+void tether_ctl_set_ud(struct tether_ctl *ctl, void *ud);
+
 /* The counters of ctl. */
 void tether_ctl_stats(const struct tether_ctl *ctl,
 		      struct tether_ctl_stats *st /* OUT */);

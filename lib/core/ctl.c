@@ -383,6 +383,12 @@ tether_ctl_set_limits(struct tether_ctl *ctl, uint64_t timeout_ms,
 }
 
 void
+tether_ctl_set_ud(struct tether_ctl *ctl, void *ud)
+{
+	ctl->o.ud = ud;
+}
+
+void
 tether_ctl_stats(const struct tether_ctl *ctl, struct tether_ctl_stats *st)
 {
 	*st = ctl->st;

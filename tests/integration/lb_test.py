@@ -85,16 +85,19 @@ def port_free(port, addrs=("127.0.0.1", "127.0.0.2", "127.0.0.3",
 
 
 def free_ports(n):
-    """n free ports (each free on every test address)."""
+    """n free ports (each free on every test address), at random below
+    the ephemeral range (32768 and up): a port the kernel handed out for
+    bind(0) is one it hands out again, to a parallel test's bind(0) or
+    to anyone's outgoing connection, before tether-lb binds it."""
+    import random
     out = []
-    while len(out) < n:
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        p = s.getsockname()[1]
-        s.close()
+    for _ in range(1000):
+        if len(out) == n:
+            return out
+        p = random.randint(20000, 32000)
         if p not in out and port_free(p):
             out.append(p)
-    return out
+    fail("no %d free ports below 32768" % n)
 
 
 def recv_exact(s, n):
@@ -3413,10 +3416,17 @@ service one {
 }
 """ % q))
         os.kill(pid, signal.SIGHUP)
-        end = time.time() + TIMEOUT
+        # Detached, it logs to syslog: poll tetherctl until the new
+        # service shows. A tetherctl that fails (a reload that closed
+        # the control socket under it; a slow start on a busy machine)
+        # is tried again until the deadline, not taken as the verdict.
+        end = time.time() + 4 * TIMEOUT
         out = ""
         while time.time() < end:
-            out = ctl(sock, "show", "services")
+            try:
+                out = ctl(sock, "show", "services")
+            except (AssertionError, subprocess.TimeoutExpired) as e:
+                out = str(e)
             if "service two " in out:
                 break
             time.sleep(0.05)
@@ -3439,6 +3449,97 @@ service one {
                 except ProcessLookupError:
                     break
                 time.sleep(0.05)
+
+
+def ctl_raw(sock, first):
+    """A control connection that has sent first (part of a request)."""
+    c = socket.socket(socket.AF_UNIX)
+    c.settimeout(TIMEOUT)
+    c.connect(sock)
+    c.sendall(first)
+    return c
+
+
+def ctl_raw_answer(c, rest):
+    """Send the rest of the request on c; the whole answer (to EOF)."""
+    try:
+        c.sendall(rest)
+        out = b""
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            out += d
+    except OSError as e:
+        fail("control connection opened before the reload: %s" % e)
+    finally:
+        c.close()
+    return out.decode()
+
+
+def case_reload_ctl():
+    """A reload to the same control path keeps the control socket: a
+    tetherctl connection opened (half a command sent) before SIGHUP is
+    answered after the reload, by the new configuration; the socket file
+    is the same one throughout. A reload that fails after the socket was
+    taken over (metrics on a port in use) gives it back: an open
+    connection is answered by the running configuration. A new path
+    moves the socket."""
+    p, q, m = free_ports(3)
+    d = tmpdir()
+    sock = os.path.join(d, "ctl.sock")
+    svc = """service %s {
+    listen 127.0.0.1:%d
+    backend b 127.0.0.2
+}
+"""
+    lb = Lb("control %s\n" % sock + svc % ("one", p))
+    held = socket.socket()
+    try:
+        lb.wait_listening(p)
+        ino = os.stat(sock).st_ino
+        # 1. Same path, a service added.
+        c = ctl_raw(sock, b"show serv")
+        write_conf(lb.conf, "control %s\n" % sock + svc % ("one", p) +
+                   svc % ("two", q))
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:")
+        out = ctl_raw_answer(c, b"ices\n")
+        if "service two " not in out or "service one " not in out:
+            fail("open connection across the reload: %r\n%s" %
+                 (out, lb.stderr()))
+        if os.stat(sock).st_ino != ino:
+            fail("the control socket was bound again on a reload to the "
+                 "same path")
+        # 2. A reload that fails after taking the socket over: the
+        # metrics port is held here.
+        held.bind(("127.0.0.1", m))
+        held.listen(1)
+        c = ctl_raw(sock, b"show serv")
+        write_conf(lb.conf, "control %s\nmetrics 127.0.0.1:%d\n" %
+                   (sock, m) + svc % ("one", p))
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reload failed")
+        out = ctl_raw_answer(c, b"ices\n")
+        if "service two " not in out:
+            fail("failed reload: open connection not answered by the "
+                 "running configuration: %r\n%s" % (out, lb.stderr()))
+        if "service two " not in ctl(sock, "show", "services"):
+            fail("failed reload: the control socket was not given back")
+        if os.stat(sock).st_ino != ino:
+            fail("a failed reload bound the control socket again")
+        # 3. A new path: the socket moves, the old file goes.
+        sock2 = os.path.join(d, "ctl2.sock")
+        write_conf(lb.conf, "control %s\n" % sock2 + svc % ("one", p))
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:", 2)
+        if "service two " in ctl(sock2, "show", "services"):
+            fail("new control path: still the old configuration")
+        if os.path.exists(sock):
+            fail("new control path: the old socket file is left")
+    finally:
+        held.close()
+        lb.stop()
 
 
 def run_n(conf_text):
@@ -3667,6 +3768,7 @@ CASES = {
     "maglev-reload": case_maglev_reload,
     "urgent": case_urgent,
     "reload-relative": case_reload_relative,
+    "reload-ctl": case_reload_ctl,
     "persist": case_persist,
     "parallel": case_parallel,
     "failure": case_failure,
