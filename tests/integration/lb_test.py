@@ -3464,12 +3464,7 @@ def ctl_raw_answer(c, rest):
     """Send the rest of the request on c; the whole answer (to EOF)."""
     try:
         c.sendall(rest)
-        out = b""
-        while True:
-            d = c.recv(65536)
-            if not d:
-                break
-            out += d
+        out = recv_all(c)
     except OSError as e:
         fail("control connection opened before the reload: %s" % e)
     finally:
