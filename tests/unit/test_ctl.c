@@ -4,7 +4,8 @@
  * connection closed, an oversized request is refused without reaching
  * the answer function, a silent client is closed at the admin timeout,
  * and connections above the limit are turned away while the others are
- * still served.
+ * still served; tether_ctl_set_ud re-points the answers of a connection
+ * already open.
  */
 #include "tether_test.h"
 
@@ -172,6 +173,33 @@ test_request_answer(void **state)
 	tether_ctl_close(ctl);
 	/* The socket file goes with it. */
 	assert_int_equal(stat(f->path + 5, &sb), -1);
+}
+
+/* A daemon's reload keeps the socket: a connection opened before
+ * tether_ctl_set_ud is answered with the new ud. */
+static void
+test_set_ud(void **state)
+{
+	struct fix *f = *state, g = { .calls = 0 };
+	struct tether_ctl_opts o = { .answer = echo_answer, .ud = f };
+	struct tether_ctl *ctl;
+	char buf[256], err[256];
+	int fd;
+
+	assert_int_equal(tether_ctl_open(&ctl, f->loop, &f->addr, &o, err,
+					 sizeof(err)), 0);
+	fd = client(&f->addr);
+	assert_int_equal(write(fd, "before ", 7), 7);
+	pump(f, 20);
+	tether_ctl_set_ud(ctl, &g);
+	assert_int_equal(write(fd, "after\n", 6), 6);
+	assert_int_equal(read_to_eof(f, fd, buf, sizeof(buf), 2000), 19);
+	assert_string_equal(buf, "echo: before after\n");
+	close(fd);
+	assert_int_equal(f->calls, 0);
+	assert_int_equal(g.calls, 1);
+	assert_string_equal(g.last, "before after");
+	tether_ctl_close(ctl);
 }
 
 static void
@@ -391,6 +419,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_request_answer, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_set_ud, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tcp, setup,
 						teardown),
