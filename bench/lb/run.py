@@ -7,7 +7,7 @@
 # Usage: run.py TETHER_LB [--duration S] [--rounds N] [--idle N]
 #               [--rows 1,2,..] [--splice on|off] [--no-idle]
 #               [--half-close-off] [--io-uring] [--floor FLOOR]
-#               [--floor-uring FLOOR]
+#               [--floor-uring FLOOR] [--floor-sockmap FLOOR]
 #               [--backend-cpu N]
 # --io-uring adds tether-lb with `io-uring on` (its io_uring data path).
 # --half-close-off adds tether-lb with `half-close off` (nginx stream's
@@ -15,6 +15,9 @@
 # floor relays of floor.c: the least a user-space relay can do per
 # request (epoll, and io_uring), so the table shows how far above the
 # peers any user-space proxy could get on this machine.
+# --floor-sockmap adds floor.c's kernel relay (a BPF sockmap redirects
+# the bytes; user space only connects and closes): its CPU column counts
+# only the process, not the kernel's softirq and kworker time.
 import argparse
 import os
 import re
@@ -522,6 +525,8 @@ def main():
                     help="also run tether-lb with `io-uring on`")
     ap.add_argument("--floor", help="floor.c relay on epoll")
     ap.add_argument("--floor-uring", help="floor.c relay on io_uring")
+    ap.add_argument("--floor-sockmap",
+                    help="floor.c relay through a BPF sockmap")
     ap.add_argument("--backend-cpu", default=None,
                     help="pin the nginx backend to this CPU (default: "
                     "it floats)")
@@ -572,6 +577,8 @@ def run(a, d, rows, nofile):
         extra.append("floor")
     if a.floor_uring:
         extra.append("floor-uring")
+    if a.floor_sockmap:
+        extra.append("floor-sockmap")
     names += extra
     # All proxies run at once (idle but for the one measured), and each
     # row measures all of them back to back, round after round: the
@@ -595,8 +602,9 @@ def run(a, d, rows, nofile):
         elif name == "nginx":
             proc = start_nginx(d, port, http, iport, ibe)
         else:
-            proc = start_floor(a.floor if name == "floor" else
-                               a.floor_uring, port, http, iport, ibe)
+            exe = {"floor": a.floor, "floor-uring": a.floor_uring,
+                   "floor-sockmap": a.floor_sockmap}[name]
+            proc = start_floor(exe, port, http, iport, ibe)
         ports[name] = (port, iport, proc)
     vals = {}
     cpus = {}
