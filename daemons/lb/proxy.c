@@ -649,8 +649,6 @@ relay(struct lb_session *s, int c2b)
 		s->reads++;
 		s->last_activity = tether_loop_now(s->px->loop);
 		d->bulk = (size_t)n >= LB_SPLICE_MIN;
-		if (d->bulk && !(s->flags & LB_SESS_NOSPLICE))
-			s->flags |= LB_SESS_BULK;
 		if (use_pipe) {
 			d->inpipe = (uint32_t)n;
 			s->spliced += (uint64_t)n;
@@ -909,10 +907,9 @@ session_timer(struct tether_loop *loop, struct tether_loop_timer *t,
  * (shutdown) once every byte the kernel took from that side has
  * reached the other (lb_krelay_drained); bytes still on their way are
  * checked for again after 1, 2, 4 ... 64 ms. Idleness is judged by the
- * kernel's byte counts, read when the idle timer fires. A bulk session
- * (a read was long with splice on, LB_SESS_BULK: splice moves it
- * faster, 10 MiB GETs in bench/lb) stays in user space, and so does
- * one whose PROXY v2 header is not written yet or whose move failed
+ * kernel's byte counts, read when the idle timer fires. Bulk sessions
+ * (a direction that splices) and PROXY v2 headers not yet written
+ * stay in user space, and so does a session the move failed for
  * (LB_SESS_KNEVER: the maps are full, a socket error).
  */
 
@@ -959,7 +956,7 @@ k_maybe(struct lb_session *s)
 {
 	const struct lb_conf *conf = s->px->conf;
 	const unsigned stay = LB_SESS_KRELAY | LB_SESS_KNEVER |
-		LB_SESS_URING | LB_SESS_BULK | LB_SESS_C_EOF | LB_SESS_B_EOF |
+		LB_SESS_URING | LB_SESS_C_EOF | LB_SESS_B_EOF |
 		LB_SESS_C_SHUT | LB_SESS_B_SHUT | LB_SESS_URGENT;
 
 	if (!conf->kernel_relay || s->reads < conf->kernel_relay_after ||
@@ -1476,21 +1473,20 @@ u_recv_done(struct lb_uop *op, int res, unsigned flags)
 			u_leave(s, 0);
 			return;
 		}
+		if (s->state == LB_SESS_RELAY && lb_krelay_ready() &&
+		    s->px->conf->kernel_relay &&
+		    s->reads >= s->px->conf->kernel_relay_after &&
+		    !(s->flags & LB_SESS_KNEVER)) {
+			/* Long enough: on to the kernel, through the epoll
+			 * path (u_switch keeps this buffer's bytes). */
+			s->flags |= LB_SESS_KWANT;
+			u_leave(s, 0);
+			return;
+		}
 		if ((uint32_t)res == LB_URING_BUF_SIZE &&
 		    !(s->flags & LB_SESS_NOSPLICE)) {
 			/* Bulk: splice on the epoll path moves it faster. */
 			(i == 0 ? &s->c2b : &s->b2c)->bulk = 1;
-			s->flags |= LB_SESS_BULK;
-			u_leave(s, 0);
-			return;
-		}
-		if (s->state == LB_SESS_RELAY && lb_krelay_ready() &&
-		    s->px->conf->kernel_relay &&
-		    s->reads >= s->px->conf->kernel_relay_after &&
-		    !(s->flags & (LB_SESS_KNEVER | LB_SESS_BULK))) {
-			/* Long enough: on to the kernel, through the epoll
-			 * path (u_switch keeps this buffer's bytes). */
-			s->flags |= LB_SESS_KWANT;
 			u_leave(s, 0);
 			return;
 		}
