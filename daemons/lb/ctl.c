@@ -277,17 +277,24 @@ lb_ctl_open(struct lb_proxy *px, const char *path, char *errbuf,
 	return err;
 }
 
+void
+lb_admin_move(struct tether_ctl **to, struct tether_ctl **from,
+	      struct lb_proxy *px)
+{
+	*to = *from;
+	*from = NULL;
+	tether_ctl_set_ud(*to, px);
+	tether_ctl_set_limits(*to, px->conf->admin_timeout_ms,
+			      px->conf->admin_conns);
+}
+
 int
 lb_ctl_take(struct lb_proxy *px, struct lb_proxy *from)
 {
 	if (from == NULL || from->ctl == NULL || px->ctl != NULL ||
 	    strcmp(from->conf->control, px->conf->control) != 0)
 		return 0;
-	px->ctl = from->ctl;
-	from->ctl = NULL;
-	tether_ctl_set_ud(px->ctl, px);
-	tether_ctl_set_limits(px->ctl, px->conf->admin_timeout_ms,
-			      px->conf->admin_conns);
+	lb_admin_move(&px->ctl, &from->ctl, px);
 	return 1;
 }
 

@@ -396,6 +396,10 @@ void lb_ctl_close(struct lb_proxy *px);
  * paths differ. A failed reload gives it back the same way.
  */
 int lb_ctl_take(struct lb_proxy *px, struct lb_proxy *from);
+/* lb_admin_move - *from (a control or metrics socket) becomes *to,
+ * answering for px with px's admin limits; *from is NULL after. */
+void lb_admin_move(struct tether_ctl **to, struct tether_ctl **from,
+		   struct lb_proxy *px);
 
 /*
  * lb_ctl_exec - run one command line (the control protocol: "show

@@ -231,11 +231,7 @@ lb_metrics_take(struct lb_proxy *px, struct lb_proxy *from)
 	    !px->conf->has_metrics ||
 	    tether_addr_compare(&from->conf->metrics, &px->conf->metrics) != 0)
 		return 0;
-	px->metrics = from->metrics;
-	from->metrics = NULL;
-	tether_ctl_set_ud(px->metrics, px);
-	tether_ctl_set_limits(px->metrics, px->conf->admin_timeout_ms,
-			      px->conf->admin_conns);
+	lb_admin_move(&px->metrics, &from->metrics, px);
 	return 1;
 }
 
