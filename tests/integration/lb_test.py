@@ -28,6 +28,13 @@ TMPDIRS = []
 # (-n, failed reloads) are written as they are: their expected
 # diagnostics name line numbers.
 URING = os.environ.get("TETHER_LB_TEST_IO_URING") == "1"
+# TETHER_LB_TEST_KERNEL_RELAY=1 (the integration.lb-krelay-* pass):
+# the same with `kernel-relay on` and `kernel-relay-after 1` first, so
+# that every TCP session that can move to the kernel relay does so
+# after its first read; the started line must say ", kernel relay"
+# (or, where the kernel refuses BPF, that tether-lb warned and relays in
+# user space).
+KRELAY = os.environ.get("TETHER_LB_TEST_KERNEL_RELAY") == "1"
 
 
 def tmpdir():
@@ -43,7 +50,10 @@ def fail(msg):
 
 def run_conf(text):
     """text as tether-lb is to run it: with `io-uring on` first in the
-    io_uring pass."""
+    io_uring pass, `kernel-relay on` and `kernel-relay-after 1` in the
+    kernel relay pass."""
+    if KRELAY:
+        text = "kernel-relay on\nkernel-relay-after 1\n" + text
     return "io-uring on\n" + text if URING else text
 
 
@@ -69,6 +79,80 @@ def kernel_io_uring():
         return None
     return "io_uring_setup: %s" % errno.errorcode.get(ctypes.get_errno(),
                                                       ctypes.get_errno())
+
+
+SOCKMAP_WHY = []
+
+
+def kernel_sockmap():
+    """None if this kernel lets us set up what tether-lb's kernel relay
+    needs, else why not (no CAP_BPF or CAP_NET_ADMIN, a kernel without
+    CONFIG_BPF_STREAM_PARSER, a seccomp filter): bpf(2) creates a
+    sockmap, loads two trivial BPF_PROG_TYPE_SK_SKB programs (a stream
+    parser that takes the whole skb, a verdict that passes it) and
+    attaches them to the map. Asked once per process."""
+    if not SOCKMAP_WHY:
+        SOCKMAP_WHY.append(probe_sockmap())
+    return SOCKMAP_WHY[0]
+
+
+def probe_sockmap():
+    import ctypes
+    import errno
+    import platform
+    import struct
+    nr = {"x86_64": 321, "aarch64": 280}.get(platform.machine())
+    if nr is None:
+        return "bpf(2): no system call number known for %s" % \
+            platform.machine()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+
+    def bpf(cmd, attr):
+        """bpf(cmd, attr padded to 128 zero bytes): (fd or 0, None) or
+        (None, errno name)."""
+        buf = ctypes.create_string_buffer(attr, 128)
+        r = libc.syscall(ctypes.c_long(nr), ctypes.c_int(cmd), buf,
+                         ctypes.c_uint(128))
+        if r < 0:
+            e = ctypes.get_errno()
+            return None, errno.errorcode.get(e, str(e))
+        return int(r), None
+    fds = []
+    try:
+        # BPF_MAP_CREATE (0): BPF_MAP_TYPE_SOCKMAP (15), 4-byte keys and
+        # values, 2 entries.
+        m, err = bpf(0, struct.pack("=IIII", 15, 4, 4, 2))
+        if m is None:
+            return "bpf(BPF_MAP_CREATE, sockmap): %s" % err
+        fds.append(m)
+        lic = ctypes.create_string_buffer(b"GPL")
+        # struct bpf_insn: code, dst | src << 4, off, imm. Parser:
+        # r0 = skb->len (ldxw r0, [r1 + 0]); exit. Verdict: r0 = SK_PASS
+        # (mov64 r0, 1); exit.
+        progs = [(4, "stream parser", struct.pack(
+                      "=BBhiBBhi", 0x61, 0x10, 0, 0, 0x95, 0, 0, 0)),
+                 (5, "stream verdict", struct.pack(
+                      "=BBhiBBhi", 0xb7, 0, 0, 1, 0x95, 0, 0, 0))]
+        for attach, what, code in progs:
+            insns = ctypes.create_string_buffer(code, len(code))
+            # BPF_PROG_LOAD (5): BPF_PROG_TYPE_SK_SKB (14), insn_cnt,
+            # insns, license.
+            p, err = bpf(5, struct.pack(
+                "=IIQQ", 14, len(code) // 8, ctypes.addressof(insns),
+                ctypes.addressof(lic)))
+            if p is None:
+                return "bpf(BPF_PROG_LOAD, sk_skb %s): %s" % (what, err)
+            fds.append(p)
+            # BPF_PROG_ATTACH (8): target the map, attach type
+            # BPF_SK_SKB_STREAM_PARSER (4) or _VERDICT (5).
+            r, err = bpf(8, struct.pack("=III", m, p, attach))
+            if r is None:
+                return "bpf(BPF_PROG_ATTACH, %s): %s" % (what, err)
+        return None
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def port_free(port, addrs=("127.0.0.1", "127.0.0.2", "127.0.0.3",
@@ -223,10 +307,13 @@ class Backend:
 
 
 class Lb:
-    def __init__(self, conf_text, nofile=None, uring=None):
+    def __init__(self, conf_text, nofile=None, uring=None, krelay=None):
         # uring: the data path the started line must name (io_uring if
         # true, epoll if false); None: check only in the io_uring pass.
+        # krelay: whether the started line must say ", kernel relay";
+        # None: check only in the kernel relay pass.
         self.uring = uring
+        self.krelay = krelay
         self.dir = tmpdir()
         self.conf = os.path.join(self.dir, "lb.conf")
         write_conf(self.conf, conf_text)
@@ -256,22 +343,49 @@ class Lb:
         epoll as self.uring says; in the io_uring pass (self.uring None)
         io_uring, or epoll where the kernel refuses io_uring."""
         import re
-        if self.uring is None and not URING:
-            return
-        if self.uring is None:
-            why = kernel_io_uring()
-            want = "io_uring" if why is None else "epoll"
-            why = why or "this kernel allows io_uring"
-        else:
-            want = "io_uring" if self.uring else "epoll"
-            why = "as the case expects"
         text = self.stderr()
-        m = re.search(r"started:.*data path (\S+)", text)
+        m = re.search(r"started:.*data path (\w+)(, kernel relay)?$",
+                      text, re.M)
+        if (self.uring is not None or URING) and m is None:
+            fail("no data path in the started line:\n" + text)
+        if self.uring is not None or URING:
+            if self.uring is None:
+                why = kernel_io_uring()
+                want = "io_uring" if why is None else "epoll"
+                why = why or "this kernel allows io_uring"
+            else:
+                want = "io_uring" if self.uring else "epoll"
+                why = "as the case expects"
+            if m.group(1) != want:
+                fail("started on %s, not %s (%s):\n%s" %
+                     (m.group(1), want, why, text))
+        self.check_kernel_relay(m, text)
+
+    def check_kernel_relay(self, m, text):
+        """With kernel-relay on (self.krelay true, or the kernel relay
+        pass) the started line ends with ", kernel relay" where the
+        kernel allows BPF sockmaps, and where it does not tether-lb
+        warned that it relays in user space; with it off (self.krelay
+        false) neither."""
+        on = self.krelay if self.krelay is not None else \
+            (True if KRELAY else None)
+        if on is None:
+            return
         if m is None:
             fail("no data path in the started line:\n" + text)
-        if m.group(1) != want:
-            fail("started on %s, not %s (%s):\n%s" %
-                 (m.group(1), want, why, text))
+        why = kernel_sockmap() if on else "kernel-relay off"
+        said = m.group(2) is not None
+        warned = "kernel relay unavailable: " in text
+        if why is None and (not said or warned):
+            fail("kernel-relay on and this kernel allows BPF sockmaps, "
+                 "yet the started line lacks \", kernel relay\" or "
+                 "tether-lb warned:\n" + text)
+        if why is not None and said:
+            fail("started with the kernel relay (%s):\n%s" % (why, text))
+        if on and why is not None and \
+           "kernel relay unavailable: " not in text:
+            fail("the kernel refuses BPF sockmaps (%s), yet no warning "
+                 "\"kernel relay unavailable: ...\":\n%s" % (why, text))
 
     def stderr(self):
         self.log.flush()
@@ -1389,6 +1503,15 @@ service "web 1" {
                 '# TYPE tether_lb_uring_fallbacks_total counter',
                 'tether_lb_uring_sessions_total %d' % want,
                 'tether_lb_uring_fallbacks_total 0']:
+            if line + "\n" not in text:
+                fail("metrics lack %r:\n%s" % (line, text))
+        # The kernel relay's: in the kernel relay pass (moved after one
+        # read) each of the 7 sessions moved once it had relayed the
+        # backend's line, none with kernel-relay off.
+        want = 7 if KRELAY and kernel_sockmap() is None else 0
+        for line in [
+                '# TYPE tether_lb_kernel_relay_sessions_total counter',
+                'tether_lb_kernel_relay_sessions_total %d' % want]:
             if line + "\n" not in text:
                 fail("metrics lack %r:\n%s" % (line, text))
         try:
@@ -2520,7 +2643,11 @@ service s {
             fail("a session ended in error:\n%s" % log)
         spliced = [int(x) for x in
                    __import__("re").findall(r"spliced=(\d+)", log)]
-        if mode == "on" and max(spliced) < big // 2:
+        # In the kernel relay pass a session whose first read was short
+        # (the command line alone) moves to the kernel before its bulk
+        # came: its bytes are not spliced. How many is up to timing.
+        if mode == "on" and max(spliced) < big // 2 and \
+           not (KRELAY and kernel_sockmap() is None):
             fail("splice on: at most %d bytes spliced" % max(spliced))
         if mode == "off" and max(spliced) != 0:
             fail("splice off: %d bytes spliced" % max(spliced))
@@ -3757,6 +3884,497 @@ service other {
         ls.close()
 
 
+# ------------------------------------------------------ the kernel relay
+
+class RelayBackend:
+    """Backend of the kernel relay case. Each connection starts with a
+    command line; K is the number of bytes the client exchanges first
+    (echoed back as they come, so that the session makes its reads and
+    moves to the kernel relay), G a go byte the client sends once it saw
+    the move (not echoed):
+    ECHO: echo everything until EOF, then FIN.
+    DOWN K N SEED ID: echo K bytes, read to EOF (results[ID]: how many
+    more bytes came, 0), then send blob(N, SEED) in 1 KiB writes and
+    close.
+    FINFIRST K N SEED ID: echo K bytes, read G, send blob(N, SEED) and a
+    FIN, read to EOF: results[ID] = (length, sha256) of what came after
+    G.
+    RST K: echo K bytes, read G, close with an RST (SO_LINGER 0)."""
+
+    def __init__(self, addr, port):
+        self.results = {}
+        backend = self
+
+        def echo_k(s, k):
+            while k > 0:
+                d = s.recv(min(k, 65536))
+                if not d:
+                    raise OSError("EOF within the exchanges")
+                s.sendall(d)
+                k -= len(d)
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                s = self.request
+                s.settimeout(60)
+                try:
+                    line = b""
+                    while not line.endswith(b"\n"):
+                        d = s.recv(1)
+                        if not d:
+                            return
+                        line += d
+                    cmd = line.decode().split()
+                    if cmd[0] == "ECHO":
+                        while True:
+                            d = s.recv(1 << 16)
+                            if not d:
+                                break
+                            s.sendall(d)
+                        s.shutdown(socket.SHUT_WR)
+                    elif cmd[0] == "DOWN":
+                        echo_k(s, int(cmd[1]))
+                        backend.results[cmd[4]] = len(recv_all(s))
+                        data = blob(int(cmd[2]), int(cmd[3]))
+                        for i in range(0, len(data), 1024):
+                            s.sendall(data[i:i + 1024])
+                    elif cmd[0] == "FINFIRST":
+                        echo_k(s, int(cmd[1]))
+                        if s.recv(1) != b"G":
+                            return
+                        s.sendall(blob(int(cmd[2]), int(cmd[3])))
+                        s.shutdown(socket.SHUT_WR)
+                        got = recv_all(s)
+                        backend.results[cmd[4]] = (len(got), sha(got))
+                    elif cmd[0] == "RST":
+                        echo_k(s, int(cmd[1]))
+                        if s.recv(1) != b"G":
+                            return
+                        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                     b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                except OSError:
+                    pass
+                finally:
+                    s.close()
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+            request_queue_size = 64
+
+        self.srv = Server((addr, port), Handler)
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def wait(self, key):
+        end = time.time() + TIMEOUT
+        while key not in self.results and time.time() < end:
+            time.sleep(0.05)
+        if key not in self.results:
+            fail("the backend has no result for %s" % key)
+        return self.results[key]
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def krelay_count(m):
+    """tether_lb_kernel_relay_sessions_total of the metrics on port m."""
+    got = metrics_get(m)
+    if "tether_lb_kernel_relay_sessions_total" not in got:
+        fail("no tether_lb_kernel_relay_sessions_total in the metrics: %r"
+             % got)
+    return got["tether_lb_kernel_relay_sessions_total"]
+
+
+def wait_moved(m, want, what):
+    """Wait (bounded) until want sessions in all moved to the kernel
+    relay; fail if fewer or more did."""
+    end = time.time() + TIMEOUT
+    n = krelay_count(m)
+    while n < want and time.time() < end:
+        time.sleep(0.02)
+        n = krelay_count(m)
+    if n != want:
+        fail("%s: %d session(s) moved to the kernel relay in all, wanted "
+             "%d" % (what, n, want))
+
+
+def exchange_msgs(n, tag):
+    """n request lines of a few to some 60 bytes."""
+    return [b"%s %d %s\n" % (tag.encode(), i, b"z" * (i * 7 % 50))
+            for i in range(n)]
+
+
+def exchanges(s, msgs, what):
+    """Send each message and read its echo back before the next."""
+    for i, msg in enumerate(msgs):
+        s.sendall(msg)
+        got = b""
+        while len(got) < len(msg):
+            d = s.recv(len(msg) - len(got))
+            if not d:
+                fail("%s: EOF in exchange %d (got %r)" % (what, i, got))
+            got += d
+        if got != msg:
+            fail("%s: exchange %d: sent %r, got back %r" %
+                 (what, i, msg, got))
+    return sum(len(x) for x in msgs)
+
+
+def stream_echo(s, data, chunk, what):
+    """Send data in writes of chunk bytes while a thread reads the echo
+    of as many bytes; compare checksums."""
+    got = []
+
+    def reader():
+        import hashlib
+        h = hashlib.sha256()
+        n = 0
+        try:
+            while n < len(data):
+                d = s.recv(1 << 16)
+                if not d:
+                    break
+                h.update(d)
+                n += len(d)
+        except OSError as e:
+            got.append((n, "error %s" % e))
+            return
+        got.append((n, h.hexdigest()))
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    for i in range(0, len(data), chunk):
+        s.sendall(data[i:i + chunk])
+    t.join(60)
+    if not got or got[0] != (len(data), sha(data)):
+        fail("%s: sent %d bytes in writes of %d, echo %r" % (
+            what, len(data), chunk, got[0] if got else "still reading"))
+
+
+def conn_line_of(lb, svc, s):
+    """The connection log line of client socket s (or of the client
+    address "addr:port" s), waited for."""
+    client = s if isinstance(s, str) else "%s:%d" % s.getsockname()
+    end = time.time() + TIMEOUT
+    while time.time() < end:
+        for ln in conn_lines(lb.stderr(), svc):
+            if ln.get("client") == client:
+                return ln
+        time.sleep(0.05)
+    fail("no log line of %s's connection %s:\n%s" % (svc, client,
+                                                     lb.stderr()))
+
+
+def krelay(uring):
+    """`kernel-relay on`, `kernel-relay-after 2` (and io-uring as uring
+    says), against real backends: (a) the started line says kernel
+    relay; (b) 20 request/response exchanges come back right and the
+    session is counted as moved; (c) on a moved session 8 MiB each way
+    in small writes, then 8 MiB in large writes, checksummed; (e) its
+    log line's in= and out= are exactly what went each way, and the
+    backend's byte metrics and tetherctl's in=/out= sum its sessions;
+    (d) half-close on a moved session both ways (the client's FIN first
+    and the backend sends on; the backend's FIN first and the client
+    sends on), and with half-close off the session ends once the
+    backend's FIN reached the client; (f) with idle-timeout 1s a moved
+    session that sends every 100 ms lives on past it, a silent one is
+    closed at about 1 s; (g) a backend's RST and a client's RST end a
+    moved session at once (end=backend-error, end=client-error); (h) a
+    SIGHUP reload keeps a moved session relaying. Last, with
+    kernel-relay off no session moves and the started line does not say
+    kernel relay. Skipped where the kernel refuses BPF sockmaps (after
+    checking that tether-lb warned and relays in user space)."""
+    p1, p2, p3, m, q = free_ports(5)
+    why = kernel_sockmap()
+    uwhy = kernel_io_uring() if uring else None
+    d = tmpdir()
+    sock = os.path.join(d, "ctl")
+    be = RelayBackend("127.0.0.2", q)
+    conf = """%(uring)skernel-relay on
+kernel-relay-after 2
+log-level info
+control %(sock)s
+metrics 127.0.0.1:%(m)d
+service kr {
+    listen 127.0.0.1:%(p1)d
+    backend d 127.0.0.2:%(q)d
+}
+service idle {
+    listen 127.0.0.1:%(p2)d
+    backend d 127.0.0.2:%(q)d
+    limits idle-timeout 1s
+}
+service hc0 {
+    listen 127.0.0.1:%(p3)d
+    backend d 127.0.0.2:%(q)d
+    half-close off
+}
+""" % {"uring": "io-uring on\n" if uring else "", "sock": sock, "m": m,
+       "p1": p1, "p2": p2, "p3": p3, "q": q}
+    lb = Lb(conf, uring=(uwhy is None) if uring else False, krelay=True)
+    socks = []
+
+    def open_moved(port, cmd, tag, n=20):
+        """A connection that sent cmd (K in it replaced by the number
+        of bytes the exchanges send) and made n exchanges, then counted
+        as moved to the kernel relay: (socket, bytes exchanged, bytes
+        of the command)."""
+        before = krelay_count(m)
+        s = connect(port)
+        s.settimeout(60)
+        socks.append(s)
+        msgs = exchange_msgs(n, tag)
+        k = sum(len(x) for x in msgs)
+        cmd = cmd.replace(b"K", b"%d" % k)
+        s.sendall(cmd)
+        exchanges(s, msgs, tag)
+        wait_moved(m, before + 1, tag)
+        return s, k, len(cmd)
+
+    try:
+        lb.wait_listening(p1)   # (a), checked by check_data_path()
+        if why is not None:
+            raise Skip("this kernel refuses BPF sockmaps (%s)" % why)
+        if uring and uwhy is not None:
+            raise Skip("this kernel refuses io_uring (%s)" % uwhy)
+        if krelay_count(m) != 0:
+            fail("sessions moved before any traffic: %d" % krelay_count(m))
+        # (b), (c), (e) 20 exchanges, the move, 8 MiB each way in small
+        # writes and again in large ones, and the byte counts.
+        s, k, c = open_moved(p1, b"ECHO\n", "bulk")
+        stream_echo(s, blob(8 << 20, 3), 1000, "small writes")
+        stream_echo(s, blob(8 << 20, 4), 1 << 20, "large writes")
+        k += exchanges(s, exchange_msgs(5, "after"), "after the bulk")
+        s.shutdown(socket.SHUT_WR)
+        if recv_all(s) != b"":
+            fail("bytes after the echo")
+        ln = conn_line_of(lb, "kr", s)
+        want_in = c + k + (16 << 20)
+        want_out = k + (16 << 20)
+        if (ln.get("in"), ln.get("out"), ln.get("end")) != \
+           (str(want_in), str(want_out), "closed"):
+            fail("the moved session's log line %r, wanted in=%d out=%d "
+                 "end=closed" % (ln, want_in, want_out))
+
+        # (d) Half-close. The client's FIN first; the backend sends on
+        # (1 MiB in 1 KiB writes) and closes.
+        s, k, c = open_moved(p1, b"DOWN K %d 5 down1\n" % (1 << 20),
+                             "down")
+        s.shutdown(socket.SHUT_WR)
+        got = recv_all(s)
+        if sha(got) != sha(blob(1 << 20, 5)):
+            fail("client's FIN first: %d bytes of %d, checksum differs" %
+                 (len(got), 1 << 20))
+        if be.wait("down1") != 0:
+            fail("client's FIN first: the backend read %d bytes after "
+                 "the exchanges, not EOF" % be.results["down1"])
+        ln = conn_line_of(lb, "kr", s)
+        if (ln["in"], ln["out"], ln["end"]) != (
+                str(c + k), str(k + (1 << 20)), "closed"):
+            fail("client's FIN first: log line %r, wanted in=%d out=%d "
+                 "end=closed" % (ln, c + k, k + (1 << 20)))
+        # The backend's FIN first; the client reads it and sends on
+        # (1 MiB in 4 KiB writes), then its FIN.
+        s, k, c = open_moved(p1, b"FINFIRST K %d 6 fin1\n" % (1 << 20),
+                             "fin")
+        s.sendall(b"G")
+        got = recv_all(s)
+        if sha(got) != sha(blob(1 << 20, 6)):
+            fail("backend's FIN first: %d bytes of %d, checksum differs" %
+                 (len(got), 1 << 20))
+        up = blob(1 << 20, 7)
+        for i in range(0, len(up), 4096):
+            s.sendall(up[i:i + 4096])
+        s.shutdown(socket.SHUT_WR)
+        if be.wait("fin1") != (len(up), sha(up)):
+            fail("backend's FIN first: the backend read %r after its FIN, "
+                 "wanted %d bytes" % (be.results["fin1"], len(up)))
+        ln = conn_line_of(lb, "kr", s)
+        if (ln["in"], ln["out"], ln["end"]) != (
+                str(c + k + 1 + len(up)), str(k + (1 << 20)), "closed"):
+            fail("backend's FIN first: log line %r, wanted in=%d out=%d "
+                 "end=closed" % (ln, c + k + 1 + len(up), k + (1 << 20)))
+        # half-close off: the backend's FIN reaches the client and the
+        # session ends: the backend reads EOF, none of the late bytes.
+        s, k, c = open_moved(p3, b"FINFIRST K 3000 8 off1\n", "off")
+        s.sendall(b"G")
+        if sha(recv_all(s)) != sha(blob(3000, 8)):
+            fail("half-close off: the backend's bytes before its FIN")
+        try:
+            s.sendall(blob(5000, 9))
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass        # the session may be gone already
+        if be.wait("off1") != (0, sha(b"")):
+            fail("half-close off: the backend read %r after its FIN, "
+                 "wanted nothing" % (be.results["off1"],))
+        if conn_line_of(lb, "hc0", s)["end"] != "closed":
+            fail("half-close off: %r" % conn_line_of(lb, "hc0", s))
+
+        # (f) idle-timeout 1s: one moved session talks every 100 ms for
+        # 2.5 s, the other is silent and is closed at about 1 s.
+        talk = open_moved(p2, b"ECHO\n", "talk")[0]
+        quiet = open_moved(p2, b"ECHO\n", "quiet")[0]
+        t0 = time.time()
+        quiet_end = []
+
+        def watch():
+            try:
+                d = quiet.recv(1)
+            except OSError as e:
+                d = e
+            quiet_end.append((time.time() - t0, d))
+        w = threading.Thread(target=watch, daemon=True)
+        w.start()
+        i = 0
+        while time.time() - t0 < 2.5:
+            exchanges(talk, [b"tick %d\n" % i], "talking session at "
+                      "%.1f s" % (time.time() - t0))
+            i += 1
+            time.sleep(0.1)
+        w.join(TIMEOUT)
+        if not quiet_end:
+            fail("the silent moved session is open %.1f s after its "
+                 "last byte (idle-timeout 1s)" % (time.time() - t0))
+        at, d = quiet_end[0]
+        if d not in (b"",) and not isinstance(d, ConnectionResetError):
+            fail("the silent session got %r" % (d,))
+        if not 0.8 <= at <= 2.5:
+            fail("the silent session was closed %.2f s after its last "
+                 "byte (idle-timeout 1s)" % at)
+        if conn_line_of(lb, "idle", quiet)["end"] != "idle-timeout":
+            fail("silent session: %r" % conn_line_of(lb, "idle", quiet))
+        sys.stderr.write("krelay: silent session closed after %.2f s, the "
+                         "talking one made %d exchanges in 2.5 s\n" %
+                         (at, i))
+        # Now the talker goes silent too.
+        t1 = time.time()
+        if read_to_end(talk) != b"":
+            fail("the talking session got bytes after its last echo")
+        if time.time() - t1 > 2.5:
+            fail("the talking session lived %.2f s after it went silent"
+                 % (time.time() - t1))
+        if conn_line_of(lb, "idle", talk)["end"] != "idle-timeout":
+            fail("talking session: %r" % conn_line_of(lb, "idle", talk))
+
+        # (g) The backend resets a moved session: the client sees the
+        # end at once. Then the client resets one.
+        s = open_moved(p1, b"RST K\n", "rst")[0]
+        s.settimeout(TIMEOUT)
+        t1 = time.time()
+        s.sendall(b"G")
+        read_to_end(s)
+        ln = conn_line_of(lb, "kr", s)
+        if ln["end"] != "backend-error":
+            fail("backend RST: %r, wanted end=backend-error" % ln)
+        sys.stderr.write("krelay: the backend's RST ended the session in "
+                         "%.3f s\n" % (time.time() - t1))
+        s = open_moved(p1, b"ECHO\n", "crst")[0]
+        client = "%s:%d" % s.getsockname()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                     b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        s.close()
+        ln = conn_line_of(lb, "kr", client)
+        if ln["end"] != "client-error":
+            fail("client RST: %r, wanted end=client-error" % ln)
+
+        # (e) The backend's byte counters (metrics, tetherctl) sum the
+        # log lines of its sessions, moved or not.
+        time.sleep(0.2)
+        lines = conn_lines(lb.stderr(), "kr") + \
+            conn_lines(lb.stderr(), "idle") + conn_lines(lb.stderr(), "hc0")
+        sin = sum(int(x["in"]) for x in lines)
+        sout = sum(int(x["out"]) for x in lines)
+        import urllib.request
+        text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % m,
+                                      timeout=TIMEOUT).read().decode()
+        mb = {}
+        for svc in ("kr", "idle", "hc0"):
+            for what in ("in", "out"):
+                key = 'tether_lb_backend_bytes_%s_total{service="%s",' \
+                      'backend="d"} ' % (what, svc)
+                i = text.find(key)
+                if i < 0:
+                    fail("metrics lack %r:\n%s" % (key, text))
+                mb[what] = mb.get(what, 0) + \
+                    int(text[i + len(key):].split()[0])
+        cin = cout = 0
+        for svc in ("kr", "idle", "hc0"):
+            b = show_backend(sock, svc, "d")
+            cin += int(b["in"])
+            cout += int(b["out"])
+        if (mb["in"], mb["out"]) != (sin, sout) or \
+           (cin, cout) != (sin, sout):
+            fail("bytes in/out: log lines %d/%d, metrics %d/%d, tetherctl "
+                 "%d/%d" % (sin, sout, mb["in"], mb["out"], cin, cout))
+        moved = krelay_count(m)
+        sys.stderr.write("krelay: %d sessions moved, %d log lines, %d "
+                         "bytes in, %d out\n" % (moved, len(lines), sin,
+                                                 sout))
+
+        # (h) A reload with a moved session open: it relays on, and a
+        # session begun after the reload moves too.
+        s, k, c = open_moved(p1, b"ECHO\n", "reload")
+        write_conf(lb.conf, conf)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded: 3 service(s)")
+        k += exchanges(s, exchange_msgs(20, "reloaded"), "after the reload")
+        stream_echo(s, blob(1 << 20, 10), 4096, "after the reload")
+        s2 = open_moved(p1, b"ECHO\n", "new")[0]
+        s2.shutdown(socket.SHUT_WR)
+        if recv_all(s2) != b"":
+            fail("the session begun after the reload: bytes after the "
+                 "echo")
+        s.shutdown(socket.SHUT_WR)
+        if recv_all(s) != b"":
+            fail("the reloaded session: bytes after the echo")
+        ln = conn_line_of(lb, "kr", s)
+        if (ln["in"], ln["out"], ln["end"]) != (
+                str(c + k + (1 << 20)), str(k + (1 << 20)), "closed"):
+            fail("the session that lived through the reload: %r, wanted "
+                 "in=%d out=%d" % (ln, c + k + (1 << 20), k + (1 << 20)))
+        conn_line_of(lb, "kr", s2)
+
+    finally:
+        for s in socks:
+            s.close()
+        lb.stop()
+
+    # kernel-relay off: the same 20 exchanges, no session moves.
+    lb = Lb("""kernel-relay off
+kernel-relay-after 2
+metrics 127.0.0.1:%d
+service kr {
+    listen 127.0.0.1:%d
+    backend d 127.0.0.2:%d
+}
+""" % (m, p1, q), krelay=False)
+    try:
+        lb.wait_listening(p1)
+        s = connect(p1)
+        s.sendall(b"ECHO\n")
+        exchanges(s, exchange_msgs(20, "off"), "kernel-relay off")
+        stream_echo(s, blob(1 << 20, 11), 1000, "kernel-relay off")
+        if krelay_count(m) != 0:
+            fail("kernel-relay off: %d sessions moved" % krelay_count(m))
+        s.shutdown(socket.SHUT_WR)
+        if recv_all(s) != b"":
+            fail("kernel-relay off: bytes after the echo")
+        s.close()
+    finally:
+        lb.stop()
+        be.stop()
+
+
+def case_krelay():
+    krelay(False)
+
+
+def case_krelay_uring():
+    krelay(True)
+
+
 CASES = {
     "balance": case_balance,
     "maglev": case_maglev,
@@ -3798,6 +4416,8 @@ CASES = {
     "retry-fin": case_retry_fin,
     "uring": case_uring,
     "uring-nobufs": case_uring_nobufs,
+    "krelay": case_krelay,
+    "krelay-uring": case_krelay_uring,
 }
 
 
@@ -3811,6 +4431,9 @@ def main():
     if len(sys.argv) == 4:
         CTL = sys.argv[3]
     try:
+        if KRELAY and kernel_sockmap() is not None:
+            raise Skip("kernel relay pass: this kernel refuses BPF "
+                       "sockmaps (%s)" % kernel_sockmap())
         CASES[sys.argv[2]]()
     except Skip as e:
         print("skip %s: %s" % (sys.argv[2], e))
