@@ -91,6 +91,14 @@ tether_test(integration.lb-krelay LABEL integration TIMEOUT 120
 		$<TARGET_FILE:tetherctl>)
 set_tests_properties(integration.lb-krelay PROPERTIES
 	SKIP_RETURN_CODE 77)
+# With `user nobody`: the maps are set up before root's capabilities
+# are dropped.
+tether_test(integration.lb-krelay-user LABEL integration TIMEOUT 60
+	COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
+		$<TARGET_FILE:tether-lb> krelay-user
+		$<TARGET_FILE:tetherctl>)
+set_tests_properties(integration.lb-krelay-user PROPERTIES
+	SKIP_RETURN_CODE 77)
 # The TCP cases again with `kernel-relay on` and `kernel-relay-after 1`
 # first (TETHER_LB_TEST_KERNEL_RELAY=1): every session that can moves
 # after its first read. Each exits 77 where the kernel refuses BPF

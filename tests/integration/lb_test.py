@@ -4375,6 +4375,47 @@ def case_krelay_uring():
     krelay(True)
 
 
+def case_krelay_user():
+    """`kernel-relay on` with `user nobody`: the maps must be set up
+    while tether-lb still has root's capabilities, so the started line
+    says kernel relay and a session moves as without `user`."""
+    import pwd
+    why = kernel_sockmap()
+    if why is not None:
+        raise Skip("this kernel refuses BPF sockmaps (%s)" % why)
+    if os.geteuid() != 0:
+        raise Skip("not root: `user` does not drop anything")
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        raise Skip("no user nobody")
+    p, m, q = free_ports(3)
+    be = RelayBackend("127.0.0.2", q)
+    lb = Lb("""kernel-relay on
+kernel-relay-after 2
+user nobody
+metrics 127.0.0.1:%d
+service kr {
+    listen 127.0.0.1:%d
+    backend d 127.0.0.2:%d
+}
+""" % (m, p, q), krelay=True)
+    try:
+        lb.wait_listening(p)
+        s = connect(p)
+        s.sendall(b"ECHO\n")
+        exchanges(s, exchange_msgs(20, "user"), "user nobody")
+        wait_moved(m, 1, "user nobody")
+        stream_echo(s, blob(1 << 20, 12), 4096, "user nobody")
+        s.shutdown(socket.SHUT_WR)
+        if recv_all(s) != b"":
+            fail("user nobody: bytes after the echo")
+        s.close()
+    finally:
+        lb.stop()
+        be.stop()
+
+
 CASES = {
     "balance": case_balance,
     "maglev": case_maglev,
@@ -4418,6 +4459,7 @@ CASES = {
     "uring-nobufs": case_uring_nobufs,
     "krelay": case_krelay,
     "krelay-uring": case_krelay_uring,
+    "krelay-user": case_krelay_user,
 }
 
 
