@@ -4022,9 +4022,10 @@ def exchanges(s, msgs, what):
     return sum(len(x) for x in msgs)
 
 
-def stream_echo(s, data, chunk, what):
-    """Send data in writes of chunk bytes while a thread reads the echo
-    of as many bytes; compare checksums."""
+def stream_echo(s, data, chunk, what, head=b""):
+    """Send data in writes of chunk bytes (the first one after head, a
+    command the echo does not return) while a thread reads the echo of
+    as many bytes; compare checksums."""
     got = []
 
     def reader():
@@ -4045,7 +4046,7 @@ def stream_echo(s, data, chunk, what):
     t = threading.Thread(target=reader, daemon=True)
     t.start()
     for i in range(0, len(data), chunk):
-        s.sendall(data[i:i + chunk])
+        s.sendall((head if i == 0 else b"") + data[i:i + chunk])
     t.join(60)
     if not got or got[0] != (len(data), sha(data)):
         fail("%s: sent %d bytes in writes of %d, echo %r" % (
@@ -4085,7 +4086,7 @@ def krelay(uring):
     kernel-relay off no session moves and the started line does not say
     kernel relay. Skipped where the kernel refuses BPF sockmaps (after
     checking that tether-lb warned and relays in user space)."""
-    p1, p2, p3, m, q = free_ports(5)
+    p1, p2, p3, p4, m, q = free_ports(6)
     why = kernel_sockmap()
     uwhy = kernel_io_uring() if uring else None
     d = tmpdir()
@@ -4110,8 +4111,13 @@ service hc0 {
     backend d 127.0.0.2:%(q)d
     half-close off
 }
+service bulk {
+    listen 127.0.0.1:%(p4)d
+    backend d 127.0.0.2:%(q)d
+    splice on
+}
 """ % {"uring": "io-uring on\n" if uring else "", "sock": sock, "m": m,
-       "p1": p1, "p2": p2, "p3": p3, "q": q}
+       "p1": p1, "p2": p2, "p3": p3, "p4": p4, "q": q}
     lb = Lb(conf, uring=(uwhy is None) if uring else False, krelay=True)
     socks = []
 
@@ -4156,6 +4162,28 @@ service hc0 {
            (str(want_in), str(want_out), "closed"):
             fail("the moved session's log line %r, wanted in=%d out=%d "
                  "end=closed" % (ln, want_in, want_out))
+
+        # A bulk session (its first read fills a 16 KiB buffer, splice
+        # on) stays in user space while its reads are long: it splices.
+        # (It may move once a read comes short, at the end of the
+        # transfer or when the client falls behind: tether-lb judges a
+        # direction bulk by its last read. Unloaded, nearly all of the
+        # 8 MiB are spliced.)
+        s = connect(p4)
+        s.settimeout(60)
+        socks.append(s)
+        data = blob(4 << 20, 13)
+        stream_echo(s, data, len(data), "bulk session", head=b"ECHO\n")
+        s.shutdown(socket.SHUT_WR)
+        if recv_all(s) != b"":
+            fail("bulk session: bytes after the echo")
+        ln = conn_line_of(lb, "bulk", s)
+        if ln["in"] != str(5 + len(data)) or ln["out"] != str(len(data)) \
+           or int(ln["spliced"]) == 0:
+            fail("bulk session: %r, wanted in=%d out=%d and bytes "
+                 "spliced" % (ln, 5 + len(data), len(data)))
+        sys.stderr.write("krelay: bulk session spliced %s of %d bytes\n" %
+                         (ln["spliced"], 5 + 2 * len(data)))
 
         # (d) Half-close. The client's FIN first; the backend sends on
         # (1 MiB in 1 KiB writes) and closes.
@@ -4282,15 +4310,15 @@ service hc0 {
         # (e) The backend's byte counters (metrics, tetherctl) sum the
         # log lines of its sessions, moved or not.
         time.sleep(0.2)
-        lines = conn_lines(lb.stderr(), "kr") + \
-            conn_lines(lb.stderr(), "idle") + conn_lines(lb.stderr(), "hc0")
+        svcs = ("kr", "idle", "hc0", "bulk")
+        lines = [x for svc in svcs for x in conn_lines(lb.stderr(), svc)]
         sin = sum(int(x["in"]) for x in lines)
         sout = sum(int(x["out"]) for x in lines)
         import urllib.request
         text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % m,
                                       timeout=TIMEOUT).read().decode()
         mb = {}
-        for svc in ("kr", "idle", "hc0"):
+        for svc in svcs:
             for what in ("in", "out"):
                 key = 'tether_lb_backend_bytes_%s_total{service="%s",' \
                       'backend="d"} ' % (what, svc)
@@ -4300,7 +4328,7 @@ service hc0 {
                 mb[what] = mb.get(what, 0) + \
                     int(text[i + len(key):].split()[0])
         cin = cout = 0
-        for svc in ("kr", "idle", "hc0"):
+        for svc in svcs:
             b = show_backend(sock, svc, "d")
             cin += int(b["in"])
             cout += int(b["out"])
@@ -4318,7 +4346,7 @@ service hc0 {
         s, k, c = open_moved(p1, b"ECHO\n", "reload")
         write_conf(lb.conf, conf)
         lb.proc.send_signal(signal.SIGHUP)
-        wait_log(lb, "reloaded: 3 service(s)")
+        wait_log(lb, "reloaded: 4 service(s)")
         k += exchanges(s, exchange_msgs(20, "reloaded"), "after the reload")
         stream_echo(s, blob(1 << 20, 10), 4096, "after the reload")
         s2 = open_moved(p1, b"ECHO\n", "new")[0]
