@@ -91,6 +91,14 @@ tether_test(integration.lb-krelay LABEL integration TIMEOUT 120
 		$<TARGET_FILE:tetherctl>)
 set_tests_properties(integration.lb-krelay PROPERTIES
 	SKIP_RETURN_CODE 77)
+# Reloads that turn it on and off (not "krelay-reload": the pass below
+# has that name for case reload).
+tether_test(integration.lb-krelay-onoff LABEL integration TIMEOUT 60
+	COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
+		$<TARGET_FILE:tether-lb> krelay-onoff
+		$<TARGET_FILE:tetherctl>)
+set_tests_properties(integration.lb-krelay-onoff PROPERTIES
+	SKIP_RETURN_CODE 77)
 # With `user nobody`: the maps are set up before root's capabilities
 # are dropped.
 tether_test(integration.lb-krelay-user LABEL integration TIMEOUT 60

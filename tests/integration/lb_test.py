@@ -4403,6 +4403,81 @@ def case_krelay_uring():
     krelay(True)
 
 
+def case_krelay_onoff():
+    """Reloads that turn the kernel relay on and off: started with
+    `kernel-relay off`, nothing moves; a reload to on sets it up (the
+    reloaded line says kernel relay) and a new session moves; a reload
+    back to off leaves that moved session relaying in the kernel (bytes
+    right, counted in its log line) and moves no new one."""
+    p, m, q = free_ports(3)
+    why = kernel_sockmap()
+    be = RelayBackend("127.0.0.2", q)
+    base = """kernel-relay-after 2
+metrics 127.0.0.1:%d
+service kr {
+    listen 127.0.0.1:%d
+    backend d 127.0.0.2:%d
+}
+""" % (m, p, q)
+    lb = Lb("kernel-relay off\n" + base, krelay=False)
+    socks = []
+
+    def session(tag):
+        s = connect(p)
+        s.settimeout(60)
+        socks.append(s)
+        s.sendall(b"ECHO\n")
+        return s, 5 + exchanges(s, exchange_msgs(20, tag), tag)
+
+    def reload(on, n):
+        write_conf(lb.conf, "kernel-relay %s\n" % on + base)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:", n)
+        return [ln for ln in lb.stderr().splitlines()
+                if "reloaded:" in ln][n - 1]
+    try:
+        lb.wait_listening(p)
+        if why is not None:
+            raise Skip("this kernel refuses BPF sockmaps (%s)" % why)
+        a, ka = session("off")
+        time.sleep(0.1)
+        if krelay_count(m) != 0:
+            fail("kernel-relay off: %d sessions moved" % krelay_count(m))
+        line = reload("on", 1)
+        if not line.endswith(", kernel relay"):
+            fail("reload to kernel-relay on: %r" % line)
+        # The old session, quiet, makes no more reads: it stays.
+        b, kb = session("on")
+        wait_moved(m, 1, "after the reload to on")
+        moved = 1
+        line = reload("off", 2)
+        if line.endswith(", kernel relay"):
+            fail("reload to kernel-relay off: %r" % line)
+        kb += exchanges(b, exchange_msgs(20, "still"), "moved session "
+                        "after the reload to off")
+        stream_echo(b, blob(1 << 20, 14), 4096, "moved session after the "
+                    "reload to off")
+        c, kc = session("off2")
+        time.sleep(0.1)
+        if krelay_count(m) != moved:
+            fail("after the reload to off: %d sessions moved, before %d" %
+                 (krelay_count(m), moved))
+        for s, k, extra in ((a, ka, 0), (b, kb, 1 << 20), (c, kc, 0)):
+            s.shutdown(socket.SHUT_WR)
+            if recv_all(s) != b"":
+                fail("bytes after the echo")
+            ln = conn_line_of(lb, "kr", s)
+            if (ln["in"], ln["out"], ln["end"]) != (
+                    str(k + extra), str(k - 5 + extra), "closed"):
+                fail("log line %r, wanted in=%d out=%d end=closed" % (
+                    ln, k + extra, k - 5 + extra))
+    finally:
+        for s in socks:
+            s.close()
+        lb.stop()
+        be.stop()
+
+
 def case_krelay_user():
     """`kernel-relay on` with `user nobody`: the maps must be set up
     while tether-lb still has root's capabilities, so the started line
@@ -4488,6 +4563,7 @@ CASES = {
     "krelay": case_krelay,
     "krelay-uring": case_krelay_uring,
     "krelay-user": case_krelay_user,
+    "krelay-onoff": case_krelay_onoff,
 }
 
 
