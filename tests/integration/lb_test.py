@@ -3899,7 +3899,9 @@ class RelayBackend:
     FINFIRST K N SEED ID: echo K bytes, read G, send blob(N, SEED) and a
     FIN, read to EOF: results[ID] = (length, sha256) of what came after
     G.
-    RST K: echo K bytes, read G, close with an RST (SO_LINGER 0)."""
+    RST K: echo K bytes, read G, close with an RST (SO_LINGER 0).
+    UP K: echo K bytes, read to EOF, answer the sha256 of what came
+    after the K bytes, close."""
 
     def __init__(self, addr, port):
         self.results = {}
@@ -3946,6 +3948,9 @@ class RelayBackend:
                         s.shutdown(socket.SHUT_WR)
                         got = recv_all(s)
                         backend.results[cmd[4]] = (len(got), sha(got))
+                    elif cmd[0] == "UP":
+                        echo_k(s, int(cmd[1]))
+                        s.sendall((sha(recv_all(s)) + "\n").encode())
                     elif cmd[0] == "RST":
                         echo_k(s, int(cmd[1]))
                         if s.recv(1) != b"G":
@@ -4184,6 +4189,57 @@ service bulk {
                  "spliced" % (ln, 5 + len(data), len(data)))
         sys.stderr.write("krelay: bulk session spliced %s of %d bytes\n" %
                          (ln["spliced"], 5 + 2 * len(data)))
+
+        # The client's FIN right behind 8 MiB on a moved session: the
+        # FIN must not overtake the bytes still on their way through the
+        # kernel.
+        s, k, c = open_moved(p1, b"UP K\n", "up")
+        data = blob(8 << 20, 15)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        got = recv_all(s).decode()
+        if got != sha(data) + "\n":
+            fail("8 MiB then the client's FIN: the backend answered %r, "
+                 "not the checksum of the 8 MiB" % got)
+        ln = conn_line_of(lb, "kr", s)
+        if (ln["in"], ln["out"], ln["end"]) != (
+                str(c + k + len(data)), str(k + 65), "closed"):
+            fail("8 MiB then the client's FIN: log line %r, wanted in=%d "
+                 "out=%d end=closed" % (ln, c + k + len(data), k + 65))
+
+        # 40 moved sessions at once, each 256 KiB and more each way.
+        errs = []
+        sent = {}
+
+        def one(i):
+            try:
+                s = connect(p1)
+                s.settimeout(60)
+                s.sendall(b"ECHO\n")
+                k = exchanges(s, exchange_msgs(10, "c%d" % i), "c%d" % i)
+                n = (256 << 10) + i * 999
+                stream_echo(s, blob(n, i), 2000, "concurrent %d" % i)
+                s.shutdown(socket.SHUT_WR)
+                if recv_all(s) != b"":
+                    fail("concurrent %d: bytes after the echo" % i)
+                sent["%s:%d" % s.getsockname()] = (5 + k + n, k + n)
+                s.close()
+            except (AssertionError, OSError) as e:
+                errs.append("%d: %s" % (i, e))
+        before = krelay_count(m)
+        run_threads(one, range(40), 120)
+        if errs:
+            fail("concurrent moved sessions: %d failed: %s" %
+                 (len(errs), errs[:3]))
+        if krelay_count(m) - before != 40:
+            fail("%d of 40 concurrent sessions moved" %
+                 (krelay_count(m) - before))
+        for client, (n_in, n_out) in sorted(sent.items()):
+            ln = conn_line_of(lb, "kr", client)
+            if (ln["in"], ln["out"], ln["end"]) != (str(n_in), str(n_out),
+                                                    "closed"):
+                fail("concurrent session: log line %r, wanted in=%d "
+                     "out=%d end=closed" % (ln, n_in, n_out))
 
         # (d) Half-close. The client's FIN first; the backend sends on
         # (1 MiB in 1 KiB writes) and closes.
