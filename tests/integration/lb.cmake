@@ -99,6 +99,13 @@ tether_test(integration.lb-krelay-onoff LABEL integration TIMEOUT 60
 		$<TARGET_FILE:tetherctl>)
 set_tests_properties(integration.lb-krelay-onoff PROPERTIES
 	SKIP_RETURN_CODE 77)
+# A backend that does not read holds the client back.
+tether_test(integration.lb-krelay-backpressure LABEL integration TIMEOUT 60
+	COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
+		$<TARGET_FILE:tether-lb> krelay-backpressure
+		$<TARGET_FILE:tetherctl>)
+set_tests_properties(integration.lb-krelay-backpressure PROPERTIES
+	SKIP_RETURN_CODE 77)
 # With `user nobody`: the maps are set up before root's capabilities
 # are dropped.
 tether_test(integration.lb-krelay-user LABEL integration TIMEOUT 60

@@ -4534,6 +4534,79 @@ service kr {
         be.stop()
 
 
+def case_krelay_backpressure():
+    """A moved session whose backend does not read: the client must be
+    held back as in user space (there, tether-lb stops reading when the
+    backend's socket is full: some 10 MiB of socket buffers on the way),
+    not have the kernel queue whatever it sends. The client sends for
+    3 s without blocking; more than 64 MiB taken fails (the test stops
+    there: kernel memory of a shared machine). Then the backend reads
+    and must get every byte the client's sends took."""
+    p, m, q = free_ports(3)
+    why = kernel_sockmap()
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.2", q))
+    ls.listen(4)
+    lb = Lb("""kernel-relay on
+kernel-relay-after 2
+log-level info
+metrics 127.0.0.1:%d
+service s {
+    listen 127.0.0.1:%d
+    backend b 127.0.0.2:%d
+}
+""" % (m, p, q), krelay=True)
+    cap = 64 << 20
+    try:
+        lb.wait_listening(p)
+        if why is not None:
+            raise Skip("this kernel refuses BPF sockmaps (%s)" % why)
+        c = connect(p)
+        b, _ = ls.accept()
+        b.settimeout(TIMEOUT)
+        for i in range(5):
+            c.sendall(b"ping %d\n" % i)
+            if recv_exact(b, 7) != b"ping %d\n" % i:
+                fail("exchange %d: the backend got something else" % i)
+            b.sendall(b"pong %d\n" % i)
+            if recv_exact(c, 7) != b"pong %d\n" % i:
+                fail("exchange %d: the client got something else" % i)
+        wait_moved(m, 1, "before the flood")
+        c.setblocking(False)
+        chunk = blob(1 << 16, 21)
+        sent = 0
+        t0 = time.time()
+        while time.time() - t0 < 3 and sent <= cap:
+            try:
+                sent += c.send(chunk)
+            except BlockingIOError:
+                time.sleep(0.01)
+        sys.stderr.write("krelay-backpressure: the client's sends took "
+                         "%d bytes in %.2f s\n" % (sent, time.time() - t0))
+        c.setblocking(True)
+        c.settimeout(TIMEOUT)
+        c.shutdown(socket.SHUT_WR)
+        got = 0
+        while True:
+            d = b.recv(1 << 16)
+            if not d:
+                break
+            got += len(d)
+        if got != sent:
+            fail("the backend read %d bytes, the client sent %d" %
+                 (got, sent))
+        if sent > cap:
+            fail("a backend that does not read: the kernel relay took "
+                 "more than %d MiB from the client in %.2f s (in user "
+                 "space some 10 MiB)" % (cap >> 20, time.time() - t0))
+        b.close()
+        c.close()
+    finally:
+        ls.close()
+        lb.stop()
+
+
 def case_krelay_user():
     """`kernel-relay on` with `user nobody`: the maps must be set up
     while tether-lb still has root's capabilities, so the started line
@@ -4620,6 +4693,7 @@ CASES = {
     "krelay-uring": case_krelay_uring,
     "krelay-user": case_krelay_user,
     "krelay-onoff": case_krelay_onoff,
+    "krelay-backpressure": case_krelay_backpressure,
 }
 
 
