@@ -8,126 +8,63 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		maglev-slowstart maglev-reload badconf
 		datapath-splice datapath-copy nodelay
 		half-close-off retry-rst retry-fin urgent reload-relative
-		reload-ctl)
+		reload-ctl sessions backpressure)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}
 			$<TARGET_FILE:tetherctl>)
 endforeach()
 
-# The cases that relay TCP, run again in the passes below with a global
-# directive first in every configuration a running tether-lb gets. Left
-# out: udp and reload-udp (UDP only: it stays on the epoll loop) and
-# badconf (-n and startup errors: nothing is relayed). nofile stays in:
-# the ring's own descriptors count against the limit.
-set(lb_tcp_cases balance maglev persist parallel failure
-	failure-midrun retry-rst retry-fin
-	limits health connect-timeout
-	slowloris slowloris-limit slowloris-client nofile
-	drain proxyv2 range metrics reload reload-load
-	reload-state halfclose wlc passive slowstart
-	maglev-slowstart maglev-reload datapath-splice
-	datapath-copy nodelay half-close-off urgent
-	reload-relative reload-ctl)
-
-# With `io-uring on` (TETHER_LB_TEST_IO_URING=1, see lb_test.py),
+# The same cases again with `io-uring on` first in every configuration a
+# running tether-lb gets (TETHER_LB_TEST_IO_URING=1, see lb_test.py),
 # when tether-lb is built with its io_uring data path: daemons/lb sets
 # LB_HAVE_URING on tether_lb when it finds liburing (its LIBURING_FOUND
-# is a variable of that directory, not of this one). failure-midrun,
-# retry-rst and retry-fin cover the move from io_uring to epoll on a
-# backend's error or early FIN (u_switch in proxy.c).
-set(lb_have_uring FALSE)
+# is a variable of that directory, not of this one). Left out: udp and
+# reload-udp (UDP only: it stays on the epoll loop) and badconf (-n and
+# startup errors: nothing is relayed). nofile stays in: the ring's own
+# descriptors count against the limit. failure-midrun, retry-rst and
+# retry-fin cover the move from io_uring to epoll on a backend's error
+# or early FIN (u_switch in proxy.c).
 if(TARGET tether_lb)
 	get_target_property(lb_defs tether_lb INTERFACE_COMPILE_DEFINITIONS)
 	if(lb_defs MATCHES "LB_HAVE_URING")
-		set(lb_have_uring TRUE)
+		foreach(case balance maglev persist parallel failure
+				failure-midrun retry-rst retry-fin
+				limits health connect-timeout
+				slowloris slowloris-limit slowloris-client nofile
+				drain proxyv2 range metrics reload reload-load
+				reload-state halfclose wlc passive slowstart
+				maglev-slowstart maglev-reload datapath-splice
+				datapath-copy nodelay half-close-off urgent
+				reload-relative reload-ctl sessions backpressure)
+			tether_test(integration.lb-uring-${case} LABEL integration
+				TIMEOUT 120
+				COMMAND /usr/bin/python3
+					${CMAKE_CURRENT_LIST_DIR}/lb_test.py
+					$<TARGET_FILE:tether-lb> ${case}
+					$<TARGET_FILE:tetherctl>)
+			set_tests_properties(integration.lb-uring-${case}
+				PROPERTIES ENVIRONMENT TETHER_LB_TEST_IO_URING=1)
+		endforeach()
+		# The io_uring data path itself: sessions on it, fallbacks to
+		# epoll (lb_test.py exits 77 where the kernel refuses io_uring).
+		tether_test(integration.lb-uring LABEL integration TIMEOUT 120
+			COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
+				$<TARGET_FILE:tether-lb> uring
+				$<TARGET_FILE:tetherctl>)
+		set_tests_properties(integration.lb-uring PROPERTIES
+			SKIP_RETURN_CODE 77)
+		# The buffer ring empty (io-uring-buffers 1): ENOBUFS moves a
+		# session to epoll.
+		tether_test(integration.lb-uring-nobufs LABEL integration
+			TIMEOUT 120
+			COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
+				$<TARGET_FILE:tether-lb> uring-nobufs
+				$<TARGET_FILE:tetherctl>)
+		set_tests_properties(integration.lb-uring-nobufs PROPERTIES
+			SKIP_RETURN_CODE 77)
 	endif()
 endif()
-if(lb_have_uring)
-	foreach(case ${lb_tcp_cases})
-		tether_test(integration.lb-uring-${case} LABEL integration
-			TIMEOUT 120
-			COMMAND /usr/bin/python3
-				${CMAKE_CURRENT_LIST_DIR}/lb_test.py
-				$<TARGET_FILE:tether-lb> ${case}
-				$<TARGET_FILE:tetherctl>)
-		set_tests_properties(integration.lb-uring-${case}
-			PROPERTIES ENVIRONMENT TETHER_LB_TEST_IO_URING=1)
-	endforeach()
-	# The io_uring data path itself: sessions on it, fallbacks to
-	# epoll (lb_test.py exits 77 where the kernel refuses io_uring).
-	tether_test(integration.lb-uring LABEL integration TIMEOUT 120
-		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
-			$<TARGET_FILE:tether-lb> uring
-			$<TARGET_FILE:tetherctl>)
-	set_tests_properties(integration.lb-uring PROPERTIES
-		SKIP_RETURN_CODE 77)
-	# The buffer ring empty (io-uring-buffers 1): ENOBUFS moves a
-	# session to epoll.
-	tether_test(integration.lb-uring-nobufs LABEL integration
-		TIMEOUT 120
-		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
-			$<TARGET_FILE:tether-lb> uring-nobufs
-			$<TARGET_FILE:tetherctl>)
-	set_tests_properties(integration.lb-uring-nobufs PROPERTIES
-		SKIP_RETURN_CODE 77)
-	# The kernel relay beside the io_uring data path.
-	tether_test(integration.lb-krelay-uring LABEL integration
-		TIMEOUT 120
-		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
-			$<TARGET_FILE:tether-lb> krelay-uring
-			$<TARGET_FILE:tetherctl>)
-	set_tests_properties(integration.lb-krelay-uring PROPERTIES
-		SKIP_RETURN_CODE 77)
-endif()
-
-# The kernel relay (`kernel-relay on`: long sessions move to a BPF
-# sockmap): moved sessions relay, half-close, idle out, reset and live
-# through a reload. lb_test.py exits 77 where the kernel refuses BPF
-# sockmaps (no CAP_BPF/CAP_NET_ADMIN, no CONFIG_BPF_STREAM_PARSER).
-tether_test(integration.lb-krelay LABEL integration TIMEOUT 120
-	COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
-		$<TARGET_FILE:tether-lb> krelay
-		$<TARGET_FILE:tetherctl>)
-set_tests_properties(integration.lb-krelay PROPERTIES
-	SKIP_RETURN_CODE 77)
-# Reloads that turn it on and off (not "krelay-reload": the pass below
-# has that name for case reload).
-tether_test(integration.lb-krelay-onoff LABEL integration TIMEOUT 60
-	COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
-		$<TARGET_FILE:tether-lb> krelay-onoff
-		$<TARGET_FILE:tetherctl>)
-set_tests_properties(integration.lb-krelay-onoff PROPERTIES
-	SKIP_RETURN_CODE 77)
-# A backend that does not read holds the client back.
-tether_test(integration.lb-krelay-backpressure LABEL integration TIMEOUT 60
-	COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
-		$<TARGET_FILE:tether-lb> krelay-backpressure
-		$<TARGET_FILE:tetherctl>)
-set_tests_properties(integration.lb-krelay-backpressure PROPERTIES
-	SKIP_RETURN_CODE 77)
-# With `user nobody`: the maps are set up before root's capabilities
-# are dropped.
-tether_test(integration.lb-krelay-user LABEL integration TIMEOUT 60
-	COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
-		$<TARGET_FILE:tether-lb> krelay-user
-		$<TARGET_FILE:tetherctl>)
-set_tests_properties(integration.lb-krelay-user PROPERTIES
-	SKIP_RETURN_CODE 77)
-# The TCP cases again with `kernel-relay on` and `kernel-relay-after 1`
-# first (TETHER_LB_TEST_KERNEL_RELAY=1): every session that can moves
-# after its first read. Each exits 77 where the kernel refuses BPF
-# sockmaps (the pass would repeat the plain one).
-foreach(case ${lb_tcp_cases})
-	tether_test(integration.lb-krelay-${case} LABEL integration
-		TIMEOUT 120
-		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
-			$<TARGET_FILE:tether-lb> ${case}
-			$<TARGET_FILE:tetherctl>)
-	set_tests_properties(integration.lb-krelay-${case} PROPERTIES
-		ENVIRONMENT TETHER_LB_TEST_KERNEL_RELAY=1
-		SKIP_RETURN_CODE 77)
-endforeach()
 
 # The example configuration shipped in examples/ stays valid.
 tether_test(integration.lb-example LABEL integration

@@ -28,13 +28,6 @@ TMPDIRS = []
 # (-n, failed reloads) are written as they are: their expected
 # diagnostics name line numbers.
 URING = os.environ.get("TETHER_LB_TEST_IO_URING") == "1"
-# TETHER_LB_TEST_KERNEL_RELAY=1 (the integration.lb-krelay-* pass):
-# the same with `kernel-relay on` and `kernel-relay-after 1` first, so
-# that every TCP session that can move to the kernel relay does so
-# after its first read; the started line must say ", kernel relay"
-# (or, where the kernel refuses BPF, that tether-lb warned and relays in
-# user space).
-KRELAY = os.environ.get("TETHER_LB_TEST_KERNEL_RELAY") == "1"
 
 
 def tmpdir():
@@ -50,10 +43,7 @@ def fail(msg):
 
 def run_conf(text):
     """text as tether-lb is to run it: with `io-uring on` first in the
-    io_uring pass, `kernel-relay on` and `kernel-relay-after 1` in the
-    kernel relay pass."""
-    if KRELAY:
-        text = "kernel-relay on\nkernel-relay-after 1\n" + text
+    io_uring pass."""
     return "io-uring on\n" + text if URING else text
 
 
@@ -79,101 +69,6 @@ def kernel_io_uring():
         return None
     return "io_uring_setup: %s" % errno.errorcode.get(ctypes.get_errno(),
                                                       ctypes.get_errno())
-
-
-SOCKMAP_WHY = []
-LB_KRELAY = []
-
-
-def lb_krelay():
-    """Whether this tether-lb knows `kernel-relay` (its -n accepts the
-    directive); asked once per process."""
-    if not LB_KRELAY:
-        d = tmpdir()
-        path = os.path.join(d, "krelay.conf")
-        with open(path, "w") as f:
-            f.write("kernel-relay off\nkernel-relay-after 8\n")
-        r = subprocess.run([LB, "-n", "-f", path], capture_output=True,
-                           text=True, timeout=TIMEOUT)
-        LB_KRELAY.append(r.returncode == 0)
-    return LB_KRELAY[0]
-
-
-def need_lb_krelay():
-    if not lb_krelay():
-        raise Skip("this tether-lb has no kernel relay (`kernel-relay` "
-                   "is not a directive it knows)")
-
-
-def kernel_sockmap():
-    """None if this kernel lets us set up what tether-lb's kernel relay
-    needs, else why not (no CAP_BPF or CAP_NET_ADMIN, a kernel without
-    CONFIG_BPF_STREAM_PARSER, a seccomp filter): bpf(2) creates a
-    sockmap, loads two trivial BPF_PROG_TYPE_SK_SKB programs (a stream
-    parser that takes the whole skb, a verdict that passes it) and
-    attaches them to the map. Asked once per process."""
-    if not SOCKMAP_WHY:
-        SOCKMAP_WHY.append(probe_sockmap())
-    return SOCKMAP_WHY[0]
-
-
-def probe_sockmap():
-    import ctypes
-    import errno
-    import platform
-    import struct
-    nr = {"x86_64": 321, "aarch64": 280}.get(platform.machine())
-    if nr is None:
-        return "bpf(2): no system call number known for %s" % \
-            platform.machine()
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-
-    def bpf(cmd, attr):
-        """bpf(cmd, attr padded to 128 zero bytes): (fd or 0, None) or
-        (None, errno name)."""
-        buf = ctypes.create_string_buffer(attr, 128)
-        r = libc.syscall(ctypes.c_long(nr), ctypes.c_int(cmd), buf,
-                         ctypes.c_uint(128))
-        if r < 0:
-            e = ctypes.get_errno()
-            return None, errno.errorcode.get(e, str(e))
-        return int(r), None
-    fds = []
-    try:
-        # BPF_MAP_CREATE (0): BPF_MAP_TYPE_SOCKMAP (15), 4-byte keys and
-        # values, 2 entries.
-        m, err = bpf(0, struct.pack("=IIII", 15, 4, 4, 2))
-        if m is None:
-            return "bpf(BPF_MAP_CREATE, sockmap): %s" % err
-        fds.append(m)
-        lic = ctypes.create_string_buffer(b"GPL")
-        # struct bpf_insn: code, dst | src << 4, off, imm. Parser:
-        # r0 = skb->len (ldxw r0, [r1 + 0]); exit. Verdict: r0 = SK_PASS
-        # (mov64 r0, 1); exit.
-        progs = [(4, "stream parser", struct.pack(
-                      "=BBhiBBhi", 0x61, 0x10, 0, 0, 0x95, 0, 0, 0)),
-                 (5, "stream verdict", struct.pack(
-                      "=BBhiBBhi", 0xb7, 0, 0, 1, 0x95, 0, 0, 0))]
-        for attach, what, code in progs:
-            insns = ctypes.create_string_buffer(code, len(code))
-            # BPF_PROG_LOAD (5): BPF_PROG_TYPE_SK_SKB (14), insn_cnt,
-            # insns, license.
-            p, err = bpf(5, struct.pack(
-                "=IIQQ", 14, len(code) // 8, ctypes.addressof(insns),
-                ctypes.addressof(lic)))
-            if p is None:
-                return "bpf(BPF_PROG_LOAD, sk_skb %s): %s" % (what, err)
-            fds.append(p)
-            # BPF_PROG_ATTACH (8): target the map, attach type
-            # BPF_SK_SKB_STREAM_PARSER (4) or _VERDICT (5).
-            r, err = bpf(8, struct.pack("=III", m, p, attach))
-            if r is None:
-                return "bpf(BPF_PROG_ATTACH, %s): %s" % (what, err)
-        return None
-    finally:
-        for fd in fds:
-            os.close(fd)
 
 
 def port_free(port, addrs=("127.0.0.1", "127.0.0.2", "127.0.0.3",
@@ -328,13 +223,10 @@ class Backend:
 
 
 class Lb:
-    def __init__(self, conf_text, nofile=None, uring=None, krelay=None):
+    def __init__(self, conf_text, nofile=None, uring=None):
         # uring: the data path the started line must name (io_uring if
         # true, epoll if false); None: check only in the io_uring pass.
-        # krelay: whether the started line must say ", kernel relay";
-        # None: check only in the kernel relay pass.
         self.uring = uring
-        self.krelay = krelay
         self.dir = tmpdir()
         self.conf = os.path.join(self.dir, "lb.conf")
         write_conf(self.conf, conf_text)
@@ -364,49 +256,22 @@ class Lb:
         epoll as self.uring says; in the io_uring pass (self.uring None)
         io_uring, or epoll where the kernel refuses io_uring."""
         import re
-        text = self.stderr()
-        m = re.search(r"started:.*data path (\w+)(, kernel relay)?$",
-                      text, re.M)
-        if (self.uring is not None or URING) and m is None:
-            fail("no data path in the started line:\n" + text)
-        if self.uring is not None or URING:
-            if self.uring is None:
-                why = kernel_io_uring()
-                want = "io_uring" if why is None else "epoll"
-                why = why or "this kernel allows io_uring"
-            else:
-                want = "io_uring" if self.uring else "epoll"
-                why = "as the case expects"
-            if m.group(1) != want:
-                fail("started on %s, not %s (%s):\n%s" %
-                     (m.group(1), want, why, text))
-        self.check_kernel_relay(m, text)
-
-    def check_kernel_relay(self, m, text):
-        """With kernel-relay on (self.krelay true, or the kernel relay
-        pass) the started line ends with ", kernel relay" where the
-        kernel allows BPF sockmaps, and where it does not tether-lb
-        warned that it relays in user space; with it off (self.krelay
-        false) neither."""
-        on = self.krelay if self.krelay is not None else \
-            (True if KRELAY else None)
-        if on is None:
+        if self.uring is None and not URING:
             return
+        if self.uring is None:
+            why = kernel_io_uring()
+            want = "io_uring" if why is None else "epoll"
+            why = why or "this kernel allows io_uring"
+        else:
+            want = "io_uring" if self.uring else "epoll"
+            why = "as the case expects"
+        text = self.stderr()
+        m = re.search(r"started:.*data path (\S+)", text)
         if m is None:
             fail("no data path in the started line:\n" + text)
-        why = kernel_sockmap() if on else "kernel-relay off"
-        said = m.group(2) is not None
-        warned = "kernel relay unavailable: " in text
-        if why is None and (not said or warned):
-            fail("kernel-relay on and this kernel allows BPF sockmaps, "
-                 "yet the started line lacks \", kernel relay\" or "
-                 "tether-lb warned:\n" + text)
-        if why is not None and said:
-            fail("started with the kernel relay (%s):\n%s" % (why, text))
-        if on and why is not None and \
-           "kernel relay unavailable: " not in text:
-            fail("the kernel refuses BPF sockmaps (%s), yet no warning "
-                 "\"kernel relay unavailable: ...\":\n%s" % (why, text))
+        if m.group(1) != want:
+            fail("started on %s, not %s (%s):\n%s" %
+                 (m.group(1), want, why, text))
 
     def stderr(self):
         self.log.flush()
@@ -1526,25 +1391,6 @@ service "web 1" {
                 'tether_lb_uring_fallbacks_total 0']:
             if line + "\n" not in text:
                 fail("metrics lack %r:\n%s" % (line, text))
-        # The kernel relay's: none with kernel-relay off. In the kernel
-        # relay pass (a move after one read) up to the 7 sessions moved
-        # once they had relayed the backend's line; how many is up to
-        # timing: a client whose FIN tether-lb reads in the same turn as
-        # it sent the line (the client runs on the other CPU) keeps its
-        # session in user space (4 of 7 seen under load).
-        if lb_krelay():
-            if "# TYPE tether_lb_kernel_relay_sessions_total counter\n" \
-               not in text:
-                fail("metrics lack the kernel relay counter:\n" + text)
-            moved = metrics_get(m).get(
-                "tether_lb_kernel_relay_sessions_total")
-            if KRELAY and kernel_sockmap() is None:
-                ok = moved is not None and 0 <= moved <= 7
-            else:
-                ok = moved == 0
-            if not ok:
-                fail("tether_lb_kernel_relay_sessions_total %r after 7 "
-                     "sessions:\n%s" % (moved, text))
         try:
             urllib.request.urlopen("http://127.0.0.1:%d/" % m,
                                    timeout=TIMEOUT)
@@ -2674,11 +2520,7 @@ service s {
             fail("a session ended in error:\n%s" % log)
         spliced = [int(x) for x in
                    __import__("re").findall(r"spliced=(\d+)", log)]
-        # In the kernel relay pass a session whose first read was short
-        # (the command line alone) moves to the kernel before its bulk
-        # came: its bytes are not spliced. How many is up to timing.
-        if mode == "on" and max(spliced) < big // 2 and \
-           not (KRELAY and kernel_sockmap() is None):
+        if mode == "on" and max(spliced) < big // 2:
             fail("splice on: at most %d bytes spliced" % max(spliced))
         if mode == "off" and max(spliced) != 0:
             fail("splice off: %d bytes spliced" % max(spliced))
@@ -3915,14 +3757,13 @@ service other {
         ls.close()
 
 
-# ------------------------------------------------------ the kernel relay
+# ------------------------------------------- sessions that talk a while
 
-class RelayBackend:
-    """Backend of the kernel relay case. Each connection starts with a
+class SessionBackend:
+    """Backend of the sessions case. Each connection starts with a
     command line; K is the number of bytes the client exchanges first
-    (echoed back as they come, so that the session makes its reads and
-    moves to the kernel relay), G a go byte the client sends once it saw
-    the move (not echoed):
+    (echoed back as they come: a session that has talked a while), G a
+    go byte the client sends when it is ready (not echoed):
     ECHO: echo everything until EOF, then FIN.
     DOWN K N SEED ID: echo K bytes, read to EOF (results[ID]: how many
     more bytes came, 0), then send blob(N, SEED) in 1 KiB writes and
@@ -4014,28 +3855,6 @@ class RelayBackend:
         self.srv.server_close()
 
 
-def krelay_count(m):
-    """tether_lb_kernel_relay_sessions_total of the metrics on port m."""
-    got = metrics_get(m)
-    if "tether_lb_kernel_relay_sessions_total" not in got:
-        fail("no tether_lb_kernel_relay_sessions_total in the metrics: %r"
-             % got)
-    return got["tether_lb_kernel_relay_sessions_total"]
-
-
-def wait_moved(m, want, what):
-    """Wait (bounded) until want sessions in all moved to the kernel
-    relay; fail if fewer or more did."""
-    end = time.time() + TIMEOUT
-    n = krelay_count(m)
-    while n < want and time.time() < end:
-        time.sleep(0.02)
-        n = krelay_count(m)
-    if n != want:
-        fail("%s: %d session(s) moved to the kernel relay in all, wanted "
-             "%d" % (what, n, want))
-
-
 def exchange_msgs(n, tag):
     """n request lines of a few to some 60 bytes."""
     return [b"%s %d %s\n" % (tag.encode(), i, b"z" * (i * 7 % 50))
@@ -4103,38 +3922,29 @@ def conn_line_of(lb, svc, s):
                                                      lb.stderr()))
 
 
-def krelay(uring):
-    """`kernel-relay on`, `kernel-relay-after 2` (and io-uring as uring
-    says), against real backends: (a) the started line says kernel
-    relay; (b) 20 request/response exchanges come back right and the
-    session is counted as moved; (c) on a moved session 8 MiB each way
-    in small writes, then 8 MiB in large writes, checksummed; (e) its
-    log line's in= and out= are exactly what went each way, and the
-    backend's byte metrics and tetherctl's in=/out= sum its sessions;
-    (d) half-close on a moved session both ways (the client's FIN first
-    and the backend sends on; the backend's FIN first and the client
-    sends on), and with half-close off the session ends once the
-    backend's FIN reached the client; (f) with idle-timeout 1s a moved
-    session that sends every 100 ms lives on past it, a silent one is
-    closed at about 1 s; (g) a backend's RST and a client's RST end a
-    moved session at once (end=backend-error, end=client-error); (h) a
-    SIGHUP reload keeps a moved session relaying. Last, with
-    kernel-relay off no session moves and the started line does not say
-    kernel relay. Skipped where the kernel refuses BPF sockmaps (after
-    checking that tether-lb warned and relays in user space)."""
-    need_lb_krelay()
+def case_sessions():
+    """Sessions that talk a while (20 request/response exchanges)
+    before anything else, against a real echo backend: 8 MiB each way in
+    small writes and again in large ones, checksummed, with exact in=
+    and out= in the log line; a bulk session that splices; the client's
+    FIN right behind 8 MiB; 40 such sessions at once; half-close both
+    ways (the client's FIN first and the backend sends on; the
+    backend's FIN first and the client sends on) and with half-close
+    off the session ends once the backend's FIN reached the client;
+    with idle-timeout 1s a session that sends every 100 ms lives on past
+    it while a silent one is closed at about 1 s; a backend's RST and a
+    client's RST end a session at once (end=backend-error,
+    end=client-error); the backend's byte counters in the metrics and
+    tetherctl sum the log lines; a SIGHUP reload keeps a streaming
+    session relaying."""
     p1, p2, p3, p4, m, q = free_ports(6)
-    why = kernel_sockmap()
-    uwhy = kernel_io_uring() if uring else None
     d = tmpdir()
     sock = os.path.join(d, "ctl")
-    be = RelayBackend("127.0.0.2", q)
-    conf = """%(uring)skernel-relay on
-kernel-relay-after 2
-log-level info
+    be = SessionBackend("127.0.0.2", q)
+    conf = """log-level info
 control %(sock)s
 metrics 127.0.0.1:%(m)d
-service kr {
+service long {
     listen 127.0.0.1:%(p1)d
     backend d 127.0.0.2:%(q)d
 }
@@ -4153,17 +3963,15 @@ service bulk {
     backend d 127.0.0.2:%(q)d
     splice on
 }
-""" % {"uring": "io-uring on\n" if uring else "", "sock": sock, "m": m,
-       "p1": p1, "p2": p2, "p3": p3, "p4": p4, "q": q}
-    lb = Lb(conf, uring=(uwhy is None) if uring else False, krelay=True)
+""" % {"sock": sock, "m": m, "p1": p1, "p2": p2, "p3": p3, "p4": p4,
+       "q": q}
+    lb = Lb(conf)
     socks = []
 
-    def open_moved(port, cmd, tag, n=20):
+    def open_session(port, cmd, tag, n=20):
         """A connection that sent cmd (K in it replaced by the number
-        of bytes the exchanges send) and made n exchanges, then counted
-        as moved to the kernel relay: (socket, bytes exchanged, bytes
-        of the command)."""
-        before = krelay_count(m)
+        of bytes the exchanges send) and made n exchanges: (socket,
+        bytes exchanged, bytes of the command)."""
         s = connect(port)
         s.settimeout(60)
         socks.append(s)
@@ -4172,40 +3980,29 @@ service bulk {
         cmd = cmd.replace(b"K", b"%d" % k)
         s.sendall(cmd)
         exchanges(s, msgs, tag)
-        wait_moved(m, before + 1, tag)
         return s, k, len(cmd)
 
     try:
-        lb.wait_listening(p1)   # (a), checked by check_data_path()
-        if why is not None:
-            raise Skip("this kernel refuses BPF sockmaps (%s)" % why)
-        if uring and uwhy is not None:
-            raise Skip("this kernel refuses io_uring (%s)" % uwhy)
-        if krelay_count(m) != 0:
-            fail("sessions moved before any traffic: %d" % krelay_count(m))
-        # (b), (c), (e) 20 exchanges, the move, 8 MiB each way in small
-        # writes and again in large ones, and the byte counts.
-        s, k, c = open_moved(p1, b"ECHO\n", "bulk")
+        lb.wait_listening(p1)
+        # 20 exchanges, then 8 MiB each way in small writes and again
+        # in large ones, and the byte counts.
+        s, k, c = open_session(p1, b"ECHO\n", "bulk")
         stream_echo(s, blob(8 << 20, 3), 1000, "small writes")
         stream_echo(s, blob(8 << 20, 4), 1 << 20, "large writes")
         k += exchanges(s, exchange_msgs(5, "after"), "after the bulk")
         s.shutdown(socket.SHUT_WR)
         if recv_all(s) != b"":
             fail("bytes after the echo")
-        ln = conn_line_of(lb, "kr", s)
+        ln = conn_line_of(lb, "long", s)
         want_in = c + k + (16 << 20)
         want_out = k + (16 << 20)
         if (ln.get("in"), ln.get("out"), ln.get("end")) != \
            (str(want_in), str(want_out), "closed"):
-            fail("the moved session's log line %r, wanted in=%d out=%d "
+            fail("the session's log line %r, wanted in=%d out=%d "
                  "end=closed" % (ln, want_in, want_out))
 
         # A bulk session (its first read fills a 16 KiB buffer, splice
-        # on) stays in user space while its reads are long: it splices.
-        # (It may move once a read comes short, at the end of the
-        # transfer or when the client falls behind: tether-lb judges a
-        # direction bulk by its last read. Unloaded, nearly all of the
-        # 8 MiB are spliced.)
+        # on) splices.
         s = connect(p4)
         s.settimeout(60)
         socks.append(s)
@@ -4219,13 +4016,12 @@ service bulk {
            or int(ln["spliced"]) == 0:
             fail("bulk session: %r, wanted in=%d out=%d and bytes "
                  "spliced" % (ln, 5 + len(data), len(data)))
-        sys.stderr.write("krelay: bulk session spliced %s of %d bytes\n" %
+        sys.stderr.write("sessions: bulk session spliced %s of %d bytes\n" %
                          (ln["spliced"], 5 + 2 * len(data)))
 
-        # The client's FIN right behind 8 MiB on a moved session: the
-        # FIN must not overtake the bytes still on their way through the
-        # kernel.
-        s, k, c = open_moved(p1, b"UP K\n", "up")
+        # The client's FIN right behind 8 MiB: the FIN must not overtake
+        # the bytes still on their way.
+        s, k, c = open_session(p1, b"UP K\n", "up")
         data = blob(8 << 20, 15)
         s.sendall(data)
         s.shutdown(socket.SHUT_WR)
@@ -4233,13 +4029,13 @@ service bulk {
         if got != sha(data) + "\n":
             fail("8 MiB then the client's FIN: the backend answered %r, "
                  "not the checksum of the 8 MiB" % got)
-        ln = conn_line_of(lb, "kr", s)
+        ln = conn_line_of(lb, "long", s)
         if (ln["in"], ln["out"], ln["end"]) != (
                 str(c + k + len(data)), str(k + 65), "closed"):
             fail("8 MiB then the client's FIN: log line %r, wanted in=%d "
                  "out=%d end=closed" % (ln, c + k + len(data), k + 65))
 
-        # 40 moved sessions at once, each 256 KiB and more each way.
+        # 40 sessions at once, each 256 KiB and more each way.
         errs = []
         sent = {}
 
@@ -4258,24 +4054,20 @@ service bulk {
                 s.close()
             except (AssertionError, OSError) as e:
                 errs.append("%d: %s" % (i, e))
-        before = krelay_count(m)
         run_threads(one, range(40), 120)
         if errs:
-            fail("concurrent moved sessions: %d failed: %s" %
+            fail("concurrent sessions: %d failed: %s" %
                  (len(errs), errs[:3]))
-        if krelay_count(m) - before != 40:
-            fail("%d of 40 concurrent sessions moved" %
-                 (krelay_count(m) - before))
         for client, (n_in, n_out) in sorted(sent.items()):
-            ln = conn_line_of(lb, "kr", client)
+            ln = conn_line_of(lb, "long", client)
             if (ln["in"], ln["out"], ln["end"]) != (str(n_in), str(n_out),
                                                     "closed"):
                 fail("concurrent session: log line %r, wanted in=%d "
                      "out=%d end=closed" % (ln, n_in, n_out))
 
-        # (d) Half-close. The client's FIN first; the backend sends on
+        # Half-close after a long talk. The client's FIN first; the backend sends on
         # (1 MiB in 1 KiB writes) and closes.
-        s, k, c = open_moved(p1, b"DOWN K %d 5 down1\n" % (1 << 20),
+        s, k, c = open_session(p1, b"DOWN K %d 5 down1\n" % (1 << 20),
                              "down")
         s.shutdown(socket.SHUT_WR)
         got = recv_all(s)
@@ -4285,14 +4077,14 @@ service bulk {
         if be.wait("down1") != 0:
             fail("client's FIN first: the backend read %d bytes after "
                  "the exchanges, not EOF" % be.results["down1"])
-        ln = conn_line_of(lb, "kr", s)
+        ln = conn_line_of(lb, "long", s)
         if (ln["in"], ln["out"], ln["end"]) != (
                 str(c + k), str(k + (1 << 20)), "closed"):
             fail("client's FIN first: log line %r, wanted in=%d out=%d "
                  "end=closed" % (ln, c + k, k + (1 << 20)))
         # The backend's FIN first; the client reads it and sends on
         # (1 MiB in 4 KiB writes), then its FIN.
-        s, k, c = open_moved(p1, b"FINFIRST K %d 6 fin1\n" % (1 << 20),
+        s, k, c = open_session(p1, b"FINFIRST K %d 6 fin1\n" % (1 << 20),
                              "fin")
         s.sendall(b"G")
         got = recv_all(s)
@@ -4306,14 +4098,14 @@ service bulk {
         if be.wait("fin1") != (len(up), sha(up)):
             fail("backend's FIN first: the backend read %r after its FIN, "
                  "wanted %d bytes" % (be.results["fin1"], len(up)))
-        ln = conn_line_of(lb, "kr", s)
+        ln = conn_line_of(lb, "long", s)
         if (ln["in"], ln["out"], ln["end"]) != (
                 str(c + k + 1 + len(up)), str(k + (1 << 20)), "closed"):
             fail("backend's FIN first: log line %r, wanted in=%d out=%d "
                  "end=closed" % (ln, c + k + 1 + len(up), k + (1 << 20)))
         # half-close off: the backend's FIN reaches the client and the
         # session ends: the backend reads EOF, none of the late bytes.
-        s, k, c = open_moved(p3, b"FINFIRST K 3000 8 off1\n", "off")
+        s, k, c = open_session(p3, b"FINFIRST K 3000 8 off1\n", "off")
         s.sendall(b"G")
         if sha(recv_all(s)) != sha(blob(3000, 8)):
             fail("half-close off: the backend's bytes before its FIN")
@@ -4328,10 +4120,10 @@ service bulk {
         if conn_line_of(lb, "hc0", s)["end"] != "closed":
             fail("half-close off: %r" % conn_line_of(lb, "hc0", s))
 
-        # (f) idle-timeout 1s: one moved session talks every 100 ms for
+        # idle-timeout 1s: one session talks every 100 ms for
         # 2.5 s, the other is silent and is closed at about 1 s.
-        talk = open_moved(p2, b"ECHO\n", "talk")[0]
-        quiet = open_moved(p2, b"ECHO\n", "quiet")[0]
+        talk = open_session(p2, b"ECHO\n", "talk")[0]
+        quiet = open_session(p2, b"ECHO\n", "quiet")[0]
         t0 = time.time()
         quiet_end = []
 
@@ -4351,54 +4143,54 @@ service bulk {
             time.sleep(0.1)
         w.join(TIMEOUT)
         if not quiet_end:
-            fail("the silent moved session is open %.1f s after its "
+            fail("the silent session is open %.1f s after its "
                  "last byte (idle-timeout 1s)" % (time.time() - t0))
         at, d = quiet_end[0]
         if d not in (b"",) and not isinstance(d, ConnectionResetError):
             fail("the silent session got %r" % (d,))
-        if not 0.8 <= at <= 2.5:
+        if not 0.8 <= at <= 2.0:
             fail("the silent session was closed %.2f s after its last "
                  "byte (idle-timeout 1s)" % at)
         if conn_line_of(lb, "idle", quiet)["end"] != "idle-timeout":
             fail("silent session: %r" % conn_line_of(lb, "idle", quiet))
-        sys.stderr.write("krelay: silent session closed after %.2f s, the "
+        sys.stderr.write("sessions: silent session closed after %.2f s, the "
                          "talking one made %d exchanges in 2.5 s\n" %
                          (at, i))
         # Now the talker goes silent too.
         t1 = time.time()
         if read_to_end(talk) != b"":
             fail("the talking session got bytes after its last echo")
-        if time.time() - t1 > 2.5:
+        if time.time() - t1 > 2.0:
             fail("the talking session lived %.2f s after it went silent"
                  % (time.time() - t1))
         if conn_line_of(lb, "idle", talk)["end"] != "idle-timeout":
             fail("talking session: %r" % conn_line_of(lb, "idle", talk))
 
-        # (g) The backend resets a moved session: the client sees the
-        # end at once. Then the client resets one.
-        s = open_moved(p1, b"RST K\n", "rst")[0]
+        # The backend resets a session that talked a while: the client
+        # sees the end at once. Then the client resets one.
+        s = open_session(p1, b"RST K\n", "rst")[0]
         s.settimeout(TIMEOUT)
         t1 = time.time()
         s.sendall(b"G")
         read_to_end(s)
-        ln = conn_line_of(lb, "kr", s)
+        ln = conn_line_of(lb, "long", s)
         if ln["end"] != "backend-error":
             fail("backend RST: %r, wanted end=backend-error" % ln)
-        sys.stderr.write("krelay: the backend's RST ended the session in "
+        sys.stderr.write("sessions: the backend's RST ended the session in "
                          "%.3f s\n" % (time.time() - t1))
-        s = open_moved(p1, b"ECHO\n", "crst")[0]
+        s = open_session(p1, b"ECHO\n", "crst")[0]
         client = "%s:%d" % s.getsockname()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                      b"\x01\x00\x00\x00\x00\x00\x00\x00")
         s.close()
-        ln = conn_line_of(lb, "kr", client)
+        ln = conn_line_of(lb, "long", client)
         if ln["end"] != "client-error":
             fail("client RST: %r, wanted end=client-error" % ln)
 
-        # (e) The backend's byte counters (metrics, tetherctl) sum the
-        # log lines of its sessions, moved or not.
+        # The backend's byte counters (metrics, tetherctl) sum the log
+        # lines of its sessions.
         time.sleep(0.2)
-        svcs = ("kr", "idle", "hc0", "bulk")
+        svcs = ("long", "idle", "hc0", "bulk")
         lines = [x for svc in svcs for x in conn_lines(lb.stderr(), svc)]
         sin = sum(int(x["in"]) for x in lines)
         sout = sum(int(x["out"]) for x in lines)
@@ -4424,20 +4216,18 @@ service bulk {
            (cin, cout) != (sin, sout):
             fail("bytes in/out: log lines %d/%d, metrics %d/%d, tetherctl "
                  "%d/%d" % (sin, sout, mb["in"], mb["out"], cin, cout))
-        moved = krelay_count(m)
-        sys.stderr.write("krelay: %d sessions moved, %d log lines, %d "
-                         "bytes in, %d out\n" % (moved, len(lines), sin,
-                                                 sout))
+        sys.stderr.write("sessions: %d log lines, %d bytes in, %d out\n" %
+                         (len(lines), sin, sout))
 
-        # (h) A reload with a moved session open: it relays on, and a
-        # session begun after the reload moves too.
-        s, k, c = open_moved(p1, b"ECHO\n", "reload")
+        # A reload with a session open: it relays on, and a session
+        # begun after the reload too.
+        s, k, c = open_session(p1, b"ECHO\n", "reload")
         write_conf(lb.conf, conf)
         lb.proc.send_signal(signal.SIGHUP)
         wait_log(lb, "reloaded: 4 service(s)")
         k += exchanges(s, exchange_msgs(20, "reloaded"), "after the reload")
         stream_echo(s, blob(1 << 20, 10), 4096, "after the reload")
-        s2 = open_moved(p1, b"ECHO\n", "new")[0]
+        s2 = open_session(p1, b"ECHO\n", "new")[0]
         s2.shutdown(socket.SHUT_WR)
         if recv_all(s2) != b"":
             fail("the session begun after the reload: bytes after the "
@@ -4445,121 +4235,13 @@ service bulk {
         s.shutdown(socket.SHUT_WR)
         if recv_all(s) != b"":
             fail("the reloaded session: bytes after the echo")
-        ln = conn_line_of(lb, "kr", s)
+        ln = conn_line_of(lb, "long", s)
         if (ln["in"], ln["out"], ln["end"]) != (
                 str(c + k + (1 << 20)), str(k + (1 << 20)), "closed"):
             fail("the session that lived through the reload: %r, wanted "
                  "in=%d out=%d" % (ln, c + k + (1 << 20), k + (1 << 20)))
-        conn_line_of(lb, "kr", s2)
+        conn_line_of(lb, "long", s2)
 
-    finally:
-        for s in socks:
-            s.close()
-        lb.stop()
-
-    # kernel-relay off: the same 20 exchanges, no session moves.
-    lb = Lb("""kernel-relay off
-kernel-relay-after 2
-metrics 127.0.0.1:%d
-service kr {
-    listen 127.0.0.1:%d
-    backend d 127.0.0.2:%d
-}
-""" % (m, p1, q), krelay=False)
-    try:
-        lb.wait_listening(p1)
-        s = connect(p1)
-        s.sendall(b"ECHO\n")
-        exchanges(s, exchange_msgs(20, "off"), "kernel-relay off")
-        stream_echo(s, blob(1 << 20, 11), 1000, "kernel-relay off")
-        if krelay_count(m) != 0:
-            fail("kernel-relay off: %d sessions moved" % krelay_count(m))
-        s.shutdown(socket.SHUT_WR)
-        if recv_all(s) != b"":
-            fail("kernel-relay off: bytes after the echo")
-        s.close()
-    finally:
-        lb.stop()
-        be.stop()
-
-
-def case_krelay():
-    krelay(False)
-
-
-def case_krelay_uring():
-    krelay(True)
-
-
-def case_krelay_onoff():
-    """Reloads that turn the kernel relay on and off: started with
-    `kernel-relay off`, nothing moves; a reload to on sets it up (the
-    reloaded line says kernel relay) and a new session moves; a reload
-    back to off leaves that moved session relaying in the kernel (bytes
-    right, counted in its log line) and moves no new one."""
-    need_lb_krelay()
-    p, m, q = free_ports(3)
-    why = kernel_sockmap()
-    be = RelayBackend("127.0.0.2", q)
-    base = """kernel-relay-after 2
-metrics 127.0.0.1:%d
-service kr {
-    listen 127.0.0.1:%d
-    backend d 127.0.0.2:%d
-}
-""" % (m, p, q)
-    lb = Lb("kernel-relay off\n" + base, krelay=False)
-    socks = []
-
-    def session(tag):
-        s = connect(p)
-        s.settimeout(60)
-        socks.append(s)
-        s.sendall(b"ECHO\n")
-        return s, 5 + exchanges(s, exchange_msgs(20, tag), tag)
-
-    def reload(on, n):
-        write_conf(lb.conf, "kernel-relay %s\n" % on + base)
-        lb.proc.send_signal(signal.SIGHUP)
-        wait_log(lb, "reloaded:", n)
-        return [ln for ln in lb.stderr().splitlines()
-                if "reloaded:" in ln][n - 1]
-    try:
-        lb.wait_listening(p)
-        if why is not None:
-            raise Skip("this kernel refuses BPF sockmaps (%s)" % why)
-        a, ka = session("off")
-        time.sleep(0.1)
-        if krelay_count(m) != 0:
-            fail("kernel-relay off: %d sessions moved" % krelay_count(m))
-        line = reload("on", 1)
-        if not line.endswith(", kernel relay"):
-            fail("reload to kernel-relay on: %r" % line)
-        # The old session, quiet, makes no more reads: it stays.
-        b, kb = session("on")
-        wait_moved(m, 1, "after the reload to on")
-        moved = 1
-        line = reload("off", 2)
-        if line.endswith(", kernel relay"):
-            fail("reload to kernel-relay off: %r" % line)
-        kb += exchanges(b, exchange_msgs(20, "still"), "moved session "
-                        "after the reload to off")
-        stream_echo(b, blob(1 << 20, 14), 4096, "moved session after the "
-                    "reload to off")
-        c, kc = session("off2")
-        time.sleep(0.1)
-        if krelay_count(m) != moved:
-            fail("after the reload to off: %d sessions moved, before %d" %
-                 (krelay_count(m), moved))
-        for s, k, extra in ((a, ka, 0), (b, kb, 1 << 20), (c, kc, 0)):
-            s.shutdown(socket.SHUT_WR)
-            if recv_all(s) != b"":
-                fail("bytes after the echo")
-            ln = conn_line_of(lb, "kr", s)
-            if (ln["in"], ln["out"], ln["end"]) != (
-                    str(k + extra), str(k - 5 + extra), "closed"):
-                fail("log line %r, wanted in=%d out=%d end=closed" % (
-                    ln, k + extra, k - 5 + extra))
     finally:
         for s in socks:
             s.close()
@@ -4567,35 +4249,28 @@ service kr {
         be.stop()
 
 
-def case_krelay_backpressure():
-    """A moved session whose backend does not read: the client must be
-    held back as in user space (there, tether-lb stops reading when the
-    backend's socket is full: some 10 MiB of socket buffers on the way),
-    not have the kernel queue whatever it sends. The client sends for
-    3 s without blocking; more than 64 MiB taken fails (the test stops
-    there: kernel memory of a shared machine). Then the backend reads
-    and must get every byte the client's sends took."""
-    need_lb_krelay()
-    p, m, q = free_ports(3)
-    why = kernel_sockmap()
+def case_backpressure():
+    """A session whose backend stops reading after a few exchanges: the
+    client is held back once the socket buffers on the way are full
+    (some 10 MiB on loopback), tether-lb does not take whatever it
+    sends. The client sends for 3 s without blocking; more than 64 MiB
+    taken fails (the test stops there). Then the backend reads and must
+    get every byte the client's sends took. (The withdrawn kernel relay
+    failed this: the kernel took 64 MiB in 0.02 s, see
+    docs/internals/lb.md.)"""
+    p, q = free_ports(2)
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.2", q))
     ls.listen(4)
-    lb = Lb("""kernel-relay on
-kernel-relay-after 2
-log-level info
-metrics 127.0.0.1:%d
-service s {
+    lb = Lb("""service s {
     listen 127.0.0.1:%d
     backend b 127.0.0.2:%d
 }
-""" % (m, p, q), krelay=True)
+""" % (p, q))
     cap = 64 << 20
     try:
         lb.wait_listening(p)
-        if why is not None:
-            raise Skip("this kernel refuses BPF sockmaps (%s)" % why)
         c = connect(p)
         b, _ = ls.accept()
         b.settimeout(TIMEOUT)
@@ -4606,7 +4281,6 @@ service s {
             b.sendall(b"pong %d\n" % i)
             if recv_exact(c, 7) != b"pong %d\n" % i:
                 fail("exchange %d: the client got something else" % i)
-        wait_moved(m, 1, "before the flood")
         c.setblocking(False)
         chunk = blob(1 << 16, 21)
         sent = 0
@@ -4616,7 +4290,7 @@ service s {
                 sent += c.send(chunk)
             except BlockingIOError:
                 time.sleep(0.01)
-        sys.stderr.write("krelay-backpressure: the client's sends took "
+        sys.stderr.write("backpressure: the client's sends took "
                          "%d bytes in %.2f s\n" % (sent, time.time() - t0))
         c.setblocking(True)
         c.settimeout(TIMEOUT)
@@ -4631,56 +4305,14 @@ service s {
             fail("the backend read %d bytes, the client sent %d" %
                  (got, sent))
         if sent > cap:
-            fail("a backend that does not read: the kernel relay took "
-                 "more than %d MiB from the client in %.2f s (in user "
-                 "space some 10 MiB)" % (cap >> 20, time.time() - t0))
+            fail("a backend that does not read: tether-lb let the "
+                 "client send more than %d MiB in %.2f s" %
+                 (cap >> 20, time.time() - t0))
         b.close()
         c.close()
     finally:
         ls.close()
         lb.stop()
-
-
-def case_krelay_user():
-    """`kernel-relay on` with `user nobody`: the maps must be set up
-    while tether-lb still has root's capabilities, so the started line
-    says kernel relay and a session moves as without `user`."""
-    need_lb_krelay()
-    import pwd
-    why = kernel_sockmap()
-    if why is not None:
-        raise Skip("this kernel refuses BPF sockmaps (%s)" % why)
-    if os.geteuid() != 0:
-        raise Skip("not root: `user` does not drop anything")
-    try:
-        pwd.getpwnam("nobody")
-    except KeyError:
-        raise Skip("no user nobody")
-    p, m, q = free_ports(3)
-    be = RelayBackend("127.0.0.2", q)
-    lb = Lb("""kernel-relay on
-kernel-relay-after 2
-user nobody
-metrics 127.0.0.1:%d
-service kr {
-    listen 127.0.0.1:%d
-    backend d 127.0.0.2:%d
-}
-""" % (m, p, q), krelay=True)
-    try:
-        lb.wait_listening(p)
-        s = connect(p)
-        s.sendall(b"ECHO\n")
-        exchanges(s, exchange_msgs(20, "user"), "user nobody")
-        wait_moved(m, 1, "user nobody")
-        stream_echo(s, blob(1 << 20, 12), 4096, "user nobody")
-        s.shutdown(socket.SHUT_WR)
-        if recv_all(s) != b"":
-            fail("user nobody: bytes after the echo")
-        s.close()
-    finally:
-        lb.stop()
-        be.stop()
 
 
 CASES = {
@@ -4724,11 +4356,8 @@ CASES = {
     "retry-fin": case_retry_fin,
     "uring": case_uring,
     "uring-nobufs": case_uring_nobufs,
-    "krelay": case_krelay,
-    "krelay-uring": case_krelay_uring,
-    "krelay-user": case_krelay_user,
-    "krelay-onoff": case_krelay_onoff,
-    "krelay-backpressure": case_krelay_backpressure,
+    "sessions": case_sessions,
+    "backpressure": case_backpressure,
 }
 
 
@@ -4742,11 +4371,6 @@ def main():
     if len(sys.argv) == 4:
         CTL = sys.argv[3]
     try:
-        if KRELAY:
-            need_lb_krelay()
-        if KRELAY and kernel_sockmap() is not None:
-            raise Skip("kernel relay pass: this kernel refuses BPF "
-                       "sockmaps (%s)" % kernel_sockmap())
         CASES[sys.argv[2]]()
     except Skip as e:
         print("skip %s: %s" % (sys.argv[2], e))
