@@ -346,6 +346,14 @@ void lb_udp_expire(struct lb_proxy *px, uint64_t now);
  */
 int lb_metrics_open(struct lb_proxy *px, char *errbuf, size_t errlen);
 void lb_metrics_close(struct lb_proxy *px);
+/*
+ * lb_metrics_take - a reload to the same metrics address: px takes
+ * from's listener with the connections open on it (a scrape in
+ * progress is answered, by px), as lb_ctl_take does for the control
+ * socket. Returns 1 if it did, 0 if from has none, px has one, or the
+ * addresses differ. A failed reload gives it back the same way.
+ */
+int lb_metrics_take(struct lb_proxy *px, struct lb_proxy *from);
 
 /* Append the Prometheus text exposition of px's counters to out.
  * Returns 0 or tether_buf's error. */

@@ -224,6 +224,21 @@ lb_metrics_open(struct lb_proxy *px, char *errbuf, size_t errlen)
 	return err;
 }
 
+int
+lb_metrics_take(struct lb_proxy *px, struct lb_proxy *from)
+{
+	if (from == NULL || from->metrics == NULL || px->metrics != NULL ||
+	    !px->conf->has_metrics ||
+	    tether_addr_compare(&from->conf->metrics, &px->conf->metrics) != 0)
+		return 0;
+	px->metrics = from->metrics;
+	from->metrics = NULL;
+	tether_ctl_set_ud(px->metrics, px);
+	tether_ctl_set_limits(px->metrics, px->conf->admin_timeout_ms,
+			      px->conf->admin_conns);
+	return 1;
+}
+
 void
 lb_metrics_close(struct lb_proxy *px)
 {

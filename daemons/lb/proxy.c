@@ -1794,6 +1794,7 @@ give_back(struct lb_proxy *px)
 	}
 	lb_udp_give_back(px);
 	(void)lb_ctl_take(px->donor, px);
+	(void)lb_metrics_take(px->donor, px);
 }
 
 static int
@@ -1839,6 +1840,18 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 				nl += cl->port_hi - cl->port_lo + 1u;
 		}
 	}
+	/* The admin sockets first, so a reload that fails on a listener
+	 * or a UDP socket gives back what it took of them too. */
+	if (conf->control[0] != '\0' && !lb_ctl_take(px, donor)) {
+		err = lb_ctl_open(px, conf->control, errbuf, errlen);
+		if (err < 0)
+			goto fail;
+	}
+	if (!lb_metrics_take(px, donor)) {
+		err = lb_metrics_open(px, errbuf, errlen);
+		if (err < 0)
+			goto fail;
+	}
 	err = -TETHER_ENOMEM;
 	if (nl > 0) {
 		px->listeners = tether_calloc(nl, sizeof(*px->listeners));
@@ -1874,14 +1887,6 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 	if (err < 0)
 		goto fail;
 	err = tether_loop_timer_new(loop, resume_listeners, px, &px->resume);
-	if (err < 0)
-		goto fail;
-	if (conf->control[0] != '\0' && !lb_ctl_take(px, donor)) {
-		err = lb_ctl_open(px, conf->control, errbuf, errlen);
-		if (err < 0)
-			goto fail;
-	}
-	err = lb_metrics_open(px, errbuf, errlen);
 	if (err < 0)
 		goto fail;
 	err = tether_loop_timer_new(loop, sweep, px, &px->sweep);
@@ -2113,18 +2118,23 @@ lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
 	int err;
 
 	/* These bind the same names again: free them first. A control
-	 * socket on the same path is kept instead (proxy_build takes it,
-	 * give_back returns it): tetherctl is never refused by a reload. */
+	 * socket on the same path and a metrics listener on the same
+	 * address are kept instead (proxy_build takes them, give_back
+	 * returns them): tetherctl and a scrape are never refused by a
+	 * reload. */
 	if (strcmp(old->conf->control, newconf->control) != 0)
 		lb_ctl_close(old);
-	lb_metrics_close(old);
+	if (!newconf->has_metrics || !old->conf->has_metrics ||
+	    tether_addr_compare(&old->conf->metrics, &newconf->metrics) != 0)
+		lb_metrics_close(old);
 	err = proxy_build(&px, old->loop, newconf, old, errbuf, errlen);
 	if (err < 0) {
 		if (old->ctl == NULL && old->conf->control[0] != '\0' &&
 		    lb_ctl_open(old, old->conf->control, ebuf,
 				sizeof(ebuf)) < 0)
 			tether_log_warnx("reload: %s", ebuf);
-		if (lb_metrics_open(old, ebuf, sizeof(ebuf)) < 0)
+		if (old->metrics == NULL &&
+		    lb_metrics_open(old, ebuf, sizeof(ebuf)) < 0)
 			tether_log_warnx("reload: %s", ebuf);
 		return err;
 	}

@@ -3537,6 +3537,83 @@ def case_reload_ctl():
         lb.stop()
 
 
+def scrape_open(port):
+    """A metrics connection with half its request sent."""
+    c = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    c.sendall(b"GET /metrics HTTP/1.0\r\n")
+    return c
+
+
+def scrape_finish(c):
+    c.sendall(b"\r\n")
+    try:
+        return recv_all(c).decode(errors="replace")
+    finally:
+        c.close()
+
+
+def case_reload_metrics():
+    """A reload to the same metrics address keeps its listener: a scrape
+    connected (half its request sent) before SIGHUP is answered after
+    the reload, by the new configuration. A reload that fails after the
+    listener was taken over (a new TCP listener on a port in use) gives
+    it back: an open scrape is answered by the running configuration,
+    and so is a new one. A new address moves it: the old port refuses."""
+    p, q, r, m, m2 = free_ports(5)
+    svc = """service %s {
+    listen 127.0.0.1:%d
+    backend b 127.0.0.2
+}
+"""
+    met = "metrics 127.0.0.1:%d\n"
+    lb = Lb(met % m + svc % ("one", p))
+    held = socket.socket()
+    try:
+        lb.wait_listening(p)
+        lb.wait_listening(m)
+        # 1. Same address, a service added.
+        c = scrape_open(m)
+        write_conf(lb.conf, met % m + svc % ("one", p) + svc % ("two", q))
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:")
+        out = scrape_finish(c)
+        if not out.startswith("HTTP/1.0 200") or \
+           'service="two"' not in out:
+            fail("scrape open across the reload: %r\n%s" %
+                 (out[:300], lb.stderr()))
+        # 2. A reload that fails after taking the listener over.
+        held.bind(("127.0.0.1", r))
+        held.listen(1)
+        c = scrape_open(m)
+        write_conf(lb.conf, met % m + svc % ("one", p) + svc % ("two", q) +
+                   svc % ("three", r))
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reload failed")
+        out = scrape_finish(c)
+        if not out.startswith("HTTP/1.0 200") or \
+           'service="two"' not in out or 'service="three"' in out:
+            fail("failed reload: open scrape not answered by the running "
+                 "configuration: %r\n%s" % (out[:300], lb.stderr()))
+        if "tether_lb_retired_configurations" not in metrics_get(m):
+            fail("failed reload: the metrics listener was not given back")
+        # 3. A new address: the listener moves.
+        write_conf(lb.conf, met % m2 + svc % ("one", p))
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:", 2)
+        out = scrape_finish(scrape_open(m2))
+        if not out.startswith("HTTP/1.0 200") or 'service="two"' in out:
+            fail("new metrics address: %r" % out[:300])
+        try:
+            socket.create_connection(("127.0.0.1", m), timeout=TIMEOUT)
+        except ConnectionRefusedError:
+            pass
+        else:
+            fail("new metrics address: the old port still answers")
+    finally:
+        held.close()
+        lb.stop()
+
+
 def run_n(conf_text):
     d = tmpdir()
     path = os.path.join(d, "bad.conf")
@@ -4322,6 +4399,7 @@ CASES = {
     "urgent": case_urgent,
     "reload-relative": case_reload_relative,
     "reload-ctl": case_reload_ctl,
+    "reload-metrics": case_reload_metrics,
     "persist": case_persist,
     "parallel": case_parallel,
     "failure": case_failure,
