@@ -397,7 +397,8 @@ void lb_ctl_close(struct lb_proxy *px);
  */
 int lb_ctl_take(struct lb_proxy *px, struct lb_proxy *from);
 /* lb_admin_move - *from (a control or metrics socket) becomes *to,
- * answering for px with px's admin limits; *from is NULL after. */
+ * answering for px, with px's admin limits for connections accepted
+ * from now on; *from is NULL after. */
 void lb_admin_move(struct tether_ctl **to, struct tether_ctl **from,
 		   struct lb_proxy *px);
 

@@ -1840,18 +1840,15 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 				nl += cl->port_hi - cl->port_lo + 1u;
 		}
 	}
-	/* The admin sockets first, so a reload that fails on a listener
-	 * or a UDP socket gives back what it took of them too. */
-	if (conf->control[0] != '\0' && !lb_ctl_take(px, donor)) {
-		err = lb_ctl_open(px, conf->control, errbuf, errlen);
-		if (err < 0)
-			goto fail;
-	}
-	if (!lb_metrics_take(px, donor)) {
-		err = lb_metrics_open(px, errbuf, errlen);
-		if (err < 0)
-			goto fail;
-	}
+	/* A reload takes the admin sockets that stay over first, so one
+	 * that fails on a listener or a UDP socket gives them back too.
+	 * New ones are bound only after the listeners: binding a control
+	 * path removes a socket file found there, and a second tether-lb
+	 * started on a running one's configuration must fail on its
+	 * listeners before it takes the running one's control path. */
+	if (conf->control[0] != '\0')
+		(void)lb_ctl_take(px, donor);
+	(void)lb_metrics_take(px, donor);
 	err = -TETHER_ENOMEM;
 	if (nl > 0) {
 		px->listeners = tether_calloc(nl, sizeof(*px->listeners));
@@ -1889,6 +1886,16 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 	err = tether_loop_timer_new(loop, resume_listeners, px, &px->resume);
 	if (err < 0)
 		goto fail;
+	if (conf->control[0] != '\0' && px->ctl == NULL) {
+		err = lb_ctl_open(px, conf->control, errbuf, errlen);
+		if (err < 0)
+			goto fail;
+	}
+	if (px->metrics == NULL) {
+		err = lb_metrics_open(px, errbuf, errlen);
+		if (err < 0)
+			goto fail;
+	}
 	err = tether_loop_timer_new(loop, sweep, px, &px->sweep);
 	if (err < 0)
 		goto fail;

@@ -88,16 +88,17 @@ def free_ports(n):
     """n free ports (each free on every test address), at random below
     the ephemeral range (32768 and up): a port the kernel handed out for
     bind(0) is one it hands out again, to a parallel test's bind(0) or
-    to anyone's outgoing connection, before tether-lb binds it."""
+    to anyone's outgoing connection, before tether-lb binds it. Above
+    the shell tests' ports (tests/integration/lib.sh: 20000-29999)."""
     import random
     out = []
     for _ in range(1000):
         if len(out) == n:
             return out
-        p = random.randint(20000, 32000)
+        p = random.randint(30000, 32000)
         if p not in out and port_free(p):
             out.append(p)
-    fail("no %d free ports below 32768" % n)
+    fail("no %d free ports in 30000..32000" % n)
 
 
 def recv_exact(s, n):
@@ -129,7 +130,8 @@ def free_range(n):
     """n consecutive ports, each free on every test address and ::1."""
     import random
     for _ in range(200):
-        base = random.randint(20000, 32000 - n)  # below the ephemeral range
+        # below the ephemeral range, above the shell tests' (lib.sh)
+        base = random.randint(30000, 32000 - n)
         ok = True
         for q in range(base, base + n):
             if not port_free(q):
@@ -3614,6 +3616,40 @@ def case_reload_metrics():
         lb.stop()
 
 
+def case_second_instance():
+    """A second tether-lb started on a running one's configuration fails
+    on its listeners (address in use) and leaves the running one's
+    control socket and metrics listener alone: the socket file is the
+    same one and both still answer."""
+    p, m = free_ports(2)
+    sock = os.path.join(tmpdir(), "ctl.sock")
+    lb = Lb("control %s\nmetrics 127.0.0.1:%d\n" % (sock, m) +
+            """service one {
+    listen 127.0.0.1:%d
+    backend b 127.0.0.2
+}
+""" % p)
+    try:
+        lb.wait_listening(p)
+        ino = os.stat(sock).st_ino
+        r = subprocess.run([LB, "-d", "-f", lb.conf], capture_output=True,
+                           text=True, timeout=TIMEOUT)
+        if r.returncode == 0 or "Address already in use" not in r.stderr:
+            fail("second instance: status %d, %r" % (r.returncode,
+                                                     r.stderr))
+        if not os.path.exists(sock) or os.stat(sock).st_ino != ino:
+            fail("second instance: the running one's control socket was "
+                 "replaced or removed")
+        if "service one " not in ctl(sock, "show", "services"):
+            fail("second instance: the running one's control socket does "
+                 "not answer")
+        if "tether_lb_retired_configurations" not in metrics_get(m):
+            fail("second instance: the running one's metrics do not "
+                 "answer")
+    finally:
+        lb.stop()
+
+
 def run_n(conf_text):
     d = tmpdir()
     path = os.path.join(d, "bad.conf")
@@ -4400,6 +4436,7 @@ CASES = {
     "reload-relative": case_reload_relative,
     "reload-ctl": case_reload_ctl,
     "reload-metrics": case_reload_metrics,
+    "second-instance": case_second_instance,
     "persist": case_persist,
     "parallel": case_parallel,
     "failure": case_failure,

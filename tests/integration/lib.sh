@@ -38,6 +38,17 @@ t_cleanup() {
 	rm -rf "$DIR"
 }
 
+# t_forget VAR PID: drop PID (killed and reaped by the test) from the
+# pid list in VAR, so that t_cleanup never signals a pid reused since.
+t_forget() {
+	eval "_l=\${$1:-}"
+	_k=
+	for _q in $_l; do
+		[ "$_q" = "$2" ] || _k="$_k $_q"
+	done
+	eval "$1=\$_k"
+}
+
 # t_wait TRIES DELAY CMD...: runs CMD until it succeeds, sleeping DELAY
 # seconds between tries; returns 1 once it has failed TRIES + 1 times.
 t_wait() {

@@ -50,6 +50,7 @@ echo "$err" | grep -q "cannot listen: 127.0.0.1:$PORT" ||
 	fail "second instance: no clear message: $err"
 kill $PID
 wait $PID
+PID=
 # On the wildcard address: a broadcast call (rpcinfo -b) is answered,
 # from the address of the interface it came in on (lo's broadcast).
 launch 0.0.0.0
@@ -65,4 +66,5 @@ r=$(python3 "$RPCPY" getaddr udp 127.0.0.2 $PORT 100000 3 udp)
 	fail "GETADDR to 127.0.0.2: $r"
 kill $PID
 wait $PID
+PID=
 echo "portmap cli: all checks passed"

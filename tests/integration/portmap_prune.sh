@@ -58,6 +58,7 @@ hold 300301 udp
 H1=$HPID
 kill $H1
 wait $H1 2>/dev/null
+t_forget HOLDERS $H1
 H1=
 sleep 1
 listed 300301 udp || fail "pruned although prune is off"
@@ -85,6 +86,7 @@ done
 # The process exits: gone.
 kill $H1
 wait $H1 2>/dev/null
+t_forget HOLDERS $H1
 H1=
 wait_gone 300302 udp "a udp registration whose process exited"
 # The TCP port closes, the process lives on: gone too.
