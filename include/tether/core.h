@@ -1106,13 +1106,14 @@ struct tether_ctl_stats {
 
 /*
  * tether_ctl_open - listen on addr: a "unix:" address is an AF_UNIX
- * stream socket (a stale socket file there is replaced, any other file
- * is an error; mode opts->mode; unlinked by tether_ctl_close), an IP
- * address a TCP socket (SO_REUSEADDR). opts is copied (strings are
- * borrowed). Returns 0 and *out, or -TETHER_EINVAL (no answer
- * function, path too long, not a socket file), -TETHER_ENOMEM or the
- * mapped errno of socket/bind/listen, with errbuf (may be NULL) naming
- * the address.
+ * stream socket (a stale socket file there is replaced; one a process
+ * accepts on, or any other file, is an error; mode opts->mode; unlinked
+ * by tether_ctl_close), an IP address a TCP socket (SO_REUSEADDR). opts
+ * is copied (strings are borrowed). Returns 0 and *out, or
+ * -TETHER_EINVAL (no answer function, path too long, not a socket
+ * file), -TETHER_EBUSY (a running process listens there),
+ * -TETHER_ENOMEM or the mapped errno of socket/bind/listen, with errbuf
+ * (may be NULL) naming the address.
  */
 int tether_ctl_open(struct tether_ctl **out /* OUT */, struct tether_loop *loop,
 		    const struct tether_addr *addr,

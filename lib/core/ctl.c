@@ -37,6 +37,22 @@ struct tether_ctl {
 	struct tether_ctl_stats st;
 };
 
+/* 1 if a process accepts on the AF_UNIX socket addr: a connect that
+ * succeeds or finds the backlog full; a stale socket file refuses. */
+static int
+unix_listened(const struct tether_addr *addr)
+{
+	int fd, up;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	up = connect(fd, (const struct sockaddr *)&addr->ss, addr->len) == 0 ||
+	     errno == EAGAIN || errno == EINPROGRESS;
+	(void)close(fd);
+	return up;
+}
+
 static void
 seterr(char *errbuf, size_t errlen, const struct tether_addr *a,
        const char *what)
@@ -307,14 +323,21 @@ tether_ctl_open(struct tether_ctl **out, struct tether_loop *loop,
 		struct stat st;
 
 		path = ((const struct sockaddr_un *)&addr->ss)->sun_path;
-		/* A socket left by a previous run is ours to replace; any
-		 * other file is not. */
+		/* A socket left by a previous run is ours to replace; one
+		 * a running process listens on is not (a second instance
+		 * on the same configuration), nor any other file. */
 		if (lstat(path, &st) == 0) {
 			if (!S_ISSOCK(st.st_mode)) {
 				seterr(errbuf, errlen, addr,
 				       "exists and is not a socket");
 				tether_free(ctl);
 				return -TETHER_EINVAL;
+			}
+			if (unix_listened(addr)) {
+				seterr(errbuf, errlen, addr, "in use by a "
+				       "running process");
+				tether_free(ctl);
+				return -TETHER_EBUSY;
 			}
 			(void)unlink(path);
 		}

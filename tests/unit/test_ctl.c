@@ -385,10 +385,10 @@ test_open_errors(void **state)
 	struct fix *f = *state;
 	struct tether_ctl_opts o = { .answer = echo_answer, .ud = f };
 	struct tether_ctl_opts none = { .answer = NULL };
-	struct tether_ctl *ctl;
+	struct tether_ctl *ctl, *other;
 	char err[256];
 	FILE *fp;
-	int i, rc;
+	int i, rc, stale;
 
 	assert_tether_err(tether_ctl_open(&ctl, f->loop, &f->addr, &none, err,
 					  sizeof(err)), TETHER_EINVAL);
@@ -400,6 +400,28 @@ test_open_errors(void **state)
 					  sizeof(err)), TETHER_EINVAL);
 	assert_non_null(strstr(err, "not a socket"));
 	assert_int_equal(unlink(f->path + 5), 0);
+
+	/* A socket someone listens on is not replaced; a stale one is. */
+	assert_int_equal(tether_ctl_open(&ctl, f->loop, &f->addr, &o, err,
+					 sizeof(err)), 0);
+	assert_tether_err(tether_ctl_open(&other, f->loop, &f->addr, &o, err,
+					  sizeof(err)), TETHER_EBUSY);
+	assert_non_null(strstr(err, "in use by a running process"));
+	{
+		struct stat st;
+
+		assert_int_equal(stat(f->path + 5, &st), 0);
+		assert_true(S_ISSOCK(st.st_mode));
+	}
+	stale = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(stale >= 0);
+	tether_ctl_close(ctl);		/* unlinks the path */
+	assert_int_equal(bind(stale, (const struct sockaddr *)&f->addr.ss,
+			      f->addr.len), 0);
+	assert_int_equal(close(stale), 0);	/* a stale socket file */
+	assert_int_equal(tether_ctl_open(&ctl, f->loop, &f->addr, &o, err,
+					 sizeof(err)), 0);
+	tether_ctl_close(ctl);
 
 	/* Allocation failures anywhere: an error, no leak. */
 	for (i = 1; i < 10; i++) {
