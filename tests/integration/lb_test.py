@@ -2351,16 +2351,11 @@ def recv_all(s):
         out += d
 
 
-class DataBackend:
-    """Commands, one line then data:
-    UP: read to EOF, answer the sha256 of what came, close.
-    DOWN N SEED: read to EOF (the client's FIN first), send N bytes, close.
-    ECHO: echo to EOF, then FIN.
-    FINFIRST N SEED ID: send N bytes and a FIN at once, then read to EOF
-    and record the sha256 of what came under ID.
-    ONCE TOKEN: answer the sha256 of TOKEN and close at once (before the
-    client's FIN).
-    KEEP: answer each further line with its sha256 until EOF, then FIN."""
+class CmdBackend:
+    """A TCP backend whose every connection starts with a command line:
+    serve(s, cmd) (cmd: the line's words) does the rest; results holds
+    what a command records, by an ID the client chose (wait(ID))."""
+    queue = 64
 
     def __init__(self, addr, port):
         self.results = {}
@@ -2377,34 +2372,7 @@ class DataBackend:
                         if not d:
                             return
                         line += d
-                    cmd = line.decode().split()
-                    if cmd[0] == "UP":
-                        s.sendall((sha(recv_all(s)) + "\n").encode())
-                    elif cmd[0] == "DOWN":
-                        rest = recv_all(s)
-                        if rest:
-                            return
-                        s.sendall(blob(int(cmd[1]), int(cmd[2])))
-                    elif cmd[0] == "ECHO":
-                        while True:
-                            d = s.recv(1 << 16)
-                            if not d:
-                                break
-                            s.sendall(d)
-                        s.shutdown(socket.SHUT_WR)
-                    elif cmd[0] == "FINFIRST":
-                        s.sendall(blob(int(cmd[1]), int(cmd[2])))
-                        s.shutdown(socket.SHUT_WR)
-                        backend.results[cmd[3]] = sha(recv_all(s))
-                    elif cmd[0] == "ONCE":
-                        s.sendall((sha(cmd[1].encode()) + "\n").encode())
-                    elif cmd[0] == "KEEP":
-                        f = s.makefile("rb")
-                        for ln in f:
-                            s.sendall((sha(ln.rstrip(b"\n")) +
-                                       "\n").encode())
-                        f.close()
-                        s.shutdown(socket.SHUT_WR)
+                    backend.serve(s, line.decode().split())
                 except OSError:
                     pass
                 finally:
@@ -2413,14 +2381,68 @@ class DataBackend:
         class Server(socketserver.ThreadingTCPServer):
             allow_reuse_address = True
             daemon_threads = True
-            request_queue_size = 512
+            request_queue_size = backend.queue
 
         self.srv = Server((addr, port), Handler)
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
 
+    @staticmethod
+    def echo(s):
+        """Echo until EOF, then FIN."""
+        while True:
+            d = s.recv(1 << 16)
+            if not d:
+                break
+            s.sendall(d)
+        s.shutdown(socket.SHUT_WR)
+
+    def wait(self, key):
+        end = time.time() + TIMEOUT
+        while key not in self.results and time.time() < end:
+            time.sleep(0.05)
+        if key not in self.results:
+            fail("the backend has no result for %s" % key)
+        return self.results[key]
+
     def stop(self):
         self.srv.shutdown()
         self.srv.server_close()
+
+
+class DataBackend(CmdBackend):
+    """Commands, one line then data:
+    UP: read to EOF, answer the sha256 of what came, close.
+    DOWN N SEED: read to EOF (the client's FIN first), send N bytes, close.
+    ECHO: echo to EOF, then FIN.
+    FINFIRST N SEED ID: send N bytes and a FIN at once, then read to EOF
+    and record the sha256 of what came under ID.
+    ONCE TOKEN: answer the sha256 of TOKEN and close at once (before the
+    client's FIN).
+    KEEP: answer each further line with its sha256 until EOF, then FIN."""
+    queue = 512
+
+    def serve(self, s, cmd):
+        if cmd[0] == "UP":
+            s.sendall((sha(recv_all(s)) + "\n").encode())
+        elif cmd[0] == "DOWN":
+            rest = recv_all(s)
+            if rest:
+                return
+            s.sendall(blob(int(cmd[1]), int(cmd[2])))
+        elif cmd[0] == "ECHO":
+            self.echo(s)
+        elif cmd[0] == "FINFIRST":
+            s.sendall(blob(int(cmd[1]), int(cmd[2])))
+            s.shutdown(socket.SHUT_WR)
+            self.results[cmd[3]] = sha(recv_all(s))
+        elif cmd[0] == "ONCE":
+            s.sendall((sha(cmd[1].encode()) + "\n").encode())
+        elif cmd[0] == "KEEP":
+            f = s.makefile("rb")
+            for ln in f:
+                s.sendall((sha(ln.rstrip(b"\n")) + "\n").encode())
+            f.close()
+            s.shutdown(socket.SHUT_WR)
 
 
 def echo_check(port, n, seed):
@@ -3872,7 +3894,7 @@ service other {
 
 # ------------------------------------------- sessions that talk a while
 
-class SessionBackend:
+class SessionBackend(CmdBackend):
     """Backend of the sessions case. Each connection starts with a
     command line; K is the number of bytes the client exchanges first
     (echoed back as they come: a session that has talked a while), G a
@@ -3888,84 +3910,41 @@ class SessionBackend:
     UP K: echo K bytes, read to EOF, answer the sha256 of what came
     after the K bytes, close."""
 
-    def __init__(self, addr, port):
-        self.results = {}
-        backend = self
+    @staticmethod
+    def echo_k(s, k):
+        while k > 0:
+            d = s.recv(min(k, 65536))
+            if not d:
+                raise OSError("EOF within the exchanges")
+            s.sendall(d)
+            k -= len(d)
 
-        def echo_k(s, k):
-            while k > 0:
-                d = s.recv(min(k, 65536))
-                if not d:
-                    raise OSError("EOF within the exchanges")
-                s.sendall(d)
-                k -= len(d)
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self):
-                s = self.request
-                s.settimeout(60)
-                try:
-                    line = b""
-                    while not line.endswith(b"\n"):
-                        d = s.recv(1)
-                        if not d:
-                            return
-                        line += d
-                    cmd = line.decode().split()
-                    if cmd[0] == "ECHO":
-                        while True:
-                            d = s.recv(1 << 16)
-                            if not d:
-                                break
-                            s.sendall(d)
-                        s.shutdown(socket.SHUT_WR)
-                    elif cmd[0] == "DOWN":
-                        echo_k(s, int(cmd[1]))
-                        backend.results[cmd[4]] = len(recv_all(s))
-                        data = blob(int(cmd[2]), int(cmd[3]))
-                        for i in range(0, len(data), 1024):
-                            s.sendall(data[i:i + 1024])
-                    elif cmd[0] == "FINFIRST":
-                        echo_k(s, int(cmd[1]))
-                        if s.recv(1) != b"G":
-                            return
-                        s.sendall(blob(int(cmd[2]), int(cmd[3])))
-                        s.shutdown(socket.SHUT_WR)
-                        got = recv_all(s)
-                        backend.results[cmd[4]] = (len(got), sha(got))
-                    elif cmd[0] == "UP":
-                        echo_k(s, int(cmd[1]))
-                        s.sendall((sha(recv_all(s)) + "\n").encode())
-                    elif cmd[0] == "RST":
-                        echo_k(s, int(cmd[1]))
-                        if s.recv(1) != b"G":
-                            return
-                        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                     b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                except OSError:
-                    pass
-                finally:
-                    s.close()
-
-        class Server(socketserver.ThreadingTCPServer):
-            allow_reuse_address = True
-            daemon_threads = True
-            request_queue_size = 64
-
-        self.srv = Server((addr, port), Handler)
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-
-    def wait(self, key):
-        end = time.time() + TIMEOUT
-        while key not in self.results and time.time() < end:
-            time.sleep(0.05)
-        if key not in self.results:
-            fail("the backend has no result for %s" % key)
-        return self.results[key]
-
-    def stop(self):
-        self.srv.shutdown()
-        self.srv.server_close()
+    def serve(self, s, cmd):
+        if cmd[0] == "ECHO":
+            self.echo(s)
+        elif cmd[0] == "DOWN":
+            self.echo_k(s, int(cmd[1]))
+            self.results[cmd[4]] = len(recv_all(s))
+            data = blob(int(cmd[2]), int(cmd[3]))
+            for i in range(0, len(data), 1024):
+                s.sendall(data[i:i + 1024])
+        elif cmd[0] == "FINFIRST":
+            self.echo_k(s, int(cmd[1]))
+            if s.recv(1) != b"G":
+                return
+            s.sendall(blob(int(cmd[2]), int(cmd[3])))
+            s.shutdown(socket.SHUT_WR)
+            got = recv_all(s)
+            self.results[cmd[4]] = (len(got), sha(got))
+        elif cmd[0] == "UP":
+            self.echo_k(s, int(cmd[1]))
+            s.sendall((sha(recv_all(s)) + "\n").encode())
+        elif cmd[0] == "RST":
+            self.echo_k(s, int(cmd[1]))
+            if s.recv(1) != b"G":
+                return
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         b"\x01\x00\x00\x00\x00\x00\x00\x00")
 
 
 def exchange_msgs(n, tag):
