@@ -289,10 +289,16 @@ lb_admin_move(struct tether_ctl **to, struct tether_ctl **from,
 }
 
 int
+lb_ctl_same(const struct lb_conf *a, const struct lb_conf *b)
+{
+	return a->control[0] != '\0' && strcmp(a->control, b->control) == 0;
+}
+
+int
 lb_ctl_take(struct lb_proxy *px, struct lb_proxy *from)
 {
 	if (from == NULL || from->ctl == NULL || px->ctl != NULL ||
-	    strcmp(from->conf->control, px->conf->control) != 0)
+	    !lb_ctl_same(from->conf, px->conf))
 		return 0;
 	lb_admin_move(&px->ctl, &from->ctl, px);
 	return 1;

@@ -354,6 +354,9 @@ void lb_metrics_close(struct lb_proxy *px);
  * addresses differ. A failed reload gives it back the same way.
  */
 int lb_metrics_take(struct lb_proxy *px, struct lb_proxy *from);
+/* lb_metrics_same - a and b serve metrics on the same address: a
+ * reload keeps the listener (and lb_ctl_same: the same control path). */
+int lb_metrics_same(const struct lb_conf *a, const struct lb_conf *b);
 
 /* Append the Prometheus text exposition of px's counters to out.
  * Returns 0 or tether_buf's error. */
@@ -396,6 +399,7 @@ void lb_ctl_close(struct lb_proxy *px);
  * paths differ. A failed reload gives it back the same way.
  */
 int lb_ctl_take(struct lb_proxy *px, struct lb_proxy *from);
+int lb_ctl_same(const struct lb_conf *a, const struct lb_conf *b);
 /* lb_admin_move - *from (a control or metrics socket) becomes *to,
  * answering for px, with px's admin limits for connections accepted
  * from now on; *from is NULL after. */

@@ -225,11 +225,17 @@ lb_metrics_open(struct lb_proxy *px, char *errbuf, size_t errlen)
 }
 
 int
+lb_metrics_same(const struct lb_conf *a, const struct lb_conf *b)
+{
+	return a->has_metrics && b->has_metrics &&
+	       tether_addr_compare(&a->metrics, &b->metrics) == 0;
+}
+
+int
 lb_metrics_take(struct lb_proxy *px, struct lb_proxy *from)
 {
 	if (from == NULL || from->metrics == NULL || px->metrics != NULL ||
-	    !px->conf->has_metrics ||
-	    tether_addr_compare(&from->conf->metrics, &px->conf->metrics) != 0)
+	    !lb_metrics_same(from->conf, px->conf))
 		return 0;
 	lb_admin_move(&px->metrics, &from->metrics, px);
 	return 1;

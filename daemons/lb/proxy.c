@@ -1846,8 +1846,7 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 	 * path removes a socket file found there, and a second tether-lb
 	 * started on a running one's configuration must fail on its
 	 * listeners before it takes the running one's control path. */
-	if (conf->control[0] != '\0')
-		(void)lb_ctl_take(px, donor);
+	(void)lb_ctl_take(px, donor);
 	(void)lb_metrics_take(px, donor);
 	err = -TETHER_ENOMEM;
 	if (nl > 0) {
@@ -2129,10 +2128,9 @@ lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
 	 * address are kept instead (proxy_build takes them, give_back
 	 * returns them): tetherctl and a scrape are never refused by a
 	 * reload. */
-	if (strcmp(old->conf->control, newconf->control) != 0)
+	if (!lb_ctl_same(old->conf, newconf))
 		lb_ctl_close(old);
-	if (!newconf->has_metrics || !old->conf->has_metrics ||
-	    tether_addr_compare(&old->conf->metrics, &newconf->metrics) != 0)
+	if (!lb_metrics_same(old->conf, newconf))
 		lb_metrics_close(old);
 	err = proxy_build(&px, old->loop, newconf, old, errbuf, errlen);
 	if (err < 0) {
