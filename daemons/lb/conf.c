@@ -5,7 +5,8 @@
  * skipped, so one run lists every mistake.
  *
  *	pidfile PATH; user NAME; control PATH; metrics ADDR:PORT; max-conns N;
- *	log-level warn|info|debug; io-uring on|off; io-uring-buffers N
+ *	log-level warn|info|debug; io-uring on|off; io-uring-buffers N;
+ *	kernel-relay on|off; kernel-relay-after N
  *	service NAME {
  *		listen ADDR:PORT[-PORT] [tcp] [udp]
  *		balance rr|wrr|wlc|maglev
@@ -772,6 +773,10 @@ static const struct directive global_directives[] = {
 	  0, 0 },
 	{ "io-uring-buffers", 1, 1, set_pow2, offsetof(struct lb_conf,
 	  io_uring_bufs), 1, LB_URING_BUFS_MAX, 0 },
+	{ "kernel-relay", 1, 1, set_onoff, offsetof(struct lb_conf,
+	  kernel_relay), 0, 0, 0 },
+	{ "kernel-relay-after", 1, 1, set_uint, offsetof(struct lb_conf,
+	  kernel_relay_after), 1, LB_KRELAY_AFTER_MAX, 0 },
 };
 
 /* ------------------------------------------------------------------ */
@@ -1036,6 +1041,7 @@ load(const char *path, const char *name, const void *data, size_t len,
 	}
 	p.conf->log_level = TETHER_LOG_INFO;
 	p.conf->io_uring_bufs = LB_URING_BUFS_DEFAULT;
+	p.conf->kernel_relay_after = LB_KRELAY_AFTER_DEFAULT;
 	p.conf->admin_timeout_ms = TETHER_CTL_DEFAULT_TIMEOUT_MS;
 	p.conf->admin_conns = TETHER_CTL_DEFAULT_CONNS;
 	if (path != NULL)
@@ -1167,9 +1173,12 @@ lb_conf_write(const struct lb_conf *conf, struct tether_buf *b)
 			    (unsigned long long)conf->admin_timeout_ms,
 			    conf->admin_conns));
 	W(tether_buf_printf(b, "max-conns %u\nlog-level %s\nio-uring %s\n"
-			    "io-uring-buffers %u\n", conf->max_conns,
+			    "io-uring-buffers %u\nkernel-relay %s\n"
+			    "kernel-relay-after %u\n", conf->max_conns,
 			    tether_log_level_name(conf->log_level),
-			    conf->io_uring ? "on" : "off", conf->io_uring_bufs));
+			    conf->io_uring ? "on" : "off", conf->io_uring_bufs,
+			    conf->kernel_relay ? "on" : "off",
+			    conf->kernel_relay_after));
 	for (i = 0; i < conf->nservices; i++) {
 		const struct lb_conf_service *s = &conf->services[i];
 

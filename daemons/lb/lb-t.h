@@ -12,6 +12,8 @@
 
 #include "tether/core.h"
 
+#include "krelay.h"
+
 /* ------------------------------------------------------------------ */
 /* Bounds                                                              */
 /* ------------------------------------------------------------------ */
@@ -132,6 +134,10 @@ struct lb_conf_service {
 #define LB_URING_BUFS_DEFAULT	256u
 #define LB_URING_BUFS_MAX	32768u
 
+/* Reads after which a TCP session moves to the kernel relay. */
+#define LB_KRELAY_AFTER_DEFAULT	8u
+#define LB_KRELAY_AFTER_MAX	1000000u
+
 struct lb_conf {
 	char pidfile[LB_PATH_MAX];	/* "" : none */
 	char control[LB_PATH_MAX];	/* control socket path, "": none */
@@ -144,6 +150,8 @@ struct lb_conf {
 	int log_level;			/* TETHER_LOG_* */
 	int io_uring;			/* TCP sessions start on io_uring */
 	unsigned io_uring_bufs;		/* its receive buffers (16 KiB) */
+	int kernel_relay;		/* long sessions move to krelay.c */
+	unsigned kernel_relay_after;	/* after that many reads */
 	struct lb_conf_service *services;
 	size_t nservices;
 };
@@ -398,6 +406,11 @@ enum lb_sess_end {
 #define LB_SESS_UDEAD	0x800u	/* ended; memory kept until ops are back */
 #define LB_SESS_UTIMEOUT 0x1000u /* connect op cancelled by the timer */
 #define LB_SESS_UCONNFAIL 0x2000u /* the connect failed while leaving */
+#define LB_SESS_KRELAY	0x4000u	/* on the kernel relay (krelay.c) */
+#define LB_SESS_KNEVER	0x8000u	/* the move failed: stay in user space */
+#define LB_SESS_KWANT	0x10000u /* leaving io_uring for the kernel relay */
+#define LB_SESS_BULK	0x20000u /* a read was long with splice on: the
+				   session stays in user space (splice) */
 
 /* Readiness a session remembers between edge-triggered events: set by
  * an event, cleared when a call would block. HUP: the peer's FIN (or
@@ -452,6 +465,7 @@ struct lb_session {
 	uint64_t bytes_in, bytes_out;	/* client->backend, backend->client */
 	uint64_t spliced;		/* of those, moved through pipes */
 	unsigned attempts;
+	uint32_t reads;			/* successful reads, both ways */
 	unsigned char *tried;		/* one byte per backend */
 	/* The current backend connection: bytes written to it (a PROXY
 	 * header of hdr_len bytes first), and the errno of its last read
@@ -470,6 +484,10 @@ struct lb_session {
 	struct lb_uop ucancel;		/* the cancels it sent */
 	unsigned ucancels;		/* of those, not yet completed */
 	int uend;
+	/* Kernel relay (LB_SESS_KRELAY): the maps' keys, and how long the
+	 * next check for relayed bytes before a FIN waits (ms). */
+	struct lb_krelay kr;
+	unsigned kdelay;
 };
 
 /* ---- UDP ---- */

@@ -473,6 +473,17 @@ unsigned lb_proxy_conns(const struct lb_proxy *px);
  */
 const char *lb_proxy_data_path(struct lb_proxy *px);
 void lb_proxy_uring_stats(uint64_t *sessions, uint64_t *fallbacks);
+
+/*
+ * The kernel relay (`kernel-relay on`, krelay.c). lb_proxy_kernel_relay
+ * sets it up once per process if px's configuration asks for it (a
+ * warning if the kernel refuses, then user space relays) and returns
+ * ", kernel relay" for the started line, or "". lb_proxy_krelay_stats:
+ * sessions moved to it since the process started.
+ */
+const char *lb_proxy_kernel_relay(struct lb_proxy *px);
+void lb_proxy_krelay_stats(uint64_t *sessions);
+void lb_proxy_krelay_close(void);
 void lb_proxy_uring_close(void);
 
 /* Configurations replaced by a reload that still live because TCP

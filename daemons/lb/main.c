@@ -71,8 +71,9 @@ on_hup(struct tether_loop *loop, int signo, void *ud)
 	st->conf = conf;
 	tether_log_set_level(conf->log_level + st->verbose);
 	tether_log_info("reloaded: %zu service(s), %zu TCP and %zu UDP "
-			"socket(s)", conf->nservices, st->px->nlisteners,
-			st->px->udp.nlisteners);
+			"socket(s)%s", conf->nservices, st->px->nlisteners,
+			st->px->udp.nlisteners,
+			lb_proxy_kernel_relay(st->px));
 }
 
 /* Run conf until SIGINT or SIGTERM; *confp may be replaced by reloads
@@ -137,9 +138,9 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 		goto out;
 	}
 	tether_log_info("started: %zu service(s), %zu TCP and %zu UDP "
-			"socket(s), data path %s", conf->nservices,
+			"socket(s), data path %s%s", conf->nservices,
 			px->nlisteners, px->udp.nlisteners,
-			lb_proxy_data_path(px));
+			lb_proxy_data_path(px), lb_proxy_kernel_relay(px));
 	err = tether_loop_run(loop);
 	if (err < 0)
 		tether_log_warnx("event loop: %s", tether_strerror(err));
@@ -150,6 +151,7 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 out:
 	lb_proxy_free(px);
 	lb_proxy_uring_close();
+	lb_proxy_krelay_close();
 	tether_loop_free(loop);
 	if (pf != NULL)
 		(void)tether_pidfile_remove(pf);

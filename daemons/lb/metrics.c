@@ -91,7 +91,7 @@ lb_metrics_write(struct lb_proxy *px, struct tether_buf *out)
 {
 	size_t m, i, j;
 	unsigned nconfs, nconns;
-	uint64_t usessions, ufallbacks;
+	uint64_t usessions, ufallbacks, ksessions;
 	int err;
 
 	for (m = 0; m < TETHER_ARRAY_SIZE(metrics); m++) {
@@ -127,9 +127,11 @@ lb_metrics_write(struct lb_proxy *px, struct tether_buf *out)
 	}
 	/* Process-wide: what reloads left behind (held by connections
 	 * and UDP flows that began under an older configuration), and the
-	 * io_uring data path's sessions since the start. */
+	 * io_uring data path's and the kernel relay's sessions since the
+	 * start. */
 	lb_proxy_retired(&nconfs, &nconns);
 	lb_proxy_uring_stats(&usessions, &ufallbacks);
+	lb_proxy_krelay_stats(&ksessions);
 	return tether_buf_printf(out,
 		"# HELP tether_lb_retired_configurations Configurations "
 		"replaced by a reload and still held by connections or "
@@ -147,9 +149,14 @@ lb_metrics_write(struct lb_proxy *px, struct tether_buf *out)
 		"# HELP tether_lb_uring_fallbacks_total io_uring sessions that "
 		"moved to the epoll data path.\n"
 		"# TYPE tether_lb_uring_fallbacks_total counter\n"
-		"tether_lb_uring_fallbacks_total %llu\n", nconfs, nconns,
+		"tether_lb_uring_fallbacks_total %llu\n"
+		"# HELP tether_lb_kernel_relay_sessions_total TCP sessions "
+		"moved to the kernel relay.\n"
+		"# TYPE tether_lb_kernel_relay_sessions_total counter\n"
+		"tether_lb_kernel_relay_sessions_total %llu\n", nconfs, nconns,
 		(unsigned long long)usessions,
-		(unsigned long long)ufallbacks);
+		(unsigned long long)ufallbacks,
+		(unsigned long long)ksessions);
 }
 
 /* Build the whole response to the request req. */

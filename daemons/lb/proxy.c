@@ -25,7 +25,11 @@
  * `limits idle-timeout` without a byte. Every session ends through
  * session_end, which logs one line and frees everything. With
  * `io-uring on`, sessions start on the io_uring data path instead (its
- * section below) and may move to this one.
+ * section below) and may move to this one. With `kernel-relay on`, a
+ * session that has made `kernel-relay-after` reads and holds nothing
+ * moves from here to the kernel relay (its section below): the kernel
+ * moves its bytes, and user space only passes its FINs on and watches
+ * it for errors and idleness.
  */
 #include "lb.h"
 #include "uring.h"
@@ -86,6 +90,13 @@ static struct lb_proxy *retired_list;
 #define LB_UP_ON_CFD	(LB_UP_RECV(0) | LB_UP_SEND(1))
 #define LB_UP_ON_BFD	(LB_UP_CONN | LB_UP_RECV(1) | LB_UP_SEND(0))
 static uint64_t uring_sessions, uring_fallbacks;
+static uint64_t krelay_sessions;
+static int krelay_failed;		/* set-up failed: logged once */
+static void k_session_io(struct lb_session *s, unsigned events,
+			 int client);
+static int k_timer(struct lb_session *s);
+static void k_maybe(struct lb_session *s);
+static void k_session_end(struct lb_session *s);
 #ifdef LB_HAVE_URING
 static struct lb_uring *lb_ring;	/* NULL: not set up */
 static int lb_ring_failed;		/* set-up failed: logged once */
@@ -298,6 +309,8 @@ session_end(struct lb_session *s, enum lb_sess_end why)
 	struct lb_proxy *px = s->px;
 	uint64_t now = tether_loop_now(px->loop);
 
+	if (s->flags & LB_SESS_KRELAY)
+		k_session_end(s);	/* adds the kernel's bytes */
 	if (s->be != NULL) {
 		s->be->bytes_in += s->bytes_in;
 		s->be->bytes_out += s->bytes_out;
@@ -633,8 +646,11 @@ relay(struct lb_session *s, int c2b)
 			continue;
 		}
 		*e.count += (uint64_t)n;
+		s->reads++;
 		s->last_activity = tether_loop_now(s->px->loop);
 		d->bulk = (size_t)n >= LB_SPLICE_MIN;
+		if (d->bulk && !(s->flags & LB_SESS_NOSPLICE))
+			s->flags |= LB_SESS_BULK;
 		if (use_pipe) {
 			d->inpipe = (uint32_t)n;
 			s->spliced += (uint64_t)n;
@@ -787,6 +803,7 @@ session_pump(struct lb_session *s, int end)
 	if (s->flags & LB_SESS_C_OWED)
 		(void)shutdown(s->cfd, SHUT_WR);
 	s->flags &= ~(LB_SESS_B_OWED | LB_SESS_C_OWED);
+	k_maybe(s);
 }
 
 /* The connect finished: events had WRITE, ERR or HUP. Writable without
@@ -827,6 +844,10 @@ session_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
 		s->ready |= client ? LB_RDY_CHUP : LB_RDY_BHUP;
 	if (events & TETHER_LOOP_PRI)
 		s->flags |= LB_SESS_URGENT;
+	if (s->flags & LB_SESS_KRELAY) {
+		k_session_io(s, events, client);
+		return;
+	}
 	if (s->state == LB_SESS_CONNECTING) {
 		if (!client) {
 			if (events & (TETHER_LOOP_WRITE | bad))
@@ -864,12 +885,224 @@ session_timer(struct tether_loop *loop, struct tether_loop_timer *t,
 		(void)session_connect(s);
 		return;
 	}
+	if ((s->flags & LB_SESS_KRELAY) && k_timer(s))
+		return;
 	idle = s->svc->conf->limits.idle_timeout_ms;
 	if (now - s->last_activity >= idle) {
 		session_end(s, LB_END_IDLE);
 		return;
 	}
 	(void)tether_loop_timer_arm(t, idle - (now - s->last_activity), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* The kernel relay                                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * With `kernel-relay on`, a session that has made kernel-relay-after
+ * reads (both ways, on either data path) and holds no byte in user
+ * space moves into krelay.c's sockmap (k_maybe, at the end of a pump;
+ * an io_uring session leaves for epoll first, LB_SESS_KWANT). From then
+ * on the kernel moves its bytes: its sockets are watched only for the
+ * peer's FIN (RDHUP), a hang-up or an error. A FIN is passed on
+ * (shutdown) once every byte the kernel took from that side has
+ * reached the other (lb_krelay_drained); bytes still on their way are
+ * checked for again after 1, 2, 4 ... 64 ms. Idleness is judged by the
+ * kernel's byte counts, read when the idle timer fires. A bulk session
+ * (a read was long with splice on, LB_SESS_BULK: splice moves it
+ * faster, 10 MiB GETs in bench/lb) stays in user space, and so does
+ * one whose PROXY v2 header is not written yet or whose move failed
+ * (LB_SESS_KNEVER: the maps are full, a socket error).
+ */
+
+#define LB_KPOLL_MIN	1u	/* ms */
+#define LB_KPOLL_MAX	64u
+#define LB_KRELAY_SESSIONS_DEFAULT	65536u	/* maps' room, no max-conns */
+
+void
+lb_proxy_krelay_stats(uint64_t *sessions)
+{
+	*sessions = krelay_sessions;
+}
+
+const char *
+lb_proxy_kernel_relay(struct lb_proxy *px)
+{
+	char err[256];
+	unsigned n;
+
+	if (!px->conf->kernel_relay)
+		return "";
+	if (!lb_krelay_ready() && !krelay_failed) {
+		n = px->conf->max_conns != 0 ? px->conf->max_conns :
+		    LB_KRELAY_SESSIONS_DEFAULT;
+		err[0] = '\0';
+		if (lb_krelay_setup(n, err, sizeof(err)) < 0) {
+			krelay_failed = 1;
+			tether_log_warnx("kernel relay unavailable: %s; "
+					 "relaying in user space", err);
+		}
+	}
+	return lb_krelay_ready() ? ", kernel relay" : "";
+}
+
+void
+lb_proxy_krelay_close(void)
+{
+	lb_krelay_close();
+	krelay_failed = 0;
+}
+
+static void
+k_maybe(struct lb_session *s)
+{
+	const struct lb_conf *conf = s->px->conf;
+	const unsigned stay = LB_SESS_KRELAY | LB_SESS_KNEVER |
+		LB_SESS_URING | LB_SESS_BULK | LB_SESS_C_EOF | LB_SESS_B_EOF |
+		LB_SESS_C_SHUT | LB_SESS_B_SHUT | LB_SESS_URGENT;
+
+	if (!conf->kernel_relay || s->reads < conf->kernel_relay_after ||
+	    (s->flags & stay) || s->state != LB_SESS_RELAY ||
+	    !lb_krelay_ready())
+		return;
+	if (s->c2b.len > 0 || s->c2b.inpipe > 0 || s->b2c.len > 0 ||
+	    s->b2c.inpipe > 0 || s->c2b.bulk || s->b2c.bulk ||
+	    s->bsent < s->hdr_len)
+		return;
+	s->flags &= ~LB_SESS_KWANT;
+	if (lb_krelay_link(&s->kr, s->cfd, s->bfd) < 0) {
+		s->flags |= LB_SESS_KNEVER;
+		tether_log_debug("kernel relay: session of %s/%s stays in "
+				 "user space: %s", s->svc->conf->name,
+				 s->be->name, strerror(errno));
+		return;
+	}
+	pipe_put(&s->c2b);
+	pipe_put(&s->b2c);
+	/* Only the ends now: readiness would be noise. */
+	(void)tether_loop_fd_mod(s->px->loop, s->cfd, TETHER_LOOP_RDHUP |
+				 TETHER_LOOP_EDGE);
+	(void)tether_loop_fd_mod(s->px->loop, s->bfd, TETHER_LOOP_RDHUP |
+				 TETHER_LOOP_EDGE);
+	s->flags |= LB_SESS_KRELAY;
+	s->kdelay = 0;
+	krelay_sessions++;
+}
+
+/* Arm the idle timer for what is left of the idle timeout. */
+static void
+k_arm_idle(struct lb_session *s)
+{
+	uint64_t idle = s->svc->conf->limits.idle_timeout_ms;
+	uint64_t gone = tether_loop_now(s->px->loop) - s->last_activity;
+
+	(void)tether_loop_timer_arm(s->timer, gone < idle ? idle - gone : 1,
+				    0);
+}
+
+/* Pass on each FIN whose bytes have all arrived, end the session when
+ * both ways are done (or, half-close off, the backend's), and check
+ * again soon while bytes are on their way. */
+static void
+k_settle(struct lb_session *s)
+{
+	int wait = 0, c2b_done = -1;
+
+	if ((s->flags & LB_SESS_C_EOF) && !(s->flags & LB_SESS_B_SHUT)) {
+		c2b_done = lb_krelay_drained(&s->kr, 0, s->cfd, s->bfd);
+		if (c2b_done)
+			s->flags |= LB_SESS_B_SHUT | LB_SESS_B_OWED;
+		else
+			wait = 1;
+	}
+	if ((s->flags & LB_SESS_B_EOF) && !(s->flags & LB_SESS_C_SHUT)) {
+		if (lb_krelay_drained(&s->kr, 1, s->bfd, s->cfd))
+			s->flags |= LB_SESS_C_SHUT | LB_SESS_C_OWED;
+		else
+			wait = 1;
+	}
+	if ((s->flags & (LB_SESS_B_SHUT | LB_SESS_C_SHUT)) ==
+	    (LB_SESS_B_SHUT | LB_SESS_C_SHUT)) {
+		session_end(s, LB_END_CLOSED);
+		return;
+	}
+	if (!s->svc->conf->half_close && (s->flags & LB_SESS_C_SHUT)) {
+		if (c2b_done < 0)
+			c2b_done = lb_krelay_drained(&s->kr, 0, s->cfd,
+						     s->bfd);
+		if (c2b_done) {
+			session_end(s, LB_END_CLOSED);
+			return;
+		}
+		wait = 1;
+	}
+	if (s->flags & LB_SESS_B_OWED)
+		(void)shutdown(s->bfd, SHUT_WR);
+	if (s->flags & LB_SESS_C_OWED)
+		(void)shutdown(s->cfd, SHUT_WR);
+	s->flags &= ~(LB_SESS_B_OWED | LB_SESS_C_OWED);
+	if (wait) {
+		s->kdelay = s->kdelay == 0 ? LB_KPOLL_MIN :
+			    s->kdelay * 2 < LB_KPOLL_MAX ? s->kdelay * 2 :
+			    LB_KPOLL_MAX;
+		(void)tether_loop_timer_arm(s->timer, s->kdelay, 0);
+	} else if (s->kdelay != 0) {
+		s->kdelay = 0;
+		k_arm_idle(s);
+	}
+}
+
+static void
+k_session_io(struct lb_session *s, unsigned events, int client)
+{
+	if (events & TETHER_LOOP_ERR) {
+		session_end(s, client ? LB_END_CLIENT_ERROR :
+			    LB_END_BACKEND_ERROR);
+		return;
+	}
+	if (events & (TETHER_LOOP_RDHUP | TETHER_LOOP_HUP)) {
+		s->flags |= client ? LB_SESS_C_EOF : LB_SESS_B_EOF;
+		s->last_activity = tether_loop_now(s->px->loop);
+		k_settle(s);
+	}
+}
+
+/* The session's timer fired: note what the kernel relayed since the
+ * last look, and check on FINs waiting for their bytes. Returns 1 if
+ * it was handled here, 0 for the idle check of session_timer. */
+static int
+k_timer(struct lb_session *s)
+{
+	uint64_t seen = lb_krelay_count(&s->kr, 0) +
+			lb_krelay_count(&s->kr, 1);
+
+	if (seen != s->kr.seen) {
+		s->kr.seen = seen;
+		s->last_activity = tether_loop_now(s->px->loop);
+	}
+	if (s->kdelay == 0)
+		return 0;
+	if (tether_loop_now(s->px->loop) - s->last_activity >=
+	    s->svc->conf->limits.idle_timeout_ms) {
+		/* A FIN's bytes have not moved for the idle timeout: the
+		 * other side does not read. */
+		session_end(s, LB_END_IDLE);
+		return 1;
+	}
+	k_settle(s);
+	return 1;
+}
+
+/* The kernel's bytes join the session's counts; the maps forget it
+ * (its sockets leave the sockmap when session_end closes them). */
+static void
+k_session_end(struct lb_session *s)
+{
+	s->bytes_in += lb_krelay_count(&s->kr, 0);
+	s->bytes_out += lb_krelay_count(&s->kr, 1);
+	lb_krelay_unlink(&s->kr);
+	s->flags &= ~LB_SESS_KRELAY;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1156,7 +1389,8 @@ u_leave(struct lb_session *s, int end)
 		s->uend = end;
 	if (!(s->flags & LB_SESS_ULEAVE)) {
 		s->flags |= LB_SESS_ULEAVE;
-		uring_fallbacks++;
+		if (!(s->flags & LB_SESS_KWANT))
+			uring_fallbacks++;
 		if (u_cancel_ops(s, LB_UP_ON_CFD | LB_UP_ON_BFD) < 0) {
 			session_end(s, LB_END_NOMEM);
 			return;
@@ -1236,6 +1470,7 @@ u_recv_done(struct lb_uop *op, int res, unsigned flags)
 		return;
 	if (res > 0) {
 		*(i == 0 ? &s->bytes_in : &s->bytes_out) += (uint64_t)res;
+		s->reads++;
 		s->last_activity = tether_loop_now(s->px->loop);
 		if (s->flags & LB_SESS_ULEAVE) {
 			u_leave(s, 0);
@@ -1245,6 +1480,17 @@ u_recv_done(struct lb_uop *op, int res, unsigned flags)
 		    !(s->flags & LB_SESS_NOSPLICE)) {
 			/* Bulk: splice on the epoll path moves it faster. */
 			(i == 0 ? &s->c2b : &s->b2c)->bulk = 1;
+			s->flags |= LB_SESS_BULK;
+			u_leave(s, 0);
+			return;
+		}
+		if (s->state == LB_SESS_RELAY && lb_krelay_ready() &&
+		    s->px->conf->kernel_relay &&
+		    s->reads >= s->px->conf->kernel_relay_after &&
+		    !(s->flags & (LB_SESS_KNEVER | LB_SESS_BULK))) {
+			/* Long enough: on to the kernel, through the epoll
+			 * path (u_switch keeps this buffer's bytes). */
+			s->flags |= LB_SESS_KWANT;
 			u_leave(s, 0);
 			return;
 		}

@@ -1,0 +1,60 @@
+/*
+ * krelay.h - tether-lb's kernel relay (`kernel-relay on`, krelay.c):
+ * a TCP session that has proved long-lived is moved into a BPF sockmap
+ * whose stream verdict program redirects every byte received on one of
+ * its sockets to the other's send side, so the kernel relays it and
+ * user space only watches for the ends.
+ */
+#ifndef LB_KRELAY_H
+#define LB_KRELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A session's part of the maps: its sockets' cookies ([0] client,
+ * [1] backend), what each socket had taken to send when it moved (so
+ * only the kernel's bytes count), and the bytes seen at the last idle
+ * check. */
+struct lb_krelay {
+	uint64_t cookie[2];
+	uint64_t base[2];
+	uint64_t seen;
+};
+
+/*
+ * lb_krelay_setup - create the maps (room for max_sessions sessions)
+ * and load and attach the two programs, once per process. Returns 0,
+ * or -1 with why in errbuf (no CAP_BPF, no CONFIG_BPF_STREAM_PARSER,
+ * a seccomp filter); lb_krelay_ready() then stays 0.
+ */
+int lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen);
+int lb_krelay_ready(void);
+void lb_krelay_close(void);
+
+/*
+ * lb_krelay_link - move the session of cfd and bfd into the kernel.
+ * The caller has passed on every byte it read and holds none; bytes
+ * that arrive meanwhile wait in the sockets (SO_RCVLOWAT holds them)
+ * and are relayed by the kernel once both sockets are in. Returns 0,
+ * or -1 with nothing changed (the session relays in user space on).
+ */
+int lb_krelay_link(struct lb_krelay *k, int cfd, int bfd);
+
+/* lb_krelay_unlink - forget the session (its sockets leave the sockmap
+ * when they are closed). */
+void lb_krelay_unlink(struct lb_krelay *k);
+
+/* lb_krelay_count - bytes the kernel relayed from side (0: client to
+ * backend, 1: backend to client) since the move; 0 if unknown. */
+uint64_t lb_krelay_count(const struct lb_krelay *k, int side);
+
+/*
+ * lb_krelay_drained - 1 when every byte received on side's socket src
+ * has reached the send queue of the other, dst: none waits in src's
+ * receive queue, and dst has taken all the kernel redirected (bytes
+ * acked plus SIOCOUTQ). Only then may dst be shut down or closed.
+ */
+int lb_krelay_drained(const struct lb_krelay *k, int side, int src,
+		      int dst);
+
+#endif /* LB_KRELAY_H */
