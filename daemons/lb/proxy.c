@@ -904,8 +904,11 @@ session_timer(struct tether_loop *loop, struct tether_loop_timer *t,
  * reads (both ways, on either data path) and holds no byte in user
  * space moves into krelay.c's sockmap (k_maybe, at the end of a pump;
  * an io_uring session leaves for epoll first, LB_SESS_KWANT). From then
- * on the kernel moves its bytes: its sockets are watched only for the
- * peer's FIN (RDHUP), a hang-up or an error. A FIN is passed on
+ * on the kernel moves its bytes: its sockets are watched for the
+ * peer's FIN (RDHUP), a hang-up, an error, urgent data (which ends the
+ * session: the kernel cannot pass it), and the bytes of a direction
+ * that passed its kernel-relay-window and paused (k_pull: readable
+ * means such bytes wait in the socket). A FIN is passed on
  * (shutdown) once every byte the kernel took from that side has
  * reached the other (lb_krelay_drained); bytes still on their way are
  * checked for again after 1, 2, 4 ... 64 ms. Idleness is judged by the
