@@ -1109,6 +1109,7 @@ k_pull(struct lb_session *s, int side)
 				return -1;
 			}
 			k->uw[side] += (uint64_t)m;
+			s->last_activity = tether_loop_now(s->px->loop);
 			d->off += (uint32_t)m;
 			d->len -= (uint32_t)m;
 			if (d->len == 0) {
