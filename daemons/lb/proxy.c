@@ -936,7 +936,7 @@ lb_proxy_kernel_relay(struct lb_proxy *px)
 	char err[256];
 	unsigned n;
 
-	if (!px->conf->kernel_relay)
+	if (!lb_conf_wants_kernel_relay(px->conf))
 		return "";
 	if (!lb_krelay_ready() && !krelay_failed) {
 		n = px->conf->max_conns != 0 ? px->conf->max_conns :
@@ -966,7 +966,8 @@ k_maybe(struct lb_session *s)
 		LB_SESS_URING | LB_SESS_BULK | LB_SESS_C_EOF | LB_SESS_B_EOF |
 		LB_SESS_C_SHUT | LB_SESS_B_SHUT | LB_SESS_URGENT;
 
-	if (!conf->kernel_relay || s->reads < conf->kernel_relay_after ||
+	if (!lb_conf_kernel_relay(conf, s->svc->conf) ||
+	    s->reads < conf->kernel_relay_after ||
 	    (s->flags & stay) || s->state != LB_SESS_RELAY ||
 	    !lb_krelay_ready())
 		return;
@@ -1623,7 +1624,7 @@ u_recv_done(struct lb_uop *op, int res, unsigned flags)
 			return;
 		}
 		if (s->state == LB_SESS_RELAY && lb_krelay_ready() &&
-		    s->px->conf->kernel_relay &&
+		    lb_conf_kernel_relay(s->px->conf, s->svc->conf) &&
 		    s->reads >= s->px->conf->kernel_relay_after &&
 		    !(s->flags & (LB_SESS_KNEVER | LB_SESS_BULK))) {
 			/* Long enough: on to the kernel, through the epoll

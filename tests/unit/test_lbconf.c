@@ -592,6 +592,52 @@ test_size(void **state)
 	}
 }
 
+/* A service's kernel-relay overrides the global one, and is written
+ * back only where set. */
+static void
+test_kernel_relay_service(void **state)
+{
+	static const char text[] =
+		"kernel-relay on\n"
+		"service a { listen 1.2.3.4:1; backend x 1.1.1.1 }\n"
+		"service b { listen 1.2.3.4:2; backend x 1.1.1.1; "
+		"kernel-relay off }\n";
+	static const char text2[] =
+		"service a { listen 1.2.3.4:1; backend x 1.1.1.1 }\n"
+		"service b { listen 1.2.3.4:2; backend x 1.1.1.1; "
+		"kernel-relay on }\n";
+	struct lb_conf *c, *c2;
+	struct tether_buf t;
+
+	(void)state;
+	assert_int_equal(load(text, &c, NULL), 0);
+	assert_int_equal(c->services[0].kernel_relay, -1);
+	assert_int_equal(lb_conf_kernel_relay(c, &c->services[0]), 1);
+	assert_int_equal(lb_conf_kernel_relay(c, &c->services[1]), 0);
+	assert_true(lb_conf_wants_kernel_relay(c));
+	tether_buf_init(&t, 1 << 20);
+	assert_int_equal(lb_conf_write(c, &t), 0);
+	assert_non_null(strstr((const char *)t.data,
+			       "\thalf-close on\n\tkernel-relay off\n}"));
+	assert_null(strstr((const char *)t.data,
+			   "\thalf-close on\n\tkernel-relay on\n}"));
+	assert_int_equal(load((const char *)t.data, &c2, NULL), 0);
+	assert_int_equal(c2->services[0].kernel_relay, -1);
+	assert_int_equal(c2->services[1].kernel_relay, 0);
+	lb_conf_free(c);
+	lb_conf_free(c2);
+	tether_buf_free(&t);
+
+	assert_int_equal(load(text2, &c, NULL), 0);
+	assert_int_equal(c->kernel_relay, 0);
+	assert_int_equal(lb_conf_kernel_relay(c, &c->services[0]), 0);
+	assert_int_equal(lb_conf_kernel_relay(c, &c->services[1]), 1);
+	assert_true(lb_conf_wants_kernel_relay(c));
+	c->services[1].kernel_relay = -1;
+	assert_false(lb_conf_wants_kernel_relay(c));
+	lb_conf_free(c);
+}
+
 static void
 test_write(void **state)
 {
@@ -648,6 +694,7 @@ main(void)
 		cmocka_unit_test(test_file_and_include),
 		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_size),
+		cmocka_unit_test(test_kernel_relay_service),
 		cmocka_unit_test(test_write),
 		cmocka_unit_test(test_names),
 	};
