@@ -46,6 +46,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -66,7 +67,12 @@ struct kr_ctl {
 };
 
 static int kr_socks = -1, kr_peers = -1, kr_ctl = -1;
-static int kr_verdict = -1;
+static int kr_verdict = -1, kr_ring = -1;
+/* The ring buffer: its consumer page (ours to write), its producer page
+ * and the data pages after it (mapped twice by the kernel). */
+static uint64_t *kr_cons;
+static unsigned char *kr_prod;
+static size_t kr_ring_size, kr_page;
 static int kr_ready;
 
 static int
@@ -146,12 +152,97 @@ prog_attach(int prog, uint32_t type)
 	return sys_bpf(BPF_PROG_ATTACH, &a);
 }
 
+/*
+ * The ring buffer the verdict writes a socket's cookie to for every skb
+ * it parks: 16 bytes a record, 64 bytes per socket pair (a power of two
+ * of pages, at least 64 KiB: 4 MiB for 65536 sessions). Parks happen
+ * only while a receiver lags, and user space reads them as they come;
+ * were the ring full, a notice is lost, and the session's idle timer
+ * finds its parked bytes (k_timer).
+ */
+static int
+ring_setup(uint32_t nsocks, char *errbuf, size_t errlen)
+{
+	union bpf_attr a;
+	size_t want = (size_t)nsocks * 32;	/* nsocks: 2 per session */
+	void *p;
+
+	kr_page = (size_t)sysconf(_SC_PAGESIZE);
+	for (kr_ring_size = 65536; kr_ring_size < want; kr_ring_size *= 2)
+		;
+	memset(&a, 0, sizeof(a));
+	a.map_type = BPF_MAP_TYPE_RINGBUF;
+	a.max_entries = (uint32_t)kr_ring_size;
+	kr_ring = sys_bpf(BPF_MAP_CREATE, &a);
+	if (kr_ring < 0) {
+		snprintf(errbuf, errlen, "ring buffer: %s", strerror(errno));
+		return -1;
+	}
+	p = mmap(NULL, kr_page, PROT_READ | PROT_WRITE, MAP_SHARED, kr_ring,
+		 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	kr_cons = p;
+	p = mmap(NULL, kr_page + 2 * kr_ring_size, PROT_READ, MAP_SHARED,
+		 kr_ring, (off_t)kr_page);
+	if (p == MAP_FAILED)
+		goto fail;
+	kr_prod = p;
+	return 0;
+fail:
+	snprintf(errbuf, errlen, "ring buffer mmap: %s", strerror(errno));
+	return -1;
+}
+
+int
+lb_krelay_ring_fd(void)
+{
+	return kr_ring;
+}
+
+size_t
+lb_krelay_ring_read(uint64_t *cookies, size_t max)
+{
+	uint64_t cons, prod;
+	size_t n = 0;
+
+	if (kr_cons == NULL)
+		return 0;
+	cons = __atomic_load_n(kr_cons, __ATOMIC_RELAXED);
+	prod = __atomic_load_n((uint64_t *)(void *)kr_prod,
+			       __ATOMIC_ACQUIRE);
+	while (cons < prod && n < max) {
+		const unsigned char *rec = kr_prod + kr_page +
+					   (cons & (kr_ring_size - 1));
+		uint32_t len = __atomic_load_n((const uint32_t *)
+					       (const void *)rec,
+					       __ATOMIC_ACQUIRE);
+
+		if (len & BPF_RINGBUF_BUSY_BIT)
+			break;
+		if (!(len & BPF_RINGBUF_DISCARD_BIT) &&
+		    (len & ~BPF_RINGBUF_DISCARD_BIT) >= sizeof(uint64_t))
+			memcpy(&cookies[n++], rec + BPF_RINGBUF_HDR_SZ,
+			       sizeof(uint64_t));
+		len &= ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+		cons += (len + BPF_RINGBUF_HDR_SZ + 7) & ~(uint64_t)7;
+		__atomic_store_n(kr_cons, cons, __ATOMIC_RELEASE);
+	}
+	return n;
+}
+
 void
 lb_krelay_close(void)
 {
-	int *fds[] = { &kr_verdict, &kr_peers, &kr_ctl, &kr_socks };
+	int *fds[] = { &kr_verdict, &kr_peers, &kr_ctl, &kr_socks, &kr_ring };
 	size_t i;
 
+	if (kr_cons != NULL)
+		(void)munmap(kr_cons, kr_page);
+	if (kr_prod != NULL)
+		(void)munmap(kr_prod, kr_page + 2 * kr_ring_size);
+	kr_cons = NULL;
+	kr_prod = NULL;
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
 			(void)close(*fds[i]);
@@ -180,20 +271,20 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
 		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8),
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 35, 0),	/* pass */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 42, 0),	/* pass */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 7, 0, 0, 0),
 		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, 0),
 		INSN(0, 0, 0, 0, 0),
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
 		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8),
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 28, 0),	/* pass */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 35, 0),	/* pass */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 8, 0, 0, 0),
 		INSN(BPF_LDX | BPF_MEM | BPF_W, 9, 6,
 		     offsetof(struct __sk_buff, len), 0),
 		/* No bytes (the FIN): pass, a redirect of nothing would
 		 * be an error (EPIPE) on the target. */
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, 9, 0, 25, 0),	/* pass */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 9, 0, 32, 0),	/* pass */
 		INSN(BPF_LDX | BPF_MEM | BPF_DW, 1, 7,
 		     offsetof(struct kr_val, paused), 0),
 		INSN(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 4, 0),	/* check */
@@ -227,12 +318,23 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		/* pause: */
 		INSN(BPF_ST | BPF_MEM | BPF_DW, 7, 0,
 		     offsetof(struct kr_val, paused), 1),
-		/* park: */
+		/* park: count the skb, then tell user space (the ring
+		 * buffer carries the socket's cookie, still at fp-8). Every
+		 * parked skb is told, and after its count: a reader that
+		 * resumed a moment before and found nothing parked cannot
+		 * miss it. */
 		INSN(BPF_LDX | BPF_MEM | BPF_DW, 2, 7,
 		     offsetof(struct kr_val, parked), 0),
 		INSN(BPF_ALU64 | BPF_ADD | BPF_X, 2, 9, 0, 0),
 		INSN(BPF_STX | BPF_MEM | BPF_DW, 7, 2,
 		     offsetof(struct kr_val, parked), 0),
+		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, 0),
+		INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 8),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 4, 0, 0, 0),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ringbuf_output),
 		/* pass: */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, SK_PASS),
 		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
@@ -255,9 +357,12 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		snprintf(errbuf, errlen, "hash map: %s", strerror(errno));
 		goto fail;
 	}
+	if (ring_setup(n, errbuf, errlen) < 0)
+		goto fail;
 	verdict[3].imm = kr_peers;
 	verdict[10].imm = kr_ctl;
 	verdict[33].imm = kr_socks;
+	verdict[44].imm = kr_ring;
 	kr_verdict = prog_load(verdict, sizeof(verdict) / sizeof(verdict[0]),
 			       errbuf, errlen);
 	if (kr_verdict < 0)

@@ -38,6 +38,15 @@ int lb_krelay_ready(void);
 void lb_krelay_close(void);
 
 /*
+ * lb_krelay_ring_fd - the ring buffer the verdict writes a socket's
+ * cookie to for each skb it parks (readable in epoll; -1 before
+ * set-up). lb_krelay_ring_read - take up to max such cookies;
+ * returns how many.
+ */
+int lb_krelay_ring_fd(void);
+size_t lb_krelay_ring_read(uint64_t *cookies, size_t max);
+
+/*
  * lb_krelay_link - move the session of cfd and bfd into the kernel,
  * each direction with a budget of window bytes. The caller has passed
  * on every byte it read and holds none; bytes that arrive meanwhile

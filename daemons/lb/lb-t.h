@@ -491,10 +491,13 @@ struct lb_session {
 	struct lb_uop ucancel;		/* the cancels it sent */
 	unsigned ucancels;		/* of those, not yet completed */
 	int uend;
-	/* Kernel relay (LB_SESS_KRELAY): the maps' keys, and how long the
-	 * next check for relayed bytes before a FIN waits (ms). */
+	/* Kernel relay (LB_SESS_KRELAY): the maps' keys, how long the
+	 * next check for relayed bytes before a FIN waits (ms), and the
+	 * chains of proxy.c's table from a socket's cookie to its session
+	 * (for the verdict's pause notices). */
 	struct lb_krelay kr;
 	unsigned kdelay;
+	struct lb_session *knext[2];
 };
 
 /* ---- UDP ---- */

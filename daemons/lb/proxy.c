@@ -98,6 +98,9 @@ static void k_session_io(struct lb_session *s, unsigned events,
 static int k_timer(struct lb_session *s);
 static void k_maybe(struct lb_session *s);
 static void k_session_end(struct lb_session *s);
+static void k_ring_io(struct tether_loop *loop, int fd, unsigned events,
+		      void *ud);
+static int k_pull(struct lb_session *s, int side);
 #ifdef LB_HAVE_URING
 static struct lb_uring *lb_ring;	/* NULL: not set up */
 static int lb_ring_failed;		/* set-up failed: logged once */
@@ -924,8 +927,66 @@ session_timer(struct tether_loop *loop, struct tether_loop_timer *t,
  */
 
 #define LB_KPOLL_MIN	1u	/* ms */
+#define LB_KTAB_SIZE	4096u	/* cookie -> session chains */
 #define LB_KPOLL_MAX	64u
 #define LB_KRELAY_SESSIONS_DEFAULT	65536u	/* maps' room, no max-conns */
+
+/* From a socket's cookie to the moved session it belongs to: the verdict
+ * names a paused direction by its source socket's cookie. One table per
+ * side, chained through knext[side]. */
+static struct lb_session *ktab[2][LB_KTAB_SIZE];
+static struct tether_loop *kring_loop;	/* watching the ring buffer */
+
+static void
+ktab_add(struct lb_session *s)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		struct lb_session **b =
+			&ktab[i][s->kr.cookie[i] & (LB_KTAB_SIZE - 1)];
+
+		s->knext[i] = *b;
+		*b = s;
+	}
+}
+
+static void
+ktab_del(struct lb_session *s)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		struct lb_session **p =
+			&ktab[i][s->kr.cookie[i] & (LB_KTAB_SIZE - 1)];
+
+		while (*p != NULL && *p != s)
+			p = &(*p)->knext[i];
+		if (*p == s)
+			*p = s->knext[i];
+		s->knext[i] = NULL;
+	}
+}
+
+/* The moved session whose side's socket has this cookie (side 0: the
+ * client's, so the client-to-backend direction); NULL if none. */
+static struct lb_session *
+ktab_find(uint64_t cookie, int *side)
+{
+	struct lb_session *s;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		for (s = ktab[i][cookie & (LB_KTAB_SIZE - 1)]; s != NULL;
+		     s = s->knext[i]) {
+			if (s->kr.cookie[i] == cookie) {
+				*side = i;
+				return s;
+			}
+		}
+	}
+	return NULL;
+}
 
 void
 lb_proxy_krelay_stats(uint64_t *sessions, uint64_t *pauses)
@@ -950,6 +1011,16 @@ lb_proxy_kernel_relay(struct lb_proxy *px)
 			krelay_failed = 1;
 			tether_log_warnx("kernel relay unavailable: %s; "
 					 "relaying in user space", err);
+		} else if (tether_loop_fd_add(px->loop, lb_krelay_ring_fd(),
+					      TETHER_LOOP_READ, k_ring_io,
+					      NULL) < 0) {
+			krelay_failed = 1;
+			lb_krelay_close();
+			tether_log_warnx("kernel relay unavailable: cannot "
+					 "watch its ring buffer; relaying in "
+					 "user space");
+		} else {
+			kring_loop = px->loop;
 		}
 	}
 	return lb_krelay_ready() ? ", kernel relay" : "";
@@ -958,6 +1029,9 @@ lb_proxy_kernel_relay(struct lb_proxy *px)
 void
 lb_proxy_krelay_close(void)
 {
+	if (kring_loop != NULL)
+		(void)tether_loop_fd_del(kring_loop, lb_krelay_ring_fd());
+	kring_loop = NULL;
 	lb_krelay_close();
 	krelay_failed = 0;
 }
@@ -990,15 +1064,17 @@ k_maybe(struct lb_session *s)
 	}
 	pipe_put(&s->c2b);
 	pipe_put(&s->b2c);
-	/* The sockets' own data_ready no longer runs for bytes the
-	 * verdict redirects: readable means parked bytes (k_pull), and
-	 * writable matters only when user space holds some. */
-	(void)tether_loop_fd_mod(s->px->loop, s->cfd, TETHER_LOOP_READ |
-				 TETHER_LOOP_WRITE | TETHER_LOOP_RDHUP |
-				 TETHER_LOOP_PRI | TETHER_LOOP_EDGE);
-	(void)tether_loop_fd_mod(s->px->loop, s->bfd, TETHER_LOOP_READ |
-				 TETHER_LOOP_WRITE | TETHER_LOOP_RDHUP |
-				 TETHER_LOOP_PRI | TETHER_LOOP_EDGE);
+	/* Not readable: the kernel wakes a socket's readers for every
+	 * skb its verdict takes, redirected or not. A pause comes from
+	 * the ring buffer instead (k_ring_io); writable matters only
+	 * when user space holds bytes. */
+	(void)tether_loop_fd_mod(s->px->loop, s->cfd, TETHER_LOOP_WRITE |
+				 TETHER_LOOP_RDHUP | TETHER_LOOP_PRI |
+				 TETHER_LOOP_EDGE);
+	(void)tether_loop_fd_mod(s->px->loop, s->bfd, TETHER_LOOP_WRITE |
+				 TETHER_LOOP_RDHUP | TETHER_LOOP_PRI |
+				 TETHER_LOOP_EDGE);
+	ktab_add(s);
 	s->flags |= LB_SESS_KRELAY;
 	s->kdelay = 0;
 	krelay_sessions++;
@@ -1070,6 +1146,29 @@ k_settle(struct lb_session *s)
 		s->kdelay = 0;
 		k_arm_idle(s);
 	}
+}
+
+/* The verdict paused directions: relay what they hold back. */
+static void
+k_ring_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
+{
+	uint64_t cookies[64];
+	size_t n, i;
+	int side;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	(void)ud;
+	do {
+		n = lb_krelay_ring_read(cookies, TETHER_ARRAY_SIZE(cookies));
+		for (i = 0; i < n; i++) {
+			struct lb_session *s = ktab_find(cookies[i], &side);
+
+			if (s != NULL && k_pull(s, side) == 0)
+				k_settle(s);
+		}
+	} while (n == TETHER_ARRAY_SIZE(cookies));
 }
 
 /* End a moved session with a reset on both sides, not a FIN: bytes
@@ -1259,8 +1358,18 @@ k_timer(struct lb_session *s)
 	}
 	if (k_urgent(s))
 		return 1;
-	if (s->kdelay == 0)
+	if (s->kdelay == 0) {
+		/* The idle check: a pause whose notice was lost (the ring
+		 * buffer full) would look idle; look at both first. */
+		for (i = 0; i < 2; i++)
+			if (k_pull(s, i) < 0)
+				return 1;
+		if (s->kr.want[0] | s->kr.want[1]) {
+			k_settle(s);
+			return 1;
+		}
 		return 0;
+	}
 	if (tether_loop_now(s->px->loop) - s->last_activity >=
 	    s->svc->conf->limits.idle_timeout_ms) {
 		/* A FIN's or a pause's bytes have not moved for the idle
@@ -1283,6 +1392,7 @@ k_session_end(struct lb_session *s)
 	s->bytes_in += lb_krelay_count(&s->kr, 0);
 	s->bytes_out += lb_krelay_count(&s->kr, 1);
 	lb_krelay_unlink(&s->kr);
+	ktab_del(s);
 	s->flags &= ~LB_SESS_KRELAY;
 }
 
