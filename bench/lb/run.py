@@ -6,10 +6,16 @@
 # proxy per unit, and RSS for N idle proxied connections.
 # Usage: run.py TETHER_LB [--duration S] [--rounds N] [--idle N]
 #               [--rows 1,2,..] [--splice on|off] [--no-idle]
-#               [--half-close-off] [--io-uring] [--floor FLOOR]
+#               [--half-close-off] [--io-uring] [--kernel-relay]
+#               [--floor FLOOR]
 #               [--floor-uring FLOOR] [--floor-sockmap FLOOR]
 #               [--backend-cpu N]
 # --io-uring adds tether-lb with `io-uring on` (its io_uring data path).
+# --kernel-relay adds tether-krelay: tether-lb with `io-uring on` and
+# `kernel-relay on` (long sessions move to a BPF sockmap and the kernel
+# relays their bytes; needs root: CAP_BPF and CAP_NET_ADMIN). Its CPU
+# column counts only the process, not the kernel's softirq and kworker
+# time, like floor-sockmap's.
 # --half-close-off adds tether-lb with `half-close off` (nginx stream's
 # default) as a second tether column. --floor/--floor-uring add the
 # floor relays of floor.c: the least a user-space relay can do per
@@ -39,6 +45,8 @@ BACKEND_CPU = None
 PROCS = []
 NOFILE = 20000		# set by main from RLIMIT_NOFILE
 MAXCONN = 9900		# proxied connections the fd limit allows
+# The global lines of the tether-krelay column (--kernel-relay).
+KRELAY_GLOB = "io-uring on\nkernel-relay on\n"
 
 
 def log(msg):
@@ -523,6 +531,9 @@ def main():
                     help="also run tether-lb with `half-close off`")
     ap.add_argument("--io-uring", action="store_true",
                     help="also run tether-lb with `io-uring on`")
+    ap.add_argument("--kernel-relay", action="store_true",
+                    help="also run tether-lb with `io-uring on` and "
+                    "`kernel-relay on`")
     ap.add_argument("--floor", help="floor.c relay on epoll")
     ap.add_argument("--floor-uring", help="floor.c relay on io_uring")
     ap.add_argument("--floor-sockmap",
@@ -573,6 +584,8 @@ def run(a, d, rows, nofile):
         extra.append("tether-hc0")
     if a.io_uring:
         extra.append("tether-uring")
+    if a.kernel_relay:
+        extra.append("tether-krelay")
     if a.floor:
         extra.append("floor")
     if a.floor_uring:
@@ -597,6 +610,10 @@ def run(a, d, rows, nofile):
             proc = start_tether(a.lb, d, port, http, iport, ibe,
                                 splice_line(a.splice), tag=name,
                                 glob="io-uring on\n")
+        elif name == "tether-krelay":
+            proc = start_tether(a.lb, d, port, http, iport, ibe,
+                                splice_line(a.splice), tag=name,
+                                glob=KRELAY_GLOB)
         elif name == "haproxy":
             proc = start_haproxy(d, port, http, iport, ibe)
         elif name == "nginx":

@@ -248,6 +248,41 @@ set_pow2(struct parser *p, void *obj, const struct directive *d,
 	return 0;
 }
 
+/* A byte count in d->min..d->max: digits, then k or m (KiB, MiB). */
+static int
+set_size(struct parser *p, void *obj, const struct directive *d,
+	 const struct tether_conf_token *const *args, int n)
+{
+	char num[24];
+	size_t len = args[0]->len;
+	unsigned long v, unit = 1;
+	char last;
+
+	(void)n;
+	last = len > 0 ? args[0]->text[len - 1] : '\0';
+	if (last == 'k' || last == 'K')
+		unit = 1024;
+	else if (last == 'm' || last == 'M')
+		unit = 1024 * 1024;
+	if (unit != 1)
+		len--;
+	if (len == 0 || len >= sizeof(num))
+		goto bad;
+	memcpy(num, args[0]->text, len);
+	num[len] = '\0';
+	if (parse_ulong(num, 0, d->max / unit, &v) < 0 ||
+	    v * unit < d->min)
+		goto bad;
+	*(unsigned *)(void *)((char *)obj + d->off) = (unsigned)(v * unit);
+	return 0;
+bad:
+	return tether_conf_error(p->c, args[0],
+				 "'%s' must be a size %luk..%lum (bytes, or "
+				 "with k or m), not '%s'", d->name,
+				 d->min / 1024, d->max / (1024 * 1024),
+				 args[0]->text);
+}
+
 static int
 set_duration(struct parser *p, void *obj, const struct directive *d,
 	     const struct tether_conf_token *const *args, int n)
@@ -777,6 +812,9 @@ static const struct directive global_directives[] = {
 	  kernel_relay), 0, 0, 0 },
 	{ "kernel-relay-after", 1, 1, set_uint, offsetof(struct lb_conf,
 	  kernel_relay_after), 1, LB_KRELAY_AFTER_MAX, 0 },
+	{ "kernel-relay-window", 1, 1, set_size, offsetof(struct lb_conf,
+	  kernel_relay_window), LB_KRELAY_WINDOW_MIN, LB_KRELAY_WINDOW_MAX,
+	  0 },
 };
 
 /* ------------------------------------------------------------------ */
@@ -1042,6 +1080,7 @@ load(const char *path, const char *name, const void *data, size_t len,
 	p.conf->log_level = TETHER_LOG_INFO;
 	p.conf->io_uring_bufs = LB_URING_BUFS_DEFAULT;
 	p.conf->kernel_relay_after = LB_KRELAY_AFTER_DEFAULT;
+	p.conf->kernel_relay_window = LB_KRELAY_WINDOW_DEFAULT;
 	p.conf->admin_timeout_ms = TETHER_CTL_DEFAULT_TIMEOUT_MS;
 	p.conf->admin_conns = TETHER_CTL_DEFAULT_CONNS;
 	if (path != NULL)
@@ -1174,11 +1213,13 @@ lb_conf_write(const struct lb_conf *conf, struct tether_buf *b)
 			    conf->admin_conns));
 	W(tether_buf_printf(b, "max-conns %u\nlog-level %s\nio-uring %s\n"
 			    "io-uring-buffers %u\nkernel-relay %s\n"
-			    "kernel-relay-after %u\n", conf->max_conns,
+			    "kernel-relay-after %u\nkernel-relay-window %u\n",
+			    conf->max_conns,
 			    tether_log_level_name(conf->log_level),
 			    conf->io_uring ? "on" : "off", conf->io_uring_bufs,
 			    conf->kernel_relay ? "on" : "off",
-			    conf->kernel_relay_after));
+			    conf->kernel_relay_after,
+			    conf->kernel_relay_window));
 	for (i = 0; i < conf->nservices; i++) {
 		const struct lb_conf_service *s = &conf->services[i];
 

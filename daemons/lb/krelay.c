@@ -1,17 +1,28 @@
 /*
- * krelay.c - the kernel relay: two BPF maps and two programs, written
+ * krelay.c - the kernel relay: three BPF maps and two programs, written
  * as instructions here (no clang BPF target, no libbpf).
  *
  * lb_kr_socks, a SOCKHASH keyed by socket cookie, holds the sockets of
  * the sessions moved to the kernel; lb_kr_peers, a HASH keyed by cookie
- * too, gives each socket its peer's cookie and counts the bytes
- * received on it. The stream parser takes each skb as one message; the
- * verdict program looks the socket up in lb_kr_peers, adds the skb's
- * length to its count and redirects it to the peer's send side
- * (bpf_sk_redirect_hash). A socket not in lb_kr_peers keeps its bytes
- * (SK_PASS). The kernel sends redirected bytes from a work item of the
- * target socket, so they reach it a little after the count: a FIN is
- * passed on only once lb_krelay_drained says they all have.
+ * too, gives each socket its peer's cookie and the verdict's counts;
+ * lb_kr_ctl, written by user space only, gives each socket its byte
+ * budget and where a pause may end. The stream parser takes each skb as
+ * one message; the verdict program redirects it to the peer's send
+ * side (bpf_sk_redirect_hash) while the bytes redirected stay within
+ * the budget. Past it the direction pauses: every skb from then on is
+ * passed to the socket's own queue (SK_PASS), where it counts against
+ * the socket's receive buffer, so TCP closes the sender's window as it
+ * would for a process that does not read. User space reads those bytes
+ * (lb_krelay_pushed says when it may: after the redirected ones),
+ * writes them on with its own back-pressure, and sets a new budget and
+ * `resume` to the bytes it read; the verdict redirects again once it
+ * has passed no byte user space has not read. That bounds the bytes a
+ * direction holds in the kernel to about `kernel-relay-window` plus the
+ * receive buffer: the redirect queue itself has no limit.
+ *
+ * The kernel sends redirected bytes from a work item of the target
+ * socket, so they reach it a little after the count: a FIN is passed
+ * on only once lb_krelay_drained says they all have.
  *
  * The parser is attached, not the verdict program alone
  * (BPF_SK_SKB_VERDICT): on Linux 6.18 that mode left bytes queued
@@ -34,12 +45,22 @@
 
 #define KR_HOLD	32768	/* SO_RCVLOWAT while moving: no data_ready */
 
+/* Written by the verdict (after user space created it). */
 struct kr_val {
 	uint64_t peer;		/* the peer socket's cookie */
-	uint64_t bytes;		/* received here, counted by the verdict */
+	uint64_t bytes;		/* received here and redirected */
+	uint64_t parked;	/* received here while paused: left here */
+	uint64_t paused;	/* 1: pass, do not redirect */
 };
 
-static int kr_socks = -1, kr_peers = -1, kr_verdict = -1, kr_parser = -1;
+/* Written by user space only: a whole value is replaced at once. */
+struct kr_ctl {
+	uint64_t budget;	/* redirect while bytes stays within it */
+	uint64_t resume;	/* a pause ends when parked equals it */
+};
+
+static int kr_socks = -1, kr_peers = -1, kr_ctl = -1;
+static int kr_verdict = -1, kr_parser = -1;
 static int kr_ready;
 
 static int
@@ -122,7 +143,8 @@ prog_attach(int prog, uint32_t type)
 void
 lb_krelay_close(void)
 {
-	int *fds[] = { &kr_verdict, &kr_parser, &kr_peers, &kr_socks };
+	int *fds[] = { &kr_verdict, &kr_parser, &kr_peers, &kr_ctl,
+			&kr_socks };
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -142,6 +164,13 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		     offsetof(struct __sk_buff, len), 0),
 		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
 	};
+	/*
+	 * r6 skb, r7 its kr_val, r8 its kr_ctl, r9 its length. Paused:
+	 * stay so (park) unless every parked byte was read (resume ==
+	 * parked). Then redirect if the count stays within the budget,
+	 * else pause and park. Each socket's verdicts run one at a time
+	 * (under its lock), so plain stores suffice.
+	 */
 	struct bpf_insn verdict[] = {
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0),
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0,
@@ -152,12 +181,39 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
 		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8),
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 12, 0),	/* to pass */
-		INSN(BPF_LDX | BPF_MEM | BPF_DW, 1, 0, 0, 0),	/* peer */
-		INSN(BPF_STX | BPF_MEM | BPF_DW, 10, 1, -16, 0),
-		INSN(BPF_LDX | BPF_MEM | BPF_W, 4, 6,
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 34, 0),	/* pass */
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 7, 0, 0, 0),
+		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, 0),
+		INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 27, 0),	/* pass */
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 8, 0, 0, 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_W, 9, 6,
 		     offsetof(struct __sk_buff, len), 0),
-		INSN(BPF_STX | BPF_ATOMIC | BPF_DW, 0, 4, 8, BPF_ADD),
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 1, 7,
+		     offsetof(struct kr_val, paused), 0),
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 4, 0),	/* check */
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 2, 7,
+		     offsetof(struct kr_val, parked), 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 3, 8,
+		     offsetof(struct kr_ctl, resume), 0),
+		INSN(BPF_JMP | BPF_JNE | BPF_X, 2, 3, 17, 0),	/* park */
+		INSN(BPF_ST | BPF_MEM | BPF_DW, 7, 0,
+		     offsetof(struct kr_val, paused), 0),
+		/* check: */
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 2, 7,
+		     offsetof(struct kr_val, bytes), 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_X, 2, 9, 0, 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 3, 8,
+		     offsetof(struct kr_ctl, budget), 0),
+		INSN(BPF_JMP | BPF_JGT | BPF_X, 2, 3, 11, 0),	/* pause */
+		INSN(BPF_STX | BPF_MEM | BPF_DW, 7, 2,
+		     offsetof(struct kr_val, bytes), 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 1, 7,
+		     offsetof(struct kr_val, peer), 0),
+		INSN(BPF_STX | BPF_MEM | BPF_DW, 10, 1, -16, 0),
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 1, 6, 0, 0),
 		INSN(BPF_LD | BPF_DW | BPF_IMM, 2, BPF_PSEUDO_MAP_FD, 0, 0),
 		INSN(0, 0, 0, 0, 0),
@@ -166,6 +222,16 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 4, 0, 0, 0),
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_sk_redirect_hash),
 		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+		/* pause: */
+		INSN(BPF_ST | BPF_MEM | BPF_DW, 7, 0,
+		     offsetof(struct kr_val, paused), 1),
+		/* park: */
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 2, 7,
+		     offsetof(struct kr_val, parked), 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_X, 2, 9, 0, 0),
+		INSN(BPF_STX | BPF_MEM | BPF_DW, 7, 2,
+		     offsetof(struct kr_val, parked), 0),
+		/* pass: */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, SK_PASS),
 		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
 	};
@@ -181,12 +247,15 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 	}
 	kr_peers = map_create(BPF_MAP_TYPE_HASH, sizeof(struct kr_val), n,
 			      BPF_F_NO_PREALLOC);
-	if (kr_peers < 0) {
+	kr_ctl = map_create(BPF_MAP_TYPE_HASH, sizeof(struct kr_ctl), n,
+			    BPF_F_NO_PREALLOC);
+	if (kr_peers < 0 || kr_ctl < 0) {
 		snprintf(errbuf, errlen, "hash map: %s", strerror(errno));
 		goto fail;
 	}
 	verdict[3].imm = kr_peers;
-	verdict[14].imm = kr_socks;
+	verdict[10].imm = kr_ctl;
+	verdict[32].imm = kr_socks;
 	kr_verdict = prog_load(verdict, sizeof(verdict) / sizeof(verdict[0]),
 			       errbuf, errlen);
 	kr_parser = prog_load(parser, sizeof(parser) / sizeof(parser[0]),
@@ -238,8 +307,37 @@ taken(int fd, uint64_t *out)
 	return 0;
 }
 
+/* Send-queue bytes of fd not yet acknowledged; -1 if unknown. */
+static int64_t
+outq(int fd)
+{
+	int q = 0;
+
+	if (ioctl(fd, SIOCOUTQ, &q) < 0)
+		return -1;
+	return q;
+}
+
+/* Give side's socket its budget: what the verdict has redirected so
+ * far, plus the window less what dst still holds unacknowledged, so the
+ * kernel never holds more than the window for it; resume: the parked
+ * bytes read so far. */
+static int
+set_ctl(const struct lb_krelay *k, int side, uint64_t redirected, int dst)
+{
+	struct kr_ctl c;
+	int64_t q = outq(dst);
+
+	if (q < 0)
+		return -1;
+	c.budget = redirected + ((uint64_t)q < k->window ?
+				 k->window - (uint64_t)q : 0);
+	c.resume = k->uread[side];
+	return map_op(BPF_MAP_UPDATE_ELEM, kr_ctl, &k->cookie[side], &c);
+}
+
 int
-lb_krelay_link(struct lb_krelay *k, int cfd, int bfd)
+lb_krelay_link(struct lb_krelay *k, int cfd, int bfd, uint32_t window)
 {
 	int fd[2] = { cfd, bfd }, i, in = 0;
 	struct kr_val v;
@@ -247,18 +345,23 @@ lb_krelay_link(struct lb_krelay *k, int cfd, int bfd)
 
 	if (!kr_ready)
 		return -1;
+	memset(k, 0, sizeof(*k));
+	k->window = window;
 	for (i = 0; i < 2; i++) {
 		len = sizeof(k->cookie[i]);
 		if (getsockopt(fd[i], SOL_SOCKET, SO_COOKIE, &k->cookie[i],
 			       &len) < 0 || taken(fd[i], &k->base[i]) < 0)
 			return -1;
 	}
-	k->seen = 0;
 	lowat(cfd, KR_HOLD);
 	lowat(bfd, KR_HOLD);
+	/* The budget before the counts: a verdict that finds the counts
+	 * finds the budget. */
 	for (i = 0; i < 2; i++) {
+		if (set_ctl(k, i, 0, fd[!i]) < 0)
+			goto undo;
+		memset(&v, 0, sizeof(v));
 		v.peer = k->cookie[!i];
-		v.bytes = 0;
 		if (map_op(BPF_MAP_UPDATE_ELEM, kr_peers, &k->cookie[i],
 			   &v) < 0)
 			goto undo;
@@ -283,6 +386,8 @@ undo:
 				     &k->cookie[i], NULL);
 		(void)map_op(BPF_MAP_DELETE_ELEM, kr_peers, &k->cookie[i],
 			     NULL);
+		(void)map_op(BPF_MAP_DELETE_ELEM, kr_ctl, &k->cookie[i],
+			     NULL);
 	}
 	lowat(cfd, 1);
 	lowat(bfd, 1);
@@ -294,29 +399,77 @@ lb_krelay_unlink(struct lb_krelay *k)
 {
 	int i;
 
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		(void)map_op(BPF_MAP_DELETE_ELEM, kr_peers, &k->cookie[i],
 			     NULL);
+		(void)map_op(BPF_MAP_DELETE_ELEM, kr_ctl, &k->cookie[i],
+			     NULL);
+	}
+}
+
+int
+lb_krelay_counts(const struct lb_krelay *k, int side, uint64_t *redirected,
+		 uint64_t *parked)
+{
+	struct kr_val v;
+
+	if (map_op(BPF_MAP_LOOKUP_ELEM, kr_peers, &k->cookie[side], &v) < 0)
+		return -1;
+	*redirected = v.bytes;
+	if (parked != NULL)
+		*parked = v.parked;
+	return 0;
 }
 
 uint64_t
 lb_krelay_count(const struct lb_krelay *k, int side)
 {
-	struct kr_val v;
+	uint64_t r;
 
-	if (map_op(BPF_MAP_LOOKUP_ELEM, kr_peers, &k->cookie[side], &v) < 0)
+	return lb_krelay_counts(k, side, &r, NULL) < 0 ? 0 : r;
+}
+
+/* Every byte the verdict redirected from side has reached dst's send
+ * queue: dst took (acked plus queued) since the move what user space
+ * wrote to it plus the count. */
+static int
+pushed(const struct lb_krelay *k, int side, int dst, uint64_t redirected)
+{
+	uint64_t t;
+
+	if (taken(dst, &t) < 0)
 		return 0;
-	return v.bytes;
+	return redirected == t - k->base[!side] - k->uw[side];
+}
+
+int
+lb_krelay_parked(const struct lb_krelay *k, int side, int dst)
+{
+	uint64_t r, p;
+
+	if (lb_krelay_counts(k, side, &r, &p) < 0 || p == k->uread[side])
+		return 0;
+	return pushed(k, side, dst, r) ? 1 : -1;
+}
+
+int
+lb_krelay_resume(const struct lb_krelay *k, int side, int dst)
+{
+	uint64_t r;
+
+	if (lb_krelay_counts(k, side, &r, NULL) < 0)
+		return -1;
+	return set_ctl(k, side, r, dst);
 }
 
 int
 lb_krelay_drained(const struct lb_krelay *k, int side, int src, int dst)
 {
-	uint64_t t;
+	uint64_t r, p;
 	int inq = 0;
 
 	if (ioctl(src, SIOCINQ, &inq) < 0 || inq > 0 ||
-	    taken(dst, &t) < 0)
+	    lb_krelay_counts(k, side, &r, &p) < 0 || p != k->uread[side])
 		return 0;
-	return lb_krelay_count(k, side) == t - k->base[!side];
+	return pushed(k, side, dst, r);
 }

@@ -13,12 +13,18 @@
 
 /* A session's part of the maps: its sockets' cookies ([0] client,
  * [1] backend), what each socket had taken to send when it moved (so
- * only the kernel's bytes count), and the bytes seen at the last idle
- * check. */
+ * only the kernel's bytes count), the bytes seen at the last idle
+ * check; per side (0: client to backend, 1: back), the parked bytes
+ * user space read and the bytes it wrote on since the move, and
+ * whether it has seen the redirected bytes of the current pause all
+ * arrive; the window. */
 struct lb_krelay {
 	uint64_t cookie[2];
 	uint64_t base[2];
 	uint64_t seen;
+	uint64_t uread[2], uw[2];
+	int held[2];
+	uint32_t window;
 };
 
 /*
@@ -32,27 +38,49 @@ int lb_krelay_ready(void);
 void lb_krelay_close(void);
 
 /*
- * lb_krelay_link - move the session of cfd and bfd into the kernel.
- * The caller has passed on every byte it read and holds none; bytes
- * that arrive meanwhile wait in the sockets (SO_RCVLOWAT holds them)
- * and are relayed by the kernel once both sockets are in. Returns 0,
- * or -1 with nothing changed (the session relays in user space on).
+ * lb_krelay_link - move the session of cfd and bfd into the kernel,
+ * each direction with a budget of window bytes. The caller has passed
+ * on every byte it read and holds none; bytes that arrive meanwhile
+ * wait in the sockets (SO_RCVLOWAT holds them) and are relayed by the
+ * kernel once both sockets are in. Returns 0, or -1 with nothing
+ * changed (the session relays in user space on).
  */
-int lb_krelay_link(struct lb_krelay *k, int cfd, int bfd);
+int lb_krelay_link(struct lb_krelay *k, int cfd, int bfd, uint32_t window);
 
 /* lb_krelay_unlink - forget the session (its sockets leave the sockmap
  * when they are closed). */
 void lb_krelay_unlink(struct lb_krelay *k);
 
-/* lb_krelay_count - bytes the kernel relayed from side (0: client to
- * backend, 1: backend to client) since the move; 0 if unknown. */
+/* lb_krelay_counts - bytes the kernel redirected from side (0: client
+ * to backend, 1: backend to client) since the move, and the bytes it
+ * left in the source socket while paused (parked may be NULL). 0 or
+ * -1. lb_krelay_count: the first, 0 if unknown. */
+int lb_krelay_counts(const struct lb_krelay *k, int side,
+		     uint64_t *redirected, uint64_t *parked);
 uint64_t lb_krelay_count(const struct lb_krelay *k, int side);
+
+/*
+ * lb_krelay_parked - side is paused with parked bytes user space has
+ * not read: 1 when they may be read and written to dst now (every
+ * redirected byte reached dst first), -1 when redirected bytes are
+ * still on their way (check again soon), 0 when none are parked.
+ */
+int lb_krelay_parked(const struct lb_krelay *k, int side, int dst);
+
+/*
+ * lb_krelay_resume - after user space wrote on every parked byte it
+ * read (k->uread, k->uw updated): a new budget for side, and the
+ * verdict redirects again once it has parked no byte more. 0 or -1.
+ */
+int lb_krelay_resume(const struct lb_krelay *k, int side, int dst);
 
 /*
  * lb_krelay_drained - 1 when every byte received on side's socket src
  * has reached the send queue of the other, dst: none waits in src's
- * receive queue, and dst has taken all the kernel redirected (bytes
- * acked plus SIOCOUTQ). Only then may dst be shut down or closed.
+ * receive queue, user space read every parked byte, and dst has taken
+ * all the kernel redirected (bytes acked plus SIOCOUTQ). The caller
+ * checks that it holds none itself. Only then may dst be shut down or
+ * closed.
  */
 int lb_krelay_drained(const struct lb_krelay *k, int side, int src,
 		      int dst);

@@ -137,6 +137,10 @@ struct lb_conf_service {
 /* Reads after which a TCP session moves to the kernel relay. */
 #define LB_KRELAY_AFTER_DEFAULT	8u
 #define LB_KRELAY_AFTER_MAX	1000000u
+/* Bytes the kernel may hold per direction of a moved session. */
+#define LB_KRELAY_WINDOW_DEFAULT (512u * 1024)
+#define LB_KRELAY_WINDOW_MIN	(16u * 1024)
+#define LB_KRELAY_WINDOW_MAX	(64u * 1024 * 1024)
 
 struct lb_conf {
 	char pidfile[LB_PATH_MAX];	/* "" : none */
@@ -152,6 +156,7 @@ struct lb_conf {
 	unsigned io_uring_bufs;		/* its receive buffers (16 KiB) */
 	int kernel_relay;		/* long sessions move to krelay.c */
 	unsigned kernel_relay_after;	/* after that many reads */
+	unsigned kernel_relay_window;	/* bytes in flight per direction */
 	struct lb_conf_service *services;
 	size_t nservices;
 };

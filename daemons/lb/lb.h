@@ -479,10 +479,11 @@ void lb_proxy_uring_stats(uint64_t *sessions, uint64_t *fallbacks);
  * sets it up once per process if px's configuration asks for it (a
  * warning if the kernel refuses, then user space relays) and returns
  * ", kernel relay" for the started line, or "". lb_proxy_krelay_stats:
- * sessions moved to it since the process started.
+ * sessions moved to it since the process started, and the pauses of
+ * their directions past kernel-relay-window.
  */
 const char *lb_proxy_kernel_relay(struct lb_proxy *px);
-void lb_proxy_krelay_stats(uint64_t *sessions);
+void lb_proxy_krelay_stats(uint64_t *sessions, uint64_t *pauses);
 void lb_proxy_krelay_close(void);
 void lb_proxy_uring_close(void);
 

@@ -120,6 +120,10 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 			goto out;
 		}
 	}
+	/* The kernel relay's maps and programs need CAP_BPF: set them up
+	 * before the privileges go (a reload that turns it on later
+	 * keeps them, or warns that the kernel refused). */
+	(void)lb_proxy_kernel_relay(px);
 	if (conf->user[0] != '\0') {
 		if (geteuid() != 0) {
 			tether_log_warnx("user %s: not root, keeping uid %u",

@@ -91,7 +91,7 @@ lb_metrics_write(struct lb_proxy *px, struct tether_buf *out)
 {
 	size_t m, i, j;
 	unsigned nconfs, nconns;
-	uint64_t usessions, ufallbacks, ksessions;
+	uint64_t usessions, ufallbacks, ksessions, kpauses;
 	int err;
 
 	for (m = 0; m < TETHER_ARRAY_SIZE(metrics); m++) {
@@ -131,7 +131,7 @@ lb_metrics_write(struct lb_proxy *px, struct tether_buf *out)
 	 * start. */
 	lb_proxy_retired(&nconfs, &nconns);
 	lb_proxy_uring_stats(&usessions, &ufallbacks);
-	lb_proxy_krelay_stats(&ksessions);
+	lb_proxy_krelay_stats(&ksessions, &kpauses);
 	return tether_buf_printf(out,
 		"# HELP tether_lb_retired_configurations Configurations "
 		"replaced by a reload and still held by connections or "
@@ -153,10 +153,16 @@ lb_metrics_write(struct lb_proxy *px, struct tether_buf *out)
 		"# HELP tether_lb_kernel_relay_sessions_total TCP sessions "
 		"moved to the kernel relay.\n"
 		"# TYPE tether_lb_kernel_relay_sessions_total counter\n"
-		"tether_lb_kernel_relay_sessions_total %llu\n", nconfs, nconns,
+		"tether_lb_kernel_relay_sessions_total %llu\n"
+		"# HELP tether_lb_kernel_relay_pauses_total Times a direction "
+		"of a moved session passed its kernel-relay-window and user "
+		"space relayed the bytes held back.\n"
+		"# TYPE tether_lb_kernel_relay_pauses_total counter\n"
+		"tether_lb_kernel_relay_pauses_total %llu\n", nconfs, nconns,
 		(unsigned long long)usessions,
 		(unsigned long long)ufallbacks,
-		(unsigned long long)ksessions);
+		(unsigned long long)ksessions,
+		(unsigned long long)kpauses);
 }
 
 /* Build the whole response to the request req. */

@@ -90,7 +90,7 @@ static struct lb_proxy *retired_list;
 #define LB_UP_ON_CFD	(LB_UP_RECV(0) | LB_UP_SEND(1))
 #define LB_UP_ON_BFD	(LB_UP_CONN | LB_UP_RECV(1) | LB_UP_SEND(0))
 static uint64_t uring_sessions, uring_fallbacks;
-static uint64_t krelay_sessions;
+static uint64_t krelay_sessions, krelay_pauses;
 static int krelay_failed;		/* set-up failed: logged once */
 static void k_session_io(struct lb_session *s, unsigned events,
 			 int client);
@@ -921,9 +921,10 @@ session_timer(struct tether_loop *loop, struct tether_loop_timer *t,
 #define LB_KRELAY_SESSIONS_DEFAULT	65536u	/* maps' room, no max-conns */
 
 void
-lb_proxy_krelay_stats(uint64_t *sessions)
+lb_proxy_krelay_stats(uint64_t *sessions, uint64_t *pauses)
 {
 	*sessions = krelay_sessions;
+	*pauses = krelay_pauses;
 }
 
 const char *
@@ -971,7 +972,8 @@ k_maybe(struct lb_session *s)
 	    s->bsent < s->hdr_len)
 		return;
 	s->flags &= ~LB_SESS_KWANT;
-	if (lb_krelay_link(&s->kr, s->cfd, s->bfd) < 0) {
+	if (lb_krelay_link(&s->kr, s->cfd, s->bfd,
+			   conf->kernel_relay_window) < 0) {
 		s->flags |= LB_SESS_KNEVER;
 		tether_log_debug("kernel relay: session of %s/%s stays in "
 				 "user space: %s", s->svc->conf->name,
@@ -980,11 +982,15 @@ k_maybe(struct lb_session *s)
 	}
 	pipe_put(&s->c2b);
 	pipe_put(&s->b2c);
-	/* Only the ends now: readiness would be noise. */
-	(void)tether_loop_fd_mod(s->px->loop, s->cfd, TETHER_LOOP_RDHUP |
-				 TETHER_LOOP_EDGE);
-	(void)tether_loop_fd_mod(s->px->loop, s->bfd, TETHER_LOOP_RDHUP |
-				 TETHER_LOOP_EDGE);
+	/* The sockets' own data_ready no longer runs for bytes the
+	 * verdict redirects: readable means parked bytes (k_pull), and
+	 * writable matters only when user space holds some. */
+	(void)tether_loop_fd_mod(s->px->loop, s->cfd, TETHER_LOOP_READ |
+				 TETHER_LOOP_WRITE | TETHER_LOOP_RDHUP |
+				 TETHER_LOOP_PRI | TETHER_LOOP_EDGE);
+	(void)tether_loop_fd_mod(s->px->loop, s->bfd, TETHER_LOOP_READ |
+				 TETHER_LOOP_WRITE | TETHER_LOOP_RDHUP |
+				 TETHER_LOOP_PRI | TETHER_LOOP_EDGE);
 	s->flags |= LB_SESS_KRELAY;
 	s->kdelay = 0;
 	krelay_sessions++;
@@ -1005,19 +1011,21 @@ k_arm_idle(struct lb_session *s)
  * both ways are done (or, half-close off, the backend's), and check
  * again soon while bytes are on their way. */
 static void
-k_settle(struct lb_session *s)
+k_settle(struct lb_session *s, int wait)
 {
-	int wait = 0, c2b_done = -1;
+	int c2b_done = -1;
 
 	if ((s->flags & LB_SESS_C_EOF) && !(s->flags & LB_SESS_B_SHUT)) {
-		c2b_done = lb_krelay_drained(&s->kr, 0, s->cfd, s->bfd);
+		c2b_done = s->c2b.len == 0 &&
+			   lb_krelay_drained(&s->kr, 0, s->cfd, s->bfd);
 		if (c2b_done)
 			s->flags |= LB_SESS_B_SHUT | LB_SESS_B_OWED;
 		else
 			wait = 1;
 	}
 	if ((s->flags & LB_SESS_B_EOF) && !(s->flags & LB_SESS_C_SHUT)) {
-		if (lb_krelay_drained(&s->kr, 1, s->bfd, s->cfd))
+		if (s->b2c.len == 0 &&
+		    lb_krelay_drained(&s->kr, 1, s->bfd, s->cfd))
 			s->flags |= LB_SESS_C_SHUT | LB_SESS_C_OWED;
 		else
 			wait = 1;
@@ -1029,7 +1037,8 @@ k_settle(struct lb_session *s)
 	}
 	if (!s->svc->conf->half_close && (s->flags & LB_SESS_C_SHUT)) {
 		if (c2b_done < 0)
-			c2b_done = lb_krelay_drained(&s->kr, 0, s->cfd,
+			c2b_done = s->c2b.len == 0 &&
+				   lb_krelay_drained(&s->kr, 0, s->cfd,
 						     s->bfd);
 		if (c2b_done) {
 			session_end(s, LB_END_CLOSED);
@@ -1053,19 +1062,138 @@ k_settle(struct lb_session *s)
 	}
 }
 
+/*
+ * Past its budget a direction pauses (krelay.c): the verdict leaves its
+ * bytes in the source socket, which turns readable. Once every byte
+ * redirected before the pause has reached dst (else: 1, check again
+ * soon), read them and write them on as relay() does, holding what dst
+ * does not take (its EPOLLOUT brings us back; the source is not read
+ * meanwhile, its buffer fills and TCP closes the sender's window).
+ * When all is written, a new budget lets the kernel go on. Returns 0,
+ * 1, or -1 when the session ended.
+ */
+static int
+k_pull(struct lb_session *s, int side)
+{
+	struct lb_krelay *k = &s->kr;
+	struct lb_dir *d = side == 0 ? &s->c2b : &s->b2c;
+	int src = side == 0 ? s->cfd : s->bfd;
+	int dst = side == 0 ? s->bfd : s->cfd;
+	enum lb_sess_end rerr = side == 0 ? LB_END_CLIENT_ERROR :
+				LB_END_BACKEND_ERROR;
+	enum lb_sess_end werr = side == 0 ? LB_END_BACKEND_ERROR :
+				LB_END_CLIENT_ERROR;
+	ssize_t n, m;
+	int r;
+
+	if (!k->held[side]) {
+		r = lb_krelay_parked(k, side, dst);
+		if (r <= 0)
+			return r < 0;
+		k->held[side] = 1;
+		krelay_pauses++;
+	}
+	for (;;) {
+		while (d->len > 0) {
+			m = send(dst, d->buf + d->off, d->len,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (m < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN || errno == EWOULDBLOCK)
+					return 0;
+				session_end(s, werr);
+				return -1;
+			}
+			k->uw[side] += (uint64_t)m;
+			d->off += (uint32_t)m;
+			d->len -= (uint32_t)m;
+			if (d->len == 0) {
+				tether_free(d->buf);
+				d->buf = NULL;
+				d->off = 0;
+			}
+		}
+		n = recv(src, lb_rbuf, LB_RBUF_SIZE, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			session_end(s, rerr);
+			return -1;
+		}
+		if (n == 0)
+			break;		/* the FIN: k_settle's */
+		k->uread[side] += (uint64_t)n;
+		*(side == 0 ? &s->bytes_in : &s->bytes_out) += (uint64_t)n;
+		s->last_activity = tether_loop_now(s->px->loop);
+		m = send(dst, lb_rbuf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (m < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR) {
+				session_end(s, werr);
+				return -1;
+			}
+			m = 0;
+		}
+		k->uw[side] += (uint64_t)m;
+		if (m < n && dir_keep(d, lb_rbuf + m, (size_t)(n - m)) < 0) {
+			session_end(s, LB_END_NOMEM);
+			return -1;
+		}
+	}
+	/* Everything read is written: the kernel may go on (if the map
+	 * refuses, the verdict stays paused and user space relays). */
+	if (lb_krelay_resume(k, side, dst) < 0)
+		tether_log_debug("kernel relay: session of %s/%s stays "
+				 "paused: %s", s->svc->conf->name,
+				 s->be->name, strerror(errno));
+	k->held[side] = 0;
+	return 0;
+}
+
 static void
 k_session_io(struct lb_session *s, unsigned events, int client)
 {
+	int wait = 0, r;
+
 	if (events & TETHER_LOOP_ERR) {
 		session_end(s, client ? LB_END_CLIENT_ERROR :
 			    LB_END_BACKEND_ERROR);
 		return;
 	}
+	if (events & TETHER_LOOP_PRI) {
+		/* The socket's stream parser stops at the urgent mark and
+		 * never reads past it: the bytes behind it cannot be
+		 * relayed. Say so and end the session (tether-lb.conf.5:
+		 * not for protocols that send urgent data). */
+		tether_log_warnx("kernel relay: urgent data from the %s of "
+				 "%s/%s cannot be relayed; session ended",
+				 client ? "client" : "backend",
+				 s->svc->conf->name, s->be->name);
+		session_end(s, client ? LB_END_CLIENT_ERROR :
+			    LB_END_BACKEND_ERROR);
+		return;
+	}
+	/* Readable: parked bytes of its direction; writable: room for
+	 * what the other direction holds. */
+	if (events & TETHER_LOOP_READ) {
+		if ((r = k_pull(s, client ? 0 : 1)) < 0)
+			return;
+		wait |= r;
+	}
+	if ((events & TETHER_LOOP_WRITE) &&
+	    (client ? s->b2c.len : s->c2b.len) > 0) {
+		if ((r = k_pull(s, client ? 1 : 0)) < 0)
+			return;
+		wait |= r;
+	}
 	if (events & (TETHER_LOOP_RDHUP | TETHER_LOOP_HUP)) {
 		s->flags |= client ? LB_SESS_C_EOF : LB_SESS_B_EOF;
 		s->last_activity = tether_loop_now(s->px->loop);
-		k_settle(s);
 	}
+	k_settle(s, wait);
 }
 
 /* The session's timer fired: note what the kernel relayed since the
@@ -1076,6 +1204,7 @@ k_timer(struct lb_session *s)
 {
 	uint64_t seen = lb_krelay_count(&s->kr, 0) +
 			lb_krelay_count(&s->kr, 1);
+	int i, r, wait = 0;
 
 	if (seen != s->kr.seen) {
 		s->kr.seen = seen;
@@ -1085,12 +1214,17 @@ k_timer(struct lb_session *s)
 		return 0;
 	if (tether_loop_now(s->px->loop) - s->last_activity >=
 	    s->svc->conf->limits.idle_timeout_ms) {
-		/* A FIN's bytes have not moved for the idle timeout: the
-		 * other side does not read. */
+		/* A FIN's or a pause's bytes have not moved for the idle
+		 * timeout: the other side does not read. */
 		session_end(s, LB_END_IDLE);
 		return 1;
 	}
-	k_settle(s);
+	for (i = 0; i < 2; i++) {
+		if ((r = k_pull(s, i)) < 0)
+			return 1;
+		wait |= r;
+	}
+	k_settle(s, wait);
 	return 1;
 }
 
