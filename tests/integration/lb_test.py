@@ -4732,7 +4732,11 @@ service s {
         g = hashlib.sha256()
         got = 0
         while True:
-            d = b.recv(1 << 16)
+            try:
+                d = b.recv(1 << 16)
+            except socket.timeout:
+                fail("the backend read %d of the %d bytes the client "
+                     "sent, then nothing for 30 s" % (got, sent))
             if not d:
                 break
             g.update(d)
