@@ -6,7 +6,7 @@
  *
  *	pidfile PATH; user NAME; control PATH; metrics ADDR:PORT; max-conns N;
  *	log-level warn|info|debug; io-uring on|off; io-uring-buffers N;
- *	kernel-relay on|off; kernel-relay-after N
+ *	kernel-relay on|off; kernel-relay-after N; kernel-relay-window SIZE
  *	service NAME {
  *		listen ADDR:PORT[-PORT] [tcp] [udp]
  *		balance rr|wrr|wlc|maglev
@@ -20,6 +20,7 @@
  *		proxy-protocol v2|off
  *		splice on|off
  *		half-close on|off
+ *		kernel-relay on|off
  *	}
  */
 #include "lb.h"
@@ -700,6 +701,28 @@ set_onoff(struct parser *p, void *obj, const struct directive *d,
 				 "not '%s'", d->name, args[0]->text);
 }
 
+/* Whether svc's sessions may move to the kernel relay: its own
+ * kernel-relay, else the global one. */
+int
+lb_conf_kernel_relay(const struct lb_conf *conf,
+		     const struct lb_conf_service *svc)
+{
+	return svc->kernel_relay >= 0 ? svc->kernel_relay :
+	       conf->kernel_relay;
+}
+
+/* Whether any service of conf may use the kernel relay. */
+int
+lb_conf_wants_kernel_relay(const struct lb_conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nservices; i++)
+		if (lb_conf_kernel_relay(conf, &conf->services[i]))
+			return 1;
+	return 0;
+}
+
 static const struct directive service_directives[] = {
 	{ "listen", 1, 3, set_listen, 0, 0, 0, 1 },
 	{ "balance", 1, 1, set_balance, 0, 0, 0, 0 },
@@ -712,6 +735,8 @@ static const struct directive service_directives[] = {
 	  0, 0, 0 },
 	{ "half-close", 1, 1, set_onoff,
 	  offsetof(struct lb_conf_service, half_close), 0, 0, 0 },
+	{ "kernel-relay", 1, 1, set_onoff,
+	  offsetof(struct lb_conf_service, kernel_relay), 0, 0, 0 },
 };
 
 static int
@@ -906,6 +931,7 @@ service_defaults(struct lb_conf_service *s)
 	s->limits.backlog = LB_DEFAULT_BACKLOG;
 	s->splice = 1;
 	s->half_close = 1;
+	s->kernel_relay = -1;
 }
 
 static void
@@ -1281,6 +1307,9 @@ lb_conf_write(const struct lb_conf *conf, struct tether_buf *b)
 				    s->splice ? "on" : "off"));
 		W(tether_buf_printf(b, "\thalf-close %s\n",
 				    s->half_close ? "on" : "off"));
+		if (s->kernel_relay >= 0)
+			W(tether_buf_printf(b, "\tkernel-relay %s\n",
+					    s->kernel_relay ? "on" : "off"));
 		W(tether_buf_append_str(b, "}\n"));
 	}
 #undef W

@@ -125,6 +125,7 @@ struct lb_conf_service {
 	int proxy_v2;			/* send a PROXY v2 header (TCP) */
 	int splice;			/* TCP relay through pipes (default) */
 	int half_close;			/* wait for the client's FIN (default) */
+	int kernel_relay;		/* 1, 0, -1: as the global one */
 	unsigned line, col;
 };
 

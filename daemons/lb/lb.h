@@ -42,6 +42,13 @@ int lb_conf_load_mem_lim(const char *name, const void *data, size_t len,
  */
 int lb_conf_write(const struct lb_conf *conf, struct tether_buf *b);
 
+/* lb_conf_kernel_relay - whether sessions of svc may move to the kernel
+ * relay: svc's own `kernel-relay`, else the global one.
+ * lb_conf_wants_kernel_relay - whether any service of conf may. */
+int lb_conf_kernel_relay(const struct lb_conf *conf,
+			 const struct lb_conf_service *svc);
+int lb_conf_wants_kernel_relay(const struct lb_conf *conf);
+
 /* Free a configuration from lb_conf_load_*; NULL is a no-op. */
 void lb_conf_free(struct lb_conf *conf);
 

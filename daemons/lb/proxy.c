@@ -904,8 +904,11 @@ session_timer(struct tether_loop *loop, struct tether_loop_timer *t,
  * reads (both ways, on either data path) and holds no byte in user
  * space moves into krelay.c's sockmap (k_maybe, at the end of a pump;
  * an io_uring session leaves for epoll first, LB_SESS_KWANT). From then
- * on the kernel moves its bytes: its sockets are watched only for the
- * peer's FIN (RDHUP), a hang-up or an error. A FIN is passed on
+ * on the kernel moves its bytes: its sockets are watched for the
+ * peer's FIN (RDHUP), a hang-up, an error, urgent data (which ends the
+ * session: the kernel cannot pass it), and the bytes of a direction
+ * that passed its kernel-relay-window and paused (k_pull: readable
+ * means such bytes wait in the socket). A FIN is passed on
  * (shutdown) once every byte the kernel took from that side has
  * reached the other (lb_krelay_drained); bytes still on their way are
  * checked for again after 1, 2, 4 ... 64 ms. Idleness is judged by the
@@ -933,7 +936,7 @@ lb_proxy_kernel_relay(struct lb_proxy *px)
 	char err[256];
 	unsigned n;
 
-	if (!px->conf->kernel_relay)
+	if (!lb_conf_wants_kernel_relay(px->conf))
 		return "";
 	if (!lb_krelay_ready() && !krelay_failed) {
 		n = px->conf->max_conns != 0 ? px->conf->max_conns :
@@ -963,7 +966,8 @@ k_maybe(struct lb_session *s)
 		LB_SESS_URING | LB_SESS_BULK | LB_SESS_C_EOF | LB_SESS_B_EOF |
 		LB_SESS_C_SHUT | LB_SESS_B_SHUT | LB_SESS_URGENT;
 
-	if (!conf->kernel_relay || s->reads < conf->kernel_relay_after ||
+	if (!lb_conf_kernel_relay(conf, s->svc->conf) ||
+	    s->reads < conf->kernel_relay_after ||
 	    (s->flags & stay) || s->state != LB_SESS_RELAY ||
 	    !lb_krelay_ready())
 		return;
@@ -1106,6 +1110,7 @@ k_pull(struct lb_session *s, int side)
 				return -1;
 			}
 			k->uw[side] += (uint64_t)m;
+			s->last_activity = tether_loop_now(s->px->loop);
 			d->off += (uint32_t)m;
 			d->len -= (uint32_t)m;
 			if (d->len == 0) {
@@ -1619,7 +1624,7 @@ u_recv_done(struct lb_uop *op, int res, unsigned flags)
 			return;
 		}
 		if (s->state == LB_SESS_RELAY && lb_krelay_ready() &&
-		    s->px->conf->kernel_relay &&
+		    lb_conf_kernel_relay(s->px->conf, s->svc->conf) &&
 		    s->reads >= s->px->conf->kernel_relay_after &&
 		    !(s->flags & (LB_SESS_KNEVER | LB_SESS_BULK))) {
 			/* Long enough: on to the kernel, through the epoll

@@ -327,6 +327,28 @@ test_errors(void **state)
 		{ "io-uring-buffers 65536",
 		  "t.conf:1:18: error: 'io-uring-buffers' must be a power of "
 		  "two 1..32768, not '65536'" },
+		{ "kernel-relay-window 15k",
+		  "t.conf:1:21: error: 'kernel-relay-window' must be a size "
+		  "16k..64m (bytes, or with k or m), not '15k'" },
+		{ "kernel-relay-window 65m",
+		  "t.conf:1:21: error: 'kernel-relay-window' must be a size "
+		  "16k..64m (bytes, or with k or m), not '65m'" },
+		{ "kernel-relay-window 99999999999999999999m",
+		  "t.conf:1:21: error: 'kernel-relay-window' must be a size "
+		  "16k..64m (bytes, or with k or m), not "
+		  "'99999999999999999999m'" },
+		{ "kernel-relay-window 1g",
+		  "t.conf:1:21: error: 'kernel-relay-window' must be a size "
+		  "16k..64m (bytes, or with k or m), not '1g'" },
+		{ "kernel-relay-window k",
+		  "t.conf:1:21: error: 'kernel-relay-window' must be a size "
+		  "16k..64m (bytes, or with k or m), not 'k'" },
+		{ "kernel-relay-window -16k",
+		  "t.conf:1:21: error: 'kernel-relay-window' must be a size "
+		  "16k..64m (bytes, or with k or m), not '-16k'" },
+		{ "kernel-relay-after 0",
+		  "t.conf:1:20: error: 'kernel-relay-after' must be a number "
+		  "1..1000000, not '0'" },
 		{ "service s ;",
 		  "t.conf:1:11: error: expected '{' after the service name" },
 		{ "service { }",
@@ -535,6 +557,87 @@ test_alloc_failures(void **state)
 }
 
 /* Written out and read back: the same configuration. */
+/* kernel-relay-window: bytes, k or m; the default; written back in
+ * bytes, which read again the same. */
+static void
+test_size(void **state)
+{
+	static const struct {
+		const char *text;
+		unsigned v;
+	} cases[] = {
+		{ "", LB_KRELAY_WINDOW_DEFAULT },
+		{ "kernel-relay-window 16k", 16384 },
+		{ "kernel-relay-window 16K", 16384 },
+		{ "kernel-relay-window 16384", 16384 },
+		{ "kernel-relay-window 1m", 1048576 },
+		{ "kernel-relay-window 64M", 67108864 },
+		{ "kernel-relay-window 100000", 100000 },
+	};
+	struct lb_conf *c, *c2;
+	struct tether_buf t;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < TETHER_ARRAY_SIZE(cases); i++) {
+		assert_int_equal(load(cases[i].text, &c, NULL), 0);
+		assert_int_equal(c->kernel_relay_window, cases[i].v);
+		tether_buf_init(&t, 1 << 20);
+		assert_int_equal(lb_conf_write(c, &t), 0);
+		assert_int_equal(load((const char *)t.data, &c2, NULL), 0);
+		assert_int_equal(c2->kernel_relay_window, cases[i].v);
+		lb_conf_free(c);
+		lb_conf_free(c2);
+		tether_buf_free(&t);
+	}
+}
+
+/* A service's kernel-relay overrides the global one, and is written
+ * back only where set. */
+static void
+test_kernel_relay_service(void **state)
+{
+	static const char text[] =
+		"kernel-relay on\n"
+		"service a { listen 1.2.3.4:1; backend x 1.1.1.1 }\n"
+		"service b { listen 1.2.3.4:2; backend x 1.1.1.1; "
+		"kernel-relay off }\n";
+	static const char text2[] =
+		"service a { listen 1.2.3.4:1; backend x 1.1.1.1 }\n"
+		"service b { listen 1.2.3.4:2; backend x 1.1.1.1; "
+		"kernel-relay on }\n";
+	struct lb_conf *c, *c2;
+	struct tether_buf t;
+
+	(void)state;
+	assert_int_equal(load(text, &c, NULL), 0);
+	assert_int_equal(c->services[0].kernel_relay, -1);
+	assert_int_equal(lb_conf_kernel_relay(c, &c->services[0]), 1);
+	assert_int_equal(lb_conf_kernel_relay(c, &c->services[1]), 0);
+	assert_true(lb_conf_wants_kernel_relay(c));
+	tether_buf_init(&t, 1 << 20);
+	assert_int_equal(lb_conf_write(c, &t), 0);
+	assert_non_null(strstr((const char *)t.data,
+			       "\thalf-close on\n\tkernel-relay off\n}"));
+	assert_null(strstr((const char *)t.data,
+			   "\thalf-close on\n\tkernel-relay on\n}"));
+	assert_int_equal(load((const char *)t.data, &c2, NULL), 0);
+	assert_int_equal(c2->services[0].kernel_relay, -1);
+	assert_int_equal(c2->services[1].kernel_relay, 0);
+	lb_conf_free(c);
+	lb_conf_free(c2);
+	tether_buf_free(&t);
+
+	assert_int_equal(load(text2, &c, NULL), 0);
+	assert_int_equal(c->kernel_relay, 0);
+	assert_int_equal(lb_conf_kernel_relay(c, &c->services[0]), 0);
+	assert_int_equal(lb_conf_kernel_relay(c, &c->services[1]), 1);
+	assert_true(lb_conf_wants_kernel_relay(c));
+	c->services[1].kernel_relay = -1;
+	assert_false(lb_conf_wants_kernel_relay(c));
+	lb_conf_free(c);
+}
+
 static void
 test_write(void **state)
 {
@@ -590,6 +693,8 @@ main(void)
 		cmocka_unit_test(test_warning),
 		cmocka_unit_test(test_file_and_include),
 		cmocka_unit_test(test_alloc_failures),
+		cmocka_unit_test(test_size),
+		cmocka_unit_test(test_kernel_relay_service),
 		cmocka_unit_test(test_write),
 		cmocka_unit_test(test_names),
 	};
