@@ -3557,6 +3557,62 @@ def case_urgent():
         lb.stop()
 
 
+def case_urgent_splice():
+    """Urgent data in the middle of a bulk session that splices (its
+    first read filled the buffer, `splice on`): the client sends
+    100 kB, one urgent byte, 200 kB and its FIN while tether-lb runs.
+    splice(2) from a TCP socket stops at the urgent mark as a read
+    does; tether-lb must get past it (the urgent byte left out, as
+    case urgent) and relay every byte behind it, and the FIN. Then the
+    same with `splice off`."""
+    p, p2, q = free_ports(3)
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.2", q))
+    ls.listen(4)
+    lb = Lb("""log-level info
+service sp {
+    listen 127.0.0.1:%d
+    backend b 127.0.0.2:%d
+    splice on
+}
+service cp {
+    listen 127.0.0.1:%d
+    backend b 127.0.0.2:%d
+    splice off
+}
+""" % (p, q, p2, q))
+    try:
+        lb.wait_listening(p)
+        for svc, port in (("sp", p), ("cp", p2)):
+            c = connect(port)
+            c.settimeout(30)
+            b, _ = ls.accept()
+            b.settimeout(TIMEOUT)
+            c.sendall(b"x")
+            if b.recv(1) != b"x":
+                fail("%s: no first byte" % svc)
+            got, ended, out, inl, how = urgent_flood(c, b)
+            sys.stderr.write("urgent-splice: %s: the backend got %d of %d "
+                             "bytes (%s), then %s\n" % (svc, len(got),
+                                                        len(out), how,
+                                                        ended))
+            if got != out or ended != "EOF":
+                fail("service %s: the backend got %d of %d bytes (%s), "
+                     "then %s:\n%s" % (svc, len(got), len(out), how,
+                                       ended, lb.stderr()))
+            b.close()
+            read_to_end(c)
+            ln = conn_line_of(lb, svc, c)
+            if (ln["in"], ln["end"]) != (str(1 + len(out)), "closed"):
+                fail("service %s: log line %r, wanted in=%d end=closed" %
+                     (svc, ln, 1 + len(out)))
+            c.close()
+    finally:
+        ls.close()
+        lb.stop()
+
+
 def case_reload_relative():
     """Started in the background (no -d: it detaches and moves to /)
     with a relative -f path, tether-lb still finds its file on SIGHUP:
@@ -4217,7 +4273,11 @@ def stream_echo(s, data, chunk, what, head=b"", pauses=0):
     t = threading.Thread(target=reader, daemon=True)
     t.start()
     for i in range(0, len(data), chunk):
-        s.sendall((head if i == 0 else b"") + data[i:i + chunk])
+        try:
+            s.sendall((head if i == 0 else b"") + data[i:i + chunk])
+        except socket.timeout:
+            fail("%s: sending %d bytes in writes of %d: stalled after "
+                 "about %d" % (what, len(data), chunk, i))
     t.join(60)
     if not got or got[0] != (len(data), sha(data)):
         fail("%s: sent %d bytes in writes of %d, echo %r" % (
@@ -4996,19 +5056,65 @@ service kr {
         be.stop()
 
 
+def urgent_flood(c, b):
+    """The client c sends 100 kB, one urgent byte (MSG_OOB), 200 kB
+    and its FIN; the backend's socket b (SO_OOBINLINE) reads to EOF,
+    a reset or 15 s of silence: (what b got, how it ended, the bytes
+    without the urgent byte, with it inline, a word on what came)."""
+    before = blob(100000, 31)
+    after = blob(200000, 32)
+    c.sendall(before)
+    c.send(b"!", socket.MSG_OOB)
+    c.sendall(after)
+    c.shutdown(socket.SHUT_WR)
+    b.settimeout(15)
+    got = b""
+    ended = "EOF"
+    while True:
+        try:
+            d = b.recv(1 << 16)
+        except socket.timeout:
+            ended = "nothing more for 15 s"
+            break
+        except ConnectionResetError:
+            ended = "a reset"
+            break
+        if not d:
+            break
+        got += d
+    out, inl = before + after, before + b"!" + after
+    if got == inl:
+        how = "all, the urgent byte inline"
+    elif got == out:
+        how = "all, the urgent byte left out"
+    elif inl.startswith(got) or out.startswith(got):
+        how = "in order, but not all"
+    else:
+        how = "NOT in order"
+    return got, ended, out, inl, how
+
+
 def case_krelay_urgent():
     """Urgent (out-of-band) data on a session moved to the kernel
     relay: the client sends 100 kB, one urgent byte (MSG_OOB), 200 kB
-    more and its FIN. A TCP read (the kernel's stream parser too) stops
-    at the urgent mark, so bytes after it can get stuck. The backend
-    (SO_OOBINLINE) must get every byte in order: the 300 kB with the
-    urgent byte left out, as the user-space relay does (case urgent,
-    docs/internals/lb.md), or with it inline; and its FIN. Or else
-    tether-lb must end the session with an error (not end=closed) and
-    log a line that names urgent data: never lose bytes silently."""
+    more and its FIN. The kernel's stream parser stops at the urgent
+    mark, so bytes after it can get stuck. The backend (SO_OOBINLINE)
+    must get every byte in order (the 300 kB with the urgent byte left
+    out, as the user-space relay does, case urgent, or with it inline)
+    and the FIN; or else tether-lb must end the session in error (not
+    end=closed) with a log line that names urgent data, as
+    tether-lb.conf(5) says it does ("kernel relay: urgent data from the
+    client of kr/d cannot be relayed; session ended"): never lose bytes
+    silently. Then the remedy tether-lb.conf(5) gives: a service with
+    its own `kernel-relay off` (telnet, FTP control) under the global
+    `kernel-relay on` keeps its sessions in user space, where the same
+    bytes all arrive (the urgent byte left out) and the session ends
+    closed. (That service has `splice off`: the flood's first read fills
+    the buffer, and a splicing session stops at the mark too, see case
+    urgent-splice.)"""
     need_lb_krelay()
     why = kernel_sockmap()
-    p, m, q = free_ports(3)
+    p, p2, m, q = free_ports(4)
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.2", q))
@@ -5022,12 +5128,16 @@ service kr {
     backend d 127.0.0.2:%d
     limits idle-timeout 5s
 }
-""" % (m, p, q), krelay=True)
-    try:
-        lb.wait_listening(p)
-        if why is not None:
-            raise Skip("this kernel refuses BPF sockmaps (%s)" % why)
-        c = connect(p)
+service ftp {
+    listen 127.0.0.1:%d
+    backend d 127.0.0.2:%d
+    kernel-relay off
+    splice off
+}
+""" % (m, p, q, p2, q), krelay=True)
+
+    def talk(port):
+        c = connect(port)
         c.settimeout(30)
         b, _ = ls.accept()
         b.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
@@ -5039,45 +5149,20 @@ service kr {
             b.sendall(b"pong %d\n" % i)
             if recv_exact(c, 7) != b"pong %d\n" % i:
                 fail("exchange %d: the client got something else" % i)
+        return c, b
+    try:
+        lb.wait_listening(p)
+        if why is not None:
+            raise Skip("this kernel refuses BPF sockmaps (%s)" % why)
+        c, b = talk(p)
         wait_moved(m, 1, "before the urgent byte")
-        before = blob(100000, 31)
-        after = blob(200000, 32)
-        c.sendall(before)
-        c.send(b"!", socket.MSG_OOB)
-        c.sendall(after)
-        c.shutdown(socket.SHUT_WR)
-        b.settimeout(15)
-        got = b""
-        ended = "EOF"
         t0 = time.time()
-        while True:
-            try:
-                d = b.recv(1 << 16)
-            except socket.timeout:
-                ended = "nothing more for 15 s"
-                break
-            except ConnectionResetError:
-                ended = "a reset"
-                break
-            if not d:
-                break
-            got += d
-        if got == before + b"!" + after:
-            how = "all, the urgent byte inline"
-        elif got == before + after:
-            how = "all, the urgent byte left out"
-        elif (before + b"!" + after).startswith(got) or \
-                (before + after).startswith(got):
-            how = "in order, but not all"
-        else:
-            how = "NOT in order"
+        got, ended, out, inl, how = urgent_flood(c, b)
         sys.stderr.write("krelay-urgent: the backend got %d of %d bytes "
                          "(%s), then %s after %.2f s\n" % (
-                             len(got), len(before) + len(after), how,
-                             ended, time.time() - t0))
-        whole = got in (before + after, before + b"!" + after) and \
-            ended == "EOF"
-        if whole:
+                             len(got), len(out), how, ended,
+                             time.time() - t0))
+        if got in (out, inl) and ended == "EOF":
             b.sendall(b"ok\n")
             b.close()
             if recv_all(c) != b"ok\n":
@@ -5090,16 +5175,39 @@ service kr {
         else:
             b.close()
             ln = conn_line_of(lb, "kr", c)
-            why = [x for x in lb.stderr().splitlines()
-                   if "urgent" in x.lower()]
-            if ln["end"] == "closed" or not why:
+            said = [x for x in lb.stderr().splitlines()
+                    if "urgent" in x.lower()]
+            if ln["end"] == "closed" or not said:
                 fail("urgent data on a moved session: the backend got %d "
                      "of the %d bytes (%s), then %s, yet the session "
                      "ended %r and no log line names urgent data:\n%s" % (
-                         len(got), len(before) + len(after), how, ended,
-                         ln, lb.stderr()))
+                         len(got), len(out), how, ended, ln,
+                         lb.stderr()))
             sys.stderr.write("krelay-urgent: session ended %s: %s\n" %
-                             (ln["end"], why[0]))
+                             (ln["end"], said[0]))
+        c.close()
+
+        # The service with its own kernel-relay off: nothing moves.
+        c, b = talk(p2)
+        time.sleep(0.1)
+        if krelay_count(m) != 1:
+            fail("kernel-relay off in service ftp: %d sessions moved in "
+                 "all, wanted 1 (kr's)" % krelay_count(m))
+        got, ended, out, inl, how = urgent_flood(c, b)
+        if got != out or ended != "EOF":
+            fail("service ftp (kernel-relay off): the backend got %d of "
+                 "%d bytes (%s), then %s" % (len(got), len(out), how,
+                                             ended))
+        b.sendall(b"ok\n")
+        b.close()
+        if recv_all(c) != b"ok\n":
+            fail("service ftp: the client did not get the backend's "
+                 "answer")
+        ln = conn_line_of(lb, "ftp", c)
+        if (ln["in"], ln["out"], ln["end"]) != (
+                str(35 + len(out)), str(38), "closed"):
+            fail("service ftp: log line %r, wanted in=%d out=38 "
+                 "end=closed" % (ln, 35 + len(out)))
         c.close()
     finally:
         ls.close()
@@ -5111,6 +5219,7 @@ CASES = {
     "maglev": case_maglev,
     "maglev-reload": case_maglev_reload,
     "urgent": case_urgent,
+    "urgent-splice": case_urgent_splice,
     "reload-relative": case_reload_relative,
     "reload-ctl": case_reload_ctl,
     "reload-metrics": case_reload_metrics,
