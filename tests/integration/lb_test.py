@@ -3598,6 +3598,9 @@ service cp {
                                                         len(out), how,
                                                         ended))
             if got != out or ended != "EOF":
+                b.close()
+                c.close()
+                time.sleep(0.3)     # its log line, if it ended
                 fail("service %s: the backend got %d of %d bytes (%s), "
                      "then %s:\n%s" % (svc, len(got), len(out), how,
                                        ended, lb.stderr()))
