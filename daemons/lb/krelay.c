@@ -287,24 +287,44 @@ lowat(int fd, int v)
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v));
 }
 
-/* Bytes fd has taken to send since it was opened: acked, plus still in
- * its send queue. */
 static int
-taken(int fd, uint64_t *out)
+acked(int fd, uint64_t *out)
 {
 	struct {		/* glibc's tcp_info ends before bytes_acked */
 		struct tcp_info old;
 		uint64_t pacing_rate, max_pacing_rate, bytes_acked;
 	} ti;
 	socklen_t len = sizeof(ti);
-	int q = 0;
 
 	memset(&ti, 0, sizeof(ti));
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
-	    len < sizeof(ti) || ioctl(fd, SIOCOUTQ, &q) < 0)
+	    len < sizeof(ti))
 		return -1;
-	*out = ti.bytes_acked + (uint64_t)q;
+	*out = ti.bytes_acked;
 	return 0;
+}
+
+/* Bytes fd has taken to send since it was opened: acked, plus still in
+ * its send queue. Two calls: an ACK between them would move bytes from
+ * the queue to acked and count them twice, so read acked again until it
+ * stands still around the queue's size. */
+static int
+taken(int fd, uint64_t *out)
+{
+	uint64_t a, b;
+	int q, tries;
+
+	for (tries = 0; tries < 16; tries++) {
+		if (acked(fd, &a) < 0 || ioctl(fd, SIOCOUTQ, &q) < 0 ||
+		    acked(fd, &b) < 0)
+			return -1;
+		if (a == b) {
+			*out = a + (uint64_t)q;
+			return 0;
+		}
+	}
+	errno = EAGAIN;
+	return -1;
 }
 
 /* Send-queue bytes of fd not yet acknowledged; -1 if unknown. */
@@ -318,20 +338,34 @@ outq(int fd)
 	return q;
 }
 
-/* Give side's socket its budget: what the verdict has redirected so
- * far, plus the window less what dst still holds unacknowledged, so the
- * kernel never holds more than the window for it; resume: the parked
- * bytes read so far. */
+/*
+ * Give side's socket its budget: what the verdict has redirected so
+ * far, plus at most the window, and no more than dst's send buffer has
+ * room for now (half of SO_SNDBUF, which counts skb overhead too, less
+ * what waits in it). Then a redirected skb never waits for room in the
+ * queue of dst's psock, which it shares with the bytes dst's own
+ * verdict passes: one waiting there would hold those back from
+ * user space, and with them the other direction (an echo server that
+ * stops reading while it cannot send). Past the budget the direction
+ * pauses. resume: the parked bytes read so far. open: 0 for a budget
+ * of nothing (everything parks).
+ */
 static int
-set_ctl(const struct lb_krelay *k, int side, uint64_t redirected, int dst)
+set_ctl(const struct lb_krelay *k, int side, uint64_t redirected, int dst,
+	int open)
 {
 	struct kr_ctl c;
-	int64_t q = outq(dst);
+	int64_t q = outq(dst), room;
+	int sndbuf = 0;
+	socklen_t len = sizeof(sndbuf);
 
-	if (q < 0)
+	if (q < 0 || getsockopt(dst, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+				&len) < 0)
 		return -1;
-	c.budget = redirected + ((uint64_t)q < k->window ?
-				 k->window - (uint64_t)q : 0);
+	room = (int64_t)sndbuf / 2 - q;
+	if (room > (int64_t)k->window)
+		room = k->window;
+	c.budget = redirected + (open && room > 0 ? (uint64_t)room : 0);
 	c.resume = k->uread[side];
 	return map_op(BPF_MAP_UPDATE_ELEM, kr_ctl, &k->cookie[side], &c);
 }
@@ -356,9 +390,10 @@ lb_krelay_link(struct lb_krelay *k, int cfd, int bfd, uint32_t window)
 	lowat(cfd, KR_HOLD);
 	lowat(bfd, KR_HOLD);
 	/* The budget before the counts: a verdict that finds the counts
-	 * finds the budget. */
+	 * finds the budget. None yet: until both sockets are in, a
+	 * redirect could find no peer and drop; bytes park instead. */
 	for (i = 0; i < 2; i++) {
-		if (set_ctl(k, i, 0, fd[!i]) < 0)
+		if (set_ctl(k, i, 0, fd[!i], 0) < 0)
 			goto undo;
 		memset(&v, 0, sizeof(v));
 		v.peer = k->cookie[!i];
@@ -375,6 +410,9 @@ lb_krelay_link(struct lb_krelay *k, int cfd, int bfd, uint32_t window)
 			goto undo;
 		in |= 1 << i;
 	}
+	for (i = 0; i < 2; i++)
+		if (set_ctl(k, i, 0, fd[!i], 1) < 0)
+			goto undo;
 	/* Back to 1: data_ready now runs the parser on what waited. */
 	lowat(cfd, 1);
 	lowat(bfd, 1);
@@ -459,7 +497,7 @@ lb_krelay_resume(const struct lb_krelay *k, int side, int dst)
 
 	if (lb_krelay_counts(k, side, &r, NULL) < 0)
 		return -1;
-	return set_ctl(k, side, r, dst);
+	return set_ctl(k, side, r, dst, 1);
 }
 
 int

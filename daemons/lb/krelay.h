@@ -15,15 +15,15 @@
  * [1] backend), what each socket had taken to send when it moved (so
  * only the kernel's bytes count), the bytes seen at the last idle
  * check; per side (0: client to backend, 1: back), the parked bytes
- * user space read and the bytes it wrote on since the move, and
- * whether it has seen the redirected bytes of the current pause all
- * arrive; the window. */
+ * user space read and the bytes it wrote on since the move, whether
+ * it has seen the redirected bytes of the current pause all arrive
+ * (held) or waits for them (want); the window. */
 struct lb_krelay {
 	uint64_t cookie[2];
 	uint64_t base[2];
 	uint64_t seen;
 	uint64_t uread[2], uw[2];
-	int held[2];
+	int held[2], want[2];
 	uint32_t window;
 };
 

@@ -40,6 +40,7 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -616,7 +617,10 @@ relay(struct lb_session *s, int c2b)
 		}
 		if (!(s->ready & e.rd))
 			break;
-		use_pipe = d->bulk && !(s->flags & LB_SESS_NOSPLICE) &&
+		/* Not once urgent data was seen: splice stops at the mark
+		 * (EAGAIN) and never gets past it, a recv() does. */
+		use_pipe = d->bulk &&
+			   !(s->flags & (LB_SESS_NOSPLICE | LB_SESS_URGENT)) &&
 			   pipe_get(d) == 0;
 		if (use_pipe) {
 			n = splice(e.src, NULL, d->pipe[1], NULL, LB_PIPE_SIZE,
@@ -1015,9 +1019,11 @@ k_arm_idle(struct lb_session *s)
  * both ways are done (or, half-close off, the backend's), and check
  * again soon while bytes are on their way. */
 static void
-k_settle(struct lb_session *s, int wait)
+k_settle(struct lb_session *s)
 {
-	int c2b_done = -1;
+	/* A pause whose redirected bytes are still on their way is looked
+	 * at again with the FINs: no event would bring it back. */
+	int wait = s->kr.want[0] | s->kr.want[1], c2b_done = -1;
 
 	if ((s->flags & LB_SESS_C_EOF) && !(s->flags & LB_SESS_B_SHUT)) {
 		c2b_done = s->c2b.len == 0 &&
@@ -1066,15 +1072,52 @@ k_settle(struct lb_session *s, int wait)
 	}
 }
 
+/* End a moved session with a reset on both sides, not a FIN: bytes
+ * were lost, a clean end of stream would hide it. */
+static void
+k_abort(struct lb_session *s, enum lb_sess_end why)
+{
+	struct linger l = { 1, 0 };
+
+	(void)setsockopt(s->cfd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	(void)setsockopt(s->bfd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	session_end(s, why);
+}
+
+/* Urgent data stops the stream parser at its mark for good, and its
+ * arrival wakes no one (the parser's data_ready took it): the timer
+ * looks (SIOCATMARK). 1 if it ended the session. */
+static int
+k_urgent(struct lb_session *s)
+{
+	int i, at;
+
+	for (i = 0; i < 2; i++) {
+		at = 0;
+		if (ioctl(i == 0 ? s->cfd : s->bfd, SIOCATMARK, &at) < 0 ||
+		    at == 0)
+			continue;
+		tether_log_warnx("kernel relay: urgent data from the %s of "
+				 "%s/%s cannot be relayed; session reset",
+				 i == 0 ? "client" : "backend",
+				 s->svc->conf->name, s->be->name);
+		k_abort(s, i == 0 ? LB_END_CLIENT_ERROR :
+			LB_END_BACKEND_ERROR);
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * Past its budget a direction pauses (krelay.c): the verdict leaves its
  * bytes in the source socket, which turns readable. Once every byte
  * redirected before the pause has reached dst (else: 1, check again
- * soon), read them and write them on as relay() does, holding what dst
- * does not take (its EPOLLOUT brings us back; the source is not read
- * meanwhile, its buffer fills and TCP closes the sender's window).
- * When all is written, a new budget lets the kernel go on. Returns 0,
- * 1, or -1 when the session ended.
+ * soon: k->want[side], which k_settle's timer honours), read them and
+ * write them on as relay() does, holding what dst does not take (its
+ * EPOLLOUT brings us back; the source is not read meanwhile, its
+ * buffer fills and TCP closes the sender's window). When all is
+ * written, a new budget lets the kernel go on. Returns 0, or -1 when
+ * the session ended.
  */
 static int
 k_pull(struct lb_session *s, int side)
@@ -1092,8 +1135,9 @@ k_pull(struct lb_session *s, int side)
 
 	if (!k->held[side]) {
 		r = lb_krelay_parked(k, side, dst);
+		k->want[side] = r < 0;
 		if (r <= 0)
-			return r < 0;
+			return 0;
 		k->held[side] = 1;
 		krelay_pauses++;
 	}
@@ -1155,14 +1199,16 @@ k_pull(struct lb_session *s, int side)
 				 "paused: %s", s->svc->conf->name,
 				 s->be->name, strerror(errno));
 	k->held[side] = 0;
+	/* Parked bytes the read did not get yet (the kernel may hand them
+	 * to the socket's queue later, from a work item): look again
+	 * soon rather than trust an edge to come. */
+	k->want[side] = lb_krelay_parked(k, side, dst) != 0;
 	return 0;
 }
 
 static void
 k_session_io(struct lb_session *s, unsigned events, int client)
 {
-	int wait = 0, r;
-
 	if (events & TETHER_LOOP_ERR) {
 		session_end(s, client ? LB_END_CLIENT_ERROR :
 			    LB_END_BACKEND_ERROR);
@@ -1174,31 +1220,26 @@ k_session_io(struct lb_session *s, unsigned events, int client)
 		 * relayed. Say so and end the session (tether-lb.conf.5:
 		 * not for protocols that send urgent data). */
 		tether_log_warnx("kernel relay: urgent data from the %s of "
-				 "%s/%s cannot be relayed; session ended",
+				 "%s/%s cannot be relayed; session reset",
 				 client ? "client" : "backend",
 				 s->svc->conf->name, s->be->name);
-		session_end(s, client ? LB_END_CLIENT_ERROR :
-			    LB_END_BACKEND_ERROR);
+		k_abort(s, client ? LB_END_CLIENT_ERROR :
+			LB_END_BACKEND_ERROR);
 		return;
 	}
 	/* Readable: parked bytes of its direction; writable: room for
 	 * what the other direction holds. */
-	if (events & TETHER_LOOP_READ) {
-		if ((r = k_pull(s, client ? 0 : 1)) < 0)
-			return;
-		wait |= r;
-	}
+	if ((events & TETHER_LOOP_READ) && k_pull(s, client ? 0 : 1) < 0)
+		return;
 	if ((events & TETHER_LOOP_WRITE) &&
-	    (client ? s->b2c.len : s->c2b.len) > 0) {
-		if ((r = k_pull(s, client ? 1 : 0)) < 0)
-			return;
-		wait |= r;
-	}
+	    (client ? s->b2c.len : s->c2b.len) > 0 &&
+	    k_pull(s, client ? 1 : 0) < 0)
+		return;
 	if (events & (TETHER_LOOP_RDHUP | TETHER_LOOP_HUP)) {
 		s->flags |= client ? LB_SESS_C_EOF : LB_SESS_B_EOF;
 		s->last_activity = tether_loop_now(s->px->loop);
 	}
-	k_settle(s, wait);
+	k_settle(s);
 }
 
 /* The session's timer fired: note what the kernel relayed since the
@@ -1209,12 +1250,14 @@ k_timer(struct lb_session *s)
 {
 	uint64_t seen = lb_krelay_count(&s->kr, 0) +
 			lb_krelay_count(&s->kr, 1);
-	int i, r, wait = 0;
+	int i;
 
 	if (seen != s->kr.seen) {
 		s->kr.seen = seen;
 		s->last_activity = tether_loop_now(s->px->loop);
 	}
+	if (k_urgent(s))
+		return 1;
 	if (s->kdelay == 0)
 		return 0;
 	if (tether_loop_now(s->px->loop) - s->last_activity >=
@@ -1224,12 +1267,10 @@ k_timer(struct lb_session *s)
 		session_end(s, LB_END_IDLE);
 		return 1;
 	}
-	for (i = 0; i < 2; i++) {
-		if ((r = k_pull(s, i)) < 0)
+	for (i = 0; i < 2; i++)
+		if (s->kr.want[i] && k_pull(s, i) < 0)
 			return 1;
-		wait |= r;
-	}
-	k_settle(s, wait);
+	k_settle(s);
 	return 1;
 }
 
