@@ -5066,10 +5066,19 @@ def urgent_flood(c, b):
     without the urgent byte, with it inline, a word on what came)."""
     before = blob(100000, 31)
     after = blob(200000, 32)
-    c.sendall(before)
-    c.send(b"!", socket.MSG_OOB)
-    c.sendall(after)
-    c.shutdown(socket.SHUT_WR)
+    sender_err = []
+
+    def send():
+        # On a thread: the client may block behind a stalled relay, or
+        # see a reset once tether-lb gives the session up.
+        try:
+            c.sendall(before)
+            c.send(b"!", socket.MSG_OOB)
+            c.sendall(after)
+            c.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            sender_err.append(e)
+    threading.Thread(target=send, daemon=True).start()
     b.settimeout(15)
     got = b""
     ended = "EOF"
