@@ -1,14 +1,14 @@
 /*
- * krelay.c - the kernel relay: three BPF maps and two programs, written
- * as instructions here (no clang BPF target, no libbpf).
+ * krelay.c - the kernel relay: three BPF maps and a verdict program,
+ * written as instructions here (no clang BPF target, no libbpf).
  *
  * lb_kr_socks, a SOCKHASH keyed by socket cookie, holds the sockets of
  * the sessions moved to the kernel; lb_kr_peers, a HASH keyed by cookie
  * too, gives each socket its peer's cookie and the verdict's counts;
  * lb_kr_ctl, written by user space only, gives each socket its byte
- * budget and where a pause may end. The stream parser takes each skb as
- * one message; the verdict program redirects it to the peer's send
- * side (bpf_sk_redirect_hash) while the bytes redirected stay within
+ * budget and where a pause may end. The verdict program, attached as
+ * BPF_SK_SKB_VERDICT (no stream parser), sees each skb the socket
+ * receives and redirects it to the peer's send side (bpf_sk_redirect_hash) while the bytes redirected stay within
  * the budget. Past it the direction pauses: every skb from then on is
  * passed to the socket's own queue (SK_PASS), where it counts against
  * the socket's receive buffer, so TCP closes the sender's window as it
@@ -24,10 +24,16 @@
  * socket, so they reach it a little after the count: a FIN is passed
  * on only once lb_krelay_drained says they all have.
  *
- * The parser is attached, not the verdict program alone
- * (BPF_SK_SKB_VERDICT): on Linux 6.18 that mode left bytes queued
- * before the move unrelayed on 9-20% of connections (bench/lb's
- * floor-sockmap experiment); with the parser, none of 260.
+ * No stream parser: with one (BPF_SK_SKB_STREAM_PARSER), bytes the
+ * verdict passed to the socket's own queue could not be read back once
+ * both directions were busy (recv() said EAGAIN for good on 6.18; an
+ * echo test stalled 3 runs in 6), while the verdict alone passed all.
+ * (bench/lb's floor-sockmap saw this mode miss bytes queued before the
+ * move; here SO_RCVLOWAT holds them during the move and lowering it
+ * runs the verdict on them: tcp_set_rcvlowat calls data_ready.)
+ * A FIN arrives as an skb without bytes: it is passed, never
+ * redirected (a redirect of nothing is an error, EPIPE, on the
+ * target); user space sees it as the socket's end of stream.
  */
 #include "krelay.h"
 
@@ -60,7 +66,7 @@ struct kr_ctl {
 };
 
 static int kr_socks = -1, kr_peers = -1, kr_ctl = -1;
-static int kr_verdict = -1, kr_parser = -1;
+static int kr_verdict = -1;
 static int kr_ready;
 
 static int
@@ -143,8 +149,7 @@ prog_attach(int prog, uint32_t type)
 void
 lb_krelay_close(void)
 {
-	int *fds[] = { &kr_verdict, &kr_parser, &kr_peers, &kr_ctl,
-			&kr_socks };
+	int *fds[] = { &kr_verdict, &kr_peers, &kr_ctl, &kr_socks };
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -158,12 +163,6 @@ lb_krelay_close(void)
 int
 lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 {
-	/* Every skb is one whole message. */
-	const struct bpf_insn parser[] = {
-		INSN(BPF_LDX | BPF_MEM | BPF_W, 0, 1,
-		     offsetof(struct __sk_buff, len), 0),
-		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
-	};
 	/*
 	 * r6 skb, r7 its kr_val, r8 its kr_ctl, r9 its length. Paused:
 	 * stay so (park) unless every parked byte was read (resume ==
@@ -181,17 +180,20 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
 		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8),
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 34, 0),	/* pass */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 35, 0),	/* pass */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 7, 0, 0, 0),
 		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, 0),
 		INSN(0, 0, 0, 0, 0),
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
 		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8),
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 27, 0),	/* pass */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 28, 0),	/* pass */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 8, 0, 0, 0),
 		INSN(BPF_LDX | BPF_MEM | BPF_W, 9, 6,
 		     offsetof(struct __sk_buff, len), 0),
+		/* No bytes (the FIN): pass, a redirect of nothing would
+		 * be an error (EPIPE) on the target. */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 9, 0, 25, 0),	/* pass */
 		INSN(BPF_LDX | BPF_MEM | BPF_DW, 1, 7,
 		     offsetof(struct kr_val, paused), 0),
 		INSN(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 4, 0),	/* check */
@@ -255,15 +257,12 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 	}
 	verdict[3].imm = kr_peers;
 	verdict[10].imm = kr_ctl;
-	verdict[32].imm = kr_socks;
+	verdict[33].imm = kr_socks;
 	kr_verdict = prog_load(verdict, sizeof(verdict) / sizeof(verdict[0]),
 			       errbuf, errlen);
-	kr_parser = prog_load(parser, sizeof(parser) / sizeof(parser[0]),
-			      errbuf, errlen);
-	if (kr_verdict < 0 || kr_parser < 0)
+	if (kr_verdict < 0)
 		goto fail;
-	if (prog_attach(kr_verdict, BPF_SK_SKB_STREAM_VERDICT) < 0 ||
-	    prog_attach(kr_parser, BPF_SK_SKB_STREAM_PARSER) < 0) {
+	if (prog_attach(kr_verdict, BPF_SK_SKB_VERDICT) < 0) {
 		snprintf(errbuf, errlen, "BPF_PROG_ATTACH: %s",
 			 strerror(errno));
 		goto fail;
@@ -413,7 +412,7 @@ lb_krelay_link(struct lb_krelay *k, int cfd, int bfd, uint32_t window)
 	for (i = 0; i < 2; i++)
 		if (set_ctl(k, i, 0, fd[!i], 1) < 0)
 			goto undo;
-	/* Back to 1: data_ready now runs the parser on what waited. */
+	/* Back to 1: data_ready now runs the verdict on what waited. */
 	lowat(cfd, 1);
 	lowat(bfd, 1);
 	return 0;
