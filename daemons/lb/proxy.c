@@ -1214,18 +1214,19 @@ k_session_io(struct lb_session *s, unsigned events, int client)
 			    LB_END_BACKEND_ERROR);
 		return;
 	}
-	if (events & TETHER_LOOP_PRI) {
-		/* The socket's stream parser stops at the urgent mark and
-		 * never reads past it: the bytes behind it cannot be
-		 * relayed. Say so and end the session (tether-lb.conf.5:
-		 * not for protocols that send urgent data). */
+	if ((events & TETHER_LOOP_PRI) && !(s->flags & LB_SESS_KURGENT)) {
+		/* The verdict gets the urgent byte as an ordinary one (it
+		 * reads whole skbs) and passes it on in the stream: no
+		 * byte is lost, but the receiver sees no urgent mark, and
+		 * it gets the byte user space would have left out. Said
+		 * once per session (tether-lb.conf.5: turn the kernel
+		 * relay off for protocols that send urgent data). Were a
+		 * kernel to stop at the mark instead, k_urgent resets. */
+		s->flags |= LB_SESS_KURGENT;
 		tether_log_warnx("kernel relay: urgent data from the %s of "
-				 "%s/%s cannot be relayed; session reset",
+				 "%s/%s passed on as an ordinary byte",
 				 client ? "client" : "backend",
 				 s->svc->conf->name, s->be->name);
-		k_abort(s, client ? LB_END_CLIENT_ERROR :
-			LB_END_BACKEND_ERROR);
-		return;
 	}
 	/* Readable: parked bytes of its direction; writable: room for
 	 * what the other direction holds. */
