@@ -8,36 +8,42 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		maglev-slowstart maglev-reload badconf
 		datapath-splice datapath-copy nodelay
 		half-close-off retry-rst retry-fin urgent reload-relative
-		reload-ctl reload-metrics sessions backpressure second-instance)
+		reload-ctl reload-metrics sessions backpressure second-instance
+		urgent-splice)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}
 			$<TARGET_FILE:tetherctl>)
 endforeach()
 
-# The same cases again with `io-uring on` first in every configuration a
-# running tether-lb gets (TETHER_LB_TEST_IO_URING=1, see lb_test.py),
+# The cases that relay TCP, run again in the passes below with a global
+# directive first in every configuration a running tether-lb gets. Left
+# out: udp and reload-udp (UDP only: it stays on the epoll loop) and
+# badconf (-n and startup errors: nothing is relayed). nofile stays in:
+# the ring's own descriptors count against the limit.
+set(lb_tcp_cases balance maglev persist parallel failure
+	failure-midrun retry-rst retry-fin
+	limits health connect-timeout
+	slowloris slowloris-limit slowloris-client nofile
+	drain proxyv2 range metrics reload reload-load
+	reload-state halfclose wlc passive slowstart
+	maglev-slowstart maglev-reload datapath-splice
+	datapath-copy nodelay half-close-off urgent
+	reload-relative reload-ctl reload-metrics)
+
+set(lb_krelay_pass ${lb_tcp_cases})
+list(REMOVE_ITEM lb_krelay_pass urgent)
+
+# With `io-uring on` (TETHER_LB_TEST_IO_URING=1, see lb_test.py),
 # when tether-lb is built with its io_uring data path: daemons/lb sets
 # LB_HAVE_URING on tether_lb when it finds liburing (its LIBURING_FOUND
-# is a variable of that directory, not of this one). Left out: udp and
-# reload-udp (UDP only: it stays on the epoll loop) and badconf (-n and
-# startup errors: nothing is relayed). nofile stays in: the ring's own
-# descriptors count against the limit. failure-midrun, retry-rst and
-# retry-fin cover the move from io_uring to epoll on a backend's error
-# or early FIN (u_switch in proxy.c).
+# is a variable of that directory, not of this one). failure-midrun,
+# retry-rst and retry-fin cover the move from io_uring to epoll on a
+# backend's error or early FIN (u_switch in proxy.c).
 if(TARGET tether_lb)
 	get_target_property(lb_defs tether_lb INTERFACE_COMPILE_DEFINITIONS)
 	if(lb_defs MATCHES "LB_HAVE_URING")
-		foreach(case balance maglev persist parallel failure
-				failure-midrun retry-rst retry-fin
-				limits health connect-timeout
-				slowloris slowloris-limit slowloris-client nofile
-				drain proxyv2 range metrics reload reload-load
-				reload-state halfclose wlc passive slowstart
-				maglev-slowstart maglev-reload datapath-splice
-				datapath-copy nodelay half-close-off urgent
-				reload-relative reload-ctl reload-metrics
-				sessions backpressure)
+		foreach(case ${lb_tcp_cases} sessions backpressure)
 			tether_test(integration.lb-uring-${case} LABEL integration
 				TIMEOUT 120
 				COMMAND /usr/bin/python3
@@ -64,8 +70,55 @@ if(TARGET tether_lb)
 				$<TARGET_FILE:tetherctl>)
 		set_tests_properties(integration.lb-uring-nobufs PROPERTIES
 			SKIP_RETURN_CODE 77)
+		# The kernel relay beside the io_uring data path (the
+		# sessions case on moved sessions).
+		tether_test(integration.lb-krelay-uring LABEL integration
+			TIMEOUT 120
+			COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
+				$<TARGET_FILE:tether-lb> krelay-uring
+				$<TARGET_FILE:tetherctl>)
+		set_tests_properties(integration.lb-krelay-uring PROPERTIES
+			SKIP_RETURN_CODE 77)
 	endif()
 endif()
+
+# The kernel relay (`kernel-relay on`: long sessions move to a BPF
+# sockmap). lb_test.py exits 77 where the kernel refuses BPF sockmaps
+# (no CAP_BPF/CAP_NET_ADMIN, no CONFIG_BPF_STREAM_PARSER).
+# krelay: the sessions case on moved sessions (relay, half-close, idle,
+# resets, reload, byte counts; then kernel-relay off moves nothing).
+# krelay-onoff: reloads that turn it on and off (not "krelay-reload":
+# the pass below has that name for case reload). krelay-backpressure:
+# the backpressure case on a moved session (kernel-relay-window 512k:
+# at most 32 MiB taken, every byte in order). krelay-window:
+# kernel-relay-window 16k, slow readers both ways: the session pauses
+# and every byte arrives. krelay-urgent: an urgent byte on a moved
+# session: every byte after the mark arrives, or an error is logged.
+# krelay-user: `user nobody`: the BPF set-up comes before the drop.
+foreach(case krelay krelay-onoff krelay-backpressure krelay-window
+		krelay-urgent krelay-user)
+	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
+		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
+			$<TARGET_FILE:tether-lb> ${case}
+			$<TARGET_FILE:tetherctl>)
+	set_tests_properties(integration.lb-${case} PROPERTIES
+		SKIP_RETURN_CODE 77)
+endforeach()
+
+# The TCP cases again with `kernel-relay on` and `kernel-relay-after 1`
+# first (TETHER_LB_TEST_KERNEL_RELAY=1): every session that can moves
+# after its first read. Each exits 77 where the kernel refuses BPF
+# sockmaps (the pass would repeat the plain one).
+foreach(case ${lb_krelay_pass})
+	tether_test(integration.lb-krelay-${case} LABEL integration
+		TIMEOUT 120
+		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
+			$<TARGET_FILE:tether-lb> ${case}
+			$<TARGET_FILE:tetherctl>)
+	set_tests_properties(integration.lb-krelay-${case} PROPERTIES
+		ENVIRONMENT TETHER_LB_TEST_KERNEL_RELAY=1
+		SKIP_RETURN_CODE 77)
+endforeach()
 
 # The example configuration shipped in examples/ stays valid.
 tether_test(integration.lb-example LABEL integration
