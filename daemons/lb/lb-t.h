@@ -415,7 +415,6 @@ enum lb_sess_end {
 #define LB_SESS_KRELAY	0x4000u	/* on the kernel relay (krelay.c) */
 #define LB_SESS_KNEVER	0x8000u	/* the move failed: stay in user space */
 #define LB_SESS_KWANT	0x10000u /* leaving io_uring for the kernel relay */
-#define LB_SESS_KURGENT	0x20000u /* urgent data on the kernel relay, logged */
 #define LB_SESS_BULK	0x20000u /* a read was long with splice on: the
 				   session stays in user space (splice) */
 
