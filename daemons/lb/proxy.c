@@ -603,7 +603,10 @@ relay(struct lb_session *s, int c2b)
 		}
 		if (!(s->ready & e.rd))
 			break;
-		use_pipe = d->bulk && !(s->flags & LB_SESS_NOSPLICE) &&
+		/* Not once urgent data was seen: splice stops at the mark
+		 * (EAGAIN) and never gets past it, a recv() does. */
+		use_pipe = d->bulk &&
+			   !(s->flags & (LB_SESS_NOSPLICE | LB_SESS_URGENT)) &&
 			   pipe_get(d) == 0;
 		if (use_pipe) {
 			n = splice(e.src, NULL, d->pipe[1], NULL, LB_PIPE_SIZE,

@@ -8,7 +8,8 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		maglev-slowstart maglev-reload badconf
 		datapath-splice datapath-copy nodelay
 		half-close-off retry-rst retry-fin urgent reload-relative
-		reload-ctl reload-metrics sessions backpressure second-instance)
+		reload-ctl reload-metrics sessions backpressure second-instance
+		urgent-splice)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}
@@ -36,7 +37,7 @@ if(TARGET tether_lb)
 				reload-state halfclose wlc passive slowstart
 				maglev-slowstart maglev-reload datapath-splice
 				datapath-copy nodelay half-close-off urgent
-				reload-relative reload-ctl reload-metrics
+				urgent-splice reload-relative reload-ctl reload-metrics
 				sessions backpressure)
 			tether_test(integration.lb-uring-${case} LABEL integration
 				TIMEOUT 120

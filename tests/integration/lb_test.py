@@ -3399,6 +3399,102 @@ def case_urgent():
         lb.stop()
 
 
+def urgent_flood(c, b):
+    """The client c sends 100 kB, one urgent byte (MSG_OOB), 200 kB
+    and its FIN; the backend's socket b (SO_OOBINLINE) reads to EOF,
+    a reset or 15 s of silence: (what b got, how it ended, the bytes
+    without the urgent byte, with it inline, a word on what came)."""
+    before = blob(100000, 31)
+    after = blob(200000, 32)
+    c.sendall(before)
+    c.send(b"!", socket.MSG_OOB)
+    c.sendall(after)
+    c.shutdown(socket.SHUT_WR)
+    b.settimeout(15)
+    got = b""
+    ended = "EOF"
+    while True:
+        try:
+            d = b.recv(1 << 16)
+        except socket.timeout:
+            ended = "nothing more for 15 s"
+            break
+        except ConnectionResetError:
+            ended = "a reset"
+            break
+        if not d:
+            break
+        got += d
+    out, inl = before + after, before + b"!" + after
+    if got == inl:
+        how = "all, the urgent byte inline"
+    elif got == out:
+        how = "all, the urgent byte left out"
+    elif inl.startswith(got) or out.startswith(got):
+        how = "in order, but not all"
+    else:
+        how = "NOT in order"
+    return got, ended, out, inl, how
+
+
+
+def case_urgent_splice():
+    """Urgent data in the middle of a bulk session that splices (its
+    first read filled the buffer, `splice on`): the client sends
+    100 kB, one urgent byte, 200 kB and its FIN while tether-lb runs.
+    splice(2) from a TCP socket stops at the urgent mark as a read
+    does; tether-lb must get past it (the urgent byte left out, as
+    case urgent) and relay every byte behind it, and the FIN. Then the
+    same with `splice off`."""
+    p, p2, q = free_ports(3)
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.2", q))
+    ls.listen(4)
+    lb = Lb("""log-level info
+service sp {
+    listen 127.0.0.1:%d
+    backend b 127.0.0.2:%d
+    splice on
+}
+service cp {
+    listen 127.0.0.1:%d
+    backend b 127.0.0.2:%d
+    splice off
+}
+""" % (p, q, p2, q))
+    try:
+        lb.wait_listening(p)
+        for svc, port in (("sp", p), ("cp", p2)):
+            c = connect(port)
+            c.settimeout(30)
+            b, _ = ls.accept()
+            b.settimeout(TIMEOUT)
+            c.sendall(b"x")
+            if b.recv(1) != b"x":
+                fail("%s: no first byte" % svc)
+            got, ended, out, inl, how = urgent_flood(c, b)
+            sys.stderr.write("urgent-splice: %s: the backend got %d of %d "
+                             "bytes (%s), then %s\n" % (svc, len(got),
+                                                        len(out), how,
+                                                        ended))
+            if got != out or ended != "EOF":
+                fail("service %s: the backend got %d of %d bytes (%s), "
+                     "then %s:\n%s" % (svc, len(got), len(out), how,
+                                       ended, lb.stderr()))
+            b.close()
+            read_to_end(c)
+            ln = conn_line_of(lb, svc, c)
+            if (ln["in"], ln["end"]) != (str(1 + len(out)), "closed"):
+                fail("service %s: log line %r, wanted in=%d end=closed" %
+                     (svc, ln, 1 + len(out)))
+            c.close()
+    finally:
+        ls.close()
+        lb.stop()
+
+
+
 def case_reload_relative():
     """Started in the background (no -d: it detaches and moves to /)
     with a relative -f path, tether-lb still finds its file on SIGHUP:
@@ -4412,6 +4508,7 @@ CASES = {
     "maglev": case_maglev,
     "maglev-reload": case_maglev_reload,
     "urgent": case_urgent,
+    "urgent-splice": case_urgent_splice,
     "reload-relative": case_reload_relative,
     "reload-ctl": case_reload_ctl,
     "reload-metrics": case_reload_metrics,
