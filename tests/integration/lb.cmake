@@ -43,7 +43,8 @@ list(REMOVE_ITEM lb_krelay_pass urgent)
 if(TARGET tether_lb)
 	get_target_property(lb_defs tether_lb INTERFACE_COMPILE_DEFINITIONS)
 	if(lb_defs MATCHES "LB_HAVE_URING")
-		foreach(case ${lb_tcp_cases} sessions backpressure)
+		foreach(case ${lb_tcp_cases} sessions backpressure
+				urgent-splice)
 			tether_test(integration.lb-uring-${case} LABEL integration
 				TIMEOUT 120
 				COMMAND /usr/bin/python3
