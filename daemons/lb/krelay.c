@@ -13,7 +13,7 @@
  * passed to the socket's own queue (SK_PASS), where it counts against
  * the socket's receive buffer, so TCP closes the sender's window as it
  * would for a process that does not read. User space reads those bytes
- * (lb_krelay_pushed says when it may: after the redirected ones),
+ * (lb_krelay_parked says when it may: after the redirected ones),
  * writes them on with its own back-pressure, and sets a new budget and
  * `resume` to the bytes it read; the verdict redirects again once it
  * has passed no byte user space has not read. That bounds the bytes a
@@ -31,9 +31,10 @@
  * (bench/lb's floor-sockmap saw this mode miss bytes queued before the
  * move; here SO_RCVLOWAT holds them during the move and lowering it
  * runs the verdict on them: tcp_set_rcvlowat calls data_ready.)
- * A FIN arrives as an skb without bytes: it is passed, never
- * redirected (a redirect of nothing is an error, EPIPE, on the
- * target); user space sees it as the socket's end of stream.
+ * A FIN arrives as an skb without bytes: it is dropped (a redirect of
+ * nothing is an error, EPIPE, on the target, and so is a pass that has
+ * to wait in the socket's psock queue); the FIN is in the socket's
+ * state already, and recv() returns 0 once parked bytes are read.
  */
 #include "krelay.h"
 
@@ -71,6 +72,7 @@ static int kr_verdict = -1, kr_ring = -1;
 /* The ring buffer: its consumer page (ours to write), its producer page
  * and the data pages after it (mapped twice by the kernel). */
 static uint64_t *kr_cons;
+static int64_t kr_notsent_lowat = INT32_MAX;	/* the host's sysctl */
 static unsigned char *kr_prod;
 static size_t kr_ring_size, kr_page;
 static int kr_ready;
@@ -160,6 +162,21 @@ prog_attach(int prog, uint32_t type)
  * were the ring full, a notice is lost, and the session's idle timer
  * finds its parked bytes (k_timer).
  */
+/* net.ipv4.tcp_notsent_lowat (unset: a huge number). Read once, at
+ * set-up (this network namespace's). */
+static void
+read_notsent_lowat(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/tcp_notsent_lowat", "r");
+	long long v;
+
+	if (f == NULL)
+		return;
+	if (fscanf(f, "%lld", &v) == 1 && v > 0 && v < INT32_MAX)
+		kr_notsent_lowat = v;
+	(void)fclose(f);
+}
+
 static int
 ring_setup(uint32_t nsocks, char *errbuf, size_t errlen)
 {
@@ -282,9 +299,12 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 8, 0, 0, 0),
 		INSN(BPF_LDX | BPF_MEM | BPF_W, 9, 6,
 		     offsetof(struct __sk_buff, len), 0),
-		/* No bytes (the FIN): pass, a redirect of nothing would
-		 * be an error (EPIPE) on the target. */
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, 9, 0, 32, 0),	/* pass */
+		/* No bytes (the FIN): drop. A redirect of nothing is an
+		 * error (EPIPE) on the target, and so is a pass that has to
+		 * wait in the socket's psock queue; the FIN itself is in the
+		 * socket's state already (recv() returns 0 once the parked
+		 * bytes are read). */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 9, 0, 34, 0),	/* drop */
 		INSN(BPF_LDX | BPF_MEM | BPF_DW, 1, 7,
 		     offsetof(struct kr_val, paused), 0),
 		INSN(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 4, 0),	/* check */
@@ -338,6 +358,9 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		/* pass: */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, SK_PASS),
 		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+		/* drop: */
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, SK_DROP),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
 	};
 	uint32_t n = max_sessions > 0 && max_sessions < (1u << 20) ?
 		     2 * max_sessions : 2u << 20;
@@ -359,6 +382,7 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 	}
 	if (ring_setup(n, errbuf, errlen) < 0)
 		goto fail;
+	read_notsent_lowat();
 	verdict[3].imm = kr_peers;
 	verdict[10].imm = kr_ctl;
 	verdict[33].imm = kr_socks;
@@ -460,13 +484,17 @@ set_ctl(const struct lb_krelay *k, int side, uint64_t redirected, int dst,
 {
 	struct kr_ctl c;
 	int64_t q = outq(dst), room;
-	int sndbuf = 0;
+	int sndbuf = 0, unsent = 0;
 	socklen_t len = sizeof(sndbuf);
 
 	if (q < 0 || getsockopt(dst, SOL_SOCKET, SO_SNDBUF, &sndbuf,
-				&len) < 0)
+				&len) < 0 || ioctl(dst, SIOCOUTQNSD, &unsent) < 0)
 		return -1;
 	room = (int64_t)sndbuf / 2 - q;
+	/* TCP refuses more (EAGAIN) while unsent bytes pass the host's
+	 * tcp_notsent_lowat too: the same wait in the psock queue. */
+	if ((int64_t)kr_notsent_lowat - unsent < room)
+		room = (int64_t)kr_notsent_lowat - unsent;
 	if (room > (int64_t)k->window)
 		room = k->window;
 	c.budget = redirected + (open && room > 0 ? (uint64_t)room : 0);

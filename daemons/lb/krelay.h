@@ -29,8 +29,8 @@ struct lb_krelay {
 
 /*
  * lb_krelay_setup - create the maps (room for max_sessions sessions)
- * and load and attach the two programs, once per process. Returns 0,
- * or -1 with why in errbuf (no CAP_BPF, no CONFIG_BPF_STREAM_PARSER,
+ * and load and attach the verdict program, once per process. Returns 0,
+ * or -1 with why in errbuf (no CAP_BPF, no sockmap in the kernel,
  * a seccomp filter); lb_krelay_ready() then stays 0.
  */
 int lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen);

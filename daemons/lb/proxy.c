@@ -912,10 +912,10 @@ session_timer(struct tether_loop *loop, struct tether_loop_timer *t,
  * space moves into krelay.c's sockmap (k_maybe, at the end of a pump;
  * an io_uring session leaves for epoll first, LB_SESS_KWANT). From then
  * on the kernel moves its bytes: its sockets are watched for the
- * peer's FIN (RDHUP), a hang-up, an error, urgent data (which ends the
- * session: the kernel cannot pass it), and the bytes of a direction
- * that passed its kernel-relay-window and paused (k_pull: readable
- * means such bytes wait in the socket). A FIN is passed on
+ * peer's FIN (RDHUP), a hang-up or an error (which reset the session:
+ * bytes may be lost), room to write what user space holds, and the
+ * ring buffer for directions that passed their kernel-relay-window
+ * and paused (k_ring_io, k_pull). A FIN is passed on
  * (shutdown) once every byte the kernel took from that side has
  * reached the other (lb_krelay_drained); bytes still on their way are
  * checked for again after 1, 2, 4 ... 64 ms. Idleness is judged by the
@@ -1183,9 +1183,10 @@ k_abort(struct lb_session *s, enum lb_sess_end why)
 	session_end(s, why);
 }
 
-/* Urgent data stops the stream parser at its mark for good, and its
- * arrival wakes no one (the parser's data_ready took it): the timer
- * looks (SIOCATMARK). 1 if it ended the session. */
+/* A kernel whose verdict stopped at the urgent mark (the stream parser
+ * did) would hold the bytes behind it for good, and its arrival wakes no
+ * one: the timer looks (SIOCATMARK) and resets the session. 1 if it
+ * ended the session. */
 static int
 k_urgent(struct lb_session *s)
 {
@@ -1249,7 +1250,7 @@ k_pull(struct lb_session *s, int side)
 					continue;
 				if (errno == EAGAIN || errno == EWOULDBLOCK)
 					return 0;
-				session_end(s, werr);
+				k_abort(s, werr);
 				return -1;
 			}
 			k->uw[side] += (uint64_t)m;
@@ -1268,7 +1269,7 @@ k_pull(struct lb_session *s, int side)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
-			session_end(s, rerr);
+			k_abort(s, rerr);
 			return -1;
 		}
 		if (n == 0)
@@ -1280,7 +1281,7 @@ k_pull(struct lb_session *s, int side)
 		if (m < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR) {
-				session_end(s, werr);
+				k_abort(s, werr);
 				return -1;
 			}
 			m = 0;
@@ -1309,8 +1310,8 @@ static void
 k_session_io(struct lb_session *s, unsigned events, int client)
 {
 	if (events & TETHER_LOOP_ERR) {
-		session_end(s, client ? LB_END_CLIENT_ERROR :
-			    LB_END_BACKEND_ERROR);
+		k_abort(s, client ? LB_END_CLIENT_ERROR :
+			LB_END_BACKEND_ERROR);
 		return;
 	}
 	/* Readable: parked bytes of its direction; writable: room for
