@@ -542,9 +542,11 @@ lb_krelay_link(struct lb_krelay *k, int cfd, int bfd, uint32_t window)
 			goto undo;
 		in |= 1 << i;
 	}
+	/* Both in: the real budgets. Should one fail, its direction keeps
+	 * budget 0 and every skb parks: user space relays it (a socket
+	 * taken out now would lose what parked). */
 	for (i = 0; i < 2; i++)
-		if (set_ctl(k, i, 0, fd[!i], 1) < 0)
-			goto undo;
+		(void)set_ctl(k, i, 0, fd[!i], 1);
 	/* Back to 1: data_ready now runs the verdict on what waited. */
 	lowat(cfd, 1);
 	lowat(bfd, 1);
