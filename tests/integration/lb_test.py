@@ -4287,6 +4287,25 @@ def stream_echo(s, data, chunk, what, head=b"", pauses=0):
             what, len(data), chunk, got[0] if got else "still reading"))
 
 
+def fin_behind(lb, svc, s, data, head, k, what):
+    """The client sends data and its FIN right behind it on session s
+    of service svc, whose backend (UP/SLOWUP, k bytes of exchanges
+    before) answers the data's checksum: the FIN must not overtake a
+    byte. Its log line counts head + len(data) in, k + 65 out (the
+    exchanges and the checksum line), closed."""
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    got = recv_all(s).decode()
+    if got != sha(data) + "\n":
+        fail("%s: the backend answered %r, not the checksum of the "
+             "data" % (what, got))
+    ln = conn_line_of(lb, svc, s)
+    want = (str(head + len(data)), str(k + 65), "closed")
+    if (ln["in"], ln["out"], ln["end"]) != want:
+        fail("%s: log line %r, wanted in=%s out=%s end=%s" %
+             ((what, ln) + want))
+
+
 def conn_line_of(lb, svc, s):
     """The connection log line of client socket s (or of the client
     address "addr:port" s), waited for."""
@@ -4435,17 +4454,8 @@ service bulk {
         # the bytes still on their way.
         s, k, c = open_session(p1, b"UP K\n", "up")
         data = blob(8 << 20, 15)
-        s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
-        got = recv_all(s).decode()
-        if got != sha(data) + "\n":
-            fail("8 MiB then the client's FIN: the backend answered %r, "
-                 "not the checksum of the 8 MiB" % got)
-        ln = conn_line_of(lb, "long", s)
-        if (ln["in"], ln["out"], ln["end"]) != (
-                str(c + k + len(data)), str(k + 65), "closed"):
-            fail("8 MiB then the client's FIN: log line %r, wanted in=%d "
-                 "out=%d end=closed" % (ln, c + k + len(data), k + 65))
+        fin_behind(lb, "long", s, data, c + k, k,
+                   "8 MiB then the client's FIN")
 
         # 40 sessions at once, each 256 KiB and more each way.
         errs = []
@@ -5038,18 +5048,8 @@ service kr {
         exchanges(s, msgs, "up")
         wait_moved(m, 2, "up")
         data = blob(8 << 20, 43)
-        s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
-        got = recv_all(s).decode()
-        if got != sha(data) + "\n":
-            fail("8 MiB then the client's FIN, window 16k: the backend "
-                 "answered %r, not the checksum of the 8 MiB" % got)
-        ln = conn_line_of(lb, "kr", s)
-        if (ln["in"], ln["out"], ln["end"]) != (
-                str(len(cmd) + k + len(data)), str(k + 65), "closed"):
-            fail("8 MiB then the client's FIN, window 16k: log line %r, "
-                 "wanted in=%d out=%d end=closed" %
-                 (ln, len(cmd) + k + len(data), k + 65))
+        fin_behind(lb, "kr", s, data, len(cmd) + k, k,
+                   "8 MiB then the client's FIN, window 16k")
         sys.stderr.write("krelay-window: %r pauses in all\n" % metrics_get(
             m).get("tether_lb_kernel_relay_pauses_total"))
     finally:
