@@ -27,7 +27,8 @@
  * No stream parser: with one (BPF_SK_SKB_STREAM_PARSER), bytes the
  * verdict passed to the socket's own queue could not be read back once
  * both directions were busy (recv() said EAGAIN for good on 6.18; an
- * echo test stalled 3 runs in 6), while the verdict alone passed all.
+ * echo test stalled in every batch of runs), while the verdict alone
+ * passed all.
  * (bench/lb's floor-sockmap saw this mode miss bytes queued before the
  * move; here SO_RCVLOWAT holds them during the move and lowering it
  * runs the verdict on them: tcp_set_rcvlowat calls data_ready.)
