@@ -69,7 +69,7 @@ struct kr_ctl {
 };
 
 static int kr_socks = -1, kr_peers = -1, kr_ctl = -1;
-static int kr_verdict = -1, kr_ring = -1;
+static int kr_verdict = -1, kr_ring = -1, kr_lost = -1;
 /* The ring buffer: its consumer page (ours to write), its producer page
  * and the data pages after it (mapped twice by the kernel). */
 static uint64_t *kr_cons;
@@ -212,6 +212,17 @@ fail:
 	return -1;
 }
 
+uint64_t
+lb_krelay_lost(void)
+{
+	uint32_t key = 0;
+	uint64_t v = 0;
+
+	if (kr_lost >= 0)
+		(void)map_op(BPF_MAP_LOOKUP_ELEM, kr_lost, &key, &v);
+	return v;
+}
+
 int
 lb_krelay_ring_fd(void)
 {
@@ -252,7 +263,8 @@ lb_krelay_ring_read(uint64_t *cookies, size_t max)
 void
 lb_krelay_close(void)
 {
-	int *fds[] = { &kr_verdict, &kr_peers, &kr_ctl, &kr_socks, &kr_ring };
+	int *fds[] = { &kr_verdict, &kr_peers, &kr_ctl, &kr_socks, &kr_ring,
+			&kr_lost };
 	size_t i;
 
 	if (kr_cons != NULL)
@@ -289,14 +301,14 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
 		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8),
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 42, 0),	/* pass */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 52, 0),	/* pass */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 7, 0, 0, 0),
 		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, 0),
 		INSN(0, 0, 0, 0, 0),
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
 		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8),
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 35, 0),	/* pass */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 45, 0),	/* pass */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 8, 0, 0, 0),
 		INSN(BPF_LDX | BPF_MEM | BPF_W, 9, 6,
 		     offsetof(struct __sk_buff, len), 0),
@@ -305,7 +317,7 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		 * wait in the socket's psock queue; the FIN itself is in the
 		 * socket's state already (recv() returns 0 once the parked
 		 * bytes are read). */
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, 9, 0, 34, 0),	/* drop */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 9, 0, 44, 0),	/* drop */
 		INSN(BPF_LDX | BPF_MEM | BPF_DW, 1, 7,
 		     offsetof(struct kr_val, paused), 0),
 		INSN(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 4, 0),	/* check */
@@ -356,6 +368,18 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 8),
 		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 4, 0, 0, 0),
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ringbuf_output),
+		/* The ring was full: count it (lb_kr_lost[0]), so user
+		 * space looks at every moved session. */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 9, 0),	/* pass */
+		INSN(BPF_ST | BPF_MEM | BPF_W, 10, 0, -24, 0),
+		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, 0),
+		INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -24),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2, 0),	/* pass */
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 1),
+		INSN(BPF_STX | BPF_ATOMIC | BPF_DW, 0, 1, 0, BPF_ADD),
 		/* pass: */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, SK_PASS),
 		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
@@ -384,10 +408,26 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 	if (ring_setup(n, errbuf, errlen) < 0)
 		goto fail;
 	read_notsent_lowat();
+	{
+		union bpf_attr a;
+
+		memset(&a, 0, sizeof(a));
+		a.map_type = BPF_MAP_TYPE_ARRAY;
+		a.key_size = sizeof(uint32_t);
+		a.value_size = sizeof(uint64_t);
+		a.max_entries = 1;
+		kr_lost = sys_bpf(BPF_MAP_CREATE, &a);
+		if (kr_lost < 0) {
+			snprintf(errbuf, errlen, "array map: %s",
+				 strerror(errno));
+			goto fail;
+		}
+	}
 	verdict[3].imm = kr_peers;
 	verdict[10].imm = kr_ctl;
 	verdict[33].imm = kr_socks;
 	verdict[44].imm = kr_ring;
+	verdict[53].imm = kr_lost;
 	kr_verdict = prog_load(verdict, sizeof(verdict) / sizeof(verdict[0]),
 			       errbuf, errlen);
 	if (kr_verdict < 0)

@@ -44,6 +44,8 @@ void lb_krelay_close(void);
  * returns how many.
  */
 int lb_krelay_ring_fd(void);
+/* lb_krelay_lost - notices the verdict could not write (ring full). */
+uint64_t lb_krelay_lost(void);
 size_t lb_krelay_ring_read(uint64_t *cookies, size_t max);
 
 /*

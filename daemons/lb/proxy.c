@@ -101,6 +101,7 @@ static void k_session_end(struct lb_session *s);
 static void k_ring_io(struct tether_loop *loop, int fd, unsigned events,
 		      void *ud);
 static int k_pull(struct lb_session *s, int side);
+static void k_lost_sweep(void);
 #ifdef LB_HAVE_URING
 static struct lb_uring *lb_ring;	/* NULL: not set up */
 static int lb_ring_failed;		/* set-up failed: logged once */
@@ -1169,6 +1170,36 @@ k_ring_io(struct tether_loop *loop, int fd, unsigned events, void *ud)
 				k_settle(s);
 		}
 	} while (n == TETHER_ARRAY_SIZE(cookies));
+	k_lost_sweep();
+}
+
+/* The ring was full and the verdict counted notices it could not write
+ * (it wakes us: a full ring is readable): look at every moved session,
+ * both ways, once per new loss. */
+static void
+k_lost_sweep(void)
+{
+	static uint64_t seen;
+	uint64_t lost = lb_krelay_lost();
+	struct lb_session *s, *next;
+	size_t b;
+	int i;
+
+	if (lost == seen)
+		return;
+	seen = lost;
+	tether_log_warnx("kernel relay: its ring buffer was full; looking "
+			 "at every moved session");
+	for (b = 0; b < LB_KTAB_SIZE; b++) {
+		for (s = ktab[0][b]; s != NULL; s = next) {
+			next = s->knext[0];
+			for (i = 0; i < 2; i++)
+				if (k_pull(s, i) < 0)
+					break;
+			if (i == 2)
+				k_settle(s);
+		}
+	}
 }
 
 /* End a moved session with a reset on both sides, not a FIN: bytes
@@ -1210,7 +1241,8 @@ k_urgent(struct lb_session *s)
 
 /*
  * Past its budget a direction pauses (krelay.c): the verdict leaves its
- * bytes in the source socket, which turns readable. Once every byte
+ * bytes in the source socket and says so in the ring buffer
+ * (k_ring_io). Once every byte
  * redirected before the pause has reached dst (else: 1, check again
  * soon: k->want[side], which k_settle's timer honours), read them and
  * write them on as relay() does, holding what dst does not take (its
@@ -1314,10 +1346,8 @@ k_session_io(struct lb_session *s, unsigned events, int client)
 			LB_END_BACKEND_ERROR);
 		return;
 	}
-	/* Readable: parked bytes of its direction; writable: room for
-	 * what the other direction holds. */
-	if ((events & TETHER_LOOP_READ) && k_pull(s, client ? 0 : 1) < 0)
-		return;
+	/* Writable: room for what the other direction holds (parked
+	 * bytes come through the ring buffer, k_ring_io). */
 	if ((events & TETHER_LOOP_WRITE) &&
 	    (client ? s->b2c.len : s->c2b.len) > 0 &&
 	    k_pull(s, client ? 1 : 0) < 0)
@@ -1365,7 +1395,7 @@ k_timer(struct lb_session *s)
 		return 1;
 	}
 	for (i = 0; i < 2; i++)
-		if (s->kr.want[i] && k_pull(s, i) < 0)
+		if (k_pull(s, i) < 0)	/* both: a notice may be lost */
 			return 1;
 	k_settle(s);
 	return 1;
