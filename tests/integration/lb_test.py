@@ -4287,6 +4287,19 @@ def stream_echo(s, data, chunk, what, head=b"", pauses=0):
             what, len(data), chunk, got[0] if got else "still reading"))
 
 
+def ping_pong(c, b, n=5):
+    """n exchanges of 7 bytes each way between client socket c and
+    backend socket b (enough reads for a session to move to the kernel
+    relay)."""
+    for i in range(n):
+        c.sendall(b"ping %d\n" % i)
+        if recv_exact(b, 7) != b"ping %d\n" % i:
+            fail("exchange %d: the backend got something else" % i)
+        b.sendall(b"pong %d\n" % i)
+        if recv_exact(c, 7) != b"pong %d\n" % i:
+            fail("exchange %d: the client got something else" % i)
+
+
 def fin_behind(lb, svc, s, data, head, k, what):
     """The client sends data and its FIN right behind it on session s
     of service svc, whose backend (UP/SLOWUP, k bytes of exchanges
@@ -4770,13 +4783,7 @@ service s {
         c = connect(p)
         b, _ = ls.accept()
         b.settimeout(TIMEOUT)
-        for i in range(5):
-            c.sendall(b"ping %d\n" % i)
-            if recv_exact(b, 7) != b"ping %d\n" % i:
-                fail("exchange %d: the backend got something else" % i)
-            b.sendall(b"pong %d\n" % i)
-            if recv_exact(c, 7) != b"pong %d\n" % i:
-                fail("exchange %d: the client got something else" % i)
+        ping_pong(c, b)
         if kr:
             wait_moved(m, 1, "before the flood")
         c.setblocking(False)
@@ -5153,13 +5160,7 @@ service ftp {
         b, _ = ls.accept()
         b.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
         b.settimeout(TIMEOUT)
-        for i in range(5):
-            c.sendall(b"ping %d\n" % i)
-            if recv_exact(b, 7) != b"ping %d\n" % i:
-                fail("exchange %d: the backend got something else" % i)
-            b.sendall(b"pong %d\n" % i)
-            if recv_exact(c, 7) != b"pong %d\n" % i:
-                fail("exchange %d: the client got something else" % i)
+        ping_pong(c, b)
         return c, b
     try:
         lb.wait_listening(p)
