@@ -36,6 +36,10 @@
  * nothing is an error, EPIPE, on the target, and so is a pass that has
  * to wait in the socket's psock queue); the FIN is in the socket's
  * state already, and recv() returns 0 once parked bytes are read.
+ * A retransmission over bytes already received comes whole too: the
+ * verdict follows the sequence (next) and cuts off its head;
+ * lb_krelay_sound catches what it cannot know (bytes read before the
+ * move) by TCP's own count of bytes received.
  */
 #include "krelay.h"
 
@@ -60,6 +64,10 @@ struct kr_val {
 	uint64_t bytes;		/* received here and redirected */
 	uint64_t parked;	/* received here while paused: left here */
 	uint64_t paused;	/* 1: pass, do not redirect */
+	uint64_t next;		/* TCP sequence the next new byte has */
+	uint64_t seqok;		/* 1: next is known (an skb was seen) */
+	uint64_t trimmed;	/* bytes seen twice and cut off */
+	uint64_t broken;	/* 1: an skb could not be cut: dropped */
 };
 
 /* Written by user space only: a whole value is replaced at once. */
@@ -120,27 +128,33 @@ prog_load(const struct bpf_insn *insns, uint32_t n, char *errbuf,
 {
 	char log[4096];
 	union bpf_attr a;
-	int fd;
+	size_t len;
+	int fd, e;
 
 	memset(&a, 0, sizeof(a));
 	a.prog_type = BPF_PROG_TYPE_SK_SKB;
 	a.insns = (uint64_t)(uintptr_t)insns;
 	a.insn_cnt = n;
 	a.license = (uint64_t)(uintptr_t)"BSD";
+	fd = sys_bpf(BPF_PROG_LOAD, &a);
+	if (fd >= 0)
+		return fd;
+	/* Again with the verifier's log (a full log fails a load that
+	 * would pass, so only now): its end says why. */
+	e = errno;
 	log[0] = '\0';
 	a.log_buf = (uint64_t)(uintptr_t)log;
 	a.log_size = sizeof(log);
 	a.log_level = 1;
-	fd = sys_bpf(BPF_PROG_LOAD, &a);
-	if (fd < 0) {
-		int e = errno;
-
-		/* The verifier's last line says why. */
-		snprintf(errbuf, errlen, "BPF_PROG_LOAD: %s%s%.120s",
-			 strerror(e), log[0] != '\0' ? ": " : "", log);
-		errno = e;
-	}
-	return fd;
+	(void)sys_bpf(BPF_PROG_LOAD, &a);
+	log[sizeof(log) - 1] = '\0';
+	len = strlen(log);
+	while (len > 0 && log[len - 1] == '\n')
+		log[--len] = '\0';
+	snprintf(errbuf, errlen, "BPF_PROG_LOAD: %s%s%.160s", strerror(e),
+		 len > 0 ? ": " : "", len > 160 ? log + len - 160 : log);
+	errno = e;
+	return -1;
 }
 
 static int
@@ -301,14 +315,14 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
 		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8),
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 52, 0),	/* pass */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 92, 0),	/* pass */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 7, 0, 0, 0),
 		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, 0),
 		INSN(0, 0, 0, 0, 0),
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
 		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8),
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 45, 0),	/* pass */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 85, 0),	/* pass */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 8, 0, 0, 0),
 		INSN(BPF_LDX | BPF_MEM | BPF_W, 9, 6,
 		     offsetof(struct __sk_buff, len), 0),
@@ -317,7 +331,71 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		 * wait in the socket's psock queue; the FIN itself is in the
 		 * socket's state already (recv() returns 0 once the parked
 		 * bytes are read). */
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, 9, 0, 44, 0),	/* drop */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 9, 0, 84, 0),	/* drop */
+		/* A retransmission that overlaps bytes already received is
+		 * queued whole (its head before rcv_nxt); a reader skips the
+		 * head by the socket's copied_seq, the verdict gets the whole
+		 * skb and would relay the head twice. So track the sequence
+		 * (cb[0] holds TCP_SKB_CB's seq here): next, the sequence
+		 * of the first byte not yet seen; cut off what comes before
+		 * it, at most 4095 bytes per bpf_skb_adjust_room, 32 times.
+		 * r8 (kr_ctl) waits on the stack meanwhile. */
+		INSN(BPF_LDX | BPF_MEM | BPF_W, 1, 6,
+		     offsetof(struct __sk_buff, cb[0]), 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 2, 7,
+		     offsetof(struct kr_val, next), 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 3, 7,
+		     offsetof(struct kr_val, seqok), 0),
+		INSN(BPF_JMP | BPF_JNE | BPF_K, 3, 0, 2, 0),	/* known */
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 1, 0, 0),
+		INSN(BPF_ST | BPF_MEM | BPF_DW, 7, 0,
+		     offsetof(struct kr_val, seqok), 1),
+		/* known: */
+		INSN(BPF_ALU | BPF_MOV | BPF_X, 3, 1, 0, 0),
+		INSN(BPF_ALU | BPF_ADD | BPF_X, 3, 9, 0, 0),
+		INSN(BPF_STX | BPF_MEM | BPF_DW, 7, 3,
+		     offsetof(struct kr_val, next), 0),
+		INSN(BPF_ALU | BPF_SUB | BPF_X, 2, 1, 0, 0),
+		INSN(BPF_JMP32 | BPF_JSLE | BPF_K, 2, 0, 25, 0), /* whole */
+		INSN(BPF_JMP | BPF_JGE | BPF_X, 2, 9, 25, 0),	/* broken */
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 3, 7,
+		     offsetof(struct kr_val, trimmed), 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_X, 3, 2, 0, 0),
+		INSN(BPF_STX | BPF_MEM | BPF_DW, 7, 3,
+		     offsetof(struct kr_val, trimmed), 0),
+		INSN(BPF_STX | BPF_MEM | BPF_DW, 10, 2, -32, 0),
+		INSN(BPF_STX | BPF_MEM | BPF_DW, 10, 8, -48, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 8, 0, 0, 0),
+		/* cut: r8 counts the calls, fp-32 what is left */
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 2, 10, -32, 0),
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 2, 0, 14, 0),	/* cut */
+		INSN(BPF_JMP | BPF_JGE | BPF_K, 8, 0, 16, 32),	/* broken */
+		INSN(BPF_JMP | BPF_JLE | BPF_K, 2, 0, 1, 4095),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 4095),
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 3, 10, -32, 0),
+		INSN(BPF_ALU64 | BPF_SUB | BPF_X, 3, 2, 0, 0),
+		INSN(BPF_STX | BPF_MEM | BPF_DW, 10, 3, -32, 0),
+		INSN(BPF_ALU64 | BPF_NEG, 2, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 1, 6, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 4, 0, 0, 0),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_skb_adjust_room),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 8, 0, 0, 1),
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, -15, 0),	/* cut */
+		INSN(BPF_JMP | BPF_JA, 0, 0, 3, 0),		/* broken */
+		/* cut: the length is less now */
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 8, 10, -48, 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_W, 9, 6,
+		     offsetof(struct __sk_buff, len), 0),
+		/* whole: */
+		INSN(BPF_JMP | BPF_JA, 0, 0, 3, 0),		/* on */
+		/* broken: nothing else can be done without relaying
+		 * some bytes twice; drop, and user space resets. */
+		INSN(BPF_ST | BPF_MEM | BPF_DW, 7, 0,
+		     offsetof(struct kr_val, broken), 1),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, SK_DROP),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+		/* on: */
 		INSN(BPF_LDX | BPF_MEM | BPF_DW, 1, 7,
 		     offsetof(struct kr_val, paused), 0),
 		INSN(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 4, 0),	/* check */
@@ -425,9 +503,9 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 	}
 	verdict[3].imm = kr_peers;
 	verdict[10].imm = kr_ctl;
-	verdict[33].imm = kr_socks;
-	verdict[44].imm = kr_ring;
-	verdict[53].imm = kr_lost;
+	verdict[73].imm = kr_socks;
+	verdict[84].imm = kr_ring;
+	verdict[93].imm = kr_lost;
 	kr_verdict = prog_load(verdict, sizeof(verdict) / sizeof(verdict[0]),
 			       errbuf, errlen);
 	if (kr_verdict < 0)
@@ -471,6 +549,48 @@ acked(int fd, uint64_t *out)
 		return -1;
 	*out = ti.bytes_acked;
 	return 0;
+}
+
+/* Bytes fd has received in order since it was opened (TCP's own
+ * count: rcv_nxt's advance). */
+static int
+received(int fd, uint64_t *out)
+{
+	struct {		/* glibc's tcp_info ends before bytes_acked */
+		struct tcp_info old;
+		uint64_t pacing_rate, max_pacing_rate, bytes_acked;
+		uint64_t bytes_received;
+	} ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+	    len < sizeof(ti))
+		return -1;
+	*out = ti.bytes_received;
+	return 0;
+}
+
+/* Bytes fd had received before the verdict sees any: received less
+ * what waits unread (SIOCINQ, before the socket is in the sockmap),
+ * read until both stand still. */
+static int
+received_read(int fd, uint64_t *out)
+{
+	uint64_t r;
+	int q1, q2, tries;
+
+	for (tries = 0; tries < 16; tries++) {
+		if (ioctl(fd, SIOCINQ, &q1) < 0 || received(fd, &r) < 0 ||
+		    ioctl(fd, SIOCINQ, &q2) < 0)
+			return -1;
+		if (q1 == q2 && q1 >= 0 && (uint64_t)q1 <= r) {
+			*out = r - (uint64_t)q1;
+			return 0;
+		}
+	}
+	errno = EAGAIN;
+	return -1;
 }
 
 /* Bytes fd has taken to send since it was opened: acked, plus still in
@@ -562,6 +682,14 @@ lb_krelay_link(struct lb_krelay *k, int cfd, int bfd, uint32_t window)
 	}
 	lowat(cfd, KR_HOLD);
 	lowat(bfd, KR_HOLD);
+	/* After the hold: what arrives now waits for the verdict. */
+	for (i = 0; i < 2; i++) {
+		if (received_read(fd[i], &k->rx0[i]) < 0) {
+			lowat(cfd, 1);
+			lowat(bfd, 1);
+			return -1;
+		}
+	}
 	/* The budget before the counts: a verdict that finds the counts
 	 * finds the budget. None yet: until both sockets are in, a
 	 * redirect could find no peer and drop; bytes park instead. */
@@ -685,4 +813,22 @@ lb_krelay_drained(const struct lb_krelay *k, int side, int src, int dst)
 	    lb_krelay_counts(k, side, &r, &p) < 0 || p != k->uread[side])
 		return 0;
 	return pushed(k, side, dst, r);
+}
+
+int
+lb_krelay_sound(const struct lb_krelay *k, int side, int src,
+		uint64_t *trimmed)
+{
+	struct kr_val v;
+	uint64_t rx;
+
+	if (map_op(BPF_MAP_LOOKUP_ELEM, kr_peers, &k->cookie[side], &v) < 0)
+		return 0;		/* unknown: nothing to say */
+	if (trimmed != NULL)
+		*trimmed = v.trimmed;
+	if (v.broken)
+		return -1;
+	if (received(src, &rx) < 0 || rx < k->rx0[side])
+		return 0;
+	return v.bytes + v.parked > rx - k->rx0[side] ? -1 : 0;
 }

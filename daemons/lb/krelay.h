@@ -21,6 +21,7 @@
 struct lb_krelay {
 	uint64_t cookie[2];
 	uint64_t base[2];
+	uint64_t rx0[2];	/* bytes each socket had received, at the move */
 	uint64_t seen;
 	uint64_t uread[2], uw[2];
 	int held[2], want[2];
@@ -95,5 +96,17 @@ int lb_krelay_resume(const struct lb_krelay *k, int side, int dst);
  */
 int lb_krelay_drained(const struct lb_krelay *k, int side, int src,
 		      int dst);
+
+/*
+ * lb_krelay_sound - 0 while what the verdict took from side's socket
+ * src is what TCP received there since the move (or less: some not
+ * seen yet); -1 when it took more (bytes relayed twice: a
+ * retransmission over bytes the verdict could not know, those user
+ * space read before the move) or dropped an skb it could not cut: the
+ * stream is no longer whole and the session must be reset. *trimmed
+ * (may be NULL): bytes the verdict cut off retransmissions.
+ */
+int lb_krelay_sound(const struct lb_krelay *k, int side, int src,
+		    uint64_t *trimmed);
 
 #endif /* LB_KRELAY_H */

@@ -102,6 +102,7 @@ static void k_ring_io(struct tether_loop *loop, int fd, unsigned events,
 		      void *ud);
 static int k_pull(struct lb_session *s, int side);
 static void k_lost_sweep(void);
+static int k_unsound(struct lb_session *s, int side);
 #ifdef LB_HAVE_URING
 static struct lb_uring *lb_ring;	/* NULL: not set up */
 static int lb_ring_failed;		/* set-up failed: logged once */
@@ -1105,6 +1106,8 @@ k_settle(struct lb_session *s)
 	if ((s->flags & LB_SESS_C_EOF) && !(s->flags & LB_SESS_B_SHUT)) {
 		c2b_done = s->c2b.len == 0 &&
 			   lb_krelay_drained(&s->kr, 0, s->cfd, s->bfd);
+		if (c2b_done && k_unsound(s, 0))
+			return;
 		if (c2b_done)
 			s->flags |= LB_SESS_B_SHUT | LB_SESS_B_OWED;
 		else
@@ -1112,10 +1115,13 @@ k_settle(struct lb_session *s)
 	}
 	if ((s->flags & LB_SESS_B_EOF) && !(s->flags & LB_SESS_C_SHUT)) {
 		if (s->b2c.len == 0 &&
-		    lb_krelay_drained(&s->kr, 1, s->bfd, s->cfd))
+		    lb_krelay_drained(&s->kr, 1, s->bfd, s->cfd)) {
+			if (k_unsound(s, 1))
+				return;
 			s->flags |= LB_SESS_C_SHUT | LB_SESS_C_OWED;
-		else
+		} else {
 			wait = 1;
+		}
 	}
 	if ((s->flags & (LB_SESS_B_SHUT | LB_SESS_C_SHUT)) ==
 	    (LB_SESS_B_SHUT | LB_SESS_C_SHUT)) {
@@ -1214,6 +1220,23 @@ k_abort(struct lb_session *s, enum lb_sess_end why)
 	session_end(s, why);
 }
 
+/* The verdict took more from side's socket than TCP received there
+ * (bytes relayed twice), or dropped an skb it could not cut: reset the
+ * session rather than let it end as if whole. 1 if it ended it. */
+static int
+k_unsound(struct lb_session *s, int side)
+{
+	if (lb_krelay_sound(&s->kr, side, side == 0 ? s->cfd : s->bfd,
+			    NULL) == 0)
+		return 0;
+	tether_log_warnx("kernel relay: the %s's stream of %s/%s is not "
+			 "whole (a retransmission the verdict could not "
+			 "cut); session reset", side == 0 ? "client" :
+			 "backend", s->svc->conf->name, s->be->name);
+	k_abort(s, side == 0 ? LB_END_CLIENT_ERROR : LB_END_BACKEND_ERROR);
+	return 1;
+}
+
 /* A kernel whose verdict stopped at the urgent mark (the stream parser
  * did) would hold the bytes behind it for good, and its arrival wakes no
  * one: the timer looks (SIOCATMARK) and resets the session. 1 if it
@@ -1270,6 +1293,8 @@ k_pull(struct lb_session *s, int side)
 		k->want[side] = r < 0;
 		if (r <= 0)
 			return 0;
+		if (k_unsound(s, side))
+			return -1;
 		k->held[side] = 1;
 		krelay_pauses++;
 	}
@@ -1377,9 +1402,10 @@ k_timer(struct lb_session *s)
 		return 1;
 	if (s->kdelay == 0) {
 		/* The idle check: a pause whose notice was lost (the ring
-		 * buffer full) would look idle; look at both first. */
+		 * buffer full) would look idle; look at both first (and
+		 * that neither stream lost its order). */
 		for (i = 0; i < 2; i++)
-			if (k_pull(s, i) < 0)
+			if (k_unsound(s, i) || k_pull(s, i) < 0)
 				return 1;
 		if (s->kr.want[0] | s->kr.want[1]) {
 			k_settle(s);
@@ -1406,6 +1432,18 @@ k_timer(struct lb_session *s)
 static void
 k_session_end(struct lb_session *s)
 {
+	uint64_t cut[2] = { 0, 0 };
+	int i;
+
+	for (i = 0; i < 2; i++)
+		(void)lb_krelay_sound(&s->kr, i, i == 0 ? s->cfd : s->bfd,
+				      &cut[i]);
+	if (cut[0] + cut[1] > 0)
+		tether_log_info("kernel relay: session of %s/%s: cut %llu "
+				"and %llu retransmitted bytes seen twice "
+				"(client, backend)", s->svc->conf->name,
+				s->be->name, (unsigned long long)cut[0],
+				(unsigned long long)cut[1]);
 	s->bytes_in += lb_krelay_count(&s->kr, 0);
 	s->bytes_out += lb_krelay_count(&s->kr, 1);
 	lb_krelay_unlink(&s->kr);

@@ -5113,6 +5113,189 @@ def urgent_flood(c, b):
     return got, ended, out, inl, how
 
 
+class LoSniffer:
+    """The client's TCP segments to a port, as seen on lo (AF_PACKET):
+    last() gives the newest one with bytes (seq, len, ack, window, the
+    timestamp option or None)."""
+
+    def __init__(self, cport, dport):
+        self.cport, self.dport = cport, dport
+        self.s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                               socket.htons(0x0003))
+        self.s.bind(("lo", 0))
+        self.s.setblocking(False)
+        self.seen = None
+
+    def last(self):
+        import struct
+        while True:
+            try:
+                f = self.s.recv(70000)
+            except BlockingIOError:
+                return self.seen
+            ip = f[14:]
+            if len(ip) < 40 or ip[0] >> 4 != 4 or ip[9] != 6:
+                continue
+            ihl = (ip[0] & 15) * 4
+            tot = struct.unpack("!H", ip[2:4])[0]
+            tcp = ip[ihl:tot]
+            sp, dp, seq, ack = struct.unpack("!HHII", tcp[:12])
+            off = (tcp[12] >> 4) * 4
+            if (sp, dp) != (self.cport, self.dport) or len(tcp) <= off:
+                continue
+            ts, i, opts = None, 20, tcp[20:off]
+            i = 0
+            while i < len(opts):
+                kind = opts[i]
+                if kind == 0:
+                    break
+                if kind == 1:
+                    i += 1
+                    continue
+                if kind == 8:
+                    ts = opts[i + 2:i + 10]
+                i += opts[i + 1]
+            win = struct.unpack("!H", tcp[14:16])[0]
+            self.seen = (seq, len(tcp) - off, ack, win, ts)
+
+    def close(self):
+        self.s.close()
+
+
+def inject_tcp(src, dst, seq, ack, win, ts, payload):
+    """Send one TCP segment (ACK|PSH) from src to dst ((addr, port)
+    pairs) through a raw socket: a retransmission the test makes up."""
+    import struct
+
+    def csum(b):
+        if len(b) % 2:
+            b += b"\0"
+        t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+        while t >> 16:
+            t = (t & 0xffff) + (t >> 16)
+        return ~t & 0xffff
+    opts = b"\x01\x01\x08\x0a" + ts if ts is not None else b""
+    hl = 20 + len(opts)
+    tcp = struct.pack("!HHIIBBHHH", src[1], dst[1], seq, ack, (hl // 4) << 4,
+                      0x18, win, 0, 0) + opts + payload
+    ph = socket.inet_aton(src[0]) + socket.inet_aton(dst[0]) + struct.pack(
+        "!BBH", 0, 6, len(tcp))
+    c = csum(ph + tcp)
+    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0x4000, 64,
+                     6, 0, socket.inet_aton(src[0]),
+                     socket.inet_aton(dst[0]))
+    r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    try:
+        r.sendto(ip + tcp, (dst[0], 0))
+    finally:
+        r.close()
+
+
+def case_krelay_overlap():
+    """A retransmission that overlaps bytes already received reaches a
+    moved session: TCP queues it whole (its head before rcv_nxt), and
+    the verdict, which gets whole skbs, must cut the head off or the
+    backend gets those bytes twice. The test sends A (1000 bytes),
+    injects a made-up segment with A's last 100 bytes and B's first 50,
+    then sends B (whose first 50 bytes the socket has now: a second
+    overlap) and 200 kB more: the backend's checksum is of A+B+C, and
+    the log says 150 bytes were cut. Then a segment that overlaps bytes
+    read before the move (the verdict cannot know them): the session is
+    reset and the log says its stream is not whole, rather than a clean
+    end with bytes twice."""
+    need_lb_krelay()
+    why = kernel_sockmap()
+    p, m, q = free_ports(3)
+    be = SessionBackend("127.0.0.2", q)
+    lb = Lb("""kernel-relay on
+kernel-relay-after 2
+log-level info
+metrics 127.0.0.1:%d
+service kr {
+    listen 127.0.0.1:%d
+    backend d 127.0.0.2:%d
+}
+""" % (m, p, q), krelay=True)
+    socks = []
+    try:
+        lb.wait_listening(p)
+        if why is not None:
+            raise Skip("this kernel refuses BPF sockmaps (%s)" % why)
+
+        def start(n, count):
+            s = connect(p)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            socks.append(s)
+            sn = LoSniffer(s.getsockname()[1], p)
+            msgs = exchange_msgs(count, "ov")
+            k = sum(len(x) for x in msgs)
+            s.sendall(b"UP %d\n" % k)
+            exchanges(s, msgs, "overlap")
+            wait_moved(m, n, "overlap")
+            return s, sn, msgs[-1]
+
+        def overlap(s, sn, head, new):
+            """Inject the last `head` bytes sent and `new` more."""
+            end = time.time() + TIMEOUT
+            got = sn.last()
+            while got is None and time.time() < end:
+                time.sleep(0.02)
+                got = sn.last()
+            if got is None:
+                fail("overlap: no segment of the client seen on lo")
+            seq, n, ack, win, ts = got
+            inject_tcp(s.getsockname(), ("127.0.0.1", p),
+                       (seq + n - len(head)) & 0xffffffff, ack, win, ts,
+                       head + new)
+            time.sleep(0.2)
+
+        s, sn, _ = start(1, 20)
+        sn.last()
+        a, b, c = blob(1000, 51), blob(1000, 52), blob(200000, 53)
+        s.sendall(a)
+        time.sleep(0.2)
+        overlap(s, sn, a[-100:], b[:50])
+        sn.close()
+        s.sendall(b + c)
+        s.shutdown(socket.SHUT_WR)
+        got = recv_all(s).decode()
+        if got != sha(a + b + c) + "\n":
+            fail("overlap: the backend answered %r, not the checksum of "
+                 "the %d bytes sent (a retransmission's head relayed "
+                 "twice?)" % (got, len(a + b + c)))
+        conn_line_of(lb, "kr", s)
+        if "cut 150 and 0 retransmitted bytes" not in lb.stderr():
+            fail("overlap: no log line of 150 bytes cut:\n" + lb.stderr())
+
+        # An overlap with bytes user space read before the move: one
+        # exchange only (with kernel-relay-after 2 the session moves
+        # once the command and it, or its echo, were read), so the
+        # verdict has seen nothing when the made-up segment comes, and
+        # cannot know where the new bytes start. Reset.
+        s, sn, msg = start(2, 1)
+        overlap(s, sn, msg[-10:], b"z" * 5)
+        sn.close()
+        try:
+            s.sendall(b"z" * 5 + blob(1000, 54))
+            s.shutdown(socket.SHUT_WR)
+            got = recv_all(s)
+        except OSError as e:
+            got = e
+        ln = conn_line_of(lb, "kr", s)
+        if ln.get("end") != "client-error" or "is not whole" not in \
+                lb.stderr():
+            fail("overlap before the move: the client got %r, log line "
+                 "%r; wanted a reset, end=client-error and a log line "
+                 "saying the stream is not whole:\n%s" %
+                 (got, ln, lb.stderr()))
+    finally:
+        for s in socks:
+            s.close()
+        lb.stop()
+        be.stop()
+
+
 def case_krelay_urgent():
     """Urgent (out-of-band) data on a session moved to the kernel
     relay: the client sends 100 kB, one urgent byte (MSG_OOB), 200 kB
@@ -5279,6 +5462,7 @@ CASES = {
     "krelay-backpressure": case_krelay_backpressure,
     "krelay-window": case_krelay_window,
     "krelay-urgent": case_krelay_urgent,
+    "krelay-overlap": case_krelay_overlap,
 }
 
 
