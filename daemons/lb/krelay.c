@@ -315,14 +315,14 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
 		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8),
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 92, 0),	/* pass */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 93, 0),	/* pass */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 7, 0, 0, 0),
 		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, 0),
 		INSN(0, 0, 0, 0, 0),
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
 		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8),
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 85, 0),	/* pass */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 86, 0),	/* pass */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 8, 0, 0, 0),
 		INSN(BPF_LDX | BPF_MEM | BPF_W, 9, 6,
 		     offsetof(struct __sk_buff, len), 0),
@@ -331,7 +331,7 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		 * wait in the socket's psock queue; the FIN itself is in the
 		 * socket's state already (recv() returns 0 once the parked
 		 * bytes are read). */
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, 9, 0, 84, 0),	/* drop */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 9, 0, 85, 0),	/* drop */
 		/* A retransmission that overlaps bytes already received is
 		 * queued whole (its head before rcv_nxt); a reader skips the
 		 * head by the socket's copied_seq, the verdict gets the whole
@@ -339,7 +339,11 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		 * (cb[0] holds TCP_SKB_CB's seq here): next, the sequence
 		 * of the first byte not yet seen; cut off what comes before
 		 * it, at most 4095 bytes per bpf_skb_adjust_room, 32 times.
-		 * r8 (kr_ctl) waits on the stack meanwhile. */
+		 * r8 (kr_ctl) waits on the stack meanwhile. Once broken,
+		 * every skb parks: none goes on past the hole. */
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 1, 7,
+		     offsetof(struct kr_val, broken), 0),
+		INSN(BPF_JMP | BPF_JNE | BPF_K, 1, 0, 37, 0),	/* broken */
 		INSN(BPF_LDX | BPF_MEM | BPF_W, 1, 6,
 		     offsetof(struct __sk_buff, cb[0]), 0),
 		INSN(BPF_LDX | BPF_MEM | BPF_DW, 2, 7,
@@ -388,13 +392,13 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		INSN(BPF_LDX | BPF_MEM | BPF_W, 9, 6,
 		     offsetof(struct __sk_buff, len), 0),
 		/* whole: */
-		INSN(BPF_JMP | BPF_JA, 0, 0, 3, 0),		/* on */
+		INSN(BPF_JMP | BPF_JA, 0, 0, 2, 0),		/* on */
 		/* broken: nothing else can be done without relaying
-		 * some bytes twice; drop, and user space resets. */
+		 * some bytes twice; park (the notice wakes user space,
+		 * which finds it broken and resets the session). */
 		INSN(BPF_ST | BPF_MEM | BPF_DW, 7, 0,
 		     offsetof(struct kr_val, broken), 1),
-		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, SK_DROP),
-		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+		INSN(BPF_JMP | BPF_JA, 0, 0, 21, 0),		/* pause */
 		/* on: */
 		INSN(BPF_LDX | BPF_MEM | BPF_DW, 1, 7,
 		     offsetof(struct kr_val, paused), 0),
@@ -503,9 +507,9 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 	}
 	verdict[3].imm = kr_peers;
 	verdict[10].imm = kr_ctl;
-	verdict[73].imm = kr_socks;
-	verdict[84].imm = kr_ring;
-	verdict[93].imm = kr_lost;
+	verdict[74].imm = kr_socks;
+	verdict[85].imm = kr_ring;
+	verdict[94].imm = kr_lost;
 	kr_verdict = prog_load(verdict, sizeof(verdict) / sizeof(verdict[0]),
 			       errbuf, errlen);
 	if (kr_verdict < 0)
@@ -551,8 +555,10 @@ acked(int fd, uint64_t *out)
 	return 0;
 }
 
-/* Bytes fd has received in order since it was opened (TCP's own
- * count: rcv_nxt's advance). */
+/* Bytes fd has received in order since it was opened: TCP's own count,
+ * rcv_nxt's advance (its peer's FIN counts one there too: the check
+ * below allows that one byte rather than guess from the state, which
+ * is TCP_CLOSE after a FIN as after a reset). */
 static int
 received(int fd, uint64_t *out)
 {

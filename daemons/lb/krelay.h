@@ -102,7 +102,7 @@ int lb_krelay_drained(const struct lb_krelay *k, int side, int src,
  * src is what TCP received there since the move (or less: some not
  * seen yet); -1 when it took more (bytes relayed twice: a
  * retransmission over bytes the verdict could not know, those user
- * space read before the move) or dropped an skb it could not cut: the
+ * space read before the move) or met an skb it could not cut: the
  * stream is no longer whole and the session must be reset. *trimmed
  * (may be NULL): bytes the verdict cut off retransmissions.
  */

@@ -1133,6 +1133,8 @@ k_settle(struct lb_session *s)
 			c2b_done = s->c2b.len == 0 &&
 				   lb_krelay_drained(&s->kr, 0, s->cfd,
 						     s->bfd);
+		if (c2b_done && k_unsound(s, 0))
+			return;
 		if (c2b_done) {
 			session_end(s, LB_END_CLOSED);
 			return;
@@ -1290,11 +1292,11 @@ k_pull(struct lb_session *s, int side)
 
 	if (!k->held[side]) {
 		r = lb_krelay_parked(k, side, dst);
+		if (r != 0 && k_unsound(s, side))
+			return -1;
 		k->want[side] = r < 0;
 		if (r <= 0)
 			return 0;
-		if (k_unsound(s, side))
-			return -1;
 		k->held[side] = 1;
 		krelay_pauses++;
 	}

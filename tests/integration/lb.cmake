@@ -98,7 +98,7 @@ endif()
 # krelay-user: `user nobody`: the BPF set-up comes before the drop.
 # krelay-overlap: made-up retransmissions (a raw socket on lo) that
 # overlap bytes already received: the verdict cuts the head off (the
-# backend's checksum is whole, the log says 150 bytes cut); one over
+# backend's checksum is whole, the log says 9200 bytes cut); one over
 # bytes read before the move resets the session.
 foreach(case krelay krelay-onoff krelay-backpressure krelay-window
 		krelay-urgent krelay-user krelay-overlap)
