@@ -538,31 +538,15 @@ lowat(int fd, int v)
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v));
 }
 
+/* TCP's own counts of fd, from TCP_INFO (glibc's struct tcp_info ends
+ * before them): bytes acked by the peer, and bytes received in order
+ * (rcv_nxt's advance; its peer's FIN counts one there too, which
+ * lb_krelay_sound allows rather than guess from the state: that is
+ * TCP_CLOSE after a FIN as after a reset). */
 static int
-acked(int fd, uint64_t *out)
+tcp_count(int fd, int received, uint64_t *out)
 {
-	struct {		/* glibc's tcp_info ends before bytes_acked */
-		struct tcp_info old;
-		uint64_t pacing_rate, max_pacing_rate, bytes_acked;
-	} ti;
-	socklen_t len = sizeof(ti);
-
-	memset(&ti, 0, sizeof(ti));
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
-	    len < sizeof(ti))
-		return -1;
-	*out = ti.bytes_acked;
-	return 0;
-}
-
-/* Bytes fd has received in order since it was opened: TCP's own count,
- * rcv_nxt's advance (its peer's FIN counts one there too: the check
- * below allows that one byte rather than guess from the state, which
- * is TCP_CLOSE after a FIN as after a reset). */
-static int
-received(int fd, uint64_t *out)
-{
-	struct {		/* glibc's tcp_info ends before bytes_acked */
+	struct {
 		struct tcp_info old;
 		uint64_t pacing_rate, max_pacing_rate, bytes_acked;
 		uint64_t bytes_received;
@@ -573,8 +557,20 @@ received(int fd, uint64_t *out)
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
 	    len < sizeof(ti))
 		return -1;
-	*out = ti.bytes_received;
+	*out = received ? ti.bytes_received : ti.bytes_acked;
 	return 0;
+}
+
+static int
+acked(int fd, uint64_t *out)
+{
+	return tcp_count(fd, 0, out);
+}
+
+static int
+received(int fd, uint64_t *out)
+{
+	return tcp_count(fd, 1, out);
 }
 
 /* Bytes fd had received before the verdict sees any: received less

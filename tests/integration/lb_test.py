@@ -4982,6 +4982,35 @@ service kr {
         be.stop()
 
 
+def kr_session_lb(extra=""):
+    """tether-lb with the kernel relay on (a session moves after 2
+    reads; extra: more global lines) in front of a SessionBackend, with
+    metrics: (p, m, be, lb), listening. Skip where the kernel refuses
+    BPF sockmaps."""
+    need_lb_krelay()
+    why = kernel_sockmap()
+    p, m, q = free_ports(3)
+    be = SessionBackend("127.0.0.2", q)
+    lb = Lb("""kernel-relay on
+kernel-relay-after 2
+%slog-level info
+metrics 127.0.0.1:%d
+service kr {
+    listen 127.0.0.1:%d
+    backend d 127.0.0.2:%d
+}
+""" % (extra, m, p, q), krelay=True)
+    try:
+        lb.wait_listening(p)
+        if why is not None:
+            raise Skip("this kernel refuses BPF sockmaps (%s)" % why)
+    except BaseException:
+        lb.stop()
+        be.stop()
+        raise
+    return p, m, be, lb
+
+
 def case_krelay_window():
     """`kernel-relay-window 16k`: a moved session's direction pauses
     whenever the kernel holds 16 KiB on the way, user space relays on
@@ -4993,25 +5022,9 @@ def case_krelay_window():
     log line, tether_lb_kernel_relay_pauses_total above 0. Then the
     client's FIN right behind 8 MiB on another moved session whose
     backend reads slowly (SLOWUP): the FIN must not overtake a byte."""
-    need_lb_krelay()
-    why = kernel_sockmap()
-    p, m, q = free_ports(3)
-    be = SessionBackend("127.0.0.2", q)
-    lb = Lb("""kernel-relay on
-kernel-relay-after 2
-kernel-relay-window 16k
-log-level info
-metrics 127.0.0.1:%d
-service kr {
-    listen 127.0.0.1:%d
-    backend d 127.0.0.2:%d
-}
-""" % (m, p, q), krelay=True)
+    p, m, be, lb = kr_session_lb("kernel-relay-window 16k\n")
     socks = []
     try:
-        lb.wait_listening(p)
-        if why is not None:
-            raise Skip("this kernel refuses BPF sockmaps (%s)" % why)
         if "tether_lb_kernel_relay_pauses_total" not in metrics_get(m):
             fail("no tether_lb_kernel_relay_pauses_total in the metrics")
         s = connect(p)
@@ -5063,6 +5076,7 @@ service kr {
         for s in socks:
             s.close()
         lb.stop()
+        be.stop()
         be.stop()
 
 
@@ -5233,25 +5247,9 @@ def case_krelay_overlap():
     read before the move (the verdict cannot know them): the session is
     reset and the log says its stream is not whole, rather than a clean
     end with bytes twice."""
-    need_lb_krelay()
-    why = kernel_sockmap()
-    p, m, q = free_ports(3)
-    be = SessionBackend("127.0.0.2", q)
-    lb = Lb("""kernel-relay on
-kernel-relay-after 2
-log-level info
-metrics 127.0.0.1:%d
-service kr {
-    listen 127.0.0.1:%d
-    backend d 127.0.0.2:%d
-}
-""" % (m, p, q), krelay=True)
+    p, m, be, lb = kr_session_lb()
     socks = []
     try:
-        lb.wait_listening(p)
-        if why is not None:
-            raise Skip("this kernel refuses BPF sockmaps (%s)" % why)
-
         def start(n, count):
             s = connect(p)
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
