@@ -67,7 +67,7 @@ struct kr_val {
 	uint64_t next;		/* TCP sequence the next new byte has */
 	uint64_t seqok;		/* 1: next is known (an skb was seen) */
 	uint64_t trimmed;	/* bytes seen twice and cut off */
-	uint64_t broken;	/* 1: an skb could not be cut: dropped */
+	uint64_t broken;	/* 1: an skb could not be cut: park all */
 };
 
 /* Written by user space only: a whole value is replaced at once. */
@@ -830,7 +830,7 @@ lb_krelay_sound(const struct lb_krelay *k, int side, int src,
 		*trimmed = v.trimmed;
 	if (v.broken)
 		return -1;
-	if (received(src, &rx) < 0 || rx < k->rx0[side])
+	if (src < 0 || received(src, &rx) < 0 || rx < k->rx0[side])
 		return 0;
 	return v.bytes + v.parked > rx - k->rx0[side] ? -1 : 0;
 }

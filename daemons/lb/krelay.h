@@ -104,7 +104,8 @@ int lb_krelay_drained(const struct lb_krelay *k, int side, int src,
  * retransmission over bytes the verdict could not know, those user
  * space read before the move) or met an skb it could not cut: the
  * stream is no longer whole and the session must be reset. *trimmed
- * (may be NULL): bytes the verdict cut off retransmissions.
+ * (may be NULL): bytes the verdict cut off retransmissions. src -1:
+ * only *trimmed and the broken flag are looked at.
  */
 int lb_krelay_sound(const struct lb_krelay *k, int side, int src,
 		    uint64_t *trimmed);

@@ -1223,8 +1223,9 @@ k_abort(struct lb_session *s, enum lb_sess_end why)
 }
 
 /* The verdict took more from side's socket than TCP received there
- * (bytes relayed twice), or dropped an skb it could not cut: reset the
- * session rather than let it end as if whole. 1 if it ended it. */
+ * (bytes relayed twice), or met an skb it could not cut (it parks all
+ * from then on): reset the session rather than let it end as if
+ * whole. 1 if it ended it. */
 static int
 k_unsound(struct lb_session *s, int side)
 {
@@ -1233,7 +1234,7 @@ k_unsound(struct lb_session *s, int side)
 		return 0;
 	tether_log_warnx("kernel relay: the %s's stream of %s/%s is not "
 			 "whole (a retransmission the verdict could not "
-			 "cut); session reset", side == 0 ? "client" :
+			 "know or cut); session reset", side == 0 ? "client" :
 			 "backend", s->svc->conf->name, s->be->name);
 	k_abort(s, side == 0 ? LB_END_CLIENT_ERROR : LB_END_BACKEND_ERROR);
 	return 1;
@@ -1438,8 +1439,7 @@ k_session_end(struct lb_session *s)
 	int i;
 
 	for (i = 0; i < 2; i++)
-		(void)lb_krelay_sound(&s->kr, i, i == 0 ? s->cfd : s->bfd,
-				      &cut[i]);
+		(void)lb_krelay_sound(&s->kr, i, -1, &cut[i]);
 	if (cut[0] + cut[1] > 0)
 		tether_log_info("kernel relay: session of %s/%s: cut %llu "
 				"and %llu retransmitted bytes seen twice "
