@@ -429,8 +429,9 @@ main(int argc, char **argv)
 #include <stddef.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
-#include <sys/syscall.h>
 #include <time.h>
+
+#include "bpfasm.h"
 
 #define SM_PAIRS	32768
 #define SM_LOWAT	32768	/* holds data_ready off while linking */
@@ -464,72 +465,19 @@ now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/* Load prog and attach it to the sockmap; -1 (the verifier's word on
+ * stderr) on failure. */
 static int
-sys_bpf(int cmd, union bpf_attr *a)
+attach(const struct bpf_insn *insns, uint32_t n, uint32_t type)
 {
-	return (int)syscall(__NR_bpf, cmd, a, sizeof(*a));
-}
+	char err[256];
+	int prog = bpf_prog_load_skb(insns, n, err, sizeof(err));
 
-static int
-map_create(uint32_t type, uint32_t ksz, uint32_t vsz, uint32_t n)
-{
-	union bpf_attr a;
-
-	memset(&a, 0, sizeof(a));
-	a.map_type = type;
-	a.key_size = ksz;
-	a.value_size = vsz;
-	a.max_entries = n;
-	return sys_bpf(BPF_MAP_CREATE, &a);
-}
-
-static int
-map_op(int cmd, int fd, const void *key, void *val)
-{
-	union bpf_attr a;
-
-	memset(&a, 0, sizeof(a));
-	a.map_fd = (uint32_t)fd;
-	a.key = (uint64_t)(uintptr_t)key;
-	a.value = (uint64_t)(uintptr_t)val;
-	return sys_bpf(cmd, &a);
-}
-
-#define INSN(c, d, s, o, i) \
-	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), \
-			    .off = (o), .imm = (i) })
-
-static int
-prog_load(const struct bpf_insn *insns, uint32_t n)
-{
-	static char log[65536];
-	union bpf_attr a;
-	int fd;
-
-	memset(&a, 0, sizeof(a));
-	a.prog_type = BPF_PROG_TYPE_SK_SKB;
-	a.insns = (uint64_t)(uintptr_t)insns;
-	a.insn_cnt = n;
-	a.license = (uint64_t)(uintptr_t)"BSD";
-	a.log_buf = (uint64_t)(uintptr_t)log;
-	a.log_size = sizeof(log);
-	a.log_level = 1;
-	fd = sys_bpf(BPF_PROG_LOAD, &a);
-	if (fd < 0)
-		fprintf(stderr, "floor-sockmap: verifier:\n%s\n", log);
-	return fd;
-}
-
-static int
-prog_attach(int prog, uint32_t type)
-{
-	union bpf_attr a;
-
-	memset(&a, 0, sizeof(a));
-	a.target_fd = (uint32_t)sm_map;
-	a.attach_bpf_fd = (uint32_t)prog;
-	a.attach_type = type;
-	return prog < 0 ? -1 : sys_bpf(BPF_PROG_ATTACH, &a);
+	if (prog < 0) {
+		fprintf(stderr, "floor-sockmap: %s\n", err);
+		return -1;
+	}
+	return bpf_prog_attach(sm_map, prog, type);
 }
 
 /* The maps and both programs; -1 with errno set on failure. */
@@ -550,11 +498,7 @@ bpf_setup(void)
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0,
 		     BPF_FUNC_get_socket_cookie),
 		INSN(BPF_STX | BPF_MEM | BPF_DW, 10, 0, -8, 0),
-		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, 0),
-		INSN(0, 0, 0, 0, 0),
-		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
-		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8),
-		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		INSN_LOOKUP(-8),
 		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 9, 0),	/* to pass */
 		INSN(BPF_LDX | BPF_MEM | BPF_W, 3, 0, 0, 0),
 		INSN(BPF_LDX | BPF_MEM | BPF_W, 4, 6,
@@ -570,18 +514,17 @@ bpf_setup(void)
 		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
 	};
 
-	sm_map = map_create(BPF_MAP_TYPE_SOCKMAP, 4, 8, SM_PAIRS * 2);
-	sm_peers = map_create(BPF_MAP_TYPE_HASH, 8, sizeof(struct sm_val),
-			      SM_PAIRS * 2);
+	sm_map = bpf_map_create(BPF_MAP_TYPE_SOCKMAP, 4, 8, SM_PAIRS * 2, 0);
+	sm_peers = bpf_map_create(BPF_MAP_TYPE_HASH, 8, sizeof(struct sm_val),
+				  SM_PAIRS * 2, 0);
 	if (sm_map < 0 || sm_peers < 0)
 		return -1;
 	verdict[3].imm = sm_peers;
 	verdict[13].imm = sm_map;
-	if (prog_attach(prog_load(verdict, sizeof(verdict) /
-					   sizeof(verdict[0])),
-			BPF_SK_SKB_STREAM_VERDICT) < 0 ||
-	    prog_attach(prog_load(parser, sizeof(parser) / sizeof(parser[0])),
-			BPF_SK_SKB_STREAM_PARSER) < 0)
+	if (attach(verdict, sizeof(verdict) / sizeof(verdict[0]),
+		   BPF_SK_SKB_STREAM_VERDICT) < 0 ||
+	    attach(parser, sizeof(parser) / sizeof(parser[0]),
+		   BPF_SK_SKB_STREAM_PARSER) < 0)
 		return -1;
 	return 0;
 }
@@ -638,7 +581,7 @@ link_pair(struct smpair *p)
 	for (i = 0; i < 2; i++) {
 		memset(&v, 0, sizeof(v));
 		v.peer = p->slot * 2 + (uint32_t)!i;
-		if (map_op(BPF_MAP_UPDATE_ELEM, sm_peers, &p->cookie[i],
+		if (bpf_map_op(BPF_MAP_UPDATE_ELEM, sm_peers, &p->cookie[i],
 			   &v) < 0)
 			return -1;
 	}
@@ -646,7 +589,7 @@ link_pair(struct smpair *p)
 		uint64_t fd = (uint64_t)p->fd[i];
 
 		k = p->slot * 2 + (uint32_t)i;
-		if (map_op(BPF_MAP_UPDATE_ELEM, sm_map, &k, &fd) < 0)
+		if (bpf_map_op(BPF_MAP_UPDATE_ELEM, sm_map, &k, &fd) < 0)
 			return -1;
 	}
 	p->base[0] = taken(p->fd[0]);
@@ -664,7 +607,7 @@ pair_free(struct smpair *p)
 
 	for (i = 0; i < 2; i++) {
 		if (p->linked)
-			(void)map_op(BPF_MAP_DELETE_ELEM, sm_peers,
+			(void)bpf_map_op(BPF_MAP_DELETE_ELEM, sm_peers,
 				     &p->cookie[i], NULL);
 		close(p->fd[i]);
 	}
@@ -682,7 +625,7 @@ drained(struct smpair *p)
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		if (map_op(BPF_MAP_LOOKUP_ELEM, sm_peers, &p->cookie[i],
+		if (bpf_map_op(BPF_MAP_LOOKUP_ELEM, sm_peers, &p->cookie[i],
 			   &v) < 0)
 			return 1;
 		if (v.bytes != taken(p->fd[!i]) - p->base[!i])

@@ -42,6 +42,7 @@
  * move) by TCP's own count of bytes received.
  */
 #include "krelay.h"
+#include "bpfasm.h"
 
 #include <errno.h>
 #include <linux/bpf.h>
@@ -53,7 +54,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #define KR_HOLD	32768	/* SO_RCVLOWAT while moving: no data_ready */
@@ -86,89 +86,6 @@ static unsigned char *kr_prod;
 static size_t kr_ring_size, kr_page;
 static int kr_ready;
 
-static int
-sys_bpf(int cmd, union bpf_attr *a)
-{
-	return (int)syscall(__NR_bpf, cmd, a, sizeof(*a));
-}
-
-static int
-map_create(uint32_t type, uint32_t vsize, uint32_t n, uint32_t flags)
-{
-	union bpf_attr a;
-
-	memset(&a, 0, sizeof(a));
-	a.map_type = type;
-	a.key_size = sizeof(uint64_t);
-	a.value_size = vsize;
-	a.max_entries = n;
-	a.map_flags = flags;
-	return sys_bpf(BPF_MAP_CREATE, &a);
-}
-
-static int
-map_op(int cmd, int fd, const void *key, void *val)
-{
-	union bpf_attr a;
-
-	memset(&a, 0, sizeof(a));
-	a.map_fd = (uint32_t)fd;
-	a.key = (uint64_t)(uintptr_t)key;
-	a.value = (uint64_t)(uintptr_t)val;
-	return sys_bpf(cmd, &a);
-}
-
-#define INSN(c, d, s, o, i) \
-	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), \
-			    .off = (o), .imm = (i) })
-
-static int
-prog_load(const struct bpf_insn *insns, uint32_t n, char *errbuf,
-	  size_t errlen)
-{
-	char log[4096];
-	union bpf_attr a;
-	size_t len;
-	int fd, e;
-
-	memset(&a, 0, sizeof(a));
-	a.prog_type = BPF_PROG_TYPE_SK_SKB;
-	a.insns = (uint64_t)(uintptr_t)insns;
-	a.insn_cnt = n;
-	a.license = (uint64_t)(uintptr_t)"BSD";
-	fd = sys_bpf(BPF_PROG_LOAD, &a);
-	if (fd >= 0)
-		return fd;
-	/* Again with the verifier's log (a full log fails a load that
-	 * would pass, so only now): its end says why. */
-	e = errno;
-	log[0] = '\0';
-	a.log_buf = (uint64_t)(uintptr_t)log;
-	a.log_size = sizeof(log);
-	a.log_level = 1;
-	(void)sys_bpf(BPF_PROG_LOAD, &a);
-	log[sizeof(log) - 1] = '\0';
-	len = strlen(log);
-	while (len > 0 && log[len - 1] == '\n')
-		log[--len] = '\0';
-	snprintf(errbuf, errlen, "BPF_PROG_LOAD: %s%s%.160s", strerror(e),
-		 len > 0 ? ": " : "", len > 160 ? log + len - 160 : log);
-	errno = e;
-	return -1;
-}
-
-static int
-prog_attach(int prog, uint32_t type)
-{
-	union bpf_attr a;
-
-	memset(&a, 0, sizeof(a));
-	a.target_fd = (uint32_t)kr_socks;
-	a.attach_bpf_fd = (uint32_t)prog;
-	a.attach_type = type;
-	return sys_bpf(BPF_PROG_ATTACH, &a);
-}
-
 /*
  * The ring buffer the verdict writes a socket's cookie to for every skb
  * it parks: 16 bytes a record, 64 bytes per socket pair (a power of two
@@ -195,17 +112,14 @@ read_notsent_lowat(void)
 static int
 ring_setup(uint32_t nsocks, char *errbuf, size_t errlen)
 {
-	union bpf_attr a;
 	size_t want = (size_t)nsocks * 32;	/* nsocks: 2 per session */
 	void *p;
 
 	kr_page = (size_t)sysconf(_SC_PAGESIZE);
 	for (kr_ring_size = 65536; kr_ring_size < want; kr_ring_size *= 2)
 		;
-	memset(&a, 0, sizeof(a));
-	a.map_type = BPF_MAP_TYPE_RINGBUF;
-	a.max_entries = (uint32_t)kr_ring_size;
-	kr_ring = sys_bpf(BPF_MAP_CREATE, &a);
+	kr_ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, 0, 0,
+				 (uint32_t)kr_ring_size, 0);
 	if (kr_ring < 0) {
 		snprintf(errbuf, errlen, "ring buffer: %s", strerror(errno));
 		return -1;
@@ -233,7 +147,7 @@ lb_krelay_lost(void)
 	uint64_t v = 0;
 
 	if (kr_lost >= 0)
-		(void)map_op(BPF_MAP_LOOKUP_ELEM, kr_lost, &key, &v);
+		(void)bpf_map_op(BPF_MAP_LOOKUP_ELEM, kr_lost, &key, &v);
 	return v;
 }
 
@@ -310,18 +224,10 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0,
 		     BPF_FUNC_get_socket_cookie),
 		INSN(BPF_STX | BPF_MEM | BPF_DW, 10, 0, -8, 0),
-		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, 0),
-		INSN(0, 0, 0, 0, 0),
-		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
-		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8),
-		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		INSN_LOOKUP(-8),
 		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 93, 0),	/* pass */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 7, 0, 0, 0),
-		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, 0),
-		INSN(0, 0, 0, 0, 0),
-		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
-		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8),
-		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		INSN_LOOKUP(-8),
 		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 86, 0),	/* pass */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 8, 0, 0, 0),
 		INSN(BPF_LDX | BPF_MEM | BPF_W, 9, 6,
@@ -454,11 +360,7 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 		 * space looks at every moved session. */
 		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 9, 0),	/* pass */
 		INSN(BPF_ST | BPF_MEM | BPF_W, 10, 0, -24, 0),
-		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, 0),
-		INSN(0, 0, 0, 0, 0),
-		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
-		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -24),
-		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		INSN_LOOKUP(-24),
 		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2, 0),	/* pass */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 1),
 		INSN(BPF_STX | BPF_ATOMIC | BPF_DW, 0, 1, 0, BPF_ADD),
@@ -474,15 +376,16 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 
 	if (kr_ready)
 		return 0;
-	kr_socks = map_create(BPF_MAP_TYPE_SOCKHASH, sizeof(uint64_t), n, 0);
+	kr_socks = bpf_map_create(BPF_MAP_TYPE_SOCKHASH, sizeof(uint64_t),
+				  sizeof(uint64_t), n, 0);
 	if (kr_socks < 0) {
 		snprintf(errbuf, errlen, "sockhash: %s", strerror(errno));
 		goto fail;
 	}
-	kr_peers = map_create(BPF_MAP_TYPE_HASH, sizeof(struct kr_val), n,
-			      BPF_F_NO_PREALLOC);
-	kr_ctl = map_create(BPF_MAP_TYPE_HASH, sizeof(struct kr_ctl), n,
-			    BPF_F_NO_PREALLOC);
+	kr_peers = bpf_map_create(BPF_MAP_TYPE_HASH, sizeof(uint64_t),
+				  sizeof(struct kr_val), n, BPF_F_NO_PREALLOC);
+	kr_ctl = bpf_map_create(BPF_MAP_TYPE_HASH, sizeof(uint64_t),
+				sizeof(struct kr_ctl), n, BPF_F_NO_PREALLOC);
 	if (kr_peers < 0 || kr_ctl < 0) {
 		snprintf(errbuf, errlen, "hash map: %s", strerror(errno));
 		goto fail;
@@ -490,31 +393,22 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 	if (ring_setup(n, errbuf, errlen) < 0)
 		goto fail;
 	read_notsent_lowat();
-	{
-		union bpf_attr a;
-
-		memset(&a, 0, sizeof(a));
-		a.map_type = BPF_MAP_TYPE_ARRAY;
-		a.key_size = sizeof(uint32_t);
-		a.value_size = sizeof(uint64_t);
-		a.max_entries = 1;
-		kr_lost = sys_bpf(BPF_MAP_CREATE, &a);
-		if (kr_lost < 0) {
-			snprintf(errbuf, errlen, "array map: %s",
-				 strerror(errno));
-			goto fail;
-		}
+	kr_lost = bpf_map_create(BPF_MAP_TYPE_ARRAY, sizeof(uint32_t),
+				 sizeof(uint64_t), 1, 0);
+	if (kr_lost < 0) {
+		snprintf(errbuf, errlen, "array map: %s", strerror(errno));
+		goto fail;
 	}
 	verdict[3].imm = kr_peers;
 	verdict[10].imm = kr_ctl;
 	verdict[74].imm = kr_socks;
 	verdict[85].imm = kr_ring;
 	verdict[94].imm = kr_lost;
-	kr_verdict = prog_load(verdict, sizeof(verdict) / sizeof(verdict[0]),
+	kr_verdict = bpf_prog_load_skb(verdict, sizeof(verdict) / sizeof(verdict[0]),
 			       errbuf, errlen);
 	if (kr_verdict < 0)
 		goto fail;
-	if (prog_attach(kr_verdict, BPF_SK_SKB_VERDICT) < 0) {
+	if (bpf_prog_attach(kr_socks, kr_verdict, BPF_SK_SKB_VERDICT) < 0) {
 		snprintf(errbuf, errlen, "BPF_PROG_ATTACH: %s",
 			 strerror(errno));
 		goto fail;
@@ -662,7 +556,7 @@ set_ctl(const struct lb_krelay *k, int side, uint64_t redirected, int dst,
 		room = k->window;
 	c.budget = redirected + (open && room > 0 ? (uint64_t)room : 0);
 	c.resume = k->uread[side];
-	return map_op(BPF_MAP_UPDATE_ELEM, kr_ctl, &k->cookie[side], &c);
+	return bpf_map_op(BPF_MAP_UPDATE_ELEM, kr_ctl, &k->cookie[side], &c);
 }
 
 int
@@ -700,7 +594,7 @@ lb_krelay_link(struct lb_krelay *k, int cfd, int bfd, uint32_t window)
 			goto undo;
 		memset(&v, 0, sizeof(v));
 		v.peer = k->cookie[!i];
-		if (map_op(BPF_MAP_UPDATE_ELEM, kr_peers, &k->cookie[i],
+		if (bpf_map_op(BPF_MAP_UPDATE_ELEM, kr_peers, &k->cookie[i],
 			   &v) < 0)
 			goto undo;
 	}
@@ -708,7 +602,7 @@ lb_krelay_link(struct lb_krelay *k, int cfd, int bfd, uint32_t window)
 	for (i = 1; i >= 0; i--) {
 		uint64_t f = (uint64_t)fd[i];
 
-		if (map_op(BPF_MAP_UPDATE_ELEM, kr_socks, &k->cookie[i],
+		if (bpf_map_op(BPF_MAP_UPDATE_ELEM, kr_socks, &k->cookie[i],
 			   &f) < 0)
 			goto undo;
 		in |= 1 << i;
@@ -725,11 +619,11 @@ lb_krelay_link(struct lb_krelay *k, int cfd, int bfd, uint32_t window)
 undo:
 	for (i = 0; i < 2; i++) {
 		if (in & (1 << i))
-			(void)map_op(BPF_MAP_DELETE_ELEM, kr_socks,
+			(void)bpf_map_op(BPF_MAP_DELETE_ELEM, kr_socks,
 				     &k->cookie[i], NULL);
-		(void)map_op(BPF_MAP_DELETE_ELEM, kr_peers, &k->cookie[i],
+		(void)bpf_map_op(BPF_MAP_DELETE_ELEM, kr_peers, &k->cookie[i],
 			     NULL);
-		(void)map_op(BPF_MAP_DELETE_ELEM, kr_ctl, &k->cookie[i],
+		(void)bpf_map_op(BPF_MAP_DELETE_ELEM, kr_ctl, &k->cookie[i],
 			     NULL);
 	}
 	lowat(cfd, 1);
@@ -743,33 +637,30 @@ lb_krelay_unlink(struct lb_krelay *k)
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		(void)map_op(BPF_MAP_DELETE_ELEM, kr_peers, &k->cookie[i],
+		(void)bpf_map_op(BPF_MAP_DELETE_ELEM, kr_peers, &k->cookie[i],
 			     NULL);
-		(void)map_op(BPF_MAP_DELETE_ELEM, kr_ctl, &k->cookie[i],
+		(void)bpf_map_op(BPF_MAP_DELETE_ELEM, kr_ctl, &k->cookie[i],
 			     NULL);
 	}
 }
 
-int
-lb_krelay_counts(const struct lb_krelay *k, int side, uint64_t *redirected,
-		 uint64_t *parked)
+/* The verdict's value of side's socket. 0 or -1. */
+static int
+kr_get(const struct lb_krelay *k, int side, struct kr_val *v)
 {
-	struct kr_val v;
-
-	if (map_op(BPF_MAP_LOOKUP_ELEM, kr_peers, &k->cookie[side], &v) < 0)
-		return -1;
-	*redirected = v.bytes;
-	if (parked != NULL)
-		*parked = v.parked;
-	return 0;
+	return bpf_map_op(BPF_MAP_LOOKUP_ELEM, kr_peers, &k->cookie[side], v);
 }
 
 uint64_t
-lb_krelay_count(const struct lb_krelay *k, int side)
+lb_krelay_count(const struct lb_krelay *k, int side, uint64_t *cut)
 {
-	uint64_t r;
+	struct kr_val v;
 
-	return lb_krelay_counts(k, side, &r, NULL) < 0 ? 0 : r;
+	if (kr_get(k, side, &v) < 0)
+		v.bytes = v.trimmed = 0;
+	if (cut != NULL)
+		*cut = v.trimmed;
+	return v.bytes;
 }
 
 /* Every byte the verdict redirected from side has reached dst's send
@@ -788,49 +679,46 @@ pushed(const struct lb_krelay *k, int side, int dst, uint64_t redirected)
 int
 lb_krelay_parked(const struct lb_krelay *k, int side, int dst)
 {
-	uint64_t r, p;
+	struct kr_val v;
 
-	if (lb_krelay_counts(k, side, &r, &p) < 0 || p == k->uread[side])
+	if (kr_get(k, side, &v) < 0 || v.parked == k->uread[side])
 		return 0;
-	return pushed(k, side, dst, r) ? 1 : -1;
+	return pushed(k, side, dst, v.bytes) ? 1 : -1;
 }
 
 int
 lb_krelay_resume(const struct lb_krelay *k, int side, int dst)
 {
-	uint64_t r;
+	struct kr_val v;
 
-	if (lb_krelay_counts(k, side, &r, NULL) < 0)
+	if (kr_get(k, side, &v) < 0)
 		return -1;
-	return set_ctl(k, side, r, dst, 1);
+	return set_ctl(k, side, v.bytes, dst, 1);
 }
 
 int
 lb_krelay_drained(const struct lb_krelay *k, int side, int src, int dst)
 {
-	uint64_t r, p;
+	struct kr_val v;
 	int inq = 0;
 
 	if (ioctl(src, SIOCINQ, &inq) < 0 || inq > 0 ||
-	    lb_krelay_counts(k, side, &r, &p) < 0 || p != k->uread[side])
+	    kr_get(k, side, &v) < 0 || v.parked != k->uread[side])
 		return 0;
-	return pushed(k, side, dst, r);
+	return pushed(k, side, dst, v.bytes);
 }
 
 int
-lb_krelay_sound(const struct lb_krelay *k, int side, int src,
-		uint64_t *trimmed)
+lb_krelay_sound(const struct lb_krelay *k, int side, int src)
 {
 	struct kr_val v;
 	uint64_t rx;
 
-	if (map_op(BPF_MAP_LOOKUP_ELEM, kr_peers, &k->cookie[side], &v) < 0)
+	if (kr_get(k, side, &v) < 0)
 		return 0;		/* unknown: nothing to say */
-	if (trimmed != NULL)
-		*trimmed = v.trimmed;
 	if (v.broken)
 		return -1;
-	if (src < 0 || received(src, &rx) < 0 || rx < k->rx0[side])
+	if (received(src, &rx) < 0 || rx < k->rx0[side])
 		return 0;
 	return v.bytes + v.parked > rx - k->rx0[side] ? -1 : 0;
 }

@@ -63,13 +63,10 @@ int lb_krelay_link(struct lb_krelay *k, int cfd, int bfd, uint32_t window);
  * when they are closed). */
 void lb_krelay_unlink(struct lb_krelay *k);
 
-/* lb_krelay_counts - bytes the kernel redirected from side (0: client
- * to backend, 1: backend to client) since the move, and the bytes it
- * left in the source socket while paused (parked may be NULL). 0 or
- * -1. lb_krelay_count: the first, 0 if unknown. */
-int lb_krelay_counts(const struct lb_krelay *k, int side,
-		     uint64_t *redirected, uint64_t *parked);
-uint64_t lb_krelay_count(const struct lb_krelay *k, int side);
+/* lb_krelay_count - bytes the kernel redirected from side (0: client
+ * to backend, 1: backend to client) since the move, 0 if unknown; *cut
+ * (may be NULL): the bytes it cut off retransmissions it had seen. */
+uint64_t lb_krelay_count(const struct lb_krelay *k, int side, uint64_t *cut);
 
 /*
  * lb_krelay_parked - side is paused with parked bytes user space has
@@ -103,11 +100,8 @@ int lb_krelay_drained(const struct lb_krelay *k, int side, int src,
  * seen yet); -1 when it took more (bytes relayed twice: a
  * retransmission over bytes the verdict could not know, those user
  * space read before the move) or met an skb it could not cut: the
- * stream is no longer whole and the session must be reset. *trimmed
- * (may be NULL): bytes the verdict cut off retransmissions. src -1:
- * only *trimmed and the broken flag are looked at.
+ * stream is no longer whole and the session must be reset.
  */
-int lb_krelay_sound(const struct lb_krelay *k, int side, int src,
-		    uint64_t *trimmed);
+int lb_krelay_sound(const struct lb_krelay *k, int side, int src);
 
 #endif /* LB_KRELAY_H */

@@ -1229,8 +1229,7 @@ k_abort(struct lb_session *s, enum lb_sess_end why)
 static int
 k_unsound(struct lb_session *s, int side)
 {
-	if (lb_krelay_sound(&s->kr, side, side == 0 ? s->cfd : s->bfd,
-			    NULL) == 0)
+	if (lb_krelay_sound(&s->kr, side, side == 0 ? s->cfd : s->bfd) == 0)
 		return 0;
 	tether_log_warnx("kernel relay: the %s's stream of %s/%s is not "
 			 "whole (a retransmission the verdict could not "
@@ -1393,8 +1392,8 @@ k_session_io(struct lb_session *s, unsigned events, int client)
 static int
 k_timer(struct lb_session *s)
 {
-	uint64_t seen = lb_krelay_count(&s->kr, 0) +
-			lb_krelay_count(&s->kr, 1);
+	uint64_t seen = lb_krelay_count(&s->kr, 0, NULL) +
+			lb_krelay_count(&s->kr, 1, NULL);
 	int i;
 
 	if (seen != s->kr.seen) {
@@ -1435,19 +1434,16 @@ k_timer(struct lb_session *s)
 static void
 k_session_end(struct lb_session *s)
 {
-	uint64_t cut[2] = { 0, 0 };
-	int i;
+	uint64_t cut[2];
 
-	for (i = 0; i < 2; i++)
-		(void)lb_krelay_sound(&s->kr, i, -1, &cut[i]);
+	s->bytes_in += lb_krelay_count(&s->kr, 0, &cut[0]);
+	s->bytes_out += lb_krelay_count(&s->kr, 1, &cut[1]);
 	if (cut[0] + cut[1] > 0)
 		tether_log_info("kernel relay: session of %s/%s: cut %llu "
 				"and %llu retransmitted bytes seen twice "
 				"(client, backend)", s->svc->conf->name,
 				s->be->name, (unsigned long long)cut[0],
 				(unsigned long long)cut[1]);
-	s->bytes_in += lb_krelay_count(&s->kr, 0);
-	s->bytes_out += lb_krelay_count(&s->kr, 1);
 	lb_krelay_unlink(&s->kr);
 	ktab_del(s);
 	s->flags &= ~LB_SESS_KRELAY;
