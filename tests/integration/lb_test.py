@@ -4089,8 +4089,10 @@ service other {
         wait_log(lb, "conn service=other")
         s1, f1 = uring_counts(m)
         if s1 - s0 != 1 or f1 - f0 != 1:
-            fail("sessions +%d, fallbacks +%d; wanted +1 and +1 (ENOBUFS)"
-                 % (s1 - s0, f1 - f0))
+            fail("sessions +%d, fallbacks +%d; wanted +1 and +1 (ENOBUFS); "
+                 "the held session's sender %s; tether-lb's log:\n%s"
+                 % (s1 - s0, f1 - f0, "still sending" if sent.is_alive()
+                    else "done (reset?)", lb.stderr()))
         gate.set()
         sent.join(60)
         ans = recv_all(c1).decode().strip()
