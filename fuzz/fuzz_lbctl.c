@@ -1,0 +1,175 @@
+/*
+ * fuzz_lbctl.c - tether-lb's control commands (lb_ctl_exec: what
+ * tetherctl sends down the control socket) on arbitrary lines, one per
+ * input line, against one live proxy whose state (drained and disabled
+ * backends, persistence entries) carries over from input to input.
+ * Its listeners are on ephemeral loopback ports; no loop runs and no
+ * connection is made. Invariants: every answer is whole lines of text;
+ * a command other than show answers "ok" or one "error: " line; an
+ * "ok" left the backend in the state asked for; every backend's state
+ * stays in range.
+ */
+#include "lb.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FUZZ_MAX_INPUT (64u << 10)
+
+#define CHECK(cond)                                                         \
+	do {                                                                \
+		if (!(cond)) {                                              \
+			fprintf(stderr, "fuzz_lbctl: %s:%d: %s\n",      \
+				__FILE__, __LINE__, #cond);                 \
+			abort();                                            \
+		}                                                           \
+	} while (0)
+
+/* Two services, one with persistence (show persist has entries). */
+static const char conf_text[] =
+	"service web {\n"
+	"    listen 127.0.0.1:80\n"
+	"    persist source mask /24 /64 timeout 30m\n"
+	"    backend a 127.0.0.2:8080 weight 2\n"
+	"    backend b 127.0.0.3:8080\n"
+	"    backend c 127.0.0.4:8080\n"
+	"}\n"
+	"service rpc {\n"
+	"    listen 127.0.0.1:111 tcp udp\n"
+	"    backend r1 127.0.0.5\n"
+	"}\n";
+
+static struct tether_loop *loop;
+static struct lb_conf *conf;
+static struct lb_proxy *px;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+setup(void)
+{
+	char err[256];
+	size_t i, j;
+
+	tether_log_init("fuzz", 1, TETHER_LOG_FATAL);
+	if (tether_loop_new(&loop, NULL) < 0 ||
+	    lb_conf_load_mem("fuzz.conf", conf_text, sizeof(conf_text) - 1,
+			     &conf, NULL) < 0)
+		abort();
+	/* Ephemeral ports: the fuzzer may run beside anything. */
+	for (i = 0; i < conf->nservices; i++)
+		for (j = 0; j < conf->services[i].nlistens; j++) {
+			struct lb_conf_listen *l =
+				&conf->services[i].listens[j];
+
+			l->port_lo = l->port_hi = 0;
+			(void)tether_addr_set_port(&l->addr, 0);
+		}
+	if (lb_proxy_new(&px, loop, conf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "fuzz_lbctl: %s\n", err);
+		abort();
+	}
+	/* Persistence entries: clients of three /24s. */
+	for (i = 0; i < 3; i++) {
+		struct lb_service *s = &px->services[0];
+		struct tether_addr c;
+		char a[32];
+
+		snprintf(a, sizeof(a), "198.51.%zu.7:1000", i);
+		if (tether_addr_parse(&c, a, -1) < 0 ||
+		    lb_select(&s->pool, &s->persist, &c,
+			      tether_loop_now(loop), NULL) == NULL)
+			abort();
+	}
+}
+
+/* The backend "SERVICE/BACKEND" names, or NULL. */
+static const struct lb_backend *
+lookup(const char *arg)
+{
+	const char *slash = strchr(arg, '/');
+	size_t i, j;
+
+	if (slash == NULL)
+		return NULL;
+	for (i = 0; i < px->nservices; i++) {
+		const struct lb_service *s = &px->services[i];
+
+		if (strlen(s->conf->name) != (size_t)(slash - arg) ||
+		    strncmp(s->conf->name, arg, (size_t)(slash - arg)) != 0)
+			continue;
+		for (j = 0; j < s->pool.n; j++)
+			if (strcmp(s->pool.backends[j].name, slash + 1) == 0)
+				return &s->pool.backends[j];
+	}
+	return NULL;
+}
+
+static void
+check_answer(const char *line, const struct tether_buf *out)
+{
+	const char *t = (const char *)out->data;
+	char cmd[16] = "", arg[LB_CTL_MAX_LINE + 1] = "";
+	char cut[LB_CTL_MAX_LINE + 1];
+	const struct lb_backend *b;
+	size_t i, j;
+
+	CHECK(out->len > 0 && t[out->len - 1] == '\n');
+	CHECK(memchr(t, '\0', out->len) == NULL);
+	/* The command's first two words, as lb_ctl_exec splits them (it
+	 * reads at most LB_CTL_MAX_LINE bytes of the line). */
+	snprintf(cut, sizeof(cut), "%s", line);
+	(void)sscanf(cut, "%15s %1024s", cmd, arg);
+	if (strcmp(cmd, "show") != 0)
+		CHECK(strcmp(t, "ok\n") == 0 ||
+		      (strncmp(t, "error: ", 7) == 0 &&
+		       strchr(t, '\n') == t + out->len - 1));
+	if (strcmp(t, "ok\n") == 0) {
+		b = lookup(arg);
+		CHECK(b != NULL);
+		if (strcmp(cmd, "drain") == 0)
+			CHECK(b->admin == LB_ADMIN_DRAINING);
+		else if (strcmp(cmd, "disable") == 0)
+			CHECK(b->admin == LB_ADMIN_DISABLED);
+		else
+			CHECK(strcmp(cmd, "enable") == 0 &&
+			      b->admin == LB_ADMIN_ENABLED);
+	}
+	for (i = 0; i < px->nservices; i++)
+		for (j = 0; j < px->services[i].pool.n; j++) {
+			b = &px->services[i].pool.backends[j];
+			CHECK(b->state < LB_BACKEND_STATE_MAX);
+			CHECK(b->admin < LB_ADMIN_MAX);
+		}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct tether_buf out;
+	char *text, *line, *next;
+
+	if (size > FUZZ_MAX_INPUT)
+		return 0;
+	if (px == NULL)
+		setup();
+	/* The control endpoint hands over a C string: stop at a NUL. */
+	text = malloc(size + 1);
+	CHECK(text != NULL);
+	memcpy(text, data, size);
+	text[size] = '\0';
+	tether_buf_init(&out, LB_CTL_MAX_OUT);
+	for (line = text; line != NULL; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		tether_buf_reset(&out);
+		CHECK(lb_ctl_exec(px, line, &out) == 0);
+		check_answer(line, &out);
+	}
+	tether_buf_free(&out);
+	free(text);
+	return 0;
+}
