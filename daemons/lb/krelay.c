@@ -559,10 +559,17 @@ set_ctl(const struct lb_krelay *k, int side, uint64_t redirected, int dst,
 	return bpf_map_op(BPF_MAP_UPDATE_ELEM, kr_ctl, &k->cookie[side], &c);
 }
 
+/* The verdict's value of side's socket. 0 or -1. */
+static int
+kr_get(const struct lb_krelay *k, int side, struct kr_val *v)
+{
+	return bpf_map_op(BPF_MAP_LOOKUP_ELEM, kr_peers, &k->cookie[side], v);
+}
+
 int
 lb_krelay_link(struct lb_krelay *k, int cfd, int bfd, uint32_t window)
 {
-	int fd[2] = { cfd, bfd }, i, in = 0;
+	int fd[2] = { cfd, bfd }, i, in = 0, lost = 0, err;
 	struct kr_val v;
 	socklen_t len;
 
@@ -617,10 +624,18 @@ lb_krelay_link(struct lb_krelay *k, int cfd, int bfd, uint32_t window)
 	lowat(bfd, 1);
 	return 0;
 undo:
+	err = errno;
 	for (i = 0; i < 2; i++) {
-		if (in & (1 << i))
+		if (in & (1 << i)) {
 			(void)bpf_map_op(BPF_MAP_DELETE_ELEM, kr_socks,
 				     &k->cookie[i], NULL);
+			/* Out of the map, its psock is gone, and with it
+			 * what the verdict parked there (budget 0: all it
+			 * took). The hold keeps that to a FIN or a burst
+			 * past KR_HOLD in the moment of the move. */
+			if (kr_get(k, i, &v) == 0 && v.parked > 0)
+				lost = 1;
+		}
 		(void)bpf_map_op(BPF_MAP_DELETE_ELEM, kr_peers, &k->cookie[i],
 			     NULL);
 		(void)bpf_map_op(BPF_MAP_DELETE_ELEM, kr_ctl, &k->cookie[i],
@@ -628,7 +643,8 @@ undo:
 	}
 	lowat(cfd, 1);
 	lowat(bfd, 1);
-	return -1;
+	errno = err;
+	return lost ? -2 : -1;
 }
 
 void
@@ -642,13 +658,6 @@ lb_krelay_unlink(struct lb_krelay *k)
 		(void)bpf_map_op(BPF_MAP_DELETE_ELEM, kr_ctl, &k->cookie[i],
 			     NULL);
 	}
-}
-
-/* The verdict's value of side's socket. 0 or -1. */
-static int
-kr_get(const struct lb_krelay *k, int side, struct kr_val *v)
-{
-	return bpf_map_op(BPF_MAP_LOOKUP_ELEM, kr_peers, &k->cookie[side], v);
 }
 
 uint64_t

@@ -55,7 +55,11 @@ size_t lb_krelay_ring_read(uint64_t *cookies, size_t max);
  * on every byte it read and holds none; bytes that arrive meanwhile
  * wait in the sockets (SO_RCVLOWAT holds them) and are relayed by the
  * kernel once both sockets are in. Returns 0, or -1 with nothing
- * changed (the session relays in user space on).
+ * changed (the session relays in user space on), or -2 when the second
+ * socket could not go in and the verdict had already taken bytes from
+ * the first (more than the hold, or a FIN, came meanwhile): those
+ * went with the first socket's psock when it came out, so the caller
+ * must reset the session.
  */
 int lb_krelay_link(struct lb_krelay *k, int cfd, int bfd, uint32_t window);
 

@@ -103,6 +103,7 @@ static void k_ring_io(struct tether_loop *loop, int fd, unsigned events,
 static int k_pull(struct lb_session *s, int side);
 static void k_lost_sweep(void);
 static int k_unsound(struct lb_session *s, int side);
+static void k_abort(struct lb_session *s, enum lb_sess_end why);
 #ifdef LB_HAVE_URING
 static struct lb_uring *lb_ring;	/* NULL: not set up */
 static int lb_ring_failed;		/* set-up failed: logged once */
@@ -1042,6 +1043,7 @@ static void
 k_maybe(struct lb_session *s)
 {
 	const struct lb_conf *conf = s->px->conf;
+	int rc;
 	const unsigned stay = LB_SESS_KRELAY | LB_SESS_KNEVER |
 		LB_SESS_URING | LB_SESS_BULK | LB_SESS_C_EOF | LB_SESS_B_EOF |
 		LB_SESS_C_SHUT | LB_SESS_B_SHUT | LB_SESS_URGENT;
@@ -1056,8 +1058,16 @@ k_maybe(struct lb_session *s)
 	    s->bsent < s->hdr_len)
 		return;
 	s->flags &= ~LB_SESS_KWANT;
-	if (lb_krelay_link(&s->kr, s->cfd, s->bfd,
-			   conf->kernel_relay_window) < 0) {
+	rc = lb_krelay_link(&s->kr, s->cfd, s->bfd, conf->kernel_relay_window);
+	if (rc == -2) {
+		tether_log_warnx("kernel relay: moving a session of %s/%s "
+				 "failed (%s) after the kernel took bytes of "
+				 "it; session reset", s->svc->conf->name,
+				 s->be->name, strerror(errno));
+		k_abort(s, LB_END_NOMEM);
+		return;
+	}
+	if (rc < 0) {
 		s->flags |= LB_SESS_KNEVER;
 		tether_log_debug("kernel relay: session of %s/%s stays in "
 				 "user space: %s", s->svc->conf->name,
