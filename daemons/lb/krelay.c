@@ -625,24 +625,27 @@ lb_krelay_link(struct lb_krelay *k, int cfd, int bfd, uint32_t window)
 	return 0;
 undo:
 	err = errno;
-	for (i = 0; i < 2; i++) {
-		if (in & (1 << i)) {
+	for (i = 0; i < 2; i++)
+		if (in & (1 << i))
 			(void)bpf_map_op(BPF_MAP_DELETE_ELEM, kr_socks,
 				     &k->cookie[i], NULL);
-			/* Out of the map, its psock is gone, and with it
-			 * what the verdict parked there (budget 0: all it
-			 * took). The hold keeps that to a FIN or a burst
-			 * past KR_HOLD in the moment of the move. */
-			if (kr_get(k, i, &v) == 0 && v.parked > 0)
-				lost = 1;
-		}
+	/* Back to 1 first: setsockopt takes the socket's lock, so a verdict
+	 * still running on another CPU has finished when it returns. */
+	lowat(cfd, 1);
+	lowat(bfd, 1);
+	for (i = 0; i < 2; i++) {
+		/* Out of the map, a psock is gone, and with it what the
+		 * verdict parked there (budget 0: all it took). That holds
+		 * for the socket whose insert failed too: the kernel makes
+		 * its psock before it finds no room. The hold keeps it to a
+		 * FIN or a burst past KR_HOLD in the moment of the move. */
+		if (kr_get(k, i, &v) == 0 && v.parked > 0)
+			lost = 1;
 		(void)bpf_map_op(BPF_MAP_DELETE_ELEM, kr_peers, &k->cookie[i],
 			     NULL);
 		(void)bpf_map_op(BPF_MAP_DELETE_ELEM, kr_ctl, &k->cookie[i],
 			     NULL);
 	}
-	lowat(cfd, 1);
-	lowat(bfd, 1);
 	errno = err;
 	return lost ? -2 : -1;
 }

@@ -99,9 +99,11 @@ endif()
 # krelay-overlap: made-up retransmissions (a raw socket on lo) that
 # overlap bytes already received: the verdict cuts the head off (the
 # backend's checksum is whole, the log says 9200 bytes cut); one over
-# bytes read before the move resets the session.
+# bytes read before the move resets the session. krelay-full: a
+# reload raising max-conns leaves the maps' room as it was; a session
+# that finds them full stays in user space, whole.
 foreach(case krelay krelay-onoff krelay-backpressure krelay-window
-		krelay-urgent krelay-user krelay-overlap)
+		krelay-urgent krelay-user krelay-overlap krelay-full)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}

@@ -4934,6 +4934,79 @@ service kr {
         be.stop()
 
 
+def case_krelay_full():
+    """The kernel relay's maps have room for `max-conns` sessions (1
+    here), and a reload that raises max-conns does not grow them: with
+    one session moved, a second one finds the sockhash full (E2BIG) and
+    stays in user space (said at debug level), every byte whole both
+    ways; once the first has ended, a third one moves."""
+    need_lb_krelay()
+    p, m, q = free_ports(3)
+    why = kernel_sockmap()
+    be = SessionBackend("127.0.0.2", q)
+
+    def text(n):
+        return """kernel-relay on
+kernel-relay-after 2
+log-level debug
+max-conns %d
+metrics 127.0.0.1:%d
+service kr {
+    listen 127.0.0.1:%d
+    backend d 127.0.0.2:%d
+}
+""" % (n, m, p, q)
+    lb = Lb(text(1), krelay=True)
+    socks = []
+
+    def session(tag):
+        s = connect(p)
+        s.settimeout(60)
+        socks.append(s)
+        s.sendall(b"ECHO\n")
+        return s, 5 + exchanges(s, exchange_msgs(20, tag), tag)
+
+    def end(s, k, extra, what):
+        s.shutdown(socket.SHUT_WR)
+        if recv_all(s) != b"":
+            fail("%s: bytes after the echo" % what)
+        ln = conn_line_of(lb, "kr", s)
+        if (ln["in"], ln["out"], ln["end"]) != (
+                str(k + extra), str(k - 5 + extra), "closed"):
+            fail("%s: log line %r, wanted in=%d out=%d end=closed" % (
+                what, ln, k + extra, k - 5 + extra))
+    try:
+        lb.wait_listening(p)
+        if why is not None:
+            raise Skip("this kernel refuses BPF sockmaps (%s)" % why)
+        a, ka = session("first")
+        wait_moved(m, 1, "the first session")
+        write_conf(lb.conf, text(4))
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:")
+        b, kb = session("second")
+        kb += exchanges(b, exchange_msgs(20, "more"), "the second session")
+        stream_echo(b, blob(1 << 20, 15), 4096, "the second session")
+        if krelay_count(m) != 1:
+            fail("the second session moved into a full map (%d moved)" %
+                 krelay_count(m))
+        log = lb.stderr()
+        if "stays in user space: Argument list too long" not in log:
+            fail("no debug line for the full map:\n" + log)
+        ka += exchanges(a, exchange_msgs(10, "again"), "the first session")
+        end(a, ka, 0, "the first session")
+        end(b, kb, 1 << 20, "the second session")
+        c, kc = session("third")
+        wait_moved(m, 2, "the third session, after the first ended")
+        stream_echo(c, blob(1 << 20, 16), 4096, "the third session")
+        end(c, kc, 1 << 20, "the third session")
+    finally:
+        for s in socks:
+            s.close()
+        lb.stop()
+        be.stop()
+
+
 def case_krelay_user():
     """`kernel-relay on` with `user nobody`: the maps must be set up
     while tether-lb still has root's capabilities (the BPF set-up once
@@ -5496,6 +5569,7 @@ CASES = {
     "krelay-uring": case_krelay_uring,
     "krelay-user": case_krelay_user,
     "krelay-onoff": case_krelay_onoff,
+    "krelay-full": case_krelay_full,
     "krelay-backpressure": case_krelay_backpressure,
     "krelay-window": case_krelay_window,
     "krelay-urgent": case_krelay_urgent,
