@@ -4,10 +4,12 @@
  * input line, against one live proxy whose state (drained and disabled
  * backends, persistence entries) carries over from input to input.
  * Its listeners are on ephemeral loopback ports; no loop runs and no
- * connection is made. Invariants: every answer is whole lines of text;
- * a command other than show answers "ok" or one "error: " line; an
- * "ok" left the backend in the state asked for; every backend's state
- * stays in range.
+ * connection is made. A line that starts with '!' runs with every
+ * allocation failing (the answer's room reserved first). Invariants:
+ * every answer is whole lines of text; show answers lines of its kinds
+ * (none for an empty table); any other command answers "ok", leaving
+ * that backend in the admin state asked for and every other as it
+ * was, or one "error: " line, changing nothing; states stay in range.
  */
 #include "lb.h"
 
@@ -27,7 +29,8 @@
 		}                                                           \
 	} while (0)
 
-/* Two services, one with persistence (show persist has entries). */
+/* WRR with persistence (entries), one with none, a Maglev one (its
+ * table can fail to build) and one whose table stays empty. */
 static const char conf_text[] =
 	"service web {\n"
 	"    listen 127.0.0.1:80\n"
@@ -39,7 +42,20 @@ static const char conf_text[] =
 	"service rpc {\n"
 	"    listen 127.0.0.1:111 tcp udp\n"
 	"    backend r1 127.0.0.5\n"
+	"}\n"
+	"service mg {\n"
+	"    listen 127.0.0.1:2049\n"
+	"    balance maglev\n"
+	"    backend m1 127.0.0.6\n"
+	"    backend m2 127.0.0.7\n"
+	"}\n"
+	"service ftp {\n"
+	"    listen 127.0.0.1:21\n"
+	"    persist source timeout 1m\n"
+	"    backend f1 127.0.0.8\n"
 	"}\n";
+
+#define FUZZ_MAX_BACKENDS 16
 
 static struct tether_loop *loop;
 static struct lb_conf *conf;
@@ -107,42 +123,75 @@ lookup(const char *arg)
 	return NULL;
 }
 
-static void
-check_answer(const char *line, const struct tether_buf *out)
+/* Every backend's admin state, in service order. */
+static size_t
+admins(enum lb_admin *a)
 {
-	const char *t = (const char *)out->data;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < px->nservices; i++)
+		for (j = 0; j < px->services[i].pool.n; j++) {
+			const struct lb_backend *b =
+				&px->services[i].pool.backends[j];
+
+			CHECK(n < FUZZ_MAX_BACKENDS);
+			CHECK(b->state < LB_BACKEND_STATE_MAX);
+			CHECK(b->admin < LB_ADMIN_MAX);
+			a[n++] = b->admin;
+		}
+	return n;
+}
+
+static void
+check_answer(const char *line, const struct tether_buf *out,
+	     const enum lb_admin *before)
+{
+	static const char *const kinds[] = { "service ", "backend ",
+					     "persist " };
+	const char *t = (const char *)out->data, *p, *nl;
 	char cmd[16] = "", arg[LB_CTL_MAX_LINE + 1] = "";
 	char cut[LB_CTL_MAX_LINE + 1];
-	const struct lb_backend *b;
-	size_t i, j;
+	const struct lb_backend *b = NULL;
+	enum lb_admin after[FUZZ_MAX_BACKENDS];
+	size_t i, j, k, n;
 
-	CHECK(out->len > 0 && t[out->len - 1] == '\n');
+	CHECK(out->len == 0 || t[out->len - 1] == '\n');
 	CHECK(memchr(t, '\0', out->len) == NULL);
 	/* The command's first two words, as lb_ctl_exec splits them (it
 	 * reads at most LB_CTL_MAX_LINE bytes of the line). */
 	snprintf(cut, sizeof(cut), "%s", line);
 	(void)sscanf(cut, "%15s %1024s", cmd, arg);
-	if (strcmp(cmd, "show") != 0)
-		CHECK(strcmp(t, "ok\n") == 0 ||
-		      (strncmp(t, "error: ", 7) == 0 &&
-		       strchr(t, '\n') == t + out->len - 1));
-	if (strcmp(t, "ok\n") == 0) {
-		b = lookup(arg);
-		CHECK(b != NULL);
-		if (strcmp(cmd, "drain") == 0)
-			CHECK(b->admin == LB_ADMIN_DRAINING);
-		else if (strcmp(cmd, "disable") == 0)
-			CHECK(b->admin == LB_ADMIN_DISABLED);
-		else
-			CHECK(strcmp(cmd, "enable") == 0 &&
-			      b->admin == LB_ADMIN_ENABLED);
+	n = admins(after);
+	if (out->len > 7 && strncmp(t, "error: ", 7) == 0) {
+		CHECK(strchr(t, '\n') == t + out->len - 1);
+		CHECK(memcmp(before, after, n * sizeof(*after)) == 0);
+		return;
 	}
-	for (i = 0; i < px->nservices; i++)
-		for (j = 0; j < px->services[i].pool.n; j++) {
-			b = &px->services[i].pool.backends[j];
-			CHECK(b->state < LB_BACKEND_STATE_MAX);
-			CHECK(b->admin < LB_ADMIN_MAX);
+	if (strcmp(cmd, "show") == 0) {
+		for (p = t; p < t + out->len; p = nl + 1) {
+			nl = memchr(p, '\n', (size_t)(t + out->len - p));
+			for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+				if (strncmp(p, kinds[k], strlen(kinds[k])) == 0)
+					break;
+			CHECK(k < sizeof(kinds) / sizeof(kinds[0]));
 		}
+		CHECK(memcmp(before, after, n * sizeof(*after)) == 0);
+		return;
+	}
+	CHECK(out->len == 3 && memcmp(t, "ok\n", 3) == 0);
+	b = lookup(arg);
+	CHECK(b != NULL);
+	if (strcmp(cmd, "drain") == 0)
+		CHECK(b->admin == LB_ADMIN_DRAINING);
+	else if (strcmp(cmd, "disable") == 0)
+		CHECK(b->admin == LB_ADMIN_DISABLED);
+	else
+		CHECK(strcmp(cmd, "enable") == 0 &&
+		      b->admin == LB_ADMIN_ENABLED);
+	for (i = k = 0; i < px->nservices; i++)
+		for (j = 0; j < px->services[i].pool.n; j++, k++)
+			CHECK(&px->services[i].pool.backends[j] == b ||
+			      before[k] == after[k]);
 }
 
 int
@@ -162,12 +211,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[size] = '\0';
 	tether_buf_init(&out, LB_CTL_MAX_OUT);
 	for (line = text; line != NULL; line = next) {
+		enum lb_admin before[FUZZ_MAX_BACKENDS];
+		int oom = line[0] == '!';
+
 		next = strchr(line, '\n');
 		if (next != NULL)
 			*next++ = '\0';
+		line += oom;
+		(void)admins(before);
 		tether_buf_reset(&out);
+		/* Room for any answer here: only the command allocates. */
+		CHECK(tether_buf_reserve(&out, 64u << 10) == 0);
+		if (oom)
+			tether_alloc_fail_at(1, 1);
 		CHECK(lb_ctl_exec(px, line, &out) == 0);
-		check_answer(line, &out);
+		tether_alloc_fail_at(0, 0);
+		check_answer(line, &out, before);
 	}
 	tether_buf_free(&out);
 	free(text);

@@ -220,9 +220,14 @@ lb_ctl_exec(struct lb_proxy *px, const char *line, struct tether_buf *out)
 		} else if (w[0][0] == 'd') {
 			a = LB_ADMIN_DISABLED;
 		}
+		/* The state is set either way; only a Maglev table can fail
+		 * to build, and its next pick tries again. */
 		if (lb_backend_admin(&svc->pool, b, a, now, ms) < 0)
-			return tether_buf_printf(out, "error: out of "
-						 "memory\n");
+			tether_log_warnx("control: backend %s/%s: the "
+					 "schedule's table could not be "
+					 "rebuilt (out of memory); the next "
+					 "pick tries again", svc->conf->name,
+					 b->name);
 		tether_log_info("control: backend %s/%s %s (state %s)",
 				svc->conf->name, b->name, lb_admin_name(a),
 				lb_backend_state_name(b->state));
@@ -239,7 +244,9 @@ ctl_answer(void *ud, char *req, size_t len, struct tether_buf *out)
 	struct lb_proxy *px = ud;
 
 	(void)len;
-	if (lb_ctl_exec(px, req, out) < 0 || out->len == 0) {
+	/* An empty answer (show persist of an empty table) is one: the
+	 * connection closes with nothing written. */
+	if (lb_ctl_exec(px, req, out) < 0) {
 		tether_buf_reset(out);
 		(void)tether_buf_append_str(out, "error: answer too long\n");
 	}

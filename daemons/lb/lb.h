@@ -417,8 +417,11 @@ void lb_admin_move(struct tether_ctl **to, struct tether_ctl **from,
  * lb_ctl_exec - run one command line (the control protocol: "show
  * services", "show backends [SERVICE]", "show persist SERVICE",
  * "drain SERVICE/BACKEND [DURATION]", "enable SERVICE/BACKEND",
- * "disable SERVICE/BACKEND") and append the answer to out: text lines,
- * "ok" for a change, or one line starting "error: ". Returns 0, or
+ * "disable SERVICE/BACKEND") and append the answer to out: text lines
+ * (none for the persistence of an empty table), "ok" for a change
+ * (made even when a Maglev table cannot be rebuilt at once: logged,
+ * and the next pick tries again), or one line starting "error: "
+ * (nothing changed). Returns 0, or
  * -TETHER_ENOSPC / -TETHER_ENOMEM when out could not hold the answer.
  */
 int lb_ctl_exec(struct lb_proxy *px, const char *line, struct tether_buf *out);

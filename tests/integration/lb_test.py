@@ -1328,6 +1328,10 @@ service s {
 """ % (sock, p))
     try:
         lb.wait_listening(p)
+        # An empty table answers nothing, not an error.
+        out = ctl(sock, "show", "persist", "s")
+        if out != "":
+            fail("show persist of an empty table: %r" % out)
         pins = {src_addr(i): ask(p, src_addr(i))[0] for i in range(20)}
         on_b0 = [c for c, n in pins.items() if n == "b0"]
         if len(on_b0) != 10:
