@@ -697,17 +697,19 @@ def run(a, d, rows, nofile):
     holder = Holder(hport)
     mem = {}
     ibe = free_port()
-    idle_names = names[1:4] + (["tether-uring"] if a.io_uring else [])
+    idle_names = names[1:4] + (["tether-uring"] if a.io_uring else []) + \
+        (["tether-krelay"] if a.kernel_relay else [])
     try:
         for name in idle_names:
             port, iport = free_port(), free_port()
             if name == "tether-lb":
                 proc = start_tether(a.lb, d, port, hport, iport, ibe,
                                     splice_line(a.splice))
-            elif name == "tether-uring":
+            elif name in ("tether-uring", "tether-krelay"):
                 proc = start_tether(a.lb, d, port, hport, iport, ibe,
                                     splice_line(a.splice), tag=name,
-                                    glob="io-uring on\n")
+                                    glob="io-uring on\n" if
+                                    name == "tether-uring" else KRELAY_GLOB)
             elif name == "haproxy":
                 proc = start_haproxy(d, port, hport, iport, ibe)
             else:
@@ -726,11 +728,14 @@ def run(a, d, rows, nofile):
     h = mem["haproxy"][2]
     t = mem["tether-lb"][2]
     print("tether/haproxy RSS ratio %.2f" % (t / h if h else 0))
-    if "tether-uring" in mem:
-        # Its idle sessions each wait in two receives: kernel memory,
-        # like epoll's registrations, not in any proxy's RSS.
-        print("tether-uring/haproxy RSS ratio %.2f" %
-              (mem["tether-uring"][2] / h if h else 0))
+    # Idle io_uring sessions each wait in two receives: kernel memory,
+    # like epoll's registrations, not in any proxy's RSS. An idle
+    # session never reads, so none moves to the kernel relay (its maps
+    # are kernel memory too).
+    for name in ("tether-uring", "tether-krelay"):
+        if name in mem:
+            print("%s/haproxy RSS ratio %.2f" %
+                  (name, mem[name][2] / h if h else 0))
     return 0
 
 
