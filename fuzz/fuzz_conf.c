@@ -12,16 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FUZZ_MAX_INPUT (64u << 10)
+#include "fuzz.h"
 
-#define CHECK(cond)                                                         \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			fprintf(stderr, "fuzz_conf: %s:%d: %s\n",       \
-				__FILE__, __LINE__, #cond);                 \
-			abort();                                            \
-		}                                                           \
-	} while (0)
+#define FUZZ_MAX_INPUT (64u << 10)
 
 struct lines {
 	size_t *start;		/* offset of each line's first byte */

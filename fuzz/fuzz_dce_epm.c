@@ -11,11 +11,7 @@
 
 #include "tether/dce.h"
 
-#define CHECK(c)                 \
-	do {                     \
-		if (!(c))        \
-			abort(); \
-	} while (0)
+#include "fuzz.h"
 
 static uint8_t enc1[65536];
 static uint8_t enc2[65536];

@@ -12,16 +12,12 @@
 
 #include "tether/dce.h"
 
+#include "fuzz.h"
+
 #define MAX_INPUT 65536
 
 static uint8_t enc1[TETHER_DCE_FRAG_MAX + 1];
 static uint8_t enc2[TETHER_DCE_FRAG_MAX + 1];
-
-#define CHECK(c)                 \
-	do {                     \
-		if (!(c))        \
-			abort(); \
-	} while (0)
 
 /* decode -> encode -> decode -> encode: the two encodings match. */
 static void

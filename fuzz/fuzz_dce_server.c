@@ -18,14 +18,10 @@
 
 #include "tether/dce.h"
 
+#include "fuzz.h"
+
 #define MAX_INPUT 16384
 #define MAX_FRAG  2048
-
-#define CHECK(c)                 \
-	do {                     \
-		if (!(c))        \
-			abort(); \
-	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -18,16 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FUZZ_MAX_INPUT (64u << 10)
+#include "fuzz.h"
 
-#define CHECK(cond)                                                         \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			fprintf(stderr, "fuzz_lbctl: %s:%d: %s\n",      \
-				__FILE__, __LINE__, #cond);                 \
-			abort();                                            \
-		}                                                           \
-	} while (0)
+#define FUZZ_MAX_INPUT (64u << 10)
 
 /* WRR with persistence (entries), one with none, a Maglev one (its
  * table can fail to build) and one whose table stays empty. */

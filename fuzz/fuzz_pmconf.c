@@ -11,16 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FUZZ_MAX_INPUT (64u << 10)
+#include "fuzz.h"
 
-#define CHECK(cond)                                                         \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			fprintf(stderr, "fuzz_pmconf: %s:%d: %s\n",         \
-				__FILE__, __LINE__, #cond);                 \
-			abort();                                            \
-		}                                                           \
-	} while (0)
+#define FUZZ_MAX_INPUT (64u << 10)
 
 static void
 check_invariants(const struct pm_conf *c)
