@@ -4862,6 +4862,32 @@ def case_krelay_backpressure():
     backpressure(kr=True)
 
 
+def echo_session(p, socks, tag):
+    """A session on port p (added to socks) to a SessionBackend that
+    echoes, after 20 exchanges tagged tag (reads enough to move to the
+    kernel relay): (socket, bytes each way so far, the 5-byte ECHO
+    command counted in)."""
+    s = connect(p)
+    s.settimeout(60)
+    socks.append(s)
+    s.sendall(b"ECHO\n")
+    return s, 5 + exchanges(s, exchange_msgs(20, tag), tag)
+
+
+def echo_end(lb, s, k, extra, what):
+    """End echo_session s (k as it returned plus later exchanges, extra
+    bytes streamed): nothing after the echo, and its log line says
+    in=k+extra out=k-5+extra end=closed."""
+    s.shutdown(socket.SHUT_WR)
+    if recv_all(s) != b"":
+        fail("%s: bytes after the echo" % what)
+    ln = conn_line_of(lb, "kr", s)
+    if (ln["in"], ln["out"], ln["end"]) != (
+            str(k + extra), str(k - 5 + extra), "closed"):
+        fail("%s: log line %r, wanted in=%d out=%d end=closed" % (
+            what, ln, k + extra, k - 5 + extra))
+
+
 def case_krelay_onoff():
     """Reloads that turn the kernel relay on and off: started with
     `kernel-relay off`, nothing moves; a reload to on sets it up (the
@@ -4882,13 +4908,6 @@ service kr {
     lb = Lb("kernel-relay off\n" + base, krelay=False)
     socks = []
 
-    def session(tag):
-        s = connect(p)
-        s.settimeout(60)
-        socks.append(s)
-        s.sendall(b"ECHO\n")
-        return s, 5 + exchanges(s, exchange_msgs(20, tag), tag)
-
     def reload(on, n):
         write_conf(lb.conf, "kernel-relay %s\n" % on + base)
         lb.proc.send_signal(signal.SIGHUP)
@@ -4899,7 +4918,7 @@ service kr {
         lb.wait_listening(p)
         if why is not None:
             raise Skip("this kernel refuses BPF sockmaps (%s)" % why)
-        a, ka = session("off")
+        a, ka = echo_session(p, socks, "off")
         time.sleep(0.1)
         if krelay_count(m) != 0:
             fail("kernel-relay off: %d sessions moved" % krelay_count(m))
@@ -4907,7 +4926,7 @@ service kr {
         if not line.endswith(", kernel relay"):
             fail("reload to kernel-relay on: %r" % line)
         # The old session, quiet, makes no more reads: it stays.
-        b, kb = session("on")
+        b, kb = echo_session(p, socks, "on")
         wait_moved(m, 1, "after the reload to on")
         moved = 1
         line = reload("off", 2)
@@ -4917,20 +4936,14 @@ service kr {
                         "after the reload to off")
         stream_echo(b, blob(1 << 20, 14), 4096, "moved session after the "
                     "reload to off")
-        c, kc = session("off2")
+        c, kc = echo_session(p, socks, "off2")
         time.sleep(0.1)
         if krelay_count(m) != moved:
             fail("after the reload to off: %d sessions moved, before %d" %
                  (krelay_count(m), moved))
-        for s, k, extra in ((a, ka, 0), (b, kb, 1 << 20), (c, kc, 0)):
-            s.shutdown(socket.SHUT_WR)
-            if recv_all(s) != b"":
-                fail("bytes after the echo")
-            ln = conn_line_of(lb, "kr", s)
-            if (ln["in"], ln["out"], ln["end"]) != (
-                    str(k + extra), str(k - 5 + extra), "closed"):
-                fail("log line %r, wanted in=%d out=%d end=closed" % (
-                    ln, k + extra, k - 5 + extra))
+        for s, k, extra, what in ((a, ka, 0, "a"), (b, kb, 1 << 20, "b"),
+                                  (c, kc, 0, "c")):
+            echo_end(lb, s, k, extra, "session " + what)
     finally:
         for s in socks:
             s.close()
@@ -4963,32 +4976,16 @@ service kr {
     lb = Lb(text(1), krelay=True)
     socks = []
 
-    def session(tag):
-        s = connect(p)
-        s.settimeout(60)
-        socks.append(s)
-        s.sendall(b"ECHO\n")
-        return s, 5 + exchanges(s, exchange_msgs(20, tag), tag)
-
-    def end(s, k, extra, what):
-        s.shutdown(socket.SHUT_WR)
-        if recv_all(s) != b"":
-            fail("%s: bytes after the echo" % what)
-        ln = conn_line_of(lb, "kr", s)
-        if (ln["in"], ln["out"], ln["end"]) != (
-                str(k + extra), str(k - 5 + extra), "closed"):
-            fail("%s: log line %r, wanted in=%d out=%d end=closed" % (
-                what, ln, k + extra, k - 5 + extra))
     try:
         lb.wait_listening(p)
         if why is not None:
             raise Skip("this kernel refuses BPF sockmaps (%s)" % why)
-        a, ka = session("first")
+        a, ka = echo_session(p, socks, "first")
         wait_moved(m, 1, "the first session")
         write_conf(lb.conf, text(4))
         lb.proc.send_signal(signal.SIGHUP)
         wait_log(lb, "reloaded:")
-        b, kb = session("second")
+        b, kb = echo_session(p, socks, "second")
         kb += exchanges(b, exchange_msgs(20, "more"), "the second session")
         stream_echo(b, blob(1 << 20, 15), 4096, "the second session")
         if krelay_count(m) != 1:
@@ -4998,12 +4995,12 @@ service kr {
         if "stays in user space: Argument list too long" not in log:
             fail("no debug line for the full map:\n" + log)
         ka += exchanges(a, exchange_msgs(10, "again"), "the first session")
-        end(a, ka, 0, "the first session")
-        end(b, kb, 1 << 20, "the second session")
-        c, kc = session("third")
+        echo_end(lb, a, ka, 0, "the first session")
+        echo_end(lb, b, kb, 1 << 20, "the second session")
+        c, kc = echo_session(p, socks, "third")
         wait_moved(m, 2, "the third session, after the first ended")
         stream_echo(c, blob(1 << 20, 16), 4096, "the third session")
-        end(c, kc, 1 << 20, "the third session")
+        echo_end(lb, c, kc, 1 << 20, "the third session")
     finally:
         for s in socks:
             s.close()
