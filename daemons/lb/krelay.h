@@ -55,11 +55,12 @@ size_t lb_krelay_ring_read(uint64_t *cookies, size_t max);
  * on every byte it read and holds none; bytes that arrive meanwhile
  * wait in the sockets (SO_RCVLOWAT holds them) and are relayed by the
  * kernel once both sockets are in. Returns 0, or -1 with nothing
- * changed (the session relays in user space on), or -2 when the second
- * socket could not go in and the verdict had already taken bytes from
- * the first (more than the hold, or a FIN, came meanwhile): those
- * went with the first socket's psock when it came out, so the caller
- * must reset the session.
+ * changed (the session relays in user space on), or -2 when a socket
+ * could not go in and the verdict had already parked bytes of either
+ * one (more than the hold, or a FIN, came meanwhile; the kernel makes
+ * the psock of the socket whose insert then fails, too): those went
+ * with its psock when it came out, so the caller must reset the
+ * session. errno is the failed step's.
  */
 int lb_krelay_link(struct lb_krelay *k, int cfd, int bfd, uint32_t window);
 

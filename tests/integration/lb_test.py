@@ -4975,7 +4975,6 @@ service kr {
 """ % (n, m, p, q)
     lb = Lb(text(1), krelay=True)
     socks = []
-
     try:
         lb.wait_listening(p)
         if why is not None:
