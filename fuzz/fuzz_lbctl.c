@@ -7,9 +7,10 @@
  * connection is made. A line that starts with '!' runs with every
  * allocation failing (the answer's room reserved first). Invariants:
  * every answer is whole lines of text; show answers lines of its kinds
- * (none for an empty table); any other command answers "ok", leaving
- * that backend in the admin state asked for and every other as it
- * was, or one "error: " line, changing nothing; states stay in range.
+ * (none only for an empty persistence table); any other command
+ * answers "ok", leaving that backend in the admin state asked for and
+ * every other as it was, or one "error: " line, changing nothing;
+ * states stay in range.
  */
 #include "lb.h"
 
@@ -161,6 +162,8 @@ check_answer(const char *line, const struct tether_buf *out,
 		return;
 	}
 	if (strcmp(cmd, "show") == 0) {
+		/* Nothing only for a persistence table with no entries. */
+		CHECK(out->len > 0 || strcmp(arg, "persist") == 0);
 		for (p = t; p < t + out->len; p = nl + 1) {
 			nl = memchr(p, '\n', (size_t)(t + out->len - p));
 			for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)

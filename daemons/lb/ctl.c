@@ -208,8 +208,8 @@ lb_ctl_exec(struct lb_proxy *px, const char *line, struct tether_buf *out)
 		uint64_t now = tether_loop_now(px->loop), ms = 0;
 		enum lb_admin a = LB_ADMIN_ENABLED;
 
-		if (b == NULL)
-			return 0;
+		if (b == NULL)	/* its error line, unless that failed */
+			return out->len > 0 ? 0 : -TETHER_ENOMEM;
 		if (w[0][0] == 'd' && w[0][1] == 'r') {
 			a = LB_ADMIN_DRAINING;
 			ms = svc->conf->limits.drain_timeout_ms;
@@ -221,12 +221,14 @@ lb_ctl_exec(struct lb_proxy *px, const char *line, struct tether_buf *out)
 			a = LB_ADMIN_DISABLED;
 		}
 		/* The state is set either way; only a Maglev table can fail
-		 * to build, and its next pick tries again. */
+		 * to build: the old one goes on (skipping unusable backends;
+		 * an enabled one gets no new clients yet) and a pick 100 ms
+		 * later builds it again. */
 		if (lb_backend_admin(&svc->pool, b, a, now, ms) < 0)
 			tether_log_warnx("control: backend %s/%s: the "
 					 "schedule's table could not be "
-					 "rebuilt (out of memory); the next "
-					 "pick tries again", svc->conf->name,
+					 "rebuilt (out of memory); tried "
+					 "again in 100 ms", svc->conf->name,
 					 b->name);
 		tether_log_info("control: backend %s/%s %s (state %s)",
 				svc->conf->name, b->name, lb_admin_name(a),
@@ -244,9 +246,12 @@ ctl_answer(void *ud, char *req, size_t len, struct tether_buf *out)
 	struct lb_proxy *px = ud;
 
 	(void)len;
-	/* An empty answer (show persist of an empty table) is one: the
-	 * connection closes with nothing written. */
-	if (lb_ctl_exec(px, req, out) < 0) {
+	/* Room for "ok" or an error line before anything changes, so a
+	 * change is never answered as a failure. An empty answer (show
+	 * persist of an empty table) is one: the connection closes with
+	 * nothing written. */
+	if (tether_buf_reserve(out, 256) < 0 ||
+	    lb_ctl_exec(px, req, out) < 0) {
 		tether_buf_reset(out);
 		(void)tether_buf_append_str(out, "error: answer too long\n");
 	}

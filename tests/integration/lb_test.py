@@ -4954,9 +4954,10 @@ service kr {
 def case_krelay_full():
     """The kernel relay's maps have room for `max-conns` sessions (1
     here), and a reload that raises max-conns does not grow them: with
-    one session moved, a second one finds the sockhash full (E2BIG) and
-    stays in user space (said at debug level), every byte whole both
-    ways; once the first has ended, a third one moves."""
+    one session moved, a second one finds them full (E2BIG, at the
+    first hash map, before any socket goes in) and stays in user space
+    (said at debug level), every byte whole both ways; once the first
+    has ended, a third one moves."""
     need_lb_krelay()
     p, m, q = free_ports(3)
     why = kernel_sockmap()
