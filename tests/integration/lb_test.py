@@ -4084,6 +4084,16 @@ service other {
         if not sent.is_alive():
             fail("64 MiB went through a backend that does not read")
         s0, f0 = uring_counts(m)
+        # For a failure below: was the held session accepted (the
+        # listener's Recv-Q is its accept queue), on io_uring or not?
+        import urllib.request
+        held = [ln for ln in urllib.request.urlopen(
+            "http://127.0.0.1:%d/metrics" % m, timeout=TIMEOUT).read()
+            .decode().splitlines() if 'service="held"' in ln and
+            ln.startswith("tether_lb_connections")]
+        sockets = subprocess.run(
+            ["ss", "-tan", "( sport = :%d or dport = :%d )" % (p1, p1)],
+            capture_output=True, text=True).stdout
         c2 = connect(p2)
         c2.sendall(b"ONCE hello\n")
         got = recv_all(c2).decode()
@@ -4094,9 +4104,12 @@ service other {
         s1, f1 = uring_counts(m)
         if s1 - s0 != 1 or f1 - f0 != 1:
             fail("sessions +%d, fallbacks +%d; wanted +1 and +1 (ENOBUFS); "
-                 "the held session's sender %s; tether-lb's log:\n%s"
+                 "the held session's sender %s; before the second "
+                 "session: io_uring sessions %d, fallbacks %d, %s, "
+                 "sockets of port %d:\n%s\ntether-lb's log:\n%s"
                  % (s1 - s0, f1 - f0, "still sending" if sent.is_alive()
-                    else "done (reset?)", lb.stderr()))
+                    else "done (reset?)", s0, f0, held, p1, sockets,
+                    lb.stderr()))
         gate.set()
         sent.join(60)
         ans = recv_all(c1).decode().strip()
