@@ -4030,6 +4030,7 @@ def case_uring_nobufs():
     p1, p2, m, q1, q2 = free_ports(5)
     why = kernel_io_uring()
     gate = threading.Event()
+    accepted = threading.Event()
     sink = {}
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -4038,6 +4039,7 @@ def case_uring_nobufs():
 
     def slow_reader():
         c, _ = ls.accept()
+        accepted.set()
         gate.wait(TIMEOUT)
         import hashlib
         h = hashlib.sha256()
@@ -4074,6 +4076,14 @@ service other {
         data = blob(1 << 20, 5) * 64
         c1 = connect(p1)
         c1.settimeout(60)
+        # Not a byte before the backend connection is up and its
+        # receive posted: a receive posted while the ring is empty
+        # fails at once (ENOBUFS) even with nothing to read, and the
+        # held session would leave io_uring itself (seen in CI, with
+        # the client's bytes read before the connect completed).
+        if not accepted.wait(TIMEOUT):
+            fail("the held session never reached its backend")
+        time.sleep(0.3)
         sent = threading.Thread(target=lambda: (c1.sendall(data),
                                                 c1.shutdown(socket.SHUT_WR)),
                                 daemon=True)
