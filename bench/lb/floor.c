@@ -582,7 +582,7 @@ link_pair(struct smpair *p)
 		memset(&v, 0, sizeof(v));
 		v.peer = p->slot * 2 + (uint32_t)!i;
 		if (bpf_map_op(BPF_MAP_UPDATE_ELEM, sm_peers, &p->cookie[i],
-			   &v) < 0)
+			       &v) < 0)
 			return -1;
 	}
 	for (i = 1; i >= 0; i--) {
@@ -608,7 +608,7 @@ pair_free(struct smpair *p)
 	for (i = 0; i < 2; i++) {
 		if (p->linked)
 			(void)bpf_map_op(BPF_MAP_DELETE_ELEM, sm_peers,
-				     &p->cookie[i], NULL);
+					 &p->cookie[i], NULL);
 		close(p->fd[i]);
 	}
 	p->linked = p->ending = 0;
@@ -626,7 +626,7 @@ drained(struct smpair *p)
 
 	for (i = 0; i < 2; i++) {
 		if (bpf_map_op(BPF_MAP_LOOKUP_ELEM, sm_peers, &p->cookie[i],
-			   &v) < 0)
+			       &v) < 0)
 			return 1;
 		if (v.bytes != taken(p->fd[!i]) - p->base[!i])
 			return 0;

@@ -404,8 +404,9 @@ lb_krelay_setup(unsigned max_sessions, char *errbuf, size_t errlen)
 	verdict[74].imm = kr_socks;
 	verdict[85].imm = kr_ring;
 	verdict[94].imm = kr_lost;
-	kr_verdict = bpf_prog_load_skb(verdict, sizeof(verdict) / sizeof(verdict[0]),
-			       errbuf, errlen);
+	kr_verdict = bpf_prog_load_skb(verdict,
+				       sizeof(verdict) / sizeof(verdict[0]),
+				       errbuf, errlen);
 	if (kr_verdict < 0)
 		goto fail;
 	if (bpf_prog_attach(kr_socks, kr_verdict, BPF_SK_SKB_VERDICT) < 0) {
@@ -602,7 +603,7 @@ lb_krelay_link(struct lb_krelay *k, int cfd, int bfd, uint32_t window)
 		memset(&v, 0, sizeof(v));
 		v.peer = k->cookie[!i];
 		if (bpf_map_op(BPF_MAP_UPDATE_ELEM, kr_peers, &k->cookie[i],
-			   &v) < 0)
+			       &v) < 0)
 			goto undo;
 	}
 	/* The backend first: the client's bytes need it there. */
@@ -610,7 +611,7 @@ lb_krelay_link(struct lb_krelay *k, int cfd, int bfd, uint32_t window)
 		uint64_t f = (uint64_t)fd[i];
 
 		if (bpf_map_op(BPF_MAP_UPDATE_ELEM, kr_socks, &k->cookie[i],
-			   &f) < 0)
+			       &f) < 0)
 			goto undo;
 		in |= 1 << i;
 	}
@@ -628,24 +629,20 @@ undo:
 	for (i = 0; i < 2; i++)
 		if (in & (1 << i))
 			(void)bpf_map_op(BPF_MAP_DELETE_ELEM, kr_socks,
-				     &k->cookie[i], NULL);
+					 &k->cookie[i], NULL);
 	/* Back to 1 first: setsockopt takes the socket's lock, so a verdict
 	 * still running on another CPU has finished when it returns. */
 	lowat(cfd, 1);
 	lowat(bfd, 1);
-	for (i = 0; i < 2; i++) {
-		/* Out of the map, a psock is gone, and with it what the
-		 * verdict parked there (budget 0: all it took). That holds
-		 * for the socket whose insert failed too: the kernel makes
-		 * its psock before it finds no room. The hold keeps it to a
-		 * FIN or a burst past KR_HOLD in the moment of the move. */
+	/* Out of the map, a psock is gone, and with it what the verdict
+	 * parked there (budget 0: all it took). That holds for the socket
+	 * whose insert failed too: the kernel makes its psock before it
+	 * finds no room. The hold keeps it to a FIN or a burst past
+	 * KR_HOLD in the moment of the move. */
+	for (i = 0; i < 2; i++)
 		if (kr_get(k, i, &v) == 0 && v.parked > 0)
 			lost = 1;
-		(void)bpf_map_op(BPF_MAP_DELETE_ELEM, kr_peers, &k->cookie[i],
-			     NULL);
-		(void)bpf_map_op(BPF_MAP_DELETE_ELEM, kr_ctl, &k->cookie[i],
-			     NULL);
-	}
+	lb_krelay_unlink(k);
 	errno = err;
 	return lost ? -2 : -1;
 }
@@ -657,9 +654,9 @@ lb_krelay_unlink(struct lb_krelay *k)
 
 	for (i = 0; i < 2; i++) {
 		(void)bpf_map_op(BPF_MAP_DELETE_ELEM, kr_peers, &k->cookie[i],
-			     NULL);
+				 NULL);
 		(void)bpf_map_op(BPF_MAP_DELETE_ELEM, kr_ctl, &k->cookie[i],
-			     NULL);
+				 NULL);
 	}
 }
 
