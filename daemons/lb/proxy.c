@@ -1546,6 +1546,7 @@ u_init(struct lb_session *s)
 		s->u[i].s = s;
 		s->u[i].bid = -1;
 	}
+	s->u[0].poll_first = s->u[1].poll_first = 1;
 	uring_sessions++;
 }
 
@@ -1557,6 +1558,11 @@ u_post_recv(struct lb_session *s, int i)
 	if (sqe == NULL)
 		return -1;
 	io_uring_prep_recv(sqe, u_src(s, i), NULL, LB_URING_BUF_SIZE, 0);
+	/* A receive that tries at once takes a buffer, or fails with
+	 * ENOBUFS when none is free, even if the socket is empty; waiting
+	 * for data first spares idle sessions both. */
+	if (s->u[i].poll_first)
+		sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = LB_URING_BGID;
 	s->upend |= LB_UP_RECV(i);
@@ -1809,6 +1815,7 @@ u_recv_done(struct lb_uop *op, int res, unsigned flags)
 	int i = d == &s->u[1];
 
 	s->upend &= ~LB_UP_RECV(i);
+	d->poll_first = !(flags & IORING_CQE_F_SOCK_NONEMPTY);
 	if (flags & IORING_CQE_F_BUFFER) {
 		unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
 

@@ -71,6 +71,15 @@ if(TARGET tether_lb)
 				$<TARGET_FILE:tetherctl>)
 		set_tests_properties(integration.lb-uring-nobufs PROPERTIES
 			SKIP_RETURN_CODE 77)
+		# The buffer ring empty, a session that receives nothing
+		# keeps to io_uring (its receives poll first).
+		tether_test(integration.lb-uring-idle-nobufs LABEL integration
+			TIMEOUT 120
+			COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
+				$<TARGET_FILE:tether-lb> uring-idle-nobufs
+				$<TARGET_FILE:tetherctl>)
+		set_tests_properties(integration.lb-uring-idle-nobufs PROPERTIES
+			SKIP_RETURN_CODE 77)
 		# The kernel relay beside the io_uring data path (the
 		# sessions case on moved sessions).
 		tether_test(integration.lb-krelay-uring LABEL integration

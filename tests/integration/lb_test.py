@@ -4020,27 +4020,37 @@ def case_badconf():
         blocker.close()
 
 
-def case_uring_nobufs():
-    """`io-uring-buffers 1`: one session holds the only receive buffer
-    (its backend does not read, so the send of that buffer waits); a
-    second session's receive finds the ring empty (ENOBUFS) and must
-    move to epoll and relay all the same. Once the first backend reads,
-    the first session's 64 MiB arrive whole, still on io_uring (64:
-    more than the socket buffers on the way can hold)."""
-    p1, p2, m, q1, q2 = free_ports(5)
-    why = kernel_io_uring()
-    gate = threading.Event()
-    accepted = threading.Event()
-    sink = {}
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.2", q1))
-    ls.listen(4)
+class HeldBuffer:
+    """With `io-uring-buffers 1`: a session of service `held` (config()
+    gives its text) whose backend does not read, so the send of its
+    one buffer waits and no buffer is left for anyone else until
+    release(); its 64 MiB (more than the socket buffers on the way can
+    hold) must then arrive whole (finish())."""
 
-    def slow_reader():
-        c, _ = ls.accept()
-        accepted.set()
-        gate.wait(TIMEOUT)
+    def __init__(self, lport, bport):
+        self.lport, self.bport = lport, bport
+        self.gate = threading.Event()
+        self.accepted = threading.Event()
+        self.ls = socket.socket()
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(("127.0.0.2", bport))
+        self.ls.listen(4)
+        self.data = blob(1 << 20, 5) * 64
+        self.c = self.sent = None
+        threading.Thread(target=self.slow_reader, daemon=True).start()
+
+    def config(self):
+        return """service held {
+    listen 127.0.0.1:%d
+    backend sink 127.0.0.2:%d
+    splice off
+}
+""" % (self.lport, self.bport)
+
+    def slow_reader(self):
+        c, _ = self.ls.accept()
+        self.accepted.set()
+        self.gate.wait(TIMEOUT)
         import hashlib
         h = hashlib.sha256()
         while True:
@@ -4050,54 +4060,76 @@ def case_uring_nobufs():
             h.update(d)
         c.sendall(h.hexdigest().encode() + b"\n")
         c.close()
-        sink["done"] = True
-    threading.Thread(target=slow_reader, daemon=True).start()
+
+    def hold(self):
+        self.c = connect(self.lport)
+        self.c.settimeout(60)
+        # Not a byte before the backend connection is up and its
+        # receive posted (a receive posted before POLL_FIRST was used
+        # failed at once with ENOBUFS while the ring was empty, even
+        # with nothing to read; seen in CI, with the client's bytes
+        # read before the connect completed).
+        if not self.accepted.wait(TIMEOUT):
+            fail("the held session never reached its backend")
+        time.sleep(0.3)
+        self.sent = threading.Thread(
+            target=lambda: (self.c.sendall(self.data),
+                            self.c.shutdown(socket.SHUT_WR)), daemon=True)
+        self.sent.start()
+        # The sink's socket buffer and tether-lb's send fill up: the
+        # one buffer stays with the held session.
+        time.sleep(1.0)
+        if not self.sent.is_alive():
+            fail("64 MiB went through a backend that does not read")
+
+    def release(self):
+        self.gate.set()
+
+    def finish(self):
+        self.gate.set()
+        self.sent.join(60)
+        ans = recv_all(self.c).decode().strip()
+        self.c.close()
+        if ans != sha(self.data):
+            fail("the held session's 64 MiB: checksum %r" % ans)
+
+    def close(self):
+        self.gate.set()
+        self.ls.close()
+
+
+def case_uring_nobufs():
+    """`io-uring-buffers 1`: one session holds the only receive buffer
+    (HeldBuffer); a second session receives bytes while the ring is
+    empty (ENOBUFS) and must move to epoll and relay all the same. Once
+    the first backend reads, the first session's 64 MiB arrive whole,
+    still on io_uring."""
+    p1, p2, m, q1, q2 = free_ports(5)
+    why = kernel_io_uring()
+    held = HeldBuffer(p1, q1)
     echo = DataBackend("127.0.0.3", q2)
     lb = Lb("""io-uring on
 io-uring-buffers 1
 log-level info
 metrics 127.0.0.1:%(m)d
-service held {
-    listen 127.0.0.1:%(p1)d
-    backend sink 127.0.0.2:%(q1)d
-    splice off
-}
+%(held)s
 service other {
     listen 127.0.0.1:%(p2)d
     backend d 127.0.0.3:%(q2)d
     splice off
 }
-""" % {"p1": p1, "p2": p2, "m": m, "q1": q1, "q2": q2},
+""" % {"p2": p2, "m": m, "q2": q2, "held": held.config()},
             uring=why is None)
     try:
         lb.wait_listening(p1)
         if why is not None:
             raise Skip("this kernel refuses io_uring (%s)" % why)
-        data = blob(1 << 20, 5) * 64
-        c1 = connect(p1)
-        c1.settimeout(60)
-        # Not a byte before the backend connection is up and its
-        # receive posted: a receive posted while the ring is empty
-        # fails at once (ENOBUFS) even with nothing to read, and the
-        # held session would leave io_uring itself (seen in CI, with
-        # the client's bytes read before the connect completed).
-        if not accepted.wait(TIMEOUT):
-            fail("the held session never reached its backend")
-        time.sleep(0.3)
-        sent = threading.Thread(target=lambda: (c1.sendall(data),
-                                                c1.shutdown(socket.SHUT_WR)),
-                                daemon=True)
-        sent.start()
-        # The sink's socket buffer and tether-lb's send fill up: the
-        # one buffer stays with the held session.
-        time.sleep(1.0)
-        if not sent.is_alive():
-            fail("64 MiB went through a backend that does not read")
+        held.hold()
         s0, f0 = uring_counts(m)
         # For a failure below: was the held session accepted (the
         # listener's Recv-Q is its accept queue), on io_uring or not?
         import urllib.request
-        held = [ln for ln in urllib.request.urlopen(
+        gauge = [ln for ln in urllib.request.urlopen(
             "http://127.0.0.1:%d/metrics" % m, timeout=TIMEOUT).read()
             .decode().splitlines() if 'service="held"' in ln and
             ln.startswith("tether_lb_connections")]
@@ -4117,25 +4149,85 @@ service other {
                  "the held session's sender %s; before the second "
                  "session: io_uring sessions %d, fallbacks %d, %s, "
                  "sockets of port %d:\n%s\ntether-lb's log:\n%s"
-                 % (s1 - s0, f1 - f0, "still sending" if sent.is_alive()
-                    else "done (reset?)", s0, f0, held, p1, sockets,
+                 % (s1 - s0, f1 - f0, "still sending" if held.sent.is_alive()
+                    else "done (reset?)", s0, f0, gauge, p1, sockets,
                     lb.stderr()))
-        gate.set()
-        sent.join(60)
-        ans = recv_all(c1).decode().strip()
-        c1.close()
-        if ans != sha(data):
-            fail("the held session's 64 MiB: checksum %r" % ans)
+        held.finish()
         wait_log(lb, "conn service=held")
         s2, f2 = uring_counts(m)
         if f2 != f1:
             fail("the held session left io_uring (fallbacks %d -> %d)" %
                  (f1, f2))
     finally:
-        gate.set()
+        held.close()
         lb.stop()
         echo.stop()
+
+
+def case_uring_idle_nobufs():
+    """`io-uring-buffers 1`, the one buffer held (HeldBuffer): a session
+    that starts meanwhile and receives nothing takes no buffer and stays
+    on io_uring (its receives wait for data before they take a buffer:
+    IORING_RECVSEND_POLL_FIRST). Once the buffer is back, its backend
+    speaks first and then its client: both arrive, no fallback."""
+    p1, p2, m, q1, q2 = free_ports(5)
+    why = kernel_io_uring()
+    held = HeldBuffer(p1, q1)
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.3", q2))
+    ls.listen(4)
+    ls.settimeout(TIMEOUT)
+    lb = Lb("""io-uring on
+io-uring-buffers 1
+log-level info
+metrics 127.0.0.1:%(m)d
+%(held)s
+service idle {
+    listen 127.0.0.1:%(p2)d
+    backend d 127.0.0.3:%(q2)d
+    splice off
+}
+""" % {"p2": p2, "m": m, "q2": q2, "held": held.config()},
+            uring=why is None)
+    try:
+        lb.wait_listening(p1)
+        if why is not None:
+            raise Skip("this kernel refuses io_uring (%s)" % why)
+        held.hold()
+        s0, f0 = uring_counts(m)
+        c2 = connect(p2)
+        c2.settimeout(TIMEOUT)
+        b, _ = ls.accept()
+        b.settimeout(TIMEOUT)
+        # Both receives are posted by now (the client's at the accept,
+        # the backend's when its connect completed); give them time to
+        # fail as they would without POLL_FIRST.
+        time.sleep(0.5)
+        s1, f1 = uring_counts(m)
+        if s1 - s0 != 1 or f1 != f0:
+            fail("an idle session while the one buffer is held: io_uring "
+                 "sessions +%d, fallbacks +%d; wanted +1 and +0\n"
+                 "tether-lb's log:\n%s" % (s1 - s0, f1 - f0, lb.stderr()))
+        held.finish()
+        wait_log(lb, "conn service=held")
+        b.sendall(b"220 ready\n")
+        if c2.recv(64) != b"220 ready\n":
+            fail("the backend's banner did not reach the client")
+        c2.sendall(b"QUIT\n")
+        if b.recv(64) != b"QUIT\n":
+            fail("the client's line did not reach the backend")
+        c2.close()
+        b.close()
+        wait_log(lb, "conn service=idle")
+        s2, f2 = uring_counts(m)
+        if f2 != f0:
+            fail("fallbacks +%d; the idle session or the held one left "
+                 "io_uring\ntether-lb's log:\n%s" % (f2 - f0, lb.stderr()))
+    finally:
+        held.close()
         ls.close()
+        lb.stop()
 
 
 # ------------------------------------------- sessions that talk a while
@@ -5587,6 +5679,7 @@ CASES = {
     "retry-fin": case_retry_fin,
     "uring": case_uring,
     "uring-nobufs": case_uring_nobufs,
+    "uring-idle-nobufs": case_uring_idle_nobufs,
     "sessions": case_sessions,
     "backpressure": case_backpressure,
     "krelay": case_krelay,
