@@ -472,12 +472,18 @@ attach(const struct bpf_insn *insns, uint32_t n, uint32_t type)
 {
 	char err[256];
 	int prog = bpf_prog_load_skb(insns, n, err, sizeof(err));
+	int rc, e;
 
 	if (prog < 0) {
 		fprintf(stderr, "floor-sockmap: %s\n", err);
 		return -1;
 	}
-	return bpf_prog_attach(sm_map, prog, type);
+	/* Attached, the map holds the program: its fd can go either way. */
+	rc = bpf_prog_attach(sm_map, prog, type);
+	e = errno;
+	close(prog);
+	errno = e;
+	return rc;
 }
 
 /* The maps and both programs; -1 with errno set on failure. */
