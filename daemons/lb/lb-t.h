@@ -454,7 +454,7 @@ struct lb_udir {
 	struct lb_session *s;
 	int bid;			/* buffer held, -1: none */
 	uint32_t off, len;
-	int poll_first;			/* the next receive waits: poll */
+	int nonempty;			/* bytes wait: receive at once */
 };
 
 struct lb_session {

@@ -476,10 +476,12 @@ unsigned lb_proxy_conns(const struct lb_proxy *px);
  * the process's ring if px's configuration asks for it and it is not
  * there yet (after daemon(): the ring belongs to the task that made
  * it; a failure is logged once) and says how new TCP sessions relay:
- * "io_uring" or "epoll". lb_proxy_uring_stats: sessions started on
- * io_uring since the process started, and of those the ones that left
- * it for epoll. lb_proxy_uring_close, at exit after lb_proxy_free:
- * waits for the operations of ended sessions and frees the ring.
+ * "io_uring" or "epoll". Called after a reload to io-uring off, it has
+ * the ring freed once no session uses it. lb_proxy_uring_stats:
+ * sessions started on io_uring since the process started, and of those
+ * the ones that left it for epoll. lb_proxy_uring_close, at exit after
+ * lb_proxy_free: waits for the operations of ended sessions and frees
+ * the ring.
  */
 const char *lb_proxy_data_path(struct lb_proxy *px);
 void lb_proxy_uring_stats(uint64_t *sessions, uint64_t *fallbacks);

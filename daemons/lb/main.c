@@ -71,8 +71,9 @@ on_hup(struct tether_loop *loop, int signo, void *ud)
 	st->conf = conf;
 	tether_log_set_level(conf->log_level + st->verbose);
 	tether_log_info("reloaded: %zu service(s), %zu TCP and %zu UDP "
-			"socket(s)%s", conf->nservices, st->px->nlisteners,
-			st->px->udp.nlisteners,
+			"socket(s), data path %s%s", conf->nservices,
+			st->px->nlisteners, st->px->udp.nlisteners,
+			lb_proxy_data_path(st->px),
 			lb_proxy_kernel_relay(st->px));
 }
 

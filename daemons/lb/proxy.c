@@ -107,6 +107,10 @@ static void k_abort(struct lb_session *s, enum lb_sess_end why);
 #ifdef LB_HAVE_URING
 static struct lb_uring *lb_ring;	/* NULL: not set up */
 static int lb_ring_failed;		/* set-up failed: logged once */
+static unsigned uring_live;		/* sessions on it, not ended */
+static int uring_off;			/* the live configuration: off */
+static int uring_retire_queued;
+static void u_retire_check(void);
 static void u_session_end(struct lb_session *s);
 static int u_post_connect(struct lb_session *s);
 static void u_connect_timeout(struct lb_session *s);
@@ -326,8 +330,12 @@ session_end(struct lb_session *s, enum lb_sess_end why)
 		 s->be != NULL ? &s->baddr : NULL, s->bytes_in, s->bytes_out,
 		 s->spliced, now - s->start, s->attempts, why);
 #ifdef LB_HAVE_URING
-	if (s->flags & LB_SESS_URING)
+	if (s->flags & LB_SESS_URING) {
 		u_session_end(s);	/* closes both fds after their ops */
+		TETHER_BUG_ON(uring_live == 0);
+		uring_live--;
+		u_retire_check();
+	}
 #endif
 	(void)tether_loop_fd_close(px->loop, s->cfd);
 	(void)tether_loop_fd_close(px->loop, s->bfd);
@@ -1546,8 +1554,8 @@ u_init(struct lb_session *s)
 		s->u[i].s = s;
 		s->u[i].bid = -1;
 	}
-	s->u[0].poll_first = s->u[1].poll_first = 1;
 	uring_sessions++;
+	uring_live++;
 }
 
 static int
@@ -1558,10 +1566,11 @@ u_post_recv(struct lb_session *s, int i)
 	if (sqe == NULL)
 		return -1;
 	io_uring_prep_recv(sqe, u_src(s, i), NULL, LB_URING_BUF_SIZE, 0);
-	/* A receive that tries at once takes a buffer, or fails with
-	 * ENOBUFS when none is free, even if the socket is empty; waiting
-	 * for data first spares idle sessions both. */
-	if (s->u[i].poll_first)
+	/* A receive that tries at once picks a buffer before it looks, so
+	 * with none free it fails (ENOBUFS) even if there is nothing to
+	 * read, and the session leaves io_uring: unless bytes are known to
+	 * wait, poll first. (Linux 5.19, like the buffer ring.) */
+	if (!s->u[i].nonempty)
 		sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = LB_URING_BGID;
@@ -1681,6 +1690,7 @@ u_dead(struct lb_session *s)
 		u_buf_put(&s->u[0]);
 		u_buf_put(&s->u[1]);
 		tether_free(s);
+		u_retire_check();	/* (its proxy may be gone) */
 	}
 	return 1;
 }
@@ -1695,6 +1705,9 @@ u_switch(struct lb_session *s)
 
 	s->flags &= ~(LB_SESS_URING | LB_SESS_ULEAVE);
 	s->uend = 0;
+	TETHER_BUG_ON(uring_live == 0);
+	uring_live--;
+	u_retire_check();
 	for (i = 0; i < 2; i++) {
 		struct lb_udir *d = &s->u[i];
 
@@ -1815,7 +1828,8 @@ u_recv_done(struct lb_uop *op, int res, unsigned flags)
 	int i = d == &s->u[1];
 
 	s->upend &= ~LB_UP_RECV(i);
-	d->poll_first = !(flags & IORING_CQE_F_SOCK_NONEMPTY);
+	/* The flag means something only on success. */
+	d->nonempty = res > 0 && (flags & IORING_CQE_F_SOCK_NONEMPTY);
 	if (flags & IORING_CQE_F_BUFFER) {
 		unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
 
@@ -2013,9 +2027,12 @@ u_connect_timeout(struct lb_session *s)
 const char *
 lb_proxy_data_path(struct lb_proxy *px)
 {
-	if (px->conf->io_uring && u_ring(px) != NULL)
-		return "io_uring";
-	return "epoll";
+	uring_off = !px->conf->io_uring;
+	if (uring_off) {
+		u_retire_check();
+		return "epoll";
+	}
+	return u_ring(px) != NULL ? "io_uring" : "epoll";
 }
 
 void
@@ -2024,6 +2041,43 @@ lb_proxy_uring_close(void)
 	lb_uring_close(lb_ring);
 	lb_ring = NULL;
 	lb_ring_failed = 0;
+}
+
+/* io-uring off since a reload, and no session on the ring: close it
+ * once only its poll of the loop is in flight, so that the loop sleeps
+ * in epoll_wait again and the buffers go back. A reload that turns it
+ * on again makes a new ring (with io-uring-buffers as then). From a
+ * deferred callback: not inside the ring's own callbacks. */
+static void
+u_retire(struct tether_loop *loop, void *ud)
+{
+	int busy;
+
+	(void)loop;
+	(void)ud;
+	uring_retire_queued = 0;
+	if (lb_ring == NULL || !uring_off || uring_live > 0)
+		return;
+	busy = lb_uring_busy(lb_ring);
+	if (busy > 0)
+		return;		/* the last completion checks again (u_dead) */
+	if (busy < 0) {
+		u_retire_check();	/* after the flush that is queued */
+		return;
+	}
+	lb_proxy_uring_close();
+	tether_log_info("io-uring off: the ring is closed (no session "
+			"uses it)");
+}
+
+static void
+u_retire_check(void)
+{
+	if (lb_ring == NULL || !uring_off || uring_live > 0 ||
+	    uring_retire_queued)
+		return;
+	if (tether_loop_defer(lb_uring_loop(lb_ring), u_retire, NULL) == 0)
+		uring_retire_queued = 1;
 }
 
 #else /* !LB_HAVE_URING */

@@ -240,6 +240,20 @@ lb_uring_inflight(const struct lb_uring *u)
 	return u->inflight;
 }
 
+struct tether_loop *
+lb_uring_loop(const struct lb_uring *u)
+{
+	return u->loop;
+}
+
+int
+lb_uring_busy(const struct lb_uring *u)
+{
+	if (u->queued || io_uring_sq_ready(&u->ring) > 0)
+		return -1;
+	return u->inflight > (u->epoll_armed ? 1u : 0u);
+}
+
 unsigned
 lb_uring_nbufs(const struct lb_uring *u)
 {

@@ -54,6 +54,12 @@ void lb_uring_buf_put(struct lb_uring *u, unsigned bid);
 /* Operations in flight (submitted or queued, not yet completed). */
 unsigned lb_uring_inflight(const struct lb_uring *u);
 
+/* Whether u can be closed without waiting: 0 when nothing is in flight
+ * but its poll of the loop; 1 when operations are; -1 when submissions
+ * wait for the deferred flush. lb_uring_loop: the loop it runs on. */
+int lb_uring_busy(const struct lb_uring *u);
+struct tether_loop *lb_uring_loop(const struct lb_uring *u);
+
 /* Its number of receive buffers. */
 unsigned lb_uring_nbufs(const struct lb_uring *u);
 

@@ -80,6 +80,15 @@ if(TARGET tether_lb)
 				$<TARGET_FILE:tetherctl>)
 		set_tests_properties(integration.lb-uring-idle-nobufs PROPERTIES
 			SKIP_RETURN_CODE 77)
+		# A reload to io-uring off: the ring is freed after its last
+		# session; back on, a new one.
+		tether_test(integration.lb-uring-off LABEL integration
+			TIMEOUT 120
+			COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
+				$<TARGET_FILE:tether-lb> uring-off
+				$<TARGET_FILE:tetherctl>)
+		set_tests_properties(integration.lb-uring-off PROPERTIES
+			SKIP_RETURN_CODE 77)
 		# The kernel relay beside the io_uring data path (the
 		# sessions case on moved sessions).
 		tether_test(integration.lb-krelay-uring LABEL integration
