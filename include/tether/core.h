@@ -1075,8 +1075,11 @@ typedef size_t tether_ctl_complete_fn(const char *buf, size_t len);
 
 /*
  * Answer the request req (len bytes, NUL-terminated) by appending to
- * out (bounded by max_answer). Return 0 to send out and close, or a
- * negative code to close without sending anything.
+ * out (bounded by max_answer). Return 0 to send out (which may be
+ * empty) and close as after any answer (a FIN, then what the client
+ * still sends is read and dropped until it closes, so it sees the end
+ * and not a reset), or a negative code to close at once without
+ * sending anything.
  */
 typedef int tether_ctl_answer_fn(void *ud, char *req, size_t len,
 				 struct tether_buf *out);

@@ -199,10 +199,11 @@ conn_read(struct ctl_conn *c)
 	}
 	ctl->st.answered++;
 	rc = ctl->o.answer(ctl->o.ud, c->in, whole, &c->out);
-	if (rc < 0 || c->out.len == 0) {
+	if (rc < 0) {
 		conn_close(c);
 		return;
 	}
+	/* An empty answer too ends with the lingering close. */
 	c->answering = 1;
 	if (tether_loop_fd_mod(ctl->loop, c->fd, TETHER_LOOP_WRITE) < 0) {
 		conn_close(c);
