@@ -476,7 +476,8 @@ unsigned lb_proxy_conns(const struct lb_proxy *px);
  * the process's ring if px's configuration asks for it and it is not
  * there yet (after daemon(): the ring belongs to the task that made
  * it; a failure is logged once) and says how new TCP sessions relay:
- * "io_uring" or "epoll". Called after a reload to io-uring off, it has
+ * "io_uring" or "epoll". Called with the live proxy at the start and
+ * after each reload that succeeded; after one to io-uring off, it has
  * the ring freed once no session uses it. lb_proxy_uring_stats:
  * sessions started on io_uring since the process started, and of those
  * the ones that left it for epoll. lb_proxy_uring_close, at exit after

@@ -44,6 +44,7 @@ on_hup(struct tether_loop *loop, int signo, void *ud)
 	struct run_state *st = ud;
 	struct lb_conf *conf = NULL;
 	struct tether_buf diag;
+	const char *dp, *kr;
 	char errbuf[256];
 	int err;
 
@@ -70,11 +71,11 @@ on_hup(struct tether_loop *loop, int signo, void *ud)
 	}
 	st->conf = conf;
 	tether_log_set_level(conf->log_level + st->verbose);
+	dp = lb_proxy_data_path(st->px);
+	kr = lb_proxy_kernel_relay(st->px);
 	tether_log_info("reloaded: %zu service(s), %zu TCP and %zu UDP "
 			"socket(s), data path %s%s", conf->nservices,
-			st->px->nlisteners, st->px->udp.nlisteners,
-			lb_proxy_data_path(st->px),
-			lb_proxy_kernel_relay(st->px));
+			st->px->nlisteners, st->px->udp.nlisteners, dp, kr);
 }
 
 /* Run conf until SIGINT or SIGTERM; *confp may be replaced by reloads
@@ -92,6 +93,7 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 				conf, NULL };
 	struct lb_proxy *px = NULL;
 	struct tether_pidfile *pf = NULL;
+	const char *dp, *kr;
 	char errbuf[256];
 	int err, status = 1;
 
@@ -142,10 +144,11 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 		tether_log_warnx("cannot install signal handlers");
 		goto out;
 	}
+	dp = lb_proxy_data_path(px);
+	kr = lb_proxy_kernel_relay(px);
 	tether_log_info("started: %zu service(s), %zu TCP and %zu UDP "
 			"socket(s), data path %s%s", conf->nservices,
-			px->nlisteners, px->udp.nlisteners,
-			lb_proxy_data_path(px), lb_proxy_kernel_relay(px));
+			px->nlisteners, px->udp.nlisteners, dp, kr);
 	err = tether_loop_run(loop);
 	if (err < 0)
 		tether_log_warnx("event loop: %s", tether_strerror(err));

@@ -109,7 +109,8 @@ static struct lb_uring *lb_ring;	/* NULL: not set up */
 static int lb_ring_failed;		/* set-up failed: logged once */
 static unsigned uring_live;		/* sessions on it, not ended */
 static int uring_off;			/* the live configuration: off */
-static int uring_retire_queued;
+static int uring_retire_queued;	/* u_retire is deferred */
+static unsigned uring_warned;		/* io-uring-buffers warned about */
 static void u_retire_check(void);
 static void u_session_end(struct lb_session *s);
 static int u_post_connect(struct lb_session *s);
@@ -1506,7 +1507,6 @@ static void u_cancel_done(struct lb_uop *op, int res, unsigned flags);
 static struct lb_uring *
 u_ring(struct lb_proxy *px)
 {
-	static unsigned warned;
 	char err[256];
 
 	if (lb_ring == NULL && !lb_ring_failed) {
@@ -1518,9 +1518,9 @@ u_ring(struct lb_proxy *px)
 		}
 	} else if (lb_ring != NULL &&
 		   lb_uring_nbufs(lb_ring) != px->conf->io_uring_bufs &&
-		   warned != px->conf->io_uring_bufs) {
+		   uring_warned != px->conf->io_uring_bufs) {
 		/* The ring is made once: a reload cannot resize it. */
-		warned = px->conf->io_uring_bufs;
+		uring_warned = px->conf->io_uring_bufs;
 		tether_log_warnx("io-uring-buffers %u needs a restart; "
 				 "keeping %u", px->conf->io_uring_bufs,
 				 lb_uring_nbufs(lb_ring));
@@ -2041,6 +2041,7 @@ lb_proxy_uring_close(void)
 	lb_uring_close(lb_ring);
 	lb_ring = NULL;
 	lb_ring_failed = 0;
+	uring_warned = 0;
 }
 
 /* io-uring off since a reload, and no session on the ring: close it
@@ -2614,6 +2615,9 @@ lb_proxy_conn_ended(struct lb_proxy *px)
 {
 	if (px->retired && px->conns == 0 && !px->freeing)
 		retired_done(px);
+#ifdef LB_HAVE_URING
+	u_retire_check();	/* again, should a defer have failed */
+#endif
 }
 
 static struct lb_service *

@@ -379,7 +379,7 @@ lb_uring_close(struct lb_uring *u)
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if (t.tv_sec - t0.tv_sec >= 1) {
 			tether_log_warn("io_uring: %u operations still in "
-					"flight at exit", u->inflight);
+					"flight at close", u->inflight);
 			break;
 		}
 		(void)io_uring_wait_cqe_timeout(&u->ring, &cqe, &ts);

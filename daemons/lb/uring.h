@@ -56,7 +56,9 @@ unsigned lb_uring_inflight(const struct lb_uring *u);
 
 /* Whether u can be closed without waiting: 0 when nothing is in flight
  * but its poll of the loop; 1 when operations are; -1 when submissions
- * wait for the deferred flush. lb_uring_loop: the loop it runs on. */
+ * wait for the deferred flush. Operations without a callback (op NULL)
+ * are not counted once submitted: they must complete at submission, as
+ * a socket's close does. lb_uring_loop: the loop it runs on. */
 int lb_uring_busy(const struct lb_uring *u);
 struct tether_loop *lb_uring_loop(const struct lb_uring *u);
 

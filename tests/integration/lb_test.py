@@ -4212,8 +4212,9 @@ service idle {
         if c2.recv(64) != b"220 ready\n":
             fail("the backend's banner did not reach the client")
         # The banner's buffer goes back when tether-lb reaps its send,
-        # which can come just after the client has it.
-        time.sleep(0.1)
+        # which can come just after the client has it: a scrape is
+        # answered by the loop only after that reap.
+        uring_counts(m)
         c2.sendall(b"QUIT\n")
         if b.recv(64) != b"QUIT\n":
             fail("the client's line did not reach the backend")
@@ -4229,15 +4230,21 @@ service idle {
         ls.close()
         lb.stop()
 
+
 def case_uring_off():
-    """A reload to `io-uring off` while a session is on io_uring: that
-    session goes on there, bytes right; new ones relay on epoll (the
-    reloaded line says data path epoll, the sessions counter stays);
-    once it has ended the ring is freed (logged, and the process has no
-    io_uring fd left). A reload back to on makes a new ring with the
-    io-uring-buffers then configured (no "needs a restart"), and new
-    sessions start on it again."""
-    p, m, q = free_ports(3)
+    """Reloads that turn io-uring off and on. (1) Off while two
+    sessions are on io_uring: they go on there, bytes right; a new one
+    relays on epoll (the reloaded line says data path epoll, the
+    sessions counter stays). The ring is freed only once the last has
+    ended: a silent one, ended by its idle timeout with its receives in
+    flight (freed at their last completion). The process then has no
+    io_uring fd. (2) On again: a new ring, with the io-uring-buffers
+    then configured; off again while a session is on it, and that
+    session's bulk read moves it to epoll (splice on): the ring is freed
+    while it goes on, its 1 MiB echoed whole. (3) On with yet another
+    number of buffers: no "needs a restart", and new sessions start on
+    io_uring again."""
+    p, p2, p3, m, q = free_ports(5)
     why = kernel_io_uring()
     be = SessionBackend("127.0.0.2", q)
 
@@ -4249,7 +4256,17 @@ service u {
     backend d 127.0.0.2:%d
     splice off
 }
-""" % (m, p, q)
+service quiet {
+    listen 127.0.0.1:%d
+    backend d 127.0.0.2:%d
+    limits idle-timeout 1500ms
+}
+service bulk {
+    listen 127.0.0.1:%d
+    backend d 127.0.0.2:%d
+    splice on
+}
+""" % (m, p, q, p2, q, p3, q)
     lb = Lb(text("io-uring on\nio-uring-buffers 4\n"), uring=why is None)
     socks = []
 
@@ -4270,54 +4287,84 @@ service u {
             except OSError:
                 pass
         return n
+
+    def counts(want, what):
+        s, f = uring_counts(m)
+        if (s - base[0], f - base[1]) != want:
+            fail("%s: io_uring sessions +%d, fallbacks +%d; wanted "
+                 "+%d and +%d" % (what, s - base[0], f - base[1],
+                                  want[0], want[1]))
+    closed = "io-uring off: the ring is closed"
     try:
         lb.wait_listening(p)
         if why is not None:
             raise Skip("this kernel refuses io_uring (%s)" % why)
         if rings() != 1:
             fail("io-uring on: %d io_uring fds, wanted 1" % rings())
-        s0, f0 = uring_counts(m)
+        base = uring_counts(m)
         a, ka = echo_session(p, socks, "a")
+        z = connect(p2)                 # says nothing: idle timeout
+        socks.append(z)
+        z.sendall(b"ECHO\n")
         line = reload("io-uring off\n", 1)
         if not line.endswith("data path epoll"):
             fail("reload to io-uring off: %r" % line)
         b, kb = echo_session(p, socks, "b")
-        s1, f1 = uring_counts(m)
-        if (s1 - s0, f1 - f0) != (1, 0):
-            fail("after the reload to off: io_uring sessions +%d, "
-                 "fallbacks +%d; wanted +1 (before it) and +0" %
-                 (s1 - s0, f1 - f0))
+        counts((2, 0), "after the reload to off")
         ka += exchanges(a, exchange_msgs(20, "a2"), "the io_uring session "
                         "after the reload to off")
-        time.sleep(0.3)
-        if rings() != 1 or "the ring is closed" in lb.stderr():
+        echo_end(lb, a, ka, 0, "the io_uring session", "u")
+        time.sleep(0.2)
+        if "conn service=quiet" not in lb.stderr() and \
+           (rings() != 1 or closed in lb.stderr()):
             fail("the ring went while a session was on it (%d fds):\n%s" %
                  (rings(), lb.stderr()))
-        echo_end(lb, a, ka, 0, "the io_uring session", "u")
-        wait_log(lb, "io-uring off: the ring is closed")
+        wait_log(lb, closed)
+        log = lb.stderr()
+        zl = log.find("conn service=quiet")
+        if zl < 0 or "end=idle" not in log[zl:].splitlines()[0] or \
+           log.find(closed) < zl:
+            fail("the ring closed before the idle session ended:\n" + log)
         if rings() != 0:
             fail("ring closed, yet %d io_uring fds" % rings())
         kb += exchanges(b, exchange_msgs(20, "b2"), "the epoll session")
         echo_end(lb, b, kb, 0, "the epoll session", "u")
+        # (2) The last session on the ring leaves it for epoll.
         line = reload("io-uring on\nio-uring-buffers 8\n", 2)
         if not line.endswith("data path io_uring") or rings() != 1:
             fail("reload to io-uring on: %r, %d io_uring fds" %
                  (line, rings()))
+        e = connect(p3)
+        socks.append(e)
+        e.settimeout(60)
+        e.sendall(b"ECHO\n")
+        ke = 5 + exchanges(e, exchange_msgs(5, "e"), "the splice session")
+        counts((3, 0), "after the reload to on")
+        reload("io-uring off\n", 3)
+        stream_echo(e, blob(1 << 20, 21), 65536, "the splice session")
+        wait_log(lb, closed, 2)
+        if rings() != 0:
+            fail("second close, yet %d io_uring fds" % rings())
+        counts((3, 1), "the bulk session moved to epoll")
+        ke += exchanges(e, exchange_msgs(5, "e2"), "the splice session "
+                        "after the ring closed")
+        echo_end(lb, e, ke, 1 << 20, "the splice session", "bulk")
+        # (3) Another number of buffers: a new ring has it.
+        line = reload("io-uring on\nio-uring-buffers 16\n", 4)
+        if not line.endswith("data path io_uring") or rings() != 1:
+            fail("reload to io-uring on: %r, %d io_uring fds" %
+                 (line, rings()))
         c, kc = echo_session(p, socks, "c")
-        s2, f2 = uring_counts(m)
-        if (s2 - s1, f2 - f1) != (1, 0):
-            fail("after the reload to on: io_uring sessions +%d, "
-                 "fallbacks +%d; wanted +1 and +0" % (s2 - s1, f2 - f1))
+        counts((4, 1), "after the second reload to on")
         echo_end(lb, c, kc, 0, "the new io_uring session", "u")
         if "needs a restart" in lb.stderr():
-            fail("the new ring was not made with the new buffers:\n" +
+            fail("a new ring was not made with the new buffers:\n" +
                  lb.stderr())
     finally:
         for s in socks:
             s.close()
         lb.stop()
         be.stop()
-
 
 
 # ------------------------------------------- sessions that talk a while
