@@ -596,6 +596,9 @@ def run(a, d, rows, nofile):
     # All proxies run at once (idle but for the one measured), and each
     # row measures all of them back to back, round after round: the
     # machine's load changes over time, and this spreads it evenly.
+    # The proxies' order turns by one each round, so that none always
+    # runs right after the same one (or last, after the most sockets
+    # left in TIME_WAIT by the row); direct always comes first.
     ports = {"direct": (http, ibe, None)}
     for name in names[1:]:
         port, iport = free_port(), free_port()
@@ -626,8 +629,10 @@ def run(a, d, rows, nofile):
     vals = {}
     cpus = {}
     for rnd in range(a.rounds):
+        k = rnd % (len(names) - 1)
+        order = names[:1] + names[1 + k:] + names[1:1 + k]
         for row in rows:
-            for name in names:
+            for name in order:
                 port, iport, proc = ports[name]
                 c0 = cpu_seconds(proc.pid) if proc else 0
                 v = row[3](port, iport, a.duration)
