@@ -150,7 +150,7 @@ static int
 ctl_answer(void *ud, char *req, size_t len, struct tether_buf *out)
 {
 	(void)len;
-	if (pm_ctl_exec(ud, req, out) < 0 || out->len == 0) {
+	if (pm_ctl_exec(ud, req, out) < 0) {
 		tether_buf_reset(out);
 		(void)tether_buf_append_str(out, "error: answer too long\n");
 	}

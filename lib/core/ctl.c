@@ -252,10 +252,20 @@ accept_event(struct tether_loop *loop, int lfd, unsigned events, void *ud)
 		return;
 	ctl->st.accepted++;
 	if (ctl->st.open >= ctl->o.max_conns) {
+		char tmp[512];
+		int i;
+
 		ctl->st.busy++;
 		if (ctl->o.busy != NULL)
 			(void)send(fd, ctl->o.busy, strlen(ctl->o.busy),
 				   MSG_NOSIGNAL | MSG_DONTWAIT);
+		/* A close with unread bytes resets the connection, and the
+		 * request may be there already: read what is, best effort
+		 * (no slot is held for a lingering close). */
+		(void)shutdown(fd, SHUT_WR);
+		for (i = 0; i < 16; i++)
+			if (recv(fd, tmp, sizeof(tmp), MSG_DONTWAIT) <= 0)
+				break;
 		close(fd);
 		return;
 	}

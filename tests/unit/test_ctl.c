@@ -5,7 +5,8 @@
  * the answer function, a silent client is closed at the admin timeout,
  * and connections above the limit are turned away while the others are
  * still served; tether_ctl_set_ud re-points the answers of a connection
- * already open.
+ * already open. An empty answer and a busy refusal end like any answer:
+ * the client reads the end, not a reset, whatever it sent.
  */
 #include "tether_test.h"
 
@@ -131,25 +132,31 @@ read_to_eof(struct fix *f, int fd, char *buf, size_t size, int max_ms)
 
 /* Run the loop until fd ends: 0 at end of file, else the errno of the
  * failed read (ECONNRESET: the other side reset it); -1 when it does
- * not end in max_ms. Bytes that come are dropped. */
+ * not end in max_ms. What comes before is in buf (NUL-terminated). */
 static int
-wait_end(struct fix *f, int fd, int max_ms)
+wait_end(struct fix *f, int fd, char *buf, size_t size, int max_ms)
 {
 	uint64_t end = now_ms() + (uint64_t)max_ms;
+	size_t len = 0;
 
+	buf[0] = '\0';
 	while (now_ms() < end) {
 		struct pollfd p = { fd, POLLIN, 0 };
-		char tmp[256];
 		ssize_t n;
 
 		assert_true(tether_loop_run_once(f->loop, 5) >= 0);
 		if (poll(&p, 1, 0) <= 0)
 			continue;
-		n = recv(fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+		n = recv(fd, buf + len, size - 1 - len, MSG_DONTWAIT);
 		if (n == 0)
 			return 0;
 		if (n < 0 && errno != EAGAIN)
 			return errno;
+		if (n > 0) {
+			len += (size_t)n;
+			buf[len] = '\0';
+			assert_true(len < size - 1);
+		}
 	}
 	return -1;
 }
@@ -234,10 +241,12 @@ test_tcp(void **state)
 {
 	struct fix *f = *state;
 	struct tether_ctl_opts o = { .answer = echo_answer, .ud = f };
+	struct tether_ctl_stats st;
 	struct tether_ctl *ctl;
 	struct tether_addr a;
 	char buf[256];
-	int fd;
+	uint64_t t0;
+	int fd, held, calls;
 
 	assert_int_equal(tether_addr_parse(&a, "127.0.0.1:0", -1), 0);
 	assert_int_equal(tether_ctl_open(&ctl, f->loop, &a, &o, NULL, 0), 0);
@@ -253,13 +262,36 @@ test_tcp(void **state)
 	 * socket would answer them with a reset, and the client's next
 	 * send would fail. */
 	fd = client(tether_ctl_addr(ctl));
+	calls = f->calls;
 	assert_int_equal(write(fd, "empty\n", 6), 6);
-	pump(f, 50);
+	for (t0 = now_ms(); f->calls == calls && now_ms() < t0 + 2000;)
+		assert_true(tether_loop_run_once(f->loop, 5) >= 0);
+	assert_int_equal(f->calls, calls + 1);
 	assert_int_equal(send(fd, "more", 4, MSG_NOSIGNAL), 4);
 	pump(f, 50);
 	assert_int_equal(send(fd, "again", 5, MSG_NOSIGNAL), 5);
-	assert_int_equal(wait_end(f, fd, 2000), 0);
+	assert_int_equal(wait_end(f, fd, buf, sizeof(buf), 2000), 0);
+	assert_string_equal(buf, "");
 	close(fd);
+	pump(f, 30);
+	tether_ctl_stats(ctl, &st);
+	assert_int_equal(st.open, 0);
+	assert_int_equal(st.timeouts, 0);
+	tether_ctl_close(ctl);
+
+	/* Turned away (max_conns 1, held): the busy line, then the end
+	 * and not a reset, although the request came before the accept. */
+	o.max_conns = 1;
+	o.busy = "error: busy\n";
+	assert_int_equal(tether_ctl_open(&ctl, f->loop, &a, &o, NULL, 0), 0);
+	held = client(tether_ctl_addr(ctl));
+	pump(f, 30);
+	fd = client(tether_ctl_addr(ctl));
+	assert_int_equal(write(fd, "x\n", 2), 2);
+	assert_int_equal(wait_end(f, fd, buf, sizeof(buf), 2000), 0);
+	assert_string_equal(buf, "error: busy\n");
+	close(fd);
+	close(held);
 	tether_ctl_close(ctl);
 }
 
