@@ -4233,17 +4233,17 @@ service idle {
 
 def case_uring_off():
     """Reloads that turn io-uring off and on. (1) Off while two
-    sessions are on io_uring: they go on there, bytes right; a new one
-    relays on epoll (the reloaded line says data path epoll, the
-    sessions counter stays). The ring is freed only once the last has
-    ended: a silent one, ended by its idle timeout with its receives in
-    flight (freed at their last completion). The process then has no
-    io_uring fd. (2) On again: a new ring, with the io-uring-buffers
-    then configured; off again while a session is on it, and that
-    session's bulk read moves it to epoll (splice on): the ring is freed
-    while it goes on, its 1 MiB echoed whole. (3) On with yet another
-    number of buffers: no "needs a restart", and new sessions start on
-    io_uring again."""
+    sessions are on io_uring: they go on there, bytes right. The ring
+    is freed only once the last has ended: a silent one, ended by its
+    idle timeout with its receives in flight (freed at their last
+    completion), after the other. The process then has no io_uring fd,
+    and a new session relays on epoll (the reloaded line says data path
+    epoll; the sessions counter stays). (2) On again: a new ring; off
+    again while a session is on it, and that session's bulk read moves
+    it to epoll (splice on): the ring is freed while it goes on, its 1
+    MiB echoed whole. (3) On with another number of buffers: the new
+    ring has it; a change while it lives warns "needs a restart", also
+    for a number already warned about for an earlier ring."""
     p, p2, p3, m, q = free_ports(5)
     why = kernel_io_uring()
     be = SessionBackend("127.0.0.2", q)
@@ -4259,7 +4259,7 @@ service u {
 service quiet {
     listen 127.0.0.1:%d
     backend d 127.0.0.2:%d
-    limits idle-timeout 1500ms
+    limits idle-timeout 3s
 }
 service bulk {
     listen 127.0.0.1:%d
@@ -4269,13 +4269,17 @@ service bulk {
 """ % (m, p, q, p2, q, p3, q)
     lb = Lb(text("io-uring on\nio-uring-buffers 4\n"), uring=why is None)
     socks = []
+    nreload = [0]
 
-    def reload(head, n):
+    def reload(head, data_path):
+        nreload[0] += 1
         write_conf(lb.conf, text(head))
         lb.proc.send_signal(signal.SIGHUP)
-        wait_log(lb, "reloaded:", n)
-        return [ln for ln in lb.stderr().splitlines()
-                if "reloaded:" in ln][n - 1]
+        wait_log(lb, "reloaded:", nreload[0])
+        line = [ln for ln in lb.stderr().splitlines()
+                if "reloaded:" in ln][nreload[0] - 1]
+        if not line.endswith("data path " + data_path):
+            fail("reload to %r: %r" % (head, line))
 
     def rings():
         d = "/proc/%d/fd" % lb.proc.pid
@@ -4302,45 +4306,52 @@ service bulk {
         if rings() != 1:
             fail("io-uring on: %d io_uring fds, wanted 1" % rings())
         base = uring_counts(m)
-        a, ka = echo_session(p, socks, "a")
-        z = connect(p2)                 # says nothing: idle timeout
+        # A change of buffers while the ring lives: kept, and said.
+        reload("io-uring on\nio-uring-buffers 8\n", "io_uring")
+        wait_log(lb, "io-uring-buffers 8 needs a restart; keeping 4")
+        # (1) z says nothing and ends at its idle timeout (3 s), a
+        # before it.
+        z = connect(p2)
         socks.append(z)
         z.sendall(b"ECHO\n")
-        line = reload("io-uring off\n", 1)
-        if not line.endswith("data path epoll"):
-            fail("reload to io-uring off: %r" % line)
-        b, kb = echo_session(p, socks, "b")
-        counts((2, 0), "after the reload to off")
-        ka += exchanges(a, exchange_msgs(20, "a2"), "the io_uring session "
+        a, ka = echo_session(p, socks, "a")
+        counts((2, 0), "before the reload to off")
+        reload("io-uring off\n", "epoll")
+        ka += exchanges(a, exchange_msgs(5, "a2"), "the io_uring session "
                         "after the reload to off")
         echo_end(lb, a, ka, 0, "the io_uring session", "u")
-        time.sleep(0.2)
-        if "conn service=quiet" not in lb.stderr() and \
-           (rings() != 1 or closed in lb.stderr()):
+        # The close is deferred after the conn line: read in this order.
+        r = rings()
+        log = lb.stderr()
+        if "conn service=quiet" in log:
+            fail("too slow: the idle session ended before the other "
+                 "(its idle timeout is 3 s)\n" + log)
+        if r != 1 or closed in log:
             fail("the ring went while a session was on it (%d fds):\n%s" %
-                 (rings(), lb.stderr()))
+                 (r, log))
         wait_log(lb, closed)
         log = lb.stderr()
         zl = log.find("conn service=quiet")
-        if zl < 0 or "end=idle" not in log[zl:].splitlines()[0] or \
-           log.find(closed) < zl:
-            fail("the ring closed before the idle session ended:\n" + log)
+        if not (0 <= log.find("conn service=u") < zl < log.find(closed)) \
+           or "end=idle" not in log[zl:].splitlines()[0]:
+            fail("wanted a's line, then the idle session's, then the "
+                 "close:\n" + log)
         if rings() != 0:
             fail("ring closed, yet %d io_uring fds" % rings())
-        kb += exchanges(b, exchange_msgs(20, "b2"), "the epoll session")
+        b, kb = echo_session(p, socks, "b")
+        counts((2, 0), "a session after the ring was closed")
         echo_end(lb, b, kb, 0, "the epoll session", "u")
         # (2) The last session on the ring leaves it for epoll.
-        line = reload("io-uring on\nio-uring-buffers 8\n", 2)
-        if not line.endswith("data path io_uring") or rings() != 1:
-            fail("reload to io-uring on: %r, %d io_uring fds" %
-                 (line, rings()))
+        reload("io-uring on\nio-uring-buffers 8\n", "io_uring")
+        if rings() != 1:
+            fail("reload to io-uring on: %d io_uring fds" % rings())
         e = connect(p3)
         socks.append(e)
         e.settimeout(60)
         e.sendall(b"ECHO\n")
         ke = 5 + exchanges(e, exchange_msgs(5, "e"), "the splice session")
         counts((3, 0), "after the reload to on")
-        reload("io-uring off\n", 3)
+        reload("io-uring off\n", "epoll")
         stream_echo(e, blob(1 << 20, 21), 65536, "the splice session")
         wait_log(lb, closed, 2)
         if rings() != 0:
@@ -4350,16 +4361,17 @@ service bulk {
                         "after the ring closed")
         echo_end(lb, e, ke, 1 << 20, "the splice session", "bulk")
         # (3) Another number of buffers: a new ring has it.
-        line = reload("io-uring on\nio-uring-buffers 16\n", 4)
-        if not line.endswith("data path io_uring") or rings() != 1:
-            fail("reload to io-uring on: %r, %d io_uring fds" %
-                 (line, rings()))
+        reload("io-uring on\nio-uring-buffers 16\n", "io_uring")
+        if rings() != 1 or lb.stderr().count("needs a restart") != 1:
+            fail("reload to io-uring on with 16 buffers: %d io_uring fds"
+                 "\n%s" % (rings(), lb.stderr()))
         c, kc = echo_session(p, socks, "c")
         counts((4, 1), "after the second reload to on")
         echo_end(lb, c, kc, 0, "the new io_uring session", "u")
-        if "needs a restart" in lb.stderr():
-            fail("a new ring was not made with the new buffers:\n" +
-                 lb.stderr())
+        # 8 again, while this ring lives: said again (8 was said for
+        # the first ring).
+        reload("io-uring on\nio-uring-buffers 8\n", "io_uring")
+        wait_log(lb, "io-uring-buffers 8 needs a restart; keeping 16")
     finally:
         for s in socks:
             s.close()
