@@ -596,9 +596,12 @@ def run(a, d, rows, nofile):
     # All proxies run at once (idle but for the one measured), and each
     # row measures all of them back to back, round after round: the
     # machine's load changes over time, and this spreads it evenly.
-    # The proxies' order turns by one each round, so that none always
-    # runs right after the same one (or last, after the most sockets
-    # left in TIME_WAIT by the row); direct always comes first.
+    # The proxies' order changes each round (direct always comes first):
+    # round r runs proxy (b + r) mod n for b in 0, 1, n-1, 2, n-2, ...
+    # (a Williams design). Over n rounds each proxy takes every place
+    # once, none always runs last (after the most sockets left in
+    # TIME_WAIT by the row), and none always right after the same one,
+    # as a plain rotation would have it.
     ports = {"direct": (http, ibe, None)}
     for name in names[1:]:
         port, iport = free_port(), free_port()
@@ -629,8 +632,11 @@ def run(a, d, rows, nofile):
     vals = {}
     cpus = {}
     for rnd in range(a.rounds):
-        k = rnd % (len(names) - 1)
-        order = names[:1] + names[1 + k:] + names[1:1 + k]
+        n = len(names) - 1
+        base = [0] + [((j + 1) // 2 if j % 2 else n - j // 2) % n
+                      for j in range(1, n)]
+        order = names[:1] + [names[1 + (b + rnd) % n] for b in base]
+        log("round %d order: %s" % (rnd + 1, " ".join(order)))
         for row in rows:
             for name in order:
                 port, iport, proc = ports[name]
