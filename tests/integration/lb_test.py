@@ -4021,11 +4021,11 @@ def case_badconf():
 
 
 class HeldBuffer:
-    """With `io-uring-buffers 1`: a session of service `held` (config()
-    gives its text) whose backend does not read, so the send of its
-    one buffer waits and no buffer is left for anyone else until
-    finish() lets the backend read; its 64 MiB (more than the socket
-    buffers on the way can hold) must then arrive whole."""
+    """With `io-uring-buffers 1` (start_lb()): a session of service
+    `held` whose backend does not read, so the send of its one buffer
+    waits and no buffer is left for anyone else until finish() lets
+    the backend read; its 64 MiB (more than the socket buffers on the
+    way can hold) must then arrive whole."""
 
     def __init__(self, lport, bport):
         self.lport, self.bport = lport, bport
@@ -4039,13 +4039,35 @@ class HeldBuffer:
         self.c = self.sent = None
         threading.Thread(target=self.slow_reader, daemon=True).start()
 
-    def config(self):
-        return """service held {
+    def start_lb(self, m, name, port, bport):
+        """tether-lb with io-uring on and one buffer, metrics on port
+        m, service held and service name (port to 127.0.0.3:bport);
+        Skip if the kernel refuses io_uring."""
+        why = kernel_io_uring()
+        lb = Lb("""io-uring on
+io-uring-buffers 1
+log-level info
+metrics 127.0.0.1:%d
+service held {
     listen 127.0.0.1:%d
     backend sink 127.0.0.2:%d
     splice off
 }
-""" % (self.lport, self.bport)
+service %s {
+    listen 127.0.0.1:%d
+    backend d 127.0.0.3:%d
+    splice off
+}
+""" % (m, self.lport, self.bport, name, port, bport), uring=why is None)
+        try:
+            lb.wait_listening(self.lport)
+        except BaseException:
+            lb.stop()
+            raise
+        if why is not None:
+            lb.stop()
+            raise Skip("this kernel refuses io_uring (%s)" % why)
+        return lb
 
     def slow_reader(self):
         c, _ = self.ls.accept()
@@ -4102,25 +4124,11 @@ def case_uring_nobufs():
     the first backend reads, the first session's 64 MiB arrive whole,
     still on io_uring."""
     p1, p2, m, q1, q2 = free_ports(5)
-    why = kernel_io_uring()
     held = HeldBuffer(p1, q1)
     echo = DataBackend("127.0.0.3", q2)
-    lb = Lb("""io-uring on
-io-uring-buffers 1
-log-level info
-metrics 127.0.0.1:%(m)d
-%(held)s
-service other {
-    listen 127.0.0.1:%(p2)d
-    backend d 127.0.0.3:%(q2)d
-    splice off
-}
-""" % {"p2": p2, "m": m, "q2": q2, "held": held.config()},
-            uring=why is None)
+    lb = None
     try:
-        lb.wait_listening(p1)
-        if why is not None:
-            raise Skip("this kernel refuses io_uring (%s)" % why)
+        lb = held.start_lb(m, "other", p2, q2)
         held.hold()
         s0, f0 = uring_counts(m)
         # For a failure below: was the held session accepted (the
@@ -4157,7 +4165,8 @@ service other {
                  (f1, f2))
     finally:
         held.close()
-        lb.stop()
+        if lb is not None:
+            lb.stop()
         echo.stop()
 
 
@@ -4168,29 +4177,15 @@ def case_uring_idle_nobufs():
     IORING_RECVSEND_POLL_FIRST). Once the buffer is back, its backend
     speaks first and then its client: both arrive, no fallback."""
     p1, p2, m, q1, q2 = free_ports(5)
-    why = kernel_io_uring()
     held = HeldBuffer(p1, q1)
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.3", q2))
     ls.listen(4)
     ls.settimeout(TIMEOUT)
-    lb = Lb("""io-uring on
-io-uring-buffers 1
-log-level info
-metrics 127.0.0.1:%(m)d
-%(held)s
-service idle {
-    listen 127.0.0.1:%(p2)d
-    backend d 127.0.0.3:%(q2)d
-    splice off
-}
-""" % {"p2": p2, "m": m, "q2": q2, "held": held.config()},
-            uring=why is None)
+    lb = None
     try:
-        lb.wait_listening(p1)
-        if why is not None:
-            raise Skip("this kernel refuses io_uring (%s)" % why)
+        lb = held.start_lb(m, "idle", p2, q2)
         held.hold()
         s0, f0 = uring_counts(m)
         c2 = connect(p2)
@@ -4228,7 +4223,8 @@ service idle {
     finally:
         held.close()
         ls.close()
-        lb.stop()
+        if lb is not None:
+            lb.stop()
 
 
 def case_uring_off():

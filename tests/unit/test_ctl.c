@@ -98,38 +98,6 @@ pump(struct fix *f, int ms)
 		assert_true(tether_loop_run_once(f->loop, 5) >= 0);
 }
 
-/* Run the loop until fd reaches end of file (or max_ms pass); what came
- * is in buf. Returns the byte count, -1 when no EOF came in time. */
-static int
-read_to_eof(struct fix *f, int fd, char *buf, size_t size, int max_ms)
-{
-	uint64_t end = now_ms() + (uint64_t)max_ms;
-	size_t len = 0;
-
-	while (now_ms() < end) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		ssize_t n;
-
-		assert_true(tether_loop_run_once(f->loop, 5) >= 0);
-		if (poll(&p, 1, 0) <= 0)
-			continue;
-		n = recv(fd, buf + len, size - 1 - len, MSG_DONTWAIT);
-		if (n < 0 && errno == EAGAIN)
-			continue;
-		if (n < 0 && errno == ECONNRESET)
-			n = 0;
-		assert_true(n >= 0);
-		if (n == 0) {
-			buf[len] = '\0';
-			return (int)len;
-		}
-		len += (size_t)n;
-		assert_true(len < size - 1);
-	}
-	buf[len] = '\0';
-	return -1;
-}
-
 /* Run the loop until fd ends: 0 at end of file, else the errno of the
  * failed read (ECONNRESET: the other side reset it); -1 when it does
  * not end in max_ms. What comes before is in buf (NUL-terminated). */
@@ -159,6 +127,20 @@ wait_end(struct fix *f, int fd, char *buf, size_t size, int max_ms)
 		}
 	}
 	return -1;
+}
+
+/* Run the loop until fd reaches end of file, or a reset (or max_ms
+ * pass); what came is in buf. Returns the byte count, -1 when no end
+ * came in time. */
+static int
+read_to_eof(struct fix *f, int fd, char *buf, size_t size, int max_ms)
+{
+	int rc = wait_end(f, fd, buf, size, max_ms);
+
+	if (rc < 0)
+		return -1;
+	assert_true(rc == 0 || rc == ECONNRESET);
+	return (int)strlen(buf);
 }
 
 static void
