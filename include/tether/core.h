@@ -1055,7 +1055,8 @@ int tether_priv_drop(const char *user, const char *dir,
  * limit, answer, close. Every connection has a deadline (the admin
  * timeout, counted from accept: a silent or slow client is closed) and
  * at most max_conns are open at once (one more is accepted and closed
- * at once, after a best-effort busy line). Requests and answers are
+ * at once, after a best-effort busy line and a read of what it already
+ * sent, so that the close is not a reset). Requests and answers are
  * bytes; the answer function runs in the loop and must not block.
  */
 struct tether_ctl;
