@@ -455,6 +455,7 @@ struct lb_udir {
 	int bid;			/* buffer held, -1: none */
 	uint32_t off, len;
 	int nonempty;			/* bytes wait: receive at once */
+	int more;			/* a FIN likely follows: MSG_MORE */
 };
 
 struct lb_session {

@@ -559,6 +559,8 @@ static int
 dir_flush(struct lb_session *s, const struct dir_ends *e)
 {
 	struct lb_dir *d = e->d;
+	/* The FIN follows these bytes (see relay). */
+	int more = (s->flags & e->eof) != 0;
 	ssize_t n;
 
 	while (d->len > 0 || d->inpipe > 0) {
@@ -566,10 +568,12 @@ dir_flush(struct lb_session *s, const struct dir_ends *e)
 			return 1;
 		if (d->len > 0)
 			n = send(e->dst, d->buf + d->off, d->len,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+				 MSG_NOSIGNAL | MSG_DONTWAIT |
+				 (more ? MSG_MORE : 0));
 		else
 			n = splice(d->pipe[0], NULL, e->dst, NULL, d->inpipe,
-				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE |
+				   (more ? SPLICE_F_MORE : 0));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -690,8 +694,16 @@ relay(struct lb_session *s, int c2b)
 		}
 		m = 0;
 		if (s->ready & e.wr) {
+			/* These are the last bytes: with MSG_MORE, TCP holds
+			 * their last partial segment back until the FIN
+			 * (session_pump's shutdown or close, right after),
+			 * which then leaves in it: one segment and one ACK
+			 * less for the peer. The epoll path uses TCP_NODELAY,
+			 * so what did not leave with the FIN leaves as soon
+			 * as an ACK comes. */
 			m = send(e.dst, lb_rbuf, (size_t)n,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+				 MSG_NOSIGNAL | MSG_DONTWAIT |
+				 ((s->flags & e.eof) ? MSG_MORE : 0));
 			if (m < 0) {
 				if (errno != EAGAIN && errno != EWOULDBLOCK &&
 				    errno != EINTR) {
@@ -1588,7 +1600,8 @@ u_post_send(struct lb_session *s, int i)
 		return -1;
 	io_uring_prep_send(sqe, u_dst(s, i),
 			   lb_uring_buf(lb_ring, (unsigned)d->bid) + d->off,
-			   d->len - d->off, MSG_NOSIGNAL);
+			   d->len - d->off,
+			   MSG_NOSIGNAL | (d->more ? MSG_MORE : 0));
 	s->upend |= LB_UP_SEND(i);
 	return 0;
 }
@@ -1820,6 +1833,17 @@ u_cancel_done(struct lb_uop *op, int res, unsigned flags)
 		u_leave(s, 0);
 }
 
+/* The receive after a MSG_MORE send found nothing (the hint was stale):
+ * send what it held back now. Setting TCP_NODELAY pushes the queue. */
+static void
+u_uncork(struct lb_session *s, int i)
+{
+	if (s->u[i].more) {
+		s->u[i].more = 0;
+		tcp_nodelay(u_dst(s, i));
+	}
+}
+
 static void
 u_recv_done(struct lb_uop *op, int res, unsigned flags)
 {
@@ -1844,6 +1868,15 @@ u_recv_done(struct lb_uop *op, int res, unsigned flags)
 	if (u_dead(s))
 		return;
 	if (res > 0) {
+		/* A short read that still left something queued: TCP says
+		 * so of a FIN too (its inq hint), and then bytes rarely
+		 * follow. The send holds its last partial segment back
+		 * (MSG_MORE) for the FIN to join, which saves the peer an
+		 * ACK and a segment. The receive posted after that send
+		 * does not wait, and what it finds lets the segment go: a
+		 * send, the FIN (shutdown, close), the epoll path's own
+		 * sends, or, for nothing at all, u_uncork. */
+		d->more = d->nonempty && (uint32_t)res < LB_URING_BUF_SIZE;
 		*(i == 0 ? &s->bytes_in : &s->bytes_out) += (uint64_t)res;
 		s->reads++;
 		s->last_activity = tether_loop_now(s->px->loop);
@@ -1891,6 +1924,8 @@ u_recv_done(struct lb_uop *op, int res, unsigned flags)
 		u_leave(s, 0);
 		return;
 	}
+	if (res == -EINTR || res == -EAGAIN)
+		u_uncork(s, i);
 	if ((res == -EINTR || res == -EAGAIN) &&
 	    !(s->flags & LB_SESS_ULEAVE) && u_post_recv(s, i) == 0)
 		return;

@@ -9,7 +9,7 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		datapath-splice datapath-copy nodelay
 		half-close-off retry-rst retry-fin urgent reload-relative
 		reload-ctl reload-metrics sessions backpressure second-instance
-		urgent-splice)
+		urgent-splice fin-merge)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}
@@ -29,10 +29,12 @@ set(lb_tcp_cases balance maglev persist parallel failure
 	reload-state halfclose wlc passive slowstart
 	maglev-slowstart maglev-reload datapath-splice
 	datapath-copy nodelay half-close-off urgent
-	reload-relative reload-ctl reload-metrics)
+	reload-relative reload-ctl reload-metrics fin-merge)
 
+# fin-merge: with kernel-relay-after 1 the kernel relays the reply, and
+# its FIN leaves on its own.
 set(lb_krelay_pass ${lb_tcp_cases})
-list(REMOVE_ITEM lb_krelay_pass urgent)
+list(REMOVE_ITEM lb_krelay_pass urgent fin-merge)
 
 # With `io-uring on` (TETHER_LB_TEST_IO_URING=1, see lb_test.py),
 # when tether-lb is built with its io_uring data path: daemons/lb sets

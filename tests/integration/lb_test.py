@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import socketserver
+import struct
 import subprocess
 import sys
 import tempfile
@@ -3097,6 +3098,130 @@ def case_half_close_off():
         be.stop()
 
 
+
+def segs_in(sock):
+    """Segments sock received so far (tcpi_segs_in of TCP_INFO)."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    return struct.unpack_from("I", info, 140)[0]
+
+
+def case_fin_merge():
+    """Last bytes and the FIN that came with them leave in one segment
+    (MSG_MORE, then the FIN), as HAProxy sends them, which saves the
+    peer a segment and an ACK per connection. Each way a peer sends a
+    short message and its FIN in one segment (MSG_MORE, then shutdown)
+    and the other end counts what it receives (tcpi_segs_in).
+    Backend to client: from the moment the client's request was
+    acknowledged, one segment must bring the reply and the FIN (two
+    before). Client to backend: the backend receives the SYN, the
+    handshake's ACK, then one segment (two before). Both with the bytes whole.
+    Then a reply in 64 pieces sent back to back, with no FIN: a read
+    that leaves the next piece queued holds its bytes back as if a FIN
+    followed, and they must still leave (the whole reply arrives while
+    the backend waits for the client's FIN)."""
+    p, q = free_ports(2)
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.2", q))
+    ls.listen(8)
+    go = threading.Event()
+    got = {}
+    reply = blob(300, 11)
+    request = blob(200, 12)
+
+    def backend():
+        try:
+            # 1: the reply and the FIN in one segment, once the client
+            # has counted.
+            b, _ = ls.accept()
+            b.settimeout(TIMEOUT)
+            recv_exact(b, 4)
+            if not go.wait(TIMEOUT):
+                return
+            b.send(reply, socket.MSG_MORE)
+            b.shutdown(socket.SHUT_WR)
+            recv_all(b)
+            b.close()
+            # 2: the request and its FIN came in one segment.
+            b, _ = ls.accept()
+            b.settimeout(TIMEOUT)
+            got["request"] = sha(recv_all(b))
+            got["segs"] = segs_in(b)
+            b.sendall(b"ok")
+            b.close()
+            # 3: 64 pieces of 1000 bytes back to back, no FIN until
+            # the client's.
+            b, _ = ls.accept()
+            b.settimeout(TIMEOUT)
+            for i in range(64):
+                b.sendall(blob(1000, 100 + i))
+            got["pieces"] = recv_all(b)
+            b.close()
+        except OSError as e:
+            got["error"] = repr(e)
+
+    t = threading.Thread(target=backend, daemon=True)
+    t.start()
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    backend b 127.0.0.2:%d
+}
+""" % (p, q))
+    try:
+        lb.wait_listening(p)
+        c = connect(p)
+        c.sendall(b"WAIT")
+        end = time.time() + TIMEOUT
+        while True:
+            info = c.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+            if struct.unpack_from("I", info, 24)[0] == 0:  # unacked
+                break
+            if time.time() > end:
+                fail("the request was never acknowledged")
+            time.sleep(0.01)
+        before = segs_in(c)
+        go.set()
+        data = recv_all(c)
+        n = segs_in(c) - before
+        c.close()
+        if sha(data) != sha(reply):
+            fail("backend to client: the reply is not whole (%d bytes)" %
+                 len(data))
+        if n != 1:
+            fail("backend to client: the reply and the FIN came in %d "
+                 "segments, not 1" % n)
+
+        c = connect(p)
+        c.send(request, socket.MSG_MORE)
+        c.shutdown(socket.SHUT_WR)
+        if recv_all(c) != b"ok":
+            fail("client to backend: no answer")
+        c.close()
+        t_end = time.time() + TIMEOUT
+        while "segs" not in got and "error" not in got and \
+                time.time() < t_end:
+            time.sleep(0.01)
+        if "error" in got:
+            fail("backend: %s" % got["error"])
+        if got.get("request") != sha(request):
+            fail("client to backend: the request is not whole")
+        if got["segs"] != 3:
+            fail("client to backend: the backend received %d segments, "
+                 "not 3 (the SYN, the handshake's ACK, then the request "
+                 "with the FIN)" % got["segs"])
+
+        c = connect(p)
+        want = b"".join(blob(1000, 100 + i) for i in range(64))
+        data = recv_exact(c, len(want))
+        if data != want:
+            fail("pieces: the reply is not whole")
+        c.shutdown(socket.SHUT_WR)
+        c.close()
+    finally:
+        lb.stop()
+        ls.close()
+
+
 # ------------------------------------ backends that die before a byte
 
 class DyingBackend:
@@ -5786,6 +5911,7 @@ CASES = {
     "maglev-reload": case_maglev_reload,
     "urgent": case_urgent,
     "urgent-splice": case_urgent_splice,
+    "fin-merge": case_fin_merge,
     "reload-relative": case_reload_relative,
     "reload-ctl": case_reload_ctl,
     "reload-metrics": case_reload_metrics,
