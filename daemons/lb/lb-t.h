@@ -417,6 +417,9 @@ enum lb_sess_end {
 #define LB_SESS_KWANT	0x10000u /* leaving io_uring for the kernel relay */
 #define LB_SESS_BULK	0x20000u /* a read was long with splice on: the
 				   session stays in user space (splice) */
+#define LB_SESS_C_HELD	0x40000u /* bytes sent to the client with
+				   MSG_MORE: TCP may hold them for a FIN */
+#define LB_SESS_B_HELD	0x80000u /* the same toward the backend */
 
 /* Readiness a session remembers between edge-triggered events: set by
  * an event, cleared when a call would block. HUP: the peer's FIN (or
@@ -455,7 +458,7 @@ struct lb_udir {
 	int bid;			/* buffer held, -1: none */
 	uint32_t off, len;
 	int nonempty;			/* bytes wait: receive at once */
-	int more;			/* a FIN likely follows: MSG_MORE */
+	int more;			/* the FIN follows: MSG_MORE */
 };
 
 struct lb_session {

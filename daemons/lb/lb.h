@@ -524,6 +524,18 @@ void lb_proxy_conn_ended(struct lb_proxy *px);
  */
 int lb_sess_may_retry(const struct lb_session *s, int end);
 
+/*
+ * lb_sess_send_held - before the sockets of s are closed: bytes sent
+ * with MSG_MORE (LB_SESS_C_HELD, LB_SESS_B_HELD) may still wait in TCP
+ * for the FIN, and close() on a socket with unread bytes sends an RST
+ * and drops them (half-close off, or an error on the other side).
+ * shutdown(SHUT_WR) sends them with the FIN first. Nothing is done for
+ * a side whose FIN went out already (SHUT without OWED) or whose peer
+ * sent its own FIN (EOF: everything before it was read, and close()
+ * sends a FIN).
+ */
+void lb_sess_send_held(const struct lb_session *s);
+
 const char *lb_sess_state_name(int state);
 const char *lb_sess_end_name(int end);
 

@@ -316,6 +316,24 @@ release_backend(struct lb_session *s)
 }
 
 static void
+send_held(int fd, unsigned f, unsigned held, unsigned shut, unsigned owed,
+	  unsigned eof)
+{
+	if (fd >= 0 && (f & held) && !(f & eof) &&
+	    ((f & owed) || !(f & shut)))
+		(void)shutdown(fd, SHUT_WR);
+}
+
+void
+lb_sess_send_held(const struct lb_session *s)
+{
+	send_held(s->cfd, s->flags, LB_SESS_C_HELD, LB_SESS_C_SHUT,
+		  LB_SESS_C_OWED, LB_SESS_C_EOF);
+	send_held(s->bfd, s->flags, LB_SESS_B_HELD, LB_SESS_B_SHUT,
+		  LB_SESS_B_OWED, LB_SESS_B_EOF);
+}
+
+static void
 session_end(struct lb_session *s, enum lb_sess_end why)
 {
 	struct lb_proxy *px = s->px;
@@ -330,6 +348,7 @@ session_end(struct lb_session *s, enum lb_sess_end why)
 	log_conn(s->svc, &s->client, s->port, s->be,
 		 s->be != NULL ? &s->baddr : NULL, s->bytes_in, s->bytes_out,
 		 s->spliced, now - s->start, s->attempts, why);
+	lb_sess_send_held(s);
 #ifdef LB_HAVE_URING
 	if (s->flags & LB_SESS_URING) {
 		u_session_end(s);	/* closes both fds after their ops */
@@ -512,7 +531,7 @@ struct dir_ends {
 	struct lb_dir *d;
 	int src, dst;
 	unsigned rd, wr, hup;		/* LB_RDY_* of src and dst */
-	unsigned eof, shut, owed;	/* LB_SESS_* */
+	unsigned eof, shut, owed, held;	/* LB_SESS_* */
 	uint64_t *count;
 	int rerr, werr;			/* end reasons + 1 */
 	int c2b;
@@ -531,6 +550,7 @@ dir_ends(struct lb_session *s, int c2b, struct dir_ends *e)
 		e->eof = LB_SESS_C_EOF;
 		e->shut = LB_SESS_B_SHUT;
 		e->owed = LB_SESS_B_OWED;
+		e->held = LB_SESS_B_HELD;
 		e->count = &s->bytes_in;
 		e->rerr = LB_END_CLIENT_ERROR + 1;
 		e->werr = LB_END_BACKEND_ERROR + 1;
@@ -545,6 +565,7 @@ dir_ends(struct lb_session *s, int c2b, struct dir_ends *e)
 		e->eof = LB_SESS_B_EOF;
 		e->shut = LB_SESS_C_SHUT;
 		e->owed = LB_SESS_C_OWED;
+		e->held = LB_SESS_C_HELD;
 		e->count = &s->bytes_out;
 		e->rerr = LB_END_BACKEND_ERROR + 1;
 		e->werr = LB_END_CLIENT_ERROR + 1;
@@ -574,6 +595,8 @@ dir_flush(struct lb_session *s, const struct dir_ends *e)
 			n = splice(d->pipe[0], NULL, e->dst, NULL, d->inpipe,
 				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE |
 				   (more ? SPLICE_F_MORE : 0));
+		if (more && n > 0)
+			s->flags |= e->held;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -704,6 +727,8 @@ relay(struct lb_session *s, int c2b)
 			m = send(e.dst, lb_rbuf, (size_t)n,
 				 MSG_NOSIGNAL | MSG_DONTWAIT |
 				 ((s->flags & e.eof) ? MSG_MORE : 0));
+			if ((s->flags & e.eof) && m > 0)
+				s->flags |= e.held;
 			if (m < 0) {
 				if (errno != EAGAIN && errno != EWOULDBLOCK &&
 				    errno != EINTR) {
@@ -1833,15 +1858,16 @@ u_cancel_done(struct lb_uop *op, int res, unsigned flags)
 		u_leave(s, 0);
 }
 
-/* The receive after a MSG_MORE send found nothing (the hint was stale):
- * send what it held back now. Setting TCP_NODELAY pushes the queue. */
-static void
-u_uncork(struct lb_session *s, int i)
+/* A short receive from side i left something queued: is it the FIN?
+ * (TCP's inq hint, IORING_CQE_F_SOCK_NONEMPTY, counts a FIN as a byte.)
+ * A peek answers at once, where a receive through the ring would hold
+ * the bytes back for another loop turn. */
+static int
+u_fin_next(struct lb_session *s, int i)
 {
-	if (s->u[i].more) {
-		s->u[i].more = 0;
-		tcp_nodelay(u_dst(s, i));
-	}
+	char c;
+
+	return recv(u_src(s, i), &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
 static void
@@ -1868,15 +1894,15 @@ u_recv_done(struct lb_uop *op, int res, unsigned flags)
 	if (u_dead(s))
 		return;
 	if (res > 0) {
-		/* A short read that still left something queued: TCP says
-		 * so of a FIN too (its inq hint), and then bytes rarely
-		 * follow. The send holds its last partial segment back
-		 * (MSG_MORE) for the FIN to join, which saves the peer an
-		 * ACK and a segment. The receive posted after that send
-		 * does not wait, and what it finds lets the segment go: a
-		 * send, the FIN (shutdown, close), the epoll path's own
-		 * sends, or, for nothing at all, u_uncork. */
-		d->more = d->nonempty && (uint32_t)res < LB_URING_BUF_SIZE;
+		/* The FIN came with these bytes: take the end of stream
+		 * now, and send them with MSG_MORE, so that TCP holds their
+		 * last partial segment back for the FIN (u_settle's
+		 * shutdown, or close), which saves the peer a segment and
+		 * an ACK. */
+		d->more = d->nonempty && (uint32_t)res < LB_URING_BUF_SIZE &&
+			  u_fin_next(s, i);
+		if (d->more)
+			s->flags |= i == 0 ? LB_SESS_C_EOF : LB_SESS_B_EOF;
 		*(i == 0 ? &s->bytes_in : &s->bytes_out) += (uint64_t)res;
 		s->reads++;
 		s->last_activity = tether_loop_now(s->px->loop);
@@ -1924,8 +1950,6 @@ u_recv_done(struct lb_uop *op, int res, unsigned flags)
 		u_leave(s, 0);
 		return;
 	}
-	if (res == -EINTR || res == -EAGAIN)
-		u_uncork(s, i);
 	if ((res == -EINTR || res == -EAGAIN) &&
 	    !(s->flags & LB_SESS_ULEAVE) && u_post_recv(s, i) == 0)
 		return;
@@ -1955,6 +1979,8 @@ u_send_done(struct lb_uop *op, int res, unsigned flags)
 	}
 	if (res > 0) {
 		d->off += (uint32_t)res;
+		if (d->more)
+			s->flags |= i == 0 ? LB_SESS_B_HELD : LB_SESS_C_HELD;
 		if (i == 0)
 			s->bsent += (uint64_t)res;
 		s->last_activity = tether_loop_now(s->px->loop);
@@ -1978,7 +2004,9 @@ u_send_done(struct lb_uop *op, int res, unsigned flags)
 	u_buf_put(d);
 	if (u_settle(s))
 		return;
-	if (u_post_recv(s, i) < 0)
+	/* Not after the FIN (taken with the bytes: u_fin_next). */
+	if (!(s->flags & (i == 0 ? LB_SESS_C_EOF : LB_SESS_B_EOF)) &&
+	    u_post_recv(s, i) < 0)
 		u_leave(s, 0);
 }
 

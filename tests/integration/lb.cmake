@@ -56,50 +56,27 @@ if(TARGET tether_lb)
 			set_tests_properties(integration.lb-uring-${case}
 				PROPERTIES ENVIRONMENT TETHER_LB_TEST_IO_URING=1)
 		endforeach()
-		# The io_uring data path itself: sessions on it, fallbacks to
-		# epoll (lb_test.py exits 77 where the kernel refuses io_uring).
-		tether_test(integration.lb-uring LABEL integration TIMEOUT 120
-			COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
-				$<TARGET_FILE:tether-lb> uring
-				$<TARGET_FILE:tetherctl>)
-		set_tests_properties(integration.lb-uring PROPERTIES
-			SKIP_RETURN_CODE 77)
-		# The buffer ring empty (io-uring-buffers 1): ENOBUFS moves a
-		# session to epoll.
-		tether_test(integration.lb-uring-nobufs LABEL integration
-			TIMEOUT 120
-			COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
-				$<TARGET_FILE:tether-lb> uring-nobufs
-				$<TARGET_FILE:tetherctl>)
-		set_tests_properties(integration.lb-uring-nobufs PROPERTIES
-			SKIP_RETURN_CODE 77)
-		# The buffer ring empty, a session that receives nothing
-		# keeps to io_uring (its receives poll first).
-		tether_test(integration.lb-uring-idle-nobufs LABEL integration
-			TIMEOUT 120
-			COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
-				$<TARGET_FILE:tether-lb> uring-idle-nobufs
-				$<TARGET_FILE:tetherctl>)
-		set_tests_properties(integration.lb-uring-idle-nobufs PROPERTIES
-			SKIP_RETURN_CODE 77)
-		# A reload to io-uring off: the ring is freed after its last
-		# session; back on, a new one.
-		tether_test(integration.lb-uring-off LABEL integration
-			TIMEOUT 120
-			COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
-				$<TARGET_FILE:tether-lb> uring-off
-				$<TARGET_FILE:tetherctl>)
-		set_tests_properties(integration.lb-uring-off PROPERTIES
-			SKIP_RETURN_CODE 77)
-		# The kernel relay beside the io_uring data path (the
+		# The io_uring data path's own cases; lb_test.py exits 77
+		# where the kernel refuses io_uring. uring: sessions on it,
+		# fallbacks to epoll. uring-nobufs: the buffer ring empty
+		# (io-uring-buffers 1), ENOBUFS moves a session to epoll.
+		# uring-idle-nobufs: the buffer ring empty, a session that
+		# receives nothing keeps to io_uring (its receives poll
+		# first). uring-off: a reload to io-uring off frees the ring
+		# after its last session; back on, a new one. krelay-uring:
+		# the kernel relay beside the io_uring data path (the
 		# sessions case on moved sessions).
-		tether_test(integration.lb-krelay-uring LABEL integration
-			TIMEOUT 120
-			COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
-				$<TARGET_FILE:tether-lb> krelay-uring
-				$<TARGET_FILE:tetherctl>)
-		set_tests_properties(integration.lb-krelay-uring PROPERTIES
-			SKIP_RETURN_CODE 77)
+		foreach(case uring uring-nobufs uring-idle-nobufs uring-off
+				krelay-uring)
+			tether_test(integration.lb-${case} LABEL integration
+				TIMEOUT 120
+				COMMAND /usr/bin/python3
+					${CMAKE_CURRENT_LIST_DIR}/lb_test.py
+					$<TARGET_FILE:tether-lb> ${case}
+					$<TARGET_FILE:tetherctl>)
+			set_tests_properties(integration.lb-${case} PROPERTIES
+				SKIP_RETURN_CODE 77)
+		endforeach()
 	endif()
 endif()
 

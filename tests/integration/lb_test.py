@@ -3111,53 +3111,65 @@ def case_fin_merge():
     peer a segment and an ACK per connection. Each way a peer sends a
     short message and its FIN in one segment (MSG_MORE, then shutdown)
     and the other end counts what it receives (tcpi_segs_in).
-    Backend to client: from the moment the client's request was
+    (1) Backend to client: from the moment the client's request was
     acknowledged, one segment must bring the reply and the FIN (two
-    before). Client to backend: the backend receives the SYN, the
-    handshake's ACK, then one segment (two before). Both with the bytes whole.
-    Then a reply in 64 pieces sent back to back, with no FIN: a read
-    that leaves the next piece queued holds its bytes back as if a FIN
-    followed, and they must still leave (the whole reply arrives while
-    the backend waits for the client's FIN)."""
-    p, q = free_ports(2)
+    before). (2) Client to backend: the backend receives the SYN, the
+    handshake's ACK, then one segment (two before). Both with the bytes
+    whole. (3) A reply in 64 pieces sent back to back, with no FIN,
+    arrives whole while the connection stays open. (4) The same reply
+    and FIN with half-close off, where tether-lb closes both sockets
+    once the FIN reached the client: the client reads it whole. (What
+    lb_sess_send_held does before such a close is unit.lbretry's.)"""
+    p, q, p2 = free_ports(3)
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.2", q))
     ls.listen(8)
+    ls.settimeout(TIMEOUT)
     go = threading.Event()
     got = {}
     reply = blob(300, 11)
     request = blob(200, 12)
+    pieces = [blob(1000, 100 + i) for i in range(64)]
+
+    def acked(sock):
+        """Wait until everything sock sent was acknowledged."""
+        end = time.time() + TIMEOUT
+        while True:
+            info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO,
+                                   256)
+            if struct.unpack_from("I", info, 24)[0] == 0:  # unacked
+                return
+            if time.time() > end:
+                fail("what was sent was never acknowledged")
+            time.sleep(0.01)
 
     def backend():
         try:
-            # 1: the reply and the FIN in one segment, once the client
-            # has counted.
-            b, _ = ls.accept()
-            b.settimeout(TIMEOUT)
-            recv_exact(b, 4)
-            if not go.wait(TIMEOUT):
-                return
-            b.send(reply, socket.MSG_MORE)
-            b.shutdown(socket.SHUT_WR)
-            recv_all(b)
-            b.close()
-            # 2: the request and its FIN came in one segment.
-            b, _ = ls.accept()
-            b.settimeout(TIMEOUT)
-            got["request"] = sha(recv_all(b))
-            got["segs"] = segs_in(b)
-            b.sendall(b"ok")
-            b.close()
-            # 3: 64 pieces of 1000 bytes back to back, no FIN until
-            # the client's.
-            b, _ = ls.accept()
-            b.settimeout(TIMEOUT)
-            for i in range(64):
-                b.sendall(blob(1000, 100 + i))
-            got["pieces"] = recv_all(b)
-            b.close()
-        except OSError as e:
+            # 1 and 4: the reply and the FIN in one segment, once the
+            # client is ready.
+            for part in (1, 2, 3, 4):
+                b, _ = ls.accept()
+                b.settimeout(TIMEOUT)
+                if part == 2:
+                    got["request"] = sha(recv_all(b))
+                    got["segs"] = segs_in(b)
+                    b.sendall(b"ok")
+                elif part == 3:
+                    for x in pieces:
+                        b.sendall(x)
+                    got["pieces"] = len(recv_all(b))
+                else:
+                    recv_exact(b, 4)
+                    if not go.wait(TIMEOUT):
+                        raise OSError("part %d: never told to answer" %
+                                      part)
+                    go.clear()
+                    b.send(reply, socket.MSG_MORE)
+                    b.shutdown(socket.SHUT_WR)
+                    read_to_end(b)
+                b.close()
+        except (OSError, AssertionError) as e:
             got["error"] = repr(e)
 
     t = threading.Thread(target=backend, daemon=True)
@@ -3166,61 +3178,74 @@ def case_fin_merge():
     listen 127.0.0.1:%d
     backend b 127.0.0.2:%d
 }
-""" % (p, q))
+service off {
+    listen 127.0.0.1:%d
+    backend b 127.0.0.2:%d
+    half-close off
+}
+""" % (p, q, p2, q))
     try:
         lb.wait_listening(p)
+        lb.wait_listening(p2)
         c = connect(p)
         c.sendall(b"WAIT")
-        end = time.time() + TIMEOUT
-        while True:
-            info = c.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
-            if struct.unpack_from("I", info, 24)[0] == 0:  # unacked
-                break
-            if time.time() > end:
-                fail("the request was never acknowledged")
-            time.sleep(0.01)
+        acked(c)
         before = segs_in(c)
         go.set()
         data = recv_all(c)
         n = segs_in(c) - before
         c.close()
         if sha(data) != sha(reply):
-            fail("backend to client: the reply is not whole (%d bytes)" %
-                 len(data))
+            fail("(1) backend to client: the reply is not whole (%d "
+                 "bytes)" % len(data))
         if n != 1:
-            fail("backend to client: the reply and the FIN came in %d "
-                 "segments, not 1" % n)
+            fail("(1) backend to client: the reply and the FIN came in "
+                 "%d segments, not 1" % n)
 
         c = connect(p)
         c.send(request, socket.MSG_MORE)
         c.shutdown(socket.SHUT_WR)
         if recv_all(c) != b"ok":
-            fail("client to backend: no answer")
+            fail("(2) client to backend: no answer")
         c.close()
-        t_end = time.time() + TIMEOUT
+        end = time.time() + TIMEOUT
         while "segs" not in got and "error" not in got and \
-                time.time() < t_end:
+                time.time() < end:
             time.sleep(0.01)
         if "error" in got:
             fail("backend: %s" % got["error"])
         if got.get("request") != sha(request):
-            fail("client to backend: the request is not whole")
+            fail("(2) client to backend: the request is not whole")
         if got["segs"] != 3:
-            fail("client to backend: the backend received %d segments, "
-                 "not 3 (the SYN, the handshake's ACK, then the request "
-                 "with the FIN)" % got["segs"])
+            fail("(2) client to backend: the backend received %d "
+                 "segments, not 3 (the SYN, the handshake's ACK, then "
+                 "the request with the FIN)" % got["segs"])
 
         c = connect(p)
-        want = b"".join(blob(1000, 100 + i) for i in range(64))
-        data = recv_exact(c, len(want))
-        if data != want:
-            fail("pieces: the reply is not whole")
+        if recv_exact(c, 64000) != b"".join(pieces):
+            fail("(3) the reply in pieces is not whole")
         c.shutdown(socket.SHUT_WR)
+        recv_all(c)
         c.close()
+
+        c = connect(p2)
+        c.sendall(b"WAIT")
+        acked(c)
+        go.set()
+        data = read_to_end(c)
+        c.close()
+        if sha(data) != sha(reply):
+            fail("(4) half-close off: the client read %d bytes of the "
+                 "reply, not %d" % (len(data), len(reply)))
+        t.join(TIMEOUT)
+        if t.is_alive() or "error" in got:
+            fail("backend: %s" % got.get("error", "still running"))
+        if got.get("pieces") != 0:
+            fail("(3) the backend read %r after the pieces, expected "
+                 "the client's FIN" % got.get("pieces"))
     finally:
         lb.stop()
         ls.close()
-
 
 # ------------------------------------ backends that die before a byte
 

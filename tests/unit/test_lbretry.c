@@ -2,11 +2,17 @@
  * test_lbretry.c - tether-lb's rule for retrying a backend whose
  * connection came up but which reset or closed it before anything was
  * exchanged (lb_sess_may_retry), and how such retries of parallel
- * first connections of one client re-pin it to one backend (lb_select).
+ * first connections of one client re-pin it to one backend (lb_select);
+ * and lb_sess_send_held, on real TCP sockets on loopback.
  */
 #include "tether_test.h"
 
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "lb.h"
 
@@ -146,6 +152,108 @@ test_parallel_retries(void **state)
 	lb_pool_fini(&pool);
 }
 
+/* A connected TCP pair on 127.0.0.1: *a the side tether-lb would own
+ * (TCP_NODELAY, as its sockets), *b its peer. */
+static void
+tcp_pair(int *a, int *b)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int l, one = 1;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(l >= 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&sin, &len), 0);
+	*b = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(*b >= 0);
+	assert_int_equal(connect(*b, (struct sockaddr *)&sin, sizeof(sin)),
+			 0);
+	*a = accept(l, NULL, NULL);
+	assert_true(*a >= 0);
+	close(l);
+	assert_int_equal(setsockopt(*a, IPPROTO_TCP, TCP_NODELAY, &one,
+				    sizeof(one)), 0);
+}
+
+/* What b reads until EOF or a reset (waits up to 5 s). */
+static size_t
+read_all(int b, char *buf, size_t cap)
+{
+	struct timeval tv = { 5, 0 };
+	size_t got = 0;
+	ssize_t n;
+
+	assert_int_equal(setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, &tv,
+				    sizeof(tv)), 0);
+	while (got < cap && (n = recv(b, buf + got, cap - got, 0)) > 0)
+		got += (size_t)n;
+	return got;
+}
+
+/* The peer sent bytes tether-lb did not read; tether-lb sent its last
+ * bytes with MSG_MORE, owes the FIN, and closes: the peer reads them
+ * all (then the RST), where a plain close() drops them with the RST. */
+static void
+test_send_held(void **state)
+{
+	static const char reply[] = "the reply held back for the FIN";
+	char buf[256];
+	struct lb_session s;
+	int round;
+
+	(void)state;
+	for (round = 0; round < 2; round++) {
+		int a, b;
+
+		tcp_pair(&a, &b);
+		assert_int_equal(send(b, "unread", 6, 0), 6);
+		assert_int_equal(send(a, reply, sizeof(reply),
+				      MSG_MORE | MSG_NOSIGNAL),
+				 (ssize_t)sizeof(reply));
+		fresh(&s);
+		if (round == 0) {
+			/* The client's side (half-close off). */
+			s.cfd = a;
+			s.flags = LB_SESS_C_HELD | LB_SESS_C_SHUT |
+				  LB_SESS_C_OWED | LB_SESS_B_EOF;
+		} else {
+			/* The backend's side, FIN not yet owed (an error
+			 * on the other side ends the session). */
+			s.bfd = a;
+			s.flags = LB_SESS_B_HELD;
+		}
+		lb_sess_send_held(&s);
+		close(a);
+		assert_int_equal(read_all(b, buf, sizeof(buf)),
+				 sizeof(reply));
+		assert_memory_equal(buf, reply, sizeof(reply));
+		close(b);
+	}
+	/* Nothing to do: no bytes held, the FIN sent already, or the peer
+	 * ended first. The peer then sees no FIN before our close. */
+	for (round = 0; round < 3; round++) {
+		int a, b;
+
+		tcp_pair(&a, &b);
+		fresh(&s);
+		s.cfd = a;
+		s.flags = round == 0 ? LB_SESS_C_SHUT | LB_SESS_C_OWED :
+			  round == 1 ? LB_SESS_C_HELD | LB_SESS_C_SHUT :
+				       LB_SESS_C_HELD | LB_SESS_C_OWED |
+				       LB_SESS_C_SHUT | LB_SESS_C_EOF;
+		lb_sess_send_held(&s);
+		assert_int_equal(recv(b, buf, sizeof(buf), MSG_DONTWAIT), -1);
+		assert_int_equal(errno, EAGAIN);
+		close(a);
+		close(b);
+	}
+}
+
 int
 main(void)
 {
@@ -154,6 +262,7 @@ main(void)
 		cmocka_unit_test(test_something_exchanged),
 		cmocka_unit_test(test_proxy_header),
 		cmocka_unit_test(test_parallel_retries),
+		cmocka_unit_test(test_send_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
