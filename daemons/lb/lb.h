@@ -527,12 +527,13 @@ int lb_sess_may_retry(const struct lb_session *s, int end);
 /*
  * lb_sess_send_held - before the sockets of s are closed: bytes sent
  * with MSG_MORE (LB_SESS_C_HELD, LB_SESS_B_HELD) may still wait in TCP
- * for the FIN, and close() on a socket with unread bytes sends an RST
- * and drops them (half-close off, or an error on the other side).
- * shutdown(SHUT_WR) sends them with the FIN first. Nothing is done for
- * a side whose FIN went out already (SHUT without OWED) or whose peer
- * sent its own FIN (EOF: everything before it was read, and close()
- * sends a FIN).
+ * for the FIN owed to that side (LB_SESS_C_OWED, LB_SESS_B_OWED), and
+ * close() on a socket with unread bytes sends an RST and drops them
+ * (half-close off, or an error on the other side). shutdown(SHUT_WR)
+ * sends them with the FIN first. Not for a side whose peer's FIN was
+ * read (EOF: nothing is left unread, so close() sends a FIN), nor for
+ * one with no FIN owed: its stream is not whole, and a clean FIN after
+ * it would say it is.
  */
 void lb_sess_send_held(const struct lb_session *s);
 

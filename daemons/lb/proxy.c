@@ -316,21 +316,19 @@ release_backend(struct lb_session *s)
 }
 
 static void
-send_held(int fd, unsigned f, unsigned held, unsigned shut, unsigned owed,
-	  unsigned eof)
+send_held(int fd, unsigned f, unsigned held, unsigned owed, unsigned eof)
 {
-	if (fd >= 0 && (f & held) && !(f & eof) &&
-	    ((f & owed) || !(f & shut)))
+	if (fd >= 0 && (f & held) && (f & owed) && !(f & eof))
 		(void)shutdown(fd, SHUT_WR);
 }
 
 void
 lb_sess_send_held(const struct lb_session *s)
 {
-	send_held(s->cfd, s->flags, LB_SESS_C_HELD, LB_SESS_C_SHUT,
-		  LB_SESS_C_OWED, LB_SESS_C_EOF);
-	send_held(s->bfd, s->flags, LB_SESS_B_HELD, LB_SESS_B_SHUT,
-		  LB_SESS_B_OWED, LB_SESS_B_EOF);
+	send_held(s->cfd, s->flags, LB_SESS_C_HELD, LB_SESS_C_OWED,
+		  LB_SESS_C_EOF);
+	send_held(s->bfd, s->flags, LB_SESS_B_HELD, LB_SESS_B_OWED,
+		  LB_SESS_B_EOF);
 }
 
 static void
@@ -1858,16 +1856,57 @@ u_cancel_done(struct lb_uop *op, int res, unsigned flags)
 		u_leave(s, 0);
 }
 
-/* A short receive from side i left something queued: is it the FIN?
- * (TCP's inq hint, IORING_CQE_F_SOCK_NONEMPTY, counts a FIN as a byte.)
- * A peek answers at once, where a receive through the ring would hold
- * the bytes back for another loop turn. */
-static int
-u_fin_next(struct lb_session *s, int i)
+/* A short receive from side i left something queued (TCP's inq hint,
+ * IORING_CQE_F_SOCK_NONEMPTY, counts a FIN as a byte): read on into the
+ * rest of the buffer at once. Returns the bytes added, 0 if the FIN is
+ * next, -1 if nothing came (or an error the next receive reports). A
+ * read, not a peek: a peek steps over an urgent byte without taking
+ * it, and close() on a socket with a byte unread sends an RST. */
+static ssize_t
+u_read_on(struct lb_session *s, int i)
 {
-	char c;
+	struct lb_udir *d = &s->u[i];
 
-	return recv(u_src(s, i), &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+	return recv(u_src(s, i), lb_uring_buf(lb_ring, (unsigned)d->bid) +
+		    d->len, LB_URING_BUF_SIZE - d->len, MSG_DONTWAIT);
+}
+
+/* n bytes of direction i were sent. */
+static void
+u_sent(struct lb_session *s, int i, uint32_t n)
+{
+	struct lb_udir *d = &s->u[i];
+
+	d->off += n;
+	if (d->more)
+		s->flags |= i == 0 ? LB_SESS_B_HELD : LB_SESS_C_HELD;
+	if (i == 0)
+		s->bsent += n;
+	s->last_activity = tether_loop_now(s->px->loop);
+}
+
+/* The end of stream came with the bytes of direction i: send them at
+ * once, with MSG_MORE, and the FIN right behind them (u_settle), not a
+ * loop turn later through the ring. Returns 1 if they all went (s may
+ * be gone), 0 to send the rest through the ring, which also reports an
+ * error. */
+static int
+u_send_now(struct lb_session *s, int i)
+{
+	struct lb_udir *d = &s->u[i];
+	ssize_t n;
+
+	n = send(u_dst(s, i), lb_uring_buf(lb_ring, (unsigned)d->bid) +
+		 d->off, d->len - d->off,
+		 MSG_NOSIGNAL | MSG_DONTWAIT | MSG_MORE);
+	if (n <= 0)
+		return 0;
+	u_sent(s, i, (uint32_t)n);
+	if (d->off < d->len)
+		return 0;
+	u_buf_put(d);
+	(void)u_settle(s);
+	return 1;
 }
 
 static void
@@ -1894,15 +1933,23 @@ u_recv_done(struct lb_uop *op, int res, unsigned flags)
 	if (u_dead(s))
 		return;
 	if (res > 0) {
-		/* The FIN came with these bytes: take the end of stream
-		 * now, and send them with MSG_MORE, so that TCP holds their
-		 * last partial segment back for the FIN (u_settle's
-		 * shutdown, or close), which saves the peer a segment and
-		 * an ACK. */
-		d->more = d->nonempty && (uint32_t)res < LB_URING_BUF_SIZE &&
-			  u_fin_next(s, i);
-		if (d->more)
-			s->flags |= i == 0 ? LB_SESS_C_EOF : LB_SESS_B_EOF;
+		/* If the FIN came with these bytes, take the end of stream
+		 * now and send them with MSG_MORE: TCP holds their last
+		 * partial segment back for the FIN (u_settle's shutdown, or
+		 * close), which saves the peer a segment and an ACK. */
+		d->more = 0;
+		if (d->nonempty && (uint32_t)res < LB_URING_BUF_SIZE) {
+			ssize_t n = u_read_on(s, i);
+
+			if (n > 0) {
+				d->len += (uint32_t)n;
+				res += (int)n;
+			} else if (n == 0) {
+				d->more = 1;
+				s->flags |= i == 0 ? LB_SESS_C_EOF :
+						     LB_SESS_B_EOF;
+			}
+		}
 		*(i == 0 ? &s->bytes_in : &s->bytes_out) += (uint64_t)res;
 		s->reads++;
 		s->last_activity = tether_loop_now(s->px->loop);
@@ -1921,7 +1968,8 @@ u_recv_done(struct lb_uop *op, int res, unsigned flags)
 		if (s->state == LB_SESS_RELAY && lb_krelay_ready() &&
 		    lb_conf_kernel_relay(s->px->conf, s->svc->conf) &&
 		    s->reads >= s->px->conf->kernel_relay_after &&
-		    !(s->flags & (LB_SESS_KNEVER | LB_SESS_BULK))) {
+		    !(s->flags & (LB_SESS_KNEVER | LB_SESS_BULK |
+				  LB_SESS_C_EOF | LB_SESS_B_EOF))) {
 			/* Long enough: on to the kernel, through the epoll
 			 * path (u_switch keeps this buffer's bytes). */
 			s->flags |= LB_SESS_KWANT;
@@ -1930,6 +1978,8 @@ u_recv_done(struct lb_uop *op, int res, unsigned flags)
 		}
 		if (i == 0 && s->state == LB_SESS_CONNECTING)
 			return;		/* sent once connected */
+		if (d->more && u_send_now(s, i))
+			return;
 		if (u_post_send(s, i) < 0)
 			u_leave(s, 0);
 		return;
@@ -1977,14 +2027,8 @@ u_send_done(struct lb_uop *op, int res, unsigned flags)
 		(void)u_dead(s);
 		return;
 	}
-	if (res > 0) {
-		d->off += (uint32_t)res;
-		if (d->more)
-			s->flags |= i == 0 ? LB_SESS_B_HELD : LB_SESS_C_HELD;
-		if (i == 0)
-			s->bsent += (uint64_t)res;
-		s->last_activity = tether_loop_now(s->px->loop);
-	}
+	if (res > 0)
+		u_sent(s, i, (uint32_t)res);
 	if (s->flags & LB_SESS_ULEAVE) {
 		u_leave(s, 0);
 		return;
@@ -2004,7 +2048,7 @@ u_send_done(struct lb_uop *op, int res, unsigned flags)
 	u_buf_put(d);
 	if (u_settle(s))
 		return;
-	/* Not after the FIN (taken with the bytes: u_fin_next). */
+	/* Not after the FIN (taken with the bytes: u_read_on). */
 	if (!(s->flags & (i == 0 ? LB_SESS_C_EOF : LB_SESS_B_EOF)) &&
 	    u_post_recv(s, i) < 0)
 		u_leave(s, 0);

@@ -3119,7 +3119,11 @@ def case_fin_merge():
     arrives whole while the connection stays open. (4) The same reply
     and FIN with half-close off, where tether-lb closes both sockets
     once the FIN reached the client: the client reads it whole. (What
-    lb_sess_send_held does before such a close is unit.lbretry's.)"""
+    lb_sess_send_held does before such a close is unit.lbretry's.)
+    (5) The client sends a request, an urgent byte and its FIN in one
+    segment: a read stops at the urgent mark, and the byte must still
+    be taken (a peek past it left it unread, and closing the socket
+    then reset the client before it had the reply)."""
     p, q, p2 = free_ports(3)
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -3148,10 +3152,14 @@ def case_fin_merge():
         try:
             # 1 and 4: the reply and the FIN in one segment, once the
             # client is ready.
-            for part in (1, 2, 3, 4):
+            for part in (1, 2, 3, 4, 5):
                 b, _ = ls.accept()
                 b.settimeout(TIMEOUT)
-                if part == 2:
+                if part == 5:
+                    got["urgent"] = recv_all(b)
+                    b.send(reply, socket.MSG_MORE)
+                    b.shutdown(socket.SHUT_WR)
+                elif part == 2:
                     got["request"] = sha(recv_all(b))
                     got["segs"] = segs_in(b)
                     b.sendall(b"ok")
@@ -3237,9 +3245,22 @@ service off {
         if sha(data) != sha(reply):
             fail("(4) half-close off: the client read %d bytes of the "
                  "reply, not %d" % (len(data), len(reply)))
+
+        c = connect(p)
+        c.send(b"req", socket.MSG_MORE)
+        c.send(b"!", socket.MSG_OOB | socket.MSG_MORE)
+        c.shutdown(socket.SHUT_WR)
+        data = read_to_end(c)
+        c.close()
+        if sha(data) != sha(reply):
+            fail("(5) urgent byte before the FIN: the client read %d "
+                 "bytes of the reply, not %d" % (len(data), len(reply)))
         t.join(TIMEOUT)
         if t.is_alive() or "error" in got:
             fail("backend: %s" % got.get("error", "still running"))
+        if got.get("urgent") != b"req":
+            fail("(5) the backend read %r, not b'req' (the urgent byte "
+                 "is not relayed)" % got.get("urgent"))
         if got.get("pieces") != 0:
             fail("(3) the backend read %r after the pieces, expected "
                  "the client's FIN" % got.get("pieces"))

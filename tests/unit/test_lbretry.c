@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -180,6 +181,21 @@ tcp_pair(int *a, int *b)
 				    sizeof(one)), 0);
 }
 
+/* Wait until n bytes wait unread on a (up to 5 s). */
+static void
+wait_unread(int a, int n)
+{
+	int i, q = 0;
+
+	for (i = 0; i < 500; i++) {
+		assert_int_equal(ioctl(a, FIONREAD, &q), 0);
+		if (q >= n)
+			return;
+		usleep(10000);
+	}
+	fail_msg("%d bytes never arrived (%d)", n, q);
+}
+
 /* What b reads until EOF or a reset (waits up to 5 s). */
 static size_t
 read_all(int b, char *buf, size_t cap)
@@ -212,6 +228,7 @@ test_send_held(void **state)
 
 		tcp_pair(&a, &b);
 		assert_int_equal(send(b, "unread", 6, 0), 6);
+		wait_unread(a, 6);
 		assert_int_equal(send(a, reply, sizeof(reply),
 				      MSG_MORE | MSG_NOSIGNAL),
 				 (ssize_t)sizeof(reply));
@@ -222,10 +239,12 @@ test_send_held(void **state)
 			s.flags = LB_SESS_C_HELD | LB_SESS_C_SHUT |
 				  LB_SESS_C_OWED | LB_SESS_B_EOF;
 		} else {
-			/* The backend's side, FIN not yet owed (an error
-			 * on the other side ends the session). */
+			/* The backend's side, the client's FIN owed to it
+			 * (an error on the client's side ends the
+			 * session). */
 			s.bfd = a;
-			s.flags = LB_SESS_B_HELD;
+			s.flags = LB_SESS_B_HELD | LB_SESS_B_SHUT |
+				  LB_SESS_B_OWED | LB_SESS_C_EOF;
 		}
 		lb_sess_send_held(&s);
 		close(a);
@@ -234,18 +253,23 @@ test_send_held(void **state)
 		assert_memory_equal(buf, reply, sizeof(reply));
 		close(b);
 	}
-	/* Nothing to do: no bytes held, the FIN sent already, or the peer
-	 * ended first. The peer then sees no FIN before our close. */
-	for (round = 0; round < 3; round++) {
+	/* Nothing to do: no bytes held, the FIN sent already, the peer
+	 * ended first, or no FIN owed (the stream is cut: no clean FIN).
+	 * The peer then sees no FIN before our close. */
+	for (round = 0; round < 4; round++) {
+		static const unsigned flags[] = {
+			LB_SESS_C_SHUT | LB_SESS_C_OWED,
+			LB_SESS_C_HELD | LB_SESS_C_SHUT,
+			LB_SESS_C_HELD | LB_SESS_C_OWED | LB_SESS_C_SHUT |
+				LB_SESS_C_EOF,
+			LB_SESS_C_HELD,
+		};
 		int a, b;
 
 		tcp_pair(&a, &b);
 		fresh(&s);
 		s.cfd = a;
-		s.flags = round == 0 ? LB_SESS_C_SHUT | LB_SESS_C_OWED :
-			  round == 1 ? LB_SESS_C_HELD | LB_SESS_C_SHUT :
-				       LB_SESS_C_HELD | LB_SESS_C_OWED |
-				       LB_SESS_C_SHUT | LB_SESS_C_EOF;
+		s.flags = flags[round];
 		lb_sess_send_held(&s);
 		assert_int_equal(recv(b, buf, sizeof(buf), MSG_DONTWAIT), -1);
 		assert_int_equal(errno, EAGAIN);
