@@ -1859,9 +1859,9 @@ u_cancel_done(struct lb_uop *op, int res, unsigned flags)
 /* A short receive from side i left something queued (TCP's inq hint,
  * IORING_CQE_F_SOCK_NONEMPTY, counts a FIN as a byte): read on into the
  * rest of the buffer at once. Returns the bytes added, 0 if the FIN is
- * next, -1 if nothing came (or an error the next receive reports). A
- * read, not a peek: a peek steps over an urgent byte without taking
- * it, and close() on a socket with a byte unread sends an RST. */
+ * next, -1 with errno. A read, not a peek: a peek steps over an urgent
+ * byte without taking it, and close() on a socket with a byte unread
+ * sends an RST. */
 static ssize_t
 u_read_on(struct lb_session *s, int i)
 {
@@ -1937,6 +1937,8 @@ u_recv_done(struct lb_uop *op, int res, unsigned flags)
 		 * now and send them with MSG_MORE: TCP holds their last
 		 * partial segment back for the FIN (u_settle's shutdown, or
 		 * close), which saves the peer a segment and an ACK. */
+		int end = 0;
+
 		d->more = 0;
 		if (d->nonempty && (uint32_t)res < LB_URING_BUF_SIZE) {
 			ssize_t n = u_read_on(s, i);
@@ -1944,17 +1946,31 @@ u_recv_done(struct lb_uop *op, int res, unsigned flags)
 			if (n > 0) {
 				d->len += (uint32_t)n;
 				res += (int)n;
+				/* Unless the buffer is full, the socket was
+				 * emptied (a FIN right behind waits for the
+				 * next receive: not merged). */
+				d->nonempty = d->len == LB_URING_BUF_SIZE;
 			} else if (n == 0) {
 				d->more = 1;
 				s->flags |= i == 0 ? LB_SESS_C_EOF :
 						     LB_SESS_B_EOF;
+			} else if (errno == EAGAIN || errno == EWOULDBLOCK ||
+				   errno == EINTR) {
+				d->nonempty = 0;
+			} else {
+				/* recv() took the error: the next receive
+				 * would find a plain end of stream. */
+				if (i == 1)
+					s->berrno = errno;
+				end = (i == 0 ? LB_END_CLIENT_ERROR :
+				       LB_END_BACKEND_ERROR) + 1;
 			}
 		}
 		*(i == 0 ? &s->bytes_in : &s->bytes_out) += (uint64_t)res;
 		s->reads++;
 		s->last_activity = tether_loop_now(s->px->loop);
-		if (s->flags & LB_SESS_ULEAVE) {
-			u_leave(s, 0);
+		if (end != 0 || (s->flags & LB_SESS_ULEAVE)) {
+			u_leave(s, end);
 			return;
 		}
 		if ((uint32_t)res == LB_URING_BUF_SIZE &&

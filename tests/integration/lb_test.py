@@ -3120,10 +3120,13 @@ def case_fin_merge():
     and FIN with half-close off, where tether-lb closes both sockets
     once the FIN reached the client: the client reads it whole. (What
     lb_sess_send_held does before such a close is unit.lbretry's.)
-    (5) The client sends a request, an urgent byte and its FIN in one
-    segment: a read stops at the urgent mark, and the byte must still
-    be taken (a peek past it left it unread, and closing the socket
-    then reset the client before it had the reply)."""
+    (5) The client sends a request, an urgent byte and its FIN while
+    tether-lb is stopped: a read stops at the urgent mark, and the
+    byte must still be taken (a peek past it left it unread, and
+    closing the socket then reset the client before it had the
+    reply). (6) The same with an RST instead of the FIN: the session
+    ends as a client error, not as closed (the read past the mark
+    takes the socket's error, and the next read finds a plain end)."""
     p, q, p2 = free_ports(3)
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -3131,6 +3134,7 @@ def case_fin_merge():
     ls.listen(8)
     ls.settimeout(TIMEOUT)
     go = threading.Event()
+    accepted = threading.Event()
     got = {}
     reply = blob(300, 11)
     request = blob(200, 12)
@@ -3152,10 +3156,14 @@ def case_fin_merge():
         try:
             # 1 and 4: the reply and the FIN in one segment, once the
             # client is ready.
-            for part in (1, 2, 3, 4, 5):
+            for part in (1, 2, 3, 4, 5, 6):
                 b, _ = ls.accept()
                 b.settimeout(TIMEOUT)
-                if part == 5:
+                if part == 6:
+                    accepted.set()
+                    got["reset"] = read_to_end(b)
+                elif part == 5:
+                    accepted.set()
                     got["urgent"] = recv_all(b)
                     b.send(reply, socket.MSG_MORE)
                     b.shutdown(socket.SHUT_WR)
@@ -3247,14 +3255,41 @@ service off {
                  "reply, not %d" % (len(data), len(reply)))
 
         c = connect(p)
-        c.send(b"req", socket.MSG_MORE)
-        c.send(b"!", socket.MSG_OOB | socket.MSG_MORE)
-        c.shutdown(socket.SHUT_WR)
+        if not accepted.wait(TIMEOUT):
+            fail("(5) tether-lb did not connect to the backend")
+        # Stopped, so that the request, the urgent byte and the FIN are
+        # all queued when tether-lb reads (an urgent byte is sent at
+        # once, not held by MSG_MORE).
+        lb.proc.send_signal(signal.SIGSTOP)
+        try:
+            c.send(b"req", socket.MSG_MORE)
+            c.send(b"!", socket.MSG_OOB | socket.MSG_MORE)
+            c.shutdown(socket.SHUT_WR)
+            acked(c)
+        finally:
+            lb.proc.send_signal(signal.SIGCONT)
         data = read_to_end(c)
         c.close()
         if sha(data) != sha(reply):
             fail("(5) urgent byte before the FIN: the client read %d "
                  "bytes of the reply, not %d" % (len(data), len(reply)))
+        wait_log(lb, "end=closed", count=5)
+
+        accepted.clear()
+        c = connect(p)
+        if not accepted.wait(TIMEOUT):
+            fail("(6) tether-lb did not connect to the backend")
+        lb.proc.send_signal(signal.SIGSTOP)
+        try:
+            c.send(b"x", socket.MSG_MORE)
+            c.send(b"!", socket.MSG_OOB)
+            acked(c)
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         struct.pack("ii", 1, 0))
+            c.close()           # an RST
+        finally:
+            lb.proc.send_signal(signal.SIGCONT)
+        wait_log(lb, "end=client-error")
         t.join(TIMEOUT)
         if t.is_alive() or "error" in got:
             fail("backend: %s" % got.get("error", "still running"))
