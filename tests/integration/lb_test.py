@@ -3254,20 +3254,38 @@ service off {
             fail("(4) half-close off: the client read %d bytes of the "
                  "reply, not %d" % (len(data), len(reply)))
 
-        c = connect(p)
-        if not accepted.wait(TIMEOUT):
-            fail("(5) tether-lb did not connect to the backend")
-        # Stopped, so that the request, the urgent byte and the FIN are
-        # all queued when tether-lb reads (an urgent byte is sent at
-        # once, not held by MSG_MORE).
-        lb.proc.send_signal(signal.SIGSTOP)
-        try:
+        def while_stopped(part, fn):
+            """A connection on which fn(c) runs once tether-lb has
+            connected to the backend and is stopped (SIGSTOP), so that
+            what fn sends is all queued when tether-lb reads (an urgent
+            byte is sent at once, not held by MSG_MORE)."""
+            accepted.clear()
+            c = connect(p)
+            if not accepted.wait(TIMEOUT):
+                fail("(%d) tether-lb did not connect to the backend" %
+                     part)
+            lb.proc.send_signal(signal.SIGSTOP)
+            try:
+                fn(c)
+            finally:
+                lb.proc.send_signal(signal.SIGCONT)
+            return c
+
+        def urgent_fin(c):
             c.send(b"req", socket.MSG_MORE)
             c.send(b"!", socket.MSG_OOB | socket.MSG_MORE)
             c.shutdown(socket.SHUT_WR)
             acked(c)
-        finally:
-            lb.proc.send_signal(signal.SIGCONT)
+
+        def urgent_rst(c):
+            c.send(b"x", socket.MSG_MORE)
+            c.send(b"!", socket.MSG_OOB)
+            acked(c)
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         struct.pack("ii", 1, 0))
+            c.close()           # an RST
+
+        c = while_stopped(5, urgent_fin)
         data = read_to_end(c)
         c.close()
         if sha(data) != sha(reply):
@@ -3275,20 +3293,7 @@ service off {
                  "bytes of the reply, not %d" % (len(data), len(reply)))
         wait_log(lb, "end=closed", count=5)
 
-        accepted.clear()
-        c = connect(p)
-        if not accepted.wait(TIMEOUT):
-            fail("(6) tether-lb did not connect to the backend")
-        lb.proc.send_signal(signal.SIGSTOP)
-        try:
-            c.send(b"x", socket.MSG_MORE)
-            c.send(b"!", socket.MSG_OOB)
-            acked(c)
-            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                         struct.pack("ii", 1, 0))
-            c.close()           # an RST
-        finally:
-            lb.proc.send_signal(signal.SIGCONT)
+        while_stopped(6, urgent_rst)
         wait_log(lb, "end=client-error")
         t.join(TIMEOUT)
         if t.is_alive() or "error" in got:

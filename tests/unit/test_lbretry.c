@@ -158,25 +158,9 @@ test_parallel_retries(void **state)
 static void
 tcp_pair(int *a, int *b)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int l, one = 1;
+	int one = 1;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(l >= 0);
-	assert_int_equal(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(listen(l, 1), 0);
-	assert_int_equal(getsockname(l, (struct sockaddr *)&sin, &len), 0);
-	*b = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(*b >= 0);
-	assert_int_equal(connect(*b, (struct sockaddr *)&sin, sizeof(sin)),
-			 0);
-	*a = accept(l, NULL, NULL);
-	assert_true(*a >= 0);
-	close(l);
+	tether_test_tcp_pair(a, b);
 	assert_int_equal(setsockopt(*a, IPPROTO_TCP, TCP_NODELAY, &one,
 				    sizeof(one)), 0);
 }

@@ -349,24 +349,10 @@ test_fd_pri(void **state)
 	struct log lg = { 0 };
 	unsigned edge = g_backend == TETHER_LOOP_BACKEND_EPOLL ?
 		TETHER_LOOP_EDGE : 0;
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int l, c, s;
+	int c, s;
 
 	(void)state;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(l >= 0);
-	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(l, 1), 0);
-	assert_int_equal(getsockname(l, (struct sockaddr *)&a, &len), 0);
-	c = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(c >= 0);
-	assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
-	s = accept(l, NULL, NULL);
-	assert_true(s >= 0);
+	tether_test_tcp_pair(&s, &c);
 	assert_int_equal(tether_loop_fd_add(loop, s, TETHER_LOOP_READ |
 					    TETHER_LOOP_PRI | edge,
 					    on_fd_log, &lg), 0);
@@ -385,7 +371,6 @@ test_fd_pri(void **state)
 	assert_int_equal(tether_loop_fd_del(loop, s), 0);
 	close(s);
 	close(c);
-	close(l);
 	tether_loop_free(loop);
 }
 

@@ -12,6 +12,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "tether/core.h"
@@ -53,6 +57,34 @@ static inline int
 tether_test_rm_tree(const char *dir)
 {
 	return nftw(dir, tether_test_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/*
+ * A connected TCP pair on 127.0.0.1: *accepted is the listener's side,
+ * *connected the connecting one. Fails the test on any error.
+ */
+static inline void
+tether_test_tcp_pair(int *accepted, int *connected)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int l;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(l >= 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&sin, &len), 0);
+	*connected = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(*connected >= 0);
+	assert_int_equal(connect(*connected, (struct sockaddr *)&sin,
+				 sizeof(sin)), 0);
+	*accepted = accept(l, NULL, NULL);
+	assert_true(*accepted >= 0);
+	close(l);
 }
 
 #endif /* TETHER_TEST_H */
