@@ -122,7 +122,6 @@ def probe_sockmap():
     import ctypes
     import errno
     import platform
-    import struct
     nr = {"x86_64": 321, "aarch64": 280}.get(platform.machine())
     if nr is None:
         return "bpf(2): no system call number known for %s" % \
@@ -3099,10 +3098,16 @@ def case_half_close_off():
 
 
 
-def segs_in(sock):
-    """Segments sock received so far (tcpi_segs_in of TCP_INFO)."""
+def tcp_info_u32(sock, offset):
+    """A 32-bit field of sock's struct tcp_info (Linux): 24 tcpi_unacked,
+    140 tcpi_segs_in."""
     info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
-    return struct.unpack_from("I", info, 140)[0]
+    return struct.unpack_from("I", info, offset)[0]
+
+
+def segs_in(sock):
+    """Segments sock received so far."""
+    return tcp_info_u32(sock, 140)
 
 
 def case_fin_merge():
@@ -3144,9 +3149,7 @@ def case_fin_merge():
         """Wait until everything sock sent was acknowledged."""
         end = time.time() + TIMEOUT
         while True:
-            info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO,
-                                   256)
-            if struct.unpack_from("I", info, 24)[0] == 0:  # unacked
+            if tcp_info_u32(sock, 24) == 0:     # tcpi_unacked
                 return
             if time.time() > end:
                 fail("what was sent was never acknowledged")
@@ -5683,7 +5686,6 @@ class LoSniffer:
 
     def __init__(self, cport, dport):
         self.cport, self.dport = cport, dport
-        import struct
         self.s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
                                socket.htons(0x0003))
         # Only these segments, and each once (not again as outgoing):
@@ -5712,7 +5714,6 @@ class LoSniffer:
         self.seen = self.data = None
 
     def last(self):
-        import struct
         while True:
             try:
                 f = self.s.recv(70000)
@@ -5753,7 +5754,6 @@ class LoSniffer:
 def inject_tcp(src, dst, seq, ack, win, ts, payload):
     """Send one TCP segment (ACK|PSH) from src to dst ((addr, port)
     pairs) through a raw socket: a retransmission the test makes up."""
-    import struct
 
     def csum(b):
         if len(b) % 2:
