@@ -3,7 +3,9 @@
  * one client (an address masked as persistence masks it) may hold at
  * most N connections and UDP flows of a service at a time, so a
  * slowloris client cannot take every slot of the service's `conns`
- * limit. An entry exists while its client has a connection (count > 0),
+ * limit. A service with persistence has the table too, with or without
+ * the limit: a client's persistence entry does not expire while it has
+ * something open (persist.c, lb_climit_conns). An entry exists while its client has a connection (count > 0),
  * so memory follows the active connections; the hash is SipHash under
  * the proxy's random key (clients choose their addresses), and the
  * bucket array doubles as entries grow. A reload moves the table to the
@@ -103,6 +105,16 @@ find(struct lb_climit *c, const struct tether_addr *client,
 	while (*pp != NULL && memcmp(&(*pp)->key, k, sizeof(*k)) != 0)
 		pp = &(*pp)->hnext;
 	return pp;
+}
+
+unsigned
+lb_climit_conns(const struct lb_climit *c, const struct lb_pkey *k)
+{
+	const struct lb_centry *e = c->buckets[bucket(c, k, c->nbuckets)];
+
+	while (e != NULL && memcmp(&e->key, k, sizeof(*k)) != 0)
+		e = e->hnext;
+	return e != NULL ? e->conns : 0;
 }
 
 struct lb_climit *

@@ -127,25 +127,36 @@ show_persist(struct lb_proxy *px, const struct lb_service *s,
 {
 	uint64_t now = tether_loop_now(px->loop);
 	const struct lb_pentry *e;
+	size_t shown = 0;
 	int err;
 
 	if (!s->has_persist)
 		return tether_buf_printf(out, "error: service '%s' has no "
 					 "persistence\n", s->conf->name);
-	for (e = s->persist.lru_head; e != NULL; e = e->lru_next) {
+	for (e = s->persist.lru_head; e != NULL; e = e->lru_next, shown++) {
 		char abuf[INET6_ADDRSTRLEN];
 		unsigned bits = e->key.family == AF_INET ? s->persist.mask4 :
 			s->persist.mask6;
+
+		/* A table of millions does not fit the answer: the most
+		 * recent that do, and how many more there are. */
+		if (out->len + LB_CTL_LINE_ROOM > LB_CTL_MAX_OUT)
+			return tether_buf_printf(out, "truncated: %zu more "
+						 "entries\n",
+						 s->persist.count - shown);
 
 		if (inet_ntop(e->key.family == AF_INET ? AF_INET : AF_INET6,
 			      e->key.addr, abuf, sizeof(abuf)) == NULL)
 			snprintf(abuf, sizeof(abuf), "?");
 		err = tether_buf_printf(out, "persist %s %s/%u backend=%s "
-					"idle=%llums\n", s->conf->name, abuf,
-					bits,
+					"idle=%llums conns=%u\n",
+					s->conf->name, abuf, bits,
 					s->pool.backends[e->backend].name,
 					(unsigned long long)(now -
-							     e->last_used));
+							     e->last_used),
+					s->persist.active != NULL ?
+					lb_climit_conns(s->persist.active,
+							&e->key) : 0);
 		if (err < 0)
 			return err;
 	}

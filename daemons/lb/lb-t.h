@@ -281,6 +281,10 @@ struct lb_persist {
 	unsigned mask4, mask6;
 	struct tether_hash_key key;
 	uint64_t evictions, expirations;
+	/* The service's per-client connection counts (climit.c), or NULL:
+	 * an entry whose client has a connection or flow open does not
+	 * expire, and is evicted only when no other entry can be. */
+	const struct lb_climit *active;
 };
 
 /* Active connections of one client (a key as persistence's). */
@@ -553,6 +557,9 @@ struct lb_udp {
 #define LB_CTL_MAX_LINE		1024
 #define LB_HTTP_MAX_REQUEST	4096
 #define LB_CTL_MAX_OUT		(16u << 20)
+/* What one line of an answer may take at most, and the line that says
+ * the rest was left out. */
+#define LB_CTL_LINE_ROOM	512u
 
 struct lb_proxy {
 	struct lb_proxy *donor;		/* reload: the proxy being replaced */

@@ -184,6 +184,8 @@ uint32_t lb_maglev_prime(uint32_t n);
  * LB_MAX_PERSIST) whose entries expire timeout_ms after their last use,
  * keyed by client addresses masked to mask4 / mask6 bits, hashed with
  * SipHash under key (random per process: clients choose the keys).
+ * p->active starts NULL; the caller points it at the service's
+ * per-client counts (entries of clients with something open stay).
  * Returns 0, -TETHER_EINVAL, -TETHER_ENOMEM.
  */
 int lb_persist_init(struct lb_persist *p, size_t max, uint64_t timeout_ms,
@@ -208,7 +210,7 @@ uint64_t lb_pkey_hash(const struct lb_pkey *k);
 /*
  * lb_persist_lookup - the live entry for k, touched (moved to the head
  * of the LRU list, last_used = now), or NULL. An expired entry found
- * on the way is removed.
+ * on the way (timed out, its client with nothing open) is removed.
  */
 struct lb_pentry *lb_persist_lookup(struct lb_persist *p,
 				    const struct lb_pkey *k, uint64_t now);
@@ -216,7 +218,8 @@ struct lb_pentry *lb_persist_lookup(struct lb_persist *p,
 /*
  * lb_persist_insert - add an entry k -> backend (or re-point the
  * existing one). When the table is full the least recently used entry
- * is evicted. Returns the entry, or NULL when out of memory.
+ * is evicted, preferring one whose client has nothing open. Returns
+ * the entry, or NULL when out of memory.
  */
 struct lb_pentry *lb_persist_insert(struct lb_persist *p,
 				    const struct lb_pkey *k, uint32_t backend,
@@ -225,8 +228,10 @@ struct lb_pentry *lb_persist_insert(struct lb_persist *p,
 /* Remove one entry. */
 void lb_persist_remove(struct lb_persist *p, struct lb_pentry *e);
 
-/* Remove every entry idle for timeout_ms or more at now; returns how
- * many. Cost: the number removed plus one. */
+/* Remove every entry idle for timeout_ms or more at now whose client
+ * has nothing open (p->active), and touch those whose client has;
+ * returns how many were removed. Cost: the entries removed or touched,
+ * plus one. */
 size_t lb_persist_expire(struct lb_persist *p, uint64_t now);
 
 /*
@@ -254,10 +259,14 @@ struct lb_climit *lb_climit_new(unsigned mask4, unsigned mask6,
 				const struct tether_hash_key *key);
 void lb_climit_free(struct lb_climit *c);
 
+/* The connections and flows counted for key k (a key made with c's
+ * masks) in c. */
+unsigned lb_climit_conns(const struct lb_climit *c, const struct lb_pkey *k);
+
 /*
  * The table that counts svc's clients: the newest generation's (a
  * reload moves the table forward, lb_service_link). NULL when that
- * service has no client-conns limit.
+ * service has neither a client-conns limit nor persistence.
  */
 struct lb_climit *lb_client_table(struct lb_service *svc);
 

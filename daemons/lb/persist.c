@@ -11,11 +11,24 @@
  * max, so memory is bounded by max entries plus the bucket array. The
  * hash is SipHash under a per-process random key: clients choose their
  * addresses, and must not be able to build long chains.
+ *
+ * The idle timeout counts from the client's last connection, not its
+ * first: while the client has a connection or flow open (p->active,
+ * the service's per-client counts), its entry is kept. Expiry finds
+ * such an entry at the tail and touches it instead (to the head, idle
+ * from now), so it is looked at again only a timeout later; a full
+ * table evicts the least recently used entry of a client with nothing
+ * open, looking at most LB_PERSIST_EVICT_SCAN entries from the tail.
  */
 #include "lb.h"
 
 #include <netinet/in.h>
 #include <string.h>
+
+/* Entries a full table looks at, from the LRU tail, for one whose
+ * client has nothing open; past that the tail goes anyway (the bound
+ * holds). */
+#define LB_PERSIST_EVICT_SCAN	16
 
 int
 lb_persist_init(struct lb_persist *p, size_t max, uint64_t timeout_ms,
@@ -196,9 +209,16 @@ lb_persist_remove(struct lb_persist *p, struct lb_pentry *e)
 }
 
 static int
-expired(const struct lb_persist *p, const struct lb_pentry *e, uint64_t now)
+timed_out(const struct lb_persist *p, const struct lb_pentry *e, uint64_t now)
 {
 	return now >= e->last_used && now - e->last_used >= p->timeout_ms;
+}
+
+/* Whether e's client has a connection or flow open. */
+static int
+in_use(const struct lb_persist *p, const struct lb_pentry *e)
+{
+	return p->active != NULL && lb_climit_conns(p->active, &e->key) > 0;
 }
 
 static struct lb_pentry *
@@ -219,7 +239,7 @@ lb_persist_lookup(struct lb_persist *p, const struct lb_pkey *k,
 
 	if (e == NULL)
 		return NULL;
-	if (expired(p, e, now)) {
+	if (timed_out(p, e, now) && !in_use(p, e)) {
 		lb_persist_remove(p, e);
 		p->expirations++;
 		return NULL;
@@ -241,7 +261,15 @@ lb_persist_insert(struct lb_persist *p, const struct lb_pkey *k,
 		return e;
 	}
 	if (p->count == p->max) {
-		lb_persist_remove(p, p->lru_tail);
+		struct lb_pentry *v = p->lru_tail;
+		int n = 1;
+
+		while (in_use(p, v) && v->lru_prev != NULL &&
+		       n++ < LB_PERSIST_EVICT_SCAN)
+			v = v->lru_prev;
+		if (in_use(p, v))
+			v = p->lru_tail;
+		lb_persist_remove(p, v);
 		p->evictions++;
 	}
 	if (p->free_list != NULL) {
@@ -269,7 +297,13 @@ lb_persist_expire(struct lb_persist *p, uint64_t now)
 {
 	size_t n = 0;
 
-	while (p->lru_tail != NULL && expired(p, p->lru_tail, now)) {
+	while (p->lru_tail != NULL && timed_out(p, p->lru_tail, now)) {
+		if (in_use(p, p->lru_tail)) {
+			/* Touched: not timed out again before this loop
+			 * ends, so each entry is seen once. */
+			touch(p, p->lru_tail, now);
+			continue;
+		}
 		lb_persist_remove(p, p->lru_tail);
 		n++;
 	}

@@ -2496,7 +2496,9 @@ service_init(struct lb_proxy *px, struct lb_service *svc,
 			return err;
 		svc->has_persist = 1;
 	}
-	if (conf->limits.max_client_conns > 0) {
+	/* With persistence, the counts also keep a client's entry while
+	 * it has something open (persist.c). */
+	if (conf->limits.max_client_conns > 0 || conf->persist.enabled) {
 		svc->climit = lb_climit_new(
 			conf->persist.enabled ? conf->persist.mask4 : 32,
 			conf->persist.enabled ? conf->persist.mask6 : 128,
@@ -2504,6 +2506,7 @@ service_init(struct lb_proxy *px, struct lb_service *svc,
 		if (svc->climit == NULL)
 			return -TETHER_ENOMEM;
 	}
+	svc->persist.active = svc->climit;
 	return 0;
 }
 
@@ -2775,6 +2778,7 @@ client_counts(struct lb_service *ns, struct lb_service *os,
 		lb_climit_free(ns->climit);
 		ns->climit = os->climit;
 		os->climit = NULL;
+		os->persist.active = NULL;
 		return;
 	}
 	for (p = old; p != NULL; p = p == old ? retired_list : p->retired_next)
@@ -2801,6 +2805,8 @@ transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
 			continue;
 		lb_service_link(os, ns);
 		client_counts(ns, os, old);
+		/* Its own table may have been swapped for os's. */
+		ns->persist.active = ns->climit;
 		ns->total_conns = os->total_conns;
 		ns->refused = os->refused;
 		map = tether_calloc(os->pool.n, sizeof(*map));

@@ -9,7 +9,7 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		datapath-splice datapath-copy nodelay
 		half-close-off retry-rst retry-fin urgent reload-relative
 		reload-ctl reload-metrics sessions backpressure second-instance
-		urgent-splice fin-merge)
+		urgent-splice fin-merge persist-held)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}
@@ -29,7 +29,7 @@ set(lb_tcp_cases balance maglev persist parallel failure
 	reload-state halfclose wlc passive slowstart
 	maglev-slowstart maglev-reload datapath-splice
 	datapath-copy nodelay half-close-off urgent
-	reload-relative reload-ctl reload-metrics fin-merge)
+	reload-relative reload-ctl reload-metrics fin-merge persist-held)
 
 # fin-merge: with kernel-relay-after 1 the kernel relays the reply, and
 # its FIN leaves on its own.

@@ -6,6 +6,7 @@
 # started. Usage: lb_test.py TETHER_LB CASE [TETHERCTL] (see CASES at
 # the bottom).
 import os
+import re
 import shutil
 import signal
 import socket
@@ -365,7 +366,6 @@ class Lb:
         """The "started:" line ends with the data path: io_uring or
         epoll as self.uring says; in the io_uring pass (self.uring None)
         io_uring, or epoll where the kernel refuses io_uring."""
-        import re
         text = self.stderr()
         m = re.search(r"started:.*data path (\w+)(, kernel relay)?$",
                       text, re.M)
@@ -1246,6 +1246,98 @@ def case_udp():
         if log.count("end=idle-timeout") < 30:
             fail("idle flows not ended:\n" + log)
     finally:
+        lb.stop()
+        for b in tcp + udp:
+            b.stop()
+
+
+def case_persist_held():
+    """A client's persistence entry is kept past its idle timeout while
+    the client has a connection or a UDP flow open: after twice the
+    timeout, its next connection (to another port of the service)
+    still reaches its backend, and show persist counts what it has
+    open. Once it has closed everything, the entry expires a timeout
+    later."""
+    p1, p2 = free_ports(2)
+    d = tmpdir()
+    sock = os.path.join(d, "ctl")
+    tcp = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p1, p2])
+           for i in range(3)]
+    udp = [UdpBackend("b%d" % i, "127.0.0.%d" % (i + 2), p1)
+           for i in range(3)]
+    lb = Lb("""control %s
+service s {
+    listen 127.0.0.1:%d tcp udp
+    listen 127.0.0.1:%d tcp
+    balance rr
+    persist source timeout 1s
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    backend b2 127.0.0.4
+    limits idle-timeout 30s
+}
+""" % (sock, p1, p2))
+    held = None
+    u = None
+    try:
+        lb.wait_listening(p1)
+        tsrc, usrc = src_addr(1), src_addr(2)
+        held = connect(p1, tsrc)
+        tname = read_line(held)[0]
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(TIMEOUT)
+        u.bind((usrc, 0))
+        uname = None
+        # Both talk for 2.5 s (the 1 s timeout, and the 1 s sweep, past).
+        end = time.time() + 2.5
+        while time.time() < end:
+            held.sendall(b"x")
+            if held.recv(1) != b"x":
+                fail("echo on the held connection")
+            u.sendto(b"ping", ("127.0.0.1", p1))
+            name = u.recvfrom(65536)[0].partition(b":")[0].decode()
+            if uname not in (None, name):
+                fail("one UDP flow answered by %s, then %s" % (uname, name))
+            uname = name
+            time.sleep(0.25)
+        out = ctl(sock, "show", "persist", "s")
+        for src, name in ((tsrc, tname), (usrc, uname)):
+            if "persist s %s/32 backend=%s " % (src, name) not in out or \
+               not re.search(r"persist s %s/32 backend=%s idle=\d+ms "
+                             r"conns=1\n" % (re.escape(src), name), out):
+                fail("client %s on %s, with one open: show persist:\n%s"
+                     % (src, name, out))
+        # Their next connections, to the other port: where they were.
+        # Round-robin never picks one backend twice running, so a
+        # client whose entry had expired would land elsewhere.
+        got = ask(p2, tsrc)[0], ask(p2, usrc)[0]
+        if got != (tname, uname):
+            fail("after 2.5 s with a connection open: TCP client on %s "
+                 "then %s, UDP client on %s then %s" %
+                 (tname, got[0], uname, got[1]))
+        held.close()
+        held = None
+        u.close()
+        u = None
+        # Closed: the flow ends at its idle timeout (30 s: not yet), the
+        # connection now; the TCP client's entry goes a timeout later.
+        time.sleep(0.3)
+        if not re.search(r"persist s %s/32 backend=%s idle=\d+ms conns=0\n"
+                         % (re.escape(tsrc), tname),
+                         ctl(sock, "show", "persist", "s")):
+            fail("closed client still counted:\n" +
+                 ctl(sock, "show", "persist", "s"))
+        deadline = time.time() + 5
+        while "persist s %s/32 " % tsrc in ctl(sock, "show", "persist", "s"):
+            if time.time() > deadline:
+                fail("entry of a client with nothing open kept 5 s:\n" +
+                     ctl(sock, "show", "persist", "s"))
+            time.sleep(0.2)
+    finally:
+        if held is not None:
+            held.close()
+        if u is not None:
+            u.close()
         lb.stop()
         for b in tcp + udp:
             b.stop()
@@ -6003,6 +6095,7 @@ CASES = {
     "reload-metrics": case_reload_metrics,
     "second-instance": case_second_instance,
     "persist": case_persist,
+    "persist-held": case_persist_held,
     "parallel": case_parallel,
     "failure": case_failure,
     "failure-midrun": case_failure_midrun,

@@ -1,6 +1,7 @@
 /*
  * test_lbpersist.c - tether-lb's persistence table and lb_select: key
  * masking, LRU eviction order, expiry on a fake clock, the size bound,
+ * entries of clients with a connection open kept past their timeout,
  * re-pinning when a backend goes down, draining, parallel first
  * connections, and allocation failures.
  */
@@ -212,6 +213,88 @@ test_expiry(void **state)
 	lb_persist_fini(&p);
 }
 
+/* An entry whose client has a connection open (the service's
+ * per-client counts, p.active) neither expires nor goes first when the
+ * table is full; once the client has closed everything, its idle
+ * timeout runs from the last touch. */
+static void
+test_in_use(void **state)
+{
+	struct lb_persist p;
+	struct lb_service svc;
+	struct tether_addr ca = addr("1.0.0.1:5"), cb = addr("1.0.0.2:5");
+	struct lb_pkey a, b, k[5];
+	char s[32];
+	int i;
+
+	(void)state;
+	memset(&svc, 0, sizeof(svc));
+	svc.climit = lb_climit_new(32, 128, &hkey);
+	assert_non_null(svc.climit);
+	assert_int_equal(lb_persist_init(&p, 10, 1000, 32, 128, &hkey), 0);
+	p.active = svc.climit;
+	a = key(&p, "1.0.0.1:1");
+	b = key(&p, "1.0.0.2:1");
+	assert_non_null(lb_persist_insert(&p, &a, 0, 0));
+	assert_non_null(lb_persist_insert(&p, &b, 1, 100));
+	/* Another port of the same address is the same client. */
+	assert_int_equal(lb_client_acquire(&svc, &ca), 0);
+	assert_int_equal(lb_climit_conns(svc.climit, &a), 1);
+	assert_int_equal(lb_climit_conns(svc.climit, &b), 0);
+	/* At 1000 a has timed out, but its client has a connection: it is
+	 * touched (idle from 1000), not removed. */
+	assert_int_equal(lb_persist_expire(&p, 1000), 0);
+	assert_int_equal(p.count, 2);
+	assert_ptr_equal(p.lru_head, lb_persist_lookup(&p, &a, 1000));
+	assert_int_equal(p.lru_head->last_used, 1000);
+	/* b has nothing open: it goes at 1100. */
+	assert_int_equal(lb_persist_expire(&p, 1100), 1);
+	assert_null(lb_persist_lookup(&p, &b, 1100));
+	/* Long after: a lookup keeps the entry too, on its backend. */
+	assert_non_null(lb_persist_lookup(&p, &a, 50000));
+	assert_int_equal(lb_persist_lookup(&p, &a, 99000)->backend, 0);
+	assert_int_equal(lb_persist_expire(&p, 200000), 0);
+	assert_int_equal(p.expirations, 1);
+	/* Closed: idle from its last touch (200000), gone a timeout on. */
+	lb_client_release(&svc, &ca);
+	assert_int_equal(lb_climit_conns(svc.climit, &a), 0);
+	assert_int_equal(lb_persist_expire(&p, 200999), 0);
+	assert_int_equal(lb_persist_expire(&p, 201000), 1);
+	assert_int_equal(p.count, 0);
+	lb_persist_fini(&p);
+
+	/* A full table evicts the least recently used entry of a client
+	 * with nothing open; when every client has something open, the
+	 * least recently used of all (the size bound holds). */
+	assert_int_equal(lb_persist_init(&p, 3, 100000, 32, 128, &hkey), 0);
+	p.active = svc.climit;
+	for (i = 0; i < 5; i++) {
+		snprintf(s, sizeof(s), "10.0.0.%d:1", i);
+		k[i] = key(&p, s);
+	}
+	assert_non_null(lb_persist_insert(&p, &k[0], 0, 1));
+	assert_non_null(lb_persist_insert(&p, &k[1], 1, 2));
+	assert_non_null(lb_persist_insert(&p, &k[2], 2, 3));
+	ca = addr("10.0.0.0:9");
+	assert_int_equal(lb_client_acquire(&svc, &ca), 0);
+	assert_non_null(lb_persist_insert(&p, &k[3], 3, 4));
+	assert_int_equal(p.count, 3);
+	assert_non_null(lb_persist_lookup(&p, &k[0], 5));
+	assert_null(lb_persist_lookup(&p, &k[1], 5));
+	/* Now in order k0, k3, k2 (most recent first), all in use. */
+	cb = addr("10.0.0.2:9");
+	assert_int_equal(lb_client_acquire(&svc, &cb), 0);
+	cb = addr("10.0.0.3:9");
+	assert_int_equal(lb_client_acquire(&svc, &cb), 0);
+	assert_non_null(lb_persist_insert(&p, &k[4], 4, 6));
+	assert_int_equal(p.count, 3);
+	assert_int_equal(p.evictions, 2);
+	assert_null(lb_persist_lookup(&p, &k[2], 7));
+	assert_non_null(lb_persist_lookup(&p, &k[0], 7));
+	lb_persist_fini(&p);
+	lb_climit_free(svc.climit);
+}
+
 static char bnames[4][8] = { "a", "b", "c", "d" };
 
 static void
@@ -381,6 +464,63 @@ test_select_maglev(void **state)
 	lb_pool_fini(&pool);
 }
 
+/* show persist of a table larger than a control answer: the most
+ * recent entries that fit, then a line counting the rest (it was
+ * "error: answer too long" and nothing else). */
+static void
+test_show_persist_cap(void **state)
+{
+	static struct lb_conf_service sconf;
+	struct lb_service svc;
+	struct lb_proxy px;
+	struct tether_buf out;
+	const size_t n = 300000;
+	size_t i, lines = 0, more = 0;
+	const char *last;
+
+	(void)state;
+	memset(&svc, 0, sizeof(svc));
+	memset(&px, 0, sizeof(px));
+	snprintf(sconf.name, sizeof(sconf.name), "s");
+	svc.conf = &sconf;
+	pool_make(&svc.pool, 1, &lb_ops_rr);
+	assert_int_equal(lb_persist_init(&svc.persist, n, 100000, 32, 128,
+					 &hkey), 0);
+	svc.has_persist = 1;
+	for (i = 0; i < n; i++) {
+		struct tether_addr a = addr("10.0.0.0:1");
+		struct lb_pkey k;
+
+		((struct sockaddr_in *)(void *)&a.ss)->sin_addr.s_addr =
+			htonl(0x0a000000u + (uint32_t)i);
+		assert_int_equal(lb_persist_key(&svc.persist, &a, &k), 0);
+		assert_non_null(lb_persist_insert(&svc.persist, &k, 0, 0));
+	}
+	assert_int_equal(tether_loop_new(&px.loop, NULL), 0);
+	px.services = &svc;
+	px.nservices = 1;
+	tether_buf_init(&out, LB_CTL_MAX_OUT);
+	assert_int_equal(lb_ctl_exec(&px, "show persist s", &out), 0);
+	assert_true(out.len <= LB_CTL_MAX_OUT);
+	for (i = 0; i < out.len; i++)
+		lines += out.data[i] == '\n';
+	/* The newest first: 10.4.147.223 is the 300000th. */
+	assert_memory_equal(out.data, "persist s 10.4.147.223/32 backend=a ",
+			    36);
+	assert_true(out.len > 0 && out.data[out.len - 1] == '\n');
+	for (last = (const char *)out.data + out.len - 1;
+	     last > (const char *)out.data && last[-1] != '\n'; last--)
+		;
+	assert_int_equal(sscanf(last, "truncated: %zu more entries", &more),
+			 1);
+	assert_true(lines > 100000);
+	assert_int_equal(lines - 1 + more, n);
+	tether_buf_free(&out);
+	tether_loop_free(px.loop);
+	lb_persist_fini(&svc.persist);
+	lb_pool_fini(&svc.pool);
+}
+
 static void
 test_alloc_failures(void **state)
 {
@@ -430,10 +570,12 @@ main(void)
 		cmocka_unit_test(test_insert_lookup),
 		cmocka_unit_test(test_lru_eviction),
 		cmocka_unit_test(test_expiry),
+		cmocka_unit_test(test_in_use),
 		cmocka_unit_test(test_select_parallel),
 		cmocka_unit_test(test_select_repin),
 		cmocka_unit_test(test_select_drain),
 		cmocka_unit_test(test_select_maglev),
+		cmocka_unit_test(test_show_persist_cap),
 		cmocka_unit_test(test_alloc_failures),
 	};
 
