@@ -365,8 +365,13 @@ struct lb_service {
 	unsigned conns;			/* active sessions and flows, those
 					 * of earlier generations too */
 	struct lb_service *prev_gen, *next_gen;	/* as lb_backend's */
-	struct lb_climit *climit;	/* client-conns, or NULL */
+	struct lb_climit *climit;	/* client-conns or persistence, or
+					 * NULL */
 	uint64_t total_conns, refused;
+	/* UDP datagrams of new flows refused: when the last was logged,
+	 * and how many were not since (udp.c logs one a second). */
+	uint64_t udp_refused_logged;
+	uint64_t udp_refused_quiet;
 };
 
 struct lb_listener {

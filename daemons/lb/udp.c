@@ -20,6 +20,7 @@
 #include "lb.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +38,16 @@ fmt_addr(const struct tether_addr *a, char *buf, size_t size)
 {
 	if (tether_addr_format(a, buf, size, TETHER_ADDR_FMT_NUMERIC) < 0)
 		snprintf(buf, size, "?");
+}
+
+static void TETHER_PRINTF(2, 3)
+log_at(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	tether_log_vlog(level, fmt, ap);
+	va_end(ap);
 }
 
 /* The flow key as bytes: listener, family, address, port. */
@@ -136,13 +147,14 @@ flow_end(struct lb_proxy *px, struct lb_udp_flow *f, int why)
 
 	fmt_addr(&f->client, cbuf, sizeof(cbuf));
 	fmt_addr(&f->baddr, bbuf, sizeof(bbuf));
-	tether_log_info("conn proto=udp service=%s client=%s port=%u "
-			"backend=%s addr=%s in=%llu out=%llu ms=%llu end=%s",
-			svc->conf->name, cbuf, f->ul->port, f->be->name, bbuf,
-			(unsigned long long)f->bytes_in,
-			(unsigned long long)f->bytes_out,
-			(unsigned long long)(now - f->start),
-			flow_end_names[why]);
+	/* A flow's clean end is its idle timeout (or shutdown). */
+	log_at(why == FLOW_BACKEND_ERROR ? TETHER_LOG_WARN : TETHER_LOG_INFO,
+	       "conn proto=udp service=%s client=%s port=%u backend=%s "
+	       "addr=%s in=%llu out=%llu ms=%llu end=%s", svc->conf->name,
+	       cbuf, f->ul->port, f->be->name, bbuf,
+	       (unsigned long long)f->bytes_in,
+	       (unsigned long long)f->bytes_out,
+	       (unsigned long long)(now - f->start), flow_end_names[why]);
 	while (*pp != f) {
 		TETHER_BUG_ON(*pp == NULL);
 		pp = &(*pp)->hnext;
@@ -197,6 +209,29 @@ flow_readable(struct tether_loop *loop, int fd, unsigned events, void *ud)
 	}
 }
 
+/* A datagram of a new flow refused (why: "limit", "no-backend"): one
+ * warn line a second per service at most, as a spraying client sends
+ * one such datagram after another; the line counts those not logged. */
+static void
+log_refused(struct lb_service *svc, const struct lb_udp_listener *ul,
+	    const struct tether_addr *client, uint64_t now, const char *why)
+{
+	char cbuf[TETHER_ADDR_STRLEN];
+
+	if (svc->udp_refused_logged != 0 &&
+	    now - svc->udp_refused_logged < 1000) {
+		svc->udp_refused_quiet++;
+		return;
+	}
+	fmt_addr(client, cbuf, sizeof(cbuf));
+	tether_log_warnx("conn proto=udp service=%s client=%s port=%u "
+			 "backend=- addr=- in=0 out=0 ms=0 end=%s "
+			 "unlogged=%llu", svc->conf->name, cbuf, ul->port, why,
+			 (unsigned long long)svc->udp_refused_quiet);
+	svc->udp_refused_logged = now != 0 ? now : 1;
+	svc->udp_refused_quiet = 0;
+}
+
 static struct lb_udp_flow *
 flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 	 const struct tether_addr *client, uint64_t now)
@@ -214,12 +249,15 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 	     svc->conns >= svc->conf->limits.max_conns) ||
 	    !lb_client_admit(svc, client)) {
 		svc->refused++;
+		log_refused(svc, ul, client, now, "limit");
 		return NULL;
 	}
 	b = lb_select(&svc->pool, svc->has_persist ? &svc->persist : NULL,
 		      client, now, NULL);
-	if (b == NULL)
+	if (b == NULL) {
+		log_refused(svc, ul, client, now, "no-backend");
 		return NULL;
+	}
 	f = tether_calloc(1, sizeof(*f));
 	if (f == NULL)
 		return NULL;

@@ -1343,6 +1343,72 @@ service s {
             b.stop()
 
 
+def case_udp_limit():
+    """UDP flows count against `conns` and `client-conns`: a datagram
+    of a new flow past a limit gets no answer and is counted refused,
+    and logged `end=limit` once a second at most (the next line counts
+    the datagrams not logged in between)."""
+    (p,) = free_ports(1)
+    d = tmpdir()
+    sock = os.path.join(d, "ctl")
+    b = UdpBackend("b0", "127.0.0.2", p)
+    lb = Lb("""control %s
+service dns {
+    listen 127.0.0.1:%d udp
+    backend b0 127.0.0.2
+    limits conns 2 client-conns 1 idle-timeout 30s
+}
+""" % (sock, p))
+    socks = []
+
+    def send(src):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind((src, 0))
+        u.sendto(b"q", ("127.0.0.1", p))
+        socks.append(u)
+        return u
+
+    def answered(u, wait):
+        u.settimeout(wait)
+        try:
+            return u.recvfrom(65536)[0]
+        except socket.timeout:
+            return None
+    try:
+        lb.wait_listening(p)
+        a, bsrc, c = src_addr(1), src_addr(2), src_addr(3)
+        for src in (a, bsrc):
+            got = answered(send(src), TIMEOUT)
+            if got != b"b0:q":
+                fail("client %s: %r" % (src, got))
+        # Past client-conns 1 (a second port of a), past conns 2 (c,
+        # twice): within a second, one line.
+        refused = [send(a), send(c), send(c)]
+        time.sleep(1.1)
+        refused.append(send(c))
+        for u in refused:
+            got = answered(u, 0.3)
+            if got is not None:
+                fail("a flow past a limit answered: %r" % got)
+        out = ctl(sock, "show", "services")
+        if "refused=4" not in out:
+            fail("show services after 4 refused datagrams:\n" + out)
+        log = lb.stderr()
+        lines = [l for l in log.splitlines() if "end=limit" in l]
+        if len(lines) != 2 or \
+           "conn proto=udp service=dns client=%s:" % a not in lines[0] or \
+           " port=%d backend=- " % p not in lines[0] or \
+           "unlogged=0" not in lines[0] or \
+           "client=%s:" % c not in lines[1] or \
+           "unlogged=2" not in lines[1]:
+            fail("refused datagrams, 1 s apart: log:\n" + log)
+    finally:
+        for u in socks:
+            u.close()
+        lb.stop()
+        b.stop()
+
+
 def case_nofile():
     """Out of file descriptors: tether-lb pauses accepting (a few log
     lines, not a busy loop of them), and serves the waiting clients
@@ -6096,6 +6162,7 @@ CASES = {
     "second-instance": case_second_instance,
     "persist": case_persist,
     "persist-held": case_persist_held,
+    "udp-limit": case_udp_limit,
     "parallel": case_parallel,
     "failure": case_failure,
     "failure-midrun": case_failure_midrun,
