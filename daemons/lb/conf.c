@@ -25,8 +25,10 @@
  */
 #include "lb.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +217,19 @@ set_string(struct parser *p, void *obj, const struct directive *d,
 	return 0;
 }
 
+/* A string that must be an absolute path (the control socket: the
+ * daemon moves to / when it detaches). */
+static int
+set_abs_path(struct parser *p, void *obj, const struct directive *d,
+	     const struct tether_conf_token *const *args, int n)
+{
+	if (args[0]->text[0] != '/')
+		return tether_conf_error(p->c, args[0],
+					 "'%s' must be an absolute path, not "
+					 "'%s'", d->name, args[0]->text);
+	return set_string(p, obj, d, args, n);
+}
+
 static int
 set_uint(struct parser *p, void *obj, const struct directive *d,
 	 const struct tether_conf_token *const *args, int n)
@@ -365,6 +380,27 @@ ports_in_service(const struct lb_conf_service *s)
 	return total;
 }
 
+/* The wildcard address of its family (0.0.0.0, ::). */
+static int
+addr_is_any(const struct tether_addr *a)
+{
+	if (a->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)&a->ss;
+
+		return sin->sin_addr.s_addr == htonl(INADDR_ANY);
+	}
+	if (a->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)&a->ss;
+
+		return IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
+	}
+	return 0;
+}
+
+/* Whether two listens would bind one port twice: the same address, or
+ * the wildcard of the same family and any address of it (bind() of the
+ * second fails with EADDRINUSE; IPv6 sockets are V6ONLY, so :: and
+ * 0.0.0.0 do not meet). */
 static int
 listens_overlap(const struct lb_conf_listen *a, const struct lb_conf_listen *b)
 {
@@ -374,6 +410,9 @@ listens_overlap(const struct lb_conf_listen *a, const struct lb_conf_listen *b)
 		return 0;
 	if (a->port_hi < b->port_lo || b->port_hi < a->port_lo)
 		return 0;
+	if (x.ss.ss_family == y.ss.ss_family &&
+	    (addr_is_any(&x) || addr_is_any(&y)))
+		return 1;
 	tether_addr_set_port(&x, 0);
 	tether_addr_set_port(&y, 0);
 	return tether_addr_compare(&x, &y) == 0;
@@ -621,13 +660,23 @@ set_check(struct parser *p, void *obj, const struct directive *d,
 		return tether_conf_error(p->c, args[0],
 					 "unknown check '%s' (tcp, none)",
 					 args[0]->text);
+	s->check.timeout_ms = 0;	/* not given (set_duration: >= 10) */
 	if (set_kv(p, &s->check, "check", check_opts,
 		   TETHER_ARRAY_SIZE(check_opts), args, 1, n) < 0)
 		return -TETHER_ESYNTAX;
+	/* The default timeout is never longer than the interval. */
+	if (s->check.timeout_ms == 0)
+		s->check.timeout_ms = s->check.interval_ms <
+			LB_DEFAULT_CHECK_TIMEOUT_MS ? s->check.interval_ms :
+			LB_DEFAULT_CHECK_TIMEOUT_MS;
 	if (s->check.timeout_ms > s->check.interval_ms)
 		return tether_conf_error(p->c, args[0],
-					 "check timeout is longer than its "
-					 "interval");
+					 "check timeout (%llums) is longer "
+					 "than its interval (%llums)",
+					 (unsigned long long)
+					 s->check.timeout_ms,
+					 (unsigned long long)
+					 s->check.interval_ms);
 	return 0;
 }
 
@@ -822,7 +871,7 @@ static const struct directive global_directives[] = {
 	  LB_PATH_MAX, 0 },
 	{ "user", 1, 1, set_string, offsetof(struct lb_conf, user), 0,
 	  LB_NAME_MAX, 0 },
-	{ "control", 1, 1, set_string, offsetof(struct lb_conf, control), 0,
+	{ "control", 1, 1, set_abs_path, offsetof(struct lb_conf, control), 0,
 	  TETHER_ADDR_UNIX_PATH_MAX + 1, 0 },
 	{ "max-conns", 1, 1, set_uint, offsetof(struct lb_conf, max_conns),
 	  0, LB_MAX_CONNS, 0 },

@@ -135,6 +135,29 @@ test_full(void **state)
 	assert_true(s->splice);		/* default on */
 	assert_true(s->half_close);	/* default on */
 	lb_conf_free(c);
+
+	/* A short interval alone: the default timeout follows it. */
+	assert_int_equal(load("service s { listen 1.2.3.4:1; "
+			      "backend a 1.1.1.1; check tcp interval 500ms }",
+			      &c, NULL), 0);
+	assert_int_equal(c->services[0].check.interval_ms, 500);
+	assert_int_equal(c->services[0].check.timeout_ms, 500);
+	lb_conf_free(c);
+	assert_int_equal(load("service s { listen 1.2.3.4:1; "
+			      "backend a 1.1.1.1; check tcp interval 5s }",
+			      &c, NULL), 0);
+	assert_int_equal(c->services[0].check.timeout_ms,
+			 LB_DEFAULT_CHECK_TIMEOUT_MS);
+	lb_conf_free(c);
+
+	/* Wildcards of both families on one port meet no other listen
+	 * (IPv6 listeners are V6ONLY); nor does another port. */
+	assert_int_equal(load("service s { listen 0.0.0.0:80; "
+			      "backend a 1.1.1.1 }\n"
+			      "service t { listen [::]:80 tcp udp; "
+			      "listen 127.0.0.1:81; listen 0.0.0.0:80 udp; "
+			      "backend a 1.1.1.1 }", &c, NULL), 0);
+	lb_conf_free(c);
 }
 
 static void
@@ -308,6 +331,23 @@ test_errors(void **state)
 		  "service t { listen 1.2.3.4:20 tcp; backend a 1.1.1.1 }",
 		  "t.conf:2:20: error: '1.2.3.4:20' overlaps the listen at "
 		  "line 1 (service s)" },
+		/* bind() of the second would fail: the wildcard covers
+		 * every address of its family. */
+		{ "service s { listen 0.0.0.0:80; backend a 1.1.1.1 }\n"
+		  "service t { listen 127.0.0.1:80; backend a 1.1.1.1 }",
+		  "t.conf:2:20: error: '127.0.0.1:80' overlaps the listen at "
+		  "line 1 (service s)" },
+		{ "service s { listen [::1]:80-90 udp; listen [::]:85 udp; "
+		  "backend a 1.1.1.1 }",
+		  "t.conf:1:44: error: '[::]:85' overlaps the listen at "
+		  "line 1 (service s)" },
+		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
+		  "check tcp interval 500ms timeout 600ms }",
+		  "t.conf:1:56: error: check timeout (600ms) is longer than "
+		  "its interval (500ms)" },
+		{ "control ctl.sock",
+		  "t.conf:1:9: error: 'control' must be an absolute path, "
+		  "not 'ctl.sock'" },
 		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
 		  "proxy-protocol v1 }",
 		  "t.conf:1:65: error: proxy-protocol is 'v2' or 'off', not "
