@@ -1173,7 +1173,8 @@ class UdpBackend:
     """Answers each datagram with "NAME:" + the datagram."""
 
     def __init__(self, name, addr, port):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock = socket.socket(socket.AF_INET6 if ":" in addr else
+                                  socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((addr, port))
         self.name = name
         self.stopped = False
@@ -1407,6 +1408,191 @@ service dns {
             u.close()
         lb.stop()
         b.stop()
+
+
+def case_health_timeout():
+    """check tcp against a backend that never answers the SYN (its
+    accept queue is full): each probe fails at the check's timeout, the
+    backend goes down after 'fall' of them, and its clients go to the
+    other backend on their first try."""
+    (p,) = free_ports(1)
+    hole = socket.socket()
+    hole.bind(("127.0.0.2", p))
+    hole.listen(0)
+    fillers = []
+    for _ in range(4):
+        f = socket.socket()
+        f.setblocking(False)
+        try:
+            f.connect(("127.0.0.2", p))
+        except BlockingIOError:
+            pass
+        fillers.append(f)
+    time.sleep(0.2)
+    b1 = Backend("b1", "127.0.0.3", [p])
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    balance rr
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    check tcp interval 400ms timeout 150ms rise 1 fall 2
+}
+""" % p)
+    try:
+        lb.wait_listening(p)
+        t0 = time.time()
+        wait_log(lb, "backend s/b0: down (2 checks failed, last: "
+                 "timed out)")
+        took = time.time() - t0
+        # Two probes, the second an interval after the first; each
+        # fails at 150 ms.
+        if took < 0.5:
+            fail("down after %.2f s: faster than two timed-out probes"
+                 % took)
+        for _ in range(6):
+            if ask(p)[0] != "b1":
+                fail("a client went to the backend that is down")
+        time.sleep(0.2)
+        if lb.stderr().count("backend=b1 ") < 6 or \
+           "tries=2" in lb.stderr():
+            fail("clients of the down backend:\n" + lb.stderr())
+    finally:
+        lb.stop()
+        b1.stop()
+        for f in fillers:
+            f.close()
+        hole.close()
+
+
+def listen_backlog(port):
+    """The accept queue size of the TCP listener on 127.0.0.1:port
+    (Send-Q of a listening socket in ss), or None."""
+    r = subprocess.run(["ss", "-Hltn", "src 127.0.0.1:%d" % port],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    for line in r.stdout.splitlines():
+        f = line.split()
+        if len(f) >= 3 and f[0] == "LISTEN":
+            return int(f[2])
+    return None
+
+
+def case_backlog():
+    """limits backlog N is the listener's accept queue (ss: Send-Q of a
+    listening socket), and a reload that changes it changes the queue
+    of the socket it keeps."""
+    (p,) = free_ports(1)
+    b = Backend("b0", "127.0.0.2", [p])
+    conf = """service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+    limits backlog %d
+}
+"""
+    lb = Lb(conf % (p, 7))
+    try:
+        lb.wait_listening(p)
+        if listen_backlog(p) != 7:
+            fail("backlog 7: ss says %r" % listen_backlog(p))
+        write_conf(lb.conf, conf % (p, 23))
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:")
+        if listen_backlog(p) != 23:
+            fail("backlog 23 after a reload: ss says %r" %
+                 listen_backlog(p))
+        if ask(p)[0] != "b0":
+            fail("not served after the reload")
+    finally:
+        lb.stop()
+        b.stop()
+
+
+def case_udp6():
+    """A UDP listener on [::1]: flows to IPv6 backends, replies from
+    the frontend address, one backend per client (::1 is the only IPv6
+    loopback address: every flow is the one client, and the backends
+    listen on other ports)."""
+    p, q0, q1 = free_ports(3)
+    bs = [UdpBackend("b0", "::1", q0), UdpBackend("b1", "::1", q1)]
+    lb = Lb("""service dns6 {
+    listen [::1]:%d udp
+    balance rr
+    persist source
+    backend b0 [::1]:%d
+    backend b1 [::1]:%d
+}
+""" % (p, q0, q1))
+    socks = []
+    try:
+        lb.wait_listening(p)
+        names = []
+        for i in range(4):
+            u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            u.settimeout(TIMEOUT)
+            u.bind(("::1", 0))
+            socks.append(u)
+            got = set()
+            for k in range(3):
+                msg = b"q%d-%d" % (i, k)
+                u.sendto(msg, ("::1", p))
+                d, peer = u.recvfrom(65536)
+                if peer[:2] != ("::1", p):
+                    fail("reply from %r, not [::1]:%d" % (peer, p))
+                name, _, echo = d.partition(b":")
+                if echo != msg:
+                    fail("udp6 echo %r for %r" % (d, msg))
+                got.add(name.decode())
+            if len(got) != 1:
+                fail("one client, backends %r" % got)
+            names.append(got.pop())
+        # One client address (::1) with persistence: every port of it
+        # is one client, so all four flows share a backend.
+        if len(set(names)) != 1:
+            fail("flows of ::1 on %r" % names)
+        if "proto=udp" in lb.stderr() and "end=limit" in lb.stderr():
+            fail(lb.stderr())
+    finally:
+        for u in socks:
+            u.close()
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
+def case_persist_mask():
+    """persist source mask /24: clients of one /24 share a backend
+    through the proxy, across ports of the service; clients of
+    different /24s spread."""
+    p1, p2 = free_ports(2)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p1, p2])
+          for i in range(3)]
+    lb = Lb("""service m {
+    listen 127.0.0.1:%d
+    listen 127.0.0.1:%d
+    balance rr
+    persist source mask /24
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    backend b2 127.0.0.4
+}
+""" % (p1, p2))
+    try:
+        lb.wait_listening(p1)
+        seen = set()
+        for net in range(6):
+            names = set()
+            for host in (1, 77, 254):
+                src = "127.%d.%d.%d" % (10 + net, net, host)
+                names.add(ask(p1 if host != 77 else p2, src)[0])
+            if len(names) != 1:
+                fail("one /24 (127.%d.%d.0) on %r" % (10 + net, net,
+                                                      names))
+            seen |= names
+        if len(seen) != 3:
+            fail("six /24s on %r" % seen)
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
 
 
 def case_nofile():
@@ -6163,6 +6349,10 @@ CASES = {
     "persist": case_persist,
     "persist-held": case_persist_held,
     "udp-limit": case_udp_limit,
+    "health-timeout": case_health_timeout,
+    "backlog": case_backlog,
+    "udp6": case_udp6,
+    "persist-mask": case_persist_mask,
     "parallel": case_parallel,
     "failure": case_failure,
     "failure-midrun": case_failure_midrun,
