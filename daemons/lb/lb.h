@@ -246,6 +246,14 @@ size_t lb_persist_expire(struct lb_persist *p, uint64_t now);
 struct lb_backend *lb_select(struct lb_pool *pool, struct lb_persist *p,
 			     const struct tether_addr *client, uint64_t now,
 			     const unsigned char *excluded);
+/* As lb_select for a caller whose held connections of client are
+ * counted already (p->active): a TCP session counts itself at accept.
+ * A timed-out entry is kept only for the client's other ones. */
+struct lb_backend *lb_select_held(struct lb_pool *pool,
+				  struct lb_persist *p,
+				  const struct tether_addr *client,
+				  uint64_t now, const unsigned char *excluded,
+				  unsigned held);
 
 /* ---- Per-client connection limit (climit.c) ---- */
 

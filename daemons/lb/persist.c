@@ -214,11 +214,20 @@ timed_out(const struct lb_persist *p, const struct lb_pentry *e, uint64_t now)
 	return now >= e->last_used && now - e->last_used >= p->timeout_ms;
 }
 
-/* Whether e's client has a connection or flow open. */
+/* Whether e's client has a connection or flow open, besides the held
+ * ones of the caller (a TCP connection is counted before it picks). */
+static int
+in_use_besides(const struct lb_persist *p, const struct lb_pentry *e,
+	       unsigned held)
+{
+	return p->active != NULL &&
+	       lb_climit_conns(p->active, &e->key) > held;
+}
+
 static int
 in_use(const struct lb_persist *p, const struct lb_pentry *e)
 {
-	return p->active != NULL && lb_climit_conns(p->active, &e->key) > 0;
+	return in_use_besides(p, e, 0);
 }
 
 static struct lb_pentry *
@@ -231,21 +240,28 @@ find(const struct lb_persist *p, const struct lb_pkey *k)
 	return e;
 }
 
-struct lb_pentry *
-lb_persist_lookup(struct lb_persist *p, const struct lb_pkey *k,
-		  uint64_t now)
+static struct lb_pentry *
+lookup(struct lb_persist *p, const struct lb_pkey *k, uint64_t now,
+       unsigned held)
 {
 	struct lb_pentry *e = find(p, k);
 
 	if (e == NULL)
 		return NULL;
-	if (timed_out(p, e, now) && !in_use(p, e)) {
+	if (timed_out(p, e, now) && !in_use_besides(p, e, held)) {
 		lb_persist_remove(p, e);
 		p->expirations++;
 		return NULL;
 	}
 	touch(p, e, now);
 	return e;
+}
+
+struct lb_pentry *
+lb_persist_lookup(struct lb_persist *p, const struct lb_pkey *k,
+		  uint64_t now)
+{
+	return lookup(p, k, now, 0);
 }
 
 struct lb_pentry *
@@ -316,6 +332,14 @@ lb_select(struct lb_pool *pool, struct lb_persist *p,
 	  const struct tether_addr *client, uint64_t now,
 	  const unsigned char *excluded)
 {
+	return lb_select_held(pool, p, client, now, excluded, 0);
+}
+
+struct lb_backend *
+lb_select_held(struct lb_pool *pool, struct lb_persist *p,
+	       const struct tether_addr *client, uint64_t now,
+	       const unsigned char *excluded, unsigned held)
+{
 	struct lb_pentry *e = NULL;
 	struct lb_backend *b;
 	struct lb_pkey k;
@@ -328,7 +352,7 @@ lb_select(struct lb_pool *pool, struct lb_persist *p,
 	if (keyed)
 		hkey = lb_pkey_hash(&k);
 	if (p != NULL && keyed) {
-		e = lb_persist_lookup(p, &k, now);
+		e = lookup(p, &k, now, held);
 		if (e != NULL && e->backend < pool->n) {
 			b = &pool->backends[e->backend];
 			if (lb_backend_keeps_pinned(b, now) &&

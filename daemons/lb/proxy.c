@@ -435,8 +435,10 @@ session_connect(struct lb_session *s)
 			session_end(s, LB_END_CONNECT_FAILED);
 			return -1;
 		}
-		b = lb_select(&svc->pool, svc->has_persist ? &svc->persist :
-			      NULL, &s->client, now, s->tried);
+		/* This session is counted (session_start). */
+		b = lb_select_held(&svc->pool, svc->has_persist ?
+				   &svc->persist : NULL, &s->client, now,
+				   s->tried, 1);
 		if (b == NULL) {
 			session_end(s, s->attempts > 0 ?
 				    LB_END_CONNECT_FAILED : LB_END_NO_BACKEND);
@@ -2860,8 +2862,12 @@ transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
 		for (e = os->persist.lru_tail; e != NULL; e = e->lru_prev) {
 			struct lb_pentry *ne;
 
+			/* Timed out and not yet swept: kept if its client
+			 * has something open (the counts are final). */
 			if (map[e->backend] < 0 ||
-			    now - e->last_used >= ns->persist.timeout_ms)
+			    (now - e->last_used >= ns->persist.timeout_ms &&
+			     (ns->climit == NULL ||
+			      lb_climit_conns(ns->climit, &e->key) == 0)))
 				continue;
 			ne = lb_persist_insert(&ns->persist, &e->key,
 					       (uint32_t)map[e->backend],

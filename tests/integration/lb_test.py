@@ -1322,12 +1322,15 @@ service s {
         u = None
         # Closed: the flow ends at its idle timeout (30 s: not yet), the
         # connection now; the TCP client's entry goes a timeout later.
-        time.sleep(0.3)
-        if not re.search(r"persist s %s/32 backend=%s idle=\d+ms conns=0\n"
-                         % (re.escape(tsrc), tname),
-                         ctl(sock, "show", "persist", "s")):
-            fail("closed client still counted:\n" +
-                 ctl(sock, "show", "persist", "s"))
+        closed = re.compile(r"persist s %s/32 backend=%s idle=\d+ms "
+                            r"conns=0\n" % (re.escape(tsrc), tname))
+        deadline = time.time() + TIMEOUT
+        out = ctl(sock, "show", "persist", "s")
+        while not closed.search(out) and "persist s %s/32 " % tsrc in out:
+            if time.time() > deadline:
+                fail("closed client still counted:\n" + out)
+            time.sleep(0.05)
+            out = ctl(sock, "show", "persist", "s")
         deadline = time.time() + 5
         while "persist s %s/32 " % tsrc in ctl(sock, "show", "persist", "s"):
             if time.time() > deadline:
@@ -1347,8 +1350,8 @@ service s {
 def case_udp_limit():
     """UDP flows count against `conns` and `client-conns`: a datagram
     of a new flow past a limit gets no answer and is counted refused,
-    and logged `end=limit` once a second at most (the next line counts
-    the datagrams not logged in between)."""
+    and logged `end=limit` once a second at most (a line counts the
+    datagrams not logged since the one before)."""
     (p,) = free_ports(1)
     d = tmpdir()
     sock = os.path.join(d, "ctl")
@@ -1357,7 +1360,7 @@ def case_udp_limit():
 service dns {
     listen 127.0.0.1:%d udp
     backend b0 127.0.0.2
-    limits conns 2 client-conns 1 idle-timeout 30s
+    limits conns 3 client-conns 1 idle-timeout 30s
 }
 """ % (sock, p))
     socks = []
@@ -1375,34 +1378,40 @@ service dns {
             return u.recvfrom(65536)[0]
         except socket.timeout:
             return None
+
+    def served(src):
+        got = answered(send(src), TIMEOUT)
+        if got != b"b0:q":
+            fail("client %s: %r" % (src, got))
     try:
         lb.wait_listening(p)
-        a, bsrc, c = src_addr(1), src_addr(2), src_addr(3)
-        for src in (a, bsrc):
-            got = answered(send(src), TIMEOUT)
-            if got != b"b0:q":
-                fail("client %s: %r" % (src, got))
-        # Past client-conns 1 (a second port of a), past conns 2 (c,
-        # twice): within a second, one line.
-        refused = [send(a), send(c), send(c)]
-        time.sleep(1.1)
-        refused.append(send(c))
+        a, b2, c, e = (src_addr(i) for i in (1, 2, 3, 4))
+        served(a)
+        refused = [send(a)]     # client-conns 1: a second port of a
+        wait_log(lb, "end=limit")
+        served(b2)
+        served(c)               # three flows: conns 3
+        refused += [send(e), send(e)]
+        time.sleep(1.5)
+        refused.append(send(e))
         for u in refused:
-            got = answered(u, 0.3)
-            if got is not None:
-                fail("a flow past a limit answered: %r" % got)
+            if answered(u, 0.3) is not None:
+                fail("a flow past a limit answered")
         out = ctl(sock, "show", "services")
         if "refused=4" not in out:
             fail("show services after 4 refused datagrams:\n" + out)
-        log = lb.stderr()
-        lines = [l for l in log.splitlines() if "end=limit" in l]
-        if len(lines) != 2 or \
-           "conn proto=udp service=dns client=%s:" % a not in lines[0] or \
+        wait_log(lb, "end=limit", 2)
+        lines = [l for l in lb.stderr().splitlines() if "end=limit" in l]
+        # Every refused datagram is a line or counted in one.
+        logged = sum(1 + int(re.search(r"unlogged=(\d+)", l).group(1))
+                     for l in lines)
+        if "conn proto=udp service=dns client=%s:" % a not in lines[0] or \
            " port=%d backend=- " % p not in lines[0] or \
            "unlogged=0" not in lines[0] or \
-           "client=%s:" % c not in lines[1] or \
-           "unlogged=2" not in lines[1]:
-            fail("refused datagrams, 1 s apart: log:\n" + log)
+           "client=%s:" % e not in lines[-1] or logged != 4 or \
+           len(lines) > 3:
+            fail("4 refused datagrams, the last 1.5 s after the "
+                 "others: log:\n" + lb.stderr())
     finally:
         for u in socks:
             u.close()
@@ -1430,6 +1439,7 @@ def case_health_timeout():
         fillers.append(f)
     time.sleep(0.2)
     b1 = Backend("b1", "127.0.0.3", [p])
+    t0 = time.time()
     lb = Lb("""service s {
     listen 127.0.0.1:%d
     balance rr
@@ -1440,12 +1450,11 @@ def case_health_timeout():
 """ % p)
     try:
         lb.wait_listening(p)
-        t0 = time.time()
         wait_log(lb, "backend s/b0: down (2 checks failed, last: "
                  "timed out)")
         took = time.time() - t0
-        # Two probes, the second an interval after the first; each
-        # fails at 150 ms.
+        # Two probes from the start, the second an interval after the
+        # first; each fails at 150 ms: 550 ms at least.
         if took < 0.5:
             fail("down after %.2f s: faster than two timed-out probes"
                  % took)

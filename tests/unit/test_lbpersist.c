@@ -464,7 +464,46 @@ test_select_maglev(void **state)
 	lb_pool_fini(&pool);
 }
 
-/* show persist of a table larger than a control answer: the most
+/* A TCP session counts itself before it picks (lb_select_held, held
+ * 1): a timed-out entry is kept for the client's other connections,
+ * not for this one. */
+static void
+test_select_held(void **state)
+{
+	struct lb_pool pool;
+	struct lb_persist p;
+	struct lb_service svc;
+	struct tether_addr c = addr("1.0.0.1:5"), c2 = addr("1.0.0.1:6");
+	struct lb_backend *b0, *b;
+
+	(void)state;
+	memset(&svc, 0, sizeof(svc));
+	svc.climit = lb_climit_new(32, 128, &hkey);
+	assert_non_null(svc.climit);
+	pool_make(&pool, 3, &lb_ops_rr);
+	assert_int_equal(lb_persist_init(&p, 10, 1000, 32, 128, &hkey), 0);
+	p.active = svc.climit;
+	assert_int_equal(lb_client_acquire(&svc, &c), 0);
+	b0 = lb_select_held(&pool, &p, &c, 0, NULL, 1);
+	assert_non_null(b0);
+	/* Timed out, the client's only connection the picking one: a
+	 * fresh pick (rr: the next backend). */
+	b = lb_select_held(&pool, &p, &c, 5000, NULL, 1);
+	assert_ptr_not_equal(b, b0);
+	/* With another connection of the client open, the pin stays. */
+	assert_int_equal(lb_client_acquire(&svc, &c2), 0);
+	assert_ptr_equal(lb_select_held(&pool, &p, &c, 10000, NULL, 1), b);
+	/* UDP picks before it counts (held 0): one open is enough. */
+	lb_client_release(&svc, &c2);
+	assert_ptr_equal(lb_select(&pool, &p, &c, 20000, NULL), b);
+	lb_client_release(&svc, &c);
+	lb_persist_fini(&p);
+	lb_pool_fini(&pool);
+	lb_climit_free(svc.climit);
+}
+
+/* show persist of a table larger than a control answer (400,000
+ * lines of 52 bytes: 20 MiB against 16): the most
  * recent entries that fit, then a line counting the rest (it was
  * "error: answer too long" and nothing else). */
 static void
@@ -474,7 +513,7 @@ test_show_persist_cap(void **state)
 	struct lb_service svc;
 	struct lb_proxy px;
 	struct tether_buf out;
-	const size_t n = 300000;
+	const size_t n = 400000;
 	size_t i, lines = 0, more = 0;
 	const char *last;
 
@@ -487,6 +526,9 @@ test_show_persist_cap(void **state)
 	assert_int_equal(lb_persist_init(&svc.persist, n, 100000, 32, 128,
 					 &hkey), 0);
 	svc.has_persist = 1;
+	/* Used now: idle=0ms, the shortest lines (the loop's clock is
+	 * the machine's uptime: an entry used at 0 would say so). */
+	assert_int_equal(tether_loop_new(&px.loop, NULL), 0);
 	for (i = 0; i < n; i++) {
 		struct tether_addr a = addr("10.0.0.0:1");
 		struct lb_pkey k;
@@ -494,9 +536,9 @@ test_show_persist_cap(void **state)
 		((struct sockaddr_in *)(void *)&a.ss)->sin_addr.s_addr =
 			htonl(0x0a000000u + (uint32_t)i);
 		assert_int_equal(lb_persist_key(&svc.persist, &a, &k), 0);
-		assert_non_null(lb_persist_insert(&svc.persist, &k, 0, 0));
+		assert_non_null(lb_persist_insert(&svc.persist, &k, 0,
+				tether_loop_now(px.loop)));
 	}
-	assert_int_equal(tether_loop_new(&px.loop, NULL), 0);
 	px.services = &svc;
 	px.nservices = 1;
 	tether_buf_init(&out, LB_CTL_MAX_OUT);
@@ -504,9 +546,9 @@ test_show_persist_cap(void **state)
 	assert_true(out.len <= LB_CTL_MAX_OUT);
 	for (i = 0; i < out.len; i++)
 		lines += out.data[i] == '\n';
-	/* The newest first: 10.4.147.223 is the 300000th. */
-	assert_memory_equal(out.data, "persist s 10.4.147.223/32 backend=a ",
-			    36);
+	/* The newest first: 10.6.26.127 is the 400000th. */
+	assert_memory_equal(out.data, "persist s 10.6.26.127/32 backend=a "
+			    "idle=0ms conns=0\n", 52);
 	assert_true(out.len > 0 && out.data[out.len - 1] == '\n');
 	for (last = (const char *)out.data + out.len - 1;
 	     last > (const char *)out.data && last[-1] != '\n'; last--)
@@ -575,6 +617,7 @@ main(void)
 		cmocka_unit_test(test_select_repin),
 		cmocka_unit_test(test_select_drain),
 		cmocka_unit_test(test_select_maglev),
+		cmocka_unit_test(test_select_held),
 		cmocka_unit_test(test_show_persist_cap),
 		cmocka_unit_test(test_alloc_failures),
 	};
