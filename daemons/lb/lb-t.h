@@ -555,6 +555,8 @@ struct lb_udp {
 	struct lb_udp_flow **buckets;
 	uint32_t nbuckets;		/* power of two */
 	size_t count;
+	size_t max_flows;		/* lb_udp_open: LB_UDP_MAX_FLOWS, or
+					 * half the fd limit if lower */
 	unsigned char *buf;		/* one datagram */
 };
 

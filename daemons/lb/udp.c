@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -242,7 +243,7 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 	uint32_t bi;
 	int fd;
 
-	if (px->udp.count >= LB_UDP_MAX_FLOWS ||
+	if (px->udp.count >= px->udp.max_flows ||
 	    (px->conf->max_conns > 0 &&
 	     lb_proxy_conns(px) >= px->conf->max_conns) ||
 	    (svc->conf->limits.max_conns > 0 &&
@@ -466,7 +467,7 @@ lb_udp_adopt_flows(struct lb_proxy *px, struct lb_proxy *old)
 
 			prev = f->lru_prev;
 			if (nul == NULL || nul->svc->prev_gen != osvc ||
-			    px->udp.count >= LB_UDP_MAX_FLOWS)
+			    px->udp.count >= px->udp.max_flows)
 				continue;	/* ends with old's listeners */
 			nb = f->be->next_gen;
 			/* A flow kept at an earlier reload whose backend
@@ -595,9 +596,18 @@ int
 lb_udp_open(struct lb_proxy *px, char *errbuf, size_t errlen)
 {
 	const struct lb_conf *conf = px->conf;
+	struct rlimit rl;
 	size_t i, j, n = 0;
 	int err;
 
+	/* Each flow holds a socket: a client spraying source ports (or
+	 * spoofed sources) must not take the descriptors TCP accepts,
+	 * health checks and the control socket need. */
+	px->udp.max_flows = LB_UDP_MAX_FLOWS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 2 < px->udp.max_flows)
+		px->udp.max_flows = (size_t)(rl.rlim_cur / 2);
 	for (i = 0; i < conf->nservices; i++)
 		for (j = 0; j < conf->services[i].nlistens; j++) {
 			const struct lb_conf_listen *cl =

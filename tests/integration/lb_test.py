@@ -1604,6 +1604,56 @@ def case_persist_mask():
             b.stop()
 
 
+def case_udp_spray():
+    """A client sending from one source port after another, with no
+    limit configured: flows stop at half the open-file limit (64 here:
+    32 flows), the datagrams past it are refused (logged end=limit),
+    and TCP clients are still served while the flows hold their
+    sockets."""
+    p, q = free_ports(2)
+    ub = UdpBackend("u0", "127.0.0.2", p)
+    tb = Backend("t0", "127.0.0.2", [q])
+    lb = Lb("""service dns {
+    listen 127.0.0.1:%d udp
+    backend u0 127.0.0.2
+    limits idle-timeout 1m
+}
+service web {
+    listen 127.0.0.1:%d
+    backend t0 127.0.0.2
+}
+""" % (p, q), nofile=64)
+    socks = []
+    try:
+        lb.wait_listening(p)
+        answered = 0
+        for i in range(60):
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind(("127.0.0.1", 0))
+            u.settimeout(0.3 if answered >= 32 else TIMEOUT)
+            socks.append(u)
+            u.sendto(b"q", ("127.0.0.1", p))
+            try:
+                if u.recvfrom(65536)[0] == b"u0:q":
+                    answered += 1
+            except socket.timeout:
+                pass
+        if answered != 32:
+            fail("%d of 60 source ports got a flow with 64 fds, wanted "
+                 "32:\n%s" % (answered, lb.stderr()))
+        if "end=limit" not in lb.stderr():
+            fail("refused datagrams not logged:\n" + lb.stderr())
+        for _ in range(10):
+            if ask(q)[0] != "t0":
+                fail("TCP not served beside 32 flows")
+    finally:
+        for u in socks:
+            u.close()
+        lb.stop()
+        ub.stop()
+        tb.stop()
+
+
 def case_nofile():
     """Out of file descriptors: tether-lb pauses accepting (a few log
     lines, not a busy loop of them), and serves the waiting clients
@@ -6362,6 +6412,7 @@ CASES = {
     "backlog": case_backlog,
     "udp6": case_udp6,
     "persist-mask": case_persist_mask,
+    "udp-spray": case_udp_spray,
     "parallel": case_parallel,
     "failure": case_failure,
     "failure-midrun": case_failure_midrun,
