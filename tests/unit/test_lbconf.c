@@ -337,7 +337,7 @@ test_errors(void **state)
 		  "service t { listen 127.0.0.1:80; backend a 1.1.1.1 }",
 		  "t.conf:2:20: error: '127.0.0.1:80' overlaps the listen at "
 		  "line 1 (service s)" },
-		{ "service s { listen [::1]:80-90 udp; listen [::]:85 udp; "
+		{ "service s { listen [::1]:80-90 tcp; listen [::]:85 tcp; "
 		  "backend a 1.1.1.1 }",
 		  "t.conf:1:44: error: '[::]:85' overlaps the listen at "
 		  "line 1 (service s)" },
@@ -503,6 +503,27 @@ test_warning(void **state)
 			       "t.conf:1:9: warning: slowstart has no effect "
 			       "with balance rr"));
 	assert_int_equal(c->services[0].backends[0].weight, 3);
+	lb_conf_free(c);
+	tether_buf_free(&diag);
+	/* UDP on a wildcard: replies may leave from another address. */
+	tether_buf_init(&diag, 1 << 16);
+	assert_int_equal(load("service s { listen 0.0.0.0:53 tcp udp\n"
+			      "listen 127.0.0.1:54 udp; listen [::]:55 tcp\n"
+			      "backend a 1.1.1.1 }", &c, &diag), 0);
+	{
+		static const char want[] =
+			"t.conf:1:20: warning: UDP on a wildcard address: "
+			"replies leave from the address the route picks, "
+			"which may not be the one the client sent to; "
+			"listen on a specific address\n";
+
+		const char *w = (const char *)diag.data;
+
+		/* One warning (and its caret line): not for UDP on an
+		 * address, nor TCP on a wildcard. */
+		assert_ptr_equal(strstr(w, want), w);
+		assert_null(strstr(w + sizeof(want) - 1, "warning:"));
+	}
 	lb_conf_free(c);
 	tether_buf_free(&diag);
 	/* Maglev ramps its table: no warning. */
