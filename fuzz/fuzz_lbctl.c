@@ -141,7 +141,7 @@ check_answer(const char *line, const struct tether_buf *out,
 	     const enum lb_admin *before)
 {
 	static const char *const kinds[] = { "service ", "backend ",
-					     "persist " };
+					     "persist ", "truncated: " };
 	const char *t = (const char *)out->data, *p, *nl;
 	char cmd[16] = "", arg[LB_CTL_MAX_LINE + 1] = "";
 	char cut[LB_CTL_MAX_LINE + 1];
