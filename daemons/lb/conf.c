@@ -452,13 +452,6 @@ set_listen(struct parser *p, void *obj, const struct directive *d,
 	}
 	if (l.protos == 0)
 		l.protos = LB_PROTO_TCP;
-	/* A reply leaves from the listening socket: on a wildcard, from
-	 * the source address the route picks. */
-	if ((l.protos & LB_PROTO_UDP) && addr_is_any(&l.addr))
-		tether_conf_warn(p->c, args[0], "UDP on a wildcard address: "
-				 "replies leave from the address the route "
-				 "picks, which may not be the one the client "
-				 "sent to; listen on a specific address");
 	l.line = args[0]->line;
 	l.col = args[0]->col;
 	if (s->nlistens == LB_MAX_LISTENS)
@@ -481,6 +474,13 @@ set_listen(struct parser *p, void *obj, const struct directive *d,
 					"(service %s)", args[0]->text,
 					o->listens[j].line, o->name);
 	}
+	/* A reply leaves from the listening socket: on a wildcard, from
+	 * the source address the route picks. */
+	if ((l.protos & LB_PROTO_UDP) && addr_is_any(&l.addr))
+		tether_conf_warn(p->c, args[0], "UDP on a wildcard address: "
+				 "replies leave from the address the route "
+				 "picks, which may not be the one the client "
+				 "sent to; listen on a specific address");
 	nl = tether_reallocarray(s->listens, s->nlistens + 1, sizeof(*nl));
 	if (nl == NULL) {
 		p->nomem = 1;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static const struct tether_daemon_spec lb_spec = {
@@ -81,6 +82,23 @@ on_hup(struct tether_loop *loop, int signo, void *ud)
 /* Run conf until SIGINT or SIGTERM; *confp may be replaced by reloads
  * (the caller frees whatever it holds at the end). Returns the exit
  * status. */
+/* Two descriptors a proxied connection, one a UDP flow: take the open
+ * files the hard limit allows (as HAProxy does), not the usual soft
+ * 1024. Best effort: the limits in force are what the proxy then
+ * counts with. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		tether_log_debug("open files: keeping the soft limit: %s",
+				 strerror(errno));
+}
+
 static int
 run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 {
@@ -98,6 +116,7 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 	int err, status = 1;
 
 	tether_log_set_level(conf->log_level + o->verbose);
+	raise_nofile();
 	err = tether_loop_new(&loop, NULL);
 	if (err < 0) {
 		fprintf(stderr, "%s: event loop: %s\n", lb_spec.name,

@@ -618,6 +618,9 @@ lb_udp_open(struct lb_proxy *px, char *errbuf, size_t errlen)
 		}
 	if (n == 0)
 		return 0;
+	tether_log_info("udp: at most %zu flows (%s)", px->udp.max_flows,
+			px->udp.max_flows < LB_UDP_MAX_FLOWS ?
+			"half the limit on open files" : "the most there are");
 	snprintf(errbuf, errlen, "out of memory");
 	px->udp.listeners = tether_calloc(n, sizeof(*px->udp.listeners));
 	px->udp.nbuckets = 16384;
