@@ -928,25 +928,38 @@ def case_health():
             b.stop()
 
 
+class SynHole:
+    """A listener on addr:port whose accept queue is full: a connect to
+    it gets no SYN-ACK (a backend that never answers)."""
+
+    def __init__(self, addr, port):
+        self.sock = socket.socket()
+        self.sock.bind((addr, port))
+        self.sock.listen(0)
+        self.fillers = []
+        for _ in range(4):
+            f = socket.socket()
+            f.setblocking(False)
+            try:
+                f.connect((addr, port))
+            except BlockingIOError:
+                pass
+            self.fillers.append(f)
+        time.sleep(0.2)
+
+    def close(self):
+        for f in self.fillers:
+            f.close()
+        self.sock.close()
+
+
 def case_connect_timeout():
     """A backend that never answers the SYN (its accept queue is full):
     after 'connect-timeout' the connection is retried on another
     backend, and the bytes the client sent meanwhile arrive there
     whole (nothing was sent to the first)."""
     (p,) = free_ports(1)
-    hole = socket.socket()
-    hole.bind(("127.0.0.2", p))
-    hole.listen(0)
-    fillers = []
-    for _ in range(4):
-        f = socket.socket()
-        f.setblocking(False)
-        try:
-            f.connect(("127.0.0.2", p))
-        except BlockingIOError:
-            pass
-        fillers.append(f)
-    time.sleep(0.2)
+    hole = SynHole("127.0.0.2", p)
     b1 = Backend("b1", "127.0.0.3", [p])
     lb = Lb("""service s {
     listen 127.0.0.1:%d
@@ -984,8 +997,6 @@ def case_connect_timeout():
     finally:
         lb.stop()
         b1.stop()
-        for f in fillers:
-            f.close()
         hole.close()
 
 
@@ -1425,19 +1436,7 @@ def case_health_timeout():
     backend goes down after 'fall' of them, and its clients go to the
     other backend on their first try."""
     (p,) = free_ports(1)
-    hole = socket.socket()
-    hole.bind(("127.0.0.2", p))
-    hole.listen(0)
-    fillers = []
-    for _ in range(4):
-        f = socket.socket()
-        f.setblocking(False)
-        try:
-            f.connect(("127.0.0.2", p))
-        except BlockingIOError:
-            pass
-        fillers.append(f)
-    time.sleep(0.2)
+    hole = SynHole("127.0.0.2", p)
     b1 = Backend("b1", "127.0.0.3", [p])
     t0 = time.time()
     lb = Lb("""service s {
@@ -1467,8 +1466,6 @@ def case_health_timeout():
     finally:
         lb.stop()
         b1.stop()
-        for f in fillers:
-            f.close()
         hole.close()
 
 

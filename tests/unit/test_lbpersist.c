@@ -115,23 +115,35 @@ test_insert_lookup(void **state)
 	lb_persist_fini(&p);
 }
 
+/* A table of 3 (timeout 100 s) holding 10.0.0.0-2 (k[0..2], used at
+ * 1, 2, 3), with keys for 10.0.0.3-4 in k[3..4]; active as p.active. */
+static void
+full_three(struct lb_persist *p, struct lb_pkey k[5],
+	   const struct lb_climit *active)
+{
+	char s[32];
+	int i;
+
+	assert_int_equal(lb_persist_init(p, 3, 100000, 32, 128, &hkey), 0);
+	p->active = active;
+	for (i = 0; i < 5; i++) {
+		snprintf(s, sizeof(s), "10.0.0.%d:1", i);
+		k[i] = key(p, s);
+		if (i < 3)
+			assert_non_null(lb_persist_insert(p, &k[i],
+					(uint32_t)i, (uint64_t)i + 1));
+	}
+}
+
 static void
 test_lru_eviction(void **state)
 {
 	struct lb_persist p;
 	struct lb_pkey k[5];
-	char s[32];
 	int i;
 
 	(void)state;
-	assert_int_equal(lb_persist_init(&p, 3, 100000, 32, 128, &hkey), 0);
-	for (i = 0; i < 5; i++) {
-		snprintf(s, sizeof(s), "10.0.0.%d:1", i);
-		k[i] = key(&p, s);
-	}
-	assert_non_null(lb_persist_insert(&p, &k[0], 0, 1));
-	assert_non_null(lb_persist_insert(&p, &k[1], 1, 2));
-	assert_non_null(lb_persist_insert(&p, &k[2], 2, 3));
+	full_three(&p, k, NULL);
 	/* Use k0 again: k1 is now the least recently used. */
 	assert_non_null(lb_persist_lookup(&p, &k[0], 4));
 	assert_non_null(lb_persist_insert(&p, &k[3], 3, 5));
@@ -224,8 +236,6 @@ test_in_use(void **state)
 	struct lb_service svc;
 	struct tether_addr ca = addr("1.0.0.1:5"), cb = addr("1.0.0.2:5");
 	struct lb_pkey a, b, k[5];
-	char s[32];
-	int i;
 
 	(void)state;
 	memset(&svc, 0, sizeof(svc));
@@ -266,15 +276,7 @@ test_in_use(void **state)
 	/* A full table evicts the least recently used entry of a client
 	 * with nothing open; when every client has something open, the
 	 * least recently used of all (the size bound holds). */
-	assert_int_equal(lb_persist_init(&p, 3, 100000, 32, 128, &hkey), 0);
-	p.active = svc.climit;
-	for (i = 0; i < 5; i++) {
-		snprintf(s, sizeof(s), "10.0.0.%d:1", i);
-		k[i] = key(&p, s);
-	}
-	assert_non_null(lb_persist_insert(&p, &k[0], 0, 1));
-	assert_non_null(lb_persist_insert(&p, &k[1], 1, 2));
-	assert_non_null(lb_persist_insert(&p, &k[2], 2, 3));
+	full_three(&p, k, svc.climit);
 	ca = addr("10.0.0.0:9");
 	assert_int_equal(lb_client_acquire(&svc, &ca), 0);
 	assert_non_null(lb_persist_insert(&p, &k[3], 3, 4));
