@@ -5,10 +5,11 @@
  * slowloris client cannot take every slot of the service's `conns`
  * limit. A service with persistence has the table too, with or without
  * the limit: a client's persistence entry does not expire while it has
- * something open (persist.c, lb_climit_conns). An entry exists while its client has a connection (count > 0),
- * so memory follows the active connections; the hash is SipHash under
- * the proxy's random key (clients choose their addresses), and the
- * bucket array doubles as entries grow. A reload moves the table to the
+ * something open (persist.c, lb_climit_conns). An entry exists while
+ * its client has a connection (count > 0), so memory follows the
+ * active connections; the hash is SipHash under the proxy's random key
+ * (clients choose their addresses), and the bucket array doubles as
+ * entries grow. A reload moves the table to the
  * service's successor (lb_service_link's chain): acquire and release go
  * to the newest generation's table, so connections of before a reload
  * keep counting.

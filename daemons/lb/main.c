@@ -79,9 +79,6 @@ on_hup(struct tether_loop *loop, int signo, void *ud)
 			st->px->nlisteners, st->px->udp.nlisteners, dp, kr);
 }
 
-/* Run conf until SIGINT or SIGTERM; *confp may be replaced by reloads
- * (the caller frees whatever it holds at the end). Returns the exit
- * status. */
 /* Two descriptors a proxied connection, one a UDP flow: take the open
  * files the hard limit allows (as HAProxy does), not the usual soft
  * 1024. Best effort: the limits in force are what the proxy then
@@ -99,6 +96,9 @@ raise_nofile(void)
 				 strerror(errno));
 }
 
+/* Run conf until SIGINT or SIGTERM; *confp may be replaced by reloads
+ * (the caller frees whatever it holds at the end). Returns the exit
+ * status. */
 static int
 run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 {
