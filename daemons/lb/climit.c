@@ -9,7 +9,7 @@
  * its client has a connection (count > 0), so memory follows the
  * active connections; the hash is SipHash under the proxy's random key
  * (clients choose their addresses), and the bucket array doubles as
- * entries grow. A reload moves the table to the
+ * entries grow and halves as they go. A reload moves the table to the
  * service's successor (lb_service_link's chain): acquire and release go
  * to the newest generation's table, so connections of before a reload
  * keep counting.
@@ -66,15 +66,17 @@ bucket(const struct lb_climit *c, const struct lb_pkey *k, uint32_t n)
 	       (n - 1);
 }
 
-/* Double the bucket array (more entries than buckets); on no memory
- * the chains just grow longer. */
+/* Rehash into n buckets: doubled when there are more entries than
+ * buckets, halved when fewer than an eighth (a burst of clients does
+ * not keep its array once they are gone). On no memory the chains just
+ * stay as they are. */
 static void
-grow(struct lb_climit *c)
+resize(struct lb_climit *c, uint32_t n)
 {
-	uint32_t n = c->nbuckets * 2, i;
+	uint32_t i;
 	struct lb_centry **nb;
 
-	if (n > (1u << 24))
+	if (n > (1u << 24) || n < CLIMIT_MIN_BUCKETS)
 		return;
 	nb = tether_calloc(n, sizeof(*nb));
 	if (nb == NULL)
@@ -163,7 +165,7 @@ lb_client_acquire(struct lb_service *svc, const struct tether_addr *client)
 	e->conns = 1;
 	*pp = e;
 	if (++c->count > c->nbuckets)
-		grow(c);
+		resize(c, c->nbuckets * 2);
 	return 0;
 }
 
@@ -184,5 +186,6 @@ lb_client_release(struct lb_service *svc, const struct tether_addr *client)
 		return;
 	*pp = e->hnext;
 	tether_free(e);
-	c->count--;
+	if (--c->count < c->nbuckets / 8)
+		resize(c, c->nbuckets / 2);
 }

@@ -125,8 +125,13 @@ test_growth(void **state)
 		assert_false(lb_client_admit(&svc, &a));
 		lb_client_release(&svc, &a);
 		assert_true(lb_client_admit(&svc, &a));
+		/* Never more than 8 buckets an entry on the way down. */
+		assert_true(svc.climit->nbuckets <= 64 ||
+			    svc.climit->nbuckets <= 8 * svc.climit->count);
 	}
 	assert_int_equal(svc.climit->count, 0);
+	/* Gone with the clients: back to the first size. */
+	assert_int_equal(svc.climit->nbuckets, 64);
 	lb_climit_free(svc.climit);
 }
 
