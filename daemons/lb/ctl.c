@@ -121,9 +121,33 @@ show_backends(struct lb_proxy *px, const struct lb_service *only,
 	return 0;
 }
 
+/* One entry's line. */
+static int
+persist_line(const struct lb_service *s, const struct lb_pentry *e,
+	     uint64_t now, struct tether_buf *out)
+{
+	char abuf[INET6_ADDRSTRLEN];
+	unsigned bits = e->key.family == AF_INET ? s->persist.mask4 :
+		s->persist.mask6;
+
+	if (inet_ntop(e->key.family == AF_INET ? AF_INET : AF_INET6,
+		      e->key.addr, abuf, sizeof(abuf)) == NULL)
+		snprintf(abuf, sizeof(abuf), "?");
+	return tether_buf_printf(out, "persist %s %s/%u backend=%s "
+				 "idle=%llums conns=%u\n",
+				 s->conf->name, abuf, bits,
+				 s->pool.backends[e->backend].name,
+				 (unsigned long long)(now - e->last_used),
+				 s->persist.active != NULL ?
+				 lb_climit_conns(s->persist.active, &e->key) :
+				 0);
+}
+
+/* Every entry of s, or with client the one that client falls in
+ * (nothing when it has none). */
 static int
 show_persist(struct lb_proxy *px, const struct lb_service *s,
-	     struct tether_buf *out)
+	     const char *client, struct tether_buf *out)
 {
 	uint64_t now = tether_loop_now(px->loop);
 	const struct lb_pentry *e;
@@ -133,30 +157,25 @@ show_persist(struct lb_proxy *px, const struct lb_service *s,
 	if (!s->has_persist)
 		return tether_buf_printf(out, "error: service '%s' has no "
 					 "persistence\n", s->conf->name);
-	for (e = s->persist.lru_head; e != NULL; e = e->lru_next, shown++) {
-		char abuf[INET6_ADDRSTRLEN];
-		unsigned bits = e->key.family == AF_INET ? s->persist.mask4 :
-			s->persist.mask6;
+	if (client != NULL) {
+		struct tether_addr a;
+		struct lb_pkey k;
 
+		if (tether_addr_parse(&a, client, 0) < 0 ||
+		    lb_persist_key(&s->persist, &a, &k) < 0)
+			return tether_buf_printf(out, "error: not an IP "
+						 "address: '%s'\n", client);
+		e = lb_persist_peek(&s->persist, &k);
+		return e != NULL ? persist_line(s, e, now, out) : 0;
+	}
+	for (e = s->persist.lru_head; e != NULL; e = e->lru_next, shown++) {
 		/* A table of millions does not fit the answer: the most
 		 * recent that do, and how many more there are. */
 		if (out->len + LB_CTL_LINE_ROOM > LB_CTL_MAX_OUT)
 			return tether_buf_printf(out, "truncated: %zu more "
 						 "entries\n",
 						 s->persist.count - shown);
-
-		if (inet_ntop(e->key.family == AF_INET ? AF_INET : AF_INET6,
-			      e->key.addr, abuf, sizeof(abuf)) == NULL)
-			snprintf(abuf, sizeof(abuf), "?");
-		err = tether_buf_printf(out, "persist %s %s/%u backend=%s "
-					"idle=%llums conns=%u\n",
-					s->conf->name, abuf, bits,
-					s->pool.backends[e->backend].name,
-					(unsigned long long)(now -
-							     e->last_used),
-					s->persist.active != NULL ?
-					lb_climit_conns(s->persist.active,
-							&e->key) : 0);
+		err = persist_line(s, e, now, out);
 		if (err < 0)
 			return err;
 	}
@@ -190,26 +209,27 @@ lb_ctl_exec(struct lb_proxy *px, const char *line, struct tether_buf *out)
 	int n;
 
 	snprintf(buf, sizeof(buf), "%s", line);
-	n = split(buf, w, 3);
+	n = split(buf, w, 4);
 	if (n == 0)
 		return tether_buf_printf(out, "error: empty command\n");
-	if (n > 3)
+	if (n > 4 || (n == 4 && (strcmp(w[0], "show") != 0 ||
+				 strcmp(w[1], "persist") != 0)))
 		return tether_buf_printf(out, "error: too many words\n");
 	if (strcmp(w[0], "show") == 0 && n >= 2) {
 		struct lb_service *s = NULL;
 
-		if (n == 3 && (s = find_service(px, w[2])) == NULL)
+		if (n >= 3 && (s = find_service(px, w[2])) == NULL)
 			return tether_buf_printf(out, "error: no service "
 						 "'%s'\n", w[2]);
 		if (strcmp(w[1], "services") == 0 && n == 2)
 			return show_services(px, out);
 		if (strcmp(w[1], "backends") == 0)
 			return show_backends(px, s, out);
-		if (strcmp(w[1], "persist") == 0 && n == 3)
-			return show_persist(px, s, out);
+		if (strcmp(w[1], "persist") == 0 && n >= 3)
+			return show_persist(px, s, n == 4 ? w[3] : NULL, out);
 		return tether_buf_printf(out, "error: show services | show "
 					 "backends [SERVICE] | show persist "
-					 "SERVICE\n");
+					 "SERVICE [CLIENT]\n");
 	}
 	if ((strcmp(w[0], "drain") == 0 && (n == 2 || n == 3)) ||
 	    ((strcmp(w[0], "enable") == 0 || strcmp(w[0], "disable") == 0) &&

@@ -225,6 +225,11 @@ struct lb_pentry *lb_persist_insert(struct lb_persist *p,
 				    const struct lb_pkey *k, uint32_t backend,
 				    uint64_t now);
 
+/* The entry for k as it is, or NULL: not touched, not expired (what
+ * tetherctl shows). */
+const struct lb_pentry *lb_persist_peek(const struct lb_persist *p,
+					const struct lb_pkey *k);
+
 /* Remove one entry. */
 void lb_persist_remove(struct lb_persist *p, struct lb_pentry *e);
 
@@ -432,10 +437,11 @@ void lb_admin_move(struct tether_ctl **to, struct tether_ctl **from,
 
 /*
  * lb_ctl_exec - run one command line (the control protocol: "show
- * services", "show backends [SERVICE]", "show persist SERVICE",
- * "drain SERVICE/BACKEND [DURATION]", "enable SERVICE/BACKEND",
- * "disable SERVICE/BACKEND") and append the answer to out: text lines
- * (none for the persistence of an empty table), "ok" for a change
+ * services", "show backends [SERVICE]", "show persist SERVICE
+ * [CLIENT]", "drain SERVICE/BACKEND [DURATION]", "enable
+ * SERVICE/BACKEND", "disable SERVICE/BACKEND") and append the answer
+ * to out: text lines (none for the persistence of an empty table or a
+ * client without an entry), "ok" for a change
  * (made even when a Maglev table cannot be rebuilt at once: logged,
  * and the next pick tries again), or one line starting "error: "
  * (nothing changed). Returns 0, or

@@ -264,6 +264,12 @@ lb_persist_lookup(struct lb_persist *p, const struct lb_pkey *k,
 	return lookup(p, k, now, 0);
 }
 
+const struct lb_pentry *
+lb_persist_peek(const struct lb_persist *p, const struct lb_pkey *k)
+{
+	return find(p, k);
+}
+
 struct lb_pentry *
 lb_persist_insert(struct lb_persist *p, const struct lb_pkey *k,
 		  uint32_t backend, uint64_t now)

@@ -1319,6 +1319,11 @@ service s {
                              r"conns=1\n" % (re.escape(src), name), out):
                 fail("client %s on %s, with one open: show persist:\n%s"
                      % (src, name, out))
+        # One client's entry alone (tetherctl show persist s CLIENT).
+        one = ctl(sock, "show", "persist", "s", tsrc)
+        if not re.fullmatch(r"persist s %s/32 backend=%s idle=\d+ms "
+                            r"conns=1\n" % (re.escape(tsrc), tname), one):
+            fail("show persist s %s: %r" % (tsrc, one))
         # Their next connections, to the other port: where they were.
         # Round-robin never picks one backend twice running, so a
         # client whose entry had expired would land elsewhere.

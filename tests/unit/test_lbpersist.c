@@ -559,6 +559,22 @@ test_show_persist_cap(void **state)
 			 1);
 	assert_true(lines > 100000);
 	assert_int_equal(lines - 1 + more, n);
+	/* One client's entry, whatever the table's size. */
+	tether_buf_reset(&out);
+	assert_int_equal(lb_ctl_exec(&px, "show persist s 10.0.0.5", &out), 0);
+	assert_int_equal(out.len, 49);
+	assert_memory_equal(out.data, "persist s 10.0.0.5/32 backend=a "
+			    "idle=0ms conns=0\n", 49);
+	tether_buf_reset(&out);
+	assert_int_equal(lb_ctl_exec(&px, "show persist s ::1", &out), 0);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(lb_ctl_exec(&px, "show persist s nowhere", &out), 0);
+	assert_memory_equal(out.data, "error: not an IP address: 'nowhere'\n",
+			    36);
+	tether_buf_reset(&out);
+	assert_int_equal(lb_ctl_exec(&px, "show backends s 10.0.0.5", &out),
+			 0);
+	assert_memory_equal(out.data, "error: too many words\n", 22);
 	tether_buf_free(&out);
 	tether_loop_free(px.loop);
 	lb_persist_fini(&svc.persist);
