@@ -2,11 +2,13 @@
  * tetherctl.c - the control tool of tether's daemons: sends one command
  * line to a daemon's control socket and prints the answer. For
  * tether-lb: show services | show backends [SERVICE] | show persist
- * SERVICE | drain SERVICE/BACKEND [DURATION] | enable ... | disable ...
+ * SERVICE [CLIENT] | drain SERVICE/BACKEND [DURATION] | enable ... |
+ * disable ...
  * For tether-portmap (-s its `control` path): show registrations |
  * calls | rejected | forwarding | prune | all.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +22,12 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: tetherctl [-s SOCKET] COMMAND [ARG...]\n"
+		"  -s, --socket SOCKET   the daemon's control socket\n"
+		"  -h, --help            show this help\n"
 		"  tether-lb commands:\n"
 		"    show services\n"
 		"    show backends [SERVICE]\n"
-		"    show persist SERVICE\n"
+		"    show persist SERVICE [CLIENT]\n"
 		"    drain SERVICE/BACKEND [DURATION]\n"
 		"    enable SERVICE/BACKEND\n"
 		"    disable SERVICE/BACKEND\n"
@@ -43,7 +47,13 @@ main(int argc, char **argv)
 	int fd, i, ch, first = 1, status = 0;
 	ssize_t n;
 
-	while ((ch = getopt(argc, argv, "hs:")) != -1) {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "socket", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	while ((ch = getopt_long(argc, argv, "hs:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			path = optarg;

@@ -67,9 +67,9 @@ bucket(const struct lb_climit *c, const struct lb_pkey *k, uint32_t n)
 }
 
 /* Rehash into n buckets: doubled when there are more entries than
- * buckets, halved when fewer than an eighth (a burst of clients does
- * not keep its array once they are gone). On no memory the chains just
- * stay as they are. */
+ * buckets, halved when there are fewer entries than an eighth of the
+ * buckets (a burst of clients does not keep its array once they are
+ * gone). On no memory the chains just stay as they are. */
 static void
 resize(struct lb_climit *c, uint32_t n)
 {

@@ -1733,7 +1733,14 @@ def ctl(sock, *args, status=0):
 def case_drain():
     """tetherctl on the control socket: draining keeps pinned clients and
     sends new ones elsewhere, a drain deadline moves the pinned ones,
-    enable and disable take effect at once; show commands report."""
+    enable and disable take effect at once; show commands report.
+    tetherctl --help prints its usage and exits 0."""
+    r = subprocess.run([CTL, "--help"], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    if r.returncode != 0 or r.stderr or \
+       "show persist SERVICE [CLIENT]" not in r.stdout:
+        fail("tetherctl --help: %d %r %r" % (r.returncode, r.stdout,
+                                             r.stderr))
     (p,) = free_ports(1)
     bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(2)]
     d = tmpdir()
