@@ -25,10 +25,8 @@
  */
 #include "lb.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -380,23 +378,6 @@ ports_in_service(const struct lb_conf_service *s)
 	return total;
 }
 
-/* The wildcard address of its family (0.0.0.0, ::). */
-static int
-addr_is_any(const struct tether_addr *a)
-{
-	if (a->ss.ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)&a->ss;
-
-		return sin->sin_addr.s_addr == htonl(INADDR_ANY);
-	}
-	if (a->ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)&a->ss;
-
-		return IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
-	}
-	return 0;
-}
-
 /* Whether two listens would bind one port twice: the same address, or
  * the wildcard of the same family and any address of it (bind() of the
  * second fails with EADDRINUSE; IPv6 sockets are V6ONLY, so :: and
@@ -411,7 +392,7 @@ listens_overlap(const struct lb_conf_listen *a, const struct lb_conf_listen *b)
 	if (a->port_hi < b->port_lo || b->port_hi < a->port_lo)
 		return 0;
 	if (x.ss.ss_family == y.ss.ss_family &&
-	    (addr_is_any(&x) || addr_is_any(&y)))
+	    (tether_addr_is_any(&x) || tether_addr_is_any(&y)))
 		return 1;
 	tether_addr_set_port(&x, 0);
 	tether_addr_set_port(&y, 0);
@@ -476,7 +457,7 @@ set_listen(struct parser *p, void *obj, const struct directive *d,
 	}
 	/* A reply leaves from the listening socket: on a wildcard, from
 	 * the source address the route picks. */
-	if ((l.protos & LB_PROTO_UDP) && addr_is_any(&l.addr))
+	if ((l.protos & LB_PROTO_UDP) && tether_addr_is_any(&l.addr))
 		tether_conf_warn(p->c, args[0], "UDP on a wildcard address: "
 				 "replies leave from the address the route "
 				 "picks, which may not be the one the client "

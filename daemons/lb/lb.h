@@ -177,6 +177,10 @@ uint32_t lb_maglev_prime(uint32_t n);
 #define LB_MAGLEV_SEED_SKIP	0x6d61676c65763032ULL	/* "maglev02" */
 #define LB_KEY_SEED		0x746574686572306bULL	/* "tether0k" */
 
+/* A log line at level (TETHER_LOG_WARN, _INFO, ...): the connection
+ * and flow lines, whose level depends on how they ended (proxy.c). */
+void lb_log(int level, const char *fmt, ...) TETHER_PRINTF(2, 3);
+
 /* ---- Persistence (persist.c) ---- */
 
 /*

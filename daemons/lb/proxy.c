@@ -38,6 +38,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -153,6 +154,16 @@ fmt_addr(const struct tether_addr *a, char *buf, size_t size)
 		snprintf(buf, size, "?");
 }
 
+void
+lb_log(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	tether_log_vlog(level, fmt, ap);
+	va_end(ap);
+}
+
 /* The one line per connection, at its end. */
 static void
 log_conn(const struct lb_service *svc, const struct tether_addr *client,
@@ -171,27 +182,12 @@ log_conn(const struct lb_service *svc, const struct tether_addr *client,
 		fmt_addr(baddr, bbuf, sizeof(bbuf));
 	else
 		snprintf(bbuf, sizeof(bbuf), "-");
-	if (level == TETHER_LOG_INFO)
-		tether_log_info("conn service=%s client=%s port=%u backend=%s "
-				"addr=%s in=%llu out=%llu spliced=%llu "
-				"ms=%llu tries=%u end=%s", svc->conf->name,
-				cbuf, port, be != NULL ? be->name : "-", bbuf,
-				(unsigned long long)in,
-				(unsigned long long)out,
-				(unsigned long long)spliced,
-				(unsigned long long)ms, tries,
-				lb_sess_end_name(why));
-	else
-		tether_log_warnx("conn service=%s client=%s port=%u "
-				 "backend=%s addr=%s in=%llu out=%llu "
-				 "spliced=%llu ms=%llu tries=%u end=%s",
-				 svc->conf->name, cbuf, port,
-				 be != NULL ? be->name : "-", bbuf,
-				 (unsigned long long)in,
-				 (unsigned long long)out,
-				 (unsigned long long)spliced,
-				 (unsigned long long)ms, tries,
-				 lb_sess_end_name(why));
+	lb_log(level, "conn service=%s client=%s port=%u backend=%s addr=%s "
+	       "in=%llu out=%llu spliced=%llu ms=%llu tries=%u end=%s",
+	       svc->conf->name, cbuf, port, be != NULL ? be->name : "-", bbuf,
+	       (unsigned long long)in, (unsigned long long)out,
+	       (unsigned long long)spliced, (unsigned long long)ms, tries,
+	       lb_sess_end_name(why));
 }
 
 /* ------------------------------------------------------------------ */

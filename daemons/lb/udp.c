@@ -20,7 +20,6 @@
 #include "lb.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,16 +38,6 @@ fmt_addr(const struct tether_addr *a, char *buf, size_t size)
 {
 	if (tether_addr_format(a, buf, size, TETHER_ADDR_FMT_NUMERIC) < 0)
 		snprintf(buf, size, "?");
-}
-
-static void TETHER_PRINTF(2, 3)
-log_at(int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	tether_log_vlog(level, fmt, ap);
-	va_end(ap);
 }
 
 /* The flow key as bytes: listener, family, address, port. */
@@ -149,7 +138,7 @@ flow_end(struct lb_proxy *px, struct lb_udp_flow *f, int why)
 	fmt_addr(&f->client, cbuf, sizeof(cbuf));
 	fmt_addr(&f->baddr, bbuf, sizeof(bbuf));
 	/* A flow's clean end is its idle timeout (or shutdown). */
-	log_at(why == FLOW_BACKEND_ERROR ? TETHER_LOG_WARN : TETHER_LOG_INFO,
+	lb_log(why == FLOW_BACKEND_ERROR ? TETHER_LOG_WARN : TETHER_LOG_INFO,
 	       "conn proto=udp service=%s client=%s port=%u backend=%s "
 	       "addr=%s in=%llu out=%llu ms=%llu end=%s", svc->conf->name,
 	       cbuf, f->ul->port, f->be->name, bbuf,

@@ -784,6 +784,10 @@ void tether_addr_pktinfo_ctl(struct msghdr *mh, void *ctl, int family,
  */
 int tether_addr_is_loopback(const struct tether_addr *a);
 
+/* tether_addr_is_any - 1 for the wildcard address of its family (0.0.0.0,
+ * ::), 0 otherwise (including other families and NULL). */
+int tether_addr_is_any(const struct tether_addr *a);
+
 /* "inet", "inet6", "unix", or "unknown": a static string for logs. */
 const char *tether_addr_family_name(const struct tether_addr *a);
 

@@ -713,6 +713,19 @@ tether_addr_pktinfo_ctl(struct msghdr *mh, void *ctl, int family,
 }
 
 int
+tether_addr_is_any(const struct tether_addr *a)
+{
+	switch (addr_check(a, NULL)) {
+	case AF_INET:
+		return cin4(a)->sin_addr.s_addr == htonl(INADDR_ANY);
+	case AF_INET6:
+		return IN6_IS_ADDR_UNSPECIFIED(&cin6(a)->sin6_addr);
+	default:
+		return 0;
+	}
+}
+
+int
 tether_addr_is_loopback(const struct tether_addr *a)
 {
 	const unsigned char *b;

@@ -1313,19 +1313,6 @@ listener_dgram(struct tether_loop *loop, int fd, unsigned events, void *ud)
 	}
 }
 
-/* Whether addr is the wildcard address of its family. */
-static int
-addr_is_any(const struct tether_addr *addr)
-{
-	if (addr->ss.ss_family == AF_INET)
-		return ((const struct sockaddr_in *)&addr->ss)
-			       ->sin_addr.s_addr == htonl(INADDR_ANY);
-	if (addr->ss.ss_family == AF_INET6)
-		return IN6_IS_ADDR_UNSPECIFIED(
-			&((const struct sockaddr_in6 *)&addr->ss)->sin6_addr);
-	return 0;
-}
-
 int
 tether_rpc_server_listen(struct tether_rpc_server *srv, int socktype,
 			 const struct tether_addr *addr,
@@ -1372,7 +1359,7 @@ tether_rpc_server_listen(struct tether_rpc_server *srv, int socktype,
 	} else if (socktype == SOCK_STREAM) {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	}
-	if (socktype == SOCK_DGRAM && addr_is_any(addr)) {
+	if (socktype == SOCK_DGRAM && tether_addr_is_any(addr)) {
 		/* Learn where each datagram was sent, to reply from there
 		 * (an IPv6 socket reports IPv4 datagrams as mapped). */
 		if (family == AF_INET6) {

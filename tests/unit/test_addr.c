@@ -641,6 +641,19 @@ test_loopback_and_family(void **state)
 	assert_string_equal(tether_addr_family_name(&a), "unknown");
 	assert_string_equal(tether_addr_family_name(NULL), "unknown");
 	assert_int_equal(tether_addr_is_loopback(NULL), 0);
+
+	/* The wildcard of each family, nothing else. */
+	for (i = 0; i < TETHER_ARRAY_SIZE(t); i++) {
+		int any = strcmp(t[i].in, "0.0.0.0:1") == 0 ||
+			  strcmp(t[i].in, "[::]:1") == 0;
+
+		assert_int_equal(tether_addr_parse(&a, t[i].in, -1), 0);
+		if (tether_addr_is_any(&a) != any)
+			fail_msg("is_any(%s) != %d", t[i].in, any);
+	}
+	assert_int_equal(tether_addr_parse(&a, "[::ffff:0.0.0.0]:1", -1), 0);
+	assert_int_equal(tether_addr_is_any(&a), 0);
+	assert_int_equal(tether_addr_is_any(NULL), 0);
 }
 
 static void
