@@ -401,6 +401,8 @@ enum lb_sess_end {
 	LB_END_LIMIT,			/* a connection limit was reached */
 	LB_END_SHUTDOWN,		/* tether-lb is stopping */
 	LB_END_NOMEM,
+	LB_END_KRELAY_FAILED,		/* a failed move into the kernel
+					 * relay lost bytes */
 	LB_END_MAX
 };
 

@@ -60,6 +60,7 @@ static const char *const sess_end_names[LB_END_MAX] = {
 	[LB_END_LIMIT] = "limit",
 	[LB_END_SHUTDOWN] = "shutdown",
 	[LB_END_NOMEM] = "out-of-memory",
+	[LB_END_KRELAY_FAILED] = "relay-failed",
 };
 
 const char *
@@ -1102,11 +1103,14 @@ k_maybe(struct lb_session *s)
 	s->flags &= ~LB_SESS_KWANT;
 	rc = lb_krelay_link(&s->kr, s->cfd, s->bfd, conf->kernel_relay_window);
 	if (rc == -2) {
+		int err = errno;
+
 		tether_log_warnx("kernel relay: moving a session of %s/%s "
 				 "failed (%s) after the kernel took bytes of "
 				 "it; session reset", s->svc->conf->name,
-				 s->be->name, strerror(errno));
-		k_abort(s, LB_END_NOMEM);
+				 s->be->name, strerror(err));
+		k_abort(s, err == ENOMEM ? LB_END_NOMEM :
+			   LB_END_KRELAY_FAILED);
 		return;
 	}
 	if (rc < 0) {
