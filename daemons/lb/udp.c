@@ -29,9 +29,9 @@
 
 /* Why a flow ended, for its log line. */
 static const char *const flow_end_names[] = {
-	"idle-timeout", "backend-error", "shutdown",
+	"idle-timeout", "backend-error", "shutdown", "backend-unavailable",
 };
-enum { FLOW_IDLE, FLOW_BACKEND_ERROR, FLOW_SHUTDOWN };
+enum { FLOW_IDLE, FLOW_BACKEND_ERROR, FLOW_SHUTDOWN, FLOW_BACKEND_GONE };
 
 static void
 fmt_addr(const struct tether_addr *a, char *buf, size_t size)
@@ -316,6 +316,16 @@ listener_readable(struct tether_loop *loop, int fd, unsigned events,
 		f = px->udp.buckets[flow_bucket(px, ul, &client)];
 		while (f != NULL && !same_client(f, ul, &client))
 			f = f->hnext;
+		/* Its backend went down, was disabled or drained past the
+		 * deadline: a TCP session there goes on, as it cannot move,
+		 * but a datagram can. A flow that kept sending would never
+		 * go idle, and the client's next TCP connection would re-pin
+		 * its entry elsewhere while its datagrams stayed. The
+		 * datagram starts a new flow, re-pinned (lb_select). */
+		if (f != NULL && !lb_backend_keeps_pinned(f->be, now)) {
+			flow_end(px, f, FLOW_BACKEND_GONE);
+			f = NULL;
+		}
 		if (f == NULL)
 			f = flow_new(px, ul, &client, now);
 		if (f == NULL)

@@ -646,6 +646,107 @@ def case_persist():
             b.stop()
 
 
+def case_udp_repin():
+    """A UDP flow whose backend is disabled, goes down (check) or is
+    drained past its deadline moves at the client's next datagram, and
+    the client's TCP connections follow it (one persistence group): the
+    flow had stayed on that backend as long as the client kept sending
+    (it never went idle). A drain before its deadline keeps the flow."""
+    (p,) = free_ports(1)
+    d = tmpdir()
+    sock = os.path.join(d, "ctl")
+    names = ["b%d" % i for i in range(3)]
+    tcp = [Backend(n, "127.0.0.%d" % (i + 2), [p])
+           for i, n in enumerate(names)]
+    udp = [UdpBackend(n, "127.0.0.%d" % (i + 2), p)
+           for i, n in enumerate(names)]
+    lb = Lb("""control %s
+service dns {
+    listen 127.0.0.1:%d tcp udp
+    balance rr
+    persist source timeout 10m
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    backend b2 127.0.0.4
+    check tcp interval 100ms timeout 100ms rise 1 fall 1
+    limits idle-timeout 1m
+}
+""" % (sock, p))
+    clients = []
+
+    seq = [0]
+
+    def udp_ask(u):
+        seq[0] += 1
+        msg = b"q%d" % seq[0]
+        u.sendto(msg, ("127.0.0.1", p))
+        data, _ = u.recvfrom(65536)
+        name, _, echo = data.partition(b":")
+        if echo != msg:
+            fail("udp echo %r for %r" % (data, msg))
+        return name.decode()
+
+    def client(i):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(TIMEOUT)
+        u.bind((src_addr(i), 0))
+        clients.append(u)
+        return u
+
+    def check_moved(u, src, was, what):
+        now = udp_ask(u)
+        if now == was:
+            fail("%s: the flow stayed on %s" % (what, was))
+        if udp_ask(u) != now:
+            fail("%s: the moved flow did not stay" % what)
+        t = ask(p, src)[0]
+        if t != now:
+            fail("%s: datagrams on %s, TCP on %s" % (what, now, t))
+        return now
+
+    try:
+        lb.wait_listening(p)
+        wait_until(lambda: ctl(sock, "show", "backends").count(
+            "state=up") == 3, "backends up")
+        # One client per backend (rr), each with a live flow.
+        us, pins = [], []
+        for i in range(3):
+            u = client(i)
+            us.append(u)
+            pins.append(udp_ask(u))
+        if sorted(pins) != names:
+            fail("rr over three clients: %r" % pins)
+        # Disabled.
+        ctl(sock, "disable", "dns/" + pins[0])
+        check_moved(us[0], src_addr(0), pins[0], "disable")
+        ctl(sock, "enable", "dns/" + pins[0])
+        wait_until(lambda: ctl(sock, "show", "backends").count(
+            "state=up") == 3, "backend enabled")
+        # Down: its TCP side stops, the check fails; its UDP side still
+        # answers, so a flow left there would show.
+        tcp[names.index(pins[1])].stop()
+        wait_until(lambda: "dns/%s state=down" % pins[1] in ctl(
+            sock, "show", "backends"), "backend down")
+        check_moved(us[1], src_addr(1), pins[1], "down")
+        # Drained with a deadline: kept before it, moved after.
+        ctl(sock, "drain", "dns/" + pins[2], "1500ms")
+        if udp_ask(us[2]) != pins[2]:
+            fail("drain: the flow left before the deadline")
+        time.sleep(1.7)
+        if "state=draining" not in ctl(sock, "show", "backends"):
+            fail("drain state lost")
+        check_moved(us[2], src_addr(2), pins[2], "drain deadline")
+        log = lb.stderr()
+        if log.count("end=backend-unavailable") != 3:
+            fail("flow ends not logged:\n" + log)
+    finally:
+        for u in clients:
+            u.close()
+        lb.stop()
+        for b in tcp + udp:
+            b.stop()
+
+
 def case_parallel():
     """A client's first connections opened at the same moment (the pin
     exists before any backend connect completes) land together."""
@@ -887,6 +988,15 @@ def wait_log(lb, text, count=1, timeout=TIMEOUT):
             return
         time.sleep(0.05)
     fail("no %r in the log after %.1f s:\n%s" % (text, timeout, lb.stderr()))
+
+
+def wait_until(pred, what, timeout=TIMEOUT):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return
+        time.sleep(0.05)
+    fail("%s: not after %.1f s" % (what, timeout))
 
 
 def case_health():
@@ -6438,6 +6548,7 @@ CASES = {
     "udp6": case_udp6,
     "persist-mask": case_persist_mask,
     "udp-spray": case_udp_spray,
+    "udp-repin": case_udp_repin,
     "parallel": case_parallel,
     "failure": case_failure,
     "failure-midrun": case_failure_midrun,
