@@ -354,6 +354,13 @@ struct lb_check {
 	char last_error[64];		/* why the last probe failed */
 };
 
+/* A line a client can cause at will, at most once a second: when the
+ * last was logged (0: never) and how many were left out since. */
+struct lb_quiet {
+	uint64_t logged;
+	uint64_t quiet;
+};
+
 struct lb_service {
 	const struct lb_conf_service *conf;
 	struct lb_proxy *px;
@@ -368,10 +375,10 @@ struct lb_service {
 	struct lb_climit *climit;	/* client-conns or persistence, or
 					 * NULL */
 	uint64_t total_conns, refused;
-	/* UDP datagrams of new flows refused: when the last was logged,
-	 * and how many were not since (udp.c logs one a second). */
-	uint64_t udp_refused_logged;
-	uint64_t udp_refused_quiet;
+	/* Lines for connections refused (limit, no backend) and for
+	 * datagrams of new flows refused: a client causes them at will,
+	 * so each kind is logged once a second at most (lb_quiet_take). */
+	struct lb_quiet tcp_refused_log, udp_refused_log;
 };
 
 struct lb_listener {

@@ -180,6 +180,13 @@ uint32_t lb_maglev_prime(uint32_t n);
 /* A log line at level (TETHER_LOG_WARN, _INFO, ...): the connection
  * and flow lines, whose level depends on how they ended (proxy.c). */
 void lb_log(int level, const char *fmt, ...) TETHER_PRINTF(2, 3);
+/*
+ * lb_quiet_take - whether a line of q's kind may be logged at time now
+ * (ms): -1 if one was less than a second ago (this one is counted
+ * instead), else how many were left out since the last, and q starts
+ * counting again.
+ */
+long long lb_quiet_take(struct lb_quiet *q, uint64_t now);
 
 /* ---- Persistence (persist.c) ---- */
 

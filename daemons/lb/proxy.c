@@ -165,30 +165,57 @@ lb_log(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The one line per connection, at its end. */
+long long
+lb_quiet_take(struct lb_quiet *q, uint64_t now)
+{
+	long long n;
+
+	if (q->logged != 0 && now - q->logged < 1000) {
+		q->quiet++;
+		return -1;
+	}
+	n = (long long)q->quiet;
+	q->logged = now != 0 ? now : 1;
+	q->quiet = 0;
+	return n;
+}
+
+/* The one line per connection, at its end. A connection refused before
+ * any backend was tried (a limit, no backend up) costs a client nothing
+ * to repeat: those lines come once a second per service at most, and
+ * say how many were left out (unlogged=). */
 static void
-log_conn(const struct lb_service *svc, const struct tether_addr *client,
+log_conn(struct lb_service *svc, const struct tether_addr *client,
 	 unsigned port, const struct lb_backend *be,
 	 const struct tether_addr *baddr, uint64_t in, uint64_t out,
 	 uint64_t spliced, uint64_t ms, unsigned tries, enum lb_sess_end why)
 {
 	char cbuf[TETHER_ADDR_STRLEN], bbuf[TETHER_ADDR_STRLEN];
+	char quiet[32] = "";
 	int level = why == LB_END_CLOSED || why == LB_END_SHUTDOWN ?
 		TETHER_LOG_INFO : TETHER_LOG_WARN;
 
 	if (level > tether_log_get_level())
 		return;
+	if (be == NULL && (why == LB_END_LIMIT || why == LB_END_NO_BACKEND)) {
+		long long n = lb_quiet_take(&svc->tcp_refused_log,
+					    tether_loop_now(svc->px->loop));
+
+		if (n < 0)
+			return;
+		snprintf(quiet, sizeof(quiet), " unlogged=%lld", n);
+	}
 	fmt_addr(client, cbuf, sizeof(cbuf));
 	if (be != NULL && baddr != NULL)
 		fmt_addr(baddr, bbuf, sizeof(bbuf));
 	else
 		snprintf(bbuf, sizeof(bbuf), "-");
 	lb_log(level, "conn service=%s client=%s port=%u backend=%s addr=%s "
-	       "in=%llu out=%llu spliced=%llu ms=%llu tries=%u end=%s",
+	       "in=%llu out=%llu spliced=%llu ms=%llu tries=%u end=%s%s",
 	       svc->conf->name, cbuf, port, be != NULL ? be->name : "-", bbuf,
 	       (unsigned long long)in, (unsigned long long)out,
 	       (unsigned long long)spliced, (unsigned long long)ms, tries,
-	       lb_sess_end_name(why));
+	       lb_sess_end_name(why), quiet);
 }
 
 /* ------------------------------------------------------------------ */

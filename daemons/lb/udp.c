@@ -207,19 +207,15 @@ log_refused(struct lb_service *svc, const struct lb_udp_listener *ul,
 	    const struct tether_addr *client, uint64_t now, const char *why)
 {
 	char cbuf[TETHER_ADDR_STRLEN];
+	long long n = lb_quiet_take(&svc->udp_refused_log, now);
 
-	if (svc->udp_refused_logged != 0 &&
-	    now - svc->udp_refused_logged < 1000) {
-		svc->udp_refused_quiet++;
+	if (n < 0)
 		return;
-	}
 	fmt_addr(client, cbuf, sizeof(cbuf));
 	tether_log_warnx("conn proto=udp service=%s client=%s port=%u "
 			 "backend=- addr=- in=0 out=0 ms=0 end=%s "
-			 "unlogged=%llu", svc->conf->name, cbuf, ul->port, why,
-			 (unsigned long long)svc->udp_refused_quiet);
-	svc->udp_refused_logged = now != 0 ? now : 1;
-	svc->udp_refused_quiet = 0;
+			 "unlogged=%lld", svc->conf->name, cbuf, ul->port, why,
+			 n);
 }
 
 static struct lb_udp_flow *

@@ -747,6 +747,77 @@ service dns {
             b.stop()
 
 
+def case_refused_log():
+    """TCP connections refused before any backend is tried (a limit, no
+    backend up) are logged once a second per service at most, each line
+    counting the ones left out (unlogged=N), as UDP's refused datagrams
+    are: a client can open one after another, and a line each flooded
+    the log. Lines plus unlogged add up to every refusal."""
+    p, q, r = free_ports(3)
+    d = tmpdir()
+    sock = os.path.join(d, "ctl")
+    b = Backend("b0", "127.0.0.2", [p])
+    lb = Lb("""control %s
+service full {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+    limits conns 1
+}
+service gone {
+    listen 127.0.0.1:%d
+    backend g0 127.0.0.9:%d
+    check tcp interval 100ms timeout 100ms rise 1 fall 1
+}
+""" % (sock, p, q, r))
+    held = None
+    try:
+        lb.wait_listening(p)
+        lb.wait_listening(q)
+        held = connect(p, "127.0.6.1")
+        if read_line(held)[0] != "b0":
+            fail("the held connection was not served")
+        wait_until(lambda: "gone/g0 state=down" in ctl(
+            sock, "show", "backends"), "g0 down")
+
+        def burst(port, n):
+            for _ in range(n):
+                s = connect(port, "127.0.6.2")
+                if s.recv(100) != b"":
+                    fail("served on %d, not refused" % port)
+                s.close()
+
+        t0 = time.time()
+        burst(p, 30)
+        burst(q, 20)
+        if time.time() - t0 > 0.9:
+            raise Skip("bursts took %.2f s: too slow to test the "
+                       "once-a-second line" % (time.time() - t0))
+        time.sleep(1.1)
+        burst(p, 1)
+        burst(q, 1)
+        for svc, why, n in (("full", "limit", 31), ("gone", "no-backend",
+                                                    21)):
+            pat = "conn service=%s " % svc
+            wait_log(lb, pat, 2)
+            lines = [l for l in lb.stderr().splitlines() if pat in l]
+            if len(lines) != 2 or \
+               any("end=%s unlogged=" % why not in l for l in lines):
+                fail("%s: %d lines, wanted 2 with end=%s:\n%s" %
+                     (svc, len(lines), why, "\n".join(lines)))
+            got = [int(re.search(r"unlogged=(\d+)", l).group(1))
+                   for l in lines]
+            if got != [0, n - 2]:
+                fail("%s: unlogged %r, wanted [0, %d]" % (svc, got, n - 2))
+        out = ctl(sock, "show", "services")
+        if "service full " not in out or " refused=31 " not in out:
+            fail("refusals not counted:\n" + out)
+    finally:
+        if held is not None:
+            held.close()
+        lb.stop()
+        b.stop()
+
+
 def case_parallel():
     """A client's first connections opened at the same moment (the pin
     exists before any backend connect completes) land together."""
@@ -1280,8 +1351,9 @@ def case_slowloris_client():
             fail("the slow client's count did not free up")
         if try_slow():
             fail("the slow client got a sixth connection")
-        if lb.stderr().count("client=%s" % evil) < 16 or \
-           "end=limit" not in lb.stderr():
+        # Refusals: once a second at most (refused-log counts them).
+        if not re.search(r"client=%s:\d+ .* end=limit unlogged=\d+" %
+                         re.escape(evil), lb.stderr()):
             fail("refusals not logged:\n" + lb.stderr())
     finally:
         for s in slow:
@@ -6549,6 +6621,7 @@ CASES = {
     "persist-mask": case_persist_mask,
     "udp-spray": case_udp_spray,
     "udp-repin": case_udp_repin,
+    "refused-log": case_refused_log,
     "parallel": case_parallel,
     "failure": case_failure,
     "failure-midrun": case_failure_midrun,
