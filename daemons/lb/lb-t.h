@@ -319,6 +319,9 @@ struct lb_climit {
 #define LB_PIPE_MAX		1024u
 /* Connections taken from one listener per readiness event. */
 #define LB_ACCEPT_BATCH		64
+/* Reload: connections taken from the queue of one replaced listener
+ * at most (its backlog is at most 65535). */
+#define LB_TAKE_QUEUED_MAX	65536
 /* How long listeners pause when the process is out of fds, ms. */
 #define LB_ACCEPT_PAUSE_MS	100u
 /* How often expired persistence entries are swept, ms. */

@@ -180,6 +180,9 @@ uint32_t lb_maglev_prime(uint32_t n);
 /* A log line at level (TETHER_LOG_WARN, _INFO, ...): the connection
  * and flow lines, whose level depends on how they ended (proxy.c). */
 void lb_log(int level, const char *fmt, ...) TETHER_PRINTF(2, 3);
+/* Whether a and b (listen addresses) overlap without being the same:
+ * same family and port, one the wildcard. */
+int lb_addr_overlap(const struct tether_addr *a, const struct tether_addr *b);
 /*
  * lb_quiet_take - whether a line of q's kind may be logged at time now
  * (ms): -1 if one was less than a second ago (this one is counted

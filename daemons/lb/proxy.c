@@ -2356,6 +2356,9 @@ resume_listeners(struct tether_loop *loop, struct tether_loop_timer *t,
 			px->listeners[i].paused = 0;
 }
 
+static void accepted(struct lb_listener *l, int fd,
+		     const struct tether_addr *client);
+
 static void
 listener_accept(struct tether_loop *loop, int lfd, unsigned events, void *ud)
 {
@@ -2393,19 +2396,139 @@ listener_accept(struct tether_loop *loop, int lfd, unsigned events, void *ud)
 			close(fd);
 			continue;
 		}
-		if ((px->conf->max_conns > 0 &&
-		     lb_proxy_conns(px) >= px->conf->max_conns) ||
-		    (svc->conf->limits.max_conns > 0 &&
-		     svc->conns >= svc->conf->limits.max_conns) ||
-		    !lb_client_admit(svc, &client)) {
-			svc->refused++;
-			log_conn(svc, &client, l->port, NULL, NULL, 0, 0, 0, 0, 0,
-				 LB_END_LIMIT);
-			close(fd);
-			continue;
-		}
-		session_start(l, fd, &client);
+		accepted(l, fd, &client);
 	}
+}
+
+/* A connection accepted on l's socket (or queued on an old one l
+ * replaced): the limits, then a session. */
+static void
+accepted(struct lb_listener *l, int fd, const struct tether_addr *client)
+{
+	struct lb_service *svc = l->svc;
+	struct lb_proxy *px = svc->px;
+
+	if ((px->conf->max_conns > 0 &&
+	     lb_proxy_conns(px) >= px->conf->max_conns) ||
+	    (svc->conf->limits.max_conns > 0 &&
+	     svc->conns >= svc->conf->limits.max_conns) ||
+	    !lb_client_admit(svc, client)) {
+		svc->refused++;
+		log_conn(svc, client, l->port, NULL, NULL, 0, 0, 0, 0, 0,
+			 LB_END_LIMIT);
+		close(fd);
+		return;
+	}
+	session_start(l, fd, client);
+}
+
+int
+lb_addr_overlap(const struct tether_addr *a, const struct tether_addr *b)
+{
+	return a->ss.ss_family == b->ss.ss_family &&
+	       tether_addr_port(a) == tether_addr_port(b) &&
+	       (tether_addr_is_any(a) || tether_addr_is_any(b)) &&
+	       tether_addr_compare(a, b) != 0;
+}
+
+/* Reload, bind of l refused (EADDRINUSE): a socket of the old proxy
+ * that overlaps l's address (the wildcard beside a specific address of
+ * the same port) still listens, and Linux lets the two coexist only
+ * when both have SO_REUSEPORT, which may be set on the old one now.
+ * Connections then go to the more specific socket; what queued on the
+ * old one before is taken over at the swap (take_queued). 0 when such
+ * a socket was found, and fd may be bound again. Only a reload does
+ * this: a second tether-lb on the same addresses still fails. */
+static int
+beside_old(const struct lb_proxy *px, const struct lb_listener *l, int fd)
+{
+	int one = 1, found = 0;
+	size_t i;
+
+	for (i = 0; px->donor != NULL && i < px->donor->nlisteners; i++) {
+		const struct lb_listener *o = &px->donor->listeners[i];
+
+		if (o->fd >= 0 && lb_addr_overlap(&o->addr, &l->addr) &&
+		    setsockopt(o->fd, SOL_SOCKET, SO_REUSEPORT, &one,
+			       sizeof(one)) == 0)
+			found = 1;
+	}
+	if (!found ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		return -1;
+	return 0;
+}
+
+/* The new listener that takes a connection made to local: the one
+ * bound to that address, else the wildcard of its family and port. */
+static struct lb_listener *
+listener_for(struct lb_proxy *px, const struct tether_addr *local)
+{
+	struct lb_listener *any = NULL;
+	size_t i;
+
+	for (i = 0; i < px->nlisteners; i++) {
+		struct lb_listener *l = &px->listeners[i];
+
+		if (l->fd < 0)
+			continue;
+		if (tether_addr_compare(&l->addr, local) == 0)
+			return l;
+		if (any == NULL && lb_addr_overlap(&l->addr, local) &&
+		    tether_addr_is_any(&l->addr))
+			any = l;
+	}
+	return any;
+}
+
+/* Reload, at the swap: an old listener the new configuration does not
+ * keep is closed, and with it the connections in its accept queue. Take
+ * those first and give each to the new listener for the address it was
+ * made to (a wildcard replaced by a specific address or the other way
+ * round: it is still served); the rest are closed as before. */
+static void
+take_queued(struct lb_proxy *px, struct lb_proxy *old)
+{
+	size_t i, moved = 0, closed = 0;
+
+	for (i = 0; i < old->nlisteners; i++) {
+		struct lb_listener *o = &old->listeners[i];
+		size_t j;
+
+		if (o->fd < 0)
+			continue;
+		for (j = 0; j < LB_TAKE_QUEUED_MAX; j++) {
+			struct sockaddr_storage ss, ls;
+			socklen_t len = sizeof(ss), llen = sizeof(ls);
+			struct tether_addr client, local;
+			struct lb_listener *nl;
+			int fd = accept4(o->fd, (struct sockaddr *)&ss, &len,
+					 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+			if (fd < 0) {
+				if (errno == EINTR || errno == ECONNABORTED)
+					continue;
+				break;	/* EAGAIN: none left; or out of fds */
+			}
+			if (tether_addr_from_sockaddr(&client,
+				(struct sockaddr *)&ss, len) < 0 ||
+			    getsockname(fd, (struct sockaddr *)&ls,
+					&llen) < 0 ||
+			    tether_addr_from_sockaddr(&local,
+				(struct sockaddr *)&ls, llen) < 0 ||
+			    (nl = listener_for(px, &local)) == NULL) {
+				close(fd);
+				closed++;
+				continue;
+			}
+			accepted(nl, fd, &client);
+			moved++;
+		}
+	}
+	if (moved > 0 || closed > 0)
+		tether_log_info("reload: %zu queued connection(s) of replaced "
+				"listeners taken by the new ones, %zu closed",
+				moved, closed);
 }
 
 static int
@@ -2454,8 +2577,11 @@ listener_open(struct lb_proxy *px, struct lb_listener *l, unsigned backlog,
 	if (l->addr.ss.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 				 sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&l->addr.ss, l->addr.len) < 0 ||
-	    listen(fd, (int)backlog) < 0)
+	if (bind(fd, (const struct sockaddr *)&l->addr.ss, l->addr.len) < 0 &&
+	    (errno != EADDRINUSE || beside_old(px, l, fd) < 0 ||
+	     bind(fd, (const struct sockaddr *)&l->addr.ss, l->addr.len) < 0))
+		goto fail;
+	if (listen(fd, (int)backlog) < 0)
 		goto fail;
 	err = tether_loop_fd_add(px->loop, fd, TETHER_LOOP_READ,
 				 listener_accept, l);
@@ -2972,6 +3098,7 @@ lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
 	}
 	transfer_state(px, old, tether_loop_now(old->loop));
 	lb_udp_adopt_flows(px, old);
+	take_queued(px, old);
 	retire(old, oldconf);
 	*pxp = px;
 	return 0;

@@ -527,6 +527,32 @@ lb_udp_close(struct lb_proxy *px)
 	memset(&px->udp, 0, sizeof(px->udp));
 }
 
+/* Reload: as proxy.c's beside_old for TCP. The old socket, once the new
+ * one is bound beside it, gets only the datagrams the new one does not
+ * match, and at the swap it closes with what waits in it (not taken
+ * over, unlike a TCP accept queue: a datagram says no local address
+ * without IP_PKTINFO). */
+static int
+beside_old(const struct lb_proxy *px, const struct lb_udp_listener *ul,
+	   int fd)
+{
+	int one = 1, found = 0;
+	size_t i;
+
+	for (i = 0; px->donor != NULL && i < px->donor->udp.nlisteners; i++) {
+		const struct lb_udp_listener *o = &px->donor->udp.listeners[i];
+
+		if (o->fd >= 0 && lb_addr_overlap(&o->addr, &ul->addr) &&
+		    setsockopt(o->fd, SOL_SOCKET, SO_REUSEPORT, &one,
+			       sizeof(one)) == 0)
+			found = 1;
+	}
+	if (!found ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		return -1;
+	return 0;
+}
+
 static int
 udp_listener_open(struct lb_proxy *px, struct lb_udp_listener *ul,
 		  char *errbuf, size_t errlen)
@@ -564,7 +590,10 @@ udp_listener_open(struct lb_proxy *px, struct lb_udp_listener *ul,
 	if (ul->addr.ss.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 				 sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&ul->addr.ss, ul->addr.len) < 0)
+	if (bind(fd, (const struct sockaddr *)&ul->addr.ss, ul->addr.len) < 0 &&
+	    (errno != EADDRINUSE || beside_old(px, ul, fd) < 0 ||
+	     bind(fd, (const struct sockaddr *)&ul->addr.ss,
+		  ul->addr.len) < 0))
 		goto fail;
 	err = tether_loop_fd_add(px->loop, fd, TETHER_LOOP_READ,
 				 listener_readable, ul);

@@ -11,7 +11,7 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		reload-ctl reload-metrics sessions backpressure second-instance
 		urgent-splice fin-merge persist-held udp-limit health-timeout
 		backlog udp6 persist-mask udp-spray udp-repin
-		refused-log)
+		refused-log reload-overlap)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}
@@ -31,7 +31,8 @@ set(lb_tcp_cases balance maglev persist parallel failure
 	reload-state halfclose wlc passive slowstart
 	maglev-slowstart maglev-reload datapath-splice
 	datapath-copy nodelay half-close-off urgent
-	reload-relative reload-ctl reload-metrics fin-merge persist-held)
+	reload-relative reload-ctl reload-metrics fin-merge persist-held
+	reload-overlap)
 
 # fin-merge: with kernel-relay-after 1 the kernel relays the reply, and
 # its FIN leaves on its own.

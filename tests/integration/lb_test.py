@@ -818,6 +818,123 @@ service gone {
         b.stop()
 
 
+def case_reload_overlap():
+    """A reload from a wildcard listener to a specific address of the
+    same port, and back, with TCP and UDP: the kernel refuses the new
+    bind while the old socket listens (the reload failed, "Address
+    already in use"); tether-lb sets SO_REUSEPORT on the old socket
+    and binds beside it. A client loop on 127.0.0.1 sees no failure
+    through both reloads; after the first, 127.0.0.3 is not served,
+    after the second it is again. Connections queued on the replaced
+    socket when the reload runs (tether-lb stopped meanwhile) are taken
+    by the new listener, not reset. A second tether-lb on the same
+    configuration still fails."""
+    p, q = free_ports(2)
+    b = Backend("b0", "127.0.0.2", [q])
+    u = UdpBackend("b0", "127.0.0.2", q)
+
+    def text(addr):
+        return """service s {
+    listen %s:%d tcp udp
+    backend b0 127.0.0.2:%d
+}
+""" % (addr, p, q)
+
+    lb = Lb(text("0.0.0.0"))
+    stop = threading.Event()
+    errors = []
+    done = [0]
+
+    def load():
+        while not stop.is_set():
+            try:
+                c = connect(p)
+                if read_line(c)[0] != "b0":
+                    errors.append("not b0")
+                c.close()
+                done[0] += 1
+            except (OSError, AssertionError) as e:
+                errors.append(repr(e))
+
+    def udp_ask(dst):
+        c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        c.settimeout(1.0)
+        try:
+            c.sendto(b"x", (dst, p))
+            return c.recvfrom(100)[0]
+        except socket.timeout:
+            return None
+        finally:
+            c.close()
+
+    def served(dst):
+        try:
+            c = connect(p, dst=dst)
+        except ConnectionRefusedError:
+            return False
+        try:
+            return read_line(c)[0] == "b0"
+        finally:
+            c.close()
+
+    t = threading.Thread(target=load, daemon=True)
+    try:
+        lb.wait_listening(p)
+        if not served("127.0.0.3") or udp_ask("127.0.0.3") != b"b0:x":
+            fail("the wildcard listener does not serve 127.0.0.3")
+        t.start()
+        time.sleep(0.3)
+        for n, addr in ((1, "127.0.0.1"), (2, "0.0.0.0")):
+            write_conf(lb.conf, text(addr))
+            lb.proc.send_signal(signal.SIGHUP)
+            wait_log(lb, "reloaded:", n)
+            time.sleep(0.3)
+            if "reload failed" in lb.stderr():
+                fail("reload to %s failed:\n%s" % (addr, lb.stderr()))
+            if n == 1 and (served("127.0.0.3") or
+                           udp_ask("127.0.0.3") is not None):
+                fail("127.0.0.3 still served after the reload to "
+                     "127.0.0.1")
+            if udp_ask("127.0.0.1") != b"b0:x":
+                fail("UDP on 127.0.0.1 not answered after the reload "
+                     "to %s" % addr)
+        stop.set()
+        t.join()
+        if errors or done[0] < 10:
+            fail("%d connections, failures: %r" % (done[0], errors[:5]))
+        if not served("127.0.0.3") or udp_ask("127.0.0.3") != b"b0:x":
+            fail("127.0.0.3 not served after the reload back to 0.0.0.0")
+        # A second instance on these addresses still fails.
+        r = subprocess.run([LB, "-d", "-f", lb.conf], capture_output=True,
+                           text=True, timeout=TIMEOUT)
+        if r.returncode == 0 or "Address already in use" not in r.stderr:
+            fail("second instance: %d %r" % (r.returncode, r.stderr))
+        # Queued while stopped: the reload (its signal came first) takes
+        # them from the old socket's queue.
+        write_conf(lb.conf, text("127.0.0.1"))
+        lb.proc.send_signal(signal.SIGSTOP)
+        try:
+            lb.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.1)
+            queued = [connect(p) for _ in range(5)]
+        finally:
+            lb.proc.send_signal(signal.SIGCONT)
+        for c in queued:
+            try:
+                if read_line(c)[0] != "b0":
+                    fail("a queued connection was not served")
+            except OSError as e:
+                fail("a queued connection: %r" % e)
+            c.close()
+        wait_log(lb, "reload: 5 queued connection(s) of replaced "
+                 "listeners taken by the new ones, 0 closed")
+    finally:
+        stop.set()
+        lb.stop()
+        b.stop()
+        u.stop()
+
+
 def case_parallel():
     """A client's first connections opened at the same moment (the pin
     exists before any backend connect completes) land together."""
@@ -6622,6 +6739,7 @@ CASES = {
     "udp-spray": case_udp_spray,
     "udp-repin": case_udp_repin,
     "refused-log": case_refused_log,
+    "reload-overlap": case_reload_overlap,
     "parallel": case_parallel,
     "failure": case_failure,
     "failure-midrun": case_failure_midrun,
