@@ -105,6 +105,7 @@ static void k_ring_io(struct tether_loop *loop, int fd, unsigned events,
 static int k_pull(struct lb_session *s, int side);
 static void k_lost_sweep(void);
 static int k_unsound(struct lb_session *s, int side);
+static void pause_listeners(struct lb_proxy *px);
 static void k_abort(struct lb_session *s, enum lb_sess_end why);
 #ifdef LB_HAVE_URING
 static struct lb_uring *lb_ring;	/* NULL: not set up */
@@ -478,7 +479,20 @@ session_connect(struct lb_session *s)
 		fd = socket(s->baddr.ss.ss_family,
 			    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
-			tether_log_warn("socket");
+			int err = errno;
+
+			/* Out of fds (or memory): the listeners would go on
+			 * accepting clients that fail here; pause them as
+			 * accept4 failing does. */
+			tether_log_warnx("socket for backend %s/%s: %s%s",
+					 svc->conf->name, b->name,
+					 strerror(err),
+					 err == EMFILE || err == ENFILE ||
+					 err == ENOBUFS || err == ENOMEM ?
+					 "; pausing listeners" : "");
+			if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+			    err == ENOMEM)
+				pause_listeners(s->px);
 			session_end(s, LB_END_BACKEND_ERROR);
 			return -1;
 		}

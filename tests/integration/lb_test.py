@@ -1974,14 +1974,29 @@ service web {
 def case_nofile():
     """Out of file descriptors: tether-lb pauses accepting (a few log
     lines, not a busy loop of them), and serves the waiting clients
-    once descriptors are free again."""
+    once descriptors are free again. Run with limits 24 and 25: with one
+    of them a client takes the last descriptor and its backend socket
+    fails, which pauses the listeners too and says so, naming the
+    service and backend."""
+    backend_fails = []
+    for nofile in (24, 25):
+        nofile_run(nofile, backend_fails)
+    if not backend_fails:
+        fail("no backend socket failed with either limit")
+    if not any("socket for backend s/b0: Too many open files; pausing "
+               "listeners" in log for log in backend_fails):
+        fail("a backend socket's failure not logged as such:\n" +
+             "\n".join(backend_fails))
+
+
+def nofile_run(nofile, backend_fails):
     (p,) = free_ports(1)
     b = Backend("b0", "127.0.0.2", [p])
     lb = Lb("""service s {
     listen 127.0.0.1:%d
     backend b0 127.0.0.2
 }
-""" % p, nofile=24)
+""" % p, nofile=nofile)
     held = []
     try:
         lb.wait_listening(p)
@@ -1993,6 +2008,8 @@ def case_nofile():
         n = log.count("Too many open files")
         if n == 0 or n > 30:
             fail("%d 'Too many open files' lines in 1 s:\n%s" % (n, log))
+        if "socket" in log:
+            backend_fails.append(log)
         served = 0
         for s in held:
             s.settimeout(0.5)
