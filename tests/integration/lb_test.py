@@ -2137,6 +2137,42 @@ service s {
         fail("control socket left behind")
 
 
+def case_drain_default():
+    """`tetherctl drain` with no duration takes the service's
+    `drain-timeout`: the pinned client stays before it, moves after."""
+    (p,) = free_ports(1)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(2)]
+    sock = os.path.join(tmpdir(), "ctl.sock")
+    lb = Lb("""control %s
+service s {
+    listen 127.0.0.1:%d
+    balance rr
+    persist source timeout 10m
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    limits drain-timeout 800ms
+}
+""" % (sock, p))
+    try:
+        lb.wait_listening(p)
+        pins = {src_addr(i): ask(p, src_addr(i))[0] for i in range(4)}
+        c = [a for a, n in pins.items() if n == "b0"][0]
+        t0 = time.time()
+        if ctl(sock, "drain", "s/b0") != "ok\n":
+            fail("drain not ok")
+        if ask(p, c)[0] != "b0" and time.time() - t0 < 0.7:
+            fail("the pinned client left before the drain-timeout")
+        time.sleep(max(0, 1.0 - (time.time() - t0)))
+        if ask(p, c)[0] != "b1":
+            fail("the pinned client stayed past the drain-timeout")
+        if "state=draining" not in ctl(sock, "show", "backends", "s"):
+            fail("b0 no longer draining")
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
 def case_proxyv2():
     """proxy-protocol v2: the backend reads the client's address and
     port and the frontend address first, then the client's bytes."""
@@ -2302,6 +2338,99 @@ service "web 1" {
         except urllib.error.HTTPError as e:
             if e.code != 404:
                 fail("/ answered %d" % e.code)
+    finally:
+        lb.stop()
+        b.stop()
+
+
+def case_metrics_counters():
+    """The metrics' counters follow what happened, each asserted with
+    its labels: bytes both ways of ended connections, a connect failure
+    (a backend with nothing listening, retried on the other), a refusal
+    (conns 1 with one connection held), persistence evictions (size 2,
+    three clients) and expirations (timeout 1s)."""
+    import urllib.request
+    p, q, m, r = free_ports(4)
+    b = Backend("b0", "127.0.0.2", [p])
+    lb = Lb("""metrics 127.0.0.1:%d
+service web {
+    listen 127.0.0.1:%d
+    balance rr
+    persist source size 2 timeout 1s
+    backend gone 127.0.0.9:%d
+    backend ok 127.0.0.2:%d
+    limits conns 1
+}
+""" % (m, q, r, p))
+
+    def series():
+        text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % m,
+                                      timeout=TIMEOUT).read().decode()
+        out = {}
+        for ln in text.splitlines():
+            w = ln.rsplit(" ", 1)
+            if not ln.startswith("#") and len(w) == 2:
+                out[w[0]] = int(w[1])
+        return out
+
+    def idle():
+        return series().get('tether_lb_connections{service="web"}') == 0
+
+    try:
+        lb.wait_listening(q)
+        sent = 0
+        for i in range(3):
+            wait_until(idle, "connections ended")
+            c = connect(q, src_addr(i))
+            name, _ = read_line(c)
+            if name != "b0":
+                fail("served by %r" % name)
+            c.sendall(b"x" * (10 + i))
+            if recv_exact(c, 10 + i) != b"x" * (10 + i):
+                fail("echo")
+            sent += 10 + i
+            c.shutdown(socket.SHUT_WR)
+            if c.recv(1) != b"":
+                fail("no EOF")
+            c.close()
+        wait_until(idle, "connections ended")
+        held = connect(q, src_addr(0))
+        read_line(held)
+        c = connect(q, src_addr(9))
+        if c.recv(10) != b"":
+            fail("a second connection got past conns 1")
+        c.close()
+        held.close()
+        wait_until(idle, "connections ended")
+        line = len("b0 %d\n" % p)
+        want = {
+            'tether_lb_backend_bytes_in_total{service="web",backend="ok"}':
+                sent,
+            'tether_lb_backend_bytes_out_total{service="web",'
+            'backend="ok"}': sent + 4 * line,
+            'tether_lb_connections_refused_total{service="web"}': 1,
+            'tether_lb_connections_total{service="web"}': 4,
+        }
+        got = series()
+        for k, v in want.items():
+            if got.get(k) != v:
+                fail("%s = %r, wanted %d" % (k, got.get(k), v))
+        # rr sends one of the first two clients to "gone": refused, then
+        # retried on "ok" (each failure re-pins the client there).
+        f = got.get('tether_lb_backend_connect_failures_total'
+                    '{service="web",backend="gone"}')
+        if not f:
+            fail("no connect failure counted on the backend with nothing "
+                 "listening: %r" % f)
+        ev = got.get('tether_lb_persist_evictions_total{service="web"}')
+        if not ev:
+            fail("three clients in a table of 2: evictions %r" % ev)
+        wait_until(lambda: series().get(
+            'tether_lb_persist_expirations_total{service="web"}', 0) >= 1,
+            "an entry expired", timeout=5)
+        wait_until(lambda: series().get(
+            'tether_lb_persist_entries{service="web"}') == 0,
+            "the table emptied", timeout=5)
     finally:
         lb.stop()
         b.stop()
@@ -6757,6 +6886,8 @@ CASES = {
     "udp-repin": case_udp_repin,
     "refused-log": case_refused_log,
     "reload-overlap": case_reload_overlap,
+    "metrics-counters": case_metrics_counters,
+    "drain-default": case_drain_default,
     "parallel": case_parallel,
     "failure": case_failure,
     "failure-midrun": case_failure_midrun,
