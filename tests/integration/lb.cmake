@@ -102,9 +102,12 @@ endif()
 # backend's checksum is whole, the log says 9200 bytes cut); one over
 # bytes read before the move resets the session. krelay-full: a
 # reload raising max-conns leaves the maps' room as it was; a session
-# that finds them full stays in user space, whole.
+# that finds them full stays in user space, whole. krelay-ring-full:
+# the verdict's notices overflow its ring buffer while tether-lb is
+# stopped; every byte of 160 moved sessions comes back whole.
 foreach(case krelay krelay-onoff krelay-backpressure krelay-window
-		krelay-urgent krelay-user krelay-overlap krelay-full)
+		krelay-urgent krelay-user krelay-overlap krelay-full
+		krelay-ring-full)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}

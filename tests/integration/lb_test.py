@@ -6434,6 +6434,52 @@ service kr {
     return p, m, be, lb
 
 
+def case_krelay_ring_full():
+    """The verdict's ring buffer full: with tether-lb stopped, twelve
+    moved sessions (window 16k) each send one-byte segments past the
+    window, so the verdict parks every one of them and writes a notice
+    for each (about 5000; the ring holds 4096). The verdict counts the
+    notices it could not write; on waking, tether-lb says its ring was
+    full and looks at every moved session: every byte comes back echoed,
+    in order, and each session's log line counts them."""
+    p, m, be, lb = kr_session_lb("kernel-relay-window 16k\nmax-conns 256\n")
+    socks = []
+    n, bulk, each = 160, 16384, 16384 + 200
+    try:
+        sess = [echo_session(p, socks, "ring%d" % i) for i in range(n)]
+        wait_moved(m, n, "ring sessions")
+        for s, _ in sess:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        data = [blob(each, 60 + i) for i in range(n)]
+        lb.proc.send_signal(signal.SIGSTOP)
+        try:
+            for i in range(n):
+                sess[i][0].sendall(data[i][:bulk])
+            for j in range(bulk, each):
+                for i in range(n):
+                    sess[i][0].send(data[i][j:j + 1])
+        finally:
+            lb.proc.send_signal(signal.SIGCONT)
+        for i, (s, k) in enumerate(sess):
+            got = b""
+            while len(got) < each:
+                d = s.recv(each - len(got))
+                if not d:
+                    fail("session %d: EOF after %d of %d bytes" %
+                         (i, len(got), each))
+                got += d
+            if got != data[i]:
+                fail("session %d: the echo differs" % i)
+        wait_log(lb, "kernel relay: its ring buffer was full")
+        for i, (s, k) in enumerate(sess):
+            echo_end(lb, s, k, each, "ring session %d" % i)
+    finally:
+        for s in socks:
+            s.close()
+        lb.stop()
+        be.stop()
+
+
 def case_krelay_window():
     """`kernel-relay-window 16k`: a moved session's direction pauses
     whenever the kernel holds 16 KiB on the way, user space relays on
@@ -6932,6 +6978,7 @@ CASES = {
     "krelay-full": case_krelay_full,
     "krelay-backpressure": case_krelay_backpressure,
     "krelay-window": case_krelay_window,
+    "krelay-ring-full": case_krelay_ring_full,
     "krelay-urgent": case_krelay_urgent,
     "krelay-overlap": case_krelay_overlap,
 }
