@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ struct parser {
 	struct tether_conf *c;
 	struct lb_conf *conf;
 	int nomem;
+	int host;		/* check against this host (user exists) */
 };
 
 struct directive;
@@ -854,10 +856,39 @@ set_admin(struct parser *p, void *obj, const struct directive *d,
 	return 0;
 }
 
+/*
+ * user NAME. Loaded for start-up or -n (p->host), the name must be a
+ * user of this host: found here, the mistake is a diagnostic at its
+ * place in the file, printed before anything is bound or detached
+ * (tether_priv_drop would only find it later, in the daemon). Reloads
+ * and the fuzzer do not look: the user is taken at start only.
+ */
+static int
+set_user(struct parser *p, void *obj, const struct directive *d,
+	 const struct tether_conf_token *const *args, int n)
+{
+	char pwbuf[16384];
+	struct passwd pw, *res = NULL;
+	int e;
+
+	if (set_string(p, obj, d, args, n) < 0)
+		return -TETHER_ESYNTAX;
+	if (!p->host)
+		return 0;
+	e = getpwnam_r(args[0]->text, &pw, pwbuf, sizeof(pwbuf), &res);
+	if (res != NULL)
+		return 0;
+	if (e == 0 || e == ENOENT || e == ESRCH)
+		return tether_conf_error(p->c, args[0], "no such user '%s'",
+					 args[0]->text);
+	return tether_conf_error(p->c, args[0], "cannot look up user '%s': "
+				 "%s", args[0]->text, strerror(e));
+}
+
 static const struct directive global_directives[] = {
 	{ "pidfile", 1, 1, set_string, offsetof(struct lb_conf, pidfile), 0,
 	  LB_PATH_MAX, 0 },
-	{ "user", 1, 1, set_string, offsetof(struct lb_conf, user), 0,
+	{ "user", 1, 1, set_user, offsetof(struct lb_conf, user), 0,
 	  LB_NAME_MAX, 0 },
 	{ "control", 1, 1, set_abs_path, offsetof(struct lb_conf, control), 0,
 	  TETHER_ADDR_UNIX_PATH_MAX + 1, 0 },
@@ -1122,7 +1153,7 @@ lb_conf_free(struct lb_conf *conf)
 
 static int
 load(const char *path, const char *name, const void *data, size_t len,
-     const struct tether_conf_limits *lim, struct lb_conf **out,
+     const struct tether_conf_limits *lim, int host, struct lb_conf **out,
      struct tether_buf *diag)
 {
 	struct tether_conf *c;
@@ -1131,6 +1162,7 @@ load(const char *path, const char *name, const void *data, size_t len,
 
 	*out = NULL;
 	memset(&p, 0, sizeof(p));
+	p.host = host;
 	c = tether_conf_new(lim);
 	if (c == NULL)
 		return -TETHER_ENOMEM;
@@ -1180,7 +1212,16 @@ lb_conf_load_file(const char *path, struct lb_conf **out,
 {
 	if (path == NULL || out == NULL)
 		return -TETHER_EINVAL;
-	return load(path, NULL, NULL, 0, NULL, out, diag);
+	return load(path, NULL, NULL, 0, NULL, 0, out, diag);
+}
+
+int
+lb_conf_load_file_host(const char *path, struct lb_conf **out,
+		       struct tether_buf *diag)
+{
+	if (path == NULL || out == NULL)
+		return -TETHER_EINVAL;
+	return load(path, NULL, NULL, 0, NULL, 1, out, diag);
 }
 
 int
@@ -1197,7 +1238,7 @@ lb_conf_load_mem_lim(const char *name, const void *data, size_t len,
 {
 	if (name == NULL || out == NULL || (data == NULL && len > 0))
 		return -TETHER_EINVAL;
-	return load(NULL, name, data, len, lim, out, diag);
+	return load(NULL, name, data, len, lim, 0, out, diag);
 }
 
 /* A string as the tokenizer reads it back: bare when it is a plain

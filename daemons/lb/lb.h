@@ -27,6 +27,13 @@ int lb_conf_load_file(const char *path, struct lb_conf **out /* OUT */,
 int lb_conf_load_mem(const char *name, const void *data, size_t len,
 		     struct lb_conf **out /* OUT */, struct tether_buf *diag);
 
+/* As lb_conf_load_file, and checks against this host what the text
+ * alone cannot tell: that `user` names a user here ("no such user" at
+ * its place otherwise). For start-up and -n; reloads use
+ * lb_conf_load_file (the user is taken at start only). */
+int lb_conf_load_file_host(const char *path, struct lb_conf **out /* OUT */,
+			   struct tether_buf *diag);
+
 /* As lb_conf_load_mem, with the tokenizer's limits (NULL: defaults);
  * e.g. TETHER_CONF_NO_INCLUDE for untrusted text. */
 int lb_conf_load_mem_lim(const char *name, const void *data, size_t len,

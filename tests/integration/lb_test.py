@@ -4662,6 +4662,104 @@ def case_badconf():
         blocker.close()
 
 
+def stop_pid(pid):
+    """SIGTERM to a detached tether-lb; wait (bounded) until it is gone."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    end = time.time() + TIMEOUT
+    while time.time() < end:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    fail("detached tether-lb %d did not stop on SIGTERM" % pid)
+
+
+def case_startup():
+    """Start-up failures are seen by whoever starts tether-lb, detached
+    (no -d) too: printed on stderr, exit status 1, nothing left
+    listening. An unknown `user` is a diagnostic of the file (-n and
+    start-up), before anything is bound; a pidfile that cannot be opened
+    or is held by a running instance, and a user that cannot be switched
+    to, fail in the detached child, whose parent waits for it. A good
+    start exits 0 only once the pidfile names the process that serves."""
+    p, q = free_ports(2)
+    d = tmpdir()
+    path = os.path.join(d, "lb.conf")
+    svc = "service s {\n    listen 127.0.0.1:%d\n    backend a 127.0.0.2\n}\n"
+
+    def start(text, *opts):
+        with open(path, "w") as f:
+            f.write(text)
+        return subprocess.run([LB] + list(opts) + ["-f", path],
+                              capture_output=True, text=True,
+                              timeout=TIMEOUT)
+
+    def refused(r, what, want):
+        if r.returncode != 1 or want not in r.stderr:
+            fail("%s: status %d, wanted 1 and %r on stderr: %r" %
+                 (what, r.returncode, want, r.stderr))
+        if not port_free(p, ("127.0.0.1",)):
+            fail("%s: port %d still bound after the failed start" %
+                 (what, p))
+
+    text = "user nosuchuser\n" + svc % p
+    want = "%s:1:6: error: no such user 'nosuchuser'\n" \
+           "user nosuchuser\n     ^\n" % path
+    r = start(text, "-n")
+    if r.returncode != 1 or r.stdout != "" or want not in r.stderr:
+        fail("-n with an unknown user: %d %r %r" % (r.returncode, r.stdout,
+                                                    r.stderr))
+    refused(start(text), "unknown user, detached", want)
+    refused(start(text, "-d"), "unknown user, -d", want)
+    r = start("user nobody\n" + svc % p, "-n")
+    if r.returncode != 0 or r.stdout != "configuration OK\n":
+        fail("-n with user nobody: %d %r %r" % (r.returncode, r.stdout,
+                                                r.stderr))
+    refused(start("pidfile %s/no/such/dir/lb.pid\n" % d + svc % p),
+            "pidfile in a missing directory, detached",
+            "tether-lb: %s/no/such/dir/lb.pid: cannot open pidfile: "
+            "No such file or directory\n" % d)
+    if os.geteuid() == 0:
+        refused(start("user root\n" + svc % p),
+                "user root, detached",
+                "tether-lb: refusing to run as root: it has uid 0\n")
+    # A good detached start: exit 0 once the pidfile holds the pid of
+    # the process that serves (read at once, no polling).
+    pidf = os.path.join(d, "lb.pid")
+    sock = os.path.join(d, "ctl.sock")
+    user = "user nobody\n" if os.geteuid() == 0 else ""
+    r = start("pidfile %s\ncontrol %s\n%s" % (pidf, sock, user) + svc % p)
+    pid = None
+    try:
+        if r.returncode != 0 or r.stderr != "":
+            fail("good detached start: %d %r" % (r.returncode, r.stderr))
+        with open(pidf) as f:
+            pid = int(f.read())
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            if os.path.basename(LB).encode() not in f.read():
+                fail("the pidfile names %d, not tether-lb" % pid)
+        if "service s " not in ctl(sock, "show", "services"):
+            fail("the detached tether-lb does not answer")
+        # A second instance on other ports finds the pidfile locked.
+        with open(path + ".2", "w") as f:
+            f.write("pidfile %s\n" % pidf + svc % q)
+        r = subprocess.run([LB, "-f", path + ".2"], capture_output=True,
+                           text=True, timeout=TIMEOUT)
+        if r.returncode != 1 or \
+           "%s: already running as pid %d" % (pidf, pid) not in r.stderr:
+            fail("second instance, detached: %d %r" % (r.returncode,
+                                                        r.stderr))
+        if not port_free(q, ("127.0.0.1",)):
+            fail("second instance: port %d still bound" % q)
+    finally:
+        if pid is not None:
+            stop_pid(pid)
+
+
 class HeldBuffer:
     """With `io-uring-buffers 1` (start_lb()): a session of service
     `held` whose backend does not read, so the send of its one buffer
@@ -6463,6 +6561,7 @@ CASES = {
     "slowstart": case_slowstart,
     "maglev-slowstart": case_maglev_slowstart,
     "badconf": case_badconf,
+    "startup": case_startup,
     "datapath-splice": case_datapath_splice,
     "datapath-copy": case_datapath_copy,
     "nodelay": case_nodelay,

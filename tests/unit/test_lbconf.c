@@ -589,6 +589,50 @@ test_file_and_include(void **state)
 			  TETHER_EINVAL);
 }
 
+/* lb_conf_load_file_host looks the user up (start-up and -n), at the
+ * directive's place; lb_conf_load_file (reloads) does not. */
+static void
+test_host_user(void **state)
+{
+	char dir[] = "/tmp/test_lbconf.XXXXXX";
+	char path[128];
+	struct lb_conf *c;
+	struct tether_buf diag;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/lb.conf", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("max-conns 10\nuser  root\n", f);
+	fclose(f);
+	assert_int_equal(lb_conf_load_file_host(path, &c, NULL), 0);
+	assert_string_equal(c->user, "root");
+	lb_conf_free(c);
+
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("max-conns 10\nuser  no-such-user-tether\n", f);
+	fclose(f);
+	tether_buf_init(&diag, 1 << 16);
+	assert_tether_err(lb_conf_load_file_host(path, &c, &diag),
+			  TETHER_ESYNTAX);
+	assert_null(c);
+	assert_non_null(strstr((const char *)diag.data, ":2:7: error: no such "
+			       "user 'no-such-user-tether'\n"
+			       "user  no-such-user-tether\n"
+			       "      ^\n"));
+	tether_buf_free(&diag);
+	assert_int_equal(lb_conf_load_file(path, &c, NULL), 0);
+	assert_string_equal(c->user, "no-such-user-tether");
+	lb_conf_free(c);
+	unlink(path);
+	rmdir(dir);
+	assert_tether_err(lb_conf_load_file_host(NULL, &c, NULL),
+			  TETHER_EINVAL);
+}
+
 /* Fail each allocation in turn: -TETHER_ENOMEM, nothing leaks, and once
  * enough allocations succeed the result is the full configuration. */
 static void
@@ -753,6 +797,7 @@ main(void)
 		cmocka_unit_test(test_several_errors),
 		cmocka_unit_test(test_warning),
 		cmocka_unit_test(test_file_and_include),
+		cmocka_unit_test(test_host_user),
 		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_kernel_relay_service),
