@@ -578,9 +578,11 @@ set_backend(struct parser *p, void *obj, const struct directive *d,
 	(void)d;
 	memset(&b, 0, sizeof(b));
 	b.weight = 1;
-	if (args[0]->len >= sizeof(b.name))
+	/* An empty name could not be told apart in logs, metrics labels
+	 * and control commands (SERVICE/BACKEND). */
+	if (args[0]->len == 0 || args[0]->len >= sizeof(b.name))
 		return tether_conf_error(p->c, args[0],
-					 "backend name longer than %d bytes",
+					 "backend name must be 1..%d bytes",
 					 LB_NAME_MAX - 1);
 	if (check_text(p, args[0], "a backend name") < 0)
 		return -TETHER_ESYNTAX;

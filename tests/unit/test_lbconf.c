@@ -413,6 +413,14 @@ test_errors(void **state)
 		{ "service \"a\\nb\" { listen 1.2.3.4:1; backend a 1.1.1.1 }",
 		  "t.conf:1:9: error: a service name must not contain control "
 		  "characters" },
+		{ "service s { listen 1.2.3.4:1; backend '' 10.0.0.1 }",
+		  "t.conf:1:39: error: backend name must be 1..63 bytes" },
+		{ "service s { listen 1.2.3.4:1; backend \"\" 10.0.0.1 }",
+		  "t.conf:1:39: error: backend name must be 1..63 bytes" },
+		{ "service s { listen 1.2.3.4:1; backend "
+		  "b123456789012345678901234567890123456789012345678901234567"
+		  "890123 10.0.0.1 }",
+		  "t.conf:1:39: error: backend name must be 1..63 bytes" },
 		{ "service s { listen 1.2.3.4:1; backend \"x\\ty\" 1.1.1.1 }",
 		  "t.conf:1:39: error: a backend name must not contain control "
 		  "characters" },
