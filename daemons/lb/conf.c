@@ -39,6 +39,9 @@ struct parser {
 	struct lb_conf *conf;
 	int nomem;
 	int host;		/* check against this host (user exists) */
+	/* The current service's good `check tcp` (its "tcp"), or NULL:
+	 * where the whole-service check of its port reports. */
+	const struct tether_conf_token *check_tcp;
 };
 
 struct directive;
@@ -669,6 +672,8 @@ set_check(struct parser *p, void *obj, const struct directive *d,
 					 s->check.timeout_ms,
 					 (unsigned long long)
 					 s->check.interval_ms);
+	if (s->check.type == LB_CHECK_TCP)
+		p->check_tcp = args[0];
 	return 0;
 }
 
@@ -761,6 +766,22 @@ lb_conf_wants_kernel_relay(const struct lb_conf *conf)
 	for (i = 0; i < conf->nservices; i++)
 		if (lb_conf_kernel_relay(conf, &conf->services[i]))
 			return 1;
+	return 0;
+}
+
+unsigned
+lb_conf_check_port(const struct lb_conf_service *svc,
+		   const struct lb_conf_backend *b)
+{
+	size_t i;
+
+	if (svc->check.port != 0)
+		return svc->check.port;
+	if (b->has_port)
+		return (unsigned)tether_addr_port(&b->addr);
+	for (i = 0; i < svc->nlistens; i++)
+		if (svc->listens[i].protos & LB_PROTO_TCP)
+			return svc->listens[i].port_lo;
 	return 0;
 }
 
@@ -1023,6 +1044,7 @@ parse_service(struct parser *p, const struct tether_conf_token *name)
 	int bad = 0;
 
 	service_defaults(&s);
+	p->check_tcp = NULL;
 	s.line = name->line;
 	s.col = name->col;
 	if (name->len == 0 || name->len >= sizeof(s.name)) {
@@ -1075,6 +1097,21 @@ parse_service(struct parser *p, const struct tether_conf_token *name)
 				  s.name);
 		bad = 1;
 	}
+	/* A backend without a port takes the client's; a TCP probe
+	 * needs a TCP port, which a UDP-only service cannot lend (the
+	 * probe of its UDP port would fail, or find some other server,
+	 * and decide the backend's health on that). */
+	if (!p->nomem && p->check_tcp != NULL)
+		for (i = 0; i < s.nbackends; i++)
+			if (lb_conf_check_port(&s, &s.backends[i]) == 0) {
+				tether_conf_error(p->c, p->check_tcp,
+					"check tcp: no port to probe backend "
+					"'%s' on (it has no port, the check "
+					"no 'port', the service no TCP "
+					"listen)", s.backends[i].name);
+				bad = 1;
+				break;
+			}
 	/* rr ignores weights, so there is nothing to ramp. */
 	if (!p->nomem && s.balance == LB_BALANCE_RR &&
 	    s.check.slowstart_ms != 0)

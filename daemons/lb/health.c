@@ -218,12 +218,9 @@ lb_health_start(struct lb_service *svc, struct tether_loop *loop)
 		ck->fd = -1;
 		ck->ops = ops;
 		ck->addr = b->conf->addr;
-		if (conf->check.port != 0)
-			(void)tether_addr_set_port(&ck->addr,
-						   (int)conf->check.port);
-		else if (!b->conf->has_port)
-			(void)tether_addr_set_port(&ck->addr,
-						   conf->listens[0].port_lo);
+		(void)tether_addr_set_port(&ck->addr,
+					   (int)lb_conf_check_port(conf,
+								   b->conf));
 	}
 	for (i = 0; i < svc->pool.n; i++) {
 		err = tether_loop_timer_new(loop, check_timer,

@@ -97,7 +97,8 @@ struct lb_conf_check {
 	uint64_t timeout_ms;
 	unsigned rise, fall;
 	unsigned port;			/* 0: the backend's port, else the
-					 * service's first listening port */
+					 * service's first TCP listening
+					 * port (lb_conf_check_port) */
 };
 
 /* limits [conns N] [connect-timeout DUR] [idle-timeout DUR]

@@ -56,6 +56,15 @@ int lb_conf_kernel_relay(const struct lb_conf *conf,
 			 const struct lb_conf_service *svc);
 int lb_conf_wants_kernel_relay(const struct lb_conf *conf);
 
+/*
+ * lb_conf_check_port - the port svc's `check tcp` probes b on: the
+ * check's `port`, else b's own port, else the first port of svc's
+ * first listen that takes TCP (a UDP-only listen's port says nothing
+ * about TCP). 0 when there is none; the parser rejects `check tcp` then.
+ */
+unsigned lb_conf_check_port(const struct lb_conf_service *svc,
+			    const struct lb_conf_backend *b);
+
 /* Free a configuration from lb_conf_load_*; NULL is a no-op. */
 void lb_conf_free(struct lb_conf *conf);
 

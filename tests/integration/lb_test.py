@@ -1474,6 +1474,38 @@ def case_health_timeout():
         hole.close()
 
 
+def case_health_port():
+    """check tcp in a service whose first listen is UDP only: a backend
+    without a port is probed on the first TCP listen's port, where it
+    serves TCP, and stays up (probed on the UDP listen's port it was
+    refused and went down); a backend that serves nothing goes down."""
+    p, q = free_ports(2)
+    b0 = Backend("b0", "127.0.0.2", [q])
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d udp
+    listen 127.0.0.1:%d tcp
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    check tcp interval 100ms timeout 100ms rise 1 fall 1
+}
+""" % (p, q))
+    try:
+        lb.wait_listening(q)
+        wait_log(lb, "backend s/b1: down (1 checks failed, last: "
+                 "Connection refused)")
+        # Ten probes more of b0, each of which would take it down.
+        time.sleep(1.0)
+        if "backend s/b0: down" in lb.stderr():
+            fail("b0 went down: probed elsewhere than its TCP port:\n" +
+                 lb.stderr())
+        for _ in range(6):
+            if ask(q) != ("b0", q):
+                fail("a client did not reach b0 on port %d" % q)
+    finally:
+        lb.stop()
+        b0.stop()
+
+
 def listen_backlog(port):
     """The accept queue size of the TCP listener on 127.0.0.1:port
     (Send-Q of a listening socket in ss), or None."""
@@ -6532,6 +6564,7 @@ CASES = {
     "persist-held": case_persist_held,
     "udp-limit": case_udp_limit,
     "health-timeout": case_health_timeout,
+    "health-port": case_health_port,
     "backlog": case_backlog,
     "udp6": case_udp6,
     "persist-mask": case_persist_mask,

@@ -345,6 +345,13 @@ test_errors(void **state)
 		  "check tcp interval 500ms timeout 600ms }",
 		  "t.conf:1:56: error: check timeout (600ms) is longer than "
 		  "its interval (500ms)" },
+		/* A UDP-only service lends a port-less backend no TCP port
+		 * to probe: an error at the check, naming the backend. */
+		{ "service s { listen 1.2.3.4:53 udp; backend a 1.1.1.1:53; "
+		  "backend b 1.1.1.2; check tcp rise 1 }",
+		  "t.conf:1:83: error: check tcp: no port to probe backend "
+		  "'b' on (it has no port, the check no 'port', the service "
+		  "no TCP listen)" },
 		{ "control ctl.sock",
 		  "t.conf:1:9: error: 'control' must be an absolute path, "
 		  "not 'ctl.sock'" },
@@ -493,6 +500,45 @@ test_several_errors(void **state)
 	assert_null(strstr(d, "t.conf:6:"));
 	assert_null(strstr(d, "has no"));
 	tether_buf_free(&diag);
+}
+
+/* Where check tcp probes: its port, else the backend's, else the first
+ * listen that takes TCP (not a UDP-only one before it). */
+static void
+test_check_port(void **state)
+{
+	struct lb_conf *c;
+	const struct lb_conf_service *s;
+
+	(void)state;
+	assert_int_equal(load("service s {\n"
+			      "\tlisten 1.2.3.4:53 udp\n"
+			      "\tlisten 1.2.3.4:8053-8060 tcp udp\n"
+			      "\tlisten 1.2.3.4:9053 tcp\n"
+			      "\tbackend a 10.0.0.1\n"
+			      "\tbackend b 10.0.0.2:99\n"
+			      "\tcheck tcp\n"
+			      "}\n"
+			      "service t {\n"
+			      "\tlisten 1.2.3.4:54 udp\n"
+			      "\tbackend a 10.0.0.1\n"
+			      "\tbackend b 10.0.0.2:99\n"
+			      "\tcheck tcp port 7\n"
+			      "}\n"
+			      "service u {\n"
+			      "\tlisten 1.2.3.4:55 udp\n"
+			      "\tbackend a 10.0.0.1\n"
+			      "}\n", &c, NULL), 0);
+	s = &c->services[0];
+	assert_int_equal(lb_conf_check_port(s, &s->backends[0]), 8053);
+	assert_int_equal(lb_conf_check_port(s, &s->backends[1]), 99);
+	s = &c->services[1];
+	assert_int_equal(lb_conf_check_port(s, &s->backends[0]), 7);
+	assert_int_equal(lb_conf_check_port(s, &s->backends[1]), 7);
+	/* No check, no TCP: nothing to probe, and nothing asked. */
+	s = &c->services[2];
+	assert_int_equal(lb_conf_check_port(s, &s->backends[0]), 0);
+	lb_conf_free(c);
 }
 
 /* A warning does not fail the load, and is reported. */
@@ -803,6 +849,7 @@ main(void)
 		cmocka_unit_test(test_listen_addr),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_several_errors),
+		cmocka_unit_test(test_check_port),
 		cmocka_unit_test(test_warning),
 		cmocka_unit_test(test_file_and_include),
 		cmocka_unit_test(test_host_user),
