@@ -340,6 +340,9 @@ int lb_health_result(struct lb_pool *pool, struct lb_backend *b, int ok,
  * (when its configuration asks for them) on loop: one timer per
  * backend, the first probe at once. Start returns 0 or -TETHER_ENOMEM;
  * stop releases everything and is harmless when nothing was started.
+ * Stop first gives each check of svc->next_gen (a reload's new
+ * generation, when linked) that has no failure reason yet the one of
+ * its backend here, so a down backend keeps showing why.
  */
 int lb_health_start(struct lb_service *svc, struct tether_loop *loop);
 void lb_health_stop(struct lb_service *svc);

@@ -889,13 +889,29 @@ def wait_log(lb, text, count=1, timeout=TIMEOUT):
     fail("no %r in the log after %.1f s:\n%s" % (text, timeout, lb.stderr()))
 
 
+def backend_checks(sock, svc):
+    """{backend name: (state, check result)} of service svc from
+    tetherctl show backends."""
+    out = {}
+    for line in ctl(sock, "show", "backends", svc).splitlines():
+        m = re.match(r'backend %s/(\S+) state=(\S+) .* check="([^"]*)"$' %
+                     re.escape(svc), line)
+        if m is None:
+            fail("show backends: unexpected line %r" % line)
+        out[m.group(1)] = (m.group(2), m.group(3))
+    return out
+
+
 def case_health():
     """check tcp: a stopped backend goes down after 'fall' probes and
     gets no connection (not even a failed try); restarted, it comes
-    back after 'rise' probes and is used again."""
+    back after 'rise' probes and is used again. tetherctl show backends
+    gives the reason of a down backend and "ok" for an up one."""
     (p,) = free_ports(1)
+    sock = os.path.join(tmpdir(), "ctl.sock")
     bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(3)]
-    lb = Lb("""service s {
+    lb = Lb("""control %s
+service s {
     listen 127.0.0.1:%d
     balance rr
     backend b0 127.0.0.2
@@ -903,12 +919,16 @@ def case_health():
     backend b2 127.0.0.4
     check tcp interval 100ms timeout 100ms rise 2 fall 2
 }
-""" % p)
+""" % (sock, p))
     try:
         lb.wait_listening(p)
         bs[1].stop()
         wait_log(lb, "backend s/b1: down (2 checks failed, last: "
                  "Connection refused)")
+        got = backend_checks(sock, "s")
+        if got != {"b0": ("up", "ok"), "b1": ("down", "Connection refused"),
+                   "b2": ("up", "ok")}:
+            fail("show backends with b1 down: %r" % got)
         before = lb.stderr().count("tries=1 end=closed")
         for _ in range(30):
             if ask(p)[0] == "b1":
@@ -919,6 +939,9 @@ def case_health():
                  lb.stderr())
         bs[1] = Backend("b1", "127.0.0.3", [p])
         wait_log(lb, "backend s/b1: up (2 checks passed)")
+        if backend_checks(sock, "s")["b1"] != ("up", "ok"):
+            fail("show backends with b1 back: %r" %
+                 backend_checks(sock, "s"))
         names = [ask(p)[0] for _ in range(30)]
         if names.count("b1") != 10:
             fail("b1 back but got %d of 30" % names.count("b1"))
@@ -1435,23 +1458,38 @@ service dns {
         b.stop()
 
 
+def sample_checks(sock, want, secs, what):
+    """tetherctl show backends s every 20 ms for secs seconds: each
+    time exactly want ({name: (state, check)})."""
+    end = time.time() + secs
+    while time.time() < end:
+        got = backend_checks(sock, "s")
+        if got != want:
+            fail("%s: show backends gave %r, wanted %r" % (what, got, want))
+        time.sleep(0.02)
+
+
 def case_health_timeout():
     """check tcp against a backend that never answers the SYN (its
     accept queue is full): each probe fails at the check's timeout, the
     backend goes down after 'fall' of them, and its clients go to the
-    other backend on their first try."""
+    other backend on their first try. tetherctl show backends keeps
+    saying check="timed out" while the next probe is in flight (150 ms
+    of every 400) and across a reload, never check=""."""
     (p,) = free_ports(1)
+    sock = os.path.join(tmpdir(), "ctl.sock")
     hole = SynHole("127.0.0.2", p)
     b1 = Backend("b1", "127.0.0.3", [p])
     t0 = time.time()
-    lb = Lb("""service s {
+    lb = Lb("""control %s
+service s {
     listen 127.0.0.1:%d
     balance rr
     backend b0 127.0.0.2
     backend b1 127.0.0.3
     check tcp interval 400ms timeout 150ms rise 1 fall 2
 }
-""" % p)
+""" % (sock, p))
     try:
         lb.wait_listening(p)
         wait_log(lb, "backend s/b0: down (2 checks failed, last: "
@@ -1468,6 +1506,13 @@ def case_health_timeout():
         wait_log(lb, "backend=b1 ", 6)
         if "tries=2" in lb.stderr():
             fail("clients of the down backend:\n" + lb.stderr())
+        want = {"b0": ("down", "timed out"), "b1": ("up", "ok")}
+        sample_checks(sock, want, 1.2, "probes in flight")
+        # The new generation's first probe starts at once and is in
+        # flight for 150 ms: the reason comes along with the state.
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:")
+        sample_checks(sock, want, 0.5, "after a reload")
     finally:
         lb.stop()
         b1.stop()
