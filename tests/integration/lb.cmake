@@ -10,7 +10,8 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		half-close-off retry-rst retry-fin urgent reload-relative
 		reload-ctl reload-metrics sessions backpressure second-instance
 		urgent-splice fin-merge persist-held udp-limit health-timeout
-		backlog udp6 persist-mask udp-spray startup health-port)
+		backlog udp6 persist-mask udp-spray startup health-port
+		ctl-timeout)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}

@@ -1898,6 +1898,111 @@ service s {
         fail("control socket left behind")
 
 
+def ctl_timed(sock, *args):
+    """tetherctl -s sock ARGS...: (CompletedProcess, seconds it took);
+    the harness's own bound is well above the -t the cases give."""
+    t0 = time.time()
+    r = subprocess.run([CTL, "-s", sock] + list(args), capture_output=True,
+                       text=True, timeout=4 * TIMEOUT)
+    return r, time.time() - t0
+
+
+def case_ctl_timeout():
+    """tetherctl gives up on a daemon that never answers: -t/--timeout
+    SECONDS (default 10) bounds the whole exchange; it then says "timed
+    out" and exits 1. A listener that accepts and never answers, one
+    whose accept queue is full (the connect blocks), and a tether-lb
+    stopped with SIGSTOP (the kernel still queues the connection);
+    tether-lb continued, the same command answers. A bad -t value is a
+    usage error (2)."""
+    r = subprocess.run([CTL, "--help"], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    if r.returncode != 0 or "-t, --timeout SECONDS" not in r.stdout:
+        fail("tetherctl --help: %d %r" % (r.returncode, r.stdout))
+    for bad in ("abc", "-1", "1x", "inf", "100000"):
+        r = subprocess.run([CTL, "-t", bad, "show", "services"],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        if r.returncode != 2 or \
+           "timeout: expected seconds (0..86400), not '%s'" % bad \
+                not in r.stderr:
+            fail("-t %s: %d %r" % (bad, r.returncode, r.stderr))
+    d = tmpdir()
+    # Accepts every connection, reads nothing, answers nothing.
+    mute = socket.socket(socket.AF_UNIX)
+    mute.bind(os.path.join(d, "mute.sock"))
+    mute.listen(8)
+    held = []
+    stop = threading.Event()
+
+    def accept_all():
+        mute.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(mute.accept()[0])
+            except OSError:
+                pass
+    t = threading.Thread(target=accept_all, daemon=True)
+    t.start()
+    # Backlog 0 and one connection already queued: a connect blocks.
+    full = socket.socket(socket.AF_UNIX)
+    full.bind(os.path.join(d, "full.sock"))
+    full.listen(0)
+    filler = socket.socket(socket.AF_UNIX)
+    filler.connect(os.path.join(d, "full.sock"))
+    try:
+        for name, opt in (("mute", "-t"), ("full", "--timeout")):
+            sock = os.path.join(d, name + ".sock")
+            r, took = ctl_timed(sock, opt, "0.5", "show", "services")
+            if r.returncode != 1 or r.stderr != \
+               "tetherctl: %s: timed out: no complete answer within " \
+               "0.5s\n" % sock:
+                fail("%s: %d %r" % (name, r.returncode, r.stderr))
+            if took < 0.45 or took > 3:
+                fail("%s: gave up after %.2f s, not 0.5" % (name, took))
+        # The default: 10 s.
+        sock = os.path.join(d, "mute.sock")
+        r, took = ctl_timed(sock, "show", "services")
+        if r.returncode != 1 or "timed out" not in r.stderr or \
+           took < 9.5 or took > 14:
+            fail("default timeout: %d after %.2f s: %r" %
+                 (r.returncode, took, r.stderr))
+    finally:
+        stop.set()
+        t.join()
+        for c in held:
+            c.close()
+        mute.close()
+        filler.close()
+        full.close()
+    (p,) = free_ports(1)
+    sock = os.path.join(d, "ctl.sock")
+    lb = Lb("""control %s
+service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+}
+""" % (sock, p))
+    try:
+        lb.wait_listening(p)
+        lb.proc.send_signal(signal.SIGSTOP)
+        try:
+            r, took = ctl_timed(sock, "-t", "1", "show", "services")
+        finally:
+            lb.proc.send_signal(signal.SIGCONT)
+        if r.returncode != 1 or r.stdout != "" or \
+           "timed out: no complete answer within 1s" not in r.stderr:
+            fail("stopped tether-lb: %d %r %r" % (r.returncode, r.stdout,
+                                                  r.stderr))
+        if took > 4:
+            fail("stopped tether-lb: gave up after %.2f s, not 1" % took)
+        r, took = ctl_timed(sock, "-t", "1", "show", "services")
+        if r.returncode != 0 or not r.stdout.startswith("service s "):
+            fail("continued tether-lb: %d %r %r" % (r.returncode, r.stdout,
+                                                    r.stderr))
+    finally:
+        lb.stop()
+
+
 def case_proxyv2():
     """proxy-protocol v2: the backend reads the client's address and
     port and the frontend address first, then the client's bytes."""
@@ -6626,6 +6731,7 @@ CASES = {
     "udp": case_udp,
     "nofile": case_nofile,
     "drain": case_drain,
+    "ctl-timeout": case_ctl_timeout,
     "proxyv2": case_proxyv2,
     "range": case_range,
     "metrics": case_metrics,
