@@ -2,7 +2,8 @@
  * fuzz_lbconf.c - tether-lb's configuration parser on arbitrary text
  * (includes disabled). Checks that a rejected file says why, that an
  * accepted one obeys the parser's promises (every service listens and
- * has backends, bounds hold, no two listeners overlap), and that it
+ * has backends, bounds hold, no two listeners overlap, `check tcp` has
+ * a port to probe each backend on), and that it
  * written out and loaded again gives the same text (a fixed point).
  */
 #include "lb.h"
@@ -79,6 +80,8 @@ check_invariants(const struct lb_conf *c)
 			CHECK(b->weight <= LB_MAX_WEIGHT);
 			CHECK(!b->has_port || tether_addr_port(&b->addr) > 0);
 			CHECK(b->has_port || tether_addr_port(&b->addr) == 0);
+			CHECK(s->check.type != LB_CHECK_TCP ||
+			      lb_conf_check_port(s, b) != 0);
 			for (k = 0; k < j; k++)
 				CHECK(strcmp(s->backends[k].name,
 					     b->name) != 0);

@@ -9,20 +9,36 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_SOCKET "/run/tether-lb.sock"
+/* A daemon that accepted and then never answers (stopped, wedged) must
+ * not hang a script. A healthy one answers in milliseconds, and closes
+ * a control connection after its admin timeout (10s by default)
+ * anyway. */
+#define DEFAULT_TIMEOUT "10"	/* seconds */
+#define MAX_TIMEOUT_MS (24 * 3600 * 1000LL)
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: tetherctl [-s SOCKET] COMMAND [ARG...]\n"
+	fprintf(f, "usage: tetherctl [-s SOCKET] [-t SECONDS] COMMAND "
+		"[ARG...]\n"
 		"  -s, --socket SOCKET   the daemon's control socket\n"
+		"  -t, --timeout SECONDS give up when the whole exchange takes\n"
+		"                        longer (default " DEFAULT_TIMEOUT "; "
+		"fractions allowed;\n"
+		"                        0: wait as long as it takes)\n"
 		"  -h, --help            show this help\n"
 		"  tether-lb commands:\n"
 		"    show services\n"
@@ -37,6 +53,80 @@ usage(FILE *f)
 		"  SOCKET defaults to " DEFAULT_SOCKET ".\n");
 }
 
+/* "10", "0.5": seconds into milliseconds, 0..MAX_TIMEOUT_MS. Returns 0
+ * or -1. */
+static int
+parse_timeout(const char *s, long long *ms)
+{
+	char *end;
+	double v;
+	long long m;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(v) || v < 0 ||
+	    v * 1000 > (double)MAX_TIMEOUT_MS)
+		return -1;
+	/* Round up: 0.0001 is not "no timeout". */
+	m = (long long)(v * 1000);
+	*ms = (double)m < v * 1000 ? m + 1 : m;
+	return 0;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* connect and write block too (a full accept queue, a full socket
+ * buffer): bound them by what is left of the deadline. Returns 0, or
+ * -1 with errno (EAGAIN when nothing is left). */
+static int
+send_timeout(int fd, long long deadline)
+{
+	struct timeval tv;
+	long long left;
+
+	if (deadline < 0)
+		return 0;
+	left = deadline - now_ms();
+	if (left <= 0) {
+		errno = EAGAIN;
+		return -1;
+	}
+	tv.tv_sec = (time_t)(left / 1000);
+	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* Wait until fd is readable or the deadline (-1: none) passes. Returns
+ * 1 readable, 0 timed out, -1 with errno. */
+static int
+wait_readable(int fd, long long deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	long long left;
+	int r;
+
+	for (;;) {
+		left = deadline < 0 ? -1 : deadline - now_ms();
+		if (deadline >= 0 && left <= 0)
+			return 0;
+		r = poll(&pfd, 1, left < 0 ? -1 : left > INT32_MAX ?
+			 INT32_MAX : (int)left);
+		if (r > 0)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -44,19 +134,25 @@ main(int argc, char **argv)
 	struct sockaddr_un sun;
 	char line[1024], buf[4096];
 	size_t len = 0;
-	int fd, i, ch, first = 1, status = 0;
+	const char *timeout_arg = DEFAULT_TIMEOUT;
+	long long timeout_ms, deadline = -1;
+	int fd, i, ch, r, first = 1, status = 0;
 	ssize_t n;
 
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 }
 	};
 
-	while ((ch = getopt_long(argc, argv, "hs:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hs:t:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			path = optarg;
+			break;
+		case 't':
+			timeout_arg = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -65,6 +161,11 @@ main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (parse_timeout(timeout_arg, &timeout_ms) < 0) {
+		fprintf(stderr, "tetherctl: timeout: expected seconds "
+			"(0..86400), not '%s'\n", timeout_arg);
+		return 2;
 	}
 	if (optind == argc) {
 		usage(stderr);
@@ -88,17 +189,32 @@ main(int argc, char **argv)
 		return 1;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (timeout_ms > 0)
+		deadline = now_ms() + timeout_ms;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+	if (fd < 0) {
 		fprintf(stderr, "tetherctl: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	if (write(fd, line, len) != (ssize_t)len) {
+	/* With SO_SNDTIMEO a connect to a full accept queue or a write to
+	 * a full buffer gives up with EAGAIN (EINPROGRESS for connect). */
+	if (send_timeout(fd, deadline) < 0 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    send_timeout(fd, deadline) < 0 ||
+	    write(fd, line, len) != (ssize_t)len) {
+		if (errno == EAGAIN || errno == EINPROGRESS)
+			goto timed_out;
 		fprintf(stderr, "tetherctl: %s: %s\n", path, strerror(errno));
 		close(fd);
 		return 1;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+	for (;;) {
+		r = wait_readable(fd, deadline);
+		if (r == 0)
+			goto timed_out;
+		n = r < 0 ? -1 : read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
 		if (first && strncmp(buf, "error:", (size_t)n < 6 ?
 				     (size_t)n : 6) == 0)
 			status = 1;
@@ -111,4 +227,11 @@ main(int argc, char **argv)
 	}
 	close(fd);
 	return status;
+timed_out:
+	/* What did come is printed; the caller learns it is not all. */
+	fflush(stdout);
+	fprintf(stderr, "tetherctl: %s: timed out: no complete answer within "
+		"%ss\n", path, timeout_arg);
+	close(fd);
+	return 1;
 }

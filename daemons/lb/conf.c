@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,10 @@ struct parser {
 	struct tether_conf *c;
 	struct lb_conf *conf;
 	int nomem;
+	int host;		/* check against this host (user exists) */
+	/* The current service's good `check tcp` (its "tcp"), or NULL:
+	 * where the whole-service check of its port reports. */
+	const struct tether_conf_token *check_tcp;
 };
 
 struct directive;
@@ -576,9 +581,11 @@ set_backend(struct parser *p, void *obj, const struct directive *d,
 	(void)d;
 	memset(&b, 0, sizeof(b));
 	b.weight = 1;
-	if (args[0]->len >= sizeof(b.name))
+	/* An empty name could not be told apart in logs, metrics labels
+	 * and control commands (SERVICE/BACKEND). */
+	if (args[0]->len == 0 || args[0]->len >= sizeof(b.name))
 		return tether_conf_error(p->c, args[0],
-					 "backend name longer than %d bytes",
+					 "backend name must be 1..%d bytes",
 					 LB_NAME_MAX - 1);
 	if (check_text(p, args[0], "a backend name") < 0)
 		return -TETHER_ESYNTAX;
@@ -665,6 +672,8 @@ set_check(struct parser *p, void *obj, const struct directive *d,
 					 s->check.timeout_ms,
 					 (unsigned long long)
 					 s->check.interval_ms);
+	if (s->check.type == LB_CHECK_TCP)
+		p->check_tcp = args[0];
 	return 0;
 }
 
@@ -757,6 +766,22 @@ lb_conf_wants_kernel_relay(const struct lb_conf *conf)
 	for (i = 0; i < conf->nservices; i++)
 		if (lb_conf_kernel_relay(conf, &conf->services[i]))
 			return 1;
+	return 0;
+}
+
+unsigned
+lb_conf_check_port(const struct lb_conf_service *svc,
+		   const struct lb_conf_backend *b)
+{
+	size_t i;
+
+	if (svc->check.port != 0)
+		return svc->check.port;
+	if (b->has_port)
+		return (unsigned)tether_addr_port(&b->addr);
+	for (i = 0; i < svc->nlistens; i++)
+		if (svc->listens[i].protos & LB_PROTO_TCP)
+			return svc->listens[i].port_lo;
 	return 0;
 }
 
@@ -854,10 +879,39 @@ set_admin(struct parser *p, void *obj, const struct directive *d,
 	return 0;
 }
 
+/*
+ * user NAME. Loaded for start-up or -n (p->host), the name must be a
+ * user of this host: found here, the mistake is a diagnostic at its
+ * place in the file, printed before anything is bound or detached
+ * (tether_priv_drop would only find it later, in the daemon). Reloads
+ * and the fuzzer do not look: the user is taken at start only.
+ */
+static int
+set_user(struct parser *p, void *obj, const struct directive *d,
+	 const struct tether_conf_token *const *args, int n)
+{
+	char pwbuf[16384];
+	struct passwd pw, *res = NULL;
+	int e;
+
+	if (set_string(p, obj, d, args, n) < 0)
+		return -TETHER_ESYNTAX;
+	if (!p->host)
+		return 0;
+	e = getpwnam_r(args[0]->text, &pw, pwbuf, sizeof(pwbuf), &res);
+	if (res != NULL)
+		return 0;
+	if (e == 0 || e == ENOENT || e == ESRCH)
+		return tether_conf_error(p->c, args[0], "no such user '%s'",
+					 args[0]->text);
+	return tether_conf_error(p->c, args[0], "cannot look up user '%s': "
+				 "%s", args[0]->text, strerror(e));
+}
+
 static const struct directive global_directives[] = {
 	{ "pidfile", 1, 1, set_string, offsetof(struct lb_conf, pidfile), 0,
 	  LB_PATH_MAX, 0 },
-	{ "user", 1, 1, set_string, offsetof(struct lb_conf, user), 0,
+	{ "user", 1, 1, set_user, offsetof(struct lb_conf, user), 0,
 	  LB_NAME_MAX, 0 },
 	{ "control", 1, 1, set_abs_path, offsetof(struct lb_conf, control), 0,
 	  TETHER_ADDR_UNIX_PATH_MAX + 1, 0 },
@@ -990,6 +1044,7 @@ parse_service(struct parser *p, const struct tether_conf_token *name)
 	int bad = 0;
 
 	service_defaults(&s);
+	p->check_tcp = NULL;
 	s.line = name->line;
 	s.col = name->col;
 	if (name->len == 0 || name->len >= sizeof(s.name)) {
@@ -1042,6 +1097,21 @@ parse_service(struct parser *p, const struct tether_conf_token *name)
 				  s.name);
 		bad = 1;
 	}
+	/* A backend without a port takes the client's; a TCP probe
+	 * needs a TCP port, which a UDP-only service cannot lend (the
+	 * probe of its UDP port would fail, or find some other server,
+	 * and decide the backend's health on that). */
+	if (!p->nomem && p->check_tcp != NULL)
+		for (i = 0; i < s.nbackends; i++)
+			if (lb_conf_check_port(&s, &s.backends[i]) == 0) {
+				tether_conf_error(p->c, p->check_tcp,
+					"check tcp: no port to probe backend "
+					"'%s' on (it has no port, the check "
+					"no 'port', the service no TCP "
+					"listen)", s.backends[i].name);
+				bad = 1;
+				break;
+			}
 	/* rr ignores weights, so there is nothing to ramp. */
 	if (!p->nomem && s.balance == LB_BALANCE_RR &&
 	    s.check.slowstart_ms != 0)
@@ -1122,7 +1192,7 @@ lb_conf_free(struct lb_conf *conf)
 
 static int
 load(const char *path, const char *name, const void *data, size_t len,
-     const struct tether_conf_limits *lim, struct lb_conf **out,
+     const struct tether_conf_limits *lim, int host, struct lb_conf **out,
      struct tether_buf *diag)
 {
 	struct tether_conf *c;
@@ -1131,6 +1201,7 @@ load(const char *path, const char *name, const void *data, size_t len,
 
 	*out = NULL;
 	memset(&p, 0, sizeof(p));
+	p.host = host;
 	c = tether_conf_new(lim);
 	if (c == NULL)
 		return -TETHER_ENOMEM;
@@ -1180,7 +1251,16 @@ lb_conf_load_file(const char *path, struct lb_conf **out,
 {
 	if (path == NULL || out == NULL)
 		return -TETHER_EINVAL;
-	return load(path, NULL, NULL, 0, NULL, out, diag);
+	return load(path, NULL, NULL, 0, NULL, 0, out, diag);
+}
+
+int
+lb_conf_load_file_host(const char *path, struct lb_conf **out,
+		       struct tether_buf *diag)
+{
+	if (path == NULL || out == NULL)
+		return -TETHER_EINVAL;
+	return load(path, NULL, NULL, 0, NULL, 1, out, diag);
 }
 
 int
@@ -1197,7 +1277,7 @@ lb_conf_load_mem_lim(const char *name, const void *data, size_t len,
 {
 	if (name == NULL || out == NULL || (data == NULL && len > 0))
 		return -TETHER_EINVAL;
-	return load(NULL, name, data, len, lim, out, diag);
+	return load(NULL, name, data, len, lim, 0, out, diag);
 }
 
 /* A string as the tokenizer reads it back: bare when it is a plain

@@ -54,7 +54,7 @@ report(struct lb_check *ck, int ok, const char *why)
 	const struct lb_conf_check *cc = &ck->svc->conf->check;
 	uint64_t now = tether_loop_now(ck->svc->px->loop);
 
-	if (!ok && why != ck->last_error)
+	if (!ok)
 		snprintf(ck->last_error, sizeof(ck->last_error), "%s", why);
 	if (lb_health_result(&ck->svc->pool, ck->be, ok, cc->rise, cc->fall,
 			     now)) {
@@ -86,26 +86,29 @@ static void
 tcp_check_io(struct tether_loop *loop, int fd, unsigned events, void *ud);
 
 static int
-tcp_check_start(struct lb_check *ck)
+tcp_check_start(struct lb_check *ck, char *why, size_t whylen)
 {
 	int fd, err;
 
 	fd = socket(ck->addr.ss.ss_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return tether_err_from_errno(errno);
+	if (fd < 0) {
+		err = errno;
+		snprintf(why, whylen, "%s", strerror(err));
+		return tether_err_from_errno(err);
+	}
 	if (connect(fd, (const struct sockaddr *)&ck->addr.ss,
 		    ck->addr.len) < 0 && errno != EINPROGRESS) {
 		err = errno;
 		close(fd);
-		snprintf(ck->last_error, sizeof(ck->last_error), "%s",
-			 strerror(err));
+		snprintf(why, whylen, "%s", strerror(err));
 		return tether_err_from_errno(err);
 	}
 	err = tether_loop_fd_add(ck->svc->px->loop, fd, TETHER_LOOP_WRITE,
 				 tcp_check_io, ck);
 	if (err < 0) {
 		close(fd);
+		snprintf(why, whylen, "%s", tether_strerror(err));
 		return err;
 	}
 	ck->fd = fd;
@@ -177,6 +180,7 @@ check_timer(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
 {
 	struct lb_check *ck = ud;
 	const struct lb_conf_check *cc = &ck->svc->conf->check;
+	char why[sizeof(ck->last_error)] = "cannot start";
 
 	(void)t;
 	if (ck->in_flight) {
@@ -184,10 +188,10 @@ check_timer(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
 		return;
 	}
 	ck->started = tether_loop_now(loop);
-	ck->last_error[0] = '\0';
-	if (ck->ops->start(ck) < 0) {
-		report(ck, 0, ck->last_error[0] ? ck->last_error :
-		       "cannot start");
+	/* ck->last_error is not cleared here: until this probe ends,
+	 * tetherctl shows the last result, not an empty one. */
+	if (ck->ops->start(ck, why, sizeof(why)) < 0) {
+		report(ck, 0, why);
 		(void)tether_loop_timer_arm(ck->timer, cc->interval_ms, 0);
 		return;
 	}
@@ -218,12 +222,9 @@ lb_health_start(struct lb_service *svc, struct tether_loop *loop)
 		ck->fd = -1;
 		ck->ops = ops;
 		ck->addr = b->conf->addr;
-		if (conf->check.port != 0)
-			(void)tether_addr_set_port(&ck->addr,
-						   (int)conf->check.port);
-		else if (!b->conf->has_port)
-			(void)tether_addr_set_port(&ck->addr,
-						   conf->listens[0].port_lo);
+		(void)tether_addr_set_port(&ck->addr,
+					   (int)lb_conf_check_port(conf,
+								   b->conf));
 	}
 	for (i = 0; i < svc->pool.n; i++) {
 		err = tether_loop_timer_new(loop, check_timer,
@@ -238,6 +239,34 @@ lb_health_start(struct lb_service *svc, struct tether_loop *loop)
 	return 0;
 }
 
+/* A reload carries a backend's health to the service's next generation
+ * (transfer_state) before the old one's checks stop: carry the reason
+ * of a down backend with it, or tetherctl would show it down with an
+ * empty check="" until the new check's first probe has failed. */
+static void
+hand_over(const struct lb_service *svc)
+{
+	const struct lb_service *ns = svc->next_gen;
+	size_t i, j;
+
+	if (ns == NULL || ns->checks == NULL)
+		return;
+	for (i = 0; i < ns->pool.n; i++) {
+		struct lb_check *nck = &ns->checks[i];
+
+		if (nck->last_error[0] != '\0')
+			continue;
+		for (j = 0; j < svc->pool.n; j++)
+			if (strcmp(svc->pool.backends[j].name,
+				   ns->pool.backends[i].name) == 0) {
+				memcpy(nck->last_error,
+				       svc->checks[j].last_error,
+				       sizeof(nck->last_error));
+				break;
+			}
+	}
+}
+
 void
 lb_health_stop(struct lb_service *svc)
 {
@@ -245,6 +274,7 @@ lb_health_stop(struct lb_service *svc)
 
 	if (svc->checks == NULL)
 		return;
+	hand_over(svc);
 	for (i = 0; i < svc->pool.n; i++) {
 		struct lb_check *ck = &svc->checks[i];
 

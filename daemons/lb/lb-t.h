@@ -97,7 +97,8 @@ struct lb_conf_check {
 	uint64_t timeout_ms;
 	unsigned rise, fall;
 	unsigned port;			/* 0: the backend's port, else the
-					 * service's first listening port */
+					 * service's first TCP listening
+					 * port (lb_conf_check_port) */
 };
 
 /* limits [conns N] [connect-timeout DUR] [idle-timeout DUR]
@@ -335,12 +336,14 @@ struct lb_check;
  * A health check kind (the issue's "ops table": TCP connect now; the
  * RPC NULL call and the FTP banner follow with the protocol helpers).
  * start begins one probe of ck and returns 0 (the result comes later
- * through lb_check_done) or a negative code (failed at once); abort
+ * through lb_check_done) or a negative code (failed at once) with why
+ * it failed in why (whylen bytes); it leaves ck->last_error alone, the
+ * previous result, which stands until this probe has its own. abort
  * drops a probe in flight without a result.
  */
 struct lb_check_ops {
 	const char *name;
-	int (*start)(struct lb_check *ck);
+	int (*start)(struct lb_check *ck, char *why, size_t whylen);
 	void (*abort)(struct lb_check *ck);
 };
 
@@ -354,7 +357,8 @@ struct lb_check {
 	int fd;				/* the probe's socket, or -1 */
 	int in_flight;
 	uint64_t started;		/* ms, of the probe in flight */
-	char last_error[64];		/* why the last probe failed */
+	char last_error[64];		/* why the last failed probe failed;
+					 * kept while the next is in flight */
 };
 
 /* A line a client can cause at will, at most once a second: when the

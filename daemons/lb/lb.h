@@ -27,6 +27,13 @@ int lb_conf_load_file(const char *path, struct lb_conf **out /* OUT */,
 int lb_conf_load_mem(const char *name, const void *data, size_t len,
 		     struct lb_conf **out /* OUT */, struct tether_buf *diag);
 
+/* As lb_conf_load_file, and checks against this host what the text
+ * alone cannot tell: that `user` names a user here ("no such user" at
+ * its place otherwise). For start-up and -n; reloads use
+ * lb_conf_load_file (the user is taken at start only). */
+int lb_conf_load_file_host(const char *path, struct lb_conf **out /* OUT */,
+			   struct tether_buf *diag);
+
 /* As lb_conf_load_mem, with the tokenizer's limits (NULL: defaults);
  * e.g. TETHER_CONF_NO_INCLUDE for untrusted text. */
 int lb_conf_load_mem_lim(const char *name, const void *data, size_t len,
@@ -48,6 +55,15 @@ int lb_conf_write(const struct lb_conf *conf, struct tether_buf *b);
 int lb_conf_kernel_relay(const struct lb_conf *conf,
 			 const struct lb_conf_service *svc);
 int lb_conf_wants_kernel_relay(const struct lb_conf *conf);
+
+/*
+ * lb_conf_check_port - the port svc's `check tcp` probes b on: the
+ * check's `port`, else b's own port, else the first port of svc's
+ * first listen that takes TCP (a UDP-only listen's port says nothing
+ * about TCP). 0 when there is none; the parser rejects `check tcp` then.
+ */
+unsigned lb_conf_check_port(const struct lb_conf_service *svc,
+			    const struct lb_conf_backend *b);
 
 /* Free a configuration from lb_conf_load_*; NULL is a no-op. */
 void lb_conf_free(struct lb_conf *conf);
@@ -334,6 +350,9 @@ int lb_health_result(struct lb_pool *pool, struct lb_backend *b, int ok,
  * (when its configuration asks for them) on loop: one timer per
  * backend, the first probe at once. Start returns 0 or -TETHER_ENOMEM;
  * stop releases everything and is harmless when nothing was started.
+ * Stop first gives each check of svc->next_gen (a reload's new
+ * generation, when linked) that has no failure reason yet the one of
+ * its backend here, so a down backend keeps showing why.
  */
 int lb_health_start(struct lb_service *svc, struct tether_loop *loop);
 void lb_health_stop(struct lb_service *svc);

@@ -5,7 +5,9 @@
 #include "lb.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +98,89 @@ raise_nofile(void)
 				 strerror(errno));
 }
 
+/*
+ * daemon(0, 0), except that the parent does not exit at once: it waits
+ * for the child's word and exits 0 once the child serves (its pid in
+ * the pidfile, privileges dropped, see detach_done), or 1 when the child
+ * exits before that. Until then the child keeps the caller's stderr, so
+ * a start-up failure after the fork (pidfile already locked, privileges
+ * not dropped) is printed where the person or the init system starting
+ * us sees it, and the exit status tells the truth. With daemon() the
+ * parent exited 0 first and such errors went to syslog only; and a
+ * pidfile opened before daemon() would name the parent for a while.
+ * Returns, in the child, the descriptor to hand to detach_done(); -1
+ * with errno when the pipe or the fork failed (nothing detached).
+ */
+static int
+detach(void)
+{
+	int pfd[2];
+	pid_t pid;
+	ssize_t n;
+	char c;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (pid > 0) {
+		close(pfd[1]);
+		do
+			n = read(pfd[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		/* _exit: nothing of the child's (sockets, control path,
+		 * pidfile) may be cleaned up from here. */
+		_exit(n == 1 ? 0 : 1);
+	}
+	close(pfd[0]);
+	(void)setsid();		/* cannot fail: the child leads no group */
+	if (chdir("/") < 0)
+		tether_log_debug("chdir /: %s", strerror(errno));
+	return pfd[1];
+}
+
+/* The detached child serves: stdin, stdout and stderr to /dev/null (as
+ * daemon() does), then let the parent exit 0. */
+static void
+detach_done(int fd)
+{
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (nul >= 0) {
+		(void)dup2(nul, STDIN_FILENO);
+		(void)dup2(nul, STDOUT_FILENO);
+		(void)dup2(nul, STDERR_FILENO);
+		if (nul > STDERR_FILENO)
+			close(nul);
+	}
+	if (write(fd, "", 1) != 1)
+		tether_log_warn("telling the parent we started");
+	close(fd);
+}
+
+static void start_error(const struct tether_daemon_opts *o, const char *fmt,
+			...) TETHER_PRINTF(2, 3);
+
+/* A start-up failure, to stderr (the caller's even in the detached
+ * child, see detach), and to syslog too when detached. */
+static void
+start_error(const struct tether_daemon_opts *o, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\n", lb_spec.name, msg);
+	if (!o->foreground)
+		tether_log_warnx("%s", msg);
+}
+
 /* Run conf until SIGINT or SIGTERM; *confp may be replaced by reloads
  * (the caller frees whatever it holds at the end). Returns the exit
  * status. */
@@ -113,10 +198,13 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 	struct tether_pidfile *pf = NULL;
 	const char *dp, *kr;
 	char errbuf[256];
-	int err, status = 1;
+	int err, status = 1, ready = -1;
 
 	tether_log_set_level(conf->log_level + o->verbose);
 	raise_nofile();
+	/* Before detaching: a write to the waiting parent that has gone
+	 * must fail with EPIPE, not kill us. */
+	(void)signal(SIGPIPE, SIG_IGN);
 	err = tether_loop_new(&loop, NULL);
 	if (err < 0) {
 		fprintf(stderr, "%s: event loop: %s\n", lb_spec.name,
@@ -130,15 +218,16 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 		fprintf(stderr, "%s: %s\n", lb_spec.name, errbuf);
 		goto out;
 	}
-	if (!o->foreground && daemon(0, 0) < 0) {
-		tether_log_warn("daemon");
+	if (!o->foreground && (ready = detach()) < 0) {
+		start_error(o, "cannot detach: %s", strerror(errno));
 		goto out;
 	}
+	/* In the child: the pidfile names the process that serves. */
 	if (conf->pidfile[0] != '\0') {
 		err = tether_pidfile_open(conf->pidfile, &pf, NULL, errbuf,
 					  sizeof(errbuf));
 		if (err < 0) {
-			tether_log_warnx("%s", errbuf);
+			start_error(o, "%s", errbuf);
 			goto out;
 		}
 	}
@@ -152,15 +241,14 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 					 conf->user, (unsigned)geteuid());
 		} else if (tether_priv_drop(conf->user, NULL, errbuf,
 					    sizeof(errbuf)) < 0) {
-			tether_log_warnx("%s", errbuf);
+			start_error(o, "%s", errbuf);
 			goto out;
 		}
 	}
-	(void)signal(SIGPIPE, SIG_IGN);
 	if (tether_loop_signal_add(loop, SIGTERM, on_stop, NULL) < 0 ||
 	    tether_loop_signal_add(loop, SIGINT, on_stop, NULL) < 0 ||
 	    tether_loop_signal_add(loop, SIGHUP, on_hup, &st) < 0) {
-		tether_log_warnx("cannot install signal handlers");
+		start_error(o, "cannot install signal handlers");
 		goto out;
 	}
 	dp = lb_proxy_data_path(px);
@@ -168,6 +256,10 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 	tether_log_info("started: %zu service(s), %zu TCP and %zu UDP "
 			"socket(s), data path %s%s", conf->nservices,
 			px->nlisteners, px->udp.nlisteners, dp, kr);
+	if (ready >= 0) {
+		detach_done(ready);
+		ready = -1;
+	}
 	err = tether_loop_run(loop);
 	if (err < 0)
 		tether_log_warnx("event loop: %s", tether_strerror(err));
@@ -183,6 +275,10 @@ out:
 	if (pf != NULL)
 		(void)tether_pidfile_remove(pf);
 	free(abs);
+	/* A child that failed to start: its exit closes the pipe, and the
+	 * parent exits 1 (the error is on stderr already). */
+	if (ready >= 0)
+		close(ready);
 	return status;
 }
 
@@ -211,7 +307,7 @@ main(int argc, char **argv)
 				 o.conf_path);
 		err = lb_conf_load_mem(o.conf_path, "", 0, &conf, &diag);
 	} else {
-		err = lb_conf_load_file(o.conf_path, &conf, &diag);
+		err = lb_conf_load_file_host(o.conf_path, &conf, &diag);
 	}
 	if (diag.len > 0)
 		fputs((const char *)diag.data, stderr);

@@ -12,7 +12,7 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		urgent-splice fin-merge persist-held udp-limit health-timeout
 		backlog udp6 persist-mask udp-spray udp-repin
 		refused-log reload-overlap metrics-counters
-		drain-default)
+		drain-default startup health-port ctl-timeout)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}
@@ -21,9 +21,9 @@ endforeach()
 
 # The cases that relay TCP, run again in the passes below with a global
 # directive first in every configuration a running tether-lb gets. Left
-# out: udp and reload-udp (UDP only: it stays on the epoll loop) and
-# badconf (-n and startup errors: nothing is relayed). nofile stays in:
-# the ring's own descriptors count against the limit.
+# out: udp and reload-udp (UDP only: it stays on the epoll loop),
+# badconf and startup (-n and start-up errors: nothing is relayed).
+# nofile stays in: the ring's own descriptors count against the limit.
 set(lb_tcp_cases balance maglev persist parallel failure
 	failure-midrun retry-rst retry-fin
 	limits health connect-timeout

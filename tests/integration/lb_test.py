@@ -1187,13 +1187,29 @@ def wait_until(pred, what, timeout=TIMEOUT):
     fail("%s: not after %.1f s" % (what, timeout))
 
 
+def backend_checks(sock, svc):
+    """{backend name: (state, check result)} of service svc from
+    tetherctl show backends."""
+    out = {}
+    for line in ctl(sock, "show", "backends", svc).splitlines():
+        m = re.match(r'backend %s/(\S+) state=(\S+) .* check="([^"]*)"$' %
+                     re.escape(svc), line)
+        if m is None:
+            fail("show backends: unexpected line %r" % line)
+        out[m.group(1)] = (m.group(2), m.group(3))
+    return out
+
+
 def case_health():
     """check tcp: a stopped backend goes down after 'fall' probes and
     gets no connection (not even a failed try); restarted, it comes
-    back after 'rise' probes and is used again."""
+    back after 'rise' probes and is used again. tetherctl show backends
+    gives the reason of a down backend and "ok" for an up one."""
     (p,) = free_ports(1)
+    sock = os.path.join(tmpdir(), "ctl.sock")
     bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(3)]
-    lb = Lb("""service s {
+    lb = Lb("""control %s
+service s {
     listen 127.0.0.1:%d
     balance rr
     backend b0 127.0.0.2
@@ -1201,12 +1217,16 @@ def case_health():
     backend b2 127.0.0.4
     check tcp interval 100ms timeout 100ms rise 2 fall 2
 }
-""" % p)
+""" % (sock, p))
     try:
         lb.wait_listening(p)
         bs[1].stop()
         wait_log(lb, "backend s/b1: down (2 checks failed, last: "
                  "Connection refused)")
+        got = backend_checks(sock, "s")
+        if got != {"b0": ("up", "ok"), "b1": ("down", "Connection refused"),
+                   "b2": ("up", "ok")}:
+            fail("show backends with b1 down: %r" % got)
         before = lb.stderr().count("tries=1 end=closed")
         for _ in range(30):
             if ask(p)[0] == "b1":
@@ -1217,6 +1237,9 @@ def case_health():
                  lb.stderr())
         bs[1] = Backend("b1", "127.0.0.3", [p])
         wait_log(lb, "backend s/b1: up (2 checks passed)")
+        if backend_checks(sock, "s")["b1"] != ("up", "ok"):
+            fail("show backends with b1 back: %r" %
+                 backend_checks(sock, "s"))
         names = [ask(p)[0] for _ in range(30)]
         if names.count("b1") != 10:
             fail("b1 back but got %d of 30" % names.count("b1"))
@@ -1734,23 +1757,38 @@ service dns {
         b.stop()
 
 
+def sample_checks(sock, want, secs, what):
+    """tetherctl show backends s every 20 ms for secs seconds: each
+    time exactly want ({name: (state, check)})."""
+    end = time.time() + secs
+    while time.time() < end:
+        got = backend_checks(sock, "s")
+        if got != want:
+            fail("%s: show backends gave %r, wanted %r" % (what, got, want))
+        time.sleep(0.02)
+
+
 def case_health_timeout():
     """check tcp against a backend that never answers the SYN (its
     accept queue is full): each probe fails at the check's timeout, the
     backend goes down after 'fall' of them, and its clients go to the
-    other backend on their first try."""
+    other backend on their first try. tetherctl show backends keeps
+    saying check="timed out" while the next probe is in flight (150 ms
+    of every 400) and across a reload, never check=""."""
     (p,) = free_ports(1)
+    sock = os.path.join(tmpdir(), "ctl.sock")
     hole = SynHole("127.0.0.2", p)
     b1 = Backend("b1", "127.0.0.3", [p])
     t0 = time.time()
-    lb = Lb("""service s {
+    lb = Lb("""control %s
+service s {
     listen 127.0.0.1:%d
     balance rr
     backend b0 127.0.0.2
     backend b1 127.0.0.3
     check tcp interval 400ms timeout 150ms rise 1 fall 2
 }
-""" % p)
+""" % (sock, p))
     try:
         lb.wait_listening(p)
         wait_log(lb, "backend s/b0: down (2 checks failed, last: "
@@ -1767,10 +1805,49 @@ def case_health_timeout():
         wait_log(lb, "backend=b1 ", 6)
         if "tries=2" in lb.stderr():
             fail("clients of the down backend:\n" + lb.stderr())
+        want = {"b0": ("down", "timed out"), "b1": ("up", "ok")}
+        sample_checks(sock, want, 1.2, "probes in flight")
+        # The new generation's first probe starts at once and is in
+        # flight for 150 ms: the reason comes along with the state.
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:")
+        sample_checks(sock, want, 0.5, "after a reload")
     finally:
         lb.stop()
         b1.stop()
         hole.close()
+
+
+def case_health_port():
+    """check tcp in a service whose first listen is UDP only: a backend
+    without a port is probed on the first TCP listen's port, where it
+    serves TCP, and stays up (probed on the UDP listen's port it was
+    refused and went down); a backend that serves nothing goes down."""
+    p, q = free_ports(2)
+    b0 = Backend("b0", "127.0.0.2", [q])
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d udp
+    listen 127.0.0.1:%d tcp
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    check tcp interval 100ms timeout 100ms rise 1 fall 1
+}
+""" % (p, q))
+    try:
+        lb.wait_listening(q)
+        wait_log(lb, "backend s/b1: down (1 checks failed, last: "
+                 "Connection refused)")
+        # Ten probes more of b0, each of which would take it down.
+        time.sleep(1.0)
+        if "backend s/b0: down" in lb.stderr():
+            fail("b0 went down: probed elsewhere than its TCP port:\n" +
+                 lb.stderr())
+        for _ in range(6):
+            if ask(q) != ("b0", q):
+                fail("a client did not reach b0 on port %d" % q)
+    finally:
+        lb.stop()
+        b0.stop()
 
 
 def listen_backlog(port):
@@ -2171,6 +2248,111 @@ service s {
         lb.stop()
         for b in bs:
             b.stop()
+
+
+def ctl_timed(sock, *args):
+    """tetherctl -s sock ARGS...: (CompletedProcess, seconds it took);
+    the harness's own bound is well above the -t the cases give."""
+    t0 = time.time()
+    r = subprocess.run([CTL, "-s", sock] + list(args), capture_output=True,
+                       text=True, timeout=4 * TIMEOUT)
+    return r, time.time() - t0
+
+
+def case_ctl_timeout():
+    """tetherctl gives up on a daemon that never answers: -t/--timeout
+    SECONDS (default 10) bounds the whole exchange; it then says "timed
+    out" and exits 1. A listener that accepts and never answers, one
+    whose accept queue is full (the connect blocks), and a tether-lb
+    stopped with SIGSTOP (the kernel still queues the connection);
+    tether-lb continued, the same command answers. A bad -t value is a
+    usage error (2)."""
+    r = subprocess.run([CTL, "--help"], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    if r.returncode != 0 or "-t, --timeout SECONDS" not in r.stdout:
+        fail("tetherctl --help: %d %r" % (r.returncode, r.stdout))
+    for bad in ("abc", "-1", "1x", "inf", "100000"):
+        r = subprocess.run([CTL, "-t", bad, "show", "services"],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        if r.returncode != 2 or \
+           "timeout: expected seconds (0..86400), not '%s'" % bad \
+                not in r.stderr:
+            fail("-t %s: %d %r" % (bad, r.returncode, r.stderr))
+    d = tmpdir()
+    # Accepts every connection, reads nothing, answers nothing.
+    mute = socket.socket(socket.AF_UNIX)
+    mute.bind(os.path.join(d, "mute.sock"))
+    mute.listen(8)
+    held = []
+    stop = threading.Event()
+
+    def accept_all():
+        mute.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(mute.accept()[0])
+            except OSError:
+                pass
+    t = threading.Thread(target=accept_all, daemon=True)
+    t.start()
+    # Backlog 0 and one connection already queued: a connect blocks.
+    full = socket.socket(socket.AF_UNIX)
+    full.bind(os.path.join(d, "full.sock"))
+    full.listen(0)
+    filler = socket.socket(socket.AF_UNIX)
+    filler.connect(os.path.join(d, "full.sock"))
+    try:
+        for name, opt in (("mute", "-t"), ("full", "--timeout")):
+            sock = os.path.join(d, name + ".sock")
+            r, took = ctl_timed(sock, opt, "0.5", "show", "services")
+            if r.returncode != 1 or r.stderr != \
+               "tetherctl: %s: timed out: no complete answer within " \
+               "0.5s\n" % sock:
+                fail("%s: %d %r" % (name, r.returncode, r.stderr))
+            if took < 0.45 or took > 3:
+                fail("%s: gave up after %.2f s, not 0.5" % (name, took))
+        # The default: 10 s.
+        sock = os.path.join(d, "mute.sock")
+        r, took = ctl_timed(sock, "show", "services")
+        if r.returncode != 1 or "timed out" not in r.stderr or \
+           took < 9.5 or took > 14:
+            fail("default timeout: %d after %.2f s: %r" %
+                 (r.returncode, took, r.stderr))
+    finally:
+        stop.set()
+        t.join()
+        for c in held:
+            c.close()
+        mute.close()
+        filler.close()
+        full.close()
+    (p,) = free_ports(1)
+    sock = os.path.join(d, "ctl.sock")
+    lb = Lb("""control %s
+service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+}
+""" % (sock, p))
+    try:
+        lb.wait_listening(p)
+        lb.proc.send_signal(signal.SIGSTOP)
+        try:
+            r, took = ctl_timed(sock, "-t", "1", "show", "services")
+        finally:
+            lb.proc.send_signal(signal.SIGCONT)
+        if r.returncode != 1 or r.stdout != "" or \
+           "timed out: no complete answer within 1s" not in r.stderr:
+            fail("stopped tether-lb: %d %r %r" % (r.returncode, r.stdout,
+                                                  r.stderr))
+        if took > 4:
+            fail("stopped tether-lb: gave up after %.2f s, not 1" % took)
+        r, took = ctl_timed(sock, "-t", "1", "show", "services")
+        if r.returncode != 0 or not r.stdout.startswith("service s "):
+            fail("continued tether-lb: %d %r %r" % (r.returncode, r.stdout,
+                                                    r.stderr))
+    finally:
+        lb.stop()
 
 
 def case_proxyv2():
@@ -5107,6 +5289,104 @@ def case_badconf():
         blocker.close()
 
 
+def stop_pid(pid):
+    """SIGTERM to a detached tether-lb; wait (bounded) until it is gone."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    end = time.time() + TIMEOUT
+    while time.time() < end:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    fail("detached tether-lb %d did not stop on SIGTERM" % pid)
+
+
+def case_startup():
+    """Start-up failures are seen by whoever starts tether-lb, detached
+    (no -d) too: printed on stderr, exit status 1, nothing left
+    listening. An unknown `user` is a diagnostic of the file (-n and
+    start-up), before anything is bound; a pidfile that cannot be opened
+    or is held by a running instance, and a user that cannot be switched
+    to, fail in the detached child, whose parent waits for it. A good
+    start exits 0 only once the pidfile names the process that serves."""
+    p, q = free_ports(2)
+    d = tmpdir()
+    path = os.path.join(d, "lb.conf")
+    svc = "service s {\n    listen 127.0.0.1:%d\n    backend a 127.0.0.2\n}\n"
+
+    def start(text, *opts):
+        with open(path, "w") as f:
+            f.write(text)
+        return subprocess.run([LB] + list(opts) + ["-f", path],
+                              capture_output=True, text=True,
+                              timeout=TIMEOUT)
+
+    def refused(r, what, want):
+        if r.returncode != 1 or want not in r.stderr:
+            fail("%s: status %d, wanted 1 and %r on stderr: %r" %
+                 (what, r.returncode, want, r.stderr))
+        if not port_free(p, ("127.0.0.1",)):
+            fail("%s: port %d still bound after the failed start" %
+                 (what, p))
+
+    text = "user nosuchuser\n" + svc % p
+    want = "%s:1:6: error: no such user 'nosuchuser'\n" \
+           "user nosuchuser\n     ^\n" % path
+    r = start(text, "-n")
+    if r.returncode != 1 or r.stdout != "" or want not in r.stderr:
+        fail("-n with an unknown user: %d %r %r" % (r.returncode, r.stdout,
+                                                    r.stderr))
+    refused(start(text), "unknown user, detached", want)
+    refused(start(text, "-d"), "unknown user, -d", want)
+    r = start("user nobody\n" + svc % p, "-n")
+    if r.returncode != 0 or r.stdout != "configuration OK\n":
+        fail("-n with user nobody: %d %r %r" % (r.returncode, r.stdout,
+                                                r.stderr))
+    refused(start("pidfile %s/no/such/dir/lb.pid\n" % d + svc % p),
+            "pidfile in a missing directory, detached",
+            "tether-lb: %s/no/such/dir/lb.pid: cannot open pidfile: "
+            "No such file or directory\n" % d)
+    if os.geteuid() == 0:
+        refused(start("user root\n" + svc % p),
+                "user root, detached",
+                "tether-lb: refusing to run as root: it has uid 0\n")
+    # A good detached start: exit 0 once the pidfile holds the pid of
+    # the process that serves (read at once, no polling).
+    pidf = os.path.join(d, "lb.pid")
+    sock = os.path.join(d, "ctl.sock")
+    user = "user nobody\n" if os.geteuid() == 0 else ""
+    r = start("pidfile %s\ncontrol %s\n%s" % (pidf, sock, user) + svc % p)
+    pid = None
+    try:
+        if r.returncode != 0 or r.stderr != "":
+            fail("good detached start: %d %r" % (r.returncode, r.stderr))
+        with open(pidf) as f:
+            pid = int(f.read())
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            if os.path.basename(LB).encode() not in f.read():
+                fail("the pidfile names %d, not tether-lb" % pid)
+        if "service s " not in ctl(sock, "show", "services"):
+            fail("the detached tether-lb does not answer")
+        # A second instance on other ports finds the pidfile locked.
+        with open(path + ".2", "w") as f:
+            f.write("pidfile %s\n" % pidf + svc % q)
+        r = subprocess.run([LB, "-f", path + ".2"], capture_output=True,
+                           text=True, timeout=TIMEOUT)
+        if r.returncode != 1 or \
+           "%s: already running as pid %d" % (pidf, pid) not in r.stderr:
+            fail("second instance, detached: %d %r" % (r.returncode,
+                                                        r.stderr))
+        if not port_free(q, ("127.0.0.1",)):
+            fail("second instance: port %d still bound" % q)
+    finally:
+        if pid is not None:
+            stop_pid(pid)
+
+
 class HeldBuffer:
     """With `io-uring-buffers 1` (start_lb()): a session of service
     `held` whose backend does not read, so the send of its one buffer
@@ -6925,6 +7205,7 @@ CASES = {
     "persist-held": case_persist_held,
     "udp-limit": case_udp_limit,
     "health-timeout": case_health_timeout,
+    "health-port": case_health_port,
     "backlog": case_backlog,
     "udp6": case_udp6,
     "persist-mask": case_persist_mask,
@@ -6946,6 +7227,7 @@ CASES = {
     "udp": case_udp,
     "nofile": case_nofile,
     "drain": case_drain,
+    "ctl-timeout": case_ctl_timeout,
     "proxyv2": case_proxyv2,
     "range": case_range,
     "metrics": case_metrics,
@@ -6959,6 +7241,7 @@ CASES = {
     "slowstart": case_slowstart,
     "maglev-slowstart": case_maglev_slowstart,
     "badconf": case_badconf,
+    "startup": case_startup,
     "datapath-splice": case_datapath_splice,
     "datapath-copy": case_datapath_copy,
     "nodelay": case_nodelay,

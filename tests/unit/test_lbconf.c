@@ -345,6 +345,13 @@ test_errors(void **state)
 		  "check tcp interval 500ms timeout 600ms }",
 		  "t.conf:1:56: error: check timeout (600ms) is longer than "
 		  "its interval (500ms)" },
+		/* A UDP-only service lends a port-less backend no TCP port
+		 * to probe: an error at the check, naming the backend. */
+		{ "service s { listen 1.2.3.4:53 udp; backend a 1.1.1.1:53; "
+		  "backend b 1.1.1.2; check tcp rise 1 }",
+		  "t.conf:1:83: error: check tcp: no port to probe backend "
+		  "'b' on (it has no port, the check no 'port', the service "
+		  "no TCP listen)" },
 		{ "control ctl.sock",
 		  "t.conf:1:9: error: 'control' must be an absolute path, "
 		  "not 'ctl.sock'" },
@@ -413,6 +420,14 @@ test_errors(void **state)
 		{ "service \"a\\nb\" { listen 1.2.3.4:1; backend a 1.1.1.1 }",
 		  "t.conf:1:9: error: a service name must not contain control "
 		  "characters" },
+		{ "service s { listen 1.2.3.4:1; backend '' 10.0.0.1 }",
+		  "t.conf:1:39: error: backend name must be 1..63 bytes" },
+		{ "service s { listen 1.2.3.4:1; backend \"\" 10.0.0.1 }",
+		  "t.conf:1:39: error: backend name must be 1..63 bytes" },
+		{ "service s { listen 1.2.3.4:1; backend "
+		  "b123456789012345678901234567890123456789012345678901234567"
+		  "890123 10.0.0.1 }",
+		  "t.conf:1:39: error: backend name must be 1..63 bytes" },
 		{ "service s { listen 1.2.3.4:1; backend \"x\\ty\" 1.1.1.1 }",
 		  "t.conf:1:39: error: a backend name must not contain control "
 		  "characters" },
@@ -485,6 +500,45 @@ test_several_errors(void **state)
 	assert_null(strstr(d, "t.conf:6:"));
 	assert_null(strstr(d, "has no"));
 	tether_buf_free(&diag);
+}
+
+/* Where check tcp probes: its port, else the backend's, else the first
+ * listen that takes TCP (not a UDP-only one before it). */
+static void
+test_check_port(void **state)
+{
+	struct lb_conf *c;
+	const struct lb_conf_service *s;
+
+	(void)state;
+	assert_int_equal(load("service s {\n"
+			      "\tlisten 1.2.3.4:53 udp\n"
+			      "\tlisten 1.2.3.4:8053-8060 tcp udp\n"
+			      "\tlisten 1.2.3.4:9053 tcp\n"
+			      "\tbackend a 10.0.0.1\n"
+			      "\tbackend b 10.0.0.2:99\n"
+			      "\tcheck tcp\n"
+			      "}\n"
+			      "service t {\n"
+			      "\tlisten 1.2.3.4:54 udp\n"
+			      "\tbackend a 10.0.0.1\n"
+			      "\tbackend b 10.0.0.2:99\n"
+			      "\tcheck tcp port 7\n"
+			      "}\n"
+			      "service u {\n"
+			      "\tlisten 1.2.3.4:55 udp\n"
+			      "\tbackend a 10.0.0.1\n"
+			      "}\n", &c, NULL), 0);
+	s = &c->services[0];
+	assert_int_equal(lb_conf_check_port(s, &s->backends[0]), 8053);
+	assert_int_equal(lb_conf_check_port(s, &s->backends[1]), 99);
+	s = &c->services[1];
+	assert_int_equal(lb_conf_check_port(s, &s->backends[0]), 7);
+	assert_int_equal(lb_conf_check_port(s, &s->backends[1]), 7);
+	/* No check, no TCP: nothing to probe, and nothing asked. */
+	s = &c->services[2];
+	assert_int_equal(lb_conf_check_port(s, &s->backends[0]), 0);
+	lb_conf_free(c);
 }
 
 /* A warning does not fail the load, and is reported. */
@@ -586,6 +640,50 @@ test_file_and_include(void **state)
 
 	assert_tether_err(lb_conf_load_file(NULL, &c, NULL), TETHER_EINVAL);
 	assert_tether_err(lb_conf_load_mem("x", NULL, 3, &c, NULL),
+			  TETHER_EINVAL);
+}
+
+/* lb_conf_load_file_host looks the user up (start-up and -n), at the
+ * directive's place; lb_conf_load_file (reloads) does not. */
+static void
+test_host_user(void **state)
+{
+	char dir[] = "/tmp/test_lbconf.XXXXXX";
+	char path[128];
+	struct lb_conf *c;
+	struct tether_buf diag;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/lb.conf", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("max-conns 10\nuser  root\n", f);
+	fclose(f);
+	assert_int_equal(lb_conf_load_file_host(path, &c, NULL), 0);
+	assert_string_equal(c->user, "root");
+	lb_conf_free(c);
+
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("max-conns 10\nuser  no-such-user-tether\n", f);
+	fclose(f);
+	tether_buf_init(&diag, 1 << 16);
+	assert_tether_err(lb_conf_load_file_host(path, &c, &diag),
+			  TETHER_ESYNTAX);
+	assert_null(c);
+	assert_non_null(strstr((const char *)diag.data, ":2:7: error: no such "
+			       "user 'no-such-user-tether'\n"
+			       "user  no-such-user-tether\n"
+			       "      ^\n"));
+	tether_buf_free(&diag);
+	assert_int_equal(lb_conf_load_file(path, &c, NULL), 0);
+	assert_string_equal(c->user, "no-such-user-tether");
+	lb_conf_free(c);
+	unlink(path);
+	rmdir(dir);
+	assert_tether_err(lb_conf_load_file_host(NULL, &c, NULL),
 			  TETHER_EINVAL);
 }
 
@@ -751,8 +849,10 @@ main(void)
 		cmocka_unit_test(test_listen_addr),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_several_errors),
+		cmocka_unit_test(test_check_port),
 		cmocka_unit_test(test_warning),
 		cmocka_unit_test(test_file_and_include),
+		cmocka_unit_test(test_host_user),
 		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_kernel_relay_service),
