@@ -174,28 +174,63 @@ is_get_metrics(const char *req)
 	       (req[12] == ' ' || req[12] == '\r' || req[12] == '\n');
 }
 
+/* The last GET /metrics got a 500: its warning is not said again at
+ * every scrape (every few seconds, and the cause, a page past the
+ * answer's cap, stays until the configuration changes), only after a
+ * page was served. */
+static int page_failing;
+
+static void
+page_failed(struct lb_proxy *px, int err)
+{
+	size_t i, nbackends = 0;
+
+	if (page_failing)
+		return;
+	page_failing = 1;
+	for (i = 0; i < px->nservices; i++)
+		nbackends += px->services[i].pool.n;
+	if (err == -TETHER_ENOSPC)
+		tether_log_warnx("metrics: the page of %zu services and %zu "
+				 "backends passes the %u MiB answer cap; GET "
+				 "/metrics answers HTTP 500 (said once until a "
+				 "page is served)", px->nservices, nbackends,
+				 LB_CTL_MAX_OUT >> 20);
+	else
+		tether_log_warnx("metrics: building the page: %s; GET "
+				 "/metrics answers HTTP 500 (said once until a "
+				 "page is served)", tether_strerror(err));
+}
+
 int
 lb_metrics_answer(struct lb_proxy *px, const char *req,
 		  struct tether_buf *out)
 {
 	struct tether_buf body;
-	int ok = is_get_metrics(req);
+	int err;
 
-	tether_buf_init(&body, LB_CTL_MAX_OUT - 256);
-	if (ok && lb_metrics_write(px, &body) == 0)
-		(void)tether_buf_printf(out, "HTTP/1.0 200 OK\r\n"
-			"Content-Type: text/plain; version=0.0.4\r\n"
-			"Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-			body.len, body.len ? (const char *)body.data : "");
-	else if (ok)
-		(void)tether_buf_append_str(out, "HTTP/1.0 500 Internal "
-			"Server Error\r\nContent-Length: 0\r\n\r\n");
-	else
+	if (!is_get_metrics(req)) {
 		(void)tether_buf_append_str(out,
 			"HTTP/1.0 404 Not Found\r\n"
 			"Content-Type: text/plain\r\nContent-Length: 18\r\n"
 			"Connection: close\r\n\r\ntry GET /metrics\r\n");
+		return 0;
+	}
+	tether_buf_init(&body, LB_CTL_MAX_OUT - 256);
+	err = lb_metrics_write(px, &body);
+	if (err == 0)
+		err = tether_buf_printf(out, "HTTP/1.0 200 OK\r\n"
+			"Content-Type: text/plain; version=0.0.4\r\n"
+			"Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+			body.len, body.len ? (const char *)body.data : "");
 	tether_buf_free(&body);
+	if (err == 0) {
+		page_failing = 0;
+		return 0;
+	}
+	page_failed(px, err);
+	(void)tether_buf_append_str(out, "HTTP/1.0 500 Internal "
+		"Server Error\r\nContent-Length: 0\r\n\r\n");
 	return 0;
 }
 
