@@ -56,6 +56,9 @@ find_backend(struct lb_proxy *px, const char *arg, struct lb_service **svcp,
 	return NULL;
 }
 
+/* A service's line is at most some 230 bytes: LB_MAX_SERVICES of them
+ * stay under 64 KiB, far below LB_CTL_MAX_OUT, so unlike show backends
+ * and show persist this answer is never cut. */
 static int
 show_services(struct lb_proxy *px, struct tether_buf *out)
 {
@@ -89,18 +92,32 @@ static int
 show_backends(struct lb_proxy *px, const struct lb_service *only,
 	      struct tether_buf *out)
 {
-	size_t i, j;
+	size_t i, j, total = 0, shown = 0;
 	int err;
 
+	for (i = 0; i < px->nservices; i++)
+		if (only == NULL || &px->services[i] == only)
+			total += px->services[i].pool.n;
 	for (i = 0; i < px->nservices; i++) {
 		const struct lb_service *s = &px->services[i];
 
 		if (only != NULL && s != only)
 			continue;
-		for (j = 0; j < s->pool.n; j++) {
+		for (j = 0; j < s->pool.n; j++, shown++) {
 			const struct lb_backend *b = &s->pool.backends[j];
 			const char *check = "none";
 
+			/* LB_MAX_SERVICES services of LB_MAX_BACKENDS pass
+			 * the answer's cap (some 80,000 lines of long names
+			 * fit; it was "error: answer too long" and nothing
+			 * else): those that fit, then how many more there
+			 * are, as show persist does. A line is at most
+			 * some 370 bytes and the cut line 45: both fit in
+			 * LB_CTL_LINE_ROOM. */
+			if (out->len + LB_CTL_LINE_ROOM > LB_CTL_MAX_OUT)
+				return tether_buf_printf(out, "truncated: %zu "
+							 "more entries\n",
+							 total - shown);
 			if (s->checks != NULL)
 				check = b->health_down ?
 					s->checks[j].last_error : "ok";

@@ -423,6 +423,19 @@ int lb_metrics_same(const struct lb_conf *a, const struct lb_conf *b);
 /* Append the Prometheus text exposition of px's counters to out.
  * Returns 0 or tether_buf's error. */
 int lb_metrics_write(struct lb_proxy *px, struct tether_buf *out);
+/*
+ * The endpoint's two halves, as tether_ctl runs them (and
+ * fuzz/fuzz_lbmetrics.c): lb_metrics_request_len - the length of the
+ * HTTP request in buf (len bytes read so far) up to and with its first
+ * empty line (CRLF CRLF or LF LF), or 0 while it has none;
+ * lb_metrics_answer - append the whole HTTP/1.0 response to the request
+ * req (NUL-terminated; only its request line is read) to out: 200 with
+ * the text exposition for GET /metrics, 500 when that cannot be built,
+ * 404 for anything else. Returns 0.
+ */
+size_t lb_metrics_request_len(const char *buf, size_t len);
+int lb_metrics_answer(struct lb_proxy *px, const char *req,
+		      struct tether_buf *out);
 
 /* ---- PROXY protocol (proxyproto.c) ---- */
 

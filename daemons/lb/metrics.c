@@ -165,48 +165,97 @@ lb_metrics_write(struct lb_proxy *px, struct tether_buf *out)
 		(unsigned long long)kpauses);
 }
 
-/* Build the whole response to the request req. */
+/* The request line is GET /metrics, with a version or without one,
+ * ended by CRLF or by a bare LF (lb_metrics_request_len takes both). */
 static int
-metrics_answer(void *ud, char *req, size_t len, struct tether_buf *out)
+is_get_metrics(const char *req)
 {
-	struct lb_proxy *px = ud;
-	struct tether_buf body;
-	int ok;
+	return strncmp(req, "GET /metrics", 12) == 0 &&
+	       (req[12] == ' ' || req[12] == '\r' || req[12] == '\n');
+}
 
-	(void)len;
-	tether_buf_init(&body, LB_CTL_MAX_OUT - 256);
-	ok = strncmp(req, "GET /metrics ", 13) == 0 ||
-	     strncmp(req, "GET /metrics\r", 13) == 0;
-	if (ok && lb_metrics_write(px, &body) == 0)
-		(void)tether_buf_printf(out, "HTTP/1.0 200 OK\r\n"
-			"Content-Type: text/plain; version=0.0.4\r\n"
-			"Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-			body.len, body.len ? (const char *)body.data : "");
-	else if (ok)
-		(void)tether_buf_append_str(out, "HTTP/1.0 500 Internal "
-			"Server Error\r\nContent-Length: 0\r\n\r\n");
+/* The last GET /metrics got a 500: its warning is not said again at
+ * every scrape (every few seconds, and the cause, a page past the
+ * answer's cap, stays until the configuration changes), only after a
+ * page was served. */
+static int page_failing;
+
+static void
+page_failed(struct lb_proxy *px, int err)
+{
+	size_t i, nbackends = 0;
+
+	if (page_failing)
+		return;
+	page_failing = 1;
+	for (i = 0; i < px->nservices; i++)
+		nbackends += px->services[i].pool.n;
+	if (err == -TETHER_ENOSPC)
+		tether_log_warnx("metrics: the page of %zu services and %zu "
+				 "backends passes the %u MiB answer cap; GET "
+				 "/metrics answers HTTP 500 (said once until a "
+				 "page is served)", px->nservices, nbackends,
+				 LB_CTL_MAX_OUT >> 20);
 	else
+		tether_log_warnx("metrics: building the page: %s; GET "
+				 "/metrics answers HTTP 500 (said once until a "
+				 "page is served)", tether_strerror(err));
+}
+
+int
+lb_metrics_answer(struct lb_proxy *px, const char *req,
+		  struct tether_buf *out)
+{
+	struct tether_buf body;
+	int err;
+
+	if (!is_get_metrics(req)) {
 		(void)tether_buf_append_str(out,
 			"HTTP/1.0 404 Not Found\r\n"
 			"Content-Type: text/plain\r\nContent-Length: 18\r\n"
 			"Connection: close\r\n\r\ntry GET /metrics\r\n");
+		return 0;
+	}
+	tether_buf_init(&body, LB_CTL_MAX_OUT - 256);
+	err = lb_metrics_write(px, &body);
+	if (err == 0)
+		err = tether_buf_printf(out, "HTTP/1.0 200 OK\r\n"
+			"Content-Type: text/plain; version=0.0.4\r\n"
+			"Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+			body.len, body.len ? (const char *)body.data : "");
 	tether_buf_free(&body);
+	if (err == 0) {
+		page_failing = 0;
+		return 0;
+	}
+	page_failed(px, err);
+	(void)tether_buf_append_str(out, "HTTP/1.0 500 Internal "
+		"Server Error\r\nContent-Length: 0\r\n\r\n");
 	return 0;
 }
 
-/* An HTTP request is whole at its empty line. */
-static size_t
-metrics_complete(const char *buf, size_t len)
+/* tether_ctl's answer function: the request line is all it reads. */
+static int
+metrics_answer(void *ud, char *req, size_t len, struct tether_buf *out)
 {
-	const char *end = strstr(buf, "\r\n\r\n");
-
-	if (end != NULL)
-		return (size_t)(end - buf) + 4;
-	end = strstr(buf, "\n\n");
-	if (end != NULL)
-		return (size_t)(end - buf) + 2;
 	(void)len;
-	return 0;
+	return lb_metrics_answer(ud, req, out);
+}
+
+size_t
+lb_metrics_request_len(const char *buf, size_t len)
+{
+	/* memmem over the bytes read, not strstr: the buffer is a string
+	 * only up to its first NUL, and a request with a NUL byte before
+	 * its empty line was never whole (431 once the buffer filled,
+	 * else closed unanswered at the admin timeout). */
+	const char *crlf = memmem(buf, len, "\r\n\r\n", 4);
+	const char *lf = memmem(buf, len, "\n\n", 2);
+	size_t a = crlf != NULL ? (size_t)(crlf - buf) + 4 : 0;
+	size_t b = lf != NULL ? (size_t)(lf - buf) + 2 : 0;
+
+	/* The first empty line, however the bytes arrived. */
+	return a == 0 || (b != 0 && b < a) ? b : a;
 }
 
 int
@@ -214,7 +263,7 @@ lb_metrics_open(struct lb_proxy *px, char *errbuf, size_t errlen)
 {
 	struct tether_ctl_opts o = {
 		.answer = metrics_answer,
-		.complete = metrics_complete,
+		.complete = lb_metrics_request_len,
 		.ud = px,
 		.max_request = LB_HTTP_MAX_REQUEST,
 		.max_answer = LB_CTL_MAX_OUT,
