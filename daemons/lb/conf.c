@@ -14,6 +14,7 @@
  *		backend NAME ADDR[:PORT] [weight N]
  *		check tcp [interval DUR] [timeout DUR] [rise N] [fall N]
  *		      [port N] [slowstart DUR]
+ *		check passive [interval DUR] [fall N] [slowstart DUR]
  *		limits [conns N] [connect-timeout DUR] [idle-timeout DUR]
  *		       [retries N] [backlog N] [drain-timeout DUR]
  *		       [client-conns N]
@@ -640,6 +641,16 @@ static const struct directive check_opts[] = {
 	  offsetof(struct lb_conf_check, slowstart_ms), 0, 0, 0 },
 };
 
+/* check passive: no probe, so no timeout, rise or port. */
+static const struct directive passive_opts[] = {
+	{ "interval", 1, 1, set_duration,
+	  offsetof(struct lb_conf_check, interval_ms), 10, 0, 0 },
+	{ "fall", 1, 1, set_uint, offsetof(struct lb_conf_check, fall),
+	  1, 100, 0 },
+	{ "slowstart", 1, 1, set_duration,
+	  offsetof(struct lb_conf_check, slowstart_ms), 0, 0, 0 },
+};
+
 static int
 set_check(struct parser *p, void *obj, const struct directive *d,
 	  const struct tether_conf_token *const *args, int n)
@@ -651,10 +662,20 @@ set_check(struct parser *p, void *obj, const struct directive *d,
 		s->check.type = LB_CHECK_TCP;
 	else if (strcmp(args[0]->text, "none") == 0)
 		s->check.type = LB_CHECK_NONE;
-	else
+	else if (strcmp(args[0]->text, "passive") == 0) {
+		s->check.type = LB_CHECK_PASSIVE;
+		s->check.interval_ms = LB_DEFAULT_PASSIVE_INTERVAL_MS;
+		s->check.fall = LB_DEFAULT_PASSIVE_FALL;
+		s->check.rise = 1;
+		if (set_kv(p, &s->check, "check passive", passive_opts,
+			   TETHER_ARRAY_SIZE(passive_opts), args, 1, n) < 0)
+			return -TETHER_ESYNTAX;
+		s->check.timeout_ms = s->check.interval_ms;	/* unused */
+		return 0;
+	} else
 		return tether_conf_error(p->c, args[0],
-					 "unknown check '%s' (tcp, none)",
-					 args[0]->text);
+					 "unknown check '%s' (tcp, passive, "
+					 "none)", args[0]->text);
 	s->check.timeout_ms = 0;	/* not given (set_duration: >= 10) */
 	if (set_kv(p, &s->check, "check", check_opts,
 		   TETHER_ARRAY_SIZE(check_opts), args, 1, n) < 0)
@@ -1397,12 +1418,18 @@ lb_conf_write(const struct lb_conf *conf, struct tether_buf *b)
 			W(write_addr(b, &be->addr, be->has_port));
 			W(tether_buf_printf(b, " weight %u\n", be->weight));
 		}
-		W(tether_buf_printf(b, "\tcheck %s interval %llums timeout "
-			"%llums rise %u fall %u",
-			s->check.type == LB_CHECK_TCP ? "tcp" : "none",
-			(unsigned long long)s->check.interval_ms,
-			(unsigned long long)s->check.timeout_ms,
-			s->check.rise, s->check.fall));
+		if (s->check.type == LB_CHECK_PASSIVE)
+			W(tether_buf_printf(b, "\tcheck passive interval "
+				"%llums fall %u",
+				(unsigned long long)s->check.interval_ms,
+				s->check.fall));
+		else
+			W(tether_buf_printf(b, "\tcheck %s interval %llums "
+				"timeout %llums rise %u fall %u",
+				s->check.type == LB_CHECK_TCP ? "tcp" : "none",
+				(unsigned long long)s->check.interval_ms,
+				(unsigned long long)s->check.timeout_ms,
+				s->check.rise, s->check.fall));
 		if (s->check.port != 0)
 			W(tether_buf_printf(b, " port %u", s->check.port));
 		if (s->check.slowstart_ms != 0)

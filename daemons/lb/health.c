@@ -1,7 +1,8 @@
 /*
  * health.c - active health checks behind struct lb_check_ops (TCP
  * connect for now), the rise/fall counting that moves a backend between
- * UP and DOWN, and passive detection from failed data-path connects.
+ * UP and DOWN, and passive detection from failed data-path connects
+ * (beside active checks, or alone: `check passive`).
  *
  * Each backend's check is one timer and at most one probe in flight:
  * the timer starts a probe every interval; while a probe is in flight
@@ -56,18 +57,29 @@ report(struct lb_check *ck, int ok, const char *why)
 
 	if (!ok)
 		snprintf(ck->last_error, sizeof(ck->last_error), "%s", why);
-	if (lb_health_result(&ck->svc->pool, ck->be, ok, cc->rise, cc->fall,
-			     now)) {
-		if (ok)
-			tether_log_info("backend %s/%s: up (%u checks passed)",
-					ck->svc->conf->name, ck->be->name,
-					cc->rise);
-		else
-			tether_log_warnx("backend %s/%s: down (%u checks "
-					 "failed, last: %s)",
-					 ck->svc->conf->name, ck->be->name,
-					 cc->fall, ck->last_error);
-	}
+	if (!lb_health_result(&ck->svc->pool, ck->be, ok,
+			      ck->ops->passive ? 1 : cc->rise, cc->fall, now))
+		return;
+	if (ok && ck->ops->passive)
+		tether_log_info("backend %s/%s: up (a connection to it "
+				"succeeded)", ck->svc->conf->name,
+				ck->be->name);
+	else if (ok)
+		tether_log_info("backend %s/%s: up (%u checks passed)",
+				ck->svc->conf->name, ck->be->name, cc->rise);
+	else if (ck->ops->passive) {
+		tether_log_warnx("backend %s/%s: down (passive check: "
+				 "%s); one connection tries it again in "
+				 "%llums", ck->svc->conf->name, ck->be->name,
+				 ck->last_error,
+				 (unsigned long long)cc->interval_ms);
+		ck->started = now;
+		(void)tether_loop_timer_arm(ck->timer, cc->interval_ms, 0);
+	} else
+		tether_log_warnx("backend %s/%s: down (%u checks "
+				 "failed, last: %s)",
+				 ck->svc->conf->name, ck->be->name,
+				 cc->fall, ck->last_error);
 }
 
 void
@@ -79,6 +91,41 @@ lb_health_passive(struct lb_service *svc, struct lb_backend *b,
 	(void)now;
 	report(&svc->checks[b->index], 0, "connection failed");
 }
+
+void
+lb_health_connected(struct lb_service *svc, struct lb_backend *b)
+{
+	if (svc->checks == NULL || !svc->checks[b->index].ops->passive)
+		return;
+	report(&svc->checks[b->index], 1, "");
+}
+
+/* ---- Passive: no probe; the timer ends a backend's time down ---- */
+
+/* Every interval (and interval after it went down): a backend down for
+ * that long is up again with one failure to go (fall - 1 counted), so
+ * the next connection tries it and, failing, takes it down again. */
+static void
+passive_timer(struct lb_check *ck)
+{
+	const struct lb_conf_check *cc = &ck->svc->conf->check;
+	struct lb_backend *b = ck->be;
+	uint64_t now = tether_loop_now(ck->svc->px->loop);
+
+	if (b->health_down && now - ck->started >= cc->interval_ms &&
+	    lb_health_result(&ck->svc->pool, b, 1, 1, cc->fall, now)) {
+		b->check_fail = cc->fall - 1;
+		tether_log_info("backend %s/%s: up for a try (passive check, "
+				"down %llums)", ck->svc->conf->name, b->name,
+				(unsigned long long)(now - ck->started));
+	}
+	(void)tether_loop_timer_arm(ck->timer, cc->interval_ms, 0);
+}
+
+const struct lb_check_ops lb_check_ops_passive = {
+	.name = "passive",
+	.passive = 1,
+};
 
 /* ---- TCP connect check ---- */
 
@@ -136,6 +183,7 @@ const struct lb_check_ops lb_check_ops_tcp = {
 static const struct lb_check_ops *const check_kinds[LB_CHECK_MAX] = {
 	[LB_CHECK_NONE] = NULL,
 	[LB_CHECK_TCP] = &lb_check_ops_tcp,
+	[LB_CHECK_PASSIVE] = &lb_check_ops_passive,
 };
 
 const struct lb_check_ops *
@@ -183,6 +231,10 @@ check_timer(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
 	char why[sizeof(ck->last_error)] = "cannot start";
 
 	(void)t;
+	if (ck->ops->passive) {
+		passive_timer(ck);
+		return;
+	}
 	if (ck->in_flight) {
 		check_done(ck, 0, "timed out");
 		return;
@@ -234,7 +286,11 @@ lb_health_start(struct lb_service *svc, struct tether_loop *loop)
 			lb_health_stop(svc);
 			return err;
 		}
-		(void)tether_loop_timer_arm(svc->checks[i].timer, 0, 0);
+		/* A passive check's timer only ends time down (a backend
+		 * a reload carries over down has its first try then). */
+		(void)tether_loop_timer_arm(svc->checks[i].timer,
+					    ops->passive ? conf->check.interval_ms
+					    : 0, 0);
 	}
 	return 0;
 }
@@ -278,7 +334,7 @@ lb_health_stop(struct lb_service *svc)
 	for (i = 0; i < svc->pool.n; i++) {
 		struct lb_check *ck = &svc->checks[i];
 
-		if (ck->ops != NULL)
+		if (ck->ops != NULL && ck->ops->abort != NULL)
 			ck->ops->abort(ck);
 		tether_loop_timer_free(ck->timer);
 	}

@@ -41,6 +41,10 @@
 #define LB_DEFAULT_CHECK_TIMEOUT_MS	1000u
 #define LB_DEFAULT_CHECK_RISE		2u
 #define LB_DEFAULT_CHECK_FALL		3u
+/* check passive: down after one failed connect, tried again 10 s later
+ * (nginx's max_fails=1 fail_timeout=10s). */
+#define LB_DEFAULT_PASSIVE_INTERVAL_MS	10000u
+#define LB_DEFAULT_PASSIVE_FALL		1u
 
 /* ------------------------------------------------------------------ */
 /* Configuration (built by conf.c, never edited once loaded)           */
@@ -60,6 +64,7 @@ enum lb_balance {
 enum lb_check_type {
 	LB_CHECK_NONE = 0,
 	LB_CHECK_TCP,
+	LB_CHECK_PASSIVE,	/* no probes: failed connects count */
 	LB_CHECK_MAX
 };
 
@@ -345,6 +350,9 @@ struct lb_check_ops {
 	const char *name;
 	int (*start)(struct lb_check *ck, char *why, size_t whylen);
 	void (*abort)(struct lb_check *ck);
+	int passive;		/* no probes (start, abort unused): failed
+				 * connects take the backend down and the
+				 * timer lets one connection try it again */
 };
 
 /* One backend's active check. */

@@ -330,6 +330,7 @@ void lb_client_release(struct lb_service *svc,
 /* ---- Health (health.c) ---- */
 
 extern const struct lb_check_ops lb_check_ops_tcp;
+extern const struct lb_check_ops lb_check_ops_passive;
 
 /* The check kind for an enum lb_check_type; NULL for LB_CHECK_NONE and
  * outside the enum. */
@@ -359,12 +360,17 @@ void lb_health_stop(struct lb_service *svc);
 
 /*
  * lb_health_passive - a connection to b failed in the data path: with
- * active checks configured this counts as a failed check (so a dead
- * backend is taken out before its next probe); without them nothing
- * would bring b back, so it is not marked down.
+ * checks configured this counts as a failed check (so a dead backend is
+ * taken out before its next probe; with `check passive`, the only
+ * results there are). Without checks nothing would bring b back, so it
+ * is not marked down.
+ * lb_health_connected - a connection to b was made: with `check
+ * passive` it clears b's failures, or brings b up if it was down (a
+ * connect begun before it went down succeeded).
  */
 void lb_health_passive(struct lb_service *svc, struct lb_backend *b,
 		       uint64_t now);
+void lb_health_connected(struct lb_service *svc, struct lb_backend *b);
 
 /* ---- UDP flows (udp.c) ---- */
 

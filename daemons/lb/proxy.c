@@ -532,6 +532,7 @@ static void session_pump(struct lb_session *s, int end);
 static void
 session_relay(struct lb_session *s)
 {
+	lb_health_connected(s->svc, s->be);
 	if (s->svc->conf->proxy_v2) {
 		unsigned char hdr[LB_PROXY_V2_MAX];
 		struct sockaddr_storage ss;
@@ -2118,6 +2119,7 @@ u_send_done(struct lb_uop *op, int res, unsigned flags)
 static void
 u_connected(struct lb_session *s)
 {
+	lb_health_connected(s->svc, s->be);
 	s->state = LB_SESS_RELAY;
 	s->last_activity = tether_loop_now(s->px->loop);
 	(void)tether_loop_timer_arm(s->timer,

@@ -1200,6 +1200,73 @@ def backend_checks(sock, svc):
     return out
 
 
+def case_health_passive():
+    """check passive: no probes. A refused connect takes the backend
+    down at once (fall 1; the client is served by the other backend),
+    no connection tries it while down, one tries it again after the
+    interval (failing: down again), and once it listens that try
+    succeeds and it stays up."""
+    (p,) = free_ports(1)
+    b0 = Backend("b0", "127.0.0.2", [p])
+    b1 = None
+    sock = os.path.join(tmpdir(), "ctl.sock")
+    lb = Lb("""control %s
+service s {
+    listen 127.0.0.1:%d
+    balance rr
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    check passive interval 1s
+}
+""" % (sock, p))
+
+    def b1_state():
+        for line in ctl(sock, "show", "backends", "s").splitlines():
+            if line.startswith("backend s/b1 "):
+                st = re.search(r"state=(\S+)", line).group(1)
+                fails = int(re.search(r"fails=(\d+)", line).group(1))
+                return st, fails, line
+        fail("no b1 in show backends")
+
+    try:
+        lb.wait_listening(p)
+        names = [ask(p, src_addr(i))[0] for i in range(2)]
+        if names != ["b0", "b0"]:
+            fail("served by %r, wanted b0 twice (b1 refuses)" % names)
+        st, fails, line = b1_state()
+        if st != "down" or fails != 1 or \
+           'check="connection failed"' not in line:
+            fail("after one refused connect: %s" % line)
+        wait_log(lb, "backend s/b1: down (passive check: connection "
+                 "failed); one connection tries it again in 1000ms")
+        for i in range(10):
+            if ask(p, src_addr(10 + i))[0] != "b0":
+                fail("served by b1 while it was down")
+        if b1_state()[1] != 1:
+            fail("b1 tried while down: %s" % b1_state()[2])
+        # The try after the interval fails: down again.
+        wait_log(lb, "backend s/b1: up for a try", timeout=3)
+        for i in range(2):
+            ask(p, src_addr(30 + i))
+        st, fails, line = b1_state()
+        if st != "down" or fails != 2:
+            fail("after the failed try: %s" % line)
+        # It listens now: the next try succeeds and it stays up.
+        b1 = Backend("b1", "127.0.0.3", [p])
+        wait_log(lb, "backend s/b1: up for a try", 2, timeout=3)
+        names = [ask(p, src_addr(40 + i))[0] for i in range(6)]
+        if names.count("b1") != 3:
+            fail("after b1 came back: %r" % names)
+        st, fails, line = b1_state()
+        if st != "up" or fails != 2 or 'check="ok"' not in line:
+            fail("b1 back: %s" % line)
+    finally:
+        lb.stop()
+        b0.stop()
+        if b1 is not None:
+            b1.stop()
+
+
 def case_health():
     """check tcp: a stopped backend goes down after 'fall' probes and
     gets no connection (not even a failed try); restarted, it comes
@@ -7215,6 +7282,7 @@ CASES = {
     "reload-overlap": case_reload_overlap,
     "metrics-counters": case_metrics_counters,
     "drain-default": case_drain_default,
+    "health-passive": case_health_passive,
     "parallel": case_parallel,
     "failure": case_failure,
     "failure-midrun": case_failure_midrun,

@@ -304,7 +304,19 @@ test_errors(void **state)
 		  "t.conf:1:65: error: 'timeout' needs a value" },
 		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
 		  "check http }",
-		  "t.conf:1:56: error: unknown check 'http' (tcp, none)" },
+		  "t.conf:1:56: error: unknown check 'http' (tcp, passive, "
+		  "none)" },
+		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
+		  "check passive timeout 1s }",
+		  "t.conf:1:64: error: unknown check passive option "
+		  "'timeout'" },
+		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
+		  "check passive rise 2 }",
+		  "t.conf:1:64: error: unknown check passive option 'rise'" },
+		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
+		  "check passive fall 0 }",
+		  "t.conf:1:69: error: 'fall' must be a number 1..100, "
+		  "not '0'" },
 		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
 		  "check tcp rise 0 }",
 		  "t.conf:1:65: error: 'rise' must be a number 1..100, "
@@ -538,6 +550,42 @@ test_check_port(void **state)
 	/* No check, no TCP: nothing to probe, and nothing asked. */
 	s = &c->services[2];
 	assert_int_equal(lb_conf_check_port(s, &s->backends[0]), 0);
+	lb_conf_free(c);
+}
+
+/* check passive: its defaults (down after one failed connect, tried
+ * again 10 s later), what it takes, and no probe port needed (a
+ * UDP-only service may have it). */
+static void
+test_check_passive(void **state)
+{
+	struct lb_conf *c;
+	const struct lb_conf_service *s;
+
+	(void)state;
+	assert_int_equal(load("service s {\n"
+			      "\tlisten 1.2.3.4:53 udp\n"
+			      "\tbackend a 10.0.0.1\n"
+			      "\tcheck passive\n"
+			      "}\n"
+			      "service t {\n"
+			      "\tlisten 1.2.3.4:54\n"
+			      "\tbackend a 10.0.0.1\n"
+			      "\tcheck passive interval 30s fall 3 "
+			      "slowstart 5s\n"
+			      "}\n", &c, NULL), 0);
+	s = &c->services[0];
+	assert_int_equal(s->check.type, LB_CHECK_PASSIVE);
+	assert_int_equal(s->check.interval_ms, 10000);
+	assert_int_equal(s->check.fall, 1);
+	assert_int_equal(s->check.rise, 1);
+	s = &c->services[1];
+	assert_int_equal(s->check.interval_ms, 30000);
+	assert_int_equal(s->check.fall, 3);
+	assert_int_equal(s->check.slowstart_ms, 5000);
+	assert_ptr_equal(lb_check_ops_for(s->check.type),
+			 &lb_check_ops_passive);
+	assert_true(lb_check_ops_passive.passive);
 	lb_conf_free(c);
 }
 
@@ -850,6 +898,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_several_errors),
 		cmocka_unit_test(test_check_port),
+		cmocka_unit_test(test_check_passive),
 		cmocka_unit_test(test_warning),
 		cmocka_unit_test(test_file_and_include),
 		cmocka_unit_test(test_host_user),
