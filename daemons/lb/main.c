@@ -290,6 +290,19 @@ main(int argc, char **argv)
 	struct lb_conf *conf = NULL;
 	int err;
 
+	/* Started with stdin, stdout or stderr closed, a listener or the
+	 * detach pipe would take that number, and a message (or
+	 * detach_done's dup2) would go to it: fill them with /dev/null. */
+	for (;;) {
+		int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (fd < 0)
+			break;
+		if (fd > STDERR_FILENO) {
+			close(fd);
+			break;
+		}
+	}
 	/* A signal during startup waits for the loop's handler. */
 	tether_daemon_hold_signals();
 	if (tether_daemon_parse_opts(&lb_spec, argc, argv, &o) < 0 ||
