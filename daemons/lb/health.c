@@ -18,11 +18,24 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* b->health_down changed: its state follows. */
+static void
+health_apply(struct lb_pool *pool, struct lb_backend *b, uint64_t now)
+{
+	uint64_t drain_ms = 0;
+
+	/* Keep what is left of a drain's deadline (at least 1 ms: 0
+	 * would mean "no deadline"). */
+	if (b->drain_deadline != 0)
+		drain_ms = b->drain_deadline > now ?
+			b->drain_deadline - now : 1;
+	(void)lb_backend_admin(pool, b, b->admin, now, drain_ms);
+}
+
 int
 lb_health_result(struct lb_pool *pool, struct lb_backend *b, int ok,
 		 unsigned rise, unsigned fall, uint64_t now)
 {
-	uint64_t drain_ms;
 
 	if (ok) {
 		b->check_fail = 0;
@@ -39,13 +52,7 @@ lb_health_result(struct lb_pool *pool, struct lb_backend *b, int ok,
 			return 0;
 		b->health_down = 1;
 	}
-	/* Keep what is left of a drain's deadline (at least 1 ms: 0
-	 * would mean "no deadline"). */
-	drain_ms = 0;
-	if (b->drain_deadline != 0)
-		drain_ms = b->drain_deadline > now ?
-			b->drain_deadline - now : 1;
-	(void)lb_backend_admin(pool, b, b->admin, now, drain_ms);
+	health_apply(pool, b, now);
 	return 1;
 }
 
@@ -97,27 +104,58 @@ lb_health_connected(struct lb_service *svc, struct lb_backend *b)
 {
 	if (svc->checks == NULL || !svc->checks[b->index].ops->passive)
 		return;
+	b->passive_try = 0;
 	report(&svc->checks[b->index], 1, "");
+}
+
+void
+lb_health_picked(struct lb_service *svc, struct lb_backend *b)
+{
+	uint64_t now;
+
+	if (!b->passive_try || svc->checks == NULL)
+		return;
+	/* Its try: down again at once, so no other connection goes
+	 * there meanwhile (one that hangs would cost each of them the
+	 * connect timeout); its success brings it up, its failure leaves
+	 * it down for another interval. */
+	now = tether_loop_now(svc->px->loop);
+	b->passive_try = 0;
+	b->health_down = 1;
+	b->check_ok = 0;
+	svc->checks[b->index].started = now;
+	(void)tether_loop_timer_arm(svc->checks[b->index].timer,
+				    svc->conf->check.interval_ms, 0);
+	health_apply(&svc->pool, b, now);
 }
 
 /* ---- Passive: no probe; the timer ends a backend's time down ---- */
 
 /* Every interval (and interval after it went down): a backend down for
- * that long is up again with one failure to go (fall - 1 counted), so
- * the next connection tries it and, failing, takes it down again. */
+ * that long is up again, for the one connection that picks it next
+ * (lb_health_picked takes it down again meanwhile), with one failure
+ * to go (fall - 1 counted). */
 static void
 passive_timer(struct lb_check *ck)
 {
 	const struct lb_conf_check *cc = &ck->svc->conf->check;
 	struct lb_backend *b = ck->be;
 	uint64_t now = tether_loop_now(ck->svc->px->loop);
+	uint64_t down = now - ck->started;
 
-	if (b->health_down && now - ck->started >= cc->interval_ms &&
+	if (b->health_down && down < cc->interval_ms) {
+		(void)tether_loop_timer_arm(ck->timer, cc->interval_ms - down,
+					    0);
+		return;
+	}
+	if (b->health_down &&
 	    lb_health_result(&ck->svc->pool, b, 1, 1, cc->fall, now)) {
 		b->check_fail = cc->fall - 1;
-		tether_log_info("backend %s/%s: up for a try (passive check, "
-				"down %llums)", ck->svc->conf->name, b->name,
-				(unsigned long long)(now - ck->started));
+		b->passive_try = 1;
+		tether_log_info("backend %s/%s: up for one connection's try "
+				"(passive check, down %llums)",
+				ck->svc->conf->name, b->name,
+				(unsigned long long)down);
 	}
 	(void)tether_loop_timer_arm(ck->timer, cc->interval_ms, 0);
 }

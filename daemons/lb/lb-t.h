@@ -207,6 +207,8 @@ struct lb_backend {
 	int64_t wrr_current;
 	/* health check state */
 	unsigned check_ok, check_fail;	/* consecutive results */
+	int passive_try;		/* check passive: up until one
+					 * connection picks it (its try) */
 	/* The same backend in the proxies before and after a reload: a
 	 * connection counted here is counted in every later generation. */
 	struct lb_backend *prev_gen, *next_gen;

@@ -371,6 +371,9 @@ void lb_health_stop(struct lb_service *svc);
 void lb_health_passive(struct lb_service *svc, struct lb_backend *b,
 		       uint64_t now);
 void lb_health_connected(struct lb_service *svc, struct lb_backend *b);
+/* lb_health_picked - a connection or flow picked b: if it was up for a
+ * passive check's try, it is down again until that try succeeds. */
+void lb_health_picked(struct lb_service *svc, struct lb_backend *b);
 
 /* ---- UDP flows (udp.c) ---- */
 

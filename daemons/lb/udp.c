@@ -192,6 +192,8 @@ flow_readable(struct tether_loop *loop, int fd, unsigned events, void *ud)
 			return;
 		}
 		f->bytes_out += (uint64_t)n;
+		if (i == 0)	/* a reply: the backend lives (passive) */
+			lb_health_connected(f->svc, f->be);
 		flow_touch(f, tether_loop_now(loop));
 		(void)sendto(f->ul->fd, px->udp.buf, (size_t)n, 0,
 			     (const struct sockaddr *)&f->client.ss,
@@ -244,6 +246,7 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 		log_refused(svc, ul, client, now, "no-backend");
 		return NULL;
 	}
+	lb_health_picked(svc, b);
 	f = tether_calloc(1, sizeof(*f));
 	if (f == NULL)
 		return NULL;

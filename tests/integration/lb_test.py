@@ -1203,12 +1203,15 @@ def backend_checks(sock, svc):
 def case_health_passive():
     """check passive: no probes. A refused connect takes the backend
     down at once (fall 1; the client is served by the other backend),
-    no connection tries it while down, one tries it again after the
-    interval (failing: down again), and once it listens that try
-    succeeds and it stays up."""
-    (p,) = free_ports(1)
-    b0 = Backend("b0", "127.0.0.2", [p])
+    no connection tries it while down, after the interval exactly one
+    connection tries it (failing: down again), and once it listens that
+    try succeeds and it stays up. Then a backend that never answers the
+    SYN: of ten connections opened together when its try is due, one
+    waits the connect timeout, the others go straight to the live one."""
+    p, q = free_ports(2)
+    b0 = Backend("b0", "127.0.0.2", [p, q])
     b1 = None
+    hole = None
     sock = os.path.join(tmpdir(), "ctl.sock")
     lb = Lb("""control %s
 service s {
@@ -1216,55 +1219,97 @@ service s {
     balance rr
     backend b0 127.0.0.2
     backend b1 127.0.0.3
-    check passive interval 1s
+    check passive interval 3s
 }
-""" % (sock, p))
+service h {
+    listen 127.0.0.1:%d
+    balance rr
+    backend b0 127.0.0.2
+    backend b1 127.0.0.4
+    check passive interval 2s
+    limits connect-timeout 1s
+}
+""" % (sock, p, q))
 
-    def b1_state():
-        for line in ctl(sock, "show", "backends", "s").splitlines():
-            if line.startswith("backend s/b1 "):
+    def state(svc, name):
+        for line in ctl(sock, "show", "backends", svc).splitlines():
+            if line.startswith("backend %s/%s " % (svc, name)):
                 st = re.search(r"state=(\S+)", line).group(1)
                 fails = int(re.search(r"fails=(\d+)", line).group(1))
                 return st, fails, line
-        fail("no b1 in show backends")
+        fail("no %s/%s in show backends" % (svc, name))
 
     try:
         lb.wait_listening(p)
         names = [ask(p, src_addr(i))[0] for i in range(2)]
         if names != ["b0", "b0"]:
             fail("served by %r, wanted b0 twice (b1 refuses)" % names)
-        st, fails, line = b1_state()
+        st, fails, line = state("s", "b1")
         if st != "down" or fails != 1 or \
            'check="connection failed"' not in line:
             fail("after one refused connect: %s" % line)
         wait_log(lb, "backend s/b1: down (passive check: connection "
-                 "failed); one connection tries it again in 1000ms")
+                 "failed); one connection tries it again in 3000ms")
         for i in range(10):
             if ask(p, src_addr(10 + i))[0] != "b0":
                 fail("served by b1 while it was down")
-        if b1_state()[1] != 1:
-            fail("b1 tried while down: %s" % b1_state()[2])
+        if state("s", "b1")[1] != 1:
+            fail("b1 tried while down: %s" % state("s", "b1")[2])
         # The try after the interval fails: down again.
-        wait_log(lb, "backend s/b1: up for a try", timeout=3)
-        for i in range(2):
+        wait_log(lb, "backend s/b1: up for one connection's try",
+                 timeout=5)
+        for i in range(4):
             ask(p, src_addr(30 + i))
-        st, fails, line = b1_state()
+        st, fails, line = state("s", "b1")
         if st != "down" or fails != 2:
             fail("after the failed try: %s" % line)
         # It listens now: the next try succeeds and it stays up.
         b1 = Backend("b1", "127.0.0.3", [p])
-        wait_log(lb, "backend s/b1: up for a try", 2, timeout=3)
+        wait_log(lb, "backend s/b1: up for one connection's try", 2,
+                 timeout=5)
         names = [ask(p, src_addr(40 + i))[0] for i in range(6)]
         if names.count("b1") != 3:
             fail("after b1 came back: %r" % names)
-        st, fails, line = b1_state()
+        st, fails, line = state("s", "b1")
         if st != "up" or fails != 2 or 'check="ok"' not in line:
             fail("b1 back: %s" % line)
+
+        # Never answers: down after its first connect timed out.
+        hole = SynHole("127.0.0.4", q)
+        ask(q, src_addr(60))
+        ask(q, src_addr(61))
+        st, fails, line = state("h", "b1")
+        if st != "down" or fails != 1:
+            fail("h/b1 after a timed-out connect: %s" % line)
+        wait_log(lb, "backend h/b1: up for one connection's try",
+                 timeout=4)
+        took = [None] * 10
+
+        def one(i):
+            t0 = time.time()
+            if ask(q, src_addr(70 + i))[0] != "b0":
+                took[i] = -1
+            else:
+                took[i] = time.time() - t0
+        ts = [threading.Thread(target=one, args=(i,)) for i in range(10)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        slow = [t for t in took if t is not None and t >= 0.9]
+        if -1 in took or None in took or len(slow) != 1:
+            fail("ten connections at h/b1's try: %r (one should wait the "
+                 "1 s connect timeout)" % took)
+        st, fails, line = state("h", "b1")
+        if st != "down" or fails != 2:
+            fail("h/b1 after its try: %s" % line)
     finally:
         lb.stop()
         b0.stop()
         if b1 is not None:
             b1.stop()
+        if hole is not None:
+            hole.close()
 
 
 def case_health():
