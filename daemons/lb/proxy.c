@@ -491,9 +491,15 @@ session_connect(struct lb_session *s)
 					 err == EMFILE || err == ENFILE ||
 					 err == ENOBUFS || err == ENOMEM ?
 					 "; pausing listeners" : "");
+			/* The live proxy's: s may be a retired one's. */
 			if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
-			    err == ENOMEM)
-				pause_listeners(s->px);
+			    err == ENOMEM) {
+				const struct lb_service *ls = svc;
+
+				while (ls->next_gen != NULL)
+					ls = ls->next_gen;
+				pause_listeners(ls->px);
+			}
 			session_end(s, LB_END_BACKEND_ERROR);
 			return -1;
 		}
@@ -2351,6 +2357,8 @@ pause_listeners(struct lb_proxy *px)
 {
 	size_t i;
 
+	if (px->retired || px->resume == NULL)
+		return;		/* its listeners are closed */
 	for (i = 0; i < px->nlisteners; i++)
 		if (px->listeners[i].fd >= 0 && !px->listeners[i].paused &&
 		    tether_loop_fd_mod(px->loop, px->listeners[i].fd, 0) == 0)
@@ -2455,7 +2463,10 @@ lb_addr_overlap(const struct tether_addr *a, const struct tether_addr *b)
  * Connections then go to the more specific socket; what queued on the
  * old one before is taken over at the swap (take_queued). 0 when such
  * a socket was found, and fd may be bound again. Only a reload does
- * this: a second tether-lb on the same addresses still fails. */
+ * this: a second tether-lb on the same addresses still fails. The
+ * option stays on both sockets (clearing it does not clear what the
+ * kernel keeps for the port), so another program of the same user
+ * that sets SO_REUSEPORT itself could bind there too. */
 static int
 beside_old(const struct lb_proxy *px, const struct lb_listener *l, int fd)
 {
@@ -2471,8 +2482,10 @@ beside_old(const struct lb_proxy *px, const struct lb_listener *l, int fd)
 			found = 1;
 	}
 	if (!found ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+		errno = EADDRINUSE;	/* the bind's, for its message */
 		return -1;
+	}
 	return 0;
 }
 
@@ -2553,7 +2566,7 @@ listener_open(struct lb_proxy *px, struct lb_listener *l, unsigned backlog,
 	      char *errbuf, size_t errlen)
 {
 	char abuf[TETHER_ADDR_STRLEN];
-	int one = 1, fd, err;
+	int one = 1, fd, err, beside = 0;
 	size_t i;
 
 	/* Reload: take over the old proxy's socket for the same address,
@@ -2594,10 +2607,14 @@ listener_open(struct lb_proxy *px, struct lb_listener *l, unsigned backlog,
 	if (l->addr.ss.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 				 sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&l->addr.ss, l->addr.len) < 0 &&
-	    (errno != EADDRINUSE || beside_old(px, l, fd) < 0 ||
-	     bind(fd, (const struct sockaddr *)&l->addr.ss, l->addr.len) < 0))
-		goto fail;
+	if (bind(fd, (const struct sockaddr *)&l->addr.ss, l->addr.len) < 0) {
+		if (errno != EADDRINUSE || beside_old(px, l, fd) < 0)
+			goto fail;
+		beside = 1;
+		if (bind(fd, (const struct sockaddr *)&l->addr.ss,
+			 l->addr.len) < 0)
+			goto fail;
+	}
 	if (listen(fd, (int)backlog) < 0)
 		goto fail;
 	err = tether_loop_fd_add(px->loop, fd, TETHER_LOOP_READ,
@@ -2616,8 +2633,11 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	fmt_addr(&l->addr, abuf, sizeof(abuf));
-	snprintf(errbuf, errlen, "listen %s (service %s): %s", abuf,
-		 l->svc->conf->name, strerror(err));
+	snprintf(errbuf, errlen, "listen %s (service %s): %s%s", abuf,
+		 l->svc->conf->name, strerror(err), beside && err ==
+		 EADDRINUSE ? " beside the old listener it overlaps (Linux "
+		 "shares an address only between sockets of one user: after "
+		 "`user` the change needs a restart)" : "");
 	return tether_err_from_errno(err);
 }
 
@@ -3052,10 +3072,15 @@ transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
 /* old was replaced: stop its listeners, checks and timers; its sessions
  * finish on their own, then it is freed. */
 static void
-retire(struct lb_proxy *old, struct lb_conf *oldconf)
+retire(struct lb_proxy *old, struct lb_conf *oldconf, struct lb_proxy *px)
 {
 	size_t i;
 
+	/* On the list first: the connections take_queued starts count
+	 * old's sessions against max-conns (lb_proxy_conns). */
+	old->retired_next = retired_list;
+	retired_list = old;
+	take_queued(px, old);
 	for (i = 0; i < old->nlisteners; i++)
 		if (old->listeners[i].fd >= 0) {
 			(void)tether_loop_fd_del(old->loop,
@@ -3079,8 +3104,6 @@ retire(struct lb_proxy *old, struct lb_conf *oldconf)
 	old->sweep = old->resume = NULL;
 	old->owned_conf = oldconf;
 	old->retired = 1;
-	old->retired_next = retired_list;
-	retired_list = old;
 	if (old->conns == 0)
 		retired_done(old);
 }
@@ -3115,8 +3138,7 @@ lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
 	}
 	transfer_state(px, old, tether_loop_now(old->loop));
 	lb_udp_adopt_flows(px, old);
-	take_queued(px, old);
-	retire(old, oldconf);
+	retire(old, oldconf, px);
 	*pxp = px;
 	return 0;
 }

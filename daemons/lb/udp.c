@@ -551,17 +551,20 @@ beside_old(const struct lb_proxy *px, const struct lb_udp_listener *ul,
 			found = 1;
 	}
 	if (!found ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+		errno = EADDRINUSE;	/* the bind's, for its message */
 		return -1;
+	}
 	return 0;
 }
+
 
 static int
 udp_listener_open(struct lb_proxy *px, struct lb_udp_listener *ul,
 		  char *errbuf, size_t errlen)
 {
 	char abuf[TETHER_ADDR_STRLEN];
-	int one = 1, fd, err;
+	int one = 1, fd, err, beside = 0;
 	size_t i;
 
 	/* Reload: take over the old proxy's socket for the same address. */
@@ -593,11 +596,14 @@ udp_listener_open(struct lb_proxy *px, struct lb_udp_listener *ul,
 	if (ul->addr.ss.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 				 sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&ul->addr.ss, ul->addr.len) < 0 &&
-	    (errno != EADDRINUSE || beside_old(px, ul, fd) < 0 ||
-	     bind(fd, (const struct sockaddr *)&ul->addr.ss,
-		  ul->addr.len) < 0))
-		goto fail;
+	if (bind(fd, (const struct sockaddr *)&ul->addr.ss, ul->addr.len) < 0) {
+		if (errno != EADDRINUSE || beside_old(px, ul, fd) < 0)
+			goto fail;
+		beside = 1;
+		if (bind(fd, (const struct sockaddr *)&ul->addr.ss,
+			 ul->addr.len) < 0)
+			goto fail;
+	}
 	err = tether_loop_fd_add(px->loop, fd, TETHER_LOOP_READ,
 				 listener_readable, ul);
 	if (err < 0) {
@@ -614,8 +620,11 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	fmt_addr(&ul->addr, abuf, sizeof(abuf));
-	snprintf(errbuf, errlen, "listen %s udp (service %s): %s", abuf,
-		 ul->svc->conf->name, strerror(err));
+	snprintf(errbuf, errlen, "listen %s udp (service %s): %s%s", abuf,
+		 ul->svc->conf->name, strerror(err), beside && err ==
+		 EADDRINUSE ? " beside the old listener it overlaps (Linux "
+		 "shares an address only between sockets of one user: after "
+		 "`user` the change needs a restart)" : "");
 	return tether_err_from_errno(err);
 }
 

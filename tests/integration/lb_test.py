@@ -789,25 +789,26 @@ service gone {
         t0 = time.time()
         burst(p, 30)
         burst(q, 20)
-        if time.time() - t0 > 0.9:
-            raise Skip("bursts took %.2f s: too slow to test the "
-                       "once-a-second line" % (time.time() - t0))
         time.sleep(1.1)
         burst(p, 1)
         burst(q, 1)
+        secs = time.time() - t0
         for svc, why, n in (("full", "limit", 31), ("gone", "no-backend",
                                                     21)):
             pat = "conn service=%s " % svc
             wait_log(lb, pat, 2)
             lines = [l for l in lb.stderr().splitlines() if pat in l]
-            if len(lines) != 2 or \
-               any("end=%s unlogged=" % why not in l for l in lines):
-                fail("%s: %d lines, wanted 2 with end=%s:\n%s" %
-                     (svc, len(lines), why, "\n".join(lines)))
+            if any("end=%s unlogged=" % why not in l for l in lines):
+                fail("%s: a line without end=%s unlogged=:\n%s" %
+                     (svc, why, "\n".join(lines)))
             got = [int(re.search(r"unlogged=(\d+)", l).group(1))
                    for l in lines]
-            if got != [0, n - 2]:
-                fail("%s: unlogged %r, wanted [0, %d]" % (svc, got, n - 2))
+            # The last refusal came 1.1 s after the one logged before
+            # it: its line counts every one left out.
+            if got[0] != 0 or sum(1 + g for g in got) != n or \
+               not 2 <= len(lines) <= int(secs) + 2:
+                fail("%s: %d refusals in %.2f s, lines with unlogged %r" %
+                     (svc, n, secs, got))
         out = ctl(sock, "show", "services")
         if "service full " not in out or " refused=31 " not in out:
             fail("refusals not counted:\n" + out)
@@ -930,6 +931,24 @@ def case_reload_overlap():
                  "listeners taken by the new ones, 0 closed")
     finally:
         stop.set()
+        lb.stop()
+    # With `user nobody` the new socket is nobody's and the old one
+    # root's, which Linux does not let share an address: the reload
+    # fails, says why, and the old listener serves on.
+    lb = Lb("user nobody\n" + text("0.0.0.0"))
+    try:
+        lb.wait_listening(p)
+        write_conf(lb.conf, "user nobody\n" + text("127.0.0.1"))
+        os.chmod(os.path.dirname(lb.conf), 0o755)  # nobody reads it
+        os.chmod(lb.conf, 0o644)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reload failed")
+        if "Address already in use beside the old listener it " \
+           "overlaps" not in lb.stderr():
+            fail("no hint in the failed reload:\n" + lb.stderr())
+        if not served("127.0.0.3"):
+            fail("the old wildcard listener stopped serving")
+    finally:
         lb.stop()
         b.stop()
         u.stop()
