@@ -187,9 +187,9 @@ lb_parse_listen_addr(const char *s, struct lb_conf_listen *l)
 /* Generic setters                                                     */
 /* ------------------------------------------------------------------ */
 
-/* Names and paths end up in logs, metrics labels and control output, one
- * record per line: no control characters (a quoted "\n" would forge
- * lines). Returns 0 or -TETHER_ESYNTAX after reporting. */
+/* Paths and the user end up in logs and control output, one record per
+ * line: no control characters (a quoted "\n" would forge lines).
+ * Returns 0 or -TETHER_ESYNTAX after reporting. */
 static int
 check_text(struct parser *p, const struct tether_conf_token *t,
 	   const char *what)
@@ -201,6 +201,54 @@ check_text(struct parser *p, const struct tether_conf_token *t,
 			return tether_conf_error(p->c, t, "%s must not contain "
 						 "control characters", what);
 	return 0;
+}
+
+/* The bytes of a service or backend name. */
+#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+		   "0123456789._:@+-"
+
+/*
+ * A service or backend name (what: "service name", "backend name"):
+ * 1..LB_NAME_MAX-1 bytes of NAME_CHARS. Names are words of the control
+ * protocol, which splits a command at blanks and SERVICE/BACKEND at
+ * the first '/', and values of log lines (service=NAME backend=NAME):
+ * a blank, a '/' or a quote would make a name that no tetherctl
+ * command can address and log lines that read two ways. Returns 0 or
+ * -TETHER_ESYNTAX after reporting, at the bad byte in a bare word (its
+ * text is as written; a quoted one may hold escapes, so there at the
+ * name).
+ */
+static int
+check_name(struct parser *p, const struct tether_conf_token *t,
+	   const char *what)
+{
+	struct tether_conf_token at;
+	unsigned char ch;
+	char desc[40];
+	size_t i;
+
+	if (t->len == 0 || t->len >= LB_NAME_MAX)
+		return tether_conf_error(p->c, t, "%s must be 1..%d bytes",
+					 what, LB_NAME_MAX - 1);
+	i = strspn(t->text, NAME_CHARS);
+	if (i == t->len)
+		return 0;
+	ch = (unsigned char)t->text[i];
+	if (ch == ' ')
+		snprintf(desc, sizeof(desc), "a space");
+	else if (ch < 0x20 || ch == 0x7f)
+		snprintf(desc, sizeof(desc), "a control character (0x%02x)",
+			 ch);
+	else if (ch > 0x7f)
+		snprintf(desc, sizeof(desc), "a non-ASCII byte (0x%02x)", ch);
+	else
+		snprintf(desc, sizeof(desc), "'%c'", ch);
+	at = *t;
+	if (t->type == TETHER_CONF_WORD)
+		at.col += (unsigned)i;
+	return tether_conf_error(p->c, &at, "%s must not contain %s (only "
+				 "letters, digits and . _ : @ + -)", what,
+				 desc);
 }
 
 static int
@@ -583,11 +631,7 @@ set_backend(struct parser *p, void *obj, const struct directive *d,
 	b.weight = 1;
 	/* An empty name could not be told apart in logs, metrics labels
 	 * and control commands (SERVICE/BACKEND). */
-	if (args[0]->len == 0 || args[0]->len >= sizeof(b.name))
-		return tether_conf_error(p->c, args[0],
-					 "backend name must be 1..%d bytes",
-					 LB_NAME_MAX - 1);
-	if (check_text(p, args[0], "a backend name") < 0)
+	if (check_name(p, args[0], "backend name") < 0)
 		return -TETHER_ESYNTAX;
 	memcpy(b.name, args[0]->text, args[0]->len + 1);
 	if (parse_backend_addr(args[1]->text, &b) < 0)
@@ -1047,15 +1091,10 @@ parse_service(struct parser *p, const struct tether_conf_token *name)
 	p->check_tcp = NULL;
 	s.line = name->line;
 	s.col = name->col;
-	if (name->len == 0 || name->len >= sizeof(s.name)) {
-		tether_conf_error(p->c, name, "service name must be 1..%d "
-				  "bytes", LB_NAME_MAX - 1);
+	if (check_name(p, name, "service name") < 0)
 		bad = 1;
-	} else if (check_text(p, name, "a service name") < 0) {
-		bad = 1;
-	} else {
+	else
 		memcpy(s.name, name->text, name->len + 1);
-	}
 	for (i = 0; i < p->conf->nservices; i++)
 		if (strcmp(p->conf->services[i].name, s.name) == 0) {
 			tether_conf_error(p->c, name, "duplicate service "

@@ -2453,7 +2453,7 @@ def case_metrics():
     p, m = free_ports(2)
     b = Backend("b0", "127.0.0.2", [p])
     lb = Lb("""metrics 127.0.0.1:%d
-service "web 1" {
+service web.1 {
     listen 127.0.0.1:%d
     persist source
     backend b0 127.0.0.2
@@ -2473,13 +2473,13 @@ service "web 1" {
         text = r.read().decode()
         for line in [
                 '# TYPE tether_lb_connections_total counter',
-                'tether_lb_connections_total{service="web 1"} 7',
-                'tether_lb_connections{service="web 1"} 0',
-                'tether_lb_persist_entries{service="web 1"} 7',
-                'tether_lb_backend_up{service="web 1",backend="b0"} 1',
-                'tether_lb_backend_connections_total{service="web 1",'
+                'tether_lb_connections_total{service="web.1"} 7',
+                'tether_lb_connections{service="web.1"} 0',
+                'tether_lb_persist_entries{service="web.1"} 7',
+                'tether_lb_backend_up{service="web.1",backend="b0"} 1',
+                'tether_lb_backend_connections_total{service="web.1",'
                 'backend="b0"} 7',
-                'tether_lb_backend_connections_total{service="web 1",'
+                'tether_lb_backend_connections_total{service="web.1",'
                 'backend="down"} 0']:
             if line + "\n" not in text:
                 fail("metrics lack %r:\n%s" % (line, text))
@@ -5203,6 +5203,21 @@ def case_badconf():
        "%s:4:12: error: splice is 'on' or 'off', not 'maybe'" % path \
             not in r.stderr:
         fail("bad splice value: %r" % r.stderr)
+    # Names are words of tetherctl commands (SERVICE/BACKEND) and of log
+    # lines: no blank, '/' or quote, at the byte in a bare word.
+    r, path = run_n('service "web 1" {\n    listen 127.0.0.1:5\n'
+                    "    backend db/1 127.0.0.2\n}\n")
+    want = [
+        "%s:1:9: error: service name must not contain a space (only "
+        "letters, digits and . _ : @ + -)" % path,
+        "%s:3:15: error: backend name must not contain '/' (only "
+        "letters, digits and . _ : @ + -)" % path,
+    ]
+    if r.returncode != 1 or r.stdout != "":
+        fail("bad names accepted: %d %r" % (r.returncode, r.stdout))
+    for w in want:
+        if w not in r.stderr:
+            fail("missing %r in:\n%s" % (w, r.stderr))
     r, path = run_n("service s { listen 127.0.0.1:5; backend a 127.0.0.2 }\n"
                     "service s { }\n")
     if r.returncode == 0 or \

@@ -33,7 +33,7 @@ static const char full[] =
 	"\tpersist source mask /24 /64 timeout 30m size 1000\n"
 	"\tbackend nfs1 10.0.0.11 weight 1\n"
 	"\tbackend nfs2 10.0.0.12:2049\n"
-	"\tbackend \"nfs 3\" [2001:db8::5] weight 0\n"
+	"\tbackend nfs-3@b.x [2001:db8::5] weight 0\n"
 	"\tcheck tcp interval 2s timeout 500ms rise 2 fall 3 port 2049 "
 	"slowstart 30s\n"
 	"\tlimits conns 100 connect-timeout 1s idle-timeout 5m retries 1 "
@@ -90,7 +90,7 @@ test_full(void **state)
 	assert_true(s->backends[1].has_port);
 	assert_int_equal(tether_addr_port(&s->backends[1].addr), 2049);
 	assert_int_equal(s->backends[1].weight, 1);	/* default */
-	assert_string_equal(s->backends[2].name, "nfs 3");
+	assert_string_equal(s->backends[2].name, "nfs-3@b.x");
 	assert_false(s->backends[2].has_port);
 	assert_int_equal(s->backends[2].weight, 0);
 	assert_int_equal(tether_addr_format(&s->backends[2].addr, buf,
@@ -418,8 +418,34 @@ test_errors(void **state)
 		  "t.conf:1:9: error: metrics expects ADDR:PORT, not "
 		  "'localhost:9100'" },
 		{ "service \"a\\nb\" { listen 1.2.3.4:1; backend a 1.1.1.1 }",
-		  "t.conf:1:9: error: a service name must not contain control "
-		  "characters" },
+		  "t.conf:1:9: error: service name must not contain a control "
+		  "character (0x0a) (only letters, digits and . _ : @ + -)" },
+		/* Names are words of the control protocol (split at blanks,
+		 * SERVICE/BACKEND at the first '/') and of log lines: a bare
+		 * word's bad byte is pointed at, a quoted name at its
+		 * start. */
+		{ "service \"web 1\" { listen 1.2.3.4:1; backend a 1.1.1.1 }",
+		  "t.conf:1:9: error: service name must not contain a space "
+		  "(only letters, digits and . _ : @ + -)" },
+		{ "service web/1 { listen 1.2.3.4:1; backend a 1.1.1.1 }",
+		  "t.conf:1:12: error: service name must not contain '/' "
+		  "(only letters, digits and . _ : @ + -)" },
+		{ "service s { listen 1.2.3.4:1; backend a/b 1.1.1.1 }",
+		  "t.conf:1:40: error: backend name must not contain '/' "
+		  "(only letters, digits and . _ : @ + -)" },
+		{ "service s { listen 1.2.3.4:1; backend 'x\"y' 1.1.1.1 }",
+		  "t.conf:1:39: error: backend name must not contain '\"' "
+		  "(only letters, digits and . _ : @ + -)" },
+		{ "service s { listen 1.2.3.4:1; backend ab=c 1.1.1.1 }",
+		  "t.conf:1:41: error: backend name must not contain '=' "
+		  "(only letters, digits and . _ : @ + -)" },
+		{ "service s { listen 1.2.3.4:1; backend caf\xc3\xa9 1.1.1.1 }",
+		  "t.conf:1:42: error: backend name must not contain a "
+		  "non-ASCII byte (0xc3) (only letters, digits and . _ : @ + "
+		  "-)" },
+		{ "service s { listen 1.2.3.4:1; backend b\\1 1.1.1.1 }",
+		  "t.conf:1:40: error: backend name must not contain '\\' "
+		  "(only letters, digits and . _ : @ + -)" },
 		{ "service s { listen 1.2.3.4:1; backend '' 10.0.0.1 }",
 		  "t.conf:1:39: error: backend name must be 1..63 bytes" },
 		{ "service s { listen 1.2.3.4:1; backend \"\" 10.0.0.1 }",
@@ -429,8 +455,8 @@ test_errors(void **state)
 		  "890123 10.0.0.1 }",
 		  "t.conf:1:39: error: backend name must be 1..63 bytes" },
 		{ "service s { listen 1.2.3.4:1; backend \"x\\ty\" 1.1.1.1 }",
-		  "t.conf:1:39: error: a backend name must not contain control "
-		  "characters" },
+		  "t.conf:1:39: error: backend name must not contain a control "
+		  "character (0x09) (only letters, digits and . _ : @ + -)" },
 		{ "pidfile \"X\\nX\"",
 		  "t.conf:1:9: error: pidfile must not contain control "
 		  "characters" },
@@ -463,6 +489,29 @@ test_errors(void **state)
 				 (const char *)diag.data, cases[i].first);
 		tether_buf_free(&diag);
 	}
+}
+
+/* Names take letters, digits and . _ : @ + -, up to 63 bytes: each of
+ * them loads, and reads back as written. */
+static void
+test_name_chars(void **state)
+{
+	static const char name63[] =
+		"123456789012345678901234567890123456789012345678901234567"
+		"890123";
+	struct lb_conf *c;
+	char text[256];
+
+	(void)state;
+	assert_int_equal(strlen(name63), 63);
+	snprintf(text, sizeof(text), "service AZaz09._:@+- { listen "
+		 "1.2.3.4:1; backend %s 1.1.1.1; backend 'q' 1.1.1.2 }",
+		 name63);
+	assert_int_equal(load(text, &c, NULL), 0);
+	assert_string_equal(c->services[0].name, "AZaz09._:@+-");
+	assert_string_equal(c->services[0].backends[0].name, name63);
+	assert_string_equal(c->services[0].backends[1].name, "q");
+	lb_conf_free(c);
 }
 
 /* One file, several mistakes: every one is reported, in order. */
@@ -812,7 +861,7 @@ test_write(void **state)
 			       "control /run/tether-lb.sock\n"
 			       "metrics [::1]:9100\n"));
 	assert_non_null(strstr((const char *)t1.data,
-			       "\tbackend 'nfs 3' [2001:db8::5] weight 0\n"));
+			       "\tbackend nfs-3@b.x [2001:db8::5] weight 0\n"));
 	assert_non_null(strstr((const char *)t1.data,
 			       "\tlisten 192.0.2.10:20048-20050 tcp\n"));
 	assert_non_null(strstr((const char *)t1.data,
@@ -848,6 +897,7 @@ main(void)
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_listen_addr),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_name_chars),
 		cmocka_unit_test(test_several_errors),
 		cmocka_unit_test(test_check_port),
 		cmocka_unit_test(test_warning),
