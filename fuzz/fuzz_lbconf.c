@@ -3,12 +3,13 @@
  * (includes disabled). Checks that a rejected file says why, that an
  * accepted one obeys the parser's promises (every service listens and
  * has backends, bounds hold, names are words tetherctl can address, no
- * two listeners overlap, `check tcp` has a port to probe each backend
- * on), and that it
- * written out and loaded again gives the same text (a fixed point).
+ * listen is IPv4-mapped, no two listeners overlap, `check tcp` has a
+ * port to probe each backend on), and that it written out and loaded
+ * again gives the same text (a fixed point).
  */
 #include "lb.h"
 
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,11 @@ check_invariants(const struct lb_conf *c)
 			      ~(LB_PROTO_TCP | LB_PROTO_UDP)) == 0);
 			CHECK(a->addr.ss.ss_family == AF_INET ||
 			      a->addr.ss.ss_family == AF_INET6);
+			/* Never IPv4-mapped: IPv6 listeners are V6ONLY. */
+			CHECK(a->addr.ss.ss_family != AF_INET6 ||
+			      !IN6_IS_ADDR_V4MAPPED(&((const struct
+				sockaddr_in6 *)(const void *)
+				&a->addr.ss)->sin6_addr));
 			ports += a->port_hi - a->port_lo + 1u;
 			/* No overlap with any listen before it. */
 			for (k = 0; k <= i; k++) {

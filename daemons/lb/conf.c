@@ -25,8 +25,10 @@
  */
 #include "lb.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -452,6 +454,36 @@ listens_overlap(const struct lb_conf_listen *a, const struct lb_conf_listen *b)
 	return tether_addr_compare(&x, &y) == 0;
 }
 
+/*
+ * An IPv4-mapped IPv6 listen address ([::ffff:a.b.c.d]) is refused:
+ * IPv6 listeners are V6ONLY (so that :: and 0.0.0.0 may both be
+ * listened on), and bind() of a mapped address on such a socket fails
+ * with EINVAL, at start, after -n called the file good. The error
+ * gives the IPv4 form to write instead. Returns 0 or -TETHER_ESYNTAX
+ * after reporting.
+ */
+static int
+check_v4mapped(struct parser *p, const struct tether_conf_token *t,
+	       const struct lb_conf_listen *l)
+{
+	const struct sockaddr_in6 *sin6 =
+		(const struct sockaddr_in6 *)(const void *)&l->addr.ss;
+	char v4[INET_ADDRSTRLEN], range[8] = "";
+
+	if (l->addr.ss.ss_family != AF_INET6 ||
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return 0;
+	if (inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], v4,
+		      sizeof(v4)) == NULL)
+		snprintf(v4, sizeof(v4), "?");
+	if (l->port_hi != l->port_lo)
+		snprintf(range, sizeof(range), "-%u", l->port_hi);
+	return tether_conf_error(p->c, t, "'%s' is an IPv4-mapped IPv6 "
+				 "address, which IPv6 listeners (IPv6 only) "
+				 "cannot bind; write it as IPv4: '%s:%u%s'",
+				 t->text, v4, l->port_lo, range);
+}
+
 static int
 set_listen(struct parser *p, void *obj, const struct directive *d,
 	   const struct tether_conf_token *const *args, int n)
@@ -474,6 +506,8 @@ set_listen(struct parser *p, void *obj, const struct directive *d,
 					 "expected ADDR:PORT or ADDR:PORT-PORT "
 					 "(IPv6 in brackets), not '%s'",
 					 args[0]->text);
+	if (check_v4mapped(p, args[0], &l) < 0)
+		return -TETHER_ESYNTAX;
 	for (i = 1; i < (size_t)n; i++) {
 		if (strcmp(args[i]->text, "tcp") == 0)
 			l.protos |= LB_PROTO_TCP;

@@ -150,6 +150,16 @@ test_full(void **state)
 			 LB_DEFAULT_CHECK_TIMEOUT_MS);
 	lb_conf_free(c);
 
+	/* A backend may be IPv4-mapped: its socket is not V6ONLY, and
+	 * connect() reaches the IPv4 address (only listeners are
+	 * refused such an address). */
+	assert_int_equal(load("service s { listen 1.2.3.4:1; "
+			      "backend a [::ffff:10.0.0.1]:80 }", &c, NULL),
+			 0);
+	assert_int_equal(c->services[0].backends[0].addr.ss.ss_family,
+			 AF_INET6);
+	lb_conf_free(c);
+
 	/* Wildcards of both families on one port meet no other listen
 	 * (IPv6 listeners are V6ONLY); nor does another port. */
 	assert_int_equal(load("service s { listen 0.0.0.0:80; "
@@ -341,6 +351,23 @@ test_errors(void **state)
 		  "backend a 1.1.1.1 }",
 		  "t.conf:1:44: error: '[::]:85' overlaps the listen at "
 		  "line 1 (service s)" },
+		/* IPv6 listeners are V6ONLY: bind() of a mapped address
+		 * would fail at start; the IPv4 form is suggested. */
+		{ "service s { listen [::ffff:192.0.2.1]:80; "
+		  "backend a 1.1.1.1 }",
+		  "t.conf:1:20: error: '[::ffff:192.0.2.1]:80' is an "
+		  "IPv4-mapped IPv6 address, which IPv6 listeners (IPv6 only) "
+		  "cannot bind; write it as IPv4: '192.0.2.1:80'" },
+		{ "service s { listen [::FFFF:c000:201]:53-60 udp; "
+		  "backend a 1.1.1.1 }",
+		  "t.conf:1:20: error: '[::FFFF:c000:201]:53-60' is an "
+		  "IPv4-mapped IPv6 address, which IPv6 listeners (IPv6 only) "
+		  "cannot bind; write it as IPv4: '192.0.2.1:53-60'" },
+		{ "service s { listen [::ffff:0.0.0.0]:80; "
+		  "backend a 1.1.1.1 }",
+		  "t.conf:1:20: error: '[::ffff:0.0.0.0]:80' is an "
+		  "IPv4-mapped IPv6 address, which IPv6 listeners (IPv6 only) "
+		  "cannot bind; write it as IPv4: '0.0.0.0:80'" },
 		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
 		  "check tcp interval 500ms timeout 600ms }",
 		  "t.conf:1:56: error: check timeout (600ms) is longer than "
