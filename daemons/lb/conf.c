@@ -44,6 +44,9 @@ struct parser {
 	/* The current service's good `check tcp` (its "tcp"), or NULL:
 	 * where the whole-service check of its port reports. */
 	const struct tether_conf_token *check_tcp;
+	/* The current service's `proxy-protocol v2` (its "v2"), or NULL:
+	 * where the warning about its UDP listens reports. */
+	const struct tether_conf_token *proxy_v2;
 };
 
 struct directive;
@@ -794,10 +797,12 @@ set_proxy_protocol(struct parser *p, void *obj, const struct directive *d,
 	(void)n;
 	if (strcmp(args[0]->text, "v2") == 0) {
 		s->proxy_v2 = 1;
+		p->proxy_v2 = args[0];
 		return 0;
 	}
 	if (strcmp(args[0]->text, "off") == 0) {
 		s->proxy_v2 = 0;
+		p->proxy_v2 = NULL;
 		return 0;
 	}
 	return tether_conf_error(p->c, args[0], "proxy-protocol is 'v2' or "
@@ -1123,6 +1128,7 @@ parse_service(struct parser *p, const struct tether_conf_token *name)
 
 	service_defaults(&s);
 	p->check_tcp = NULL;
+	p->proxy_v2 = NULL;
 	s.line = name->line;
 	s.col = name->col;
 	if (check_name(p, name, "service name") < 0)
@@ -1190,6 +1196,20 @@ parse_service(struct parser *p, const struct tether_conf_token *name)
 	    s.check.slowstart_ms != 0)
 		tether_conf_warn(p->c, name, "slowstart has no effect with "
 				 "balance rr");
+	/* The header is written at the start of a TCP connection to the
+	 * backend; a UDP flow's datagrams are relayed as they come, with
+	 * no room for one (udp.c). */
+	if (!p->nomem && p->proxy_v2 != NULL)
+		for (i = 0; i < s.nlistens; i++)
+			if (s.listens[i].protos & LB_PROTO_UDP) {
+				tether_conf_warn(p->c, p->proxy_v2,
+					"proxy-protocol v2 is sent on TCP "
+					"connections only: UDP datagrams "
+					"(listen at line %u) reach the "
+					"backends without it",
+					s.listens[i].line);
+				break;
+			}
 	if (bad || p->nomem) {
 		service_free(&s);
 		return;

@@ -656,6 +656,31 @@ test_warning(void **state)
 	}
 	lb_conf_free(c);
 	tether_buf_free(&diag);
+	/* proxy-protocol v2 is TCP only: a warning at its "v2" naming
+	 * the first UDP listen; none for a TCP-only service. */
+	tether_buf_init(&diag, 1 << 16);
+	assert_int_equal(load("service s { proxy-protocol v2\n"
+			      "listen 1.2.3.4:1; listen 1.2.3.4:53 tcp udp\n"
+			      "listen 1.2.3.4:54 udp; backend a 1.1.1.1 }\n"
+			      "service t { listen 1.2.3.4:2; backend a 1.1.1.1; "
+			      "proxy-protocol v2 }\n"
+			      "service u { listen 1.2.3.4:55 udp; "
+			      "backend a 1.1.1.1 }", &c, &diag), 0);
+	{
+		static const char want[] =
+			"t.conf:1:28: warning: proxy-protocol v2 is sent on "
+			"TCP connections only: UDP datagrams (listen at line "
+			"2) reach the backends without it\n";
+		const char *w = (const char *)diag.data;
+
+		assert_non_null(w);
+		assert_ptr_equal(strstr(w, want), w);
+		assert_null(strstr(w + sizeof(want) - 1, "warning:"));
+	}
+	assert_true(c->services[0].proxy_v2);
+	assert_true(c->services[1].proxy_v2);
+	lb_conf_free(c);
+	tether_buf_free(&diag);
 	/* Maglev ramps its table: no warning. */
 	tether_buf_init(&diag, 1 << 16);
 	assert_int_equal(load("service s { listen 1.2.3.4:1; balance maglev\n"
