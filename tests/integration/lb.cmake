@@ -12,7 +12,8 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		urgent-splice fin-merge persist-held udp-limit health-timeout
 		backlog udp6 persist-mask udp-spray udp-repin
 		refused-log reload-overlap metrics-counters
-		drain-default startup health-port ctl-timeout)
+		drain-default startup health-port ctl-timeout
+		reload-start-only)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}

@@ -5051,6 +5051,50 @@ def case_reload_ctl():
         lb.stop()
 
 
+def case_reload_start_only():
+    """pidfile and user act at start only: a reload that changes them
+    logs that they need a restart and what is kept; the pidfile of the
+    start stays (and names us), the new one is not written; a reload
+    back to the started values warns no more."""
+    p, = free_ports(1)
+    b = Backend("b0", "127.0.0.2", [p])
+    d = tmpdir()
+    pid1 = os.path.join(d, "one.pid")
+    pid2 = os.path.join(d, "two.pid")
+    svc = "service s { listen 127.0.0.1:%d; backend b0 127.0.0.2 }\n" % p
+    lb = Lb("pidfile %s\n" % pid1 + svc)
+    try:
+        lb.wait_listening(p)
+        write_conf(lb.conf, "pidfile %s\nuser nobody\n" % pid2 + svc)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:")
+        log = lb.stderr()
+        for w in ["pidfile changed to '%s': needs a restart; keeping '%s'"
+                  % (pid2, pid1),
+                  "user changed to 'nobody': needs a restart; keeping "
+                  "none"]:
+            if w not in log:
+                fail("no %r in the log:\n%s" % (w, log))
+        with open(pid1) as f:
+            if f.read().strip() != str(lb.proc.pid):
+                fail("the pidfile of the start no longer names us")
+        if os.path.exists(pid2):
+            fail("a reload wrote the new pidfile")
+        if ask(p)[0] != "b0":
+            fail("not serving after the reload")
+        # Back to what it started with: nothing to warn about.
+        write_conf(lb.conf, "pidfile %s\n" % pid1 + svc)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:", 2)
+        log = lb.stderr()
+        if log.count("needs a restart") != 2:
+            fail("warned again on a reload to the started values:\n" +
+                 log)
+    finally:
+        lb.stop()
+        b.stop()
+
+
 def scrape_open(port):
     """A metrics connection with half its request sent."""
     c = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
@@ -7214,6 +7258,7 @@ CASES = {
     "fin-merge": case_fin_merge,
     "reload-relative": case_reload_relative,
     "reload-ctl": case_reload_ctl,
+    "reload-start-only": case_reload_start_only,
     "reload-metrics": case_reload_metrics,
     "second-instance": case_second_instance,
     "persist": case_persist,
