@@ -390,18 +390,22 @@ find_directive(const struct directive *tab, size_t n, const char *name)
 
 /*
  * Key/value options after a directive's first words ("interval 2s rise
- * 3"): each key is a row of a one-argument table. Returns 0 or
- * -TETHER_ESYNTAX after reporting.
+ * 3"): each key is a row of a one-argument table (fewer than 32 rows),
+ * given at most once: "conns 5 conns 10" is an error at the second
+ * "conns", as a repeated directive is, not the later value silently
+ * winning. Returns 0 or -TETHER_ESYNTAX after reporting.
  */
 static int
 set_kv(struct parser *p, void *obj, const char *what,
        const struct directive *tab, size_t ntab,
        const struct tether_conf_token *const *args, int from, int n)
 {
+	uint32_t given = 0;
 	int i, err = 0;
 
 	for (i = from; i < n; i += 2) {
 		const struct directive *d;
+		uint32_t bit;
 
 		d = find_directive(tab, ntab, args[i]->text);
 		if (d == NULL) {
@@ -415,6 +419,13 @@ set_kv(struct parser *p, void *obj, const char *what,
 						"'%s' needs a value", d->name);
 			break;
 		}
+		bit = 1u << (d - tab);
+		if (given & bit) {
+			err = tether_conf_error(p->c, args[i],
+						"'%s' given twice", d->name);
+			continue;
+		}
+		given |= bit;
 		if (d->set(p, obj, d, &args[i + 1], 1) < 0)
 			err = -TETHER_ESYNTAX;
 	}
@@ -940,6 +951,13 @@ set_admin(struct parser *p, void *obj, const struct directive *d,
 	for (i = 0; i < n; i += 2) {
 		const char *val = args[i + 1]->text;
 
+		/* At most two keys: the second repeats the first, as in
+		 * "timeout 1s timeout 2s", or is the other (see set_kv). */
+		if (i == 2 && strcmp(args[2]->text, args[0]->text) == 0 &&
+		    (strcmp(args[2]->text, "timeout") == 0 ||
+		     strcmp(args[2]->text, "conns") == 0))
+			return tether_conf_error(p->c, args[2], "'%s' given "
+						 "twice", args[2]->text);
 		if (strcmp(args[i]->text, "timeout") == 0) {
 			err = lb_parse_duration(val, &ms);
 			if (err < 0 || ms < 100 || ms > 3600000)

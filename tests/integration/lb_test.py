@@ -2216,7 +2216,8 @@ service s {
 
 def case_drain_default():
     """`tetherctl drain` with no duration takes the service's
-    `drain-timeout`: the pinned client stays before it, moves after."""
+    `drain-timeout`: the pinned client stays before it, moves after;
+    `drain ... 0` sets no deadline, whatever the drain-timeout."""
     (p,) = free_ports(1)
     bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(2)]
     sock = os.path.join(tmpdir(), "ctl.sock")
@@ -2244,6 +2245,14 @@ service s {
             fail("the pinned client stayed past the drain-timeout")
         if "state=draining" not in ctl(sock, "show", "backends", "s"):
             fail("b0 no longer draining")
+        c1 = [a for a, n in pins.items() if n == "b1"][0]
+        t1 = time.time()
+        if ctl(sock, "drain", "s/b1", "0") != "ok\n":
+            fail("drain 0 not ok")
+        time.sleep(max(0, 1.0 - (time.time() - t1)))
+        if ask(p, c1)[0] != "b1":
+            fail("drain 0: the pinned client left past the "
+                 "drain-timeout (0 is no deadline)")
     finally:
         lb.stop()
         for b in bs:

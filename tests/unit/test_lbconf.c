@@ -266,6 +266,25 @@ test_errors(void **state)
 		  "100ms..1h, not '10ms'" },
 		{ "admin conns 0",
 		  "t.conf:1:13: error: admin conns is 1..1024, not '0'" },
+		/* A key repeated in one directive is an error at the
+		 * second, as a repeated directive is (not the later value
+		 * silently winning). */
+		{ "admin timeout 1s timeout 2s",
+		  "t.conf:1:18: error: 'timeout' given twice" },
+		{ "admin conns 2 conns 3",
+		  "t.conf:1:15: error: 'conns' given twice" },
+		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
+		  "limits conns 5 conns 10 }",
+		  "t.conf:1:65: error: 'conns' given twice" },
+		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
+		  "limits retries 1 backlog 8 retries 2 }",
+		  "t.conf:1:77: error: 'retries' given twice" },
+		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
+		  "check tcp rise 2 fall 3 rise 5 }",
+		  "t.conf:1:74: error: 'rise' given twice" },
+		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
+		  "persist source timeout 1m size 9 timeout 2m }",
+		  "t.conf:1:83: error: 'timeout' given twice" },
 		{ "admin backlog 3",
 		  "t.conf:1:7: error: admin expects timeout or conns, not "
 		  "'backlog'" },
