@@ -2,12 +2,14 @@
  * fuzz_lbconf.c - tether-lb's configuration parser on arbitrary text
  * (includes disabled). Checks that a rejected file says why, that an
  * accepted one obeys the parser's promises (every service listens and
- * has backends, bounds hold, no two listeners overlap, `check tcp` has
- * a port to probe each backend on), and that it
- * written out and loaded again gives the same text (a fixed point).
+ * has backends, bounds hold, names are words tetherctl can address, no
+ * listen is IPv4-mapped, no two listeners overlap, `check tcp` has a
+ * port to probe each backend on), and that it written out and loaded
+ * again gives the same text (a fixed point).
  */
 #include "lb.h"
 
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,18 @@
 #include "fuzz.h"
 
 #define FUZZ_MAX_INPUT (64u << 10)
+
+/* A service or backend name: 1..63 bytes of letters, digits and
+ * . _ : @ + - (no blank, '/' or quote: see check_name in conf.c). */
+static int
+name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= 1 && n < LB_NAME_MAX &&
+	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "abcdefghijklmnopqrstuvwxyz0123456789._:@+-") == n;
+}
 
 static void
 check_invariants(const struct lb_conf *c)
@@ -28,7 +42,7 @@ check_invariants(const struct lb_conf *c)
 		const struct lb_conf_service *s = &c->services[i];
 		unsigned ports = 0;
 
-		CHECK(s->name[0] != '\0');
+		CHECK(name_ok(s->name));
 		CHECK(s->nlistens >= 1 && s->nlistens <= LB_MAX_LISTENS);
 		CHECK(s->nbackends >= 1 && s->nbackends <= LB_MAX_BACKENDS);
 		CHECK(s->balance < LB_BALANCE_MAX);
@@ -49,6 +63,11 @@ check_invariants(const struct lb_conf *c)
 			      ~(LB_PROTO_TCP | LB_PROTO_UDP)) == 0);
 			CHECK(a->addr.ss.ss_family == AF_INET ||
 			      a->addr.ss.ss_family == AF_INET6);
+			/* Never IPv4-mapped: IPv6 listeners are V6ONLY. */
+			CHECK(a->addr.ss.ss_family != AF_INET6 ||
+			      !IN6_IS_ADDR_V4MAPPED(&((const struct
+				sockaddr_in6 *)(const void *)
+				&a->addr.ss)->sin6_addr));
 			ports += a->port_hi - a->port_lo + 1u;
 			/* No overlap with any listen before it. */
 			for (k = 0; k <= i; k++) {
@@ -76,7 +95,7 @@ check_invariants(const struct lb_conf *c)
 		for (j = 0; j < s->nbackends; j++) {
 			const struct lb_conf_backend *b = &s->backends[j];
 
-			CHECK(b->name[0] != '\0');
+			CHECK(name_ok(b->name));
 			CHECK(b->weight <= LB_MAX_WEIGHT);
 			CHECK(!b->has_port || tether_addr_port(&b->addr) > 0);
 			CHECK(b->has_port || tether_addr_port(&b->addr) == 0);

@@ -26,8 +26,10 @@
  */
 #include "lb.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +45,9 @@ struct parser {
 	/* The current service's good `check tcp` (its "tcp"), or NULL:
 	 * where the whole-service check of its port reports. */
 	const struct tether_conf_token *check_tcp;
+	/* The current service's `proxy-protocol v2` (its "v2"), or NULL:
+	 * where the warning about its UDP listens reports. */
+	const struct tether_conf_token *proxy_v2;
 };
 
 struct directive;
@@ -188,9 +193,9 @@ lb_parse_listen_addr(const char *s, struct lb_conf_listen *l)
 /* Generic setters                                                     */
 /* ------------------------------------------------------------------ */
 
-/* Names and paths end up in logs, metrics labels and control output, one
- * record per line: no control characters (a quoted "\n" would forge
- * lines). Returns 0 or -TETHER_ESYNTAX after reporting. */
+/* Paths and the user end up in logs and control output, one record per
+ * line: no control characters (a quoted "\n" would forge lines).
+ * Returns 0 or -TETHER_ESYNTAX after reporting. */
 static int
 check_text(struct parser *p, const struct tether_conf_token *t,
 	   const char *what)
@@ -202,6 +207,54 @@ check_text(struct parser *p, const struct tether_conf_token *t,
 			return tether_conf_error(p->c, t, "%s must not contain "
 						 "control characters", what);
 	return 0;
+}
+
+/* The bytes of a service or backend name. */
+#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+		   "0123456789._:@+-"
+
+/*
+ * A service or backend name (what: "service name", "backend name"):
+ * 1..LB_NAME_MAX-1 bytes of NAME_CHARS. Names are words of the control
+ * protocol, which splits a command at blanks and SERVICE/BACKEND at
+ * the first '/', and values of log lines (service=NAME backend=NAME):
+ * a blank, a '/' or a quote would make a name that no tetherctl
+ * command can address and log lines that read two ways. Returns 0 or
+ * -TETHER_ESYNTAX after reporting, at the bad byte in a bare word (its
+ * text is as written; a quoted one may hold escapes, so there at the
+ * name).
+ */
+static int
+check_name(struct parser *p, const struct tether_conf_token *t,
+	   const char *what)
+{
+	struct tether_conf_token at;
+	unsigned char ch;
+	char desc[40];
+	size_t i;
+
+	if (t->len == 0 || t->len >= LB_NAME_MAX)
+		return tether_conf_error(p->c, t, "%s must be 1..%d bytes",
+					 what, LB_NAME_MAX - 1);
+	i = strspn(t->text, NAME_CHARS);
+	if (i == t->len)
+		return 0;
+	ch = (unsigned char)t->text[i];
+	if (ch == ' ')
+		snprintf(desc, sizeof(desc), "a space");
+	else if (ch < 0x20 || ch == 0x7f)
+		snprintf(desc, sizeof(desc), "a control character (0x%02x)",
+			 ch);
+	else if (ch > 0x7f)
+		snprintf(desc, sizeof(desc), "a non-ASCII byte (0x%02x)", ch);
+	else
+		snprintf(desc, sizeof(desc), "'%c'", ch);
+	at = *t;
+	if (t->type == TETHER_CONF_WORD)
+		at.col += (unsigned)i;
+	return tether_conf_error(p->c, &at, "%s must not contain %s (only "
+				 "letters, digits and . _ : @ + -)", what,
+				 desc);
 }
 
 static int
@@ -338,18 +391,22 @@ find_directive(const struct directive *tab, size_t n, const char *name)
 
 /*
  * Key/value options after a directive's first words ("interval 2s rise
- * 3"): each key is a row of a one-argument table. Returns 0 or
- * -TETHER_ESYNTAX after reporting.
+ * 3"): each key is a row of a one-argument table (fewer than 32 rows),
+ * given at most once: "conns 5 conns 10" is an error at the second
+ * "conns", as a repeated directive is, not the later value silently
+ * winning. Returns 0 or -TETHER_ESYNTAX after reporting.
  */
 static int
 set_kv(struct parser *p, void *obj, const char *what,
        const struct directive *tab, size_t ntab,
        const struct tether_conf_token *const *args, int from, int n)
 {
+	uint32_t given = 0;
 	int i, err = 0;
 
 	for (i = from; i < n; i += 2) {
 		const struct directive *d;
+		uint32_t bit;
 
 		d = find_directive(tab, ntab, args[i]->text);
 		if (d == NULL) {
@@ -363,6 +420,13 @@ set_kv(struct parser *p, void *obj, const char *what,
 						"'%s' needs a value", d->name);
 			break;
 		}
+		bit = 1u << (d - tab);
+		if (given & bit) {
+			err = tether_conf_error(p->c, args[i],
+						"'%s' given twice", d->name);
+			continue;
+		}
+		given |= bit;
 		if (d->set(p, obj, d, &args[i + 1], 1) < 0)
 			err = -TETHER_ESYNTAX;
 	}
@@ -405,6 +469,36 @@ listens_overlap(const struct lb_conf_listen *a, const struct lb_conf_listen *b)
 	return tether_addr_compare(&x, &y) == 0;
 }
 
+/*
+ * An IPv4-mapped IPv6 listen address ([::ffff:a.b.c.d]) is refused:
+ * IPv6 listeners are V6ONLY (so that :: and 0.0.0.0 may both be
+ * listened on), and bind() of a mapped address on such a socket fails
+ * with EINVAL, at start, after -n called the file good. The error
+ * gives the IPv4 form to write instead. Returns 0 or -TETHER_ESYNTAX
+ * after reporting.
+ */
+static int
+check_v4mapped(struct parser *p, const struct tether_conf_token *t,
+	       const struct lb_conf_listen *l)
+{
+	const struct sockaddr_in6 *sin6 =
+		(const struct sockaddr_in6 *)(const void *)&l->addr.ss;
+	char v4[INET_ADDRSTRLEN], range[8] = "";
+
+	if (l->addr.ss.ss_family != AF_INET6 ||
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return 0;
+	if (inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], v4,
+		      sizeof(v4)) == NULL)
+		snprintf(v4, sizeof(v4), "?");
+	if (l->port_hi != l->port_lo)
+		snprintf(range, sizeof(range), "-%u", l->port_hi);
+	return tether_conf_error(p->c, t, "'%s' is an IPv4-mapped IPv6 "
+				 "address, which IPv6 listeners (IPv6 only) "
+				 "cannot bind; write it as IPv4: '%s:%u%s'",
+				 t->text, v4, l->port_lo, range);
+}
+
 static int
 set_listen(struct parser *p, void *obj, const struct directive *d,
 	   const struct tether_conf_token *const *args, int n)
@@ -427,6 +521,8 @@ set_listen(struct parser *p, void *obj, const struct directive *d,
 					 "expected ADDR:PORT or ADDR:PORT-PORT "
 					 "(IPv6 in brackets), not '%s'",
 					 args[0]->text);
+	if (check_v4mapped(p, args[0], &l) < 0)
+		return -TETHER_ESYNTAX;
 	for (i = 1; i < (size_t)n; i++) {
 		if (strcmp(args[i]->text, "tcp") == 0)
 			l.protos |= LB_PROTO_TCP;
@@ -584,11 +680,7 @@ set_backend(struct parser *p, void *obj, const struct directive *d,
 	b.weight = 1;
 	/* An empty name could not be told apart in logs, metrics labels
 	 * and control commands (SERVICE/BACKEND). */
-	if (args[0]->len == 0 || args[0]->len >= sizeof(b.name))
-		return tether_conf_error(p->c, args[0],
-					 "backend name must be 1..%d bytes",
-					 LB_NAME_MAX - 1);
-	if (check_text(p, args[0], "a backend name") < 0)
+	if (check_name(p, args[0], "backend name") < 0)
 		return -TETHER_ESYNTAX;
 	memcpy(b.name, args[0]->text, args[0]->len + 1);
 	if (parse_backend_addr(args[1]->text, &b) < 0)
@@ -737,10 +829,12 @@ set_proxy_protocol(struct parser *p, void *obj, const struct directive *d,
 	(void)n;
 	if (strcmp(args[0]->text, "v2") == 0) {
 		s->proxy_v2 = 1;
+		p->proxy_v2 = args[0];
 		return 0;
 	}
 	if (strcmp(args[0]->text, "off") == 0) {
 		s->proxy_v2 = 0;
+		p->proxy_v2 = NULL;
 		return 0;
 	}
 	return tether_conf_error(p->c, args[0], "proxy-protocol is 'v2' or "
@@ -878,6 +972,13 @@ set_admin(struct parser *p, void *obj, const struct directive *d,
 	for (i = 0; i < n; i += 2) {
 		const char *val = args[i + 1]->text;
 
+		/* At most two keys: the second repeats the first, as in
+		 * "timeout 1s timeout 2s", or is the other (see set_kv). */
+		if (i == 2 && strcmp(args[2]->text, args[0]->text) == 0 &&
+		    (strcmp(args[2]->text, "timeout") == 0 ||
+		     strcmp(args[2]->text, "conns") == 0))
+			return tether_conf_error(p->c, args[2], "'%s' given "
+						 "twice", args[2]->text);
 		if (strcmp(args[i]->text, "timeout") == 0) {
 			err = lb_parse_duration(val, &ms);
 			if (err < 0 || ms < 100 || ms > 3600000)
@@ -1066,17 +1167,13 @@ parse_service(struct parser *p, const struct tether_conf_token *name)
 
 	service_defaults(&s);
 	p->check_tcp = NULL;
+	p->proxy_v2 = NULL;
 	s.line = name->line;
 	s.col = name->col;
-	if (name->len == 0 || name->len >= sizeof(s.name)) {
-		tether_conf_error(p->c, name, "service name must be 1..%d "
-				  "bytes", LB_NAME_MAX - 1);
+	if (check_name(p, name, "service name") < 0)
 		bad = 1;
-	} else if (check_text(p, name, "a service name") < 0) {
-		bad = 1;
-	} else {
+	else
 		memcpy(s.name, name->text, name->len + 1);
-	}
 	for (i = 0; i < p->conf->nservices; i++)
 		if (strcmp(p->conf->services[i].name, s.name) == 0) {
 			tether_conf_error(p->c, name, "duplicate service "
@@ -1138,6 +1235,20 @@ parse_service(struct parser *p, const struct tether_conf_token *name)
 	    s.check.slowstart_ms != 0)
 		tether_conf_warn(p->c, name, "slowstart has no effect with "
 				 "balance rr");
+	/* The header is written at the start of a TCP connection to the
+	 * backend; a UDP flow's datagrams are relayed as they come, with
+	 * no room for one (udp.c). */
+	if (!p->nomem && p->proxy_v2 != NULL)
+		for (i = 0; i < s.nlistens; i++)
+			if (s.listens[i].protos & LB_PROTO_UDP) {
+				tether_conf_warn(p->c, p->proxy_v2,
+					"proxy-protocol v2 is sent on TCP "
+					"connections only: UDP datagrams "
+					"(listen at line %u) reach the "
+					"backends without it",
+					s.listens[i].line);
+				break;
+			}
 	if (bad || p->nomem) {
 		service_free(&s);
 		return;

@@ -38,7 +38,41 @@ struct run_state {
 	int verbose;
 	struct lb_conf *conf;
 	struct lb_proxy *px;
+	/* The start-only settings in force: those of the configuration
+	 * started with (a reload's conf may name others, and that of the
+	 * start is freed once a reload replaced it). */
+	char pidfile[LB_PATH_MAX];
+	char user[LB_NAME_MAX];
 };
+
+/* s quoted, or "none" when empty. */
+static const char *
+quoted(char *buf, size_t len, const char *s)
+{
+	if (s[0] == '\0')
+		return "none";
+	snprintf(buf, len, "'%s'", s);
+	return buf;
+}
+
+/*
+ * pidfile and user act at start only: the pidfile is opened and locked
+ * by the process that serves, and privileges once dropped do not come
+ * back. A reload that names others says so, as io-uring-buffers does,
+ * rather than seem to have taken them (the file tether-lb removes at
+ * exit and the user it runs as stay those of the start). Warned at each
+ * reload until the file and the process agree again.
+ */
+static void
+warn_start_only(const char *what, const char *now, const char *then)
+{
+	char a[LB_PATH_MAX + 2], b[LB_PATH_MAX + 2];
+
+	if (strcmp(now, then) == 0)
+		return;
+	tether_log_warnx("%s changed to %s: needs a restart; keeping %s", what,
+			 quoted(a, sizeof(a), now), quoted(b, sizeof(b), then));
+}
 
 /* SIGHUP: parse and check the file again; swap it in only if good. */
 static void
@@ -74,6 +108,8 @@ on_hup(struct tether_loop *loop, int signo, void *ud)
 	}
 	st->conf = conf;
 	tether_log_set_level(conf->log_level + st->verbose);
+	warn_start_only("pidfile", conf->pidfile, st->pidfile);
+	warn_start_only("user", conf->user, st->user);
 	dp = lb_proxy_data_path(st->px);
 	kr = lb_proxy_kernel_relay(st->px);
 	tether_log_info("reloaded: %zu service(s), %zu TCP and %zu UDP "
@@ -193,13 +229,15 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 	 * relative -f path must be made absolute now. */
 	char *abs = realpath(o->conf_path, NULL);
 	struct run_state st = { abs != NULL ? abs : o->conf_path, o->verbose,
-				conf, NULL };
+				conf, NULL, "", "" };
 	struct lb_proxy *px = NULL;
 	struct tether_pidfile *pf = NULL;
 	const char *dp, *kr;
 	char errbuf[256];
 	int err, status = 1, ready = -1;
 
+	snprintf(st.pidfile, sizeof(st.pidfile), "%s", conf->pidfile);
+	snprintf(st.user, sizeof(st.user), "%s", conf->user);
 	tether_log_set_level(conf->log_level + o->verbose);
 	raise_nofile();
 	/* Before detaching: a write to the waiting parent that has gone

@@ -2347,7 +2347,8 @@ service s {
 
 def case_drain_default():
     """`tetherctl drain` with no duration takes the service's
-    `drain-timeout`: the pinned client stays before it, moves after."""
+    `drain-timeout`: the pinned client stays before it, moves after;
+    `drain ... 0` sets no deadline, whatever the drain-timeout."""
     (p,) = free_ports(1)
     bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(2)]
     sock = os.path.join(tmpdir(), "ctl.sock")
@@ -2375,6 +2376,14 @@ service s {
             fail("the pinned client stayed past the drain-timeout")
         if "state=draining" not in ctl(sock, "show", "backends", "s"):
             fail("b0 no longer draining")
+        c1 = [a for a, n in pins.items() if n == "b1"][0]
+        t1 = time.time()
+        if ctl(sock, "drain", "s/b1", "0") != "ok\n":
+            fail("drain 0 not ok")
+        time.sleep(max(0, 1.0 - (time.time() - t1)))
+        if ask(p, c1)[0] != "b1":
+            fail("drain 0: the pinned client left past the "
+                 "drain-timeout (0 is no deadline)")
     finally:
         lb.stop()
         for b in bs:
@@ -2584,7 +2593,7 @@ def case_metrics():
     p, m = free_ports(2)
     b = Backend("b0", "127.0.0.2", [p])
     lb = Lb("""metrics 127.0.0.1:%d
-service "web 1" {
+service web.1 {
     listen 127.0.0.1:%d
     persist source
     backend b0 127.0.0.2
@@ -2604,13 +2613,13 @@ service "web 1" {
         text = r.read().decode()
         for line in [
                 '# TYPE tether_lb_connections_total counter',
-                'tether_lb_connections_total{service="web 1"} 7',
-                'tether_lb_connections{service="web 1"} 0',
-                'tether_lb_persist_entries{service="web 1"} 7',
-                'tether_lb_backend_up{service="web 1",backend="b0"} 1',
-                'tether_lb_backend_connections_total{service="web 1",'
+                'tether_lb_connections_total{service="web.1"} 7',
+                'tether_lb_connections{service="web.1"} 0',
+                'tether_lb_persist_entries{service="web.1"} 7',
+                'tether_lb_backend_up{service="web.1",backend="b0"} 1',
+                'tether_lb_backend_connections_total{service="web.1",'
                 'backend="b0"} 7',
-                'tether_lb_backend_connections_total{service="web 1",'
+                'tether_lb_backend_connections_total{service="web.1",'
                 'backend="down"} 0']:
             if line + "\n" not in text:
                 fail("metrics lack %r:\n%s" % (line, text))
@@ -5182,6 +5191,50 @@ def case_reload_ctl():
         lb.stop()
 
 
+def case_reload_start_only():
+    """pidfile and user act at start only: a reload that changes them
+    logs that they need a restart and what is kept; the pidfile of the
+    start stays (and names us), the new one is not written; a reload
+    back to the started values warns no more."""
+    p, = free_ports(1)
+    b = Backend("b0", "127.0.0.2", [p])
+    d = tmpdir()
+    pid1 = os.path.join(d, "one.pid")
+    pid2 = os.path.join(d, "two.pid")
+    svc = "service s { listen 127.0.0.1:%d; backend b0 127.0.0.2 }\n" % p
+    lb = Lb("pidfile %s\n" % pid1 + svc)
+    try:
+        lb.wait_listening(p)
+        write_conf(lb.conf, "pidfile %s\nuser nobody\n" % pid2 + svc)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:")
+        log = lb.stderr()
+        for w in ["pidfile changed to '%s': needs a restart; keeping '%s'"
+                  % (pid2, pid1),
+                  "user changed to 'nobody': needs a restart; keeping "
+                  "none"]:
+            if w not in log:
+                fail("no %r in the log:\n%s" % (w, log))
+        with open(pid1) as f:
+            if f.read().strip() != str(lb.proc.pid):
+                fail("the pidfile of the start no longer names us")
+        if os.path.exists(pid2):
+            fail("a reload wrote the new pidfile")
+        if ask(p)[0] != "b0":
+            fail("not serving after the reload")
+        # Back to what it started with: nothing to warn about.
+        write_conf(lb.conf, "pidfile %s\n" % pid1 + svc)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:", 2)
+        log = lb.stderr()
+        if log.count("needs a restart") != 2:
+            fail("warned again on a reload to the started values:\n" +
+                 log)
+    finally:
+        lb.stop()
+        b.stop()
+
+
 def scrape_open(port):
     """A metrics connection with half its request sent."""
     c = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
@@ -5334,6 +5387,21 @@ def case_badconf():
        "%s:4:12: error: splice is 'on' or 'off', not 'maybe'" % path \
             not in r.stderr:
         fail("bad splice value: %r" % r.stderr)
+    # Names are words of tetherctl commands (SERVICE/BACKEND) and of log
+    # lines: no blank, '/' or quote, at the byte in a bare word.
+    r, path = run_n('service "web 1" {\n    listen 127.0.0.1:5\n'
+                    "    backend db/1 127.0.0.2\n}\n")
+    want = [
+        "%s:1:9: error: service name must not contain a space (only "
+        "letters, digits and . _ : @ + -)" % path,
+        "%s:3:15: error: backend name must not contain '/' (only "
+        "letters, digits and . _ : @ + -)" % path,
+    ]
+    if r.returncode != 1 or r.stdout != "":
+        fail("bad names accepted: %d %r" % (r.returncode, r.stdout))
+    for w in want:
+        if w not in r.stderr:
+            fail("missing %r in:\n%s" % (w, r.stderr))
     r, path = run_n("service s { listen 127.0.0.1:5; backend a 127.0.0.2 }\n"
                     "service s { }\n")
     if r.returncode == 0 or \
@@ -7330,6 +7398,7 @@ CASES = {
     "fin-merge": case_fin_merge,
     "reload-relative": case_reload_relative,
     "reload-ctl": case_reload_ctl,
+    "reload-start-only": case_reload_start_only,
     "reload-metrics": case_reload_metrics,
     "second-instance": case_second_instance,
     "persist": case_persist,

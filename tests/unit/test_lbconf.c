@@ -33,7 +33,7 @@ static const char full[] =
 	"\tpersist source mask /24 /64 timeout 30m size 1000\n"
 	"\tbackend nfs1 10.0.0.11 weight 1\n"
 	"\tbackend nfs2 10.0.0.12:2049\n"
-	"\tbackend \"nfs 3\" [2001:db8::5] weight 0\n"
+	"\tbackend nfs-3@b.x [2001:db8::5] weight 0\n"
 	"\tcheck tcp interval 2s timeout 500ms rise 2 fall 3 port 2049 "
 	"slowstart 30s\n"
 	"\tlimits conns 100 connect-timeout 1s idle-timeout 5m retries 1 "
@@ -90,7 +90,7 @@ test_full(void **state)
 	assert_true(s->backends[1].has_port);
 	assert_int_equal(tether_addr_port(&s->backends[1].addr), 2049);
 	assert_int_equal(s->backends[1].weight, 1);	/* default */
-	assert_string_equal(s->backends[2].name, "nfs 3");
+	assert_string_equal(s->backends[2].name, "nfs-3@b.x");
 	assert_false(s->backends[2].has_port);
 	assert_int_equal(s->backends[2].weight, 0);
 	assert_int_equal(tether_addr_format(&s->backends[2].addr, buf,
@@ -148,6 +148,16 @@ test_full(void **state)
 			      &c, NULL), 0);
 	assert_int_equal(c->services[0].check.timeout_ms,
 			 LB_DEFAULT_CHECK_TIMEOUT_MS);
+	lb_conf_free(c);
+
+	/* A backend may be IPv4-mapped: its socket is not V6ONLY, and
+	 * connect() reaches the IPv4 address (only listeners are
+	 * refused such an address). */
+	assert_int_equal(load("service s { listen 1.2.3.4:1; "
+			      "backend a [::ffff:10.0.0.1]:80 }", &c, NULL),
+			 0);
+	assert_int_equal(c->services[0].backends[0].addr.ss.ss_family,
+			 AF_INET6);
 	lb_conf_free(c);
 
 	/* Wildcards of both families on one port meet no other listen
@@ -256,6 +266,25 @@ test_errors(void **state)
 		  "100ms..1h, not '10ms'" },
 		{ "admin conns 0",
 		  "t.conf:1:13: error: admin conns is 1..1024, not '0'" },
+		/* A key repeated in one directive is an error at the
+		 * second, as a repeated directive is (not the later value
+		 * silently winning). */
+		{ "admin timeout 1s timeout 2s",
+		  "t.conf:1:18: error: 'timeout' given twice" },
+		{ "admin conns 2 conns 3",
+		  "t.conf:1:15: error: 'conns' given twice" },
+		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
+		  "limits conns 5 conns 10 }",
+		  "t.conf:1:65: error: 'conns' given twice" },
+		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
+		  "limits retries 1 backlog 8 retries 2 }",
+		  "t.conf:1:77: error: 'retries' given twice" },
+		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
+		  "check tcp rise 2 fall 3 rise 5 }",
+		  "t.conf:1:74: error: 'rise' given twice" },
+		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
+		  "persist source timeout 1m size 9 timeout 2m }",
+		  "t.conf:1:83: error: 'timeout' given twice" },
 		{ "admin backlog 3",
 		  "t.conf:1:7: error: admin expects timeout or conns, not "
 		  "'backlog'" },
@@ -353,6 +382,23 @@ test_errors(void **state)
 		  "backend a 1.1.1.1 }",
 		  "t.conf:1:44: error: '[::]:85' overlaps the listen at "
 		  "line 1 (service s)" },
+		/* IPv6 listeners are V6ONLY: bind() of a mapped address
+		 * would fail at start; the IPv4 form is suggested. */
+		{ "service s { listen [::ffff:192.0.2.1]:80; "
+		  "backend a 1.1.1.1 }",
+		  "t.conf:1:20: error: '[::ffff:192.0.2.1]:80' is an "
+		  "IPv4-mapped IPv6 address, which IPv6 listeners (IPv6 only) "
+		  "cannot bind; write it as IPv4: '192.0.2.1:80'" },
+		{ "service s { listen [::FFFF:c000:201]:53-60 udp; "
+		  "backend a 1.1.1.1 }",
+		  "t.conf:1:20: error: '[::FFFF:c000:201]:53-60' is an "
+		  "IPv4-mapped IPv6 address, which IPv6 listeners (IPv6 only) "
+		  "cannot bind; write it as IPv4: '192.0.2.1:53-60'" },
+		{ "service s { listen [::ffff:0.0.0.0]:80; "
+		  "backend a 1.1.1.1 }",
+		  "t.conf:1:20: error: '[::ffff:0.0.0.0]:80' is an "
+		  "IPv4-mapped IPv6 address, which IPv6 listeners (IPv6 only) "
+		  "cannot bind; write it as IPv4: '0.0.0.0:80'" },
 		{ "service s { listen 1.2.3.4:1; backend a 1.1.1.1; "
 		  "check tcp interval 500ms timeout 600ms }",
 		  "t.conf:1:56: error: check timeout (600ms) is longer than "
@@ -430,8 +476,34 @@ test_errors(void **state)
 		  "t.conf:1:9: error: metrics expects ADDR:PORT, not "
 		  "'localhost:9100'" },
 		{ "service \"a\\nb\" { listen 1.2.3.4:1; backend a 1.1.1.1 }",
-		  "t.conf:1:9: error: a service name must not contain control "
-		  "characters" },
+		  "t.conf:1:9: error: service name must not contain a control "
+		  "character (0x0a) (only letters, digits and . _ : @ + -)" },
+		/* Names are words of the control protocol (split at blanks,
+		 * SERVICE/BACKEND at the first '/') and of log lines: a bare
+		 * word's bad byte is pointed at, a quoted name at its
+		 * start. */
+		{ "service \"web 1\" { listen 1.2.3.4:1; backend a 1.1.1.1 }",
+		  "t.conf:1:9: error: service name must not contain a space "
+		  "(only letters, digits and . _ : @ + -)" },
+		{ "service web/1 { listen 1.2.3.4:1; backend a 1.1.1.1 }",
+		  "t.conf:1:12: error: service name must not contain '/' "
+		  "(only letters, digits and . _ : @ + -)" },
+		{ "service s { listen 1.2.3.4:1; backend a/b 1.1.1.1 }",
+		  "t.conf:1:40: error: backend name must not contain '/' "
+		  "(only letters, digits and . _ : @ + -)" },
+		{ "service s { listen 1.2.3.4:1; backend 'x\"y' 1.1.1.1 }",
+		  "t.conf:1:39: error: backend name must not contain '\"' "
+		  "(only letters, digits and . _ : @ + -)" },
+		{ "service s { listen 1.2.3.4:1; backend ab=c 1.1.1.1 }",
+		  "t.conf:1:41: error: backend name must not contain '=' "
+		  "(only letters, digits and . _ : @ + -)" },
+		{ "service s { listen 1.2.3.4:1; backend caf\xc3\xa9 1.1.1.1 }",
+		  "t.conf:1:42: error: backend name must not contain a "
+		  "non-ASCII byte (0xc3) (only letters, digits and . _ : @ + "
+		  "-)" },
+		{ "service s { listen 1.2.3.4:1; backend b\\1 1.1.1.1 }",
+		  "t.conf:1:40: error: backend name must not contain '\\' "
+		  "(only letters, digits and . _ : @ + -)" },
 		{ "service s { listen 1.2.3.4:1; backend '' 10.0.0.1 }",
 		  "t.conf:1:39: error: backend name must be 1..63 bytes" },
 		{ "service s { listen 1.2.3.4:1; backend \"\" 10.0.0.1 }",
@@ -441,8 +513,8 @@ test_errors(void **state)
 		  "890123 10.0.0.1 }",
 		  "t.conf:1:39: error: backend name must be 1..63 bytes" },
 		{ "service s { listen 1.2.3.4:1; backend \"x\\ty\" 1.1.1.1 }",
-		  "t.conf:1:39: error: a backend name must not contain control "
-		  "characters" },
+		  "t.conf:1:39: error: backend name must not contain a control "
+		  "character (0x09) (only letters, digits and . _ : @ + -)" },
 		{ "pidfile \"X\\nX\"",
 		  "t.conf:1:9: error: pidfile must not contain control "
 		  "characters" },
@@ -475,6 +547,29 @@ test_errors(void **state)
 				 (const char *)diag.data, cases[i].first);
 		tether_buf_free(&diag);
 	}
+}
+
+/* Names take letters, digits and . _ : @ + -, up to 63 bytes: each of
+ * them loads, and reads back as written. */
+static void
+test_name_chars(void **state)
+{
+	static const char name63[] =
+		"123456789012345678901234567890123456789012345678901234567"
+		"890123";
+	struct lb_conf *c;
+	char text[256];
+
+	(void)state;
+	assert_int_equal(strlen(name63), 63);
+	snprintf(text, sizeof(text), "service AZaz09._:@+- { listen "
+		 "1.2.3.4:1; backend %s 1.1.1.1; backend 'q' 1.1.1.2 }",
+		 name63);
+	assert_int_equal(load(text, &c, NULL), 0);
+	assert_string_equal(c->services[0].name, "AZaz09._:@+-");
+	assert_string_equal(c->services[0].backends[0].name, name63);
+	assert_string_equal(c->services[0].backends[1].name, "q");
+	lb_conf_free(c);
 }
 
 /* One file, several mistakes: every one is reported, in order. */
@@ -626,6 +721,31 @@ test_warning(void **state)
 		assert_ptr_equal(strstr(w, want), w);
 		assert_null(strstr(w + sizeof(want) - 1, "warning:"));
 	}
+	lb_conf_free(c);
+	tether_buf_free(&diag);
+	/* proxy-protocol v2 is TCP only: a warning at its "v2" naming
+	 * the first UDP listen; none for a TCP-only service. */
+	tether_buf_init(&diag, 1 << 16);
+	assert_int_equal(load("service s { proxy-protocol v2\n"
+			      "listen 1.2.3.4:1; listen 1.2.3.4:53 tcp udp\n"
+			      "listen 1.2.3.4:54 udp; backend a 1.1.1.1 }\n"
+			      "service t { listen 1.2.3.4:2; backend a 1.1.1.1; "
+			      "proxy-protocol v2 }\n"
+			      "service u { listen 1.2.3.4:55 udp; "
+			      "backend a 1.1.1.1 }", &c, &diag), 0);
+	{
+		static const char want[] =
+			"t.conf:1:28: warning: proxy-protocol v2 is sent on "
+			"TCP connections only: UDP datagrams (listen at line "
+			"2) reach the backends without it\n";
+		const char *w = (const char *)diag.data;
+
+		assert_non_null(w);
+		assert_ptr_equal(strstr(w, want), w);
+		assert_null(strstr(w + sizeof(want) - 1, "warning:"));
+	}
+	assert_true(c->services[0].proxy_v2);
+	assert_true(c->services[1].proxy_v2);
 	lb_conf_free(c);
 	tether_buf_free(&diag);
 	/* Maglev ramps its table: no warning. */
@@ -860,7 +980,7 @@ test_write(void **state)
 			       "control /run/tether-lb.sock\n"
 			       "metrics [::1]:9100\n"));
 	assert_non_null(strstr((const char *)t1.data,
-			       "\tbackend 'nfs 3' [2001:db8::5] weight 0\n"));
+			       "\tbackend nfs-3@b.x [2001:db8::5] weight 0\n"));
 	assert_non_null(strstr((const char *)t1.data,
 			       "\tlisten 192.0.2.10:20048-20050 tcp\n"));
 	assert_non_null(strstr((const char *)t1.data,
@@ -896,6 +1016,7 @@ main(void)
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_listen_addr),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_name_chars),
 		cmocka_unit_test(test_several_errors),
 		cmocka_unit_test(test_check_port),
 		cmocka_unit_test(test_check_passive),
