@@ -2547,6 +2547,11 @@ take_queued(struct lb_proxy *px, struct lb_proxy *old)
 			    tether_addr_from_sockaddr(&local,
 				(struct sockaddr *)&ls, llen) < 0 ||
 			    (nl = listener_for(px, &local)) == NULL) {
+				/* A reset, as the listener's close gave. */
+				struct linger lg = { 1, 0 };
+
+				(void)setsockopt(fd, SOL_SOCKET, SO_LINGER,
+						 &lg, sizeof(lg));
 				close(fd);
 				closed++;
 				continue;

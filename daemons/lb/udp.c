@@ -558,7 +558,6 @@ beside_old(const struct lb_proxy *px, const struct lb_udp_listener *ul,
 	return 0;
 }
 
-
 static int
 udp_listener_open(struct lb_proxy *px, struct lb_udp_listener *ul,
 		  char *errbuf, size_t errlen)
