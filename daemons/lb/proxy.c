@@ -1025,6 +1025,8 @@ session_timer(struct tether_loop *loop, struct tether_loop_timer *t,
 #define LB_KTAB_SIZE	4096u	/* cookie -> session chains */
 #define LB_KPOLL_MAX	64u
 #define LB_KRELAY_SESSIONS_DEFAULT	65536u	/* maps' room, no max-conns */
+static unsigned krelay_room;		/* the sessions the maps hold */
+static unsigned krelay_warned;		/* a reload's max-conns, said */
 
 /* From a socket's cookie to the moved session it belongs to: the verdict
  * names a paused direction by its source socket's cookie. One table per
@@ -1098,10 +1100,18 @@ lb_proxy_kernel_relay(struct lb_proxy *px)
 
 	if (!lb_conf_wants_kernel_relay(px->conf))
 		return "";
+	n = px->conf->max_conns != 0 ? px->conf->max_conns :
+	    LB_KRELAY_SESSIONS_DEFAULT;
+	if (lb_krelay_ready() && n != krelay_room && n != krelay_warned) {
+		/* The maps are made once: a reload cannot resize them. */
+		krelay_warned = n;
+		tether_log_warnx("kernel relay: max-conns %u needs a restart "
+				 "to resize its maps; keeping room for %u "
+				 "sessions", px->conf->max_conns, krelay_room);
+	}
 	if (!lb_krelay_ready() && !krelay_failed) {
-		n = px->conf->max_conns != 0 ? px->conf->max_conns :
-		    LB_KRELAY_SESSIONS_DEFAULT;
 		err[0] = '\0';
+		krelay_room = n;
 		if (lb_krelay_setup(n, err, sizeof(err)) < 0) {
 			krelay_failed = 1;
 			tether_log_warnx("kernel relay unavailable: %s; "
@@ -1129,6 +1139,7 @@ lb_proxy_krelay_close(void)
 	kring_loop = NULL;
 	lb_krelay_close();
 	krelay_failed = 0;
+	krelay_warned = 0;
 }
 
 static void

@@ -6820,6 +6820,9 @@ service kr {
         log = lb.stderr()
         if "stays in user space: Argument list too long" not in log:
             fail("no debug line for the full map:\n" + log)
+        if "kernel relay: max-conns 4 needs a restart to resize its " \
+           "maps; keeping room for 1 sessions" not in log:
+            fail("the reload's max-conns not said:\n" + log)
         ka += exchanges(a, exchange_msgs(10, "again"), "the first session")
         echo_end(lb, a, ka, 0, "the first session")
         echo_end(lb, b, kb, 1 << 20, "the second session")
