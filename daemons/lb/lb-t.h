@@ -396,6 +396,7 @@ struct lb_service {
 	 * datagrams of new flows refused: a client causes them at will,
 	 * so each kind is logged once a second at most (lb_quiet_take). */
 	struct lb_quiet tcp_refused_log, udp_refused_log;
+	struct lb_quiet udp_error_log;	/* a new flow's socket failed */
 };
 
 struct lb_listener {

@@ -220,6 +220,26 @@ log_refused(struct lb_service *svc, const struct lb_udp_listener *ul,
 			 n);
 }
 
+/* A new flow's socket could not be made (what: the step; why):
+ * its datagram is dropped. One warn line a second per service at most,
+ * as the datagrams that follow meet the same. */
+static void
+flow_failed(struct lb_service *svc, const struct lb_udp_listener *ul,
+	    const struct tether_addr *client, const struct lb_backend *b,
+	    const char *what, const char *why, uint64_t now)
+{
+	char cbuf[TETHER_ADDR_STRLEN];
+	long long n = lb_quiet_take(&svc->udp_error_log, now);
+
+	if (n < 0)
+		return;
+	fmt_addr(client, cbuf, sizeof(cbuf));
+	tether_log_warnx("udp: a flow of service %s for %s (port %u) to "
+			 "backend %s: %s: %s; datagram dropped (unlogged=%lld)",
+			 svc->conf->name, cbuf, ul->port, b->name, what, why,
+			 n);
+}
+
 static struct lb_udp_flow *
 flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 	 const struct tether_addr *client, uint64_t now)
@@ -228,7 +248,7 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 	struct lb_backend *b;
 	struct lb_udp_flow *f;
 	uint32_t bi;
-	int fd;
+	int fd, err;
 
 	if (px->udp.count >= px->udp.max_flows ||
 	    (px->conf->max_conns > 0 &&
@@ -263,15 +283,26 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 		(void)tether_addr_set_port(&f->baddr, ul->port);
 	fd = socket(f->baddr.ss.ss_family,
 		    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (const struct sockaddr *)&f->baddr.ss,
-			      f->baddr.len) < 0 ||
-	    tether_loop_fd_add(px->loop, fd, TETHER_LOOP_READ, flow_readable,
-			       f) < 0) {
-		if (fd >= 0)
-			close(fd);
-		lb_client_release(svc, client);
-		tether_free(f);
-		return NULL;
+	if (fd < 0) {
+		flow_failed(svc, ul, client, b, "socket", strerror(errno),
+			    now);
+		goto fail;
+	}
+	if (connect(fd, (const struct sockaddr *)&f->baddr.ss,
+		    f->baddr.len) < 0) {
+		/* The backend's address cannot be reached from here. */
+		flow_failed(svc, ul, client, b, "connect", strerror(errno),
+			    now);
+		b->connect_failures++;
+		lb_health_passive(svc, b, now);
+		goto fail;
+	}
+	err = tether_loop_fd_add(px->loop, fd, TETHER_LOOP_READ, flow_readable,
+				 f);
+	if (err < 0) {
+		flow_failed(svc, ul, client, b, "event loop",
+			    tether_strerror(err), now);
+		goto fail;
 	}
 	f->fd = fd;
 	f->start = f->last_activity = now;
@@ -286,6 +317,12 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 	px->conns++;
 	px->udp.count++;
 	return f;
+fail:
+	if (fd >= 0)
+		close(fd);
+	lb_client_release(svc, client);
+	tether_free(f);
+	return NULL;
 }
 
 static void

@@ -13,7 +13,8 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		backlog udp6 persist-mask udp-spray udp-repin
 		refused-log reload-overlap metrics-counters
 		drain-default startup health-port ctl-timeout
-		health-passive reload-start-only)
+		health-passive reload-start-only
+		udp-connect-fail)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}

@@ -954,6 +954,43 @@ def case_reload_overlap():
         u.stop()
 
 
+def case_udp_connect_fail():
+    """A new UDP flow whose socket cannot be connected to its backend
+    (here 255.255.255.255, which connect() refuses without
+    SO_BROADCAST): the datagram is dropped, once a second per service a
+    warn line says why with unlogged=N, and each counts as a connect
+    failure of that backend (it went by with no trace)."""
+    (p,) = free_ports(1)
+    sock = os.path.join(tmpdir(), "ctl.sock")
+    lb = Lb("""control %s
+service dns {
+    listen 127.0.0.1:%d udp
+    backend bc 255.255.255.255:53
+}
+""" % (sock, p))
+    try:
+        lb.wait_listening(p)
+        t0 = time.time()
+        for i in range(8):
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind((src_addr(i), 0))
+            u.sendto(b"q", ("127.0.0.1", p))
+            u.close()
+        pat = "udp: a flow of service dns for "
+        wait_log(lb, pat)
+        wait_until(lambda: "fails=8 " in ctl(sock, "show", "backends"),
+                   "eight connect failures counted")
+        lines = [l for l in lb.stderr().splitlines() if pat in l]
+        if len(lines) > int(time.time() - t0) + 1:
+            fail("%d lines in %.2f s:\n%s" % (len(lines), time.time() - t0,
+                                               "\n".join(lines)))
+        if not re.search(r"to backend bc: connect: Permission denied; "
+                         r"datagram dropped \(unlogged=0\)", lines[0]):
+            fail("line: %r" % lines[0])
+    finally:
+        lb.stop()
+
+
 def case_parallel():
     """A client's first connections opened at the same moment (the pin
     exists before any backend connect completes) land together."""
@@ -7419,6 +7456,7 @@ CASES = {
     "metrics-counters": case_metrics_counters,
     "drain-default": case_drain_default,
     "health-passive": case_health_passive,
+    "udp-connect-fail": case_udp_connect_fail,
     "parallel": case_parallel,
     "failure": case_failure,
     "failure-midrun": case_failure_midrun,
