@@ -200,6 +200,20 @@ void lb_log(int level, const char *fmt, ...) TETHER_PRINTF(2, 3);
  * same family and port, one the wildcard. */
 int lb_addr_overlap(const struct tether_addr *a, const struct tether_addr *b);
 /*
+ * A reload binding a listen address beside an old socket it overlaps
+ * (proxy.c's beside_old, and udp.c's): lb_reuseport_old sets
+ * SO_REUSEPORT on oldfd (bound to old) when old overlaps addr, and says
+ * so (1); lb_reuseport_new then sets it on the new fd when one was
+ * found, else fails with errno EADDRINUSE (the bind's). LB_BESIDE_HINT
+ * ends the bind's error when the second bind fails too.
+ */
+int lb_reuseport_old(int oldfd, const struct tether_addr *old,
+		     const struct tether_addr *addr);
+int lb_reuseport_new(int fd, int found);
+#define LB_BESIDE_HINT	" beside the old listener it overlaps (Linux shares " \
+			"an address only between sockets of one user: after " \
+			"`user` the change needs a restart)"
+/*
  * lb_quiet_take - whether a line of q's kind may be logged at time now
  * (ms): -1 if one was less than a second ago (this one is counted
  * instead), else how many were left out since the last, and q starts

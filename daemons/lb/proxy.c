@@ -2478,26 +2478,41 @@ lb_addr_overlap(const struct tether_addr *a, const struct tether_addr *b)
  * option stays on both sockets (clearing it does not clear what the
  * kernel keeps for the port), so another program of the same user
  * that sets SO_REUSEPORT itself could bind there too. */
-static int
-beside_old(const struct lb_proxy *px, const struct lb_listener *l, int fd)
+int
+lb_reuseport_old(int oldfd, const struct tether_addr *old,
+		 const struct tether_addr *addr)
 {
-	int one = 1, found = 0;
-	size_t i;
+	int one = 1;
 
-	for (i = 0; px->donor != NULL && i < px->donor->nlisteners; i++) {
-		const struct lb_listener *o = &px->donor->listeners[i];
+	return oldfd >= 0 && lb_addr_overlap(old, addr) &&
+	       setsockopt(oldfd, SOL_SOCKET, SO_REUSEPORT, &one,
+			  sizeof(one)) == 0;
+}
 
-		if (o->fd >= 0 && lb_addr_overlap(&o->addr, &l->addr) &&
-		    setsockopt(o->fd, SOL_SOCKET, SO_REUSEPORT, &one,
-			       sizeof(one)) == 0)
-			found = 1;
-	}
+int
+lb_reuseport_new(int fd, int found)
+{
+	int one = 1;
+
 	if (!found ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
 		errno = EADDRINUSE;	/* the bind's, for its message */
 		return -1;
 	}
 	return 0;
+}
+
+static int
+beside_old(const struct lb_proxy *px, const struct lb_listener *l, int fd)
+{
+	int found = 0;
+	size_t i;
+
+	for (i = 0; px->donor != NULL && i < px->donor->nlisteners; i++)
+		found |= lb_reuseport_old(px->donor->listeners[i].fd,
+					  &px->donor->listeners[i].addr,
+					  &l->addr);
+	return lb_reuseport_new(fd, found);
 }
 
 /* The new listener that takes a connection made to local: the one
@@ -2650,10 +2665,8 @@ fail:
 		close(fd);
 	fmt_addr(&l->addr, abuf, sizeof(abuf));
 	snprintf(errbuf, errlen, "listen %s (service %s): %s%s", abuf,
-		 l->svc->conf->name, strerror(err), beside && err ==
-		 EADDRINUSE ? " beside the old listener it overlaps (Linux "
-		 "shares an address only between sockets of one user: after "
-		 "`user` the change needs a restart)" : "");
+		 l->svc->conf->name, strerror(err),
+		 beside && err == EADDRINUSE ? LB_BESIDE_HINT : "");
 	return tether_err_from_errno(err);
 }
 

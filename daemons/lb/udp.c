@@ -576,23 +576,14 @@ static int
 beside_old(const struct lb_proxy *px, const struct lb_udp_listener *ul,
 	   int fd)
 {
-	int one = 1, found = 0;
+	int found = 0;
 	size_t i;
 
-	for (i = 0; px->donor != NULL && i < px->donor->udp.nlisteners; i++) {
-		const struct lb_udp_listener *o = &px->donor->udp.listeners[i];
-
-		if (o->fd >= 0 && lb_addr_overlap(&o->addr, &ul->addr) &&
-		    setsockopt(o->fd, SOL_SOCKET, SO_REUSEPORT, &one,
-			       sizeof(one)) == 0)
-			found = 1;
-	}
-	if (!found ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
-		errno = EADDRINUSE;	/* the bind's, for its message */
-		return -1;
-	}
-	return 0;
+	for (i = 0; px->donor != NULL && i < px->donor->udp.nlisteners; i++)
+		found |= lb_reuseport_old(px->donor->udp.listeners[i].fd,
+					  &px->donor->udp.listeners[i].addr,
+					  &ul->addr);
+	return lb_reuseport_new(fd, found);
 }
 
 static int
@@ -657,10 +648,8 @@ fail:
 		close(fd);
 	fmt_addr(&ul->addr, abuf, sizeof(abuf));
 	snprintf(errbuf, errlen, "listen %s udp (service %s): %s%s", abuf,
-		 ul->svc->conf->name, strerror(err), beside && err ==
-		 EADDRINUSE ? " beside the old listener it overlaps (Linux "
-		 "shares an address only between sockets of one user: after "
-		 "`user` the change needs a restart)" : "");
+		 ul->svc->conf->name, strerror(err),
+		 beside && err == EADDRINUSE ? LB_BESIDE_HINT : "");
 	return tether_err_from_errno(err);
 }
 
