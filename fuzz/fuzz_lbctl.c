@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "fuzz_lb.h"
 
 #define FUZZ_MAX_INPUT (64u << 10)
 
@@ -61,22 +62,9 @@ static void
 setup(void)
 {
 	char err[256];
-	size_t i, j;
+	size_t i;
 
-	tether_log_init("fuzz", 1, TETHER_LOG_FATAL);
-	if (tether_loop_new(&loop, NULL) < 0 ||
-	    lb_conf_load_mem("fuzz.conf", conf_text, sizeof(conf_text) - 1,
-			     &conf, NULL) < 0)
-		abort();
-	/* Ephemeral ports: the fuzzer may run beside anything. */
-	for (i = 0; i < conf->nservices; i++)
-		for (j = 0; j < conf->services[i].nlistens; j++) {
-			struct lb_conf_listen *l =
-				&conf->services[i].listens[j];
-
-			l->port_lo = l->port_hi = 0;
-			(void)tether_addr_set_port(&l->addr, 0);
-		}
+	fuzz_lb_load(conf_text, sizeof(conf_text) - 1, &loop, &conf);
 	if (lb_proxy_new(&px, loop, conf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fuzz_lbctl: %s\n", err);
 		abort();

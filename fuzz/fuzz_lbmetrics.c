@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "fuzz_lb.h"
 
 /* Longer inputs are read only up to LB_HTTP_MAX_REQUEST. */
 #define FUZZ_MAX_INPUT (16u << 10)
@@ -53,27 +54,13 @@ static void
 setup(void)
 {
 	char err[256];
-	size_t i, j;
 
-	tether_log_init("fuzz", 1, TETHER_LOG_FATAL);
-	if (tether_loop_new(&loop, NULL) < 0 ||
-	    lb_conf_load_mem("fuzz.conf", conf_text, sizeof(conf_text) - 1,
-			     &conf, NULL) < 0)
-		abort();
+	fuzz_lb_load(conf_text, sizeof(conf_text) - 1, &loop, &conf);
 	/* Names are letters, digits and . _ : @ + - since the parser
 	 * checks them; the label escaping stays, and is exercised with a
 	 * quote and a backslash put in after loading. */
 	snprintf(conf->services[0].backends[1].name, LB_NAME_MAX, "%s",
 		 "q\"uo\\te");
-	/* Ephemeral ports: the fuzzer may run beside anything. */
-	for (i = 0; i < conf->nservices; i++)
-		for (j = 0; j < conf->services[i].nlistens; j++) {
-			struct lb_conf_listen *l =
-				&conf->services[i].listens[j];
-
-			l->port_lo = l->port_hi = 0;
-			(void)tether_addr_set_port(&l->addr, 0);
-		}
 	if (lb_proxy_new(&px, loop, conf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fuzz_lbmetrics: %s\n", err);
 		abort();

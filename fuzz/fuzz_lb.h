@@ -1,0 +1,35 @@
+/*
+ * fuzz_lb.h - what the tether-lb fuzz targets that need a running proxy
+ * share (fuzz_lbctl, fuzz_lbmetrics): a loop and a configuration
+ * loaded from text, every listen on an ephemeral port (the fuzzer may
+ * run beside anything). Aborts on failure: the text is the target's
+ * own.
+ */
+#ifndef TETHER_FUZZ_LB_H
+#define TETHER_FUZZ_LB_H
+
+#include "lb.h"
+
+#include <stdlib.h>
+
+static void
+fuzz_lb_load(const char *text, size_t len, struct tether_loop **loop,
+	     struct lb_conf **conf)
+{
+	size_t i, j;
+
+	tether_log_init("fuzz", 1, TETHER_LOG_FATAL);
+	if (tether_loop_new(loop, NULL) < 0 ||
+	    lb_conf_load_mem("fuzz.conf", text, len, conf, NULL) < 0)
+		abort();
+	for (i = 0; i < (*conf)->nservices; i++)
+		for (j = 0; j < (*conf)->services[i].nlistens; j++) {
+			struct lb_conf_listen *l =
+				&(*conf)->services[i].listens[j];
+
+			l->port_lo = l->port_hi = 0;
+			(void)tether_addr_set_port(&l->addr, 0);
+		}
+}
+
+#endif /* TETHER_FUZZ_LB_H */
