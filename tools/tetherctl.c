@@ -50,7 +50,10 @@ usage(FILE *f)
 		"  tether-portmap commands (-s its control socket):\n"
 		"    show registrations | calls | rejected | forwarding | prune\n"
 		"    show all\n"
-		"  SOCKET defaults to " DEFAULT_SOCKET ".\n");
+		"  SOCKET defaults to " DEFAULT_SOCKET ". Options come before "
+		"COMMAND: the\n"
+		"  words after it are its own, even those starting with "
+		"'-'.\n");
 }
 
 /* "10", "0.5": seconds into milliseconds, 0..MAX_TIMEOUT_MS. Returns 0
@@ -146,7 +149,11 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 
-	while ((ch = getopt_long(argc, argv, "hs:t:", longopts, NULL)) != -1) {
+	/* '+': options end at COMMAND, as the usage shows them. A service
+	 * or backend name may start with '-' (tether-lb.conf(5)); with
+	 * GNU getopt's permutation "show backends -web" was an unknown
+	 * option -w, and such a name could be given only after "--". */
+	while ((ch = getopt_long(argc, argv, "+hs:t:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			path = optarg;

@@ -219,7 +219,9 @@ check_text(struct parser *p, const struct tether_conf_token *t,
  * protocol, which splits a command at blanks and SERVICE/BACKEND at
  * the first '/', and values of log lines (service=NAME backend=NAME):
  * a blank, a '/' or a quote would make a name that no tetherctl
- * command can address and log lines that read two ways. Returns 0 or
+ * command can address and log lines that read two ways. A leading '-'
+ * is fine: tetherctl takes options before its COMMAND only, so
+ * "drain -web/b1" is a name, not an option. Returns 0 or
  * -TETHER_ESYNTAX after reporting, at the bad byte in a bare word (its
  * text is as written; a quoted one may hold escapes, so there at the
  * name).

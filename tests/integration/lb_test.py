@@ -2427,6 +2427,65 @@ service s {
             b.stop()
 
 
+def case_ctl_dash():
+    """Names that start with '-' (tether-lb.conf allows them): tetherctl
+    reads options before COMMAND only, so every command reaches such a
+    service and backend as written; "--" before COMMAND works too. With
+    getopt's permutation "show backends -web" was an unknown option."""
+    (p,) = free_ports(1)
+    bs = [Backend("-b%d" % i, "127.0.0.%d" % (i + 2), [p])
+          for i in range(2)]
+    sock = os.path.join(tmpdir(), "ctl.sock")
+    lb = Lb("""control %s
+service -web {
+    listen 127.0.0.1:%d
+    balance rr
+    persist source timeout 10m
+    backend -b0 127.0.0.2
+    backend -b1 127.0.0.3
+}
+""" % (sock, p))
+    try:
+        lb.wait_listening(p)
+        pins = {src_addr(i): ask(p, src_addr(i))[0] for i in range(4)}
+        if sorted(pins.values()) != ["-b0", "-b0", "-b1", "-b1"]:
+            fail("rr pins: %r" % pins)
+        out = ctl(sock, "show", "backends", "-web")
+        if "backend -web/-b0 state=up" not in out or \
+           "backend -web/-b1 state=up" not in out:
+            fail("show backends -web:\n" + out)
+        out = ctl(sock, "show", "persist", "-web")
+        if out.count("\n") != 4 or "persist -web " not in out:
+            fail("show persist -web:\n" + out)
+        if ctl(sock, "drain", "-web/-b0", "10m") != "ok\n":
+            fail("drain -web/-b0 not ok")
+        if "backend -web/-b0 state=draining" not in \
+           ctl(sock, "show", "backends", "-web"):
+            fail("-b0 not draining")
+        if ctl(sock, "disable", "-web/-b1") != "ok\n" or \
+           ctl(sock, "enable", "-web/-b0") != "ok\n":
+            fail("disable -web/-b1 or enable -web/-b0 not ok")
+        for c in pins:
+            if ask(p, c)[0] != "-b0":
+                fail("a client reached the disabled -b1")
+        # "--" before COMMAND ends the options, as getopt's always did.
+        r = subprocess.run([CTL, "-s", sock, "--", "show", "backends",
+                            "-web"], capture_output=True, text=True,
+                           timeout=TIMEOUT)
+        if r.returncode != 0 or "backend -web/-b1 state=down " \
+           "admin=disabled" not in r.stdout:
+            fail("tetherctl -- show backends -web: %d %r %r" %
+                 (r.returncode, r.stdout, r.stderr))
+        # After COMMAND an option's spelling is a word of the command.
+        if not ctl(sock, "show", "persist", "-s", status=1).startswith(
+                "error: no service '-s'"):
+            fail("show persist -s: not sent as a service name")
+    finally:
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
 def ctl_timed(sock, *args):
     """tetherctl -s sock ARGS...: (CompletedProcess, seconds it took);
     the harness's own bound is well above the -t the cases give."""
@@ -7455,6 +7514,7 @@ CASES = {
     "reload-overlap": case_reload_overlap,
     "metrics-counters": case_metrics_counters,
     "drain-default": case_drain_default,
+    "ctl-dash": case_ctl_dash,
     "health-passive": case_health_passive,
     "udp-connect-fail": case_udp_connect_fail,
     "parallel": case_parallel,
