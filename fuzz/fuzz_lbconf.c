@@ -3,7 +3,8 @@
  * (includes disabled). Checks that a rejected file says why, that an
  * accepted one obeys the parser's promises (every service listens and
  * has backends, bounds hold, names are words tetherctl can address, no
- * listen is IPv4-mapped, no two listeners overlap, `check tcp` has a
+ * listen or backend is IPv4-mapped (a backend's became IPv4), no two
+ * listeners overlap, `check tcp` has a
  * port to probe each backend on), and that it written out and loaded
  * again gives the same text (a fixed point).
  */
@@ -99,6 +100,12 @@ check_invariants(const struct lb_conf *c)
 			CHECK(b->weight <= LB_MAX_WEIGHT);
 			CHECK(!b->has_port || tether_addr_port(&b->addr) > 0);
 			CHECK(b->has_port || tether_addr_port(&b->addr) == 0);
+			/* IPv4-mapped became IPv4 (unmap_v4 in conf.c). */
+			CHECK(b->addr.ss.ss_family == AF_INET ||
+			      (b->addr.ss.ss_family == AF_INET6 &&
+			       !IN6_IS_ADDR_V4MAPPED(&((const struct
+				sockaddr_in6 *)(const void *)
+				&b->addr.ss)->sin6_addr)));
 			CHECK(s->check.type != LB_CHECK_TCP ||
 			      lb_conf_check_port(s, b) != 0);
 			for (k = 0; k < j; k++)

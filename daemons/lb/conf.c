@@ -646,6 +646,37 @@ set_persist(struct parser *p, void *obj, const struct directive *d,
 		      TETHER_ARRAY_SIZE(persist_opts), args, from, n);
 }
 
+/*
+ * An IPv4-mapped backend address ([::ffff:a.b.c.d]:port) as the IPv4
+ * address it maps (a zone, meaningless there, goes). Connecting to it
+ * from an AF_INET6 socket works only while the socket is not V6ONLY,
+ * and with net.ipv6.bindv6only=1 every new AF_INET6 socket is: the
+ * connect fails with ENETUNREACH. Clearing IPV6_V6ONLY on each backend
+ * socket would do too, but in every place one is made (TCP and io_uring
+ * connects, UDP flows, health checks) and in any added later; as
+ * AF_INET the address takes the IPv4 path everywhere, and reload's
+ * matching of backends, show backends and the logs see one form of it
+ * (a.b.c.d:port, as the kernel would have used).
+ */
+static void
+unmap_v4(struct tether_addr *a)
+{
+	const struct sockaddr_in6 *sin6 = (const void *)&a->ss;
+	struct sockaddr_in sin;
+	int err;
+
+	if (a->ss.ss_family != AF_INET6 ||
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = sin6->sin6_port;
+	memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+	err = tether_addr_from_sockaddr(a, (struct sockaddr *)&sin,
+					sizeof(sin));
+	TETHER_BUG_ON(err < 0);
+}
+
 static int
 parse_backend_addr(const char *s, struct lb_conf_backend *b)
 {
@@ -664,6 +695,7 @@ parse_backend_addr(const char *s, struct lb_conf_backend *b)
 		return -TETHER_EAFNOSUPPORT;
 	if (b->has_port && tether_addr_port(&a) == 0)
 		return -TETHER_ERANGE;
+	unmap_v4(&a);
 	b->addr = a;
 	return 0;
 }

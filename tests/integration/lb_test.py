@@ -2112,6 +2112,120 @@ def case_udp6():
             b.stop()
 
 
+def case_v4mapped():
+    """IPv4-mapped backend addresses ([::ffff:127.0.0.2]) with
+    net.ipv6.bindv6only=1, where every new AF_INET6 socket is V6ONLY
+    and cannot reach a mapped address: tether-lb takes them as IPv4, so
+    a TCP backend with a port, a port-less UDP backend and the health
+    checks all connect. Runs as v4mapped-in in a network namespace of
+    its own (bindv6only 1 there, lo up), leaving the host's setting be;
+    needs root and ip(8), else it is skipped."""
+    if os.geteuid() != 0 or shutil.which("ip") is None or \
+       shutil.which("sysctl") is None:
+        raise Skip("a network namespace needs root, ip(8) and sysctl(8)")
+    ns = "tlb-v4m-%d" % os.getpid()
+    r = subprocess.run(["ip", "netns", "add", ns], capture_output=True,
+                       text=True, timeout=TIMEOUT)
+    if r.returncode != 0:
+        raise Skip("ip netns add: %s" % r.stderr.strip())
+    try:
+        for cmd in (["ip", "link", "set", "lo", "up"],
+                    ["sysctl", "-qw", "net.ipv6.bindv6only=1"]):
+            r = subprocess.run(["ip", "netns", "exec", ns] + cmd,
+                               capture_output=True, text=True,
+                               timeout=TIMEOUT)
+            if r.returncode != 0:
+                fail("%s in the namespace: %s" % (" ".join(cmd),
+                                                  r.stderr.strip()))
+        r = subprocess.run(["ip", "netns", "exec", ns, sys.executable,
+                            os.path.abspath(__file__), LB, "v4mapped-in",
+                            CTL], capture_output=True, text=True,
+                           timeout=12 * TIMEOUT)
+        sys.stdout.write(r.stdout)
+        sys.stderr.write(r.stderr)
+        if r.returncode != 0:
+            fail("v4mapped-in exited %d in namespace %s" % (r.returncode,
+                                                            ns))
+    finally:
+        # Whatever the inner run left (it stops what it starts).
+        pids = subprocess.run(["ip", "netns", "pids", ns],
+                              capture_output=True, text=True).stdout
+        for pid in pids.split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def case_v4mapped_in():
+    """case_v4mapped's body, in its namespace."""
+    with open("/proc/sys/net/ipv6/bindv6only") as f:
+        if f.read().strip() != "1":
+            fail("v4mapped-in: net.ipv6.bindv6only is not 1 here (run "
+                 "case v4mapped)")
+    p, q = free_ports(2)
+    # What the backends' sockets met: an AF_INET6 socket, V6ONLY by
+    # default here, does not reach the mapped address.
+    t0 = Backend("t0", "127.0.0.2", [q])
+    probe = socket.socket(socket.AF_INET6)
+    probe.settimeout(TIMEOUT)
+    try:
+        probe.connect(("::ffff:127.0.0.2", q))
+        fail("an AF_INET6 socket reached ::ffff:127.0.0.2 with "
+             "bindv6only 1: this case tests nothing here")
+    except OSError:
+        pass
+    finally:
+        probe.close()
+    u0 = UdpBackend("u0", "127.0.0.3", p)
+    sock = os.path.join(tmpdir(), "ctl.sock")
+    lb = Lb("""control %s
+service web {
+    listen 127.0.0.1:%d
+    backend t0 [::ffff:127.0.0.2]:%d
+    check tcp interval 100ms fall 1
+}
+service dns {
+    listen 127.0.0.1:%d udp
+    backend u0 [::ffff:127.0.0.3]
+}
+""" % (sock, p, q, p))
+    u = None
+    try:
+        lb.wait_listening(p)
+        # It starts up; fall 1: a probe that failed would have taken
+        # it down (check= says why) after the first of these probes.
+        time.sleep(0.35)
+        if backend_checks(sock, "web") != {"t0": ("up", "ok")}:
+            fail("health check of the mapped backend: %r\n%s" %
+                 (backend_checks(sock, "web"), lb.stderr()))
+        if ask(p) != ("t0", q):
+            fail("TCP through the mapped backend: %r" % (ask(p),))
+        wait_log(lb, "backend=t0 addr=127.0.0.2:%d " % q)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(TIMEOUT)
+        u.bind(("127.0.0.1", 0))
+        for i in range(3):
+            msg = b"q%d" % i
+            u.sendto(msg, ("127.0.0.1", p))
+            try:
+                d, peer = u.recvfrom(65536)
+            except socket.timeout:
+                fail("no UDP answer through the mapped port-less "
+                     "backend:\n" + lb.stderr())
+            if d != b"u0:" + msg or peer != ("127.0.0.1", p):
+                fail("UDP answer %r from %r" % (d, peer))
+        if "Network is unreachable" in lb.stderr():
+            fail(lb.stderr())
+    finally:
+        if u is not None:
+            u.close()
+        lb.stop()
+        t0.stop()
+        u0.stop()
+
+
 def case_persist_mask():
     """persist source mask /24: clients of one /24 share a backend
     through the proxy, across ports of the service; clients of
@@ -7507,6 +7621,8 @@ CASES = {
     "health-port": case_health_port,
     "backlog": case_backlog,
     "udp6": case_udp6,
+    "v4mapped": case_v4mapped,
+    "v4mapped-in": case_v4mapped_in,
     "persist-mask": case_persist_mask,
     "udp-spray": case_udp_spray,
     "udp-repin": case_udp_repin,

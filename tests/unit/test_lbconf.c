@@ -150,16 +150,6 @@ test_full(void **state)
 			 LB_DEFAULT_CHECK_TIMEOUT_MS);
 	lb_conf_free(c);
 
-	/* A backend may be IPv4-mapped: its socket is not V6ONLY, and
-	 * connect() reaches the IPv4 address (only listeners are
-	 * refused such an address). */
-	assert_int_equal(load("service s { listen 1.2.3.4:1; "
-			      "backend a [::ffff:10.0.0.1]:80 }", &c, NULL),
-			 0);
-	assert_int_equal(c->services[0].backends[0].addr.ss.ss_family,
-			 AF_INET6);
-	lb_conf_free(c);
-
 	/* Wildcards of both families on one port meet no other listen
 	 * (IPv6 listeners are V6ONLY); nor does another port. */
 	assert_int_equal(load("service s { listen 0.0.0.0:80; "
@@ -167,6 +157,54 @@ test_full(void **state)
 			      "service t { listen [::]:80 tcp udp; "
 			      "listen 127.0.0.1:81; listen 0.0.0.0:80 udp; "
 			      "backend a 1.1.1.1 }", &c, NULL), 0);
+	lb_conf_free(c);
+}
+
+/* A backend may be IPv4-mapped (only listeners are refused such an
+ * address): it is taken as the IPv4 address, so its sockets are
+ * AF_INET and net.ipv6.bindv6only=1 (new AF_INET6 sockets V6ONLY)
+ * cannot make its connects fail. With and without a port; written out
+ * as IPv4. */
+static void
+test_backend_v4mapped(void **state)
+{
+	struct lb_conf *c;
+	const struct lb_conf_backend *ba, *bb;
+	struct tether_addr want;
+	struct tether_buf t;
+
+	(void)state;
+	assert_int_equal(load("service s { listen 1.2.3.4:1; "
+			      "backend a [::ffff:10.0.0.1]:80; "
+			      "backend b [::ffff:10.0.0.2] }", &c, NULL),
+			 0);
+	ba = &c->services[0].backends[0];
+	bb = &c->services[0].backends[1];
+	assert_int_equal(ba->addr.ss.ss_family, AF_INET);
+	assert_int_equal(tether_addr_parse(&want, "10.0.0.1:80", -1), 0);
+	assert_int_equal(tether_addr_compare(&ba->addr, &want), 0);
+	assert_int_equal(bb->addr.ss.ss_family, AF_INET);
+	assert_false(bb->has_port);
+	assert_int_equal(tether_addr_parse(&want, "10.0.0.2", 0), 0);
+	assert_int_equal(tether_addr_compare(&bb->addr, &want), 0);
+	tether_buf_init(&t, 1u << 16);
+	assert_int_equal(lb_conf_write(c, &t), 0);
+	assert_non_null(strstr((const char *)t.data,
+			       "backend a 10.0.0.1:80 weight 1\n"));
+	assert_non_null(strstr((const char *)t.data,
+			       "backend b 10.0.0.2 weight 1\n"));
+	tether_buf_free(&t);
+	lb_conf_free(c);
+
+	/* Other IPv6 addresses stay IPv6, the v4-compatible ::a.b.c.d
+	 * among them. */
+	assert_int_equal(load("service s { listen 1.2.3.4:1; "
+			      "backend a [::10.0.0.1]:80; "
+			      "backend b [2001:db8::1] }", &c, NULL), 0);
+	assert_int_equal(c->services[0].backends[0].addr.ss.ss_family,
+			 AF_INET6);
+	assert_int_equal(c->services[0].backends[1].addr.ss.ss_family,
+			 AF_INET6);
 	lb_conf_free(c);
 }
 
@@ -1013,6 +1051,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_backend_v4mapped),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_listen_addr),
 		cmocka_unit_test(test_errors),
