@@ -412,7 +412,10 @@ void lb_udp_end_flows(struct lb_proxy *px);
  * (or readdressed) it is kept on the old backend, which it holds with
  * old (as a TCP session does) until it ends, idle or on an error. The
  * others (listener or service gone, backend DOWN) are left to end
- * with old (logged end=shutdown). Logs the three counts at info.
+ * with old (logged end=shutdown). When px has room for fewer than
+ * that (px->udp.max_flows, lowered with RLIMIT_NOFILE since old was
+ * built), it takes the most recently active and the rest end too.
+ * Logs the counts at info.
  */
 void lb_udp_adopt_flows(struct lb_proxy *px, struct lb_proxy *old);
 

@@ -21,7 +21,9 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -470,11 +472,106 @@ same_backend(struct lb_service *svc, const struct lb_backend *be)
 	return NULL;
 }
 
+/*
+ * Where old's flow f (of osvc) goes at a reload: returns 1 with *nulp
+ * its listener in px and *nbp the backend it moves to (NULL: kept on
+ * its own, which the new configuration removed), or 0 when it ends
+ * with old (its listener or service gone, its backend DOWN in px).
+ */
+static int
+adopt_target(struct lb_udp_listener *const *map,
+	     const struct lb_service *osvc, const struct lb_udp_flow *f,
+	     struct lb_udp_listener **nulp, struct lb_backend **nbp)
+{
+	struct lb_udp_listener *nul = map[f->ul->index];
+	struct lb_backend *nb;
+
+	if (nul == NULL || nul->svc->prev_gen != osvc)
+		return 0;
+	nb = f->be->next_gen;
+	/* A flow kept at an earlier reload whose backend this
+	 * configuration brings back goes to it. */
+	if (nb == NULL && f->svc != osvc)
+		nb = same_backend(nul->svc, f->be);
+	if (nb != NULL && nb->state == LB_BACKEND_DOWN)
+		return 0;
+	*nulp = nul;
+	*nbp = nb;
+	return 1;
+}
+
+static int
+newest_first(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/*
+ * px may have room for fewer flows than old hands over: max_flows
+ * follows RLIMIT_NOFILE, which may have been lowered since old was
+ * built (prlimit). The flows to keep are then the most recently active
+ * ones, whose clients are talking now; the least recent are the
+ * nearest to their idle timeout. The moves go oldest first (so that
+ * the new LRU lists keep the old order), where counting the room
+ * kept the oldest and ended the newest: hence a cutoff found before
+ * them, over all services. Sets *cutoff and *ties so that a flow is
+ * taken when its last_activity is above *cutoff, or at it while *ties
+ * lasts (flows touched in one tick share a time); with room for all,
+ * 0 and SIZE_MAX. Returns 0 or -TETHER_ENOMEM.
+ */
+static int
+adopt_cutoff(const struct lb_proxy *px, const struct lb_proxy *old,
+	     struct lb_udp_listener *const *map,
+	     uint64_t *cutoff /* OUT */, size_t *ties /* OUT */)
+{
+	size_t room = px->udp.max_flows > px->udp.count ?
+		      px->udp.max_flows - px->udp.count : 0;
+	size_t i, n = 0, above = 0;
+	uint64_t *t;
+
+	*cutoff = 0;
+	*ties = SIZE_MAX;
+	if (old->udp.count <= room)
+		return 0;
+	t = tether_calloc(old->udp.count, sizeof(*t));
+	if (t == NULL)
+		return -TETHER_ENOMEM;
+	for (i = 0; i < old->nservices; i++) {
+		const struct lb_service *osvc = &old->services[i];
+		const struct lb_udp_flow *f;
+		struct lb_udp_listener *nul;
+		struct lb_backend *nb;
+
+		for (f = osvc->udp_head; f != NULL; f = f->lru_next)
+			if (adopt_target(map, osvc, f, &nul, &nb)) {
+				TETHER_BUG_ON(n == old->udp.count);
+				t[n++] = f->last_activity;
+			}
+	}
+	if (n > room) {
+		qsort(t, n, sizeof(*t), newest_first);
+		if (room == 0) {
+			*cutoff = UINT64_MAX;	/* none is above */
+			*ties = 0;
+		} else {
+			*cutoff = t[room - 1];
+			while (t[above] > *cutoff)
+				above++;
+			*ties = room - above;
+		}
+	}
+	tether_free(t);
+	return 0;
+}
+
 void
 lb_udp_adopt_flows(struct lb_proxy *px, struct lb_proxy *old)
 {
 	struct lb_udp_listener **map;
-	size_t i, moved = 0, kept = 0;
+	size_t i, moved = 0, kept = 0, over = 0, ties;
+	uint64_t cutoff;
 
 	if (old->udp.nlisteners == 0 || old->udp.count == 0)
 		return;
@@ -491,24 +588,32 @@ lb_udp_adopt_flows(struct lb_proxy *px, struct lb_proxy *old)
 		if (ul->donor != NULL)
 			map[ul->donor->index] = ul;
 	}
+	if (adopt_cutoff(px, old, map, &cutoff, &ties) < 0) {
+		tether_free(map);
+		tether_log_info("reload: udp flows: 0 moved, 0 kept on removed "
+				"backends, %zu ended", old->udp.count);
+		return;
+	}
 	for (i = 0; i < old->nservices; i++) {
 		struct lb_service *osvc = &old->services[i];
 		struct lb_udp_flow *f = osvc->udp_tail, *prev;
 
 		/* Oldest first, so the new LRU order is the old one. */
 		for (; f != NULL; f = prev) {
-			struct lb_udp_listener *nul = map[f->ul->index];
+			struct lb_udp_listener *nul;
 			struct lb_backend *nb;
 
 			prev = f->lru_prev;
-			if (nul == NULL || nul->svc->prev_gen != osvc ||
-			    px->udp.count >= px->udp.max_flows)
+			if (!adopt_target(map, osvc, f, &nul, &nb))
 				continue;	/* ends with old's listeners */
-			nb = f->be->next_gen;
-			/* A flow kept at an earlier reload whose backend
-			 * this configuration brings back goes to it. */
-			if (nb == NULL && f->svc != osvc)
-				nb = same_backend(nul->svc, f->be);
+			if (f->last_activity < cutoff ||
+			    (f->last_activity == cutoff && ties == 0)) {
+				over++;		/* no room: ends too */
+				continue;
+			}
+			if (f->last_activity == cutoff)
+				ties--;
+			TETHER_BUG_ON(px->udp.count >= px->udp.max_flows);
 			if (nb == NULL) {
 				/* Its backend is gone (removed, or its
 				 * address changed): the flow goes on with
@@ -518,15 +623,23 @@ lb_udp_adopt_flows(struct lb_proxy *px, struct lb_proxy *old)
 				 * again: no new flow goes to it. */
 				flow_rehome(px, old, f, nul);
 				kept++;
-			} else if (nb->state != LB_BACKEND_DOWN) {
+			} else {
 				flow_move(px, old, f, nul, nb);
 				moved++;
 			}
 		}
 	}
 	tether_free(map);
-	tether_log_info("reload: udp flows: %zu moved, %zu kept on removed "
-			"backends, %zu ended", moved, kept, old->udp.count);
+	if (over > 0)
+		tether_log_info("reload: udp flows: %zu moved, %zu kept on "
+				"removed backends, %zu ended (%zu least "
+				"recently active past the limit of %zu)",
+				moved, kept, old->udp.count, over,
+				px->udp.max_flows);
+	else
+		tether_log_info("reload: udp flows: %zu moved, %zu kept on "
+				"removed backends, %zu ended", moved, kept,
+				old->udp.count);
 }
 
 void

@@ -14,7 +14,7 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		refused-log reload-overlap metrics-counters
 		drain-default startup health-port ctl-timeout
 		health-passive reload-start-only
-		udp-connect-fail ctl-dash v4mapped)
+		udp-connect-fail ctl-dash v4mapped udp-adopt-cap)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}

@@ -2330,6 +2330,106 @@ service web {
         tb.stop()
 
 
+def case_udp_adopt_cap():
+    """A reload whose proxy has room for fewer UDP flows than there are
+    (the open-file limit lowered with prlimit: flows are at most half of
+    it) keeps the most recently active flows, across services, and ends
+    the least recently active (end=shutdown, counted in the reload's
+    line). The flows kept relay on: the table is full, so an answer
+    comes only through a flow that is still there. Before, flows were
+    taken oldest first, service by service, and the newest ended."""
+    import resource
+    p, q = free_ports(2)
+    sock = os.path.join(tmpdir(), "ctl")
+    ubs = [UdpBackend("u0", "127.0.0.2", p), UdpBackend("u1", "127.0.0.3", q)]
+    lb = Lb("""control %s
+service a {
+    listen 127.0.0.1:%d udp
+    backend u0 127.0.0.2
+    limits idle-timeout 1m
+}
+service b {
+    listen 127.0.0.1:%d udp
+    backend u1 127.0.0.3
+    limits idle-timeout 1m
+}
+""" % (sock, p, q), nofile=64)
+    socks = []
+
+    def talk(f):
+        u, port, name = f
+        u.sendto(b"q", ("127.0.0.1", port))
+        try:
+            if u.recvfrom(65536)[0] != name + b":q":
+                fail("wrong answer on port %d" % port)
+        except socket.timeout:
+            fail("no answer from %s (client port %d):\n%s" %
+                 (name.decode(), u.getsockname()[1], lb.stderr()))
+
+    def group(n):
+        """n new flows on each service (socket, port, backend name),
+        then a pause: the next group's are more recent by far more than
+        a tick of tether-lb's clock."""
+        g = []
+        for port, name in [(p, b"u0")] * n + [(q, b"u1")] * n:
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.settimeout(TIMEOUT)
+            u.bind(("127.0.0.1", 0))
+            socks.append(u)
+            g.append((u, port, name))
+            talk(g[-1])
+        time.sleep(0.05)
+        return g
+
+    def client_ports(g):
+        return sorted(f[0].getsockname()[1] for f in g)
+
+    try:
+        lb.wait_listening(p)
+        # Made first, touched last: by activity, oldest to newest, old
+        # (4), mid (16), touched (4).
+        touched = group(2)
+        old = group(2)
+        mid = group(8)
+        for f in touched:
+            talk(f)
+        # 24 flows; room for 20 after the reload. The descriptors open
+        # (listeners, control, loop, 24 flow sockets) must stay under
+        # the lowered limit, or the reload could not read its file.
+        nfd = len(os.listdir("/proc/%d/fd" % lb.proc.pid))
+        if nfd + 4 > 40:
+            fail("%d descriptors open: no room under 40" % nfd)
+        resource.prlimit(lb.proc.pid, resource.RLIMIT_NOFILE, (40, 64))
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "udp: at most 20 flows (half the limit on open "
+                 "files)")
+        wait_log(lb, "reload: udp flows: ")
+        ended = sorted(int(m) for m in re.findall(
+            r"conn proto=udp service=\S+ client=127\.0\.0\.1:(\d+) "
+            r".* end=shutdown", lb.stderr()))
+        if ended != client_ports(old):
+            fail("the reload ended the flows of client ports %r, wanted "
+                 "the 4 least recently active %r (touched last: %r):\n%s"
+                 % (ended, client_ports(old), client_ports(touched),
+                    lb.stderr()))
+        if "reload: udp flows: 20 moved, 0 kept on removed backends, " \
+           "4 ended (4 least recently active past the limit of 20)" \
+           not in lb.stderr():
+            fail("the reload's line does not count 4 flows past the "
+                 "limit:\n" + lb.stderr())
+        for f in touched + mid:
+            talk(f)
+        if "end=limit" in lb.stderr():
+            fail("a kept flow's datagram was taken for a new flow:\n" +
+                 lb.stderr())
+    finally:
+        for u in socks:
+            u.close()
+        lb.stop()
+        for ub in ubs:
+            ub.stop()
+
+
 def case_nofile():
     """Out of file descriptors: tether-lb pauses accepting (a few log
     lines, not a busy loop of them), and serves the waiting clients
@@ -7625,6 +7725,7 @@ CASES = {
     "v4mapped-in": case_v4mapped_in,
     "persist-mask": case_persist_mask,
     "udp-spray": case_udp_spray,
+    "udp-adopt-cap": case_udp_adopt_cap,
     "udp-repin": case_udp_repin,
     "refused-log": case_refused_log,
     "reload-overlap": case_reload_overlap,
