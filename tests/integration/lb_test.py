@@ -2112,25 +2112,22 @@ def case_udp6():
             b.stop()
 
 
-def case_v4mapped():
-    """IPv4-mapped backend addresses ([::ffff:127.0.0.2]) with
-    net.ipv6.bindv6only=1, where every new AF_INET6 socket is V6ONLY
-    and cannot reach a mapped address: tether-lb takes them as IPv4, so
-    a TCP backend with a port, a port-less UDP backend and the health
-    checks all connect. Runs as v4mapped-in in a network namespace of
-    its own (bindv6only 1 there, lo up), leaving the host's setting be;
-    needs root and ip(8), else it is skipped."""
+def run_in_netns(tag, inner, sysctls=()):
+    """Run case inner of this file in a network namespace of its own
+    (lo up, each sysctl NAME=VALUE set there), so that what it changes
+    (sysctls, route MTUs learnt from ICMP) dies with the namespace.
+    Needs root and ip(8), else the case is skipped."""
     if os.geteuid() != 0 or shutil.which("ip") is None or \
        shutil.which("sysctl") is None:
         raise Skip("a network namespace needs root, ip(8) and sysctl(8)")
-    ns = "tlb-v4m-%d" % os.getpid()
+    ns = "tlb-%s-%d" % (tag, os.getpid())
     r = subprocess.run(["ip", "netns", "add", ns], capture_output=True,
                        text=True, timeout=TIMEOUT)
     if r.returncode != 0:
         raise Skip("ip netns add: %s" % r.stderr.strip())
     try:
-        for cmd in (["ip", "link", "set", "lo", "up"],
-                    ["sysctl", "-qw", "net.ipv6.bindv6only=1"]):
+        for cmd in [["ip", "link", "set", "lo", "up"]] + \
+                   [["sysctl", "-qw", x] for x in sysctls]:
             r = subprocess.run(["ip", "netns", "exec", ns] + cmd,
                                capture_output=True, text=True,
                                timeout=TIMEOUT)
@@ -2138,14 +2135,13 @@ def case_v4mapped():
                 fail("%s in the namespace: %s" % (" ".join(cmd),
                                                   r.stderr.strip()))
         r = subprocess.run(["ip", "netns", "exec", ns, sys.executable,
-                            os.path.abspath(__file__), LB, "v4mapped-in",
+                            os.path.abspath(__file__), LB, inner,
                             CTL], capture_output=True, text=True,
                            timeout=12 * TIMEOUT)
         sys.stdout.write(r.stdout)
         sys.stderr.write(r.stderr)
         if r.returncode != 0:
-            fail("v4mapped-in exited %d in namespace %s" % (r.returncode,
-                                                            ns))
+            fail("%s exited %d in namespace %s" % (inner, r.returncode, ns))
     finally:
         # Whatever the inner run left (it stops what it starts).
         pids = subprocess.run(["ip", "netns", "pids", ns],
@@ -2156,6 +2152,17 @@ def case_v4mapped():
             except OSError:
                 pass
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def case_v4mapped():
+    """IPv4-mapped backend addresses ([::ffff:127.0.0.2]) with
+    net.ipv6.bindv6only=1, where every new AF_INET6 socket is V6ONLY
+    and cannot reach a mapped address: tether-lb takes them as IPv4, so
+    a TCP backend with a port, a port-less UDP backend and the health
+    checks all connect. Runs as v4mapped-in in a network namespace of
+    its own (bindv6only 1 there, lo up), leaving the host's setting be;
+    needs root and ip(8), else it is skipped."""
+    run_in_netns("v4m", "v4mapped-in", ["net.ipv6.bindv6only=1"])
 
 
 def case_v4mapped_in():
