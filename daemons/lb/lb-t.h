@@ -397,6 +397,7 @@ struct lb_service {
 	 * so each kind is logged once a second at most (lb_quiet_take). */
 	struct lb_quiet tcp_refused_log, udp_refused_log;
 	struct lb_quiet udp_error_log;	/* a new flow's socket failed */
+	struct lb_quiet udp_end_log;	/* flows ended by a backend error */
 };
 
 struct lb_listener {

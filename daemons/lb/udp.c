@@ -137,16 +137,31 @@ flow_end(struct lb_proxy *px, struct lb_udp_flow *f, int why)
 	char cbuf[TETHER_ADDR_STRLEN], bbuf[TETHER_ADDR_STRLEN];
 	uint64_t now = tether_loop_now(px->loop);
 
-	fmt_addr(&f->client, cbuf, sizeof(cbuf));
-	fmt_addr(&f->baddr, bbuf, sizeof(bbuf));
-	/* A flow's clean end is its idle timeout (or shutdown). */
-	lb_log(why == FLOW_BACKEND_ERROR ? TETHER_LOG_WARN : TETHER_LOG_INFO,
-	       "conn proto=udp service=%s client=%s port=%u backend=%s "
-	       "addr=%s in=%llu out=%llu ms=%llu end=%s", svc->conf->name,
-	       cbuf, f->ul->port, f->be->name, bbuf,
-	       (unsigned long long)f->bytes_in,
-	       (unsigned long long)f->bytes_out,
-	       (unsigned long long)(now - f->start), flow_end_names[why]);
+	long long quiet = -2;
+
+	/* A flow's clean end is its idle timeout (or shutdown). One that
+	 * met an error of its backend is a warning, but a client makes
+	 * such flows at will, a datagram each (a backend whose port is
+	 * closed answers each with an ICMP error): those lines come once
+	 * a second per service at most, and count the others. */
+	if (why == FLOW_BACKEND_ERROR)
+		quiet = lb_quiet_take(&svc->udp_end_log, now);
+	if (quiet != -1) {
+		char more[32] = "";
+
+		if (quiet >= 0)
+			snprintf(more, sizeof(more), " unlogged=%lld", quiet);
+		fmt_addr(&f->client, cbuf, sizeof(cbuf));
+		fmt_addr(&f->baddr, bbuf, sizeof(bbuf));
+		lb_log(quiet >= 0 ? TETHER_LOG_WARN : TETHER_LOG_INFO,
+		       "conn proto=udp service=%s client=%s port=%u "
+		       "backend=%s addr=%s in=%llu out=%llu ms=%llu end=%s%s",
+		       svc->conf->name, cbuf, f->ul->port, f->be->name, bbuf,
+		       (unsigned long long)f->bytes_in,
+		       (unsigned long long)f->bytes_out,
+		       (unsigned long long)(now - f->start),
+		       flow_end_names[why], more);
+	}
 	while (*pp != f) {
 		TETHER_BUG_ON(*pp == NULL);
 		pp = &(*pp)->hnext;
@@ -168,13 +183,42 @@ flow_end(struct lb_proxy *px, struct lb_udp_flow *f, int why)
 		lb_proxy_conn_ended(home);	/* may free a retired proxy */
 }
 
+/*
+ * An error a flow's connected socket reports (recv or send) that says
+ * nothing against its backend: EMSGSIZE is an ICMP "fragmentation
+ * needed" or "packet too big" on the way there. The kernel has lowered
+ * the path's MTU already and fragments later datagrams itself (UDP
+ * sockets send with DF by default); only the datagram that met it is
+ * lost, as a router dropping it would lose it. Ending the flow would
+ * lose its replies in flight and, with passive checks, take a live
+ * backend down; anyone who can guess the flow's port could forge one.
+ */
+static int
+flow_error_ok(int err)
+{
+	return err == EMSGSIZE;
+}
+
+/* ICMP port unreachable and the like on f's socket: its backend failed
+ * it (passive health, a connect failure), and f ends. A backend the
+ * configuration removed has no health. */
+static void
+flow_failed_backend(struct lb_proxy *px, struct lb_udp_flow *f,
+		    uint64_t now)
+{
+	if (f->svc == f->ul->svc)
+		lb_health_passive(f->svc, f->be, now);
+	f->be->connect_failures++;
+	flow_end(px, f, FLOW_BACKEND_ERROR);
+}
+
 /* Replies from the backend go back to the client from the listener. */
 static void
 flow_readable(struct tether_loop *loop, int fd, unsigned events, void *ud)
 {
 	struct lb_udp_flow *f = ud;
 	struct lb_proxy *px = f->ul->svc->px;
-	int i;
+	int i, replied = 0;
 
 	(void)events;
 	for (i = 0; i < LB_UDP_BATCH; i++) {
@@ -184,17 +228,13 @@ flow_readable(struct tether_loop *loop, int fd, unsigned events, void *ud)
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR)
 				return;
-			/* ICMP port unreachable and the like. A backend
-			 * the configuration removed has no health. */
-			if (f->svc == f->ul->svc)
-				lb_health_passive(f->svc, f->be,
-						  tether_loop_now(loop));
-			f->be->connect_failures++;
-			flow_end(px, f, FLOW_BACKEND_ERROR);
+			if (flow_error_ok(errno))
+				continue;
+			flow_failed_backend(px, f, tether_loop_now(loop));
 			return;
 		}
 		f->bytes_out += (uint64_t)n;
-		if (i == 0)	/* a reply: the backend lives (passive) */
+		if (!replied++)	/* a reply: the backend lives (passive) */
 			lb_health_connected(f->svc, f->be);
 		flow_touch(f, tether_loop_now(loop));
 		(void)sendto(f->ul->fd, px->udp.buf, (size_t)n, 0,
@@ -370,7 +410,15 @@ listener_readable(struct tether_loop *loop, int fd, unsigned events,
 			continue;	/* dropped: limit, no backend, memory */
 		f->bytes_in += (uint64_t)n;
 		flow_touch(f, now);
-		(void)send(f->fd, px->udp.buf, (size_t)n, 0);
+		/* On a connected socket the ICMP error a datagram before
+		 * this one met comes back here, and only once: this
+		 * datagram is not sent, and flow_readable would never
+		 * hear of the error (two datagrams in one batch hid it). */
+		if (send(f->fd, px->udp.buf, (size_t)n, 0) < 0 &&
+		    errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != ENOBUFS && errno != EINTR &&
+		    !flow_error_ok(errno))
+			flow_failed_backend(px, f, now);
 	}
 }
 

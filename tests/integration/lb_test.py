@@ -991,6 +991,224 @@ service dns {
         lb.stop()
 
 
+def icmp_csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    x = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    x = (x >> 16) + (x & 0xffff)
+    x += x >> 16
+    return ~x & 0xffff
+
+
+def forge_icmp(flow, backend, code, mtu=1280):
+    """An ICMP error for a datagram that went from flow (address, port)
+    to backend, as a router or the backend's host would send it:
+    IPv4 destination unreachable with code (3 port unreachable, 4
+    fragmentation needed, with mtu), or for IPv6 packet too big (code
+    4) or port unreachable (code 3). Sent to flow's address through a
+    raw socket (root)."""
+    if ":" in flow[0]:
+        inner = struct.pack("!IHBB16s16s", 6 << 28, 8 + 1400, 17, 64,
+                            socket.inet_pton(socket.AF_INET6, flow[0]),
+                            socket.inet_pton(socket.AF_INET6, backend[0]))
+        inner += struct.pack("!HHHH", flow[1], backend[1], 8 + 1400, 0)
+        head = struct.pack("!BBHI", 2, 0, 0, mtu) if code == 4 else \
+            struct.pack("!BBHI", 1, 4, 0, 0)
+        r = socket.socket(socket.AF_INET6, socket.SOCK_RAW,
+                          socket.IPPROTO_ICMPV6)
+        try:
+            # The kernel fills in an ICMPv6 checksum.
+            r.sendto(head + inner, (flow[0], 0))
+        finally:
+            r.close()
+        return
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 8 + 1400, 1, 0x4000,
+                     64, 17, 0, socket.inet_aton(flow[0]),
+                     socket.inet_aton(backend[0]))
+    ip = ip[:10] + struct.pack("!H", icmp_csum(ip)) + ip[12:]
+    inner = ip + struct.pack("!HHHH", flow[1], backend[1], 8 + 1400, 0)
+    msg = struct.pack("!BBHHH", 3, code, 0, 0, mtu if code == 4 else 0) \
+        + inner
+    msg = msg[:2] + struct.pack("!H", icmp_csum(msg)) + msg[4:]
+    r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    try:
+        r.sendto(msg, (flow[0], 0))
+    finally:
+        r.close()
+
+
+def case_udp_pmtu():
+    """An ICMP "fragmentation needed" (IPv4) or "packet too big" (IPv6)
+    for a flow's datagram says the path's MTU is smaller, not that the
+    backend failed: the flow goes on (its replies reach the client, the
+    next datagram leaves from the same port) and the backend stays up
+    under check passive. A port unreachable still ends the flow and
+    takes the backend down. Runs as udp-pmtu-in in a network namespace
+    of its own, where the route MTUs the forged messages teach the
+    kernel go with it; needs root and ip(8), else it is skipped."""
+    run_in_netns("pmtu", "udp-pmtu-in")
+
+
+def case_udp_pmtu_in():
+    """case_udp_pmtu's body, in its namespace."""
+    for fam, lo, bea in ((socket.AF_INET, "127.0.0.1", "127.0.0.2"),
+                         (socket.AF_INET6, "::1", "::1")):
+        p, q = free_ports(2)
+        sock = os.path.join(tmpdir(), "ctl.sock")
+        br = lambda a: "[%s]" % a if ":" in a else a
+        lb = Lb("""control %s
+service u {
+    listen %s:%d udp
+    backend b0 %s:%d
+    check passive interval 30s
+    limits idle-timeout 60s
+}
+""" % (sock, br(lo), p, br(bea), q))
+        be = socket.socket(fam, socket.SOCK_DGRAM)
+        u = socket.socket(fam, socket.SOCK_DGRAM)
+        try:
+            be.bind((bea, q))
+            be.settimeout(TIMEOUT)
+            u.bind((lo, 0))
+            u.settimeout(TIMEOUT)
+            lb.wait_listening(p)
+            u.sendto(b"one", (lo, p))
+            d, flow = be.recvfrom(65536)
+            flow = flow[:2]
+            forge_icmp(flow, (bea, q), 4)
+            # That it arrived: the kernel learnt the MTU for the route.
+            ipf = "-6" if fam == socket.AF_INET6 else "-4"
+            wait_until(lambda: " mtu 1280" in subprocess.run(
+                ["ip", ipf, "route", "get", bea, "from", flow[0]],
+                capture_output=True, text=True).stdout,
+                "%s: the route to the backend learnt mtu 1280" % lo)
+            time.sleep(0.2)
+            be.sendto(b"r1", flow)
+            try:
+                d, peer = u.recvfrom(65536)
+            except socket.timeout:
+                fail("%s: the reply after the MTU message was lost:\n%s"
+                     % (lo, lb.stderr()))
+            if d != b"r1" or peer[:2] != (lo, p):
+                fail("%s: reply %r from %r" % (lo, d, peer))
+            u.sendto(b"two", (lo, p))
+            d, flow2 = be.recvfrom(65536)
+            if flow2[:2] != flow:
+                fail("%s: the flow was made again: %r then %r" %
+                     (lo, flow, flow2))
+            out = ctl(sock, "show", "backends")
+            if "state=up" not in out or " fails=0 " not in out:
+                fail("%s: the backend suffered:\n%s" % (lo, out))
+            if "end=backend-error" in lb.stderr():
+                fail("%s: the flow ended:\n%s" % (lo, lb.stderr()))
+            # A port unreachable is the backend's failure.
+            forge_icmp(flow, (bea, q), 3)
+            wait_log(lb, "end=backend-error")
+            wait_until(lambda: "state=down" in ctl(sock, "show",
+                                                   "backends"),
+                       "%s: the backend down after a port unreachable" % lo)
+        finally:
+            be.close()
+            u.close()
+            lb.stop()
+
+
+def case_udp_icmp_send():
+    """On a connected UDP socket a pending ICMP error comes back from
+    the next call, recv or send, and only once. Two datagrams of a new
+    flow read in one batch (tether-lb stopped while they arrive) to a
+    backend port nobody listens on: the first one's port unreachable
+    came back from the second send, which dropped it, and the flow
+    never heard of it; now that send ends the flow as the backend's
+    failure (passive check down, a connect failure)."""
+    p, q = free_ports(2)
+    sock = os.path.join(tmpdir(), "ctl.sock")
+    lb = Lb("""control %s
+service u {
+    listen 127.0.0.1:%d udp
+    backend b0 127.0.0.2:%d
+    check passive interval 30s
+}
+""" % (sock, p, q))
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        lb.wait_listening(p)
+        u.bind(("127.0.0.1", 0))
+        lb.proc.send_signal(signal.SIGSTOP)
+        try:
+            u.sendto(b"a", ("127.0.0.1", p))
+            u.sendto(b"b", ("127.0.0.1", p))
+            time.sleep(0.1)
+        finally:
+            lb.proc.send_signal(signal.SIGCONT)
+        wait_until(lambda: "state=down" in ctl(sock, "show", "backends"),
+                   "the backend down after a burst of two")
+        out = ctl(sock, "show", "backends")
+        if " fails=1 " not in out:
+            fail("connect failures:\n" + out)
+        wait_log(lb, "end=backend-error")
+    finally:
+        u.close()
+        lb.stop()
+
+
+def case_udp_error_log():
+    """Flows ended by their backend's error (its port closed: an ICMP
+    port unreachable each) log a warn line once a second per service at
+    most, with unlogged=N, as refused datagrams do: a client makes one
+    such flow per datagram, and a line each flooded the log. Lines
+    plus unlogged add up to every flow; each is a connect failure."""
+    p, q = free_ports(2)
+    sock = os.path.join(tmpdir(), "ctl.sock")
+    lb = Lb("""control %s
+service u {
+    listen 127.0.0.1:%d udp
+    backend b0 127.0.0.2:%d
+}
+""" % (sock, p, q))
+    n = 200
+    try:
+        lb.wait_listening(p)
+        t0 = time.time()
+
+        def spray(k):
+            for _ in range(k):
+                u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                u.bind(("127.0.0.1", 0))
+                u.sendto(b"x", ("127.0.0.1", p))
+                u.close()
+
+        def settled(least):
+            # Every flow made (total: a datagram may be lost on the way
+            # in when the listener's buffer fills) failed.
+            m = re.search(r" total=(\d+) fails=(\d+) ",
+                          ctl(sock, "show", "backends"))
+            return m is not None and m.group(1) == m.group(2) and \
+                int(m.group(1)) >= least and int(m.group(1))
+
+        for _ in range(n // 20):
+            spray(20)
+            time.sleep(0.01)
+        wait_until(lambda: settled(n // 2), "flows made and failed")
+        time.sleep(1.1)
+        before = settled(1)
+        spray(1)
+        wait_until(lambda: settled(before + 1), "one more flow failed")
+        n = settled(1) - 1
+        secs = time.time() - t0
+        wait_log(lb, "end=backend-error unlogged=", 2)
+        lines = [l for l in lb.stderr().splitlines()
+                 if "end=backend-error" in l]
+        got = [int(re.search(r"end=backend-error unlogged=(\d+)$",
+                             l).group(1)) for l in lines]
+        if got[0] != 0 or sum(1 + g for g in got) != n + 1 or \
+           not 2 <= len(lines) <= int(secs) + 2:
+            fail("%d flows in %.2f s, lines with unlogged %r" %
+                 (n + 1, secs, got))
+    finally:
+        lb.stop()
+
+
 def case_parallel():
     """A client's first connections opened at the same moment (the pin
     exists before any backend connect completes) land together."""
@@ -7730,6 +7948,10 @@ CASES = {
     "udp6": case_udp6,
     "v4mapped": case_v4mapped,
     "v4mapped-in": case_v4mapped_in,
+    "udp-pmtu": case_udp_pmtu,
+    "udp-pmtu-in": case_udp_pmtu_in,
+    "udp-icmp-send": case_udp_icmp_send,
+    "udp-error-log": case_udp_error_log,
     "persist-mask": case_persist_mask,
     "udp-spray": case_udp_spray,
     "udp-adopt-cap": case_udp_adopt_cap,
