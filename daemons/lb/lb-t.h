@@ -457,6 +457,8 @@ enum lb_sess_end {
 #define LB_SESS_C_HELD	0x40000u /* bytes sent to the client with
 				   MSG_MORE: TCP may hold them for a FIN */
 #define LB_SESS_B_HELD	0x80000u /* the same toward the backend */
+#define LB_SESS_UNCOUNTED 0x100000u /* not in its client's count: the
+				   recount at a reload had no memory */
 
 /* Readiness a session remembers between edge-triggered events: set by
  * an event, cleared when a call would block. HUP: the peer's FIN (or
@@ -573,6 +575,7 @@ struct lb_udp_flow {
 	int fd;
 	uint64_t start, last_activity;
 	uint64_t bytes_in, bytes_out;	/* client->backend, backend->client */
+	int uncounted;			/* as LB_SESS_UNCOUNTED */
 	struct lb_udp_flow *hnext;
 	struct lb_udp_flow *lru_prev, *lru_next;	/* in the service's */
 };

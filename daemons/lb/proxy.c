@@ -395,7 +395,8 @@ session_end(struct lb_session *s, enum lb_sess_end why)
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	TETHER_BUG_ON(px->conns == 0);
-	lb_client_release(s->svc, &s->client);
+	if (!(s->flags & LB_SESS_UNCOUNTED))
+		lb_client_release(s->svc, &s->client);
 	lb_service_release(s->svc);
 	px->conns--;
 	/* io_uring operations still in flight point into s: it is freed
@@ -3002,12 +3003,22 @@ client_counts(struct lb_service *ns, struct lb_service *os,
 		os->persist.active = NULL;
 		return;
 	}
+	/* One that finds no memory is marked so that its end releases
+	 * nothing: the client's entry made later for another connection
+	 * would lose that one's count (client-conns admitting one too
+	 * many, the persistence entry expiring under an open
+	 * connection). */
 	for (p = old; p != NULL; p = p == old ? retired_list : p->retired_next)
-		for (s = p->sessions; s != NULL; s = s->next)
-			if (lb_client_table(s->svc) == ns->climit)
-				(void)lb_client_acquire(ns, &s->client);
+		for (s = p->sessions; s != NULL; s = s->next) {
+			if (lb_client_table(s->svc) != ns->climit)
+				continue;
+			if (lb_client_acquire(ns, &s->client) < 0)
+				s->flags |= LB_SESS_UNCOUNTED;
+			else
+				s->flags &= ~LB_SESS_UNCOUNTED;
+		}
 	for (f = os->udp_head; f != NULL; f = f->lru_next)
-		(void)lb_client_acquire(ns, &f->client);
+		f->uncounted = lb_client_acquire(ns, &f->client) < 0;
 }
 
 /* Carry backend states, counters and persistence from old to px. */

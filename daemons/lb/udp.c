@@ -168,7 +168,8 @@ flow_end(struct lb_proxy *px, struct lb_udp_flow *f, int why)
 	}
 	*pp = f->hnext;
 	lru_unlink(f->ul->svc, f);
-	lb_client_release(svc, &f->client);
+	if (!f->uncounted)
+		lb_client_release(svc, &f->client);
 	(void)tether_loop_fd_del(px->loop, f->fd);
 	close(f->fd);
 	f->be->bytes_in += f->bytes_in;
