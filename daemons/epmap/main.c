@@ -110,14 +110,22 @@ main(int argc, char **argv)
 	struct epmap m;
 	struct tether_addr a;
 	unsigned i, n_tcp = 0;
-	int rc, status = 1;
+	int rc, status = 1, ready = -1;
 
+	/* Started with stdin, stdout or stderr closed, syslog's socket, a
+	 * listener or the detach socket would take that number, and a
+	 * message (or tether_daemon_detached's dup2) would go to it.
+	 * Without /dev/null there is nothing better to put there: go on. */
+	(void)tether_daemon_std_fds();
 	/* A signal during startup waits for the loop's handler. */
 	tether_daemon_hold_signals();
 	if (tether_daemon_parse_opts(&spec, argc, argv, &o) < 0 || o.exit_now)
 		return o.exit_status;
 	tether_log_init(spec.name, o.foreground || o.check_only,
 			TETHER_LOG_INFO + o.verbose);
+	/* Detached, the log goes to syslog; until the daemon serves, its
+	 * warnings (why it does not start) reach whoever starts it too. */
+	tether_log_tee_stderr(1);
 	epmap_conf_defaults(&conf);
 	tether_buf_init(&diag, 256 * 1024);
 	rc = epmap_conf_load(&conf, o.conf_path, NULL, 0, &diag);
@@ -194,6 +202,13 @@ main(int argc, char **argv)
 		tether_log_warnx("no TCP listener");
 		goto out;
 	}
+	/* Before the signal handlers: the loop's signalfd, watched from
+	 * before a fork, would not wake the child's loop (SIGTERM would
+	 * go unseen). */
+	if (!o.foreground && (ready = tether_daemon_detach()) < 0) {
+		tether_log_warnx("cannot detach: %s", tether_strerror(ready));
+		goto out;
+	}
 	if (tether_loop_signal_add(loop, SIGTERM, on_signal, NULL) < 0 ||
 	    tether_loop_signal_add(loop, SIGINT, on_signal, NULL) < 0 ||
 	    tether_loop_timer_new(loop, on_sweep, &m, &sweep) < 0 ||
@@ -205,12 +220,12 @@ main(int argc, char **argv)
 		tether_log_warnx("cannot set up signals and timers");
 		goto out;
 	}
-	if (!o.foreground && daemon(0, 0) < 0) {
-		tether_log_warn("daemon");
-		goto out;
-	}
 	tether_log_info("ready: ports %u-%u, %u fixed", conf.port_lo,
 			conf.port_hi, conf.n_fixed);
+	if (ready >= 0 && (rc = tether_daemon_detached(ready)) < 0)
+		tether_log_warnx("telling the parent we started: %s",
+				 tether_strerror(rc));
+	tether_log_tee_stderr(0);
 	tether_loop_run(loop);
 	status = 0;
 out:

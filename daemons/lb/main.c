@@ -5,7 +5,6 @@
 #include "lb.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -134,75 +133,11 @@ raise_nofile(void)
 				 strerror(errno));
 }
 
-/*
- * daemon(0, 0), except that the parent does not exit at once: it waits
- * for the child's word and exits 0 once the child serves (its pid in
- * the pidfile, privileges dropped, see detach_done), or 1 when the child
- * exits before that. Until then the child keeps the caller's stderr, so
- * a start-up failure after the fork (pidfile already locked, privileges
- * not dropped) is printed where the person or the init system starting
- * us sees it, and the exit status tells the truth. With daemon() the
- * parent exited 0 first and such errors went to syslog only; and a
- * pidfile opened before daemon() would name the parent for a while.
- * Returns, in the child, the descriptor to hand to detach_done(); -1
- * with errno when the pipe or the fork failed (nothing detached).
- */
-static int
-detach(void)
-{
-	int pfd[2];
-	pid_t pid;
-	ssize_t n;
-	char c;
-
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return -1;
-	}
-	if (pid > 0) {
-		close(pfd[1]);
-		do
-			n = read(pfd[0], &c, 1);
-		while (n < 0 && errno == EINTR);
-		/* _exit: nothing of the child's (sockets, control path,
-		 * pidfile) may be cleaned up from here. */
-		_exit(n == 1 ? 0 : 1);
-	}
-	close(pfd[0]);
-	(void)setsid();		/* cannot fail: the child leads no group */
-	if (chdir("/") < 0)
-		tether_log_debug("chdir /: %s", strerror(errno));
-	return pfd[1];
-}
-
-/* The detached child serves: stdin, stdout and stderr to /dev/null (as
- * daemon() does), then let the parent exit 0. */
-static void
-detach_done(int fd)
-{
-	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-	if (nul >= 0) {
-		(void)dup2(nul, STDIN_FILENO);
-		(void)dup2(nul, STDOUT_FILENO);
-		(void)dup2(nul, STDERR_FILENO);
-		if (nul > STDERR_FILENO)
-			close(nul);
-	}
-	if (write(fd, "", 1) != 1)
-		tether_log_warn("telling the parent we started");
-	close(fd);
-}
-
 static void start_error(const struct tether_daemon_opts *o, const char *fmt,
 			...) TETHER_PRINTF(2, 3);
 
 /* A start-up failure, to stderr (the caller's even in the detached
- * child, see detach), and to syslog too when detached. */
+ * child, see tether_daemon_detach), and to syslog too when detached. */
 static void
 start_error(const struct tether_daemon_opts *o, const char *fmt, ...)
 {
@@ -256,8 +191,8 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 		fprintf(stderr, "%s: %s\n", lb_spec.name, errbuf);
 		goto out;
 	}
-	if (!o->foreground && (ready = detach()) < 0) {
-		start_error(o, "cannot detach: %s", strerror(errno));
+	if (!o->foreground && (ready = tether_daemon_detach()) < 0) {
+		start_error(o, "cannot detach: %s", tether_strerror(ready));
 		goto out;
 	}
 	/* In the child: the pidfile names the process that serves. */
@@ -295,8 +230,11 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 			"socket(s), data path %s%s", conf->nservices,
 			px->nlisteners, px->udp.nlisteners, dp, kr);
 	if (ready >= 0) {
-		detach_done(ready);
+		err = tether_daemon_detached(ready);
 		ready = -1;
+		if (err < 0)
+			tether_log_warnx("telling the parent we started: %s",
+					 tether_strerror(err));
 	}
 	err = tether_loop_run(loop);
 	if (err < 0)
@@ -313,7 +251,7 @@ out:
 	if (pf != NULL)
 		(void)tether_pidfile_remove(pf);
 	free(abs);
-	/* A child that failed to start: its exit closes the pipe, and the
+	/* A child that failed to start: its exit closes the socket, and the
 	 * parent exits 1 (the error is on stderr already). */
 	if (ready >= 0)
 		close(ready);
@@ -329,18 +267,10 @@ main(int argc, char **argv)
 	int err;
 
 	/* Started with stdin, stdout or stderr closed, a listener or the
-	 * detach pipe would take that number, and a message (or
-	 * detach_done's dup2) would go to it: fill them with /dev/null. */
-	for (;;) {
-		int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-		if (fd < 0)
-			break;
-		if (fd > STDERR_FILENO) {
-			close(fd);
-			break;
-		}
-	}
+	 * detach socket would take that number, and a message (or
+	 * tether_daemon_detached's dup2) would go to it. Without /dev/null
+	 * there is nothing better to put there: go on. */
+	(void)tether_daemon_std_fds();
 	/* A signal during startup waits for the loop's handler. */
 	tether_daemon_hold_signals();
 	if (tether_daemon_parse_opts(&lb_spec, argc, argv, &o) < 0 ||

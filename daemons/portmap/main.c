@@ -1,7 +1,7 @@
 /*
  * main.c - tether-portmap: command line, listeners, state file reload,
- * privilege drop, the event loop, and the configuration reload on
- * SIGHUP. See docs/man/tether-portmap.8.
+ * detaching, privilege drop, the event loop, and the configuration
+ * reload on SIGHUP. See docs/man/tether-portmap.8.
  */
 #include "pm.h"
 
@@ -389,14 +389,22 @@ main(int argc, char **argv)
 	struct reload rl;
 	char *conf_abs = NULL;
 	char err[512];
-	int rc, status = 1;
+	int rc, status = 1, ready = -1;
 
+	/* Started with stdin, stdout or stderr closed, syslog's socket, a
+	 * listener or the detach socket would take that number, and a
+	 * message (or tether_daemon_detached's dup2) would go to it.
+	 * Without /dev/null there is nothing better to put there: go on. */
+	(void)tether_daemon_std_fds();
 	/* A signal during startup waits for the loop's handler. */
 	tether_daemon_hold_signals();
 	if (tether_daemon_parse_opts(&spec, argc, argv, &o) < 0 || o.exit_now)
 		return o.exit_status;
 	tether_log_init(spec.name, o.foreground || o.check_only,
 			TETHER_LOG_INFO + o.verbose);
+	/* Detached, the log goes to syslog; until the daemon serves, its
+	 * warnings (why it does not start) reach whoever starts it too. */
+	tether_log_tee_stderr(1);
 	if (read_conf(spec.name, o.conf_path, &conf, 0) < 0)
 		return 1;
 	if (o.check_only) {
@@ -410,7 +418,7 @@ main(int argc, char **argv)
 	snprintf(ctl_now, sizeof(ctl_now), "%s",
 		 ctx.cfg.ctl_path != NULL ? ctx.cfg.ctl_path : "");
 	ctx.cfg.ctl_path = ctl_now;
-	/* SIGHUP reads the file again after daemon() moved to "/": a
+	/* SIGHUP reads the file again after detaching moved to "/": a
 	 * relative -f path must be made absolute now. */
 	conf_abs = realpath(o.conf_path, NULL);
 	rl.path = conf_abs != NULL ? conf_abs : o.conf_path;
@@ -437,17 +445,25 @@ main(int argc, char **argv)
 	load_state(&ctx);
 	if ((rc = pm_prune_open(&prune, &ctx, loop)) < 0)
 		tether_fatalx("pruning: %s", tether_strerror(rc));
+	/* The sockets are bound before the fork, as they were before
+	 * daemon(): port 111 needs root, a relative socket path is the
+	 * caller's, and LISTEN_PID names this process. From here a
+	 * failure exits 1 in the child, and the command with it. */
+	if (!o.foreground && (ready = tether_daemon_detach()) < 0)
+		tether_fatalx("cannot detach: %s", tether_strerror(ready));
 	if (conf.cfg.user != NULL &&
 	    tether_priv_drop(conf.cfg.user, NULL, err, sizeof(err)) < 0)
 		tether_fatalx("dropping privileges: %s", err);
-	if (!o.foreground && daemon(0, 0) < 0)
-		tether_fatal("daemon");
 	if (tether_loop_signal_add(loop, SIGTERM, on_signal, NULL) < 0 ||
 	    tether_loop_signal_add(loop, SIGINT, on_signal, NULL) < 0 ||
 	    tether_loop_signal_add(loop, SIGHUP, on_hup, &rl) < 0)
 		tether_fatalx("cannot handle signals");
 	signal(SIGPIPE, SIG_IGN);
 	tether_log_info("ready: %zu registrations", ctx.reg.n);
+	if (ready >= 0 && (rc = tether_daemon_detached(ready)) < 0)
+		tether_log_warnx("telling the parent we started: %s",
+				 tether_strerror(rc));
+	tether_log_tee_stderr(0);
 	rc = tether_loop_run(loop);
 	status = rc < 0 ? 1 : 0;
 	{

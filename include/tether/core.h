@@ -1,8 +1,8 @@
 /*
  * tether/core.h - the core of libtether: errors, allocation, buffers,
  * arenas, the event loop, socket and universal addresses, hashing, and
- * the helpers every daemon uses (logging, pidfile, privileges, command
- * line, configuration tokenizer).
+ * the helpers every daemon uses (logging, pidfile, privileges,
+ * detaching, command line, configuration tokenizer).
  * Everything else in libtether builds on this header; it depends on
  * nothing but libc and POSIX.
  */
@@ -923,7 +923,7 @@ uint64_t tether_hash_sockaddr(const struct sockaddr *sa, socklen_t len,
 			      int with_port, uint64_t seed);
 
 /* ------------------------------------------------------------------ */
-/* Daemon helpers: logging, pidfile, privileges, options, config       */
+/* Daemon helpers: logging, pidfile, privileges, detaching, options   */
 /* ------------------------------------------------------------------ */
 
 /*
@@ -974,6 +974,15 @@ const char *tether_log_level_name(int level);
  */
 typedef void tether_log_sink_fn(int level, const char *line, void *ud);
 void tether_log_set_sink(tether_log_sink_fn *fn, void *ud);
+
+/*
+ * tether_log_tee_stderr - while on, lines that go to syslog (not in the
+ * foreground, no sink) at TETHER_LOG_WARN or TETHER_LOG_FATAL are also
+ * written to stderr as in the foreground. For a daemon starting
+ * detached: until tether_daemon_detached its stderr is still that of
+ * whoever starts it, who then sees why a start failed. Off at first.
+ */
+void tether_log_tee_stderr(int on);
 
 /*
  * The logging calls. Every one keeps errno unchanged. tether_log_warn
@@ -1050,6 +1059,66 @@ void tether_pidfile_close(struct tether_pidfile *pf);
  */
 int tether_priv_drop(const char *user, const char *dir,
 		     char *errbuf /* OUT */, size_t errlen);
+
+/* ---- Detaching ---- */
+
+/*
+ * How a daemon starts without -d:
+ *
+ *	(void)tether_daemon_std_fds();		first thing in main
+ *	(parse the command line, load and check the configuration)
+ *	(open sockets that must be opened before the fork)
+ *	ready = tether_daemon_detach();		never returns in the parent
+ *	(pidfile, privileges, signal handlers: a failure prints why on
+ *	 stderr, still the caller's, and exits 1; tether_loop_signal_add
+ *	 must come after the fork, as a signalfd watched by epoll from
+ *	 before it does not wake the child's loop)
+ *	tether_daemon_detached(ready);		the parent exits 0
+ *	(run the loop)
+ *
+ * Unlike daemon(3), whose parent exits 0 at once, the command that
+ * starts the daemon returns only once the daemon serves, and its exit
+ * status and stderr tell whether it does: a pidfile already held or a
+ * user that cannot be switched to is seen by whoever starts it, not
+ * only in syslog. And a pidfile opened in the child names the process
+ * that serves from the start, never its parent.
+ */
+
+/*
+ * tether_daemon_std_fds - open /dev/null on whichever of descriptors 0,
+ * 1 and 2 is closed. Started with one of them closed, a daemon would
+ * get it for its next socket or pipe, and a message meant for stderr
+ * (or tether_daemon_detached's redirection) would go there instead.
+ * Call it before anything opens a descriptor (tether_log_init may open
+ * syslog's socket). Returns 0, or the mapped errno of open (then some
+ * of 0-2 may still be closed).
+ */
+int tether_daemon_std_fds(void);
+
+/*
+ * tether_daemon_detach - fork; the parent waits until the child calls
+ * tether_daemon_detached (then it exits 0) or exits first (then it
+ * exits 1), and never returns. The child leaves the session (setsid)
+ * and moves to "/" (a relative path opened afterwards is relative to
+ * it), keeps stdin, stdout and stderr, and gets the descriptor to hand
+ * to tether_daemon_detached (close-on-exec; closing it, or exiting,
+ * tells the parent the start failed). Returns that descriptor (>= 0)
+ * in the child, or the mapped errno when the fork or the socket pair
+ * failed (nothing forked).
+ */
+int tether_daemon_detach(void);
+
+/*
+ * tether_daemon_detached - the detached child serves: point stdin,
+ * stdout and stderr at /dev/null, then tell the parent to exit 0 and
+ * close fd. stdio goes first: once the command has returned, nothing
+ * of the daemon's reaches its output, and a caller reading that output
+ * to its end (a shell's $(...)) is done when the command is.
+ * Returns 0, or the first error: the mapped errno of open or
+ * dup2 (stdio kept), or of telling the parent (it was killed: its exit
+ * status is not ours to set any more); fd is closed in every case.
+ */
+int tether_daemon_detached(int fd);
 
 /* ---- One-shot control endpoints ---- */
 

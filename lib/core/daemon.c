@@ -1,8 +1,8 @@
 /*
  * daemon.c - what every tether daemon does before its event loop: parse
- * the common command line, hold a locked pidfile, and drop root for a
- * named user (optionally in a chroot). Errors come back as codes plus a
- * message in the caller's buffer; nothing here logs.
+ * the common command line, hold a locked pidfile, drop root for a named
+ * user (optionally in a chroot), and detach. Errors come back as codes
+ * plus a message in the caller's buffer; nothing here logs.
  */
 #include "tether/core.h"
 
@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -307,6 +308,92 @@ tether_priv_drop(const char *user, const char *dir, char *errbuf,
 		return -TETHER_EPERM;
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Detaching                                                           */
+/* ------------------------------------------------------------------ */
+
+int
+tether_daemon_std_fds(void)
+{
+	int fd;
+
+	/* Not close-on-exec: these are the standard descriptors. */
+	for (;;) {
+		fd = open("/dev/null", O_RDWR);
+		if (fd < 0)
+			return tether_err_from_errno(errno);
+		if (fd > STDERR_FILENO) {
+			close(fd);
+			return 0;
+		}
+	}
+}
+
+/*
+ * A socket pair rather than a pipe: the child's word goes with
+ * MSG_NOSIGNAL, so a parent killed meanwhile costs an EPIPE, not a
+ * SIGPIPE that would kill the daemon before the caller ignores it. The
+ * parent _exits: nothing of the child's (sockets, control path,
+ * pidfile) may be cleaned up, nor stdio buffers flushed twice, from
+ * there.
+ */
+int
+tether_daemon_detach(void)
+{
+	int sv[2], e;
+	pid_t pid;
+	ssize_t n;
+	char c;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return tether_err_from_errno(errno);
+	pid = fork();
+	if (pid < 0) {
+		e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return tether_err_from_errno(e);
+	}
+	if (pid > 0) {
+		close(sv[1]);
+		do
+			n = read(sv[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		_exit(n == 1 ? 0 : 1);
+	}
+	close(sv[0]);
+	(void)setsid();		/* cannot fail: the child leads no group */
+	/* As daemon(3): hold no mount busy. Staying where we are if "/"
+	 * will not have us is no reason to fail the start. */
+	if (chdir("/") < 0)
+		errno = 0;
+	return sv[1];
+}
+
+int
+tether_daemon_detached(int fd)
+{
+	int nul, rc = 0;
+
+	if (fd < 0)
+		return -TETHER_EINVAL;
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul < 0) {
+		rc = tether_err_from_errno(errno);
+	} else {
+		if (dup2(nul, STDIN_FILENO) < 0 ||
+		    dup2(nul, STDOUT_FILENO) < 0 ||
+		    dup2(nul, STDERR_FILENO) < 0)
+			rc = tether_err_from_errno(errno);
+		if (nul > STDERR_FILENO)
+			close(nul);
+	}
+	if (send(fd, "", 1, MSG_NOSIGNAL) != 1 && rc == 0)
+		rc = tether_err_from_errno(errno);
+	close(fd);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */

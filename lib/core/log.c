@@ -1,7 +1,8 @@
 /*
  * log.c - the relayd-style log set for tether's daemons: stderr in the
- * foreground, syslog otherwise, a level settable at runtime and a sink
- * hook so tests can capture lines. Libraries never call these.
+ * foreground, syslog otherwise (warnings on stderr too while a detached
+ * daemon starts), a level settable at runtime and a sink hook so tests
+ * can capture lines. Libraries never call these.
  */
 #include "tether/core.h"
 
@@ -17,6 +18,7 @@ static int log_foreground = 1;
 static int log_level = TETHER_LOG_INFO;
 static tether_log_sink_fn *log_sink;
 static void *log_sink_ud;
+static int log_tee;
 
 static int
 clamp_level(int level)
@@ -75,6 +77,12 @@ tether_log_set_sink(tether_log_sink_fn *fn, void *ud)
 	log_sink_ud = ud;
 }
 
+void
+tether_log_tee_stderr(int on)
+{
+	log_tee = on != 0;
+}
+
 static int
 syslog_priority(int level)
 {
@@ -118,6 +126,23 @@ mark_truncated(char *line, size_t size)
 	memcpy(line + size - 4, "...", 4);
 }
 
+/* "progname: line\n" in one write. */
+static void
+emit_stderr(const char *line)
+{
+	char out[sizeof(log_progname) + 2 + TETHER_LOG_LINE_MAX + 1];
+	int len;
+
+	len = snprintf(out, sizeof(out), "%s%s%s\n", log_progname,
+		       log_progname[0] != '\0' ? ": " : "", line);
+	if (len > 0) {
+		size_t m = (size_t)len < sizeof(out) ? (size_t)len
+						    : sizeof(out) - 1;
+
+		write_all(STDERR_FILENO, out, m);
+	}
+}
+
 static void log_emit(int level, const char *prefix, int err, const char *fmt,
 		     va_list ap) TETHER_PRINTF(4, 0);
 
@@ -155,19 +180,11 @@ log_emit(int level, const char *prefix, int err, const char *fmt, va_list ap)
 	if (log_sink != NULL) {
 		log_sink(level, line, log_sink_ud);
 	} else if (log_foreground) {
-		char out[sizeof(log_progname) + 2 + sizeof(line) + 1];
-		int len;
-
-		len = snprintf(out, sizeof(out), "%s%s%s\n", log_progname,
-			       log_progname[0] != '\0' ? ": " : "", line);
-		if (len > 0) {
-			size_t m = (size_t)len < sizeof(out) ? (size_t)len
-							    : sizeof(out) - 1;
-
-			write_all(STDERR_FILENO, out, m);
-		}
+		emit_stderr(line);
 	} else {
 		syslog(syslog_priority(level), "%s", line);
+		if (log_tee && level <= TETHER_LOG_WARN)
+			emit_stderr(line);
 	}
 }
 

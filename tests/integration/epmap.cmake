@@ -23,6 +23,12 @@ tether_test(integration.epmap_replay LABEL integration TIMEOUT 120
 		$<TARGET_FILE:tether-epmap> $<TARGET_FILE:tether-epmap-sample>
 		$<TARGET_FILE:epmap_replay>)
 
+# Started without -d: the command's status and stderr, for a start that
+# serves and ones that fail, and descriptors 0-2 closed.
+tether_test(integration.epmap_detach LABEL integration TIMEOUT 120
+	COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/epmap_detach.py
+		$<TARGET_FILE:tether-epmap>)
+
 # The daemon's core in one process (cmocka; under valgrind too).
 add_executable(test_epmap ${PROJECT_SOURCE_DIR}/tests/unit/epmap/test_epmap.c)
 target_link_libraries(test_epmap PRIVATE epmap_core PkgConfig::CMOCKA)

@@ -50,6 +50,13 @@ if(TIRPC_FOUND AND TETHER_RPCGEN AND TARGET tether-portmap)
 		COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/portmap_cli.sh
 			$<TARGET_FILE:tether-portmap>
 			${CMAKE_CURRENT_LIST_DIR}/portmap_rpc.py)
+	# Started without -d: the command's status and stderr, for a
+	# start that serves and ones that fail after the fork (-u), and
+	# descriptors 0-2 closed (portmap_detach.sh).
+	tether_test(integration.portmap.detach LABEL integration TIMEOUT 120
+		COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/portmap_detach.sh
+			$<TARGET_FILE:tether-portmap>
+			${CMAKE_CURRENT_LIST_DIR}/portmap_rpc.py)
 	tether_test(integration.portmap.ctl LABEL integration
 		COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/portmap_ctl.sh
 			$<TARGET_FILE:tether-portmap> $<TARGET_FILE:tetherctl>

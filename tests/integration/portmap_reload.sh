@@ -237,7 +237,7 @@ grep -q "reloaded configuration from $CONF2: 1 setting changed, 0 not applied" \
 	"$DIR/log" || fail "user nobody: admin conns not applied"
 t_stop
 
-# Detached (no -d: daemon() moves to /) with a relative -f path: SIGHUP
+# Detached (no -d: detaching moves to /) with a relative -f path: SIGHUP
 # still finds the file (forwarding turns on, seen through tetherctl).
 cat >"$DIR/portmap3.conf" <<CONF
 listen 127.0.0.1

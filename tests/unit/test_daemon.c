@@ -2,7 +2,8 @@
  * test_daemon.c - the common daemon command line (every option, usage
  * errors with their exact text and exit status, daemon-specific extras),
  * the locked pidfile (second instance refused with the pid, stale file
- * taken over, removal), and dropping root in forked children.
+ * taken over, removal), dropping root, and detaching (the parent's exit
+ * status, stdio, descriptors 0-2 filled), in forked children.
  */
 #include "tether_test.h"
 
@@ -657,6 +658,183 @@ test_priv_drop(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Detaching                                                           */
+/* ------------------------------------------------------------------ */
+
+static int
+is_devnull(int fd)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat("/dev/null", &b) == 0 &&
+	       S_ISCHR(a.st_mode) && a.st_rdev == b.st_rdev;
+}
+
+/* Started with stdin and stderr closed: both become /dev/null (kept
+ * across exec), stdout (a pipe) is left alone, and the next descriptor
+ * opened is above 2. */
+static int
+child_std_fds(void)
+{
+	int p[2], fd;
+	struct stat st;
+
+	if (pipe(p) < 0 || dup2(p[1], STDOUT_FILENO) < 0)
+		return 40;
+	close(p[0]);
+	close(p[1]);
+	close(STDIN_FILENO);
+	close(STDERR_FILENO);
+	if (tether_daemon_std_fds() != 0)
+		return 41;
+	if (!is_devnull(STDIN_FILENO) || !is_devnull(STDERR_FILENO))
+		return 42;
+	if (fstat(STDOUT_FILENO, &st) < 0 || !S_ISFIFO(st.st_mode))
+		return 43;
+	if ((fcntl(STDIN_FILENO, F_GETFD) & FD_CLOEXEC) != 0 ||
+	    (fcntl(STDERR_FILENO, F_GETFD) & FD_CLOEXEC) != 0)
+		return 44;
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd <= STDERR_FILENO)
+		return 45;
+	close(fd);
+	/* Nothing to fill: nothing left open behind. */
+	if (tether_daemon_std_fds() != 0)
+		return 46;
+	if (open("/dev/null", O_RDONLY | O_CLOEXEC) != fd)
+		return 47;
+	return 0;
+}
+
+static void
+test_std_fds(void **state)
+{
+	(void)state;
+	assert_int_equal(in_child(child_std_fds), 0);
+}
+
+/* How the detached child of test_detach behaves. */
+enum detach_how {
+	DETACH_SERVE,	/* checks its state, then tether_daemon_detached */
+	DETACH_FAIL,	/* prints an error and exits 3 */
+	DETACH_ORPHAN	/* kills its parent first: detached gives EPIPE */
+};
+
+/* The detached child: its stderr is still the caller's until
+ * tether_daemon_detached; it reports one byte (0: every check held) on
+ * report, then exits. */
+static void
+detached_child(enum detach_how how, int ready, int report)
+{
+	char cwd[PATH_MAX], c = 0;
+	pid_t parent = getppid();
+	int rc;
+
+	if (write(STDERR_FILENO, "starting\n", 9) != 9)
+		c = 1;
+	if (how == DETACH_FAIL) {
+		if (write(STDERR_FILENO, "no good\n", 8) != 8)
+			_exit(4);
+		_exit(3);
+	}
+	if (getsid(0) != getpid())
+		c = 2;
+	if (getcwd(cwd, sizeof(cwd)) == NULL || strcmp(cwd, "/") != 0)
+		c = 3;
+	if ((fcntl(ready, F_GETFD) & FD_CLOEXEC) == 0)
+		c = 4;
+	if (how == DETACH_ORPHAN) {
+		(void)kill(parent, SIGKILL);
+		while (getppid() == parent)
+			usleep(1000);
+	}
+	rc = tether_daemon_detached(ready);
+	if (rc != (how == DETACH_ORPHAN ? -TETHER_EPIPE : 0))
+		c = 5;
+	if (!is_devnull(STDIN_FILENO) || !is_devnull(STDOUT_FILENO) ||
+	    !is_devnull(STDERR_FILENO))
+		c = 6;
+	if (fcntl(ready, F_GETFD) != -1)
+		c = 7;	/* closed */
+	if (write(report, &c, 1) != 1)
+		_exit(5);
+	_exit(0);
+}
+
+/* Detach in a child whose stderr is a pipe: its wait status, what went
+ * to that stderr (to EOF: nobody keeps it open), and the detached
+ * child's report byte (-1 when it sent none). */
+static int
+run_detach(enum detach_how how, char *out, size_t size, int *report)
+{
+	int errp[2], rep[2], status, ready;
+	size_t n = 0;
+	ssize_t r;
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(errp), 0);
+	assert_int_equal(pipe(rep), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(errp[0]);
+		close(rep[0]);
+		if (dup2(errp[1], STDERR_FILENO) < 0)
+			_exit(20);
+		close(errp[1]);
+		ready = tether_daemon_detach();
+		if (ready < 0)
+			_exit(21);
+		detached_child(how, ready, rep[1]);
+		_exit(22);	/* not reached: it exits */
+	}
+	close(errp[1]);
+	close(rep[1]);
+	while (n + 1 < size && (r = read(errp[0], out + n, size - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(errp[0]);
+	*report = read(rep[0], &c, 1) == 1 ? c : -1;
+	close(rep[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void
+test_detach(void **state)
+{
+	char out[256];
+	int status, report;
+
+	(void)state;
+	/* Serves: the parent exits 0 once told, after stdio moved. */
+	status = run_detach(DETACH_SERVE, out, sizeof(out), &report);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_string_equal(out, "starting\n");
+	assert_int_equal(report, 0);
+
+	/* Fails to start: its error on the caller's stderr, exit 1. */
+	status = run_detach(DETACH_FAIL, out, sizeof(out), &report);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_string_equal(out, "starting\nno good\n");
+	assert_int_equal(report, -1);
+
+	/* The parent killed while waiting: the child is told, not killed
+	 * by SIGPIPE, and carries on. */
+	status = run_detach(DETACH_ORPHAN, out, sizeof(out), &report);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	assert_string_equal(out, "starting\n");
+	assert_int_equal(report, 0);
+
+	assert_int_equal(tether_daemon_detached(-1), -TETHER_EINVAL);
+}
+
+/* ------------------------------------------------------------------ */
 /* Signals held during startup                                         */
 /* ------------------------------------------------------------------ */
 
@@ -716,6 +894,8 @@ main(void)
 		cmocka_unit_test(test_pidfile_other_process),
 		cmocka_unit_test(test_pidfile_errors),
 		cmocka_unit_test(test_priv_drop),
+		cmocka_unit_test(test_std_fds),
+		cmocka_unit_test(test_detach),
 		cmocka_unit_test(test_hold_signals),
 	};
 

@@ -1,7 +1,8 @@
 /*
  * test_log.c - the daemon log set: levels and their runtime change,
  * errno appended and preserved, truncation, the capture sink, the exact
- * stderr line format, and fatal/fatalx exiting 1 (in forked children).
+ * stderr line format, the stderr tee beside syslog, and fatal/fatalx
+ * exiting 1 (in forked children).
  */
 #include "tether_test.h"
 
@@ -238,6 +239,25 @@ child_syslog(void)
 }
 
 static void
+child_tee(void)
+{
+	/* In the foreground the tee adds nothing: each line once. */
+	tether_log_init("tprog", 1, TETHER_LOG_INFO);
+	tether_log_tee_stderr(1);
+	tether_log_warnx("once");
+	/* To syslog: warnings and fatal lines on stderr as well, only
+	 * while the tee is on. */
+	tether_log_init("tprog", 0, TETHER_LOG_DEBUG);
+	tether_log_info("info stays in syslog");
+	errno = ENOENT;
+	tether_log_warn("cannot %s", "start");
+	tether_log_tee_stderr(0);
+	tether_log_warnx("after the tee");
+	tether_log_tee_stderr(1);
+	tether_fatalx("boom");
+}
+
+static void
 test_stderr_and_fatal(void **state)
 {
 	char out[1024];
@@ -254,6 +274,11 @@ test_stderr_and_fatal(void **state)
 	assert_string_equal(out, "tprog: fatal: boom 3\n");
 	assert_int_equal(run_child(child_syslog, out, sizeof(out)), 0);
 	assert_string_equal(out, "tprog: back on stderr\n");
+	assert_int_equal(run_child(child_tee, out, sizeof(out)), 1);
+	assert_string_equal(out, "tprog: once\n"
+				 "tprog: cannot start: No such file or "
+				 "directory\n"
+				 "tprog: fatal: boom\n");
 }
 
 /*
