@@ -431,9 +431,18 @@ class Lb:
             fail("tether-lb exited with %d: %s" % (rc, text))
 
 
+# IP_BIND_ADDRESS_NO_PORT (linux/in.h; not in Python's socket module).
+IP_BIND_ADDRESS_NO_PORT = 24
+
+
 def connect(port, src="127.0.0.1", dst="127.0.0.1"):
     s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET)
     s.settimeout(TIMEOUT)
+    # The port is picked at connect(), unique for the four-tuple only:
+    # bind() alone wants one no socket of src holds, TIME_WAIT included,
+    # and with the cases running two at a time those ran out
+    # (EADDRINUSE in reload-overlap's client loop).
+    s.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
     s.bind((src, 0))
     s.connect((dst, port))
     return s
