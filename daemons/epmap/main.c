@@ -226,8 +226,10 @@ main(int argc, char **argv)
 		tether_log_warnx("telling the parent we started: %s",
 				 tether_strerror(rc));
 	tether_log_tee_stderr(0);
-	tether_loop_run(loop);
-	status = 0;
+	if ((rc = tether_loop_run(loop)) < 0)
+		tether_log_warnx("event loop: %s", tether_strerror(rc));
+	else
+		status = 0;
 out:
 	if (srv != NULL) {
 		tether_dce_server_stats(srv, &st);
