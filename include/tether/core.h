@@ -1098,13 +1098,16 @@ int tether_daemon_std_fds(void);
 /*
  * tether_daemon_detach - fork; the parent waits until the child calls
  * tether_daemon_detached (then it exits 0) or exits first (then it
- * exits 1), and never returns. The child leaves the session (setsid)
- * and moves to "/" (a relative path opened afterwards is relative to
- * it), keeps stdin, stdout and stderr, and gets the descriptor to hand
- * to tether_daemon_detached (close-on-exec; closing it, or exiting,
- * tells the parent the start failed). Returns that descriptor (>= 0)
- * in the child, or the mapped errno when the fork or the socket pair
- * failed (nothing forked).
+ * exits 1), and never returns. A SIGTERM or SIGINT the parent gets
+ * while it waits goes on to the child, which (its signals held, see
+ * tether_daemon_hold_signals) takes it once its loop runs; the parent
+ * then exits 1 whatever the child says. The child leaves the session
+ * (setsid) and moves to "/" (a relative path opened afterwards is
+ * relative to it), keeps stdin, stdout and stderr, and gets the
+ * descriptor to hand to tether_daemon_detached (close-on-exec; closing
+ * it, or exiting, tells the parent the start failed). Returns that
+ * descriptor (>= 0) in the child, or the mapped errno when the fork or
+ * the socket pair failed (nothing forked).
  */
 int tether_daemon_detach(void);
 

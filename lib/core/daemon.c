@@ -13,11 +13,13 @@
 #include <limits.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -339,13 +341,58 @@ tether_daemon_std_fds(void)
  * pidfile) may be cleaned up, nor stdio buffers flushed twice, from
  * there.
  */
+/*
+ * The parent's wait for the child's word on fd: what read() gave.
+ * SIGTERM and SIGINT meanwhile go on to the child, and *forwarded says
+ * which. The parent is the one pid its caller knows (an init script, a
+ * service manager stopping it, Ctrl-C at a terminal the child has
+ * left), and with the signals held (tether_daemon_hold_signals) it
+ * would never take them: the start went on and the command exited 0.
+ * The child, which holds them too, takes them once its loop runs and
+ * stops. Without a signalfd the signals stay held, as before.
+ */
+static ssize_t
+parent_wait(int fd, pid_t child, int *forwarded)
+{
+	struct signalfd_siginfo si;
+	struct pollfd pfd[2];
+	sigset_t set;
+	ssize_t n;
+	char c;
+	int sfd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	(void)pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	for (;;) {
+		pfd[0].fd = fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = sfd;
+		pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
+		if (poll(pfd, sfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+			break;
+		if (sfd >= 0 && (pfd[1].revents & POLLIN) &&
+		    read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			(void)kill(child, (int)si.ssi_signo);
+			*forwarded = (int)si.ssi_signo;
+		}
+		if (pfd[0].revents != 0)
+			break;
+	}
+	do
+		n = read(fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
 int
 tether_daemon_detach(void)
 {
-	int sv[2], e;
+	int sv[2], e, sig = 0;
 	pid_t pid;
-	ssize_t n;
-	char c;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return tether_err_from_errno(errno);
@@ -358,10 +405,8 @@ tether_daemon_detach(void)
 	}
 	if (pid > 0) {
 		close(sv[1]);
-		do
-			n = read(sv[0], &c, 1);
-		while (n < 0 && errno == EINTR);
-		_exit(n == 1 ? 0 : 1);
+		/* A signal passed on: the daemon stops, it does not serve. */
+		_exit(parent_wait(sv[0], pid, &sig) == 1 && sig == 0 ? 0 : 1);
 	}
 	close(sv[0]);
 	(void)setsid();		/* cannot fail: the child leads no group */

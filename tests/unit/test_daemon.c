@@ -717,7 +717,8 @@ test_std_fds(void **state)
 enum detach_how {
 	DETACH_SERVE,	/* checks its state, then tether_daemon_detached */
 	DETACH_FAIL,	/* prints an error and exits 3 */
-	DETACH_ORPHAN	/* kills its parent first: detached gives EPIPE */
+	DETACH_ORPHAN,	/* kills its parent first: detached gives EPIPE */
+	DETACH_SIGNAL	/* sends its parent SIGTERM, which comes back */
 };
 
 /* The detached child: its stderr is still the caller's until
@@ -747,6 +748,22 @@ detached_child(enum detach_how how, int ready, int report)
 		(void)kill(parent, SIGKILL);
 		while (getppid() == parent)
 			usleep(1000);
+	}
+	if (how == DETACH_SIGNAL) {
+		sigset_t pend;
+		int i;
+
+		/* Held here as in the parent (hold_signals before the
+		 * fork): it waits, pending, for the loop. */
+		(void)kill(parent, SIGTERM);
+		for (i = 0; i < 5000; i++) {
+			if (sigpending(&pend) == 0 &&
+			    sigismember(&pend, SIGTERM) == 1)
+				break;
+			usleep(1000);
+		}
+		if (i == 5000)
+			c = 8;
 	}
 	rc = tether_daemon_detached(ready);
 	if (rc != (how == DETACH_ORPHAN ? -TETHER_EPIPE : 0))
@@ -784,6 +801,7 @@ run_detach(enum detach_how how, char *out, size_t size, int *report)
 		if (dup2(errp[1], STDERR_FILENO) < 0)
 			_exit(20);
 		close(errp[1]);
+		tether_daemon_hold_signals();
 		ready = tether_daemon_detach();
 		if (ready < 0)
 			_exit(21);
@@ -828,6 +846,14 @@ test_detach(void **state)
 	status = run_detach(DETACH_ORPHAN, out, sizeof(out), &report);
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGKILL);
+	assert_string_equal(out, "starting\n");
+	assert_int_equal(report, 0);
+
+	/* SIGTERM to the waiting parent (the pid its caller knows) goes on
+	 * to the child; the parent exits 1, as the daemon will stop. */
+	status = run_detach(DETACH_SIGNAL, out, sizeof(out), &report);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
 	assert_string_equal(out, "starting\n");
 	assert_int_equal(report, 0);
 
