@@ -637,12 +637,11 @@ lb_udp_adopt_flows(struct lb_proxy *px, struct lb_proxy *old)
 		if (ul->donor != NULL)
 			map[ul->donor->index] = ul;
 	}
-	if (adopt_cutoff(px, old, map, &cutoff, &ties) < 0) {
-		tether_free(map);
-		tether_log_info("reload: udp flows: 0 moved, 0 kept on removed "
-				"backends, %zu ended", old->udp.count);
-		return;
-	}
+	/* Without memory for the cutoff, the room is filled in the order
+	 * of the moves (oldest first) as before it, and said so. */
+	if (adopt_cutoff(px, old, map, &cutoff, &ties) < 0)
+		tether_log_warnx("reload: udp flows: no memory to pick the "
+				 "most recently active; the oldest are kept");
 	for (i = 0; i < old->nservices; i++) {
 		struct lb_service *osvc = &old->services[i];
 		struct lb_udp_flow *f = osvc->udp_tail, *prev;
@@ -656,13 +655,13 @@ lb_udp_adopt_flows(struct lb_proxy *px, struct lb_proxy *old)
 			if (!adopt_target(map, osvc, f, &nul, &nb))
 				continue;	/* ends with old's listeners */
 			if (f->last_activity < cutoff ||
-			    (f->last_activity == cutoff && ties == 0)) {
+			    (f->last_activity == cutoff && ties == 0) ||
+			    px->udp.count >= px->udp.max_flows) {
 				over++;		/* no room: ends too */
 				continue;
 			}
 			if (f->last_activity == cutoff)
 				ties--;
-			TETHER_BUG_ON(px->udp.count >= px->udp.max_flows);
 			if (nb == NULL) {
 				/* Its backend is gone (removed, or its
 				 * address changed): the flow goes on with
