@@ -3041,6 +3041,11 @@ transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
 		ns->persist.active = ns->climit;
 		ns->total_conns = os->total_conns;
 		ns->refused = os->refused;
+		/* The throttled lines go on counting what they left out. */
+		ns->tcp_refused_log = os->tcp_refused_log;
+		ns->udp_refused_log = os->udp_refused_log;
+		ns->udp_error_log = os->udp_error_log;
+		ns->udp_end_log = os->udp_end_log;
 		map = tether_calloc(os->pool.n, sizeof(*map));
 		for (k = 0; map != NULL && k < os->pool.n; k++)
 			map[k] = -1;

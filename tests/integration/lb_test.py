@@ -1166,7 +1166,8 @@ def case_udp_error_log():
     port unreachable each) log a warn line once a second per service at
     most, with unlogged=N, as refused datagrams do: a client makes one
     such flow per datagram, and a line each flooded the log. Lines
-    plus unlogged add up to every flow; each is a connect failure."""
+    plus unlogged add up to every flow, across a reload; each is a
+    connect failure."""
     p, q = free_ports(2)
     sock = os.path.join(tmpdir(), "ctl.sock")
     lb = Lb("""control %s
@@ -1199,6 +1200,10 @@ service u {
             spray(20)
             time.sleep(0.01)
         wait_until(lambda: settled(n // 2), "flows made and failed")
+        # A reload in between: the new service's line goes on counting
+        # what the old one left out.
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:")
         time.sleep(1.1)
         before = settled(1)
         spray(1)
