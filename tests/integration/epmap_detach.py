@@ -134,9 +134,9 @@ def main(tmp):
     sock = os.path.join(tmp, "epmap.sock")
     good = write_conf(tmp, "good", port, sock)
     status, err = start(good)
+    pid = daemon_pid(good)  # first: a failure below still stops it
     if status != 0 or err != "":
         fail("good detached start: %d %r" % (status, err))
-    pid = daemon_pid(good)
     if pid is None:
         fail("no detached tether-epmap found")
     # It serves already: no polling.
@@ -164,9 +164,9 @@ def main(tmp):
     # daemon(3), what landed on 0-2 was overwritten with /dev/null).
     closed = write_conf(tmp, "closed", port, sock)
     status, _ = start(closed, closed=True)
+    pid = daemon_pid(closed)
     if status != 0:
         fail("detached with 0-2 closed: status %d" % status)
-    pid = daemon_pid(closed)
     if pid is None:
         fail("no detached tether-epmap (0-2 closed) found")
     binds(port, "detached with 0-2 closed")

@@ -67,9 +67,10 @@ while :; do
 	[ $tries -ge 5 ] && fail "tether-portmap did not start on 5 ports"
 	PORT=$((PORT + 7))
 done
+# The pid first, so that a failure below still stops the daemon.
+PID=$(daemon_pid "$DIR/good.sock")
 [ $ST = 0 ] || fail "good detached start: status $ST: $ERR"
 [ -z "$ERR" ] || fail "good detached start printed: $ERR"
-PID=$(daemon_pid "$DIR/good.sock")
 [ -n "$PID" ] || fail "no detached tether-portmap found"
 # It serves already: no polling.
 answers || fail "the detached daemon does not answer over UDP"
@@ -98,8 +99,8 @@ if [ "$(id -u)" = 0 ]; then
 		fail "unknown user: '$ERR'"
 	# Dropped in the child that serves, which runs as nobody.
 	detached nobody -s "" -S "" -u nobody
-	[ $ST = 0 ] || fail "-u nobody, detached: status $ST: $ERR"
 	PID=$(daemon_pid "$DIR/nobody.sock")
+	[ $ST = 0 ] || fail "-u nobody, detached: status $ST: $ERR"
 	[ -n "$PID" ] || fail "no detached tether-portmap -u nobody found"
 	answers || fail "-u nobody: no answer"
 	uid=$(awk '/^Uid:/ { print $2 }' "/proc/$PID/status")
@@ -111,8 +112,8 @@ fi
 # daemon(3), what landed on 0-2 was overwritten with /dev/null).
 "$TP" -a 127.0.0.1 -p $PORT -s "" -S "" -C "$DIR/closed.sock" <&- >&- 2>&-
 ST=$?
-[ $ST = 0 ] || fail "detached with 0-2 closed: status $ST"
 PID=$(daemon_pid "$DIR/closed.sock")
+[ $ST = 0 ] || fail "detached with 0-2 closed: status $ST"
 [ -n "$PID" ] || fail "no detached tether-portmap (0-2 closed) found"
 answers || fail "detached with 0-2 closed: no answer over UDP"
 answers_tcp || fail "detached with 0-2 closed: no answer over TCP"
