@@ -2150,9 +2150,10 @@ def case_persist_mask():
 
 
 def case_udp_spray():
-    """A client sending from one source port after another, with no
-    limit configured: flows stop at half the open-file limit (64 here:
-    32 flows, logged at start), the datagrams past it are refused
+    """A client sending from one source port after another, with a
+    max-conns larger than the open-file limit holds (the default would
+    refuse flows first): flows stop at half the open-file limit (64
+    here: 32 flows, logged at start), the datagrams past it are refused
     (counted, logged end=limit), and TCP clients are still served while
     the flows hold their sockets."""
     p, q = free_ports(2)
@@ -2161,6 +2162,7 @@ def case_udp_spray():
     ub = UdpBackend("u0", "127.0.0.2", p)
     tb = Backend("t0", "127.0.0.2", [q])
     lb = Lb("""control %s
+max-conns 1000
 service dns {
     listen 127.0.0.1:%d udp
     backend u0 127.0.0.2
@@ -2219,7 +2221,9 @@ service web {
 def case_nofile():
     """Out of file descriptors: tether-lb pauses accepting (a few log
     lines, not a busy loop of them), and serves the waiting clients
-    once descriptors are free again. Run with limits 24 and 25: with one
+    once descriptors are free again. Only a max-conns larger than the
+    limit holds lets that happen (without one, the default refuses
+    clients first: maxconns-default). Run with limits 24 and 25: with one
     of them a client takes the last descriptor and its backend socket
     fails, which pauses the listeners too and says so, naming the
     service and backend."""
@@ -2237,7 +2241,8 @@ def case_nofile():
 def nofile_run(nofile, backend_fails):
     (p,) = free_ports(1)
     b = Backend("b0", "127.0.0.2", [p])
-    lb = Lb("""service s {
+    lb = Lb("""max-conns 1000
+service s {
     listen 127.0.0.1:%d
     backend b0 127.0.0.2
 }
