@@ -14,7 +14,7 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		refused-log reload-overlap metrics-counters
 		drain-default startup health-port ctl-timeout
 		health-passive reload-start-only
-		udp-connect-fail)
+		udp-connect-fail maxconns-default)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}
@@ -35,7 +35,7 @@ set(lb_tcp_cases balance maglev persist parallel failure
 	maglev-slowstart maglev-reload datapath-splice
 	datapath-copy nodelay half-close-off urgent
 	reload-relative reload-ctl reload-metrics fin-merge persist-held
-	reload-overlap)
+	reload-overlap maxconns-default)
 
 # fin-merge: with kernel-relay-after 1 the kernel relays the reply, and
 # its FIN leaves on its own.
