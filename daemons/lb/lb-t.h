@@ -157,7 +157,8 @@ struct lb_conf {
 	uint64_t admin_timeout_ms;	/* control and metrics deadline */
 	unsigned admin_conns;		/* at once on each of them */
 	char user[LB_NAME_MAX];		/* "" : keep the current user */
-	unsigned max_conns;		/* global limit, 0: none */
+	unsigned max_conns;		/* global limit, 0: not set (the
+					 * default, lb_max_conns) */
 	int log_level;			/* TETHER_LOG_* */
 	int io_uring;			/* TCP sessions start on io_uring */
 	unsigned io_uring_bufs;		/* its receive buffers (16 KiB) */
@@ -325,6 +326,14 @@ struct lb_climit {
 /* Capacity asked for a new pipe (fewer splice calls per byte). */
 #define LB_PIPE_SIZE		(256u * 1024)
 #define LB_PIPE_MAX		1024u
+/* Descriptors the process holds apart from sessions, flows, pipes and
+ * the configuration's sockets (lb_max_conns_default): stdin, stdout and
+ * stderr (/dev/null when detached), the epoll and signal descriptors,
+ * syslog's socket, the pidfile, the io_uring ring, the kernel relay's
+ * six maps and programs, and those held for a moment (a reload's file
+ * and name lookups, an accepted connection past max-conns before it is
+ * closed); rounded up. */
+#define LB_FD_RESERVE		32u
 /* Connections taken from one listener per readiness event. */
 #define LB_ACCEPT_BATCH		64
 /* Reload: connections taken from the queue of one replaced listener
@@ -616,6 +625,8 @@ struct lb_proxy {
 	size_t nlisteners;
 	struct lb_session *sessions;	/* list of live sessions */
 	unsigned conns;
+	unsigned max_conns;		/* the global limit in force
+					 * (lb_max_conns), 0: none */
 	struct tether_hash_key key;	/* persistence tables' SipHash key */
 	struct tether_loop_timer *sweep;
 	struct tether_loop_timer *resume;	/* un-pauses listeners */

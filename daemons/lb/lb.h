@@ -521,6 +521,32 @@ void lb_admin_move(struct tether_ctl **to, struct tether_ctl **from,
  */
 int lb_ctl_exec(struct lb_proxy *px, const char *line, struct tether_buf *out);
 
+/* ---- The global max-conns (maxconns.c) ---- */
+
+/* lb_nofile - the limit on open files (RLIMIT_NOFILE) in force, or with
+ * raised set the one tether-lb runs with once main.c raised its soft
+ * limit to the hard one (for -n, which does not raise it). UINT64_MAX:
+ * no limit. */
+uint64_t lb_nofile(int raised);
+
+/*
+ * lb_max_conns_default - the global max-conns of a configuration that
+ * sets none: what the open-file limit nofile leaves for sessions once
+ * the process's own descriptors and conf's sockets (listeners, admin
+ * sockets, health checks) are set aside, divided by what a session may
+ * hold (the formula is explained at its definition). 1..LB_MAX_CONNS;
+ * a pure function of conf and nofile.
+ * lb_max_conns - conf's max-conns if it sets one, else that default.
+ */
+unsigned lb_max_conns_default(const struct lb_conf *conf, uint64_t nofile);
+unsigned lb_max_conns(const struct lb_conf *conf, uint64_t nofile);
+
+/* lb_max_conns_log - warn when conf's max-conns is more than nofile
+ * holds; unless check_only (-n), log the value in force and where it
+ * comes from at level info. */
+void lb_max_conns_log(const struct lb_conf *conf, uint64_t nofile,
+		      int check_only);
+
 /* ---- The proxy (proxy.c) ---- */
 
 /*
@@ -565,6 +591,15 @@ int lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
 /* Active connections and flows against the global limit: px's and
  * those still finishing on retired proxies (px's own when retired). */
 unsigned lb_proxy_conns(const struct lb_proxy *px);
+
+/* Whether px is at its global limit (px->max_conns; 0 in a proxy that
+ * lb_proxy_new did not build, as tests make: none): a new connection
+ * or flow is refused, as at any limit. */
+static inline int
+lb_proxy_full(const struct lb_proxy *px)
+{
+	return px->max_conns > 0 && lb_proxy_conns(px) >= px->max_conns;
+}
 
 /*
  * The io_uring data path (`io-uring on`). lb_proxy_data_path sets up

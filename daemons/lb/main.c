@@ -301,6 +301,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (o.check_only) {
+		/* Against the limit run() will raise to: the hard one. */
+		lb_max_conns_log(conf, lb_nofile(1), 1);
 		if (o.verbose > 0) {
 			struct tether_buf out;
 

@@ -125,14 +125,20 @@ lb_metrics_write(struct lb_proxy *px, struct tether_buf *out)
 			}
 		}
 	}
-	/* Process-wide: what reloads left behind (held by connections
-	 * and UDP flows that began under an older configuration), and the
-	 * io_uring data path's and the kernel relay's sessions since the
-	 * start. */
+	/* Process-wide: the global limit in force (max-conns, or its
+	 * default from the open-file limit), what reloads left behind
+	 * (held by connections and UDP flows that began under an older
+	 * configuration), and the io_uring data path's and the kernel
+	 * relay's sessions since the start. */
 	lb_proxy_retired(&nconfs, &nconns);
 	lb_proxy_uring_stats(&usessions, &ufallbacks);
 	lb_proxy_krelay_stats(&ksessions, &kpauses);
 	return tether_buf_printf(out,
+		"# HELP tether_lb_max_connections The global limit on TCP "
+		"connections and UDP flows: max-conns, or without it the "
+		"default the open-file limit holds.\n"
+		"# TYPE tether_lb_max_connections gauge\n"
+		"tether_lb_max_connections %u\n"
 		"# HELP tether_lb_retired_configurations Configurations "
 		"replaced by a reload and still held by connections or "
 		"flows.\n"
@@ -158,7 +164,8 @@ lb_metrics_write(struct lb_proxy *px, struct tether_buf *out)
 		"of a moved session passed its kernel-relay-window and user "
 		"space relayed the bytes held back.\n"
 		"# TYPE tether_lb_kernel_relay_pauses_total counter\n"
-		"tether_lb_kernel_relay_pauses_total %llu\n", nconfs, nconns,
+		"tether_lb_kernel_relay_pauses_total %llu\n", px->max_conns,
+		nconfs, nconns,
 		(unsigned long long)usessions,
 		(unsigned long long)ufallbacks,
 		(unsigned long long)ksessions,

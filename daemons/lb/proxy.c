@@ -1101,14 +1101,26 @@ lb_proxy_kernel_relay(struct lb_proxy *px)
 
 	if (!lb_conf_wants_kernel_relay(px->conf))
 		return "";
+	/* The file's max-conns, not px->max_conns: the default follows
+	 * the open-file limit (some 500,000 with a hard limit of 2^20)
+	 * and a reload's listeners, and would make the maps far larger
+	 * than before, or ask for a restart at reloads that add a port;
+	 * a session that finds them full stays in user space. */
 	n = px->conf->max_conns != 0 ? px->conf->max_conns :
 	    LB_KRELAY_SESSIONS_DEFAULT;
 	if (lb_krelay_ready() && n != krelay_room && n != krelay_warned) {
 		/* The maps are made once: a reload cannot resize them. */
 		krelay_warned = n;
-		tether_log_warnx("kernel relay: max-conns %u needs a restart "
-				 "to resize its maps; keeping room for %u "
-				 "sessions", px->conf->max_conns, krelay_room);
+		if (px->conf->max_conns != 0)
+			tether_log_warnx("kernel relay: max-conns %u needs a "
+					 "restart to resize its maps; keeping "
+					 "room for %u sessions",
+					 px->conf->max_conns, krelay_room);
+		else
+			tether_log_warnx("kernel relay: without max-conns its "
+					 "maps hold %u sessions, which needs a "
+					 "restart to resize them; keeping room "
+					 "for %u sessions", n, krelay_room);
 	}
 	if (!lb_krelay_ready() && !krelay_failed) {
 		err[0] = '\0';
@@ -2445,8 +2457,7 @@ accepted(struct lb_listener *l, int fd, const struct tether_addr *client)
 	struct lb_service *svc = l->svc;
 	struct lb_proxy *px = svc->px;
 
-	if ((px->conf->max_conns > 0 &&
-	     lb_proxy_conns(px) >= px->conf->max_conns) ||
+	if (lb_proxy_full(px) ||
 	    (svc->conf->limits.max_conns > 0 &&
 	     svc->conns >= svc->conf->limits.max_conns) ||
 	    !lb_client_admit(svc, client)) {
@@ -2814,6 +2825,7 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 {
 	struct lb_proxy *px;
 	size_t i, j, nl = 0;
+	uint64_t nofile;
 	int err;
 
 	*out = NULL;
@@ -2824,6 +2836,11 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 	px->loop = loop;
 	px->conf = conf;
 	px->donor = donor;
+	/* The limit on open files is the one main.c raised at start: a
+	 * reload computes the same default unless the sockets the
+	 * configuration needs changed. */
+	nofile = lb_nofile(0);
+	px->max_conns = lb_max_conns(conf, nofile);
 	err = tether_hash_key_random(&px->key);
 	if (err < 0) {
 		snprintf(errbuf, errlen, "random hash key: %s",
@@ -2915,6 +2932,7 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 	}
 	(void)tether_loop_timer_arm(px->sweep, LB_SWEEP_MS, LB_SWEEP_MS);
 	px->donor = NULL;
+	lb_max_conns_log(conf, nofile, 0);
 	*out = px;
 	return 0;
 fail:

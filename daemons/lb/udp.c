@@ -293,9 +293,7 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 	uint32_t bi;
 	int fd, err;
 
-	if (px->udp.count >= px->udp.max_flows ||
-	    (px->conf->max_conns > 0 &&
-	     lb_proxy_conns(px) >= px->conf->max_conns) ||
+	if (px->udp.count >= px->udp.max_flows || lb_proxy_full(px) ||
 	    (svc->conf->limits.max_conns > 0 &&
 	     svc->conns >= svc->conf->limits.max_conns) ||
 	    !lb_client_admit(svc, client)) {

@@ -15,7 +15,7 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		drain-default startup health-port ctl-timeout
 		health-passive reload-start-only
 		udp-connect-fail ctl-dash v4mapped udp-adopt-cap
-		udp-pmtu udp-icmp-send udp-error-log)
+		udp-pmtu udp-icmp-send udp-error-log maxconns-default)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}
@@ -40,7 +40,7 @@ set(lb_tcp_cases balance maglev persist parallel failure
 	maglev-slowstart maglev-reload datapath-splice
 	datapath-copy nodelay half-close-off urgent
 	reload-relative reload-ctl reload-metrics fin-merge persist-held
-	reload-overlap)
+	reload-overlap maxconns-default)
 
 # fin-merge: with kernel-relay-after 1 the kernel relays the reply, and
 # its FIN leaves on its own.

@@ -2503,9 +2503,10 @@ def case_persist_mask():
 
 
 def case_udp_spray():
-    """A client sending from one source port after another, with no
-    limit configured: flows stop at half the open-file limit (64 here:
-    32 flows, logged at start), the datagrams past it are refused
+    """A client sending from one source port after another, with a
+    max-conns larger than the open-file limit holds (the default would
+    refuse flows first): flows stop at half the open-file limit (64
+    here: 32 flows, logged at start), the datagrams past it are refused
     (counted, logged end=limit), and TCP clients are still served while
     the flows hold their sockets."""
     p, q = free_ports(2)
@@ -2514,6 +2515,7 @@ def case_udp_spray():
     ub = UdpBackend("u0", "127.0.0.2", p)
     tb = Backend("t0", "127.0.0.2", [q])
     lb = Lb("""control %s
+max-conns 1000
 service dns {
     listen 127.0.0.1:%d udp
     backend u0 127.0.0.2
@@ -2672,7 +2674,9 @@ service b {
 def case_nofile():
     """Out of file descriptors: tether-lb pauses accepting (a few log
     lines, not a busy loop of them), and serves the waiting clients
-    once descriptors are free again. Run with limits 24 and 25: with one
+    once descriptors are free again. Only a max-conns larger than the
+    limit holds lets that happen (without one, the default refuses
+    clients first: maxconns-default). Run with limits 24 and 25: with one
     of them a client takes the last descriptor and its backend socket
     fails, which pauses the listeners too and says so, naming the
     service and backend."""
@@ -2690,7 +2694,8 @@ def case_nofile():
 def nofile_run(nofile, backend_fails):
     (p,) = free_ports(1)
     b = Backend("b0", "127.0.0.2", [p])
-    lb = Lb("""service s {
+    lb = Lb("""max-conns 1000
+service s {
     listen 127.0.0.1:%d
     backend b0 127.0.0.2
 }
@@ -2728,6 +2733,146 @@ def nofile_run(nofile, backend_fails):
         for i in range(5):
             if ask(p)[0] != "b0":
                 fail("not served after fds came back")
+    finally:
+        for s in held:
+            s.close()
+        lb.stop()
+        b.stop()
+
+
+def case_maxconns_default():
+    """Without max-conns the global limit is a default the open-file
+    limit holds, logged at start ("max-conns N (from the open-file
+    limit 160)") and shown as the gauge tether_lb_max_connections: N
+    clients are served at once, and those past them are refused as by
+    an explicit max-conns (closed at once, end=limit, counted as
+    refused), not left to run the process out of descriptors (no "Too
+    many open files"). A reload to an explicit max-conns and back to
+    none takes each in turn; one larger than the limit holds is warned
+    about at a reload and by -n."""
+    nofile = 160
+    p, m = free_ports(2)
+    b = Backend("b0", "127.0.0.2", [p])
+    conf = """metrics 127.0.0.1:%d
+service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+}
+""" % (m, p)
+    lb = Lb(conf, nofile=nofile)
+    held = []
+
+    def gauge():
+        return metrics_get(m).get("tether_lb_max_connections")
+
+    def series(name):
+        import urllib.request
+        text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % m,
+                                      timeout=TIMEOUT).read().decode()
+        r = re.search(r'^%s\{service="s"\} (\d+)$' % name, text, re.M)
+        if r is None:
+            fail("no %s in the metrics:\n%s" % (name, text))
+        return int(r.group(1))
+
+    def refused():
+        return series("tether_lb_connections_refused_total")
+
+    def idle():
+        """No session left of the clients before (they end a moment
+        after the client closed: its FIN goes to the backend first)."""
+        wait_until(lambda: series("tether_lb_connections") == 0,
+                   "the sessions of closed clients ended")
+
+    def fill(n, extra, why):
+        """n clients served and held, extra more refused at once."""
+        idle()
+        before = refused()
+        for _ in range(n):
+            s = connect(p)
+            held.append(s)
+            read_line(s)
+        for _ in range(extra):
+            s = connect(p)
+            if s.recv(100) != b"":
+                fail("a client past %s was served:\n%s" %
+                     (why, lb.stderr()))
+            s.close()
+        wait_until(lambda: refused() == before + extra,
+                   "%d refused past %s" % (extra, why))
+        for s in held:
+            s.close()
+        held.clear()
+        idle()
+        if ask(p)[0] != "b0":
+            fail("not served once the held clients left (%s)" % why)
+
+    try:
+        lb.wait_listening(p)
+        log = lb.stderr()
+        r = re.search(r"max-conns (\d+) \(from the open-file limit %d\)" %
+                      nofile, log)
+        if r is None:
+            fail("no default max-conns logged at start:\n" + log)
+        n = int(r.group(1))
+        # Each session holds two sockets (and maybe pipes): what is
+        # left of 160 after the listener, the metrics endpoint and the
+        # process's own, divided by a session's worst case.
+        if not 2 <= n <= (nofile - 20) // 2:
+            fail("default max-conns %d with %d open files" % (n, nofile))
+        if gauge() != n:
+            fail("tether_lb_max_connections %r, not %d" % (gauge(), n))
+        fill(n, 5, "the default max-conns %d" % n)
+        log = lb.stderr()
+        if "end=limit" not in log or "Too many open files" in log:
+            fail("past the default: no end=limit, or descriptors ran "
+                 "out:\n" + log)
+        # Explicit, then none again: each reload says what is in force.
+        write_conf(lb.conf, "max-conns 3\n" + conf)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "max-conns 3 (set in the configuration)")
+        wait_log(lb, "reloaded:")
+        if gauge() != 3:
+            fail("tether_lb_max_connections %r after max-conns 3" % gauge())
+        fill(3, 2, "max-conns 3")
+        write_conf(lb.conf, conf)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "max-conns %d (from the open-file limit %d)" %
+                 (n, nofile), 2)
+        wait_log(lb, "reloaded:", 2)
+        if gauge() != n:
+            fail("tether_lb_max_connections %r back without max-conns, "
+                 "not %d" % (gauge(), n))
+        fill(n, 2, "the default again")
+        # More than the limit holds: taken, with a warning.
+        big = "max-conns 100000\n" + conf
+        write_conf(lb.conf, big)
+        lb.proc.send_signal(signal.SIGHUP)
+        warn = "max-conns 100000: the open-file limit %d holds some %d " \
+               "connections" % (nofile, n)
+        wait_log(lb, warn)
+        wait_log(lb, "reloaded:", 3)
+        if gauge() != 100000:
+            fail("tether_lb_max_connections %r after max-conns 100000" %
+                 gauge())
+        if "Too many open files" in lb.stderr():
+            fail("descriptors ran out:\n" + lb.stderr())
+        # -n under the same limit: the warning, and the file is good;
+        # without max-conns nothing to say.
+        def limit():
+            import resource
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+        for text, want in ((big, warn), (conf, None)):
+            with open(lb.conf, "w") as f:
+                f.write(text)
+            r = subprocess.run([LB, "-n", "-f", lb.conf],
+                               capture_output=True, text=True,
+                               timeout=TIMEOUT, preexec_fn=limit)
+            if r.returncode != 0 or r.stdout != "configuration OK\n" or \
+               (want is None and r.stderr != "") or \
+               (want is not None and want not in r.stderr):
+                fail("-n: %d %r %r, wanted the warning %r" %
+                     (r.returncode, r.stdout, r.stderr, want))
     finally:
         for s in held:
             s.close()
@@ -7977,6 +8122,7 @@ CASES = {
     "ctl-dash": case_ctl_dash,
     "health-passive": case_health_passive,
     "udp-connect-fail": case_udp_connect_fail,
+    "maxconns-default": case_maxconns_default,
     "parallel": case_parallel,
     "failure": case_failure,
     "failure-midrun": case_failure_midrun,

@@ -1,0 +1,148 @@
+/*
+ * maxconns.c - the global max-conns in force: the configuration's, or
+ * when it sets none a default that the open-file limit can hold, so
+ * sessions and their buffers are bounded without a word in the file.
+ */
+#include "lb.h"
+
+#include <stdio.h>
+#include <sys/resource.h>
+
+uint64_t
+lb_nofile(int raised)
+{
+	struct rlimit rl;
+	rlim_t v;
+
+	/* Cannot fail with these arguments; 1024, the usual soft limit,
+	 * should it anyway. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	v = raised ? rl.rlim_max : rl.rlim_cur;
+	return v == RLIM_INFINITY ? UINT64_MAX : (uint64_t)v;
+}
+
+/*
+ * What one configuration's sockets other than its sessions take: each
+ * listening port (TCP and UDP apart) twice, since a reload binds the
+ * new configuration's addresses while the old listeners are still
+ * open; the control socket and the metrics listener with the
+ * admin_conns connections each holds, and the one more tether_ctl
+ * accepts to turn away; one probe socket per backend of a service
+ * with an active check (passive ones have no socket).
+ */
+static uint64_t
+conf_fds(const struct lb_conf *conf)
+{
+	uint64_t n = 0;
+	size_t i, j;
+
+	for (i = 0; i < conf->nservices; i++) {
+		const struct lb_conf_service *s = &conf->services[i];
+
+		for (j = 0; j < s->nlistens; j++) {
+			const struct lb_conf_listen *l = &s->listens[j];
+			uint64_t ports = (uint64_t)l->port_hi - l->port_lo + 1;
+
+			if (l->protos & LB_PROTO_TCP)
+				n += 2 * ports;
+			if (l->protos & LB_PROTO_UDP)
+				n += 2 * ports;
+		}
+		if (s->check.type != LB_CHECK_NONE &&
+		    s->check.type != LB_CHECK_PASSIVE)
+			n += s->nbackends;
+	}
+	if (conf->control[0] != '\0')
+		n += 2u + conf->admin_conns;
+	if (conf->has_metrics)
+		n += 2u + conf->admin_conns;
+	return n;
+}
+
+/* Whether a TCP session of conf may splice, and so hold pipes. */
+static int
+conf_splices(const struct lb_conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nservices; i++)
+		if (conf->services[i].splice)
+			return 1;
+	return 0;
+}
+
+/*
+ * The formula. The descriptors not reserved (LB_FD_RESERVE for the
+ * process's own, conf_fds for the configuration's sockets) are shared
+ * by sessions. A TCP session holds two sockets, the client's and the
+ * backend's, and up to two pipes of two descriptors (a bulk direction
+ * each way, when a slow peer leaves bytes in them); pipes are at most
+ * LB_PIPE_MAX in all (pipe_get in proxy.c). So n sessions hold at most
+ * 2n + 2 * min(LB_PIPE_MAX, 2n) descriptors, and the default is the
+ * largest n for which that fits: a sixth of what is left while the
+ * pipes' cap is not reached (below 3 * LB_PIPE_MAX descriptors), else
+ * half of what is left once the capped pipes are set aside. Without
+ * splice anywhere no pipe is ever taken: half. UDP flows count against
+ * max-conns too and hold one socket each, less than a session, so they
+ * need no share of their own. A connection past the limit is accepted
+ * before it is turned away: that one descriptor is in LB_FD_RESERVE.
+ */
+unsigned
+lb_max_conns_default(const struct lb_conf *conf, uint64_t nofile)
+{
+	uint64_t reserve = LB_FD_RESERVE + conf_fds(conf), left, n;
+
+	if (nofile <= reserve)
+		return 1;	/* the listeners may not even open */
+	left = nofile - reserve;
+	if (!conf_splices(conf))
+		n = left / 2;
+	else if (left >= 3u * LB_PIPE_MAX)
+		n = (left - 2u * LB_PIPE_MAX) / 2;
+	else
+		n = left / 6;
+	if (n < 1)
+		n = 1;
+	return n > LB_MAX_CONNS ? LB_MAX_CONNS : (unsigned)n;
+}
+
+unsigned
+lb_max_conns(const struct lb_conf *conf, uint64_t nofile)
+{
+	return conf->max_conns != 0 ? conf->max_conns :
+	       lb_max_conns_default(conf, nofile);
+}
+
+/*
+ * An explicit max-conns above what the limit holds is a warning, not
+ * an error: the limit belongs to the host (LimitNOFILE=, ulimit) and
+ * may differ between hosts sharing one file or change under a running
+ * configuration, and the limit is only reached if that many clients
+ * come, where tether-lb then pauses accepting as it always did
+ * (HAProxy, too, only warns unless told strict-limits).
+ */
+void
+lb_max_conns_log(const struct lb_conf *conf, uint64_t nofile, int check_only)
+{
+	unsigned fit = lb_max_conns_default(conf, nofile);
+	char lim[32];
+
+	if (nofile == UINT64_MAX)
+		snprintf(lim, sizeof(lim), "unlimited");
+	else
+		snprintf(lim, sizeof(lim), "%llu", (unsigned long long)nofile);
+	if (conf->max_conns != 0 && conf->max_conns > fit)
+		tether_log_warnx("max-conns %u: the open-file limit %s holds "
+				 "some %u connections; past them accepting "
+				 "pauses while descriptors run out",
+				 conf->max_conns, lim, fit);
+	if (check_only)
+		return;
+	if (conf->max_conns != 0)
+		tether_log_info("max-conns %u (set in the configuration)",
+				conf->max_conns);
+	else
+		tether_log_info("max-conns %u (from the open-file limit %s)",
+				fit, lim);
+}
