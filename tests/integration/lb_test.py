@@ -2583,7 +2583,10 @@ def case_udp_adopt_cap():
     p, q = free_ports(2)
     sock = os.path.join(tmpdir(), "ctl")
     ubs = [UdpBackend("u0", "127.0.0.2", p), UdpBackend("u1", "127.0.0.3", q)]
+    # max-conns: the flow cap is under test, not the default that the
+    # low open-file limit would give.
     lb = Lb("""control %s
+max-conns 1000
 service a {
     listen 127.0.0.1:%d udp
     backend u0 127.0.0.2
