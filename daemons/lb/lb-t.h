@@ -627,6 +627,8 @@ struct lb_proxy {
 	unsigned conns;
 	unsigned max_conns;		/* the global limit in force
 					 * (lb_max_conns), 0: none */
+	unsigned pipe_cap;		/* splice pipes it may have open
+					 * (lb_pipe_budget) */
 	struct tether_hash_key key;	/* persistence tables' SipHash key */
 	struct tether_loop_timer *sweep;
 	struct tether_loop_timer *resume;	/* un-pauses listeners */

@@ -532,20 +532,27 @@ uint64_t lb_nofile(int raised);
 /*
  * lb_max_conns_default - the global max-conns of a configuration that
  * sets none: what the open-file limit nofile leaves for sessions once
- * the process's own descriptors and conf's sockets (listeners, admin
- * sockets, health checks) are set aside, divided by what a session may
- * hold (the formula is explained at its definition). 1..LB_MAX_CONNS;
- * a pure function of conf and nofile.
+ * the process's own descriptors, conf's sockets (listeners, admin
+ * sockets, health checks) and its pipes (lb_pipe_budget, or
+ * pipes_open, the pipes open now, when more) are set aside, two
+ * descriptors a session (the formula is explained at its definition).
+ * 1..LB_MAX_CONNS; a pure function of its arguments.
  * lb_max_conns - conf's max-conns if it sets one, else that default.
+ * lb_pipe_budget - how many splice pipes conf's proxy may have open:
+ * 0 when no service with a TCP listen splices, else a quarter of the
+ * descriptors left, two a pipe, at most LB_PIPE_MAX.
  */
-unsigned lb_max_conns_default(const struct lb_conf *conf, uint64_t nofile);
-unsigned lb_max_conns(const struct lb_conf *conf, uint64_t nofile);
+unsigned lb_max_conns_default(const struct lb_conf *conf, uint64_t nofile,
+			      unsigned pipes_open);
+unsigned lb_max_conns(const struct lb_conf *conf, uint64_t nofile,
+		      unsigned pipes_open);
+unsigned lb_pipe_budget(const struct lb_conf *conf, uint64_t nofile);
 
 /* lb_max_conns_log - warn when conf's max-conns is more than nofile
- * holds; unless check_only (-n), log the value in force and where it
- * comes from at level info. */
+ * holds (beside pipes_open pipes); unless check_only (-n), log the
+ * value in force and where it comes from at level info. */
 void lb_max_conns_log(const struct lb_conf *conf, uint64_t nofile,
-		      int check_only);
+		      unsigned pipes_open, int check_only);
 
 /* ---- The proxy (proxy.c) ---- */
 

@@ -60,58 +60,84 @@ conf_fds(const struct lb_conf *conf)
 	return n;
 }
 
-/* Whether a TCP session of conf may splice, and so hold pipes. */
+/* Whether a session of conf may splice, and so hold pipes: a service
+ * with splice on (the default) and a TCP listen; UDP flows never do. */
 static int
 conf_splices(const struct lb_conf *conf)
 {
-	size_t i;
+	size_t i, j;
 
-	for (i = 0; i < conf->nservices; i++)
-		if (conf->services[i].splice)
-			return 1;
+	for (i = 0; i < conf->nservices; i++) {
+		const struct lb_conf_service *s = &conf->services[i];
+
+		if (!s->splice)
+			continue;
+		for (j = 0; j < s->nlistens; j++)
+			if (s->listens[j].protos & LB_PROTO_TCP)
+				return 1;
+	}
 	return 0;
 }
 
+/* The descriptors nofile leaves for sessions, flows and pipes once
+ * LB_FD_RESERVE (the process's own) and conf_fds (conf's sockets) are
+ * set aside; 0 when it does not even hold those. */
+static uint64_t
+fds_left(const struct lb_conf *conf, uint64_t nofile)
+{
+	uint64_t reserve = LB_FD_RESERVE + conf_fds(conf);
+
+	return nofile > reserve ? nofile - reserve : 0;
+}
+
 /*
- * The formula. The descriptors not reserved (LB_FD_RESERVE for the
- * process's own, conf_fds for the configuration's sockets) are shared
- * by sessions. A TCP session holds two sockets, the client's and the
- * backend's, and up to two pipes of two descriptors (a bulk direction
- * each way, when a slow peer leaves bytes in them); pipes are at most
- * LB_PIPE_MAX in all (pipe_get in proxy.c). So n sessions hold at most
- * 2n + 2 * min(LB_PIPE_MAX, 2n) descriptors, and the default is the
- * largest n for which that fits: a sixth of what is left while the
- * pipes' cap is not reached (below 3 * LB_PIPE_MAX descriptors), else
- * half of what is left once the capped pipes are set aside. Without
- * splice anywhere no pipe is ever taken: half. UDP flows count against
+ * Pipes are an optimisation: a session that gets none (pipe_get in
+ * proxy.c) copies instead. So they get a budget rather than a share of
+ * every session: a quarter of the descriptors left (two a pipe), at
+ * most LB_PIPE_MAX pipes; none for a configuration that never splices.
+ */
+unsigned
+lb_pipe_budget(const struct lb_conf *conf, uint64_t nofile)
+{
+	uint64_t p;
+
+	if (!conf_splices(conf))
+		return 0;
+	p = fds_left(conf, nofile) / 8;
+	return p > LB_PIPE_MAX ? LB_PIPE_MAX : (unsigned)p;
+}
+
+/*
+ * The formula. What fds_left leaves, less two descriptors for each pipe
+ * that may be open (conf's budget, or the pipes open now when more: a
+ * reload to splice off leaves the pool's pipes and those of sessions
+ * still finishing), is shared by sessions of two sockets each: half of
+ * it, at least 1, at most LB_MAX_CONNS. UDP flows count against
  * max-conns too and hold one socket each, less than a session, so they
  * need no share of their own. A connection past the limit is accepted
  * before it is turned away: that one descriptor is in LB_FD_RESERVE.
  */
 unsigned
-lb_max_conns_default(const struct lb_conf *conf, uint64_t nofile)
+lb_max_conns_default(const struct lb_conf *conf, uint64_t nofile,
+		     unsigned pipes_open)
 {
-	uint64_t reserve = LB_FD_RESERVE + conf_fds(conf), left, n;
+	uint64_t left = fds_left(conf, nofile), pipes, n;
 
-	if (nofile <= reserve)
-		return 1;	/* the listeners may not even open */
-	left = nofile - reserve;
-	if (!conf_splices(conf))
-		n = left / 2;
-	else if (left >= 3u * LB_PIPE_MAX)
-		n = (left - 2u * LB_PIPE_MAX) / 2;
-	else
-		n = left / 6;
+	pipes = lb_pipe_budget(conf, nofile);
+	if (pipes < pipes_open)
+		pipes = pipes_open;
+	n = left > 2 * pipes ? (left - 2 * pipes) / 2 : 0;
 	if (n < 1)
 		n = 1;
 	return n > LB_MAX_CONNS ? LB_MAX_CONNS : (unsigned)n;
 }
 
 unsigned
-lb_max_conns(const struct lb_conf *conf, uint64_t nofile)
+lb_max_conns(const struct lb_conf *conf, uint64_t nofile,
+	     unsigned pipes_open)
 {
 	return conf->max_conns != 0 ? conf->max_conns :
-	       lb_max_conns_default(conf, nofile);
+	       lb_max_conns_default(conf, nofile, pipes_open);
 }
 
 /*
@@ -123,9 +149,10 @@ lb_max_conns(const struct lb_conf *conf, uint64_t nofile)
  * (HAProxy, too, only warns unless told strict-limits).
  */
 void
-lb_max_conns_log(const struct lb_conf *conf, uint64_t nofile, int check_only)
+lb_max_conns_log(const struct lb_conf *conf, uint64_t nofile,
+		 unsigned pipes_open, int check_only)
 {
-	unsigned fit = lb_max_conns_default(conf, nofile);
+	unsigned fit = lb_max_conns_default(conf, nofile, pipes_open);
 	char lim[32];
 
 	if (nofile == UINT64_MAX)

@@ -227,9 +227,11 @@ log_conn(struct lb_service *svc, const struct tether_addr *client,
  * one loop): a session keeps only what its peer could not take. */
 static unsigned char lb_rbuf[LB_RBUF_SIZE];
 
-/* Empty pipes ready for reuse, and how many pipes exist in all. */
+/* Empty pipes ready for reuse, how many pipes exist in all, and how
+ * many may (the live proxy's lb_pipe_budget: pipes are process-wide,
+ * and a session that gets none copies). */
 static int pipe_pool[LB_PIPE_POOL][2];
-static unsigned pipe_pooled, pipes_open;
+static unsigned pipe_pooled, pipes_open, pipe_cap = LB_PIPE_MAX;
 
 /* Give d a pipe. Returns 0, or -1 (no pipe: copy this time). */
 static int
@@ -243,7 +245,7 @@ pipe_get(struct lb_dir *d)
 		d->pipe[1] = pipe_pool[pipe_pooled][1];
 		return 0;
 	}
-	if (pipes_open >= LB_PIPE_MAX ||
+	if (pipes_open >= pipe_cap ||
 	    pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
 		d->pipe[0] = d->pipe[1] = -1;
 		return -1;
@@ -1118,9 +1120,9 @@ lb_proxy_kernel_relay(struct lb_proxy *px)
 					 px->conf->max_conns, krelay_room);
 		else
 			tether_log_warnx("kernel relay: without max-conns its "
-					 "maps hold %u sessions, which needs a "
-					 "restart to resize them; keeping room "
-					 "for %u sessions", n, krelay_room);
+					 "maps would hold %u sessions after a "
+					 "restart; keeping room for %u sessions",
+					 n, krelay_room);
 	}
 	if (!lb_krelay_ready() && !krelay_failed) {
 		err[0] = '\0';
@@ -2840,7 +2842,8 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 	 * reload computes the same default unless the sockets the
 	 * configuration needs changed. */
 	nofile = lb_nofile(0);
-	px->max_conns = lb_max_conns(conf, nofile);
+	px->pipe_cap = lb_pipe_budget(conf, nofile);
+	px->max_conns = lb_max_conns(conf, nofile, pipes_open);
 	err = tether_hash_key_random(&px->key);
 	if (err < 0) {
 		snprintf(errbuf, errlen, "random hash key: %s",
@@ -2932,7 +2935,7 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 	}
 	(void)tether_loop_timer_arm(px->sweep, LB_SWEEP_MS, LB_SWEEP_MS);
 	px->donor = NULL;
-	lb_max_conns_log(conf, nofile, 0);
+	lb_max_conns_log(conf, nofile, pipes_open, 0);
 	*out = px;
 	return 0;
 fail:
@@ -2948,7 +2951,11 @@ int
 lb_proxy_new(struct lb_proxy **out, struct tether_loop *loop,
 	     const struct lb_conf *conf, char *errbuf, size_t errlen)
 {
-	return proxy_build(out, loop, conf, NULL, errbuf, errlen);
+	int err = proxy_build(out, loop, conf, NULL, errbuf, errlen);
+
+	if (err == 0)
+		pipe_cap = (*out)->pipe_cap;
+	return err;
 }
 
 static void
@@ -3203,5 +3210,6 @@ lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
 	lb_udp_adopt_flows(px, old);
 	retire(old, oldconf, px);
 	*pxp = px;
+	pipe_cap = px->pipe_cap;
 	return 0;
 }

@@ -1,9 +1,9 @@
 /*
  * test_lbmaxconns.c - tether-lb's default global max-conns from the
  * open-file limit (maxconns.c): the descriptors each part of a
- * configuration sets aside, that the default always fits the limit
- * with every pipe taken and is the largest that does, and that an
- * explicit max-conns wins.
+ * configuration sets aside, the splice pipes' budget, that the default
+ * always fits the limit with every pipe of the budget taken and is the
+ * largest that does, and that an explicit max-conns wins.
  */
 #include "tether_test.h"
 
@@ -26,14 +26,20 @@ load(const char *text)
 static const char one[] =
 	"service s { listen 127.0.0.1:80; backend b 127.0.0.2 }\n";
 
-/* Most descriptors n sessions of a splicing configuration may hold:
- * two sockets each, and two pipes each up to LB_PIPE_MAX pipes. */
+/* What one[] leaves (its port twice) of nofile, and its pipe budget:
+ * a quarter of that, two descriptors a pipe, at most LB_PIPE_MAX. */
 static uint64_t
-held(uint64_t n)
+one_left(uint64_t nofile)
 {
-	uint64_t pipes = 2 * n < LB_PIPE_MAX ? 2 * n : LB_PIPE_MAX;
+	return nofile > LB_FD_RESERVE + 2 ? nofile - LB_FD_RESERVE - 2 : 0;
+}
 
-	return 2 * n + 2 * pipes;
+static uint64_t
+one_pipes(uint64_t nofile)
+{
+	uint64_t p = one_left(nofile) / 8;
+
+	return p > LB_PIPE_MAX ? LB_PIPE_MAX : p;
 }
 
 static void
@@ -44,40 +50,64 @@ test_reserve(void **state)
 	(void)state;
 	/* Nothing but the process's own: no splice, two a session. */
 	c = load("");
-	assert_int_equal(lb_max_conns_default(c, 1024),
+	assert_int_equal(lb_max_conns_default(c, 1024, 0),
 			 (1024 - LB_FD_RESERVE) / 2);
+	assert_int_equal(lb_pipe_budget(c, 1024), 0);
 	lb_conf_free(c);
 	/* One port, twice (a reload's new listeners beside the old); a
-	 * sixth of the rest below the pipes' cap, else half once the
-	 * capped pipes are set aside. */
+	 * quarter of the rest for pipes, half of what remains. */
 	c = load(one);
-	assert_int_equal(lb_max_conns_default(c, 1024),
-			 (1024 - LB_FD_RESERVE - 2) / 6);
-	assert_int_equal(lb_max_conns_default(c, 20000),
-			 (20000 - LB_FD_RESERVE - 2 - 2 * LB_PIPE_MAX) / 2);
-	assert_int_equal(lb_max_conns_default(c, 1u << 20), 523247);
+	assert_int_equal(lb_pipe_budget(c, 1024), one_left(1024) / 8);
+	assert_int_equal(lb_max_conns_default(c, 1024, 0),
+			 (one_left(1024) - 2 * (one_left(1024) / 8)) / 2);
+	assert_int_equal(lb_pipe_budget(c, 20000), LB_PIPE_MAX);
+	assert_int_equal(lb_max_conns_default(c, 20000, 0),
+			 (one_left(20000) - 2 * LB_PIPE_MAX) / 2);
+	assert_int_equal(lb_max_conns_default(c, 1u << 20, 0), 523247);
 	/* No limit, or one past what max-conns may say. */
-	assert_int_equal(lb_max_conns_default(c, UINT64_MAX), LB_MAX_CONNS);
-	assert_int_equal(lb_max_conns_default(c, 1ull << 40), LB_MAX_CONNS);
+	assert_int_equal(lb_max_conns_default(c, UINT64_MAX, 0),
+			 LB_MAX_CONNS);
+	assert_int_equal(lb_max_conns_default(c, 1ull << 40, 0),
+			 LB_MAX_CONNS);
 	/* A limit that does not even hold the listeners: one. */
-	assert_int_equal(lb_max_conns_default(c, 0), 1);
-	assert_int_equal(lb_max_conns_default(c, LB_FD_RESERVE + 2), 1);
-	assert_int_equal(lb_max_conns_default(c, LB_FD_RESERVE + 3), 1);
-	assert_int_equal(lb_max_conns_default(c, LB_FD_RESERVE + 2 + 12), 2);
-	assert_int_equal(lb_max_conns(c, 1024), lb_max_conns_default(c, 1024));
+	assert_int_equal(lb_max_conns_default(c, 0, 0), 1);
+	assert_int_equal(lb_max_conns_default(c, LB_FD_RESERVE + 2, 0), 1);
+	assert_int_equal(lb_max_conns_default(c, LB_FD_RESERVE + 3, 0), 1);
+	assert_int_equal(lb_max_conns_default(c, LB_FD_RESERVE + 2 + 12, 0),
+			 5);
+	assert_int_equal(lb_max_conns(c, 1024, 0),
+			 lb_max_conns_default(c, 1024, 0));
+	/* More pipes open than the budget (a reload that lowered it, or
+	 * the limit): those are set aside. */
+	assert_int_equal(lb_max_conns_default(c, 1024, 200),
+			 (one_left(1024) - 400) / 2);
+	assert_int_equal(lb_max_conns_default(c, 1024, 100),
+			 lb_max_conns_default(c, 1024, 0));
 	lb_conf_free(c);
-	/* splice off everywhere: no pipe, two a session. */
+	/* splice off everywhere: no pipe, two a session; but pipes still
+	 * open (the pool, sessions of the configuration before a reload)
+	 * are set aside. */
 	c = load("service s { listen 127.0.0.1:80; backend b 127.0.0.2; "
 		 "splice off }\n");
-	assert_int_equal(lb_max_conns_default(c, 1024),
-			 (1024 - LB_FD_RESERVE - 2) / 2);
+	assert_int_equal(lb_pipe_budget(c, 1024), 0);
+	assert_int_equal(lb_max_conns_default(c, 1024, 0),
+			 one_left(1024) / 2);
+	assert_int_equal(lb_max_conns_default(c, 1024, 64),
+			 (one_left(1024) - 128) / 2);
+	lb_conf_free(c);
+	/* UDP only, splice on as by default: flows never splice. */
+	c = load("service s { listen 127.0.0.1:53 udp; "
+		 "backend b 127.0.0.2 }\n");
+	assert_int_equal(lb_pipe_budget(c, 1024), 0);
+	assert_int_equal(lb_max_conns_default(c, 1024, 0),
+			 one_left(1024) / 2);
 	lb_conf_free(c);
 	/* The control socket and metrics: each its listener, admin conns
 	 * connections and the one turned away. */
 	c = load("control /run/lb.sock\nmetrics 127.0.0.1:9100\n"
 		 "admin conns 100\nservice s { listen 127.0.0.1:80; "
 		 "backend b 127.0.0.2; splice off }\n");
-	assert_int_equal(lb_max_conns_default(c, 1024),
+	assert_int_equal(lb_max_conns_default(c, 1024, 0),
 			 (1024 - LB_FD_RESERVE - 2 - 2 * 102) / 2);
 	lb_conf_free(c);
 	/* An active check probes each backend with a socket of its own;
@@ -85,42 +115,47 @@ test_reserve(void **state)
 	c = load("service s { listen 127.0.0.1:80; backend a 127.0.0.2; "
 		 "backend b 127.0.0.3; backend c 127.0.0.4; check tcp; "
 		 "splice off }\n");
-	assert_int_equal(lb_max_conns_default(c, 1024),
+	assert_int_equal(lb_max_conns_default(c, 1024, 0),
 			 (1024 - LB_FD_RESERVE - 2 - 3) / 2);
 	lb_conf_free(c);
 	c = load("service s { listen 127.0.0.1:80; backend a 127.0.0.2; "
 		 "backend b 127.0.0.3; check passive; splice off }\n");
-	assert_int_equal(lb_max_conns_default(c, 1024),
+	assert_int_equal(lb_max_conns_default(c, 1024, 0),
 			 (1024 - LB_FD_RESERVE - 2) / 2);
 	lb_conf_free(c);
 	/* Ports of a range, TCP and UDP apart. */
 	c = load("service s { listen 127.0.0.1:100-199 tcp udp; "
 		 "backend b 127.0.0.2; splice off }\n");
-	assert_int_equal(lb_max_conns_default(c, 4096),
+	assert_int_equal(lb_max_conns_default(c, 4096, 0),
 			 (4096 - LB_FD_RESERVE - 2 * 2 * 100) / 2);
 	lb_conf_free(c);
 }
 
 /* For every limit up to past the pipes' cap: the default's sessions
- * with all their pipes fit beside the reserve, one more would not, and
- * a higher limit never gives less. */
+ * (two sockets each) with every pipe of the budget fit beside the
+ * reserve, one more session would not, the budget is at most a quarter
+ * of what is left, and a higher limit never gives less. */
 static void
 test_fits(void **state)
 {
 	struct lb_conf *c = load(one);
 	const uint64_t reserve = LB_FD_RESERVE + 2;
-	unsigned prev = 0;
+	unsigned prev = 0, pprev = 0;
 	uint64_t nofile;
 
 	(void)state;
-	for (nofile = 0; nofile <= 8 * LB_PIPE_MAX; nofile++) {
-		unsigned n = lb_max_conns_default(c, nofile);
+	for (nofile = 0; nofile <= 16 * LB_PIPE_MAX; nofile++) {
+		unsigned n = lb_max_conns_default(c, nofile, 0);
+		uint64_t p = lb_pipe_budget(c, nofile);
 
-		assert_true(n >= 1 && n >= prev);
+		assert_int_equal(p, one_pipes(nofile));
+		assert_true(4 * 2 * p <= one_left(nofile) + 7);
+		assert_true(n >= 1 && n >= prev && p >= pprev);
 		if (n > 1)
-			assert_true(held(n) + reserve <= nofile);
-		assert_true(held(n + 1) + reserve > nofile);
+			assert_true(2 * n + 2 * p + reserve <= nofile);
+		assert_true(2 * (n + 1) + 2 * p + reserve > nofile);
 		prev = n;
+		pprev = (unsigned)p;
 	}
 	lb_conf_free(c);
 }
@@ -134,13 +169,13 @@ test_explicit(void **state)
 
 	(void)state;
 	c = load("max-conns 7\n");
-	assert_int_equal(lb_max_conns(c, 1024), 7);
+	assert_int_equal(lb_max_conns(c, 1024, 0), 7);
 	lb_conf_free(c);
 	c = load("max-conns 1000000\n");
-	assert_int_equal(lb_max_conns(c, 64), 1000000);
+	assert_int_equal(lb_max_conns(c, 64, 0), 1000000);
 	lb_conf_free(c);
 	c = load("max-conns 0\n");
-	assert_int_equal(lb_max_conns(c, 1024), (1024 - LB_FD_RESERVE) / 2);
+	assert_int_equal(lb_max_conns(c, 1024, 0), (1024 - LB_FD_RESERVE) / 2);
 	lb_conf_free(c);
 }
 
