@@ -15,16 +15,17 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		drain-default startup health-port ctl-timeout
 		health-passive reload-start-only
 		udp-connect-fail ctl-dash v4mapped udp-adopt-cap
-		udp-pmtu udp-icmp-send udp-error-log maxconns-default)
+		udp-pmtu udp-icmp-send udp-error-log maxconns-default
+		pipe-budget)
 	tether_test(integration.lb-${case} LABEL integration TIMEOUT 120
 		COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_test.py
 			$<TARGET_FILE:tether-lb> ${case}
 			$<TARGET_FILE:tetherctl>)
 endforeach()
-# v4mapped and udp-pmtu need a network namespace (root, ip(8)):
-# lb_test.py exits 77 without.
+# v4mapped, udp-pmtu and pipe-budget need a network namespace (root,
+# ip(8)): lb_test.py exits 77 without.
 set_tests_properties(integration.lb-v4mapped integration.lb-udp-pmtu
-	PROPERTIES SKIP_RETURN_CODE 77)
+	integration.lb-pipe-budget PROPERTIES SKIP_RETURN_CODE 77)
 
 # The cases that relay TCP, run again in the passes below with a global
 # directive first in every configuration a running tether-lb gets. Left

@@ -4841,6 +4841,127 @@ service pv2 {
         pv.stop()
 
 
+def case_pipe_budget():
+    """Runs pipe-budget-in in a network namespace whose TCP buffers are
+    small (tcp_rmem and tcp_wmem at most 64 KiB), so that a MiB does not
+    fit in the kernel's buffers and waits in tether-lb."""
+    run_in_netns("pipes", "pipe-budget-in",
+                 ["net.ipv4.tcp_rmem=4096 65536 65536",
+                  "net.ipv4.tcp_wmem=4096 65536 65536"])
+
+
+def case_pipe_budget_in():
+    """Splice pipes keep to a budget: a quarter of the descriptors left
+    once the process and its listeners are set aside (two a pipe), and
+    the default max-conns is half of the rest. Under RLIMIT_NOFILE 160
+    with one TCP port: 126 left, 15 pipes, max-conns 48. 40 clients
+    each push 1 MiB through an echo backend at once, all of them long
+    reads that splice: at no moment does tether-lb hold more than 15
+    pipes (sampled from /proc), some it does hold (splice was used),
+    every echo comes back whole, and no descriptor ran out. Before,
+    every session was charged two pipes (max-conns 21 here) and pipes
+    were capped at 1024 only."""
+    nofile = 160
+    (p,) = free_ports(1)
+    b = Backend("b0", "127.0.0.2", [p])
+    lb = Lb("""service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+    limits idle-timeout 30s
+}
+""" % p, nofile=nofile)
+    size = 1 << 20
+    results = {}
+    most = [0]
+    done = threading.Event()
+
+    def pipes():
+        n = 0
+        try:
+            for name in os.listdir("/proc/%d/fd" % lb.proc.pid):
+                try:
+                    if os.readlink("/proc/%d/fd/%s" % (lb.proc.pid,
+                                                       name)) \
+                       .startswith("pipe:"):
+                        n += 1
+                except OSError:
+                    pass
+        except OSError:
+            pass
+        return n // 2
+
+    def sample():
+        while not done.is_set():
+            most[0] = max(most[0], pipes())
+            time.sleep(0.002)
+
+    go = threading.Event()
+
+    def client(i, s):
+        """Sends its MiB and reads the echo only after go: until then
+        the echo fills the client's buffer, the backend stops reading,
+        and bytes wait in tether-lb both ways (in pipes, if it has
+        them)."""
+        data = bytes([i]) * size
+        got = bytearray()
+
+        def sender():
+            s.sendall(data)
+
+        t = threading.Thread(target=sender)
+        t.start()
+        go.wait(4 * TIMEOUT)
+        while len(got) < size:
+            d = s.recv(1 << 16)
+            if not d:
+                break
+            got.extend(d)
+        t.join(4 * TIMEOUT)
+        results[i] = bytes(got) == data
+
+    socks = []
+    try:
+        lb.wait_listening(p)
+        r = re.search(r"max-conns (\d+) \(from the open-file limit %d\)"
+                      % nofile, lb.stderr())
+        if r is None or int(r.group(1)) != 48:
+            fail("max-conns under limit %d: %r\n%s" % (
+                nofile, r and r.group(1), lb.stderr()))
+        for i in range(40):
+            s = connect(p)
+            s.settimeout(4 * TIMEOUT)
+            if read_line(s)[0] != "b0":
+                fail("client %d not served" % i)
+            socks.append(s)
+        watcher = threading.Thread(target=sample, daemon=True)
+        watcher.start()
+        ts = [threading.Thread(target=client, args=(i, s))
+              for i, s in enumerate(socks)]
+        for t in ts:
+            t.start()
+        time.sleep(1)
+        go.set()
+        for t in ts:
+            t.join(8 * TIMEOUT)
+        done.set()
+        watcher.join()
+        bad = [i for i in range(40) if not results.get(i)]
+        if bad:
+            fail("echoes not whole for clients %r\n%s" % (bad, lb.stderr()))
+        print("pipes held at most: %d (budget 15)" % most[0])
+        if not 0 < most[0] <= 15:
+            fail("tether-lb held up to %d pipes (budget 15)" % most[0])
+        if "Too many open files" in lb.stderr():
+            fail(lb.stderr())
+    finally:
+        done.set()
+        go.set()
+        for s in socks:
+            s.close()
+        lb.stop()
+        b.stop()
+
+
 def case_datapath_splice():
     datapath("on")
 
@@ -8110,6 +8231,8 @@ CASES = {
     "udp6": case_udp6,
     "v4mapped": case_v4mapped,
     "v4mapped-in": case_v4mapped_in,
+    "pipe-budget": case_pipe_budget,
+    "pipe-budget-in": case_pipe_budget_in,
     "udp-pmtu": case_udp_pmtu,
     "udp-pmtu-in": case_udp_pmtu_in,
     "udp-icmp-send": case_udp_icmp_send,
