@@ -61,14 +61,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 setup(void)
 {
-	char err[256];
 	size_t i;
 
 	fuzz_lb_load(conf_text, sizeof(conf_text) - 1, &loop, &conf);
-	if (lb_proxy_new(&px, loop, conf, err, sizeof(err)) < 0) {
-		fprintf(stderr, "fuzz_lbctl: %s\n", err);
-		abort();
-	}
+	px = fuzz_lb_proxy("fuzz_lbctl", loop, conf);
 	/* Persistence entries: clients of three /24s. */
 	for (i = 0; i < 3; i++) {
 		struct lb_service *s = &px->services[0];

@@ -53,7 +53,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 setup(void)
 {
-	char err[256];
 
 	fuzz_lb_load(conf_text, sizeof(conf_text) - 1, &loop, &conf);
 	/* Names are letters, digits and . _ : @ + - since the parser
@@ -61,10 +60,7 @@ setup(void)
 	 * quote and a backslash put in after loading. */
 	snprintf(conf->services[0].backends[1].name, LB_NAME_MAX, "%s",
 		 "q\"uo\\te");
-	if (lb_proxy_new(&px, loop, conf, err, sizeof(err)) < 0) {
-		fprintf(stderr, "fuzz_lbmetrics: %s\n", err);
-		abort();
-	}
+	px = fuzz_lb_proxy("fuzz_lbmetrics", loop, conf);
 }
 
 /* The end of the first empty line in b, or 0: a byte-at-a-time
