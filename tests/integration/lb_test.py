@@ -6174,6 +6174,13 @@ def run_n(conf_text):
     return r, path
 
 
+def want_stderr(r, want):
+    """Each line of want is in what run_n's tether-lb -n printed."""
+    for w in want:
+        if w not in r.stderr:
+            fail("missing %r in:\n%s" % (w, r.stderr))
+
+
 def case_badconf():
     """tether-lb -n: "configuration OK", or every error as
     file:line:col with a non-zero status."""
@@ -6196,9 +6203,7 @@ def case_badconf():
     ]
     if r.returncode == 0 or "configuration OK" in r.stdout:
         fail("bad config accepted: %r" % r.stdout)
-    for w in want:
-        if w not in r.stderr:
-            fail("missing %r in:\n%s" % (w, r.stderr))
+    want_stderr(r, want)
     r, path = run_n("service s {\n    listen 127.0.0.1:5\n"
                     "    backend a 127.0.0.2\n    splice maybe\n}\n")
     if r.returncode == 0 or \
@@ -6217,9 +6222,7 @@ def case_badconf():
     ]
     if r.returncode != 1 or r.stdout != "":
         fail("bad names accepted: %d %r" % (r.returncode, r.stdout))
-    for w in want:
-        if w not in r.stderr:
-            fail("missing %r in:\n%s" % (w, r.stderr))
+    want_stderr(r, want)
     r, path = run_n("service s { listen 127.0.0.1:5; backend a 127.0.0.2 }\n"
                     "service s { }\n")
     if r.returncode == 0 or \
@@ -6254,9 +6257,7 @@ def case_badconf():
     ]
     if r.returncode != 1 or r.stdout != "":
         fail("bad config: %d %r" % (r.returncode, r.stdout))
-    for w in want:
-        if w not in r.stderr:
-            fail("missing %r in:\n%s" % (w, r.stderr))
+    want_stderr(r, want)
     # A missing include and an unclosed block.
     r, path = run_n('include "missing.conf"\n'
                     "service c {\n"
@@ -6270,9 +6271,7 @@ def case_badconf():
     ]
     if r.returncode != 1:
         fail("unclosed block accepted: %r" % r.stdout)
-    for w in want:
-        if w not in r.stderr:
-            fail("missing %r in:\n%s" % (w, r.stderr))
+    want_stderr(r, want)
     r = subprocess.run([LB, "-n", "-f", "/nonexistent/lb.conf"],
                        capture_output=True, text=True, timeout=TIMEOUT)
     if r.returncode == 0 or "/nonexistent/lb.conf" not in r.stderr:
