@@ -123,9 +123,7 @@ lb_climit_conns(const struct lb_climit *c, const struct lb_pkey *k)
 struct lb_climit *
 lb_client_table(struct lb_service *svc)
 {
-	while (svc->next_gen != NULL)
-		svc = svc->next_gen;
-	return svc->climit;
+	return lb_service_newest(svc)->climit;
 }
 
 int

@@ -183,6 +183,8 @@ void lb_service_acquire(struct lb_service *svc);
 void lb_service_release(struct lb_service *svc);
 void lb_service_link(struct lb_service *old, struct lb_service *svc);
 void lb_service_unlink(struct lb_service *svc);
+/* The latest generation of svc (the live proxy's, or svc itself). */
+struct lb_service *lb_service_newest(struct lb_service *svc);
 
 /* The smallest prime >= n (n <= 2^31), for Maglev's table size. */
 uint32_t lb_maglev_prime(uint32_t n);

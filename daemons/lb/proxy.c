@@ -484,6 +484,8 @@ session_connect(struct lb_session *s)
 			    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			int err = errno;
+			int short_of = err == EMFILE || err == ENFILE ||
+				       err == ENOBUFS || err == ENOMEM;
 
 			/* Out of fds (or memory): the listeners would go on
 			 * accepting clients that fail here; pause them as
@@ -491,18 +493,10 @@ session_connect(struct lb_session *s)
 			tether_log_warnx("socket for backend %s/%s: %s%s",
 					 svc->conf->name, b->name,
 					 strerror(err),
-					 err == EMFILE || err == ENFILE ||
-					 err == ENOBUFS || err == ENOMEM ?
-					 "; pausing listeners" : "");
+					 short_of ? "; pausing listeners" : "");
 			/* The live proxy's: s may be a retired one's. */
-			if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
-			    err == ENOMEM) {
-				const struct lb_service *ls = svc;
-
-				while (ls->next_gen != NULL)
-					ls = ls->next_gen;
-				pause_listeners(ls->px);
-			}
+			if (short_of)
+				pause_listeners(lb_service_newest(svc)->px);
 			session_end(s, LB_END_BACKEND_ERROR);
 			return -1;
 		}

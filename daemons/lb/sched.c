@@ -399,6 +399,14 @@ lb_service_link(struct lb_service *old, struct lb_service *svc)
 	svc->conns = old->conns;
 }
 
+struct lb_service *
+lb_service_newest(struct lb_service *svc)
+{
+	while (svc->next_gen != NULL)
+		svc = svc->next_gen;
+	return svc;
+}
+
 void
 lb_service_unlink(struct lb_service *svc)
 {
