@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,25 +132,6 @@ raise_nofile(void)
 				 strerror(errno));
 }
 
-static void start_error(const struct tether_daemon_opts *o, const char *fmt,
-			...) TETHER_PRINTF(2, 3);
-
-/* A start-up failure, to stderr (the caller's even in the detached
- * child, see tether_daemon_detach), and to syslog too when detached. */
-static void
-start_error(const struct tether_daemon_opts *o, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s: %s\n", lb_spec.name, msg);
-	if (!o->foreground)
-		tether_log_warnx("%s", msg);
-}
-
 /* Run conf until SIGINT or SIGTERM; *confp may be replaced by reloads
  * (the caller frees whatever it holds at the end). Returns the exit
  * status. */
@@ -191,8 +171,12 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 		fprintf(stderr, "%s: %s\n", lb_spec.name, errbuf);
 		goto out;
 	}
+	/* Detached, the log goes to syslog; until the daemon serves, its
+	 * warnings (why it does not start) reach whoever starts it too:
+	 * the child keeps the caller's stderr until then. */
+	tether_log_tee_stderr(1);
 	if (!o->foreground && (ready = tether_daemon_detach()) < 0) {
-		start_error(o, "cannot detach: %s", tether_strerror(ready));
+		tether_log_warnx("cannot detach: %s", tether_strerror(ready));
 		goto out;
 	}
 	/* In the child: the pidfile names the process that serves. */
@@ -200,7 +184,7 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 		err = tether_pidfile_open(conf->pidfile, &pf, NULL, errbuf,
 					  sizeof(errbuf));
 		if (err < 0) {
-			start_error(o, "%s", errbuf);
+			tether_log_warnx("%s", errbuf);
 			goto out;
 		}
 	}
@@ -214,14 +198,14 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 					 conf->user, (unsigned)geteuid());
 		} else if (tether_priv_drop(conf->user, NULL, errbuf,
 					    sizeof(errbuf)) < 0) {
-			start_error(o, "%s", errbuf);
+			tether_log_warnx("%s", errbuf);
 			goto out;
 		}
 	}
 	if (tether_loop_signal_add(loop, SIGTERM, on_stop, NULL) < 0 ||
 	    tether_loop_signal_add(loop, SIGINT, on_stop, NULL) < 0 ||
 	    tether_loop_signal_add(loop, SIGHUP, on_hup, &st) < 0) {
-		start_error(o, "cannot install signal handlers");
+		tether_log_warnx("cannot install signal handlers");
 		goto out;
 	}
 	dp = lb_proxy_data_path(px);
@@ -236,6 +220,7 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 			tether_log_warnx("telling the parent we started: %s",
 					 tether_strerror(err));
 	}
+	tether_log_tee_stderr(0);
 	err = tether_loop_run(loop);
 	if (err < 0)
 		tether_log_warnx("event loop: %s", tether_strerror(err));
