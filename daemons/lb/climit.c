@@ -172,6 +172,7 @@ lb_client_release(struct lb_service *svc, const struct tether_addr *client)
 {
 	struct lb_climit *c = lb_client_table(svc);
 	struct lb_centry **pp, *e;
+	struct lb_service *n;
 	struct lb_pkey k;
 
 	if (c == NULL)
@@ -182,6 +183,12 @@ lb_client_release(struct lb_service *svc, const struct tether_addr *client)
 	e = *pp;
 	if (--e->conns > 0)
 		return;
+	/* The persistence entry's timeout runs from now: the sweep last
+	 * touched it while in use, up to a timeout ago. */
+	n = lb_service_newest(svc);
+	if (n->has_persist && n->persist.active == c && n->px != NULL)
+		lb_persist_closed(&n->persist, &k,
+				  tether_loop_now(n->px->loop));
 	*pp = e->hnext;
 	tether_free(e);
 	if (--c->count < c->nbuckets / 8)

@@ -276,6 +276,11 @@ struct lb_pentry *lb_persist_insert(struct lb_persist *p,
 const struct lb_pentry *lb_persist_peek(const struct lb_persist *p,
 					const struct lb_pkey *k);
 
+/* k's client closed the last connection or flow it had open: its
+ * entry, if any, is touched, so that it lives a timeout from now. */
+void lb_persist_closed(struct lb_persist *p, const struct lb_pkey *k,
+		       uint64_t now);
+
 /* Remove one entry. */
 void lb_persist_remove(struct lb_persist *p, struct lb_pentry *e);
 

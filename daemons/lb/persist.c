@@ -16,7 +16,9 @@
  * first: while the client has a connection or flow open (p->active,
  * the service's per-client counts), its entry is kept. Expiry finds
  * such an entry at the tail and touches it instead (to the head, idle
- * from now), so it is looked at again only a timeout later; a full
+ * from now), so it is looked at again only a timeout later; the close
+ * of the client's last one touches it too (lb_persist_closed), so the
+ * timeout runs from then and not from the last such look; a full
  * table evicts the least recently used entry of a client with nothing
  * open, looking at most LB_PERSIST_EVICT_SCAN entries from the tail.
  */
@@ -268,6 +270,16 @@ const struct lb_pentry *
 lb_persist_peek(const struct lb_persist *p, const struct lb_pkey *k)
 {
 	return find(p, k);
+}
+
+void
+lb_persist_closed(struct lb_persist *p, const struct lb_pkey *k,
+		  uint64_t now)
+{
+	struct lb_pentry *e = find(p, k);
+
+	if (e != NULL)
+		touch(p, e, now);
 }
 
 struct lb_pentry *

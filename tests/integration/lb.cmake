@@ -9,7 +9,8 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		datapath-splice datapath-copy nodelay
 		half-close-off retry-rst retry-fin urgent reload-relative
 		reload-ctl reload-metrics sessions backpressure second-instance
-		urgent-splice fin-merge persist-held udp-limit health-timeout
+		urgent-splice fin-merge persist-held persist-after-close
+		udp-limit health-timeout
 		backlog udp6 persist-mask udp-spray udp-repin
 		refused-log reload-overlap metrics-counters
 		drain-default startup health-port ctl-timeout

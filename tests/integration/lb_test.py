@@ -2085,6 +2085,66 @@ service s {
             b.stop()
 
 
+def case_persist_after_close():
+    """A client's persistence entry lives a timeout from the close of
+    its last connection, however long that connection was open: with
+    timeout 3 s and a connection held 5.5 s, the entry reads idle near
+    0 just after the close (the sweep last touched it, in use, some
+    2 s before), and the client's next connection 2 s after the close
+    still reaches its backend (round-robin would pick another)."""
+    (p,) = free_ports(1)
+    d = tmpdir()
+    sock = os.path.join(d, "ctl")
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p]) for i in range(2)]
+    lb = Lb("""control %s
+service s {
+    listen 127.0.0.1:%d tcp
+    balance rr
+    persist source timeout 3s
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    limits idle-timeout 30s
+}
+""" % (sock, p))
+    held = None
+    try:
+        lb.wait_listening(p)
+        src = src_addr(7)
+        held = connect(p, src)
+        name = read_line(held)[0]
+        time.sleep(5.5)
+        held.close()
+        held = None
+        entry = re.compile(r"persist s %s/32 backend=%s idle=(\d+)ms "
+                           r"conns=0\n" % (re.escape(src), name))
+        deadline = time.time() + TIMEOUT
+        while True:
+            out = ctl(sock, "show", "persist", "s")
+            m = entry.search(out)
+            if m is not None:
+                break
+            if "persist s %s/32 " % src not in out:
+                fail("entry gone at the close:\n" + out)
+            if time.time() > deadline:
+                fail("closed connection still counted:\n" + out)
+            time.sleep(0.02)
+        if int(m.group(1)) > 1000:
+            fail("entry idle %sms just after its client's last "
+                 "connection closed: its timeout does not run from the "
+                 "close\n%s" % (m.group(1), out))
+        time.sleep(2)
+        got = ask(p, src)[0]
+        if got != name:
+            fail("2 s after the close of a 5.5 s connection (timeout "
+                 "3 s): client on %s, then %s" % (name, got))
+    finally:
+        if held is not None:
+            held.close()
+        lb.stop()
+        for b in bs:
+            b.stop()
+
+
 def case_udp_limit():
     """UDP flows count against `conns` and `client-conns`: a datagram
     of a new flow past a limit gets no answer and is counted refused,
@@ -8223,6 +8283,7 @@ CASES = {
     "second-instance": case_second_instance,
     "persist": case_persist,
     "persist-held": case_persist_held,
+    "persist-after-close": case_persist_after_close,
     "udp-limit": case_udp_limit,
     "health-timeout": case_health_timeout,
     "health-port": case_health_port,
