@@ -175,10 +175,20 @@ show_persist(struct lb_proxy *px, const struct lb_service *s,
 		return tether_buf_printf(out, "error: service '%s' has no "
 					 "persistence\n", s->conf->name);
 	if (client != NULL) {
+		char abuf[LB_CTL_MAX_LINE + 1];
 		struct tether_addr a;
 		struct lb_pkey k;
+		char *z;
 
-		if (tether_addr_parse(&a, client, 0) < 0 ||
+		/* A zone is ignored, as the port is: the parser would look
+		 * its interface up, and fail for one this host lacks. */
+		snprintf(abuf, sizeof(abuf), "%s", client);
+		if ((z = strchr(abuf, '%')) != NULL) {
+			char *end = z + strcspn(z, "]");
+
+			memmove(z, end, strlen(end) + 1);
+		}
+		if (tether_addr_parse(&a, abuf, 0) < 0 ||
 		    lb_persist_key(&s->persist, &a, &k) < 0)
 			return tether_buf_printf(out, "error: not an IP "
 						 "address: '%s'\n", client);
@@ -248,9 +258,15 @@ lb_ctl_exec(struct lb_proxy *px, const char *line, struct tether_buf *out)
 					 "backends [SERVICE] | show persist "
 					 "SERVICE [CLIENT]\n");
 	}
-	if ((strcmp(w[0], "drain") == 0 && (n == 2 || n == 3)) ||
-	    ((strcmp(w[0], "enable") == 0 || strcmp(w[0], "disable") == 0) &&
-	     n == 2)) {
+	if (strcmp(w[0], "drain") == 0 && n != 2 && n != 3)
+		return tether_buf_printf(out, "error: drain SERVICE/BACKEND "
+					 "[DURATION]\n");
+	if ((strcmp(w[0], "enable") == 0 || strcmp(w[0], "disable") == 0) &&
+	    n != 2)
+		return tether_buf_printf(out, "error: %s SERVICE/BACKEND\n",
+					 w[0]);
+	if (strcmp(w[0], "drain") == 0 || strcmp(w[0], "enable") == 0 ||
+	    strcmp(w[0], "disable") == 0) {
 		struct lb_service *svc = NULL;
 		struct lb_backend *b = find_backend(px, w[1], &svc, out);
 		uint64_t now = tether_loop_now(px->loop), ms = 0;

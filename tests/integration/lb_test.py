@@ -3141,6 +3141,37 @@ service -web {
         if not ctl(sock, "show", "persist", "-s", status=1).startswith(
                 "error: no service '-s'"):
             fail("show persist -s: not sent as a service name")
+        # A client's zone is ignored, as its port is, even one naming
+        # an interface this host lacks (it was "not an IP address").
+        c0 = src_addr(0)
+
+        def entry(client):
+            return re.sub(r"idle=\d+ms", "idle=", ctl(sock, "show",
+                                                     "persist", "-web",
+                                                     client))
+        want = entry(c0)
+        if not want.startswith("persist -web %s/32 " % c0):
+            fail("show persist -web %s: %r" % (c0, want))
+        for client in (c0 + ":80",):
+            got = entry(client)
+            if got != want:
+                fail("show persist -web %s: %r, not %r" % (client, got,
+                                                           want))
+        for client in ("fe80::1%nosuchif0", "[fe80::1%nosuchif0]:80",
+                       "fe80::1%lo"):
+            got = ctl(sock, "show", "persist", "-web", client)
+            if got != "":
+                fail("show persist -web %s (no such entry): %r" %
+                     (client, got))
+        # A word too many or too few is said so, not "unknown command".
+        for args, err in (
+                (("enable", "-web/-b0", "now"),
+                 "error: enable SERVICE/BACKEND\n"),
+                (("disable",), "error: disable SERVICE/BACKEND\n"),
+                (("drain",), "error: drain SERVICE/BACKEND [DURATION]\n")):
+            got = ctl(sock, *args, status=1)
+            if got != err:
+                fail("tetherctl %s: %r, not %r" % (" ".join(args), got, err))
     finally:
         lb.stop()
         for b in bs:
