@@ -89,14 +89,34 @@ report(struct lb_check *ck, int ok, const char *why)
 				 cc->fall, ck->last_error);
 }
 
+/* How long a backend the passive check took down stays down: the
+ * interval; after a pick for a try, the interval after that try could
+ * last have told (a failure at its connect timeout then starts the
+ * interval again: no try is up at the moment it fails). */
+static uint64_t
+passive_wait(const struct lb_check *ck)
+{
+	return ck->try_ms + ck->svc->conf->check.interval_ms;
+}
+
 void
 lb_health_passive(struct lb_service *svc, struct lb_backend *b,
 		  uint64_t now)
 {
+	struct lb_check *ck;
+
 	if (svc->checks == NULL)
 		return;
-	(void)now;
-	report(&svc->checks[b->index], 0, "connection failed");
+	ck = &svc->checks[b->index];
+	if (ck->ops->passive && b->health_down) {
+		/* Its try failed (or a connect begun before it went down
+		 * did): down for another interval from now. */
+		ck->started = now;
+		ck->try_ms = 0;
+		(void)tether_loop_timer_arm(ck->timer,
+					    svc->conf->check.interval_ms, 0);
+	}
+	report(ck, 0, "connection failed");
 }
 
 void
@@ -105,12 +125,15 @@ lb_health_connected(struct lb_service *svc, struct lb_backend *b)
 	if (svc->checks == NULL || !svc->checks[b->index].ops->passive)
 		return;
 	b->passive_try = 0;
+	svc->checks[b->index].try_ms = 0;
 	report(&svc->checks[b->index], 1, "");
 }
 
 void
-lb_health_picked(struct lb_service *svc, struct lb_backend *b)
+lb_health_picked(struct lb_service *svc, struct lb_backend *b,
+		 uint64_t try_ms)
 {
+	struct lb_check *ck;
 	uint64_t now;
 
 	if (!b->passive_try || svc->checks == NULL)
@@ -118,14 +141,18 @@ lb_health_picked(struct lb_service *svc, struct lb_backend *b)
 	/* Its try: down again at once, so no other connection goes
 	 * there meanwhile (one that hangs would cost each of them the
 	 * connect timeout); its success brings it up, its failure leaves
-	 * it down for another interval. */
+	 * it down for another interval. Until it has told, or could
+	 * have, no other try: with a connect timeout past the interval
+	 * the timer brought it up for a second while the first still
+	 * hung. */
 	now = tether_loop_now(svc->px->loop);
+	ck = &svc->checks[b->index];
 	b->passive_try = 0;
 	b->health_down = 1;
 	b->check_ok = 0;
-	svc->checks[b->index].started = now;
-	(void)tether_loop_timer_arm(svc->checks[b->index].timer,
-				    svc->conf->check.interval_ms, 0);
+	ck->started = now;
+	ck->try_ms = try_ms;
+	(void)tether_loop_timer_arm(ck->timer, passive_wait(ck), 0);
 	health_apply(&svc->pool, b, now);
 }
 
@@ -141,13 +168,13 @@ passive_timer(struct lb_check *ck)
 	const struct lb_conf_check *cc = &ck->svc->conf->check;
 	struct lb_backend *b = ck->be;
 	uint64_t now = tether_loop_now(ck->svc->px->loop);
-	uint64_t down = now - ck->started;
+	uint64_t down = now - ck->started, wait = passive_wait(ck);
 
-	if (b->health_down && down < cc->interval_ms) {
-		(void)tether_loop_timer_arm(ck->timer, cc->interval_ms - down,
-					    0);
+	if (b->health_down && down < wait) {
+		(void)tether_loop_timer_arm(ck->timer, wait - down, 0);
 		return;
 	}
+	ck->try_ms = 0;
 	if (b->health_down &&
 	    lb_health_result(&ck->svc->pool, b, 1, 1, cc->fall, now)) {
 		b->check_fail = cc->fall - 1;

@@ -375,7 +375,10 @@ struct lb_check {
 	struct tether_loop_timer *timer;
 	int fd;				/* the probe's socket, or -1 */
 	int in_flight;
-	uint64_t started;		/* ms, of the probe in flight */
+	uint64_t started;		/* ms, of the probe in flight; passive:
+					 * since when the backend is down */
+	uint64_t try_ms;		/* passive: a try under way, at most
+					 * this long from started (0: none) */
 	char last_error[64];		/* why the last failed probe failed;
 					 * kept while the next is in flight */
 };

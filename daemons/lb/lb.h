@@ -393,8 +393,12 @@ void lb_health_passive(struct lb_service *svc, struct lb_backend *b,
 		       uint64_t now);
 void lb_health_connected(struct lb_service *svc, struct lb_backend *b);
 /* lb_health_picked - a connection or flow picked b: if it was up for a
- * passive check's try, it is down again until that try succeeds. */
-void lb_health_picked(struct lb_service *svc, struct lb_backend *b);
+ * passive check's try, it is down again until that try succeeds, and
+ * not up for another before the check's interval has passed from its
+ * failure, or from try_ms (the longest the try may take to tell: a TCP
+ * connect's timeout; 0 for a UDP flow, which may never tell). */
+void lb_health_picked(struct lb_service *svc, struct lb_backend *b,
+		      uint64_t try_ms);
 
 /* ---- UDP flows (udp.c) ---- */
 

@@ -472,7 +472,8 @@ session_connect(struct lb_session *s)
 				    LB_END_CONNECT_FAILED : LB_END_NO_BACKEND);
 			return -1;
 		}
-		lb_health_picked(svc, b);
+		lb_health_picked(svc, b,
+				 svc->conf->limits.connect_timeout_ms);
 		s->be = b;
 		lb_backend_acquire(b);
 		b->total_conns++;

@@ -307,7 +307,7 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 		log_refused(svc, ul, client, now, "no-backend");
 		return NULL;
 	}
-	lb_health_picked(svc, b);
+	lb_health_picked(svc, b, 0);
 	f = tether_calloc(1, sizeof(*f));
 	if (f == NULL)
 		return NULL;

@@ -14,7 +14,7 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		backlog udp6 persist-mask udp-spray udp-repin
 		refused-log reload-overlap metrics-counters
 		drain-default startup health-port ctl-timeout
-		health-passive reload-start-only
+		health-passive health-passive-slow-try reload-start-only
 		udp-connect-fail ctl-dash v4mapped udp-adopt-cap
 		udp-pmtu udp-icmp-send udp-error-log maxconns-default
 		pipe-budget)

@@ -1600,6 +1600,64 @@ service h {
             hole.close()
 
 
+def case_health_passive_slow_try():
+    """check passive with a connect timeout (2 s) longer than the
+    interval (1 s), and a backend that never answers the SYN: while one
+    connection's try of it hangs, no other goes there, and the backend
+    is up for its next try an interval after that one failed (tries
+    about 3 s apart). The timer brought it up for another try an
+    interval after the pick, while the first still hung: a try a
+    second. Every client is served, by the live backend."""
+    (p,) = free_ports(1)
+    b0 = Backend("b0", "127.0.0.2", [p])
+    hole = SynHole("127.0.0.6", p)
+    lb = Lb("""service t {
+    listen 127.0.0.1:%d
+    balance rr
+    backend b0 127.0.0.2
+    backend b1 127.0.0.6
+    check passive interval 1s
+    limits connect-timeout 2s retries 1
+}
+""" % p)
+    try:
+        lb.wait_listening(p)
+        for i in range(2):
+            if ask(p, src_addr(i))[0] != "b0":
+                fail("served by the backend that never answers")
+        wait_log(lb, "backend t/b1: down (passive check: connection "
+                 "failed)")
+        tries = "backend t/b1: up for one connection's try"
+        before = lb.stderr().count(tries)
+        got = []
+
+        def one(i):
+            try:
+                got.append(ask(p, src_addr(10 + i))[0])
+            except Exception as e:      # noqa: BLE001 (reported below)
+                got.append(repr(e))
+        ts = []
+        end = time.time() + 8
+        while time.time() < end:
+            t = threading.Thread(target=one, args=(len(ts),))
+            t.start()
+            ts.append(t)
+            time.sleep(0.1)
+        for t in ts:
+            t.join()
+        n = lb.stderr().count(tries) - before
+        if n > 4 or n < 1:
+            fail("%d tries of t/b1 in 8 s (connect timeout 2 s, interval "
+                 "1 s: at most one under way, and an interval after it "
+                 "failed):\n%s" % (n, lb.stderr()))
+        if got != ["b0"] * len(ts):
+            fail("clients served by %r" % sorted(set(got)))
+    finally:
+        lb.stop()
+        b0.stop()
+        hole.close()
+
+
 def case_health():
     """check tcp: a stopped backend goes down after 'fall' probes and
     gets no connection (not even a failed try); restarted, it comes
@@ -8338,6 +8396,7 @@ CASES = {
     "drain-default": case_drain_default,
     "ctl-dash": case_ctl_dash,
     "health-passive": case_health_passive,
+    "health-passive-slow-try": case_health_passive_slow_try,
     "udp-connect-fail": case_udp_connect_fail,
     "maxconns-default": case_maxconns_default,
     "parallel": case_parallel,
