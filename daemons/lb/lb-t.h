@@ -248,6 +248,13 @@ struct lb_pool {
 	unsigned defer_update;
 };
 
+/* A usable backend's next turn in a Maglev build: the round in which
+ * it claims its next slot (ties: the lower index first). */
+struct lb_maglev_turn {
+	uint64_t round;
+	uint32_t backend;
+};
+
 /* Maglev's lookup table (state of the maglev ops). */
 struct lb_maglev {
 	uint32_t m;			/* table size, prime */
@@ -256,6 +263,13 @@ struct lb_maglev {
 	uint32_t *next;			/* per backend, during population */
 	uint32_t *claimed;		/* per backend, slots taken so far */
 	uint64_t *weight;		/* per backend, weights of a build */
+	/* During population: the usable backends due in this round and
+	 * in the next, in index order (2 x n), and those due later. */
+	uint32_t *runs;
+	struct lb_maglev_turn *heap;	/* min-heap, n */
+	/* Work of the last build, for tests: turns taken (one slot each),
+	 * heap levels walked, permutation entries probed. */
+	uint64_t turns, sifts, probes;
 	/* Slow start: while a usable backend ramps, pick rebuilds the
 	 * table once pool->now reaches rebuild_at (0: no ramp). */
 	uint64_t rebuild_at;		/* ms */
