@@ -3,7 +3,8 @@
  * round-by-round build tether-lb used up to 2026-12-07 (a copy), and
  * every table sched_maglev.c builds, over many random pools (sizes,
  * names, weights, states, slow start), must be identical to it, since a
- * reload or a restart must not move clients.
+ * reload or a restart must not move clients; and the work of a build
+ * is one turn per slot, however few backends are up.
  */
 #include "tether_test.h"
 
@@ -139,6 +140,40 @@ rand_weight(unsigned mode)
 	}
 }
 
+/* floor(log2(k)) for k >= 1: the depth of a heap of k. */
+static uint64_t
+depth(uint64_t k)
+{
+	uint64_t d = 0;
+
+	while (k > 1) {
+		k /= 2;
+		d++;
+	}
+	return d;
+}
+
+/* The work of the pool's last build: one turn per slot whatever the
+ * number of rounds, and at most two heap walks (a pop and a push) of
+ * the heap's depth each. */
+static void
+check_work(const struct lb_pool *pool)
+{
+	const struct lb_maglev *mg = pool->state;
+	uint64_t usable = 0;
+	size_t i;
+
+	for (i = 0; i < pool->n; i++)
+		usable += lb_backend_usable(&pool->backends[i]);
+	if (usable == 0) {
+		assert_int_equal(mg->turns, 0);
+		return;
+	}
+	assert_int_equal(mg->turns, mg->m);
+	assert_true(mg->sifts <= 2 * mg->turns * depth(usable));
+	assert_true(mg->probes >= mg->turns);
+}
+
 /* The pool's table must be ref_build's for the same pool. */
 static void
 check_same(struct lb_pool *pool, const char *what, unsigned cfg)
@@ -146,6 +181,8 @@ check_same(struct lb_pool *pool, const char *what, unsigned cfg)
 	const struct lb_maglev *mg = pool->state;
 	int32_t *want = ref_build(pool, mg->m);
 	uint32_t s;
+
+	check_work(pool);
 
 	assert_non_null(mg->table);
 	for (s = 0; s < mg->m; s++)
@@ -268,12 +305,68 @@ test_maglev_same_along_changes(void **state)
 	lb_pool_fini(&pool);
 }
 
+/*
+ * The reviewer's cases at N = 1024 (M = 102407): the round-by-round
+ * build walked all 1024 backends in each of M rounds when one was up
+ * (1e8 visits) and in each of about M / 2 rounds when one had weight
+ * 1000 and the rest 1; here each is M turns, and with one backend up
+ * its permutation is walked once, slot by slot, and the heap is one
+ * entry.
+ */
+static void
+test_maglev_work(void **state)
+{
+	struct lb_pool pool;
+	const struct lb_maglev *mg;
+	size_t n = LB_MAX_BACKENDS, i;
+
+	(void)state;
+	assert_int_equal(lb_pool_init(&pool, n, &lb_ops_maglev), 0);
+	name_backends(&pool, 0);
+	for (i = 0; i < n; i++)
+		pool.backends[i].weight = 1;
+	assert_int_equal(lb_pool_update(&pool), 0);
+	mg = pool.state;
+	assert_int_equal(mg->m, 102407);
+	check_work(&pool);
+	print_message("maglev N %zu all up: %llu turns, %llu sifts, "
+		      "%llu probes\n", n, (unsigned long long)mg->turns,
+		      (unsigned long long)mg->sifts,
+		      (unsigned long long)mg->probes);
+	pool.backends[0].weight = LB_MAX_WEIGHT;
+	assert_int_equal(lb_pool_update(&pool), 0);
+	check_work(&pool);
+	print_message("maglev N %zu one of weight %u: %llu turns, %llu "
+		      "sifts, %llu probes\n", n, LB_MAX_WEIGHT,
+		      (unsigned long long)mg->turns,
+		      (unsigned long long)mg->sifts,
+		      (unsigned long long)mg->probes);
+	pool.backends[0].weight = 1;
+	pool.defer_update = 1;
+	for (i = 1; i < n; i++)
+		assert_int_equal(lb_backend_set_state(&pool,
+				&pool.backends[i], LB_BACKEND_DOWN, 1, 0), 0);
+	pool.defer_update = 0;
+	assert_int_equal(lb_pool_update(&pool), 0);
+	assert_int_equal(mg->turns, mg->m);
+	assert_int_equal(mg->probes, mg->m);
+	assert_int_equal(mg->sifts, 0);
+	/* A second one back: two entries, at most one level per turn. */
+	assert_int_equal(lb_backend_set_state(&pool, &pool.backends[1],
+					      LB_BACKEND_UP, 2, 0), 0);
+	assert_int_equal(mg->turns, mg->m);
+	assert_true(mg->sifts <= mg->m);
+	check_work(&pool);
+	lb_pool_fini(&pool);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_maglev_same_as_reference),
 		cmocka_unit_test(test_maglev_same_along_changes),
+		cmocka_unit_test(test_maglev_work),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
