@@ -259,8 +259,10 @@ struct lb_maglev_turn {
 struct lb_maglev {
 	uint32_t m;			/* table size, prime */
 	int32_t *table;			/* m backend indexes, -1: empty */
-	uint32_t *offset, *skip;	/* per backend */
-	uint32_t *next;			/* per backend, during population */
+	/* Per backend; during population offset walks the permutation
+	 * (the next preferred slot) and next counts its steps. */
+	uint32_t *offset, *skip;
+	uint32_t *next;
 	uint32_t *claimed;		/* per backend, slots taken so far */
 	uint64_t *weight;		/* per backend, weights of a build */
 	/* During population: the usable backends due in this round and

@@ -274,13 +274,17 @@ maglev_build(struct lb_pool *pool)
 				i = run[j++];
 			else
 				break;
-			/* Its next free preferred slot. next[i] < m: a
-			 * permutation has m distinct slots and a free one
-			 * remains while filled < m. */
+			/* Its next free preferred slot, (offset + next *
+			 * skip) % m: offset[i] walks on by skip[i] instead,
+			 * with no division (both < m, their sum fits).
+			 * next[i] < m: a permutation has m distinct slots
+			 * and a free one remains while filled < m. */
 			do {
 				TETHER_BUG_ON(next[i] >= m);
-				c = (uint32_t)((offset[i] +
-					(uint64_t)next[i] * skip[i]) % m);
+				c = offset[i];
+				offset[i] += skip[i];
+				if (offset[i] >= m)
+					offset[i] -= m;
 				next[i]++;
 			} while (table[c] >= 0);
 			table[c] = (int32_t)i;
