@@ -1,6 +1,6 @@
 /*
- * test_lbmaglev.c - Maglev's table against a reference: ref_build is the
- * round-by-round build tether-lb used up to 2026-12-07 (a copy), and
+ * test_lbmaglev.c - Maglev's table against a reference: lbmaglev_ref.h
+ * has the round-by-round build tether-lb used up to 2026-12-07, and
  * every table sched_maglev.c builds, over many random pools (sizes,
  * names, weights, states, slow start), must be identical to it, since a
  * reload or a restart must not move clients; and the work of a build
@@ -13,74 +13,7 @@
 #include <string.h>
 
 #include "lb.h"
-
-/* As in sched_maglev.c. */
-#define REF_RAMP_SCALE	256u
-
-/*
- * The reference: rounds r = 1, 2, ..., each walking every configured
- * backend in index order; a usable one claims its next free preferred
- * slot while claimed * wmax < r * w. Returns a table of m slots
- * (malloc, -1: empty).
- */
-static int32_t *
-ref_build(const struct lb_pool *pool, uint32_t m)
-{
-	size_t n = pool->n, i;
-	int32_t *table = malloc(m * sizeof(*table));
-	uint32_t *offset = calloc(n, sizeof(*offset));
-	uint32_t *skip = calloc(n, sizeof(*skip));
-	uint32_t *next = calloc(n, sizeof(*next));
-	uint32_t *claimed = calloc(n, sizeof(*claimed));
-	uint64_t *weight = calloc(n, sizeof(*weight));
-	uint64_t round = 0, wmax = 0;
-	uint32_t filled = 0, s;
-
-	assert_true(table && offset && skip && next && claimed && weight);
-	for (s = 0; s < m; s++)
-		table[s] = -1;
-	for (i = 0; i < n; i++) {
-		const struct lb_backend *b = &pool->backends[i];
-		size_t len = strlen(b->name);
-
-		offset[i] = (uint32_t)(tether_hash_fast(b->name, len,
-				LB_MAGLEV_SEED_OFFSET) % m);
-		skip[i] = (uint32_t)(tether_hash_fast(b->name, len,
-				LB_MAGLEV_SEED_SKIP) % (m - 1)) + 1;
-		if (!lb_backend_usable(b))
-			continue;
-		weight[i] = lb_backend_ramp_weight(pool, b, REF_RAMP_SCALE,
-						   NULL);
-		if (weight[i] > wmax)
-			wmax = weight[i];
-	}
-	while (wmax > 0 && filled < m) {
-		round++;
-		for (i = 0; i < n && filled < m; i++) {
-			uint32_t c;
-
-			if (weight[i] == 0)
-				continue;
-			if ((uint64_t)claimed[i] * wmax >= round * weight[i])
-				continue;
-			do {
-				assert_true(next[i] < m);
-				c = (uint32_t)((offset[i] +
-					(uint64_t)next[i] * skip[i]) % m);
-				next[i]++;
-			} while (table[c] >= 0);
-			table[c] = (int32_t)i;
-			claimed[i]++;
-			filled++;
-		}
-	}
-	free(offset);
-	free(skip);
-	free(next);
-	free(claimed);
-	free(weight);
-	return table;
-}
+#include "lbmaglev_ref.h"
 
 /* xorshift64*, seeded per test so a failure can be replayed. */
 static uint64_t rng_state;
@@ -174,14 +107,15 @@ check_work(const struct lb_pool *pool)
 	assert_true(mg->probes >= mg->turns);
 }
 
-/* The pool's table must be ref_build's for the same pool. */
+/* The pool's table must be the reference's for the same pool. */
 static void
 check_same(struct lb_pool *pool, const char *what, unsigned cfg)
 {
 	const struct lb_maglev *mg = pool->state;
-	int32_t *want = ref_build(pool, mg->m);
+	int32_t *want = lbmaglev_ref_build(pool, mg->m, NULL);
 	uint32_t s;
 
+	assert_non_null(want);
 	check_work(pool);
 
 	assert_non_null(mg->table);
@@ -202,7 +136,7 @@ static void
 test_maglev_same_as_reference(void **state)
 {
 	/* Under valgrind: fewer pools, none large (the reference takes
-	 * rounds * n steps). */
+	 * rounds x n steps). */
 	int vg = getenv("TETHER_UNDER_VALGRIND") != NULL;
 	unsigned cfg;
 
