@@ -142,7 +142,9 @@ int lb_backend_set_state(struct lb_pool *pool, struct lb_backend *b,
  * lb_backend_admin - the operator's wish for b (enable, drain with an
  * optional deadline of drain_ms from now, disable). The state follows
  * from it and from health: disabled or failing checks -> DOWN, else
- * draining -> DRAINING, else UP. Returns lb_pool_update's result.
+ * draining -> DRAINING, else UP. A drain sets drain_deadline (0: none)
+ * whatever the state, so a backend drained while DOWN keeps it for
+ * when it is back. Returns lb_pool_update's result.
  */
 int lb_backend_admin(struct lb_pool *pool, struct lb_backend *b,
 		     enum lb_admin admin, uint64_t now, uint64_t drain_ms);

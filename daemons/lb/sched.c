@@ -338,6 +338,11 @@ lb_backend_admin(struct lb_pool *pool, struct lb_backend *b,
 
 	TETHER_BUG_ON(admin >= LB_ADMIN_MAX);
 	b->admin = admin;
+	/* Whatever the state: drained while its checks hold it down, it
+	 * drains to this deadline when it is back (set_state's DOWN keeps
+	 * it), not to one left from before or to none. */
+	if (admin == LB_ADMIN_DRAINING)
+		b->drain_deadline = drain_ms > 0 ? now + drain_ms : 0;
 	if (admin == LB_ADMIN_DISABLED || b->health_down)
 		st = LB_BACKEND_DOWN;
 	else if (admin == LB_ADMIN_DRAINING)

@@ -612,6 +612,26 @@ test_health_rise_fall(void **state)
 	assert_int_equal(lb_backend_admin(&pool, b, LB_ADMIN_ENABLED, 600, 0),
 			 0);
 	assert_int_equal(b->state, LB_BACKEND_DOWN);
+	/* Drained while the checks hold it down: the deadline is the
+	 * drain's all the same, so it is DRAINING until then once it is
+	 * back, and keeps no pinned client after. */
+	assert_int_equal(lb_backend_admin(&pool, b, LB_ADMIN_DRAINING, 1000,
+					  5000), 0);
+	assert_int_equal(b->state, LB_BACKEND_DOWN);
+	assert_int_equal(b->drain_deadline, 6000);
+	assert_int_equal(lb_health_result(&pool, b, 1, 1, 1, 2000), 1);
+	assert_int_equal(b->state, LB_BACKEND_DRAINING);
+	assert_int_equal(b->drain_deadline, 6000);
+	assert_true(lb_backend_keeps_pinned(b, 5999));
+	assert_false(lb_backend_keeps_pinned(b, 6000));
+	/* Drained with no deadline while down: none is left over. */
+	assert_int_equal(lb_health_result(&pool, b, 0, 1, 1, 3000), 1);
+	assert_int_equal(lb_backend_admin(&pool, b, LB_ADMIN_DRAINING, 3000,
+					  0), 0);
+	assert_int_equal(b->drain_deadline, 0);
+	assert_int_equal(lb_health_result(&pool, b, 1, 1, 1, 4000), 1);
+	assert_int_equal(b->state, LB_BACKEND_DRAINING);
+	assert_true(lb_backend_keeps_pinned(b, 7000));
 	assert_string_equal(lb_admin_name(LB_ADMIN_DRAINING), "draining");
 	assert_string_equal(lb_admin_name(LB_ADMIN_MAX), "unknown");
 	lb_pool_fini(&pool);
