@@ -3973,6 +3973,77 @@ service s {
             b.stop()
 
 
+def case_drain_down():
+    """tetherctl drain with a deadline sent while the checks hold the
+    backend down, and a drain under way when a reload comes while the
+    backend is down: once it is back it drains, keeps its pinned client
+    until the deadline, and not after it."""
+    (p,) = free_ports(1)
+    sock = os.path.join(tmpdir(), "ctl.sock")
+    addrs = {"b0": "127.0.0.2", "b1": "127.0.0.3"}
+    bs = {n: Backend(n, a, [p]) for n, a in addrs.items()}
+    conf = """control %s
+service s {
+    listen 127.0.0.1:%d
+    balance rr
+    persist source timeout 1h
+    backend b0 127.0.0.2
+    backend b1 127.0.0.3
+    check tcp interval 100ms timeout 100ms rise 1 fall 1
+}
+""" % (sock, p)
+    lb = Lb(conf)
+
+    def pinned_to(name, start):
+        for i in range(start, start + 10):
+            if ask(p, src_addr(i))[0] == name:
+                return src_addr(i)
+        fail("no client pinned to %s" % name)
+
+    def drain_while_down(name, c, n, reload):
+        other = "b1" if name == "b0" else "b0"
+        if reload:
+            t0 = time.time()
+            ctl(sock, "drain", "s/" + name, "3s")
+        bs[name].stop()
+        wait_log(lb, "backend s/%s: down" % name, n)
+        if not reload:
+            t0 = time.time()
+            if ctl(sock, "drain", "s/" + name, "3s") != "ok\n":
+                fail("drain not ok")
+        else:
+            lb.proc.send_signal(signal.SIGHUP)
+            wait_log(lb, "reloaded: 1 service(s)")
+        bs[name] = Backend(name, addrs[name], [p])
+        wait_log(lb, "backend s/%s: up" % name, n)
+        if "backend s/%s state=draining admin=draining" % name not in \
+           ctl(sock, "show", "backends", "s"):
+            fail("back, not draining:\n" + ctl(sock, "show", "backends"))
+        # Before the deadline (when the machine was quick enough to
+        # ask in time) the client stays; after it, it moves.
+        got = ask(p, c)[0]
+        if time.time() - t0 < 2.5 and got != name:
+            fail("a pinned client left the draining %s before its "
+                 "deadline" % name)
+        time.sleep(max(0.0, t0 + 3.3 - time.time()))
+        got = ask(p, c)[0]
+        if got != other:
+            fail("%s pinned to %s, %s: went to %s %.1f s later "
+                 "(deadline lost)" %
+                 (c, name, "drained 3s, down at a reload" if reload else
+                  "drained 3s while down", got, time.time() - t0))
+
+    try:
+        lb.wait_listening(p)
+        drain_while_down("b0", pinned_to("b0", 0), 1, False)
+        ctl(sock, "enable", "s/b0")
+        drain_while_down("b0", pinned_to("b0", 20), 2, True)
+    finally:
+        lb.stop()
+        for b in bs.values():
+            b.stop()
+
+
 class LateUdpBackend:
     """Answers each datagram with "NAME:" + the datagram, delay seconds
     after it came; counts what it received."""
@@ -8418,6 +8489,7 @@ CASES = {
     "reload": case_reload,
     "reload-load": case_reload_load,
     "reload-state": case_reload_state,
+    "drain-down": case_drain_down,
     "reload-udp": case_reload_udp,
     "halfclose": case_halfclose,
     "wlc": case_wlc,
