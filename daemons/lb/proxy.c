@@ -3041,6 +3041,37 @@ client_counts(struct lb_service *ns, struct lb_service *os,
 		f->uncounted = lb_client_acquire(ns, &f->client) < 0;
 }
 
+/*
+ * nb succeeds ob in a service whose check is now ns's: carry the health
+ * that check can go on from. With no check nothing would ever bring a
+ * backend the old checks took down back (tether-lb.conf(5): without a
+ * check none is taken down), so it is up, as after a check that passed:
+ * with slow start. Another kind of check counts other things (probes,
+ * or connections alone): it starts counting afresh from the backend's
+ * health. A backend up for its passive try only is still down for a
+ * probe, which tcp starts at once.
+ */
+static void
+transfer_health(const struct lb_service *ns, const struct lb_service *os,
+		struct lb_backend *nb, const struct lb_backend *ob,
+		uint64_t now)
+{
+	enum lb_check_type type = ns->conf->check.type;
+
+	nb->up_since = ob->up_since;
+	if (type == LB_CHECK_NONE) {
+		if (ob->health_down)
+			nb->up_since = now != 0 ? now : 1;
+		return;
+	}
+	nb->health_down = ob->health_down;
+	if (type == os->conf->check.type) {
+		nb->check_ok = ob->check_ok;
+		nb->check_fail = ob->check_fail;
+	} else if (ob->passive_try)
+		nb->health_down = 1;
+}
+
 /* Carry backend states, counters and persistence from old to px. */
 static void
 transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
@@ -3087,10 +3118,7 @@ transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
 				    tether_addr_compare(&ob->conf->addr,
 							&nb->conf->addr) == 0)
 					lb_backend_link(ob, nb);
-				nb->health_down = ob->health_down;
-				nb->check_ok = ob->check_ok;
-				nb->check_fail = ob->check_fail;
-				nb->up_since = ob->up_since;
+				transfer_health(ns, os, nb, ob, now);
 				(void)lb_backend_admin(&ns->pool, nb,
 					ob->admin, now,
 					ob->drain_deadline == 0 ? 0 :

@@ -3973,6 +3973,85 @@ service s {
             b.stop()
 
 
+def case_reload_check_none():
+    """A backend the checks took down, reloaded to a check that can
+    bring it back (passive: its try after the interval) stays down; to
+    none (check none, or no check line) it is up: nothing would ever
+    bring it back otherwise. It comes back as from a check, with the
+    service's slow start."""
+    (p,) = free_ports(1)
+    sock = os.path.join(tmpdir(), "ctl.sock")
+    b0 = Backend("b0", "127.0.0.2", [p])
+    b1 = None
+    conf = """control %s
+service s {
+    listen 127.0.0.1:%d
+    balance wrr
+    backend b0 127.0.0.2 weight 10
+    backend b1 127.0.0.3 weight 10
+    %%s
+}
+""" % (sock, p)
+    tcp = "check tcp interval 100ms timeout 100ms rise 1 fall 1"
+    lb = Lb(conf % tcp)
+    reloads = [0]
+
+    def reload(check):
+        write_conf(lb.conf, conf % check)
+        lb.proc.send_signal(signal.SIGHUP)
+        reloads[0] += 1
+        wait_log(lb, "reloaded: 1 service(s)", reloads[0])
+
+    def b1_line():
+        for line in ctl(sock, "show", "backends", "s").splitlines():
+            if line.startswith("backend s/b1 "):
+                return line
+        fail("no s/b1 in show backends")
+
+    def shares(n):
+        names = [ask(p)[0] for _ in range(n)]
+        return names.count("b1")
+
+    try:
+        lb.wait_listening(p)
+        wait_log(lb, "backend s/b1: down")
+        reload("check passive interval 1h")
+        if "state=down " not in b1_line():
+            fail("down by check tcp, reloaded to check passive: %s" %
+                 b1_line())
+        b1 = Backend("b1", "127.0.0.3", [p])
+        if shares(4) != 0:
+            fail("a connection went to b1, down for check passive")
+        reload("check none slowstart 1h")
+        line = b1_line()
+        if "state=up admin=enabled" not in line or 'check="none"' not in line:
+            fail("reloaded to check none: %s" % line)
+        # wrr 10:10, b1 at weight 1 at the start of its ramp: 2 of 22.
+        got = shares(22)
+        if got > 3:
+            fail("b1 back with slowstart 1h got %d of 22 at once" % got)
+        # Down again by check tcp, then no check line at all.
+        b1.stop()
+        b1 = None
+        reload(tcp)
+        wait_log(lb, "backend s/b1: down", 2)
+        reload("")
+        if "state=up admin=enabled" not in b1_line():
+            fail("reloaded to no check: %s" % b1_line())
+        b1 = Backend("b1", "127.0.0.3", [p])
+        got = shares(20)
+        if got != 10:
+            fail("b1 back with no check got %d of 20" % got)
+        if ctl(sock, "enable", "s/b1") != "ok\n" or \
+           "state=up " not in b1_line():
+            fail("enable: %s" % b1_line())
+    finally:
+        lb.stop()
+        b0.stop()
+        if b1 is not None:
+            b1.stop()
+
+
 def case_drain_down():
     """tetherctl drain with a deadline sent while the checks hold the
     backend down, and a drain under way when a reload comes while the
@@ -8489,6 +8568,7 @@ CASES = {
     "reload": case_reload,
     "reload-load": case_reload_load,
     "reload-state": case_reload_state,
+    "reload-check-none": case_reload_check_none,
     "drain-down": case_drain_down,
     "reload-udp": case_reload_udp,
     "halfclose": case_halfclose,
