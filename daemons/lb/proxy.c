@@ -3134,6 +3134,11 @@ transfer_state(struct lb_proxy *px, struct lb_proxy *old, uint64_t now)
 		}
 		ns->pool.defer_update = 0;
 		(void)lb_pool_update(&ns->pool);
+		/* The service's counts, whatever becomes of its entries. */
+		if (ns->has_persist && os->has_persist) {
+			ns->persist.evictions = os->persist.evictions;
+			ns->persist.expirations = os->persist.expirations;
+		}
 		if (map == NULL || !ns->has_persist || !os->has_persist ||
 		    ns->persist.mask4 != os->persist.mask4 ||
 		    ns->persist.mask6 != os->persist.mask6) {

@@ -4,8 +4,9 @@
 foreach(case balance maglev persist parallel failure failure-midrun limits
 		health connect-timeout slowloris slowloris-limit slowloris-client
 		udp nofile drain proxyv2 range metrics reload reload-load
-		reload-state reload-check-none drain-down reload-udp
-		halfclose wlc passive slowstart
+		reload-state reload-check-none drain-down
+		reload-persist-counters reload-udp halfclose wlc passive
+		slowstart
 		maglev-slowstart maglev-reload badconf
 		datapath-splice datapath-copy nodelay
 		half-close-off retry-rst retry-fin urgent reload-relative

@@ -4123,6 +4123,56 @@ service s {
             b.stop()
 
 
+def case_reload_persist_counters():
+    """The persistence eviction and expiration counters carry over a
+    reload, one with the same file and one that changes the mask (the
+    entries are dropped then, the counts are the service's)."""
+    import urllib.request
+    p, m = free_ports(2)
+    b = Backend("b0", "127.0.0.2", [p])
+    conf = """metrics 127.0.0.1:%d
+service web {
+    listen 127.0.0.1:%d
+    persist source mask /%%d timeout 1s size 1
+    backend b0 127.0.0.2
+}
+""" % (m, p)
+    lb = Lb(conf % 32)
+    names = ["tether_lb_persist_evictions_total",
+             "tether_lb_persist_expirations_total"]
+
+    def counts():
+        text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % m,
+                                      timeout=TIMEOUT).read().decode()
+        out = {}
+        for ln in text.splitlines():
+            w = ln.rsplit(" ", 1)
+            if len(w) == 2 and w[0] in ['%s{service="web"}' % n
+                                        for n in names]:
+                out[w[0].split("{")[0]] = int(w[1])
+        return out
+
+    try:
+        lb.wait_listening(p)
+        for i in range(3):
+            ask(p, src_addr(i))
+        wait_until(lambda: counts().get(names[1], 0) >= 1,
+                   "an entry expired", timeout=5)
+        want = counts()
+        if want.get(names[0]) != 2:
+            fail("three clients in a table of 1: %r" % want)
+        for i, mask in enumerate((32, 24)):
+            write_conf(lb.conf, conf % mask)
+            lb.proc.send_signal(signal.SIGHUP)
+            wait_log(lb, "reloaded: 1 service(s)", i + 1)
+            if counts() != want:
+                fail("after a reload to mask /%d: %r, wanted %r" %
+                     (mask, counts(), want))
+    finally:
+        lb.stop()
+        b.stop()
+
+
 class LateUdpBackend:
     """Answers each datagram with "NAME:" + the datagram, delay seconds
     after it came; counts what it received."""
@@ -8570,6 +8620,7 @@ CASES = {
     "reload-state": case_reload_state,
     "reload-check-none": case_reload_check_none,
     "drain-down": case_drain_down,
+    "reload-persist-counters": case_reload_persist_counters,
     "reload-udp": case_reload_udp,
     "halfclose": case_halfclose,
     "wlc": case_wlc,
