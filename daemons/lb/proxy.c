@@ -3049,7 +3049,8 @@ client_counts(struct lb_service *ns, struct lb_service *os,
  * with slow start. Another kind of check counts other things (probes,
  * or connections alone): it starts counting afresh from the backend's
  * health. A backend up for its passive try only is still down for a
- * probe, which tcp starts at once.
+ * probe, which tcp starts at once; for check passive it stays up for
+ * one connection's try, not for all until one has failed.
  */
 static void
 transfer_health(const struct lb_service *ns, const struct lb_service *os,
@@ -3068,6 +3069,7 @@ transfer_health(const struct lb_service *ns, const struct lb_service *os,
 	if (type == os->conf->check.type) {
 		nb->check_ok = ob->check_ok;
 		nb->check_fail = ob->check_fail;
+		nb->passive_try = ob->passive_try;
 	} else if (ob->passive_try)
 		nb->health_down = 1;
 }

@@ -4,7 +4,7 @@
 foreach(case balance maglev persist parallel failure failure-midrun limits
 		health connect-timeout slowloris slowloris-limit slowloris-client
 		udp nofile drain proxyv2 range metrics reload reload-load
-		reload-state reload-check-none drain-down
+		reload-state reload-check-none reload-passive-try drain-down
 		reload-persist-counters reload-udp halfclose wlc passive
 		slowstart
 		maglev-slowstart maglev-reload badconf

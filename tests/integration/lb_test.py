@@ -4052,6 +4052,64 @@ service s {
             b1.stop()
 
 
+def case_reload_passive_try():
+    """check passive, a backend that never answers the SYN up for its
+    try when a reload (same file) comes: the try is still one
+    connection's. Of ten connections opened together after the reload
+    one waits the connect timeout, the others go straight to the live
+    backend, and the backend is down after its try."""
+    (q,) = free_ports(1)
+    b0 = Backend("b0", "127.0.0.2", [q])
+    sock = os.path.join(tmpdir(), "ctl.sock")
+    lb = Lb("""control %s
+service h {
+    listen 127.0.0.1:%d
+    balance rr
+    backend b0 127.0.0.2
+    backend b1 127.0.0.4
+    check passive interval 1s
+    limits connect-timeout 1s
+}
+""" % (sock, q))
+    hole = None
+    try:
+        lb.wait_listening(q)
+        hole = SynHole("127.0.0.4", q)
+        ask(q, src_addr(0))
+        ask(q, src_addr(1))
+        wait_log(lb, "backend h/b1: down (passive check")
+        wait_log(lb, "backend h/b1: up for one connection's try",
+                 timeout=4)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded: 1 service(s)")
+        took = [None] * 10
+
+        def one(i):
+            t0 = time.time()
+            if ask(q, src_addr(10 + i))[0] != "b0":
+                took[i] = -1
+            else:
+                took[i] = time.time() - t0
+        ts = [threading.Thread(target=one, args=(i,)) for i in range(10)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        slow = [t for t in took if t is not None and t >= 0.9]
+        if -1 in took or None in took or len(slow) != 1:
+            fail("ten connections at h/b1's try after a reload: %r (one "
+                 "should wait the 1 s connect timeout)" % took)
+        line = [ln for ln in ctl(sock, "show", "backends", "h").splitlines()
+                if ln.startswith("backend h/b1 ")]
+        if not line or "state=down " not in line[0]:
+            fail("h/b1 after its try: %r" % line)
+    finally:
+        lb.stop()
+        b0.stop()
+        if hole is not None:
+            hole.close()
+
+
 def case_drain_down():
     """tetherctl drain with a deadline sent while the checks hold the
     backend down, and a drain under way when a reload comes while the
@@ -8619,6 +8677,7 @@ CASES = {
     "reload-load": case_reload_load,
     "reload-state": case_reload_state,
     "reload-check-none": case_reload_check_none,
+    "reload-passive-try": case_reload_passive_try,
     "drain-down": case_drain_down,
     "reload-persist-counters": case_reload_persist_counters,
     "reload-udp": case_reload_udp,
