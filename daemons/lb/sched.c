@@ -319,8 +319,12 @@ lb_backend_set_state(struct lb_pool *pool, struct lb_backend *b,
 	/* The update below weighs slow start at this moment. */
 	if (now > pool->now)
 		pool->now = now;
+	/* Slow start, also from DRAINING (tetherctl enable after a
+	 * drain): it took no new clients meanwhile, so wlc would send it
+	 * every new one at once and Maglev its whole share, often to a
+	 * server just restarted in its maintenance. */
 	if (state == LB_BACKEND_UP && b->state != LB_BACKEND_UP)
-		b->up_since = now != 0 ? now : 1;	/* slow start */
+		b->up_since = now != 0 ? now : 1;
 	b->state = state;
 	/* DOWN keeps a drain's deadline for when health comes back. */
 	if (state == LB_BACKEND_UP)

@@ -679,6 +679,17 @@ test_slowstart(void **state)
 	for (i = 0; i < 200; i++)
 		count[lb_pool_pick(&pool, 0, NULL)->index]++;
 	assert_in_range(count[1], 99, 101);
+	/* Enabled after a drain: it ramps again (tether-lb.conf(5)). */
+	assert_int_equal(lb_backend_admin(&pool, &pool.backends[1],
+					  LB_ADMIN_DRAINING, 13000, 0), 0);
+	assert_int_equal(lb_backend_admin(&pool, &pool.backends[1],
+					  LB_ADMIN_ENABLED, 14000, 0), 0);
+	assert_int_equal(pool.backends[1].up_since, 14000);
+	pool.now = 15000;
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < 110; i++)
+		count[lb_pool_pick(&pool, 0, NULL)->index]++;
+	assert_in_range(count[1], 9, 11);
 	lb_pool_fini(&pool);
 
 	/* WLC: 10% in, b1 with 0 connections against b0 with 3: b1 is
