@@ -4057,20 +4057,22 @@ def case_reload_passive_try():
     try when a reload (same file) comes: the try is still one
     connection's. Of ten connections opened together after the reload
     one waits the connect timeout, the others go straight to the live
-    backend, and the backend is down after its try."""
+    backend, and the backend is down after its try. Up for its next
+    try, reloaded to check tcp, it is down until a probe passes."""
     (q,) = free_ports(1)
     b0 = Backend("b0", "127.0.0.2", [q])
     sock = os.path.join(tmpdir(), "ctl.sock")
-    lb = Lb("""control %s
+    conf = """control %s
 service h {
     listen 127.0.0.1:%d
     balance rr
     backend b0 127.0.0.2
     backend b1 127.0.0.4
-    check passive interval 1s
+    %%s
     limits connect-timeout 1s
 }
-""" % (sock, q))
+""" % (sock, q)
+    lb = Lb(conf % "check passive interval 1s")
     hole = None
     try:
         lb.wait_listening(q)
@@ -4103,6 +4105,23 @@ service h {
                 if ln.startswith("backend h/b1 ")]
         if not line or "state=down " not in line[0]:
             fail("h/b1 after its try: %r" % line)
+        # Up for its next try, reloaded to check tcp: down until a
+        # probe passes (this one never does). The timer may have said
+        # "up" while the try was still connecting: wait for the last
+        # word on b1 to be "up".
+        def up_for_try():
+            said = [ln for ln in lb.stderr().splitlines()
+                    if ln.startswith("tether-lb: backend h/b1: ")]
+            return said and "up for one connection's try" in said[-1]
+        wait_until(up_for_try, "h/b1 up for its next try", timeout=4)
+        write_conf(lb.conf, conf % "check tcp interval 1h timeout 1s")
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded: 1 service(s)", 2)
+        line = [ln for ln in ctl(sock, "show", "backends", "h").splitlines()
+                if ln.startswith("backend h/b1 ")]
+        if not line or "state=down " not in line[0]:
+            fail("h/b1 up for its passive try, reloaded to check tcp: %r" %
+                 line)
     finally:
         lb.stop()
         b0.stop()
