@@ -34,7 +34,7 @@ struct metric {
 };
 
 static const struct metric metrics[] = {
-	{ "tether_lb_connections", "gauge",
+	{ "tether_lb_open_connections", "gauge",
 	  "Active TCP connections and UDP flows.", 0 },
 	{ "tether_lb_connections_total", "counter",
 	  "TCP connections and UDP flows accepted.", 0 },
@@ -48,7 +48,7 @@ static const struct metric metrics[] = {
 	  "Persistence entries expired after their idle timeout.", 0 },
 	{ "tether_lb_backend_up", "gauge",
 	  "1 if the backend takes new clients (state up), else 0.", 1 },
-	{ "tether_lb_backend_connections", "gauge",
+	{ "tether_lb_backend_open_connections", "gauge",
 	  "Active connections and flows on the backend.", 1 },
 	{ "tether_lb_backend_connections_total", "counter",
 	  "Connections and flows sent to the backend (attempts).", 1 },

@@ -2901,7 +2901,7 @@ service s {
     def idle():
         """No session left of the clients before (they end a moment
         after the client closed: its FIN goes to the backend first)."""
-        wait_until(lambda: series("tether_lb_connections") == 0,
+        wait_until(lambda: series("tether_lb_open_connections") == 0,
                    "the sessions of closed clients ended")
 
     def fill(n, extra, why):
@@ -3431,6 +3431,37 @@ def case_range():
             b.stop()
 
 
+def prometheus_parse(text):
+    """text through the Prometheus Python client's parser (Debian's
+    python3-prometheus-client): every line parses, every family has
+    its HELP and TYPE, and no two share a name. The client names a
+    counter's family without "_total", so a gauge X beside a counter
+    X_total were one name twice (tether_lb_connections was); a client
+    registry or an OpenMetrics reader refuses that."""
+    from prometheus_client.parser import text_string_to_metric_families
+    seen = {}
+    try:
+        families = list(text_string_to_metric_families(text))
+    except ValueError as e:
+        fail("the Prometheus parser refuses the metrics: %s\n%s" %
+             (e, text))
+    for f in families:
+        if f.name in seen:
+            fail("metric family %s twice (%s and %s):\n%s" %
+                 (f.name, seen[f.name], f.type, text))
+        seen[f.name] = f.type
+        if f.type not in ("counter", "gauge") or not f.documentation:
+            fail("family %s: type %r, help %r" % (f.name, f.type,
+                                                  f.documentation))
+        for sm in f.samples:
+            want = f.name + "_total" if f.type == "counter" else f.name
+            if sm.name != want:
+                fail("sample %s in family %s (%s)" % (sm.name, f.name,
+                                                      f.type))
+    if len(seen) < 10:
+        fail("%d metric families:\n%s" % (len(seen), text))
+
+
 def case_metrics():
     """GET /metrics: Prometheus text with per-service and per-backend
     series that follow the traffic; other paths get 404."""
@@ -3460,7 +3491,7 @@ service web.1 {
         for line in [
                 '# TYPE tether_lb_connections_total counter',
                 'tether_lb_connections_total{service="web.1"} 7',
-                'tether_lb_connections{service="web.1"} 0',
+                'tether_lb_open_connections{service="web.1"} 0',
                 'tether_lb_persist_entries{service="web.1"} 7',
                 'tether_lb_backend_up{service="web.1",backend="b0"} 1',
                 'tether_lb_backend_connections_total{service="web.1",'
@@ -3469,6 +3500,7 @@ service web.1 {
                 'backend="down"} 0']:
             if line + "\n" not in text:
                 fail("metrics lack %r:\n%s" % (line, text))
+        prometheus_parse(text)
         # The io_uring data path's process counters: the 7 sessions
         # started on it in the io_uring pass (none fell back: short
         # exchanges), none with io-uring off.
@@ -3542,7 +3574,7 @@ service web {
         return out
 
     def idle():
-        return series().get('tether_lb_connections{service="web"}') == 0
+        return series().get('tether_lb_open_connections{service="web"}') == 0
 
     try:
         lb.wait_listening(q)
@@ -6946,7 +6978,7 @@ def case_uring_nobufs():
         gauge = [ln for ln in urllib.request.urlopen(
             "http://127.0.0.1:%d/metrics" % m, timeout=TIMEOUT).read()
             .decode().splitlines() if 'service="held"' in ln and
-            ln.startswith("tether_lb_connections")]
+            ln.startswith("tether_lb_open_connections")]
         sockets = subprocess.run(
             ["ss", "-tan", "( sport = :%d or dport = :%d )" % (p1, p1)],
             capture_output=True, text=True).stdout
