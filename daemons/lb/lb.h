@@ -181,6 +181,16 @@ int lb_backend_keeps_pinned(const struct lb_backend *b, uint64_t now);
 void lb_backend_acquire(struct lb_backend *b);
 void lb_backend_release(struct lb_backend *b);
 void lb_backend_link(struct lb_backend *old, struct lb_backend *b);
+/*
+ * lb_backend_newest - the latest generation of b, where what a
+ * connection holding b does is counted (total, failures, bytes, passive
+ * health): b itself when no later configuration has it unchanged (a
+ * retired proxy's backend that was removed or readdressed). *svc is
+ * b's service on entry, and the one whose pool holds the result on
+ * return.
+ */
+struct lb_backend *lb_backend_newest(struct lb_backend *b,
+				     struct lb_service **svc /* IN/OUT */);
 void lb_service_acquire(struct lb_service *svc);
 void lb_service_release(struct lb_service *svc);
 void lb_service_link(struct lb_service *old, struct lb_service *svc);

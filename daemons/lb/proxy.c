@@ -332,6 +332,19 @@ dir_prepend(struct lb_dir *d, const unsigned char *p, size_t n)
 /* Sessions                                                            */
 /* ------------------------------------------------------------------ */
 
+/*
+ * s->be as the live configuration knows it (lb_backend_newest), and in
+ * *svc the service whose pool holds it: a session that began before a
+ * reload counts there what it does (its bytes, a connect, a failure,
+ * passive health), not on the retired proxy nothing reads any more.
+ */
+static struct lb_backend *
+live_backend(const struct lb_session *s, struct lb_service **svc)
+{
+	*svc = s->svc;
+	return lb_backend_newest(s->be, svc);
+}
+
 /* Give back the backend a connect attempt or a session held. */
 static void
 release_backend(struct lb_session *s)
@@ -367,8 +380,11 @@ session_end(struct lb_session *s, enum lb_sess_end why)
 	if (s->flags & LB_SESS_KRELAY)
 		k_session_end(s);	/* adds the kernel's bytes */
 	if (s->be != NULL) {
-		s->be->bytes_in += s->bytes_in;
-		s->be->bytes_out += s->bytes_out;
+		struct lb_service *lsvc;
+		struct lb_backend *lb = live_backend(s, &lsvc);
+
+		lb->bytes_in += s->bytes_in;
+		lb->bytes_out += s->bytes_out;
 	}
 	log_conn(s->svc, &s->client, s->port, s->be,
 		 s->be != NULL ? &s->baddr : NULL, s->bytes_in, s->bytes_out,
@@ -438,10 +454,12 @@ attempt_failed(struct lb_session *s)
 	s->bfd = -1;
 	s->ready &= ~(LB_RDY_BR | LB_RDY_BW | LB_RDY_BHUP);
 	if (s->be != NULL) {
-		s->be->connect_failures++;
+		struct lb_service *lsvc;
+		struct lb_backend *lb = live_backend(s, &lsvc);
+
+		lb->connect_failures++;
 		s->tried[s->be->index] = 1;
-		lb_health_passive(s->svc, s->be,
-				  tether_loop_now(s->px->loop));
+		lb_health_passive(lsvc, lb, tether_loop_now(s->px->loop));
 	}
 	release_backend(s);
 }
@@ -451,7 +469,7 @@ attempt_failed(struct lb_session *s)
 static int
 session_connect(struct lb_session *s)
 {
-	struct lb_service *svc = s->svc;
+	struct lb_service *svc = s->svc, *lsvc;
 	const struct lb_conf_limits *lim = &svc->conf->limits;
 
 	for (;;) {
@@ -476,7 +494,7 @@ session_connect(struct lb_session *s)
 				 svc->conf->limits.connect_timeout_ms);
 		s->be = b;
 		lb_backend_acquire(b);
-		b->total_conns++;
+		live_backend(s, &lsvc)->total_conns++;
 		s->attempts++;
 		s->baddr = b->conf->addr;
 		if (!b->conf->has_port)
@@ -537,7 +555,10 @@ static void session_pump(struct lb_session *s, int end);
 static void
 session_relay(struct lb_session *s)
 {
-	lb_health_connected(s->svc, s->be);
+	struct lb_service *lsvc;
+	struct lb_backend *lb = live_backend(s, &lsvc);
+
+	lb_health_connected(lsvc, lb);
 	if (s->svc->conf->proxy_v2) {
 		unsigned char hdr[LB_PROXY_V2_MAX];
 		struct sockaddr_storage ss;
@@ -2147,7 +2168,10 @@ u_send_done(struct lb_uop *op, int res, unsigned flags)
 static void
 u_connected(struct lb_session *s)
 {
-	lb_health_connected(s->svc, s->be);
+	struct lb_service *lsvc;
+	struct lb_backend *lb = live_backend(s, &lsvc);
+
+	lb_health_connected(lsvc, lb);
 	s->state = LB_SESS_RELAY;
 	s->last_activity = tether_loop_now(s->px->loop);
 	(void)tether_loop_timer_arm(s->timer,

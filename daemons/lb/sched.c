@@ -383,6 +383,22 @@ lb_backend_link(struct lb_backend *old, struct lb_backend *b)
 	b->conns = old->conns;
 }
 
+struct lb_backend *
+lb_backend_newest(struct lb_backend *b, struct lb_service **svc)
+{
+	struct lb_service *s = *svc;
+
+	for (; b->next_gen != NULL; b = b->next_gen) {
+		/* A backend is linked only with its service (transfer_state),
+		 * and freeing a proxy unlinks both: the chains go alike. */
+		s = s->next_gen;
+		TETHER_BUG_ON(s == NULL);
+	}
+	TETHER_BUG_ON(b < s->pool.backends || b >= s->pool.backends + s->pool.n);
+	*svc = s;
+	return b;
+}
+
 void
 lb_service_acquire(struct lb_service *svc)
 {
