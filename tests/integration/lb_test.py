@@ -4543,6 +4543,122 @@ service s {
             b.stop()
 
 
+def backend_fields(sock, svc):
+    """{backend name: {field: value}} of service svc from tetherctl
+    show backends (the key=value fields before check=)."""
+    out = {}
+    for line in ctl(sock, "show", "backends", svc).splitlines():
+        f = line.split(" check=")[0].split()
+        out[f[1].split("/", 1)[1]] = dict(kv.split("=", 1) for kv in f[2:])
+    return out
+
+
+def backend_metric(port, name, svc, backend):
+    """The value of the series name{service=svc,backend=backend} of GET
+    /metrics, or None."""
+    import urllib.request
+    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
+                                  timeout=TIMEOUT).read().decode()
+    want = '%s{service="%s",backend="%s"} ' % (name, svc, backend)
+    for ln in text.splitlines():
+        if ln.startswith(want):
+            return int(ln[len(want):])
+    return None
+
+
+def case_reload_counters():
+    """What a connection open across a reload does is counted in the
+    live configuration (tetherctl show backends, /metrics), as after a
+    connection that ends before it: its bytes when it ends, and a
+    connect attempt made after the reload (the first backend's failure,
+    which passive health takes down, and the retry's connection to the
+    next). They were counted on the retired proxy's backends, which
+    nothing reads."""
+    p, mp = free_ports(2)
+    hole = SynHole("127.0.0.2", p)
+    b1 = Backend("b1", "127.0.0.3", [p])
+    d = tmpdir()
+    sock = os.path.join(d, "ctl.sock")
+    conf = """control %s
+metrics 127.0.0.1:%d
+service s {
+    listen 127.0.0.1:%d
+    balance rr
+    backend h 127.0.0.2
+    backend b1 127.0.0.3
+    check passive
+    limits connect-timeout 1500ms retries 1
+}
+""" % (sock, mp, p)
+    lb = Lb(conf)
+    held = []
+    line = len("b1 %d\n" % p)
+
+    def echo(s, data):
+        s.sendall(data)
+        if recv_exact(s, len(data)) != data:
+            fail("echo of %d bytes broke" % len(data))
+
+    def finish(s):
+        s.shutdown(socket.SHUT_WR)
+        if s.recv(1) != b"":
+            fail("expected EOF after the client's FIN")
+        s.close()
+
+    try:
+        lb.wait_listening(p)
+        # rr: the first connection goes to h, which never answers; the
+        # second to b1.
+        r = connect(p)
+        held.append(r)
+        c = connect(p)
+        held.append(c)
+        if read_line(c)[0] != "b1":
+            fail("the second connection did not go to b1")
+        echo(c, b"a" * 1000)
+        write_conf(lb.conf, conf)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded: 1 service(s)")
+        echo(c, b"b" * 3000)
+        finish(c)
+        # r's connect to h times out after the reload: b1 serves it.
+        r.sendall(b"c" * 500)
+        if read_line(r)[0] != "b1":
+            fail("the retry did not go to b1")
+        if recv_exact(r, 500) != b"c" * 500:
+            fail("the retried connection's early bytes broke")
+        finish(r)
+        wait_log(lb, "tries=2 end=closed")
+        wait_until(lambda: backend_fields(sock, "s")["b1"]["conns"] == "0",
+                   "b1's connections ended")
+        got = backend_fields(sock, "s")
+        want = {"h": {"state": "down", "total": "1", "fails": "1",
+                      "in": "0", "out": "0"},
+                "b1": {"state": "up", "total": "2", "fails": "0",
+                       "in": "4500", "out": str(2 * line + 4500)}}
+        for name, fields in want.items():
+            for k, v in fields.items():
+                if got[name][k] != v:
+                    fail("show backends after the reload: %s %s=%s, "
+                         "wanted %s (%r)" % (name, k, got[name][k], v,
+                                             got))
+        for series, backend, v in (
+                ("tether_lb_backend_bytes_in_total", "b1", 4500),
+                ("tether_lb_backend_bytes_out_total", "b1", 2 * line + 4500),
+                ("tether_lb_backend_connections_total", "b1", 2),
+                ("tether_lb_backend_connect_failures_total", "h", 1)):
+            m = backend_metric(mp, series, "s", backend)
+            if m != v:
+                fail("metrics: %s of %s %r, wanted %d" %
+                     (series, backend, m, v))
+    finally:
+        for s in held:
+            s.close()
+        lb.stop()
+        b1.stop()
+        hole.close()
+
+
 def case_slowstart():
     """check ... slowstart: a backend that comes back starts at weight 1
     and ramps to its own over the slow-start time, so its share of new
@@ -8732,6 +8848,7 @@ CASES = {
     "drain-down": case_drain_down,
     "reload-persist-counters": case_reload_persist_counters,
     "reload-udp": case_reload_udp,
+    "reload-counters": case_reload_counters,
     "halfclose": case_halfclose,
     "wlc": case_wlc,
     "passive": case_passive,
