@@ -532,6 +532,11 @@ struct lb_session {
 	struct lb_proxy *px;
 	struct lb_service *svc;
 	struct lb_backend *be;		/* NULL before the first pick */
+	/* The service whose pool holds be and has a byte in tried per
+	 * backend: svc, or a later generation of it once a retry after a
+	 * reload picked there (session_connect); its proxy is then held
+	 * (px->holds) until the session ends or picks again. */
+	struct lb_service *bsvc;
 	enum lb_sess_state state;
 	unsigned flags;			/* LB_SESS_* */
 	int cfd, bfd;			/* -1 when closed */
@@ -644,6 +649,8 @@ struct lb_proxy {
 	size_t nlisteners;
 	struct lb_session *sessions;	/* list of live sessions */
 	unsigned conns;
+	unsigned holds;			/* sessions of older proxies whose
+					 * backend is in its pools (bsvc) */
 	unsigned max_conns;		/* the global limit in force
 					 * (lb_max_conns), 0: none */
 	unsigned pipe_cap;		/* splice pipes it may have open

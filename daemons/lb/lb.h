@@ -610,7 +610,9 @@ void lb_proxy_free(struct lb_proxy *px);
  * to them until idle, the others end (the next datagram starts a new
  * one, pinned as before). Connection counts of unchanged
  * services and backends (lb_backend_link) include the connections
- * still finishing on the old proxy. On failure (errbuf says why) *pxp
+ * still finishing on the old proxy, and what they do later (bytes,
+ * retries) is counted in the newest generation; a retry picks its
+ * backend there too. On failure (errbuf says why) *pxp
  * is unchanged and keeps serving, its connections and flows untouched,
  * and the caller still owns both configurations.
  * Returns 0 or a negative code.

@@ -341,8 +341,63 @@ dir_prepend(struct lb_dir *d, const unsigned char *p, size_t n)
 static struct lb_backend *
 live_backend(const struct lb_session *s, struct lb_service **svc)
 {
-	*svc = s->svc;
+	*svc = s->bsvc;
 	return lb_backend_newest(s->be, svc);
+}
+
+/* s picks from svc's pool from now on (s->bsvc): its proxy, if not
+ * s's own, stays until s lets go of it; the one s picked from before
+ * may go. */
+static void
+set_bsvc(struct lb_session *s, struct lb_service *svc)
+{
+	struct lb_proxy *was = s->bsvc != NULL ? s->bsvc->px : s->px;
+
+	s->bsvc = svc;
+	if (svc != NULL && svc->px != s->px)
+		svc->px->holds++;
+	if (was != s->px) {
+		TETHER_BUG_ON(was->holds == 0);
+		was->holds--;
+		lb_proxy_conn_ended(was);	/* may free it, deferred */
+	}
+}
+
+/*
+ * A connect of a session begun before a reload failed: its next
+ * backend comes from its service's newest generation nsvc (the live
+ * configuration's while it has the service), whose backend states,
+ * persistence table and counts are current, not from the retired pool,
+ * whose states stopped at the reload (a backend the reload removed, or
+ * disabled or down since, was tried). s->tried moves to nsvc's pool: a
+ * backend tried is tried in every generation. Returns 0, or -1 out of
+ * memory (s picks where it did).
+ */
+static int
+repool(struct lb_session *s, struct lb_service *nsvc)
+{
+	struct lb_service *osvc = s->bsvc;
+	unsigned char *tried;
+	size_t i;
+
+	TETHER_BUG_ON(s->be != NULL);
+	tried = tether_calloc(nsvc->pool.n, 1);
+	if (tried == NULL)
+		return -1;
+	for (i = 0; i < osvc->pool.n; i++) {
+		struct lb_service *t = osvc;
+		struct lb_backend *b;
+
+		if (!s->tried[i])
+			continue;
+		b = lb_backend_newest(&osvc->pool.backends[i], &t);
+		if (t == nsvc)
+			tried[b->index] = 1;
+	}
+	tether_free(s->tried);
+	s->tried = tried;
+	set_bsvc(s, nsvc);
+	return 0;
 }
 
 /* Give back the backend a connect attempt or a session held. */
@@ -402,6 +457,7 @@ session_end(struct lb_session *s, enum lb_sess_end why)
 	(void)tether_loop_fd_close(px->loop, s->bfd);
 	s->cfd = s->bfd = -1;
 	release_backend(s);
+	set_bsvc(s, NULL);
 	tether_loop_timer_free(s->timer);
 	dir_free(&s->c2b);
 	dir_free(&s->b2c);
@@ -469,7 +525,7 @@ attempt_failed(struct lb_session *s)
 static int
 session_connect(struct lb_session *s)
 {
-	struct lb_service *svc = s->svc, *lsvc;
+	struct lb_service *svc = s->svc, *lsvc, *psvc;
 	const struct lb_conf_limits *lim = &svc->conf->limits;
 
 	for (;;) {
@@ -481,17 +537,22 @@ session_connect(struct lb_session *s)
 			session_end(s, LB_END_CONNECT_FAILED);
 			return -1;
 		}
-		/* This session is counted (session_start). */
-		b = lb_select_held(&svc->pool, svc->has_persist ?
-				   &svc->persist : NULL, &s->client, now,
+		/* A reload came since s last picked. Its own configuration
+		 * still rules the rest (retries, timeouts, PROXY header). */
+		psvc = lb_service_newest(svc);
+		if (psvc != s->bsvc && repool(s, psvc) < 0)
+			psvc = s->bsvc;
+		/* This session is counted (session_start), in the newest
+		 * generation's client table (lb_client_table). */
+		b = lb_select_held(&psvc->pool, psvc->has_persist ?
+				   &psvc->persist : NULL, &s->client, now,
 				   s->tried, 1);
 		if (b == NULL) {
 			session_end(s, s->attempts > 0 ?
 				    LB_END_CONNECT_FAILED : LB_END_NO_BACKEND);
 			return -1;
 		}
-		lb_health_picked(svc, b,
-				 svc->conf->limits.connect_timeout_ms);
+		lb_health_picked(psvc, b, lim->connect_timeout_ms);
 		s->be = b;
 		lb_backend_acquire(b);
 		live_backend(s, &lsvc)->total_conns++;
@@ -2343,6 +2404,7 @@ session_start(struct lb_listener *l, int fd, const struct tether_addr *client)
 	}
 	s->px = px;
 	s->svc = svc;
+	s->bsvc = svc;
 	s->cfd = fd;
 	s->bfd = -1;
 	dir_init(&s->c2b);
@@ -2782,6 +2844,11 @@ lb_proxy_free(struct lb_proxy *px)
 		for (r = retired_list; r != NULL; r = r->retired_next)
 			r->freeing = 1;
 		lb_udp_end_flows(px);
+		/* A session may hold a newer proxy (s->bsvc): all end
+		 * before any is freed. */
+		for (r = retired_list; r != NULL; r = r->retired_next)
+			while (r->sessions != NULL)
+				session_end(r->sessions, LB_END_SHUTDOWN);
 		while (retired_list != NULL) {
 			r = retired_list;
 			retired_list = r->retired_next;
@@ -3005,7 +3072,7 @@ retired_done(struct lb_proxy *px)
 void
 lb_proxy_conn_ended(struct lb_proxy *px)
 {
-	if (px->retired && px->conns == 0 && !px->freeing)
+	if (px->retired && px->conns == 0 && px->holds == 0 && !px->freeing)
 		retired_done(px);
 #ifdef LB_HAVE_URING
 	u_retire_check();	/* again, should a defer have failed */
@@ -3218,7 +3285,8 @@ retire(struct lb_proxy *old, struct lb_conf *oldconf, struct lb_proxy *px)
 
 		lb_health_stop(svc);
 		if (svc->has_persist) {
-			/* Retries of its sessions pick without a table. */
+			/* Retries of its sessions pick in the newest
+			 * generation (repool), with its table. */
 			lb_persist_fini(&svc->persist);
 			svc->has_persist = 0;
 		}
@@ -3228,7 +3296,7 @@ retire(struct lb_proxy *old, struct lb_conf *oldconf, struct lb_proxy *px)
 	old->sweep = old->resume = NULL;
 	old->owned_conf = oldconf;
 	old->retired = 1;
-	if (old->conns == 0)
+	if (old->conns == 0 && old->holds == 0)
 		retired_done(old);
 }
 
