@@ -5,8 +5,8 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		health connect-timeout slowloris slowloris-limit slowloris-client
 		udp nofile drain proxyv2 range metrics reload reload-load
 		reload-state reload-check-none reload-passive-try drain-down
-		reload-persist-counters reload-udp reload-counters halfclose
-		wlc passive slowstart
+		reload-persist-counters reload-udp reload-counters
+		reload-retry halfclose wlc passive slowstart
 		maglev-slowstart maglev-reload badconf
 		datapath-splice datapath-copy nodelay
 		half-close-off retry-rst retry-fin urgent reload-relative
@@ -40,7 +40,7 @@ set(lb_tcp_cases balance maglev persist parallel failure
 	limits health connect-timeout
 	slowloris slowloris-limit slowloris-client nofile
 	drain proxyv2 range metrics reload reload-load
-	reload-state reload-counters
+	reload-state reload-counters reload-retry
 	halfclose wlc passive slowstart
 	maglev-slowstart maglev-reload datapath-splice
 	datapath-copy nodelay half-close-off urgent

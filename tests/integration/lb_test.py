@@ -4659,6 +4659,96 @@ service s {
         hole.close()
 
 
+def case_reload_retry():
+    """A connection begun before a reload whose connect fails after it
+    is retried on a backend of the live configuration: not on one the
+    reload removed, nor on one disabled since; the live persistence
+    table pins the client to it, and the live counts hold it (also over
+    a second reload, which retires the configuration it is counted in
+    while it lasts). The retry picked from the retired pool, whose
+    states stopped at the reload."""
+    p, = free_ports(1)
+    hole = SynHole("127.0.0.2", p)
+    bs = [Backend("b%d" % i, "127.0.0.%d" % (i + 2), [p])
+          for i in range(1, 4)]
+    d = tmpdir()
+    sock = os.path.join(d, "ctl.sock")
+    conf = """control %s
+service s {
+    listen 127.0.0.1:%%d
+    balance rr
+    persist source
+    backend h 127.0.0.2
+    %%s
+    limits connect-timeout 1500ms retries 1
+}
+""" % sock
+    gen1 = conf % (p, "backend b1 127.0.0.3\n    backend b2 127.0.0.4")
+    gen2 = conf % (p, "backend b2 127.0.0.4\n    backend b3 127.0.0.5")
+    lb = Lb(gen1)
+    x = src_addr(0)
+    c = None
+    try:
+        lb.wait_listening(p)
+        # rr: the first connection goes to h, which never answers.
+        c = connect(p, x)
+        t0 = time.time()
+        write_conf(lb.conf, gen2)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded: 1 service(s)")
+        ctl(sock, "disable", "s/b2")
+        if time.time() - t0 > 1.2:
+            fail("the reload took %.1f s: the connect to h may have "
+                 "timed out before it" % (time.time() - t0))
+        # Connect timeout: of the live backends h failed and b2 is
+        # disabled; b1 is gone.
+        c.sendall(b"early")
+        name = read_line(c)[0]
+        if name != "b3":
+            fail("the retry went to %s, wanted b3 (b1 removed, b2 "
+                 "disabled)" % name)
+        if recv_exact(c, 5) != b"early":
+            fail("the retried connection's early bytes broke")
+        got = backend_fields(sock, "s")
+        if got["b3"]["conns"] != "1" or got["b3"]["total"] != "1":
+            fail("the retry is not counted on the live b3: %r" % got)
+        pin = ctl(sock, "show", "persist", "s", x)
+        if "backend=b3 " not in pin:
+            fail("the retry did not pin %s to b3 in the live table: %r" %
+                 (x, pin))
+        # A second reload retires the configuration whose b3 the
+        # connection holds: it stays until the connection ends.
+        write_conf(lb.conf, gen2)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded: 1 service(s)", 2)
+        time.sleep(0.2)
+        c.sendall(b"x" * 1000)
+        if recv_exact(c, 1000) != b"x" * 1000:
+            fail("the retried connection broke over a second reload")
+        if backend_fields(sock, "s")["b3"]["conns"] != "1":
+            fail("b3's count after the second reload: %r" %
+                 backend_fields(sock, "s"))
+        c.shutdown(socket.SHUT_WR)
+        if c.recv(1) != b"":
+            fail("expected EOF after the client's FIN")
+        c.close()
+        c = None
+        wait_log(lb, "tries=2 end=closed")
+        wait_log(lb, "reload: a replaced configuration was freed", 2)
+        got = backend_fields(sock, "s")
+        if got["b3"]["conns"] != "0" or got["b3"]["in"] != "1005":
+            fail("b3 after the connection's end: %r" % got)
+        if "backend=b1" in lb.stderr():
+            fail("a connection went to the removed b1:\n" + lb.stderr())
+    finally:
+        if c is not None:
+            c.close()
+        lb.stop()
+        for b in bs:
+            b.stop()
+        hole.close()
+
+
 def case_slowstart():
     """check ... slowstart: a backend that comes back starts at weight 1
     and ramps to its own over the slow-start time, so its share of new
@@ -8849,6 +8939,7 @@ CASES = {
     "reload-persist-counters": case_reload_persist_counters,
     "reload-udp": case_reload_udp,
     "reload-counters": case_reload_counters,
+    "reload-retry": case_reload_retry,
     "halfclose": case_halfclose,
     "wlc": case_wlc,
     "passive": case_passive,
