@@ -4740,6 +4740,26 @@ service s {
             fail("b3 after the connection's end: %r" % got)
         if "backend=b1" in lb.stderr():
             fail("a connection went to the removed b1:\n" + lb.stderr())
+        # Stopping while such a connection holds a newer retired
+        # configuration: every connection ends before any configuration
+        # is freed (under ASan: no use after free). rr in the third
+        # configuration: h first (b2 is disabled).
+        c = connect(p, src_addr(1))
+        for n in (3, 4):
+            write_conf(lb.conf, gen2)
+            lb.proc.send_signal(signal.SIGHUP)
+            wait_log(lb, "reloaded: 1 service(s)", n)
+            if n == 3:
+                if read_line(c)[0] != "b3":
+                    fail("the second retry did not go to b3")
+        lb.proc.send_signal(signal.SIGTERM)
+        if lb.proc.wait(TIMEOUT) != 0:
+            fail("tether-lb exited with %d:\n%s" %
+                 (lb.proc.returncode, lb.stderr()))
+        if "backend=b3 addr=127.0.0.5:%d in=0 out=%d " % \
+           (p, len("b3 %d\n" % p)) not in lb.stderr():
+            fail("the held connection's end at stop not logged:\n" +
+                 lb.stderr())
     finally:
         if c is not None:
             c.close()
