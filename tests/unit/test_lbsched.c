@@ -479,6 +479,57 @@ test_generations(void **state)
 	lb_pool_fini(&g0);
 }
 
+/*
+ * lb_backend_newest: a backend's latest generation and the service
+ * whose pool holds it, walking the two chains together; a backend the
+ * next configuration dropped stays where it was; freeing a middle
+ * generation keeps the walk whole.
+ */
+static void
+test_newest(void **state)
+{
+	struct lb_service s0, s1, s2, *svc;
+	struct lb_backend *a0, *a1, *a2, *d0, *d1;
+
+	(void)state;
+	memset(&s0, 0, sizeof(s0));
+	memset(&s1, 0, sizeof(s1));
+	memset(&s2, 0, sizeof(s2));
+	pool_make(&s0.pool, 2, &lb_ops_wrr, NULL);
+	pool_make(&s1.pool, 2, &lb_ops_wrr, NULL);
+	pool_make(&s2.pool, 1, &lb_ops_wrr, NULL);
+	a0 = &s0.pool.backends[0];
+	a1 = &s1.pool.backends[0];
+	a2 = &s2.pool.backends[0];
+	d0 = &s0.pool.backends[1];
+	d1 = &s1.pool.backends[1];
+	lb_service_link(&s0, &s1);
+	lb_backend_link(a0, a1);
+	lb_backend_link(d0, d1);
+	lb_service_link(&s1, &s2);
+	lb_backend_link(a1, a2);	/* d is not in s2 */
+	svc = &s0;
+	assert_ptr_equal(lb_backend_newest(a0, &svc), a2);
+	assert_ptr_equal(svc, &s2);
+	svc = &s0;
+	assert_ptr_equal(lb_backend_newest(d0, &svc), d1);
+	assert_ptr_equal(svc, &s1);
+	svc = &s2;
+	assert_ptr_equal(lb_backend_newest(a2, &svc), a2);
+	assert_ptr_equal(svc, &s2);
+	/* s1 freed first, as a proxy freed after its last connection. */
+	lb_service_unlink(&s1);
+	lb_pool_fini(&s1.pool);
+	svc = &s0;
+	assert_ptr_equal(lb_backend_newest(a0, &svc), a2);
+	assert_ptr_equal(svc, &s2);
+	svc = &s0;
+	assert_ptr_equal(lb_backend_newest(d0, &svc), d0);
+	assert_ptr_equal(svc, &s0);
+	lb_pool_fini(&s0.pool);
+	lb_pool_fini(&s2.pool);
+}
+
 static void
 test_maglev_retry_and_empty(void **state)
 {
@@ -747,6 +798,7 @@ main(void)
 		cmocka_unit_test(test_maglev_weights),
 		cmocka_unit_test(test_maglev_weighted_disruption),
 		cmocka_unit_test(test_generations),
+		cmocka_unit_test(test_newest),
 		cmocka_unit_test(test_maglev_nodes_agree),
 		cmocka_unit_test(test_maglev_retry_and_empty),
 		cmocka_unit_test(test_maglev_alloc_failure),
