@@ -2891,14 +2891,29 @@ give_back(struct lb_proxy *px)
 	for (i = 0; i < px->nlisteners; i++) {
 		struct lb_listener *l = &px->listeners[i];
 
-		if (l->donor == NULL || l->fd < 0)
+		struct lb_listener *o = l->donor;
+		char abuf[TETHER_ADDR_STRLEN];
+		int err;
+
+		if (o == NULL || l->fd < 0)
 			continue;
 		(void)tether_loop_fd_del(px->loop, l->fd);
-		if (tether_loop_fd_add(px->loop, l->fd, TETHER_LOOP_READ,
-				       listener_accept, l->donor) == 0)
-			l->donor->fd = l->fd;
-		else
+		/* Its own backlog again: listener_open set the new one. */
+		(void)listen(l->fd, (int)o->svc->conf->limits.backlog);
+		err = tether_loop_fd_add(px->loop, l->fd, o->paused ? 0 :
+					 TETHER_LOOP_READ, listener_accept, o);
+		if (err == 0) {
+			o->fd = l->fd;
+		} else {
+			/* Not watched, it would queue connections no one
+			 * takes: closed, and said so. */
+			fmt_addr(&o->addr, abuf, sizeof(abuf));
+			tether_log_warnx("reload failed: listen %s (service "
+					 "%s): cannot watch it again (%s); "
+					 "closed", abuf, o->svc->conf->name,
+					 tether_strerror(err));
 			close(l->fd);
+		}
 		l->fd = -1;
 	}
 	lb_udp_give_back(px);

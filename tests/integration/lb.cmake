@@ -17,6 +17,7 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		refused-log reload-overlap metrics-counters
 		drain-default startup health-port ctl-timeout
 		health-passive health-passive-slow-try reload-start-only
+		reload-fail-backlog
 		udp-connect-fail ctl-dash v4mapped udp-adopt-cap
 		udp-pmtu udp-icmp-send udp-error-log maxconns-default
 		pipe-budget)

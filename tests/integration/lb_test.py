@@ -3892,6 +3892,55 @@ def backend_conns(sock):
     return out
 
 
+def case_reload_fail_backlog():
+    """A reload that fails after it took over a listening socket gives
+    the socket back with its own backlog: the new file's (7) had been
+    set on it and stayed, on a configuration that still says 100. The
+    failure is a second service whose port another process holds."""
+    p, q = free_ports(2)
+    b = Backend("b0", "127.0.0.2", [p])
+    occupied = socket.socket()
+    occupied.bind(("127.0.0.1", q))
+    occupied.listen(1)
+    conf = """service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+    limits backlog %d
+}
+"""
+    lb = Lb(conf % (p, 100))
+
+    def backlog():
+        out = subprocess.run(["ss", "-lntH", "src", "127.0.0.1:%d" % p],
+                             capture_output=True, text=True,
+                             timeout=TIMEOUT).stdout.split()
+        if len(out) < 3 or out[0] != "LISTEN":
+            fail("ss for port %d: %r" % (p, out))
+        return int(out[2])      # Send-Q of a listener: its backlog
+    try:
+        lb.wait_listening(p)
+        if backlog() != 100:
+            fail("backlog %d at start, wanted 100" % backlog())
+        write_conf(lb.conf, conf % (p, 7) + """service t {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+}
+""" % q)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reload failed")
+        if "Address already in use" not in lb.stderr():
+            fail("the reload failed otherwise:\n" + lb.stderr())
+        if backlog() != 100:
+            fail("backlog %d after a failed reload, wanted the running "
+                 "configuration's 100" % backlog())
+        if ask(p)[0] != "b0":
+            fail("not served after the failed reload")
+    finally:
+        lb.stop()
+        b.stop()
+        occupied.close()
+
+
 def case_reload_state():
     """A reload keeps the state of what is unchanged: wlc still sees the
     connections established before it (and their ends), the service's
@@ -8903,6 +8952,7 @@ CASES = {
     "reload-relative": case_reload_relative,
     "reload-ctl": case_reload_ctl,
     "reload-start-only": case_reload_start_only,
+    "reload-fail-backlog": case_reload_fail_backlog,
     "reload-metrics": case_reload_metrics,
     "second-instance": case_second_instance,
     "persist": case_persist,
