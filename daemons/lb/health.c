@@ -237,10 +237,30 @@ tcp_check_abort(struct lb_check *ck)
 	ck->fd = -1;
 }
 
+/* The loop keeps one callback argument per fd: watched again, for to
+ * (an event already collected for it is reported again: level
+ * triggered). */
+static int
+tcp_check_move(struct lb_check *to, struct lb_check *from)
+{
+	struct tether_loop *loop = from->svc->px->loop;
+	int err;
+
+	(void)tether_loop_fd_del(loop, from->fd);
+	err = tether_loop_fd_add(loop, from->fd, TETHER_LOOP_WRITE,
+				 tcp_check_io, to);
+	if (err < 0)
+		return err;
+	to->fd = from->fd;
+	from->fd = -1;
+	return 0;
+}
+
 const struct lb_check_ops lb_check_ops_tcp = {
 	.name = "tcp",
 	.start = tcp_check_start,
 	.abort = tcp_check_abort,
+	.move = tcp_check_move,
 };
 
 /* The kinds by enum lb_check_type: a new kind (the RPC NULL call, the
@@ -360,21 +380,71 @@ lb_health_start(struct lb_service *svc, struct tether_loop *loop)
 	return 0;
 }
 
+/*
+ * nck is ock's successor after a reload (the same backend, linked by
+ * transfer_state, and the same kind of check to the same address): it
+ * goes on with ock's schedule instead of probing at once, which with
+ * reloads more often than the timeout dropped every probe before it
+ * could fail (a dead backend stayed up) and probed every backend at
+ * each reload. A probe in flight moves over and times out at its start
+ * plus the new timeout; else the next probe (passive: the end of the
+ * time down) comes when ock's was due, moved by the change of interval,
+ * so the new interval counts from the last probe. The counts came with
+ * transfer_health.
+ */
+static void
+carry_schedule(struct lb_check *nck, struct lb_check *ock,
+	       const struct lb_conf_check *oc, uint64_t now)
+{
+	const struct lb_conf_check *nc = &nck->svc->conf->check;
+	uint64_t due;
+
+	nck->started = ock->started;
+	nck->try_ms = ock->try_ms;
+	if (ock->in_flight) {
+		/* Failing (no memory to watch it), a probe at once. */
+		if (ock->ops->move == NULL || ock->ops->move(nck, ock) < 0)
+			return;
+		nck->in_flight = 1;
+		due = ock->started + nc->timeout_ms;
+	} else {
+		due = tether_loop_timer_armed(ock->timer) ?
+			tether_loop_timer_expiry(ock->timer) : now;
+		due = due + nc->interval_ms > oc->interval_ms ?
+			due + nc->interval_ms - oc->interval_ms : 0;
+	}
+	(void)tether_loop_timer_arm(nck->timer, due > now ? due - now : 0, 0);
+}
+
 /* A reload carries a backend's health to the service's next generation
  * (transfer_state) before the old one's checks stop: carry the reason
  * of a down backend with it, or tetherctl would show it down with an
- * empty check="" until the new check's first probe has failed. */
+ * empty check="" until the new check's first probe has failed; and for
+ * an unchanged backend, the check's schedule. */
 static void
-hand_over(const struct lb_service *svc)
+hand_over(struct lb_service *svc)
 {
 	const struct lb_service *ns = svc->next_gen;
+	uint64_t now = tether_loop_now(svc->px->loop);
 	size_t i, j;
 
 	if (ns == NULL || ns->checks == NULL)
 		return;
 	for (i = 0; i < ns->pool.n; i++) {
 		struct lb_check *nck = &ns->checks[i];
+		const struct lb_backend *ob = ns->pool.backends[i].prev_gen;
 
+		if (ob != NULL) {
+			TETHER_BUG_ON(ob < svc->pool.backends ||
+				      ob >= svc->pool.backends + svc->pool.n);
+			j = ob->index;
+			if (nck->ops == svc->checks[j].ops &&
+			    (nck->ops->passive ||
+			     tether_addr_compare(&nck->addr,
+						 &svc->checks[j].addr) == 0))
+				carry_schedule(nck, &svc->checks[j],
+					       &svc->conf->check, now);
+		}
 		if (nck->last_error[0] != '\0')
 			continue;
 		for (j = 0; j < svc->pool.n; j++)

@@ -371,13 +371,17 @@ struct lb_check;
  * through lb_check_done) or a negative code (failed at once) with why
  * it failed in why (whylen bytes); it leaves ck->last_error alone, the
  * previous result, which stands until this probe has its own. abort
- * drops a probe in flight without a result.
+ * drops a probe in flight without a result. move hands the probe in
+ * flight of from to to, the same backend's check in a reload's next
+ * generation, whose result it then is: 0, or a negative code with
+ * from's probe left to abort.
  */
 struct lb_check_ops {
 	const char *name;
 	int (*start)(struct lb_check *ck, char *why, size_t whylen);
 	void (*abort)(struct lb_check *ck);
-	int passive;		/* no probes (start, abort unused): failed
+	int (*move)(struct lb_check *to, struct lb_check *from);
+	int passive;		/* no probes (no start, abort, move): failed
 				 * connects take the backend down and the
 				 * timer lets one connection try it again */
 };

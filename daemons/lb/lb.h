@@ -386,7 +386,12 @@ int lb_health_result(struct lb_pool *pool, struct lb_backend *b, int ok,
  * stop releases everything and is harmless when nothing was started.
  * Stop first gives each check of svc->next_gen (a reload's new
  * generation, when linked) that has no failure reason yet the one of
- * its backend here, so a down backend keeps showing why.
+ * its backend here, so a down backend keeps showing why; and the check
+ * of a backend linked to its predecessor (lb_backend_link), of the same
+ * kind and probing the same address, takes over its schedule: the
+ * probe in flight (timed out at its start plus the new timeout), else
+ * the next probe or passive try when it was due, moved by any change of
+ * interval.
  */
 int lb_health_start(struct lb_service *svc, struct tether_loop *loop);
 void lb_health_stop(struct lb_service *svc);
