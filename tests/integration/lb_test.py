@@ -2325,14 +2325,136 @@ service s {
             fail("clients of the down backend:\n" + lb.stderr())
         want = {"b0": ("down", "timed out"), "b1": ("up", "ok")}
         sample_checks(sock, want, 1.2, "probes in flight")
-        # The new generation's first probe starts at once and is in
-        # flight for 150 ms: the reason comes along with the state.
+        # The new generation's check goes on with the probe in flight
+        # (or the next one, when it was due): the reason comes along
+        # with the state.
         lb.proc.send_signal(signal.SIGHUP)
         wait_log(lb, "reloaded:")
         sample_checks(sock, want, 0.5, "after a reload")
     finally:
         lb.stop()
         b1.stop()
+        hole.close()
+
+
+def case_reload_check_schedule():
+    """Reloads of an unchanged file go on with each check's schedule.
+    check tcp against a backend that never answers the SYN, with a
+    reload every 0.3 s (faster than the 1 s timeout): the probe in
+    flight at a reload still times out, and the backend goes down after
+    'fall' of them (each reload dropped the probe in flight and began
+    another: it stayed up, check="ok"). A listening backend with
+    interval 1h gets one probe at the start and none from five reloads
+    (each probed it at once); a reload to interval 6s probes it 6 s
+    after that first probe, not at once. check passive, interval 1s:
+    a backend down since a refused connect is up for its try 1 s
+    later, reloads every 0.3 s or not (each restarted the interval)."""
+    p, q, r = free_ports(3)
+    sock = os.path.join(tmpdir(), "ctl.sock")
+    hole = SynHole("127.0.0.2", p)
+    b1 = Backend("b1", "127.0.0.3", [p, r])
+    # bc: only service c's probes reach it; when each came.
+    bc = socket.socket()
+    bc.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    bc.bind(("127.0.0.5", q))
+    bc.listen(16)
+    probe_times = []
+
+    def accept_probes():
+        while True:
+            try:
+                c, _ = bc.accept()
+            except OSError:
+                return
+            probe_times.append(time.time())
+            c.close()
+    threading.Thread(target=accept_probes, daemon=True).start()
+    conf = """control %s
+service s {
+    listen 127.0.0.1:%d
+    balance rr
+    backend h 127.0.0.2
+    backend b1 127.0.0.3
+    check tcp interval 1s timeout 1s rise 1 fall 2
+}
+service c {
+    listen 127.0.0.1:%d
+    backend bc 127.0.0.5
+    check tcp interval %%s timeout 1s
+}
+service v {
+    listen 127.0.0.1:%d
+    balance rr
+    backend b1 127.0.0.3
+    backend r 127.0.0.4
+    check passive interval 1s
+}
+""" % (sock, p, q, r)
+    lb = Lb(conf % "1h")
+    reloads = [0]
+
+    def reload(text=None):
+        if text is not None:
+            write_conf(lb.conf, text)
+        lb.proc.send_signal(signal.SIGHUP)
+        reloads[0] += 1
+        wait_log(lb, "reloaded: 3 service(s)", reloads[0])
+
+    def probes():
+        return len(probe_times)
+
+    try:
+        lb.wait_listening(q)
+        t0 = time.time()
+        down = "backend s/h: down (2 checks failed, last: timed out)"
+        while down not in lb.stderr() and time.time() - t0 < 6:
+            reload()
+            time.sleep(0.3)
+        if down not in lb.stderr():
+            fail("reloads every 0.3 s for 6 s, s/h (drops SYNs) still up: "
+                 "%r" % backend_checks(sock, "s"))
+        if backend_checks(sock, "s") != {"h": ("down", "timed out"),
+                                         "b1": ("up", "ok")}:
+            fail("show backends s: %r" % backend_checks(sock, "s"))
+        wait_until(lambda: probes() >= 1, "c/bc's first probe")
+        time.sleep(0.3)
+        for _ in range(5):
+            reload()
+            time.sleep(0.1)
+        time.sleep(0.3)
+        if probes() != 1:
+            fail("c/bc (interval 1h) probed %d times, 5 reloads of the "
+                 "same file in between" % probes())
+        # The new interval from the last probe: 6 s after it (about 4 s
+        # have passed).
+        reload(conf % "6s")
+        wait_until(lambda: probes() >= 2, "c/bc's probe at interval 6s",
+                   timeout=5)
+        took = probe_times[1] - probe_times[0]
+        if not 5.9 <= took < 6.5:
+            fail("reloaded to interval 6s, c/bc probed %.2f s after the "
+                 "previous probe" % took)
+        # check passive: r refuses, down at the first connect.
+        for i in range(2):
+            ask(r, src_addr(i))
+        wait_log(lb, "backend v/r: down (passive check")
+        t1 = time.time()
+        up = "backend v/r: up for one connection's try"
+        while up not in lb.stderr() and time.time() - t1 < 4:
+            reload()
+            time.sleep(0.3)
+        m = re.search(re.escape(up) + r" \(passive check, down (\d+)ms\)",
+                      lb.stderr())
+        if m is None:
+            fail("reloads every 0.3 s for 4 s, v/r (interval 1s) never up "
+                 "for its try:\n" + lb.stderr())
+        if not 1000 <= int(m.group(1)) < 1600:
+            fail("v/r up for its try after %sms down, interval 1s" %
+                 m.group(1))
+    finally:
+        lb.stop()
+        b1.stop()
+        bc.close()
         hole.close()
 
 
@@ -8960,6 +9082,7 @@ CASES = {
     "persist-after-close": case_persist_after_close,
     "udp-limit": case_udp_limit,
     "health-timeout": case_health_timeout,
+    "reload-check-schedule": case_reload_check_schedule,
     "health-port": case_health_port,
     "backlog": case_backlog,
     "udp6": case_udp6,
