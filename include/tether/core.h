@@ -1134,6 +1134,12 @@ int tether_daemon_detached(int fd);
  * at once, after a best-effort busy line and a read of what it already
  * sent, so that the close is not a reset). Requests and answers are
  * bytes; the answer function runs in the loop and must not block.
+ * A connection ended before its answer is all sent (the deadline,
+ * tether_ctl_close) is reset instead: a TCP RST, and for AF_UNIX a close
+ * with the bytes after the request left unread, which the client reads
+ * as ECONNRESET after the data (only the request's bytes are read, so a
+ * client that sends one byte more, as tetherctl does, can tell a cut
+ * answer from a whole one).
  */
 struct tether_ctl;
 
@@ -1201,7 +1207,8 @@ int tether_ctl_open(struct tether_ctl **out /* OUT */, struct tether_loop *loop,
 		    size_t errlen);
 
 /* tether_ctl_close - close the listener and every open connection
- * (without answering), unlink a local socket, free ctl. NULL: no-op. */
+ * (those with an answer not all sent reset, as above), unlink a local
+ * socket, free ctl. NULL: no-op. */
 void tether_ctl_close(struct tether_ctl *ctl);
 
 /* tether_ctl_set_limits - new timeout_ms and max_conns (0: the

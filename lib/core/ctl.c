@@ -86,6 +86,33 @@ conn_close(struct ctl_conn *c)
 	tether_free(c);
 }
 
+/*
+ * End c before its answer was all sent (the deadline, tether_ctl_close):
+ * reset it, so that the client tells a cut answer from a whole one,
+ * which ends with a FIN. TCP: SO_LINGER {1, 0}. AF_UNIX has no reset
+ * of its own, but a close with unread bytes makes the client's read
+ * fail with ECONNRESET after the data: conn_read leaves what follows
+ * the request unread (tetherctl sends one byte more for this). An
+ * answer all sent is a lingering close: read what is left first.
+ */
+static void
+conn_end(struct ctl_conn *c)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	char tmp[512];
+	int i;
+
+	if (c->answering == 2) {
+		for (i = 0; i < 16; i++)
+			if (recv(c->fd, tmp, sizeof(tmp), MSG_DONTWAIT) <= 0)
+				break;
+	} else {
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg,
+				 sizeof(lg));
+	}
+	conn_close(c);
+}
+
 /* Send what is left of the answer; close once it is all sent. */
 static void
 conn_send(struct ctl_conn *c)
@@ -105,7 +132,7 @@ conn_send(struct ctl_conn *c)
 	}
 	if (c->sent < c->out.len || shutdown(c->fd, SHUT_WR) < 0 ||
 	    tether_loop_fd_mod(c->ctl->loop, c->fd, TETHER_LOOP_READ) < 0) {
-		conn_close(c);
+		conn_end(c);
 		return;
 	}
 	/* Lingering close: read what the client still sends until it
@@ -164,14 +191,16 @@ conn_read(struct ctl_conn *c)
 	struct tether_ctl *ctl = c->ctl;
 	size_t room = ctl->o.max_request - c->inlen, whole;
 	ssize_t n;
-	int rc;
+	int rc, complete = 0;
 
 	if (room == 0) {
 		ctl->st.too_long++;
 		conn_answer_with(c, ctl->o.too_long);
 		return;
 	}
-	n = recv(c->fd, c->in + c->inlen, room, MSG_DONTWAIT);
+	/* Peek, and take only the request's bytes: what follows stays
+	 * unread while the answer is written (conn_end). */
+	n = recv(c->fd, c->in + c->inlen, room, MSG_PEEK | MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR ||
 		      errno == EWOULDBLOCK))
 		return;
@@ -179,11 +208,22 @@ conn_read(struct ctl_conn *c)
 		conn_close(c);
 		return;
 	}
-	c->inlen += (size_t)n;
-	c->in[c->inlen] = '\0';
-	whole = ctl->o.complete != NULL ? ctl->o.complete(c->in, c->inlen) :
-		line_complete(c->in, c->inlen);
-	if (whole == 0 || whole > c->inlen) {
+	c->in[c->inlen + (size_t)n] = '\0';
+	whole = ctl->o.complete != NULL ?
+		ctl->o.complete(c->in, c->inlen + (size_t)n) :
+		line_complete(c->in, c->inlen + (size_t)n);
+	if (whole == 0 || whole > c->inlen + (size_t)n)
+		whole = c->inlen + (size_t)n;
+	else
+		complete = 1;
+	/* The same bytes, now taken off the queue. */
+	n = recv(c->fd, c->in + c->inlen, whole - c->inlen, MSG_DONTWAIT);
+	if (n != (ssize_t)(whole - c->inlen)) {
+		conn_close(c);
+		return;
+	}
+	c->inlen = whole;
+	if (!complete) {
 		if (c->inlen == ctl->o.max_request) {
 			ctl->st.too_long++;
 			conn_answer_with(c, ctl->o.too_long);
@@ -236,7 +276,7 @@ conn_timeout(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
 	(void)loop;
 	(void)t;
 	c->ctl->st.timeouts++;
-	conn_close(c);
+	conn_end(c);
 }
 
 static void
@@ -397,7 +437,7 @@ tether_ctl_close(struct tether_ctl *ctl)
 	if (ctl == NULL)
 		return;
 	while (ctl->conns != NULL)
-		conn_close(ctl->conns);
+		conn_end(ctl->conns);
 	(void)tether_loop_fd_del(ctl->loop, ctl->fd);
 	close(ctl->fd);
 	if (ctl->unlink_path)

@@ -40,6 +40,16 @@ echo_answer(void *ud, char *req, size_t len, struct tether_buf *out)
 		return -TETHER_EINVAL;
 	if (strcmp(req, "empty") == 0)
 		return 0;
+	if (strcmp(req, "big") == 0) {
+		int i, err = 0;
+
+		/* 1 MiB: more than a socket buffer holds. */
+		for (i = 0; i < 16384 && err >= 0; i++)
+			err = tether_buf_printf(out, "line %05d of a long "
+						"answer, 64 bytes with its "
+						"end.............\n", i);
+		return err < 0 ? err : 0;
+	}
 	return tether_buf_printf(out, "echo: %s\n", req);
 }
 
@@ -384,6 +394,80 @@ test_timeout(void **state)
 	tether_ctl_close(ctl);
 }
 
+/* An answer cut off (the deadline passes while a slow client has not
+ * read it all, or the endpoint closes) is reset, once the data sent is
+ * read: the client tells it from a whole answer, which ends with a FIN.
+ * tetherctl sends a byte after its line for this (AF_UNIX has no reset
+ * of its own but for a close with bytes unread); a whole answer, and an
+ * empty one, still end with a FIN. */
+static void
+test_cut_answer(void **state)
+{
+	struct fix *f = *state;
+	struct tether_ctl_opts o = { .answer = echo_answer, .ud = f };
+	struct tether_ctl_stats st;
+	struct tether_ctl *ctl;
+	size_t size = 2u << 20;
+	char *buf = malloc(size);
+	uint64_t answered;
+	int fd, fd2, i;
+
+	assert_non_null(buf);
+	assert_int_equal(tether_ctl_open(&ctl, f->loop, &f->addr, &o, NULL, 0),
+			 0);
+	fd = client(&f->addr);
+	assert_int_equal(write(fd, "show\n\n", 6), 6);
+	assert_int_equal(wait_end(f, fd, buf, size, 2000), 0);
+	assert_string_equal(buf, "echo: show\n");
+	close(fd);
+	fd = client(&f->addr);
+	assert_int_equal(write(fd, "empty\n\n", 7), 7);
+	assert_int_equal(wait_end(f, fd, buf, size, 2000), 0);
+	assert_string_equal(buf, "");
+	close(fd);
+	/* A big answer the whole of which is read in time: a FIN. */
+	fd = client(&f->addr);
+	assert_int_equal(write(fd, "big\n\n", 5), 5);
+	assert_int_equal(wait_end(f, fd, buf, size, 2000), 0);
+	assert_int_equal(strlen(buf), 16384 * 64);
+	close(fd);
+
+	/* The deadline passes with the answer half sent. */
+	tether_ctl_set_limits(ctl, 300, 0);
+	fd = client(&f->addr);
+	assert_int_equal(write(fd, "big\n\n", 5), 5);
+	pump(f, 500);
+	tether_ctl_stats(ctl, &st);
+	assert_int_equal(st.timeouts, 1);
+	assert_int_equal(st.open, 0);
+	assert_int_equal(wait_end(f, fd, buf, size, 2000), ECONNRESET);
+	assert_true(strlen(buf) > 0 && strlen(buf) < 16384 * 64);
+	close(fd);
+
+	/* The endpoint closes (a daemon stops) with the answer half sent;
+	 * a connection whose answer was all sent still ends with a FIN. */
+	fd = client(&f->addr);
+	assert_int_equal(write(fd, "big\n\n", 5), 5);
+	fd2 = client(&f->addr);
+	assert_int_equal(write(fd2, "show\n\n", 6), 6);
+	tether_ctl_stats(ctl, &st);
+	answered = st.answered;
+	for (i = 0; i < 400 && st.answered < answered + 2; i++) {
+		pump(f, 5);
+		tether_ctl_stats(ctl, &st);
+	}
+	assert_int_equal(st.answered, answered + 2);
+	assert_int_equal(st.open, 2);
+	tether_ctl_close(ctl);
+	assert_int_equal(wait_end(f, fd, buf, size, 2000), ECONNRESET);
+	assert_true(strlen(buf) > 0 && strlen(buf) < 16384 * 64);
+	assert_int_equal(wait_end(f, fd2, buf, size, 2000), 0);
+	assert_string_equal(buf, "echo: show\n");
+	close(fd);
+	close(fd2);
+	free(buf);
+}
+
 static void
 test_conns_limit(void **state)
 {
@@ -504,6 +588,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_oversized, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cut_answer, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_conns_limit, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup,
