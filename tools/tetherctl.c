@@ -140,6 +140,7 @@ main(int argc, char **argv)
 	const char *timeout_arg = DEFAULT_TIMEOUT;
 	long long timeout_ms, deadline = -1;
 	int fd, i, ch, r, first = 1, status = 0;
+	char last = '\n';	/* the answer's last byte; none: whole */
 	ssize_t n;
 
 	static const struct option longopts[] = {
@@ -182,12 +183,17 @@ main(int argc, char **argv)
 		int w = snprintf(line + len, sizeof(line) - len, "%s%s",
 				 i > optind ? " " : "", argv[i]);
 
-		if (w < 0 || (size_t)w >= sizeof(line) - len - 1) {
+		if (w < 0 || (size_t)w >= sizeof(line) - len - 2) {
 			fprintf(stderr, "tetherctl: command too long\n");
 			return 2;
 		}
 		len += (size_t)w;
 	}
+	/* One byte after the line: a daemon leaves it unread while it
+	 * writes the answer, so that ending the connection before the
+	 * answer is all sent (its admin timeout, a stop) resets it. Older
+	 * daemons read and drop it (one request per connection). */
+	line[len++] = '\n';
 	line[len++] = '\n';
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -226,9 +232,20 @@ main(int argc, char **argv)
 				     (size_t)n : 6) == 0)
 			status = 1;
 		first = 0;
+		last = buf[n - 1];
 		fwrite(buf, 1, (size_t)n, stdout);
 	}
-	if (n < 0) {
+	/* A whole answer ends with the daemon's FIN, after a newline (or
+	 * is empty). A reset, or a last line without its end, is an answer
+	 * cut off: the daemon ended the connection before it was all
+	 * written. */
+	if ((n < 0 && errno == ECONNRESET) || (n == 0 && last != '\n')) {
+		fflush(stdout);
+		fprintf(stderr, "tetherctl: %s: incomplete answer: the daemon "
+			"closed the connection before the end (its admin "
+			"timeout, or it stopped)\n", path);
+		status = 1;
+	} else if (n < 0) {
 		fprintf(stderr, "tetherctl: %s: %s\n", path, strerror(errno));
 		status = 1;
 	}

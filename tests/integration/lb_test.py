@@ -3463,6 +3463,96 @@ service s {
         lb.stop()
 
 
+def case_ctl_cut():
+    """tetherctl tells a whole answer from one cut off: a reader slower
+    than tether-lb's admin timeout (stopped, as behind a blocked pipe)
+    and a tether-lb stopped while the answer is being written end with
+    what came, "incomplete answer" on stderr and exit 1 (they exited 0);
+    so does a socket that sends half a line and closes. The whole
+    answer, and an empty one (show persist of an empty table), exit 0
+    with nothing on stderr."""
+    ports = free_ports(3)
+    d = tmpdir()
+    sock = os.path.join(d, "ctl.sock")
+    conf = "control %s\nadmin timeout 1s\n" % sock
+    for k, port in enumerate(ports):
+        conf += "service web%d {\n    listen 127.0.0.1:%d\n" % (k, port)
+        if k == 0:
+            conf += "    persist source\n"
+        conf += "".join("    backend be%04d 127.0.0.2:%d\n" % (i, 10000 + i)
+                        for i in range(1024))
+        conf += "}\n"
+    want = "incomplete answer: the daemon closed the connection before " \
+        "the end (its admin timeout, or it stopped)\n"
+
+    def cut(lb, stop_lb):
+        """tetherctl show backends, read slowly: stopped for 2.5 s once
+        it sent the command; stop_lb: SIGTERM tether-lb meanwhile."""
+        out = open(os.path.join(d, "out"), "w+")
+        lb.proc.send_signal(signal.SIGSTOP)
+        c = subprocess.Popen([CTL, "-s", sock, "show", "backends"],
+                             stdout=out, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.3)
+        c.send_signal(signal.SIGSTOP)
+        lb.proc.send_signal(signal.SIGCONT)
+        if stop_lb:
+            time.sleep(0.2)
+            lb.proc.send_signal(signal.SIGTERM)
+            lb.proc.wait(TIMEOUT)
+        else:
+            time.sleep(2.5)
+        c.send_signal(signal.SIGCONT)
+        err = c.communicate(timeout=TIMEOUT)[1]
+        out.seek(0)
+        got = out.read()
+        out.close()
+        return c.returncode, got, err
+
+    lb = Lb(conf)
+    try:
+        lb.wait_listening(ports[2])
+        r, took = ctl_timed(sock, "show", "backends")
+        if r.returncode != 0 or r.stderr or r.stdout.count("\n") != 3072:
+            fail("whole answer: %d, %d lines, %r" %
+                 (r.returncode, r.stdout.count("\n"), r.stderr))
+        whole = r.stdout
+        r, took = ctl_timed(sock, "show", "persist", "web0")
+        if (r.returncode, r.stdout, r.stderr) != (0, "", ""):
+            fail("empty answer: %d %r %r" % (r.returncode, r.stdout,
+                                             r.stderr))
+        rc, got, err = cut(lb, False)
+        if rc != 1 or err != "tetherctl: %s: %s" % (sock, want) or \
+           not got or not whole.startswith(got) or len(got) >= len(whole):
+            fail("slow reader: %d, %d of %d bytes, %r" %
+                 (rc, len(got), len(whole), err))
+        rc, got, err = cut(lb, True)
+        if rc != 1 or err != "tetherctl: %s: %s" % (sock, want) or \
+           not got or not whole.startswith(got) or len(got) >= len(whole):
+            fail("tether-lb stopped: %d, %d of %d bytes, %r" %
+                 (rc, len(got), len(whole), err))
+    finally:
+        lb.stop()
+    # Half a line, then the end.
+    fake = os.path.join(d, "fake.sock")
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(fake)
+    s.listen(1)
+
+    def serve():
+        c = s.accept()[0]
+        c.recv(1024)
+        c.sendall(b"backend web/b1 state=up adm")
+        c.close()
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    r, took = ctl_timed(fake, "show", "backends")
+    t.join()
+    s.close()
+    if (r.returncode, r.stdout, r.stderr) != \
+       (1, "backend web/b1 state=up adm", "tetherctl: %s: %s" % (fake, want)):
+        fail("half a line: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+
+
 def case_proxyv2():
     """proxy-protocol v2: the backend reads the client's address and
     port and the frontend address first, then the client's bytes."""
@@ -9120,6 +9210,7 @@ CASES = {
     "nofile": case_nofile,
     "drain": case_drain,
     "ctl-timeout": case_ctl_timeout,
+    "ctl-cut": case_ctl_cut,
     "proxyv2": case_proxyv2,
     "range": case_range,
     "metrics": case_metrics,
