@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
@@ -130,6 +131,27 @@ wait_readable(int fd, long long deadline)
 	}
 }
 
+/* A failed connect: the kernel says "Connection refused" for a
+ * directory or a regular file as for a socket nobody listens on. */
+static void
+connect_error(const char *path, int err)
+{
+	struct stat st;
+
+	if (err == ECONNREFUSED && stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			fprintf(stderr, "tetherctl: %s: not a socket (a "
+				"directory)\n", path);
+		else if (!S_ISSOCK(st.st_mode))
+			fprintf(stderr, "tetherctl: %s: not a socket\n", path);
+		else
+			fprintf(stderr, "tetherctl: %s: %s: no daemon listens "
+				"on this socket\n", path, strerror(err));
+		return;
+	}
+	fprintf(stderr, "tetherctl: %s: %s\n", path, strerror(err));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -175,6 +197,10 @@ main(int argc, char **argv)
 			"(0..86400), not '%s'\n", timeout_arg);
 		return 2;
 	}
+	if (*path == '\0') {
+		fprintf(stderr, "tetherctl: socket: an empty path\n");
+		return 2;
+	}
 	if (optind == argc) {
 		usage(stderr);
 		return 2;
@@ -212,10 +238,16 @@ main(int argc, char **argv)
 	/* With SO_SNDTIMEO a connect to a full accept queue or a write to
 	 * a full buffer gives up with EAGAIN (EINPROGRESS for connect). */
 	if (send_timeout(fd, deadline) < 0 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    send_timeout(fd, deadline) < 0 ||
-	    write(fd, line, len) != (ssize_t)len) {
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		if (errno == EAGAIN || errno == EINPROGRESS)
+			goto timed_out;
+		connect_error(path, errno);
+		close(fd);
+		return 1;
+	}
+	if (send_timeout(fd, deadline) < 0 ||
+	    write(fd, line, len) != (ssize_t)len) {
+		if (errno == EAGAIN)
 			goto timed_out;
 		fprintf(stderr, "tetherctl: %s: %s\n", path, strerror(errno));
 		close(fd);

@@ -3553,6 +3553,34 @@ def case_ctl_cut():
         fail("half a line: %d %r %r" % (r.returncode, r.stdout, r.stderr))
 
 
+def case_ctl_socket():
+    """tetherctl -s says what is wrong with the path: an empty one is a
+    usage error (2); a directory and a regular file are "not a socket",
+    a socket nobody listens on "no daemon listens on this socket", a
+    missing path "No such file or directory" (exit 1). All of the first
+    four said "Connection refused"."""
+    d = tmpdir()
+    reg = os.path.join(d, "file")
+    open(reg, "w").close()
+    stale = os.path.join(d, "stale.sock")
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(stale)
+    s.close()
+    gone = os.path.join(d, "gone.sock")
+    for path, status, err in (
+            ("", 2, "tetherctl: socket: an empty path\n"),
+            (d, 1, "tetherctl: %s: not a socket (a directory)\n" % d),
+            (reg, 1, "tetherctl: %s: not a socket\n" % reg),
+            (stale, 1, "tetherctl: %s: Connection refused: no daemon "
+             "listens on this socket\n" % stale),
+            (gone, 1, "tetherctl: %s: No such file or directory\n" %
+             gone)):
+        r, took = ctl_timed(path, "show", "services")
+        if (r.returncode, r.stdout, r.stderr) != (status, "", err):
+            fail("-s %r: %d %r %r" % (path, r.returncode, r.stdout,
+                                       r.stderr))
+
+
 def case_proxyv2():
     """proxy-protocol v2: the backend reads the client's address and
     port and the frontend address first, then the client's bytes."""
@@ -9211,6 +9239,7 @@ CASES = {
     "drain": case_drain,
     "ctl-timeout": case_ctl_timeout,
     "ctl-cut": case_ctl_cut,
+    "ctl-socket": case_ctl_socket,
     "proxyv2": case_proxyv2,
     "range": case_range,
     "metrics": case_metrics,
