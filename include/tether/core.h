@@ -1208,8 +1208,18 @@ int tether_ctl_open(struct tether_ctl **out /* OUT */, struct tether_loop *loop,
 
 /* tether_ctl_close - close the listener and every open connection
  * (those with an answer not all sent reset, as above), unlink a local
- * socket, free ctl. NULL: no-op. */
+ * socket (if its path still names it: see tether_ctl_path_ours), free
+ * ctl. NULL: no-op. */
 void tether_ctl_close(struct tether_ctl *ctl);
+
+/*
+ * tether_ctl_path_ours - 1 if ctl is a TCP endpoint, or its local
+ * socket's path still names the socket file tether_ctl_open bound
+ * (the same device and inode); 0 if that file was removed or the path
+ * now names another file, so that a connect there no longer reaches ctl
+ * (a daemon's reload binds it again rather than keep it).
+ */
+int tether_ctl_path_ours(const struct tether_ctl *ctl);
 
 /* tether_ctl_set_limits - new timeout_ms and max_conns (0: the
  * defaults, as in tether_ctl_opts) for connections accepted from now

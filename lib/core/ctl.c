@@ -33,6 +33,8 @@ struct tether_ctl {
 	struct tether_addr addr;
 	int fd;
 	int unlink_path;		/* a local socket we created */
+	dev_t dev;			/* ... its file, after bind */
+	ino_t ino;
 	struct ctl_conn *conns;
 	struct tether_ctl_stats st;
 };
@@ -402,9 +404,13 @@ tether_ctl_open(struct tether_ctl **out, struct tether_loop *loop,
 	if (bind(ctl->fd, (const struct sockaddr *)&addr->ss, addr->len) < 0)
 		goto fail_errno;
 	if (path != NULL) {
+		struct stat st;
+
 		ctl->unlink_path = 1;
-		if (chmod(path, ctl->o.mode) < 0)
+		if (chmod(path, ctl->o.mode) < 0 || lstat(path, &st) < 0)
 			goto fail_errno;
+		ctl->dev = st.st_dev;
+		ctl->ino = st.st_ino;
 	} else if (getsockname(ctl->fd, (struct sockaddr *)&ss, &sl) == 0) {
 		(void)tether_addr_from_sockaddr(&ctl->addr,
 						(struct sockaddr *)&ss, sl);
@@ -431,6 +437,18 @@ fail:
 	return err;
 }
 
+int
+tether_ctl_path_ours(const struct tether_ctl *ctl)
+{
+	struct stat st;
+
+	if (!ctl->unlink_path)
+		return 1;
+	return lstat(((const struct sockaddr_un *)&ctl->addr.ss)->sun_path,
+		     &st) == 0 && S_ISSOCK(st.st_mode) &&
+	       st.st_dev == ctl->dev && st.st_ino == ctl->ino;
+}
+
 void
 tether_ctl_close(struct tether_ctl *ctl)
 {
@@ -440,7 +458,8 @@ tether_ctl_close(struct tether_ctl *ctl)
 		conn_end(ctl->conns);
 	(void)tether_loop_fd_del(ctl->loop, ctl->fd);
 	close(ctl->fd);
-	if (ctl->unlink_path)
+	/* Not a file that replaced ours (a socket bound there since). */
+	if (tether_ctl_path_ours(ctl) && ctl->unlink_path)
 		(void)unlink(((const struct sockaddr_un *)&ctl->addr.ss)
 				     ->sun_path);
 	tether_free(ctl);

@@ -11,6 +11,7 @@
 #include "tether_test.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -468,6 +469,46 @@ test_cut_answer(void **state)
 	free(buf);
 }
 
+/* The socket file removed or replaced: tether_ctl_path_ours says so (a
+ * daemon's reload then binds the path again), and closing the old
+ * endpoint leaves the new one's file alone. */
+static void
+test_path_ours(void **state)
+{
+	struct fix *f = *state;
+	struct tether_ctl_opts o = { .answer = echo_answer, .ud = f };
+	struct tether_ctl *ctl, *ctl2;
+	struct stat sb;
+	char buf[64];
+	int fd;
+
+	assert_int_equal(tether_ctl_open(&ctl, f->loop, &f->addr, &o, NULL, 0),
+			 0);
+	assert_int_equal(tether_ctl_path_ours(ctl), 1);
+	assert_int_equal(unlink(f->path + 5), 0);
+	assert_int_equal(tether_ctl_path_ours(ctl), 0);
+	/* A regular file there is not ours either. */
+	fd = open(f->path + 5, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(tether_ctl_path_ours(ctl), 0);
+	assert_int_equal(unlink(f->path + 5), 0);
+	/* Bound again: the new one is reached, the old one is not ours. */
+	assert_int_equal(tether_ctl_open(&ctl2, f->loop, &f->addr, &o, NULL,
+					 0), 0);
+	assert_int_equal(tether_ctl_path_ours(ctl2), 1);
+	assert_int_equal(tether_ctl_path_ours(ctl), 0);
+	tether_ctl_close(ctl);
+	assert_int_equal(stat(f->path + 5, &sb), 0);
+	fd = client(&f->addr);
+	assert_int_equal(write(fd, "x\n", 2), 2);
+	assert_int_equal(read_to_eof(f, fd, buf, sizeof(buf), 2000), 8);
+	assert_string_equal(buf, "echo: x\n");
+	close(fd);
+	tether_ctl_close(ctl2);
+	assert_int_equal(stat(f->path + 5, &sb), -1);
+}
+
 static void
 test_conns_limit(void **state)
 {
@@ -589,6 +630,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_answer, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_path_ours, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_conns_limit, setup,
 						teardown),
