@@ -365,16 +365,20 @@ lb_admin_move(struct tether_ctl **to, struct tether_ctl **from,
 }
 
 int
-lb_ctl_same(const struct lb_conf *a, const struct lb_conf *b)
+lb_ctl_same(const struct lb_proxy *px, const struct lb_conf *b)
 {
-	return a->control[0] != '\0' && strcmp(a->control, b->control) == 0;
+	/* A socket file removed (a tmpfiles cleanup, an operator's rm) or
+	 * replaced is bound again: kept, tetherctl could never reach it. */
+	return px->conf->control[0] != '\0' &&
+	       strcmp(px->conf->control, b->control) == 0 &&
+	       (px->ctl == NULL || tether_ctl_path_ours(px->ctl));
 }
 
 int
 lb_ctl_take(struct lb_proxy *px, struct lb_proxy *from)
 {
 	if (from == NULL || from->ctl == NULL || px->ctl != NULL ||
-	    !lb_ctl_same(from->conf, px->conf))
+	    !lb_ctl_same(from, px->conf))
 		return 0;
 	lb_admin_move(&px->ctl, &from->ctl, px);
 	return 1;

@@ -524,11 +524,14 @@ void lb_ctl_close(struct lb_proxy *px);
  * socket with the connections open on it (a tetherctl that connected
  * before the reload is answered after it, and the path never goes
  * missing), answering for px with px's admin limits. Returns 1 if it
- * did, 0 (nothing moved) if from has no socket, px has one, or the
- * paths differ. A failed reload gives it back the same way.
+ * did, 0 (nothing moved) if from has no socket, px has one, or not
+ * lb_ctl_same. A failed reload gives it back the same way.
  */
 int lb_ctl_take(struct lb_proxy *px, struct lb_proxy *from);
-int lb_ctl_same(const struct lb_conf *a, const struct lb_conf *b);
+/* lb_ctl_same - 1 if a reload to b keeps px's control socket: the same
+ * path, and the socket file px bound is still there (not removed or
+ * replaced: tether_ctl_path_ours); 0: it is closed and bound again. */
+int lb_ctl_same(const struct lb_proxy *px, const struct lb_conf *b);
 /* lb_admin_move - *from (a control or metrics socket) becomes *to,
  * answering for px, with px's admin limits for connections accepted
  * from now on; *from is NULL after. */

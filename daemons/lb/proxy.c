@@ -3328,8 +3328,14 @@ lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
 	 * address are kept instead (proxy_build takes them, give_back
 	 * returns them): tetherctl and a scrape are never refused by a
 	 * reload. */
-	if (!lb_ctl_same(old->conf, newconf))
+	if (!lb_ctl_same(old, newconf)) {
+		if (old->ctl != NULL &&
+		    strcmp(old->conf->control, newconf->control) == 0)
+			tether_log_info("reload: control socket %s was removed "
+					"or replaced: binding it again",
+					newconf->control);
 		lb_ctl_close(old);
+	}
 	if (!lb_metrics_same(old->conf, newconf))
 		lb_metrics_close(old);
 	err = proxy_build(&px, old->loop, newconf, old, errbuf, errlen);

@@ -178,7 +178,15 @@ reload_ctl(struct reload *r, struct tether_loop *loop,
 	char err[512];
 	int same;
 
+	/* The same path, and the socket file still there: one removed
+	 * (a tmpfiles cleanup, an operator's rm) or replaced is bound
+	 * again, as for a new path. */
 	same = strcmp(old.ctl_path, want->ctl_path) == 0;
+	if (same && *r->ctl != NULL && !tether_ctl_path_ours(*r->ctl)) {
+		tether_log_info("reload: control socket %s was removed or "
+				"replaced: binding it again", old.ctl_path);
+		same = 0;
+	}
 	ctx->cfg.ctl_path = want->ctl_path;
 	ctx->cfg.admin_timeout_ms = want->admin_timeout_ms;
 	ctx->cfg.admin_conns = want->admin_conns;
@@ -249,8 +257,9 @@ on_hup(struct tether_loop *loop, int signo, void *ud)
 	want.state_path = old.state_path;
 	want.user = old.user;
 
-	if (diff & ((1u << PM_SET_CONTROL) | (1u << PM_SET_ADMIN_TIMEOUT) |
-		    (1u << PM_SET_ADMIN_CONNS)))
+	if ((diff & ((1u << PM_SET_CONTROL) | (1u << PM_SET_ADMIN_TIMEOUT) |
+		     (1u << PM_SET_ADMIN_CONNS))) ||
+	    (*r->ctl != NULL && !tether_ctl_path_ours(*r->ctl)))
 		if (reload_ctl(r, loop, &want) < 0)
 			failed |= (1u << PM_SET_CONTROL) |
 				  (1u << PM_SET_ADMIN_TIMEOUT) |

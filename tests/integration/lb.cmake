@@ -16,7 +16,7 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		backlog udp6 persist-mask udp-spray udp-repin
 		refused-log reload-overlap metrics-counters
 		drain-default startup health-port ctl-timeout ctl-cut
-		ctl-socket
+		ctl-socket reload-ctl-gone
 		health-passive health-passive-slow-try reload-start-only
 		reload-fail-backlog
 		udp-connect-fail ctl-dash v4mapped udp-adopt-cap

@@ -3581,6 +3581,60 @@ def case_ctl_socket():
                                        r.stderr))
 
 
+def case_reload_ctl_gone():
+    """A control socket file removed (a tmpfiles cleanup, an operator's
+    rm) or replaced by another socket file is bound again by the next
+    reload, with the configuration unchanged: tetherctl reaches
+    tether-lb again and the log says so (the reload kept the unlinked
+    socket: "No such file or directory" until a restart). A reload with
+    the file in place keeps it (the same inode); at exit it is
+    removed."""
+    import stat
+    (p,) = free_ports(1)
+    d = tmpdir()
+    sock = os.path.join(d, "ctl.sock")
+    lb = Lb("""control %s
+service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2
+}
+""" % (sock, p))
+    said = "reload: control socket %s was removed or replaced: binding " \
+        "it again" % sock
+    try:
+        lb.wait_listening(p)
+        ctl(sock, "show", "services")
+        ino = os.stat(sock).st_ino
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:", 1)
+        ctl(sock, "show", "services")
+        if os.stat(sock).st_ino != ino or said in lb.stderr():
+            fail("a reload with the socket file in place bound it again")
+        os.unlink(sock)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:", 2)
+        out = ctl(sock, "show", "services")
+        if not out.startswith("service s ") or \
+           not stat.S_ISSOCK(os.stat(sock).st_mode) or \
+           lb.stderr().count(said) != 1:
+            fail("removed socket file: %r\n%s" % (out, lb.stderr()))
+        # Replaced by a socket file nobody listens on.
+        os.unlink(sock)
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(sock)
+        s.close()
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:", 3)
+        out = ctl(sock, "show", "services")
+        if not out.startswith("service s ") or \
+           lb.stderr().count(said) != 2:
+            fail("replaced socket file: %r\n%s" % (out, lb.stderr()))
+    finally:
+        lb.stop()
+    if os.path.exists(sock):
+        fail("the control socket file is left after exit")
+
+
 def case_proxyv2():
     """proxy-protocol v2: the backend reads the client's address and
     port and the frontend address first, then the client's bytes."""
@@ -9240,6 +9294,7 @@ CASES = {
     "ctl-timeout": case_ctl_timeout,
     "ctl-cut": case_ctl_cut,
     "ctl-socket": case_ctl_socket,
+    "reload-ctl-gone": case_reload_ctl_gone,
     "proxyv2": case_proxyv2,
     "range": case_range,
     "metrics": case_metrics,

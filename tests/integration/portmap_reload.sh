@@ -9,7 +9,8 @@
 # max-registrations (the next SET over the limit is refused); a broken
 # file is logged as file:line:col and changes nothing; a changed port
 # is logged as needing a restart and the daemon keeps answering on the
-# old one; a new control path and pruning take effect at once; run as
+# old one; a new control path and pruning take effect at once, and a
+# removed control socket file is bound again by a reload; run as
 # user nobody, new admin limits keep the control socket it could not
 # bind again; detached with a relative -f path, SIGHUP finds the file.
 # Needs root and: rpcinfo (rpcbind) python3 util-linux (unshare).
@@ -195,6 +196,16 @@ grep -qF "reload: control: '$DIR/ctl.sock' -> '$DIR/ctl2.sock'" \
 	fail "prune interval not applied"
 t_wait 100 0.05 grep -q "pruned prog 300011 vers 1 tcp .*: process exited" \
 	"$DIR/log" || fail "pruning did not start"
+
+# 5. The control socket file removed (a tmpfiles cleanup, an rm): a
+# reload with the file unchanged binds it again (it kept the unlinked
+# socket: "No such file or directory" until a restart).
+rm "$DIR/ctl2.sock"
+hup
+"$CTL" -s "$DIR/ctl2.sock" show prune | grep -q "^prune interval=200ms " ||
+	fail "removed control socket: tetherctl does not reach the daemon"
+grep -qF "reload: control socket $DIR/ctl2.sock was removed or replaced: binding it again" \
+	"$DIR/log" || fail "removed control socket: not logged"
 
 # The connection opened before the reloads is still open and served.
 touch "$DIR/go"
