@@ -3492,11 +3492,18 @@ def case_ctl_cut():
         lb.proc.send_signal(signal.SIGSTOP)
         c = subprocess.Popen([CTL, "-s", sock, "show", "backends"],
                              stdout=out, stderr=subprocess.PIPE, text=True)
-        time.sleep(0.3)
+
+        def waits():	# sent the command, waits for the answer
+            try:
+                with open("/proc/%d/wchan" % c.pid) as f:
+                    return "poll" in f.read()
+            except OSError:
+                return False
+        wait_until(waits, "tetherctl waiting for the answer")
         c.send_signal(signal.SIGSTOP)
         lb.proc.send_signal(signal.SIGCONT)
         if stop_lb:
-            time.sleep(0.2)
+            time.sleep(0.5)
             lb.proc.send_signal(signal.SIGTERM)
             lb.proc.wait(TIMEOUT)
         else:
