@@ -141,16 +141,19 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 	struct tether_loop *loop = NULL;
 	struct lb_conf *conf = *confp;
 	/* SIGHUP reads the file again after daemon() moved to "/": a
-	 * relative -f path must be made absolute now. */
-	char *abs = realpath(o->conf_path, NULL);
-	struct run_state st = { abs != NULL ? abs : o->conf_path, o->verbose,
-				conf, NULL, "", "" };
+	 * relative -f path must be made absolute now, its links left to
+	 * each reload (one switched since the start is followed). */
+	char *abs = NULL;
+	struct run_state st = { o->conf_path, o->verbose, conf, NULL, "",
+				"" };
 	struct lb_proxy *px = NULL;
 	struct tether_pidfile *pf = NULL;
 	const char *dp, *kr;
 	char errbuf[256];
 	int err, status = 1, ready = -1;
 
+	if (tether_daemon_abs_path(o->conf_path, &abs) == 0)
+		st.path = abs;
 	snprintf(st.pidfile, sizeof(st.pidfile), "%s", conf->pidfile);
 	snprintf(st.user, sizeof(st.user), "%s", conf->user);
 	tether_log_set_level(conf->log_level + o->verbose);
@@ -235,7 +238,7 @@ out:
 	tether_loop_free(loop);
 	if (pf != NULL)
 		(void)tether_pidfile_remove(pf);
-	free(abs);
+	tether_free(abs);
 	/* A child that failed to start: its exit closes the socket, and the
 	 * parent exits 1 (the error is on stderr already). */
 	if (ready >= 0)

@@ -428,9 +428,10 @@ main(int argc, char **argv)
 		 ctx.cfg.ctl_path != NULL ? ctx.cfg.ctl_path : "");
 	ctx.cfg.ctl_path = ctl_now;
 	/* SIGHUP reads the file again after detaching moved to "/": a
-	 * relative -f path must be made absolute now. */
-	conf_abs = realpath(o.conf_path, NULL);
-	rl.path = conf_abs != NULL ? conf_abs : o.conf_path;
+	 * relative -f path must be made absolute now, its links left to
+	 * each reload (one switched since the start is followed). */
+	rl.path = tether_daemon_abs_path(o.conf_path, &conf_abs) == 0 ?
+		  conf_abs : o.conf_path;
 	rl.verbose = o.verbose;
 	rl.ctx = &ctx;
 	rl.ctl = &ctl;
@@ -491,6 +492,6 @@ out:
 	pm_net_close(net);
 	tether_loop_free(loop);
 	pm_ctx_free(&ctx);
-	free(conf_abs);
+	tether_free(conf_abs);
 	return status;
 }

@@ -1319,6 +1319,22 @@ int tether_daemon_parse_opts(const struct tether_daemon_spec *spec, int argc,
  */
 void tether_daemon_hold_signals(void);
 
+/*
+ * tether_daemon_abs_path - path made absolute for a daemon that opens
+ * it again after detaching moved it to "/" (its configuration, on
+ * SIGHUP): an absolute path as it is, a relative one joined to the
+ * current directory, a leading "./" dropped. Nothing else is resolved
+ * (unlike realpath(3)): a symbolic link in the path is followed again
+ * at each open, so a link switched to another file (a Kubernetes
+ * ConfigMap's ..data, a "current" link) is read through, and a file
+ * included relative to it is looked for beside the link, as at start.
+ * "." and ".." components are kept, as the kernel resolves them then.
+ * Stores a tether_malloc'd string in *out (the caller frees it with
+ * tether_free). Returns 0, -TETHER_EINVAL (path or out NULL, path
+ * empty), -TETHER_ENOMEM, or the mapped errno of getcwd (*out NULL).
+ */
+int tether_daemon_abs_path(const char *path, char **out /* OUT */);
+
 /* ---- Configuration tokenizer ---- */
 
 /*

@@ -535,6 +535,45 @@ tether_daemon_hold_signals(void)
 }
 
 int
+tether_daemon_abs_path(const char *path, char **out)
+{
+	char cwd[PATH_MAX];
+	size_t cl, pl;
+	char *s;
+
+	if (out != NULL)
+		*out = NULL;
+	if (path == NULL || out == NULL || path[0] == '\0')
+		return -TETHER_EINVAL;
+	if (path[0] == '/') {
+		cwd[0] = '\0';
+	} else {
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return tether_err_from_errno(errno);
+		/* "./lb.conf" is "lb.conf"; "." alone is the directory. */
+		while (path[0] == '.' && path[1] == '/') {
+			path += 2;
+			while (path[0] == '/')
+				path++;
+		}
+	}
+	cl = strlen(cwd);
+	pl = strlen(path);
+	/* The cwd "/" needs no separator of its own. */
+	if (cl > 0 && cwd[cl - 1] == '/')
+		cl--;
+	s = tether_malloc(cl + pl + 2);
+	if (s == NULL)
+		return -TETHER_ENOMEM;
+	memcpy(s, cwd, cl);
+	if (cl > 0 || cwd[0] == '/')
+		s[cl++] = '/';
+	memcpy(s + cl, path, pl + 1);
+	*out = s;
+	return 0;
+}
+
+int
 tether_daemon_parse_opts(const struct tether_daemon_spec *spec, int argc,
 			 char **argv, struct tether_daemon_opts *opts)
 {

@@ -7339,6 +7339,99 @@ def case_badconf():
         blocker.close()
 
 
+class LbAt(Lb):
+    """tether-lb -d -f path, run in cwd: a file (or link) the case
+    wrote itself."""
+
+    def __init__(self, path, cwd):
+        self.uring = None
+        self.krelay = None
+        self.dir = tmpdir()
+        self.conf = os.path.join(cwd, path)
+        self.log = open(os.path.join(self.dir, "stderr"), "w+")
+        self.proc = subprocess.Popen([os.path.abspath(LB), "-d", "-f",
+                                      path], cwd=cwd,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=self.log)
+
+
+def refuses(port):
+    try:
+        connect(port).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def case_reload_symlink():
+    """-f names a link, switched as a Kubernetes ConfigMap volume is
+    (lb.conf -> ..data/lb.conf, ..data -> v1 replaced by a link to v2,
+    v1 deleted): a reload reads the file the link names then, v2, given
+    relative to the start's directory. (With realpath(-f) at start,
+    each reload read v1 again, and failed for ever once it was gone.)"""
+    p1, p2 = free_ports(2)
+    b = Backend("b1", "127.0.0.2", [p1, p2])
+    d = tmpdir()
+    svc = "service web {\n    listen 127.0.0.1:%d\n    backend b1 127.0.0.2\n}\n"
+    for v, p in (("v1", p1), ("v2", p2)):
+        os.mkdir(os.path.join(d, v))
+        write_conf(os.path.join(d, v, "lb.conf"), svc % p)
+    os.symlink("v1", os.path.join(d, "..data"))
+    os.symlink("..data/lb.conf", os.path.join(d, "lb.conf"))
+    lb = LbAt("lb.conf", d)
+    try:
+        lb.wait_listening(p1)
+        if ask(p1) != ("b1", p1):
+            fail("v1's port does not serve")
+        os.symlink("v2", os.path.join(d, "..tmp"))
+        os.rename(os.path.join(d, "..tmp"), os.path.join(d, "..data"))
+        shutil.rmtree(os.path.join(d, "v1"))
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:")
+        if "SIGHUP: reloading %s/lb.conf" % d not in lb.stderr():
+            fail("the reload did not read the link:\n" + lb.stderr())
+        if ask(p2) != ("b1", p2):
+            fail("v2's port does not serve after the reload")
+        if not refuses(p1):
+            fail("v1's port still listens after the reload")
+    finally:
+        lb.stop()
+        b.stop()
+
+
+def case_reload_symlink_include():
+    """etc/lb.conf is a link to store/lb.conf, which says `include
+    svc.conf`: relative to the including file as named, etc/svc.conf,
+    at start and at a reload alike (a reload through the link's
+    resolved target found store/svc.conf, another service)."""
+    pa, pb = free_ports(2)
+    b = Backend("b1", "127.0.0.2", [pa, pb])
+    d = tmpdir()
+    svc = "service %s {\n    listen 127.0.0.1:%d\n    backend b1 127.0.0.2\n}\n"
+    os.mkdir(os.path.join(d, "etc"))
+    os.mkdir(os.path.join(d, "store"))
+    write_conf(os.path.join(d, "store", "lb.conf"), "include svc.conf\n")
+    with open(os.path.join(d, "etc", "svc.conf"), "w") as f:
+        f.write(svc % ("a", pa))
+    with open(os.path.join(d, "store", "svc.conf"), "w") as f:
+        f.write(svc % ("b", pb))
+    os.symlink(os.path.join(d, "store", "lb.conf"),
+               os.path.join(d, "etc", "lb.conf"))
+    lb = LbAt(os.path.join(d, "etc", "lb.conf"), d)
+    try:
+        lb.wait_listening(pa)
+        for when in ("start", "reload"):
+            if refuses(pa) or ask(pa) != ("b1", pa) or not refuses(pb):
+                fail("%s: not etc/svc.conf's service:\n%s" %
+                     (when, lb.stderr()))
+            if when == "start":
+                lb.proc.send_signal(signal.SIGHUP)
+                wait_log(lb, "reloaded:")
+    finally:
+        lb.stop()
+        b.stop()
+
+
 def stop_pid(pid):
     """SIGTERM to a detached tether-lb; wait (bounded) until it is gone."""
     try:
@@ -9321,6 +9414,8 @@ CASES = {
     "slowstart": case_slowstart,
     "maglev-slowstart": case_maglev_slowstart,
     "badconf": case_badconf,
+    "reload-symlink": case_reload_symlink,
+    "reload-symlink-include": case_reload_symlink_include,
     "startup": case_startup,
     "datapath-splice": case_datapath_splice,
     "datapath-copy": case_datapath_copy,

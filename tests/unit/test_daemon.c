@@ -906,6 +906,40 @@ test_hold_signals(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* An absolute path for reloads after the move to "/": joined to the
+ * cwd, links not resolved (a switched link is read through). */
+static void
+test_abs_path(void **state)
+{
+	char here[PATH_MAX], want[PATH_MAX + 32], link[PATH_MAX];
+	char *p = NULL;
+
+	(void)state;
+	assert_non_null(getcwd(here, sizeof(here)));
+	assert_int_equal(tether_daemon_abs_path("/etc/x.conf", &p), 0);
+	assert_string_equal(p, "/etc/x.conf");
+	tether_free(p);
+	snprintf(want, sizeof(want), "%s/a/../b.conf", here);
+	assert_int_equal(tether_daemon_abs_path("./a/../b.conf", &p), 0);
+	assert_string_equal(p, want);
+	tether_free(p);
+	assert_int_equal(tether_daemon_abs_path("", &p), -TETHER_EINVAL);
+	assert_null(p);
+	/* A link in the path stays a link. */
+	tmp_path(link, sizeof(link), "cur.conf");
+	assert_int_equal(symlink("/nonexistent/v1.conf", link), 0);
+	assert_int_equal(chdir(tmpdir), 0);
+	assert_int_equal(tether_daemon_abs_path("cur.conf", &p), 0);
+	assert_string_equal(p, link);
+	tether_free(p);
+	assert_int_equal(chdir("/"), 0);
+	assert_int_equal(tether_daemon_abs_path("cur.conf", &p), 0);
+	assert_string_equal(p, "/cur.conf");
+	tether_free(p);
+	assert_int_equal(chdir(here), 0);
+	assert_int_equal(unlink(link), 0);
+}
+
 int
 main(void)
 {
@@ -923,6 +957,7 @@ main(void)
 		cmocka_unit_test(test_std_fds),
 		cmocka_unit_test(test_detach),
 		cmocka_unit_test(test_hold_signals),
+		cmocka_unit_test(test_abs_path),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
