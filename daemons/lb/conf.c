@@ -501,12 +501,27 @@ check_v4mapped(struct parser *p, const struct tether_conf_token *t,
 				 t->text, v4, l->port_lo, range);
 }
 
+/* Where another listen l is, for a diagnostic at token t: "line N" in
+ * t's file, "FILE:N" in another (an included file's line numbers are
+ * not the file's the message is about). */
+static const char *
+listen_at(char *buf, size_t len, const struct tether_conf_token *t,
+	  const struct lb_conf_listen *l)
+{
+	if (l->file == NULL || strcmp(l->file, t->file) == 0)
+		snprintf(buf, len, "line %u", l->line);
+	else
+		snprintf(buf, len, "%s:%u", l->file, l->line);
+	return buf;
+}
+
 static int
 set_listen(struct parser *p, void *obj, const struct directive *d,
 	   const struct tether_conf_token *const *args, int n)
 {
 	struct lb_conf_service *s = obj;
 	struct lb_conf_listen l, *nl;
+	char at[PATH_MAX + 16];
 	size_t i, j;
 	int err;
 
@@ -539,6 +554,7 @@ set_listen(struct parser *p, void *obj, const struct directive *d,
 		l.protos = LB_PROTO_TCP;
 	l.line = args[0]->line;
 	l.col = args[0]->col;
+	l.file = args[0]->file;
 	if (s->nlistens == LB_MAX_LISTENS)
 		return tether_conf_error(p->c, args[0],
 					 "more than %d listen directives in "
@@ -555,9 +571,10 @@ set_listen(struct parser *p, void *obj, const struct directive *d,
 		for (j = 0; j < o->nlistens; j++)
 			if (listens_overlap(&o->listens[j], &l))
 				return tether_conf_error(p->c, args[0],
-					"'%s' overlaps the listen at line %u "
+					"'%s' overlaps the listen at %s "
 					"(service %s)", args[0]->text,
-					o->listens[j].line, o->name);
+					listen_at(at, sizeof(at), args[0],
+						  &o->listens[j]), o->name);
 	}
 	/* A reply leaves from the listening socket: on a wildcard, from
 	 * the source address the route picks. */
@@ -1195,6 +1212,7 @@ parse_service(struct parser *p, const struct tether_conf_token *name)
 {
 	struct lb_conf_service s, *ns;
 	const struct tether_conf_token *t;
+	char at[PATH_MAX + 16];
 	uint32_t seen = 0;
 	size_t i;
 	int bad = 0;
@@ -1278,9 +1296,10 @@ parse_service(struct parser *p, const struct tether_conf_token *name)
 				tether_conf_warn(p->c, p->proxy_v2,
 					"proxy-protocol v2 is sent on TCP "
 					"connections only: UDP datagrams "
-					"(listen at line %u) reach the "
+					"(listen at %s) reach the "
 					"backends without it",
-					s.listens[i].line);
+					listen_at(at, sizeof(at), p->proxy_v2,
+						  &s.listens[i]));
 				break;
 			}
 	if (bad || p->nomem) {
@@ -1363,6 +1382,7 @@ load(const char *path, const char *name, const void *data, size_t len,
 {
 	struct tether_conf *c;
 	struct parser p;
+	size_t i, j;
 	int err;
 
 	*out = NULL;
@@ -1400,6 +1420,10 @@ load(const char *path, const char *name, const void *data, size_t len,
 	}
 	if (diag != NULL)
 		(void)tether_buf_append_str(diag, tether_conf_diagnostics(c));
+	/* The listens' file names die with the tokenizer. */
+	for (i = 0; i < p.conf->nservices; i++)
+		for (j = 0; j < p.conf->services[i].nlistens; j++)
+			p.conf->services[i].listens[j].file = NULL;
 	tether_conf_free(c);
 	*out = p.conf;
 	return 0;

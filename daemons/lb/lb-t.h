@@ -74,6 +74,10 @@ struct lb_conf_listen {
 	uint16_t port_lo, port_hi;	/* inclusive; lo <= hi */
 	unsigned protos;		/* LB_PROTO_* */
 	unsigned line, col;		/* where it was written */
+	/* The file it was written in (the tokenizer's name for it, for
+	 * diagnostics naming another listen): set while the file is
+	 * parsed only, NULL in a loaded configuration. */
+	const char *file;
 };
 
 /* backend NAME ADDR[:PORT] [weight N] */

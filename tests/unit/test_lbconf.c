@@ -801,7 +801,7 @@ static void
 test_file_and_include(void **state)
 {
 	char dir[] = "/tmp/test_lbconf.XXXXXX";
-	char top[128], inc[128];
+	char top[128], inc[128], want[512];
 	struct lb_conf *c;
 	struct tether_buf diag;
 	FILE *f;
@@ -833,6 +833,27 @@ test_file_and_include(void **state)
 	assert_tether_err(lb_conf_load_file(top, &c, &diag), TETHER_ESYNTAX);
 	assert_non_null(strstr((const char *)diag.data,
 			       "backends.conf:1:12: error: expected an IPv4"));
+	tether_buf_free(&diag);
+
+	/* A listen overlapping one of an included file names that file
+	 * with the line (the line alone pointed into the wrong file). */
+	f = fopen(inc, "w");
+	assert_non_null(f);
+	fputs("# backends\nservice a {\n listen 127.0.0.1:7\n"
+	      " backend b1 127.0.0.1:9\n}\n", f);
+	fclose(f);
+	f = fopen(top, "w");
+	assert_non_null(f);
+	fputs("include backends.conf\nservice b {\n listen 0.0.0.0:7\n"
+	      " backend b1 127.0.0.1:9\n}\n", f);
+	fclose(f);
+	tether_buf_init(&diag, 1 << 16);
+	assert_tether_err(lb_conf_load_file(top, &c, &diag), TETHER_ESYNTAX);
+	snprintf(want, sizeof(want), "%s:3:9: error: '0.0.0.0:7' overlaps "
+		 "the listen at %s:3 (service a)\n", top, inc);
+	if (strstr((const char *)diag.data, want) == NULL)
+		fail_msg("got\n%s\nwanted\n%s", (const char *)diag.data,
+			 want);
 	tether_buf_free(&diag);
 
 	unlink(inc);
