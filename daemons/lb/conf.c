@@ -48,6 +48,9 @@ struct parser {
 	/* The current service's `proxy-protocol v2` (its "v2"), or NULL:
 	 * where the warning about its UDP listens reports. */
 	const struct tether_conf_token *proxy_v2;
+	/* The `metrics` address (its token), or NULL: checked against the
+	 * TCP listens once the whole file is read. */
+	const struct tether_conf_token *metrics;
 };
 
 struct directive;
@@ -1002,7 +1005,57 @@ set_metrics(struct parser *p, void *obj, const struct directive *d,
 					 "ADDR:PORT, not '%s'", args[0]->text);
 	conf->metrics = a;
 	conf->has_metrics = 1;
+	p->metrics = args[0];
 	return 0;
+}
+
+/*
+ * The metrics endpoint is a TCP listener of tether-lb's own: on the
+ * port of a TCP listen, with the same address or the wildcard of
+ * either, one of the two binds would fail with EADDRINUSE at start or
+ * reload, after -n called the file good. Checked once the file is read
+ * (metrics may come before or after the services), reported at the
+ * metrics address. Unlike the listeners, the metrics socket on [::] is
+ * not IPv6-only: it takes IPv4 too (with net.ipv6.bindv6only 0, the
+ * default), so it meets every IPv4 listen of its port.
+ */
+static void
+check_metrics(struct parser *p)
+{
+	const struct tether_conf_token *t = p->metrics;
+	struct lb_conf_listen m;
+	char at[PATH_MAX + 16];
+	size_t i, j;
+
+	if (t == NULL || !p->conf->has_metrics)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.addr = p->conf->metrics;
+	m.port_lo = m.port_hi = tether_addr_port(&m.addr);
+	m.protos = LB_PROTO_TCP;
+	for (i = 0; i < p->conf->nservices; i++) {
+		const struct lb_conf_service *s = &p->conf->services[i];
+
+		for (j = 0; j < s->nlistens; j++) {
+			const struct lb_conf_listen *l = &s->listens[j];
+			int dual = m.addr.ss.ss_family == AF_INET6 &&
+				   tether_addr_is_any(&m.addr) &&
+				   l->addr.ss.ss_family == AF_INET &&
+				   (l->protos & LB_PROTO_TCP) &&
+				   m.port_lo >= l->port_lo &&
+				   m.port_lo <= l->port_hi;
+
+			if (!dual && !listens_overlap(&m, l))
+				continue;
+			tether_conf_error(p->c, t, "'metrics %s' overlaps the "
+					  "listen at %s (service %s)%s",
+					  t->text, listen_at(at, sizeof(at),
+							     t, l),
+					  s->name, dual ? ": metrics on [::] "
+					  "takes IPv4 too" : "");
+			return;
+		}
+	}
 }
 
 /* admin [timeout DUR] [conns N]: limits of the control socket and the
@@ -1410,6 +1463,8 @@ load(const char *path, const char *name, const void *data, size_t len,
 	if (err < 0)
 		goto fail;
 	parse_file(&p);
+	if (!p.nomem)
+		check_metrics(&p);
 	if (p.nomem) {
 		err = -TETHER_ENOMEM;
 		goto fail;

@@ -8,7 +8,7 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		reload-persist-counters reload-udp reload-counters
 		reload-retry halfclose wlc passive slowstart
 		maglev-slowstart maglev-reload badconf
-		reload-symlink reload-symlink-include
+		reload-symlink reload-symlink-include metrics-overlap
 		datapath-splice datapath-copy nodelay
 		half-close-off retry-rst retry-fin urgent reload-relative
 		reload-ctl reload-metrics sessions backpressure second-instance

@@ -7432,6 +7432,44 @@ def case_reload_symlink_include():
         b.stop()
 
 
+def case_metrics_overlap():
+    """A metrics address on a TCP listen's port (same address, or a
+    wildcard) is an error of the file: -n says where, at the metrics
+    address, and a reload that moves metrics onto a service's port
+    fails with that diagnostic, everything kept. (-n used to call it
+    good; the start then failed "Address already in use".)"""
+    p, m = free_ports(2)
+    svc = "service a {\n    listen 127.0.0.1:%d\n    backend b1 127.0.0.2\n}\n"
+    r, path = run_n("metrics 127.0.0.1:%d\n" % p + svc % p)
+    want = "%s:1:9: error: 'metrics 127.0.0.1:%d' overlaps the listen " \
+           "at line 3 (service a)" % (path, p)
+    if r.returncode != 1 or want not in r.stderr:
+        fail("-n: status %d, wanted 1 and %r: %r %r" %
+             (r.returncode, want, r.stdout, r.stderr))
+    r, path = run_n(svc % p + "metrics 0.0.0.0:%d\n" % p)
+    if r.returncode != 1 or "%s:5:9: error: 'metrics 0.0.0.0:%d' " \
+       "overlaps" % (path, p) not in r.stderr:
+        fail("-n, metrics on the wildcard: %d %r" % (r.returncode,
+                                                     r.stderr))
+    b = Backend("b1", "127.0.0.2", [p])
+    lb = Lb("metrics 127.0.0.1:%d\n" % m + svc % p)
+    try:
+        lb.wait_listening(p)
+        write_conf(lb.conf, "metrics 127.0.0.1:%d\n" % p + svc % p)
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reload failed")
+        if "'metrics 127.0.0.1:%d' overlaps the listen at line" % p \
+           not in lb.stderr():
+            fail("the failed reload does not say what overlaps:\n" +
+                 lb.stderr())
+        if ask(p) != ("b1", p) or \
+           "tether_lb_retired_configurations" not in metrics_get(m):
+            fail("not serving as before the failed reload")
+    finally:
+        lb.stop()
+        b.stop()
+
+
 def stop_pid(pid):
     """SIGTERM to a detached tether-lb; wait (bounded) until it is gone."""
     try:
@@ -9416,6 +9454,7 @@ CASES = {
     "badconf": case_badconf,
     "reload-symlink": case_reload_symlink,
     "reload-symlink-include": case_reload_symlink_include,
+    "metrics-overlap": case_metrics_overlap,
     "startup": case_startup,
     "datapath-splice": case_datapath_splice,
     "datapath-copy": case_datapath_copy,

@@ -587,6 +587,75 @@ test_errors(void **state)
 	}
 }
 
+/* The metrics endpoint is one of tether-lb's TCP listeners: on a TCP
+ * listen's port with the same address or a wildcard of either (and
+ * [::], which takes IPv4 too) it is an error at the metrics address,
+ * wherever it stands in the file; UDP, another port or another address
+ * is fine. */
+static void
+test_metrics_overlap(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *first;	/* NULL: loads */
+	} cases[] = {
+		{ "metrics 127.0.0.1:80\n"
+		  "service s { listen 127.0.0.1:80; backend a 1.1.1.1 }",
+		  "t.conf:1:9: error: 'metrics 127.0.0.1:80' overlaps the "
+		  "listen at line 2 (service s)" },
+		{ "service s { listen 0.0.0.0:70-90; backend a 1.1.1.1 }\n"
+		  "metrics 127.0.0.1:85",
+		  "t.conf:2:9: error: 'metrics 127.0.0.1:85' overlaps the "
+		  "listen at line 1 (service s)" },
+		{ "metrics 0.0.0.0:80\n"
+		  "service s { listen 192.0.2.1:80 tcp udp; backend a 1.1.1.1 }",
+		  "t.conf:1:9: error: 'metrics 0.0.0.0:80' overlaps the "
+		  "listen at line 2 (service s)" },
+		{ "metrics [::1]:80\n"
+		  "service s { listen [::]:80; backend a 1.1.1.1 }",
+		  "t.conf:1:9: error: 'metrics [::1]:80' overlaps the "
+		  "listen at line 2 (service s)" },
+		{ "metrics [::]:80\n"
+		  "service s { listen 127.0.0.1:80; backend a 1.1.1.1 }",
+		  "t.conf:1:9: error: 'metrics [::]:80' overlaps the "
+		  "listen at line 2 (service s): metrics on [::] takes IPv4 "
+		  "too" },
+		{ "metrics 127.0.0.1:80\n"
+		  "service s { listen 127.0.0.1:80 udp; backend a 1.1.1.1 }",
+		  NULL },
+		{ "metrics 127.0.0.1:80\n"
+		  "service s { listen 127.0.0.2:80; listen 127.0.0.1:81; "
+		  "listen [::]:80; backend a 1.1.1.1 }", NULL },
+		{ "metrics [::1]:80\n"
+		  "service s { listen 0.0.0.0:80; backend a 1.1.1.1 }", NULL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < TETHER_ARRAY_SIZE(cases); i++) {
+		struct lb_conf *c = NULL;
+		struct tether_buf diag;
+		const char *d;
+		int err;
+
+		tether_buf_init(&diag, 1 << 16);
+		err = load(cases[i].text, &c, &diag);
+		d = diag.data != NULL ? (const char *)diag.data : "";
+		if (cases[i].first == NULL) {
+			if (err != 0)
+				fail_msg("case %zu: %s", i, d);
+			lb_conf_free(c);
+		} else if (err != -TETHER_ESYNTAX ||
+			   strncmp(d, cases[i].first,
+				   strlen(cases[i].first)) != 0 ||
+			   d[strlen(cases[i].first)] != '\n') {
+			fail_msg("case %zu: got %d\n%s\nwanted\n%s", i, err,
+				 d, cases[i].first);
+		}
+		tether_buf_free(&diag);
+	}
+}
+
 /* Names take letters, digits and . _ : @ + -, up to 63 bytes: each of
  * them loads, and reads back as written. */
 static void
@@ -1076,6 +1145,7 @@ main(void)
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_listen_addr),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_metrics_overlap),
 		cmocka_unit_test(test_name_chars),
 		cmocka_unit_test(test_several_errors),
 		cmocka_unit_test(test_check_port),
