@@ -279,12 +279,19 @@ set_string(struct parser *p, void *obj, const struct directive *d,
 	return 0;
 }
 
-/* A string that must be an absolute path (the control socket: the
- * daemon moves to / when it detaches). */
+/* A string that must be an absolute path (the control socket and the
+ * pidfile: the daemon moves to / when it detaches, before it opens the
+ * pidfile, so a relative one ended up in /). The length and control
+ * characters first, as set_string reports them: the message quotes
+ * the path. */
 static int
 set_abs_path(struct parser *p, void *obj, const struct directive *d,
 	     const struct tether_conf_token *const *args, int n)
 {
+	if (args[0]->len == 0 || args[0]->len >= d->max)
+		return set_string(p, obj, d, args, n);
+	if (check_text(p, args[0], d->name) < 0)
+		return -TETHER_ESYNTAX;
 	if (args[0]->text[0] != '/')
 		return tether_conf_error(p->c, args[0],
 					 "'%s' must be an absolute path, not "
@@ -1135,7 +1142,7 @@ set_user(struct parser *p, void *obj, const struct directive *d,
 }
 
 static const struct directive global_directives[] = {
-	{ "pidfile", 1, 1, set_string, offsetof(struct lb_conf, pidfile), 0,
+	{ "pidfile", 1, 1, set_abs_path, offsetof(struct lb_conf, pidfile), 0,
 	  LB_PATH_MAX, 0 },
 	{ "user", 1, 1, set_user, offsetof(struct lb_conf, user), 0,
 	  LB_NAME_MAX, 0 },

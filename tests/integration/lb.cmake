@@ -9,6 +9,7 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		reload-retry halfclose wlc passive slowstart
 		maglev-slowstart maglev-reload badconf
 		reload-symlink reload-symlink-include metrics-overlap
+		pidfile-relative
 		datapath-splice datapath-copy nodelay
 		half-close-off retry-rst retry-fin urgent reload-relative
 		reload-ctl reload-metrics sessions backpressure second-instance

@@ -7486,6 +7486,42 @@ def stop_pid(pid):
     fail("detached tether-lb %d did not stop on SIGTERM" % pid)
 
 
+def case_pidfile_relative():
+    """A relative pidfile is an error of the file, at its path: the
+    daemon opens it after detaching moved it to /, where it ended up
+    (and -n called it good). Started detached from the file's directory,
+    tether-lb exits 1 and leaves nothing in /."""
+    p, = free_ports(1)
+    name = "lb_test.%d.pid" % os.getpid()
+    text = "pidfile %s\nservice s {\n    listen 127.0.0.1:%d\n" \
+           "    backend a 127.0.0.2\n}\n" % (name, p)
+    r, path = run_n(text)
+    want = "%s:1:9: error: 'pidfile' must be an absolute path, not " \
+           "'%s'" % (path, name)
+    if r.returncode != 1 or want not in r.stderr:
+        fail("-n: status %d, wanted 1 and %r: %r %r" %
+             (r.returncode, want, r.stdout, r.stderr))
+    d = os.path.dirname(path)
+    try:
+        r = subprocess.run([os.path.abspath(LB), "-f", "bad.conf"], cwd=d,
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        if r.returncode != 1 or want.split(":", 1)[1] not in r.stderr:
+            fail("detached start: status %d, wanted 1 and the error: %r"
+                 % (r.returncode, r.stderr))
+        if not port_free(p, ("127.0.0.1",)):
+            fail("port %d still bound after the failed start" % p)
+    finally:
+        if os.path.exists("/" + name):
+            try:
+                with open("/" + name) as f:
+                    stop_pid(int(f.read().split()[0]))
+            finally:
+                # The daemon removes it as it stops.
+                if os.path.exists("/" + name):
+                    os.unlink("/" + name)
+            fail("the relative pidfile was written to /%s" % name)
+
+
 def case_startup():
     """Start-up failures are seen by whoever starts tether-lb, detached
     (no -d) too: printed on stderr, exit status 1, nothing left
@@ -9455,6 +9491,7 @@ CASES = {
     "reload-symlink": case_reload_symlink,
     "reload-symlink-include": case_reload_symlink_include,
     "metrics-overlap": case_metrics_overlap,
+    "pidfile-relative": case_pidfile_relative,
     "startup": case_startup,
     "datapath-splice": case_datapath_splice,
     "datapath-copy": case_datapath_copy,

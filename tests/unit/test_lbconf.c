@@ -553,6 +553,11 @@ test_errors(void **state)
 		{ "service s { listen 1.2.3.4:1; backend \"x\\ty\" 1.1.1.1 }",
 		  "t.conf:1:39: error: backend name must not contain a control "
 		  "character (0x09) (only letters, digits and . _ : @ + -)" },
+		/* Opened after the move to /, where a relative one
+		 * ended up. */
+		{ "pidfile lb.pid",
+		  "t.conf:1:9: error: 'pidfile' must be an absolute path, "
+		  "not 'lb.pid'" },
 		{ "pidfile \"X\\nX\"",
 		  "t.conf:1:9: error: pidfile must not contain control "
 		  "characters" },
