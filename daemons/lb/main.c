@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const struct tether_daemon_spec lb_spec = {
@@ -28,6 +29,28 @@ on_stop(struct tether_loop *loop, int signo, void *ud)
 	(void)ud;
 	tether_log_info("signal %d: stopping", signo);
 	tether_loop_stop(loop);
+}
+
+/* A tether code that came from a file's open, read or unlink, in the
+ * system's words ("No such file or directory", as the diagnostics
+ * above it say), tether's own for the others. */
+static const char *
+file_strerror(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case TETHER_ENOENT:
+		return strerror(ENOENT);
+	case TETHER_EACCES:
+		return strerror(EACCES);
+	case TETHER_EPERM:
+		return strerror(EPERM);
+	case TETHER_EIO:
+		return strerror(EIO);
+	case TETHER_EBUSY:
+		return strerror(EBUSY);
+	default:
+		return tether_strerror(err);
+	}
 }
 
 /* What SIGHUP needs to reload. */
@@ -132,6 +155,27 @@ raise_nofile(void)
 				 strerror(errno));
 }
 
+/*
+ * At exit, after the proxy closed the control socket (whose unlink,
+ * in the library, is not checked): a socket file still at its path is
+ * one that could not be removed, typically because `user` dropped the
+ * right to write its directory. Try once more to say why; a restart
+ * replaces a stale socket anyway, but it should not pass unseen.
+ */
+static void
+check_ctl_removed(const char *path, const char *user)
+{
+	struct stat sb;
+
+	if (path[0] == '\0' || lstat(path, &sb) < 0 || !S_ISSOCK(sb.st_mode))
+		return;
+	if (unlink(path) == 0 || errno == ENOENT)
+		return;
+	tether_log_warn("cannot remove control socket %s%s%s%s", path,
+			user[0] != '\0' ? " (running as " : "", user,
+			user[0] != '\0' ? ")" : "");
+}
+
 /* Run conf until SIGINT or SIGTERM; *confp may be replaced by reloads
  * (the caller frees whatever it holds at the end). Returns the exit
  * status. */
@@ -148,7 +192,7 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 				"" };
 	struct lb_proxy *px = NULL;
 	struct tether_pidfile *pf = NULL;
-	const char *dp, *kr;
+	const char *dp, *kr, *as = "";	/* as: the user dropped to */
 	char errbuf[256];
 	int err, status = 1, ready = -1;
 
@@ -203,6 +247,8 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 					    sizeof(errbuf)) < 0) {
 			tether_log_warnx("%s", errbuf);
 			goto out;
+		} else {
+			as = st.user;
 		}
 	}
 	if (tether_loop_signal_add(loop, SIGTERM, on_stop, NULL) < 0 ||
@@ -233,11 +279,16 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 	*confp = st.conf;
 out:
 	lb_proxy_free(px);
+	if (px != NULL)
+		check_ctl_removed(st.conf->control, as);
 	lb_proxy_uring_close();
 	lb_proxy_krelay_close();
 	tether_loop_free(loop);
-	if (pf != NULL)
-		(void)tether_pidfile_remove(pf);
+	if (pf != NULL && (err = tether_pidfile_remove(pf)) < 0)
+		tether_log_warnx("cannot remove pidfile %s%s%s%s: %s",
+				 st.pidfile, as[0] != '\0' ? " (running as " :
+				 "", as, as[0] != '\0' ? ")" : "",
+				 file_strerror(err));
 	tether_free(abs);
 	/* A child that failed to start: its exit closes the socket, and the
 	 * parent exits 1 (the error is on stderr already). */

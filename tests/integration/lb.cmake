@@ -9,7 +9,7 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		reload-retry halfclose wlc passive slowstart
 		maglev-slowstart maglev-reload badconf
 		reload-symlink reload-symlink-include metrics-overlap
-		pidfile-relative
+		pidfile-relative user-leftover
 		datapath-splice datapath-copy nodelay
 		half-close-off retry-rst retry-fin urgent reload-relative
 		reload-ctl reload-metrics sessions backpressure second-instance
@@ -33,6 +33,9 @@ endforeach()
 # ip(8)): lb_test.py exits 77 without.
 set_tests_properties(integration.lb-v4mapped integration.lb-udp-pmtu
 	integration.lb-pipe-budget PROPERTIES SKIP_RETURN_CODE 77)
+# user-leftover drops to nobody: root only.
+set_tests_properties(integration.lb-user-leftover PROPERTIES
+	SKIP_RETURN_CODE 77)
 
 # The cases that relay TCP, run again in the passes below with a global
 # directive first in every configuration a running tether-lb gets. Left

@@ -7522,6 +7522,46 @@ def case_pidfile_relative():
             fail("the relative pidfile was written to /%s" % name)
 
 
+def case_user_leftover():
+    """With `user`, the pidfile and the control socket are removed at
+    exit by that user: in a directory only root may write, the removal
+    fails, and tether-lb says so (path, reason, the user) instead of
+    leaving them silently; in a directory the user owns, both go and
+    nothing is said. Needs root (exit 77 without)."""
+    if os.geteuid() != 0:
+        raise Skip("needs root to drop to user nobody")
+    import pwd
+    nobody = pwd.getpwnam("nobody").pw_uid
+    p, = free_ports(1)
+    svc = "service s {\n    listen 127.0.0.1:%d\n    backend a 127.0.0.2\n}\n"
+    for owner in (0, nobody):
+        d = tmpdir()
+        os.chmod(d, 0o755)
+        os.chown(d, owner, -1)
+        pidf = os.path.join(d, "lb.pid")
+        sock = os.path.join(d, "ctl.sock")
+        lb = Lb("pidfile %s\ncontrol %s\nuser nobody\n" % (pidf, sock) +
+                svc % p)
+        lb.wait_listening(p)
+        lb.stop()
+        with open(lb.log.name) as f:
+            log = f.read()
+        want = ["cannot remove pidfile %s (running as nobody): "
+                "Permission denied" % pidf,
+                "cannot remove control socket %s (running as nobody): "
+                "Permission denied" % sock]
+        for w in want:
+            if owner == 0 and w not in log:
+                fail("root's directory: no %r in the log:\n%s" % (w, log))
+        if owner == 0 and not (os.path.exists(pidf) and
+                               os.path.exists(sock)):
+            fail("root's directory: a file nobody may not remove is gone")
+        if owner != 0 and ("cannot remove" in log or
+                           os.path.exists(pidf) or os.path.exists(sock)):
+            fail("nobody's directory: not both removed, or a warning:\n" +
+                 log)
+
+
 def case_startup():
     """Start-up failures are seen by whoever starts tether-lb, detached
     (no -d) too: printed on stderr, exit status 1, nothing left
@@ -9492,6 +9532,7 @@ CASES = {
     "reload-symlink-include": case_reload_symlink_include,
     "metrics-overlap": case_metrics_overlap,
     "pidfile-relative": case_pidfile_relative,
+    "user-leftover": case_user_leftover,
     "startup": case_startup,
     "datapath-splice": case_datapath_splice,
     "datapath-copy": case_datapath_copy,
