@@ -1209,6 +1209,17 @@ parse_stmt(struct parser *p, const struct tether_conf_token *kw,
 	int n, rest;
 
 	d = find_directive(tab, ntab, kw->text);
+	if (d == NULL && kw->line == 1 && kw->col == 1 &&
+	    strncmp(kw->text, "\xef\xbb\xbf", 3) == 0) {
+		/* Some editors start UTF-8 files with a BOM, which the
+		 * message would quote invisibly ("unknown directive
+		 * 'service'"); name it instead. Not skipped: the file is
+		 * read as bytes, and the fix is one save away. */
+		tether_conf_error(p->c, kw, "byte-order mark at the start of "
+				  "the file: save it as UTF-8 without one");
+		skip_stmt(p->c);
+		return;
+	}
 	if (d == NULL) {
 		tether_conf_error(p->c, kw, "unknown directive '%s' %s",
 				  kw->text, where);

@@ -565,6 +565,12 @@ test_errors(void **state)
 		  "t.conf:1:8: error: too many arguments to 'user'" },
 		{ "{ }",
 		  "t.conf:1:1: error: expected a directive, found '{'" },
+		/* A UTF-8 byte-order mark is named, not quoted invisibly
+		 * as part of an unknown directive. */
+		{ "\xef\xbb\xbfservice s { listen 1.2.3.4:1; "
+		  "backend a 1.1.1.1 }",
+		  "t.conf:1:1: error: byte-order mark at the start of the file: "
+		  "save it as UTF-8 without one" },
 		{ "service s { listen \"1.2.3.4:1 }",
 		  "t.conf:1:20: error: unterminated string" },
 	};
