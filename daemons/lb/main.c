@@ -48,6 +48,8 @@ file_strerror(int err)
 		return strerror(EIO);
 	case TETHER_EBUSY:
 		return strerror(EBUSY);
+	case TETHER_EMSGSIZE:
+		return strerror(EFBIG);
 	default:
 		return tether_strerror(err);
 	}
@@ -114,9 +116,17 @@ on_hup(struct tether_loop *loop, int signo, void *ud)
 	if (diag.len > 0)
 		tether_log_warn_lines((const char *)diag.data);
 	tether_buf_free(&diag);
+	if (err == -TETHER_ESYNTAX) {
+		tether_log_warnx("reload failed: errors in %s (above); "
+				 "configuration unchanged", st->path);
+		return;
+	}
 	if (err < 0) {
-		tether_log_warnx("reload failed: %s; configuration unchanged",
-				 tether_strerror(err));
+		/* The file itself (open, read, size): its path and the
+		 * system's words, as the diagnostic above says them. */
+		tether_log_warnx("reload failed: %s: %s; configuration "
+				 "unchanged", st->path, err == -TETHER_ENOMEM ?
+				 tether_strerror(err) : file_strerror(err));
 		return;
 	}
 	err = lb_proxy_reload(&st->px, conf, st->conf, errbuf,

@@ -7368,7 +7368,9 @@ def case_reload_symlink():
     (lb.conf -> ..data/lb.conf, ..data -> v1 replaced by a link to v2,
     v1 deleted): a reload reads the file the link names then, v2, given
     relative to the start's directory. (With realpath(-f) at start,
-    each reload read v1 again, and failed for ever once it was gone.)"""
+    each reload read v1 again, and failed for ever once it was gone.)
+    With the link left dangling, the failed reload names the path and
+    says "No such file or directory"."""
     p1, p2 = free_ports(2)
     b = Backend("b1", "127.0.0.2", [p1, p2])
     d = tmpdir()
@@ -7394,6 +7396,17 @@ def case_reload_symlink():
             fail("v2's port does not serve after the reload")
         if not refuses(p1):
             fail("v1's port still listens after the reload")
+        # The link left dangling: the reload says which path and why
+        # (it said "no such entry"), and keeps serving v2.
+        shutil.rmtree(os.path.join(d, "v2"))
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reload failed")
+        want = "reload failed: %s/lb.conf: No such file or directory; " \
+               "configuration unchanged" % d
+        if want not in lb.stderr():
+            fail("no %r in the log:\n%s" % (want, lb.stderr()))
+        if ask(p2) != ("b1", p2):
+            fail("v2's port does not serve after the failed reload")
     finally:
         lb.stop()
         b.stop()
