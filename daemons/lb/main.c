@@ -167,10 +167,11 @@ raise_nofile(void)
 
 /*
  * At exit, after the proxy closed the control socket (whose unlink,
- * in the library, is not checked): a socket file still at its path is
- * one that could not be removed, typically because `user` dropped the
- * right to write its directory. Try once more to say why; a restart
- * replaces a stale socket anyway, but it should not pass unseen.
+ * in the library, is not checked), when its file was still its own
+ * just before: a socket file still at its path is one that could not
+ * be removed, typically because `user` dropped the right to write its
+ * directory. Try once more to say why; a restart replaces a stale
+ * socket anyway, but it should not pass unseen.
  */
 static void
 check_ctl_removed(const char *path, const char *user)
@@ -204,7 +205,7 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 	struct tether_pidfile *pf = NULL;
 	const char *dp, *kr, *as = "";	/* as: the user dropped to */
 	char errbuf[256];
-	int err, status = 1, ready = -1;
+	int err, status = 1, ready = -1, ctl_ours;
 
 	if (tether_daemon_abs_path(o->conf_path, &abs) == 0)
 		st.path = abs;
@@ -288,8 +289,12 @@ run(struct lb_conf **confp, const struct tether_daemon_opts *o)
 	px = st.px;
 	*confp = st.conf;
 out:
+	/* Ours at the close (not a file that replaced it since): then a
+	 * socket file left at the path is one the close could not remove. */
+	ctl_ours = px != NULL && px->ctl != NULL &&
+		   tether_ctl_path_ours(px->ctl);
 	lb_proxy_free(px);
-	if (px != NULL)
+	if (ctl_ours)
 		check_ctl_removed(st.conf->control, as);
 	lb_proxy_uring_close();
 	lb_proxy_krelay_close();
