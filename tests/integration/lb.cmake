@@ -64,7 +64,10 @@ list(REMOVE_ITEM lb_krelay_pass urgent fin-merge)
 # LB_HAVE_URING on tether_lb when it finds liburing (its LIBURING_FOUND
 # is a variable of that directory, not of this one). failure-midrun,
 # retry-rst and retry-fin cover the move from io_uring to epoll on a
-# backend's error or early FIN (u_switch in proxy.c).
+# backend's error or early FIN (u_switch in proxy.c): lb_test.py wants
+# tether_lb_uring_fallbacks_total > 0 from them, and from every case
+# of a pass a session on io_uring or moved to the kernel relay
+# (check_pass_counts(), PASS_EXEMPT_* for those that relay nothing).
 if(TARGET tether_lb)
 	get_target_property(lb_defs tether_lb INTERFACE_COMPILE_DEFINITIONS)
 	if(lb_defs MATCHES "LB_HAVE_URING")

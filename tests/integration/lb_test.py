@@ -54,11 +54,11 @@ def fail(msg):
 # its own (the first line of its configuration: PASS_METRICS; not where
 # the case has its own `metrics` line: a second is an error). Lb.stop()
 # reads the process counters there before SIGTERM (PASS_COUNTS), and
-# main() fails a case of the kernel relay pass whose tether-lbs together
-# moved no session to the kernel relay
-# (tether_lb_kernel_relay_sessions_total): the started line says the
-# data path is on, not that any session used it. The cases that relay
-# nothing are in PASS_EXEMPT_KRELAY, with why.
+# main() fails a case of the pass whose tether-lbs together started no
+# session on io_uring (tether_lb_uring_sessions_total) or moved none to
+# the kernel relay (tether_lb_kernel_relay_sessions_total): the started
+# line says the data path is on, not that any session used it. The
+# cases that relay nothing are in PASS_EXEMPT_*, with why.
 PASS_METRICS = "metrics 127.0.0.1:%d # lb_test pass counters\n"
 PASS_COUNTS = []
 PASS_PORTS = {}
@@ -9630,13 +9630,28 @@ NO_TCP_DATA = {
     "reload-ctl": "control socket across reloads; no connection",
     "reload-metrics": "metrics listener across reloads; no connection",
 }
+PASS_EXEMPT_URING = dict(NO_TCP_DATA, **{
+    "proxyv2": "a service with proxy-v2 keeps its sessions on epoll "
+               "(session_start in proxy.c)",
+})
 PASS_EXEMPT_KRELAY = dict(NO_TCP_DATA)
+# The io_uring pass's cases that cover the move from io_uring to epoll on
+# a backend's error or early FIN (u_leave in proxy.c counts it in
+# tether_lb_uring_fallbacks_total): main() wants a fallback from them.
+PASS_URING_FALLBACK = ("failure-midrun", "retry-rst", "retry-fin")
 
 
 def check_pass_counts(case):
     """In a pass, fail unless the case's tether-lbs (PASS_COUNTS, summed)
     used the data path the pass is about (see PASS_METRICS)."""
     checks = []
+    if URING and kernel_io_uring() is None and \
+       case not in PASS_EXEMPT_URING:
+        checks.append(("tether_lb_uring_sessions_total",
+                       "session(s) started on io_uring"))
+        if case in PASS_URING_FALLBACK:
+            checks.append(("tether_lb_uring_fallbacks_total",
+                           "io_uring session(s) fell back to epoll"))
     if KRELAY and kernel_sockmap() is None and \
        case not in PASS_EXEMPT_KRELAY:
         checks.append(("tether_lb_kernel_relay_sessions_total",
