@@ -3304,14 +3304,27 @@ service s {
             fail("the pinned client stayed past the drain-timeout")
         if "state=draining" not in ctl(sock, "show", "backends", "s"):
             fail("b0 no longer draining")
+        # b0 back in service, so that new clients have somewhere to go.
+        if ctl(sock, "enable", "s/b0") != "ok\n":
+            fail("enable not ok")
         c1 = [a for a, n in pins.items() if n == "b1"][0]
         t1 = time.time()
         if ctl(sock, "drain", "s/b1", "0") != "ok\n":
             fail("drain 0 not ok")
+        out = ctl(sock, "show", "backends", "s")
+        if "backend s/b1 state=draining admin=draining" not in out:
+            fail("drain 0: b1 not draining:\n" + out)
+        new = [ask(p, src_addr(100 + i))[0] for i in range(4)]
+        if new != ["b0"] * 4:
+            fail("drain 0: new clients went to %r, wanted b0 only" % new)
         time.sleep(max(0, 1.0 - (time.time() - t1)))
         if ask(p, c1)[0] != "b1":
             fail("drain 0: the pinned client left past the "
                  "drain-timeout (0 is no deadline)")
+        out = ctl(sock, "show", "backends", "s")
+        if "backend s/b1 state=draining admin=draining" not in out:
+            fail("drain 0: b1 no longer draining past the "
+                 "drain-timeout:\n" + out)
     finally:
         lb.stop()
         for b in bs:
