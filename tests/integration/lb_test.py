@@ -1017,8 +1017,9 @@ def case_udp_connect_fail():
     """A new UDP flow whose socket cannot be connected to its backend
     (here 255.255.255.255, which connect() refuses without
     SO_BROADCAST): the datagram is dropped, once a second per service a
-    warn line says why with unlogged=N, and each counts as a connect
-    failure of that backend (it went by with no trace)."""
+    warn line says why with unlogged=N (lines plus unlogged add up to
+    every datagram: 8 at once, a 9th a second later), and each counts
+    as a connect failure of that backend (it went by with no trace)."""
     (p,) = free_ports(1)
     sock = os.path.join(tmpdir(), "ctl.sock")
     lb = Lb("""control %s
@@ -1039,6 +1040,17 @@ service dns {
         wait_log(lb, pat)
         wait_until(lambda: "fails=8 " in ctl(sock, "show", "backends"),
                    "eight connect failures counted")
+        n8 = lb.stderr().count(pat)
+        # A second past the 8th, whose line (if any) was before it: the
+        # 9th gets a line, with the ones left out since the last.
+        time.sleep(1.1)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind((src_addr(8), 0))
+        u.sendto(b"q", ("127.0.0.1", p))
+        u.close()
+        wait_log(lb, pat, n8 + 1)
+        wait_until(lambda: "fails=9 " in ctl(sock, "show", "backends"),
+                   "nine connect failures counted")
         lines = [l for l in lb.stderr().splitlines() if pat in l]
         if len(lines) > int(time.time() - t0) + 1:
             fail("%d lines in %.2f s:\n%s" % (len(lines), time.time() - t0,
@@ -1046,6 +1058,11 @@ service dns {
         if not re.search(r"to backend bc: connect: Permission denied; "
                          r"datagram dropped \(unlogged=0\)", lines[0]):
             fail("line: %r" % lines[0])
+        logged = sum(1 + int(re.search(r"unlogged=(\d+)\)$", l).group(1))
+                     for l in lines)
+        if logged != 9:
+            fail("9 datagrams dropped, the lines with their unlogged=N "
+                 "account for %d:\n%s" % (logged, "\n".join(lines)))
     finally:
         lb.stop()
 
