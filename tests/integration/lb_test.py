@@ -1472,6 +1472,9 @@ def case_limits():
 """ % (p, p))
     try:
         lb.wait_listening(p)
+        # Before the held sessions' last activity (the backend's line):
+        # no cut comes sooner than 500 ms after this.
+        t_idle = time.time()
         held = [connect(p), connect(p)]
         for s in held:
             read_line(s)
@@ -1484,6 +1487,10 @@ def case_limits():
         for s in held:
             if s.recv(100) != b"":
                 fail("idle connection got data")
+            if s is held[0] and time.time() - t_idle < 0.45:
+                fail("idle timeout too early: cut %.2f s after the "
+                     "connect, 'idle-timeout 500ms'" %
+                     (time.time() - t_idle))
             s.close()
         if time.time() - t0 > 3:
             fail("idle timeout too late")
