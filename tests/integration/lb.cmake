@@ -165,7 +165,8 @@ tether_test(integration.lb-noargs LABEL integration TIMEOUT 60
 	COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/lb_noargs.sh $<TARGET_FILE:tether-lb>)
 
 # System calls per proxied connection, counted with strace: the backend's
-# FIN that came with its reply costs no extra read.
+# FIN that came with its reply costs no extra read, and an accepted socket
+# no setsockopt(TCP_NODELAY).
 tether_test(integration.lb-syscalls LABEL integration TIMEOUT 60
 	COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lb_syscalls.py
 		$<TARGET_FILE:tether-lb>)

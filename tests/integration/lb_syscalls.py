@@ -4,7 +4,8 @@
 # closes while tether-lb is stopped (SIGSTOP), so the reply and its FIN
 # are both queued when it runs again: tether-lb must take the end of the
 # stream from the short read that returns the reply, without a second
-# recv that returns 0. Only the client's FIN then costs a zero read.
+# recv that returns 0. Only the client's FIN then costs a zero read. And
+# no setsockopt(TCP_NODELAY) per accepted connection.
 # Usage: lb_syscalls.py TETHER_LB
 import os
 import signal
@@ -63,7 +64,8 @@ def main():
     ls.listen(16)
     trace = os.path.join(d, "trace")
     err = open(os.path.join(d, "stderr"), "w+")
-    st = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=recvfrom",
+    st = subprocess.Popen(["strace", "-f", "-qq", "-e",
+                           "trace=recvfrom,setsockopt",
                            "-o", trace, lb, "-d", "-f", conf],
                           stdout=subprocess.DEVNULL, stderr=err)
     pid = None
@@ -135,7 +137,19 @@ def main():
                 st.wait()
         ls.close()
     with open(trace) as f:
-        lines = [ln for ln in f if "recvfrom(" in ln]
+        traced = f.readlines()
+    lines = [ln for ln in traced if "recvfrom(" in ln]
+    # TCP_NODELAY: set once on the listener and on each backend socket;
+    # an accepted socket inherits it from the listener, so no setsockopt
+    # per accept (lb_test.py's nodelay checks that both sockets end up
+    # with it).
+    nodelay = [ln for ln in traced if "setsockopt(" in ln and
+               "TCP_NODELAY" in ln]
+    if len(nodelay) != N + 1:
+        lb_test.fail("%d setsockopt(TCP_NODELAY) for %d connections "
+                     "(expected %d: the listener's and one per backend "
+                     "socket, none per accepted one):\n%s" % (
+                         len(nodelay), N, N + 1, "".join(nodelay)))
     zero = [ln for ln in lines if ln.rstrip().endswith("= 0")]
     full = [ln for ln in lines if ln.rstrip().endswith("= %d" % len(REPLY))]
     if len(full) < N:
@@ -147,8 +161,9 @@ def main():
         lb_test.fail("%d reads returned 0 for %d connections (expected "
                      "%d: the backend's FIN must be taken from the short "
                      "read):\n%s" % (len(zero), N, N, "".join(lines)))
-    print("ok syscalls: %d recvfrom for %d connections, %d of them 0" % (
-        len(lines), N, len(zero)))
+    print("ok syscalls: %d recvfrom for %d connections, %d of them 0; "
+          "%d setsockopt(TCP_NODELAY)" % (len(lines), N, len(zero),
+                                          len(nodelay)))
     return 0
 
 

@@ -6137,9 +6137,10 @@ def lb_sockets(pid):
 
 def case_nodelay():
     """Both sockets of a proxied connection have TCP_NODELAY: the
-    accepted one inherits it from the listener (no setsockopt per
-    accept), before and after a reload that adopts the listener. Read
-    from inside tether-lb with pidfd_getfd (we are its parent)."""
+    accepted one inherits it from the listener, before and after a
+    reload that adopts the listener. Read from inside tether-lb with
+    pidfd_getfd (we are its parent). That there is no setsockopt per
+    accept is counted with strace in lb_syscalls.py."""
     p, q = free_ports(2)
     be = DataBackend("127.0.0.2", q)
     lb = Lb("""service s {
