@@ -327,6 +327,12 @@ stream {
 UNITS = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "k": 1e3}
 
 
+class RowFailed(Exception):
+    """A load run that cannot be taken as a figure: wrk counted non-2xx
+    or 3xx responses or socket errors (a proxy that fails fast would
+    otherwise look fast)."""
+
+
 def wrk(port, conns, path, close, dur):
     argv = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", "-c%d" % conns,
             "-d%ds" % dur, "--timeout", "10s"]
@@ -342,9 +348,8 @@ def wrk(port, conns, path, close, dur):
     errs = re.search(r"Non-2xx or 3xx responses: (\d+)", r.stdout)
     sock = re.search(r"Socket errors: (.*)", r.stdout)
     if errs or sock:
-        log("  wrk errors on :%d: %s %s" % (
-            port, errs.group(0) if errs else "", sock.group(0) if sock
-            else ""))
+        raise RowFailed("wrk errors on :%d at %.1f req/s: %s" % (
+            port, rps, "; ".join(x.group(0) for x in (errs, sock) if x)))
     return rps
 
 
@@ -631,6 +636,9 @@ def run(a, d, rows, nofile):
         ports[name] = (port, iport, proc)
     vals = {}
     cpus = {}
+    # (target, row) -> why, for each that failed in any round: reported
+    # as FAILED, not as a figure, and the run exits 1.
+    failed = {}
     for rnd in range(a.rounds):
         n = len(names) - 1
         base = [0] + [((j + 1) // 2 if j % 2 else n - j // 2) % n
@@ -641,22 +649,40 @@ def run(a, d, rows, nofile):
             for name in order:
                 port, iport, proc = ports[name]
                 c0 = cpu_seconds(proc.pid) if proc else 0
-                v = row[3](port, iport, a.duration)
+                try:
+                    v = row[3](port, iport, a.duration)
+                except RowFailed as e:
+                    failed.setdefault((name, row[0]), str(e))
+                    v = float("nan")
+                    log("round %d %-10s %-16s FAILED: %s" % (
+                        rnd + 1, name, row[0], e))
                 c1 = cpu_seconds(proc.pid) if proc else 0
                 vals.setdefault((name, row[0]), []).append(v)
                 cpus.setdefault((name, row[0]), []).append(
                     per_unit(row[1], v, c1 - c0, a.duration)
-                    if proc else float("nan"))
-                log("round %d %-10s %-16s %12.1f %s" % (
-                    rnd + 1, name, row[0], v, row[1]))
+                    if proc and v == v else float("nan"))
+                if v == v:
+                    log("round %d %-10s %-16s %12.1f %s" % (
+                        rnd + 1, name, row[0], v, row[1]))
                 time.sleep(0.3)
     for name in names[1:]:
         stop(ports[name][2])
     for p in list(PROCS):
         if p.pid in FLOOR_PAIRS.values():
             stop(p)
-    res = {k: median(v) for k, v in vals.items()}
-    cpu = {k: median(v) for k, v in cpus.items()}
+    nan = float("nan")
+    res = {k: nan if k in failed else median(v) for k, v in vals.items()}
+    cpu = {k: nan if k in failed else median(v) for k, v in cpus.items()}
+
+    def shown(name, row):
+        return "FAILED" if (name, row[0]) in failed else \
+            fmt(res[(name, row[0])])
+
+    def ratio(x, y):
+        return x / y if y and x == x and y == y else nan
+
+    def best_of(h, n):
+        return max(h, n) if h == h and n == n else nan
     print("\nbench.lb: %d round(s) of %ds per row and target (median), "
           "proxy on CPU %s, load on CPU %s, backend on %s; tether-lb "
           "splice %s" % (a.rounds, a.duration, PROXY_CPU, LOAD_CPU,
@@ -671,11 +697,14 @@ def run(a, d, rows, nofile):
     for row in rows:
         dv = res[("direct", row[0])]
         t, h, n = (res[(x, row[0])] for x in names[1:4])
-        best = max(h, n)
-        print("%-16s %-6s %10s %10s %10s %10s  %6.2f %6.2f %6.2f  %8.2f  "
+        best = best_of(h, n)
+        print("%-16s %-6s %10s %10s %10s %10s  %6s %6s %6s  %8s  "
               "%s %s %s %s" % (
-                  row[0], row[1], fmt(dv), fmt(t), fmt(h), fmt(n),
-                  t / dv, h / dv, n / dv, t / best if best else 0,
+                  row[0], row[1], shown("direct", row),
+                  shown("tether-lb", row), shown("haproxy", row),
+                  shown("nginx", row), fmt(ratio(t, dv)),
+                  fmt(ratio(h, dv)), fmt(ratio(n, dv)),
+                  fmt(ratio(t, best)),
                   fmt(cpu[("tether-lb", row[0])]),
                   fmt(cpu[("haproxy", row[0])]),
                   fmt(cpu[("nginx", row[0])]), row[2]))
@@ -685,23 +714,28 @@ def run(a, d, rows, nofile):
         per = []
         for r in range(a.rounds):
             t = vals[("tether-lb", row[0])][r]
-            b = max(vals[("haproxy", row[0])][r], vals[("nginx", row[0])][r])
-            per.append(t / b if b else 0)
-        print("  %-16s %s   (%.2f .. %.2f)" % (
-            row[0], " ".join("%.2f" % x for x in per), min(per), max(per)))
+            per.append(ratio(t, best_of(vals[("haproxy", row[0])][r],
+                                        vals[("nginx", row[0])][r])))
+        ok = [x for x in per if x == x]
+        print("  %-16s %s   (%s .. %s)" % (
+            row[0], " ".join(fmt(x) for x in per),
+            fmt(min(ok)) if ok else "-", fmt(max(ok)) if ok else "-"))
     if extra:
         print("\nother targets, median value, ratio to the best peer, "
               "CPU per unit:")
         for row in rows:
             h, n = res[("haproxy", row[0])], res[("nginx", row[0])]
-            best = max(h, n)
+            best = best_of(h, n)
             print("  %-16s %s" % (row[0], "   ".join(
-                "%s %s (%.2f, %s %s)" % (
-                    x, fmt(res[(x, row[0])]),
-                    res[(x, row[0])] / best if best else 0,
+                "%s %s (%s, %s %s)" % (
+                    x, shown(x, row), fmt(ratio(res[(x, row[0])], best)),
                     fmt(cpu[(x, row[0])]), row[2]) for x in extra)))
+    if failed:
+        print("\nFAILED (no figure):")
+        for (name, row), why in sorted(failed.items()):
+            print("  %-12s %-16s %s" % (name, row, why))
     if a.no_idle:
-        return 0
+        return 1 if failed else 0
     print("\nidle connections (target %d, tried %d: RLIMIT_NOFILE %d): "
           "RSS of the proxy" % (a.idle, min(a.idle, MAXCONN), nofile))
     hport = free_port()
@@ -747,7 +781,7 @@ def run(a, d, rows, nofile):
         if name in mem:
             print("%s/haproxy RSS ratio %.2f" %
                   (name, mem[name][2] / h if h else 0))
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
