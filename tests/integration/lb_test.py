@@ -571,7 +571,7 @@ def case_balance():
         if b"".join(got) != payload:
             fail("echo differs: %d bytes back of %d" %
                  (len(b"".join(got)), len(payload)))
-        time.sleep(0.2)
+        wait_ends(lb, 41)
         log = lb.stderr()
         if log.count("end=closed") != 41:
             fail("expected 41 'end=closed' log lines:\n" + log)
@@ -1358,7 +1358,7 @@ def case_failure():
                 fail("a new client went to the dead backend")
         if time.time() - t0 > 20:
             fail("failover too slow")
-        time.sleep(0.2)
+        wait_ends(lb, 45 + 2 * 45 + 30)
         if "end=connect-failed" in lb.stderr():
             fail("a connection failed although retries were possible")
     finally:
@@ -1538,6 +1538,15 @@ def wait_log(lb, text, count=1, timeout=TIMEOUT):
             return
         time.sleep(0.05)
     fail("no %r in the log after %.1f s:\n%s" % (text, timeout, lb.stderr()))
+
+
+def wait_ends(lb, n):
+    """Wait (bounded) until tether-lb has logged n TCP session ends in
+    all ("conn service=..." lines, written once a session is over,
+    perhaps after the client saw its EOF): a check of what those lines
+    say, or lack, then sees every one of them, as a fixed sleep did
+    not under load."""
+    wait_log(lb, "conn service=", n)
 
 
 def wait_until(pred, what, timeout=TIMEOUT):
@@ -1760,10 +1769,11 @@ service s {
                    "b2": ("up", "ok")}:
             fail("show backends with b1 down: %r" % got)
         before = lb.stderr().count("tries=1 end=closed")
+        ends = lb.stderr().count("conn service=")
         for _ in range(30):
             if ask(p)[0] == "b1":
                 fail("a connection went to the down backend")
-        time.sleep(0.2)
+        wait_ends(lb, ends + 30)
         if lb.stderr().count("tries=1 end=closed") != before + 30:
             fail("connections needed retries while b1 was down:\n" +
                  lb.stderr())
@@ -1843,7 +1853,7 @@ def case_connect_timeout():
             s.close()
             if time.time() - t0 > 2:
                 fail("a retried connection took %.1f s" % (time.time() - t0))
-        time.sleep(0.2)
+        wait_ends(lb, 6)
         log = lb.stderr()
         if "tries=2 end=closed" not in log or "connect-failed" in log:
             fail("no retry after a connect timeout in the log:\n" + log)
@@ -3756,7 +3766,7 @@ def case_proxyv2():
             if recv_exact(s, 5) != b"hello":
                 fail("client bytes after the header")
             s.close()
-        time.sleep(0.2)
+        wait_ends(lb, 5)
         if "in=5 " not in lb.stderr():
             fail("the header counted as client bytes:\n" + lb.stderr())
     finally:
@@ -5429,7 +5439,8 @@ def case_wlc():
         for s in held["b1"][:3]:
             s.close()
         del held["b1"][:3]
-        time.sleep(0.3)
+        # Their sessions over (the only ones yet), so counted no more.
+        wait_ends(lb, 3)
         for _ in range(3):
             s = connect(p)
             name = read_line(s)[0]
@@ -5468,11 +5479,11 @@ def case_passive():
                 fail("served by the stopped backend")
         wait_log(lb, "backend s/b1: down (1 checks failed, last: "
                  "connection failed)")
-        time.sleep(0.2)  # the retried connection's own log line
+        wait_ends(lb, 2)  # the retried connection's own log line
         before = lb.stderr().count("tries=2")
         for _ in range(10):
             ask(p)
-        time.sleep(0.2)
+        wait_ends(lb, 12)
         if lb.stderr().count("tries=2") != before:
             fail("retries after the passive down:\n" + lb.stderr())
     finally:
