@@ -2561,8 +2561,11 @@ def case_health_port():
         lb.wait_listening(q)
         wait_log(lb, "backend s/b1: down (1 checks failed, last: "
                  "Connection refused)")
-        # Ten probes more of b0, each of which would take it down.
-        time.sleep(1.0)
+        # Ten probes more of b0, each of which would take it down
+        # (fall 1), counted where b0 serves: its TCP port q.
+        n0 = b0.count
+        wait_until(lambda: b0.count >= n0 + 10,
+                   "ten probes of b0 on its TCP port %d" % q, 2 * TIMEOUT)
         if "backend s/b0: down" in lb.stderr():
             fail("b0 went down: probed elsewhere than its TCP port:\n" +
                  lb.stderr())
