@@ -9686,7 +9686,12 @@ PASS_EXEMPT_URING = dict(NO_TCP_DATA, **{
     "proxyv2": "a service with proxy-v2 keeps its sessions on epoll "
                "(session_start in proxy.c)",
 })
-PASS_EXEMPT_KRELAY = dict(NO_TCP_DATA)
+PASS_EXEMPT_KRELAY = dict(NO_TCP_DATA, **{
+    "halfclose": "its one session reads one byte, and the backend's FIN "
+                 "comes at once: where tether-lb reads that FIN in the "
+                 "same turn, the session stays in user space (k_maybe), "
+                 "0 moved in 3 of 5 runs under load",
+})
 # The io_uring pass's cases that cover the move from io_uring to epoll on
 # a backend's error or early FIN (u_leave in proxy.c counts it in
 # tether_lb_uring_fallbacks_total): main() wants a fallback from them.
