@@ -7448,6 +7448,7 @@ class LbAt(Lb):
     def __init__(self, path, cwd):
         self.uring = None
         self.krelay = None
+        self.pass_port = None   # its own file: no pass directives
         self.dir = tmpdir()
         self.conf = os.path.join(cwd, path)
         self.log = open(os.path.join(self.dir, "stderr"), "w+")
