@@ -1571,6 +1571,30 @@ def backend_checks(sock, svc):
     return out
 
 
+def ten_at_try(port, first, when):
+    """Ten connections opened together to port, from src_addr(first)
+    on, while one backend (which drops SYNs, 1 s connect timeout) is up
+    for its passive try: exactly one waits the timeout (the try), the
+    others go straight to b0, and all are served by b0."""
+    took = [None] * 10
+
+    def one(i):
+        t0 = time.time()
+        if ask(port, src_addr(first + i))[0] != "b0":
+            took[i] = -1
+        else:
+            took[i] = time.time() - t0
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(10)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    slow = [t for t in took if t is not None and t >= 0.9]
+    if -1 in took or None in took or len(slow) != 1:
+        fail("ten connections %s: %r (one should wait the 1 s connect "
+             "timeout)" % (when, took))
+
+
 def case_health_passive():
     """check passive: no probes. A refused connect takes the backend
     down at once (fall 1; the client is served by the other backend),
@@ -1654,23 +1678,7 @@ service h {
             fail("h/b1 after a timed-out connect: %s" % line)
         wait_log(lb, "backend h/b1: up for one connection's try",
                  timeout=4)
-        took = [None] * 10
-
-        def one(i):
-            t0 = time.time()
-            if ask(q, src_addr(70 + i))[0] != "b0":
-                took[i] = -1
-            else:
-                took[i] = time.time() - t0
-        ts = [threading.Thread(target=one, args=(i,)) for i in range(10)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
-        slow = [t for t in took if t is not None and t >= 0.9]
-        if -1 in took or None in took or len(slow) != 1:
-            fail("ten connections at h/b1's try: %r (one should wait the "
-                 "1 s connect timeout)" % took)
+        ten_at_try(q, 70, "at h/b1's try")
         st, fails, line = state("h", "b1")
         if st != "down" or fails != 2:
             fail("h/b1 after its try: %s" % line)
@@ -4565,23 +4573,7 @@ service h {
                  timeout=4)
         lb.proc.send_signal(signal.SIGHUP)
         wait_log(lb, "reloaded: 1 service(s)")
-        took = [None] * 10
-
-        def one(i):
-            t0 = time.time()
-            if ask(q, src_addr(10 + i))[0] != "b0":
-                took[i] = -1
-            else:
-                took[i] = time.time() - t0
-        ts = [threading.Thread(target=one, args=(i,)) for i in range(10)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
-        slow = [t for t in took if t is not None and t >= 0.9]
-        if -1 in took or None in took or len(slow) != 1:
-            fail("ten connections at h/b1's try after a reload: %r (one "
-                 "should wait the 1 s connect timeout)" % took)
+        ten_at_try(q, 10, "at h/b1's try after a reload")
         line = [ln for ln in ctl(sock, "show", "backends", "h").splitlines()
                 if ln.startswith("backend h/b1 ")]
         if not line or "state=down " not in line[0]:
