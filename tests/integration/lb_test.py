@@ -466,8 +466,10 @@ class Lb:
 
     def stop(self):
         if self.proc.poll() is None:
-            self.pass_sample()
-            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.pass_sample()
+            finally:
+                self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(TIMEOUT)
             except subprocess.TimeoutExpired:
@@ -9722,6 +9724,34 @@ def check_pass_counts(case):
         for name, _ in checks))
 
 
+def kill_children():
+    """Whatever way the case ended (an error in the harness included),
+    no process it started outlives it: its children still running are
+    killed, and named on stderr. (A reload-symlink run that failed in
+    Lb.stop left its tether-lbs running.)"""
+    me = os.getpid()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                stat = f.read()
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) < 2 or int(fields[1]) != me or fields[0] == "Z":
+            continue
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+            os.waitpid(int(pid), 0)
+        except (OSError, ChildProcessError):
+            pass
+        sys.stderr.write("lb_test: killed pid %s left running: %s\n" %
+                         (pid, cmd.strip()))
+
+
 def main():
     global LB, CTL
     if len(sys.argv) not in (3, 4) or sys.argv[2] not in CASES:
@@ -9746,6 +9776,7 @@ def main():
         sys.stderr.write("FAIL %s: %s\n" % (sys.argv[2], e))
         return 1
     finally:
+        kill_children()
         for d in TMPDIRS:
             shutil.rmtree(d, ignore_errors=True)
     print("ok %s" % sys.argv[2])
