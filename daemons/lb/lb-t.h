@@ -361,6 +361,12 @@ struct lb_climit {
 #define LB_TAKE_QUEUED_MAX	65536
 /* How long listeners pause when the process is out of fds, ms. */
 #define LB_ACCEPT_PAUSE_MS	100u
+/* Reload: how long an old listener that overlaps a new one (the
+ * wildcard and a specific address of one port) stays open, taking the
+ * connections whose handshake it began and dropping new SYNs. One
+ * initial SYN timeout (RFC 6298): a SYN it dropped comes again after
+ * it closed. */
+#define LB_LINGER_MS		1000u
 /* How often expired persistence entries are swept, ms. */
 #define LB_SWEEP_MS		1000u
 
@@ -443,6 +449,16 @@ struct lb_listener {
 	int fd;
 	int paused;			/* out of fds: not accepting */
 	struct lb_listener *donor;	/* reload: whose socket this took */
+};
+
+/* Reload: a listener of the replaced proxy kept open LB_LINGER_MS,
+ * beside the new one that overlaps it (proxy.c, linger). */
+struct lb_linger {
+	struct lb_linger *next;
+	struct lb_proxy *px;		/* the proxy its connections go to */
+	struct tether_addr addr;
+	int fd;
+	size_t moved, closed;
 };
 
 /* A session's state; change it with session_set_state (proxy.c). */
@@ -666,6 +682,8 @@ struct lb_proxy {
 	struct tether_hash_key key;	/* persistence tables' SipHash key */
 	struct tether_loop_timer *sweep;
 	struct tether_loop_timer *resume;	/* un-pauses listeners */
+	struct lb_linger *lingers;	/* old listeners in their grace */
+	struct tether_loop_timer *linger_end;
 };
 
 #endif /* TETHER_LB_T_H */

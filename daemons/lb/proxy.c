@@ -36,6 +36,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -2632,59 +2633,203 @@ listener_for(struct lb_proxy *px, const struct tether_addr *local)
 	return any;
 }
 
+/* Accept at most max connections queued on ofd, a listener of a
+ * replaced proxy, and give each to px's listener for the address it
+ * was made to (a wildcard replaced by a specific address or the other
+ * way round: it is still served); one that none serves is reset, as
+ * the close of its listener would have. A connection inherits its
+ * listener's filter: with unfilter set, it is taken off (see linger).
+ * Returns 0 when the queue is empty, 1 when max were taken, -1 when
+ * accept failed (out of fds). */
+static int
+hand_on(struct lb_proxy *px, int ofd, size_t max, int unfilter,
+	size_t *moved, size_t *closed)
+{
+	size_t j;
+
+	for (j = 0; j < max; j++) {
+		struct sockaddr_storage ss, ls;
+		socklen_t len = sizeof(ss), llen = sizeof(ls);
+		struct tether_addr client, local;
+		struct lb_listener *nl;
+		int fd = accept4(ofd, (struct sockaddr *)&ss, &len,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		}
+		if (tether_addr_from_sockaddr(&client,
+			(struct sockaddr *)&ss, len) < 0 ||
+		    getsockname(fd, (struct sockaddr *)&ls, &llen) < 0 ||
+		    tether_addr_from_sockaddr(&local,
+			(struct sockaddr *)&ls, llen) < 0 ||
+		    (nl = listener_for(px, &local)) == NULL) {
+			struct linger lg = { 1, 0 };
+
+			(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg,
+					 sizeof(lg));
+			close(fd);
+			(*closed)++;
+			continue;
+		}
+		if (unfilter)
+			(void)setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER,
+					 NULL, 0);
+		accepted(nl, fd, &client);
+		(*moved)++;
+	}
+	return 1;
+}
+
 /* Reload, at the swap: an old listener the new configuration does not
  * keep is closed, and with it the connections in its accept queue. Take
- * those first and give each to the new listener for the address it was
- * made to (a wildcard replaced by a specific address or the other way
- * round: it is still served); the rest are closed as before. */
+ * those first and hand them on; the rest are closed as before. */
 static void
 take_queued(struct lb_proxy *px, struct lb_proxy *old)
 {
 	size_t i, moved = 0, closed = 0;
 
-	for (i = 0; i < old->nlisteners; i++) {
-		struct lb_listener *o = &old->listeners[i];
-		size_t j;
-
-		if (o->fd < 0)
-			continue;
-		for (j = 0; j < LB_TAKE_QUEUED_MAX; j++) {
-			struct sockaddr_storage ss, ls;
-			socklen_t len = sizeof(ss), llen = sizeof(ls);
-			struct tether_addr client, local;
-			struct lb_listener *nl;
-			int fd = accept4(o->fd, (struct sockaddr *)&ss, &len,
-					 SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-			if (fd < 0) {
-				if (errno == EINTR || errno == ECONNABORTED)
-					continue;
-				break;	/* EAGAIN: none left; or out of fds */
-			}
-			if (tether_addr_from_sockaddr(&client,
-				(struct sockaddr *)&ss, len) < 0 ||
-			    getsockname(fd, (struct sockaddr *)&ls,
-					&llen) < 0 ||
-			    tether_addr_from_sockaddr(&local,
-				(struct sockaddr *)&ls, llen) < 0 ||
-			    (nl = listener_for(px, &local)) == NULL) {
-				/* A reset, as the listener's close gave. */
-				struct linger lg = { 1, 0 };
-
-				(void)setsockopt(fd, SOL_SOCKET, SO_LINGER,
-						 &lg, sizeof(lg));
-				close(fd);
-				closed++;
-				continue;
-			}
-			accepted(nl, fd, &client);
-			moved++;
-		}
-	}
+	for (i = 0; i < old->nlisteners; i++)
+		if (old->listeners[i].fd >= 0)
+			(void)hand_on(px, old->listeners[i].fd,
+				      LB_TAKE_QUEUED_MAX, 0, &moved, &closed);
 	if (moved > 0 || closed > 0)
 		tether_log_info("reload: %zu queued connection(s) of replaced "
 				"listeners taken by the new ones, %zu closed",
 				moved, closed);
+}
+
+/*
+ * An old wildcard listener replaced by a specific address of its port
+ * (bound beside it with SO_REUSEPORT; the other way round, see adopt)
+ * is not closed at the swap: a connection still in its handshake there
+ * would be reset by the close, since its request lives on the old
+ * socket and its last ACK then finds only the new one. It stays open
+ * for LB_LINGER_MS, and what completes on it is accepted and handed on.
+ * New connections to the specific address go to the new socket; those
+ * to other addresses, which the new configuration no longer serves,
+ * would complete on the old one and be reset after their connect()
+ * succeeded: a filter drops SYNs without ACK, so that their SYN sent
+ * again after a second (RFC 6298) is refused once the socket is gone.
+ * The next reload ends the grace at once: by then the filter has kept
+ * new handshakes off the socket for as long as that reload took.
+ */
+static struct sock_filter syn_drop[] = {
+	/* A listener's filter sees the TCP header at offset 0. */
+	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),		/* flags */
+	BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),	/* SYN | ACK */
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, 0),			/* drop */
+	BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),		/* pass */
+};
+
+static void
+linger_log(const struct lb_linger *lg)
+{
+	char abuf[TETHER_ADDR_STRLEN];
+
+	fmt_addr(&lg->addr, abuf, sizeof(abuf));
+	tether_log_info("reload: old listener %s closed after its grace: "
+			"%zu connection(s) taken by the new listeners, %zu "
+			"closed", abuf, lg->moved, lg->closed);
+}
+
+static void
+linger_accept(struct tether_loop *loop, int fd, unsigned events, void *ud)
+{
+	struct lb_linger *lg = ud;
+
+	(void)events;
+	/* Out of fds: level-triggered, it would spin; the end of the
+	 * grace accepts what is left. */
+	if (hand_on(lg->px, fd, LB_ACCEPT_BATCH, 1, &lg->moved,
+		    &lg->closed) < 0)
+		(void)tether_loop_fd_mod(loop, fd, 0);
+}
+
+/* End the grace of px's lingering listeners: take what completed on
+ * them (when take is set) and close them. */
+static void
+lingers_end(struct lb_proxy *px, int take)
+{
+	while (px->lingers != NULL) {
+		struct lb_linger *lg = px->lingers;
+
+		px->lingers = lg->next;
+		(void)tether_loop_fd_del(px->loop, lg->fd);
+		if (take) {
+			(void)hand_on(px, lg->fd, LB_TAKE_QUEUED_MAX, 1,
+				      &lg->moved, &lg->closed);
+			linger_log(lg);
+		}
+		close(lg->fd);
+		tether_free(lg);
+	}
+	if (px->linger_end != NULL)
+		tether_loop_timer_cancel(px->linger_end);
+}
+
+static void
+linger_timeout(struct tether_loop *loop, struct tether_loop_timer *t,
+	       void *ud)
+{
+	(void)loop;
+	(void)t;
+	lingers_end(ud, 1);
+}
+
+/* o, a listener of the proxy px replaces, overlaps one of px's: keep it
+ * open for its grace. -1 when it does not, or cannot be kept (then it
+ * is closed as before). */
+static int
+linger(struct lb_proxy *px, const struct lb_listener *o)
+{
+	static const struct sock_fprog prog = {
+		.len = sizeof(syn_drop) / sizeof(syn_drop[0]),
+		.filter = syn_drop,
+	};
+	char abuf[TETHER_ADDR_STRLEN], nbuf[TETHER_ADDR_STRLEN];
+	const struct lb_listener *nl = NULL;
+	struct lb_linger *lg;
+	size_t i;
+
+	for (i = 0; i < px->nlisteners && nl == NULL; i++)
+		if (px->listeners[i].fd >= 0 &&
+		    lb_addr_overlap(&px->listeners[i].addr, &o->addr))
+			nl = &px->listeners[i];
+	fmt_addr(&o->addr, abuf, sizeof(abuf));
+	if (nl == NULL)
+		return -1;
+	if ((px->linger_end == NULL &&
+	     tether_loop_timer_new(px->loop, linger_timeout, px,
+				   &px->linger_end) < 0) ||
+	    (lg = tether_calloc(1, sizeof(*lg))) == NULL) {
+		tether_log_warn("reload: old listener %s closed at once: out "
+				"of memory", abuf);
+		return -1;
+	}
+	if (setsockopt(o->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+		       sizeof(prog)) < 0 ||
+	    tether_loop_fd_add(px->loop, o->fd, TETHER_LOOP_READ,
+			       linger_accept, lg) < 0) {
+		tether_log_warn("reload: old listener %s closed at once: %s",
+				abuf, strerror(errno));
+		tether_free(lg);
+		return -1;
+	}
+	lg->px = px;
+	lg->addr = o->addr;
+	lg->fd = o->fd;
+	lg->next = px->lingers;
+	px->lingers = lg;
+	(void)tether_loop_timer_arm(px->linger_end, LB_LINGER_MS, 0);
+	fmt_addr(&nl->addr, nbuf, sizeof(nbuf));
+	tether_log_info("reload: old listener %s stays open %ums beside %s "
+			"for the connections in their handshake (new SYNs to "
+			"it are dropped)", abuf, LB_LINGER_MS, nbuf);
+	return 0;
 }
 
 static int
@@ -2763,6 +2908,58 @@ fail:
 		 l->svc->conf->name, strerror(err),
 		 beside && err == EADDRINUSE ? LB_BESIDE_HINT : "");
 	return tether_err_from_errno(err);
+}
+
+/*
+ * Reload: an old listener on a specific address whose port the new
+ * configuration listens on with the wildcard of its family is not
+ * closed but adopted by the new proxy, as one more socket of the
+ * wildcard's service and port. Closing it would reset a connection
+ * still in its handshake with it (its request lives on the old socket,
+ * and its last ACK would then find only the wildcard), and, being the
+ * more specific socket, it gets every new connection to its address
+ * until it closes. Adopted, it serves them as the wildcard would; a
+ * later reload takes it like any listener of the same address, adopts
+ * it again, or closes it with the port. px->listeners has room for it
+ * (proxy_build).
+ */
+static int
+adopt(struct lb_proxy *px, char *errbuf, size_t errlen)
+{
+	size_t i, j, n = px->nlisteners;
+
+	for (i = 0; px->donor != NULL && i < px->donor->nlisteners; i++) {
+		const struct lb_listener *o = &px->donor->listeners[i];
+		char abuf[TETHER_ADDR_STRLEN], wbuf[TETHER_ADDR_STRLEN];
+		struct lb_listener *l;
+		int err;
+
+		if (o->fd < 0 || tether_addr_is_any(&o->addr))
+			continue;
+		for (j = 0; j < n; j++)
+			if (px->listeners[j].fd >= 0 &&
+			    tether_addr_is_any(&px->listeners[j].addr) &&
+			    lb_addr_overlap(&px->listeners[j].addr, &o->addr))
+				break;
+		if (j == n)
+			continue;
+		l = &px->listeners[px->nlisteners++];
+		l->svc = px->listeners[j].svc;
+		l->addr = o->addr;
+		l->port = px->listeners[j].port;
+		l->fd = -1;
+		err = listener_open(px, l, l->svc->conf->limits.backlog,
+				    errbuf, errlen);
+		if (err < 0)
+			return err;
+		fmt_addr(&o->addr, abuf, sizeof(abuf));
+		fmt_addr(&px->listeners[j].addr, wbuf, sizeof(wbuf));
+		tether_log_info("reload: old listener %s kept as a socket of "
+				"%s (service %s): closing it would reset "
+				"connections in their handshake", abuf, wbuf,
+				l->svc->conf->name);
+	}
+	return 0;
 }
 
 static void
@@ -2860,6 +3057,8 @@ lb_proxy_free(struct lb_proxy *px)
 	while (px->sessions != NULL)
 		session_end(px->sessions, LB_END_SHUTDOWN);
 	lb_udp_close(px);
+	lingers_end(px, 0);
+	tether_loop_timer_free(px->linger_end);
 	for (i = 0; i < px->nlisteners; i++)
 		if (px->listeners[i].fd >= 0) {
 			(void)tether_loop_fd_del(px->loop,
@@ -2980,6 +3179,9 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 	(void)lb_ctl_take(px, donor);
 	(void)lb_metrics_take(px, donor);
 	err = -TETHER_ENOMEM;
+	/* Room for the old sockets a new wildcard may adopt (adopt). */
+	if (donor != NULL)
+		nl += donor->nlisteners;
 	if (nl > 0) {
 		px->listeners = tether_calloc(nl, sizeof(*px->listeners));
 		if (px->listeners == NULL)
@@ -3010,6 +3212,9 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 					goto fail;
 			}
 		}
+	err = adopt(px, errbuf, errlen);
+	if (err < 0)
+		goto fail;
 	err = lb_udp_open(px, errbuf, errlen);
 	if (err < 0)
 		goto fail;
@@ -3291,7 +3496,8 @@ retire(struct lb_proxy *old, struct lb_conf *oldconf, struct lb_proxy *px)
 		if (old->listeners[i].fd >= 0) {
 			(void)tether_loop_fd_del(old->loop,
 						 old->listeners[i].fd);
-			close(old->listeners[i].fd);
+			if (linger(px, &old->listeners[i]) < 0)
+				close(old->listeners[i].fd);
 			old->listeners[i].fd = -1;
 		}
 	lb_udp_close(old);
@@ -3323,6 +3529,9 @@ lb_proxy_reload(struct lb_proxy **pxp, struct lb_conf *newconf,
 	char ebuf[256];
 	int err;
 
+	/* A previous reload's old listeners: the grace ends now (see
+	 * linger). What completed on them goes to old's listeners. */
+	lingers_end(old, 1);
 	/* These bind the same names again: free them first. A control
 	 * socket on the same path and a metrics listener on the same
 	 * address are kept instead (proxy_build takes them, give_back

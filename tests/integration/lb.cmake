@@ -16,7 +16,8 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		urgent-splice fin-merge persist-held persist-after-close
 		udp-limit health-timeout reload-check-schedule
 		backlog udp6 persist-mask udp-spray udp-repin
-		refused-log reload-overlap metrics-counters
+		refused-log reload-overlap reload-overlap-handshake
+		metrics-counters
 		drain-default startup health-port ctl-timeout ctl-cut
 		ctl-socket reload-ctl-gone
 		health-passive health-passive-slow-try reload-start-only

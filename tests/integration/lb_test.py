@@ -971,8 +971,19 @@ def case_reload_overlap():
                            text=True, timeout=TIMEOUT)
         if r.returncode == 0 or "Address already in use" not in r.stderr:
             fail("second instance: %d %r" % (r.returncode, r.stderr))
-        # Queued while stopped: the reload (its signal came first) takes
-        # them from the old socket's queue.
+        # At the reload back to 0.0.0.0, 127.0.0.1's socket was kept as
+        # a socket of the wildcard (adopt), not closed.
+        if "reload: old listener 127.0.0.1:%d kept as a socket of " \
+           "0.0.0.0:%d" % (p, p) not in lb.stderr():
+            fail("127.0.0.1 not adopted:\n" + lb.stderr())
+    finally:
+        stop.set()
+        lb.stop()
+    # Queued while stopped, on a wildcard never beside 127.0.0.1: the
+    # reload (its signal came first) takes them from its queue.
+    lb = Lb(text("0.0.0.0"))
+    try:
+        lb.wait_listening(p)
         write_conf(lb.conf, text("127.0.0.1"))
         lb.proc.send_signal(signal.SIGSTOP)
         try:
@@ -1013,6 +1024,136 @@ def case_reload_overlap():
         lb.stop()
         b.stop()
         u.stop()
+
+
+def daemon_listener(pid, addr, port):
+    """A duplicate (pidfd_getfd(2)) of the TCP listening socket the
+    process pid has bound to addr:port, or None. The caller closes it;
+    options set on it are set on the daemon's socket."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    pidfd = os.pidfd_open(pid)
+    try:
+        for name in os.listdir("/proc/%d/fd" % pid):
+            try:
+                if not os.readlink("/proc/%d/fd/%s" % (pid, name)) \
+                        .startswith("socket:"):
+                    continue
+            except OSError:
+                continue
+            fd = libc.syscall(ctypes.c_long(438), ctypes.c_int(pidfd),
+                              ctypes.c_int(int(name)), ctypes.c_uint(0))
+            if fd < 0:
+                fail("pidfd_getfd: %s" % os.strerror(ctypes.get_errno()))
+            s = socket.socket(fileno=fd)
+            try:
+                if s.type == socket.SOCK_STREAM and \
+                   s.getsockopt(socket.SOL_SOCKET,
+                                socket.SO_ACCEPTCONN) and \
+                   s.getsockname()[:2] == (addr, port):
+                    return s
+            except OSError:
+                pass
+            s.close()
+    finally:
+        os.close(pidfd)
+    return None
+
+
+def case_reload_overlap_handshake():
+    """Reloads between a specific address and the wildcard of the same
+    port while a connection is in its handshake on the old socket: it
+    is served, not reset. The handshake is held open on purpose:
+    TCP_DEFER_ACCEPT, set on the daemon's socket through pidfd_getfd(2),
+    keeps the request until the client's first byte, which the test
+    sends after the reload.
+    From 127.0.0.1 to 0.0.0.0 the old socket is adopted by the new
+    proxy as a socket of the wildcard (never closed): the held
+    connection and a new one are served at once, and a reload back to
+    127.0.0.1 takes that socket again (a connection held across that
+    reload is served too). From 0.0.0.0 to 127.0.0.1 the old wildcard
+    stays open a second (its grace) and hands on what completes there;
+    a connection to 127.0.0.3, no longer served, is refused (its SYN
+    dropped in the grace), never accepted and then reset."""
+    p, q = free_ports(2)
+    b = Backend("b0", "127.0.0.2", [q])
+
+    def text(addr):
+        return """service s {
+    listen %s:%d tcp
+    backend b0 127.0.0.2:%d
+}
+""" % (addr, p, q)
+
+    def hold(lb, addr):
+        ls = daemon_listener(lb.proc.pid, addr, p)
+        if ls is None:
+            fail("no listening socket of tether-lb on %s:%d" % (addr, p))
+        ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 30)
+        ls.close()
+        return connect(p)   # the request waits for its first byte
+
+    def reload(lb, addr, n):
+        write_conf(lb.conf, text(addr))
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:", n)
+
+    def served(c, what):
+        try:
+            c.sendall(b"x")
+            if read_line(c)[0] != "b0":
+                fail("%s was not served" % what)
+        except OSError as e:
+            fail("%s: %r\n%s" % (what, e, lb.stderr()))
+        c.close()
+
+    lb = Lb(text("127.0.0.1"))
+    try:
+        lb.wait_listening(p)
+        held = hold(lb, "127.0.0.1")
+        reload(lb, "0.0.0.0", 1)
+        served(held, "127.0.0.1 to 0.0.0.0: the connection in its "
+               "handshake")
+        served(connect(p), "127.0.0.1 to 0.0.0.0: a new connection")
+        wait_log(lb, "reload: old listener 127.0.0.1:%d kept as a socket "
+                 "of 0.0.0.0:%d (service s)" % (p, p))
+        if "stays open" in lb.stderr():
+            fail("the adopted socket lingered:\n" + lb.stderr())
+        held = hold(lb, "127.0.0.1")   # the adopted socket
+        reload(lb, "127.0.0.1", 2)
+        served(held, "0.0.0.0 to 127.0.0.1: the connection held on the "
+               "adopted socket")
+        wait_log(lb, "reload: old listener 0.0.0.0:%d stays open 1000ms "
+                 "beside 127.0.0.1:%d" % (p, p))
+        if "reload failed" in lb.stderr():
+            fail(lb.stderr())
+    finally:
+        lb.stop()
+    lb = Lb(text("0.0.0.0"))
+    try:
+        lb.wait_listening(p)
+        held = hold(lb, "0.0.0.0")
+        reload(lb, "127.0.0.1", 1)
+        served(held, "0.0.0.0 to 127.0.0.1: the connection in its "
+               "handshake")
+        try:
+            c = connect(p, dst="127.0.0.3")
+            c.settimeout(2)
+            got = c.recv(10)
+            fail("127.0.0.3 accepted in the grace (then %r)" % got)
+        except ConnectionRefusedError:
+            pass
+        except OSError as e:
+            fail("127.0.0.3 in the grace: %r, not refused" % e)
+        wait_log(lb, "reload: old listener 0.0.0.0:%d closed after its "
+                 "grace: 1 connection(s) taken by the new listeners, "
+                 "0 closed" % p)
+        if "stays open 1000ms beside 127.0.0.1:%d" % p not in lb.stderr():
+            fail("no grace logged:\n" + lb.stderr())
+    finally:
+        lb.stop()
+        b.stop()
 
 
 def case_udp_connect_fail():
@@ -9596,6 +9737,7 @@ CASES = {
     "udp-repin": case_udp_repin,
     "refused-log": case_refused_log,
     "reload-overlap": case_reload_overlap,
+    "reload-overlap-handshake": case_reload_overlap_handshake,
     "metrics-counters": case_metrics_counters,
     "drain-default": case_drain_default,
     "ctl-dash": case_ctl_dash,
