@@ -161,7 +161,7 @@ main(int argc, char **argv)
 	size_t len = 0;
 	const char *timeout_arg = DEFAULT_TIMEOUT;
 	long long timeout_ms, deadline = -1;
-	int fd, i, ch, r, first = 1, status = 0;
+	int fd, i, ch, r, first = 1, status = 0, werr = 0;
 	char last = '\n';	/* the answer's last byte; none: whole */
 	ssize_t n;
 
@@ -245,13 +245,20 @@ main(int argc, char **argv)
 		close(fd);
 		return 1;
 	}
+	/* Not write(): a daemon that refused the connection (too many
+	 * control connections) has answered and closed it, and SIGPIPE
+	 * would kill us before we read that answer. */
 	if (send_timeout(fd, deadline) < 0 ||
-	    write(fd, line, len) != (ssize_t)len) {
+	    send(fd, line, len, MSG_NOSIGNAL) != (ssize_t)len) {
 		if (errno == EAGAIN)
 			goto timed_out;
-		fprintf(stderr, "tetherctl: %s: %s\n", path, strerror(errno));
-		close(fd);
-		return 1;
+		werr = errno;
+		if (werr != EPIPE && werr != ECONNRESET) {
+			fprintf(stderr, "tetherctl: %s: %s\n", path,
+				strerror(werr));
+			close(fd);
+			return 1;
+		}
 	}
 	for (;;) {
 		r = wait_readable(fd, deadline);
@@ -271,7 +278,15 @@ main(int argc, char **argv)
 	 * is empty). A reset, or a last line without its end, is an answer
 	 * cut off: the daemon ended the connection before it was all
 	 * written. */
-	if ((n < 0 && errno == ECONNRESET) || (n == 0 && last != '\n')) {
+	if (first && werr != 0) {
+		/* Closed before our request went, and nothing said. */
+		fprintf(stderr, "tetherctl: %s: %s\n", path, strerror(werr));
+		status = 1;
+	} else if (status == 1 && last == '\n') {
+		/* An error answer is one line: whole, whatever the close
+		 * (a refusing daemon may close with our request unread). */
+	} else if ((n < 0 && errno == ECONNRESET) ||
+		   (n == 0 && last != '\n')) {
 		fflush(stdout);
 		fprintf(stderr, "tetherctl: %s: incomplete answer: the daemon "
 			"closed the connection before the end (its admin "

@@ -18,7 +18,7 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		backlog udp6 persist-mask udp-spray udp-repin
 		refused-log reload-overlap reload-overlap-handshake
 		metrics-counters
-		drain-default startup health-port ctl-timeout ctl-cut
+		drain-default startup health-port ctl-timeout ctl-cut ctl-busy
 		ctl-socket reload-ctl-gone
 		health-passive health-passive-slow-try reload-start-only
 		reload-fail-backlog

@@ -3714,6 +3714,50 @@ service s {
         lb.stop()
 
 
+def case_ctl_busy():
+    """With `admin conns 1` and that one connection held by a client that
+    says nothing, tetherctl is refused: it prints the daemon's "error:
+    too many control connections" and exits 1, every time (it was
+    killed by SIGPIPE, status 141 and no output, when its request went
+    after the daemon's close). Once the connection is gone, it is
+    answered."""
+    (p,) = free_ports(1)
+    sock = os.path.join(tmpdir(), "ctl.sock")
+    lb = Lb("""control %s
+admin conns 1
+service s {
+    listen 127.0.0.1:%d
+    backend b0 127.0.0.2:%d
+}
+""" % (sock, p, p))
+    try:
+        lb.wait_listening(p)
+        idle = socket.socket(socket.AF_UNIX)
+        idle.connect(sock)
+        for i in range(30):
+            r = subprocess.run([CTL, "-s", sock, "show", "services"],
+                               capture_output=True, text=True,
+                               timeout=TIMEOUT)
+            if r.returncode != 1 or \
+               r.stdout != "error: too many control connections\n" or \
+               r.stderr != "":
+                fail("run %d: status %d, %r %r" % (i, r.returncode,
+                                                   r.stdout, r.stderr))
+        idle.close()
+        for _ in range(50):
+            r = subprocess.run([CTL, "-s", sock, "show", "services"],
+                               capture_output=True, text=True,
+                               timeout=TIMEOUT)
+            if r.returncode == 0:
+                break
+            time.sleep(0.1)
+        if r.returncode != 0 or "s " not in r.stdout:
+            fail("after the idle one closed: %d %r %r" %
+                 (r.returncode, r.stdout, r.stderr))
+    finally:
+        lb.stop()
+
+
 def case_ctl_cut():
     """tetherctl tells a whole answer from one cut off: a reader slower
     than tether-lb's admin timeout (stopped, as behind a blocked pipe)
@@ -9758,6 +9802,7 @@ CASES = {
     "nofile": case_nofile,
     "drain": case_drain,
     "ctl-timeout": case_ctl_timeout,
+    "ctl-busy": case_ctl_busy,
     "ctl-cut": case_ctl_cut,
     "ctl-socket": case_ctl_socket,
     "reload-ctl-gone": case_reload_ctl_gone,
