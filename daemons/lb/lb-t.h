@@ -646,6 +646,7 @@ struct lb_udp {
 	size_t max_flows;		/* lb_udp_open: LB_UDP_MAX_FLOWS, or
 					 * half the fd limit if lower */
 	unsigned char *buf;		/* one datagram */
+	struct tether_loop_timer *expire;	/* the next idle flow's end */
 };
 
 #define LB_ADMIN_CONNS_MAX	1024

@@ -351,6 +351,12 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 	f->hnext = px->udp.buckets[bi];
 	px->udp.buckets[bi] = f;
 	lru_push(svc, f);
+	if (!tether_loop_timer_armed(px->udp.expire) ||
+	    tether_loop_timer_expiry(px->udp.expire) >
+	    now + svc->conf->limits.idle_timeout_ms)
+		(void)tether_loop_timer_arm(px->udp.expire,
+					    svc->conf->limits.idle_timeout_ms,
+					    0);
 	lb_backend_acquire(b);
 	b->total_conns++;
 	lb_service_acquire(svc);
@@ -434,6 +440,49 @@ lb_udp_expire(struct lb_proxy *px, uint64_t now)
 		       now - svc->udp_tail->last_activity >= idle)
 			flow_end(px, svc->udp_tail, FLOW_IDLE);
 	}
+}
+
+/* Arm px's expiry timer for the first flow to go idle: each service's
+ * least recently active flow (udp_tail) is its first. */
+static void
+expire_arm(struct lb_proxy *px, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+	size_t i;
+
+	if (px->udp.expire == NULL)
+		return;
+	for (i = 0; i < px->nservices; i++) {
+		const struct lb_service *svc = &px->services[i];
+		uint64_t e;
+
+		if (svc->udp_tail == NULL)
+			continue;
+		e = svc->udp_tail->last_activity +
+		    svc->conf->limits.idle_timeout_ms;
+		if (e < next)
+			next = e;
+	}
+	if (next == UINT64_MAX)
+		tether_loop_timer_cancel(px->udp.expire);
+	else	/* Beyond the loop's range: the sweep ends it. */
+		(void)tether_loop_timer_arm(px->udp.expire,
+					    next > now ? next - now : 0, 0);
+}
+
+/* A flow ends at its idle timeout, not at the next sweep (once a
+ * second): the timer fires for the first one due, and is armed again
+ * for the next. A datagram only moves its flow in the LRU; the timer
+ * then finds it not yet due and looks again. */
+static void
+expire_timer(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
+{
+	struct lb_proxy *px = ud;
+	uint64_t now = tether_loop_now(loop);
+
+	(void)t;
+	lb_udp_expire(px, now);
+	expire_arm(px, now);
 }
 
 void
@@ -676,6 +725,7 @@ lb_udp_adopt_flows(struct lb_proxy *px, struct lb_proxy *old)
 		}
 	}
 	tether_free(map);
+	expire_arm(px, tether_loop_now(px->loop));
 	if (over > 0)
 		tether_log_info("reload: udp flows: %zu moved, %zu kept on "
 				"removed backends, %zu ended (%zu least "
@@ -723,6 +773,7 @@ lb_udp_close(struct lb_proxy *px)
 	tether_free(px->udp.listeners);
 	tether_free(px->udp.buckets);
 	tether_free(px->udp.buf);
+	tether_loop_timer_free(px->udp.expire);
 	memset(&px->udp, 0, sizeof(px->udp));
 }
 
@@ -848,7 +899,9 @@ lb_udp_open(struct lb_proxy *px, char *errbuf, size_t errlen)
 					sizeof(*px->udp.buckets));
 	px->udp.buf = tether_malloc(LB_UDP_MAX_DGRAM);
 	if (px->udp.listeners == NULL || px->udp.buckets == NULL ||
-	    px->udp.buf == NULL)
+	    px->udp.buf == NULL ||
+	    tether_loop_timer_new(px->loop, expire_timer, px,
+				  &px->udp.expire) < 0)
 		return -TETHER_ENOMEM;
 	for (i = 0; i < conf->nservices; i++)
 		for (j = 0; j < conf->services[i].nlistens; j++) {

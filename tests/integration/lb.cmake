@@ -14,7 +14,7 @@ foreach(case balance maglev persist parallel failure failure-midrun limits
 		half-close-off retry-rst retry-fin urgent reload-relative
 		reload-ctl reload-metrics sessions backpressure second-instance
 		urgent-splice fin-merge persist-held persist-after-close
-		udp-limit health-timeout reload-check-schedule
+		udp-limit udp-idle health-timeout reload-check-schedule
 		backlog udp6 persist-mask udp-spray udp-repin
 		refused-log reload-overlap reload-overlap-handshake
 		metrics-counters

@@ -2278,6 +2278,66 @@ def case_udp():
             b.stop()
 
 
+def case_udp_idle():
+    """A UDP flow ends at its idle timeout, not at the next sweep of
+    the tables (once a second): six flows with idle-timeout 100ms,
+    begun 150 ms apart (so at every phase of that second), each log
+    ms= under 400 (with the sweep, the flows' ms= spread to about a
+    second). Two services with different timeouts: a flow of the one
+    with 300ms, begun while the 5s service's flow arms the timer,
+    still ends in time."""
+    p, q = free_ports(2)
+    u1 = UdpBackend("b0", "127.0.0.2", p)
+    u2 = UdpBackend("b1", "127.0.0.2", q)
+    lb = Lb("""service fast {
+    listen 127.0.0.1:%d udp
+    backend b0 127.0.0.2
+    limits idle-timeout 100ms
+}
+service slow {
+    listen 127.0.0.1:%d udp
+    backend b1 127.0.0.2
+    limits idle-timeout 5s
+}
+""" % (p, q))
+
+    def once(port, src):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(TIMEOUT)
+        u.bind((src, 0))
+        u.sendto(b"x", ("127.0.0.1", port))
+        u.recvfrom(100)
+        u.close()
+
+    try:
+        time.sleep(0.3)
+        for i in range(6):
+            once(p, src_addr(i))
+            time.sleep(0.15)
+        wait_log(lb, "service=fast", 6, timeout=5)
+        ms = [int(m) for m in re.findall(
+            r"proto=udp service=fast .* ms=(\d+) end=idle-timeout",
+            lb.stderr())]
+        if len(ms) != 6 or max(ms) >= 400 or min(ms) < 100:
+            fail("fast flows' ms=%r, wanted 6 in 100..399:\n%s" %
+                 (ms, lb.stderr()))
+        once(q, src_addr(10))       # arms the timer 5 s ahead
+        once(p, src_addr(11))       # due first: armed again
+        wait_log(lb, "service=fast", 7, timeout=5)
+        if "service=slow" in lb.stderr():
+            fail("the 5s flow ended early:\n" + lb.stderr())
+        ms = [int(m) for m in re.findall(
+            r"proto=udp service=fast .* ms=(\d+) end=idle-timeout",
+            lb.stderr())]
+        if len(ms) != 7 or ms[-1] >= 400:
+            fail("the flow begun after the 5s one: ms=%r\n%s" %
+                 (ms, lb.stderr()))
+    finally:
+        lb.stop()
+        u1.stop()
+        u2.stop()
+
+
 def case_persist_held():
     """A client's persistence entry is kept past its idle timeout while
     the client has a connection or a UDP flow open: after twice the
@@ -9761,6 +9821,7 @@ CASES = {
     "persist": case_persist,
     "persist-held": case_persist_held,
     "persist-after-close": case_persist_after_close,
+    "udp-idle": case_udp_idle,
     "udp-limit": case_udp_limit,
     "health-timeout": case_health_timeout,
     "reload-check-schedule": case_reload_check_schedule,
