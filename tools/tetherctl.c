@@ -152,6 +152,57 @@ connect_error(const char *path, int err)
 	fprintf(stderr, "tetherctl: %s: %s\n", path, strerror(err));
 }
 
+/* The answer, kept whole before it is printed: read at the socket's
+ * pace, whatever stdout's (a pager that waits for a key would
+ * otherwise stop the reading until the daemon's admin timeout cut the
+ * answer). The daemons cap theirs at 16 MiB. */
+#define MAX_ANSWER	((size_t)64 << 20)
+
+struct answer {
+	char *p;
+	size_t len, cap;
+};
+
+static int
+answer_add(struct answer *a, const char *buf, size_t n)
+{
+	if (n > MAX_ANSWER - a->len)
+		return -1;
+	if (a->len + n > a->cap) {
+		size_t cap = a->cap ? a->cap : 65536;
+		char *p;
+
+		while (cap < a->len + n)
+			cap *= 2;
+		if (cap > MAX_ANSWER)
+			cap = MAX_ANSWER;
+		p = realloc(a->p, cap);
+		if (p == NULL)
+			return -1;
+		a->p = p;
+		a->cap = cap;
+	}
+	memcpy(a->p + a->len, buf, n);
+	a->len += n;
+	return 0;
+}
+
+/* Print what came; 0, or -1 when stdout failed (a closed pipe). */
+static int
+answer_print(struct answer *a)
+{
+	int rc = 0;
+
+	if (a->len > 0 && fwrite(a->p, 1, a->len, stdout) != a->len)
+		rc = -1;
+	if (fflush(stdout) != 0)
+		rc = -1;
+	free(a->p);
+	a->p = NULL;
+	a->len = a->cap = 0;
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -161,7 +212,9 @@ main(int argc, char **argv)
 	size_t len = 0;
 	const char *timeout_arg = DEFAULT_TIMEOUT;
 	long long timeout_ms, deadline = -1;
-	int fd, i, ch, r, first = 1, status = 0, werr = 0;
+	int fd, i, ch, r, first = 1, status = 0, werr = 0, rerr;
+	int is_error = 0;	/* the answer is an "error:" line */
+	struct answer ans = { NULL, 0, 0 };
 	char last = '\n';	/* the answer's last byte; none: whole */
 	ssize_t n;
 
@@ -269,10 +322,23 @@ main(int argc, char **argv)
 			break;
 		if (first && strncmp(buf, "error:", (size_t)n < 6 ?
 				     (size_t)n : 6) == 0)
-			status = 1;
+			status = is_error = 1;
 		first = 0;
 		last = buf[n - 1];
-		fwrite(buf, 1, (size_t)n, stdout);
+		if (answer_add(&ans, buf, (size_t)n) < 0) {
+			(void)answer_print(&ans);
+			fprintf(stderr, "tetherctl: %s: answer longer than "
+				"%zu MiB, or no memory for it\n", path,
+				MAX_ANSWER >> 20);
+			close(fd);
+			return 1;
+		}
+	}
+	rerr = n < 0 ? errno : 0;
+	if (answer_print(&ans) < 0) {
+		fprintf(stderr, "tetherctl: standard output: %s\n",
+			strerror(errno));
+		status = 1;
 	}
 	/* A whole answer ends with the daemon's FIN, after a newline (or
 	 * is empty). A reset, or a last line without its end, is an answer
@@ -282,25 +348,23 @@ main(int argc, char **argv)
 		/* Closed before our request went, and nothing said. */
 		fprintf(stderr, "tetherctl: %s: %s\n", path, strerror(werr));
 		status = 1;
-	} else if (status == 1 && last == '\n') {
+	} else if (is_error && last == '\n') {
 		/* An error answer is one line: whole, whatever the close
 		 * (a refusing daemon may close with our request unread). */
-	} else if ((n < 0 && errno == ECONNRESET) ||
-		   (n == 0 && last != '\n')) {
-		fflush(stdout);
+	} else if (rerr == ECONNRESET || (n == 0 && last != '\n')) {
 		fprintf(stderr, "tetherctl: %s: incomplete answer: the daemon "
 			"closed the connection before the end (its admin "
 			"timeout, or it stopped)\n", path);
 		status = 1;
 	} else if (n < 0) {
-		fprintf(stderr, "tetherctl: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "tetherctl: %s: %s\n", path, strerror(rerr));
 		status = 1;
 	}
 	close(fd);
 	return status;
 timed_out:
 	/* What did come is printed; the caller learns it is not all. */
-	fflush(stdout);
+	(void)answer_print(&ans);
 	fprintf(stderr, "tetherctl: %s: timed out: no complete answer within "
 		"%ss\n", path, timeout_arg);
 	close(fd);

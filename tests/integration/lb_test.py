@@ -3823,6 +3823,8 @@ def case_ctl_cut():
     than tether-lb's admin timeout (stopped, as behind a blocked pipe)
     and a tether-lb stopped while the answer is being written end with
     what came, "incomplete answer" on stderr and exit 1 (they exited 0);
+    a tetherctl whose stdout is not read for longer than that timeout
+    still gets the whole answer (it keeps it before printing);
     so does a socket that sends half a line and closes. The whole
     answer, and an empty one (show persist of an empty table), exit 0
     with nothing on stderr."""
@@ -3887,6 +3889,20 @@ def case_ctl_cut():
            not got or not whole.startswith(got) or len(got) >= len(whole):
             fail("slow reader: %d, %d of %d bytes, %r" %
                  (rc, len(got), len(whole), err))
+        # Behind a pipe nobody reads for 2.5 s (a pager waiting for a
+        # key): tetherctl reads the whole answer anyway and prints it
+        # when the pipe takes it (it was cut at the admin timeout).
+        rfd, wfd = os.pipe()
+        c = subprocess.Popen([CTL, "-s", sock, "show", "backends"],
+                             stdout=wfd, stderr=subprocess.PIPE)
+        os.close(wfd)
+        time.sleep(2.5)
+        with os.fdopen(rfd, "rb") as f:
+            got = f.read().decode()
+        err = c.communicate(timeout=TIMEOUT)[1]
+        if c.returncode != 0 or err or got != whole:
+            fail("stdout not read for 2.5 s: %d, %d of %d bytes, %r" %
+                 (c.returncode, len(got), len(whole), err))
         rc, got, err = cut(lb, True)
         if rc != 1 or err != "tetherctl: %s: %s" % (sock, want) or \
            not got or not whole.startswith(got) or len(got) >= len(whole):
