@@ -367,6 +367,8 @@ struct lb_climit {
  * initial SYN timeout (RFC 6298): a SYN it dropped comes again after
  * it closed. */
 #define LB_LINGER_MS		1000u
+/* The least delay between two runs of the UDP flows' expiry (udp.c). */
+#define LB_UDP_EXPIRE_MIN_MS	10u
 /* How often expired persistence entries are swept, ms. */
 #define LB_SWEEP_MS		1000u
 

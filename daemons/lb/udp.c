@@ -463,11 +463,15 @@ expire_arm(struct lb_proxy *px, uint64_t now)
 		if (e < next)
 			next = e;
 	}
+	/* At most every LB_UDP_EXPIRE_MIN_MS: flows busy just under their
+	 * timeout each put the next one due a little later. Beyond the
+	 * loop's range, arming fails and the sweep ends the flow. */
 	if (next == UINT64_MAX)
 		tether_loop_timer_cancel(px->udp.expire);
-	else	/* Beyond the loop's range: the sweep ends it. */
+	else
 		(void)tether_loop_timer_arm(px->udp.expire,
-					    next > now ? next - now : 0, 0);
+			next > now + LB_UDP_EXPIRE_MIN_MS ? next - now :
+			LB_UDP_EXPIRE_MIN_MS, 0);
 }
 
 /* A flow ends at its idle timeout, not at the next sweep (once a
