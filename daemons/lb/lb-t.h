@@ -450,6 +450,8 @@ struct lb_listener {
 	uint16_t port;			/* the port clients dial */
 	int fd;
 	int paused;			/* out of fds: not accepting */
+	int adopted;			/* not in the configuration: a
+					 * reload kept it (proxy.c, adopt) */
 	struct lb_listener *donor;	/* reload: whose socket this took */
 };
 

@@ -580,10 +580,11 @@ unsigned lb_max_conns(const struct lb_conf *conf, uint64_t nofile,
 unsigned lb_pipe_budget(const struct lb_conf *conf, uint64_t nofile);
 
 /* lb_max_conns_log - warn when conf's max-conns is more than nofile
- * holds (beside pipes_open pipes); unless check_only (-n), log the
+ * holds (beside pipes_open pipes, and held sockets that conf does not
+ * name: listeners a reload adopted); unless check_only (-n), log the
  * value in force and where it comes from at level info. */
 void lb_max_conns_log(const struct lb_conf *conf, uint64_t nofile,
-		      unsigned pipes_open, int check_only);
+		      unsigned pipes_open, unsigned held, int check_only);
 
 /* ---- The proxy (proxy.c) ---- */
 

@@ -356,7 +356,7 @@ main(int argc, char **argv)
 	}
 	if (o.check_only) {
 		/* Against the limit run() will raise to: the hard one. */
-		lb_max_conns_log(conf, lb_nofile(1), 0, 1);
+		lb_max_conns_log(conf, lb_nofile(1), 0, 0, 1);
 		if (o.verbose > 0) {
 			struct tether_buf out;
 

@@ -150,10 +150,13 @@ lb_max_conns(const struct lb_conf *conf, uint64_t nofile,
  */
 void
 lb_max_conns_log(const struct lb_conf *conf, uint64_t nofile,
-		 unsigned pipes_open, int check_only)
+		 unsigned pipes_open, unsigned held, int check_only)
 {
-	unsigned fit = lb_max_conns_default(conf, nofile, pipes_open);
-	char lim[32];
+	uint64_t room = nofile == UINT64_MAX ? nofile :
+			nofile > 2u * (uint64_t)held ?
+			nofile - 2u * (uint64_t)held : 0;
+	unsigned fit = lb_max_conns_default(conf, room, pipes_open);
+	char lim[32], more[96] = "";
 
 	if (nofile == UINT64_MAX)
 		snprintf(lim, sizeof(lim), "unlimited");
@@ -169,7 +172,11 @@ lb_max_conns_log(const struct lb_conf *conf, uint64_t nofile,
 	if (conf->max_conns != 0)
 		tether_log_info("max-conns %u (set in the configuration)",
 				conf->max_conns);
-	else
-		tether_log_info("max-conns %u (from the open-file limit %s)",
-				fit, lim);
+	else {
+		if (held > 0)
+			snprintf(more, sizeof(more), ", less 2 for each of %u "
+				 "listener(s) a reload kept", held);
+		tether_log_info("max-conns %u (from the open-file limit %s%s)",
+				fit, lim, more);
+	}
 }

@@ -2927,6 +2927,7 @@ static int
 adopt(struct lb_proxy *px, char *errbuf, size_t errlen)
 {
 	size_t i, j, n = px->nlisteners;
+	int adopted = 0;
 
 	for (i = 0; px->donor != NULL && i < px->donor->nlisteners; i++) {
 		const struct lb_listener *o = &px->donor->listeners[i];
@@ -2952,6 +2953,10 @@ adopt(struct lb_proxy *px, char *errbuf, size_t errlen)
 				    errbuf, errlen);
 		if (err < 0)
 			return err;
+		l->adopted = 1;
+		adopted++;
+		if (o->adopted)
+			continue;	/* said when it was first kept */
 		fmt_addr(&o->addr, abuf, sizeof(abuf));
 		fmt_addr(&px->listeners[j].addr, wbuf, sizeof(wbuf));
 		tether_log_info("reload: old listener %s kept as a socket of "
@@ -2959,7 +2964,7 @@ adopt(struct lb_proxy *px, char *errbuf, size_t errlen)
 				"connections in their handshake", abuf, wbuf,
 				l->svc->conf->name);
 	}
-	return 0;
+	return adopted;
 }
 
 static void
@@ -3128,6 +3133,7 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 	struct lb_proxy *px;
 	size_t i, j, nl = 0;
 	uint64_t nofile;
+	unsigned held = 0;	/* adopted listeners */
 	int err;
 
 	*out = NULL;
@@ -3215,6 +3221,16 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 	err = adopt(px, errbuf, errlen);
 	if (err < 0)
 		goto fail;
+	/* An adopted socket is a listener conf does not count: two
+	 * descriptors of the budget each, as a listen (conf_fds). */
+	held = (unsigned)err;
+	if (held > 0 && nofile != UINT64_MAX) {
+		uint64_t room = nofile > 2u * (uint64_t)held ?
+				nofile - 2u * (uint64_t)held : 0;
+
+		px->pipe_cap = lb_pipe_budget(conf, room);
+		px->max_conns = lb_max_conns(conf, room, pipes_open);
+	}
 	err = lb_udp_open(px, errbuf, errlen);
 	if (err < 0)
 		goto fail;
@@ -3241,7 +3257,7 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 	}
 	(void)tether_loop_timer_arm(px->sweep, LB_SWEEP_MS, LB_SWEEP_MS);
 	px->donor = NULL;
-	lb_max_conns_log(conf, nofile, pipes_open, 0);
+	lb_max_conns_log(conf, nofile, pipes_open, held, 0);
 	*out = px;
 	return 0;
 fail:

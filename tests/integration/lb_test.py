@@ -1120,8 +1120,17 @@ def case_reload_overlap_handshake():
                  "of 0.0.0.0:%d (service s)" % (p, p))
         if "stays open" in lb.stderr():
             fail("the adopted socket lingered:\n" + lb.stderr())
+        # It is in the budget of descriptors; said once, kept on.
+        wait_log(lb, ", less 2 for each of 1 listener(s) a reload kept)")
+        write_conf(lb.conf, text("0.0.0.0") + "# again\n")
+        lb.proc.send_signal(signal.SIGHUP)
+        wait_log(lb, "reloaded:", 2)
+        if lb.stderr().count("kept as a socket of") != 1 or \
+           lb.stderr().count("less 2 for each of 1 listener(s)") != 2:
+            fail("the adopted socket after a second reload:\n" +
+                 lb.stderr())
         held = hold(lb, "127.0.0.1")   # the adopted socket
-        reload(lb, "127.0.0.1", 2)
+        reload(lb, "127.0.0.1", 3)
         served(held, "0.0.0.0 to 127.0.0.1: the connection held on the "
                "adopted socket")
         wait_log(lb, "reload: old listener 0.0.0.0:%d stays open 1000ms "
