@@ -1094,8 +1094,8 @@ def case_reload_overlap_handshake():
         ls.close()
         return connect(p)   # the request waits for its first byte
 
-    def reload(lb, addr, n):
-        write_conf(lb.conf, text(addr))
+    def reload(lb, addr, n, extra=""):
+        write_conf(lb.conf, text(addr) + extra)
         lb.proc.send_signal(signal.SIGHUP)
         wait_log(lb, "reloaded:", n)
 
@@ -1122,9 +1122,7 @@ def case_reload_overlap_handshake():
             fail("the adopted socket lingered:\n" + lb.stderr())
         # It is in the budget of descriptors; said once, kept on.
         wait_log(lb, ", less 2 for each of 1 listener(s) a reload kept)")
-        write_conf(lb.conf, text("0.0.0.0") + "# again\n")
-        lb.proc.send_signal(signal.SIGHUP)
-        wait_log(lb, "reloaded:", 2)
+        reload(lb, "0.0.0.0", 2, "# again\n")
         if lb.stderr().count("kept as a socket of") != 1 or \
            lb.stderr().count("less 2 for each of 1 listener(s)") != 2:
             fail("the adopted socket after a second reload:\n" +
