@@ -203,6 +203,16 @@ answer_print(struct answer *a)
 	return rc;
 }
 
+/* answer_print, and a failure of standard output said. */
+static int
+answer_out(struct answer *a)
+{
+	if (answer_print(a) == 0)
+		return 0;
+	fprintf(stderr, "tetherctl: standard output: %s\n", strerror(errno));
+	return -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -320,13 +330,10 @@ main(int argc, char **argv)
 		n = r < 0 ? -1 : read(fd, buf, sizeof(buf));
 		if (n <= 0)
 			break;
-		if (first && strncmp(buf, "error:", (size_t)n < 6 ?
-				     (size_t)n : 6) == 0)
-			status = is_error = 1;
 		first = 0;
 		last = buf[n - 1];
 		if (answer_add(&ans, buf, (size_t)n) < 0) {
-			(void)answer_print(&ans);
+			answer_out(&ans);
 			fprintf(stderr, "tetherctl: %s: answer longer than "
 				"%zu MiB, or no memory for it\n", path,
 				MAX_ANSWER >> 20);
@@ -335,18 +342,20 @@ main(int argc, char **argv)
 		}
 	}
 	rerr = n < 0 ? errno : 0;
-	if (answer_print(&ans) < 0) {
-		fprintf(stderr, "tetherctl: standard output: %s\n",
-			strerror(errno));
+	/* The whole answer, not a first read that may be short. */
+	if (ans.len >= 6 && memcmp(ans.p, "error:", 6) == 0)
+		status = is_error = 1;
+	if (answer_out(&ans) < 0)
 		status = 1;
-	}
 	/* A whole answer ends with the daemon's FIN, after a newline (or
 	 * is empty). A reset, or a last line without its end, is an answer
 	 * cut off: the daemon ended the connection before it was all
 	 * written. */
-	if (first && werr != 0) {
-		/* Closed before our request went, and nothing said. */
-		fprintf(stderr, "tetherctl: %s: %s\n", path, strerror(werr));
+	if (first && (werr != 0 || rerr == ECONNRESET)) {
+		/* Closed at once (before our request went, or with it
+		 * unread), and nothing said. */
+		fprintf(stderr, "tetherctl: %s: the daemon closed the "
+			"connection without an answer\n", path);
 		status = 1;
 	} else if (is_error && last == '\n') {
 		/* An error answer is one line: whole, whatever the close
@@ -364,7 +373,7 @@ main(int argc, char **argv)
 	return status;
 timed_out:
 	/* What did come is printed; the caller learns it is not all. */
-	(void)answer_print(&ans);
+	answer_out(&ans);
 	fprintf(stderr, "tetherctl: %s: timed out: no complete answer within "
 		"%ss\n", path, timeout_arg);
 	close(fd);

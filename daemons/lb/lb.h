@@ -450,9 +450,6 @@ void lb_udp_adopt_flows(struct lb_proxy *px, struct lb_proxy *old);
 /* Give sockets taken from px->donor back to it (failed reload). */
 void lb_udp_give_back(struct lb_proxy *px);
 
-/* End the flows idle for their service's idle-timeout at now. */
-void lb_udp_expire(struct lb_proxy *px, uint64_t now);
-
 /* ---- Prometheus metrics (metrics.c) ---- */
 
 /*

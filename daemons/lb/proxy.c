@@ -2978,7 +2978,6 @@ sweep(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
 	for (i = 0; i < px->nservices; i++)
 		if (px->services[i].has_persist)
 			(void)lb_persist_expire(&px->services[i].persist, now);
-	lb_udp_expire(px, now);
 }
 
 static int

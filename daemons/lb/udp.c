@@ -290,6 +290,7 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 	struct lb_service *svc = ul->svc;
 	struct lb_backend *b;
 	struct lb_udp_flow *f;
+	uint64_t idle;
 	uint32_t bi;
 	int fd, err;
 
@@ -351,12 +352,12 @@ flow_new(struct lb_proxy *px, struct lb_udp_listener *ul,
 	f->hnext = px->udp.buckets[bi];
 	px->udp.buckets[bi] = f;
 	lru_push(svc, f);
+	idle = svc->conf->limits.idle_timeout_ms;
+	if (idle < LB_UDP_EXPIRE_MIN_MS)
+		idle = LB_UDP_EXPIRE_MIN_MS;	/* the floor, as expire_arm */
 	if (!tether_loop_timer_armed(px->udp.expire) ||
-	    tether_loop_timer_expiry(px->udp.expire) >
-	    now + svc->conf->limits.idle_timeout_ms)
-		(void)tether_loop_timer_arm(px->udp.expire,
-					    svc->conf->limits.idle_timeout_ms,
-					    0);
+	    tether_loop_timer_expiry(px->udp.expire) > now + idle)
+		(void)tether_loop_timer_arm(px->udp.expire, idle, 0);
 	lb_backend_acquire(b);
 	b->total_conns++;
 	lb_service_acquire(svc);
@@ -427,8 +428,9 @@ listener_readable(struct tether_loop *loop, int fd, unsigned events,
 	}
 }
 
-void
-lb_udp_expire(struct lb_proxy *px, uint64_t now)
+/* End the flows idle for their service's idle-timeout at now. */
+static void
+udp_expire(struct lb_proxy *px, uint64_t now)
 {
 	size_t i;
 
@@ -464,8 +466,8 @@ expire_arm(struct lb_proxy *px, uint64_t now)
 			next = e;
 	}
 	/* At most every LB_UDP_EXPIRE_MIN_MS: flows busy just under their
-	 * timeout each put the next one due a little later. Beyond the
-	 * loop's range, arming fails and the sweep ends the flow. */
+	 * timeout each put the next one due a little later. (idle-timeout
+	 * is at most 30 days, well within the loop's range.) */
 	if (next == UINT64_MAX)
 		tether_loop_timer_cancel(px->udp.expire);
 	else
@@ -485,7 +487,7 @@ expire_timer(struct tether_loop *loop, struct tether_loop_timer *t, void *ud)
 	uint64_t now = tether_loop_now(loop);
 
 	(void)t;
-	lb_udp_expire(px, now);
+	udp_expire(px, now);
 	expire_arm(px, now);
 }
 

@@ -3832,7 +3832,10 @@ def case_ctl_cut():
     what came, "incomplete answer" on stderr and exit 1 (they exited 0);
     a tetherctl whose stdout is not read for longer than that timeout
     still gets the whole answer (it keeps it before printing);
-    so does a socket that sends half a line and closes. The whole
+    so does a socket that sends half a line and closes; one that closes
+    at once without a word is "closed the connection without an answer"
+    (exit 1); an answer whose first read is only "e" is no "error:"
+    answer (exit 0). The whole
     answer, and an empty one (show persist of an empty table), exit 0
     with nothing on stderr."""
     ports = free_ports(3)
@@ -3917,25 +3920,39 @@ def case_ctl_cut():
                  (rc, len(got), len(whole), err))
     finally:
         lb.stop()
-    # Half a line, then the end.
+    # Fake daemons: half a line, then the end; a close at once, the
+    # request unread, without a word; an answer whose first read is
+    # "e" (not an "error:" answer for that).
     fake = os.path.join(d, "fake.sock")
-    s = socket.socket(socket.AF_UNIX)
-    s.bind(fake)
-    s.listen(1)
+    for what, chunks, out, status, err in (
+            ("half a line", [b"backend web/b1 state=up adm"],
+             "backend web/b1 state=up adm", 1,
+             "tetherctl: %s: %s" % (fake, want)),
+            ("a close at once", None, "", 1,
+             "tetherctl: %s: the daemon closed the connection without an "
+             "answer\n" % fake),
+            ("a short first read", [b"e", b"xample\n"], "example\n", 0,
+             "")):
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(fake)
+        s.listen(1)
 
-    def serve():
-        c = s.accept()[0]
-        c.recv(1024)
-        c.sendall(b"backend web/b1 state=up adm")
-        c.close()
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    r, took = ctl_timed(fake, "show", "backends")
-    t.join()
-    s.close()
-    if (r.returncode, r.stdout, r.stderr) != \
-       (1, "backend web/b1 state=up adm", "tetherctl: %s: %s" % (fake, want)):
-        fail("half a line: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+        def serve():
+            c = s.accept()[0]
+            if chunks is not None:
+                c.recv(1024)
+                for k in chunks:
+                    c.sendall(k)
+                    time.sleep(0.2)
+            c.close()
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        r, took = ctl_timed(fake, "show", "backends")
+        t.join()
+        s.close()
+        os.unlink(fake)
+        if (r.returncode, r.stdout, r.stderr) != (status, out, err):
+            fail("%s: %d %r %r" % (what, r.returncode, r.stdout, r.stderr))
 
 
 def case_ctl_socket():
