@@ -576,6 +576,11 @@ unsigned lb_max_conns(const struct lb_conf *conf, uint64_t nofile,
 		      unsigned pipes_open);
 unsigned lb_pipe_budget(const struct lb_conf *conf, uint64_t nofile);
 
+/* lb_nofile_less_held - nofile less two descriptors for each of held
+ * listeners a reload kept beyond conf's (proxy.c, adopt), as conf_fds
+ * counts a listen: what the budget above is computed from then. */
+uint64_t lb_nofile_less_held(uint64_t nofile, unsigned held);
+
 /* lb_max_conns_log - warn when conf's max-conns is more than nofile
  * holds (beside pipes_open pipes, and held sockets that conf does not
  * name: listeners a reload adopted); unless check_only (-n), log the

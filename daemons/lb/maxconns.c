@@ -148,14 +148,23 @@ lb_max_conns(const struct lb_conf *conf, uint64_t nofile,
  * come, where tether-lb then pauses accepting as it always did
  * (HAProxy, too, only warns unless told strict-limits).
  */
+uint64_t
+lb_nofile_less_held(uint64_t nofile, unsigned held)
+{
+	uint64_t fds = 2u * (uint64_t)held;
+
+	if (nofile == UINT64_MAX)
+		return nofile;
+	return nofile > fds ? nofile - fds : 0;
+}
+
 void
 lb_max_conns_log(const struct lb_conf *conf, uint64_t nofile,
 		 unsigned pipes_open, unsigned held, int check_only)
 {
-	uint64_t room = nofile == UINT64_MAX ? nofile :
-			nofile > 2u * (uint64_t)held ?
-			nofile - 2u * (uint64_t)held : 0;
-	unsigned fit = lb_max_conns_default(conf, room, pipes_open);
+	unsigned fit = lb_max_conns_default(conf,
+					    lb_nofile_less_held(nofile, held),
+					    pipes_open);
 	char lim[32], more[96] = "";
 
 	if (nofile == UINT64_MAX)

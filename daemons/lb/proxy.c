@@ -2799,9 +2799,9 @@ linger(struct lb_proxy *px, const struct lb_listener *o)
 		if (px->listeners[i].fd >= 0 &&
 		    lb_addr_overlap(&px->listeners[i].addr, &o->addr))
 			nl = &px->listeners[i];
-	fmt_addr(&o->addr, abuf, sizeof(abuf));
 	if (nl == NULL)
 		return -1;
+	fmt_addr(&o->addr, abuf, sizeof(abuf));
 	if ((px->linger_end == NULL &&
 	     tether_loop_timer_new(px->loop, linger_timeout, px,
 				   &px->linger_end) < 0) ||
@@ -3223,12 +3223,12 @@ proxy_build(struct lb_proxy **out, struct tether_loop *loop,
 	/* An adopted socket is a listener conf does not count: two
 	 * descriptors of the budget each, as a listen (conf_fds). */
 	held = (unsigned)err;
-	if (held > 0 && nofile != UINT64_MAX) {
-		uint64_t room = nofile > 2u * (uint64_t)held ?
-				nofile - 2u * (uint64_t)held : 0;
-
-		px->pipe_cap = lb_pipe_budget(conf, room);
-		px->max_conns = lb_max_conns(conf, room, pipes_open);
+	if (held > 0) {
+		px->pipe_cap = lb_pipe_budget(conf,
+					      lb_nofile_less_held(nofile, held));
+		px->max_conns = lb_max_conns(conf,
+					     lb_nofile_less_held(nofile, held),
+					     pipes_open);
 	}
 	err = lb_udp_open(px, errbuf, errlen);
 	if (err < 0)

@@ -88,6 +88,20 @@ conn_close(struct ctl_conn *c)
 	tether_free(c);
 }
 
+/* Read, best effort, what a client already sent that was not taken,
+ * so that a close is not a reset (a bounded read: a client that keeps
+ * sending still gets one). */
+static void
+read_left(int fd)
+{
+	char tmp[512];
+	int i;
+
+	for (i = 0; i < 16; i++)
+		if (recv(fd, tmp, sizeof(tmp), MSG_DONTWAIT) <= 0)
+			break;
+}
+
 /*
  * End c before its answer was all sent (the deadline, tether_ctl_close):
  * reset it, so that the client tells a cut answer from a whole one,
@@ -101,13 +115,9 @@ static void
 conn_end(struct ctl_conn *c)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	char tmp[512];
-	int i;
 
 	if (c->answering == 2) {
-		for (i = 0; i < 16; i++)
-			if (recv(c->fd, tmp, sizeof(tmp), MSG_DONTWAIT) <= 0)
-				break;
+		read_left(c->fd);
 	} else {
 		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg,
 				 sizeof(lg));
@@ -294,9 +304,6 @@ accept_event(struct tether_loop *loop, int lfd, unsigned events, void *ud)
 		return;
 	ctl->st.accepted++;
 	if (ctl->st.open >= ctl->o.max_conns) {
-		char tmp[512];
-		int i;
-
 		ctl->st.busy++;
 		if (ctl->o.busy != NULL)
 			(void)send(fd, ctl->o.busy, strlen(ctl->o.busy),
@@ -305,9 +312,7 @@ accept_event(struct tether_loop *loop, int lfd, unsigned events, void *ud)
 		 * request may be there already: read what is, best effort
 		 * (no slot is held for a lingering close). */
 		(void)shutdown(fd, SHUT_WR);
-		for (i = 0; i < 16; i++)
-			if (recv(fd, tmp, sizeof(tmp), MSG_DONTWAIT) <= 0)
-				break;
+		read_left(fd);
 		close(fd);
 		return;
 	}
@@ -459,7 +464,7 @@ tether_ctl_close(struct tether_ctl *ctl)
 	(void)tether_loop_fd_del(ctl->loop, ctl->fd);
 	close(ctl->fd);
 	/* Not a file that replaced ours (a socket bound there since). */
-	if (tether_ctl_path_ours(ctl) && ctl->unlink_path)
+	if (ctl->unlink_path && tether_ctl_path_ours(ctl))
 		(void)unlink(((const struct sockaddr_un *)&ctl->addr.ss)
 				     ->sun_path);
 	tether_free(ctl);
